@@ -1,0 +1,59 @@
+// Logging: one line per event on stderr. Under systemd (JOURNAL_STREAM set) the
+// line starts with a syslog "<N>" priority so journald keeps the level;
+// otherwise with a short level word. The data path uses ENFTUN_LOG_RATELIMITED
+// so a flood of bad packets cannot flood the log.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace enftun::log {
+
+enum class Level { Error = 3, Warn = 4, Info = 6, Debug = 7 };
+
+// Lines above this level are dropped. Default Info; -v raises it to Debug.
+void set_level(Level level);
+Level level();
+inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }
+
+[[gnu::format(printf, 2, 3)]] void write(Level level, const char* fmt, ...);
+
+// Allows `burst` lines per `interval`; counts what it suppressed and reports
+// the count on the next line it lets through. One static instance per call site.
+class RateLimit {
+public:
+    bool allow(std::uint64_t now_ms);
+    std::uint64_t take_suppressed();
+
+private:
+    static constexpr std::uint64_t kIntervalMs = 5000;
+    static constexpr unsigned kBurst = 10;
+    std::uint64_t window_start_ = 0;
+    unsigned in_window_ = 0;
+    std::uint64_t suppressed_ = 0;
+};
+
+std::uint64_t monotonic_ms();
+
+} // namespace enftun::log
+
+#define ENFTUN_LOG_ERROR(...) ::enftun::log::write(::enftun::log::Level::Error, __VA_ARGS__)
+#define ENFTUN_LOG_WARN(...) ::enftun::log::write(::enftun::log::Level::Warn, __VA_ARGS__)
+#define ENFTUN_LOG_INFO(...) ::enftun::log::write(::enftun::log::Level::Info, __VA_ARGS__)
+#define ENFTUN_LOG_DEBUG(...)                                                                      \
+    do {                                                                                           \
+        if (::enftun::log::enabled(::enftun::log::Level::Debug)) {                                 \
+            ::enftun::log::write(::enftun::log::Level::Debug, __VA_ARGS__);                        \
+        }                                                                                          \
+    } while (0)
+
+// Rate-limited line for the data path: at most a burst per interval per call site.
+#define ENFTUN_LOG_RATELIMITED(lvl, ...)                                                           \
+    do {                                                                                           \
+        if (::enftun::log::enabled(lvl)) {                                                         \
+            static ::enftun::log::RateLimit enftun_rl_;                                            \
+            if (enftun_rl_.allow(::enftun::log::monotonic_ms())) {                                 \
+                ::enftun::log::write(lvl, __VA_ARGS__);                                            \
+            }                                                                                      \
+        }                                                                                          \
+    } while (0)

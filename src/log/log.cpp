@@ -1,0 +1,90 @@
+#include "enftun/log/log.hpp"
+
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace enftun::log {
+
+namespace {
+Level g_level = Level::Info;
+
+const char* level_word(Level l) {
+    switch (l) {
+    case Level::Error:
+        return "error";
+    case Level::Warn:
+        return "warning";
+    case Level::Info:
+        return "info";
+    case Level::Debug:
+        return "debug";
+    }
+    return "?";
+}
+
+bool under_journal() {
+    static const bool journal = std::getenv("JOURNAL_STREAM") != nullptr;
+    return journal;
+}
+} // namespace
+
+void set_level(Level level) { g_level = level; }
+Level level() { return g_level; }
+
+std::uint64_t monotonic_ms() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1000u +
+           static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
+void write(Level level, const char* fmt, ...) {
+    if (!enabled(level)) {
+        return;
+    }
+    // Format into one buffer and emit with a single fwrite so lines from a
+    // log call are never interleaved.
+    char line[1024];
+    int n = 0;
+    if (under_journal()) {
+        n = std::snprintf(line, sizeof line, "<%d>", static_cast<int>(level));
+    } else {
+        n = std::snprintf(line, sizeof line, "%s: ", level_word(level));
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    int m = std::vsnprintf(line + n, sizeof line - static_cast<std::size_t>(n) - 1, fmt, ap);
+    va_end(ap);
+    std::size_t len = static_cast<std::size_t>(n);
+    if (m > 0) {
+        len += static_cast<std::size_t>(m);
+    }
+    if (len > sizeof line - 2) {
+        len = sizeof line - 2;
+    }
+    line[len++] = '\n';
+    std::fwrite(line, 1, len, stderr);
+}
+
+bool RateLimit::allow(std::uint64_t now_ms) {
+    if (now_ms - window_start_ >= kIntervalMs || window_start_ == 0) {
+        window_start_ = now_ms == 0 ? 1 : now_ms;
+        in_window_ = 0;
+    }
+    if (in_window_ < kBurst) {
+        ++in_window_;
+        return true;
+    }
+    ++suppressed_;
+    return false;
+}
+
+std::uint64_t RateLimit::take_suppressed() {
+    std::uint64_t n = suppressed_;
+    suppressed_ = 0;
+    return n;
+}
+
+} // namespace enftun::log
