@@ -1,0 +1,49 @@
+// FrameWriter: the send buffer of one TLS stream, holding length-prefixed
+// frames back to back so a whole batch goes out in as few TLS records as
+// possible (PROTOCOL.md: senders SHOULD pack several packets per record).
+//
+// Packets are read straight into the buffer behind a reserved 2-byte header
+// (reserve_frame + commit_frame), so the client's TUN→TLS path copies nothing.
+// Capacity is fixed; when a frame does not fit the caller stops reading its
+// source (backpressure) or drops and counts (router fan-out). Storage is
+// allocated on first use and can be released when empty, which keeps idle
+// router sessions small.
+#pragma once
+
+#include "enftun/util/bytes.hpp"
+
+#include <cstddef>
+#include <vector>
+
+namespace enftun::framing {
+
+class FrameWriter {
+public:
+    explicit FrameWriter(std::size_t capacity) : capacity_(capacity) {}
+
+    // Room for a payload of up to max_payload bytes, or an empty span if it
+    // does not fit (even after compaction). Valid until the next call.
+    MutBytes reserve_frame(std::size_t max_payload);
+    // Writes the header for the payload_len bytes now in the reserved span.
+    void commit_frame(std::size_t payload_len);
+    // Copies payload in as one frame. False (nothing written) if it does not fit.
+    bool append_frame(Bytes payload);
+
+    // Bytes waiting to be sent, at most max; the front of the queue.
+    Bytes pending(std::size_t max) const;
+    void consume(std::size_t n);
+    std::size_t size() const { return end_ - begin_; }
+    bool empty() const { return begin_ == end_; }
+    // Frees the storage if nothing is queued.
+    void release();
+
+private:
+    bool make_room(std::size_t need);
+
+    std::size_t capacity_;
+    std::vector<std::uint8_t> buf_;
+    std::size_t begin_ = 0;
+    std::size_t end_ = 0;
+};
+
+} // namespace enftun::framing

@@ -1,0 +1,48 @@
+// HeartbeatPolicy: when to probe the router and when to give up on the path
+// (PROTOCOL.md "Liveness"). Pure state machine; the owner runs one timer and
+// calls on_timer() when it fires, then re-arms it for next_deadline().
+//
+//   on_up() ──► Quiet ──(period without rx)──► Probing ──(timeout without rx)──► Dead
+//                 ▲                                │
+//                 └─────────(any frame received)───┘
+//
+// Hooks: on_rx() for every frame received (a timestamp store: cheap enough for
+// the data path, no timer is touched per packet); on_probe_requested() when
+// something (a route change) wants proof of the path right now.
+#pragma once
+
+#include <cstdint>
+
+namespace enftun::heartbeat {
+
+enum class Action { None, SendProbe, Dead };
+
+class HeartbeatPolicy {
+public:
+    HeartbeatPolicy(std::uint64_t period_ms, std::uint64_t timeout_ms)
+        : period_ms_(period_ms), timeout_ms_(timeout_ms) {}
+
+    void on_up(std::uint64_t now_ms);
+    void on_rx(std::uint64_t now_ms) {
+        last_rx_ms_ = now_ms;
+        rx_since_probe_ = true;
+    }
+    // Asks for a probe at the next on_timer(); returns the deadline to arm.
+    std::uint64_t on_probe_requested(std::uint64_t now_ms);
+    Action on_timer(std::uint64_t now_ms);
+    // Absolute time at which on_timer() should run next.
+    std::uint64_t next_deadline() const { return deadline_ms_; }
+    bool probing() const { return state_ == State::Probing; }
+
+private:
+    enum class State { Quiet, Probing, Dead };
+    std::uint64_t period_ms_;
+    std::uint64_t timeout_ms_;
+    State state_ = State::Quiet;
+    std::uint64_t last_rx_ms_ = 0;
+    std::uint64_t probe_sent_ms_ = 0;
+    bool rx_since_probe_ = false;
+    std::uint64_t deadline_ms_ = 0;
+};
+
+} // namespace enftun::heartbeat

@@ -1,0 +1,64 @@
+// TlsStream: one nonblocking TLS connection over a connected TCP socket.
+// It owns the socket and the SSL; it never blocks and never waits: every call
+// returns at once with what happened and what the caller should wait for
+// (readable or writable). The TlsContext it came from must outlive it.
+#pragma once
+
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tls/tls_context.hpp"
+#include "enftun/util/bytes.hpp"
+#include "enftun/util/result.hpp"
+#include "enftun/util/unique_fd.hpp"
+
+namespace enftun::tls {
+
+enum class Io {
+    Done,      // the call made progress; n says how much
+    WantRead,  // wait until the socket is readable, then call again
+    WantWrite, // wait until the socket is writable, then call again
+    Closed,    // the peer sent close_notify (a clean end of stream)
+    Error,     // fatal: the connection is unusable; the reason was logged
+};
+
+struct IoResult {
+    Io status;
+    std::size_t n = 0;
+};
+
+class TlsStream {
+public:
+    // Takes ownership of a connected, nonblocking socket.
+    // Errors: Tls (SSL allocation or setup failed).
+    static Result<TlsStream> create(const TlsContext& ctx, UniqueFd socket);
+
+    int fd() const { return fd_.get(); }
+
+    // Drives the handshake. Done once it has completed and the peer's
+    // certificate verified against the CA.
+    IoResult handshake();
+    // Reads decrypted bytes into buf. Done with n > 0, or Want*/Closed/Error.
+    IoResult read(MutBytes buf);
+    // Writes up to buf.size() bytes (at most one TLS record per call: the
+    // context enables partial writes). After WantWrite, the next call may pass
+    // a different buffer that starts with the same unsent bytes.
+    IoResult write(Bytes buf);
+    // Sends close_notify once; best effort, never waits for the peer's.
+    void shutdown();
+    // Whether SSL holds decrypted bytes not yet returned by read().
+    bool pending() const { return SSL_pending(ssl_.get()) > 0; }
+
+    // The verified peer's tunnel address (its certificate CN).
+    // Errors: Identity.
+    Result<proto::Ipv6Addr> peer_address() const;
+    // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log.
+    std::string describe() const;
+
+private:
+    TlsStream(UniqueFd fd, SslPtr ssl) : fd_(std::move(fd)), ssl_(std::move(ssl)) {}
+    IoResult classify(int rc, const char* op);
+
+    UniqueFd fd_;
+    SslPtr ssl_;
+};
+
+} // namespace enftun::tls

@@ -1,0 +1,51 @@
+#include "enftun/heartbeat/heartbeat_policy.hpp"
+
+namespace enftun::heartbeat {
+
+void HeartbeatPolicy::on_up(std::uint64_t now_ms) {
+    state_ = State::Quiet;
+    last_rx_ms_ = now_ms;
+    deadline_ms_ = now_ms + period_ms_;
+}
+
+std::uint64_t HeartbeatPolicy::on_probe_requested(std::uint64_t now_ms) {
+    if (state_ == State::Quiet) {
+        // Pretend the quiet period already ran out.
+        last_rx_ms_ = now_ms >= period_ms_ ? now_ms - period_ms_ : 0;
+        deadline_ms_ = now_ms;
+    }
+    return deadline_ms_;
+}
+
+Action HeartbeatPolicy::on_timer(std::uint64_t now_ms) {
+    switch (state_) {
+    case State::Quiet:
+        if (now_ms - last_rx_ms_ < period_ms_) {
+            deadline_ms_ = last_rx_ms_ + period_ms_;
+            return Action::None;
+        }
+        state_ = State::Probing;
+        probe_sent_ms_ = now_ms;
+        rx_since_probe_ = false;
+        deadline_ms_ = now_ms + timeout_ms_;
+        return Action::SendProbe;
+    case State::Probing:
+        // Any frame since the probe proves the path, the reply or not.
+        if (rx_since_probe_) {
+            state_ = State::Quiet;
+            deadline_ms_ = last_rx_ms_ + period_ms_;
+            return Action::None;
+        }
+        if (now_ms < probe_sent_ms_ + timeout_ms_) {
+            deadline_ms_ = probe_sent_ms_ + timeout_ms_;
+            return Action::None;
+        }
+        state_ = State::Dead;
+        return Action::Dead;
+    case State::Dead:
+        return Action::Dead;
+    }
+    return Action::None;
+}
+
+} // namespace enftun::heartbeat

@@ -1,0 +1,116 @@
+#include "enftun/loop/loop.hpp"
+
+#include <cassert>
+#include <cstdlib>
+
+namespace enftun::loop {
+
+namespace {
+
+// libuv handles are C "subclasses" of uv_handle_t; these casts are the
+// documented way to move between them.
+template <typename H>
+uv_handle_t* as_handle(H* h) {
+    return reinterpret_cast<uv_handle_t*>(h); // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+}
+
+template <typename H>
+void close_and_free(H* h) {
+    uv_handle_t* base = as_handle(h);
+    base->data = nullptr; // the owner is gone: no more callbacks reach it
+    uv_close(base, [](uv_handle_t* closed) noexcept {
+        std::unique_ptr<H> owned(reinterpret_cast<H*>(closed)); // NOLINT
+    });
+}
+
+void check(int rc) {
+    // Initialising a handle on a live loop only fails on programming errors.
+    if (rc != 0) {
+        std::abort();
+    }
+}
+
+} // namespace
+
+Loop::Loop() : loop_(std::make_unique<uv_loop_t>()) { check(uv_loop_init(loop_.get())); }
+
+Loop::~Loop() {
+    // Let pending close callbacks run so their memory is freed.
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+    int rc = uv_loop_close(loop_.get());
+    assert(rc == 0 && "a libuv handle outlived its loop");
+    (void)rc;
+}
+
+void Loop::run() { uv_run(loop_.get(), UV_RUN_DEFAULT); }
+void Loop::stop() { uv_stop(loop_.get()); }
+
+Poll::Poll(Loop& loop, int fd, Callback cb)
+    : handle_(std::make_unique<uv_poll_t>().release()), cb_(std::move(cb)) {
+    check(uv_poll_init(loop.get(), handle_, fd));
+    handle_->data = this;
+}
+
+Poll::~Poll() {
+    uv_poll_stop(handle_);
+    close_and_free(handle_);
+}
+
+void Poll::watch(int events) {
+    if (events == events_) {
+        return;
+    }
+    events_ = events;
+    if (events == 0) {
+        uv_poll_stop(handle_);
+    } else {
+        uv_poll_start(handle_, events, on_poll);
+    }
+}
+
+void Poll::on_poll(uv_poll_t* h, int status, int events) noexcept {
+    if (auto* self = static_cast<Poll*>(h->data)) {
+        self->cb_(status, events);
+    }
+}
+
+Timer::Timer(Loop& loop, Callback cb)
+    : handle_(std::make_unique<uv_timer_t>().release()), cb_(std::move(cb)) {
+    check(uv_timer_init(loop.get(), handle_));
+    handle_->data = this;
+}
+
+Timer::~Timer() {
+    uv_timer_stop(handle_);
+    close_and_free(handle_);
+}
+
+void Timer::start(std::uint64_t timeout_ms) { uv_timer_start(handle_, on_timer, timeout_ms, 0); }
+void Timer::stop() { uv_timer_stop(handle_); }
+bool Timer::active() const { return uv_is_active(as_handle(handle_)) != 0; }
+
+void Timer::on_timer(uv_timer_t* h) noexcept {
+    if (auto* self = static_cast<Timer*>(h->data)) {
+        self->cb_();
+    }
+}
+
+Signal::Signal(Loop& loop, int signum, Callback cb)
+    : handle_(std::make_unique<uv_signal_t>().release()), cb_(std::move(cb)) {
+    check(uv_signal_init(loop.get(), handle_));
+    handle_->data = this;
+    check(uv_signal_start(handle_, on_signal, signum));
+}
+
+Signal::~Signal() {
+    uv_signal_stop(handle_);
+    close_and_free(handle_);
+}
+
+void Signal::on_signal(uv_signal_t* h, int signum) noexcept {
+    if (auto* self = static_cast<Signal*>(h->data)) {
+        self->cb_(signum);
+    }
+}
+
+} // namespace enftun::loop

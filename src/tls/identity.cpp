@@ -1,0 +1,105 @@
+#include "enftun/tls/identity.hpp"
+
+#include "enftun/tls/ssl_ptr.hpp"
+
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace enftun::tls {
+
+namespace {
+
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>;
+
+// Every SAN IP entry must be the CN's address; DNS and other entries are
+// ignored. An IPv4 SAN cannot agree with an IPv6 CN and is rejected.
+bool san_agrees(X509* cert, const proto::Ipv6Addr& addr) {
+    GeneralNamesPtr names(
+        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    if (!names) {
+        return true;
+    }
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+        if (gn->type != GEN_IPADD) {
+            continue;
+        }
+        const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
+        if (ip->length != 16 || std::memcmp(ip->data, addr.bytes.data(), 16) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+Result<proto::Ipv6Addr> address_from_cert(X509* cert) {
+    X509_NAME* subject = X509_get_subject_name(cert);
+    int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    if (idx < 0) {
+        return make_error(Errc::Identity, "certificate has no Common Name");
+    }
+    if (X509_NAME_get_index_by_NID(subject, NID_commonName, idx) >= 0) {
+        return make_error(Errc::Identity, "certificate has more than one Common Name");
+    }
+    const ASN1_STRING* cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+    const unsigned char* data = ASN1_STRING_get0_data(cn);
+    int len = ASN1_STRING_length(cn);
+    if (len <= 0 || std::memchr(data, '\0', static_cast<std::size_t>(len)) != nullptr) {
+        return make_error(Errc::Identity, "certificate Common Name is empty or has a NUL");
+    }
+    auto addr = proto::Ipv6Addr::parse(
+        std::string_view(reinterpret_cast<const char*>(data), static_cast<std::size_t>(len)));
+    if (!addr) {
+        return make_error(Errc::Identity, "certificate Common Name is not an IPv6 address");
+    }
+    if (!san_agrees(cert, *addr)) {
+        return make_error(Errc::Identity, "certificate subjectAltName IP disagrees with its CN");
+    }
+    return *addr;
+}
+
+Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
+    BioPtr bio(BIO_new_file(path.c_str(), "r"));
+    if (!bio) {
+        drain_errors();
+        return make_error(Errc::Identity, "cannot open certificate file", errno);
+    }
+    X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!cert) {
+        drain_errors();
+        return make_error(Errc::Identity, "certificate file holds no PEM certificate");
+    }
+    return address_from_cert(cert.get());
+}
+
+Status write_ip_file(const std::string& path, const proto::Ipv6Addr& addr) {
+    std::string tmp = path + ".tmp";
+    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) {
+        return make_error(Errc::System, "cannot create ip_file", errno);
+    }
+    std::string text = addr.to_string() + "\n";
+    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        ::fsync(fd.get()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return make_error(Errc::System, "cannot write ip_file", err);
+    }
+    fd.reset();
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        int err = errno;
+        ::unlink(tmp.c_str());
+        return make_error(Errc::System, "cannot rename ip_file into place", err);
+    }
+    return {};
+}
+
+} // namespace enftun::tls

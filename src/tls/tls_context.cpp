@@ -1,0 +1,75 @@
+#include "enftun/tls/tls_context.hpp"
+
+#include "enftun/log/log.hpp"
+
+#include <openssl/err.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <cerrno>
+
+namespace enftun::tls {
+
+namespace {
+
+Status check_readable(const std::string& path, const char* what) {
+    if (::access(path.c_str(), R_OK) != 0) {
+        int err = errno;
+        ENFTUN_LOG_ERROR("%s %s: %s", what, path.c_str(), strerror(err));
+        return make_error(Errc::System, what, err);
+    }
+    return {};
+}
+
+Error tls_failure(const char* what, const std::string& path) {
+    ENFTUN_LOG_ERROR("%s %s: %s", what, path.c_str(), drain_errors().c_str());
+    return make_error(Errc::Tls, what);
+}
+
+} // namespace
+
+Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
+    for (auto [path, what] : {std::pair{&creds.ca_cert_file, "cannot read CA certificate file"},
+                              std::pair{&creds.cert_file, "cannot read certificate file"},
+                              std::pair{&creds.key_file, "cannot read key file"}}) {
+        if (auto st = check_readable(*path, what); !st) {
+            return st.error();
+        }
+    }
+    ERR_clear_error();
+    SslCtxPtr ctx(SSL_CTX_new(role == Role::Client ? TLS_client_method() : TLS_server_method()));
+    if (!ctx) {
+        return tls_failure("cannot create TLS context", "");
+    }
+    SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    if (SSL_CTX_load_verify_locations(ctx.get(), creds.ca_cert_file.c_str(), nullptr) != 1) {
+        return tls_failure("cannot load CA certificate", creds.ca_cert_file);
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), creds.cert_file.c_str()) != 1) {
+        return tls_failure("cannot load certificate", creds.cert_file);
+    }
+    if (SSL_CTX_use_PrivateKey_file(ctx.get(), creds.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        return tls_failure("cannot load private key", creds.key_file);
+    }
+    if (SSL_CTX_check_private_key(ctx.get()) != 1) {
+        return tls_failure("private key does not match certificate", creds.key_file);
+    }
+    int verify = SSL_VERIFY_PEER;
+    if (role == Role::Server) {
+        verify |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+        // Clients never resume, so tickets would only cost a write per session.
+        SSL_CTX_set_num_tickets(ctx.get(), 0);
+        SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
+    }
+    SSL_CTX_set_verify(ctx.get(), verify, nullptr);
+    // Partial writes let the data path hand SSL_write a whole batch and keep
+    // what did not fit; moving buffers let it retry from a compacted buffer.
+    // Release idle buffers: most router sessions are idle most of the time.
+    SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                    SSL_MODE_RELEASE_BUFFERS);
+    return TlsContext(role, std::move(ctx));
+}
+
+} // namespace enftun::tls

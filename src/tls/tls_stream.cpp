@@ -1,0 +1,115 @@
+#include "enftun/tls/tls_stream.hpp"
+
+#include "enftun/log/log.hpp"
+#include "enftun/tls/identity.hpp"
+
+#include <openssl/err.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace enftun::tls {
+
+Result<TlsStream> TlsStream::create(const TlsContext& ctx, UniqueFd socket) {
+    ERR_clear_error();
+    SslPtr ssl = ctx.new_ssl();
+    if (!ssl || SSL_set_fd(ssl.get(), socket.get()) != 1) {
+        ENFTUN_LOG_ERROR("cannot set up TLS session: %s", drain_errors().c_str());
+        return make_error(Errc::Tls, "cannot set up TLS session");
+    }
+    if (ctx.role() == Role::Client) {
+        SSL_set_connect_state(ssl.get());
+    } else {
+        SSL_set_accept_state(ssl.get());
+    }
+    return TlsStream(std::move(socket), std::move(ssl));
+}
+
+IoResult TlsStream::classify(int rc, const char* op) {
+    int err = SSL_get_error(ssl_.get(), rc);
+    int saved_errno = errno;
+    switch (err) {
+    case SSL_ERROR_WANT_READ:
+        return {Io::WantRead};
+    case SSL_ERROR_WANT_WRITE:
+        return {Io::WantWrite};
+    case SSL_ERROR_ZERO_RETURN:
+        return {Io::Closed};
+    case SSL_ERROR_SYSCALL: {
+        std::string queue = drain_errors();
+        if (queue.empty() && saved_errno == 0) {
+            ENFTUN_LOG_INFO("TLS %s: peer closed the connection without close_notify", op);
+        } else {
+            ENFTUN_LOG_INFO("TLS %s: %s%s", op,
+                            saved_errno != 0 ? strerror(saved_errno) : "", queue.c_str());
+        }
+        return {Io::Error};
+    }
+    default: {
+        long verify = SSL_get_verify_result(ssl_.get());
+        std::string queue = drain_errors();
+        if (verify != X509_V_OK) {
+            ENFTUN_LOG_WARN("TLS %s failed: peer certificate: %s (%s)", op,
+                            X509_verify_cert_error_string(verify), queue.c_str());
+        } else {
+            ENFTUN_LOG_WARN("TLS %s failed: %s", op, queue.c_str());
+        }
+        return {Io::Error};
+    }
+    }
+}
+
+IoResult TlsStream::handshake() {
+    ERR_clear_error();
+    errno = 0;
+    int rc = SSL_do_handshake(ssl_.get());
+    if (rc == 1) {
+        return {Io::Done};
+    }
+    return classify(rc, "handshake");
+}
+
+IoResult TlsStream::read(MutBytes buf) {
+    ERR_clear_error();
+    errno = 0;
+    std::size_t n = 0;
+    if (SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
+        return {Io::Done, n};
+    }
+    return classify(0, "read");
+}
+
+IoResult TlsStream::write(Bytes buf) {
+    ERR_clear_error();
+    errno = 0;
+    std::size_t n = 0;
+    if (SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
+        return {Io::Done, n};
+    }
+    return classify(0, "write");
+}
+
+void TlsStream::shutdown() {
+    ERR_clear_error();
+    // One call queues and tries to send our close_notify; we do not wait for
+    // the peer's (PROTOCOL.md: "when it can").
+    if (SSL_is_init_finished(ssl_.get()) && !(SSL_get_shutdown(ssl_.get()) & SSL_SENT_SHUTDOWN)) {
+        SSL_shutdown(ssl_.get());
+    }
+    ERR_clear_error();
+}
+
+Result<proto::Ipv6Addr> TlsStream::peer_address() const {
+    X509* peer = SSL_get0_peer_certificate(ssl_.get());
+    if (peer == nullptr) {
+        return make_error(Errc::Identity, "peer presented no certificate");
+    }
+    return address_from_cert(peer);
+}
+
+std::string TlsStream::describe() const {
+    return std::string(SSL_get_version(ssl_.get())) + " " +
+           SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get()));
+}
+
+} // namespace enftun::tls
