@@ -1,0 +1,28 @@
+#include "enftun/proto/ipv4.hpp"
+
+namespace enftun::proto {
+
+Result<Ipv4View> parse_ipv4(Bytes pkt) {
+    if (pkt.size() < kIpv4MinHeaderLen) {
+        return make_error(Errc::Truncated, "IPv4 packet shorter than its header");
+    }
+    const std::uint8_t vihl = pkt[kIpv4VersionIhlOffset];
+    if ((vihl >> 4) != kIpv4Version) {
+        return make_error(Errc::Malformed, "IPv4 version is not 4");
+    }
+    if ((vihl & 0x0fu) < kIpv4MinIhl) {
+        return make_error(Errc::Malformed, "IPv4 header length below 20 bytes");
+    }
+    const std::size_t header_len = std::size_t{4} * (vihl & 0x0fu);
+    const std::size_t total_len = load_be16(pkt, kIpv4TotalLengthOffset);
+    if (header_len > total_len) {
+        return make_error(Errc::Malformed, "IPv4 header longer than the packet");
+    }
+    // Exact match: one buffer holds exactly one packet (see parse_ipv6).
+    if (total_len != pkt.size()) {
+        return make_error(Errc::Malformed, "IPv4 total length does not match packet size");
+    }
+    return Ipv4View(pkt);
+}
+
+} // namespace enftun::proto
