@@ -1,0 +1,94 @@
+// Client configuration (`enftun -c FILE`): the libconfig file is read once into
+// an immutable ClientConfig. Every value is copied out and libconfig's storage
+// is destroyed before the load returns, so a ClientConfig owns all its data
+// and nothing points into the parser.
+//
+// The key names are those of the original C enftun, so its config files keep
+// working (its `version` key is accepted and ignored). Unknown keys are an
+// error, to catch typos. Times are in milliseconds. Relative paths are
+// resolved against the folder of the config file. The documented example is
+// conf/example.conf; the defaults below are the single source of truth.
+#pragma once
+
+#include "enftun/config/values.hpp"
+#include "enftun/util/result.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace enftun::config {
+
+struct TunConfig {
+    std::string dev = "enf0";
+    std::string dev_node = "/dev/net/tun";
+    bool set_address = true;       // put the identity's address on the TUN
+    std::uint32_t mtu = 1280;      // RFC 8200 section 5: IPv6 links carry >= 1280
+    std::optional<MacAddr> lladdr; // link address for router-card mode
+};
+
+struct RemoteConfig {
+    std::vector<std::string> hosts; // tried in order; at least one
+    std::uint16_t port = 443;
+    std::string ca_cert_file;
+    std::chrono::milliseconds heartbeat_period{60000};
+    std::chrono::milliseconds heartbeat_timeout{15000};
+    std::chrono::milliseconds connect_timeout{5000};
+    std::chrono::milliseconds reconnect_max_delay{60000}; // cap of the backoff
+};
+
+struct RouteConfig {
+    std::uint32_t fwmark = 363; // SO_MARK of the tunnel socket
+    std::uint32_t table = 2097; // policy routing table of enftun-setup
+    std::vector<Prefix> prefixes{Prefix::default_route()};
+    std::vector<std::string> trusted_interfaces;
+    bool allow_ipv4 = false;
+    std::chrono::milliseconds ra_period{600000}; // router advertisements
+};
+
+struct IdentityConfig {
+    std::string cert_file;
+    std::string key_file;
+    std::optional<std::string> ip_file;
+    std::string duid_file; // default: "duid" next to cert_file
+};
+
+struct ClientConfig {
+    TunConfig tun;
+    RemoteConfig remote;
+    RouteConfig route;
+    IdentityConfig identity;
+};
+
+// Reads and validates the client config file at path.
+// Errors (ConfigError; each message names file, line and key):
+//  - the file cannot be read (with strerror), or holds a NUL byte;
+//  - libconfig syntax errors, with libconfig's line and text;
+//  - an unknown key or group, a value of the wrong type, a number out of
+//    range, a malformed name, address or prefix;
+//  - a missing required key (remote.hosts, remote.ca_cert_file,
+//    identity.cert_file, identity.key_file) or an empty remote.hosts.
+[[nodiscard]] Result<ClientConfig, ConfigError> load_client_config(const std::string& path);
+
+// The same from text already in memory (tests, fuzzing). source_name stands
+// for the file name in messages; relative paths and @include are resolved
+// against base_dir (unchanged if it is empty).
+[[nodiscard]] Result<ClientConfig, ConfigError>
+load_client_config_from_string(const std::string& text, const std::string& base_dir,
+                               const std::string& source_name = "<string>");
+
+// The effective value of one key for `enftun -c FILE -p KEY`, with defaults
+// applied and paths resolved: lists space-separated, booleans true/false,
+// numbers in decimal, an unset optional as "".
+// Errors: "unknown key: KEY".
+[[nodiscard]] Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
+                                                                std::string_view key);
+
+// Every key print_client_key() knows, in file order.
+std::span<const std::string_view> client_key_names();
+
+} // namespace enftun::config

@@ -1,0 +1,59 @@
+// Router configuration (`enftun-router -c FILE`): everything lives in one
+// top-level group `router`. Like the client config it is read once into an
+// immutable RouterConfig that owns all its data; libconfig's storage is gone
+// when the load returns. Unknown keys are an error; times are in
+// milliseconds; relative paths are resolved against the folder of the file.
+// The documented example is conf/router.conf.
+#pragma once
+
+#include "enftun/config/values.hpp"
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/util/result.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace enftun::config {
+
+// Optional TUN on the router host: packets for the clients' prefixes are
+// routed into it, so the router can forward between clients and the host.
+struct RouterTunConfig {
+    std::string dev = "enfr0";
+    std::string dev_node = "/dev/net/tun";
+    std::uint32_t mtu = 1500;               // default: router.mtu
+    std::optional<proto::Ipv6Addr> address; // put on the TUN as a /128
+    std::vector<Prefix> routes;             // routed into the TUN towards the clients
+};
+
+struct RouterConfig {
+    std::vector<std::string> listen{"::"}; // IPv4/IPv6 literals to bind
+    std::uint16_t port = 4443;
+    proto::Ipv6Addr address{}; // the router's address inside the tunnel
+    std::string cert_file;
+    std::string key_file;
+    std::string ca_cert_file; // verifies client certificates
+    std::uint32_t max_sessions = 10000;
+    std::chrono::milliseconds handshake_timeout{10000};
+    std::chrono::milliseconds idle_timeout{180000};
+    std::uint32_t mtu = 1500;           // largest IP packet accepted in a frame
+    std::size_t queue_limit = 262144;   // bytes queued towards one client
+    std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
+};
+
+// Reads and validates the router config file at path.
+// Errors (ConfigError; each message names file, line and key): the file
+// cannot be read; libconfig syntax errors; a missing `router` group; unknown
+// keys; wrong types; numbers out of range; malformed addresses or prefixes;
+// a missing required key (address, cert_file, key_file, ca_cert_file).
+[[nodiscard]] Result<RouterConfig, ConfigError> load_router_config(const std::string& path);
+
+// The same from text in memory; see load_client_config_from_string().
+[[nodiscard]] Result<RouterConfig, ConfigError>
+load_router_config_from_string(const std::string& text, const std::string& base_dir,
+                               const std::string& source_name = "<string>");
+
+} // namespace enftun::config

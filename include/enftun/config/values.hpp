@@ -1,0 +1,76 @@
+// Typed configuration values and their text parsers, shared by the client and
+// router configs. Pure functions: no I/O, no libconfig. Each parser returns the
+// value or a ValueError whose reason completes the sentence "<key>: ...", e.g.
+// "must be an IPv6 prefix such as fd00::/16".
+#pragma once
+
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/util/result.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace enftun::config {
+
+// Any configuration failure. The message names the file, the line and the
+// dotted key: "/etc/enftun/enf0.conf:12: tun.mtu: must be between 1280 and
+// 65535 (got 100)".
+struct ConfigError {
+    std::string message;
+};
+
+// Why one value was rejected; the loader prefixes file, line and key.
+struct ValueError {
+    std::string reason;
+};
+
+template <typename T>
+using ValueResult = Result<T, ValueError>;
+
+// An IPv6 route prefix, or the keyword "default" (::/0, routed through the
+// policy table by enftun-setup rather than as a plain ::/0 route).
+struct Prefix {
+    bool is_default = false;
+    proto::Ipv6Addr addr{};
+    std::uint8_t len = 0;
+    std::string text; // as written in the config, for `enftun -p`
+
+    static Prefix default_route() { return Prefix{true, {}, 0, "default"}; }
+};
+
+// An Ethernet (EUI-48) address in transmission order.
+using MacAddr = std::array<std::uint8_t, 6>;
+
+// Linux interface name: 1..15 bytes (IFNAMSIZ - 1), not "." or "..", and no
+// '/', ':' or whitespace; the same rule as the kernel's dev_valid_name().
+ValueResult<std::string> parse_ifname(std::string_view text);
+
+// "aa:bb:cc:dd:ee:ff" (hex, either case). Rejects group (multicast) and
+// all-zero addresses, which the kernel will not take as a link address.
+ValueResult<MacAddr> parse_mac(std::string_view text);
+std::string format_mac(const MacAddr& mac);
+
+// "addr/len" with len 0..128 in decimal and no host bits set beyond len.
+// "default" is accepted only when allow_default is set.
+ValueResult<Prefix> parse_prefix(std::string_view text, bool allow_default);
+
+// A unicast IPv6 literal: not unspecified (::) and not multicast (ff00::/8).
+ValueResult<proto::Ipv6Addr> parse_unicast_ipv6(std::string_view text);
+
+// An IPv4 or IPv6 literal, as inet_pton() reads it; returned unchanged.
+ValueResult<std::string> parse_ip_literal(std::string_view text);
+
+// A host to connect to: an IP literal or a DNS name. Only rejects what can
+// never resolve: the empty string and whitespace or control characters.
+ValueResult<std::string> parse_host(std::string_view text);
+
+// A TCP port written as decimal digits, 1..65535.
+ValueResult<std::uint16_t> parse_port(std::string_view text);
+
+// A file path. Relative paths are joined to base_dir (the folder of the
+// config file) unless base_dir is empty. Rejects the empty path.
+ValueResult<std::string> resolve_path(std::string_view base_dir, std::string_view path);
+
+} // namespace enftun::config

@@ -1,0 +1,199 @@
+#include "enftun/config/client_config.hpp"
+
+#include "reader.hpp"
+
+#include <filesystem>
+
+namespace enftun::config {
+
+namespace {
+
+using detail::Group;
+
+// Linux routing table ids that already mean something: RT_TABLE_DEFAULT,
+// RT_TABLE_MAIN and RT_TABLE_LOCAL (<linux/rtnetlink.h>).
+constexpr std::uint32_t kTableDefault = 253;
+constexpr std::uint32_t kTableLocal = 255;
+
+// IPv6 links need an MTU of at least 1280 (RFC 8200 section 5).
+constexpr std::uint32_t kMinMtu = 1280;
+constexpr std::uint32_t kMaxMtu = 65535;
+constexpr std::uint32_t kMaxU32 = 0xffffffff;
+
+void read_tun(const Group& g, TunConfig& tun) {
+    tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
+    tun.dev_node = g.path("dev_node").value_or(tun.dev_node);
+    tun.set_address = g.boolean("set_address").value_or(tun.set_address);
+    tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(tun.mtu);
+    tun.lladdr = g.parsed("lladdr", parse_mac);
+}
+
+void read_remote(const Group& g, RemoteConfig& remote) {
+    auto hosts = g.parsed_list("hosts", parse_host);
+    if (hosts && hosts->empty()) {
+        g.fail("hosts", "must list at least one host");
+    }
+    remote.hosts = g.required("hosts", std::move(hosts));
+    remote.port = g.port("port").value_or(remote.port);
+    remote.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    remote.heartbeat_period = g.millis("heartbeat_period", 100).value_or(remote.heartbeat_period);
+    remote.heartbeat_timeout =
+        g.millis("heartbeat_timeout", 100).value_or(remote.heartbeat_timeout);
+    remote.connect_timeout = g.millis("connect_timeout", 100).value_or(remote.connect_timeout);
+    remote.reconnect_max_delay =
+        g.millis("reconnect_max_delay", 1000).value_or(remote.reconnect_max_delay);
+}
+
+void read_route(const Group& g, RouteConfig& route) {
+    route.fwmark = g.integer("fwmark", std::uint32_t{1}, kMaxU32).value_or(route.fwmark);
+    route.table = g.integer("table", std::uint32_t{1}, kMaxU32).value_or(route.table);
+    if (route.table >= kTableDefault && route.table <= kTableLocal) {
+        g.fail("table", "must not be 253, 254 or 255, the default, main and local tables (got " +
+                            std::to_string(route.table) + ")");
+    }
+    const auto allow_default = [](std::string_view t) { return parse_prefix(t, true); };
+    route.prefixes = g.parsed_list("prefixes", allow_default).value_or(route.prefixes);
+    route.trusted_interfaces =
+        g.parsed_list("trusted_interfaces", parse_ifname).value_or(route.trusted_interfaces);
+    route.allow_ipv4 = g.boolean("allow_ipv4").value_or(route.allow_ipv4);
+    route.ra_period = g.millis("ra_period", 1000).value_or(route.ra_period);
+}
+
+void read_identity(const Group& g, IdentityConfig& id) {
+    id.cert_file = g.required("cert_file", g.path("cert_file"));
+    id.key_file = g.required("key_file", g.path("key_file"));
+    id.ip_file = g.path("ip_file");
+    id.duid_file = g.path("duid_file").value_or("");
+    if (id.duid_file.empty() && !id.cert_file.empty()) {
+        id.duid_file = (std::filesystem::path(id.cert_file).parent_path() / "duid").string();
+    }
+}
+
+Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
+    detail::Reader reader(doc);
+    const Group root = Group::root(reader, {"version", "tun", "remote", "route", "identity"});
+    // The original enftun wrote `version = "1.0"`; accepted and ignored.
+    (void)root.string("version");
+
+    ClientConfig c;
+    read_tun(root.group("tun", {"dev", "dev_node", "set_address", "mtu", "lladdr"}), c.tun);
+    read_remote(
+        root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
+                              "heartbeat_timeout", "connect_timeout", "reconnect_max_delay"}),
+        c.remote);
+    read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
+                                    "allow_ipv4", "ra_period"}),
+               c.route);
+    read_identity(root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file"}),
+                  c.identity);
+    if (!reader.ok()) {
+        return reader.error();
+    }
+    return c;
+}
+
+// ---- printer ----
+
+std::string join(const std::vector<std::string>& items) {
+    std::string out;
+    for (const auto& s : items) {
+        out += out.empty() ? "" : " ";
+        out += s;
+    }
+    return out;
+}
+
+std::string print_bool(bool v) {
+    return v ? "true" : "false";
+}
+std::string print_ms(std::chrono::milliseconds v) {
+    return std::to_string(v.count());
+}
+
+struct KeyPrinter {
+    std::string_view key;
+    std::string (*print)(const ClientConfig&);
+};
+
+// One row per key, in file order; client_key_names() lists the same keys.
+const KeyPrinter kPrinters[] = {
+    {"tun.dev", [](const ClientConfig& c) { return c.tun.dev; }},
+    {"tun.dev_node", [](const ClientConfig& c) { return c.tun.dev_node; }},
+    {"tun.set_address", [](const ClientConfig& c) { return print_bool(c.tun.set_address); }},
+    {"tun.mtu", [](const ClientConfig& c) { return std::to_string(c.tun.mtu); }},
+    {"tun.lladdr",
+     [](const ClientConfig& c) { return c.tun.lladdr ? format_mac(*c.tun.lladdr) : ""; }},
+    {"remote.hosts", [](const ClientConfig& c) { return join(c.remote.hosts); }},
+    {"remote.port", [](const ClientConfig& c) { return std::to_string(c.remote.port); }},
+    {"remote.ca_cert_file", [](const ClientConfig& c) { return c.remote.ca_cert_file; }},
+    {"remote.heartbeat_period",
+     [](const ClientConfig& c) { return print_ms(c.remote.heartbeat_period); }},
+    {"remote.heartbeat_timeout",
+     [](const ClientConfig& c) { return print_ms(c.remote.heartbeat_timeout); }},
+    {"remote.connect_timeout",
+     [](const ClientConfig& c) { return print_ms(c.remote.connect_timeout); }},
+    {"remote.reconnect_max_delay",
+     [](const ClientConfig& c) { return print_ms(c.remote.reconnect_max_delay); }},
+    {"route.fwmark", [](const ClientConfig& c) { return std::to_string(c.route.fwmark); }},
+    {"route.table", [](const ClientConfig& c) { return std::to_string(c.route.table); }},
+    {"route.prefixes",
+     [](const ClientConfig& c) {
+         std::vector<std::string> texts;
+         for (const auto& p : c.route.prefixes) {
+             texts.push_back(p.text);
+         }
+         return join(texts);
+     }},
+    {"route.trusted_interfaces",
+     [](const ClientConfig& c) { return join(c.route.trusted_interfaces); }},
+    {"route.allow_ipv4", [](const ClientConfig& c) { return print_bool(c.route.allow_ipv4); }},
+    {"route.ra_period", [](const ClientConfig& c) { return print_ms(c.route.ra_period); }},
+    {"identity.cert_file", [](const ClientConfig& c) { return c.identity.cert_file; }},
+    {"identity.key_file", [](const ClientConfig& c) { return c.identity.key_file; }},
+    {"identity.ip_file",
+     [](const ClientConfig& c) { return c.identity.ip_file.value_or(std::string()); }},
+    {"identity.duid_file", [](const ClientConfig& c) { return c.identity.duid_file; }},
+};
+
+} // namespace
+
+Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {
+    auto text = detail::read_config_file(path);
+    if (!text) {
+        return text.error();
+    }
+    return load_client_config_from_string(*text, detail::config_dir(path), path);
+}
+
+Result<ClientConfig, ConfigError> load_client_config_from_string(const std::string& text,
+                                                                 const std::string& base_dir,
+                                                                 const std::string& source_name) {
+    auto doc = detail::Document::parse(text, source_name, base_dir);
+    if (!doc) {
+        return doc.error();
+    }
+    return load(*doc);
+}
+
+Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
+                                                  std::string_view key) {
+    for (const auto& p : kPrinters) {
+        if (p.key == key) {
+            return p.print(config);
+        }
+    }
+    return ConfigError{"unknown key: " + std::string(key)};
+}
+
+std::span<const std::string_view> client_key_names() {
+    static const auto names = [] {
+        std::vector<std::string_view> v;
+        for (const auto& p : kPrinters) {
+            v.push_back(p.key);
+        }
+        return v;
+    }();
+    return names;
+}
+
+} // namespace enftun::config

@@ -1,0 +1,91 @@
+#include "enftun/config/router_config.hpp"
+
+#include "reader.hpp"
+
+namespace enftun::config {
+
+namespace {
+
+using detail::Group;
+
+// IPv6 links need an MTU of at least 1280 (RFC 8200 section 5).
+constexpr std::uint32_t kMinMtu = 1280;
+constexpr std::uint32_t kMaxMtu = 65535;
+constexpr std::uint32_t kMaxSessions = 1000000;
+// One full-size frame (2-byte length + 65535) must fit in a client's queue.
+constexpr std::size_t kMinQueueLimit = 65536;
+constexpr std::size_t kMaxQueueLimit = 0x7fffffff;
+
+RouterTunConfig read_tun(const Group& g, std::uint32_t router_mtu) {
+    RouterTunConfig tun;
+    tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
+    tun.dev_node = g.path("dev_node").value_or(tun.dev_node);
+    tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(router_mtu);
+    tun.address = g.parsed("address", parse_unicast_ipv6);
+    const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
+    tun.routes = g.parsed_list("routes", no_default).value_or(tun.routes);
+    return tun;
+}
+
+void read_router(const Group& g, RouterConfig& r) {
+    auto listen = g.parsed_list("listen", parse_ip_literal);
+    if (listen && listen->empty()) {
+        g.fail("listen", "must list at least one address");
+    }
+    r.listen = std::move(listen).value_or(r.listen);
+    r.port = g.port("port").value_or(r.port);
+    r.address = g.required("address", g.parsed("address", parse_unicast_ipv6));
+    r.cert_file = g.required("cert_file", g.path("cert_file"));
+    r.key_file = g.required("key_file", g.path("key_file"));
+    r.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    r.max_sessions =
+        g.integer("max_sessions", std::uint32_t{1}, kMaxSessions).value_or(r.max_sessions);
+    r.handshake_timeout = g.millis("handshake_timeout", 100).value_or(r.handshake_timeout);
+    r.idle_timeout = g.millis("idle_timeout", 1000).value_or(r.idle_timeout);
+    r.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(r.mtu);
+    r.queue_limit =
+        g.integer("queue_limit", kMinQueueLimit, kMaxQueueLimit).value_or(r.queue_limit);
+    const Group tun = g.group("tun", {"dev", "dev_node", "mtu", "address", "routes"});
+    if (tun.present()) {
+        r.tun = read_tun(tun, r.mtu);
+    }
+}
+
+Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
+    detail::Reader reader(doc);
+    const Group root = Group::root(reader, {"router"});
+    const Group router = root.group("router", {"listen", "port", "address", "cert_file", "key_file",
+                                               "ca_cert_file", "max_sessions", "handshake_timeout",
+                                               "idle_timeout", "mtu", "queue_limit", "tun"});
+    if (!router.present()) {
+        root.missing("router", "required group is missing");
+    }
+    RouterConfig r;
+    read_router(router, r);
+    if (!reader.ok()) {
+        return reader.error();
+    }
+    return r;
+}
+
+} // namespace
+
+Result<RouterConfig, ConfigError> load_router_config(const std::string& path) {
+    auto text = detail::read_config_file(path);
+    if (!text) {
+        return text.error();
+    }
+    return load_router_config_from_string(*text, detail::config_dir(path), path);
+}
+
+Result<RouterConfig, ConfigError> load_router_config_from_string(const std::string& text,
+                                                                 const std::string& base_dir,
+                                                                 const std::string& source_name) {
+    auto doc = detail::Document::parse(text, source_name, base_dir);
+    if (!doc) {
+        return doc.error();
+    }
+    return load(*doc);
+}
+
+} // namespace enftun::config

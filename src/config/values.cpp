@@ -1,0 +1,186 @@
+#include "enftun/config/values.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdio>
+#include <filesystem>
+
+namespace enftun::config {
+
+namespace {
+
+// IFNAMSIZ (16) counts the terminating NUL.
+constexpr std::size_t kMaxIfnameLen = 15;
+constexpr unsigned kIpv6Bits = 128;
+
+bool is_space_or_cntrl(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u <= 0x20 || u == 0x7f;
+}
+
+// A NUL would end the C string that inet_pton() sees and hide what follows.
+bool has_nul(std::string_view text) {
+    return text.find('\0') != std::string_view::npos;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+// Decimal digits only (no sign, no spaces), at most max_digits of them.
+std::optional<unsigned long> parse_digits(std::string_view text, std::size_t max_digits) {
+    if (text.empty() || text.size() > max_digits) {
+        return std::nullopt;
+    }
+    unsigned long v = 0;
+    for (char c : text) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + static_cast<unsigned long>(c - '0');
+    }
+    return v;
+}
+
+// True if any bit at or beyond position len (counting from the most
+// significant bit) is set.
+bool has_host_bits(const proto::Ipv6Addr& addr, unsigned len) {
+    for (unsigned bit = len; bit < kIpv6Bits; ++bit) {
+        if ((addr.bytes[bit / 8] >> (7 - bit % 8)) & 1U) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+ValueResult<std::string> parse_ifname(std::string_view text) {
+    // net/core/dev.c dev_valid_name(): '/' would escape /sys/class/net and
+    // ':' is the old alias separator.
+    const bool bad_char = std::any_of(text.begin(), text.end(), [](char c) {
+        return c == '/' || c == ':' || is_space_or_cntrl(c);
+    });
+    if (text.empty() || text.size() > kMaxIfnameLen || text == "." || text == ".." || bad_char) {
+        return ValueError{"must be an interface name of 1 to 15 characters without '/', ':' or "
+                          "whitespace (got \"" +
+                          std::string(text) + "\")"};
+    }
+    return std::string(text);
+}
+
+ValueResult<MacAddr> parse_mac(std::string_view text) {
+    const ValueError syntax{"must be a MAC address such as 02:00:00:00:00:01 (got \"" +
+                            std::string(text) + "\")"};
+    MacAddr mac{};
+    if (text.size() != 3 * mac.size() - 1) {
+        return syntax;
+    }
+    for (std::size_t i = 0; i < mac.size(); ++i) {
+        const int hi = hex_value(text[3 * i]);
+        const int lo = hex_value(text[3 * i + 1]);
+        if (hi < 0 || lo < 0 || (i + 1 < mac.size() && text[3 * i + 2] != ':')) {
+            return syntax;
+        }
+        mac[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+    }
+    // IEEE 802: the least significant bit of the first octet marks a group
+    // address; the kernel's is_valid_ether_addr() refuses it and all-zero.
+    if ((mac[0] & 1U) != 0 || std::all_of(mac.begin(), mac.end(), [](auto b) { return b == 0; })) {
+        return ValueError{"must be a unicast, non-zero MAC address (got \"" + std::string(text) +
+                          "\")"};
+    }
+    return mac;
+}
+
+std::string format_mac(const MacAddr& mac) {
+    char buf[3 * 6];
+    std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                  mac[4], mac[5]);
+    return buf;
+}
+
+ValueResult<Prefix> parse_prefix(std::string_view text, bool allow_default) {
+    if (allow_default && text == "default") {
+        return Prefix::default_route();
+    }
+    const ValueError syntax{std::string("must be ") + (allow_default ? "\"default\" or " : "") +
+                            "an IPv6 prefix such as fd00::/16 (got \"" + std::string(text) + "\")"};
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos || has_nul(text)) {
+        return syntax;
+    }
+    const auto addr = proto::Ipv6Addr::parse(text.substr(0, slash));
+    const auto len = parse_digits(text.substr(slash + 1), 3);
+    if (!addr || !len || *len > kIpv6Bits) {
+        return syntax;
+    }
+    if (has_host_bits(*addr, static_cast<unsigned>(*len))) {
+        return ValueError{"has address bits set beyond the prefix length (got \"" +
+                          std::string(text) + "\")"};
+    }
+    return Prefix{false, *addr, static_cast<std::uint8_t>(*len), std::string(text)};
+}
+
+ValueResult<proto::Ipv6Addr> parse_unicast_ipv6(std::string_view text) {
+    const auto addr = proto::Ipv6Addr::parse(text);
+    if (!addr || has_nul(text) || addr->is_unspecified() || addr->is_multicast()) {
+        return ValueError{"must be a unicast IPv6 address such as fd00::1 (got \"" +
+                          std::string(text) + "\")"};
+    }
+    return *addr;
+}
+
+ValueResult<std::string> parse_ip_literal(std::string_view text) {
+    // inet_pton needs a NUL-terminated string; std::string provides one.
+    const std::string s(text);
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (has_nul(text) ||
+        (inet_pton(AF_INET, s.c_str(), buf) != 1 && inet_pton(AF_INET6, s.c_str(), buf) != 1)) {
+        return ValueError{"must be an IPv4 or IPv6 address (got \"" + s + "\")"};
+    }
+    return s;
+}
+
+ValueResult<std::string> parse_host(std::string_view text) {
+    if (text.empty() || std::any_of(text.begin(), text.end(), is_space_or_cntrl)) {
+        return ValueError{"must be a host name or IP address without whitespace (got \"" +
+                          std::string(text) + "\")"};
+    }
+    return std::string(text);
+}
+
+ValueResult<std::uint16_t> parse_port(std::string_view text) {
+    const auto v = parse_digits(text, 5);
+    if (!v || *v < 1 || *v > 65535) {
+        return ValueError{"must be a port number between 1 and 65535 (got \"" + std::string(text) +
+                          "\")"};
+    }
+    return static_cast<std::uint16_t>(*v);
+}
+
+ValueResult<std::string> resolve_path(std::string_view base_dir, std::string_view path) {
+    if (path.empty()) {
+        return ValueError{"must not be empty"};
+    }
+    const std::filesystem::path p(path);
+    if (p.is_absolute() || base_dir.empty()) {
+        return p.string();
+    }
+    // No lexical normalisation: "a/../b" must mean what the kernel makes of
+    // it when "a" is a symlink.
+    return (std::filesystem::path(base_dir) / p).string();
+}
+
+} // namespace enftun::config
