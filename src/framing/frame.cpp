@@ -1,0 +1,86 @@
+#include "enftun/framing/frame.hpp"
+
+#include <cassert>
+#include <cstring>
+
+#include "enftun/proto/ip.hpp"
+
+namespace enftun::framing {
+
+void write_frame_header(MutBytes at, std::uint16_t payload_len) {
+    assert(payload_len != 0);
+    store_be16(at, 0, payload_len);
+}
+
+Result<std::optional<Frame>> parse_frame(Bytes buf, std::size_t max_payload) {
+    if (buf.size() < kFrameHeaderLen) {
+        return std::optional<Frame>{};
+    }
+    const std::size_t len = load_be16(buf, 0);
+    if (len == 0) {
+        return make_error(Errc::Malformed, "zero-length frame");
+    }
+    if (len > max_payload) {
+        return make_error(Errc::Malformed, "frame longer than maximum");
+    }
+    if (buf.size() - kFrameHeaderLen < len) {
+        return std::optional<Frame>{};
+    }
+    const Bytes payload = buf.subspan(kFrameHeaderLen, len);
+    if (!proto::check_ip_packet(payload)) {
+        return make_error(Errc::Malformed, "frame is not an IP packet");
+    }
+    return std::optional<Frame>{Frame{payload, kFrameHeaderLen + len}};
+}
+
+FrameReader::FrameReader(std::size_t max_payload, std::size_t capacity)
+    : max_payload_(max_payload), capacity_(capacity) {
+    assert(max_payload >= 1 && max_payload <= kMaxFramePayload);
+    assert(capacity >= kFrameHeaderLen + max_payload);
+}
+
+MutBytes FrameReader::writable() {
+    if (buf_.empty()) {
+        buf_.resize(capacity_);
+    }
+    if (begin_ == end_) {
+        begin_ = end_ = 0;
+    } else if (begin_ > 0 && capacity_ - end_ < kFrameHeaderLen + max_payload_) {
+        // The leftover is shorter than a largest frame, so after the move
+        // the room behind it can always complete it.
+        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        end_ -= begin_;
+        begin_ = 0;
+    }
+    return MutBytes(buf_).subspan(end_);
+}
+
+void FrameReader::commit(std::size_t n) {
+    assert(n <= buf_.size() - end_);
+    end_ += n;
+}
+
+Result<std::optional<Bytes>> FrameReader::next() {
+    if (begin_ == end_) {
+        return std::optional<Bytes>{};
+    }
+    auto frame = parse_frame(Bytes(buf_).subspan(begin_, end_ - begin_), max_payload_);
+    if (!frame) {
+        return frame.error();
+    }
+    if (!frame->has_value()) {
+        return std::optional<Bytes>{};
+    }
+    begin_ += (*frame)->consumed;
+    return std::optional<Bytes>{(*frame)->payload};
+}
+
+void FrameReader::release() {
+    if (begin_ != end_) {
+        return;
+    }
+    begin_ = end_ = 0;
+    std::vector<std::uint8_t>().swap(buf_);
+}
+
+} // namespace enftun::framing
