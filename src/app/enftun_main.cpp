@@ -1,1 +1,129 @@
-int main() { return 1; }
+// enftun: the tunnel client. Wiring only: command line, config, signals.
+#include "enftun/config/client_config.hpp"
+#include "enftun/log/log.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/tunnel/client.hpp"
+
+#include <getopt.h>
+
+#include <csignal>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace {
+
+void usage(FILE* out) {
+    std::fprintf(out, "usage: enftun -c FILE [-v]      run the tunnel client\n"
+                      "       enftun -c FILE -p KEY    print one config value (e.g. tun.dev)\n"
+                      "       enftun --version | --help\n"
+                      "options:\n"
+                      "  -c, --config FILE   configuration file (libconfig syntax)\n"
+                      "  -p, --print KEY     print the effective value of KEY and exit\n"
+                      "  -v, --verbose       log debug lines too\n");
+}
+
+struct Args {
+    std::string config;
+    std::string print_key;
+    bool print = false;
+    bool verbose = false;
+};
+
+// Returns the exit code to leave with, or -1 to go on.
+int parse_args(int argc, char** argv, Args& args) {
+    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                      {"print", required_argument, nullptr, 'p'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"version", no_argument, nullptr, 'V'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    int c = 0;
+    while ((c = getopt_long(argc, argv, "c:p:vVh", kOptions, nullptr)) != -1) {
+        switch (c) {
+        case 'c':
+            args.config = optarg;
+            break;
+        case 'p':
+            args.print = true;
+            args.print_key = optarg;
+            break;
+        case 'v':
+            args.verbose = true;
+            break;
+        case 'V':
+            std::printf("enftun %s\n", ENFTUN_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        std::fprintf(stderr, "enftun: unexpected argument: %s\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (args.config.empty()) {
+        std::fprintf(stderr, "enftun: missing -c FILE\n");
+        usage(stderr);
+        return 2;
+    }
+    return -1;
+}
+
+int run(const enftun::config::ClientConfig& config) {
+    // A peer vanishing mid-write must be an error return, not a signal.
+    std::signal(SIGPIPE, SIG_IGN);
+    enftun::loop::Loop loop;
+    int exit_code = 0;
+    {
+        auto client = enftun::tunnel::Client::create(loop, config);
+        if (!client) {
+            return 1;
+        }
+        auto stop = [&](int signum) {
+            ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            (*client)->stop();
+            loop.stop();
+        };
+        enftun::loop::Signal sigint(loop, SIGINT, stop);
+        enftun::loop::Signal sigterm(loop, SIGTERM, stop);
+        enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*client)->log_stats(); });
+        (*client)->start();
+        loop.run();
+        (*client)->log_stats();
+    }
+    // Leaving the scope closed every handle; ~Loop runs their close callbacks.
+    return exit_code;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    Args args;
+    if (int rc = parse_args(argc, argv, args); rc >= 0) {
+        return rc;
+    }
+    if (args.verbose) {
+        enftun::log::set_level(enftun::log::Level::Debug);
+    }
+    auto config = enftun::config::load_client_config(args.config);
+    if (!config) {
+        std::fprintf(stderr, "enftun: %s\n", config.error().message.c_str());
+        return 1;
+    }
+    if (args.print) {
+        auto value = enftun::config::print_client_key(*config, args.print_key);
+        if (!value) {
+            std::fprintf(stderr, "enftun: %s\n", value.error().message.c_str());
+            return 1;
+        }
+        std::printf("%s\n", value->c_str());
+        return 0;
+    }
+    return run(*config);
+}

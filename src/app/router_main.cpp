@@ -1,1 +1,83 @@
-int main() { return 1; }
+// enftun-router: the tunnel server. Wiring only: command line, config, signals.
+#include "enftun/config/router_config.hpp"
+#include "enftun/log/log.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/router/router.hpp"
+
+#include <getopt.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+namespace {
+
+void usage(FILE* out) {
+    std::fprintf(out, "usage: enftun-router -c FILE [-v]\n"
+                      "       enftun-router --version | --help\n"
+                      "options:\n"
+                      "  -c, --config FILE   configuration file (libconfig syntax)\n"
+                      "  -v, --verbose       log debug lines too\n");
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"version", no_argument, nullptr, 'V'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    std::string config_path;
+    int c = 0;
+    while ((c = getopt_long(argc, argv, "c:vVh", kOptions, nullptr)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'v':
+            enftun::log::set_level(enftun::log::Level::Debug);
+            break;
+        case 'V':
+            std::printf("enftun-router %s\n", ENFTUN_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc || config_path.empty()) {
+        std::fprintf(stderr, optind < argc ? "enftun-router: unexpected argument: %s\n"
+                                           : "enftun-router: missing -c FILE%s\n",
+                     optind < argc ? argv[optind] : "");
+        usage(stderr);
+        return 2;
+    }
+    auto config = enftun::config::load_router_config(config_path);
+    if (!config) {
+        std::fprintf(stderr, "enftun-router: %s\n", config.error().message.c_str());
+        return 1;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    enftun::loop::Loop loop;
+    {
+        auto router = enftun::router::Router::create(loop, *config);
+        if (!router) {
+            return 1;
+        }
+        auto stop = [&](int signum) {
+            ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            (*router)->stop();
+            loop.stop();
+        };
+        enftun::loop::Signal sigint(loop, SIGINT, stop);
+        enftun::loop::Signal sigterm(loop, SIGTERM, stop);
+        enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*router)->log_stats(); });
+        loop.run();
+        (*router)->log_stats();
+    }
+    return 0;
+}

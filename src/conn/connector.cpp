@@ -161,12 +161,13 @@ void Connector::try_next_address() {
 }
 
 void Connector::on_socket_event(int status) {
+    // libuv reports EPOLLERR as UV_EBADF; the socket's own error says why.
     int err = 0;
     socklen_t len = sizeof err;
-    if (status < 0) {
-        err = -status;
-    } else if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+    if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
         err = errno;
+    } else if (err == 0 && status < 0) {
+        err = -status;
     }
     attempt_timer_.stop();
     poll_->watch(0);

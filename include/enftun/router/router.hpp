@@ -1,0 +1,104 @@
+// Router: the enftun-router hub. Accepts TLS clients on its listeners, binds
+// each session to the IPv6 address in its verified certificate, and forwards
+// packets:
+//
+//   from a client ─► source must be the client's address, else drop
+//                 ─► echo request to fe80::1 or router.address: answer it
+//                 ─► destination is a client: queue to that session
+//                 ─► else the router TUN (gateway mode), if configured
+//                 ─► else drop
+//   from the TUN  ─► destination is a client: queue to that session, else drop
+//
+// Queues towards a client are bounded (router.queue_limit bytes); on overflow
+// the packet is dropped and counted. Sessions that queued something during a
+// batch are flushed once at the end of it, so fan-out coalesces into records.
+//
+// Timers: one sweep timer closes sessions idle longer than idle_timeout; each
+// session's link bounds its handshake. A dead session is unlinked at once and
+// destroyed from a 0 ms timer, outside its own callbacks.
+#pragma once
+
+#include "enftun/config/router_config.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/router/listener.hpp"
+#include "enftun/router/session.hpp"
+#include "enftun/tls/tls_context.hpp"
+#include "enftun/tun/tun_device.hpp"
+
+#include <list>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+namespace enftun::router {
+
+struct RouterStats {
+    std::uint64_t accepted = 0;          // TCP connections accepted
+    std::uint64_t refused_full = 0;      // closed at once: max_sessions reached
+    std::uint64_t handshake_failures = 0;
+    std::uint64_t sessions_up = 0;
+    std::uint64_t replaced = 0;          // sessions displaced by a newer one
+    std::uint64_t idle_closed = 0;
+    std::uint64_t forwarded = 0;         // packets queued to a client
+    std::uint64_t to_tun = 0;            // packets written to the router TUN
+    std::uint64_t echo_replies = 0;
+    std::uint64_t dropped_spoofed = 0;   // source is not the sender's address
+    std::uint64_t dropped_no_route = 0;  // no client, no TUN for the destination
+    std::uint64_t dropped_queue_full = 0;
+    std::uint64_t dropped_malformed = 0; // not IPv6, or IPv6 we cannot parse
+    std::uint64_t dropped_tun_error = 0;
+};
+
+struct Ipv6AddrHash {
+    std::size_t operator()(const proto::Ipv6Addr& a) const noexcept;
+};
+
+class Router {
+public:
+    // Errors are logged with their cause.
+    static Result<std::unique_ptr<Router>> create(loop::Loop& loop,
+                                                  const config::RouterConfig& config);
+    ~Router();
+
+    // Closes every session with close_notify and stops accepting.
+    void stop();
+    void log_stats() const;
+    std::size_t session_count() const { return sessions_.size(); }
+
+    // Called by sessions.
+    void on_session_up(Session& s);
+    void on_session_down(Session& s, const char* reason);
+    void on_packet(Session& from, Bytes packet);
+    void on_batch_end();
+
+private:
+    Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
+           std::optional<tun::TunDevice> tun);
+
+    void on_accept(UniqueFd fd, const sockaddr_storage& peer);
+    void on_tun_readable();
+    void deliver(const proto::Ipv6Addr& dst, Bytes packet);
+    bool answer_echo(Session& from, Bytes packet);
+    void retire(Session& s);
+    void sweep_idle();
+    void update_listeners();
+
+    loop::Loop& loop_; // outlives the router
+    config::RouterConfig config_;
+    tls::TlsContext tls_;
+    std::optional<tun::TunDevice> tun_;
+    std::unique_ptr<loop::Poll> tun_poll_;
+    std::vector<std::unique_ptr<Listener>> listeners_;
+    std::list<std::unique_ptr<Session>> sessions_;
+    std::unordered_map<proto::Ipv6Addr, Session*, Ipv6AddrHash> by_address_;
+    std::vector<Session*> dirty_; // queued to during this batch
+    std::vector<std::unique_ptr<Session>> graveyard_;
+    loop::Timer reaper_;
+    loop::Timer sweeper_;
+    std::vector<std::uint8_t> scratch_; // TUN reads and generated replies
+    bool stopping_ = false;
+    RouterStats stats_;
+};
+
+} // namespace enftun::router

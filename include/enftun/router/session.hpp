@@ -1,0 +1,56 @@
+// Session: one client connection of the router: a server-side TlsLink plus
+// the address it is bound to once the handshake has verified the client's
+// certificate. All decisions are the Router's; the session only reports.
+//
+// Lifetime: owned by the Router (in its session list). The Router must
+// outlive it, and destroys it only outside the session's own callbacks.
+#pragma once
+
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tunnel/tls_link.hpp"
+
+#include <list>
+#include <memory>
+#include <string>
+
+namespace enftun::router {
+
+class Router;
+
+class Session final : public tunnel::TlsLink::Handler {
+public:
+    Session(loop::Loop& loop, Router& router, tls::TlsStream stream, std::string peer,
+            tunnel::TlsLink::Options opts);
+
+    tunnel::TlsLink& link() { return link_; }
+    const std::string& peer() const { return peer_; }
+    bool bound() const { return bound_; }
+    const proto::Ipv6Addr& address() const { return address_; }
+    void bind(const proto::Ipv6Addr& addr) {
+        address_ = addr;
+        bound_ = true;
+    }
+    void unbind() { bound_ = false; }
+    std::uint64_t last_rx_ms() const { return last_rx_ms_; }
+    // Whether the session is already on the router's dirty list.
+    bool dirty = false;
+    // The session's place in the router's list, for O(1) removal.
+    std::list<std::unique_ptr<Session>>::iterator self;
+
+    void on_link_up() override;
+    void on_frame(Bytes packet) override;
+    void on_send_drained() override {}
+    void on_read_done() override;
+    void on_link_down(const char* reason) override;
+
+private:
+    loop::Loop& loop_;
+    Router& router_; // outlives the session
+    std::string peer_;
+    proto::Ipv6Addr address_{};
+    bool bound_ = false;
+    std::uint64_t last_rx_ms_;
+    tunnel::TlsLink link_; // last: its callbacks use the members above
+};
+
+} // namespace enftun::router

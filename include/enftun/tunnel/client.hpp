@@ -1,0 +1,95 @@
+// Client: the enftun client's wiring. Owns the TUN, the TLS context, the
+// filters, the connector, the heartbeat and at most one live TlsLink, and
+// moves packets between the TUN and the link.
+//
+//   TUN ─read batch─► EgressFilter ─► link.writer() ─flush─► TLS
+//   TLS ─frames─► Heartbeat.consume? ─► IngressFilter ─write─► TUN
+//
+// Connection states (the TUN stays up through all of them):
+//
+//   Connecting ──socket──► Handshaking ──verified──► Up
+//       ▲                                             │ error, EOF, heartbeat
+//       └────────── Backoff (jittered timer) ◄────────┘ timeout, bad frame
+//
+// Backpressure: when the link's send buffer cannot take another packet the
+// client stops reading the TUN; the kernel queues (txqueuelen) or drops, and
+// reading resumes when the buffer drains. No queue grows without bound.
+#pragma once
+
+#include "enftun/config/client_config.hpp"
+#include "enftun/conn/backoff.hpp"
+#include "enftun/conn/connector.hpp"
+#include "enftun/filter/filter.hpp"
+#include "enftun/heartbeat/heartbeat.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/tls/tls_context.hpp"
+#include "enftun/tun/tun_device.hpp"
+#include "enftun/tunnel/tls_link.hpp"
+
+#include <memory>
+#include <string>
+
+namespace enftun::tunnel {
+
+struct ClientStats {
+    std::uint64_t tun_rx = 0;          // packets read from the TUN
+    std::uint64_t tun_tx = 0;          // packets written to the TUN
+    std::uint64_t tun_tx_errors = 0;   // packets the TUN refused
+    std::uint64_t connects = 0;        // tunnels brought up
+    std::uint64_t disconnects = 0;     // tunnels lost
+    std::uint64_t probes_dropped = 0;  // heartbeats that found no room
+};
+
+class Client final : public TlsLink::Handler {
+public:
+    // Loads the identity, opens and configures the TUN, builds the TLS
+    // context. Errors are logged with their cause; the Error says what failed.
+    static Result<std::unique_ptr<Client>> create(loop::Loop& loop,
+                                                  const config::ClientConfig& config);
+    ~Client();
+
+    void start();
+    // Graceful stop: close_notify to the router, no more callbacks.
+    void stop();
+    void log_stats() const;
+
+    const proto::Ipv6Addr& address() const { return self_; }
+
+private:
+    Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
+           tun::TunDevice tun, tls::TlsContext tls);
+
+    void on_link_up() override;
+    void on_frame(Bytes packet) override;
+    void on_send_drained() override;
+    void on_link_down(const char* reason) override;
+
+    void on_tun_readable();
+    void on_connected(conn::Connected connected);
+    void on_connect_failed();
+    void schedule_reconnect();
+    void send_probe(Bytes packet);
+    std::size_t max_payload() const;
+
+    loop::Loop& loop_; // outlives the client
+    config::ClientConfig config_;
+    proto::Ipv6Addr self_;
+    tun::TunDevice tun_;
+    tls::TlsContext tls_;
+    filter::EgressFilter egress_;
+    filter::IngressFilter ingress_;
+    conn::Backoff backoff_;
+    loop::Poll tun_poll_;
+    conn::Connector connector_;
+    heartbeat::Heartbeat heartbeat_;
+    loop::Timer retry_timer_;
+    loop::Timer reaper_; // destroys a dead link outside the link's callbacks
+    std::unique_ptr<TlsLink> link_;
+    std::unique_ptr<TlsLink> dead_link_;
+    std::string peer_;
+    std::uint64_t up_since_ms_ = 0;
+    bool stopping_ = false;
+    ClientStats stats_;
+};
+
+} // namespace enftun::tunnel

@@ -1,0 +1,95 @@
+// TlsLink: one framed TLS connection, client or server side. It drives the
+// nonblocking handshake (bounded by a timer), then moves frames both ways:
+// reads as much as the socket offers (bounded per event), parses every
+// complete frame and hands each packet to its Handler; sends what the owner
+// queued in writer() in records of up to 16 KiB.
+//
+// Used by the client (one link at a time) and by the router (one per session).
+//
+// Lifetime: owns the TlsStream (and so the socket) and its poll and timer.
+// The TlsContext and the Handler must outlive it. on_link_down() is called at
+// most once, from inside a libuv callback of the link: the handler must not
+// destroy the link there, only schedule its destruction (e.g. a 0 ms timer).
+//
+//   Handshaking ──done──► Up ──error, EOF, close_notify, bad frame──► Down
+//        └──────────timeout, handshake error──────────────────────────┘
+#pragma once
+
+#include "enftun/framing/frame.hpp"
+#include "enftun/framing/frame_writer.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/tls/tls_stream.hpp"
+
+#include <cstdint>
+#include <string>
+
+namespace enftun::tunnel {
+
+class TlsLink {
+public:
+    class Handler {
+    public:
+        virtual void on_link_up() = 0;
+        // One complete frame: a packet that passed framing::parse_frame.
+        virtual void on_frame(Bytes packet) = 0;
+        // The writer emptied after having been blocked on the socket.
+        virtual void on_send_drained() = 0;
+        // A readable event has been handled: every frame of it was delivered.
+        // A place to flush what on_frame() queued elsewhere, once per batch.
+        virtual void on_read_done() {}
+        // The link is dead; reason is a static string for the log.
+        virtual void on_link_down(const char* reason) = 0;
+
+    protected:
+        ~Handler() = default;
+    };
+
+    struct Options {
+        std::size_t max_payload = 1500;     // largest packet accepted in a frame
+        std::size_t write_capacity = 65536; // bytes queued before backpressure
+        std::uint64_t handshake_timeout_ms = 10000;
+        bool release_idle_buffers = false; // free read/write buffers when empty
+    };
+
+    TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Options opts);
+    TlsLink(const TlsLink&) = delete;
+    TlsLink& operator=(const TlsLink&) = delete;
+
+    bool up() const { return up_; }
+    bool dead() const { return dead_; }
+    tls::TlsStream& stream() { return stream_; }
+    framing::FrameWriter& writer() { return writer_; }
+
+    // Sends what is queued, as far as the socket takes it now.
+    void flush();
+    // Sends close_notify (best effort) and stops all I/O. No callbacks follow.
+    void shutdown();
+
+    std::uint64_t frames_received() const { return frames_rx_; }
+    std::uint64_t bytes_received() const { return bytes_rx_; }
+    std::uint64_t bytes_sent() const { return bytes_tx_; }
+
+private:
+    void on_poll(int status, int events);
+    void drive_handshake();
+    void on_readable();
+    bool drain_frames();
+    void update_poll();
+    void fail(const char* reason);
+
+    tls::TlsStream stream_;
+    Handler& handler_; // outlives the link
+    Options opts_;
+    framing::FrameReader reader_;
+    framing::FrameWriter writer_;
+    loop::Poll poll_;
+    loop::Timer handshake_timer_;
+    bool up_ = false;
+    bool dead_ = false;
+    bool want_write_ = false;
+    std::uint64_t frames_rx_ = 0;
+    std::uint64_t bytes_rx_ = 0;
+    std::uint64_t bytes_tx_ = 0;
+};
+
+} // namespace enftun::tunnel

@@ -1,0 +1,89 @@
+#include "enftun/heartbeat/heartbeat.hpp"
+
+#include "enftun/log/log.hpp"
+#include "enftun/proto/icmpv6.hpp"
+#include "enftun/proto/ipv6.hpp"
+
+#include <random>
+
+namespace enftun::heartbeat {
+
+namespace {
+// Identifies our probes among other echo traffic; random per process so
+// replies meant for a previous run are not mistaken for ours.
+std::uint16_t random_id() {
+    std::random_device rd;
+    return static_cast<std::uint16_t>(rd());
+}
+} // namespace
+
+Heartbeat::Heartbeat(loop::Loop& loop, std::uint64_t period_ms, std::uint64_t timeout_ms,
+                     proto::Ipv6Addr self, Send send, OnDead on_dead)
+    : loop_(loop), policy_(period_ms, timeout_ms), self_(self), send_(std::move(send)),
+      on_dead_(std::move(on_dead)), timer_(loop, [this] { on_timer(); }), id_(random_id()) {}
+
+void Heartbeat::on_up() {
+    running_ = true;
+    policy_.on_up(loop_.now_ms());
+    arm();
+}
+
+void Heartbeat::on_down() {
+    running_ = false;
+    timer_.stop();
+}
+
+void Heartbeat::probe_now() {
+    if (!running_ || policy_.probing()) {
+        return;
+    }
+    policy_.on_probe_requested(loop_.now_ms());
+    on_timer();
+}
+
+void Heartbeat::arm() {
+    std::uint64_t now = loop_.now_ms();
+    std::uint64_t deadline = policy_.next_deadline();
+    timer_.start(deadline > now ? deadline - now : 0);
+}
+
+void Heartbeat::on_timer() {
+    switch (policy_.on_timer(loop_.now_ms())) {
+    case Action::None:
+        arm();
+        return;
+    case Action::SendProbe:
+        send_probe();
+        arm();
+        return;
+    case Action::Dead:
+        running_ = false;
+        timer_.stop();
+        ENFTUN_LOG_WARN("heartbeat: no answer from the router; the path is dead");
+        on_dead_();
+        return;
+    }
+}
+
+void Heartbeat::send_probe() {
+    auto len = proto::build_echo_request(self_, proto::kRouterLinkLocal, id_, ++seq_, Bytes{},
+                                         probe_buf_);
+    if (!len) {
+        return; // cannot happen: the buffer fits an empty echo request
+    }
+    ++probes_sent_;
+    ENFTUN_LOG_DEBUG("heartbeat: probing the router (seq %u)", static_cast<unsigned>(seq_));
+    send_(Bytes(probe_buf_.data(), *len));
+}
+
+bool Heartbeat::consume(Bytes pkt) const {
+    auto ip = proto::parse_ipv6(pkt);
+    if (!ip || ip->next_header() != proto::kProtoIcmpv6 || ip->src() != proto::kRouterLinkLocal ||
+        ip->dst() != self_) {
+        return false;
+    }
+    auto icmp = proto::parse_icmpv6(*ip);
+    return icmp && icmp->type() == proto::kIcmpv6EchoReply && icmp->echo_id() == id_;
+}
+
+} // namespace enftun::heartbeat

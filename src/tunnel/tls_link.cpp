@@ -1,0 +1,194 @@
+#include "enftun/tunnel/tls_link.hpp"
+
+#include "enftun/log/log.hpp"
+
+namespace enftun::tunnel {
+
+namespace {
+// A TLS record carries at most 16 KiB of plaintext (RFC 8446 §5.1); handing
+// SSL_write one record's worth at a time keeps records full.
+constexpr std::size_t kMaxRecord = 16384;
+// Reads per readable event before yielding to the other direction.
+constexpr int kMaxReadsPerEvent = 16;
+// Receive buffer: a full record plus one partial frame of up to 64 KiB.
+std::size_t reader_capacity(std::size_t max_payload) {
+    return kMaxRecord + framing::kFrameHeaderLen + max_payload;
+}
+} // namespace
+
+TlsLink::TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Options opts)
+    : stream_(std::move(stream)), handler_(handler), opts_(opts),
+      reader_(opts.max_payload, reader_capacity(opts.max_payload)),
+      writer_(opts.write_capacity),
+      poll_(loop, stream_.fd(), [this](int status, int events) { on_poll(status, events); }),
+      handshake_timer_(loop, [this] { fail("TLS handshake timed out"); }) {
+    handshake_timer_.start(opts_.handshake_timeout_ms);
+    // The first poll event drives the handshake: callbacks never run from
+    // inside the constructor, before the owner holds the link.
+    want_write_ = true;
+    update_poll();
+}
+
+void TlsLink::on_poll(int status, int events) {
+    if (status < 0) {
+        fail("socket error");
+        return;
+    }
+    if (!up_) {
+        drive_handshake();
+        return;
+    }
+    if ((events & UV_READABLE) != 0) {
+        on_readable();
+    }
+    if (!dead_ && (events & UV_WRITABLE) != 0) {
+        flush();
+        if (!dead_ && writer_.empty()) {
+            handler_.on_send_drained();
+        }
+    }
+}
+
+void TlsLink::drive_handshake() {
+    tls::IoResult r = stream_.handshake();
+    switch (r.status) {
+    case tls::Io::Done:
+        up_ = true;
+        handshake_timer_.stop();
+        want_write_ = false;
+        update_poll();
+        handler_.on_link_up();
+        return;
+    case tls::Io::WantRead:
+        want_write_ = false;
+        update_poll();
+        return;
+    case tls::Io::WantWrite:
+        want_write_ = true;
+        update_poll();
+        return;
+    case tls::Io::Closed:
+    case tls::Io::Error:
+        fail("TLS handshake failed");
+        return;
+    }
+}
+
+void TlsLink::on_readable() {
+    for (int i = 0; !dead_; ++i) {
+        if (i >= kMaxReadsPerEvent && !stream_.pending()) {
+            break; // level-triggered poll brings us back for the rest
+        }
+        tls::IoResult r = stream_.read(reader_.writable());
+        switch (r.status) {
+        case tls::Io::Done:
+            bytes_rx_ += r.n;
+            reader_.commit(r.n);
+            if (!drain_frames()) {
+                return;
+            }
+            continue;
+        case tls::Io::WantRead:
+            break;
+        case tls::Io::WantWrite:
+            want_write_ = true;
+            update_poll();
+            break;
+        case tls::Io::Closed:
+            fail("peer closed the tunnel (close_notify)");
+            return;
+        case tls::Io::Error:
+            fail("TLS read failed");
+            return;
+        }
+        break;
+    }
+    if (dead_) {
+        return;
+    }
+    handler_.on_read_done();
+    if (opts_.release_idle_buffers) {
+        reader_.release();
+    }
+}
+
+bool TlsLink::drain_frames() {
+    while (!dead_) {
+        auto frame = reader_.next();
+        if (!frame) {
+            // PROTOCOL.md: a malformed frame is a protocol error; close.
+            ENFTUN_LOG_WARN("protocol error from peer: %s", frame.error().what);
+            fail("protocol error");
+            return false;
+        }
+        if (!frame->has_value()) {
+            return true;
+        }
+        ++frames_rx_;
+        handler_.on_frame(**frame);
+    }
+    return false;
+}
+
+void TlsLink::flush() {
+    if (!up_ || dead_) {
+        return;
+    }
+    while (!writer_.empty()) {
+        tls::IoResult r = stream_.write(writer_.pending(kMaxRecord));
+        switch (r.status) {
+        case tls::Io::Done:
+            bytes_tx_ += r.n;
+            writer_.consume(r.n);
+            continue;
+        case tls::Io::WantWrite:
+            want_write_ = true;
+            update_poll();
+            return;
+        case tls::Io::WantRead:
+            return; // we always watch readability; the read path resumes us
+        case tls::Io::Closed:
+        case tls::Io::Error:
+            fail("TLS write failed");
+            return;
+        }
+    }
+    if (want_write_) {
+        want_write_ = false;
+        update_poll();
+    }
+    if (opts_.release_idle_buffers) {
+        writer_.release();
+    }
+}
+
+void TlsLink::update_poll() {
+    if (dead_) {
+        return;
+    }
+    poll_.watch(UV_READABLE | (want_write_ ? UV_WRITABLE : 0));
+}
+
+void TlsLink::shutdown() {
+    if (dead_) {
+        return;
+    }
+    if (up_) {
+        stream_.shutdown();
+    }
+    dead_ = true;
+    poll_.watch(0);
+    handshake_timer_.stop();
+}
+
+void TlsLink::fail(const char* reason) {
+    if (dead_) {
+        return;
+    }
+    dead_ = true;
+    poll_.watch(0);
+    handshake_timer_.stop();
+    handler_.on_link_down(reason);
+}
+
+} // namespace enftun::tunnel
