@@ -32,12 +32,10 @@ struct Args {
 
 // Returns the exit code to leave with, or -1 to go on.
 int parse_args(int argc, char** argv, Args& args) {
-    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
-                                      {"print", required_argument, nullptr, 'p'},
-                                      {"verbose", no_argument, nullptr, 'v'},
-                                      {"version", no_argument, nullptr, 'V'},
-                                      {"help", no_argument, nullptr, 'h'},
-                                      {nullptr, 0, nullptr, 0}};
+    static const option kOptions[] = {
+        {"config", required_argument, nullptr, 'c'}, {"print", required_argument, nullptr, 'p'},
+        {"verbose", no_argument, nullptr, 'v'},      {"version", no_argument, nullptr, 'V'},
+        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
     int c = 0;
     while ((c = getopt_long(argc, argv, "c:p:vVh", kOptions, nullptr)) != -1) {
         switch (c) {

@@ -50,8 +50,9 @@ int main(int argc, char** argv) {
         }
     }
     if (optind < argc || config_path.empty()) {
-        std::fprintf(stderr, optind < argc ? "enftun-router: unexpected argument: %s\n"
-                                           : "enftun-router: missing -c FILE%s\n",
+        std::fprintf(stderr,
+                     optind < argc ? "enftun-router: unexpected argument: %s\n"
+                                   : "enftun-router: missing -c FILE%s\n",
                      optind < argc ? argv[optind] : "");
         usage(stderr);
         return 2;

@@ -21,8 +21,7 @@ Result<UniqueFd> make_tunnel_socket(int family, std::uint32_t fwmark) {
     if (!fd.valid()) {
         return make_error(Errc::System, "cannot create TCP socket", errno);
     }
-    if (fwmark != 0 &&
-        setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &fwmark, sizeof fwmark) != 0) {
+    if (fwmark != 0 && setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &fwmark, sizeof fwmark) != 0) {
         return make_error(Errc::System, "cannot set SO_MARK (needs CAP_NET_ADMIN)", errno);
     }
     // Frames are batched explicitly; Nagle would only add latency.
@@ -56,7 +55,9 @@ Connector::Connector(loop::Loop& loop, ConnectorOptions opts, OnConnected on_con
       on_failed_(std::move(on_failed)), attempt_timer_(loop, [this] { on_timeout(); }),
       deferred_(loop, [this] { on_deferred(); }) {}
 
-Connector::~Connector() { cancel(); }
+Connector::~Connector() {
+    cancel();
+}
 
 void Connector::start() {
     cancel();

@@ -66,8 +66,8 @@ void Heartbeat::on_timer() {
 }
 
 void Heartbeat::send_probe() {
-    auto len = proto::build_echo_request(self_, proto::kRouterLinkLocal, id_, ++seq_, Bytes{},
-                                         probe_buf_);
+    auto len =
+        proto::build_echo_request(self_, proto::kRouterLinkLocal, id_, ++seq_, Bytes{}, probe_buf_);
     if (!len) {
         return; // cannot happen: the buffer fits an empty echo request
     }

@@ -30,8 +30,12 @@ bool under_journal() {
 }
 } // namespace
 
-void set_level(Level level) { g_level = level; }
-Level level() { return g_level; }
+void set_level(Level level) {
+    g_level = level;
+}
+Level level() {
+    return g_level;
+}
 
 std::uint64_t monotonic_ms() {
     timespec ts{};

@@ -32,7 +32,9 @@ void check(int rc) {
 
 } // namespace
 
-Loop::Loop() : loop_(std::make_unique<uv_loop_t>()) { check(uv_loop_init(loop_.get())); }
+Loop::Loop() : loop_(std::make_unique<uv_loop_t>()) {
+    check(uv_loop_init(loop_.get()));
+}
 
 Loop::~Loop() {
     // Let pending close callbacks run so their memory is freed.
@@ -42,8 +44,12 @@ Loop::~Loop() {
     (void)rc;
 }
 
-void Loop::run() { uv_run(loop_.get(), UV_RUN_DEFAULT); }
-void Loop::stop() { uv_stop(loop_.get()); }
+void Loop::run() {
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+}
+void Loop::stop() {
+    uv_stop(loop_.get());
+}
 
 Poll::Poll(Loop& loop, int fd, Callback cb)
     : handle_(std::make_unique<uv_poll_t>().release()), cb_(std::move(cb)) {
@@ -85,9 +91,15 @@ Timer::~Timer() {
     close_and_free(handle_);
 }
 
-void Timer::start(std::uint64_t timeout_ms) { uv_timer_start(handle_, on_timer, timeout_ms, 0); }
-void Timer::stop() { uv_timer_stop(handle_); }
-bool Timer::active() const { return uv_is_active(as_handle(handle_)) != 0; }
+void Timer::start(std::uint64_t timeout_ms) {
+    uv_timer_start(handle_, on_timer, timeout_ms, 0);
+}
+void Timer::stop() {
+    uv_timer_stop(handle_);
+}
+bool Timer::active() const {
+    return uv_is_active(as_handle(handle_)) != 0;
+}
 
 void Timer::on_timer(uv_timer_t* h) noexcept {
     if (auto* self = static_cast<Timer*>(h->data)) {

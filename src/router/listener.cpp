@@ -49,8 +49,8 @@ Result<std::unique_ptr<Listener>> Listener::create(loop::Loop& loop, const std::
     if (::listen(fd.get(), SOMAXCONN) != 0) {
         return make_error(Errc::System, "cannot listen", errno);
     }
-    std::string name = (ss.ss_family == AF_INET6 ? "[" + address + "]" : address) + ":" +
-                       std::to_string(port);
+    std::string name =
+        (ss.ss_family == AF_INET6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
     return std::unique_ptr<Listener>(
         new Listener(loop, std::move(fd), std::move(name), std::move(on_accept)));
 }
@@ -80,8 +80,8 @@ void Listener::on_readable() {
             if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ECONNABORTED) {
                 // EMFILE and friends: the pending connection stays queued and
                 // the level-triggered poll would spin, so back off a moment.
-                ENFTUN_LOG_RATELIMITED(log::Level::Warn, "accept on %s failed: %s",
-                                       name_.c_str(), strerror(err));
+                ENFTUN_LOG_RATELIMITED(log::Level::Warn, "accept on %s failed: %s", name_.c_str(),
+                                       strerror(err));
                 poll_.watch(0);
                 resume_.start(kAcceptRetryMs);
             }

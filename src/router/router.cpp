@@ -17,7 +17,9 @@ namespace {
 constexpr int kTunBatch = 64;
 constexpr std::size_t kScratchSize = 65536;
 
-std::uint64_t ms(std::chrono::milliseconds d) { return static_cast<std::uint64_t>(d.count()); }
+std::uint64_t ms(std::chrono::milliseconds d) {
+    return static_cast<std::uint64_t>(d.count());
+}
 
 Result<tun::TunDevice> open_router_tun(const config::RouterTunConfig& cfg) {
     auto tun = tun::TunDevice::open(cfg.dev_node, cfg.dev);
@@ -76,11 +78,11 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
     }
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
     for (const auto& address : config.listen) {
-        auto listener = Listener::create(
-            loop, address, config.port,
-            [r = router.get()](UniqueFd fd, const sockaddr_storage& peer) {
-                r->on_accept(std::move(fd), peer);
-            });
+        auto listener =
+            Listener::create(loop, address, config.port,
+                             [r = router.get()](UniqueFd fd, const sockaddr_storage& peer) {
+                                 r->on_accept(std::move(fd), peer);
+                             });
         if (!listener) {
             ENFTUN_LOG_ERROR("cannot listen on %s port %u: %s: %s", address.c_str(), config.port,
                              listener.error().what, strerror(listener.error().sys));
@@ -102,8 +104,8 @@ Router::Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsCon
               }),
       sweeper_(loop, [this] { sweep_idle(); }), scratch_(kScratchSize) {
     if (tun_) {
-        tun_poll_ = std::make_unique<loop::Poll>(loop, tun_->fd(),
-                                                 [this](int, int) { on_tun_readable(); });
+        tun_poll_ =
+            std::make_unique<loop::Poll>(loop, tun_->fd(), [this](int, int) { on_tun_readable(); });
         tun_poll_->watch(UV_READABLE);
     }
     sweeper_.start(std::min<std::uint64_t>(ms(config_.idle_timeout) / 2, 5000));

@@ -19,8 +19,12 @@ void Session::on_frame(Bytes packet) {
     router_.on_packet(*this, packet);
 }
 
-void Session::on_read_done() { router_.on_batch_end(); }
+void Session::on_read_done() {
+    router_.on_batch_end();
+}
 
-void Session::on_link_down(const char* reason) { router_.on_session_down(*this, reason); }
+void Session::on_link_down(const char* reason) {
+    router_.on_session_down(*this, reason);
+}
 
 } // namespace enftun::router

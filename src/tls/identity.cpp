@@ -20,8 +20,8 @@ using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>
 // Every SAN IP entry must be the CN's address; DNS and other entries are
 // ignored. An IPv4 SAN cannot agree with an IPv6 CN and is rejected.
 bool san_agrees(X509* cert, const proto::Ipv6Addr& addr) {
-    GeneralNamesPtr names(
-        static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
     if (!names) {
         return true;
     }

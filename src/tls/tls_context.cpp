@@ -67,8 +67,7 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
     // what did not fit; moving buffers let it retry from a compacted buffer.
     // Release idle buffers: most router sessions are idle most of the time.
     SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE |
-                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                    SSL_MODE_RELEASE_BUFFERS);
+                                    SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     return TlsContext(role, std::move(ctx));
 }
 

@@ -40,8 +40,8 @@ IoResult TlsStream::classify(int rc, const char* op) {
         if (queue.empty() && saved_errno == 0) {
             ENFTUN_LOG_INFO("TLS %s: peer closed the connection without close_notify", op);
         } else {
-            ENFTUN_LOG_INFO("TLS %s: %s%s", op,
-                            saved_errno != 0 ? strerror(saved_errno) : "", queue.c_str());
+            ENFTUN_LOG_INFO("TLS %s: %s%s", op, saved_errno != 0 ? strerror(saved_errno) : "",
+                            queue.c_str());
         }
         return {Io::Error};
     }

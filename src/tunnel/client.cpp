@@ -30,8 +30,8 @@ Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ip
         return nl.error();
     }
     if (auto st = nl->set_mtu_up(tun->ifindex(), cfg.tun.mtu); !st) {
-        ENFTUN_LOG_ERROR("%s %s (mtu %u): %s", st.error().what, cfg.tun.dev.c_str(),
-                         cfg.tun.mtu, strerror(st.error().sys));
+        ENFTUN_LOG_ERROR("%s %s (mtu %u): %s", st.error().what, cfg.tun.dev.c_str(), cfg.tun.mtu,
+                         strerror(st.error().sys));
         return st.error();
     }
     if (cfg.tun.set_address) {
@@ -53,9 +53,9 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
         ENFTUN_LOG_ERROR("identity %s: %s", config.identity.cert_file.c_str(), self.error().what);
         return self.error();
     }
-    auto tls = tls::TlsContext::create(tls::Role::Client, {config.remote.ca_cert_file,
-                                                           config.identity.cert_file,
-                                                           config.identity.key_file});
+    auto tls = tls::TlsContext::create(
+        tls::Role::Client,
+        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file});
     if (!tls) {
         return tls.error();
     }
@@ -70,8 +70,8 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
     if (!tun) {
         return tun.error();
     }
-    ENFTUN_LOG_INFO("identity %s on %s (mtu %u)", self->to_string().c_str(),
-                    tun->name().c_str(), config.tun.mtu);
+    ENFTUN_LOG_INFO("identity %s on %s (mtu %u)", self->to_string().c_str(), tun->name().c_str(),
+                    config.tun.mtu);
     return std::unique_ptr<Client>(
         new Client(loop, config, *self, std::move(*tun), std::move(*tls)));
 }
@@ -83,11 +83,12 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       backoff_({.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count())},
                conn::system_random()),
       tun_poll_(loop, tun_.fd(), [this](int, int) { on_tun_readable(); }),
-      connector_(loop,
-                 {config.remote.hosts, config.remote.port, config.route.fwmark,
-                  static_cast<std::uint64_t>(config.remote.connect_timeout.count())},
-                 [this](conn::Connected c) { on_connected(std::move(c)); },
-                 [this] { on_connect_failed(); }),
+      connector_(
+          loop,
+          {config.remote.hosts, config.remote.port, config.route.fwmark,
+           static_cast<std::uint64_t>(config.remote.connect_timeout.count())},
+          [this](conn::Connected c) { on_connected(std::move(c)); },
+          [this] { on_connect_failed(); }),
       heartbeat_(
           loop, static_cast<std::uint64_t>(config.remote.heartbeat_period.count()),
           static_cast<std::uint64_t>(config.remote.heartbeat_timeout.count()), self,
@@ -109,7 +110,9 @@ std::size_t Client::max_payload() const {
     return std::max<std::size_t>(config_.tun.mtu, 1500);
 }
 
-void Client::start() { connector_.start(); }
+void Client::start() {
+    connector_.start();
+}
 
 void Client::stop() {
     stopping_ = true;
@@ -191,8 +194,7 @@ void Client::on_frame(Bytes packet) {
     auto n = tun_.write(packet);
     if (!n) {
         ++stats_.tun_tx_errors;
-        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN write failed: %s",
-                               strerror(n.error().sys));
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN write failed: %s", strerror(n.error().sys));
         return;
     }
     ++stats_.tun_tx;
@@ -238,27 +240,25 @@ void Client::send_probe(Bytes packet) {
 void Client::log_stats() const {
     const auto& eg = egress_.stats();
     const auto& in = ingress_.stats();
-    ENFTUN_LOG_INFO("stats: tun rx %llu tx %llu tx-errors %llu; egress accepted %llu dropped "
-                    "source %llu ipv4 %llu malformed %llu; ingress accepted %llu dropped "
-                    "destination %llu ipv4 %llu malformed %llu; connects %llu disconnects %llu "
-                    "heartbeats %llu",
-                    static_cast<unsigned long long>(stats_.tun_rx),
-                    static_cast<unsigned long long>(stats_.tun_tx),
-                    static_cast<unsigned long long>(stats_.tun_tx_errors),
-                    static_cast<unsigned long long>(eg.accepted),
-                    static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::WrongSource)),
-                    static_cast<unsigned long long>(
-                        eg.dropped_for(filter::DropReason::Ipv4NotAllowed)),
-                    static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::Malformed)),
-                    static_cast<unsigned long long>(in.accepted),
-                    static_cast<unsigned long long>(
-                        in.dropped_for(filter::DropReason::WrongDestination)),
-                    static_cast<unsigned long long>(
-                        in.dropped_for(filter::DropReason::Ipv4NotAllowed)),
-                    static_cast<unsigned long long>(in.dropped_for(filter::DropReason::Malformed)),
-                    static_cast<unsigned long long>(stats_.connects),
-                    static_cast<unsigned long long>(stats_.disconnects),
-                    static_cast<unsigned long long>(heartbeat_.probes_sent()));
+    ENFTUN_LOG_INFO(
+        "stats: tun rx %llu tx %llu tx-errors %llu; egress accepted %llu dropped "
+        "source %llu ipv4 %llu malformed %llu; ingress accepted %llu dropped "
+        "destination %llu ipv4 %llu malformed %llu; connects %llu disconnects %llu "
+        "heartbeats %llu",
+        static_cast<unsigned long long>(stats_.tun_rx),
+        static_cast<unsigned long long>(stats_.tun_tx),
+        static_cast<unsigned long long>(stats_.tun_tx_errors),
+        static_cast<unsigned long long>(eg.accepted),
+        static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::WrongSource)),
+        static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::Ipv4NotAllowed)),
+        static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::Malformed)),
+        static_cast<unsigned long long>(in.accepted),
+        static_cast<unsigned long long>(in.dropped_for(filter::DropReason::WrongDestination)),
+        static_cast<unsigned long long>(in.dropped_for(filter::DropReason::Ipv4NotAllowed)),
+        static_cast<unsigned long long>(in.dropped_for(filter::DropReason::Malformed)),
+        static_cast<unsigned long long>(stats_.connects),
+        static_cast<unsigned long long>(stats_.disconnects),
+        static_cast<unsigned long long>(heartbeat_.probes_sent()));
 }
 
 } // namespace enftun::tunnel

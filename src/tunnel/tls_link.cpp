@@ -18,8 +18,7 @@ std::size_t reader_capacity(std::size_t max_payload) {
 
 TlsLink::TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Options opts)
     : stream_(std::move(stream)), handler_(handler), opts_(opts),
-      reader_(opts.max_payload, reader_capacity(opts.max_payload)),
-      writer_(opts.write_capacity),
+      reader_(opts.max_payload, reader_capacity(opts.max_payload)), writer_(opts.write_capacity),
       poll_(loop, stream_.fd(), [this](int status, int events) { on_poll(status, events); }),
       handshake_timer_(loop, [this] { fail("TLS handshake timed out"); }) {
     handshake_timer_.start(opts_.handshake_timeout_ms);

@@ -14,7 +14,9 @@ enum class Level { Error = 3, Warn = 4, Info = 6, Debug = 7 };
 // Lines above this level are dropped. Default Info; -v raises it to Debug.
 void set_level(Level level);
 Level level();
-inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }
+inline bool enabled(Level l) {
+    return static_cast<int>(l) <= static_cast<int>(level());
+}
 
 [[gnu::format(printf, 2, 3)]] void write(Level level, const char* fmt, ...);
 

@@ -34,17 +34,17 @@
 namespace enftun::router {
 
 struct RouterStats {
-    std::uint64_t accepted = 0;          // TCP connections accepted
-    std::uint64_t refused_full = 0;      // closed at once: max_sessions reached
+    std::uint64_t accepted = 0;     // TCP connections accepted
+    std::uint64_t refused_full = 0; // closed at once: max_sessions reached
     std::uint64_t handshake_failures = 0;
     std::uint64_t sessions_up = 0;
-    std::uint64_t replaced = 0;          // sessions displaced by a newer one
+    std::uint64_t replaced = 0; // sessions displaced by a newer one
     std::uint64_t idle_closed = 0;
-    std::uint64_t forwarded = 0;         // packets queued to a client
-    std::uint64_t to_tun = 0;            // packets written to the router TUN
+    std::uint64_t forwarded = 0; // packets queued to a client
+    std::uint64_t to_tun = 0;    // packets written to the router TUN
     std::uint64_t echo_replies = 0;
-    std::uint64_t dropped_spoofed = 0;   // source is not the sender's address
-    std::uint64_t dropped_no_route = 0;  // no client, no TUN for the destination
+    std::uint64_t dropped_spoofed = 0;  // source is not the sender's address
+    std::uint64_t dropped_no_route = 0; // no client, no TUN for the destination
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t dropped_malformed = 0; // not IPv6, or IPv6 we cannot parse
     std::uint64_t dropped_tun_error = 0;

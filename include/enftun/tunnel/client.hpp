@@ -32,12 +32,12 @@
 namespace enftun::tunnel {
 
 struct ClientStats {
-    std::uint64_t tun_rx = 0;          // packets read from the TUN
-    std::uint64_t tun_tx = 0;          // packets written to the TUN
-    std::uint64_t tun_tx_errors = 0;   // packets the TUN refused
-    std::uint64_t connects = 0;        // tunnels brought up
-    std::uint64_t disconnects = 0;     // tunnels lost
-    std::uint64_t probes_dropped = 0;  // heartbeats that found no room
+    std::uint64_t tun_rx = 0;         // packets read from the TUN
+    std::uint64_t tun_tx = 0;         // packets written to the TUN
+    std::uint64_t tun_tx_errors = 0;  // packets the TUN refused
+    std::uint64_t connects = 0;       // tunnels brought up
+    std::uint64_t disconnects = 0;    // tunnels lost
+    std::uint64_t probes_dropped = 0; // heartbeats that found no room
 };
 
 class Client final : public TlsLink::Handler {

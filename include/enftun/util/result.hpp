@@ -13,24 +13,24 @@ namespace enftun {
 
 enum class Errc {
     Ok = 0,
-    Truncated,       // input shorter than a header or length field says
-    Malformed,       // a field holds a value the format forbids
-    Unsupported,     // well-formed but not something we handle
-    NoSpace,         // a builder or buffer ran out of room
-    WouldBlock,      // nonblocking I/O: try again when the fd is ready
-    Closed,          // the peer closed the stream
-    System,          // a syscall failed; see Error::sys
-    Tls,             // OpenSSL failed; the error queue was logged
-    Config,          // a configuration value is missing or invalid
-    Identity,        // certificate or key unusable
-    Timeout,         // a deadline expired
-    NotFound,        // a lookup found nothing
+    Truncated,   // input shorter than a header or length field says
+    Malformed,   // a field holds a value the format forbids
+    Unsupported, // well-formed but not something we handle
+    NoSpace,     // a builder or buffer ran out of room
+    WouldBlock,  // nonblocking I/O: try again when the fd is ready
+    Closed,      // the peer closed the stream
+    System,      // a syscall failed; see Error::sys
+    Tls,         // OpenSSL failed; the error queue was logged
+    Config,      // a configuration value is missing or invalid
+    Identity,    // certificate or key unusable
+    Timeout,     // a deadline expired
+    NotFound,    // a lookup found nothing
 };
 
 struct Error {
     Errc code = Errc::Ok;
-    int sys = 0;              // saved errno, or SSL_get_error() result
-    const char* what = "";    // static string: what failed
+    int sys = 0;           // saved errno, or SSL_get_error() result
+    const char* what = ""; // static string: what failed
 };
 
 [[nodiscard]] inline Error make_error(Errc code, const char* what, int sys = 0) {
