@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+// cmocka 1.1's header declares print_error() and friends without C linkage.
+extern "C" {
 #include <cmocka.h>
+}
 // clang-format on
 
 #include <cstdint>
