@@ -1,0 +1,693 @@
+// Client config: loading, defaults, path resolution, every error path, the
+// -p printer and the value parsers. Fixture files live in
+// $TEST_DATA_DIR/config; error cases are written to a mkdtemp folder so each
+// case's text sits next to the message it must produce.
+#include "enftun/config/client_config.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+// Last: cmocka defines fail() and friends as macros, which would clash with
+// std::basic_ios::fail() in <fstream>.
+#include "test.hpp"
+
+using namespace enftun::config;
+
+namespace {
+
+// Owning state lives here, not in test locals: a failed assert longjmps.
+struct Fixture {
+    std::string dir;  // mkdtemp folder
+    std::string path; // dir + "/enf0.conf"
+    std::string old_cwd;
+    std::optional<enftun::Result<ClientConfig, ConfigError>> result;
+    std::string text;
+};
+
+Fixture& fx(void** state) {
+    return *static_cast<Fixture*>(*state);
+}
+
+int setup(void** state) {
+    auto f = std::make_unique<Fixture>();
+    char tmpl[] = "/tmp/enftun-config-test-XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+        return -1;
+    }
+    f->dir = tmpl;
+    f->path = f->dir + "/enf0.conf";
+    f->old_cwd = std::filesystem::current_path().string();
+    *state = f.release();
+    return 0;
+}
+
+int teardown(void** state) {
+    std::unique_ptr<Fixture> f(static_cast<Fixture*>(*state));
+    std::error_code ec;
+    std::filesystem::current_path(f->old_cwd, ec);
+    std::filesystem::remove_all(f->dir, ec);
+    return 0;
+}
+
+std::string data_path(const char* rel) {
+    const char* dir = std::getenv("TEST_DATA_DIR");
+    return std::string(dir != nullptr ? dir : "test/data") + "/" + rel;
+}
+
+void write_file(const std::string& path, std::string_view text) {
+    std::ofstream out(path, std::ios::binary);
+    out << text;
+}
+
+const ClientConfig& expect_loaded(Fixture& f) {
+    if (!*f.result) {
+        print_error("unexpected error: %s\n", f.result->error().message.c_str());
+        fail();
+    }
+    return **f.result;
+}
+
+const ClientConfig& load_file(Fixture& f, const std::string& path) {
+    f.result = load_client_config(path);
+    return expect_loaded(f);
+}
+
+const ClientConfig& load_text(Fixture& f, std::string_view text) {
+    write_file(f.path, text);
+    return load_file(f, f.path);
+}
+
+// Loads from path and checks the message is "<label>:<line>: <key>: ..."
+// and contains fragment. line 0 means the message has no line part.
+void expect_error_at(Fixture& f, const std::string& path, const std::string& label, int line,
+                     std::string_view key, std::string_view fragment, const char* name) {
+    f.result = load_client_config(path);
+    if (*f.result) {
+        print_error("%s: loaded, expected an error\n", name);
+        fail();
+    }
+    const std::string& msg = f.result->error().message;
+    f.text = label + (line > 0 ? ":" + std::to_string(line) : "") + ": " + std::string(key) +
+             (key.empty() ? "" : ": ");
+    if (msg.rfind(f.text, 0) != 0 || msg.find(fragment) == std::string::npos) {
+        print_error("%s:\n  got      \"%s\"\n  expected \"%s...%.*s...\"\n", name, msg.c_str(),
+                    f.text.c_str(), static_cast<int>(fragment.size()), fragment.data());
+        fail();
+    }
+}
+
+void expect_error(Fixture& f, std::string_view text, int line, std::string_view key,
+                  std::string_view fragment, const char* name = "case") {
+    write_file(f.path, text);
+    expect_error_at(f, f.path, f.path, line, key, fragment, name);
+}
+
+struct ErrorCase {
+    const char* name;
+    const char* text;
+    int line;
+    const char* key;
+    const char* fragment;
+};
+
+template <std::size_t N>
+void expect_errors(Fixture& f, const ErrorCase (&cases)[N]) {
+    for (const auto& c : cases) {
+        expect_error(f, c.text, c.line, c.key, c.fragment, c.name);
+    }
+}
+
+std::string print(Fixture& f, std::string_view key) {
+    auto r = print_client_key(**f.result, key);
+    if (!r) {
+        print_error("print %.*s: %s\n", static_cast<int>(key.size()), key.data(),
+                    r.error().message.c_str());
+        fail();
+    }
+    return *r;
+}
+
+// The keys every valid test config needs; errors elsewhere outrank them.
+constexpr const char* kRequired =
+    "remote = { hosts = [\"fd00:100::1\"]; ca_cert_file = \"ca\"; };\n"
+    "identity = { cert_file = \"c\"; key_file = \"k\"; };\n";
+
+// ---- loading ----
+
+void test_loads_full_config(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c = load_file(f, data_path("config/client-full.conf"));
+    assert_string_equal(c.tun.dev.c_str(), "enf7");
+    assert_string_equal(c.tun.dev_node.c_str(), "/dev/net/tun2");
+    assert_false(c.tun.set_address);
+    assert_int_equal(c.tun.mtu, 1400);
+    assert_true(c.tun.lladdr.has_value());
+    assert_true((*c.tun.lladdr == MacAddr{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}));
+    assert_int_equal(c.remote.hosts.size(), 3);
+    assert_string_equal(c.remote.hosts[2].c_str(), "enf.example.net");
+    assert_int_equal(c.remote.port, 4443);
+    assert_string_equal(c.remote.ca_cert_file.c_str(), "/etc/enftun/ca.pem");
+    assert_int_equal(c.remote.heartbeat_period.count(), 30000);
+    assert_int_equal(c.remote.heartbeat_timeout.count(), 5000);
+    assert_int_equal(c.remote.connect_timeout.count(), 2000);
+    assert_int_equal(c.remote.reconnect_max_delay.count(), 120000);
+    assert_int_equal(c.route.fwmark, 363);
+    assert_int_equal(c.route.table, 4000);
+    assert_int_equal(c.route.prefixes.size(), 2);
+    assert_false(c.route.prefixes[0].is_default);
+    assert_int_equal(c.route.prefixes[1].len, 48);
+    assert_true(c.route.prefixes[1].addr == *enftun::proto::Ipv6Addr::parse("2001:db8:1::"));
+    assert_string_equal(c.route.prefixes[1].text.c_str(), "2001:db8:1::/48");
+    assert_int_equal(c.route.trusted_interfaces.size(), 2);
+    assert_string_equal(c.route.trusted_interfaces[1].c_str(), "wlan0");
+    assert_true(c.route.allow_ipv4);
+    assert_int_equal(c.route.ra_period.count(), 300000);
+    assert_string_equal(c.identity.cert_file.c_str(), "/etc/enftun/enf0.crt.pem");
+    assert_string_equal(c.identity.key_file.c_str(), "/etc/enftun/enf0.key.pem");
+    assert_string_equal(c.identity.ip_file.value_or("").c_str(), "/etc/enftun/enf0.ip");
+    assert_string_equal(c.identity.duid_file.c_str(), "/var/lib/enftun/duid");
+}
+
+void test_minimal_config_takes_defaults(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c = load_file(f, data_path("config/client-minimal.conf"));
+    assert_string_equal(c.tun.dev.c_str(), "enf0");
+    assert_string_equal(c.tun.dev_node.c_str(), "/dev/net/tun");
+    assert_true(c.tun.set_address);
+    assert_int_equal(c.tun.mtu, 1280);
+    assert_false(c.tun.lladdr.has_value());
+    assert_int_equal(c.remote.port, 443);
+    assert_int_equal(c.remote.heartbeat_period.count(), 60000);
+    assert_int_equal(c.remote.heartbeat_timeout.count(), 15000);
+    assert_int_equal(c.remote.connect_timeout.count(), 5000);
+    assert_int_equal(c.remote.reconnect_max_delay.count(), 60000);
+    assert_int_equal(c.route.fwmark, 363);
+    assert_int_equal(c.route.table, 2097);
+    assert_int_equal(c.route.prefixes.size(), 1);
+    assert_true(c.route.prefixes[0].is_default);
+    assert_true(c.route.trusted_interfaces.empty());
+    assert_false(c.route.allow_ipv4);
+    assert_int_equal(c.route.ra_period.count(), 600000);
+    assert_false(c.identity.ip_file.has_value());
+}
+
+void test_resolves_relative_paths(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c = load_file(f, data_path("config/client-minimal.conf"));
+    f.text = std::filesystem::absolute(data_path("config")).string() + "/ca.pem";
+    assert_string_equal(c.remote.ca_cert_file.c_str(), f.text.c_str());
+    assert_true(c.identity.cert_file.starts_with("/"));
+    assert_true(c.identity.cert_file.ends_with("/config/certs/enf0.crt.pem"));
+    assert_true(c.identity.key_file.ends_with("/config/enf0.key.pem"));
+    // duid_file defaults to "duid" in the certificate's folder.
+    assert_true(c.identity.duid_file.ends_with("/config/certs/duid"));
+    // Absolute paths are kept as written.
+    assert_string_equal(c.tun.dev_node.c_str(), "/dev/net/tun");
+}
+
+void test_relative_config_path_gives_absolute_paths(void** state) {
+    Fixture& f = fx(state);
+    write_file(f.path, std::string(kRequired) + "tun = { dev_node = \"tun\"; };\n");
+    std::filesystem::current_path(f.dir);
+    const ClientConfig& c = load_file(f, "enf0.conf");
+    f.text = std::filesystem::current_path().string() + "/c";
+    assert_string_equal(c.identity.cert_file.c_str(), f.text.c_str());
+    f.text = std::filesystem::current_path().string() + "/tun";
+    assert_string_equal(c.tun.dev_node.c_str(), f.text.c_str());
+}
+
+// A valid config whose remote group also holds `extra`.
+std::string with_remote(const char* extra) {
+    return std::string("remote = { hosts = [\"h\"]; ca_cert_file = \"ca\"; ") + extra +
+           " };\nidentity = { cert_file = \"c\"; key_file = \"k\"; };\n";
+}
+
+void test_port_as_string_or_int(void** state) {
+    Fixture& f = fx(state);
+    // The original enftun wrote the port as a string.
+    assert_int_equal(load_text(f, with_remote("port = \"4443\";")).remote.port, 4443);
+    assert_int_equal(load_text(f, with_remote("port = \"0443\";")).remote.port, 443);
+    assert_int_equal(load_text(f, with_remote("port = 8443;")).remote.port, 8443);
+    assert_int_equal(load_text(f, with_remote("port = 0x1bb;")).remote.port, 443);
+}
+
+void test_reads_hex_and_64_bit_integers(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c = load_text(
+        f, std::string(kRequired) + "route = { fwmark = 0xffffffff; table = 4000000000L; };\n");
+    assert_int_equal(c.route.fwmark, 0xffffffffU);
+    assert_int_equal(c.route.table, 4000000000U);
+}
+
+void test_accepts_lists_and_arrays(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c =
+        load_text(f, "remote = { hosts = (\"a\", \"b\"); ca_cert_file = \"ca\"; };\n"
+                     "identity = { cert_file = \"c\"; key_file = \"k\"; };\n"
+                     "route = { prefixes = []; trusted_interfaces = (\"eth0\"); };\n");
+    assert_int_equal(c.remote.hosts.size(), 2);
+    assert_true(c.route.prefixes.empty());
+    assert_int_equal(c.route.trusted_interfaces.size(), 1);
+}
+
+void test_accepts_original_version_key(void** state) {
+    Fixture& f = fx(state);
+    load_text(f, std::string("version = \"1.0\";\n") + kRequired);
+    expect_error(f, "version = 1;\n", 1, "version", "must be a string (got integer)");
+}
+
+// ---- errors from reading and parsing ----
+
+void test_reports_syntax_error_with_line(void** state) {
+    Fixture& f = fx(state);
+    expect_error(f, "tun = {\n  mtu = ;\n};\n", 2, "", "syntax error");
+    expect_error(f, "tun = {\n  mtu = 1280;\n  mtu = 1400;\n};\n", 3, "", "duplicate setting name");
+    expect_error(f, "remote = { hosts = [\"a\", 1]; };\n", 1, "", "mismatched element type");
+}
+
+void test_reports_missing_file(void** state) {
+    Fixture& f = fx(state);
+    const std::string missing = f.dir + "/nope.conf";
+    expect_error_at(f, missing, missing, 0, "", "cannot read config file: No such file", "missing");
+    expect_error_at(f, f.dir, f.dir, 0, "", "cannot read config file: Is a directory", "dir");
+}
+
+void test_reports_nul_byte(void** state) {
+    Fixture& f = fx(state);
+    static constexpr char kText[] = "tun = {};\n\n#\0x\n";
+    expect_error(f, std::string_view(kText, sizeof kText - 1), 3, "", "contains a NUL byte");
+}
+
+void test_reports_errors_in_included_file(void** state) {
+    Fixture& f = fx(state);
+    write_file(f.dir + "/inc.conf", "\nmtuu = 1;\n");
+    write_file(f.path, "tun = {\n  @include \"inc.conf\"\n};\n");
+    expect_error_at(f, f.path, f.dir + "/inc.conf", 2, "tun.mtuu", "unknown key", "include");
+    write_file(f.path, "@include \"missing.conf\"\n");
+    expect_error_at(f, f.path, f.path, 1, "", "cannot open include file", "missing include");
+}
+
+void test_from_string_names_source(void** state) {
+    Fixture& f = fx(state);
+    f.result = load_client_config_from_string(std::string(kRequired) + "tun = { dev = 5; };", "/b");
+    assert_false(f.result->has_value());
+    assert_string_equal(f.result->error().message.c_str(),
+                        "<string>:3: tun.dev: must be a string (got integer)");
+    f.result = load_client_config_from_string(kRequired, "/base", "x.conf");
+    assert_string_equal(expect_loaded(f).identity.cert_file.c_str(), "/base/c");
+    f.result = load_client_config_from_string(kRequired, "");
+    assert_string_equal(expect_loaded(f).identity.cert_file.c_str(), "c");
+    assert_string_equal(expect_loaded(f).identity.duid_file.c_str(), "duid");
+}
+
+// ---- errors from validation ----
+
+void test_rejects_unknown_keys(void** state) {
+    static const ErrorCase cases[] = {
+        {"typo", "tun = {\n  mtuu = 1400;\n};\n", 2, "tun.mtuu", "unknown key"},
+        {"top-level key", "\nfoo = 1;\n", 2, "foo", "unknown key"},
+        {"top-level group", "bar = { x = 1; };\n", 1, "bar", "unknown group"},
+        {"nested group", "identity = {\n  tpm = {};\n};\n", 2, "identity.tpm", "unknown group"},
+        {"route key", "route = { heartbeat_period = 1000; };\n", 1, "route.heartbeat_period",
+         "unknown key"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+void test_rejects_wrong_types(void** state) {
+    static const ErrorCase cases[] = {
+        {"string for int", "tun = { mtu = \"1400\"; };\n", 1, "tun.mtu",
+         "must be an integer (got string)"},
+        {"float for int", "remote = { heartbeat_period = 1.5; };\n", 1, "remote.heartbeat_period",
+         "must be an integer (got float)"},
+        {"int for string", "tun = { dev = 5; };\n", 1, "tun.dev", "must be a string (got integer)"},
+        {"bool for path", "identity = { cert_file = true; };\n", 1, "identity.cert_file",
+         "must be a string (got boolean)"},
+        {"int for bool", "tun = { set_address = 1; };\n", 1, "tun.set_address",
+         "must be a boolean (true or false) (got integer)"},
+        {"string for bool", "route = { allow_ipv4 = \"yes\"; };\n", 1, "route.allow_ipv4",
+         "must be a boolean"},
+        {"string for list", "remote = { hosts = \"a\"; };\n", 1, "remote.hosts",
+         "must be a list of strings (got string)"},
+        {"int in list", "route = {\n  prefixes = (\"default\",\n    5);\n};\n", 3,
+         "route.prefixes[1]", "must be a string (got integer)"},
+        {"int array", "route = { trusted_interfaces = [1, 2]; };\n", 1,
+         "route.trusted_interfaces[0]", "must be a string (got integer)"},
+        {"scalar for group", "tun = 5;\n", 1, "tun", "must be a group (got integer)"},
+        {"list for group", "remote = ( 1 );\n", 1, "remote", "must be a group (got list)"},
+        {"bool for port", "remote = { port = true; };\n", 1, "remote.port",
+         "must be a port number (an integer or a string of digits) (got boolean)"},
+        {"group for int", "route = { table = { }; };\n", 1, "route.table",
+         "must be an integer (got group)"},
+        {"list for string", "tun = { lladdr = [\"02:00:00:00:00:01\"]; };\n", 1, "tun.lladdr",
+         "must be a string (got array)"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+void test_rejects_out_of_range(void** state) {
+    static const ErrorCase cases[] = {
+        {"mtu low", "tun = { mtu = 100; };\n", 1, "tun.mtu",
+         "must be between 1280 and 65535 (got 100)"},
+        {"mtu high", "tun = { mtu = 65536; };\n", 1, "tun.mtu", "(got 65536)"},
+        {"port 0", "remote = { port = 0; };\n", 1, "remote.port",
+         "must be between 1 and 65535 (got 0)"},
+        {"port high", "remote = { port = 65536; };\n", 1, "remote.port", "(got 65536)"},
+        {"port string 0", "remote = { port = \"0\"; };\n", 1, "remote.port",
+         "must be a port number between 1 and 65535 (got \"0\")"},
+        {"port string high", "remote = { port = \"70000\"; };\n", 1, "remote.port", "\"70000\""},
+        {"port string sign", "remote = { port = \"+443\"; };\n", 1, "remote.port", "\"+443\""},
+        {"port string empty", "remote = { port = \"\"; };\n", 1, "remote.port", "(got \"\")"},
+        {"heartbeat period", "remote = { heartbeat_period = 99; };\n", 1, "remote.heartbeat_period",
+         "must be between 100 and 2147483647 (got 99)"},
+        {"heartbeat timeout", "remote = { heartbeat_timeout = 0; };\n", 1,
+         "remote.heartbeat_timeout", "(got 0)"},
+        {"connect timeout", "remote = { connect_timeout = -1; };\n", 1, "remote.connect_timeout",
+         "(got -1)"},
+        {"reconnect delay", "remote = { reconnect_max_delay = 999; };\n", 1,
+         "remote.reconnect_max_delay", "must be between 1000 and"},
+        {"ms over 32 bits", "remote = { connect_timeout = 3000000000L; };\n", 1,
+         "remote.connect_timeout", "(got 3000000000)"},
+        {"ra period", "route = { ra_period = 999; };\n", 1, "route.ra_period",
+         "must be between 1000 and"},
+        {"fwmark 0", "route = { fwmark = 0; };\n", 1, "route.fwmark",
+         "must be between 1 and 4294967295 (got 0)"},
+        {"fwmark negative", "route = { fwmark = -5; };\n", 1, "route.fwmark", "(got -5)"},
+        {"fwmark 64-bit", "route = { fwmark = 4294967296L; };\n", 1, "route.fwmark",
+         "(got 4294967296)"},
+        {"table 0", "route = { table = 0; };\n", 1, "route.table", "(got 0)"},
+        {"table default", "route = { table = 253; };\n", 1, "route.table",
+         "must not be 253, 254 or 255"},
+        {"table main", "route = { table = 254; };\n", 1, "route.table", "(got 254)"},
+        {"table local", "route = { table = 255; };\n", 1, "route.table", "(got 255)"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+void test_rejects_bad_prefixes(void** state) {
+    static const ErrorCase cases[] = {
+        {"host bits", "route = { prefixes = [\"fd00::1/16\"]; };\n", 1, "route.prefixes[0]",
+         "has address bits set beyond the prefix length (got \"fd00::1/16\")"},
+        {"len 129", "route = { prefixes = [\"fd00::/129\"]; };\n", 1, "route.prefixes[0]",
+         "must be \"default\" or an IPv6 prefix"},
+        {"no len", "route = { prefixes = [\"default\", \"fd00::\"]; };\n", 1, "route.prefixes[1]",
+         "(got \"fd00::\")"},
+        {"empty len", "route = { prefixes = [\"fd00::/\"]; };\n", 1, "route.prefixes[0]",
+         "IPv6 prefix"},
+        {"empty addr", "route = { prefixes = [\"/64\"]; };\n", 1, "route.prefixes[0]",
+         "IPv6 prefix"},
+        {"ipv4", "route = { prefixes = [\"10.0.0.0/8\"]; };\n", 1, "route.prefixes[0]",
+         "IPv6 prefix"},
+        {"signed len", "route = { prefixes = [\"fd00::/+8\"]; };\n", 1, "route.prefixes[0]",
+         "IPv6 prefix"},
+        {"keyword case", "route = { prefixes = [\"Default\"]; };\n", 1, "route.prefixes[0]",
+         "IPv6 prefix"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+void test_rejects_bad_ifnames(void** state) {
+    static const ErrorCase cases[] = {
+        {"too long", "tun = { dev = \"abcdefghijklmnop\"; };\n", 1, "tun.dev",
+         "must be an interface name of 1 to 15 characters"},
+        {"slash", "tun = { dev = \"a/b\"; };\n", 1, "tun.dev", "(got \"a/b\")"},
+        {"colon", "tun = { dev = \"eth0:1\"; };\n", 1, "tun.dev", "(got \"eth0:1\")"},
+        {"space", "tun = { dev = \"en f0\"; };\n", 1, "tun.dev", "(got \"en f0\")"},
+        {"empty", "tun = { dev = \"\"; };\n", 1, "tun.dev", "(got \"\")"},
+        {"dot", "tun = { dev = \".\"; };\n", 1, "tun.dev", "(got \".\")"},
+        {"dotdot", "tun = { dev = \"..\"; };\n", 1, "tun.dev", "(got \"..\")"},
+        {"trusted", "route = {\n  trusted_interfaces = [\"eth0\", \"bad/if\"];\n};\n", 2,
+         "route.trusted_interfaces[1]", "(got \"bad/if\")"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+void test_rejects_bad_lladdr_and_hosts(void** state) {
+    static const ErrorCase cases[] = {
+        {"short mac", "tun = { lladdr = \"02:00:00:00:00\"; };\n", 1, "tun.lladdr",
+         "must be a MAC address"},
+        {"dash mac", "tun = { lladdr = \"02-00-00-00-00-01\"; };\n", 1, "tun.lladdr",
+         "must be a MAC address"},
+        {"non-hex mac", "tun = { lladdr = \"02:00:00:00:00:0g\"; };\n", 1, "tun.lladdr",
+         "must be a MAC address"},
+        {"multicast mac", "tun = { lladdr = \"01:00:5e:00:00:01\"; };\n", 1, "tun.lladdr",
+         "must be a unicast, non-zero MAC address"},
+        {"zero mac", "tun = { lladdr = \"00:00:00:00:00:00\"; };\n", 1, "tun.lladdr", "non-zero"},
+        {"empty host", "remote = { hosts = [\"a\", \"\"]; };\n", 1, "remote.hosts[1]",
+         "must be a host name or IP address without whitespace (got \"\")"},
+        {"space host", "remote = { hosts = [\"a b\"]; };\n", 1, "remote.hosts[0]", "\"a b\""},
+        {"tab host", "remote = { hosts = [\"a\\tb\"]; };\n", 1, "remote.hosts[0]",
+         "without whitespace"},
+        {"empty path", "remote = { ca_cert_file = \"\"; };\n", 1, "remote.ca_cert_file",
+         "must not be empty"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+void test_rejects_missing_required_keys(void** state) {
+    static const ErrorCase cases[] = {
+        // A missing key is placed at its group, or at the end of the file if
+        // the group is missing too.
+        {"hosts",
+         "remote = {\n  ca_cert_file = \"ca\";\n};\nidentity = { cert_file = \"c\"; "
+         "key_file = \"k\"; };\n",
+         1, "remote.hosts", "required key is missing"},
+        {"no remote group", "identity = { cert_file = \"c\"; key_file = \"k\"; };\n\n#\n", 3,
+         "remote.hosts", "required key is missing"},
+        {"ca_cert_file",
+         "remote = { hosts = [\"h\"]; };\n"
+         "identity = { cert_file = \"c\"; key_file = \"k\"; };\n",
+         1, "remote.ca_cert_file", "required key is missing"},
+        {"cert_file",
+         "remote = { hosts = [\"h\"]; ca_cert_file = \"ca\"; };\n"
+         "identity = {\n  key_file = \"k\";\n};\n",
+         2, "identity.cert_file", "required key is missing"},
+        {"key_file",
+         "remote = { hosts = [\"h\"]; ca_cert_file = \"ca\"; };\n"
+         "identity = { cert_file = \"c\"; };\n",
+         2, "identity.key_file", "required key is missing"},
+        {"empty file", "", 1, "remote.hosts", "required key is missing"},
+        {"empty hosts", "remote = {\n  hosts = [];\n  ca_cert_file = \"ca\";\n};\n", 2,
+         "remote.hosts", "must list at least one host"},
+        // A rejected value is reported before a missing key read earlier.
+        {"value first", "route = { table = 254; };\n", 1, "route.table", "(got 254)"},
+    };
+    expect_errors(fx(state), cases);
+}
+
+// ---- printer ----
+
+void test_prints_every_key(void** state) {
+    Fixture& f = fx(state);
+    load_file(f, data_path("config/client-full.conf"));
+    static const std::pair<const char*, const char*> expected[] = {
+        {"tun.dev", "enf7"},
+        {"tun.dev_node", "/dev/net/tun2"},
+        {"tun.set_address", "false"},
+        {"tun.mtu", "1400"},
+        {"tun.lladdr", "02:00:5e:10:00:01"},
+        {"remote.hosts", "fd00:100::1 192.0.2.7 enf.example.net"},
+        {"remote.port", "4443"},
+        {"remote.ca_cert_file", "/etc/enftun/ca.pem"},
+        {"remote.heartbeat_period", "30000"},
+        {"remote.heartbeat_timeout", "5000"},
+        {"remote.connect_timeout", "2000"},
+        {"remote.reconnect_max_delay", "120000"},
+        {"route.fwmark", "363"},
+        {"route.table", "4000"},
+        {"route.prefixes", "fd00::/16 2001:db8:1::/48"},
+        {"route.trusted_interfaces", "eth1 wlan0"},
+        {"route.allow_ipv4", "true"},
+        {"route.ra_period", "300000"},
+        {"identity.cert_file", "/etc/enftun/enf0.crt.pem"},
+        {"identity.key_file", "/etc/enftun/enf0.key.pem"},
+        {"identity.ip_file", "/etc/enftun/enf0.ip"},
+        {"identity.duid_file", "/var/lib/enftun/duid"},
+    };
+    assert_int_equal(client_key_names().size(), std::size(expected));
+    for (std::size_t i = 0; i < std::size(expected); ++i) {
+        assert_string_equal(std::string(client_key_names()[i]).c_str(), expected[i].first);
+        assert_string_equal(print(f, expected[i].first).c_str(), expected[i].second);
+    }
+}
+
+void test_prints_defaults(void** state) {
+    Fixture& f = fx(state);
+    load_text(f, kRequired);
+    static const std::pair<const char*, const char*> expected[] = {
+        {"tun.dev", "enf0"},
+        {"tun.dev_node", "/dev/net/tun"},
+        {"tun.set_address", "true"},
+        {"tun.mtu", "1280"},
+        {"tun.lladdr", ""},
+        {"remote.hosts", "fd00:100::1"},
+        {"remote.port", "443"},
+        {"remote.heartbeat_period", "60000"},
+        {"route.fwmark", "363"},
+        {"route.table", "2097"},
+        {"route.prefixes", "default"},
+        {"route.trusted_interfaces", ""},
+        {"route.allow_ipv4", "false"},
+        {"route.ra_period", "600000"},
+        {"identity.ip_file", ""},
+    };
+    for (const auto& [key, value] : expected) {
+        assert_string_equal(print(f, key).c_str(), value);
+    }
+    f.text = f.dir + "/duid";
+    assert_string_equal(print(f, "identity.duid_file").c_str(), f.text.c_str());
+    f.text = f.dir + "/ca";
+    assert_string_equal(print(f, "remote.ca_cert_file").c_str(), f.text.c_str());
+}
+
+void test_print_unknown_key(void** state) {
+    Fixture& f = fx(state);
+    load_text(f, kRequired);
+    static const char* const unknown[] = {"tun.foo", "tun", "", "version", "TUN.DEV"};
+    for (const char* key : unknown) {
+        auto r = print_client_key(**f.result, key);
+        assert_false(r.has_value());
+        f.text = std::string("unknown key: ") + key;
+        assert_string_equal(r.error().message.c_str(), f.text.c_str());
+    }
+}
+
+// ---- value parsers ----
+
+void test_value_parsers(void** state) {
+    (void)state;
+    assert_true(parse_prefix("::/0", false).has_value());
+    assert_true(parse_prefix("fd00::/128", false).has_value());
+    assert_true(parse_prefix("fd00::1/128", false).has_value());
+    assert_true(parse_prefix("fd00:8000::/17", false).has_value());
+    assert_false(parse_prefix("fd00:c000::/17", false).has_value());
+    assert_false(parse_prefix("default", false).has_value());
+    assert_true(parse_prefix("default", true)->is_default);
+    assert_false(parse_prefix(std::string_view("fd00::/8\0", 9), false).has_value());
+    assert_true(parse_ifname("enf%d").has_value());
+    assert_true(parse_ifname("abcdefghijklmno").has_value());
+    assert_int_equal(*parse_port("65535"), 65535);
+    assert_false(parse_port("123456").has_value());
+    assert_true(parse_ip_literal("192.0.2.1").has_value());
+    assert_true(parse_ip_literal("::").has_value());
+    assert_false(parse_ip_literal("localhost").has_value());
+    assert_false(parse_ip_literal("[::1]").has_value());
+    assert_false(parse_unicast_ipv6("::").has_value());
+    assert_false(parse_unicast_ipv6("ff02::1").has_value());
+    assert_true(parse_unicast_ipv6("fe80::1").has_value());
+    assert_string_equal(format_mac(*parse_mac("0A:0b:0C:0d:0E:0f")).c_str(), "0a:0b:0c:0d:0e:0f");
+    assert_string_equal(resolve_path("/etc/enftun", "a/../b")->c_str(), "/etc/enftun/a/../b");
+    assert_string_equal(resolve_path("/etc/enftun/", "x")->c_str(), "/etc/enftun/x");
+    assert_string_equal(resolve_path("/etc/enftun", "/x")->c_str(), "/x");
+}
+
+// ---- documentation ----
+
+// The text with every commented-out setting ("  # key = value;") enabled,
+// so the documented syntax of optional keys is checked too.
+std::string uncomment_settings(const std::string& text) {
+    std::string out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        std::size_t end = text.find('\n', pos);
+        end = end == std::string::npos ? text.size() : end + 1;
+        std::string line = text.substr(pos, end - pos);
+        const std::size_t hash = line.find_first_not_of(' ');
+        if (hash != std::string::npos && line[hash] == '#') {
+            const std::size_t key = line.find_first_not_of(' ', hash + 1);
+            const std::size_t eq = line.find(" = ", hash);
+            const bool is_setting =
+                key != std::string::npos && eq != std::string::npos &&
+                line.find_first_not_of("abcdefghijklmnopqrstuvwxyz_", key) == eq &&
+                line.find_last_not_of(" \n") == line.rfind(';');
+            if (is_setting) {
+                line = line.substr(0, hash) + line.substr(key);
+            }
+        }
+        out += line;
+        pos = end;
+    }
+    return out;
+}
+
+void test_loads_example_conf(void** state) {
+    Fixture& f = fx(state);
+    const std::string path = data_path("../../conf/example.conf");
+    const ClientConfig& c = load_file(f, path);
+    assert_string_equal(c.tun.dev.c_str(), "enf0");
+    assert_int_equal(c.remote.hosts.size(), 1);
+    assert_string_equal(c.remote.hosts[0].c_str(), "fd00:100::1");
+    assert_int_equal(c.remote.port, 4443);
+    assert_string_equal(c.identity.cert_file.c_str(), "/etc/enftun/enf0.crt.pem");
+    assert_false(c.tun.lladdr.has_value());
+    assert_false(c.identity.ip_file.has_value());
+    // Apart from these, the example shows the defaults.
+    static constexpr std::string_view kNotDefault[] = {"remote.hosts",        "remote.port",
+                                                       "remote.ca_cert_file", "identity.cert_file",
+                                                       "identity.key_file",   "identity.duid_file"};
+    for (std::string_view key : client_key_names()) {
+        if (std::find(std::begin(kNotDefault), std::end(kNotDefault), key) !=
+            std::end(kNotDefault)) {
+            continue;
+        }
+        f.text = print(f, key);
+        if (f.text != print_client_key(ClientConfig{}, key).value()) {
+            print_error("%.*s: the example does not show the default\n",
+                        static_cast<int>(key.size()), key.data());
+            fail();
+        }
+    }
+    assert_string_equal(c.identity.duid_file.c_str(), "/etc/enftun/duid");
+
+    std::ifstream in(path);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    f.result = load_client_config_from_string(uncomment_settings(text), "/etc/enftun");
+    const ClientConfig& all = expect_loaded(f);
+    assert_true(all.tun.lladdr.has_value());
+    assert_true(all.identity.ip_file.has_value());
+    assert_string_equal(all.identity.duid_file.c_str(), "/etc/enftun/duid");
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_loads_full_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_minimal_config_takes_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolves_relative_paths, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relative_config_path_gives_absolute_paths, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_port_as_string_or_int, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_hex_and_64_bit_integers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accepts_lists_and_arrays, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accepts_original_version_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_syntax_error_with_line, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_nul_byte, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_errors_in_included_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_from_string_names_source, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_unknown_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_wrong_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_out_of_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_bad_prefixes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_bad_ifnames, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_bad_lladdr_and_hosts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_missing_required_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prints_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prints_defaults, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_print_unknown_key, setup, teardown),
+        cmocka_unit_test(test_value_parsers),
+        cmocka_unit_test_setup_teardown(test_loads_example_conf, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("config", tests, nullptr, nullptr);
+}
