@@ -57,8 +57,9 @@ std::uint16_t checksum_fold(std::uint32_t sum) {
 
 std::uint16_t ipv6_upper_checksum(const Ipv6Addr& src, const Ipv6Addr& dst,
                                   std::uint8_t next_header, Bytes upper) {
-    // RFC 8200 §8.1 pseudo-header. The 32-bit length and the zero-padded
-    // next header are added as words rather than laid out in a buffer.
+    // RFC 8200 §8.1 pseudo-header: the addresses are summed in place; the
+    // 32-bit length, three zero bytes and the next header go through a small
+    // buffer so every addition goes through checksum_add's carry handling.
     const auto len = static_cast<std::uint32_t>(upper.size());
     std::uint32_t sum = checksum_add(0, src.bytes);
     sum = checksum_add(sum, dst.bytes);
