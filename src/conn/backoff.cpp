@@ -6,17 +6,20 @@
 namespace enftun::conn {
 
 Backoff::Backoff(Options opts, Random random) : opts_(opts), random_(std::move(random)) {
-    opts_.cap_ms = std::max(opts_.cap_ms, opts_.floor_ms);
-    opts_.base_ms = std::clamp(opts_.base_ms, opts_.floor_ms, opts_.cap_ms);
+    // A base of at least 1 ms keeps the ceiling growing (0 doubles to 0: a
+    // hot reconnect loop) and bounds attempt_ by the 64 doublings to the cap.
+    opts_.cap_ms = std::max({opts_.cap_ms, opts_.floor_ms, std::uint64_t{1}});
+    opts_.base_ms =
+        std::clamp(opts_.base_ms, std::max(opts_.floor_ms, std::uint64_t{1}), opts_.cap_ms);
 }
 
 std::uint64_t Backoff::current_ceiling() const {
-    // Stop doubling once past the cap so the shift cannot overflow.
+    // Saturate at the cap: doubling past half of it could wrap around.
     std::uint64_t ceiling = opts_.base_ms;
     for (unsigned i = 0; i < attempt_ && ceiling < opts_.cap_ms; ++i) {
-        ceiling *= 2;
+        ceiling = ceiling > opts_.cap_ms / 2 ? opts_.cap_ms : ceiling * 2;
     }
-    return std::min(ceiling, opts_.cap_ms);
+    return ceiling;
 }
 
 std::uint64_t Backoff::next_delay() {
