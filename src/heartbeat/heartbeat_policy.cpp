@@ -5,13 +5,15 @@ namespace enftun::heartbeat {
 void HeartbeatPolicy::on_up(std::uint64_t now_ms) {
     state_ = State::Quiet;
     last_rx_ms_ = now_ms;
+    probe_requested_ = false;
     deadline_ms_ = now_ms + period_ms_;
 }
 
 std::uint64_t HeartbeatPolicy::on_probe_requested(std::uint64_t now_ms) {
     if (state_ == State::Quiet) {
-        // Pretend the quiet period already ran out.
-        last_rx_ms_ = now_ms >= period_ms_ ? now_ms - period_ms_ : 0;
+        // A flag, not a faked last_rx_ms_: now - period underflows when the
+        // clock is younger than one period, and the probe would be skipped.
+        probe_requested_ = true;
         deadline_ms_ = now_ms;
     }
     return deadline_ms_;
@@ -20,11 +22,13 @@ std::uint64_t HeartbeatPolicy::on_probe_requested(std::uint64_t now_ms) {
 Action HeartbeatPolicy::on_timer(std::uint64_t now_ms) {
     switch (state_) {
     case State::Quiet:
-        if (now_ms - last_rx_ms_ < period_ms_) {
+        // A timestamp from a later clock reading than now counts as fresh.
+        if (!probe_requested_ && (now_ms < last_rx_ms_ || now_ms - last_rx_ms_ < period_ms_)) {
             deadline_ms_ = last_rx_ms_ + period_ms_;
             return Action::None;
         }
         state_ = State::Probing;
+        probe_requested_ = false;
         probe_sent_ms_ = now_ms;
         rx_since_probe_ = false;
         deadline_ms_ = now_ms + timeout_ms_;

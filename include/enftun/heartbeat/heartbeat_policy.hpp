@@ -42,6 +42,7 @@ private:
     std::uint64_t last_rx_ms_ = 0;
     std::uint64_t probe_sent_ms_ = 0;
     bool rx_since_probe_ = false;
+    bool probe_requested_ = false; // on_probe_requested() while Quiet
     std::uint64_t deadline_ms_ = 0;
 };
 
