@@ -55,6 +55,10 @@ std::uint64_t monotonic_ms();
         if (::enftun::log::enabled(lvl)) {                                                         \
             static ::enftun::log::RateLimit enftun_rl_;                                            \
             if (enftun_rl_.allow(::enftun::log::monotonic_ms())) {                                 \
+                if (auto enftun_n_ = enftun_rl_.take_suppressed()) {                               \
+                    ::enftun::log::write(lvl, "(%llu similar lines suppressed)",                   \
+                                         static_cast<unsigned long long>(enftun_n_));              \
+                }                                                                                  \
                 ::enftun::log::write(lvl, __VA_ARGS__);                                            \
             }                                                                                      \
         }                                                                                          \
