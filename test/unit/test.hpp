@@ -3,6 +3,15 @@
 // destructors: keep owning state in setup/teardown, not in locals.
 #pragma once
 
+// cmocka defines a fail() macro that breaks std::ios_base::fail(): pull in
+// the standard headers that declare it (directly or through <chrono>,
+// <string>, ...) before cmocka, so tests may include anything afterwards.
+#include <chrono>
+#include <functional>
+#include <ios>
+#include <memory>
+#include <string>
+
 // clang-format off
 #include <stdarg.h>
 #include <stddef.h>
