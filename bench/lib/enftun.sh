@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# enftun.sh: the enftun tunnel for the benchmarks (source after common.sh).
+#
+# Every tunnel file defines the same functions, prefixed with its name:
+#   <t>_prepare        keys, certificates, configs (once per benchmark run)
+#   <t>_server_up      start the server side in r, wait until it listens
+#   <t>_client_prepare what exists before the client starts (TUN, routes)
+#   <t>_client_start   start the client (returns at once)
+#   <t>_down           stop both sides, remove their devices
+# and sets <T>_TARGET (server-side tunnel address: ping and iperf3 target) and
+# <T>_SRC (client tunnel address). Daemons are "<t>-server" / "<t>-client".
+#
+# enftun: enftun-router in gateway mode (its TUN enfr0 holds fd00:f::1, the
+# target), client fd00:e::5 on enf0, both TUNs MTU 1500.
+
+ENFTUN_TARGET=fd00:f::1
+ENFTUN_SRC=fd00:e::5
+ENFTUN_MTU="${ENFTUN_MTU:-1500}"
+
+enftun_prepare() {
+    local dir="$ET_TMP/enftun"
+    mkdir -p "$dir"
+    "$BENCH_REPO/scripts/gen-test-certs" --router-ip "$BENCH_R_UNDERLAY" "$dir" \
+        c1="$ENFTUN_SRC" >/dev/null
+    write_router_conf "$dir/router.conf" listen="$BENCH_R_UNDERLAY" address=fd00:e::1 \
+        cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" mtu="$ENFTUN_MTU" \
+        tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64
+    write_client_conf "$dir/client.conf" dev=enf0 mtu="$ENFTUN_MTU" \
+        hosts="$BENCH_R_UNDERLAY" ca="$dir/ca.pem" cert="$dir/c1.pem" key="$dir/c1.key" \
+        prefixes=fd00:e::/64,fd00:f::/64
+}
+
+_enftun_listening() {
+    [[ -n $(et_exec r ss -Hltn "src [$BENCH_R_UNDERLAY]:4443") ]]
+}
+
+enftun_server_up() {
+    et_daemon_start enftun-server r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/router.conf"
+    et_wait_for -d enftun-server _enftun_listening
+}
+
+enftun_client_prepare() {
+    bench_persistent_tun c enf0 "$ENFTUN_MTU"
+    et_exec c ip -6 route replace fd00:f::/64 dev enf0
+}
+
+enftun_client_start() {
+    et_daemon_start enftun-client c "$ET_BIN_DIR/enftun" -c "$ET_TMP/enftun/client.conf"
+}
+
+enftun_down() {
+    et_daemon_stop enftun-client 5
+    et_daemon_stop enftun-server 5
+    et_exec c ip link del enf0 2>/dev/null || true
+}
