@@ -34,6 +34,7 @@ public:
     void consume(std::size_t n);
     std::size_t size() const { return end_ - begin_; }
     bool empty() const { return begin_ == end_; }
+    bool has_storage() const { return !buf_.empty(); }
     // Frees the storage if nothing is queued.
     void release();
 
