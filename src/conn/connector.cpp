@@ -143,6 +143,10 @@ void Connector::try_next_address() {
             ENFTUN_LOG_ERROR("%s: %s", sock.error().what, strerror(sock.error().sys));
             continue;
         }
+        if (auto st = apply_tcp_liveness(sock->get(), opts_.liveness); !st) {
+            // Not fatal: the heartbeat still guards the connection.
+            ENFTUN_LOG_WARN("%s: %s", st.error().what, strerror(st.error().sys));
+        }
         socklen_t len = current_.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
         if (::connect(sock->get(), reinterpret_cast<const sockaddr*>(&current_), len) != 0 &&
             errno != EINPROGRESS) {

@@ -86,7 +86,10 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       connector_(
           loop,
           {config.remote.hosts, config.remote.port, config.route.fwmark,
-           static_cast<std::uint64_t>(config.remote.connect_timeout.count())},
+           static_cast<std::uint64_t>(config.remote.connect_timeout.count()),
+           conn::tcp_liveness_for(
+               static_cast<std::uint64_t>(config.remote.heartbeat_period.count()),
+               static_cast<std::uint64_t>(config.remote.heartbeat_timeout.count()))},
           [this](conn::Connected c) { on_connected(std::move(c)); },
           [this] { on_connect_failed(); }),
       heartbeat_(

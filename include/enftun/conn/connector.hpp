@@ -4,13 +4,15 @@
 // addresses of all hosts are tried in config order, one at a time, each
 // attempt bounded by its own timeout so a dead address cannot stall the list.
 // Every socket carries SO_MARK = fwmark so policy routing keeps tunnel
-// traffic out of the tunnel.
+// traffic out of the tunnel, and the keepalive/TCP_USER_TIMEOUT settings
+// of tcp_liveness.hpp so a dead path is noticed by the kernel too.
 //
 // Lifetime: owned by the client for its whole life and reused for every
 // reconnect; results are delivered from a deferred timer callback, so the
 // owner may start(), cancel() or tear anything else down inside them.
 #pragma once
 
+#include "enftun/conn/tcp_liveness.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/util/result.hpp"
 #include "enftun/util/unique_fd.hpp"
@@ -31,6 +33,7 @@ struct ConnectorOptions {
     std::uint16_t port = 443;
     std::uint32_t fwmark = 0; // 0: no mark
     std::uint64_t connect_timeout_ms = 5000;
+    TcpLiveness liveness{}; // keepalive and TCP_USER_TIMEOUT; zeros: kernel defaults
 };
 
 struct Connected {
