@@ -1,0 +1,232 @@
+// Unit tests for tls/identity: the tunnel address from a certificate's CN
+// (PROTOCOL.md "Identity and addressing") with the subjectAltName cross-check,
+// read from X509 objects and from PEM files made in a mkdtemp folder, and
+// the atomic ip_file writer.
+#include "enftun/tls/identity.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "test_certs.hpp"
+
+#include "cmocka_cxx.hpp"
+
+using enftun::Errc;
+using enftun::proto::Ipv6Addr;
+using test_certs::CertSpec;
+
+namespace {
+
+// Group-owned state: a failed assert longjmps past locals' destructors.
+struct State {
+    std::string dir;
+    test_certs::KeyCert ca;
+    test_certs::KeyCert leaf;
+};
+std::optional<State> g;
+
+const Ipv6Addr kAddr = *Ipv6Addr::parse("fd00:1::5");
+
+// Signs a leaf for spec with the group CA; keeps it in g->leaf.
+X509* leaf(const CertSpec& spec) {
+    g->leaf = test_certs::make_leaf(g->ca, spec);
+    assert_true(static_cast<bool>(g->leaf));
+    return g->leaf.cert.get();
+}
+
+CertSpec with_cn(const std::string& cn, std::vector<std::string> san = {}) {
+    CertSpec spec;
+    spec.cns = {cn};
+    spec.san = std::move(san);
+    return spec;
+}
+
+void expect_addr(X509* cert, const Ipv6Addr& want) {
+    auto r = enftun::tls::address_from_cert(cert);
+    if (!r) {
+        fail_msg("address_from_cert: %s", r.error().what);
+    }
+    assert_true(*r == want);
+}
+
+void expect_identity_error(const enftun::Result<Ipv6Addr>& r) {
+    assert_false(r.has_value());
+    assert_int_equal(static_cast<int>(r.error().code), static_cast<int>(Errc::Identity));
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void test_cn_ipv6_gives_address(void**) {
+    expect_addr(leaf(with_cn("fd00:1::5")), kAddr);
+    // Any RFC 4291 spelling of the same address.
+    expect_addr(leaf(with_cn("FD00:0001:0000:0000:0000:0000:0000:0005")), kAddr);
+}
+
+void test_cn_not_an_address_is_refused(void**) {
+    const char* bad[] = {"router",     "1.2.3.4",      "fd00::1 extra", " fd00::1",
+                         "fd00::1/64", "fd00::1%eth0", "fd00:::1",      ""};
+    for (const char* cn : bad) {
+        expect_identity_error(enftun::tls::address_from_cert(leaf(with_cn(cn))));
+    }
+}
+
+void test_cn_with_nul_is_refused(void**) {
+    // "fd00:1::5\0evil": a C-string reader would see a valid address.
+    expect_identity_error(
+        enftun::tls::address_from_cert(leaf(with_cn(std::string("fd00:1::5\0evil", 14)))));
+}
+
+void test_no_cn_is_refused(void**) {
+    CertSpec spec; // subject O=enftun tests only
+    auto r = enftun::tls::address_from_cert(leaf(spec));
+    expect_identity_error(r);
+    assert_string_equal(r.error().what, "certificate has no Common Name");
+}
+
+void test_two_cns_are_refused(void**) {
+    CertSpec spec;
+    spec.cns = {"fd00:1::5", "fd00:1::6"};
+    expect_identity_error(enftun::tls::address_from_cert(leaf(spec)));
+    spec.cns = {"fd00:1::5", "fd00:1::5"}; // even when they agree
+    expect_identity_error(enftun::tls::address_from_cert(leaf(spec)));
+}
+
+void test_san_ip_equal_is_accepted(void**) {
+    expect_addr(leaf(with_cn("fd00:1::5", {"IP:fd00:1::5"})), kAddr);
+    expect_addr(leaf(with_cn("fd00:1::5", {"DNS:client.example", "IP:fd00:1:0::5"})), kAddr);
+}
+
+void test_san_ip_different_is_refused(void**) {
+    expect_identity_error(
+        enftun::tls::address_from_cert(leaf(with_cn("fd00:1::5", {"IP:fd00:1::6"}))));
+    // One agreeing entry does not excuse another that disagrees.
+    expect_identity_error(enftun::tls::address_from_cert(
+        leaf(with_cn("fd00:1::5", {"IP:fd00:1::5", "IP:fd00:1::6"}))));
+}
+
+void test_san_ipv4_is_refused(void**) {
+    expect_identity_error(
+        enftun::tls::address_from_cert(leaf(with_cn("fd00:1::5", {"IP:198.18.0.5"}))));
+}
+
+void test_san_dns_only_is_accepted(void**) {
+    expect_addr(leaf(with_cn("fd00:1::5", {"DNS:client.example", "DNS:other.example"})), kAddr);
+}
+
+void test_self_signed_cert_file(void**) {
+    test_certs::KeyCert kc{test_certs::make_key(), nullptr};
+    kc.cert = test_certs::make_cert(with_cn("fd00:1::5"), kc.key.get());
+    assert_true(static_cast<bool>(kc));
+    std::string path = g->dir + "/self.crt";
+    assert_true(test_certs::write_cert_pem(path, kc.cert.get()));
+    auto r = enftun::tls::address_from_cert_file(path);
+    assert_true(r.has_value());
+    assert_true(*r == kAddr);
+}
+
+void test_cert_file_with_bad_cn(void**) {
+    std::string path = g->dir + "/router.crt";
+    assert_true(test_certs::write_cert_pem(path, leaf(with_cn("router"))));
+    expect_identity_error(enftun::tls::address_from_cert_file(path));
+}
+
+void test_missing_file_is_refused(void**) {
+    auto r = enftun::tls::address_from_cert_file(g->dir + "/nonexistent.crt");
+    expect_identity_error(r);
+    assert_int_equal(r.error().sys, ENOENT);
+}
+
+void test_non_pem_file_is_refused(void**) {
+    std::string path = g->dir + "/garbage.crt";
+    std::ofstream(path) << "this is not a certificate\n";
+    expect_identity_error(enftun::tls::address_from_cert_file(path));
+    std::string empty = g->dir + "/empty.crt";
+    std::ofstream(empty).flush();
+    expect_identity_error(enftun::tls::address_from_cert_file(empty));
+    // A PEM private key is PEM, but not a certificate.
+    std::string key = g->dir + "/only.key";
+    assert_true(test_certs::write_key_pem(key, g->ca.key.get()));
+    expect_identity_error(enftun::tls::address_from_cert_file(key));
+    // The folder itself.
+    expect_identity_error(enftun::tls::address_from_cert_file(g->dir));
+}
+
+void test_write_ip_file(void**) {
+    std::string path = g->dir + "/ip";
+    assert_true(enftun::tls::write_ip_file(path, kAddr).has_value());
+    assert_string_equal(read_file(path).c_str(), "fd00:1::5\n");
+    assert_int_equal(access((path + ".tmp").c_str(), F_OK), -1); // no temp left
+}
+
+void test_write_ip_file_replaces_atomically(void**) {
+    std::string path = g->dir + "/ip";
+    std::ofstream(path) << "old contents that are longer\n";
+    // A reader that opened the old file keeps seeing it whole: the new file
+    // is renamed over it, never truncated and rewritten in place.
+    int old_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    assert_true(old_fd >= 0);
+    auto st = enftun::tls::write_ip_file(path, *Ipv6Addr::parse("fd00:1::abcd"));
+    char buf[64] = {};
+    ssize_t n = pread(old_fd, buf, sizeof buf - 1, 0);
+    close(old_fd);
+    assert_true(st.has_value());
+    assert_string_equal(buf, "old contents that are longer\n");
+    assert_int_equal(n, 29);
+    assert_string_equal(read_file(path).c_str(), "fd00:1::abcd\n");
+}
+
+void test_write_ip_file_to_missing_dir_fails(void**) {
+    auto st = enftun::tls::write_ip_file(g->dir + "/no/such/dir/ip", kAddr);
+    assert_false(st.has_value());
+    assert_int_equal(static_cast<int>(st.error().code), static_cast<int>(Errc::System));
+    assert_int_equal(st.error().sys, ENOENT);
+}
+
+int setup(void**) {
+    g.emplace();
+    g->dir = test_certs::make_temp_dir();
+    g->ca = test_certs::make_ca("enftun test CA");
+    return g->dir.empty() || !g->ca ? -1 : 0;
+}
+
+int teardown(void**) {
+    test_certs::remove_temp_dir(g->dir);
+    g.reset();
+    return 0;
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cn_ipv6_gives_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cn_not_an_address_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cn_with_nul_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_cn_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_cns_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_san_ip_equal_is_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_san_ip_different_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_san_ipv4_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_san_dns_only_is_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_self_signed_cert_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_file_with_bad_cn, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_pem_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ip_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ip_file_replaces_atomically, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ip_file_to_missing_dir_fails, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("identity", tests, nullptr, nullptr);
+}
