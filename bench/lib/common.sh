@@ -105,7 +105,7 @@ bench_iperf() {
 # bench_rtt NS DST: average RTT (ms) of 200 pings 10 ms apart.
 bench_rtt() {
     et_exec "$1" timeout 30 ping -6 -n -q -c 200 -i 0.01 -W 2 "$2" |
-        awk -F'[/ ]+' '/^rtt/ { print $7 }'
+        awk -F'[/ ]+' '/^rtt/ { print $8 }'
 }
 
 # bench_flood NS DST: replies per second of `ping -f -c 5000`.
@@ -127,8 +127,10 @@ bench_now_ns() {
 
 # bench_first_ping NS SRC DST START_FN [ARGS]: pings DST from SRC every 2 ms
 # (the route through the tunnel's TUN must already exist), runs START_FN,
-# and prints the ms from just before START_FN to the first echo reply
-# (`ping -D` stamps each reply). Gives up after 20 s.
+# and sets BENCH_FIRST_PING to the ms from just before START_FN to the first
+# echo reply (`ping -D` stamps each reply). Gives up after 20 s. Not for
+# $(...): START_FN starts daemons, which only this shell can track.
+BENCH_FIRST_PING=""
 bench_first_ping() {
     local ns="$1" src="$2" dst="$3" out t0 first
     shift 3
@@ -144,7 +146,8 @@ bench_first_ping() {
         echo "no echo reply from $dst within 20 s" >&2
         return 1
     }
-    awk -v a="$first" -v t0="$t0" 'BEGIN { printf "%.1f\n", (a * 1e3) - (t0 / 1e6) }'
+    BENCH_FIRST_PING="$(awk -v a="$first" -v t0="$t0" \
+        'BEGIN { printf "%.1f\n", (a * 1e3) - (t0 / 1e6) }')"
 }
 
 # ----------------------------------------------------------------- results
