@@ -169,6 +169,7 @@ main() {
     local -a TOOL_LIST=()
     parse_args "$@"
     et_init
+    "$BENCH_HERE/install-bench-deps" >&2
     bench_require_tools iperf3 jq ping column cmake openvpn wireguard-go wg
     bench_build
     BENCH_TSV="$ET_TMP/results.tsv"

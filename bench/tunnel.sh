@@ -24,6 +24,7 @@ ET_WAIT_TIMEOUT=20
 
 main() {
     et_init
+    "$BENCH_HERE/install-bench-deps" >&2
     bench_require_tools iperf3 jq ping cmake
     bench_build
     bench_topology
