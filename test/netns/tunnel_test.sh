@@ -202,8 +202,9 @@ write_confs() {
     local -a common=("ca=$PKI/ca.pem" "prefixes=fd00:e::/64,fd00:f::/64")
     write_client_conf "$ET_TMP/c1.conf" "${common[@]}" hosts=fd00:100::1 \
         cert="$PKI/c1.pem" key="$PKI/c1.key"
-    write_client_conf "$ET_TMP/c2.conf" "${common[@]}" hosts=fd00:101::1 \
-        cert="$PKI/c2.pem" key="$PKI/c2.key"
+    # c2's paths are relative: resolved against the config file's folder.
+    write_client_conf "$ET_TMP/c2.conf" ca=pki/ca.pem prefixes=fd00:e::/64,fd00:f::/64 \
+        hosts=fd00:101::1 cert=pki/c2.pem key=pki/c2.key
     # The bad client trusts the right CA (so only the router can refuse it)
     # but presents a certificate from the other CA.
     write_client_conf "$ET_TMP/bad.conf" "${common[@]}" hosts=fd00:102::1 \
