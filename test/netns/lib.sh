@@ -392,6 +392,7 @@ write_router_conf() {
 #   dev=enf0 mtu=1280 hosts=fd00:100::1 port=4443 ca=ca.pem
 #   heartbeat_period=60000 heartbeat_timeout=15000 (ms)
 #   prefixes=fd00:e::/64 cert=c1.pem key=c1.key   (relative to FILE's folder)
+#   trusted=lan0,wlan0 allow_ipv4=true dev_node=/dev/net/tun (left out if empty)
 write_client_conf() {
     local file="$1" kv
     shift
@@ -399,6 +400,7 @@ write_client_conf() {
         [dev]=enf0 [mtu]=1280 [hosts]=fd00:100::1 [port]=4443 [ca]=ca.pem
         [heartbeat_period]=60000 [heartbeat_timeout]=15000
         [prefixes]=fd00:e::/64 [cert]=c1.pem [key]=c1.key
+        [trusted]="" [allow_ipv4]="" [dev_node]=""
     )
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_client_conf: bad option $kv"
@@ -409,6 +411,7 @@ write_client_conf() {
         echo "tun : {"
         echo "  dev = $(_et_conf_str "${o[dev]}");"
         echo "  mtu = $(_et_conf_int "${o[mtu]}");"
+        [[ -z ${o[dev_node]} ]] || echo "  dev_node = $(_et_conf_str "${o[dev_node]}");"
         echo "};"
         echo "remote : {"
         echo "  hosts = $(_et_conf_list "${o[hosts]}");"
@@ -419,6 +422,8 @@ write_client_conf() {
         echo "};"
         echo "route : {"
         echo "  prefixes = $(_et_conf_list "${o[prefixes]}");"
+        [[ -z ${o[trusted]} ]] || echo "  trusted_interfaces = $(_et_conf_list "${o[trusted]}");"
+        [[ ${o[allow_ipv4]} != true ]] || echo "  allow_ipv4 = true;"
         echo "};"
         echo "identity : {"
         echo "  cert_file = $(_et_conf_str "${o[cert]}");"
