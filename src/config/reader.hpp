@@ -9,9 +9,10 @@
 // Reader keeps the first error ("latches" it) and turns later reads into
 // no-ops that return nullopt, so a loader reads its keys in a straight line
 // and checks once at the end, instead of one early return per key. A missing
-// required key is kept aside and only reported if no value is rejected. Group is a
-// view of one libconfig group that checks each value's type, range and
-// syntax and reports failures with file, line and dotted key.
+// required key is kept aside and only reported if no value is rejected.
+//
+// Group is a view of one libconfig group that checks each value's type,
+// range and syntax and reports failures with file, line and dotted key.
 #pragma once
 
 #include "enftun/config/values.hpp"
