@@ -1,0 +1,476 @@
+// Unit tests for tunnel/tls_link: real TLS (OpenSSL, certificates from
+// test_certs.hpp) over a real nonblocking AF_UNIX socketpair, driven by a real
+// loop::Loop. Covers the handshake and peer identity, frames both ways (many,
+// under backpressure, and batches spanning TLS records), a rejected client
+// certificate, protocol errors (zero length, oversized, non-IP) that stop
+// delivery, close_notify, EOF without it, garbage and the handshake timeout.
+//
+// Every wait is "run the loop until a condition holds", guarded by a 10 s
+// deadline timer that stops the loop and fails the test: no timing asserts.
+// Callbacks only record what happened; asserts run after the loop returns
+// (a cmocka assert longjmps, and must never cross libuv's stack frames).
+#include "enftun/loop/loop.hpp"
+#include "enftun/proto/icmpv6.hpp"
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tls/tls_context.hpp"
+#include "enftun/tls/tls_stream.hpp"
+#include "enftun/tunnel/tls_link.hpp"
+
+#include <sys/socket.h>
+
+#include <cstring>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "test_certs.hpp"
+
+#include "cmocka_cxx.hpp"
+
+using enftun::Bytes;
+using enftun::UniqueFd;
+using enftun::proto::Ipv6Addr;
+using enftun::tls::Credentials;
+using enftun::tls::Role;
+using enftun::tls::TlsContext;
+using enftun::tls::TlsStream;
+using enftun::tunnel::TlsLink;
+
+namespace {
+
+using ByteVec = std::vector<std::uint8_t>;
+
+constexpr std::uint64_t kDeadlineMs = 10000;
+const Ipv6Addr kClientAddr = *Ipv6Addr::parse("fd00:1::5");
+const Ipv6Addr kRouterAddr = *Ipv6Addr::parse("fd00::1");
+
+void check_done();
+
+// One end of the link: a TlsLink and a Handler that records its callbacks
+// and sends a list of packets, pumping more in as the writer drains.
+struct Peer final : TlsLink::Handler {
+    int ups = 0;
+    int drained = 0;
+    std::vector<ByteVec> frames;     // received payloads, in order
+    std::optional<std::string> down; // reason given to on_link_down
+    int downs = 0;
+    std::vector<ByteVec> to_send;
+    std::size_t next = 0; // first packet of to_send not yet queued
+    std::optional<TlsLink> link;
+
+    void on_link_up() override {
+        ++ups;
+        pump();
+        check_done();
+    }
+    void on_frame(Bytes packet) override {
+        frames.emplace_back(packet.begin(), packet.end());
+        check_done();
+    }
+    void on_send_drained() override {
+        ++drained;
+        pump();
+        check_done();
+    }
+    void on_link_down(const char* reason) override {
+        ++downs;
+        down = reason;
+        check_done();
+    }
+
+    // Queues what fits, flushes, and repeats while the socket takes it all.
+    void pump() {
+        while (next < to_send.size() && !link->dead()) {
+            while (next < to_send.size() && link->writer().append_frame(to_send[next])) {
+                ++next;
+            }
+            link->flush();
+            if (!link->writer().empty()) {
+                return; // blocked: on_send_drained() resumes us
+            }
+        }
+    }
+    bool sent_all() { return next == to_send.size() && link->writer().empty(); }
+};
+
+// Certificates: made once per group.
+struct Pki {
+    std::string dir;
+    Credentials router;       // CA-signed, CN fd00::1, serverAuth
+    Credentials client;       // CA-signed, CN fd00:1::5, clientAuth
+    Credentials rogue_client; // CN fd00:1::6 from another CA (other-ca.crt)
+};
+std::optional<Pki> g_pki;
+
+// Per-test state, destroyed in teardown in the order that libuv needs:
+// links and timers first, then the contexts, then the loop.
+struct State {
+    std::optional<enftun::loop::Loop> loop;
+    std::optional<TlsContext> client_ctx;
+    std::optional<TlsContext> server_ctx;
+    Peer client;
+    Peer server;
+    UniqueFd raw; // the far end when one side is not a TlsLink
+    std::optional<enftun::loop::Timer> deadline;
+    std::function<bool()> done;
+    bool timed_out = false;
+};
+std::optional<State> g;
+
+void check_done() {
+    if (g->done && g->done()) {
+        g->loop->stop();
+    }
+}
+
+// Runs the loop until done() holds (checked after every link callback) or
+// the deadline passes; fails the test on the deadline.
+void run_until(std::function<bool()> done, const char* what) {
+    g->done = std::move(done);
+    if (!g->done()) {
+        g->deadline->start(kDeadlineMs);
+        g->loop->run();
+        g->deadline->stop();
+    }
+    g->done = nullptr;
+    if (g->timed_out) {
+        fail_msg("deadline passed waiting for: %s", what);
+    }
+}
+
+bool write_pki(Pki& pki) {
+    auto ca = test_certs::make_ca("enftun test CA");
+    auto other_ca = test_certs::make_ca("some other CA");
+    test_certs::CertSpec router_spec;
+    router_spec.cns = {"fd00::1"};
+    router_spec.usage = test_certs::Usage::Server;
+    test_certs::CertSpec client_spec;
+    client_spec.cns = {"fd00:1::5"};
+    client_spec.san = {"IP:fd00:1::5"};
+    client_spec.usage = test_certs::Usage::Client;
+    test_certs::CertSpec rogue_spec = client_spec;
+    rogue_spec.cns = {"fd00:1::6"};
+    rogue_spec.san.clear();
+    const std::string& d = pki.dir;
+    pki.router = {d + "/ca.crt", d + "/router.crt", d + "/router.key"};
+    pki.client = {d + "/ca.crt", d + "/client.crt", d + "/client.key"};
+    pki.rogue_client = {d + "/ca.crt", d + "/rogue.crt", d + "/rogue.key"};
+    return ca && other_ca && test_certs::write_cert_pem(d + "/ca.crt", ca.cert.get()) &&
+           test_certs::write_cert_pem(d + "/other-ca.crt", other_ca.cert.get()) &&
+           test_certs::write_pair(d, "router", test_certs::make_leaf(ca, router_spec)) &&
+           test_certs::write_pair(d, "client", test_certs::make_leaf(ca, client_spec)) &&
+           test_certs::write_pair(d, "rogue", test_certs::make_leaf(other_ca, rogue_spec));
+}
+
+int group_setup(void**) {
+    g_pki.emplace();
+    g_pki->dir = test_certs::make_temp_dir();
+    return !g_pki->dir.empty() && write_pki(*g_pki) ? 0 : -1;
+}
+
+int group_teardown(void**) {
+    test_certs::remove_temp_dir(g_pki->dir);
+    g_pki.reset();
+    return 0;
+}
+
+int setup(void**) {
+    g.emplace();
+    g->loop.emplace();
+    g->deadline.emplace(*g->loop, [] {
+        g->timed_out = true;
+        g->loop->stop();
+    });
+    return 0;
+}
+
+int teardown(void**) {
+    g->deadline.reset();
+    g->client.link.reset();
+    g->server.link.reset();
+    g->raw.reset();
+    g->client_ctx.reset();
+    g->server_ctx.reset();
+    g->loop.reset(); // asserts that every handle was closed
+    g.reset();
+    return 0;
+}
+
+TlsContext& make_ctx(std::optional<TlsContext>& slot, Role role, const Credentials& creds) {
+    auto ctx = TlsContext::create(role, creds);
+    if (!ctx) {
+        fail_msg("TlsContext::create: %s", ctx.error().what);
+    }
+    return slot.emplace(std::move(*ctx));
+}
+
+void make_link(Peer& peer, const TlsContext& ctx, int fd, TlsLink::Options opts) {
+    auto stream = TlsStream::create(ctx, UniqueFd(fd));
+    if (!stream) {
+        fail_msg("TlsStream::create: %s", stream.error().what);
+    }
+    peer.link.emplace(*g->loop, std::move(*stream), peer, opts);
+}
+
+// A nonblocking AF_UNIX stream pair: [0] for the client, [1] for the server.
+void socket_pair(int fds[2]) {
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds), 0);
+}
+
+// Client and server links on one socketpair.
+void start_pair(const Credentials& client_creds, TlsLink::Options opts = {}) {
+    int fds[2];
+    socket_pair(fds);
+    make_link(g->client, make_ctx(g->client_ctx, Role::Client, client_creds), fds[0], opts);
+    make_link(g->server, make_ctx(g->server_ctx, Role::Server, g_pki->router), fds[1], opts);
+}
+
+bool both_up() {
+    return g->client.ups == 1 && g->server.ups == 1;
+}
+
+// A real IPv6 echo request with data_len bytes of data and sequence seq.
+ByteVec echo(std::size_t data_len, std::uint16_t seq) {
+    ByteVec data(data_len);
+    for (std::size_t i = 0; i < data_len; ++i) {
+        data[i] = static_cast<std::uint8_t>(i ^ seq);
+    }
+    ByteVec out(48 + data_len);
+    auto n = enftun::proto::build_echo_request(kClientAddr, kRouterAddr, 1, seq, data, out);
+    assert_true(n.has_value());
+    return out;
+}
+
+ByteVec framed(const ByteVec& pkt) {
+    ByteVec out{static_cast<std::uint8_t>(pkt.size() >> 8), static_cast<std::uint8_t>(pkt.size())};
+    out.insert(out.end(), pkt.begin(), pkt.end());
+    return out;
+}
+
+void assert_received(const Peer& rx, const Peer& tx) {
+    assert_int_equal(rx.frames.size(), tx.to_send.size());
+    for (std::size_t i = 0; i < rx.frames.size(); ++i) {
+        if (rx.frames[i] != tx.to_send[i]) {
+            fail_msg("frame %zu differs", i);
+        }
+    }
+    assert_int_equal(rx.link->frames_received(), tx.to_send.size());
+}
+
+void assert_reason(const Peer& p, const char* want) {
+    assert_true(p.down.has_value());
+    if (p.down->find(want) == std::string::npos) {
+        fail_msg("link down reason \"%s\" does not mention \"%s\"", p.down->c_str(), want);
+    }
+    assert_int_equal(p.downs, 1);
+}
+
+void test_handshake_and_identity(void**) {
+    start_pair(g_pki->client);
+    run_until(both_up, "both links up");
+    assert_true(g->client.link->up());
+    assert_true(g->server.link->up());
+    auto client_addr = g->server.link->stream().peer_address();
+    assert_true(client_addr.has_value());
+    assert_true(*client_addr == kClientAddr);
+    auto router_addr = g->client.link->stream().peer_address();
+    assert_true(router_addr.has_value());
+    assert_true(*router_addr == kRouterAddr);
+    assert_false(g->client.down.has_value());
+    assert_false(g->server.down.has_value());
+}
+
+// ~1.5 MB each way: far more than the socket buffers and the 64 KiB
+// writers hold, so both sides block and resume on on_send_drained().
+void exchange_many_frames(TlsLink::Options opts) {
+    for (std::uint16_t i = 0; i < 2000; ++i) {
+        g->client.to_send.push_back(echo((i * 37u) % 1453, i));
+        g->server.to_send.push_back(echo((i * 101u) % 1453, static_cast<std::uint16_t>(~i)));
+    }
+    start_pair(g_pki->client, opts);
+    run_until(
+        [] {
+            return g->client.frames.size() == g->server.to_send.size() &&
+                   g->server.frames.size() == g->client.to_send.size();
+        },
+        "all frames both ways");
+    assert_received(g->server, g->client);
+    assert_received(g->client, g->server);
+    assert_true(g->client.sent_all());
+    assert_true(g->server.sent_all());
+    assert_true(g->client.drained > 0); // backpressure really happened
+    assert_false(g->client.down.has_value());
+    assert_false(g->server.down.has_value());
+}
+
+void test_frames_both_ways_under_backpressure(void**) {
+    exchange_many_frames({});
+}
+
+void test_frames_with_idle_buffer_release(void**) {
+    // The router's setting: buffers are freed whenever they run empty.
+    TlsLink::Options opts;
+    opts.release_idle_buffers = true;
+    exchange_many_frames(opts);
+    assert_false(g->client.link->writer().has_storage());
+    assert_false(g->server.link->writer().has_storage());
+}
+
+void test_batch_larger_than_a_record(void**) {
+    start_pair(g_pki->client);
+    run_until(both_up, "both links up");
+    // 40 frames of 1000 bytes queued before one flush: ~40 KiB, so frames
+    // straddle the 16 KiB TLS records.
+    for (std::uint16_t i = 0; i < 40; ++i) {
+        g->client.to_send.push_back(echo(952, i));
+        assert_true(g->client.link->writer().append_frame(g->client.to_send.back()));
+    }
+    g->client.next = g->client.to_send.size();
+    assert_true(g->client.link->writer().size() > 2 * 16384);
+    g->client.link->flush();
+    run_until([] { return g->server.frames.size() == g->client.to_send.size(); },
+              "the batch to arrive");
+    assert_received(g->server, g->client);
+    assert_int_equal(g->client.link->bytes_sent(), 40 * 1002);
+    assert_int_equal(g->server.link->bytes_received(), 40 * 1002);
+}
+
+void test_rogue_client_cert_fails_both_sides(void**) {
+    start_pair(g_pki->rogue_client);
+    run_until([] { return g->client.down && g->server.down; }, "both links down");
+    assert_int_equal(g->server.ups, 0);
+    assert_false(g->server.link->up());
+    assert_reason(g->server, "handshake");
+    // With TLS 1.3 the client may finish its side before the server's alert
+    // arrives; either way its link must go down.
+    assert_true(g->client.link->dead());
+    assert_int_equal(g->client.downs, 1);
+}
+
+void test_client_rejects_unknown_router(void**) {
+    // The client trusts only the other CA, which did not sign the router.
+    Credentials creds = g_pki->client;
+    creds.ca_cert_file = g_pki->dir + "/other-ca.crt";
+    start_pair(creds);
+    run_until([] { return g->client.down && g->server.down; }, "both links down");
+    assert_int_equal(g->client.ups, 0);
+    assert_int_equal(g->server.ups, 0);
+    assert_reason(g->client, "handshake");
+    assert_reason(g->server, "handshake");
+}
+
+// Once both are up, the client writes `raw` straight into the TLS stream
+// (bypassing its FrameWriter); the server must deliver the frames before the
+// bad one, then report a protocol error and deliver nothing more.
+void expect_protocol_error_after(const ByteVec& good, const ByteVec& bad) {
+    start_pair(g_pki->client);
+    run_until(both_up, "both links up");
+    ByteVec raw = framed(good);
+    raw.insert(raw.end(), bad.begin(), bad.end());
+    ByteVec after = framed(echo(10, 99)); // a valid frame after the bad one
+    raw.insert(raw.end(), after.begin(), after.end());
+    auto w = g->client.link->stream().write(raw);
+    assert_int_equal(static_cast<int>(w.status), static_cast<int>(enftun::tls::Io::Done));
+    assert_int_equal(w.n, raw.size());
+    run_until([] { return g->server.down.has_value(); }, "server link down");
+    assert_reason(g->server, "protocol error");
+    assert_int_equal(g->server.frames.size(), 1);
+    assert_true(g->server.frames[0] == good);
+    assert_true(g->server.link->dead());
+}
+
+void test_zero_length_frame_is_protocol_error(void**) {
+    expect_protocol_error_after(echo(20, 1), ByteVec{0x00, 0x00});
+}
+
+void test_oversized_frame_is_protocol_error(void**) {
+    // 1501 > max_payload (1500): refused on the header alone.
+    expect_protocol_error_after(echo(20, 1), ByteVec{0x05, 0xdd, 0x60});
+}
+
+void test_non_ip_frame_is_protocol_error(void**) {
+    ByteVec not_ip = echo(20, 2);
+    not_ip[0] = 0x50; // version 5
+    expect_protocol_error_after(echo(20, 1), framed(not_ip));
+}
+
+void test_shutdown_sends_close_notify(void**) {
+    start_pair(g_pki->client);
+    run_until(both_up, "both links up");
+    g->server.link->shutdown();
+    assert_true(g->server.link->dead());
+    run_until([] { return g->client.down.has_value(); }, "client link down");
+    assert_reason(g->client, "close_notify");
+    assert_false(g->server.down.has_value()); // shutdown() calls nothing back
+}
+
+void test_eof_without_close_notify(void**) {
+    start_pair(g_pki->client);
+    run_until(both_up, "both links up");
+    // The router's TCP stream ends with no close_notify (a crash, a reset).
+    assert_int_equal(::shutdown(g->server.link->stream().fd(), SHUT_WR), 0);
+    run_until([] { return g->client.down.has_value(); }, "client link down");
+    assert_true(g->client.down->find("close_notify") == std::string::npos);
+    assert_reason(g->client, "TLS read failed");
+}
+
+void test_handshake_timeout_server(void**) {
+    int fds[2];
+    socket_pair(fds);
+    g->raw.reset(fds[0]); // a "client" that connects and never speaks
+    TlsLink::Options opts;
+    opts.handshake_timeout_ms = 50;
+    make_link(g->server, make_ctx(g->server_ctx, Role::Server, g_pki->router), fds[1], opts);
+    run_until([] { return g->server.down.has_value(); }, "server handshake timeout");
+    assert_reason(g->server, "timed out");
+    assert_int_equal(g->server.ups, 0);
+}
+
+void test_handshake_timeout_client(void**) {
+    int fds[2];
+    socket_pair(fds);
+    g->raw.reset(fds[1]); // a "router" that accepts and never answers
+    TlsLink::Options opts;
+    opts.handshake_timeout_ms = 50;
+    make_link(g->client, make_ctx(g->client_ctx, Role::Client, g_pki->client), fds[0], opts);
+    run_until([] { return g->client.down.has_value(); }, "client handshake timeout");
+    assert_reason(g->client, "timed out");
+    // It did speak first: a ClientHello (TLS record type 22) is waiting.
+    std::uint8_t b = 0;
+    assert_int_equal(::recv(g->raw.get(), &b, 1, 0), 1);
+    assert_int_equal(b, 22);
+}
+
+void test_garbage_fails_handshake(void**) {
+    int fds[2];
+    socket_pair(fds);
+    g->raw.reset(fds[0]);
+    const char req[] = "GET / HTTP/1.1\r\nHost: router\r\n\r\n";
+    assert_int_equal(::send(g->raw.get(), req, sizeof req - 1, 0), sizeof req - 1);
+    make_link(g->server, make_ctx(g->server_ctx, Role::Server, g_pki->router), fds[1], {});
+    run_until([] { return g->server.down.has_value(); }, "server link down");
+    assert_reason(g->server, "handshake failed");
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_handshake_and_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_rejects_unknown_router, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_length_frame_is_protocol_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_oversized_frame_is_protocol_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_non_ip_frame_is_protocol_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_sends_close_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eof_without_close_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_timeout_server, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_handshake_timeout_client, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_fails_handshake, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("tls_link", tests, group_setup, group_teardown);
+}
