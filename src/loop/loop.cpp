@@ -100,6 +100,9 @@ void Timer::stop() {
 bool Timer::active() const {
     return uv_is_active(as_handle(handle_)) != 0;
 }
+void Timer::unref() {
+    uv_unref(as_handle(handle_));
+}
 
 void Timer::on_timer(uv_timer_t* h) noexcept {
     if (auto* self = static_cast<Timer*>(h->data)) {

@@ -66,6 +66,9 @@ public:
     void start(std::uint64_t timeout_ms);
     void stop();
     bool active() const;
+    // Lets the loop end while this timer is armed (uv_unref): for watchdogs
+    // that must not keep an otherwise finished loop running.
+    void unref();
 
 private:
     static void on_timer(uv_timer_t* h) noexcept;
