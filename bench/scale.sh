@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# scale.sh: the router scale benchmark (issue 6). A benchmark, not a test.
+#
+#   sudo bench/scale.sh [-n SESSIONS] [-o FILE.json]
+#
+#   -n N     concurrent TLS sessions to open and hold (default 10000)
+#   -o FILE  JSON output (default bench/results/scale.json)
+#   env ENFTUN_BIN_DIR=DIR  use that build instead of building build-bench
+#
+# Namespaces (bench/lib/common.sh topology plus a third one):
+#   c  ── fd00:100::/64 ──  r  ── fd00:101::/64 ──  l
+#   enftun client           enftun-router           enftun-loadgen
+#   (fd00:e::5)             (gateway TUN fd00:f::1)  (N sessions, CN fd00:1000::i)
+# The load generator (bench/loadgen/, built with the project) issues N
+# certificates from the test CA in-process, opens N sessions at most 64 at a
+# time and holds them. Reported: handshakes per second (and router CPU per
+# handshake), router RSS per idle session (RSS growth / N), the number of
+# sessions the router reports, and whether the real client still pings
+# while the N sessions are held. Bounded: the handshake phase gives up after
+# 300 s, and everything is torn down on exit.
+set -e -o pipefail
+export LC_ALL=C
+
+BENCH_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../test/netns/lib.sh
+source "$BENCH_HERE/../test/netns/lib.sh"
+# shellcheck source=lib/common.sh
+source "$BENCH_HERE/lib/common.sh"
+# shellcheck source=lib/enftun.sh
+source "$BENCH_HERE/lib/enftun.sh"
+
+ET_WAIT_TIMEOUT=30
+SESSIONS=10000
+OUT="$BENCH_HERE/results/scale.json"
+readonly LOAD_UNDERLAY_R=fd00:101::1 LOAD_UNDERLAY_L=fd00:101::2
+
+usage() {
+    sed -n '4,8p' "$0" >&2
+    exit 2
+}
+
+# router_conf: both underlays, room for every session, no idle closing
+# while the sessions are held.
+router_conf() {
+    local dir="$ET_TMP/enftun"
+    write_router_conf "$dir/router.conf" listen="$BENCH_R_UNDERLAY,$LOAD_UNDERLAY_R" \
+        address=fd00:e::1 cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" \
+        max_sessions=$((SESSIONS + 16)) idle_timeout=3600000 handshake_timeout=30000 \
+        mtu=1500 tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64
+}
+
+start_router() {
+    # One fd per session: raise the router's RLIMIT_NOFILE for this run only.
+    et_daemon_start enftun-server r prlimit --nofile=$((SESSIONS + 1024)) \
+        "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/router.conf"
+    et_wait_for -d enftun-server et_exec r ss -Hltn "src [$LOAD_UNDERLAY_R]:4443"
+}
+
+# router_sessions: the session count from the router's SIGUSR1 stats line.
+router_sessions() {
+    local log before
+    log="$(et_daemon_log enftun-server)"
+    before="$(grep -c 'stats: sessions' "$log" || true)"
+    kill -USR1 "$(et_daemon_pid enftun-server)"
+    et_wait_for -t 10 _stats_logged "$log" "$before"
+    grep 'stats: sessions' "$log" | tail -n 1 | sed 's/.*stats: sessions \([0-9]*\).*/\1/'
+}
+
+_stats_logged() {
+    (($(grep -c 'stats: sessions' "$1" || true) > $2))
+}
+
+_ready() {
+    [[ -s $ET_TMP/ready.json ]]
+}
+
+# ping_while_held: "RECEIVED/SENT AVG_RTT_MS" of 50 pings through the client.
+ping_while_held() {
+    et_exec c timeout 30 ping -6 -n -q -c 50 -i 0.02 -W 2 "$ENFTUN_TARGET" |
+        awk -F'[/ ]+' '/packets transmitted/ { sent = $1; rx = $4 }
+                       /^rtt/ { rtt = $8 }
+                       END { printf "%s/%s %s\n", rx, sent, (rtt == "" ? "-" : rtt) }'
+}
+
+main() {
+    while getopts "n:o:h" opt; do
+        case "$opt" in
+        n) SESSIONS="$OPTARG" ;;
+        o) OUT="$OPTARG" ;;
+        *) usage ;;
+        esac
+    done
+    [[ $SESSIONS =~ ^[1-9][0-9]{0,5}$ ]] || et_die "-n wants 1..999999"
+    et_init
+    "$BENCH_HERE/install-bench-deps" >&2
+    bench_require_tools jq ping prlimit cmake
+    bench_build
+    et_require_bins enftun-loadgen
+    bench_topology
+    et_ns_add l
+    et_veth_add r vl l vr
+    et_addr_add r vl "$LOAD_UNDERLAY_R/64"
+    et_addr_add l vr "$LOAD_UNDERLAY_L/64"
+
+    enftun_prepare
+    router_conf
+    start_router
+    enftun_client_prepare
+    enftun_client_start
+    et_wait_for -d enftun-client et_exec c ping -6 -n -c 1 -W 1 "$ENFTUN_TARGET"
+    sleep 1
+    local rpid rss0 cpu0
+    rpid="$(et_daemon_pid enftun-server)"
+    rss0="$(bench_rss_kib "$rpid")"
+    cpu0="$(bench_cpu_ticks "$rpid")"
+
+    et_log "opening $SESSIONS sessions"
+    et_daemon_start loadgen l "$ET_BIN_DIR/enftun-loadgen" --ca-cert "$ET_TMP/enftun/ca.pem" \
+        --ca-key "$ET_TMP/enftun/ca.key" --router "$LOAD_UNDERLAY_R" --sessions "$SESSIONS" \
+        --ready-file "$ET_TMP/ready.json"
+    et_wait_for -t 300 -d loadgen _ready
+    local cpu1 ready
+    cpu1="$(bench_cpu_ticks "$rpid")"
+    ready="$(cat "$ET_TMP/ready.json")"
+    sleep 3 # let the last sessions release their handshake buffers
+    local rss1 count pinged
+    rss1="$(bench_rss_kib "$rpid")"
+    count="$(router_sessions)"
+    pinged="$(ping_while_held)"
+    et_daemon_stop loadgen 10
+    report "$ready" "$rss0" "$rss1" "$count" "$pinged" $((cpu1 - cpu0))
+}
+
+# report READY_JSON RSS0 RSS1 SESSIONS_SEEN "RX/SENT RTT" CPU_TICKS
+report() {
+    local json
+    json="$(jq -n --argjson lg "$1" --argjson rss0 "$2" --argjson rss1 "$3" \
+        --argjson seen "$4" --arg ping "$5" --argjson ticks "$6" --argjson hz "$CLK_TCK" \
+        --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
+        '($ping | split(" ")) as $p | ($p[0] | split("/")) as $rx
+        | {date: $date, kernel: $kernel, cores: $cores, loadgen: $lg,
+           router_sessions_reported: $seen,
+           router_rss_kib: {with_one_client: $rss0, with_all_sessions: $rss1},
+           router_rss_per_idle_session_kib:
+             (if $lg.established > 0 then ($rss1 - $rss0) / $lg.established else null end),
+           router_cpu_s_handshakes: ($ticks / $hz),
+           router_cpu_ms_per_handshake:
+             (if $lg.established > 0 then $ticks / $hz * 1000 / $lg.established else null end),
+           client_ping_while_held: {received: ($rx[0] | tonumber), sent: ($rx[1] | tonumber),
+             rtt_avg_ms: ($p[1] | tonumber? // null)}}')"
+    mkdir -p "$(dirname "$OUT")"
+    echo "$json" >"$OUT"
+    jq -r '
+        def r: . * 100 | round / 100;
+        "router scale benchmark: \(.loadgen.sessions) sessions requested",
+        "  established / failed          \(.loadgen.established) / \(.loadgen.failed)",
+        "  handshakes per second         \(.loadgen.handshakes_per_s)",
+        "  router CPU per handshake      \(.router_cpu_ms_per_handshake | r) ms",
+        "  router sessions (its stats)   \(.router_sessions_reported)",
+        "  router RSS 1 client / all     \(.router_rss_kib.with_one_client) / \(.router_rss_kib.with_all_sessions) KiB",
+        "  router RSS per idle session   \(.router_rss_per_idle_session_kib | r) KiB",
+        "  real client pings while held  \(.client_ping_while_held.received)/\(.client_ping_while_held.sent), RTT \(.client_ping_while_held.rtt_avg_ms) ms"' "$OUT"
+    echo "JSON: $OUT"
+}
+
+main "$@"
