@@ -48,13 +48,20 @@ void Heartbeat::arm() {
 }
 
 void Heartbeat::on_timer() {
+    if (!running_) {
+        return;
+    }
     switch (policy_.on_timer(loop_.now_ms())) {
     case Action::None:
         arm();
         return;
     case Action::SendProbe:
         send_probe();
-        arm();
+        // send_ may have taken the link down (a failed flush calls the
+        // client's on_link_down, which calls on_down()): then stay disarmed.
+        if (running_) {
+            arm();
+        }
         return;
     case Action::Dead:
         running_ = false;
