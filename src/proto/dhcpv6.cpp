@@ -1,0 +1,226 @@
+#include "enftun/proto/dhcpv6.hpp"
+
+#include <algorithm>
+#include <cassert>
+
+namespace enftun::proto {
+
+namespace {
+
+struct Option {
+    std::uint16_t code;
+    Bytes body;
+};
+
+// Walks a run of options (RFC 8415 §21.1): the top level of a message, or
+// the options inside an IA_NA.
+class OptionWalker {
+public:
+    explicit OptionWalker(Bytes opts) : rest_(opts) {}
+    bool done() const { return rest_.empty(); }
+
+    // The next option. Errors: Truncated if its header or body runs past
+    // the end. Call only while !done().
+    Result<Option> next() {
+        if (rest_.size() < kDhcpv6OptHeaderLen) {
+            return make_error(Errc::Truncated, "DHCPv6 option header past the end");
+        }
+        const std::size_t len = load_be16(rest_, 2);
+        if (len > rest_.size() - kDhcpv6OptHeaderLen) {
+            return make_error(Errc::Truncated, "DHCPv6 option runs past the end");
+        }
+        const Option opt{load_be16(rest_, 0), rest_.subspan(kDhcpv6OptHeaderLen, len)};
+        rest_ = rest_.subspan(kDhcpv6OptHeaderLen + len);
+        return opt;
+    }
+
+private:
+    Bytes rest_;
+};
+
+Result<Dhcpv6IaNa> parse_ia_na(Bytes body) {
+    if (body.size() < kDhcpv6IaNaFixedLen) {
+        return make_error(Errc::Malformed, "DHCPv6 IA_NA shorter than 12 bytes");
+    }
+    Dhcpv6IaNa ia{load_be32(body, 0), load_be32(body, 4), load_be32(body, 8), std::nullopt};
+    OptionWalker walk(body.subspan(kDhcpv6IaNaFixedLen));
+    while (!walk.done()) {
+        auto opt = walk.next();
+        if (!opt) {
+            return opt.error();
+        }
+        if (opt->code != kDhcpv6OptIaAddr) {
+            continue;
+        }
+        if (opt->body.size() < kDhcpv6IaAddrFixedLen) {
+            return make_error(Errc::Malformed, "DHCPv6 IA Address shorter than 24 bytes");
+        }
+        if (!ia.addr) {
+            Ipv6Addr a;
+            std::copy_n(opt->body.begin(), a.bytes.size(), a.bytes.begin());
+            ia.addr = a;
+        }
+    }
+    return ia;
+}
+
+Status set_duid(std::optional<Bytes>& slot, Bytes body) {
+    if (slot) {
+        return make_error(Errc::Malformed, "DHCPv6 Client or Server ID appears twice");
+    }
+    if (body.size() < kDuidMinLen || body.size() > kDuidMaxLen) {
+        return make_error(Errc::Malformed, "DHCPv6 Client or Server ID is not a DUID");
+    }
+    slot = body;
+    return {};
+}
+
+void put_option_header(packet::PacketWriter& w, std::uint16_t code, std::size_t len) {
+    w.put_be16(code);
+    w.put_be16(static_cast<std::uint16_t>(len));
+}
+
+// The DUIDs come from parse_dhcpv6 or the server's DUID store, both of
+// which hold them to kDuidMaxLen.
+void put_duid_option(packet::PacketWriter& w, std::uint16_t code, Bytes duid) {
+    assert(duid.size() <= kDuidMaxLen);
+    put_option_header(w, code, duid.size());
+    w.put_bytes(duid);
+}
+
+// RFC 8415 §21.4 IA_NA holding one §21.6 IA Address (with no options).
+void put_lease(packet::PacketWriter& w, const Dhcpv6Lease& l) {
+    put_option_header(w, kDhcpv6OptIaNa,
+                      kDhcpv6IaNaFixedLen + kDhcpv6OptHeaderLen + kDhcpv6IaAddrFixedLen);
+    w.put_be32(l.iaid);
+    w.put_be32(l.t1);
+    w.put_be32(l.t2);
+    put_option_header(w, kDhcpv6OptIaAddr, kDhcpv6IaAddrFixedLen);
+    w.put_bytes(l.addr.bytes);
+    w.put_be32(l.preferred_lifetime);
+    w.put_be32(l.valid_lifetime);
+}
+
+} // namespace
+
+Status Dhcpv6View::add_option(std::uint16_t code, Bytes body) {
+    switch (code) {
+    case kDhcpv6OptClientId:
+        return set_duid(client_id_, body);
+    case kDhcpv6OptServerId:
+        return set_duid(server_id_, body);
+    case kDhcpv6OptIaNa: {
+        has_ia_ = true;
+        auto ia = parse_ia_na(body);
+        if (!ia) {
+            return ia.error();
+        }
+        if (!ia_na_) {
+            ia_na_ = *ia;
+        }
+        return {};
+    }
+    case kDhcpv6OptIaTa:
+    case kDhcpv6OptIaPd:
+        has_ia_ = true;
+        return {};
+    case kDhcpv6OptRapidCommit:
+        if (!body.empty()) {
+            return make_error(Errc::Malformed, "DHCPv6 Rapid Commit with data");
+        }
+        rapid_commit_ = true;
+        return {};
+    case kDhcpv6OptStatusCode:
+        if (body.size() < 2) {
+            return make_error(Errc::Malformed, "DHCPv6 Status Code shorter than 2 bytes");
+        }
+        if (!status_) {
+            status_ = static_cast<Dhcpv6Status>(load_be16(body, 0));
+        }
+        return {};
+    case kDhcpv6OptPreference:
+        if (body.size() != 1) {
+            return make_error(Errc::Malformed, "DHCPv6 Preference is not 1 byte");
+        }
+        return {};
+    default:
+        return {}; // RFC 8415 §16: unknown options are ignored
+    }
+}
+
+Result<Dhcpv6View> parse_dhcpv6(Bytes msg) {
+    if (msg.size() < kDhcpv6HeaderLen) {
+        return make_error(Errc::Truncated, "DHCPv6 message shorter than its header");
+    }
+    Dhcpv6View view(msg);
+    OptionWalker walk(msg.subspan(kDhcpv6HeaderLen));
+    while (!walk.done()) {
+        auto opt = walk.next();
+        if (!opt) {
+            return opt.error();
+        }
+        if (auto st = view.add_option(opt->code, opt->body); !st) {
+            return st.error();
+        }
+    }
+    return view;
+}
+
+Status check_client_message(const Dhcpv6View& msg) {
+    bool server_id_required = false;
+    bool server_id_forbidden = false;
+    switch (msg.msg_type()) {
+    case kDhcpv6Solicit: // §16.2
+    case kDhcpv6Confirm: // §16.5
+    case kDhcpv6Rebind:  // §16.7
+        server_id_forbidden = true;
+        break;
+    case kDhcpv6Request: // §16.4
+    case kDhcpv6Renew:   // §16.6
+    case kDhcpv6Decline: // §16.8
+    case kDhcpv6Release: // §16.9
+        server_id_required = true;
+        break;
+    case kDhcpv6InformationRequest: // §16.12
+        if (msg.has_ia()) {
+            return make_error(Errc::Malformed, "DHCPv6 Information-request with an IA");
+        }
+        return {};
+    default:
+        return make_error(Errc::Unsupported, "not a DHCPv6 client-to-server message");
+    }
+    if (!msg.client_id()) {
+        return make_error(Errc::Malformed, "DHCPv6 message without a Client ID");
+    }
+    if (server_id_forbidden && msg.server_id()) {
+        return make_error(Errc::Malformed, "DHCPv6 message must not carry a Server ID");
+    }
+    if (server_id_required && !msg.server_id()) {
+        return make_error(Errc::Malformed, "DHCPv6 message without a Server ID");
+    }
+    return {};
+}
+
+void build_dhcpv6_server_message(const Dhcpv6ServerMessage& m, packet::PacketWriter& w) {
+    w.put_be32((std::uint32_t{m.msg_type} << 24) | (m.transaction_id & 0xffffffu));
+    put_duid_option(w, kDhcpv6OptServerId, m.server_id);
+    if (!m.client_id.empty()) {
+        put_duid_option(w, kDhcpv6OptClientId, m.client_id);
+    }
+    if (m.lease) {
+        put_lease(w, *m.lease);
+    }
+    if (m.preference) {
+        put_option_header(w, kDhcpv6OptPreference, 1);
+        w.put_u8(*m.preference);
+    }
+    if (m.rapid_commit) {
+        put_option_header(w, kDhcpv6OptRapidCommit, 0);
+    }
+    if (m.status) {
+        put_option_header(w, kDhcpv6OptStatusCode, 2); // code, empty message
+        w.put_be16(static_cast<std::uint16_t>(*m.status));
+    }
+}
+
+} // namespace enftun::proto
