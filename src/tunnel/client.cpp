@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace enftun::tunnel {
 
@@ -95,14 +96,9 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       heartbeat_(
           loop, static_cast<std::uint64_t>(config.remote.heartbeat_period.count()),
           static_cast<std::uint64_t>(config.remote.heartbeat_timeout.count()), self,
-          [this](Bytes pkt) { send_probe(pkt); },
-          [this] {
-              if (link_) {
-                  link_->shutdown();
-                  on_link_down("heartbeat timeout");
-              }
-          }),
+          [this](Bytes pkt) { send_probe(pkt); }, [this] { on_heartbeat_dead(); }),
       retry_timer_(loop, [this] { connector_.start(); }),
+      route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
       reaper_(loop, [this] { dead_link_.reset(); }) {}
 
 Client::~Client() = default;
@@ -114,6 +110,7 @@ std::size_t Client::max_payload() const {
 }
 
 void Client::start() {
+    start_route_monitor();
     connector_.start();
 }
 
@@ -121,6 +118,7 @@ void Client::stop() {
     stopping_ = true;
     connector_.cancel();
     retry_timer_.stop();
+    route_monitor_.stop();
     heartbeat_.on_down();
     tun_poll_.watch(0);
     if (link_) {
@@ -152,9 +150,133 @@ void Client::schedule_reconnect() {
     if (stopping_) {
         return;
     }
+    if (std::exchange(reconnect_now_, false)) {
+        retry_soon();
+        return;
+    }
     std::uint64_t delay = backoff_.next_delay();
     ENFTUN_LOG_INFO("reconnecting in %llu ms", static_cast<unsigned long long>(delay));
+    retry_due_ms_ = loop_.now_ms() + delay;
     retry_timer_.start(delay);
+}
+
+// ------------------------------------------------ network changes (netlink)
+//
+// Up: ask the kernel which path it would take to the router now
+// (conn/route_check.hpp). Another source, or none, means the tunnel is on a
+// path that is no longer preferred or no longer exists: reconnect at once,
+// without backoff. The same source keeps the connection and asks the
+// heartbeat for a probe, to prove the (possibly re-routed) path works.
+// Backing off: a network change may have fixed what made the last attempt
+// fail, so retry now. Connecting/handshaking: leave the attempt to its own
+// timeout. Event-driven retries go through retry_pacer_, so a flapping link
+// costs at most one attempt per kRouteRetryIntervalMs.
+
+// Brings the next connection attempt forward to now, or to as soon as the
+// pacer allows. Returns false if an attempt is already due no later.
+bool Client::retry_soon() {
+    std::uint64_t now = loop_.now_ms();
+    std::uint64_t delay = retry_pacer_.delay(now);
+    if (retry_timer_.active() && retry_due_ms_ <= now + delay) {
+        return false;
+    }
+    retry_pacer_.on_retry(now + delay);
+    retry_due_ms_ = now + delay;
+    retry_timer_.start(delay);
+    return true;
+}
+
+void Client::on_heartbeat_dead() {
+    if (!link_) {
+        return;
+    }
+    ++stats_.reconnects_heartbeat;
+    link_->shutdown();
+    on_link_down("heartbeat timeout");
+}
+
+void Client::start_route_monitor() {
+    if (auto st = route_monitor_.start(); !st) {
+        ENFTUN_LOG_WARN("route monitor unavailable (%s: %s); relying on the heartbeat",
+                        st.error().what, strerror(st.error().sys));
+    }
+}
+
+namespace {
+
+// Wi-Fi drivers report scans and roaming steps as RTM_NEWLINK carrying
+// IFLA_WIRELESS and no flag change; such events say nothing about routes.
+bool only_wireless_chatter(const netlink::NetChanges& changes) {
+    if (!changes.complete() || changes.sampled == 0) {
+        return false;
+    }
+    for (std::size_t i = 0; i < changes.sampled; ++i) {
+        const auto& ev = changes.sample[i];
+        if (ev.kind != netlink::NetEventKind::Link || !ev.wireless || ev.link_change != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+void Client::on_route_change(const netlink::NetChanges& changes) {
+    if (stopping_ || only_wireless_chatter(changes)) {
+        return;
+    }
+    ++stats_.route_changes;
+    ENFTUN_LOG_DEBUG("route change: %u link, %u address, %u route events%s", changes.links,
+                     changes.addresses, changes.routes, changes.overrun ? ", overrun" : "");
+    if (link_ && link_->up()) {
+        check_route();
+        return;
+    }
+    if (retry_timer_.active()) {
+        if (retry_soon()) {
+            ++stats_.early_retries;
+            ENFTUN_LOG_INFO("route change: retrying the connection now (was backing off)");
+        }
+        return;
+    }
+    ENFTUN_LOG_INFO("route change: connection attempt in progress; left to its timeout");
+}
+
+void Client::check_route() {
+    const int fd = link_->stream().fd();
+    auto local = conn::socket_local_address(fd);
+    auto peer = conn::socket_peer_address(fd);
+    if (!local || !peer) {
+        // ENOTCONN: the kernel already dropped the connection (e.g. RST).
+        ENFTUN_LOG_INFO("route change: reconnecting: the tunnel socket is no longer connected");
+        reconnect_for_route();
+        return;
+    }
+    auto preferred = conn::probe_preferred_source(*peer, config_.route.fwmark);
+    const std::string local_str = conn::format_address(*local);
+    if (conn::decide_route_change(preferred, *local) == conn::RouteDecision::KeepAndProbe) {
+        ++stats_.route_unchanged;
+        ENFTUN_LOG_INFO("route change: preferred path unchanged (source %s); probing the router",
+                        local_str.c_str());
+        heartbeat_.probe_now();
+        return;
+    }
+    if (preferred) {
+        ENFTUN_LOG_INFO("route change: reconnecting: preferred source is now %s, tunnel uses %s",
+                        conn::format_address(*preferred).c_str(), local_str.c_str());
+    } else {
+        ENFTUN_LOG_INFO("route change: reconnecting: no route to %s (%s)",
+                        conn::format_address(*peer).c_str(), strerror(preferred.error().sys));
+    }
+    reconnect_for_route();
+}
+
+void Client::reconnect_for_route() {
+    ++stats_.reconnects_route;
+    backoff_.reset();      // the old path's failures say nothing about the new one
+    reconnect_now_ = true; // on_link_down -> schedule_reconnect -> retry_soon
+    link_->shutdown();     // close_notify on the old path, best effort
+    on_link_down("route change");
 }
 
 void Client::on_link_up() {
@@ -262,6 +384,19 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(stats_.connects),
         static_cast<unsigned long long>(stats_.disconnects),
         static_cast<unsigned long long>(heartbeat_.probes_sent()));
+    const std::uint64_t ended_by_us = stats_.reconnects_route + stats_.reconnects_heartbeat;
+    ENFTUN_LOG_INFO(
+        "stats: reconnects route %llu heartbeat %llu other %llu; route changes %llu unchanged "
+        "%llu early-retries %llu; netlink events %llu overruns %llu",
+        static_cast<unsigned long long>(stats_.reconnects_route),
+        static_cast<unsigned long long>(stats_.reconnects_heartbeat),
+        static_cast<unsigned long long>(
+            stats_.disconnects > ended_by_us ? stats_.disconnects - ended_by_us : 0),
+        static_cast<unsigned long long>(stats_.route_changes),
+        static_cast<unsigned long long>(stats_.route_unchanged),
+        static_cast<unsigned long long>(stats_.early_retries),
+        static_cast<unsigned long long>(route_monitor_.events()),
+        static_cast<unsigned long long>(route_monitor_.overruns()));
 }
 
 } // namespace enftun::tunnel

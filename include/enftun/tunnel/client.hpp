@@ -19,9 +19,11 @@
 #include "enftun/config/client_config.hpp"
 #include "enftun/conn/backoff.hpp"
 #include "enftun/conn/connector.hpp"
+#include "enftun/conn/route_check.hpp"
 #include "enftun/filter/filter.hpp"
 #include "enftun/heartbeat/heartbeat.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/netlink/route_monitor.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 #include "enftun/tunnel/tls_link.hpp"
@@ -38,6 +40,15 @@ struct ClientStats {
     std::uint64_t connects = 0;       // tunnels brought up
     std::uint64_t disconnects = 0;    // tunnels lost
     std::uint64_t probes_dropped = 0; // heartbeats that found no room
+
+    // Path resilience (why connections ended, what network changes did).
+    // Connections lost to errors, EOF or TCP timeouts are
+    // disconnects - reconnects_route - reconnects_heartbeat.
+    std::uint64_t reconnects_route = 0;     // preferred path changed or vanished
+    std::uint64_t reconnects_heartbeat = 0; // no answer to a heartbeat probe
+    std::uint64_t route_changes = 0;        // coalesced netlink batches handled
+    std::uint64_t route_unchanged = 0;      // ... that kept the connection and probed
+    std::uint64_t early_retries = 0;        // backoff cut short by a network change
 };
 
 class Client final : public TlsLink::Handler {
@@ -68,6 +79,12 @@ private:
     void on_connected(conn::Connected connected);
     void on_connect_failed();
     void schedule_reconnect();
+    bool retry_soon();
+    void on_heartbeat_dead();
+    void start_route_monitor();
+    void on_route_change(const netlink::NetChanges& changes);
+    void check_route();
+    void reconnect_for_route();
     void send_probe(Bytes packet);
     std::size_t max_payload() const;
 
@@ -83,12 +100,20 @@ private:
     conn::Connector connector_;
     heartbeat::Heartbeat heartbeat_;
     loop::Timer retry_timer_;
+    // Network changes -> on_route_change.
+    netlink::RouteMonitor route_monitor_;
     loop::Timer reaper_; // destroys a dead link outside the link's callbacks
     std::unique_ptr<TlsLink> link_;
     std::unique_ptr<TlsLink> dead_link_;
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     bool stopping_ = false;
+    bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
+    std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
+    // Event-driven (re)connects run at most once per interval, so a
+    // flapping link cannot turn into a reconnect storm.
+    static constexpr std::uint64_t kRouteRetryIntervalMs = 1000;
+    conn::RetryPacer retry_pacer_{kRouteRetryIntervalMs};
     ClientStats stats_;
 };
 
