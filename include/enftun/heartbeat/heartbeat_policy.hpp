@@ -9,6 +9,19 @@
 // Hooks: on_rx() for every frame received (a timestamp store: cheap enough for
 // the data path, no timer is touched per packet); on_probe_requested() when
 // something (a route change) wants proof of the path right now.
+//
+// Why there is no on_tx() hook: only received frames prove the path, and
+// PROTOCOL.md starts the probe clock on "no received frame". Letting sent
+// data postpone the probe would be wrong: sending while receiving nothing
+// is exactly when a probe is useful (the path may be dead and we would
+// never find out while the upload lasts). Letting sent data bring the probe
+// forward would send extra probes for one-way traffic and change the
+// protocol's timing. The case it would cover, data queued towards a dead
+// path, is caught below us instead: TCP_USER_TIMEOUT on the tunnel socket
+// (conn/tcp_liveness.hpp) aborts the connection when what we sent stays
+// unacknowledged, without any per-packet work here. So the data path costs
+// one timestamp store per received frame and nothing per sent packet; no
+// probe is ever sent because of a single packet.
 #pragma once
 
 #include <cstdint>
