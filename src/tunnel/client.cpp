@@ -99,7 +99,10 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
           [this](Bytes pkt) { send_probe(pkt); }, [this] { on_heartbeat_dead(); }),
       retry_timer_(loop, [this] { connector_.start(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
-      reaper_(loop, [this] { dead_link_.reset(); }) {}
+      reaper_(loop, [this] { dead_link_.reset(); }),
+      router_card_(loop, router_card_options(config, self),
+                   [this](Bytes pkt) { return send_to_host(pkt); }),
+      down_buf_(max_payload()) {}
 
 Client::~Client() = default;
 
@@ -111,6 +114,8 @@ std::size_t Client::max_payload() const {
 
 void Client::start() {
     start_route_monitor();
+    router_card_.start();
+    tun_poll_.watch(UV_READABLE); // the router card answers the host at once
     connector_.start();
 }
 
@@ -120,6 +125,7 @@ void Client::stop() {
     retry_timer_.stop();
     route_monitor_.stop();
     heartbeat_.on_down();
+    router_card_.stop();
     tun_poll_.watch(0);
     if (link_) {
         link_->shutdown();
@@ -279,20 +285,35 @@ void Client::reconnect_for_route() {
     on_link_down("route change");
 }
 
+// The handshake is done on our side, but under TLS 1.3 the router checks our
+// certificate only after our Finished: it may still refuse us. So the tunnel
+// counts as up only once a first frame arrives, and a heartbeat is sent at
+// once to draw one (the router answers echo requests to fe80::1).
 void Client::on_link_up() {
+    ENFTUN_LOG_INFO("TLS session with %s (%s); waiting for the router", peer_.c_str(),
+                    link_->stream().describe().c_str());
+    confirmed_ = false;
+    heartbeat_.on_up();
+    heartbeat_.probe_now();
+}
+
+void Client::on_confirmed() {
+    confirmed_ = true;
     ++stats_.connects;
     up_since_ms_ = loop_.now_ms();
     ENFTUN_LOG_INFO("tunnel up: %s via %s (%s)", self_.to_string().c_str(), peer_.c_str(),
                     link_->stream().describe().c_str());
-    heartbeat_.on_up();
+    router_card_.on_tunnel_up();
     tun_poll_.watch(UV_READABLE);
 }
 
 void Client::on_link_down(const char* reason) {
-    bool was_up = link_ && link_->up();
+    bool was_up = confirmed_;
+    confirmed_ = false;
     ENFTUN_LOG_WARN("connection to %s lost: %s", peer_.c_str(), reason);
     heartbeat_.on_down();
-    tun_poll_.watch(0);
+    // Keep reading the TUN, for the router card only (drain_tun_while_down).
+    tun_poll_.watch(stopping_ ? 0 : UV_READABLE);
     if (was_up) {
         ++stats_.disconnects;
         backoff_.on_connection_ended(up_since_ms_, loop_.now_ms());
@@ -309,6 +330,9 @@ void Client::on_send_drained() {
 }
 
 void Client::on_frame(Bytes packet) {
+    if (!confirmed_) {
+        on_confirmed();
+    }
     heartbeat_.on_rx();
     if (heartbeat_.consume(packet)) {
         return;
@@ -326,8 +350,8 @@ void Client::on_frame(Bytes packet) {
 }
 
 void Client::on_tun_readable() {
-    if (!link_ || !link_->up()) {
-        tun_poll_.watch(0);
+    if (!link_ || !confirmed_) {
+        drain_tun_while_down();
         return;
     }
     framing::FrameWriter& writer = link_->writer();
@@ -346,12 +370,45 @@ void Client::on_tun_readable() {
             break;
         }
         ++stats_.tun_rx;
-        if (*n == 0 || egress_.check(Bytes(room.data(), *n)) != filter::Verdict::Accept) {
+        const Bytes pkt(room.data(), *n);
+        if (*n == 0 || router_card_.consume(pkt) || egress_.check(pkt) != filter::Verdict::Accept) {
             continue;
         }
         writer.commit_frame(*n);
     }
     link_->flush();
+}
+
+// No tunnel: the router card still answers the host; the rest is dropped
+// here rather than left in the TUN queue, where it would go stale and be
+// sent to the router after the next connect.
+void Client::drain_tun_while_down() {
+    for (int i = 0; i < kTunBatch; ++i) {
+        auto n = tun_.read(down_buf_);
+        if (!n) {
+            if (n.error().code != Errc::WouldBlock) {
+                ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN read failed: %s",
+                                       strerror(n.error().sys));
+            }
+            return;
+        }
+        ++stats_.tun_rx;
+        if (*n == 0 || !router_card_.consume(Bytes(down_buf_.data(), *n))) {
+            ++stats_.tun_dropped_down;
+        }
+    }
+}
+
+// The router card's replies: one synchronous TUN write each.
+bool Client::send_to_host(Bytes packet) {
+    auto n = tun_.write(packet);
+    if (!n) {
+        ++stats_.tun_tx_errors;
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN write failed: %s", strerror(n.error().sys));
+        return false;
+    }
+    ++stats_.tun_tx;
+    return true;
 }
 
 void Client::send_probe(Bytes packet) {
@@ -366,13 +423,14 @@ void Client::log_stats() const {
     const auto& eg = egress_.stats();
     const auto& in = ingress_.stats();
     ENFTUN_LOG_INFO(
-        "stats: tun rx %llu tx %llu tx-errors %llu; egress accepted %llu dropped "
-        "source %llu ipv4 %llu malformed %llu; ingress accepted %llu dropped "
+        "stats: tun rx %llu tx %llu tx-errors %llu dropped-while-down %llu; egress accepted "
+        "%llu dropped source %llu ipv4 %llu malformed %llu; ingress accepted %llu dropped "
         "destination %llu ipv4 %llu malformed %llu; connects %llu disconnects %llu "
         "heartbeats %llu",
         static_cast<unsigned long long>(stats_.tun_rx),
         static_cast<unsigned long long>(stats_.tun_tx),
         static_cast<unsigned long long>(stats_.tun_tx_errors),
+        static_cast<unsigned long long>(stats_.tun_dropped_down),
         static_cast<unsigned long long>(eg.accepted),
         static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::WrongSource)),
         static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::Ipv4NotAllowed)),
@@ -397,6 +455,7 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(stats_.early_retries),
         static_cast<unsigned long long>(route_monitor_.events()),
         static_cast<unsigned long long>(route_monitor_.overruns()));
+    router_card_.log_stats();
 }
 
 } // namespace enftun::tunnel

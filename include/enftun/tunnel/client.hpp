@@ -7,13 +7,22 @@
 //
 // Connection states (the TUN stays up through all of them):
 //
-//   Connecting ──socket──► Handshaking ──verified──► Up
-//       ▲                                             │ error, EOF, heartbeat
-//       └────────── Backoff (jittered timer) ◄────────┘ timeout, bad frame
+//   Connecting ──socket──► Handshaking ──TLS done──► Confirming ──first frame──► Up
+//       ▲                                                 │ (heartbeat sent)      │
+//       └────────── Backoff (jittered timer) ◄────────────┴───────────────────────┘
+//                 error, EOF, refused, heartbeat timeout, bad frame, route change
 //
 // Backpressure: when the link's send buffer cannot take another packet the
 // client stops reading the TUN; the kernel queues (txqueuelen) or drops, and
 // reading resumes when the buffer drains. No queue grows without bound.
+//
+// Router card (router_card.hpp): every packet read from the TUN is first
+// offered to the NDP/DHCPv6 responders; RS, NS for fe80::1 and DHCPv6
+// client messages are answered into the TUN and never reach the router.
+// While the tunnel is not up the client still reads the TUN, only to feed
+// the responders: everything else read then is dropped and counted
+// (tun_dropped_down), so the host behind the TUN keeps its RA routes and
+// DHCPv6 lease across reconnects and no stale packet is sent after one.
 #pragma once
 
 #include "enftun/config/client_config.hpp"
@@ -26,20 +35,23 @@
 #include "enftun/netlink/route_monitor.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
+#include "enftun/tunnel/router_card.hpp"
 #include "enftun/tunnel/tls_link.hpp"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace enftun::tunnel {
 
 struct ClientStats {
-    std::uint64_t tun_rx = 0;         // packets read from the TUN
-    std::uint64_t tun_tx = 0;         // packets written to the TUN
-    std::uint64_t tun_tx_errors = 0;  // packets the TUN refused
-    std::uint64_t connects = 0;       // tunnels brought up
-    std::uint64_t disconnects = 0;    // tunnels lost
-    std::uint64_t probes_dropped = 0; // heartbeats that found no room
+    std::uint64_t tun_rx = 0;           // packets read from the TUN
+    std::uint64_t tun_tx = 0;           // packets written to the TUN
+    std::uint64_t tun_tx_errors = 0;    // packets the TUN refused
+    std::uint64_t connects = 0;         // tunnels brought up
+    std::uint64_t disconnects = 0;      // tunnels lost
+    std::uint64_t probes_dropped = 0;   // heartbeats that found no room
+    std::uint64_t tun_dropped_down = 0; // read while the tunnel was down
 
     // Path resilience (why connections ended, what network changes did).
     // Connections lost to errors, EOF or TCP timeouts are
@@ -74,8 +86,11 @@ private:
     void on_frame(Bytes packet) override;
     void on_send_drained() override;
     void on_link_down(const char* reason) override;
+    void on_confirmed();
 
     void on_tun_readable();
+    void drain_tun_while_down();
+    bool send_to_host(Bytes packet);
     void on_connected(conn::Connected connected);
     void on_connect_failed();
     void schedule_reconnect();
@@ -102,12 +117,15 @@ private:
     loop::Timer retry_timer_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
-    loop::Timer reaper_; // destroys a dead link outside the link's callbacks
+    loop::Timer reaper_;                 // destroys a dead link outside the link's callbacks
+    RouterCard router_card_;             // writes into tun_
+    std::vector<std::uint8_t> down_buf_; // TUN reads while the tunnel is down
     std::unique_ptr<TlsLink> link_;
     std::unique_ptr<TlsLink> dead_link_;
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     bool stopping_ = false;
+    bool confirmed_ = false;         // the router has answered on the current link
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
     // Event-driven (re)connects run at most once per interval, so a

@@ -1,0 +1,110 @@
+// NdpResponder: the router-card side of Neighbor Discovery on the TUN.
+// enftun plays the router fe80::1 of the link between itself and the host
+// behind the TUN (the host's kernel configures itself from our RAs).
+//
+//   Router Solicitation        → RaSchedule::request(); the RA follows
+//   NS for fe80::1             → Neighbor Advertisement, at once
+//   malformed RS / NS          → dropped and counted (RFC 4861 §6.1.1, §7.1.1)
+//   anything else              → not ours: the caller passes it on
+//
+// The RA (RFC 4861 §4.2, RFC 4191): from fe80::1 to ff02::1, hop limit 255,
+// Managed flag (addresses come from DHCPv6), router preference high, MTU
+// option, a Route Information option per configured prefix with lifetime
+// 3 × period and preference high, a router lifetime only when the prefixes
+// include "default" (hosts without RFC 4191 support then still get the
+// default route), and a source link-layer address option only when one is
+// configured (a TUN has none).
+//
+// Timers: one (loop::Timer), armed for RaSchedule::next_deadline().
+// Lifetime: owned by the client's RouterCard; `send` writes one packet to
+// the TUN synchronously and must not destroy the responder. Each reply is
+// built in the responder's own buffer, which is reused for the next one.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "enftun/loop/loop.hpp"
+#include "enftun/proto/ipv6.hpp"
+#include "enftun/proto/ndp.hpp"
+#include "enftun/tunnel/ra_schedule.hpp"
+#include "enftun/tunnel/send_to_host.hpp"
+#include "enftun/util/bytes.hpp"
+
+namespace enftun::tunnel {
+
+// A configured route prefix (route.prefixes; "default" is prefix_len 0).
+struct NdpRoute {
+    proto::Ipv6Addr prefix;
+    std::uint8_t prefix_len = 0;
+};
+
+struct NdpOptions {
+    std::vector<NdpRoute> routes;
+    bool default_router = false; // prefixes include "default"
+    std::uint32_t mtu = 1280;    // MTU option (tun.mtu)
+    std::optional<proto::LinkAddr> lladdr;
+    std::uint64_t ra_period_ms = 600000;
+    std::uint64_t ra_min_gap_ms = RaSchedule::kMinGapMs; // tests shorten it
+};
+
+struct NdpStats {
+    std::uint64_t rs_received = 0;
+    std::uint64_t ra_sent = 0;
+    std::uint64_t ns_answered = 0;
+    std::uint64_t malformed = 0; // RS/NS dropped as invalid
+    std::uint64_t send_errors = 0;
+};
+
+// A buffer that holds any RA we build: the link's minimum MTU (RFC 8200
+// §5), so the RA reaches the host whatever the TUN's MTU is.
+inline constexpr std::size_t kRaBufferLen = 1280;
+
+// The RA we send for `opts`. Its Route Information options are written to
+// `routes` (the params point into it): one per configured route, lifetime
+// 3 × ra_period, preference high; at most as many as fit kRaBufferLen (the
+// rest are dropped with a warning). The router lifetime is 3 × ra_period,
+// capped at 65535 s (RFC 8319), when opts.default_router, else 0.
+proto::RaParams make_ra_params(const NdpOptions& opts, std::vector<proto::RouteInfo>& routes);
+
+class NdpResponder {
+public:
+    NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send);
+    ~NdpResponder() = default;
+    NdpResponder(const NdpResponder&) = delete;
+    NdpResponder& operator=(const NdpResponder&) = delete;
+
+    // Sends the first RA (as soon as allowed) and the periodic ones.
+    void start();
+    void stop();
+    // The tunnel is up: advertise again so the host refreshes at once.
+    void on_tunnel_up();
+
+    // Offers one ICMPv6 packet from the host. True if it was an RS or an NS
+    // (valid or not) that this responder consumed; false for anything else.
+    bool consume(const proto::Ipv6View& ip);
+
+    const NdpStats& stats() const { return stats_; }
+
+private:
+    void trigger();
+    void arm();
+    void on_timer();
+    void send_ra();
+    void answer_ns(const proto::Ipv6View& ip);
+
+    loop::Loop& loop_; // outlives the responder
+    std::vector<proto::RouteInfo> routes_;
+    proto::RaParams ra_params_; // points into routes_
+    SendToHost send_;
+    RaSchedule schedule_;
+    loop::Timer timer_;
+    bool running_ = false;
+    NdpStats stats_;
+    std::array<std::uint8_t, kRaBufferLen> ra_buf_{};
+    std::array<std::uint8_t, 128> na_buf_{};
+};
+
+} // namespace enftun::tunnel

@@ -1,0 +1,175 @@
+#include "enftun/tunnel/ndp_responder.hpp"
+
+#include <algorithm>
+
+#include "enftun/log/log.hpp"
+#include "enftun/proto/icmpv6.hpp"
+
+namespace enftun::tunnel {
+
+namespace {
+
+// RFC 4861 §6.2.1 suggests lifetimes of about 3 × MaxRtrAdvInterval, so one
+// or two lost RAs do not make the host drop our routes.
+constexpr std::uint64_t kLifetimeFactor = 3;
+// RFC 4191 §2.3: 0xffffffff means infinity; stay below it.
+constexpr std::uint64_t kMaxRouteLifetimeS = 0xfffffffeu;
+// RFC 8319 §4 raised AdvDefaultLifetime's limit from 9000 to 65535 s.
+constexpr std::uint64_t kMaxRouterLifetimeS = 0xffffu;
+
+// The RA's fixed size before any Route Information option.
+std::size_t ra_base_len(const NdpOptions& opts) {
+    return proto::kIpv6HeaderLen + proto::kNdRaLen + (opts.mtu != 0 ? proto::kNdOptMtuLen : 0) +
+           (opts.lladdr ? proto::kNdOptLinkAddrLen : 0);
+}
+
+std::uint64_t lifetime_s(std::uint64_t period_ms, std::uint64_t cap) {
+    const std::uint64_t s = (kLifetimeFactor * period_ms + 999) / 1000;
+    return std::clamp<std::uint64_t>(s, 1, cap);
+}
+
+} // namespace
+
+proto::RaParams make_ra_params(const NdpOptions& opts, std::vector<proto::RouteInfo>& routes) {
+    const std::size_t room = (kRaBufferLen - ra_base_len(opts)) / proto::kNdOptRouteInfoLen;
+    if (opts.routes.size() > room) {
+        ENFTUN_LOG_WARN("router advertisement: only %zu of %zu route prefixes fit; "
+                        "the rest are not advertised",
+                        room, opts.routes.size());
+    }
+    const auto route_lifetime =
+        static_cast<std::uint32_t>(lifetime_s(opts.ra_period_ms, kMaxRouteLifetimeS));
+    routes.clear();
+    for (std::size_t i = 0; i < opts.routes.size() && i < room; ++i) {
+        routes.push_back({opts.routes[i].prefix, opts.routes[i].prefix_len,
+                          proto::RouterPreference::High, route_lifetime});
+    }
+    proto::RaParams p;
+    p.src = proto::kRouterLinkLocal;
+    p.dst = proto::kAllNodes;
+    p.flags = proto::kRaFlagManaged; // no SLAAC: the address comes from DHCPv6
+    p.preference = proto::RouterPreference::High;
+    p.router_lifetime_s =
+        opts.default_router
+            ? static_cast<std::uint16_t>(lifetime_s(opts.ra_period_ms, kMaxRouterLifetimeS))
+            : 0;
+    p.mtu = opts.mtu;
+    p.lladdr = opts.lladdr;
+    p.routes = routes;
+    return p;
+}
+
+NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send)
+    : loop_(loop), ra_params_(make_ra_params(opts, routes_)), send_(std::move(send)),
+      schedule_(opts.ra_period_ms, opts.ra_min_gap_ms), timer_(loop, [this] { on_timer(); }) {}
+
+void NdpResponder::start() {
+    running_ = true;
+    trigger();
+}
+
+void NdpResponder::stop() {
+    running_ = false;
+    timer_.stop();
+}
+
+void NdpResponder::on_tunnel_up() {
+    trigger();
+}
+
+void NdpResponder::trigger() {
+    schedule_.request();
+    arm();
+}
+
+void NdpResponder::arm() {
+    if (!running_) {
+        return;
+    }
+    const auto deadline = schedule_.next_deadline();
+    if (!deadline) {
+        timer_.stop();
+        return;
+    }
+    const std::uint64_t now = loop_.now_ms();
+    timer_.start(*deadline > now ? *deadline - now : 0);
+}
+
+void NdpResponder::on_timer() {
+    if (schedule_.due(loop_.now_ms())) {
+        send_ra();
+        schedule_.on_sent(loop_.now_ms());
+    }
+    arm();
+}
+
+void NdpResponder::send_ra() {
+    auto len = proto::build_router_advertisement(ra_params_, ra_buf_);
+    if (!len) {
+        // Cannot happen: make_ra_params keeps the RA within the buffer.
+        ENFTUN_LOG_ERROR("router advertisement: %s", len.error().what);
+        return;
+    }
+    if (!send_(Bytes(ra_buf_.data(), *len))) {
+        ++stats_.send_errors;
+        return;
+    }
+    ++stats_.ra_sent;
+    ENFTUN_LOG_DEBUG("router advertisement sent (%zu bytes)", *len);
+}
+
+bool NdpResponder::consume(const proto::Ipv6View& ip) {
+    const Bytes msg = ip.payload();
+    if (ip.next_header() != proto::kProtoIcmpv6 || msg.empty() ||
+        (msg[0] != proto::kIcmpv6RouterSolicitation &&
+         msg[0] != proto::kIcmpv6NeighborSolicitation)) {
+        return false;
+    }
+    auto icmp = proto::parse_icmpv6(ip);
+    auto nd = icmp ? proto::parse_nd(ip, *icmp) : Result<proto::NdView>(icmp.error());
+    if (!nd) {
+        ++stats_.malformed;
+        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "dropped a neighbor discovery message: %s",
+                               nd.error().what);
+        return true;
+    }
+    if (nd->type() == proto::kIcmpv6RouterSolicitation) {
+        ++stats_.rs_received;
+        trigger();
+        return true;
+    }
+    if (nd->target() != proto::kRouterLinkLocal) {
+        return false; // an NS for someone else: not the router card's business
+    }
+    answer_ns(ip);
+    return true;
+}
+
+// RFC 4861 §7.2.4: to the soliciting node, Solicited flag set; to all
+// nodes, without it, when the NS came from :: (a DAD probe). Router flag:
+// we are a router; Override: fe80::1 belongs to us alone.
+void NdpResponder::answer_ns(const proto::Ipv6View& ip) {
+    proto::NaParams p;
+    p.src = proto::kRouterLinkLocal;
+    p.target = proto::kRouterLinkLocal;
+    p.lladdr = ra_params_.lladdr;
+    p.flags = proto::kNaFlagRouter | proto::kNaFlagOverride;
+    if (ip.src().is_unspecified()) {
+        p.dst = proto::kAllNodes;
+    } else {
+        p.dst = ip.src();
+        p.flags |= proto::kNaFlagSolicited;
+    }
+    auto len = proto::build_neighbor_advertisement(p, na_buf_);
+    if (!len) {
+        ENFTUN_LOG_ERROR("neighbor advertisement: %s", len.error().what);
+        return;
+    }
+    if (!send_(Bytes(na_buf_.data(), *len))) {
+        ++stats_.send_errors;
+        return;
+    }
+    ++stats_.ns_answered;
+}
+
+} // namespace enftun::tunnel

@@ -1,0 +1,337 @@
+// Unit tests for tunnel/RouterCard and NdpResponder on a real libuv loop:
+// the RA we derive from the configuration (checked against radvd's bytes),
+// RS → RA through the schedule, NS → NA (checked against the kernel's),
+// DHCPv6 dispatch, what is consumed and what is passed on, and the drop
+// counters for malformed input.
+#include "cmocka_cxx.hpp"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "enftun/config/client_config.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/proto/ndp.hpp"
+#include "enftun/tunnel/router_card.hpp"
+#include "enftun/tunnel/server_duid.hpp"
+#include "packet_fixups.hpp"
+#include "packet_vectors.hpp"
+#include "routercard_vectors.hpp"
+
+using enftun::Bytes;
+using namespace enftun::proto;
+using namespace enftun::tunnel;
+
+namespace {
+
+using Pkt = std::vector<std::uint8_t>;
+
+std::vector<Pkt> g_sent;
+Pkt g_want;
+std::array<std::uint8_t, 2048> g_out;
+std::vector<RouteInfo> g_routes;
+
+const LinkAddr kMacB = {0x02, 0, 0, 0, 0, 0x0b};
+const Ipv6Addr kLease = *Ipv6Addr::parse("fd00:e::5");
+
+NdpRoute route(const char* prefix, std::uint8_t len) {
+    return {*Ipv6Addr::parse(prefix), len};
+}
+
+// Builds the RA make_ra_params describes into g_out; returns its length.
+std::size_t build_ra(const NdpOptions& o) {
+    auto n = build_router_advertisement(make_ra_params(o, g_routes), g_out);
+    assert_true(n.has_value());
+    return *n;
+}
+
+void expect_radvd(const char* radvd, std::size_t n) {
+    g_want = hex(radvd);
+    g_want[1] &= 0xf0; // radvd's socket had an auto flow label; ours is 0
+    g_want[2] = g_want[3] = 0;
+    assert_int_equal(n, g_want.size());
+    assert_memory_equal(g_out.data(), g_want.data(), n);
+}
+
+// Default settings (ra_period 600 s, tun.mtu 1280) give radvd's RA for
+// "3 × 600 s, preference high, managed, MTU 1280".
+void test_ra_from_options_matches_radvd(void**) {
+    NdpOptions o;
+    o.routes = {route("fd00:e::", 64), route("fd00:f::", 64)};
+    expect_radvd(rcvec::kRaRadvdRoutes, build_ra(o));
+    o.routes = {route("::", 0), route("fd00:e::", 64), route("fd00:e:1:2:3::", 80)};
+    o.default_router = true;
+    o.lladdr = kMacB;
+    expect_radvd(rcvec::kRaRadvdDefault, build_ra(o));
+}
+
+void test_ra_lifetimes(void**) {
+    NdpOptions o;
+    o.routes = {route("fd00:e::", 64)};
+    o.default_router = true;
+    o.ra_period_ms = 1000;
+    RaParams p = make_ra_params(o, g_routes);
+    assert_int_equal(p.router_lifetime_s, 3);
+    assert_int_equal(g_routes[0].lifetime_s, 3);
+    o.ra_period_ms = 100000000; // 27.8 h: router lifetime capped (RFC 8319)
+    p = make_ra_params(o, g_routes);
+    assert_int_equal(p.router_lifetime_s, 65535);
+    assert_int_equal(g_routes[0].lifetime_s, 300000);
+    o.default_router = false;
+    p = make_ra_params(o, g_routes);
+    assert_int_equal(p.router_lifetime_s, 0);
+    assert_int_equal(p.mtu, 1280);
+    assert_true(p.flags & kRaFlagManaged);
+    assert_true(p.preference == RouterPreference::High);
+    assert_false(p.lladdr.has_value());
+}
+
+// More prefixes than fit in 1280 bytes: the RA keeps the first 50.
+void test_ra_too_many_routes(void**) {
+    NdpOptions o;
+    o.lladdr = kMacB;
+    for (int i = 0; i < 60; ++i) {
+        Ipv6Addr a = *Ipv6Addr::parse("fd00::");
+        a.bytes[2] = static_cast<std::uint8_t>(i);
+        o.routes.push_back({a, 24});
+    }
+    const std::size_t n = build_ra(o);
+    assert_int_equal(g_routes.size(), 50);
+    assert_true(n <= kRaBufferLen);
+    assert_true(parse_ipv6(Bytes(g_out.data(), n)).has_value());
+}
+
+void test_options_from_config(void**) {
+    char dir[] = "/tmp/enftun-rc-test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    enftun::config::ClientConfig c;
+    c.route.prefixes = {enftun::config::Prefix::default_route(),
+                        enftun::config::Prefix{false, *Ipv6Addr::parse("fd00:e::"), 64, "x"}};
+    c.tun.mtu = 1400;
+    c.tun.lladdr = kMacB;
+    c.route.ra_period = std::chrono::milliseconds(2000);
+    c.identity.duid_file = std::string(dir) + "/duid";
+    RouterCardOptions o = router_card_options(c, kLease);
+    assert_int_equal(o.ndp.routes.size(), 2);
+    assert_int_equal(o.ndp.routes[0].prefix_len, 0);
+    assert_true(o.ndp.routes[0].prefix == Ipv6Addr{});
+    assert_int_equal(o.ndp.routes[1].prefix_len, 64);
+    assert_true(o.ndp.default_router);
+    assert_int_equal(o.ndp.mtu, 1400);
+    assert_true(o.ndp.lladdr == kMacB);
+    assert_int_equal(o.ndp.ra_period_ms, 2000);
+    assert_true(o.lease_addr == kLease);
+    // The DUID was created and stored where the config says.
+    assert_true(load_or_create_server_duid(c.identity.duid_file) == o.server_duid);
+    unlink(c.identity.duid_file.c_str());
+    rmdir(dir);
+}
+
+// ------------------------------------------------------------ on a loop
+
+struct Fixture {
+    enftun::loop::Loop loop;
+    // Stop the loop once this many packets were sent. SIZE_MAX outside a
+    // run: uv_stop() before uv_run() would make the next run (the Loop
+    // destructor's) return before the close callbacks.
+    std::size_t stop_at = SIZE_MAX;
+    std::unique_ptr<RouterCard> card;
+
+    void make(NdpOptions ndp) {
+        RouterCardOptions o{std::move(ndp), kLease, hex("0004966701e642fd4c6ea80b858beb91e03f")};
+        card = std::make_unique<RouterCard>(loop, std::move(o), [this](Bytes p) {
+            g_sent.emplace_back(p.begin(), p.end());
+            if (g_sent.size() >= stop_at) {
+                loop.stop();
+            }
+            return true;
+        });
+    }
+};
+std::unique_ptr<Fixture> g_fx;
+
+int setup(void**) {
+    g_fx = std::make_unique<Fixture>();
+    NdpOptions o;
+    o.routes = {route("fd00:e::", 64)};
+    o.lladdr = kMacB;
+    o.ra_min_gap_ms = 20; // RFC value is 3 s; keep the test short
+    g_fx->make(o);
+    g_sent.clear();
+    return 0;
+}
+
+int teardown(void**) {
+    g_fx.reset();
+    return 0;
+}
+
+// Runs the loop until `n` packets were sent in all (a 5 s guard against
+// hangs, not a timing assertion).
+void run_until_sent(std::size_t n) {
+    if (g_sent.size() >= n) {
+        return;
+    }
+    g_fx->stop_at = n;
+    {
+        enftun::loop::Timer guard(g_fx->loop, [] { g_fx->loop.stop(); });
+        guard.start(5000);
+        g_fx->loop.run();
+    }
+    g_fx->stop_at = SIZE_MAX;
+    assert_int_equal(g_sent.size(), n);
+}
+
+// Lets the loop run briefly so that anything already due goes out.
+void settle(std::uint64_t ms) {
+    enftun::loop::Timer t(g_fx->loop, [] { g_fx->loop.stop(); });
+    t.start(ms);
+    g_fx->loop.run();
+}
+
+bool consume(const char* pkt_hex) {
+    const Pkt p = hex(pkt_hex);
+    return g_fx->card->consume(p);
+}
+
+bool is_ra(const Pkt& p) {
+    return p.size() > kIpv6HeaderLen && p[kIpv6HeaderLen] == kIcmpv6RouterAdvertisement;
+}
+
+void test_start_sends_ra(void**) {
+    g_fx->card->start();
+    run_until_sent(1);
+    assert_true(is_ra(g_sent[0]));
+    assert_int_equal(g_fx->card->ndp_stats().ra_sent, 1);
+}
+
+void test_rs_triggers_one_ra(void**) {
+    g_fx->card->start();
+    run_until_sent(1);
+    for (int i = 0; i < 5; ++i) {
+        assert_true(consume(vec::kRouterSolicitation));
+    }
+    run_until_sent(2);
+    assert_true(is_ra(g_sent[1]));
+    settle(100); // the burst of five must not give more RAs
+    assert_int_equal(g_sent.size(), 2);
+    assert_int_equal(g_fx->card->ndp_stats().rs_received, 5);
+    assert_int_equal(g_fx->card->ndp_stats().ra_sent, 2);
+}
+
+void test_tunnel_up_triggers_ra(void**) {
+    g_fx->card->start();
+    run_until_sent(1);
+    g_fx->card->on_tunnel_up();
+    run_until_sent(2);
+    assert_true(is_ra(g_sent[1]));
+}
+
+void test_stopped_sends_nothing(void**) {
+    g_fx->card->start();
+    run_until_sent(1);
+    g_fx->card->stop();
+    assert_true(consume(vec::kRouterSolicitation)); // still consumed
+    settle(100);
+    assert_int_equal(g_sent.size(), 1);
+}
+
+// NS for fe80::1 is answered at once with the kernel's own NA bytes.
+void test_ns_answered(void**) {
+    assert_true(consume(rcvec::kNsForRouter));
+    assert_true(consume(rcvec::kDadNs));
+    assert_int_equal(g_sent.size(), 2);
+    g_want = hex(rcvec::kNaFromKernel);
+    assert_int_equal(g_sent[0].size(), g_want.size());
+    assert_memory_equal(g_sent[0].data(), g_want.data(), g_want.size());
+    g_want = hex(rcvec::kDadNaFromKernel);
+    assert_int_equal(g_sent[1].size(), g_want.size());
+    assert_memory_equal(g_sent[1].data(), g_want.data(), g_want.size());
+    assert_int_equal(g_fx->card->ndp_stats().ns_answered, 2);
+}
+
+void test_dhcpv6_dispatched(void**) {
+    assert_true(consume(rcvec::kDhcpcdSolicit));
+    assert_int_equal(g_sent.size(), 1);
+    g_want = hex(rcvec::kOurAdvertise);
+    assert_int_equal(g_sent[0].size(), g_want.size());
+    assert_memory_equal(g_sent[0].data(), g_want.data(), g_want.size());
+    assert_int_equal(g_fx->card->dhcpv6_stats().answered, 1);
+}
+
+// Everything else continues to the egress filter.
+void test_others_pass(void**) {
+    Pkt ns_other = hex(rcvec::kNsForRouter);
+    ns_other[kIpv6HeaderLen + kNdTargetOffset + 15] = 0x09; // target fe80::9
+    fixup::icmpv6(ns_other);
+    assert_false(g_fx->card->consume(ns_other));
+    assert_false(consume(vec::kEchoOdd));
+    assert_false(consume(vec::kUdpHello));
+    assert_false(consume(vec::kIpv4Echo));
+    assert_false(consume(rcvec::kMldv2Report));
+    assert_false(consume(rcvec::kNaFromKernel)); // an NA from the host is not ours
+    assert_false(consume(rcvec::kRaRadvdRoutes));
+    assert_false(consume("60"));             // not even an IPv6 header
+    assert_false(consume("6000000000003a")); // truncated header
+    settle(50);
+    assert_int_equal(g_sent.size(), 0);
+}
+
+// Malformed RS/NS are consumed (never sent on), counted, never answered.
+void test_malformed_dropped(void**) {
+    Pkt rs_hop = hex(vec::kRouterSolicitation);
+    rs_hop[kIpv6HopLimitOffset] = 64;
+    fixup::icmpv6(rs_hop);
+    Pkt rs_csum = hex(vec::kRouterSolicitation);
+    rs_csum[kIpv6HeaderLen + 2] ^= 0x01;
+    Pkt ns_len0 = hex(rcvec::kNsForRouter);
+    ns_len0[kIpv6HeaderLen + 25] = 0;
+    fixup::icmpv6(ns_len0);
+    Pkt ns_cut = hex(rcvec::kNsForRouter);
+    ns_cut.resize(kIpv6HeaderLen + 20);
+    fixup::icmpv6(ns_cut);
+    Pkt rs_tiny = hex(vec::kRouterSolicitation);
+    rs_tiny.resize(kIpv6HeaderLen + 2); // shorter than an ICMPv6 header
+    fixup::payload_length(rs_tiny);
+    for (const Pkt* p : {&rs_hop, &rs_csum, &ns_len0, &ns_cut, &rs_tiny}) {
+        assert_true(g_fx->card->consume(*p));
+    }
+    assert_int_equal(g_fx->card->ndp_stats().malformed, 5);
+    assert_int_equal(g_fx->card->ndp_stats().rs_received, 0);
+    g_fx->card->start();
+    run_until_sent(1); // only the start RA
+    settle(100);
+    assert_int_equal(g_sent.size(), 1);
+}
+
+int group_teardown(void**) {
+    std::vector<Pkt>().swap(g_sent);
+    Pkt().swap(g_want);
+    std::vector<RouteInfo>().swap(g_routes);
+    return 0;
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ra_from_options_matches_radvd),
+        cmocka_unit_test(test_ra_lifetimes),
+        cmocka_unit_test(test_ra_too_many_routes),
+        cmocka_unit_test(test_options_from_config),
+        cmocka_unit_test_setup_teardown(test_start_sends_ra, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rs_triggers_one_ra, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tunnel_up_triggers_ra, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stopped_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ns_answered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcpv6_dispatched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_others_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_malformed_dropped, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("router_card", tests, nullptr, group_teardown);
+}
