@@ -60,6 +60,16 @@ Result<proto::Ipv6Addr> address_from_cert(X509* cert) {
     if (!addr) {
         return make_error(Errc::Identity, "certificate Common Name is not an IPv6 address");
     }
+    // A tunnel identity must be routable: the unspecified, loopback,
+    // link-local (fe80::1 is the router's own) and multicast addresses
+    // would let a certificate claim what no client can own.
+    proto::Ipv6Addr loopback{};
+    loopback.bytes[15] = 1;
+    if (addr->is_unspecified() || *addr == loopback || addr->is_link_local() ||
+        addr->is_multicast()) {
+        return make_error(Errc::Identity,
+                          "certificate Common Name is not a unicast, routable IPv6 address");
+    }
     if (!san_agrees(cert, *addr)) {
         return make_error(Errc::Identity, "certificate subjectAltName IP disagrees with its CN");
     }

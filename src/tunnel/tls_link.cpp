@@ -106,7 +106,12 @@ void TlsLink::on_readable() {
         return;
     }
     handler_.on_read_done();
-    if (opts_.release_idle_buffers) {
+    // A write that stopped on WantRead (a TLS 1.2 renegotiation or a 1.3 key
+    // update in flight) can only go on once we have read: resume it here.
+    if (!dead_ && !writer_.empty() && !want_write_) {
+        flush();
+    }
+    if (!dead_ && opts_.release_idle_buffers) {
         reader_.release();
     }
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -80,6 +81,17 @@ void test_cn_not_an_address_is_refused(void**) {
     for (const char* cn : bad) {
         expect_identity_error(enftun::tls::address_from_cert(leaf(with_cn(cn))));
     }
+}
+
+void test_cn_unroutable_address_is_refused(void**) {
+    // Addresses no client may own: fe80::1 is the router's own link-local.
+    const char* bad[] = {"::", "::1", "fe80::1", "fe80::5", "ff02::1", "ff0e::5"};
+    for (const char* cn : bad) {
+        auto r = enftun::tls::address_from_cert(leaf(with_cn(cn)));
+        expect_identity_error(r);
+        assert_non_null(std::strstr(r.error().what, "routable"));
+    }
+    expect_addr(leaf(with_cn("2001:db8::5")), *enftun::proto::Ipv6Addr::parse("2001:db8::5"));
 }
 
 void test_cn_with_nul_is_refused(void**) {
@@ -213,6 +225,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cn_ipv6_gives_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cn_not_an_address_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cn_unroutable_address_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cn_with_nul_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_cn_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_cns_are_refused, setup, teardown),
