@@ -1,10 +1,14 @@
 #include "enftun/netlink/net_event.hpp"
 
+#include <arpa/inet.h>
+#include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace enftun::netlink {
@@ -45,6 +49,14 @@ Status for_each_attr(Bytes msg, std::size_t off, Fn fn) {
     return {};
 }
 
+// Copies an address attribute (4 or 16 bytes) into ev; others are ignored.
+void take_addr(NetEvent& ev, Bytes p) {
+    if (p.size() == 4 || p.size() == 16) {
+        std::copy(p.begin(), p.end(), ev.addr.begin());
+        ev.addr_len = static_cast<std::uint8_t>(p.size());
+    }
+}
+
 Result<NetEvent> parse_link(Bytes msg) {
     constexpr std::size_t kOff = NLMSG_HDRLEN;
     if (msg.size() < kOff + sizeof(ifinfomsg)) {
@@ -57,11 +69,17 @@ Result<NetEvent> parse_link(Bytes msg) {
     ev.ifindex = static_cast<std::uint32_t>(ifi.ifi_index);
     ev.link_flags = ifi.ifi_flags;
     ev.link_change = ifi.ifi_change;
-    auto st = for_each_attr(msg, kOff + align4(sizeof(ifinfomsg)), [&](std::uint16_t type, Bytes) {
-        if (type == IFLA_WIRELESS) {
-            ev.wireless = true;
-        }
-    });
+    auto st =
+        for_each_attr(msg, kOff + align4(sizeof(ifinfomsg)), [&](std::uint16_t type, Bytes p) {
+            if (type == IFLA_WIRELESS) {
+                ev.wireless = true;
+            } else if (type == IFLA_IFNAME) {
+                // Not trusted to be terminated: copy at most 15 bytes, stop at NUL.
+                std::size_t n = std::min(p.size(), ev.ifname.size() - 1);
+                auto end = std::find(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(n), 0);
+                std::copy(p.begin(), end, ev.ifname.begin());
+            }
+        });
     if (!st) {
         return st.error();
     }
@@ -79,7 +97,18 @@ Result<NetEvent> parse_addr(Bytes msg) {
     ev.family = ifa.ifa_family;
     ev.ifindex = ifa.ifa_index;
     ev.prefix_len = ifa.ifa_prefixlen;
-    auto st = for_each_attr(msg, kOff + align4(sizeof(ifaddrmsg)), [](std::uint16_t, Bytes) {});
+    bool have_local = false;
+    auto st =
+        for_each_attr(msg, kOff + align4(sizeof(ifaddrmsg)), [&](std::uint16_t type, Bytes p) {
+            // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer's
+            // on a point-to-point link (and the same as IFA_LOCAL otherwise).
+            if (type == IFA_LOCAL) {
+                take_addr(ev, p);
+                have_local = true;
+            } else if (type == IFA_ADDRESS && !have_local) {
+                take_addr(ev, p);
+            }
+        });
     if (!st) {
         return st.error();
     }
@@ -98,8 +127,12 @@ Result<NetEvent> parse_route(Bytes msg) {
     ev.prefix_len = rtm.rtm_dst_len;
     ev.table = rtm.rtm_table;
     auto st = for_each_attr(msg, kOff + align4(sizeof(rtmsg)), [&](std::uint16_t type, Bytes p) {
+        if (type == RTA_DST) {
+            take_addr(ev, p);
+            return;
+        }
         if (p.size() < 4) {
-            return; // every attribute we read is a u32; ignore a short one
+            return; // the other attributes we read are u32s; ignore a short one
         }
         if (type == RTA_OIF) {
             ev.ifindex = load_host32(p, 0);
@@ -164,6 +197,32 @@ Status for_each_netlink_message(Bytes datagram, const std::function<void(Bytes m
         off += align4(len);
     }
     return {};
+}
+
+std::string describe(const NetEvent& ev) {
+    std::string out = to_string(ev.kind);
+    out += ev.removed ? "- " : "+ ";
+    if (ev.kind == NetEventKind::Link) {
+        out += ev.ifname[0] != '\0' ? ev.ifname.data() : "?";
+        out += " dev " + std::to_string(ev.ifindex);
+        out += (ev.link_flags & IFF_UP) != 0 ? " up" : " down";
+        out += (ev.link_flags & IFF_LOWER_UP) != 0 ? " carrier" : " no-carrier";
+        return out;
+    }
+    char text[INET6_ADDRSTRLEN] = "";
+    if (ev.addr_len == 16) {
+        inet_ntop(AF_INET6, ev.addr.data(), text, sizeof text);
+    } else if (ev.addr_len == 4) {
+        inet_ntop(AF_INET, ev.addr.data(), text, sizeof text);
+    } else {
+        std::strcpy(text, ev.family == AF_INET ? "0.0.0.0" : "::");
+    }
+    out += std::string(text) + "/" + std::to_string(ev.prefix_len);
+    out += " dev " + std::to_string(ev.ifindex);
+    if (ev.kind == NetEventKind::Route) {
+        out += " metric " + std::to_string(ev.priority) + " table " + std::to_string(ev.table);
+    }
+    return out;
 }
 
 const char* to_string(NetEventKind kind) {

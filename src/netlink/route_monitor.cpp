@@ -33,6 +33,21 @@ void set_rcvbuf(int fd, int size) {
 
 } // namespace
 
+std::string describe(const NetChanges& changes) {
+    std::string out;
+    for (std::size_t i = 0; i < changes.sampled; ++i) {
+        out += (i == 0 ? "" : ", ") + describe(changes.sample[i]);
+    }
+    if (changes.events() > changes.sampled) {
+        out += (out.empty() ? "+" : ", +") + std::to_string(changes.events() - changes.sampled) +
+               " more";
+    }
+    if (changes.overrun) {
+        out += out.empty() ? "overrun" : ", overrun";
+    }
+    return out;
+}
+
 RouteMonitor::RouteMonitor(loop::Loop& loop, Options opts, OnChange on_change)
     : loop_(loop), opts_(opts), on_change_(std::move(on_change)),
       window_(loop, [this] { on_window_end(); }) {}

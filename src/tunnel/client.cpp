@@ -232,29 +232,33 @@ void Client::on_route_change(const netlink::NetChanges& changes) {
         return;
     }
     ++stats_.route_changes;
-    ENFTUN_LOG_DEBUG("route change: %u link, %u address, %u route events%s", changes.links,
-                     changes.addresses, changes.routes, changes.overrun ? ", overrun" : "");
+    const std::string what = netlink::describe(changes);
     if (link_ && link_->up()) {
-        check_route();
+        check_route(what);
         return;
     }
     if (retry_timer_.active()) {
         if (retry_soon()) {
             ++stats_.early_retries;
-            ENFTUN_LOG_INFO("route change: retrying the connection now (was backing off)");
         }
+        const std::uint64_t now = loop_.now_ms();
+        ENFTUN_LOG_INFO(
+            "route change (%s): retrying the connection in %llu ms (was backing off)", what.c_str(),
+            static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0));
         return;
     }
-    ENFTUN_LOG_INFO("route change: connection attempt in progress; left to its timeout");
+    ENFTUN_LOG_INFO("route change (%s): connection attempt in progress; left to its timeout",
+                    what.c_str());
 }
 
-void Client::check_route() {
+void Client::check_route(const std::string& what) {
     const int fd = link_->stream().fd();
     auto local = conn::socket_local_address(fd);
     auto peer = conn::socket_peer_address(fd);
     if (!local || !peer) {
         // ENOTCONN: the kernel already dropped the connection (e.g. RST).
-        ENFTUN_LOG_INFO("route change: reconnecting: the tunnel socket is no longer connected");
+        ENFTUN_LOG_INFO("route change (%s): reconnecting: the tunnel socket is not connected",
+                        what.c_str());
         reconnect_for_route();
         return;
     }
@@ -262,16 +266,18 @@ void Client::check_route() {
     const std::string local_str = conn::format_address(*local);
     if (conn::decide_route_change(preferred, *local) == conn::RouteDecision::KeepAndProbe) {
         ++stats_.route_unchanged;
-        ENFTUN_LOG_INFO("route change: preferred path unchanged (source %s); probing the router",
-                        local_str.c_str());
+        ENFTUN_LOG_INFO("route change (%s): preferred path unchanged (source %s); probing the "
+                        "router",
+                        what.c_str(), local_str.c_str());
         heartbeat_.probe_now();
         return;
     }
     if (preferred) {
-        ENFTUN_LOG_INFO("route change: reconnecting: preferred source is now %s, tunnel uses %s",
-                        conn::format_address(*preferred).c_str(), local_str.c_str());
+        ENFTUN_LOG_INFO(
+            "route change (%s): reconnecting: preferred source is now %s, tunnel uses %s",
+            what.c_str(), conn::format_address(*preferred).c_str(), local_str.c_str());
     } else {
-        ENFTUN_LOG_INFO("route change: reconnecting: no route to %s (%s)",
+        ENFTUN_LOG_INFO("route change (%s): reconnecting: no route to %s (%s)", what.c_str(),
                         conn::format_address(*peer).c_str(), strerror(preferred.error().sys));
     }
     reconnect_for_route();

@@ -194,6 +194,57 @@ void test_short_u32_attribute_ignored(void**) {
     assert_int_equal(ev->ifindex, 0);
 }
 
+void test_addresses_and_names_for_the_log(void**) {
+    Msg r;
+    make_route(r, RTM_NEWROUTE, AF_INET6, 64);
+    std::array<std::uint8_t, 16> dst{0xfd, 0x00, 0x09, 0x99};
+    mnl_attr_put(r.nlh, RTA_DST, dst.size(), dst.data());
+    mnl_attr_put_u32(r.nlh, RTA_OIF, 3);
+    mnl_attr_put_u32(r.nlh, RTA_PRIORITY, 1024);
+    auto rev = parse_net_event(r.bytes());
+    assert_true(rev.has_value());
+    assert_int_equal(rev->addr_len, 16);
+    assert_string_equal(enftun::netlink::describe(*rev).c_str(),
+                        "route+ fd00:999::/64 dev 3 metric 1024 table 254");
+
+    // A default route has no RTA_DST.
+    Msg d;
+    make_route(d, RTM_DELROUTE, AF_INET, 0);
+    assert_string_equal(enftun::netlink::describe(*parse_net_event(d.bytes())).c_str(),
+                        "route- 0.0.0.0/0 dev 0 metric 0 table 254");
+
+    // IPv4 address: IFA_LOCAL wins over IFA_ADDRESS (the peer on ptp links).
+    Msg a;
+    put_header(a, RTM_NEWADDR);
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(a.nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = 24;
+    ifa->ifa_index = 2;
+    std::array<std::uint8_t, 4> peer{198, 18, 0, 1};
+    std::array<std::uint8_t, 4> local{198, 18, 0, 2};
+    mnl_attr_put(a.nlh, IFA_ADDRESS, peer.size(), peer.data());
+    mnl_attr_put(a.nlh, IFA_LOCAL, local.size(), local.data());
+    assert_string_equal(enftun::netlink::describe(*parse_net_event(a.bytes())).c_str(),
+                        "address+ 198.18.0.2/24 dev 2");
+
+    Msg l;
+    make_link(l, RTM_NEWLINK, 2, 0, IFF_UP);
+    assert_string_equal(enftun::netlink::describe(*parse_net_event(l.bytes())).c_str(),
+                        "link+ eth0 dev 2 down no-carrier");
+}
+
+void test_unterminated_ifname_is_cut(void**) {
+    Msg l;
+    put_header(l, RTM_NEWLINK);
+    mnl_nlmsg_put_extra_header(l.nlh, sizeof(ifinfomsg));
+    const char name[20] = {'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+                           'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't'};
+    mnl_attr_put(l.nlh, IFLA_IFNAME, sizeof name, name); // no NUL at all
+    auto ev = parse_net_event(l.bytes());
+    assert_true(ev.has_value());
+    assert_string_equal(ev->ifname.data(), "abcdefghijklmno");
+}
+
 void test_datagram_split(void**) {
     // Three messages back to back, as recv() may return them.
     Msg a, b, c;
@@ -254,6 +305,8 @@ int main() {
         cmocka_unit_test(test_truncated_shapes),
         cmocka_unit_test(test_bad_attribute_lengths),
         cmocka_unit_test(test_short_u32_attribute_ignored),
+        cmocka_unit_test(test_addresses_and_names_for_the_log),
+        cmocka_unit_test(test_unterminated_ifname_is_cut),
         cmocka_unit_test(test_datagram_split),
         cmocka_unit_test(test_datagram_bad_length),
     };

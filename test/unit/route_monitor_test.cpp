@@ -126,6 +126,9 @@ void test_burst_coalesced_into_one_callback(void**) {
     assert_int_equal(g->seen[0].sample[0].kind, enftun::netlink::NetEventKind::Route);
     assert_int_equal(g->seen[0].sample[0].prefix_len, 64);
     assert_int_equal(g->seen[0].sample[0].ifindex, kLo);
+    assert_string_equal(enftun::netlink::describe(g->seen[0].sample[0]).c_str(),
+                        "route+ fd00:1::/64 dev 1 metric 1024 table 254");
+    assert_true(enftun::netlink::describe(g->seen[0]).find(", +1 more") != std::string::npos);
 
     // The next change is a new batch.
     add_route(6);

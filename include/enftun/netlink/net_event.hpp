@@ -8,8 +8,10 @@
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace enftun::netlink {
 
@@ -26,6 +28,11 @@ struct NetEvent {
     std::uint32_t link_flags = 0;  // link: IFF_* flags
     std::uint32_t link_change = 0; // link: ifi_change, the flags that changed
     bool wireless = false;         // link: carries IFLA_WIRELESS (a Wi-Fi driver event)
+    // Address events: the address (IFA_LOCAL, else IFA_ADDRESS); route events:
+    // the destination (RTA_DST; none for a default route). For the log.
+    std::array<std::uint8_t, 16> addr{};
+    std::uint8_t addr_len = 0;     // 4, 16, or 0 when absent
+    std::array<char, 16> ifname{}; // link events: IFLA_IFNAME, NUL-terminated
 };
 
 // Parses one netlink message (header included). Errors:
@@ -43,5 +50,9 @@ Result<NetEvent> parse_net_event(Bytes msg);
 Status for_each_netlink_message(Bytes datagram, const std::function<void(Bytes msg)>& fn);
 
 const char* to_string(NetEventKind kind);
+
+// One line for the log: "route+ fd00:999::/64 dev 3 metric 1024 table 254",
+// "address- fd00:100::2/64 dev 2", "link+ eth0 dev 2 down no-carrier".
+std::string describe(const NetEvent& ev);
 
 } // namespace enftun::netlink

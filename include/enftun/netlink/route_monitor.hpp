@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace enftun::netlink {
@@ -53,6 +54,10 @@ struct NetChanges {
     // Every event is in `sample` (nothing was lost or left out).
     bool complete() const { return !overrun && sampled == events(); }
 };
+
+// The sampled events for the log, ", "-joined, then "+N more" and
+// "overrun" when they apply: "route+ fd00:999::/64 dev 3 metric 1024 table 254".
+std::string describe(const NetChanges& changes);
 
 class RouteMonitor {
 public:

@@ -98,7 +98,7 @@ private:
     void on_heartbeat_dead();
     void start_route_monitor();
     void on_route_change(const netlink::NetChanges& changes);
-    void check_route();
+    void check_route(const std::string& what);
     void reconnect_for_route();
     void send_probe(Bytes packet);
     std::size_t max_payload() const;
