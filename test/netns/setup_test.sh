@@ -1,0 +1,305 @@
+#!/usr/bin/env bash
+# setup_test.sh: enftun-setup with a full tunnel (route.prefixes = default)
+# in network namespaces, with the real kernel and nftables
+# (CTest: netns.setup_test; exit 77 = skipped). Topology: setup_lib.sh.
+#
+# Steps (each prints PASS/FAIL):
+#  a  before setup: the device reaches the host directly (the counters work)
+#  b  up; no leak while enftun is not running (IPv6, IPv4, bound sockets,
+#     marked non-TCP, unmarked TCP to the router)
+#  c  enftun running: router and another client through the tunnel, the
+#     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak
+#  d  enftun crashes (SIGKILL): still no leak; a restarted enftun works
+#  e  the trusted interface reaches its LAN directly
+#  f  up again is refused as "already up" and changes nothing
+#  g  down restores rules, routes, ruleset, links and sysctls exactly
+#  h  up, down, up, down is clean
+#  i  a failure half-way through up is rolled back
+#  j  clear errors: no CAP_NET_ADMIN, no nft
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=setup_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup_lib.sh"
+
+ET_WAIT_TIMEOUT=30
+CONF=""
+BEFORE=""
+RESULTS=()
+
+# ---------------------------------------------------------------- setup
+
+make_pki_and_confs() {
+    local pki="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
+        "$pki" d="$ES_D_ADDR" c2="$ES_C2_ADDR" >/dev/null
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1 \
+        address="$ES_ROUTER_ADDR" cert="$pki/router.pem" key="$pki/router.key" \
+        ca="$pki/ca.pem" tun_dev=
+    CONF="$ET_TMP/d.conf"
+    write_client_conf "$CONF" hosts=fd00:100::1 ca="$pki/ca.pem" cert="$pki/d.pem" \
+        key="$pki/d.key" prefixes=default trusted=lan0
+    write_client_conf "$ET_TMP/c2.conf" hosts=fd00:101::1 ca="$pki/ca.pem" \
+        cert="$pki/c2.pem" key="$pki/c2.key" prefixes=fd00:e::/64
+}
+
+router_listening() {
+    [[ -n $(et_exec i ss -Hltn "src [fd00:100::1]:4443") ]]
+}
+
+start_router_and_c2() {
+    et_daemon_start router i "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router router_listening
+    et_daemon_start c2 c2 "$ET_BIN_DIR/enftun" -c "$ET_TMP/c2.conf"
+    et_wait_for -d c2 et_link_up c2 enf0
+    et_exec c2 ip -6 route replace fd00:e::/64 dev enf0
+    et_wait_for -d c2 -d router es_ping c2 "$ES_ROUTER_ADDR"
+}
+
+# ---------------------------------------------------------------- leaks
+
+# try_to_leak: everything here must be dropped or go into the TUN. Each
+# attempt is expected to fail; what matters is the counters in i.
+try_to_leak() {
+    local dst
+    for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" ff02::1; do
+        es_ping d "$dst" -6 -I up0 || true
+    done
+    for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" "$ES_HOST4" "$ES_UPLINK_PEER4"; do
+        es_ping d "$dst" || true
+        # SO_MARK alone opens nothing: only marked TCP to the router port.
+        es_ping d "$dst" -m 363 || true
+    done
+    es_ping d "$ES_HOST4" -I up0 || true
+    et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$ES_UPLINK_PEER6/4443" 2>/dev/null || true
+    et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$ES_HOST6/80" 2>/dev/null || true
+    et_exec d bash -c "echo leak >/dev/udp/$ES_HOST6/9" 2>/dev/null || true
+    et_exec d bash -c "echo leak >/dev/udp/$ES_HOST4/9" 2>/dev/null || true
+}
+
+# no_leak LABEL: run try_to_leak, fence, and check nothing but the allowed
+# traffic arrived in i.
+no_leak() {
+    local ok=0 host ipv4 other
+    host="$(es_counter host)"
+    ipv4="$(es_counter ipv4)"
+    other="$(es_counter other)"
+    try_to_leak >/dev/null 2>&1
+    es_check "fence: a neighbour solicitation from the device arrived" es_fence || ok=1
+    es_check_num "$1: nothing reached the ordinary host" \
+        "$(($(es_counter host) - host))" -eq 0 || ok=1
+    es_check_num "$1: no IPv4 on the uplink" "$(($(es_counter ipv4) - ipv4))" -eq 0 || ok=1
+    es_check_num "$1: nothing else on the uplink but ND/MLD/DHCPv6/tunnel" \
+        "$(($(es_counter other) - other))" -eq 0 || ok=1
+    return "$ok"
+}
+
+# ----------------------------------------------------------------- steps
+
+step_a() {
+    local ok=0 host ipv4
+    host="$(es_counter host)"
+    ipv4="$(es_counter ipv4)"
+    es_check "d pings the host $ES_HOST6 directly" es_ping d "$ES_HOST6" || ok=1
+    es_check "d pings the host $ES_HOST4 directly" es_ping d "$ES_HOST4" || ok=1
+    es_check_num "counter 'host' saw it" "$(($(es_counter host) - host))" -ge 2 || ok=1
+    es_check_num "counter 'ipv4' saw it" "$(($(es_counter ipv4) - ipv4))" -ge 1 || ok=1
+    return "$ok"
+}
+
+step_b() {
+    local ok=0
+    es_check "enftun-setup up" es_setup d up "$CONF" || return 1
+    es_check "status says up (exit 0)" es_setup d status "$CONF" || ok=1
+    es_check "accept_ra is 0 on enf0" \
+        grep -qx 0 <(et_exec d sysctl -n net/ipv6/conf/enf0/accept_ra) || ok=1
+    es_check_not "the host is unreachable" es_ping d "$ES_HOST6" || ok=1
+    es_check "unmarked IPv6 is routed into enf0" route_get_says 'dev enf0' -6 route get "$ES_HOST6" || ok=1
+    es_check "marked IPv6 (the tunnel socket) is routed via up0" \
+        route_get_says 'dev up0' -6 route get "$ES_HOST6" mark 363 || ok=1
+    es_check "multicast is routed into enf0" route_get_says 'dev enf0' -6 route get ff02::1 || ok=1
+    es_check_not "unmarked IPv4 has no route (blackhole)" et_exec d ip -4 route get "$ES_HOST4" ||
+        ok=1
+    no_leak "enftun not running" || ok=1
+    return "$ok"
+}
+
+# route_get_says REGEX ARG...: `ip ARG...` in d prints a match of REGEX.
+route_get_says() {
+    local pattern="$1"
+    shift
+    et_exec d ip "$@" | grep -E -- "$pattern"
+}
+
+tunnel_socket_marked() {
+    et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443" | grep -q 'fwmark:0x16b'
+}
+
+start_d() {
+    et_daemon_start enftun d "$ET_BIN_DIR/enftun" -c "$CONF"
+    et_wait_for -d enftun -d router es_ping d "$ES_ROUTER_ADDR"
+}
+
+step_c() {
+    local ok=0 tunnel
+    tunnel="$(es_counter tunnel)"
+    es_check "enftun connects; d pings the router $ES_ROUTER_ADDR" start_d || return 1
+    es_check "d pings the other client $ES_C2_ADDR" \
+        et_wait_for -d enftun es_ping d "$ES_C2_ADDR" || ok=1
+    es_check "ss shows fwmark:0x16b on the tunnel socket" tunnel_socket_marked || ok=1
+    es_check_num "the tunnel's TCP left through the uplink" \
+        "$(($(es_counter tunnel) - tunnel))" -gt 0 || ok=1
+    no_leak "enftun running" || ok=1
+    return "$ok"
+}
+
+enf0_without_carrier() {
+    et_exec d ip link show dev enf0 | grep -q NO-CARRIER
+}
+
+enf0_routes_linkdown() {
+    et_exec d ip -6 route show table all dev enf0 | grep -q -w linkdown
+}
+
+step_d() {
+    local ok=0
+    et_daemon_kill enftun
+    es_check "enf0 survives, without carrier" et_wait_for -t 10 enf0_without_carrier || ok=1
+    no_leak "enftun crashed" || ok=1
+    es_check "a restarted enftun reaches the router again" start_d || ok=1
+    es_check "and the other client" et_wait_for -d enftun es_ping d "$ES_C2_ADDR" || ok=1
+    return "$ok"
+}
+
+step_e() {
+    local ok=0
+    es_check "d pings $ES_LAN6 on the trusted lan0" es_ping d "$ES_LAN6" || ok=1
+    es_check "d pings $ES_LAN4 on the trusted lan0" es_ping d "$ES_LAN4" || ok=1
+    es_check "route to $ES_LAN6 uses lan0" route_get_says 'dev lan0' -6 route get "$ES_LAN6" ||
+        ok=1
+    es_check "route to $ES_LAN4 uses lan0" route_get_says 'dev lan0' -4 route get "$ES_LAN4" ||
+        ok=1
+    es_check "a default-route destination still uses enf0" \
+        route_get_says 'dev enf0' -6 route get fd00:999::1 || ok=1
+    return "$ok"
+}
+
+step_f() {
+    local ok=0 up_state="$ET_TMP/state.up"
+    et_daemon_stop enftun
+    # Carrier loss reaches the routes through the kernel's linkwatch work,
+    # later than the exit: wait until they show it, so the dump is stable.
+    es_check "enf0's routes turn linkdown" et_wait_for -t 10 enf0_routes_linkdown || ok=1
+    es_state d >"$up_state"
+    es_check "second up succeeds, saying 'already up'" \
+        es_succeeds_saying 'already up' es_setup d up "$CONF" || ok=1
+    es_check "and changed nothing" es_same_state d "$up_state" || ok=1
+    return "$ok"
+}
+
+step_g() {
+    local ok=0 host
+    es_check "enftun-setup down" es_setup d down "$CONF" || return 1
+    es_check "rules, routes, ruleset, links, sysctls as before up" \
+        es_same_state d "$BEFORE" || ok=1
+    es_check "second down succeeds, saying 'already down'" \
+        es_succeeds_saying 'already down' es_setup d down "$CONF" || ok=1
+    es_check_not "status says down (exit 3, not 0)" es_setup d status "$CONF" || ok=1
+    host="$(es_counter host)"
+    es_check "d reaches the host directly again" es_ping d "$ES_HOST6" || ok=1
+    es_check_num "counter 'host' saw it" "$(($(es_counter host) - host))" -ge 1 || ok=1
+    return "$ok"
+}
+
+step_h() {
+    local ok=0 round
+    for round in 1 2; do
+        es_check "round $round: up" es_setup d up "$CONF" || ok=1
+        es_check "round $round: down" es_setup d down "$CONF" || ok=1
+        es_check "round $round: state as before" es_same_state d "$BEFORE" || ok=1
+    done
+    return "$ok"
+}
+
+# An `ip` that fails the last step of up (the tunnel rule), after the
+# firewall, TUN, routes and trusted group are in place.
+make_failing_ip() {
+    local dir="$ET_TMP/failing-ip"
+    mkdir -p "$dir"
+    cat >"$dir/ip" <<EOF
+#!/bin/bash
+[[ " \$* " != *" rule add not fwmark "* ]] || { echo "ip: injected failure" >&2; exit 2; }
+exec $(command -v ip) "\$@"
+EOF
+    chmod +x "$dir/ip"
+    echo "$dir"
+}
+
+step_i() {
+    local ok=0 dir
+    dir="$(make_failing_ip)"
+    ES_PATH="$dir:$PATH" es_check "up with a failing 'ip rule add' fails and undoes its work" \
+        es_fails_saying 'undoing' es_setup d up "$CONF" || ok=1
+    es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+step_j() {
+    local ok=0 dir="$ET_TMP/no-nft" f
+    ES_WRAP=(setpriv --inh-caps=-all --bounding-set=-net_admin)
+    es_check "up without CAP_NET_ADMIN fails with a clear message" \
+        es_fails_saying 'not allowed.*CAP_NET_ADMIN' es_setup d up "$CONF" || ok=1
+    ES_WRAP=()
+    mkdir -p "$dir"
+    for f in /usr/bin/* /usr/sbin/*; do
+        [[ ${f##*/} == nft ]] || ln -sf "$f" "$dir/"
+    done
+    ES_PATH="$dir" es_check "up without nft fails with a clear message" \
+        es_fails_saying 'nft not found' es_setup d up "$CONF" || ok=1
+    es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+# ---------------------------------------------------------------- runner
+
+run_step() {
+    local id="$1" title="$2" fn="$3"
+    echo "=== step $id: $title"
+    if "$fn"; then
+        RESULTS+=("PASS: $id. $title")
+    else
+        RESULTS+=("FAIL: $id. $title")
+    fi
+}
+
+main() {
+    et_init
+    command -v nft >/dev/null || et_skip "nft not installed"
+    command -v ndisc6 >/dev/null || et_skip "ndisc6 not installed"
+    command -v setpriv >/dev/null || et_skip "setpriv not installed"
+    et_require_bins enftun enftun-router
+    echo "setup_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    es_topology c2 l
+    es_load_counters
+    make_pki_and_confs
+    start_router_and_c2
+    BEFORE="$ET_TMP/state.before"
+    es_state d >"$BEFORE"
+    run_step a "before setup the counters see direct traffic" step_a
+    run_step b "up: no leak while enftun is not running" step_b
+    run_step c "enftun running: tunnel works, marked TCP, no leak" step_c
+    run_step d "enftun crash and restart: no leak" step_d
+    run_step e "trusted interface reaches its LAN directly" step_e
+    run_step f "up when already up changes nothing" step_f
+    run_step g "down restores everything exactly" step_g
+    run_step h "up, down, up, down is clean" step_h
+    run_step i "a failed up is rolled back" step_i
+    run_step j "clear errors without CAP_NET_ADMIN or nft" step_j
+    echo "=== summary"
+    printf '%s\n' "${RESULTS[@]}"
+    es_summary setup_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
+}
+
+main "$@"
