@@ -39,8 +39,12 @@ std::string describe(const NetChanges& changes) {
         out += (i == 0 ? "" : ", ") + describe(changes.sample[i]);
     }
     if (changes.events() > changes.sampled) {
-        out += (out.empty() ? "+" : ", +") + std::to_string(changes.events() - changes.sampled) +
-               " more";
+        // The last event is shown too: it tells when the batch ended.
+        std::uint32_t unshown = changes.events() - static_cast<std::uint32_t>(changes.sampled) - 1;
+        if (unshown > 0) {
+            out += ", +" + std::to_string(unshown) + " more";
+        }
+        out += ", " + describe(changes.last);
     }
     if (changes.overrun) {
         out += out.empty() ? "overrun" : ", overrun";
@@ -165,6 +169,7 @@ void RouteMonitor::note(const NetEvent& ev) {
     if (pending_.sampled < NetChanges::kSample) {
         pending_.sample[pending_.sampled++] = ev;
     }
+    pending_.last = ev;
     arm();
 }
 

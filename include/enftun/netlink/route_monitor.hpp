@@ -39,24 +39,26 @@ namespace enftun::netlink {
 
 // What happened during one coalescing window.
 struct NetChanges {
-    static constexpr std::size_t kSample = 4;
+    static constexpr std::size_t kSample = 8;
 
     std::uint32_t links = 0;
     std::uint32_t addresses = 0;
     std::uint32_t routes = 0;
     bool overrun = false; // notifications were lost: assume anything changed
-    // The first few events of the batch, for the log and for policies that
-    // want to look closer (e.g. ignore Wi-Fi driver chatter).
+    // The first few events of the batch and its last one, for the log and
+    // for policies that want to look closer (e.g. ignore Wi-Fi chatter).
     std::array<NetEvent, kSample> sample{};
     std::size_t sampled = 0;
+    NetEvent last{}; // valid when events() > 0
 
     std::uint32_t events() const { return links + addresses + routes; }
     // Every event is in `sample` (nothing was lost or left out).
     bool complete() const { return !overrun && sampled == events(); }
 };
 
-// The sampled events for the log, ", "-joined, then "+N more" and
-// "overrun" when they apply: "route+ fd00:999::/64 dev 3 metric 1024 table 254".
+// The events for the log, ", "-joined: the sampled ones, then "+N more"
+// and the last one when the sample is full, then "overrun" if it applies:
+// "route+ fd00:999::/64 dev 3 metric 1024 table 254".
 std::string describe(const NetChanges& changes);
 
 class RouteMonitor {
