@@ -128,7 +128,7 @@ es_topology() {
     et_exec h ip -6 route add default via fd00:200::1 dev vi
     et_exec h ip -4 route add default via 198.18.2.1 dev vi
     for extra in "$@"; do
-        "es_topology_$extra"
+        [[ -z $extra ]] || "es_topology_$extra"
     done
 }
 
@@ -149,8 +149,9 @@ es_topology_l() {
 }
 
 # es_load_counters: count in i what arrives from the device's uplink.
-# "host" and "ipv4" and "other" must stay 0 while the full tunnel is set up;
-# "ns" (neighbour solicitations) serves as a fence, "tunnel" is enftun's TCP.
+# "host" and "ipv4" and "other" must stay 0 while the full tunnel is set up,
+# "tunprefix" (tunnel addresses) always; "ns" (neighbour solicitations)
+# serves as a fence, "tunnel" is enftun's TCP.
 es_load_counters() {
     et_exec i nft -f - <<EOF
 table inet $ES_COUNTERS {
@@ -159,11 +160,13 @@ table inet $ES_COUNTERS {
     counter tunnel {}
     counter ns {}
     counter other {}
+    counter tunprefix {}
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         iifname "vd" jump from_device
     }
     chain from_device {
+        ip6 daddr fd00:e::/48 counter name "tunprefix"
         ip6 daddr fd00:200::/64 counter name "host"
         ip daddr 198.18.2.0/24 counter name "host"
         meta nfproto ipv4 counter name "ipv4" return

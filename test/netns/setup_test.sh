@@ -64,7 +64,7 @@ start_router_and_c2() {
 # attempt is expected to fail; what matters is the counters in i.
 try_to_leak() {
     local dst
-    for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" ff02::1; do
+    for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" ff02::1 "$ES_ROUTER_ADDR"; do
         es_ping d "$dst" -6 -I up0 || true
     done
     for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" "$ES_HOST4" "$ES_UPLINK_PEER4"; do
@@ -82,7 +82,8 @@ try_to_leak() {
 # no_leak LABEL: run try_to_leak, fence, and check nothing but the allowed
 # traffic arrived in i.
 no_leak() {
-    local ok=0 host ipv4 other
+    local ok=0 host ipv4 other tunprefix
+    tunprefix="$(es_counter tunprefix)"
     host="$(es_counter host)"
     ipv4="$(es_counter ipv4)"
     other="$(es_counter other)"
@@ -90,6 +91,8 @@ no_leak() {
     es_check "fence: a neighbour solicitation from the device arrived" es_fence || ok=1
     es_check_num "$1: nothing reached the ordinary host" \
         "$(($(es_counter host) - host))" -eq 0 || ok=1
+    es_check_num "$1: no tunnel address on the uplink" \
+        "$(($(es_counter tunprefix) - tunprefix))" -eq 0 || ok=1
     es_check_num "$1: no IPv4 on the uplink" "$(($(es_counter ipv4) - ipv4))" -eq 0 || ok=1
     es_check_num "$1: nothing else on the uplink but ND/MLD/DHCPv6/tunnel" \
         "$(($(es_counter other) - other))" -eq 0 || ok=1

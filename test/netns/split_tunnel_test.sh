@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# split_tunnel_test.sh: enftun-setup with a split tunnel
+# (route.prefixes = [ "fd00:e::/48" ]) in network namespaces
+# (CTest: netns.split_tunnel_test; exit 77 = skipped). Topology: setup_lib.sh
+# (namespaces d, i, h only).
+#
+# Steps (each prints PASS/FAIL):
+#  a  up: one route fd00:e::/48 dev enf0 in table main; no rules, no
+#     nftables table, no routing table of ours
+#  b  enftun not running: the host is still reached directly, nothing for
+#     fd00:e::/48 leaves the uplink
+#  c  enftun running: the router through the tunnel, the host directly,
+#     the tunnel socket marked
+#  d  down restores everything exactly; up, down, up, down is clean
+#  e  a multicast prefix goes into table local, through the TUN
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=setup_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup_lib.sh"
+
+ET_WAIT_TIMEOUT=30
+readonly PREFIX=fd00:e::/48
+CONF=""
+PKI=""
+BEFORE=""
+RESULTS=()
+
+make_pki_and_confs() {
+    PKI="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" d="$ES_D_ADDR" >/dev/null
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$ES_ROUTER_ADDR" \
+        cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
+    CONF="$ET_TMP/d.conf"
+    write_client_conf "$CONF" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d.pem" \
+        key="$PKI/d.key" prefixes="$PREFIX"
+}
+
+router_listening() {
+    [[ -n $(et_exec i ss -Hltn "src [fd00:100::1]:4443") ]]
+}
+
+# routes_via_enf0 TABLE: the routes of TABLE through enf0, one per line,
+# without the kernel's own (link-local, multicast) ones.
+routes_via_enf0() {
+    et_exec d ip -6 route show table "$1" dev enf0 | awk '$1 !~ /^fe80|^multicast/ { print $1 }'
+}
+
+only_prefix_in_main() {
+    [[ $(routes_via_enf0 main) == "$PREFIX" ]]
+}
+
+rules_unchanged() {
+    diff <(sed -n '/^## ip -4 rule/,/^## ip -4 route/p' "$BEFORE") \
+        <({
+            echo "## ip -4 rule"
+            et_exec d ip -4 rule
+            echo "## ip -6 rule"
+            et_exec d ip -6 rule
+            echo "## ip -4 route show table all"
+        })
+}
+
+no_nft_ruleset() {
+    [[ -z $(et_exec d nft list ruleset) ]]
+}
+
+no_table_2097() {
+    [[ -z $(et_exec d ip -6 route show table 2097 2>/dev/null) ]]
+}
+
+step_a() {
+    local ok=0
+    es_check "enftun-setup up" es_setup d up "$CONF" || return 1
+    es_check "status says up" es_setup d status "$CONF" || ok=1
+    es_check "main has exactly $PREFIX via enf0" only_prefix_in_main || ok=1
+    es_check "no policy rules added" rules_unchanged || ok=1
+    es_check "no nftables ruleset" no_nft_ruleset || ok=1
+    es_check "nothing in table 2097" no_table_2097 || ok=1
+    return "$ok"
+}
+
+# direct_and_tunnel_only LABEL: the host is reached directly (counted in i),
+# traffic for the tunnel prefix never appears on the uplink.
+direct_and_tunnel_only() {
+    local ok=0 host tunprefix
+    host="$(es_counter host)"
+    tunprefix="$(es_counter tunprefix)"
+    es_check "$1: d pings the host $ES_HOST6 directly" es_ping d "$ES_HOST6" || ok=1
+    es_check "$1: d pings the host $ES_HOST4 directly" es_ping d "$ES_HOST4" || ok=1
+    es_ping d fd00:e::99 >/dev/null 2>&1 || true
+    es_check "$1: fence" es_fence || ok=1
+    es_check_num "$1: the host traffic crossed the uplink" \
+        "$(($(es_counter host) - host))" -ge 2 || ok=1
+    es_check_num "$1: nothing for $PREFIX crossed the uplink" \
+        "$(($(es_counter tunprefix) - tunprefix))" -eq 0 || ok=1
+    return "$ok"
+}
+
+step_b() {
+    direct_and_tunnel_only "enftun not running"
+}
+
+step_c() {
+    local ok=0 tunnel
+    tunnel="$(es_counter tunnel)"
+    et_daemon_start router i "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router router_listening || return 1
+    et_daemon_start enftun d "$ET_BIN_DIR/enftun" -c "$CONF"
+    es_check "d pings the router $ES_ROUTER_ADDR through the tunnel" \
+        et_wait_for -d enftun -d router es_ping d "$ES_ROUTER_ADDR" || return 1
+    es_check "ss shows fwmark:0x16b on the tunnel socket" tunnel_socket_marked || ok=1
+    es_check_num "the tunnel's TCP crossed the uplink" \
+        "$(($(es_counter tunnel) - tunnel))" -gt 0 || ok=1
+    direct_and_tunnel_only "enftun running" || ok=1
+    et_daemon_stop enftun
+    return "$ok"
+}
+
+tunnel_socket_marked() {
+    et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443" | grep -q 'fwmark:0x16b'
+}
+
+step_d() {
+    local ok=0
+    es_check "enftun-setup down" es_setup d down "$CONF" || return 1
+    es_check "state as before up" es_same_state d "$BEFORE" || ok=1
+    es_check "second down says 'already down'" \
+        es_succeeds_saying 'already down' es_setup d down "$CONF" || ok=1
+    es_check "up again" es_setup d up "$CONF" || ok=1
+    es_check "down again" es_setup d down "$CONF" || ok=1
+    es_check "state as before up" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+step_e() {
+    local ok=0 conf="$ET_TMP/mcast.conf"
+    write_client_conf "$conf" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d.pem" \
+        key="$PKI/d.key" prefixes="$PREFIX,ff0e::/16"
+    es_check "up with ff0e::/16" es_setup d up "$conf" || return 1
+    es_check "ff0e::/16 is in table local via enf0" \
+        grep -q '^multicast ff0e::/16' <(et_exec d ip -6 route show table local dev enf0) || ok=1
+    es_check "ff0e::1 is routed into enf0" \
+        grep -q 'dev enf0' <(et_exec d ip -6 route get ff0e::1) || ok=1
+    es_check "down" es_setup d down "$conf" || ok=1
+    es_check "state as before up" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+run_step() {
+    local id="$1" title="$2" fn="$3"
+    echo "=== step $id: $title"
+    if "$fn"; then
+        RESULTS+=("PASS: $id. $title")
+    else
+        RESULTS+=("FAIL: $id. $title")
+    fi
+}
+
+main() {
+    et_init
+    command -v nft >/dev/null || et_skip "nft not installed"
+    command -v ndisc6 >/dev/null || et_skip "ndisc6 not installed"
+    et_require_bins enftun enftun-router
+    echo "split_tunnel_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    es_topology "" # d, i, h only
+    es_load_counters
+    make_pki_and_confs
+    BEFORE="$ET_TMP/state.before"
+    es_state d >"$BEFORE"
+    run_step a "up routes only $PREFIX, installs no rules or firewall" step_a
+    run_step b "enftun not running: direct traffic flows, the prefix stays off the uplink" step_b
+    run_step c "enftun running: the prefix through the tunnel, the rest direct" step_c
+    run_step d "down restores everything; up, down, up, down" step_d
+    run_step e "a multicast prefix goes into table local" step_e
+    echo "=== summary"
+    printf '%s\n' "${RESULTS[@]}"
+    es_summary split_tunnel_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
+}
+
+main "$@"
