@@ -113,6 +113,7 @@ et_cleanup() {
         done
     fi
     for name in "${ET_NAMESPACES[@]}"; do
+        et_ns_kill_leftovers "$name"
         ip netns del "$name" 2>/dev/null
     done
     if [[ -n $ET_TMP && -d $ET_TMP ]]; then
@@ -123,6 +124,18 @@ et_cleanup() {
         fi
     fi
     exit "$rc"
+}
+
+# et_ns_kill_leftovers NS: a process still inside a namespace this run made
+# was started by this run (say from a subshell, so it is not in ET_PIDS).
+# End it by PID before the namespace goes, or it would outlive it unseen.
+et_ns_kill_leftovers() {
+    local pid cmdline
+    for pid in $(ip netns pids "$1" 2>/dev/null); do
+        cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+        echo "cleanup: killing leftover pid $pid in $1: $cmdline" >&2
+        kill -KILL "$pid" 2>/dev/null || true
+    done
 }
 
 # ---------------------------------------------------------------- waiting
