@@ -1,0 +1,100 @@
+// Fuzz target: parse_dhcpv6, check_client_message, the server-message
+// builder and the UDP codec around it.
+//
+// Input: one DHCPv6 message (a UDP payload). A message that passes the
+// server-side checks is answered the way the router card answers (Client
+// ID and transaction ID echoed, a lease for its first IA_NA), wrapped in
+// UDP/IPv6, and the answer must parse back with exactly those fields.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+#include "enftun/proto/dhcpv6.hpp"
+#include "enftun/proto/ipv6.hpp"
+#include "enftun/proto/udp.hpp"
+#include "fuzz_check.hpp"
+
+using namespace enftun;
+
+namespace {
+
+std::array<std::uint8_t, 4096> g_out;
+// A DUID-UUID (RFC 6355) like the ones the router card makes.
+constexpr std::array<std::uint8_t, 18> kServerDuid = {0x00, 0x04, 1,  2,  3,  4,  5,  6,  7,
+                                                      8,    9,    10, 11, 12, 13, 14, 15, 16};
+const proto::Ipv6Addr kLease{{0xfd, 0, 0, 0x0e, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}};
+const proto::Ipv6Addr kClient{{0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}};
+
+void check_view(const proto::Dhcpv6View& m, Bytes msg) {
+    FUZZ_CHECK(m.transaction_id() <= 0xffffff);
+    for (const auto* id : {&m.client_id(), &m.server_id()}) {
+        if (*id) {
+            FUZZ_CHECK((*id)->size() >= proto::kDuidMinLen && (*id)->size() <= proto::kDuidMaxLen);
+            FUZZ_CHECK((*id)->data() >= msg.data() &&
+                       (*id)->data() + (*id)->size() <= msg.data() + msg.size());
+        }
+    }
+    FUZZ_CHECK(!m.ia_na() || m.has_ia());
+}
+
+proto::Dhcpv6ServerMessage plan(const proto::Dhcpv6View& m) {
+    proto::Dhcpv6ServerMessage a;
+    a.msg_type = m.rapid_commit() ? proto::kDhcpv6Reply : proto::kDhcpv6Advertise;
+    a.transaction_id = m.transaction_id();
+    a.server_id = kServerDuid;
+    a.client_id = m.client_id().value_or(Bytes{});
+    if (m.ia_na()) {
+        a.lease = proto::Dhcpv6Lease{m.ia_na()->iaid, 1800, 2880, kLease, 3600, 7200};
+    } else {
+        a.status = proto::Dhcpv6Status::NoAddrsAvail;
+    }
+    a.preference = 255;
+    a.rapid_commit = m.rapid_commit();
+    return a;
+}
+
+// Builds the answer into g_out as a UDP/IPv6 packet and reads it back.
+void answer(const proto::Dhcpv6View& m) {
+    const proto::Dhcpv6ServerMessage a = plan(m);
+    proto::Udp6Builder b(g_out, {proto::kRouterLinkLocal, kClient, 547, 546}, 255);
+    proto::build_dhcpv6_server_message(a, b.writer());
+    auto len = b.finish();
+    FUZZ_CHECK(len.has_value()); // two DUIDs and one lease always fit
+    auto ip = proto::parse_ipv6(Bytes(g_out).first(*len));
+    FUZZ_CHECK(ip.has_value());
+    auto udp = proto::parse_udp(*ip);
+    FUZZ_CHECK(udp.has_value());
+    auto back = proto::parse_dhcpv6(udp->payload());
+    FUZZ_CHECK(back.has_value());
+    FUZZ_CHECK(back->msg_type() == a.msg_type);
+    FUZZ_CHECK(back->transaction_id() == m.transaction_id());
+    FUZZ_CHECK(back->server_id() && std::ranges::equal(*back->server_id(), kServerDuid));
+    FUZZ_CHECK(back->client_id().has_value() == m.client_id().has_value());
+    if (m.client_id()) {
+        FUZZ_CHECK(std::ranges::equal(*back->client_id(), *m.client_id()));
+    }
+    FUZZ_CHECK(back->rapid_commit() == m.rapid_commit());
+    FUZZ_CHECK(back->ia_na().has_value() == m.ia_na().has_value());
+    if (m.ia_na()) {
+        FUZZ_CHECK(back->ia_na()->iaid == m.ia_na()->iaid && back->ia_na()->addr == kLease);
+    } else {
+        FUZZ_CHECK(back->status() == proto::Dhcpv6Status::NoAddrsAvail);
+    }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const Bytes msg(data, size);
+    auto m = proto::parse_dhcpv6(msg);
+    if (!m) {
+        FUZZ_CHECK(m.error().code == Errc::Truncated || m.error().code == Errc::Malformed);
+        return 0;
+    }
+    check_view(*m, msg);
+    if (proto::check_client_message(*m)) {
+        answer(*m);
+    }
+    return 0;
+}
