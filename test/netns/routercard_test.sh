@@ -1,0 +1,416 @@
+#!/usr/bin/env bash
+# routercard_test.sh: router-card mode with real, independent peers
+# (CTest: netns.routercard_test; exit 77 = skipped). The Linux kernel of
+# namespace c is the host on the TUN and configures itself from enftun's
+# RAs; dhcpcd takes the tunnel address by DHCPv6; rdisc6/ndisc6 (ndisc6
+# package) print what a host sees in our RA and NA.
+#
+# Topology (namespaces "et<PID>-<name>"):
+#
+#   c: enftun, TUN enf0 ──vr── fd00:100::2 ═══ fd00:100::1 ──vc── r: enftun-router
+#   tunnel address (certificate CN) fd00:e::5, router.address fd00:e::1
+#
+# c gets accept_ra_rt_info_max_plen=128 (via conf.default, before enftun
+# makes enf0), accept_ra=1 and forwarding=0, as TESTING-NOTES.md says.
+#
+# Run 1: prefixes default, fd00:e::/64; tun.mtu 1280; set_address false.
+#   a. RA routes: fd00:e::/64 and the default route, proto ra via fe80::1,
+#      pref high
+#   b. rdisc6 sees Managed, preference high, the routes, MTU 1280
+#   c. MTU option: with the link MTU raised to 1500, our RA sets the IPv6
+#      MTU back to 1280
+#   d. dhcpcd (DHCPv6) puts fd00:e::5 on enf0; it then reaches the router
+#   e. RS and DHCPv6 were consumed by enftun, never passed to the router
+# Run 2 (restart): prefixes fd00:f::/64, fd00:a:b::/48; tun.mtu 1400;
+#   lladdr 02:00:00:00:00:01.
+#   f. the new routes show up, the old ones and the default route do not
+#   g. rdisc6: router lifetime 0, MTU 1400, source link-layer address;
+#      ndisc6 gets an NA for fe80::1 with that link-layer address
+#   h. the server DUID file survived the restart unchanged, mode 0600
+#   i. with the router gone (tunnel down) RS and DHCPv6 are still answered
+#
+# Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs.
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+ET_WAIT_TIMEOUT=20
+readonly C_ADDR=fd00:e::5 R_ADDR=fd00:e::1 LLADDR=02:00:00:00:00:01
+
+PASSED=0
+FAILED=0
+RESULTS=()
+PKI=""
+
+# ---------------------------------------------------------------- checks
+
+check() {
+    local desc="$1"
+    shift
+    if "$@" >"$ET_TMP/check.out" 2>&1; then
+        echo "  ok: $desc"
+        return 0
+    fi
+    echo "  not ok: $desc"
+    tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
+    return 1
+}
+
+check_not() {
+    local desc="$1"
+    shift
+    if "$@" >"$ET_TMP/check.out" 2>&1; then
+        echo "  not ok: $desc"
+        tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
+        return 1
+    fi
+    echo "  ok: $desc"
+}
+
+# has FILE REGEX: the file has a line matching the extended regex.
+has() {
+    grep -q -E -- "$2" "$1"
+}
+
+# ------------------------------------------------------------ host (c) side
+
+routes() {
+    et_exec c ip -6 route show
+}
+
+# ra_route PREFIX: a route learned from our RA (RFC 4191 Route Information).
+ra_route() {
+    routes | grep -q -E "^$1 via fe80::1 dev enf0 proto ra .*pref high"
+}
+
+ra_default_route() {
+    routes | grep -q -E "^default via fe80::1 dev enf0 proto ra .*pref high"
+}
+
+no_route() {
+    ! routes | grep -q -E "^$1 "
+}
+
+ipv6_mtu() {
+    et_exec c cat /proc/sys/net/ipv6/conf/enf0/mtu
+}
+
+ipv6_mtu_is() {
+    [[ $(ipv6_mtu) == "$1" ]]
+}
+
+link_mtu() {
+    et_exec c ip -o link show dev enf0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'
+}
+
+has_global_addr() {
+    et_exec c ip -6 addr show dev enf0 scope global | grep -q "inet6 $1/128"
+}
+
+# rdisc6_to FILE: solicit an RA on enf0 and save what rdisc6 saw.
+rdisc6_to() {
+    et_exec c timeout 30 rdisc6 -1 -r 4 -w 2000 enf0 >"$1"
+}
+
+# run_dhcpcd: a one-shot DHCPv6 client (TESTING-NOTES.md) in a private
+# mount namespace, so its state files stay off the host.
+run_dhcpcd() {
+    printf '%s\n' ipv6only noipv6rs "ia_na 1" >"$ET_TMP/dhcpcd.conf"
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    et_exec c timeout 60 unshare --mount sh -c '
+        mount -t tmpfs none /run && mkdir -p /var/lib/dhcpcd &&
+        mount -t tmpfs none /var/lib/dhcpcd &&
+        exec dhcpcd -1 -t 15 -f "$1" -c /bin/true enf0' sh "$ET_TMP/dhcpcd.conf" \
+        >"$ET_TMP/dhcpcd.log" 2>&1
+}
+
+# card_stat FIELD: a counter from enftun's latest "router card:" stats
+# line (SIGUSR1 makes it log one).
+card_stat() {
+    grep -F "router card:" "$(et_daemon_log c)" | tail -n 1 |
+        sed -n "s/.* $1 \([0-9]*\).*/\1/p"
+}
+
+stats_logged_after() {
+    (($(et_log_count c "router card:") > $1))
+}
+
+# fresh_stats: make enftun log its counters and wait for the line.
+fresh_stats() {
+    local before
+    before="$(et_log_count c "router card:")"
+    kill -USR1 "$(et_daemon_pid c)"
+    et_wait_for -d c stats_logged_after "$before"
+}
+
+# ------------------------------------------------------------- topology
+
+# write_card_conf FILE PREFIXES MTU [LLADDR]: client config for router-card
+# mode: the address is left to DHCPv6 (tun.set_address = false).
+write_card_conf() {
+    local file="$1" prefixes="$2" mtu="$3" lladdr="${4:-}"
+    {
+        echo "tun : {"
+        echo "  dev = \"enf0\";"
+        echo "  mtu = $mtu;"
+        echo "  set_address = false;"
+        [[ -z $lladdr ]] || echo "  lladdr = $(_et_conf_str "$lladdr");"
+        echo "};"
+        echo "remote : {"
+        echo "  hosts = [ \"fd00:100::1\" ];"
+        echo "  port = 4443;"
+        echo "  ca_cert_file = $(_et_conf_str "$PKI/ca.pem");"
+        echo "};"
+        echo "route : {"
+        echo "  prefixes = $(_et_conf_list "$prefixes");"
+        echo "};"
+        echo "identity : {"
+        echo "  cert_file = $(_et_conf_str "$PKI/c1.pem");"
+        echo "  key_file = $(_et_conf_str "$PKI/c1.key");"
+        echo "};"
+    } >"$file"
+}
+
+router_listening() {
+    [[ -n $(et_exec r ss -Hltn "src [fd00:100::1]:4443") ]]
+}
+
+setup_infra() {
+    et_require_bins enftun enftun-router
+    command -v rdisc6 >/dev/null || et_skip "rdisc6 not installed (package ndisc6)"
+    command -v dhcpcd >/dev/null || et_skip "dhcpcd not installed (package dhcpcd-base)"
+    command -v unshare >/dev/null || et_skip "unshare not installed"
+    et_ns_add r c
+    et_veth_add r vc c vr
+    et_addr_add r vc fd00:100::1/64
+    et_addr_add c vr fd00:100::2/64
+    # The host side: take RA routes of any length, be a host, not a router.
+    et_exec c sysctl -q -w net.ipv6.conf.default.accept_ra_rt_info_max_plen=128 \
+        net.ipv6.conf.default.accept_ra=1 net.ipv6.conf.all.forwarding=0 \
+        net.ipv6.conf.default.forwarding=0
+    PKI="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" c1="$C_ADDR" >/dev/null
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$R_ADDR" \
+        cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
+    write_card_conf "$ET_TMP/run1.conf" default,fd00:e::/64 1280
+    write_card_conf "$ET_TMP/run2.conf" fd00:f::/64,fd00:a:b::/48 1400 "$LLADDR"
+}
+
+start_router() {
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router router_listening
+}
+
+start_client() {
+    et_daemon_start c c "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
+    et_wait_for -d c et_link_up c enf0
+}
+
+enf0_gone() {
+    ! et_link_exists c enf0
+}
+
+stop_client() {
+    et_daemon_stop c
+    et_wait_for -t 10 enf0_gone
+}
+
+# ----------------------------------------------------------------- steps
+
+step_a() {
+    local ok=0
+    check "tunnel came up" et_wait_for -d c et_log_has c "tunnel up" || ok=1
+    check "fd00:e::/64 via fe80::1 proto ra, pref high" \
+        et_wait_for -d c ra_route fd00:e::/64 || ok=1
+    check "default via fe80::1 proto ra, pref high" et_wait_for -d c ra_default_route || ok=1
+    check_not "no address on enf0 yet (tun.set_address = false)" has_global_addr "$C_ADDR" ||
+        ok=1
+    routes | sed 's/^/    | /'
+    return "$ok"
+}
+
+step_b() {
+    local ok=0 out="$ET_TMP/rdisc6-1.out"
+    check "rdisc6 got an RA on enf0" rdisc6_to "$out" || return 1
+    sed 's/^/    | /' "$out"
+    check "from fe80::1" has "$out" '^ from fe80::1$' || ok=1
+    check "Managed flag (addresses by DHCPv6)" has "$out" 'Stateful address conf\. +: +Yes' ||
+        ok=1
+    check "router preference high" has "$out" 'Router preference +: +high' || ok=1
+    check "router lifetime 1800 s (3 x ra_period)" has "$out" 'Router lifetime +: +1800 ' ||
+        ok=1
+    check "route ::/0 and fd00:e::/64" \
+        bash -c "grep -q -E 'Route +: ::/0\$' '$out' && grep -q -E 'Route +: fd00:e::/64\$' '$out'" ||
+        ok=1
+    check "route preference high" has "$out" 'Route preference +: +high' || ok=1
+    check "MTU option 1280" has "$out" 'MTU +: +1280 bytes \(valid\)' || ok=1
+    check_not "no source link-layer address (tun.lladdr unset)" \
+        has "$out" 'Source link-layer address' || ok=1
+    return "$ok"
+}
+
+# The kernel resets the IPv6 MTU to the link MTU when that changes; only an
+# RA's MTU option can then bring it below the link MTU again.
+step_c() {
+    local ok=0
+    et_exec c ip link set dev enf0 mtu 1500
+    check "link MTU raised to 1500 resets the IPv6 MTU to 1500" \
+        et_wait_for ipv6_mtu_is 1500 || return 1
+    check "rdisc6 solicits a new RA" rdisc6_to "$ET_TMP/rdisc6-mtu.out" || ok=1
+    check "the RA sets the IPv6 MTU of enf0 to 1280" et_wait_for -d c ipv6_mtu_is 1280 || ok=1
+    echo "    | link mtu $(link_mtu), /proc/sys/net/ipv6/conf/enf0/mtu $(ipv6_mtu)"
+    et_exec c ip link set dev enf0 mtu 1280
+    return "$ok"
+}
+
+step_d() {
+    local ok=0
+    if check "dhcpcd obtains a lease on enf0" run_dhcpcd; then
+        sed 's/^/    | /' "$ET_TMP/dhcpcd.log"
+    else
+        ok=1
+        sed 's/^/    | /' "$ET_TMP/dhcpcd.log"
+    fi
+    check "enf0 has $C_ADDR/128 from DHCPv6" has_global_addr "$C_ADDR" || ok=1
+    check "dhcpcd logged the lease from fe80::1" has "$ET_TMP/dhcpcd.log" "from fe80::1" || ok=1
+    # RA routes + DHCPv6 address: the host reaches the router's side.
+    check "host pings $R_ADDR through the tunnel" \
+        et_wait_for -d c et_exec c ping -6 -n -c 1 -W 1 "$R_ADDR" || ok=1
+    return "$ok"
+}
+
+step_e() {
+    local ok=0
+    fresh_stats || return 1
+    grep -F "router card:" "$(et_daemon_log c)" | tail -n 1 | sed 's/^/    | /'
+    check "RS counted by the router card" test "$(card_stat rs)" -ge 2 || ok=1
+    check "DHCPv6 Solicit and Request answered" test "$(card_stat answered)" -ge 2 || ok=1
+    check "no malformed ND or DHCPv6" test "$(card_stat nd-malformed)" -eq 0 || ok=1
+    # Were RS or DHCPv6 (from fe80::/10) passed on, the egress filter would
+    # have dropped them as "wrong source".
+    check "egress filter saw nothing from a link-local source" \
+        bash -c "grep -F 'stats: tun' '$(et_daemon_log c)' | tail -n 1 |
+                 grep -q -F 'dropped source 0 '" || ok=1
+    return "$ok"
+}
+
+step_f() {
+    local ok=0 duid_before
+    duid_before="$(cat "$PKI/duid")"
+    stop_client || return 1
+    start_client run2 || return 1
+    check "fd00:f::/64 via fe80::1 proto ra" et_wait_for -d c ra_route fd00:f::/64 || ok=1
+    check "fd00:a:b::/48 via fe80::1 proto ra" et_wait_for -d c ra_route fd00:a:b::/48 || ok=1
+    check "no default route (prefixes without default)" no_route default || ok=1
+    check "no fd00:e::/64 route (no longer configured)" no_route fd00:e::/64 || ok=1
+    check "the DUID file is unchanged" test "$(cat "$PKI/duid")" = "$duid_before" || ok=1
+    routes | sed 's/^/    | /'
+    return "$ok"
+}
+
+step_g() {
+    local ok=0 out="$ET_TMP/rdisc6-2.out"
+    check "rdisc6 got an RA on enf0" rdisc6_to "$out" || return 1
+    sed 's/^/    | /' "$out"
+    check "router lifetime 0 (no default)" has "$out" 'Router lifetime +: +0 ' || ok=1
+    check "MTU option 1400 (tun.mtu)" has "$out" 'MTU +: +1400 bytes \(valid\)' || ok=1
+    check "source link-layer address $LLADDR" \
+        has "$out" "Source link-layer address: $LLADDR" || ok=1
+    check "ndisc6: fe80::1 answers an NS with target link-layer address $LLADDR" \
+        bash -c "ip netns exec '$(et_ns c)' timeout 30 ndisc6 -1 -r 4 -w 1500 fe80::1 enf0 |
+                 grep -q -F 'Target link-layer address: $LLADDR'" || ok=1
+    return "$ok"
+}
+
+step_h() {
+    local ok=0
+    check "DUID file next to the certificate" test -s "$PKI/duid" || return 1
+    check "DUID is a DUID-UUID (type 4, 16 bytes)" \
+        grep -q -E '^0004[0-9a-f]{32}$' "$PKI/duid" || ok=1
+    check "DUID file mode 0600" test "$(stat -c %a "$PKI/duid")" = 600 || ok=1
+    check "created once, not again on restart" test "$(et_log_count c "stored in")" -eq 1 || ok=1
+    return "$ok"
+}
+
+log_count_above() {
+    (($(et_log_count "$1" "$2") > $3))
+}
+
+step_i() {
+    local ok=0 before
+    before="$(et_log_count c "connection to")"
+    et_daemon_stop router
+    check "client noticed the tunnel is down" \
+        et_wait_for -d c log_count_above c "connection to" "$before" || ok=1
+    check "rdisc6 still gets an RA while the tunnel is down" \
+        rdisc6_to "$ET_TMP/rdisc6-down.out" || ok=1
+    # enf0 was made anew by the restart: no address until DHCPv6 gives one.
+    check_not "no address on the new enf0 yet" has_global_addr "$C_ADDR" || ok=1
+    check "dhcpcd still gets the lease while the tunnel is down" run_dhcpcd || ok=1
+    check "enf0 has $C_ADDR/128" has_global_addr "$C_ADDR" || ok=1
+    check "routes stayed" ra_route fd00:f::/64 || ok=1
+    fresh_stats || ok=1
+    grep -F "stats: tun" "$(et_daemon_log c)" | tail -n 1 | sed 's/^/    | /'
+    return "$ok"
+}
+
+# ---------------------------------------------------------------- runner
+
+record() {
+    local verdict="$1" id="$2" title="$3" why="${4:-}"
+    echo "$verdict: $id. $title${why:+ ($why)}"
+    RESULTS+=("$verdict: $id. $title${why:+ ($why)}")
+    case "$verdict" in
+    PASS) PASSED=$((PASSED + 1)) ;;
+    FAIL) FAILED=$((FAILED + 1)) ;;
+    esac
+}
+
+run_step() {
+    local id="$1" title="$2" fn="$3" prereq="${4:-}"
+    echo "=== step $id: $title"
+    if [[ -n $prereq && " ${RESULTS[*]} " != *"PASS: $prereq."* ]]; then
+        record FAIL "$id" "$title" "not run: step $prereq failed"
+    elif "$fn"; then
+        record PASS "$id" "$title"
+    else
+        record FAIL "$id" "$title"
+    fi
+}
+
+main() {
+    local -a steps=(
+        "a|RA routes appear on the host (proto ra via fe80::1)|step_a|"
+        "b|rdisc6 sees Managed, preference high, routes, MTU|step_b|"
+        "c|the RA's MTU option sets the host's IPv6 MTU|step_c|"
+        "d|dhcpcd gets the certificate's address by DHCPv6|step_d|"
+        "e|RS/DHCPv6 consumed by enftun, not forwarded|step_e|"
+        "f|restart with other prefixes: the routes follow|step_f|"
+        "g|RA/NA with tun.lladdr and tun.mtu; ndisc6 gets the NA|step_g|f"
+        "h|server DUID stored once, reused|step_h|f"
+        "i|tunnel down: RS and DHCPv6 still answered|step_i|f"
+    )
+    local entry id title fn prereq
+    et_init
+    echo "routercard_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    setup_infra
+    if start_router && start_client run1; then
+        for entry in "${steps[@]}"; do
+            IFS='|' read -r id title fn prereq <<<"$entry"
+            run_step "$id" "$title" "$fn" "$prereq"
+        done
+    else
+        for entry in "${steps[@]}"; do
+            IFS='|' read -r id title fn prereq <<<"$entry"
+            record FAIL "$id" "$title" "not run: setup failed"
+        done
+    fi
+    echo "=== summary"
+    printf '%s\n' "${RESULTS[@]}"
+    echo "routercard_test: $PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main "$@"
