@@ -27,6 +27,7 @@ ET_WAIT_TIMEOUT="${ET_WAIT_TIMEOUT:-30}"
 ET_TMP=""
 ET_LAST_STATUS=""
 ET_NAMESPACES=()
+ET_ETC_DIRS=() # /etc/netns/<ns> folders made by et_netns_hosts
 declare -A ET_PIDS=()
 declare -A ET_LOGS=()
 
@@ -95,6 +96,7 @@ et_sweep_stale() {
         done
         et_log "removing stale namespace $ns"
         ip netns del "$ns" 2>/dev/null || true
+        rm -rf -- "/etc/netns/$ns" # et_netns_hosts
     done < <(ip netns list 2>/dev/null)
 }
 
@@ -115,6 +117,9 @@ et_cleanup() {
     for name in "${ET_NAMESPACES[@]}"; do
         et_ns_kill_leftovers "$name"
         ip netns del "$name" 2>/dev/null
+    done
+    for name in "${ET_ETC_DIRS[@]}"; do
+        rm -rf -- "$name"
     done
     if [[ -n $ET_TMP && -d $ET_TMP ]]; then
         if [[ ${ET_KEEP:-0} == 1 ]]; then
@@ -205,6 +210,18 @@ et_ns_add() {
         ip netns exec "$ns" sysctl -q -w net.ipv6.conf.all.accept_dad=0 \
             net.ipv6.conf.default.accept_dad=0
     done
+}
+
+# et_netns_hosts SHORT LINE...: write /etc/netns/<ns>/hosts, which
+# `ip netns exec` bind-mounts over /etc/hosts (host-name tests without DNS).
+# The folder is removed by et_cleanup.
+et_netns_hosts() {
+    local dir
+    dir="/etc/netns/$(et_ns "$1")"
+    shift
+    mkdir -p "$dir"
+    ET_ETC_DIRS+=("$dir")
+    printf '%s\n' "$@" >"$dir/hosts"
 }
 
 et_link_exists() {
@@ -406,6 +423,7 @@ write_router_conf() {
 #   heartbeat_period=60000 heartbeat_timeout=15000 (ms)
 #   prefixes=fd00:e::/64 cert=c1.pem key=c1.key   (relative to FILE's folder)
 #   trusted=lan0,wlan0 allow_ipv4=true dev_node=/dev/net/tun (left out if empty)
+#   connect_timeout=5000 reconnect_max_delay=60000 (ms) fwmark=363 (left out if empty)
 write_client_conf() {
     local file="$1" kv
     shift
@@ -414,6 +432,7 @@ write_client_conf() {
         [heartbeat_period]=60000 [heartbeat_timeout]=15000
         [prefixes]=fd00:e::/64 [cert]=c1.pem [key]=c1.key
         [trusted]="" [allow_ipv4]="" [dev_node]=""
+        [connect_timeout]="" [reconnect_max_delay]="" [fwmark]=""
     )
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_client_conf: bad option $kv"
@@ -432,9 +451,14 @@ write_client_conf() {
         echo "  ca_cert_file = $(_et_conf_str "${o[ca]}");"
         echo "  heartbeat_period = $(_et_conf_int "${o[heartbeat_period]}");"
         echo "  heartbeat_timeout = $(_et_conf_int "${o[heartbeat_timeout]}");"
+        [[ -z ${o[connect_timeout]} ]] ||
+            echo "  connect_timeout = $(_et_conf_int "${o[connect_timeout]}");"
+        [[ -z ${o[reconnect_max_delay]} ]] ||
+            echo "  reconnect_max_delay = $(_et_conf_int "${o[reconnect_max_delay]}");"
         echo "};"
         echo "route : {"
         echo "  prefixes = $(_et_conf_list "${o[prefixes]}");"
+        [[ -z ${o[fwmark]} ]] || echo "  fwmark = $(_et_conf_int "${o[fwmark]}");"
         [[ -z ${o[trusted]} ]] || echo "  trusted_interfaces = $(_et_conf_list "${o[trusted]}");"
         [[ ${o[allow_ipv4]} != true ]] || echo "  allow_ipv4 = true;"
         echo "};"
