@@ -79,8 +79,9 @@ Result<proto::Ipv6Addr> address_from_cert(X509* cert) {
 Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
     BioPtr bio(BIO_new_file(path.c_str(), "r"));
     if (!bio) {
+        int err = errno; // before drain_errors() can touch it
         drain_errors();
-        return make_error(Errc::Identity, "cannot open certificate file", errno);
+        return make_error(Errc::Identity, "cannot open certificate file", err);
     }
     X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!cert) {

@@ -18,11 +18,26 @@ constexpr int kTunBatch = 64;
 // Bytes queued towards the router before the client stops reading the TUN.
 constexpr std::size_t kSendBuffer = 256 * 1024;
 
+// privilege_hint: what an EPERM from the TUN or rtnetlink means for enftun.
+// TUNSETIFF (drivers/net/tun.c tun_not_capable) lets a process attach to an
+// existing persistent TUN if it owns it (or its group), and otherwise asks
+// for CAP_NET_ADMIN, which creating a TUN always needs; so does changing
+// links and addresses over rtnetlink.
+const char* privilege_hint(const Error& e, bool tunsetiff) {
+    if (e.sys != EPERM) {
+        return "";
+    }
+    return tunsetiff ? " (the device belongs to another user, or it does not exist and creating "
+                       "it needs CAP_NET_ADMIN: create it with enftun-setup --user USER)"
+                     : " (needs CAP_NET_ADMIN)";
+}
+
 Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ipv6Addr& self) {
     auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev);
     if (!tun) {
-        ENFTUN_LOG_ERROR("cannot open TUN %s via %s: %s: %s", cfg.tun.dev.c_str(),
-                         cfg.tun.dev_node.c_str(), tun.error().what, strerror(tun.error().sys));
+        ENFTUN_LOG_ERROR("cannot open TUN %s via %s: %s: %s%s", cfg.tun.dev.c_str(),
+                         cfg.tun.dev_node.c_str(), tun.error().what, strerror(tun.error().sys),
+                         privilege_hint(tun.error(), true));
         return tun.error();
     }
     auto nl = netlink::LinkConfig::create();
@@ -31,14 +46,14 @@ Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ip
         return nl.error();
     }
     if (auto st = nl->set_mtu_up(tun->ifindex(), cfg.tun.mtu); !st) {
-        ENFTUN_LOG_ERROR("%s %s (mtu %u): %s", st.error().what, cfg.tun.dev.c_str(), cfg.tun.mtu,
-                         strerror(st.error().sys));
+        ENFTUN_LOG_ERROR("%s %s (mtu %u): %s%s", st.error().what, cfg.tun.dev.c_str(), cfg.tun.mtu,
+                         strerror(st.error().sys), privilege_hint(st.error(), false));
         return st.error();
     }
     if (cfg.tun.set_address) {
         if (auto st = nl->add_address(tun->ifindex(), self, 128); !st) {
-            ENFTUN_LOG_ERROR("%s %s: %s", st.error().what, cfg.tun.dev.c_str(),
-                             strerror(st.error().sys));
+            ENFTUN_LOG_ERROR("%s %s: %s%s", st.error().what, cfg.tun.dev.c_str(),
+                             strerror(st.error().sys), privilege_hint(st.error(), false));
             return st.error();
         }
     }
@@ -51,7 +66,9 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
                                                const config::ClientConfig& config) {
     auto self = tls::address_from_cert_file(config.identity.cert_file);
     if (!self) {
-        ENFTUN_LOG_ERROR("identity %s: %s", config.identity.cert_file.c_str(), self.error().what);
+        ENFTUN_LOG_ERROR("identity %s: %s%s%s", config.identity.cert_file.c_str(),
+                         self.error().what, self.error().sys != 0 ? ": " : "",
+                         self.error().sys != 0 ? strerror(self.error().sys) : "");
         return self.error();
     }
     auto tls = tls::TlsContext::create(
