@@ -22,12 +22,14 @@
 #   d. dhcpcd (DHCPv6) puts fd00:e::5 on enf0; it then reaches the router
 #   e. RS and DHCPv6 were consumed by enftun, never passed to the router
 # Run 2 (restart): prefixes fd00:f::/64, fd00:a:b::/48; tun.mtu 1400;
-#   lladdr 02:00:00:00:00:01.
+#   lladdr 02:00:00:00:00:01; ra_period 2000 ms.
 #   f. the new routes show up, the old ones and the default route do not
 #   g. rdisc6: router lifetime 0, MTU 1400, source link-layer address;
 #      ndisc6 gets an NA for fe80::1 with that link-layer address
+#   j. RAs come every ra_period (2 s here) without any solicitation
 #   h. the server DUID file survived the restart unchanged, mode 0600
-#   i. with the router gone (tunnel down) RS and DHCPv6 are still answered
+#   i. with the router gone (tunnel down) RS and DHCPv6 (this time with
+#      Rapid Commit) are still answered
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs.
 set -e -o pipefail
@@ -114,10 +116,11 @@ rdisc6_to() {
     et_exec c timeout 30 rdisc6 -1 -r 4 -w 2000 enf0 >"$1"
 }
 
-# run_dhcpcd: a one-shot DHCPv6 client (TESTING-NOTES.md) in a private
-# mount namespace, so its state files stay off the host.
+# run_dhcpcd [LINE]...: a one-shot DHCPv6 client (TESTING-NOTES.md) in a
+# private mount namespace, so its state files stay off the host. Extra
+# dhcpcd.conf lines may be given.
 run_dhcpcd() {
-    printf '%s\n' ipv6only noipv6rs "ia_na 1" >"$ET_TMP/dhcpcd.conf"
+    printf '%s\n' ipv6only noipv6rs "ia_na 1" "$@" >"$ET_TMP/dhcpcd.conf"
     # shellcheck disable=SC2016 # expanded by the inner sh
     et_exec c timeout 60 unshare --mount sh -c '
         mount -t tmpfs none /run && mkdir -p /var/lib/dhcpcd &&
@@ -147,10 +150,11 @@ fresh_stats() {
 
 # ------------------------------------------------------------- topology
 
-# write_card_conf FILE PREFIXES MTU [LLADDR]: client config for router-card
-# mode: the address is left to DHCPv6 (tun.set_address = false).
+# write_card_conf FILE PREFIXES MTU [LLADDR [RA_PERIOD_MS]]: client config
+# for router-card mode: the address is left to DHCPv6 (tun.set_address =
+# false).
 write_card_conf() {
-    local file="$1" prefixes="$2" mtu="$3" lladdr="${4:-}"
+    local file="$1" prefixes="$2" mtu="$3" lladdr="${4:-}" ra_period="${5:-}"
     {
         echo "tun : {"
         echo "  dev = \"enf0\";"
@@ -165,6 +169,7 @@ write_card_conf() {
         echo "};"
         echo "route : {"
         echo "  prefixes = $(_et_conf_list "$prefixes");"
+        [[ -z $ra_period ]] || echo "  ra_period = $(_et_conf_int "$ra_period");"
         echo "};"
         echo "identity : {"
         echo "  cert_file = $(_et_conf_str "$PKI/c1.pem");"
@@ -195,7 +200,7 @@ setup_infra() {
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$R_ADDR" \
         cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
     write_card_conf "$ET_TMP/run1.conf" default,fd00:e::/64 1280
-    write_card_conf "$ET_TMP/run2.conf" fd00:f::/64,fd00:a:b::/48 1400 "$LLADDR"
+    write_card_conf "$ET_TMP/run2.conf" fd00:f::/64,fd00:a:b::/48 1400 "$LLADDR" 2000
 }
 
 start_router() {
@@ -204,7 +209,8 @@ start_router() {
 }
 
 start_client() {
-    et_daemon_start c c "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
+    # -v: the debug log has a line per RA sent (step j counts them).
+    et_daemon_start c c "$ET_BIN_DIR/enftun" -v -c "$ET_TMP/$1.conf"
     et_wait_for -d c et_link_up c enf0
 }
 
@@ -324,6 +330,28 @@ step_g() {
     return "$ok"
 }
 
+ra_sent_count() {
+    et_log_count c "router advertisement sent"
+}
+
+ra_sent_above() {
+    (($(ra_sent_count) > $1))
+}
+
+# ra_period is 2 s in run 2: RAs keep coming with no solicitation at all.
+step_j() {
+    local ok=0 ra_before rs_before
+    fresh_stats || return 1
+    rs_before="$(card_stat rs)"
+    ra_before="$(ra_sent_count)"
+    check "two more RAs sent on the period" \
+        et_wait_for -d c ra_sent_above "$((ra_before + 1))" || ok=1
+    fresh_stats || ok=1
+    check "without any RS meanwhile" test "$(card_stat rs)" = "$rs_before" || ok=1
+    check "the routes are refreshed (still there)" ra_route fd00:f::/64 || ok=1
+    return "$ok"
+}
+
 step_h() {
     local ok=0
     check "DUID file next to the certificate" test -s "$PKI/duid" || return 1
@@ -348,7 +376,12 @@ step_i() {
         rdisc6_to "$ET_TMP/rdisc6-down.out" || ok=1
     # enf0 was made anew by the restart: no address until DHCPv6 gives one.
     check_not "no address on the new enf0 yet" has_global_addr "$C_ADDR" || ok=1
-    check "dhcpcd still gets the lease while the tunnel is down" run_dhcpcd || ok=1
+    # This time with Rapid Commit (RFC 8415 §18.3.1): Solicit → Reply.
+    check "dhcpcd (rapid commit) still gets the lease while the tunnel is down" \
+        run_dhcpcd "option rapid_commit" || ok=1
+    check "dhcpcd took a Reply without an Advertise" \
+        bash -c "grep -q 'REPLY6 received from fe80::1' '$ET_TMP/dhcpcd.log' &&
+                 ! grep -q 'ADV ' '$ET_TMP/dhcpcd.log'" || ok=1
     check "enf0 has $C_ADDR/128" has_global_addr "$C_ADDR" || ok=1
     check "routes stayed" ra_route fd00:f::/64 || ok=1
     fresh_stats || ok=1
@@ -389,6 +422,7 @@ main() {
         "e|RS/DHCPv6 consumed by enftun, not forwarded|step_e|"
         "f|restart with other prefixes: the routes follow|step_f|"
         "g|RA/NA with tun.lladdr and tun.mtu; ndisc6 gets the NA|step_g|f"
+        "j|periodic RAs every ra_period|step_j|f"
         "h|server DUID stored once, reused|step_h|f"
         "i|tunnel down: RS and DHCPv6 still answered|step_i|f"
     )
