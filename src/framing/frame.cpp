@@ -40,23 +40,23 @@ FrameReader::FrameReader(std::size_t max_payload, std::size_t capacity)
 }
 
 MutBytes FrameReader::writable() {
-    if (buf_.empty()) {
-        buf_.resize(capacity_);
+    if (!buf_) {
+        buf_ = std::make_unique_for_overwrite<std::uint8_t[]>(capacity_);
     }
     if (begin_ == end_) {
         begin_ = end_ = 0;
     } else if (begin_ > 0 && capacity_ - end_ < kFrameHeaderLen + max_payload_) {
         // The leftover is shorter than a largest frame, so after the move
         // the room behind it can always complete it.
-        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
     }
-    return MutBytes(buf_).subspan(end_);
+    return MutBytes(buf_.get() + end_, capacity_ - end_);
 }
 
 void FrameReader::commit(std::size_t n) {
-    assert(n <= buf_.size() - end_);
+    assert(n <= capacity_ - end_);
     end_ += n;
 }
 
@@ -64,7 +64,7 @@ Result<std::optional<Bytes>> FrameReader::next() {
     if (begin_ == end_) {
         return std::optional<Bytes>{};
     }
-    auto frame = parse_frame(Bytes(buf_).subspan(begin_, end_ - begin_), max_payload_);
+    auto frame = parse_frame(Bytes(buf_.get() + begin_, end_ - begin_), max_payload_);
     if (!frame) {
         return frame.error();
     }
@@ -80,7 +80,7 @@ void FrameReader::release() {
         return;
     }
     begin_ = end_ = 0;
-    std::vector<std::uint8_t>().swap(buf_);
+    buf_.reset();
 }
 
 } // namespace enftun::framing

@@ -9,27 +9,45 @@ namespace enftun::framing {
 namespace {
 constexpr std::size_t kHeaderLen = 2; // PROTOCOL.md: 16-bit big-endian length
 constexpr std::size_t kMaxPayload = 65535;
+// First allocation: two full TLS records' worth of frames.
+constexpr std::size_t kInitialStorage = 32768;
 } // namespace
 
 bool FrameWriter::make_room(std::size_t need) {
-    if (need > capacity_) {
+    if (need > capacity_ || capacity_ - size() < need) {
         return false;
     }
-    if (buf_.empty()) {
-        buf_.resize(capacity_);
-    }
-    if (capacity_ - end_ >= need) {
+    if (storage_ - end_ >= need) {
         return true;
     }
-    if (capacity_ - size() < need) {
-        return false;
+    if (storage_ - size() >= need) {
+        // Slide unsent bytes to the front. A partly written TLS record is safe
+        // to move: the context sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.
+        std::memmove(buf_.get(), buf_.get() + begin_, size());
+        end_ -= begin_;
+        begin_ = 0;
+        return true;
     }
-    // Slide unsent bytes to the front. A partly written TLS record is safe to
-    // move: the context sets SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER.
-    std::memmove(buf_.data(), buf_.data() + begin_, size());
-    end_ -= begin_;
-    begin_ = 0;
+    grow(need);
     return true;
+}
+
+// grow: new storage (doubling, capped at the capacity) holding the unsent
+// bytes at its front and at least `need` free bytes behind them.
+void FrameWriter::grow(std::size_t need) {
+    std::size_t n = std::max({kInitialStorage, storage_, last_storage_});
+    while (n < size() + need) {
+        n *= 2;
+    }
+    n = std::min(n, capacity_);
+    auto fresh = std::make_unique_for_overwrite<std::uint8_t[]>(n);
+    if (size() > 0) {
+        std::memcpy(fresh.get(), buf_.get() + begin_, size());
+    }
+    end_ = size();
+    begin_ = 0;
+    buf_ = std::move(fresh);
+    storage_ = n;
 }
 
 MutBytes FrameWriter::reserve_frame(std::size_t max_payload) {
@@ -37,13 +55,13 @@ MutBytes FrameWriter::reserve_frame(std::size_t max_payload) {
     if (!make_room(kHeaderLen + max_payload)) {
         return {};
     }
-    return MutBytes(buf_.data() + end_ + kHeaderLen, max_payload);
+    return MutBytes(buf_.get() + end_ + kHeaderLen, max_payload);
 }
 
 void FrameWriter::commit_frame(std::size_t payload_len) {
     assert(payload_len > 0 && payload_len <= kMaxPayload);
-    assert(end_ + kHeaderLen + payload_len <= buf_.size());
-    store_be16(buf_, end_, static_cast<std::uint16_t>(payload_len));
+    assert(end_ + kHeaderLen + payload_len <= storage_);
+    store_be16(MutBytes(buf_.get(), storage_), end_, static_cast<std::uint16_t>(payload_len));
     end_ += kHeaderLen + payload_len;
 }
 
@@ -61,7 +79,7 @@ bool FrameWriter::append_frame(Bytes payload) {
 }
 
 Bytes FrameWriter::pending(std::size_t max) const {
-    return Bytes(buf_.data() + begin_, std::min(max, size()));
+    return Bytes(buf_.get() + begin_, std::min(max, size()));
 }
 
 void FrameWriter::consume(std::size_t n) {
@@ -73,8 +91,10 @@ void FrameWriter::consume(std::size_t n) {
 }
 
 void FrameWriter::release() {
-    if (empty()) {
-        std::vector<std::uint8_t>().swap(buf_);
+    if (empty() && buf_) {
+        buf_.reset();
+        last_storage_ = storage_;
+        storage_ = 0;
     }
 }
 

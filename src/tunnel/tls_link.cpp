@@ -57,6 +57,12 @@ void TlsLink::drive_handshake() {
         want_write_ = false;
         update_poll();
         handler_.on_link_up();
+        // With read-ahead (tls_context.cpp) the handshake's last read may
+        // also have taken the peer's first records; no readable event will
+        // announce bytes that already left the socket.
+        if (!dead_ && stream_.pending()) {
+            on_readable();
+        }
         return;
     case tls::Io::WantRead:
         want_write_ = false;

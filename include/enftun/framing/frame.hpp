@@ -10,8 +10,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
-#include <vector>
 
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
@@ -65,7 +65,7 @@ public:
 
     std::size_t buffered() const { return end_ - begin_; }
     std::size_t capacity() const { return capacity_; }
-    bool has_storage() const { return !buf_.empty(); }
+    bool has_storage() const { return buf_ != nullptr; }
     // Frees the storage if nothing is buffered (idle sessions); otherwise a
     // no-op, since a partial frame must survive.
     void release();
@@ -73,7 +73,9 @@ public:
 private:
     std::size_t max_payload_;
     std::size_t capacity_;
-    std::vector<std::uint8_t> buf_;
+    // Not a vector: resize() would zero capacity_ bytes at every allocation,
+    // and the router allocates again after each release().
+    std::unique_ptr<std::uint8_t[]> buf_;
     std::size_t begin_ = 0; // first unparsed byte
     std::size_t end_ = 0;   // one past the last committed byte
 };

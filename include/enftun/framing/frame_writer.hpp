@@ -6,14 +6,16 @@
 // (reserve_frame + commit_frame), so the client's TUN→TLS path copies nothing.
 // Capacity is fixed; when a frame does not fit the caller stops reading its
 // source (backpressure) or drops and counts (router fan-out). Storage is
-// allocated on first use and can be released when empty, which keeps idle
-// router sessions small.
+// allocated on first use, grows by doubling (from 32 KiB) only as far as the
+// queue really gets, and can be released when empty, which keeps idle
+// router sessions small: one that only ever queues a ping reply never
+// allocates its whole capacity.
 #pragma once
 
 #include "enftun/util/bytes.hpp"
 
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 namespace enftun::framing {
 
@@ -34,15 +36,22 @@ public:
     void consume(std::size_t n);
     std::size_t size() const { return end_ - begin_; }
     bool empty() const { return begin_ == end_; }
-    bool has_storage() const { return !buf_.empty(); }
+    bool has_storage() const { return buf_ != nullptr; }
     // Frees the storage if nothing is queued.
     void release();
 
 private:
     bool make_room(std::size_t need);
+    void grow(std::size_t need);
 
     std::size_t capacity_;
-    std::vector<std::uint8_t> buf_;
+    // Not a vector: resize() would zero the storage at every allocation.
+    std::unique_ptr<std::uint8_t[]> buf_;
+    std::size_t storage_ = 0;
+    // Size of the storage last released: a busy router session releases
+    // after every flush, and starting again at this size spares it the
+    // copies of growing 32 KiB → 64 KiB → ... for every batch.
+    std::size_t last_storage_ = 0;
     std::size_t begin_ = 0;
     std::size_t end_ = 0;
 };

@@ -44,8 +44,10 @@ public:
     IoResult write(Bytes buf);
     // Sends close_notify once; best effort, never waits for the peer's.
     void shutdown();
-    // Whether SSL holds decrypted bytes not yet returned by read().
-    bool pending() const { return SSL_pending(ssl_.get()) > 0; }
+    // Whether SSL holds bytes not yet returned by read(): decrypted, or (with
+    // read-ahead) raw bytes already taken from the socket, which no readable
+    // event will announce again.
+    bool pending() const { return SSL_has_pending(ssl_.get()) == 1; }
 
     // The verified peer's tunnel address (its certificate CN).
     // Errors: Identity.

@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# profile.sh: where the enftun data path spends its work, per packet, in
+# figures that do not depend on machine noise (a shared 2-core box makes
+# Mbit/s jump by 30% between runs; instruction and syscall counts do not).
+#
+#   sudo bench/profile.sh [-m callgrind|strace] [-n MBYTES] [-k DIR]
+#
+#   -m callgrind  (default) valgrind --tool=callgrind: user-space instructions
+#                 per packet for client and router, and the top functions
+#   -m strace     strace -c -f: syscalls per packet, by syscall
+#   -n MBYTES     iperf3 bytes in each direction (default 100; callgrind
+#                 slows the daemons ~50x, so keep it small)
+#   -k DIR        keep the raw callgrind/strace output in DIR
+#
+# Workload, on the bench/tunnel.sh topology: iperf3 -n MBYTES client->router,
+# then router->client, then `ping -f -c 2000`. Packets = the client TUN's
+# rx + tx counters; the router's TUN sees the same packets.
+set -e -o pipefail
+export LC_ALL=C
+
+BENCH_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source-path=SCRIPTDIR source=../test/netns/lib.sh
+source "$BENCH_HERE/../test/netns/lib.sh"
+# shellcheck source=lib/common.sh
+source "$BENCH_HERE/lib/common.sh"
+# shellcheck source=lib/enftun.sh
+source "$BENCH_HERE/lib/enftun.sh"
+
+ET_WAIT_TIMEOUT=60
+MODE=callgrind
+MBYTES=100
+KEEP=""
+
+usage() {
+    sed -n '6,14p' "$0" >&2
+    exit 2
+}
+
+# wrap NAME: the command prefix that runs a daemon under the profiler.
+wrap() {
+    case "$MODE" in
+    callgrind)
+        echo valgrind --tool=callgrind --callgrind-out-file="$ET_TMP/$1.callgrind" \
+            --dump-instr=no --collect-jumps=no
+        ;;
+    strace) echo strace -c -f -o "$ET_TMP/$1.strace" ;;
+    esac
+}
+
+start_daemons() {
+    local -a w
+    read -r -a w <<<"$(wrap router)"
+    et_daemon_start enftun-server r "${w[@]}" "$ET_BIN_DIR/enftun-router" \
+        -c "$ET_TMP/enftun/router.conf"
+    et_wait_for -d enftun-server _enftun_listening
+    enftun_client_prepare
+    read -r -a w <<<"$(wrap client)"
+    et_daemon_start enftun-client c "${w[@]}" "$ET_BIN_DIR/enftun" -c "$ET_TMP/enftun/client.conf"
+    et_wait_for -d enftun-client et_exec c ping -6 -n -c 1 -W 1 "$ENFTUN_TARGET"
+}
+
+workload() {
+    et_daemon_start iperf3 r iperf3 -s -B "$ENFTUN_TARGET"
+    et_wait_for -d iperf3 et_exec r ss -Hltn "src [$ENFTUN_TARGET]:5201"
+    et_exec c timeout 300 iperf3 -6 -c "$ENFTUN_TARGET" -n "${MBYTES}M" >/dev/null
+    et_exec c timeout 300 iperf3 -6 -c "$ENFTUN_TARGET" -n "${MBYTES}M" -R >/dev/null
+    et_exec c timeout 120 ping -6 -n -q -f -c 2000 "$ENFTUN_TARGET" >/dev/null
+    et_daemon_stop iperf3 5
+}
+
+# stop_profiled NAME: SIGTERM to the daemon itself (under strace it is the
+# tracer's child), then wait for the profiler to write its output and exit.
+stop_profiled() {
+    local pid target
+    pid="$(et_daemon_pid "$1")"
+    target="$pid"
+    if [[ $MODE == strace ]]; then
+        target="$(pgrep -P "$pid" | head -n 1)"
+    fi
+    kill -TERM "$target" 2>/dev/null || true
+    ET_WAIT_TIMEOUT=60 et_wait_for_exit "$1" || true
+    et_daemon_stop "$1" 5
+}
+
+packets() {
+    echo $(($(et_link_stat c enf0 rx) + $(et_link_stat c enf0 tx)))
+}
+
+# report_callgrind NAME PACKETS
+report_callgrind() {
+    local f="$ET_TMP/$1.callgrind" total
+    total="$(awk '/^summary:/ { print $2 }' "$f")"
+    printf '%-8s %14s instructions, %8.0f per packet\n' "$1" "$total" \
+        "$(awk -v t="$total" -v p="$2" 'BEGIN { print t / p }')"
+    callgrind_annotate --inclusive=no "$f" 2>/dev/null | awk '/^-+$/ { n++; next }
+        n == 3 && NF > 1 && shown < 25 { print "    " $0; shown++ }'
+}
+
+# report_strace NAME PACKETS
+report_strace() {
+    local f="$ET_TMP/$1.strace"
+    printf '%-8s syscalls per packet: %s\n' "$1" \
+        "$(awk -v p="$2" '$NF == "total" { printf "%.2f", $(NF - 2) / p }' "$f")"
+    awk -v p="$2" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { printf "    %-16s %6.3f per packet\n", $NF, $4 / p }' "$f" |
+        sort -k2 -rn | head -n 10
+}
+
+main() {
+    while getopts "m:n:k:h" opt; do
+        case "$opt" in
+        m) MODE="$OPTARG" ;;
+        n) MBYTES="$OPTARG" ;;
+        k) KEEP="$OPTARG" ;;
+        *) usage ;;
+        esac
+    done
+    [[ $MODE == callgrind || $MODE == strace ]] || usage
+    [[ $MBYTES =~ ^[1-9][0-9]{0,4}$ ]] || et_die "-n wants 1..99999"
+    et_init
+    bench_require_tools iperf3 jq valgrind strace callgrind_annotate
+    bench_build
+    bench_topology
+    enftun_prepare
+    start_daemons
+    local before after n
+    before="$(packets)"
+    workload
+    after="$(packets)"
+    n=$((after - before))
+    stop_profiled enftun-client
+    stop_profiled enftun-server
+    echo "packets through the tunnel: $n (iperf3 ${MBYTES} MB each way + 2000 flood pings)"
+    local name
+    for name in client router; do
+        "report_$MODE" "$name" "$n"
+    done
+    if [[ -n $KEEP ]]; then
+        mkdir -p "$KEEP"
+        cp "$ET_TMP"/*."$MODE" "$KEEP"/
+    fi
+}
+
+main "$@"
