@@ -1,6 +1,6 @@
 #include "enftun/loop/loop.hpp"
 
-#include <cassert>
+#include <cstdio>
 #include <cstdlib>
 
 namespace enftun::loop {
@@ -37,11 +37,17 @@ Loop::Loop() : loop_(std::make_unique<uv_loop_t>()) {
 }
 
 Loop::~Loop() {
-    // Let pending close callbacks run so their memory is freed.
-    uv_run(loop_.get(), UV_RUN_DEFAULT);
-    int rc = uv_loop_close(loop_.get());
-    assert(rc == 0 && "a libuv handle outlived its loop");
-    (void)rc;
+    // Let pending close callbacks run so their memory is freed. A stop()
+    // made while the loop was not running leaves libuv's stop flag set, and
+    // the first uv_run() returns at once, only clearing it: run again then.
+    if (uv_run(loop_.get(), UV_RUN_DEFAULT) != 0) {
+        uv_run(loop_.get(), UV_RUN_DEFAULT);
+    }
+    // A handle outliving its loop is a broken invariant in any build type.
+    if (uv_loop_close(loop_.get()) != 0) {
+        std::fputs("enftun: a libuv handle outlived its loop\n", stderr);
+        std::abort();
+    }
 }
 
 void Loop::run() {

@@ -144,6 +144,19 @@ void test_stop_returns_from_run(void**) {
     g->a->stop();
 }
 
+// stop() while the loop is not running leaves libuv's stop flag set; the
+// destructor must still run the pending close callbacks (it aborts if a
+// handle outlives the loop).
+void test_stop_outside_run_then_destroy(void**) {
+    auto loop = std::make_unique<enftun::loop::Loop>();
+    {
+        enftun::loop::Timer t(*loop, [] {});
+        t.start(1000);
+    }
+    loop->stop();
+    loop.reset();
+}
+
 void test_destroy_before_run_closes_handles(void**) {
     make_a();
     g->a->start(0);
@@ -244,6 +257,7 @@ int teardown(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_timer_fires_once, setup, teardown),
+        cmocka_unit_test(test_stop_outside_run_then_destroy),
         cmocka_unit_test_setup_teardown(test_timer_restart_from_callback_rearms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_start_again_replaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timer_fires_again_after_loop_ran_dry, setup, teardown),
