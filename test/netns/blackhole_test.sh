@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# blackhole_test.sh: a path that dies silently (no link, address or route
+# change: an nftables rule drops the tunnel's TCP in both directions on the
+# router's side) is noticed by the heartbeat, and enftun reconnects once
+# the path works again (CTest: netns.blackhole_test; exit 77 = skipped).
+# Topology: resilience_lib.sh.
+#
+# Why the heartbeat and not TCP notices: the tunnel is idle when the drop
+# starts, so the heartbeat probe (sent after heartbeat_period without a
+# received frame) is the first unacknowledged data; the heartbeat gives up
+# heartbeat_timeout later, while TCP_USER_TIMEOUT (tcp_liveness.hpp) is
+# max(2 x heartbeat_timeout, 10 s) after that same probe. No netlink event
+# happens at all. The test checks the log line and the counters.
+#
+# Steps: a. tunnel up; b. black hole -> heartbeat reconnect, TUN stays up;
+# c. the path heals -> tunnel up again, ping works.
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=resilience_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/resilience_lib.sh"
+
+ET_WAIT_TIMEOUT=30
+readonly TABLE=enftun_blackhole
+UPS=0
+
+blackhole_on() {
+    et_exec r nft -f - <<EOF
+table inet $TABLE {
+    chain in {
+        type filter hook prerouting priority -400; policy accept;
+        tcp dport 4443 counter drop
+    }
+    chain out {
+        type filter hook output priority -400; policy accept;
+        tcp sport 4443 counter drop
+    }
+}
+EOF
+}
+
+blackhole_off() {
+    et_exec r nft delete table inet "$TABLE"
+}
+
+# Dropped packets, both directions (proves the black hole was hit).
+blackhole_drops() {
+    et_exec r nft list table inet "$TABLE" 2>/dev/null |
+        awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") n += $(i + 1) }
+             END { print n + 0 }'
+}
+
+step_a() {
+    local ok=0
+    rs_start_router || return 1
+    rs_start_client c1 || return 1
+    check "ping router.address through the tunnel" et_wait_for -d c1 -d router rs_ping_tunnel ||
+        ok=1
+    return "$ok"
+}
+
+step_b() {
+    local ok=0 dead lost retries route hb other changes unchanged early
+    UPS="$(et_log_count c1 "tunnel up")"
+    retries="$(et_log_count c1 "reconnecting in")"
+    dead="$(et_log_count c1 "heartbeat: no answer from the router")"
+    lost="$(et_log_count c1 "lost: heartbeat timeout")"
+    blackhole_on
+    check "the heartbeat declared the path dead" \
+        et_wait_for -d c1 rs_log_count_above c1 "heartbeat: no answer from the router" "$dead" ||
+        ok=1
+    check "enftun dropped the connection for it" \
+        et_wait_for -d c1 rs_log_count_above c1 "lost: heartbeat timeout" "$lost" || ok=1
+    check "and schedules a reconnect (backoff)" \
+        et_wait_for -d c1 rs_log_count_above c1 "reconnecting in" "$retries" || ok=1
+    check_num "the black hole dropped packets" "$(blackhole_drops)" -gt 0 || ok=1
+    check "the TUN stays up while the tunnel is down" et_link_up d enf0 || ok=1
+    read -r route hb other changes unchanged early < <(rs_stats c1) || true
+    echo "  info: reconnects route=$route heartbeat=$hb other=$other;" \
+        "route changes=$changes unchanged=$unchanged early-retries=$early"
+    check_num "reconnects caused by the heartbeat" "$hb" -ge 1 || ok=1
+    check_num "none caused by route changes (nothing changed)" "$route" -eq 0 || ok=1
+    return "$ok"
+}
+
+step_c() {
+    local ok=0
+    blackhole_off
+    check "the tunnel came up again" \
+        et_wait_for -t 60 -d c1 rs_log_count_above c1 "tunnel up" "$UPS" || ok=1
+    check "ping through the tunnel" et_wait_for -d c1 rs_ping_tunnel || ok=1
+    check "ping 3 times" et_exec d ping -6 -n -c 3 -W 2 "$RS_ROUTER_ADDR" || ok=1
+    return "$ok"
+}
+
+main() {
+    et_init
+    et_require_bins enftun enftun-router
+    command -v nft >/dev/null || et_skip "nft (nftables) not installed"
+    echo "blackhole_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    rs_make_topology
+    rs_make_pki
+    rs_write_router_conf
+    # Probe after 1 s of silence, give up 2 s later; connect attempts during
+    # the black hole time out after 1 s and back off up to 2 s.
+    rs_write_client_conf c1 heartbeat_period=1000 heartbeat_timeout=2000 \
+        connect_timeout=1000 reconnect_max_delay=2000
+
+    run_step a "tunnel up" step_a
+    run_step b "silent black hole: the heartbeat notices, enftun reconnects" step_b a
+    run_step c "the path heals: tunnel up again" step_c b
+    rs_summary blackhole_test
+}
+
+main "$@"

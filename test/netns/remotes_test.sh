@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# remotes_test.sh: remote.hosts handling (CTest: netns.remotes_test; exit 77
+# = skipped). Topology: resilience_lib.sh; the router listens on
+# fd00:200::1 and fd00:200::2 (on r's loopback).
+#
+# Steps (each prints PASS/FAIL):
+#   a. dead hosts first: fd00:200::9 swallows SYNs (nftables drop in r), so
+#      only the per-attempt connect timeout moves on; fd00:200::8 exists
+#      but nobody listens (refused); the third host is used
+#   b. a host name, resolved through d's own hosts file
+#      (/etc/netns/<ns>/hosts, bind-mounted by `ip netns exec`), after a
+#      name that does not resolve
+#   c. the router is killed and restarted: enftun backs off (each delay
+#      within [floor, cap]) and reconnects; the TUN stays up meanwhile; the
+#      name is resolved afresh (it now points to fd00:200::2)
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=resilience_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/resilience_lib.sh"
+
+ET_WAIT_TIMEOUT=30
+readonly SWALLOW=fd00:200::9 REFUSE=fd00:200::8 NAME=router.enftun.test
+readonly CAP_MS=2000 FLOOR_MS=100
+
+# line_no NAME STRING: the number of the first log line holding STRING.
+line_no() {
+    grep -n -F -- "$2" "$(et_daemon_log "$1")" | head -n 1 | cut -d: -f1
+}
+
+# in_order NAME S1 S2...: each string first appears after the previous one.
+in_order() {
+    local name="$1" prev=0 n s
+    shift
+    for s in "$@"; do
+        n="$(line_no "$name" "$s")"
+        [[ -n $n ]] && ((n > prev)) || return 1
+        prev="$n"
+    done
+}
+
+step_a() {
+    local ok=0
+    rs_write_client_conf c1 hosts="$SWALLOW,$REFUSE,$RS_SERVICE" connect_timeout=1000
+    rs_start_client c1 || return 1
+    check "ping router.address through the tunnel" et_wait_for -d c1 rs_ping_tunnel || ok=1
+    check "in config order: timed out, refused, connected" in_order c1 \
+        "connect to [$SWALLOW]:4443 timed out after 1000 ms" \
+        "connect to [$REFUSE]:4443 failed: Connection refused" \
+        "connected to [$RS_SERVICE]:4443" || ok=1
+    check "the swallowing host really swallowed SYNs" swallowed_some || ok=1
+    rs_stop_client c1
+    return "$ok"
+}
+
+swallowed_some() {
+    (($(et_nft_counter r enftun_remotes swallowed) > 0))
+}
+
+step_b() {
+    local ok=0
+    et_netns_hosts d "$RS_SERVICE $NAME"
+    rs_write_client_conf c2 hosts="nosuch.enftun.test,$NAME" connect_timeout=1000 \
+        reconnect_max_delay="$CAP_MS"
+    rs_start_client c2 || return 1
+    check "ping router.address through the tunnel" et_wait_for -d c2 rs_ping_tunnel || ok=1
+    check "the unknown name failed, then $NAME connected to $RS_SERVICE" in_order c2 \
+        "cannot resolve nosuch.enftun.test" "connected to [$RS_SERVICE]:4443" || ok=1
+    return "$ok"
+}
+
+# delays_within_bounds NAME: every "reconnecting in N ms" is in [floor, cap].
+delays_within_bounds() {
+    local n bad=0
+    while read -r n; do
+        if ((n < FLOOR_MS || n > CAP_MS)); then
+            echo "delay $n ms outside [$FLOOR_MS, $CAP_MS]"
+            bad=1
+        fi
+    done < <(grep -o -E 'reconnecting in [0-9]+ ms' "$(et_daemon_log "$1")" | awk '{ print $3 }')
+    return "$bad"
+}
+
+step_c() {
+    local ok=0 ups failed backoffs
+    ups="$(et_log_count c2 "tunnel up")"
+    failed="$(et_log_count c2 "could not connect to any remote host")"
+    backoffs="$(et_log_count c2 "reconnecting in")"
+    # Addresses change: the next resolution must see the new one.
+    et_netns_hosts d "$RS_SERVICE2 $NAME"
+    et_daemon_kill router
+    check "enftun lost the connection and backs off" \
+        et_wait_for -d c2 rs_log_count_above c2 "reconnecting in" "$backoffs" || ok=1
+    check "attempts keep failing while the router is down" \
+        et_wait_for -d c2 rs_log_count_above c2 "could not connect to any remote host" \
+        "$((failed + 1))" || ok=1
+    check "the TUN stays up while the tunnel is down" et_link_up d enf0 || ok=1
+    check "its route survives" et_exec d ip -6 route show fd00:e::/64 dev enf0 || ok=1
+    check "backoff delays stay within [$FLOOR_MS, $CAP_MS] ms" delays_within_bounds c2 || ok=1
+    check "the router restarts" rs_start_router || ok=1
+    check "the tunnel came up again" \
+        et_wait_for -d c2 rs_log_count_above c2 "tunnel up" "$ups" || ok=1
+    check "the name was resolved afresh: connected to $RS_SERVICE2" \
+        et_log_has c2 "connected to [$RS_SERVICE2]:4443" || ok=1
+    check "ping through the tunnel" et_wait_for -d c2 rs_ping_tunnel || ok=1
+    return "$ok"
+}
+
+main() {
+    et_init
+    et_require_bins enftun enftun-router
+    command -v nft >/dev/null || et_skip "nft (nftables) not installed"
+    echo "remotes_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    rs_make_topology
+    rs_make_pki
+    et_addr_add r lo "$SWALLOW/128"
+    et_addr_add r lo "$REFUSE/128"
+    et_exec r nft -f - <<EOF
+table inet enftun_remotes {
+    counter swallowed {}
+    chain pre {
+        type filter hook prerouting priority -400; policy accept;
+        ip6 daddr $SWALLOW tcp dport 4443 counter name "swallowed" drop
+    }
+}
+EOF
+    # Names other than those in the hosts file must fail fast and stay on
+    # this machine: the resolver asks 127.0.0.1 in d, where nothing listens.
+    et_netns_hosts d "# empty until step b"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
+        >"/etc/netns/$(et_ns d)/resolv.conf"
+    rs_write_router_conf
+    rs_start_router
+
+    run_step a "dead and refusing hosts first: the next host is used" step_a
+    run_step b "a host name from the namespace's hosts file" step_b
+    run_step c "router killed and restarted: backoff, TUN up, fresh resolution" step_c b
+    rs_summary remotes_test
+}
+
+main "$@"
