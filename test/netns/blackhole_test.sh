@@ -22,7 +22,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=resilience_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/resilience_lib.sh"
 
-ET_WAIT_TIMEOUT=30
 readonly TABLE=enftun_blackhole
 UPS=0
 

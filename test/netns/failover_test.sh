@@ -27,7 +27,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=resilience_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/resilience_lib.sh"
 
-ET_WAIT_TIMEOUT=30
 readonly HB_PERIOD=600000 # 10 min: the heartbeat cannot explain anything below
 FENCE_N=0
 

@@ -21,7 +21,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=resilience_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/resilience_lib.sh"
 
-ET_WAIT_TIMEOUT=30
 readonly SWALLOW=fd00:200::9 REFUSE=fd00:200::8 NAME=router.enftun.test
 readonly CAP_MS=2000 FLOOR_MS=100
 
