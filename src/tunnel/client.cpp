@@ -213,7 +213,9 @@ void Client::on_heartbeat_dead() {
     if (!link_) {
         return;
     }
-    ++stats_.reconnects_heartbeat;
+    if (confirmed_) { // else it was an attempt that failed, not a lost tunnel
+        ++stats_.reconnects_heartbeat;
+    }
     link_->shutdown();
     on_link_down("heartbeat timeout");
 }
@@ -301,7 +303,9 @@ void Client::check_route(const std::string& what) {
 }
 
 void Client::reconnect_for_route() {
-    ++stats_.reconnects_route;
+    if (confirmed_) { // counted like disconnects: tunnels that were up
+        ++stats_.reconnects_route;
+    }
     backoff_.reset();      // the old path's failures say nothing about the new one
     reconnect_now_ = true; // on_link_down -> schedule_reconnect -> retry_soon
     link_->shutdown();     // close_notify on the old path, best effort

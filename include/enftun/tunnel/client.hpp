@@ -53,8 +53,9 @@ struct ClientStats {
     std::uint64_t probes_dropped = 0;   // heartbeats that found no room
     std::uint64_t tun_dropped_down = 0; // read while the tunnel was down
 
-    // Path resilience (why connections ended, what network changes did).
-    // Connections lost to errors, EOF or TCP timeouts are
+    // Path resilience (why tunnels ended, what network changes did). The
+    // reconnect counters count tunnels that were up, like disconnects, so
+    // those lost to errors, EOF or TCP timeouts are
     // disconnects - reconnects_route - reconnects_heartbeat.
     std::uint64_t reconnects_route = 0;     // preferred path changed or vanished
     std::uint64_t reconnects_heartbeat = 0; // no answer to a heartbeat probe
