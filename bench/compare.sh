@@ -71,13 +71,15 @@ snapshot_cpu() {
     echo "$c $s"
 }
 
-# record_memory TOOL RUN KIND(idle|peak)
+# record_memory TOOL RUN KIND(idle|peak): VmRSS (idle) or VmHWM (peak), and
+# RssAnon, the private part (VmRSS also counts the shared libraries' pages).
 record_memory() {
-    local tool="$1" run="$2" kind="$3" side key=VmRSS
+    local tool="$1" run="$2" kind="$3" side key=VmRSS pid
     [[ $kind == peak ]] && key=VmHWM
     for side in client server; do
-        bench_record "$tool" "${side}_rss_${kind}_kib" "$run" \
-            "$(bench_rss_kib "$(et_daemon_pid "$tool-$side")" "$key")"
+        pid="$(et_daemon_pid "$tool-$side")"
+        bench_record "$tool" "${side}_rss_${kind}_kib" "$run" "$(bench_rss_kib "$pid" "$key")"
+        bench_record "$tool" "${side}_anon_${kind}_kib" "$run" "$(bench_rss_kib "$pid" RssAnon)"
     done
 }
 

@@ -68,6 +68,11 @@ bench_topology() {
     et_wait_for et_exec c ping -6 -n -c 1 -W 1 "$BENCH_R_UNDERLAY"
 }
 
+# Every tunnel's TUNs get the transmit queue enftun sets on its own
+# (kTunTxQueueLen in netlink/link_config.hpp), so no tunnel loses packets
+# to a shorter kernel queue than another.
+readonly BENCH_TXQLEN=5000
+
 # bench_persistent_tun SHORT DEV MTU: a TUN the tunnel daemon attaches to
 # (TUNSETIFF on an existing name), as enftun-setup prepares it. Being there
 # before the daemon starts, routes through it exist from the first ping on.
@@ -75,7 +80,7 @@ bench_persistent_tun() {
     local ns
     ns="$(et_ns "$1")"
     ip -n "$ns" tuntap add dev "$2" mode tun
-    ip -n "$ns" link set "$2" mtu "$3" txqueuelen 1000 up
+    ip -n "$ns" link set "$2" mtu "$3" txqueuelen "$BENCH_TXQLEN" up
 }
 
 # ----------------------------------------------------------- measurements

@@ -5,7 +5,8 @@
 # AES-256-GCM, no kernel offload (--disable-dco), tun devices, IPv6 only
 # inside: server fd00:a0::1 (the target), the client gets fd00:a0::1000, the
 # first address of the --server-ipv6 pool. MTU: OpenVPN's default 1500.
-# --tcp-nodelay (pushed to the client too) is the usual advice for TCP mode.
+# --tcp-nodelay (pushed to the client too) is the usual advice for TCP mode;
+# --txqueuelen gives its TUNs the same kernel queue as enftun's.
 
 OPENVPN_TARGET=fd00:a0::1
 OPENVPN_SRC=fd00:a0::1000
@@ -31,6 +32,7 @@ key $dir/router.key
 dh none
 data-ciphers AES-256-GCM
 tcp-nodelay
+txqueuelen $BENCH_TXQLEN
 disable-dco
 verb 3
 EOF
@@ -45,6 +47,7 @@ ca $dir/ca.pem
 cert $dir/client.pem
 key $dir/client.key
 data-ciphers AES-256-GCM
+txqueuelen $BENCH_TXQLEN
 disable-dco
 verb 3
 EOF

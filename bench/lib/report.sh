@@ -21,6 +21,10 @@ client_rss_idle_kib|client RSS idle|KiB|low
 client_rss_peak_kib|client RSS peak|KiB|low
 server_rss_idle_kib|server RSS idle|KiB|low
 server_rss_peak_kib|server RSS peak|KiB|low
+client_anon_idle_kib|client private RSS (RssAnon) idle|KiB|low
+client_anon_peak_kib|client private RSS after load|KiB|low
+server_anon_idle_kib|server private RSS (RssAnon) idle|KiB|low
+server_anon_peak_kib|server private RSS after load|KiB|low
 first_ping_ms|start to first answered ping|ms|low"
 
 # bench_json TSV META_JSON: the JSON document on stdout.

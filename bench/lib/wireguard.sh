@@ -40,7 +40,7 @@ wireguard_server_up() {
     et_exec r wg set "$WG_S_IF" listen-port 51820 private-key "$dir/server.key" \
         peer "$(cat "$dir/client.pub")" allowed-ips "$WIREGUARD_SRC/128"
     et_exec r ip addr add "$WIREGUARD_TARGET/64" dev "$WG_S_IF" nodad
-    et_exec r ip link set "$WG_S_IF" up
+    et_exec r ip link set "$WG_S_IF" txqueuelen "$BENCH_TXQLEN" up
 }
 
 wireguard_client_prepare() {

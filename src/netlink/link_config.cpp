@@ -61,6 +61,7 @@ Status LinkConfig::set_mtu_up(unsigned ifindex, std::uint32_t mtu) {
     ifm->ifi_flags = IFF_UP;
     ifm->ifi_change = IFF_UP;
     mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+    mnl_attr_put_u32(nlh, IFLA_TXQLEN, kTunTxQueueLen);
     return request(nlh, "cannot set link MTU and bring it up");
 }
 
