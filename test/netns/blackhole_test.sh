@@ -13,7 +13,8 @@
 # happens at all. The test checks the log line and the counters.
 #
 # Steps: a. tunnel up; b. black hole -> heartbeat reconnect, TUN stays up;
-# c. the path heals -> tunnel up again, ping works.
+# c. the path heals -> tunnel up again, ping works; the heartbeat's echo
+# replies were consumed, none reached the TUN (nftables counter in d).
 set -e -o pipefail
 export LC_ALL=C
 
@@ -49,6 +50,26 @@ blackhole_drops() {
     et_exec r nft list table inet "$TABLE" 2>/dev/null |
         awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") n += $(i + 1) }
              END { print n + 0 }'
+}
+
+# Echo replies from fe80::1 that reach d's kernel through enf0: the
+# heartbeat's replies must be consumed by enftun, never written to the TUN
+# (nothing else in d pings fe80::1).
+load_leak_counter() {
+    et_exec d nft -f - <<EOF
+table inet enftun_probe_leak {
+    counter leaked {}
+    chain pre {
+        type filter hook prerouting priority -500; policy accept;
+        iifname "enf0" ip6 saddr fe80::1 icmpv6 type echo-reply counter name "leaked"
+    }
+}
+EOF
+}
+
+# probes_sent: the heartbeat count from enftun's stats line (after rs_stats).
+probes_sent() {
+    grep -o -E 'heartbeats [0-9]+' "$(et_daemon_log c1)" | tail -n 1 | awk '{ print $2 }'
 }
 
 step_a() {
@@ -91,6 +112,15 @@ step_c() {
         et_wait_for -t 60 -d c1 rs_log_count_above c1 "tunnel up" "$UPS" || ok=1
     check "ping through the tunnel" et_wait_for -d c1 rs_ping_tunnel || ok=1
     check "ping 3 times" et_exec d ping -6 -n -c 3 -W 2 "$RS_ROUTER_ADDR" || ok=1
+    rs_stats c1 >/dev/null || ok=1
+    check_num "heartbeat probes were sent" "$(probes_sent)" -ge 2 || ok=1
+    check_num "no heartbeat reply reached the TUN" \
+        "$(et_nft_counter d enftun_probe_leak leaked)" -eq 0 || ok=1
+    # Control: the counter does see a reply to the host's own ping of fe80::1.
+    check "the host itself pings fe80::1%enf0" \
+        et_exec d ping -6 -n -c 1 -W 2 -I "$RS_CLIENT_ADDR" fe80::1%enf0 || ok=1
+    check_num "that reply reached the TUN and was counted" \
+        "$(et_nft_counter d enftun_probe_leak leaked)" -eq 1 || ok=1
     return "$ok"
 }
 
@@ -101,6 +131,7 @@ main() {
     echo "blackhole_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
     rs_make_topology
     rs_make_pki
+    load_leak_counter
     rs_write_router_conf
     # Probe after 1 s of silence, give up 2 s later; connect attempts during
     # the black hole time out after 1 s and back off up to 2 s.

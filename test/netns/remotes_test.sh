@@ -13,6 +13,8 @@
 #   c. the router is killed and restarted: enftun backs off (each delay
 #      within [floor, cap]) and reconnects; the TUN stays up meanwhile; the
 #      name is resolved afresh (it now points to fd00:200::2)
+#   d. while enftun backs off (router down), a network change makes it
+#      retry at once (decision line and its early-retry counter)
 set -e -o pipefail
 export LC_ALL=C
 
@@ -107,6 +109,43 @@ step_c() {
     return "$ok"
 }
 
+# change_during_backoff N: add a throw-away route and print enftun's
+# decision line for it ("" if none came).
+change_during_backoff() {
+    local prefix="fd00:9e9e:$1::/64"
+    et_exec d ip -6 route add "$prefix" dev lo
+    et_wait_for -d c3 rs_log_line_has c3 "route+ $prefix" "route change (" >/dev/null 2>&1 || true
+    grep -F "route+ $prefix" "$(et_daemon_log c3)" | tail -n 1
+}
+
+step_d() {
+    local ok=0 failed early_before early_after line="" i
+    rs_stop_client c2
+    rs_write_client_conf c3 hosts="$RS_SERVICE" connect_timeout=1000 # default cap: 60 s
+    rs_start_client c3 || return 1
+    check "ping router.address through the tunnel" et_wait_for -d c3 rs_ping_tunnel || ok=1
+    failed="$(et_log_count c3 "could not connect to any remote host")"
+    et_daemon_kill router
+    # Three failed attempts: the backoff ceiling has grown to 8 s.
+    check "attempts fail while the router is down" \
+        et_wait_for -d c3 rs_log_count_above c3 "could not connect to any remote host" \
+        "$((failed + 2))" || ok=1
+    # A change that lands during an attempt (a few ms) is left to it, and
+    # one that finds a retry already due sooner changes nothing: try again.
+    for i in 1 2 3 4 5; do
+        read -r _ _ _ _ _ early_before < <(rs_stats c3) || true
+        line="$(change_during_backoff "$i")"
+        read -r _ _ _ _ _ early_after < <(rs_stats c3) || true
+        [[ $line == *"(was backing off)"* ]] && ((early_after > early_before)) && break
+    done
+    echo "  info: ${line:0:200}"
+    check "the change cut the backoff short" grep -q -F "(was backing off)" <<<"$line" || ok=1
+    check_num "enftun counted an early retry" "$((early_after - early_before))" -ge 1 || ok=1
+    check "the router restarts" rs_start_router || ok=1
+    check "the tunnel comes back" et_wait_for -t 90 -d c3 rs_ping_tunnel || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -136,6 +175,7 @@ EOF
     run_step a "dead and refusing hosts first: the next host is used" step_a
     run_step b "a host name from the namespace's hosts file" step_b
     run_step c "router killed and restarted: backoff, TUN up, fresh resolution" step_c b
+    run_step d "a network change while backing off: retry at once" step_d
     rs_summary remotes_test
 }
 
