@@ -169,8 +169,9 @@ table inet $ES_COUNTERS {
         ip6 daddr fd00:e::/48 counter name "tunprefix"
         ip6 daddr fd00:200::/64 counter name "host"
         ip daddr 198.18.2.0/24 counter name "host"
-        meta nfproto ipv4 counter name "ipv4" return
         ip6 daddr $ES_UPLINK_PEER6 tcp dport 4443 counter name "tunnel" return
+        ip daddr $ES_UPLINK_PEER4 tcp dport 4443 counter name "tunnel" return
+        meta nfproto ipv4 counter name "ipv4" return
         icmpv6 type nd-neighbor-solicit counter name "ns" return
         icmpv6 type { nd-router-solicit, nd-neighbor-advert, mld-listener-report, mld-listener-done, mld2-listener-report } return
         udp sport 546 udp dport 547 return

@@ -15,7 +15,9 @@
 #  g  down restores rules, routes, ruleset, links and sysctls exactly
 #  h  up, down, up, down is clean
 #  i  a failure half-way through up is rolled back
-#  j  clear errors: no CAP_NET_ADMIN, no nft
+#  j  clear errors: no CAP_NET_ADMIN, no nft, a remote host that does not
+#     resolve; nothing changed
+#  k  the router by IPv4 address, with strict rp_filter on the device
 set -e -o pipefail
 export LC_ALL=C
 
@@ -35,12 +37,19 @@ make_pki_and_confs() {
     local pki="$ET_TMP/pki"
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
         "$pki" d="$ES_D_ADDR" c2="$ES_C2_ADDR" >/dev/null
-    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1 \
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,198.18.0.1 \
         address="$ES_ROUTER_ADDR" cert="$pki/router.pem" key="$pki/router.key" \
         ca="$pki/ca.pem" tun_dev=
+    # The router by name: enftun-setup resolves it at up (for the firewall),
+    # enftun whenever it connects; both through d's /etc/hosts.
+    et_netns_hosts d "fd00:100::1 router.test"
     CONF="$ET_TMP/d.conf"
-    write_client_conf "$CONF" hosts=fd00:100::1 ca="$pki/ca.pem" cert="$pki/d.pem" \
+    write_client_conf "$CONF" hosts=router.test ca="$pki/ca.pem" cert="$pki/d.pem" \
         key="$pki/d.key" prefixes=default trusted=lan0
+    write_client_conf "$ET_TMP/d4.conf" hosts=198.18.0.1 ca="$pki/ca.pem" cert="$pki/d.pem" \
+        key="$pki/d.key" prefixes=default trusted=lan0
+    write_client_conf "$ET_TMP/noname.conf" hosts=nosuch.test ca="$pki/ca.pem" \
+        cert="$pki/d.pem" key="$pki/d.key" prefixes=default
     write_client_conf "$ET_TMP/c2.conf" hosts=fd00:101::1 ca="$pki/ca.pem" \
         cert="$pki/c2.pem" key="$pki/c2.key" prefixes=fd00:e::/64
 }
@@ -116,6 +125,8 @@ step_b() {
     local ok=0
     es_check "enftun-setup up" es_setup d up "$CONF" || return 1
     es_check "status says up (exit 0)" es_setup d status "$CONF" || ok=1
+    es_check "the firewall lets TCP out to router.test's address fd00:100::1" \
+        grep -q 'fd00:100::1' <(et_exec d nft list table inet enftun-enf0) || ok=1
     es_check "accept_ra is 0 on enf0" \
         grep -qx 0 <(et_exec d sysctl -n net/ipv6/conf/enf0/accept_ra) || ok=1
     es_check_not "the host is unreachable" es_ping d "$ES_HOST6" || ok=1
@@ -216,13 +227,17 @@ step_g() {
     return "$ok"
 }
 
+# Round 2 runs enftun-setup with CAP_NET_ADMIN as its only capability, as
+# the CapabilityBoundingSet of enftun-setup@.service allows.
 step_h() {
     local ok=0 round
     for round in 1 2; do
+        ((round == 1)) || ES_WRAP=(setpriv --inh-caps=-all "--bounding-set=-all,+net_admin")
         es_check "round $round: up" es_setup d up "$CONF" || ok=1
         es_check "round $round: down" es_setup d down "$CONF" || ok=1
         es_check "round $round: state as before" es_same_state d "$BEFORE" || ok=1
     done
+    ES_WRAP=()
     return "$ok"
 }
 
@@ -261,6 +276,26 @@ step_j() {
     done
     ES_PATH="$dir" es_check "up without nft fails with a clear message" \
         es_fails_saying 'nft not found' es_setup d up "$CONF" || ok=1
+    es_check "up with an unresolvable remote host fails with a clear message" \
+        es_fails_saying 'cannot resolve remote host "nosuch.test"' \
+        es_setup d up "$ET_TMP/noname.conf" || ok=1
+    es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+# IPv4 rp_filter checks a reply's source with mark 0, which table T
+# blackholes: the "to REMOTE lookup main" rule is what lets the replies in.
+step_k() {
+    local ok=0 conf="$ET_TMP/d4.conf"
+    es_check "up with remote.hosts = 198.18.0.1" es_setup d up "$conf" || return 1
+    et_daemon_start enftun d "$ET_BIN_DIR/enftun" -c "$conf"
+    es_check "enftun connects over IPv4; d pings the router $ES_ROUTER_ADDR" \
+        et_wait_for -d enftun -d router es_ping d "$ES_ROUTER_ADDR" || ok=1
+    es_check "ss shows fwmark:0x16b on the IPv4 tunnel socket" \
+        grep -q 'fwmark:0x16b' <(et_exec d ss -tnie "dst 198.18.0.1:4443") || ok=1
+    no_leak "IPv4 router" || ok=1
+    et_daemon_stop enftun
+    es_check "down" es_setup d down "$conf" || ok=1
     es_check "state as before" es_same_state d "$BEFORE" || ok=1
     return "$ok"
 }
@@ -285,6 +320,8 @@ main() {
     et_require_bins enftun enftun-router
     echo "setup_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
     es_topology c2 l
+    # Strict reverse-path filtering (RFC 3704), harsher than Debian's loose.
+    et_exec d sysctl -q -w net.ipv4.conf.all.rp_filter=1
     es_load_counters
     make_pki_and_confs
     start_router_and_c2
@@ -299,7 +336,8 @@ main() {
     run_step g "down restores everything exactly" step_g
     run_step h "up, down, up, down is clean" step_h
     run_step i "a failed up is rolled back" step_i
-    run_step j "clear errors without CAP_NET_ADMIN or nft" step_j
+    run_step j "clear errors: no CAP_NET_ADMIN, no nft, unresolvable host" step_j
+    run_step k "IPv4 router address with strict rp_filter" step_k
     echo "=== summary"
     printf '%s\n' "${RESULTS[@]}"
     es_summary setup_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
