@@ -203,13 +203,15 @@ es_fence_probe() {
 
 # es_setup NS ARG...: run enftun-setup in NS with the built enftun; its
 # output goes to stdout and to $ET_TMP/setup.log. ES_PATH replaces PATH,
-# ES_WRAP (an array) is a command prefix such as setpriv.
+# ES_ENFTUN the enftun binary, ES_WRAP (an array) is a command prefix such
+# as setpriv.
 ES_WRAP=()
 es_setup() {
     local ns="$1"
     shift
     echo "=== enftun-setup $*" >>"$ET_TMP/setup.log"
-    et_exec "$ns" env PATH="${ES_PATH:-$PATH}" ENFTUN="$ET_BIN_DIR/enftun" "${ES_WRAP[@]}" \
+    et_exec "$ns" env PATH="${ES_PATH:-$PATH}" ENFTUN="${ES_ENFTUN:-$ET_BIN_DIR/enftun}" \
+        "${ES_WRAP[@]}" \
         bash "$ES_SETUP" "$@" 2>&1 | tee -a "$ET_TMP/setup.log"
 }
 

@@ -264,6 +264,20 @@ step_i() {
     return "$ok"
 }
 
+# make_ipv4_prefix_enftun: an enftun that answers `-p route.prefixes` with
+# an IPv4 prefix (the real config parser refuses one), to test that
+# enftun-setup validates every entry before it changes anything.
+make_ipv4_prefix_enftun() {
+    local fake="$ET_TMP/enftun-ipv4-prefix"
+    cat >"$fake" <<EOF
+#!/bin/bash
+[[ \$* != *"-p route.prefixes"* ]] || { echo "default 10.0.0.0/8"; exit 0; }
+exec "$ET_BIN_DIR/enftun" "\$@"
+EOF
+    chmod +x "$fake"
+    echo "$fake"
+}
+
 step_j() {
     local ok=0 dir="$ET_TMP/no-nft" f
     ES_WRAP=(setpriv --inh-caps=-all --bounding-set=-net_admin)
@@ -276,6 +290,10 @@ step_j() {
     done
     ES_PATH="$dir" es_check "up without nft fails with a clear message" \
         es_fails_saying 'nft not found' es_setup d up "$CONF" || ok=1
+    ES_ENFTUN="$(make_ipv4_prefix_enftun)" es_check \
+        "up with an IPv4 prefix (from a stand-in enftun) fails with a clear message" \
+        es_fails_saying 'route.prefixes: unsupported entry "10.0.0.0/8"' es_setup d up "$CONF" ||
+        ok=1
     es_check "up with an unresolvable remote host fails with a clear message" \
         es_fails_saying 'cannot resolve remote host "nosuch.test"' \
         es_setup d up "$ET_TMP/noname.conf" || ok=1
