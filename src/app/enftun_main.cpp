@@ -94,6 +94,9 @@ int run(const enftun::config::ClientConfig& config) {
         (*client)->start();
         loop.run();
         (*client)->log_stats();
+        if ((*client)->failed()) {
+            exit_code = 1;
+        }
     }
     // Leaving the scope closed every handle; ~Loop runs their close callbacks.
     return exit_code;

@@ -82,6 +82,11 @@ void Poll::watch(int events) {
 
 void Poll::on_poll(uv_poll_t* h, int status, int events) noexcept {
     if (auto* self = static_cast<Poll*>(h->data)) {
+        if (status < 0) {
+            // libuv has stopped the handle (EPOLLERR is reported as
+            // UV_EBADF): forget what we watched so watch() re-arms it.
+            self->events_ = 0;
+        }
         self->cb_(status, events);
     }
 }

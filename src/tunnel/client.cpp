@@ -100,7 +100,14 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       egress_(self, config.route.allow_ipv4), ingress_(self, config.route.allow_ipv4),
       backoff_({.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count())},
                conn::system_random()),
-      tun_poll_(loop, tun_.fd(), [this](int, int) { on_tun_readable(); }),
+      tun_poll_(loop, tun_.fd(),
+                [this](int status, int) {
+                    if (status < 0) {
+                        on_tun_failed(status);
+                    } else {
+                        on_tun_readable();
+                    }
+                }),
       connector_(
           loop,
           {config.remote.hosts, config.remote.port, config.route.fwmark,
@@ -353,6 +360,9 @@ void Client::on_link_down(const char* reason) {
 void Client::on_send_drained() {
     if (link_ && link_->up()) {
         tun_poll_.watch(UV_READABLE);
+        if (tun_.pending()) {
+            on_tun_readable(); // staged segments: no readable event will come
+        }
     }
 }
 
@@ -376,13 +386,23 @@ void Client::on_frame(Bytes packet) {
     ++stats_.tun_tx;
 }
 
+// The TUN fd reported an error (e.g. the device was deleted under us): no
+// packet can move any more, so stop and let the service manager restart us.
+void Client::on_tun_failed(int status) {
+    ENFTUN_LOG_ERROR("TUN %s failed: %s; stopping", tun_.name().c_str(), uv_strerror(status));
+    failed_ = true;
+    stop();
+    loop_.stop();
+}
+
 void Client::on_tun_readable() {
     if (!link_ || !confirmed_) {
         drain_tun_while_down();
         return;
     }
     framing::FrameWriter& writer = link_->writer();
-    for (int i = 0; i < kTunBatch; ++i) {
+    // Past the batch only to empty an offloaded read (TunDevice::pending).
+    for (int i = 0; i < kTunBatch || tun_.pending(); ++i) {
         MutBytes room = writer.reserve_frame(max_payload());
         if (room.empty()) {
             tun_poll_.watch(0); // backpressure: on_send_drained resumes us
@@ -410,7 +430,7 @@ void Client::on_tun_readable() {
 // here rather than left in the TUN queue, where it would go stale and be
 // sent to the router after the next connect.
 void Client::drain_tun_while_down() {
-    for (int i = 0; i < kTunBatch; ++i) {
+    for (int i = 0; i < kTunBatch || tun_.pending(); ++i) {
         auto n = tun_.read(down_buf_);
         if (!n) {
             if (n.error().code != Errc::WouldBlock) {

@@ -451,6 +451,21 @@ step_h() {
     return "$ok"
 }
 
+# i: the TUN is deleted under a running client (say by `ip link del`): the
+# client cannot move packets any more, so it must exit non-zero (for its
+# service manager to restart it), not spin or hang. Runs last: c2 is gone
+# after it.
+step_i() {
+    local ok=0
+    et_exec c2 ip link del dev enf0
+    check "c2 exits after losing its TUN" et_wait_for -d c2 et_daemon_exited c2 || ok=1
+    et_daemon_reap c2
+    check_num "c2's exit status" "$ET_LAST_STATUS" -ne 0 || ok=1
+    check "c2 said why" grep -q -F "TUN enf0 failed" "$(et_daemon_log c2)" || ok=1
+    check "router and c1 unaffected" ping6 c1 "$R_ADDR" -c 2 -W 2 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 record() {
@@ -489,6 +504,7 @@ main() {
         "g|gateway mode: ping the router-side TUN|step_g|a"
         "h|a malformed frame closes only that session|step_h|a"
         "f|router crash: client reconnects, TUN survives|step_f|a"
+        "i|TUN deleted under a client: it exits non-zero|step_i|a"
     )
     local entry id title fn prereq
     et_init

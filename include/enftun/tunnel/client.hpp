@@ -76,6 +76,8 @@ public:
     // Graceful stop: close_notify to the router, no more callbacks.
     void stop();
     void log_stats() const;
+    // Whether the client stopped itself on a fatal error (exit non-zero).
+    bool failed() const { return failed_; }
 
     const proto::Ipv6Addr& address() const { return self_; }
 
@@ -90,6 +92,7 @@ private:
     void on_confirmed();
 
     void on_tun_readable();
+    void on_tun_failed(int status);
     void drain_tun_while_down();
     bool send_to_host(Bytes packet);
     void on_connected(conn::Connected connected);
@@ -126,6 +129,7 @@ private:
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     bool stopping_ = false;
+    bool failed_ = false;            // a fatal error stopped the client
     bool confirmed_ = false;         // the router has answered on the current link
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
