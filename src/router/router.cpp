@@ -284,7 +284,8 @@ void Router::on_batch_end() {
 }
 
 void Router::on_tun_readable() {
-    for (int i = 0; i < kTunBatch; ++i) {
+    // Past the batch only to empty an offloaded read (TunDevice::pending).
+    for (int i = 0; i < kTunBatch || tun_->pending(); ++i) {
         auto n = tun_->read(scratch_);
         if (!n) {
             break;

@@ -4,11 +4,47 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 
 #include <cerrno>
 #include <cstring>
 
 namespace enftun::tun {
+
+namespace {
+
+// Staging buffer of an offloaded read: the header plus the largest IPv6
+// packet a TUN hands out (payload length is 16 bits; GSO stays below it).
+constexpr std::size_t kStageSize = kVnetHdrLen + 65535 + 40;
+// Header for every write: no offload asked, the checksums are complete
+// (the peer's TunDevice completed them before sending).
+constexpr std::uint8_t kZeroVnetHdr[kVnetHdrLen] = {};
+
+int attach(int fd, const std::string& name, short flags, ifreq& ifr) {
+    ifr = ifreq{};
+    ifr.ifr_flags = flags;
+    std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+    return ioctl(fd, TUNSETIFF, &ifr);
+}
+
+// enable_offload: with checksum and TCP/IPv6 segmentation offload the kernel
+// may give us partial checksums and super-packets (offload.hpp handles both).
+// TSO for IPv4 stays off: enftun carries IPv6, IPv4 only where allowed.
+void enable_offload(int fd) {
+    int hdr_len = static_cast<int>(kVnetHdrLen);
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) == 0) {
+        ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO6));
+    }
+}
+
+} // namespace
+
+TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr)
+    : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex) {
+    if (vnet_hdr) {
+        stage_ = std::make_unique_for_overwrite<std::uint8_t[]>(kStageSize);
+    }
+}
 
 Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string& name) {
     if (name.empty() || name.size() >= IFNAMSIZ) {
@@ -18,20 +54,28 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     if (!fd.valid()) {
         return make_error(Errc::System, "cannot open TUN device node", errno);
     }
+    // Probe: ask for the virtio-net header; a kernel (or device) that
+    // refuses it gets plain packets (STYLE.md §2). One that takes the header
+    // but refuses the offloads hands out headers that never ask for any,
+    // which read() handles alike (the fd cannot be attached a second time).
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    std::memcpy(ifr.ifr_name, name.c_str(), name.size());
-    if (ioctl(fd.get(), TUNSETIFF, &ifr) < 0) {
+    bool vnet = attach(fd.get(), name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifr) == 0;
+    if (vnet) {
+        enable_offload(fd.get());
+    } else if (attach(fd.get(), name, IFF_TUN | IFF_NO_PI, ifr) < 0) {
         return make_error(Errc::System, "TUNSETIFF failed (is the device ours to use?)", errno);
     }
     unsigned ifindex = if_nametoindex(ifr.ifr_name);
     if (ifindex == 0) {
         return make_error(Errc::System, "TUN interface vanished after creation", errno);
     }
-    return TunDevice(std::move(fd), ifr.ifr_name, ifindex);
+    return TunDevice(std::move(fd), ifr.ifr_name, ifindex, vnet);
 }
 
 Result<std::size_t> TunDevice::read(MutBytes buf) {
+    if (stage_) {
+        return read_offloaded(buf);
+    }
     ssize_t n = ::read(fd_.get(), buf.data(), buf.size());
     if (n < 0) {
         int err = errno;
@@ -43,8 +87,45 @@ Result<std::size_t> TunDevice::read(MutBytes buf) {
     return static_cast<std::size_t>(n);
 }
 
+// read_offloaded: the next segment of the staged read; a new read() only
+// when the stage is empty.
+Result<std::size_t> TunDevice::read_offloaded(MutBytes buf) {
+    if (split_.done()) {
+        ssize_t n = ::read(fd_.get(), stage_.get(), kStageSize);
+        if (n < 0) {
+            int err = errno;
+            if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+                return make_error(Errc::WouldBlock, "tun read would block", err);
+            }
+            return make_error(Errc::System, "tun read failed", err);
+        }
+        MutBytes got(stage_.get(), static_cast<std::size_t>(n));
+        auto hdr = parse_vnet_hdr(got);
+        if (!hdr) {
+            return hdr.error();
+        }
+        if (auto st = split_.reset(*hdr, got.subspan(kVnetHdrLen)); !st) {
+            return st.error();
+        }
+        if (split_.done()) {
+            return std::size_t{0}; // an empty packet: callers skip it
+        }
+    }
+    return split_.next(buf);
+}
+
 Result<std::size_t> TunDevice::write(Bytes pkt) {
-    ssize_t n = ::write(fd_.get(), pkt.data(), pkt.size());
+    ssize_t n = 0;
+    if (stage_) {
+        iovec iov[2] = {{const_cast<std::uint8_t*>(kZeroVnetHdr), kVnetHdrLen},
+                        {const_cast<std::uint8_t*>(pkt.data()), pkt.size()}};
+        n = ::writev(fd_.get(), iov, 2);
+        if (n >= static_cast<ssize_t>(kVnetHdrLen)) {
+            n -= static_cast<ssize_t>(kVnetHdrLen);
+        }
+    } else {
+        n = ::write(fd_.get(), pkt.data(), pkt.size());
+    }
     if (n < 0) {
         int err = errno;
         if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {

@@ -1,13 +1,22 @@
-// TunDevice owns the fd of one Linux TUN interface (IFF_TUN | IFF_NO_PI: each
-// read or write is exactly one IP packet, no extra header). It is opened
-// nonblocking; it applies no policy and never touches routes or addresses
-// (netlink/ does that).
+// TunDevice owns the fd of one Linux TUN interface (IFF_TUN | IFF_NO_PI). It
+// is opened nonblocking; it applies no policy and never touches routes or
+// addresses (netlink/ does that). read() and write() move exactly one IP
+// packet each.
+//
+// Offloads (offload.hpp): open() asks for IFF_VNET_HDR with checksum and
+// TCP/IPv6 segmentation offload, and falls back to plain packets when the
+// kernel refuses. With them one read() syscall may bring a 64 KiB TCP
+// super-packet, kept in a staging buffer and handed out one segment per
+// read() call: while pending() is true, packets wait there that no readable
+// event will announce, so callers keep reading until it turns false.
 #pragma once
 
+#include "enftun/tun/offload.hpp"
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
 #include "enftun/util/unique_fd.hpp"
 
+#include <memory>
 #include <string>
 
 namespace enftun::tun {
@@ -24,18 +33,26 @@ public:
     const std::string& name() const { return name_; }
     unsigned ifindex() const { return ifindex_; }
 
-    // Reads one packet. Errors: WouldBlock when none is queued, System otherwise.
+    // Reads one packet. Errors: WouldBlock when none is queued, System
+    // otherwise, Malformed/Unsupported/NoSpace for an offloaded read that
+    // cannot be split (dropped).
     Result<std::size_t> read(MutBytes buf);
     // Writes one packet. Errors: WouldBlock, System (e.g. EINVAL for a bad packet).
     Result<std::size_t> write(Bytes pkt);
 
+    // Segments of an offloaded read not yet returned by read().
+    bool pending() const { return !split_.done(); }
+    bool offload() const { return stage_ != nullptr; }
+
 private:
-    TunDevice(UniqueFd fd, std::string name, unsigned ifindex)
-        : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex) {}
+    TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr);
+    Result<std::size_t> read_offloaded(MutBytes buf);
 
     UniqueFd fd_;
     std::string name_;
     unsigned ifindex_ = 0;
+    std::unique_ptr<std::uint8_t[]> stage_; // one offloaded read; null: no vnet header
+    GsoSplitter split_;
 };
 
 } // namespace enftun::tun

@@ -1,0 +1,79 @@
+// Offload: the virtio-net header (linux/virtio_net.h) that a TUN opened with
+// IFF_VNET_HDR puts before each packet, and the work a NIC would do for the
+// offloads we enable with TUNSETOFFLOAD (TUN_F_CSUM | TUN_F_TSO6):
+//   - a packet flagged VIRTIO_NET_HDR_F_NEEDS_CSUM carries only the
+//     pseudo-header sum in its transport checksum field: complete it;
+//   - a GSO_TCPV6 packet is a TCP/IPv6 super-packet of up to 64 KiB: cut it
+//     into gso_size-sized segments with their own lengths, sequence numbers,
+//     flags and checksums (software TSO).
+// With TSO the kernel hands the daemon one 64 KiB read instead of ~44 reads
+// of one packet each, and the sender's TCP stack works on large buffers.
+// wireguard-go does the same (tun/offload_linux.go). Pure code: no syscalls.
+//
+// Lifetime: a GsoSplitter works in place on the caller's buffer, which must
+// stay untouched until done().
+#pragma once
+
+#include "enftun/util/bytes.hpp"
+#include "enftun/util/result.hpp"
+
+#include <cstddef>
+#include <cstdint>
+
+namespace enftun::tun {
+
+// struct virtio_net_hdr: 10 bytes, in the host's byte order (legacy virtio,
+// which TUN uses unless TUNSETVNETLE/BE says otherwise; little-endian here).
+constexpr std::size_t kVnetHdrLen = 10;
+constexpr std::uint8_t kVnetFlagNeedsCsum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr std::uint8_t kGsoNone = 0;           // VIRTIO_NET_HDR_GSO_NONE
+constexpr std::uint8_t kGsoTcpV6 = 4;          // VIRTIO_NET_HDR_GSO_TCPV6
+constexpr std::uint8_t kGsoEcn = 0x80;         // VIRTIO_NET_HDR_GSO_ECN
+
+struct VnetHdr {
+    std::uint8_t flags = 0;
+    std::uint8_t gso_type = kGsoNone;
+    std::uint16_t hdr_len = 0;
+    std::uint16_t gso_size = 0;
+    std::uint16_t csum_start = 0;
+    std::uint16_t csum_offset = 0;
+};
+
+// Errors: Truncated (fewer than 10 bytes).
+[[nodiscard]] Result<VnetHdr> parse_vnet_hdr(Bytes b);
+
+// Completes a partial checksum: sums bytes [csum_start, end) (the field holds
+// the pseudo-header sum) and stores the result at csum_start + csum_offset,
+// 0 sent as 0xffff as the kernel's skb_checksum_help does.
+// Errors: Malformed (the offsets point outside the packet).
+[[nodiscard]] Status complete_checksum(MutBytes pkt, std::size_t csum_start,
+                                       std::size_t csum_offset);
+
+// Yields the packets of one TUN read, one at a time. Use:
+//   splitter.reset(hdr, packet);           // error: drop the read
+//   while (!splitter.done()) n = splitter.next(out);
+class GsoSplitter {
+public:
+    // Takes one read (without its header). Errors: Malformed (GSO packet
+    // whose headers do not parse or lie), Unsupported (a GSO type we did not
+    // enable). On error done() is true.
+    [[nodiscard]] Status reset(const VnetHdr& hdr, MutBytes packet);
+    bool done() const { return done_; }
+    // Copies the next packet into out and returns its length. Errors:
+    // NoSpace (out is too small: that packet is skipped).
+    [[nodiscard]] Result<std::size_t> next(MutBytes out);
+
+private:
+    Result<std::size_t> next_segment(MutBytes out);
+
+    MutBytes pkt_{};
+    bool done_ = true;
+    bool gso_ = false;
+    std::size_t tcp_off_ = 0;  // TCP header offset (csum_start)
+    std::size_t hdr_end_ = 0;  // IPv6 + extension + TCP headers
+    std::size_t mss_ = 0;      // payload bytes per segment (gso_size)
+    std::size_t next_off_ = 0; // first payload byte of the next segment
+    std::uint32_t seq0_ = 0;   // sequence number of the first payload byte
+};
+
+} // namespace enftun::tun

@@ -1,0 +1,143 @@
+#include "enftun/tun/offload.hpp"
+
+#include "enftun/proto/checksum.hpp"
+#include "enftun/proto/ipv6_addr.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace enftun::tun {
+
+namespace {
+
+// RFC 8200 §3: fixed IPv6 header.
+constexpr std::size_t kIpv6HdrLen = 40;
+constexpr std::size_t kIpv6PayloadLenOff = 4;
+constexpr std::size_t kIpv6SrcOff = 8;
+constexpr std::size_t kIpv6DstOff = 24;
+// RFC 9293 §3.1: TCP header.
+constexpr std::size_t kTcpMinHdrLen = 20;
+constexpr std::size_t kTcpSeqOff = 4;
+constexpr std::size_t kTcpDataOff = 12;
+constexpr std::size_t kTcpFlagsOff = 13;
+constexpr std::size_t kTcpCsumOff = 16;
+constexpr std::uint8_t kTcpFin = 0x01;
+constexpr std::uint8_t kTcpPsh = 0x08;
+constexpr std::uint8_t kTcpCwr = 0x80;
+constexpr std::uint8_t kProtoTcp = 6;
+
+std::uint16_t load_le16(Bytes b, std::size_t off) {
+    return static_cast<std::uint16_t>(b[off] | (b[off + 1] << 8));
+}
+
+proto::Ipv6Addr load_addr(Bytes b, std::size_t off) {
+    proto::Ipv6Addr a;
+    std::memcpy(a.bytes.data(), b.data() + off, a.bytes.size());
+    return a;
+}
+
+} // namespace
+
+Result<VnetHdr> parse_vnet_hdr(Bytes b) {
+    if (b.size() < kVnetHdrLen) {
+        return make_error(Errc::Truncated, "shorter than a virtio-net header");
+    }
+    return VnetHdr{b[0], b[1], load_le16(b, 2), load_le16(b, 4), load_le16(b, 6), load_le16(b, 8)};
+}
+
+Status complete_checksum(MutBytes pkt, std::size_t csum_start, std::size_t csum_offset) {
+    if (csum_start > pkt.size() || csum_offset + 2 > pkt.size() - csum_start) {
+        return make_error(Errc::Malformed, "checksum offsets outside the packet");
+    }
+    std::uint16_t sum =
+        proto::checksum_fold(proto::checksum_add(0, Bytes(pkt).subspan(csum_start)));
+    store_be16(pkt, csum_start + csum_offset, sum == 0 ? 0xffff : sum);
+    return {};
+}
+
+Status GsoSplitter::reset(const VnetHdr& hdr, MutBytes packet) {
+    pkt_ = packet;
+    done_ = true;
+    gso_ = false;
+    if ((hdr.gso_type & ~kGsoEcn) == kGsoNone) {
+        if ((hdr.flags & kVnetFlagNeedsCsum) != 0) {
+            if (auto st = complete_checksum(packet, hdr.csum_start, hdr.csum_offset); !st) {
+                return st;
+            }
+        }
+        done_ = packet.empty();
+        return {};
+    }
+    if ((hdr.gso_type & ~kGsoEcn) != kGsoTcpV6) {
+        return make_error(Errc::Unsupported, "GSO type not enabled");
+    }
+    // The kernel always asks for the checksum with GSO; csum_start is the
+    // TCP header, after any IPv6 extension headers.
+    const std::size_t tcp_off = hdr.csum_start;
+    if (packet.size() < kIpv6HdrLen || (packet[0] >> 4) != 6 || tcp_off < kIpv6HdrLen ||
+        tcp_off + kTcpMinHdrLen > packet.size() || hdr.gso_size == 0) {
+        return make_error(Errc::Malformed, "GSO TCPv6 packet with bad headers");
+    }
+    const std::size_t tcp_len = static_cast<std::size_t>(packet[tcp_off + kTcpDataOff] >> 4) * 4;
+    if (tcp_len < kTcpMinHdrLen || tcp_off + tcp_len > packet.size()) {
+        return make_error(Errc::Malformed, "GSO TCPv6 packet with a bad TCP header length");
+    }
+    tcp_off_ = tcp_off;
+    hdr_end_ = tcp_off + tcp_len;
+    mss_ = hdr.gso_size;
+    next_off_ = hdr_end_;
+    seq0_ = load_be32(packet, tcp_off + kTcpSeqOff);
+    gso_ = true;
+    done_ = next_off_ >= packet.size();
+    return {};
+}
+
+Result<std::size_t> GsoSplitter::next(MutBytes out) {
+    if (done_) {
+        return make_error(Errc::NoSpace, "no packet left");
+    }
+    if (gso_) {
+        return next_segment(out);
+    }
+    done_ = true;
+    if (out.size() < pkt_.size()) {
+        return make_error(Errc::NoSpace, "packet larger than the buffer");
+    }
+    std::memcpy(out.data(), pkt_.data(), pkt_.size());
+    return pkt_.size();
+}
+
+// next_segment: headers of the super-packet, then the next mss_ bytes of its
+// payload, with the fields that differ per segment rewritten.
+Result<std::size_t> GsoSplitter::next_segment(MutBytes out) {
+    const std::size_t off = next_off_;
+    const std::size_t chunk = std::min(mss_, pkt_.size() - off);
+    const std::size_t len = hdr_end_ + chunk;
+    const bool first = off == hdr_end_;
+    next_off_ += chunk;
+    done_ = next_off_ >= pkt_.size();
+    if (out.size() < len) {
+        return make_error(Errc::NoSpace, "segment larger than the buffer");
+    }
+    std::memcpy(out.data(), pkt_.data(), hdr_end_);
+    std::memcpy(out.data() + hdr_end_, pkt_.data() + off, chunk);
+    store_be16(out, kIpv6PayloadLenOff, static_cast<std::uint16_t>(len - kIpv6HdrLen));
+    store_be32(out, tcp_off_ + kTcpSeqOff,
+               seq0_ + static_cast<std::uint32_t>(off - hdr_end_)); // mod 2^32
+    std::uint8_t flags = out[tcp_off_ + kTcpFlagsOff];
+    if (!done_) {
+        flags &= static_cast<std::uint8_t>(~(kTcpFin | kTcpPsh)); // last segment only
+    }
+    if (!first) {
+        flags &= static_cast<std::uint8_t>(~kTcpCwr); // first segment only (RFC 3168 §6.1.2)
+    }
+    out[tcp_off_ + kTcpFlagsOff] = flags;
+    store_be16(out, tcp_off_ + kTcpCsumOff, 0);
+    const Bytes seg(out.data(), len);
+    store_be16(out, tcp_off_ + kTcpCsumOff,
+               proto::ipv6_upper_checksum(load_addr(seg, kIpv6SrcOff), load_addr(seg, kIpv6DstOff),
+                                          kProtoTcp, seg.subspan(tcp_off_)));
+    return len;
+}
+
+} // namespace enftun::tun

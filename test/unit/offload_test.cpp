@@ -1,0 +1,202 @@
+// Unit tests for tun/offload: the virtio-net header parser, completion of a
+// partial checksum (as the kernel leaves it with TUN_F_CSUM), and the
+// software TSO of GsoSplitter: segment sizes, IPv6 payload lengths, TCP
+// sequence numbers, per-segment flags (FIN/PSH last, CWR first), checksums
+// that verify, payload bytes in order, and the malformed, unsupported and
+// too-small-buffer cases.
+#include "enftun/proto/checksum.hpp"
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tun/offload.hpp"
+
+#include <cstring>
+#include <optional>
+#include <vector>
+
+#include "cmocka_cxx.hpp"
+
+using enftun::Bytes;
+using enftun::Errc;
+using enftun::MutBytes;
+using enftun::proto::Ipv6Addr;
+using namespace enftun::tun;
+
+namespace {
+
+using ByteVec = std::vector<std::uint8_t>;
+
+constexpr std::size_t kPayload = 3000;
+constexpr std::uint16_t kMss = 1000;
+constexpr std::uint32_t kSeq = 0xfffffc00; // wraps inside the second segment
+
+const Ipv6Addr kSrc = *Ipv6Addr::parse("fd00:e::5");
+const Ipv6Addr kDst = *Ipv6Addr::parse("fd00:f::1");
+
+// Group-owned state: a failed assert longjmps past locals' destructors.
+struct State {
+    ByteVec pkt;
+    ByteVec out;
+    GsoSplitter split;
+};
+std::optional<State> g;
+
+int setup(void**) {
+    g.emplace();
+    g->out.resize(2000);
+    return 0;
+}
+
+int teardown(void**) {
+    g.reset();
+    return 0;
+}
+
+// tcp_packet: IPv6 + 20-byte TCP header (ACK plus `flags`) + payload
+// bytes i % 251, the checksum field left 0.
+ByteVec tcp_packet(std::size_t payload, std::uint8_t flags) {
+    ByteVec p(40 + 20 + payload, 0);
+    p[0] = 0x60;
+    enftun::store_be16(p, 4, static_cast<std::uint16_t>(20 + payload));
+    p[6] = 6;
+    p[7] = 64;
+    std::memcpy(p.data() + 8, kSrc.bytes.data(), 16);
+    std::memcpy(p.data() + 24, kDst.bytes.data(), 16);
+    enftun::store_be16(p, 40, 40000);
+    enftun::store_be16(p, 42, 5201);
+    enftun::store_be32(p, 44, kSeq);
+    p[52] = 5 << 4;
+    p[53] = static_cast<std::uint8_t>(0x10 | flags);
+    for (std::size_t i = 0; i < payload; ++i) {
+        p[60 + i] = static_cast<std::uint8_t>(i % 251);
+    }
+    return p;
+}
+
+VnetHdr gso_hdr() {
+    return VnetHdr{kVnetFlagNeedsCsum, kGsoTcpV6, 60, kMss, 40, 16};
+}
+
+bool checksum_ok(Bytes seg) {
+    return enftun::proto::ipv6_upper_checksum(kSrc, kDst, 6, seg.subspan(40)) == 0;
+}
+
+void test_parse_vnet_hdr(void**) {
+    const std::uint8_t raw[10] = {1, 4, 60, 0, 0xe8, 0x03, 40, 0, 16, 0};
+    auto h = parse_vnet_hdr(Bytes(raw, sizeof raw));
+    assert_true(h.has_value());
+    assert_int_equal(h->flags, 1);
+    assert_int_equal(h->gso_type, kGsoTcpV6);
+    assert_int_equal(h->hdr_len, 60);
+    assert_int_equal(h->gso_size, 1000); // little-endian
+    assert_int_equal(h->csum_start, 40);
+    assert_int_equal(h->csum_offset, 16);
+    assert_int_equal(parse_vnet_hdr(Bytes(raw, 9)).error().code, Errc::Truncated);
+}
+
+void test_complete_checksum(void**) {
+    g->pkt = tcp_packet(333, 0x08);
+    // What the kernel leaves: the folded pseudo-header sum, not complemented.
+    std::uint8_t pseudo[40] = {};
+    std::memcpy(pseudo, kSrc.bytes.data(), 16);
+    std::memcpy(pseudo + 16, kDst.bytes.data(), 16);
+    enftun::store_be32(MutBytes(pseudo, 40), 32, 20 + 333);
+    pseudo[39] = 6;
+    auto partial = static_cast<std::uint16_t>(
+        ~enftun::proto::checksum_fold(enftun::proto::checksum_add(0, Bytes(pseudo, 40))));
+    enftun::store_be16(g->pkt, 56, partial);
+    assert_true(complete_checksum(g->pkt, 40, 16).has_value());
+    assert_true(checksum_ok(g->pkt));
+    assert_int_equal(complete_checksum(g->pkt, 40, 400).error().code, Errc::Malformed);
+    assert_int_equal(complete_checksum(g->pkt, 4000, 0).error().code, Errc::Malformed);
+}
+
+void test_plain_packet_passes_once(void**) {
+    g->pkt = tcp_packet(100, 0);
+    assert_true(g->split.reset(VnetHdr{}, g->pkt).has_value());
+    auto n = g->split.next(g->out);
+    assert_true(n.has_value());
+    assert_int_equal(*n, g->pkt.size());
+    assert_memory_equal(g->out.data(), g->pkt.data(), g->pkt.size());
+    assert_true(g->split.done());
+}
+
+void test_gso_segments(void**) {
+    g->pkt = tcp_packet(kPayload, 0x80 | 0x08 | 0x01); // CWR, PSH, FIN
+    assert_true(g->split.reset(gso_hdr(), g->pkt).has_value());
+    std::size_t seg = 0;
+    std::size_t payload_at = 0;
+    while (!g->split.done()) {
+        auto n = g->split.next(g->out);
+        assert_true(n.has_value());
+        const Bytes s(g->out.data(), *n);
+        assert_int_equal(*n, 60 + kMss);
+        assert_int_equal(enftun::load_be16(s, 4), 20 + kMss);
+        assert_int_equal(enftun::load_be32(s, 44), static_cast<std::uint32_t>(kSeq + payload_at));
+        const std::uint8_t flags = s[53];
+        assert_int_equal((flags & 0x80) != 0, seg == 0);
+        assert_int_equal((flags & 0x09) != 0, seg == 2);
+        assert_true((flags & 0x10) != 0);
+        assert_true(checksum_ok(s));
+        assert_memory_equal(s.data() + 60, g->pkt.data() + 60 + payload_at, kMss);
+        payload_at += kMss;
+        ++seg;
+    }
+    assert_int_equal(seg, 3);
+}
+
+void test_gso_short_last_segment(void**) {
+    g->pkt = tcp_packet(2500, 0x08);
+    assert_true(g->split.reset(gso_hdr(), g->pkt).has_value());
+    std::vector<std::size_t> sizes;
+    while (!g->split.done()) {
+        auto n = g->split.next(g->out);
+        assert_true(n.has_value());
+        assert_true(checksum_ok(Bytes(g->out.data(), *n)));
+        sizes.push_back(*n);
+    }
+    assert_int_equal(sizes.size(), 3);
+    assert_int_equal(sizes[2], 60 + 500);
+}
+
+void test_gso_malformed_and_unsupported(void**) {
+    g->pkt = tcp_packet(kPayload, 0);
+    VnetHdr h = gso_hdr();
+    h.csum_start = 20; // inside the IPv6 header
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    assert_true(g->split.done());
+    h = gso_hdr();
+    h.gso_size = 0;
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    g->pkt[52] = 0xf0; // data offset 60 bytes: past the end
+    g->pkt.resize(80);
+    assert_int_equal(g->split.reset(gso_hdr(), g->pkt).error().code, Errc::Malformed);
+    g->pkt = tcp_packet(kPayload, 0);
+    h = gso_hdr();
+    h.gso_type = 3; // UDP fragmentation offload: never enabled
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Unsupported);
+}
+
+void test_segment_larger_than_buffer_is_skipped(void**) {
+    g->pkt = tcp_packet(kPayload, 0);
+    assert_true(g->split.reset(gso_hdr(), g->pkt).has_value());
+    assert_int_equal(g->split.next(MutBytes(g->out.data(), 100)).error().code, Errc::NoSpace);
+    auto n = g->split.next(g->out); // the second segment still comes
+    assert_true(n.has_value());
+    assert_int_equal(enftun::load_be32(Bytes(g->out.data(), *n), 44),
+                     static_cast<std::uint32_t>(kSeq + kMss));
+}
+
+} // namespace
+
+int main() {
+    const CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_parse_vnet_hdr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_complete_checksum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_packet_passes_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_short_last_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_malformed_and_unsupported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_segment_larger_than_buffer_is_skipped, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests_name("offload", tests, nullptr, nullptr);
+}
