@@ -9,7 +9,7 @@
 #include <optional>
 #include <vector>
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::conn::Backoff;
 

@@ -1,7 +1,7 @@
 // Unit tests for proto/checksum: the fast RFC 1071 sum against a byte-pair
 // reference over random data, chunking, carries, and the IPv6 pseudo-header
 // checksum against kernel-generated packets.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <algorithm>
 #include <array>

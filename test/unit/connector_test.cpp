@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::UniqueFd;
 using enftun::conn::Connected;

@@ -2,7 +2,7 @@
 // messages, hand-made malformed ones (one defect each, RFC 8415 layouts),
 // the answer plan per message type, and the responder end to end on
 // packets, its answers compared with the bytes dhcpcd accepted.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <array>
 #include <memory>

@@ -9,7 +9,7 @@
 #include "enftun/log/log.hpp"
 #include "packet_vectors.hpp"
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::Bytes;
 using namespace enftun::filter;

@@ -2,7 +2,7 @@
 // early rejection of bad lengths, non-IP payloads, many frames per buffer)
 // and FrameReader (frames straddling reads, compaction at exact capacity,
 // lazy allocation and release).
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <algorithm>
 #include <cstring>

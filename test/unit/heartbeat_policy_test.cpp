@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::heartbeat::Action;
 using enftun::heartbeat::HeartbeatPolicy;

@@ -1,6 +1,6 @@
 // Unit tests for proto/icmpv6: parsing kernel-generated messages and damaged
 // copies, and the echo builders checked byte for byte against the kernel.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <array>
 #include <vector>

@@ -17,7 +17,7 @@
 
 #include "test_certs.hpp"
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::Errc;
 using enftun::proto::Ipv6Addr;

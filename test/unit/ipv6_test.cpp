@@ -1,7 +1,7 @@
 // Unit tests for proto/ipv6, proto/ipv4 and proto/ip: header validation
 // tables over real packets and their damaged variants, view accessors, and
 // the IPv6 header builder.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <array>
 #include <vector>

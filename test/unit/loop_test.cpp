@@ -18,7 +18,7 @@
 
 #include "enftun/util/unique_fd.hpp"
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::UniqueFd;
 using enftun::loop::Loop;

@@ -1,7 +1,7 @@
 // Unit tests for proto/ndp: RFC 4861 validity checks on kernel and radvd
 // messages and on copies damaged in exactly one field, and the RA/NA
 // builders checked byte for byte against radvd and the kernel.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <array>
 #include <vector>

@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::Bytes;
 using enftun::Errc;

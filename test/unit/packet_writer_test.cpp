@@ -1,5 +1,5 @@
 // Unit tests for packet::PacketWriter: big-endian puts, bounds, error latch.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <array>
 #include <cstring>

@@ -1,6 +1,6 @@
 // Unit tests for tunnel/RaSchedule: the RA triggers (RS, tunnel up,
 // start), the periodic RA, the RFC 4861 minimum gap, and idempotence.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include "enftun/tunnel/ra_schedule.hpp"
 

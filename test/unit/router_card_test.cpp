@@ -3,7 +3,7 @@
 // RS → RA through the schedule, NS → NA (checked against the kernel's),
 // DHCPv6 dispatch, what is consumed and what is passed on, and the drop
 // counters for malformed input.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,7 +1,7 @@
 // Unit tests for tunnel/server_duid: the DUID text format, DUID-UUID
 // generation, and the file store (create, reuse, repair, and fall back to
 // a fresh DUID when the file cannot be used) in a temp directory.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <fcntl.h>
 #include <stdlib.h>

@@ -26,7 +26,7 @@
 
 #include "test_certs.hpp"
 
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 using enftun::Bytes;
 using enftun::UniqueFd;

@@ -1,6 +1,6 @@
 // Unit tests for proto/udp: parsing kernel and dhcpcd datagrams and damaged
 // copies, and Udp6Builder checked byte for byte against the kernel.
-#include "cmocka_cxx.hpp"
+#include "test.hpp"
 
 #include <array>
 #include <cstring>
