@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "loop_helpers.hpp"
 #include "test.hpp"
 
 using enftun::UniqueFd;
@@ -33,11 +34,9 @@ using enftun::conn::ConnectorOptions;
 
 namespace {
 
-constexpr std::uint64_t kWatchdogMs = 10000;
-
 struct State {
     std::optional<enftun::loop::Loop> loop;
-    std::optional<enftun::loop::Timer> watchdog;
+    std::optional<test_loop::Watchdog> watchdog;
     std::optional<Connector> connector;
     std::vector<Connected> connected;
     int failed = 0;
@@ -46,44 +45,8 @@ struct State {
     UniqueFd v4;                 // bound to 127.0.0.1:port
     std::vector<UniqueFd> extra; // queue fillers, accepted sockets
     std::optional<enftun::loop::Timer> later;
-    std::function<bool()> done;
-    bool timed_out = false;
 };
 std::optional<State> g;
-
-void check_done() {
-    if (g->done && g->done()) {
-        g->loop->stop();
-    }
-}
-
-// Runs the loop until done() holds, or until nothing is left to run.
-void run_until(std::function<bool()> done, const char* what) {
-    g->done = std::move(done);
-    if (!g->done()) {
-        g->watchdog->start(kWatchdogMs);
-        g->loop->run();
-        g->watchdog->stop();
-    }
-    bool ok = g->done();
-    g->done = nullptr;
-    if (g->timed_out) {
-        fail_msg("watchdog fired waiting for: %s", what);
-    }
-    if (!ok) {
-        fail_msg("the loop ran dry waiting for: %s", what);
-    }
-}
-
-// Runs the loop until it has nothing left to do (no handle, no request).
-void run_until_idle() {
-    g->watchdog->start(kWatchdogMs);
-    g->loop->run();
-    g->watchdog->stop();
-    if (g->timed_out) {
-        fail_msg("watchdog fired: the loop never ran dry");
-    }
-}
 
 // A TCP socket bound to addr:port (port 0: the kernel picks).
 UniqueFd bound_socket(int family, const char* addr, std::uint16_t port) {
@@ -159,11 +122,11 @@ void make_connector(std::vector<std::string> hosts, std::uint32_t fwmark = 0,
         *g->loop, opts,
         [](Connected c) {
             g->connected.push_back(std::move(c));
-            check_done();
+            g->watchdog->check_done();
         },
         [] {
             ++g->failed;
-            check_done();
+            g->watchdog->check_done();
         });
 }
 
@@ -204,7 +167,7 @@ void test_connects_to_listener(void**) {
     make_connector({"::1"});
     g->connector->start();
     assert_true(g->connector->busy());
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v6_peer().c_str());
     // The listener really has this connection.
     UniqueFd accepted(::accept4(g->v6.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
@@ -217,7 +180,7 @@ void test_socket_options(void**) {
     assert_int_equal(::listen(g->v6.get(), 8), 0);
     make_connector({"::1"});
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v6_peer().c_str());
     int fd = g->connected[0].fd.get();
     assert_true((fcntl(fd, F_GETFL) & O_NONBLOCK) != 0);
@@ -232,18 +195,18 @@ void test_closed_port_fails(void**) {
     // Bound but not listening: the kernel answers SYN with RST.
     make_connector({"::1"});
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_int_equal(g->failed, 1);
     assert_int_equal(g->connected.size(), 0);
     assert_false(g->connector->busy());
-    run_until_idle(); // and nothing else follows
+    g->watchdog->run_dry(); // and nothing else follows
     assert_int_equal(g->failed, 1);
 }
 
 void test_no_hosts_fails(void**) {
     make_connector({});
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_int_equal(g->failed, 1);
     assert_int_equal(g->connected.size(), 0);
 }
@@ -252,7 +215,7 @@ void test_refused_first_host_then_second(void**) {
     assert_int_equal(::listen(g->v6.get(), 8), 0);
     make_connector({"127.0.0.1", "::1"}); // 127.0.0.1:P refuses
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v6_peer().c_str());
 }
 
@@ -261,7 +224,7 @@ void test_first_host_wins_when_both_listen(void**) {
     assert_int_equal(::listen(g->v4.get(), 8), 0);
     make_connector({"127.0.0.1", "::1"});
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v4_peer().c_str());
 }
 
@@ -270,7 +233,7 @@ void test_attempt_timeout_moves_on(void**) {
     assert_int_equal(::listen(g->v6.get(), 8), 0);
     make_connector({"127.0.0.1", "::1"}, 0, 100);
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v6_peer().c_str());
 }
 
@@ -278,7 +241,7 @@ void test_every_attempt_times_out(void**) {
     listen_full(g->v6, AF_INET6);
     make_connector({"::1"}, 0, 50);
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_int_equal(g->failed, 1);
     assert_int_equal(g->connected.size(), 0);
 }
@@ -289,7 +252,7 @@ void test_localhost_resolves(void**) {
     assert_int_equal(::listen(g->v4.get(), 8), 0);
     make_connector({"localhost"});
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_int_equal(g->failed, 0);
     assert_int_equal(g->connected.size(), 1);
     std::string peer = peer_of(g->connected[0].fd.get());
@@ -307,7 +270,7 @@ void test_fwmark_zero_sets_no_mark(void**) {
     assert_int_equal(::listen(g->v6.get(), 8), 0);
     make_connector({"::1"}, 0);
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v6_peer().c_str());
     assert_int_equal(mark_of(g->connected[0].fd.get()), 0);
 }
@@ -316,7 +279,7 @@ void test_fwmark_sets_so_mark(void**) {
     assert_int_equal(::listen(g->v6.get(), 8), 0);
     make_connector({"::1"}, 363);
     g->connector->start();
-    run_until(got_result, "a result");
+    g->watchdog->run_until(got_result, "a result");
     assert_connected_to(v6_peer().c_str());
     assert_int_equal(mark_of(g->connected[0].fd.get()), 363);
 }
@@ -339,7 +302,7 @@ void test_cancel_while_resolving(void**) {
     g->connector->start(); // the lookup is now in libuv's thread pool
     g->connector->cancel();
     assert_false(g->connector->busy());
-    run_until_idle();
+    g->watchdog->run_dry();
     assert_int_equal(g->connected.size(), 0);
     assert_int_equal(g->failed, 0);
 }
@@ -355,9 +318,9 @@ void test_cancel_while_connecting(void**) {
         g->loop->stop();
     });
     g->later->start(100);
-    g->loop->run();
+    g->watchdog->run("the cancel");
     assert_false(g->connector->busy());
-    run_until_idle(); // no attempt timer, poll or deferred result is left
+    g->watchdog->run_dry(); // no attempt timer, poll or deferred result is left
     assert_int_equal(g->connected.size(), 0);
     assert_int_equal(g->failed, 0);
 }
@@ -368,16 +331,16 @@ void test_restart_after_cancel(void**) {
     g->connector->start();
     g->connector->cancel();
     g->connector->start();
-    run_until(got_result, "a result");
-    run_until_idle(); // the cancelled lookup's answer must be dropped
+    g->watchdog->run_until(got_result, "a result");
+    g->watchdog->run_dry(); // the cancelled lookup's answer must be dropped
     assert_connected_to(v6_peer().c_str());
 }
 
 void test_destroy_while_resolving(void**) {
     make_connector({"localhost"});
     g->connector->start();
-    g->connector.reset(); // the lookup outlives the connector
-    run_until_idle();     // ASan: its answer must not touch the connector
+    g->connector.reset();   // the lookup outlives the connector
+    g->watchdog->run_dry(); // ASan: its answer must not touch the connector
     assert_int_equal(g->connected.size(), 0);
     assert_int_equal(g->failed, 0);
 }
@@ -385,11 +348,7 @@ void test_destroy_while_resolving(void**) {
 int setup(void**) {
     g.emplace();
     g->loop.emplace();
-    g->watchdog.emplace(*g->loop, [] {
-        g->timed_out = true;
-        g->loop->stop();
-    });
-    g->watchdog->unref();
+    g->watchdog.emplace(*g->loop);
     return bind_port_pair() ? 0 : -1;
 }
 

@@ -17,6 +17,7 @@
 #include <optional>
 #include <vector>
 
+#include "loop_helpers.hpp"
 #include "test.hpp"
 
 using enftun::Bytes;
@@ -28,18 +29,16 @@ namespace {
 
 using ByteVec = std::vector<std::uint8_t>;
 
-constexpr std::uint64_t kWatchdogMs = 10000;
 const Ipv6Addr kSelf = *Ipv6Addr::parse("fd00:1::5");
 
 struct State {
     std::optional<enftun::loop::Loop> loop;
-    std::optional<enftun::loop::Timer> watchdog;
+    std::optional<test_loop::Watchdog> watchdog;
     std::optional<Heartbeat> hb;
     std::vector<ByteVec> sent;
     int dead = 0;
     int answer = 0;             // probes still to answer at once (a live path)
     std::size_t stop_after = 0; // stop the loop after this many probes (0: never)
-    bool timed_out = false;
 };
 std::optional<State> g;
 
@@ -57,16 +56,6 @@ void make_heartbeat(std::uint64_t period_ms, std::uint64_t timeout_ms) {
             }
         },
         [] { ++g->dead; });
-}
-
-// Runs the loop until nothing is left to run; fails if the watchdog fires.
-void run_dry() {
-    g->watchdog->start(kWatchdogMs);
-    g->loop->run();
-    g->watchdog->stop();
-    if (g->timed_out) {
-        fail_msg("watchdog fired: the loop never ran dry");
-    }
 }
 
 // The echo reply the router would send to `probe`.
@@ -104,7 +93,7 @@ std::uint16_t id_of(const ByteVec& pkt) {
 void test_unanswered_probe_is_dead(void**) {
     make_heartbeat(5, 20);
     g->hb->on_up();
-    run_dry(); // Dead stops the timer, so the loop runs dry
+    g->watchdog->run_dry(); // Dead stops the timer, so the loop runs dry
     assert_int_equal(g->dead, 1);
     assert_int_equal(g->sent.size(), 1); // one probe, then the verdict
     assert_int_equal(g->hb->probes_sent(), 1);
@@ -116,7 +105,7 @@ void test_answered_probes_keep_alive(void**) {
     g->answer = 1000;
     g->stop_after = 5; // on_down() after the fifth probe
     g->hb->on_up();
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->dead, 0);
     assert_int_equal(g->sent.size(), 5);
     std::uint16_t id = id_of(g->sent[0]);
@@ -137,7 +126,7 @@ void test_probe_now_sends_at_once(void**) {
     g->hb->probe_now(); // one already out: no second probe
     assert_int_equal(g->sent.size(), 1);
     g->hb->on_down();
-    run_dry(); // nothing armed after on_down()
+    g->watchdog->run_dry(); // nothing armed after on_down()
     assert_int_equal(g->dead, 0);
 }
 
@@ -145,7 +134,7 @@ void test_down_disarms(void**) {
     make_heartbeat(1, 1);
     g->hb->on_up();
     g->hb->on_down();
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->sent.size(), 0);
     assert_int_equal(g->dead, 0);
 }
@@ -158,7 +147,7 @@ void test_down_inside_send_disarms(void**) {
     make_heartbeat(1, 5);
     g->stop_after = 1;
     g->hb->on_up();
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->sent.size(), 1);
     assert_int_equal(g->dead, 0);
 }
@@ -168,7 +157,7 @@ void test_down_inside_probe_now_disarms(void**) {
     g->stop_after = 1;
     g->hb->on_up();
     g->hb->probe_now();
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->sent.size(), 1);
     assert_int_equal(g->dead, 0);
 }
@@ -176,10 +165,10 @@ void test_down_inside_probe_now_disarms(void**) {
 void test_up_again_after_dead(void**) {
     make_heartbeat(1, 5);
     g->hb->on_up();
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->dead, 1);
     g->hb->on_up(); // a new connection
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->dead, 2);
     assert_int_equal(g->sent.size(), 2);
     assert_is_probe(g->sent[1], 2);
@@ -206,17 +195,13 @@ void test_consume_takes_only_our_replies(void**) {
     ByteVec bad = reply_to(probe, kRouterLinkLocal);
     bad.back() ^= 0xff;
     assert_false(g->hb->consume(bad));
-    run_dry();
+    g->watchdog->run_dry();
 }
 
 int setup(void**) {
     g.emplace();
     g->loop.emplace();
-    g->watchdog.emplace(*g->loop, [] {
-        g->timed_out = true;
-        g->loop->stop();
-    });
-    g->watchdog->unref();
+    g->watchdog.emplace(*g->loop);
     return 0;
 }
 

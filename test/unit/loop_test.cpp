@@ -18,6 +18,7 @@
 
 #include "enftun/util/unique_fd.hpp"
 
+#include "loop_helpers.hpp"
 #include "test.hpp"
 
 using enftun::UniqueFd;
@@ -28,11 +29,11 @@ using enftun::loop::Timer;
 
 namespace {
 
-constexpr std::uint64_t kWatchdogMs = 10000;
+using test_loop::kWatchdogMs;
 
 struct State {
     std::optional<Loop> loop;
-    std::optional<Timer> watchdog;
+    std::optional<test_loop::Watchdog> watchdog;
     std::optional<Timer> a;
     std::optional<Timer> b;
     std::optional<Poll> poll;
@@ -44,19 +45,8 @@ struct State {
     std::vector<int> poll_events;
     std::vector<int> poll_status;
     std::vector<int> signals;
-    bool timed_out = false;
 };
 std::optional<State> g;
-
-// Runs the loop until nothing is left to run; fails if the watchdog fires.
-void run_dry() {
-    g->watchdog->start(kWatchdogMs);
-    g->loop->run();
-    g->watchdog->stop();
-    if (g->timed_out) {
-        fail_msg("watchdog fired: the loop never ran dry");
-    }
-}
 
 // Handles still known to the loop (closing ones included): 0 means that
 // uv_loop_close() will succeed.
@@ -88,7 +78,7 @@ void test_timer_fires_once(void**) {
     make_a();
     g->a->start(5);
     assert_true(g->a->active());
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->fired_a, 1);
     assert_false(g->a->active());
 }
@@ -97,7 +87,7 @@ void test_timer_restart_from_callback_rearms(void**) {
     make_a();
     g->rearm = 3;
     g->a->start(0);
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->fired_a, 4);
 }
 
@@ -105,16 +95,16 @@ void test_timer_start_again_replaces(void**) {
     make_a();
     g->a->start(kWatchdogMs * 10); // would trip the watchdog if it stayed
     g->a->start(0);                // re-arms the same one-shot timer
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->fired_a, 1);
 }
 
 void test_timer_fires_again_after_loop_ran_dry(void**) {
     make_a();
     g->a->start(0);
-    run_dry();
+    g->watchdog->run_dry();
     g->a->start(0);
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->fired_a, 2);
 }
 
@@ -123,7 +113,7 @@ void test_timer_stop(void**) {
     g->a->start(0);
     g->a->stop();
     assert_false(g->a->active());
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->fired_a, 0);
 }
 
@@ -135,10 +125,7 @@ void test_stop_returns_from_run(void**) {
         g->loop->stop();
     });
     g->b->start(0);
-    g->watchdog->start(kWatchdogMs);
-    g->loop->run();
-    g->watchdog->stop();
-    assert_false(g->timed_out);
+    g->watchdog->run("b to stop the loop"); // fails if the watchdog fires
     assert_int_equal(g->fired_b, 1);
     assert_true(g->a->active());
     g->a->stop();
@@ -165,7 +152,7 @@ void test_destroy_before_run_closes_handles(void**) {
     g->poll->watch(UV_READABLE | UV_WRITABLE); // writable at once
     g->a.reset();
     g->poll.reset();
-    run_dry(); // runs the close callbacks, which free the handles
+    g->watchdog->run_dry(); // runs the close callbacks, which free the handles
     assert_int_equal(g->fired_a, 0);
     assert_int_equal(g->poll_events.size(), 0);
     assert_int_equal(handle_count(), 1); // only the watchdog is left
@@ -180,7 +167,7 @@ void test_destroy_from_another_callback(void**) {
     g->b.emplace(*g->loop, [] { ++g->fired_b; });
     g->a->start(0);
     g->b->start(0); // same due time, started later: runs after a
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->fired_a, 1);
     assert_int_equal(g->fired_b, 0);
 }
@@ -195,7 +182,7 @@ void test_poll_reports_readable(void**) {
     g->poll->watch(UV_READABLE);
     assert_int_equal(g->poll->watching(), UV_READABLE);
     assert_int_equal(::write(g->fds[1].get(), "x", 1), 1);
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->poll_events.size(), 1);
     assert_int_equal(g->poll_status[0], 0);
     assert_true((g->poll_events[0] & UV_READABLE) != 0);
@@ -212,7 +199,7 @@ void test_poll_not_ready_keeps_quiet(void**) {
     // Nothing to read: stop after one loop turn via a timer.
     g->a.emplace(*g->loop, [] { g->poll->watch(0); });
     g->a->start(20);
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->poll_events.size(), 0);
 }
 
@@ -225,7 +212,7 @@ void test_signal_delivers(void**) {
     // The handle keeps the loop alive until the callback drops it.
     g->a.emplace(*g->loop, [] { raise(SIGUSR1); });
     g->a->start(0);
-    run_dry();
+    g->watchdog->run_dry();
     assert_int_equal(g->signals.size(), 1);
     assert_int_equal(g->signals[0], SIGUSR1);
 }
@@ -233,11 +220,7 @@ void test_signal_delivers(void**) {
 int setup(void**) {
     g.emplace();
     g->loop.emplace();
-    g->watchdog.emplace(*g->loop, [] {
-        g->timed_out = true;
-        g->loop->stop();
-    });
-    g->watchdog->unref();
+    g->watchdog.emplace(*g->loop);
     return 0;
 }
 

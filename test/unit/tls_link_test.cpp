@@ -6,7 +6,8 @@
 // delivery, close_notify, EOF without it, garbage and the handshake timeout.
 //
 // Every wait is "run the loop until a condition holds", guarded by a 10 s
-// deadline timer that stops the loop and fails the test: no timing asserts.
+// watchdog (loop_helpers.hpp) that stops the loop and fails the test: no
+// timing asserts.
 // Callbacks only record what happened; asserts run after the loop returns
 // (a cmocka assert longjmps, and must never cross libuv's stack frames).
 #include "enftun/loop/loop.hpp"
@@ -26,6 +27,7 @@
 
 #include "test_certs.hpp"
 
+#include "loop_helpers.hpp"
 #include "test.hpp"
 
 using enftun::Bytes;
@@ -41,7 +43,6 @@ namespace {
 
 using ByteVec = std::vector<std::uint8_t>;
 
-constexpr std::uint64_t kDeadlineMs = 10000;
 const Ipv6Addr kClientAddr = *Ipv6Addr::parse("fd00:1::5");
 const Ipv6Addr kRouterAddr = *Ipv6Addr::parse("fd00::1");
 
@@ -112,31 +113,13 @@ struct State {
     Peer client;
     Peer server;
     UniqueFd raw; // the far end when one side is not a TlsLink
-    std::optional<enftun::loop::Timer> deadline;
-    std::function<bool()> done;
-    bool timed_out = false;
+    std::optional<test_loop::Watchdog> watchdog;
 };
 std::optional<State> g;
 
+// Every link callback checks the condition of a g->watchdog->run_until() in progress.
 void check_done() {
-    if (g->done && g->done()) {
-        g->loop->stop();
-    }
-}
-
-// Runs the loop until done() holds (checked after every link callback) or
-// the deadline passes; fails the test on the deadline.
-void run_until(std::function<bool()> done, const char* what) {
-    g->done = std::move(done);
-    if (!g->done()) {
-        g->deadline->start(kDeadlineMs);
-        g->loop->run();
-        g->deadline->stop();
-    }
-    g->done = nullptr;
-    if (g->timed_out) {
-        fail_msg("deadline passed waiting for: %s", what);
-    }
+    g->watchdog->check_done();
 }
 
 bool write_pki(Pki& pki) {
@@ -178,15 +161,12 @@ int group_teardown(void**) {
 int setup(void**) {
     g.emplace();
     g->loop.emplace();
-    g->deadline.emplace(*g->loop, [] {
-        g->timed_out = true;
-        g->loop->stop();
-    });
+    g->watchdog.emplace(*g->loop);
     return 0;
 }
 
 int teardown(void**) {
-    g->deadline.reset();
+    g->watchdog.reset();
     g->client.link.reset();
     g->server.link.reset();
     g->raw.reset();
@@ -268,7 +248,7 @@ void assert_reason(const Peer& p, const char* want) {
 
 void test_handshake_and_identity(void**) {
     start_pair(g_pki->client);
-    run_until(both_up, "both links up");
+    g->watchdog->run_until(both_up, "both links up");
     assert_true(g->client.link->up());
     assert_true(g->server.link->up());
     auto client_addr = g->server.link->stream().peer_address();
@@ -289,7 +269,7 @@ void exchange_many_frames(TlsLink::Options opts) {
         g->server.to_send.push_back(echo((i * 101u) % 1453, static_cast<std::uint16_t>(~i)));
     }
     start_pair(g_pki->client, opts);
-    run_until(
+    g->watchdog->run_until(
         [] {
             return g->client.frames.size() == g->server.to_send.size() &&
                    g->server.frames.size() == g->client.to_send.size();
@@ -319,7 +299,7 @@ void test_frames_with_idle_buffer_release(void**) {
 
 void test_batch_larger_than_a_record(void**) {
     start_pair(g_pki->client);
-    run_until(both_up, "both links up");
+    g->watchdog->run_until(both_up, "both links up");
     // 40 frames of 1000 bytes queued before one flush: ~40 KiB, so frames
     // straddle the 16 KiB TLS records.
     for (std::uint16_t i = 0; i < 40; ++i) {
@@ -329,8 +309,8 @@ void test_batch_larger_than_a_record(void**) {
     g->client.next = g->client.to_send.size();
     assert_true(g->client.link->writer().size() > 2 * 16384);
     g->client.link->flush();
-    run_until([] { return g->server.frames.size() == g->client.to_send.size(); },
-              "the batch to arrive");
+    g->watchdog->run_until([] { return g->server.frames.size() == g->client.to_send.size(); },
+                           "the batch to arrive");
     assert_received(g->server, g->client);
     assert_int_equal(g->client.link->bytes_sent(), 40 * 1002);
     assert_int_equal(g->server.link->bytes_received(), 40 * 1002);
@@ -338,7 +318,7 @@ void test_batch_larger_than_a_record(void**) {
 
 void test_rogue_client_cert_fails_both_sides(void**) {
     start_pair(g_pki->rogue_client);
-    run_until([] { return g->client.down && g->server.down; }, "both links down");
+    g->watchdog->run_until([] { return g->client.down && g->server.down; }, "both links down");
     assert_int_equal(g->server.ups, 0);
     assert_false(g->server.link->up());
     assert_reason(g->server, "handshake");
@@ -353,7 +333,7 @@ void test_client_rejects_unknown_router(void**) {
     Credentials creds = g_pki->client;
     creds.ca_cert_file = g_pki->dir + "/other-ca.crt";
     start_pair(creds);
-    run_until([] { return g->client.down && g->server.down; }, "both links down");
+    g->watchdog->run_until([] { return g->client.down && g->server.down; }, "both links down");
     assert_int_equal(g->client.ups, 0);
     assert_int_equal(g->server.ups, 0);
     assert_reason(g->client, "handshake");
@@ -365,7 +345,7 @@ void test_client_rejects_unknown_router(void**) {
 // bad one, then report a protocol error and deliver nothing more.
 void expect_protocol_error_after(const ByteVec& good, const ByteVec& bad) {
     start_pair(g_pki->client);
-    run_until(both_up, "both links up");
+    g->watchdog->run_until(both_up, "both links up");
     ByteVec raw = framed(good);
     raw.insert(raw.end(), bad.begin(), bad.end());
     ByteVec after = framed(echo(10, 99)); // a valid frame after the bad one
@@ -373,7 +353,7 @@ void expect_protocol_error_after(const ByteVec& good, const ByteVec& bad) {
     auto w = g->client.link->stream().write(raw);
     assert_int_equal(static_cast<int>(w.status), static_cast<int>(enftun::tls::Io::Done));
     assert_int_equal(w.n, raw.size());
-    run_until([] { return g->server.down.has_value(); }, "server link down");
+    g->watchdog->run_until([] { return g->server.down.has_value(); }, "server link down");
     assert_reason(g->server, "protocol error");
     assert_int_equal(g->server.frames.size(), 1);
     assert_true(g->server.frames[0] == good);
@@ -397,20 +377,20 @@ void test_non_ip_frame_is_protocol_error(void**) {
 
 void test_shutdown_sends_close_notify(void**) {
     start_pair(g_pki->client);
-    run_until(both_up, "both links up");
+    g->watchdog->run_until(both_up, "both links up");
     g->server.link->shutdown();
     assert_true(g->server.link->dead());
-    run_until([] { return g->client.down.has_value(); }, "client link down");
+    g->watchdog->run_until([] { return g->client.down.has_value(); }, "client link down");
     assert_reason(g->client, "close_notify");
     assert_false(g->server.down.has_value()); // shutdown() calls nothing back
 }
 
 void test_eof_without_close_notify(void**) {
     start_pair(g_pki->client);
-    run_until(both_up, "both links up");
+    g->watchdog->run_until(both_up, "both links up");
     // The router's TCP stream ends with no close_notify (a crash, a reset).
     assert_int_equal(::shutdown(g->server.link->stream().fd(), SHUT_WR), 0);
-    run_until([] { return g->client.down.has_value(); }, "client link down");
+    g->watchdog->run_until([] { return g->client.down.has_value(); }, "client link down");
     assert_true(g->client.down->find("close_notify") == std::string::npos);
     assert_reason(g->client, "TLS read failed");
 }
@@ -422,7 +402,7 @@ void test_handshake_timeout_server(void**) {
     TlsLink::Options opts;
     opts.handshake_timeout_ms = 50;
     make_link(g->server, make_ctx(g->server_ctx, Role::Server, g_pki->router), fds[1], opts);
-    run_until([] { return g->server.down.has_value(); }, "server handshake timeout");
+    g->watchdog->run_until([] { return g->server.down.has_value(); }, "server handshake timeout");
     assert_reason(g->server, "timed out");
     assert_int_equal(g->server.ups, 0);
 }
@@ -434,7 +414,7 @@ void test_handshake_timeout_client(void**) {
     TlsLink::Options opts;
     opts.handshake_timeout_ms = 50;
     make_link(g->client, make_ctx(g->client_ctx, Role::Client, g_pki->client), fds[0], opts);
-    run_until([] { return g->client.down.has_value(); }, "client handshake timeout");
+    g->watchdog->run_until([] { return g->client.down.has_value(); }, "client handshake timeout");
     assert_reason(g->client, "timed out");
     // It did speak first: a ClientHello (TLS record type 22) is waiting.
     std::uint8_t b = 0;
@@ -449,7 +429,7 @@ void test_garbage_fails_handshake(void**) {
     const char req[] = "GET / HTTP/1.1\r\nHost: router\r\n\r\n";
     assert_int_equal(::send(g->raw.get(), req, sizeof req - 1, 0), sizeof req - 1);
     make_link(g->server, make_ctx(g->server_ctx, Role::Server, g_pki->router), fds[1], {});
-    run_until([] { return g->server.down.has_value(); }, "server link down");
+    g->watchdog->run_until([] { return g->server.down.has_value(); }, "server link down");
     assert_reason(g->server, "handshake failed");
 }
 
