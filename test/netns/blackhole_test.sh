@@ -89,12 +89,12 @@ step_b() {
     lost="$(et_log_count c1 "lost: heartbeat timeout")"
     blackhole_on
     check "the heartbeat declared the path dead" \
-        et_wait_for -d c1 rs_log_count_above c1 "heartbeat: no answer from the router" "$dead" ||
+        et_wait_for -d c1 log_count_above c1 "heartbeat: no answer from the router" "$dead" ||
         ok=1
     check "enftun dropped the connection for it" \
-        et_wait_for -d c1 rs_log_count_above c1 "lost: heartbeat timeout" "$lost" || ok=1
+        et_wait_for -d c1 log_count_above c1 "lost: heartbeat timeout" "$lost" || ok=1
     check "and schedules a reconnect (backoff)" \
-        et_wait_for -d c1 rs_log_count_above c1 "reconnecting in" "$retries" || ok=1
+        et_wait_for -d c1 log_count_above c1 "reconnecting in" "$retries" || ok=1
     check_num "the black hole dropped packets" "$(blackhole_drops)" -gt 0 || ok=1
     check "the TUN stays up while the tunnel is down" et_link_up d enf0 || ok=1
     read -r route hb other changes unchanged early < <(rs_stats c1) || true
@@ -109,7 +109,7 @@ step_c() {
     local ok=0
     blackhole_off
     check "the tunnel came up again" \
-        et_wait_for -t 60 -d c1 rs_log_count_above c1 "tunnel up" "$UPS" || ok=1
+        et_wait_for -t 60 -d c1 log_count_above c1 "tunnel up" "$UPS" || ok=1
     check "ping through the tunnel" et_wait_for -d c1 rs_ping_tunnel || ok=1
     check "ping 3 times" et_exec d ping -6 -n -c 3 -W 2 "$RS_ROUTER_ADDR" || ok=1
     rs_stats c1 >/dev/null || ok=1
@@ -141,7 +141,7 @@ main() {
     run_step a "tunnel up" step_a
     run_step b "silent black hole: the heartbeat notices, enftun reconnects" step_b a
     run_step c "the path heals: tunnel up again" step_c b
-    rs_summary blackhole_test
+    et_summary blackhole_test
 }
 
 main "$@"

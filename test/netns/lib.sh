@@ -1,6 +1,8 @@
 # shellcheck shell=bash
 # lib.sh: helpers for the netns integration tests (test/netns/*_test.sh) and
 # scripts/demo. Source it; it defines functions and a few ET_* variables only.
+# The step runner and check helpers (check, run_step, et_summary) are in
+# steps.sh, which it sources.
 #
 # Lifetime rules
 # - et_init makes a private temp dir ($ET_TMP) and arms `trap et_cleanup EXIT`
@@ -550,3 +552,8 @@ et_nft_counter() {
         awk '$1 == "packets" { print $2; exit }')"
     echo "${n:-0}"
 }
+
+# ------------------------------------------------------------------ steps
+
+# shellcheck source-path=SCRIPTDIR source=steps.sh
+source "$ET_LIB_DIR/steps.sh"

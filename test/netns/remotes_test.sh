@@ -93,16 +93,16 @@ step_c() {
     et_netns_hosts d "$RS_SERVICE2 $NAME"
     et_daemon_kill router
     check "enftun lost the connection and backs off" \
-        et_wait_for -d c2 rs_log_count_above c2 "reconnecting in" "$backoffs" || ok=1
+        et_wait_for -d c2 log_count_above c2 "reconnecting in" "$backoffs" || ok=1
     check "attempts keep failing while the router is down" \
-        et_wait_for -d c2 rs_log_count_above c2 "could not connect to any remote host" \
+        et_wait_for -d c2 log_count_above c2 "could not connect to any remote host" \
         "$((failed + 1))" || ok=1
     check "the TUN stays up while the tunnel is down" et_link_up d enf0 || ok=1
     check "its route survives" et_exec d ip -6 route show fd00:e::/64 dev enf0 || ok=1
     check "backoff delays stay within [$FLOOR_MS, $CAP_MS] ms" delays_within_bounds c2 || ok=1
     check "the router restarts" rs_start_router || ok=1
     check "the tunnel came up again" \
-        et_wait_for -d c2 rs_log_count_above c2 "tunnel up" "$ups" || ok=1
+        et_wait_for -d c2 log_count_above c2 "tunnel up" "$ups" || ok=1
     check "the name was resolved afresh: connected to $RS_SERVICE2" \
         et_log_has c2 "connected to [$RS_SERVICE2]:4443" || ok=1
     check "ping through the tunnel" et_wait_for -d c2 rs_ping_tunnel || ok=1
@@ -128,7 +128,7 @@ step_d() {
     et_daemon_kill router
     # Three failed attempts: the backoff ceiling has grown to 8 s.
     check "attempts fail while the router is down" \
-        et_wait_for -d c3 rs_log_count_above c3 "could not connect to any remote host" \
+        et_wait_for -d c3 log_count_above c3 "could not connect to any remote host" \
         "$((failed + 2))" || ok=1
     # A change that lands during an attempt (a few ms) is left to it, and
     # one that finds a retry already due sooner changes nothing: try again.
@@ -176,7 +176,7 @@ EOF
     run_step b "a host name from the namespace's hosts file" step_b
     run_step c "router killed and restarted: backoff, TUN up, fresh resolution" step_c b
     run_step d "a network change while backing off: retry at once" step_d
-    rs_summary remotes_test
+    et_summary remotes_test
 }
 
 main "$@"

@@ -117,10 +117,6 @@ rs_tunnel_src_is() {
     [[ $(rs_tunnel_src) == "$1" ]]
 }
 
-rs_log_count_above() {
-    (($(et_log_count "$1" "$2") > $3))
-}
-
 # rs_log_line_has NAME STRING1 STRING2: one line of the log holds both.
 rs_log_line_has() {
     grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null | grep -q -F -- "$3"
@@ -135,64 +131,7 @@ rs_stats() {
     pid="$(et_daemon_pid "$name")"
     [[ -n $pid ]] || return 1
     kill -USR1 "$pid"
-    et_wait_for -d "$name" rs_log_count_above "$name" "stats: reconnects" "$before" || return 1
+    et_wait_for -d "$name" log_count_above "$name" "stats: reconnects" "$before" || return 1
     grep -F "stats: reconnects" "$(et_daemon_log "$name")" | tail -n 1 |
         sed -E 's/.*reconnects route ([0-9]+) heartbeat ([0-9]+) other ([0-9]+); route changes ([0-9]+) unchanged ([0-9]+) early-retries ([0-9]+).*/\1 \2 \3 \4 \5 \6/'
-}
-
-# ----------------------------------------------------------- reporting
-
-RS_PASSED=0
-RS_FAILED=0
-RS_RESULTS=()
-
-# check DESC CMD...: run CMD, print ok/not ok (and CMD's output on failure).
-check() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  ok: $desc"
-        return 0
-    fi
-    echo "  not ok: $desc"
-    tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
-    return 1
-}
-
-# check_num DESC ACTUAL OP EXPECTED (OP: -eq -ge -gt -le)
-check_num() {
-    local desc="$1" actual="$2" op="$3" expected="$4"
-    if [[ $actual =~ ^[0-9]+$ ]] && test "$actual" "$op" "$expected"; then
-        echo "  ok: $desc ($actual $op $expected)"
-        return 0
-    fi
-    echo "  not ok: $desc (got '$actual', want $op $expected)"
-    return 1
-}
-
-# run_step ID TITLE FN [PREREQ-ID]: run FN, record PASS/FAIL; a step whose
-# prerequisite failed is not run (and fails).
-run_step() {
-    local id="$1" title="$2" fn="$3" prereq="${4:-}" verdict=FAIL why=""
-    echo "=== step $id: $title"
-    if [[ -n $prereq && " ${RS_RESULTS[*]} " != *"PASS: $prereq."* ]]; then
-        why="not run: step $prereq failed"
-    elif "$fn"; then
-        verdict=PASS
-    fi
-    echo "$verdict: $id. $title${why:+ ($why)}"
-    RS_RESULTS+=("$verdict: $id. $title${why:+ ($why)}")
-    if [[ $verdict == PASS ]]; then
-        RS_PASSED=$((RS_PASSED + 1))
-    else
-        RS_FAILED=$((RS_FAILED + 1))
-    fi
-}
-
-# rs_summary NAME: print the results; fails if any step failed.
-rs_summary() {
-    echo "=== summary"
-    printf '%s\n' "${RS_RESULTS[@]}"
-    echo "$1: $RS_PASSED passed, $RS_FAILED failed"
-    ((RS_FAILED == 0))
 }

@@ -41,35 +41,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ET_WAIT_TIMEOUT=20
 readonly C_ADDR=fd00:e::5 R_ADDR=fd00:e::1 LLADDR=02:00:00:00:00:01
 
-PASSED=0
-FAILED=0
-RESULTS=()
 PKI=""
 
 # ---------------------------------------------------------------- checks
-
-check() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  ok: $desc"
-        return 0
-    fi
-    echo "  not ok: $desc"
-    tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
-    return 1
-}
-
-check_not() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  not ok: $desc"
-        tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
-        return 1
-    fi
-    echo "  ok: $desc"
-}
 
 # has FILE REGEX: the file has a line matching the extended regex.
 has() {
@@ -362,10 +336,6 @@ step_h() {
     return "$ok"
 }
 
-log_count_above() {
-    (($(et_log_count "$1" "$2") > $3))
-}
-
 step_i() {
     local ok=0 before
     before="$(et_log_count c "connection to")"
@@ -391,28 +361,6 @@ step_i() {
 
 # ---------------------------------------------------------------- runner
 
-record() {
-    local verdict="$1" id="$2" title="$3" why="${4:-}"
-    echo "$verdict: $id. $title${why:+ ($why)}"
-    RESULTS+=("$verdict: $id. $title${why:+ ($why)}")
-    case "$verdict" in
-    PASS) PASSED=$((PASSED + 1)) ;;
-    FAIL) FAILED=$((FAILED + 1)) ;;
-    esac
-}
-
-run_step() {
-    local id="$1" title="$2" fn="$3" prereq="${4:-}"
-    echo "=== step $id: $title"
-    if [[ -n $prereq && " ${RESULTS[*]} " != *"PASS: $prereq."* ]]; then
-        record FAIL "$id" "$title" "not run: step $prereq failed"
-    elif "$fn"; then
-        record PASS "$id" "$title"
-    else
-        record FAIL "$id" "$title"
-    fi
-}
-
 main() {
     local -a steps=(
         "a|RA routes appear on the host (proto ra via fe80::1)|step_a|"
@@ -426,25 +374,15 @@ main() {
         "h|server DUID stored once, reused|step_h|f"
         "i|tunnel down: RS and DHCPv6 still answered|step_i|f"
     )
-    local entry id title fn prereq
     et_init
     echo "routercard_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
     setup_infra
     if start_router && start_client run1; then
-        for entry in "${steps[@]}"; do
-            IFS='|' read -r id title fn prereq <<<"$entry"
-            run_step "$id" "$title" "$fn" "$prereq"
-        done
+        run_steps "${steps[@]}"
     else
-        for entry in "${steps[@]}"; do
-            IFS='|' read -r id title fn prereq <<<"$entry"
-            record FAIL "$id" "$title" "not run: setup failed"
-        done
+        fail_steps "setup failed" "${steps[@]}"
     fi
-    echo "=== summary"
-    printf '%s\n' "${RESULTS[@]}"
-    echo "routercard_test: $PASSED passed, $FAILED failed"
-    ((FAILED == 0))
+    et_summary routercard_test
 }
 
 main "$@"

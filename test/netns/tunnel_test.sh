@@ -34,51 +34,12 @@ readonly TABLE=enftun_test
 readonly R_ADDR=fd00:e::1 C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6
 readonly BAD_ADDR=fd00:e::7 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
 readonly SPOOF_ADDR=fd00:e::99
+ET_STEP_BUDGET="$BUDGET"
 
-PASSED=0
-FAILED=0
-SKIPPED=0
-RESULTS=()
 PKI=""
 OTHER_PKI=""
 
 # ---------------------------------------------------------------- checks
-
-# check DESC CMD...: run CMD, print ok/not ok (and CMD's output on failure).
-check() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  ok: $desc"
-        return 0
-    fi
-    echo "  not ok: $desc"
-    tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
-    return 1
-}
-
-# check_not DESC CMD...: CMD must fail.
-check_not() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  not ok: $desc"
-        tail -n 20 "$ET_TMP/check.out" | sed 's/^/    | /'
-        return 1
-    fi
-    echo "  ok: $desc"
-}
-
-# check_num DESC ACTUAL OP EXPECTED (OP: -eq -ge -gt)
-check_num() {
-    local desc="$1" actual="$2" op="$3" expected="$4"
-    if [[ $actual =~ ^[0-9]+$ ]] && test "$actual" "$op" "$expected"; then
-        echo "  ok: $desc ($actual $op $expected)"
-        return 0
-    fi
-    echo "  not ok: $desc (got '$actual', want $op $expected)"
-    return 1
-}
 
 # ping6 NS DST [PING ARGS]...: ping through the tunnel, bounded in time.
 ping6() {
@@ -111,10 +72,6 @@ fence() {
 fence_probe() {
     ping_once "$1" "$3" -I "$2" || true
     counter_above "$4" "$5" "$6"
-}
-
-log_count_above() {
-    (($(et_log_count "$1" "$2") > $3))
 }
 
 # router_listening: the router accepts on each underlay address.
@@ -468,32 +425,6 @@ step_i() {
 
 # ---------------------------------------------------------------- runner
 
-record() {
-    local verdict="$1" id="$2" title="$3" why="${4:-}"
-    echo "$verdict: $id. $title${why:+ ($why)}"
-    RESULTS+=("$verdict: $id. $title${why:+ ($why)}")
-    case "$verdict" in
-    PASS) PASSED=$((PASSED + 1)) ;;
-    FAIL) FAILED=$((FAILED + 1)) ;;
-    SKIP) SKIPPED=$((SKIPPED + 1)) ;;
-    esac
-}
-
-# run_step ID TITLE FN [PREREQ-ID]
-run_step() {
-    local id="$1" title="$2" fn="$3" prereq="${4:-}"
-    echo "=== step $id: $title"
-    if [[ -n $prereq && " ${RESULTS[*]} " != *"PASS: $prereq."* ]]; then
-        record FAIL "$id" "$title" "not run: step $prereq failed"
-    elif ((SECONDS > BUDGET)); then
-        record FAIL "$id" "$title" "not run: time budget of ${BUDGET}s used up"
-    elif "$fn"; then
-        record PASS "$id" "$title"
-    else
-        record FAIL "$id" "$title"
-    fi
-}
-
 main() {
     local -a steps=(
         "a|ping router.address and fe80::1 through the tunnel|step_a|"
@@ -506,27 +437,16 @@ main() {
         "f|router crash: client reconnects, TUN survives|step_f|a"
         "i|TUN deleted under a client: it exits non-zero|step_i|a"
     )
-    local entry id title fn prereq
     et_init
     echo "tunnel_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
     setup_infra
     if start_daemons; then
-        for entry in "${steps[@]}"; do
-            IFS='|' read -r id title fn prereq <<<"$entry"
-            run_step "$id" "$title" "$fn" "$prereq"
-        done
+        run_steps "${steps[@]}"
     else
         echo "setup failed: router or clients did not come up (logs below)"
-        for entry in "${steps[@]}"; do
-            IFS='|' read -r id title fn prereq <<<"$entry"
-            record FAIL "$id" "$title" "not run: setup failed"
-        done
+        fail_steps "setup failed" "${steps[@]}"
     fi
-
-    echo "=== summary"
-    printf '%s\n' "${RESULTS[@]}"
-    echo "tunnel_test: $PASSED passed, $FAILED failed, $SKIPPED skipped"
-    ((FAILED == 0))
+    et_summary tunnel_test
 }
 
 main "$@"
