@@ -19,112 +19,28 @@
 
 // Last: cmocka defines fail() and friends as macros, which would clash with
 // std::basic_ios::fail() in <fstream>.
+#include "config_fixture.hpp"
 #include "test.hpp"
 
 using namespace enftun::config;
 
 namespace {
 
-// Owning state lives here, not in test locals: a failed assert longjmps.
-struct Fixture {
-    std::string dir;  // mkdtemp folder
-    std::string path; // dir + "/enf0.conf"
-    std::string old_cwd;
-    std::optional<enftun::Result<ClientConfig, ConfigError>> result;
-    std::string text;
-};
+using Fixture = test_config::Fixture<ClientConfig>;
+using test_config::data_path;
+using test_config::ErrorCase;
+using test_config::write_file;
 
 Fixture& fx(void** state) {
     return *static_cast<Fixture*>(*state);
 }
 
 int setup(void** state) {
-    auto f = std::make_unique<Fixture>();
-    char tmpl[] = "/tmp/enftun-config-test-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-        return -1;
-    }
-    f->dir = tmpl;
-    f->path = f->dir + "/enf0.conf";
-    f->old_cwd = std::filesystem::current_path().string();
-    *state = f.release();
-    return 0;
+    return test_config::setup<ClientConfig>(state, load_client_config, "enf0.conf");
 }
 
 int teardown(void** state) {
-    std::unique_ptr<Fixture> f(static_cast<Fixture*>(*state));
-    std::error_code ec;
-    std::filesystem::current_path(f->old_cwd, ec);
-    std::filesystem::remove_all(f->dir, ec);
-    return 0;
-}
-
-std::string data_path(const char* rel) {
-    const char* dir = std::getenv("TEST_DATA_DIR");
-    return std::string(dir != nullptr ? dir : "test/data") + "/" + rel;
-}
-
-void write_file(const std::string& path, std::string_view text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-const ClientConfig& expect_loaded(Fixture& f) {
-    if (!*f.result) {
-        print_error("unexpected error: %s\n", f.result->error().message.c_str());
-        fail();
-    }
-    return **f.result;
-}
-
-const ClientConfig& load_file(Fixture& f, const std::string& path) {
-    f.result = load_client_config(path);
-    return expect_loaded(f);
-}
-
-const ClientConfig& load_text(Fixture& f, std::string_view text) {
-    write_file(f.path, text);
-    return load_file(f, f.path);
-}
-
-// Loads from path and checks the message is "<label>:<line>: <key>: ..."
-// and contains fragment. line 0 means the message has no line part.
-void expect_error_at(Fixture& f, const std::string& path, const std::string& label, int line,
-                     std::string_view key, std::string_view fragment, const char* name) {
-    f.result = load_client_config(path);
-    if (*f.result) {
-        print_error("%s: loaded, expected an error\n", name);
-        fail();
-    }
-    const std::string& msg = f.result->error().message;
-    f.text = label + (line > 0 ? ":" + std::to_string(line) : "") + ": " + std::string(key) +
-             (key.empty() ? "" : ": ");
-    if (msg.rfind(f.text, 0) != 0 || msg.find(fragment) == std::string::npos) {
-        print_error("%s:\n  got      \"%s\"\n  expected \"%s...%.*s...\"\n", name, msg.c_str(),
-                    f.text.c_str(), static_cast<int>(fragment.size()), fragment.data());
-        fail();
-    }
-}
-
-void expect_error(Fixture& f, std::string_view text, int line, std::string_view key,
-                  std::string_view fragment, const char* name = "case") {
-    write_file(f.path, text);
-    expect_error_at(f, f.path, f.path, line, key, fragment, name);
-}
-
-struct ErrorCase {
-    const char* name;
-    const char* text;
-    int line;
-    const char* key;
-    const char* fragment;
-};
-
-template <std::size_t N>
-void expect_errors(Fixture& f, const ErrorCase (&cases)[N]) {
-    for (const auto& c : cases) {
-        expect_error(f, c.text, c.line, c.key, c.fragment, c.name);
-    }
+    return test_config::teardown<ClientConfig>(state);
 }
 
 std::string print(Fixture& f, std::string_view key) {

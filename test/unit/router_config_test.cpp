@@ -16,6 +16,7 @@
 
 // Last: cmocka defines fail() and friends as macros, which would clash with
 // std::basic_ios::fail() in <fstream>.
+#include "config_fixture.hpp"
 #include "test.hpp"
 
 using namespace enftun::config;
@@ -23,98 +24,21 @@ using enftun::proto::Ipv6Addr;
 
 namespace {
 
-// Owning state lives here, not in test locals: a failed assert longjmps.
-struct Fixture {
-    std::string dir;  // mkdtemp folder
-    std::string path; // dir + "/router.conf"
-    std::optional<enftun::Result<RouterConfig, ConfigError>> result;
-    std::string text;
-};
+using Fixture = test_config::Fixture<RouterConfig>;
+using test_config::data_path;
+using test_config::ErrorCase;
+using test_config::write_file;
 
 Fixture& fx(void** state) {
     return *static_cast<Fixture*>(*state);
 }
 
 int setup(void** state) {
-    auto f = std::make_unique<Fixture>();
-    char tmpl[] = "/tmp/enftun-router-config-test-XXXXXX";
-    if (mkdtemp(tmpl) == nullptr) {
-        return -1;
-    }
-    f->dir = tmpl;
-    f->path = f->dir + "/router.conf";
-    *state = f.release();
-    return 0;
+    return test_config::setup<RouterConfig>(state, load_router_config, "router.conf");
 }
 
 int teardown(void** state) {
-    std::unique_ptr<Fixture> f(static_cast<Fixture*>(*state));
-    std::error_code ec;
-    std::filesystem::remove_all(f->dir, ec);
-    return 0;
-}
-
-std::string data_path(const char* rel) {
-    const char* dir = std::getenv("TEST_DATA_DIR");
-    return std::string(dir != nullptr ? dir : "test/data") + "/" + rel;
-}
-
-void write_file(const std::string& path, std::string_view text) {
-    std::ofstream out(path, std::ios::binary);
-    out << text;
-}
-
-const RouterConfig& expect_loaded(Fixture& f) {
-    if (!*f.result) {
-        print_error("unexpected error: %s\n", f.result->error().message.c_str());
-        fail();
-    }
-    return **f.result;
-}
-
-const RouterConfig& load_file(Fixture& f, const std::string& path) {
-    f.result = load_router_config(path);
-    return expect_loaded(f);
-}
-
-const RouterConfig& load_text(Fixture& f, std::string_view text) {
-    write_file(f.path, text);
-    return load_file(f, f.path);
-}
-
-// Loads text and checks the message is "<path>:<line>: <key>: ..." and
-// contains fragment. An empty key means a message without a key part.
-void expect_error(Fixture& f, std::string_view text, int line, std::string_view key,
-                  std::string_view fragment, const char* name = "case") {
-    write_file(f.path, text);
-    f.result = load_router_config(f.path);
-    if (*f.result) {
-        print_error("%s: loaded, expected an error\n", name);
-        fail();
-    }
-    const std::string& msg = f.result->error().message;
-    f.text =
-        f.path + ":" + std::to_string(line) + ": " + std::string(key) + (key.empty() ? "" : ": ");
-    if (msg.rfind(f.text, 0) != 0 || msg.find(fragment) == std::string::npos) {
-        print_error("%s:\n  got      \"%s\"\n  expected \"%s...%.*s...\"\n", name, msg.c_str(),
-                    f.text.c_str(), static_cast<int>(fragment.size()), fragment.data());
-        fail();
-    }
-}
-
-struct ErrorCase {
-    const char* name;
-    const char* text;
-    int line;
-    const char* key;
-    const char* fragment;
-};
-
-template <std::size_t N>
-void expect_errors(Fixture& f, const ErrorCase (&cases)[N]) {
-    for (const auto& c : cases) {
-        expect_error(f, c.text, c.line, c.key, c.fragment, c.name);
-    }
+    return test_config::teardown<RouterConfig>(state);
 }
 
 // A valid router group holding `extra` as well.
