@@ -7,7 +7,9 @@
 
 #include "enftun/proto/icmpv6.hpp"
 #include "enftun/proto/ipv6.hpp"
+#include "packet_fixups.hpp"
 #include "packet_vectors.hpp"
+#include "proto_helpers.hpp"
 
 using enftun::Bytes;
 using enftun::Errc;
@@ -24,19 +26,12 @@ std::array<std::uint8_t, 70000> g_out;
 const Ipv6Addr kClient = *Ipv6Addr::parse("fd00:1::5");
 const Ipv6Addr kPeer = *Ipv6Addr::parse("fd00:1::9");
 
+using test_proto::assert_built;
+using test_proto::parse_valid;
+
 // Parses g_pkt as IPv6 then ICMPv6 and returns the ICMPv6 error code.
 Errc icmp_errc() {
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value()); // every case keeps a valid IPv6 header
-    auto icmp = parse_icmpv6(*ip);
-    return icmp ? Errc::Ok : icmp.error().code;
-}
-
-// Sets the IPv6 payload length to match g_pkt's size after an edit.
-void fix_payload_length() {
-    const std::size_t plen = g_pkt.size() - kIpv6HeaderLen;
-    g_pkt[4] = static_cast<std::uint8_t>(plen >> 8);
-    g_pkt[5] = static_cast<std::uint8_t>(plen);
+    return test_proto::upper_errc(g_pkt, parse_icmpv6);
 }
 
 void test_parse_icmpv6_table(void**) {
@@ -69,7 +64,7 @@ void test_parse_icmpv6_table(void**) {
         g_pkt = hex(c.pkt);
         if (c.keep != 0) {
             g_pkt.resize(kIpv6HeaderLen + c.keep);
-            fix_payload_length();
+            fixup::payload_length(g_pkt);
         }
         if (c.flip != 0) {
             g_pkt[c.flip] ^= 0x01;
@@ -77,11 +72,7 @@ void test_parse_icmpv6_table(void**) {
         if (c.set_type != 0) {
             g_pkt[kIpv6HeaderLen] = c.set_type;
         }
-        const Errc got = icmp_errc();
-        if (got != c.want) {
-            fail_msg("%s: got errc %d, want %d", c.name, static_cast<int>(got),
-                     static_cast<int>(c.want));
-        }
+        test_proto::expect_case_errc(c.name, icmp_errc(), c.want);
     }
 }
 
@@ -89,39 +80,33 @@ void test_parse_icmpv6_table(void**) {
 void test_parse_icmpv6_empty_payload(void**) {
     g_pkt = hex(vec::kEchoEmpty);
     g_pkt.resize(kIpv6HeaderLen);
-    fix_payload_length(); // 0, which parse_ipv6 accepts with nothing after
-    assert_int_equal(static_cast<int>(icmp_errc()), static_cast<int>(Errc::Truncated));
+    fixup::payload_length(g_pkt); // 0, which parse_ipv6 accepts with nothing after
+    assert_errc(icmp_errc(), Errc::Truncated);
 }
 
 void test_echo_fields(void**) {
     g_pkt = hex(vec::kEchoOdd);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto icmp = parse_icmpv6(*ip);
-    assert_true(icmp.has_value());
-    assert_int_equal(icmp->type(), kIcmpv6EchoRequest);
-    assert_int_equal(icmp->code(), 0);
-    assert_int_equal(icmp->checksum(), 0x5985);
-    assert_true(icmp->is_echo());
-    assert_int_equal(icmp->echo_id(), 0x0f65);
-    assert_int_equal(icmp->echo_seq(), 1);
+    const auto [ip, icmp] = parse_valid(g_pkt, parse_icmpv6);
+    assert_int_equal(icmp.type(), kIcmpv6EchoRequest);
+    assert_int_equal(icmp.code(), 0);
+    assert_int_equal(icmp.checksum(), 0x5985);
+    assert_true(icmp.is_echo());
+    assert_int_equal(icmp.echo_id(), 0x0f65);
+    assert_int_equal(icmp.echo_seq(), 1);
     static const auto data = hex("41424344 00000000 432e55");
-    assert_int_equal(icmp->echo_data().size(), data.size());
-    assert_memory_equal(icmp->echo_data().data(), data.data(), data.size());
-    assert_int_equal(icmp->message().size(), 19);
-    assert_int_equal(icmp->body().size(), 15);
-    assert_ptr_equal(icmp->body().data(), g_pkt.data() + 44);
+    assert_int_equal(icmp.echo_data().size(), data.size());
+    assert_memory_equal(icmp.echo_data().data(), data.data(), data.size());
+    assert_int_equal(icmp.message().size(), 19);
+    assert_int_equal(icmp.body().size(), 15);
+    assert_ptr_equal(icmp.body().data(), g_pkt.data() + 44);
 }
 
 void test_non_echo_fields(void**) {
     g_pkt = hex(vec::kRouterSolicitation);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto icmp = parse_icmpv6(*ip);
-    assert_true(icmp.has_value());
-    assert_int_equal(icmp->type(), kIcmpv6RouterSolicitation);
-    assert_false(icmp->is_echo());
-    assert_int_equal(icmp->body().size(), 4);
+    const auto [ip, icmp] = parse_valid(g_pkt, parse_icmpv6);
+    assert_int_equal(icmp.type(), kIcmpv6RouterSolicitation);
+    assert_false(icmp.is_echo());
+    assert_int_equal(icmp.body().size(), 4);
 }
 
 // build_echo_request reproduces ping's packets (flow label 0).
@@ -139,9 +124,7 @@ void test_build_echo_request_matches_kernel(void**) {
         g_want = hex(c.want);
         g_pkt = hex(c.data);
         auto n = build_echo_request(kClient, kPeer, c.id, 1, g_pkt, g_out);
-        assert_true(n.has_value());
-        assert_int_equal(*n, g_want.size());
-        assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+        assert_built(n, g_out, g_want);
     }
 }
 
@@ -151,7 +134,7 @@ void test_build_echo_request_no_space(void**) {
     for (std::size_t room : {std::size_t{0}, std::size_t{39}, std::size_t{47}, need - 1}) {
         auto n = build_echo_request(kClient, kPeer, 1, 1, data, MutBytes(g_out).first(room));
         assert_false(n.has_value());
-        assert_int_equal(static_cast<int>(n.error().code), static_cast<int>(Errc::NoSpace));
+        assert_errc(n.error().code, Errc::NoSpace);
     }
     auto n = build_echo_request(kClient, kPeer, 1, 1, data, MutBytes(g_out).first(need));
     assert_true(n.has_value());
@@ -163,41 +146,29 @@ void test_build_echo_request_too_long(void**) {
     g_pkt.assign(kIpv6MaxPayload - kIcmpv6EchoHeaderLen + 1, 0xab);
     auto n = build_echo_request(kClient, kPeer, 1, 1, g_pkt, g_out);
     assert_false(n.has_value());
-    assert_int_equal(static_cast<int>(n.error().code), static_cast<int>(Errc::NoSpace));
+    assert_errc(n.error().code, Errc::NoSpace);
     g_pkt.pop_back(); // exactly 65535: fine, and it round-trips
     auto m = build_echo_request(kClient, kPeer, 1, 1, g_pkt, g_out);
     assert_true(m.has_value());
-    auto ip = parse_ipv6(Bytes(g_out).first(*m));
-    assert_true(ip.has_value());
-    assert_true(parse_icmpv6(*ip).has_value());
+    parse_valid(Bytes(g_out).first(*m), parse_icmpv6); // and it parses
 }
 
 // Our reply to a request equals the Linux kernel's reply to it.
 void test_build_echo_reply_matches_kernel(void**) {
     g_pkt = hex(vec::kEchoToSelf);
     g_want = hex(vec::kEchoReplyFromKernel);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto icmp = parse_icmpv6(*ip);
-    assert_true(icmp.has_value());
-    auto n = build_echo_reply(*icmp, *ip, kClient, g_out);
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    const auto [ip, icmp] = parse_valid(g_pkt, parse_icmpv6);
+    auto n = build_echo_reply(icmp, ip, kClient, g_out);
+    assert_built(n, g_out, g_want);
 }
 
 // The reply may be built over the request itself.
 void test_build_echo_reply_in_place(void**) {
     g_pkt = hex(vec::kEchoToSelf);
     g_want = hex(vec::kEchoReplyFromKernel);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto icmp = parse_icmpv6(*ip);
-    assert_true(icmp.has_value());
-    auto n = build_echo_reply(*icmp, *ip, kClient, g_pkt);
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_pkt.data(), g_want.data(), g_want.size());
+    const auto [ip, icmp] = parse_valid(g_pkt, parse_icmpv6);
+    auto n = build_echo_reply(icmp, ip, kClient, g_pkt);
+    assert_built(n, g_pkt, g_want);
 }
 
 void test_build_echo_reply_rejects_non_request(void**) {
@@ -205,25 +176,19 @@ void test_build_echo_reply_rejects_non_request(void**) {
                                                vec::kIcmpv6Minimal};
     for (const char* p : not_requests) {
         g_pkt = hex(p);
-        auto ip = parse_ipv6(g_pkt);
-        assert_true(ip.has_value());
-        auto icmp = parse_icmpv6(*ip);
-        assert_true(icmp.has_value());
-        auto n = build_echo_reply(*icmp, *ip, kClient, g_out);
+        const auto [ip, icmp] = parse_valid(g_pkt, parse_icmpv6);
+        auto n = build_echo_reply(icmp, ip, kClient, g_out);
         assert_false(n.has_value());
-        assert_int_equal(static_cast<int>(n.error().code), static_cast<int>(Errc::Unsupported));
+        assert_errc(n.error().code, Errc::Unsupported);
     }
 }
 
 void test_build_echo_reply_no_space(void**) {
     g_pkt = hex(vec::kEchoToSelf);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto icmp = parse_icmpv6(*ip);
-    assert_true(icmp.has_value());
-    auto n = build_echo_reply(*icmp, *ip, kClient, MutBytes(g_out).first(g_pkt.size() - 1));
+    const auto [ip, icmp] = parse_valid(g_pkt, parse_icmpv6);
+    auto n = build_echo_reply(icmp, ip, kClient, MutBytes(g_out).first(g_pkt.size() - 1));
     assert_false(n.has_value());
-    assert_int_equal(static_cast<int>(n.error().code), static_cast<int>(Errc::NoSpace));
+    assert_errc(n.error().code, Errc::NoSpace);
 }
 
 int teardown(void**) {

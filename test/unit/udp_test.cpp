@@ -9,6 +9,7 @@
 #include "enftun/proto/udp.hpp"
 #include "packet_fixups.hpp"
 #include "packet_vectors.hpp"
+#include "proto_helpers.hpp"
 #include "routercard_vectors.hpp"
 
 using enftun::Bytes;
@@ -22,34 +23,29 @@ std::vector<std::uint8_t> g_pkt;
 std::vector<std::uint8_t> g_want;
 std::array<std::uint8_t, 70000> g_out;
 
+using test_proto::assert_built;
+using test_proto::parse_valid;
+
+// Parses g_pkt as IPv6 then UDP and returns the UDP error code.
 Errc udp_errc() {
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value()); // every case keeps a valid IPv6 header
-    auto udp = parse_udp(*ip);
-    return udp ? Errc::Ok : udp.error().code;
+    return test_proto::upper_errc(g_pkt, parse_udp);
 }
 
 void test_parse_kernel_datagram(void**) {
     g_pkt = hex(vec::kUdpHello);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto udp = parse_udp(*ip);
-    assert_true(udp.has_value());
-    assert_int_equal(udp->src_port(), 5353);
-    assert_int_equal(udp->dst_port(), 53);
-    assert_int_equal(udp->payload().size(), 5);
-    assert_memory_equal(udp->payload().data(), "hello", 5);
+    const auto [ip, udp] = parse_valid(g_pkt, parse_udp);
+    assert_int_equal(udp.src_port(), 5353);
+    assert_int_equal(udp.dst_port(), 53);
+    assert_int_equal(udp.payload().size(), 5);
+    assert_memory_equal(udp.payload().data(), "hello", 5);
 }
 
 void test_parse_dhcpcd_datagram(void**) {
     g_pkt = hex(rcvec::kDhcpcdSolicit);
-    auto ip = parse_ipv6(g_pkt);
-    assert_true(ip.has_value());
-    auto udp = parse_udp(*ip);
-    assert_true(udp.has_value());
-    assert_int_equal(udp->src_port(), 546);
-    assert_int_equal(udp->dst_port(), 547);
-    assert_int_equal(udp->payload().size(), g_pkt.size() - kIpv6HeaderLen - kUdpHeaderLen);
+    const auto [ip, udp] = parse_valid(g_pkt, parse_udp);
+    assert_int_equal(udp.src_port(), 546);
+    assert_int_equal(udp.dst_port(), 547);
+    assert_int_equal(udp.payload().size(), g_pkt.size() - kIpv6HeaderLen - kUdpHeaderLen);
 }
 
 void test_parse_udp_errors(void**) {
@@ -93,11 +89,7 @@ void test_parse_udp_errors(void**) {
         if (c.flip != 0) {
             g_pkt[c.flip] ^= 0x01;
         }
-        const Errc got = udp_errc();
-        if (got != c.want) {
-            fail_msg("%s: got errc %d, want %d", c.name, static_cast<int>(got),
-                     static_cast<int>(c.want));
-        }
+        test_proto::expect_case_errc(c.name, udp_errc(), c.want);
     }
 }
 
@@ -109,9 +101,7 @@ void test_build_matches_kernel(void**) {
     const std::uint8_t hello[] = {'h', 'e', 'l', 'l', 'o'};
     b.writer().put_bytes(hello);
     auto n = b.finish();
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    assert_built(n, g_out, g_want);
 }
 
 // RFC 768: a computed checksum of 0 goes on the wire as 0xffff. Find a
@@ -131,7 +121,7 @@ void test_build_zero_checksum_sent_as_ffff(void**) {
     assert_true(n.has_value());
     assert_int_equal(enftun::load_be16(g_out, kIpv6HeaderLen + kUdpChecksumOffset), 0xffff);
     g_pkt.assign(g_out.begin(), g_out.begin() + static_cast<std::ptrdiff_t>(*n));
-    assert_int_equal(static_cast<int>(udp_errc()), static_cast<int>(Errc::Ok));
+    assert_errc(udp_errc(), Errc::Ok);
 }
 
 void test_build_no_space(void**) {
@@ -141,7 +131,7 @@ void test_build_no_space(void**) {
         b.writer().put_be32(0x01020304); // 48 + 4 bytes in all
         auto n = b.finish();
         assert_false(n.has_value());
-        assert_int_equal(static_cast<int>(n.error().code), static_cast<int>(Errc::NoSpace));
+        assert_errc(n.error().code, Errc::NoSpace);
     }
 }
 
@@ -151,7 +141,7 @@ void test_build_too_long(void**) {
     b.writer().put_zeros(kIpv6MaxPayload - kUdpHeaderLen + 1);
     auto n = b.finish();
     assert_false(n.has_value());
-    assert_int_equal(static_cast<int>(n.error().code), static_cast<int>(Errc::NoSpace));
+    assert_errc(n.error().code, Errc::NoSpace);
 }
 
 int teardown(void**) {
