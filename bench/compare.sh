@@ -60,7 +60,7 @@ usage() {
 # iperf_server_up TARGET: iperf3 server in r bound to the tunnel address.
 iperf_server_up() {
     et_daemon_start iperf3 r iperf3 -s -B "$1"
-    et_wait_for -d iperf3 et_exec r ss -Hltn "src [$1]:5201"
+    et_wait_for -d iperf3 bench_listening r "$1" 5201
 }
 
 # snapshot_cpu TOOL: "client_ticks server_ticks" of the tunnel daemons.

@@ -61,7 +61,7 @@ start_daemons() {
 
 workload() {
     et_daemon_start iperf3 r iperf3 -s -B "$ENFTUN_TARGET"
-    et_wait_for -d iperf3 et_exec r ss -Hltn "src [$ENFTUN_TARGET]:5201"
+    et_wait_for -d iperf3 bench_listening r "$ENFTUN_TARGET" 5201
     et_exec c timeout 300 iperf3 -6 -c "$ENFTUN_TARGET" -n "${MBYTES}M" >/dev/null
     et_exec c timeout 300 iperf3 -6 -c "$ENFTUN_TARGET" -n "${MBYTES}M" -R >/dev/null
     et_exec c timeout 120 ping -6 -n -q -f -c 2000 "$ENFTUN_TARGET" >/dev/null

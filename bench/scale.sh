@@ -53,7 +53,7 @@ start_router() {
     # One fd per session: raise the router's RLIMIT_NOFILE for this run only.
     et_daemon_start enftun-server r prlimit --nofile=$((SESSIONS + 1024)) \
         "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/router.conf"
-    et_wait_for -d enftun-server et_exec r ss -Hltn "src [$LOAD_UNDERLAY_R]:4443"
+    et_wait_for -d enftun-server bench_listening r "$LOAD_UNDERLAY_R" 4443
 }
 
 # router_sessions: the session count from the router's SIGUSR1 stats line.

@@ -34,7 +34,7 @@ main() {
     enftun_client_start
     et_wait_for -d enftun-client et_exec c ping -6 -n -c 1 -W 1 "$ENFTUN_TARGET"
     et_daemon_start iperf3 r iperf3 -s -B "$ENFTUN_TARGET"
-    et_wait_for -d iperf3 et_exec r ss -Hltn "src [$ENFTUN_TARGET]:5201"
+    et_wait_for -d iperf3 bench_listening r "$ENFTUN_TARGET" 5201
 
     local up down rtt
     up="$(bench_iperf c "$ENFTUN_TARGET")"

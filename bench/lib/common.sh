@@ -73,6 +73,12 @@ bench_topology() {
 # to a shorter kernel queue than another.
 readonly BENCH_TXQLEN=5000
 
+# bench_listening SHORT ADDR PORT: a TCP socket listens there (ss exits 0
+# either way: test its output).
+bench_listening() {
+    [[ -n $(et_exec "$1" ss -Hltn "src [$2]:$3") ]]
+}
+
 # bench_persistent_tun SHORT DEV MTU: a TUN the tunnel daemon attaches to
 # (TUNSETIFF on an existing name), as enftun-setup prepares it. Being there
 # before the daemon starts, routes through it exist from the first ping on.
