@@ -151,7 +151,8 @@ es_topology_l() {
 # es_load_counters: count in i what arrives from the device's uplink.
 # "host" and "ipv4" and "other" must stay 0 while the full tunnel is set up,
 # "tunprefix" (tunnel addresses) always; "ns" (neighbour solicitations)
-# serves as a fence, "tunnel" is enftun's TCP.
+# serves as a fence, "tunnel" is enftun's TCP, "dhcp6" DHCPv6 client
+# messages.
 es_load_counters() {
     et_exec i nft -f - <<EOF
 table inet $ES_COUNTERS {
@@ -161,6 +162,7 @@ table inet $ES_COUNTERS {
     counter ns {}
     counter other {}
     counter tunprefix {}
+    counter dhcp6 {}
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         iifname "vd" jump from_device
@@ -174,7 +176,7 @@ table inet $ES_COUNTERS {
         meta nfproto ipv4 counter name "ipv4" return
         icmpv6 type nd-neighbor-solicit counter name "ns" return
         icmpv6 type { nd-router-solicit, nd-neighbor-advert, mld-listener-report, mld-listener-done, mld2-listener-report } return
-        udp sport 546 udp dport 547 return
+        udp sport 546 udp dport 547 counter name "dhcp6" return
         counter name "other"
     }
 }

@@ -4,9 +4,10 @@
 # (CTest: netns.setup_test; exit 77 = skipped). Topology: setup_lib.sh.
 #
 # Steps (each prints PASS/FAIL):
-#  a  before setup: the device reaches the host directly (the counters work)
+#  a  before setup: the device reaches the host directly, a DHCPv6 client
+#     solicits (the counters work)
 #  b  up; no leak while enftun is not running (IPv6, IPv4, bound sockets,
-#     marked non-TCP, unmarked TCP to the router)
+#     marked non-TCP, unmarked TCP to the router); DHCPv6 still gets out
 #  c  enftun running: router and another client through the tunnel, the
 #     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak
 #  d  enftun crashes (SIGKILL): still no leak; a restarted enftun works
@@ -118,6 +119,10 @@ step_a() {
     es_check "d pings the host $ES_HOST4 directly" es_ping d "$ES_HOST4" || ok=1
     es_check_num "counter 'host' saw it" "$(($(es_counter host) - host))" -ge 2 || ok=1
     es_check_num "counter 'ipv4' saw it" "$(($(es_counter ipv4) - ipv4))" -ge 1 || ok=1
+    # dhcpcd also sets sysctls on up0 for good: done here, before the state
+    # that down must restore is recorded.
+    es_check "a DHCPv6 client on the uplink: counter 'dhcp6' sees its Solicit" dhcpv6_solicits ||
+        ok=1
     return "$ok"
 }
 
@@ -129,6 +134,7 @@ step_b() {
         grep -q 'fd00:100::1' <(et_exec d nft list table inet enftun-enf0) || ok=1
     es_check "accept_ra is 0 on enf0" \
         grep -qx 0 <(et_exec d sysctl -n net/ipv6/conf/enf0/accept_ra) || ok=1
+    es_check "enf0 is a persistent TUN, mtu 1280, up" enf0_ready || ok=1
     es_check_not "the host is unreachable" es_ping d "$ES_HOST6" || ok=1
     es_check "unmarked IPv6 is routed into enf0" route_get_says 'dev enf0' -6 route get "$ES_HOST6" || ok=1
     es_check "marked IPv6 (the tunnel socket) is routed via up0" \
@@ -137,7 +143,34 @@ step_b() {
     es_check_not "unmarked IPv4 has no route (blackhole)" et_exec d ip -4 route get "$ES_HOST4" ||
         ok=1
     no_leak "enftun not running" || ok=1
+    es_check "a DHCPv6 client on the uplink gets its Solicit through" dhcpv6_solicits || ok=1
     return "$ok"
+}
+
+enf0_ready() {
+    local link
+    link="$(et_exec d ip -d link show dev enf0)"
+    grep -q 'persist on' <<<"$link" && grep -q -w 'mtu 1280' <<<"$link" &&
+        grep -q -E '[<,]UP[,>]' <<<"$link"
+}
+
+# dhcpv6_solicits: dhcpcd (DHCPv6 only, no RS) on up0 until i has counted a
+# Solicit from it. dhcpcd keeps its state under /run and /var/lib/dhcpcd:
+# tmpfs in a private mount namespace, so the machine is untouched.
+dhcpv6_solicits() {
+    local before rc=0
+    before="$(es_counter dhcp6)"
+    printf 'ipv6only\nnoipv6rs\nia_na 1\n' >"$ET_TMP/dhcpcd.conf"
+    et_daemon_start dhcpcd d unshare --mount bash -c "mount -t tmpfs none /run &&
+        mkdir -p /var/lib/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd &&
+        exec timeout 60 dhcpcd -1 -t 50 -f '$ET_TMP/dhcpcd.conf' -c /bin/true up0"
+    et_wait_for -d dhcpcd dhcp6_counted "$before" || rc=1
+    et_daemon_stop dhcpcd
+    return "$rc"
+}
+
+dhcp6_counted() {
+    (($(es_counter dhcp6) > $1))
 }
 
 # route_get_says REGEX ARG...: `ip ARG...` in d prints a match of REGEX.
@@ -335,6 +368,7 @@ main() {
     command -v nft >/dev/null || et_skip "nft not installed"
     command -v ndisc6 >/dev/null || et_skip "ndisc6 not installed"
     command -v setpriv >/dev/null || et_skip "setpriv not installed"
+    command -v dhcpcd >/dev/null || et_skip "dhcpcd not installed (package dhcpcd-base)"
     et_require_bins enftun enftun-router
     echo "setup_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
     es_topology c2 l
@@ -343,9 +377,9 @@ main() {
     es_load_counters
     make_pki_and_confs
     start_router_and_c2
+    run_step a "before setup the counters see direct traffic" step_a
     BEFORE="$ET_TMP/state.before"
     es_state d >"$BEFORE"
-    run_step a "before setup the counters see direct traffic" step_a
     run_step b "up: no leak while enftun is not running" step_b
     run_step c "enftun running: tunnel works, marked TCP, no leak" step_c
     run_step d "enftun crash and restart: no leak" step_d
