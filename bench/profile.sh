@@ -13,8 +13,9 @@
 #   -k DIR        keep the raw callgrind/strace output in DIR
 #
 # Workload, on the bench/tunnel.sh topology: iperf3 -n MBYTES client->router,
-# then router->client, then `ping -f -c 2000`. Packets = the client TUN's
-# rx + tx counters; the router's TUN sees the same packets.
+# then router->client, then `ping -f -c 2000`. Figures are per MB through
+# the client's TUN (rx + tx bytes) and per TUN packet (rx + tx packets; with
+# TSO one packet the kernel hands over may be a 64 KiB super-packet).
 set -e -o pipefail
 export LC_ALL=C
 
@@ -86,21 +87,29 @@ packets() {
     echo $(($(et_link_stat c enf0 rx) + $(et_link_stat c enf0 tx)))
 }
 
-# report_callgrind NAME PACKETS
+# tun_bytes: rx + tx bytes of the client's TUN.
+tun_bytes() {
+    ip -n "$(et_ns c)" -s link show dev enf0 |
+        awk '$1 == "RX:" || $1 == "TX:" { getline; sum += $1 } END { print sum }'
+}
+
+# report_callgrind NAME PACKETS BYTES
 report_callgrind() {
     local f="$ET_TMP/$1.callgrind" total
     total="$(awk '/^summary:/ { print $2 }' "$f")"
-    printf '%-8s %14s instructions, %8.0f per packet\n' "$1" "$total" \
-        "$(awk -v t="$total" -v p="$2" 'BEGIN { print t / p }')"
+    printf '%-8s %14s instructions, %8.0f per packet, %10.0f per MB\n' "$1" "$total" \
+        "$(awk -v t="$total" -v p="$2" 'BEGIN { print t / p }')" \
+        "$(awk -v t="$total" -v b="$3" 'BEGIN { print t / (b / 1e6) }')"
     callgrind_annotate --inclusive=no "$f" 2>/dev/null | awk '/^-+$/ { n++; next }
         n == 3 && NF > 1 && shown < 25 { print "    " $0; shown++ }'
 }
 
-# report_strace NAME PACKETS
+# report_strace NAME PACKETS BYTES
 report_strace() {
     local f="$ET_TMP/$1.strace"
-    printf '%-8s syscalls per packet: %s\n' "$1" \
-        "$(awk -v p="$2" '$NF == "total" { printf "%.2f", $(NF - 2) / p }' "$f")"
+    printf '%-8s syscalls per packet: %s, per MB: %s\n' "$1" \
+        "$(awk -v p="$2" '$NF == "total" { printf "%.2f", $(NF - 2) / p }' "$f")" \
+        "$(awk -v b="$3" '$NF == "total" { printf "%.0f", $(NF - 2) / (b / 1e6) }' "$f")"
     awk -v p="$2" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" { printf "    %-16s %6.3f per packet\n", $NF, $4 / p }' "$f" |
         sort -k2 -rn | head -n 10
 }
@@ -122,17 +131,19 @@ main() {
     bench_topology
     enftun_prepare
     start_daemons
-    local before after n
+    local before after n bytes0 bytes
     before="$(packets)"
+    bytes0="$(tun_bytes)"
     workload
     after="$(packets)"
     n=$((after - before))
+    bytes=$(($(tun_bytes) - bytes0))
     stop_profiled enftun-client
     stop_profiled enftun-server
-    echo "packets through the tunnel: $n (iperf3 ${MBYTES} MB each way + 2000 flood pings)"
+    echo "through the client TUN: $n packets, $bytes bytes (iperf3 ${MBYTES} MB each way + 2000 flood pings)"
     local name
     for name in client router; do
-        "report_$MODE" "$name" "$n"
+        "report_$MODE" "$name" "$n" "$bytes"
     done
     if [[ -n $KEEP ]]; then
         mkdir -p "$KEEP"
