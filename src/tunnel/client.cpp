@@ -184,8 +184,12 @@ void Client::schedule_reconnect() {
         retry_soon();
         return;
     }
+    // The ceiling in the log shows where the schedule is (and that the cap holds).
+    const std::uint64_t ceiling = backoff_.current_ceiling();
     std::uint64_t delay = backoff_.next_delay();
-    ENFTUN_LOG_INFO("reconnecting in %llu ms", static_cast<unsigned long long>(delay));
+    ENFTUN_LOG_INFO("reconnecting in %llu ms (ceiling %llu ms)",
+                    static_cast<unsigned long long>(delay),
+                    static_cast<unsigned long long>(ceiling));
     retry_due_ms_ = loop_.now_ms() + delay;
     retry_timer_.start(delay);
 }

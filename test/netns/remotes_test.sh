@@ -10,9 +10,10 @@
 #   b. a host name, resolved through d's own hosts file
 #      (/etc/netns/<ns>/hosts, bind-mounted by `ip netns exec`), after a
 #      name that does not resolve
-#   c. the router is killed and restarted: enftun backs off (each delay
-#      within [floor, cap]) and reconnects; the TUN stays up meanwhile; the
-#      name is resolved afresh (it now points to fd00:200::2)
+#   c. the router is killed and restarted: enftun backs off (the logged
+#      ceiling grows to remote.reconnect_max_delay and stays there; each
+#      delay within [floor, ceiling]) and reconnects; the TUN stays up
+#      meanwhile; the name is resolved afresh (it now points to fd00:200::2)
 #   d. while enftun backs off (router down), a network change makes it
 #      retry at once (decision line and its early-retry counter)
 set -e -o pipefail
@@ -72,16 +73,41 @@ step_b() {
     return "$ok"
 }
 
-# delays_within_bounds NAME: every "reconnecting in N ms" is in [floor, cap].
+# backoff_lines NAME SKIP: "delay ceiling" (ms) of each "reconnecting in N
+# ms (ceiling C ms)" line of the log after the first SKIP such lines.
+backoff_lines() {
+    grep -o -E 'reconnecting in [0-9]+ ms \(ceiling [0-9]+ ms\)' "$(et_daemon_log "$1")" |
+        tail -n "+$(($2 + 1))" | awk '{ print $3, $6 }'
+}
+
+# delays_within_bounds NAME: every delay is in [floor, its ceiling] and no
+# ceiling exceeds the cap.
 delays_within_bounds() {
-    local n bad=0
-    while read -r n; do
-        if ((n < FLOOR_MS || n > CAP_MS)); then
-            echo "delay $n ms outside [$FLOOR_MS, $CAP_MS]"
+    local delay ceiling bad=0
+    while read -r delay ceiling; do
+        if ((delay < FLOOR_MS || delay > ceiling || ceiling > CAP_MS)); then
+            echo "delay $delay ms (ceiling $ceiling ms) outside [$FLOOR_MS, ceiling <= $CAP_MS]"
             bad=1
         fi
-    done < <(grep -o -E 'reconnecting in [0-9]+ ms' "$(et_daemon_log "$1")" | awk '{ print $3 }')
+    done < <(backoff_lines "$1" 0)
     return "$bad"
+}
+
+# ceiling_held_at_cap NAME SKIP: after SKIP lines, the ceiling grows to the
+# cap and stays there: at least two lines at the cap, none after it lower,
+# none above it.
+ceiling_held_at_cap() {
+    local delay ceiling at_cap=0 n=0
+    while read -r delay ceiling; do
+        n=$((n + 1))
+        echo "backoff $n: delay $delay ms, ceiling $ceiling ms"
+        if ((ceiling == CAP_MS)); then
+            at_cap=$((at_cap + 1))
+        elif ((at_cap > 0 || ceiling > CAP_MS)); then
+            return 1
+        fi
+    done < <(backoff_lines "$1" "$2")
+    ((at_cap >= 2))
 }
 
 step_c() {
@@ -99,7 +125,11 @@ step_c() {
         "$((failed + 1))" || ok=1
     check "the TUN stays up while the tunnel is down" et_link_up d enf0 || ok=1
     check "its route survives" et_exec d ip -6 route show fd00:e::/64 dev enf0 || ok=1
-    check "backoff delays stay within [$FLOOR_MS, $CAP_MS] ms" delays_within_bounds c2 || ok=1
+    check "the backoff ceiling grows to the cap ($CAP_MS ms) and stays there" \
+        et_wait_for -t 10 -d c2 ceiling_held_at_cap c2 "$backoffs" || ok=1
+    echo "  info: backoff (delay ceiling): $(backoff_lines c2 "$backoffs" | paste -s -d, -)"
+    check "backoff delays stay within [$FLOOR_MS, ceiling <= $CAP_MS] ms" \
+        delays_within_bounds c2 || ok=1
     check "the router restarts" rs_start_router || ok=1
     check "the tunnel came up again" \
         et_wait_for -d c2 log_count_above c2 "tunnel up" "$ups" || ok=1
