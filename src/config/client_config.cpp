@@ -42,6 +42,8 @@ void read_remote(const Group& g, RemoteConfig& remote) {
     remote.connect_timeout = g.millis("connect_timeout", 100).value_or(remote.connect_timeout);
     remote.reconnect_max_delay =
         g.millis("reconnect_max_delay", 1000).value_or(remote.reconnect_max_delay);
+    remote.reconnect_stable_period =
+        g.millis("reconnect_stable_period", 1000).value_or(remote.reconnect_stable_period);
 }
 
 void read_route(const Group& g, RouteConfig& route) {
@@ -77,10 +79,10 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
 
     ClientConfig c;
     read_tun(root.group("tun", {"dev", "dev_node", "set_address", "mtu", "lladdr"}), c.tun);
-    read_remote(
-        root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
-                              "heartbeat_timeout", "connect_timeout", "reconnect_max_delay"}),
-        c.remote);
+    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
+                                      "heartbeat_timeout", "connect_timeout", "reconnect_max_delay",
+                                      "reconnect_stable_period"}),
+                c.remote);
     read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
                                     "allow_ipv4", "ra_period"}),
                c.route);
@@ -134,6 +136,8 @@ const KeyPrinter kPrinters[] = {
      [](const ClientConfig& c) { return print_ms(c.remote.connect_timeout); }},
     {"remote.reconnect_max_delay",
      [](const ClientConfig& c) { return print_ms(c.remote.reconnect_max_delay); }},
+    {"remote.reconnect_stable_period",
+     [](const ClientConfig& c) { return print_ms(c.remote.reconnect_stable_period); }},
     {"route.fwmark", [](const ClientConfig& c) { return std::to_string(c.route.fwmark); }},
     {"route.table", [](const ClientConfig& c) { return std::to_string(c.route.table); }},
     {"route.prefixes",

@@ -98,8 +98,10 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
                tun::TunDevice tun, tls::TlsContext tls)
     : loop_(loop), config_(config), self_(self), tun_(std::move(tun)), tls_(std::move(tls)),
       egress_(self, config.route.allow_ipv4), ingress_(self, config.route.allow_ipv4),
-      backoff_({.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count())},
-               conn::system_random()),
+      backoff_(
+          {.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count()),
+           .stable_ms = static_cast<std::uint64_t>(config.remote.reconnect_stable_period.count())},
+          conn::system_random()),
       tun_poll_(loop, tun_.fd(),
                 [this](int status, int) {
                     if (status < 0) {

@@ -425,7 +425,8 @@ write_router_conf() {
 #   heartbeat_period=60000 heartbeat_timeout=15000 (ms)
 #   prefixes=fd00:e::/64 cert=c1.pem key=c1.key   (relative to FILE's folder)
 #   trusted=lan0,wlan0 allow_ipv4=true dev_node=/dev/net/tun (left out if empty)
-#   connect_timeout=5000 reconnect_max_delay=60000 (ms) fwmark=363 (left out if empty)
+#   connect_timeout=5000 reconnect_max_delay=60000 reconnect_stable_period=30000 (ms)
+#   fwmark=363 (left out if empty)
 write_client_conf() {
     local file="$1" kv
     shift
@@ -434,7 +435,7 @@ write_client_conf() {
         [heartbeat_period]=60000 [heartbeat_timeout]=15000
         [prefixes]=fd00:e::/64 [cert]=c1.pem [key]=c1.key
         [trusted]="" [allow_ipv4]="" [dev_node]=""
-        [connect_timeout]="" [reconnect_max_delay]="" [fwmark]=""
+        [connect_timeout]="" [reconnect_max_delay]="" [reconnect_stable_period]="" [fwmark]=""
     )
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_client_conf: bad option $kv"
@@ -457,6 +458,8 @@ write_client_conf() {
             echo "  connect_timeout = $(_et_conf_int "${o[connect_timeout]}");"
         [[ -z ${o[reconnect_max_delay]} ]] ||
             echo "  reconnect_max_delay = $(_et_conf_int "${o[reconnect_max_delay]}");"
+        [[ -z ${o[reconnect_stable_period]} ]] ||
+            echo "  reconnect_stable_period = $(_et_conf_int "${o[reconnect_stable_period]}");"
         echo "};"
         echo "route : {"
         echo "  prefixes = $(_et_conf_list "${o[prefixes]}");"

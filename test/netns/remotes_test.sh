@@ -14,7 +14,10 @@
 #      ceiling grows to remote.reconnect_max_delay and stays there; each
 #      delay within [floor, ceiling]) and reconnects; the TUN stays up
 #      meanwhile; the name is resolved afresh (it now points to fd00:200::2)
-#   d. while enftun backs off (router down), a network change makes it
+#   d. the tunnel stays up past remote.reconnect_stable_period (2 s here)
+#      with the backoff grown to its cap; the router is killed again: the
+#      schedule was reset, the first delay's ceiling is the base (1 s)
+#   e. while enftun backs off (router down), a network change makes it
 #      retry at once (decision line and its early-retry counter)
 set -e -o pipefail
 export LC_ALL=C
@@ -25,7 +28,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/resilience_lib.sh"
 
 readonly SWALLOW=fd00:200::9 REFUSE=fd00:200::8 NAME=router.enftun.test
-readonly CAP_MS=2000 FLOOR_MS=100
+readonly CAP_MS=2000 FLOOR_MS=100 BASE_MS=1000 STABLE_MS=2000
 
 # line_no NAME STRING: the number of the first log line holding STRING.
 line_no() {
@@ -65,7 +68,7 @@ step_b() {
     local ok=0
     et_netns_hosts d "$RS_SERVICE $NAME"
     rs_write_client_conf c2 hosts="nosuch.enftun.test,$NAME" connect_timeout=1000 \
-        reconnect_max_delay="$CAP_MS"
+        reconnect_max_delay="$CAP_MS" reconnect_stable_period="$STABLE_MS"
     rs_start_client c2 || return 1
     check "ping router.address through the tunnel" et_wait_for -d c2 rs_ping_tunnel || ok=1
     check "the unknown name failed, then $NAME connected to $RS_SERVICE" in_order c2 \
@@ -139,6 +142,32 @@ step_c() {
     return "$ok"
 }
 
+# last_ceiling NAME: the ceiling of the last backoff line.
+last_ceiling() {
+    backoff_lines "$1" 0 | tail -n 1 | awk '{ print $2 }'
+}
+
+step_d() {
+    local ok=0 backoffs delay ceiling
+    backoffs="$(et_log_count c2 "reconnecting in")"
+    check_num "the backoff ceiling had grown to the cap" "$(last_ceiling c2)" -eq "$CAP_MS" ||
+        ok=1
+    # A lower bound, so sleeping is fine: longer only helps.
+    sleep "$((STABLE_MS / 1000 + 1))"
+    check "the tunnel is still up" rs_ping_tunnel || ok=1
+    et_daemon_kill router
+    check "enftun lost the connection and backs off" \
+        et_wait_for -d c2 log_count_above c2 "reconnecting in" "$backoffs" || ok=1
+    read -r delay ceiling < <(backoff_lines c2 "$backoffs" | head -n 1) || true
+    echo "  info: first backoff after the stable connection: delay $delay ms, ceiling $ceiling ms"
+    check_num "the schedule was reset: the ceiling is the base" "$ceiling" -eq "$BASE_MS" || ok=1
+    check "the delay is from the base range [$FLOOR_MS, $BASE_MS] ms" \
+        test "${delay:-0}" -ge "$FLOOR_MS" -a "${delay:-0}" -le "$BASE_MS" || ok=1
+    check "the router restarts" rs_start_router || ok=1
+    check "ping through the tunnel" et_wait_for -d c2 rs_ping_tunnel || ok=1
+    return "$ok"
+}
+
 # change_during_backoff N: add a throw-away route and print enftun's
 # decision line for it ("" if none came).
 change_during_backoff() {
@@ -148,7 +177,7 @@ change_during_backoff() {
     grep -F "route+ $prefix" "$(et_daemon_log c3)" | tail -n 1
 }
 
-step_d() {
+step_e() {
     local ok=0 failed early_before early_after line="" i
     rs_stop_client c2
     rs_write_client_conf c3 hosts="$RS_SERVICE" connect_timeout=1000 # default cap: 60 s
@@ -205,7 +234,8 @@ EOF
     run_step a "dead and refusing hosts first: the next host is used" step_a
     run_step b "a host name from the namespace's hosts file" step_b
     run_step c "router killed and restarted: backoff, TUN up, fresh resolution" step_c b
-    run_step d "a network change while backing off: retry at once" step_d
+    run_step d "a stable connection resets the backoff" step_d c
+    run_step e "a network change while backing off: retry at once" step_e
     et_summary remotes_test
 }
 

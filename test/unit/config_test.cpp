@@ -77,6 +77,7 @@ void test_loads_full_config(void** state) {
     assert_int_equal(c.remote.heartbeat_timeout.count(), 5000);
     assert_int_equal(c.remote.connect_timeout.count(), 2000);
     assert_int_equal(c.remote.reconnect_max_delay.count(), 120000);
+    assert_int_equal(c.remote.reconnect_stable_period.count(), 45000);
     assert_int_equal(c.route.fwmark, 363);
     assert_int_equal(c.route.table, 4000);
     assert_int_equal(c.route.prefixes.size(), 2);
@@ -107,6 +108,7 @@ void test_minimal_config_takes_defaults(void** state) {
     assert_int_equal(c.remote.heartbeat_timeout.count(), 15000);
     assert_int_equal(c.remote.connect_timeout.count(), 5000);
     assert_int_equal(c.remote.reconnect_max_delay.count(), 60000);
+    assert_int_equal(c.remote.reconnect_stable_period.count(), 30000);
     assert_int_equal(c.route.fwmark, 363);
     assert_int_equal(c.route.table, 2097);
     assert_int_equal(c.route.prefixes.size(), 1);
@@ -292,6 +294,10 @@ void test_rejects_out_of_range(void** state) {
          "(got -1)"},
         {"reconnect delay", "remote = { reconnect_max_delay = 999; };\n", 1,
          "remote.reconnect_max_delay", "must be between 1000 and"},
+        {"stable period", "remote = { reconnect_stable_period = 999; };\n", 1,
+         "remote.reconnect_stable_period", "must be between 1000 and 2147483647 (got 999)"},
+        {"stable period over 32 bits", "remote = { reconnect_stable_period = 3000000000L; };\n", 1,
+         "remote.reconnect_stable_period", "(got 3000000000)"},
         {"ms over 32 bits", "remote = { connect_timeout = 3000000000L; };\n", 1,
          "remote.connect_timeout", "(got 3000000000)"},
         {"ra period", "route = { ra_period = 999; };\n", 1, "route.ra_period",
@@ -419,6 +425,7 @@ void test_prints_every_key(void** state) {
         {"remote.heartbeat_timeout", "5000"},
         {"remote.connect_timeout", "2000"},
         {"remote.reconnect_max_delay", "120000"},
+        {"remote.reconnect_stable_period", "45000"},
         {"route.fwmark", "363"},
         {"route.table", "4000"},
         {"route.prefixes", "fd00::/16 2001:db8:1::/48"},

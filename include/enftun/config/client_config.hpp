@@ -39,6 +39,8 @@ struct RemoteConfig {
     std::chrono::milliseconds heartbeat_timeout{15000};
     std::chrono::milliseconds connect_timeout{5000};
     std::chrono::milliseconds reconnect_max_delay{60000}; // cap of the backoff
+    // A connection up at least this long resets the backoff when it ends.
+    std::chrono::milliseconds reconnect_stable_period{30000};
 };
 
 struct RouteConfig {

@@ -7,7 +7,9 @@
 //   ceiling:  base  2b    4b    8b  ...   min(cap, base * 2^n)
 //   delay:    uniform[floor, ceiling]
 //
-// A connection that stayed up for at least `stable_ms` resets the schedule.
+// A connection that stayed up for at least `stable_ms` resets the schedule
+// (remote.reconnect_stable_period; a flapping router that accepts and then
+// drops us keeps the grown delays instead of a hot loop at `base`).
 #pragma once
 
 #include <cstdint>
