@@ -10,6 +10,10 @@
 # netlink path. The test asserts that logically, from enftun's counters
 # (SIGUSR1): reconnects for heartbeat = 0 and for errors ("other") = 0.
 #
+# d has a policy rule like enftun-setup's (resilience_lib.sh): unmarked
+# traffic to the router goes into a dead end, so the route probe finds the
+# uplink only because it carries route.fwmark, like the tunnel's TCP.
+#
 # Steps (each prints PASS/FAIL):
 #   a. tunnel up over eth0 (metric 100 beats wlan0's 200)
 #   b. eth0 goes down -> enftun reconnects over wlan0
@@ -79,6 +83,10 @@ step_a() {
     check "ping router.address through the tunnel" et_wait_for -d c1 -d router rs_ping_tunnel ||
         ok=1
     check "the tunnel runs over eth0 ($RS_ETH_LOCAL)" rs_tunnel_src_is "$RS_ETH_LOCAL" || ok=1
+    check "unmarked traffic to the router takes the detour ($RS_DETOUR_LOCAL)" \
+        test "$(rs_route_src)" = "$RS_DETOUR_LOCAL" || ok=1
+    check "marked traffic takes eth0" \
+        test "$(rs_route_src mark "$RS_FWMARK")" = "$RS_ETH_LOCAL" || ok=1
     check_not "enftun's route monitor is running" \
         et_log_has c1 "route monitor unavailable" || ok=1
     return "$ok"

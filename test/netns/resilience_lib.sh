@@ -14,6 +14,14 @@
 #     fd00:200::/64 via fd00:101::1 dev wlan0 metric 200
 #   Tunnel: the client's address is fd00:e::5 (certificate CN); the router's
 #   router.address is fd00:e::1, pinged through the tunnel.
+#   Policy routing as under enftun-setup ("not fwmark M lookup T"): d's
+#   traffic without route.fwmark (363) looks up table 100 first, where the
+#   service prefix goes into a dead end, detour0 (fd00:300::2/64). Only marked
+#   sockets, the tunnel's TCP and the route probe, see the uplinks; an
+#   unmarked probe would see fd00:300::2 and call every path "changed".
+#   (enftun-setup puts a default route in T and lets main's more specific
+#   routes win with "suppress_prefixlength 0"; with the router behind a
+#   default route that is the same situation for the probe.)
 #
 # enftun's own logs are the oracle: one line per route-change decision
 # ("route change (EVENTS): preferred path unchanged ..." or
@@ -24,6 +32,7 @@ readonly RS_SERVICE=fd00:200::1 RS_SERVICE2=fd00:200::2
 readonly RS_ETH_LOCAL=fd00:100::2 RS_ETH_GW=fd00:100::1
 readonly RS_WLAN_LOCAL=fd00:101::2 RS_WLAN_GW=fd00:101::1
 readonly RS_CLIENT_ADDR=fd00:e::5 RS_ROUTER_ADDR=fd00:e::1
+readonly RS_DETOUR_LOCAL=fd00:300::2 RS_FWMARK=363 RS_TABLE=100
 RS_PKI=""
 
 # rs_make_topology: namespaces d and r, both uplinks, service addresses.
@@ -39,6 +48,26 @@ rs_make_topology() {
     et_addr_add r lo "$RS_SERVICE2/128"
     et_exec d ip -6 route add fd00:200::/64 via "$RS_ETH_GW" dev eth0 metric 100
     et_exec d ip -6 route add fd00:200::/64 via "$RS_WLAN_GW" dev wlan0 metric 200
+    rs_policy_detour
+}
+
+# rs_policy_detour: the policy rule and table of the picture above.
+rs_policy_detour() {
+    # A veth pair inside d, as this kernel may lack the dummy driver; what
+    # goes in at detour0 comes out at detour1 and dies there.
+    et_exec d ip link add detour0 type veth peer name detour1
+    et_exec d ip link set detour1 up
+    et_exec d ip link set detour0 up
+    et_addr_add d detour0 "$RS_DETOUR_LOCAL/64"
+    et_exec d ip -6 route add fd00:200::/64 dev detour0 table "$RS_TABLE"
+    et_exec d ip -6 rule add not fwmark "$RS_FWMARK" lookup "$RS_TABLE" pref 100
+}
+
+# rs_route_src [mark M]: the source the kernel picks in d for the service
+# address (unmarked: the detour; "mark 363": the preferred uplink).
+rs_route_src() {
+    et_exec d ip -6 route get "$RS_SERVICE" "$@" |
+        awk '{ for (i = 1; i < NF; i++) if ($i == "src") { print $(i + 1); exit } }'
 }
 
 # rs_uplink_restore IF LOCAL GW METRIC: bring an uplink back after
