@@ -34,11 +34,13 @@ void Heartbeat::on_down() {
 }
 
 void Heartbeat::probe_now() {
-    if (!running_ || policy_.probing()) {
+    if (!running_) {
         return;
     }
     policy_.on_probe_requested(loop_.now_ms());
-    on_timer();
+    if (!policy_.probing()) { // else an unanswered probe is out: its timer runs
+        on_timer();
+    }
 }
 
 void Heartbeat::arm() {

@@ -10,6 +10,12 @@ void HeartbeatPolicy::on_up(std::uint64_t now_ms) {
 }
 
 std::uint64_t HeartbeatPolicy::on_probe_requested(std::uint64_t now_ms) {
+    // An answered probe whose timer has not run yet proves only the path it
+    // took: whoever asks now (a route change since) needs a new one. An
+    // unanswered probe stays out; its timeout covers the new path as well.
+    if (state_ == State::Probing && rx_since_probe_) {
+        state_ = State::Quiet;
+    }
     if (state_ == State::Quiet) {
         // A flag, not a faked last_rx_ms_: now - period underflows when the
         // clock is younger than one period, and the probe would be skipped.

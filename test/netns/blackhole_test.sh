@@ -67,11 +67,6 @@ table inet enftun_probe_leak {
 EOF
 }
 
-# probes_sent: the heartbeat count from enftun's stats line (after rs_stats).
-probes_sent() {
-    grep -o -E 'heartbeats [0-9]+' "$(et_daemon_log c1)" | tail -n 1 | awk '{ print $2 }'
-}
-
 step_a() {
     local ok=0
     rs_start_router || return 1
@@ -113,7 +108,7 @@ step_c() {
     check "ping through the tunnel" et_wait_for -d c1 rs_ping_tunnel || ok=1
     check "ping 3 times" et_exec d ping -6 -n -c 3 -W 2 "$RS_ROUTER_ADDR" || ok=1
     rs_stats c1 >/dev/null || ok=1
-    check_num "heartbeat probes were sent" "$(probes_sent)" -ge 2 || ok=1
+    check_num "heartbeat probes were sent" "$(rs_heartbeats c1)" -ge 2 || ok=1
     check_num "no heartbeat reply reached the TUN" \
         "$(et_nft_counter d enftun_probe_leak leaked)" -eq 0 || ok=1
     # Control: the counter does see a reply to the host's own ping of fe80::1.

@@ -21,7 +21,8 @@
 #   c. eth0 comes back with a worse metric (300): link, address and route
 #      events that do not move the preferred route -> no reconnect
 #   d. a better route (metric 50) appears on eth0 -> enftun moves to eth0
-#   e. an unrelated route is added and removed -> no reconnect
+#   e. an unrelated route is added and removed -> no reconnect; each
+#      "unchanged" decision sent a heartbeat at once (the counter grows)
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs.
 set -e -o pipefail
@@ -139,7 +140,9 @@ step_d() {
 }
 
 step_e() {
-    local ok=0 unchanged
+    local ok=0 unchanged probes
+    rs_stats c1 >/dev/null || ok=1
+    probes="$(rs_heartbeats c1)"
     snapshot
     unchanged="$(et_log_count c1 "preferred path unchanged")"
     et_exec d ip -6 route add fd00:999::/64 via "$RS_WLAN_GW" dev wlan0
@@ -156,6 +159,9 @@ step_e() {
     check "the tunnel still runs over eth0" rs_tunnel_src_is "$RS_ETH_LOCAL" || ok=1
     check "ping through the tunnel" ping_three || ok=1
     stats_say_netlink_only 2 || ok=1
+    # With a 10-minute period only the "unchanged" decisions send probes.
+    check_num "the decisions sent heartbeats (before: $probes)" "$(rs_heartbeats c1)" -gt \
+        "${probes:-0}" || ok=1
     return "$ok"
 }
 
@@ -176,7 +182,7 @@ main() {
     run_step b "uplink down: reconnect over the other uplink, event-driven" step_b a
     run_step c "changes that keep the preferred route: no reconnect" step_c b
     run_step d "a better route on the other uplink: move to it" step_d c
-    run_step e "an unrelated route added and removed: no reconnect" step_e a
+    run_step e "an unrelated route added and removed: no reconnect, a heartbeat" step_e a
     et_summary failover_test
 }
 

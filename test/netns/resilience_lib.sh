@@ -151,6 +151,12 @@ rs_log_line_has() {
     grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null | grep -q -F -- "$3"
 }
 
+# rs_heartbeats NAME: the heartbeat probes sent, from the last stats line
+# (run rs_stats first).
+rs_heartbeats() {
+    grep -o -E 'heartbeats [0-9]+' "$(et_daemon_log "$1")" | tail -n 1 | awk '{ print $2 }'
+}
+
 # rs_stats NAME: make enftun print its counters (SIGUSR1), then print
 # "route heartbeat other changes unchanged early" from that line.
 # Read-only on the daemon tables, so it may run in $(...).

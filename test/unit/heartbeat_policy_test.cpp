@@ -155,6 +155,19 @@ void test_probe_requested_while_probing_keeps_deadline(void**) {
     assert_action(p.on_timer(probe + kTimeout), Action::Dead);
 }
 
+void test_probe_requested_after_answered_probe_sends_again(void**) {
+    HeartbeatPolicy& p = up_at(kT0);
+    const std::uint64_t probe = kT0 + kPeriod;
+    assert_action(p.on_timer(probe), Action::SendProbe);
+    p.on_rx(probe + 5); // answered; the timer has not run since
+    // A route change now: the answer came over the old path, so probe again.
+    const std::uint64_t t = probe + 100;
+    assert_int_equal(p.on_probe_requested(t), t);
+    assert_action(p.on_timer(t), Action::SendProbe);
+    assert_int_equal(p.next_deadline(), t + kTimeout);
+    assert_action(p.on_timer(t + kTimeout), Action::Dead);
+}
+
 void test_up_again_after_dead(void**) {
     HeartbeatPolicy& p = up_at(kT0);
     assert_action(p.on_timer(kT0 + kPeriod), Action::SendProbe);
@@ -197,6 +210,7 @@ int main() {
         cmocka_unit_test_teardown(test_probe_requested_sends_at_once, teardown),
         cmocka_unit_test_teardown(test_probe_requested_early_in_clock, teardown),
         cmocka_unit_test_teardown(test_probe_requested_while_probing_keeps_deadline, teardown),
+        cmocka_unit_test_teardown(test_probe_requested_after_answered_probe_sends_again, teardown),
         cmocka_unit_test_teardown(test_up_again_after_dead, teardown),
         cmocka_unit_test_teardown(test_up_clears_pending_request, teardown),
     };

@@ -31,7 +31,8 @@ public:
     void on_up();
     void on_down();
     void on_rx() { policy_.on_rx(loop_.now_ms()); }
-    // Sends a probe now unless one is already out (e.g. after a route change).
+    // Sends a probe now unless an unanswered one is already out (e.g. after a
+    // route change; a probe already answered does not count).
     void probe_now();
     // True if pkt is the reply to one of our probes; the caller then drops it.
     bool consume(Bytes pkt) const;

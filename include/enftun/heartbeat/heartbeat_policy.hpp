@@ -40,7 +40,8 @@ public:
         last_rx_ms_ = now_ms;
         rx_since_probe_ = true;
     }
-    // Asks for a probe at the next on_timer(); returns the deadline to arm.
+    // Asks for a probe at the next on_timer(), unless an unanswered one is
+    // out (an answered one counts as done); returns the deadline to arm.
     std::uint64_t on_probe_requested(std::uint64_t now_ms);
     Action on_timer(std::uint64_t now_ms);
     // Absolute time at which on_timer() should run next.
