@@ -23,6 +23,9 @@
 #   d. a better route (metric 50) appears on eth0 -> enftun moves to eth0
 #   e. an unrelated route is added and removed -> no reconnect; each
 #      "unchanged" decision sent a heartbeat at once (the counter grows)
+#   f. wlan0 goes down (not the preferred path: no reconnect), then eth0:
+#      the probe finds no route at all -> reconnect (counted as a route
+#      reconnect); wlan0 comes back -> the tunnel comes up over it
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs.
 set -e -o pipefail
@@ -165,6 +168,28 @@ step_e() {
     return "$ok"
 }
 
+step_f() {
+    local ok=0 route_before unreachable
+    read -r route_before _ < <(rs_stats c1) || true
+    snapshot
+    unreachable="$(et_log_count c1 "reconnecting: no route to")"
+    et_exec d ip link set wlan0 down
+    check "enftun has decided on wlan0 going down" fence || ok=1
+    no_reconnect_since_snapshot || ok=1
+    et_exec d ip link set eth0 down
+    check "no route left: enftun reconnects (10 s)" \
+        et_wait_for -t 10 -d c1 log_count_above c1 "reconnecting: no route to" "$unreachable" ||
+        ok=1
+    check "the TUN stays up" et_link_up d enf0 || ok=1
+    rs_uplink_restore wlan0 "$RS_WLAN_LOCAL" "$RS_WLAN_GW" 200
+    check "the tunnel came up again over wlan0" \
+        et_wait_for -d c1 log_count_above c1 "tunnel up" "$UPS" || ok=1
+    check "ping through the tunnel" et_wait_for -d c1 rs_ping_tunnel || ok=1
+    check "the tunnel runs over wlan0 ($RS_WLAN_LOCAL)" rs_tunnel_src_is "$RS_WLAN_LOCAL" || ok=1
+    stats_say_netlink_only "$((${route_before:-0} + 1))" || ok=1
+    return "$ok"
+}
+
 ping_three() {
     et_exec d ping -6 -n -c 3 -W 2 "$RS_ROUTER_ADDR"
 }
@@ -183,6 +208,7 @@ main() {
     run_step c "changes that keep the preferred route: no reconnect" step_c b
     run_step d "a better route on the other uplink: move to it" step_d c
     run_step e "an unrelated route added and removed: no reconnect, a heartbeat" step_e a
+    run_step f "every route to the router gone, then one back: reconnect" step_f a
     et_summary failover_test
 }
 
