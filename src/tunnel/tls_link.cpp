@@ -2,6 +2,10 @@
 
 #include "enftun/log/log.hpp"
 
+#include <sys/socket.h>
+
+#include <cstring>
+
 namespace enftun::tunnel {
 
 namespace {
@@ -30,6 +34,7 @@ TlsLink::TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Opti
 
 void TlsLink::on_poll(int status, int events) {
     if (status < 0) {
+        log_socket_error();
         fail("socket error");
         return;
     }
@@ -189,6 +194,17 @@ void TlsLink::shutdown() {
     dead_ = true;
     poll_.watch(0);
     handshake_timer_.stop();
+}
+
+// libuv turns POLLERR into UV_EBADF, which says nothing; the socket's pending
+// error does (ETIMEDOUT: TCP_USER_TIMEOUT or keepalive gave up, see
+// conn/tcp_liveness.hpp; ECONNRESET; EHOSTUNREACH from ICMP).
+void TlsLink::log_socket_error() {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(stream_.fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
+        ENFTUN_LOG_WARN("tunnel socket error: %s", strerror(err));
+    }
 }
 
 void TlsLink::fail(const char* reason) {

@@ -14,7 +14,12 @@
 #
 # Steps: a. tunnel up; b. black hole -> heartbeat reconnect, TUN stays up;
 # c. the path heals -> tunnel up again, ping works; the heartbeat's echo
-# replies were consumed, none reached the TUN (nftables counter in d).
+# replies were consumed, none reached the TUN (nftables counter in d);
+# d. the other detector: a new client with a 10-minute heartbeat period
+# shows a keepalive timer on its idle tunnel socket; then, under steady
+# traffic (ping every 0.2 s), the path black-holes: the data stays
+# unacknowledged and the kernel ends the connection (TCP_USER_TIMEOUT,
+# 10 s here: ETIMEDOUT) long before the heartbeat could.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -119,6 +124,49 @@ step_c() {
     return "$ok"
 }
 
+# keepalive_timer NAME: d's tunnel socket runs a keepalive timer (ss -o).
+keepalive_timer() {
+    et_exec d ss -Htno state established '( dport = :4443 )' | tee /dev/stderr |
+        grep -q 'timer:(keepalive'
+}
+
+pinger_answered() {
+    grep -q "icmp_seq=" "$(et_daemon_log pinger)"
+}
+
+step_d() {
+    local ok=0 lost ups route hb other changes unchanged early
+    rs_stop_client c1
+    # User timeout max(2 x 2 s, 10 s) = 10 s; keepalive idle 602 s.
+    rs_write_client_conf c2 heartbeat_period=600000 heartbeat_timeout=2000 \
+        connect_timeout=1000 reconnect_max_delay=2000
+    rs_start_client c2 || return 1
+    check "ping router.address through the tunnel" et_wait_for -d c2 rs_ping_tunnel || ok=1
+    check "the idle tunnel socket has a keepalive timer" keepalive_timer || ok=1
+    et_daemon_start pinger d ping -6 -n -i 0.2 "$RS_ROUTER_ADDR"
+    check "steady traffic through the tunnel" et_wait_for -d pinger pinger_answered || ok=1
+    ups="$(et_log_count c2 "tunnel up")"
+    lost="$(et_log_count c2 "Connection timed out")"
+    blackhole_on
+    # 10 s of user timeout, then the loss; a generous bound far below the
+    # 10-minute heartbeat period and the kernel's default (~15 min).
+    check "the kernel timed the connection out (ETIMEDOUT, 40 s bound)" \
+        et_wait_for -t 40 -d c2 log_count_above c2 "Connection timed out" "$lost" || ok=1
+    check "and enftun backs off to reconnect" \
+        et_wait_for -d c2 log_count_above c2 "reconnecting in" 0 || ok=1
+    et_daemon_stop pinger 2
+    read -r route hb other changes unchanged early < <(rs_stats c2) || true
+    echo "  info: reconnects route=$route heartbeat=$hb other=$other;" \
+        "route changes=$changes unchanged=$unchanged early-retries=$early"
+    check_num "not the heartbeat's doing" "$hb" -eq 0 || ok=1
+    check_num "an error ended the connection" "$other" -ge 1 || ok=1
+    check_num "not a route change" "$route" -eq 0 || ok=1
+    blackhole_off
+    check "the tunnel came up again" \
+        et_wait_for -t 60 -d c2 log_count_above c2 "tunnel up" "$ups" || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -136,6 +184,7 @@ main() {
     run_step a "tunnel up" step_a
     run_step b "silent black hole: the heartbeat notices, enftun reconnects" step_b a
     run_step c "the path heals: tunnel up again" step_c b
+    run_step d "steady traffic into a black hole: TCP_USER_TIMEOUT ends it" step_d
     et_summary blackhole_test
 }
 

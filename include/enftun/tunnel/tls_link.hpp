@@ -75,6 +75,7 @@ private:
     void on_readable();
     bool drain_frames();
     void update_poll();
+    void log_socket_error();
     void fail(const char* reason);
 
     tls::TlsStream stream_;
