@@ -6,17 +6,25 @@
 //  - the monitor keeps working for the next change;
 //  - a receive queue overflow (a tiny SO_RCVBUF and a big burst) is
 //    reported as `overrun` and the monitor recovers;
-//  - stop() silences it.
+//  - stop() silences it;
+//  - IPv4 address and route changes are reported too (LinkConfig speaks
+//    IPv6 only, so those requests are built here with libmnl).
 // A deadline timer guards every loop run against hangs; it is never a
 // timing assertion.
 #include "enftun/loop/loop.hpp"
 #include "enftun/netlink/link_config.hpp"
 #include "enftun/netlink/route_monitor.hpp"
 
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
 #include <sched.h>
+#include <sys/socket.h>
 
 #include <cerrno>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "test.hpp"
@@ -91,6 +99,81 @@ void add_route(unsigned n) {
     prefix.bytes[2] = static_cast<std::uint8_t>(n >> 8);
     prefix.bytes[3] = static_cast<std::uint8_t>(n);
     assert_true(g->nl->add_route(kLo, prefix, 64).has_value());
+}
+
+// One IPv4 request (NLM_F_ACK) on a socket of its own; true when acked.
+bool ipv4_request(nlmsghdr* nlh) {
+    std::unique_ptr<mnl_socket, enftun::Free<mnl_socket_close>> sock(
+        mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC));
+    if (!sock || mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+        return false;
+    }
+    nlh->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+    nlh->nlmsg_seq = 1;
+    if (mnl_socket_sendto(sock.get(), nlh, nlh->nlmsg_len) < 0) {
+        return false;
+    }
+    char buf[8192];
+    ssize_t n = mnl_socket_recvfrom(sock.get(), buf, sizeof buf);
+    return n >= 0 && mnl_cb_run(buf, static_cast<size_t>(n), 1, mnl_socket_get_portid(sock.get()),
+                                nullptr, nullptr) >= 0;
+}
+
+// 198.18.0.1/32 (RFC 2544 benchmarking space) on lo.
+void add_ipv4_address() {
+    char buf[512];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = 32;
+    ifa->ifa_index = kLo;
+    in_addr a{};
+    assert_int_equal(inet_pton(AF_INET, "198.18.0.1", &a), 1);
+    mnl_attr_put(nlh, IFA_LOCAL, sizeof a, &a);
+    mnl_attr_put(nlh, IFA_ADDRESS, sizeof a, &a);
+    assert_true(ipv4_request(nlh));
+}
+
+// 198.18.1.0/24 dev lo in the main table.
+void add_ipv4_route() {
+    char buf[512];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWROUTE;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = AF_INET;
+    rtm->rtm_dst_len = 24;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_protocol = RTPROT_STATIC;
+    rtm->rtm_scope = RT_SCOPE_LINK;
+    rtm->rtm_type = RTN_UNICAST;
+    in_addr a{};
+    assert_int_equal(inet_pton(AF_INET, "198.18.1.0", &a), 1);
+    mnl_attr_put(nlh, RTA_DST, sizeof a, &a);
+    mnl_attr_put_u32(nlh, RTA_OIF, kLo);
+    assert_true(ipv4_request(nlh));
+}
+
+// The sampled events of every batch seen so far, described.
+std::vector<std::string> seen_descriptions() {
+    std::vector<std::string> out;
+    for (const auto& c : g->seen) {
+        for (std::size_t i = 0; i < c.sampled; ++i) {
+            if (c.sample[i].family == AF_INET) {
+                out.push_back(enftun::netlink::describe(c.sample[i]));
+            }
+        }
+    }
+    return out;
+}
+
+bool seen_ipv4(const std::string& text) {
+    for (const auto& d : seen_descriptions()) {
+        if (d == text) {
+            return true;
+        }
+    }
+    return false;
 }
 
 // Runs the loop until the monitor reports (or the guard fires).
@@ -190,6 +273,28 @@ void test_stop_silences(void**) {
     assert_int_equal(g->seen.size(), 1);
 }
 
+void test_ipv4_changes_reported(void**) {
+    skip_without_netns();
+    settle();
+    // The address also makes the kernel add local routes (table 255): look
+    // for the address among whatever the batches sampled.
+    add_ipv4_address();
+    for (int i = 0; i < 5 && !seen_ipv4("address+ 198.18.0.1/32 dev 1"); ++i) {
+        run_until_reported();
+    }
+    assert_true(seen_ipv4("address+ 198.18.0.1/32 dev 1"));
+    assert_true(g->seen[0].addresses >= 1);
+    g->seen.clear();
+    add_ipv4_route();
+    run_until_reported();
+    assert_int_equal(g->seen.size(), 1);
+    assert_int_equal(g->seen[0].routes, 1);
+    assert_true(g->seen[0].complete());
+    assert_int_equal(g->seen[0].sample[0].family, AF_INET);
+    assert_string_equal(enftun::netlink::describe(g->seen[0].sample[0]).c_str(),
+                        "route+ 198.18.1.0/24 dev 1 metric 0 table 254");
+}
+
 } // namespace
 
 int main() {
@@ -198,6 +303,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_overrun_reported_and_recovered, setup_tiny_buffer,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_stop_silences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv4_changes_reported, setup, teardown),
     };
     return cmocka_run_group_tests_name("route_monitor", tests, group_setup, nullptr);
 }
