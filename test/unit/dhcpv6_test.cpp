@@ -436,11 +436,15 @@ void test_responder_drops_malformed(void**) {
     assert_true(offer(truncated));
     Pkt from_unspecified = udp_packet(dhcp_payload(rcvec::kDhcpcdSolicit), "ff02::1:2", 547, "::");
     assert_true(offer(from_unspecified));
+    // RFC 4291 §2.7: never a source; an answer would go to a group.
+    Pkt from_multicast =
+        udp_packet(dhcp_payload(rcvec::kDhcpcdSolicit), "ff02::1:2", 547, "ff02::1");
+    assert_true(offer(from_multicast));
     Pkt cut = hex(rcvec::kDhcpcdSolicit);
     cut.resize(kIpv6HeaderLen + 6); // UDP header cut short
     fixup::payload_length(cut);
     assert_true(offer(cut));
-    assert_int_equal(g_fx->responder.stats().malformed, 5);
+    assert_int_equal(g_fx->responder.stats().malformed, 6);
     assert_int_equal(g_sent.size(), 0);
 }
 
