@@ -30,6 +30,12 @@
 #   h. the server DUID file survived the restart unchanged, mode 0600
 #   i. with the router gone (tunnel down) RS and DHCPv6 (this time with
 #      Rapid Commit) are still answered
+# Run 3: enf0 is a persistent TUN (`ip tuntap add`, as enftun-setup makes
+#   it), so it outlives enftun; run 1's config (ra_period 600 s: our RA
+#   lifetimes are 1800 s).
+#   l. stopping enftun sends a final RA with all lifetimes 0 (RFC 4861
+#      §6.2.5): the proto ra routes and the default route vanish at once,
+#      though enf0 stays (up, no carrier)
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs.
 set -e -o pipefail
@@ -65,8 +71,12 @@ ra_default_route() {
     routes | grep -q -E "^default via fe80::1 dev enf0 proto ra .*pref high"
 }
 
+# Negative matches read the table first: `! routes | grep -q` would pass
+# whenever grep's early exit gives `ip` a SIGPIPE (pipefail).
 no_route() {
-    ! routes | grep -q -E "^$1 "
+    local table
+    table="$(routes)"
+    ! grep -q -E "^$1 " <<<"$table"
 }
 
 ipv6_mtu() {
@@ -326,6 +336,38 @@ step_j() {
     return "$ok"
 }
 
+# Any route learned from an RA on enf0.
+no_ra_routes() {
+    local table
+    table="$(routes)"
+    ! grep -q -E ' dev enf0 proto ra ' <<<"$table"
+}
+
+# start_run3: replace run 2's enf0 by a persistent TUN and start enftun on
+# it with run 1's config.
+start_run3() {
+    stop_client || return 1
+    et_exec c ip tuntap add dev enf0 mode tun
+    start_client run1
+}
+
+step_l() {
+    local ok=0
+    start_run3 || return 1
+    check "fd00:e::/64 via fe80::1 proto ra on the persistent enf0" \
+        et_wait_for -d c ra_route fd00:e::/64 || return 1
+    check "default via fe80::1 proto ra" et_wait_for -d c ra_default_route || return 1
+    et_daemon_stop c
+    check "enftun exited cleanly" test "$ET_LAST_STATUS" = 0 || ok=1
+    check "enftun logged its final RA" et_log_has c "final router advertisement" || ok=1
+    # Without the final RA the routes would stay for their 1800 s lifetime.
+    check "the proto ra routes and the default route are gone within 10 s" \
+        et_wait_for -t 10 no_ra_routes || ok=1
+    check "enf0 (persistent) is still there and up" et_link_up c enf0 || ok=1
+    routes | sed 's/^/    | /'
+    return "$ok"
+}
+
 step_h() {
     local ok=0
     check "DUID file next to the certificate" test -s "$PKI/duid" || return 1
@@ -373,6 +415,7 @@ main() {
         "j|periodic RAs every ra_period|step_j|f"
         "h|server DUID stored once, reused|step_h|f"
         "i|tunnel down: RS and DHCPv6 still answered|step_i|f"
+        "l|persistent TUN: stopping enftun withdraws the routes|step_l|f"
     )
     et_init
     echo "routercard_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
