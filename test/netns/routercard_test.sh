@@ -32,7 +32,10 @@
 #      Rapid Commit) are still answered
 # Run 3: enf0 is a persistent TUN (`ip tuntap add`, as enftun-setup makes
 #   it), so it outlives enftun; run 1's config (ra_period 600 s: our RA
-#   lifetimes are 1800 s).
+#   lifetimes are 1800 s). The kernel's RS are off on it
+#   (router_solicitations=0), and enftun starts with the router down.
+#   k. the router started, enftun sends an RA when the tunnel comes up,
+#      with no RS in between (RAs are otherwise 600 s apart)
 #   l. stopping enftun sends a final RA with all lifetimes 0 (RFC 4861
 #      §6.2.5): the proto ra routes and the default route vanish at once,
 #      though enf0 stays (up, no carrier)
@@ -343,17 +346,44 @@ no_ra_routes() {
     ! grep -q -E ' dev enf0 proto ra ' <<<"$table"
 }
 
-# start_run3: replace run 2's enf0 by a persistent TUN and start enftun on
-# it with run 1's config.
+# start_run3: replace run 2's enf0 by a persistent TUN, with no kernel RS,
+# and start enftun on it with run 1's config while the router is down.
 start_run3() {
     stop_client || return 1
+    et_daemon_stop router
     et_exec c ip tuntap add dev enf0 mode tun
+    et_exec c sysctl -q -w net.ipv6.conf.enf0.router_solicitations=0
     start_client run1
+}
+
+# run3_log_has REGEX...: the client's log since its latest start has lines
+# matching the regexes in this order (awk: each after the previous one).
+run3_log_has() {
+    awk -v pats="$*" '
+        BEGIN { n = split(pats, want, "|") }
+        /^=== .* start: / { i = 1; next }
+        i && i <= n && $0 ~ want[i] { i++ }
+        END { exit !(i > n) }' "$(et_daemon_log c)"
+}
+
+step_k() {
+    local ok=0
+    start_run3 || return 1
+    check "the RA at start" \
+        et_wait_for -d c run3_log_has "router advertisement sent" || return 1
+    start_router || return 1
+    check "tunnel up" et_wait_for -d c run3_log_has "router advertisement sent|tunnel up" ||
+        return 1
+    check "another RA after tunnel up" et_wait_for -t 10 -d c \
+        run3_log_has "router advertisement sent|tunnel up|router advertisement sent" || ok=1
+    fresh_stats || ok=1
+    check "with no RS from the host in this run" test "$(card_stat rs)" = 0 || ok=1
+    grep -F "router card:" "$(et_daemon_log c)" | tail -n 1 | sed 's/^/    | /'
+    return "$ok"
 }
 
 step_l() {
     local ok=0
-    start_run3 || return 1
     check "fd00:e::/64 via fe80::1 proto ra on the persistent enf0" \
         et_wait_for -d c ra_route fd00:e::/64 || return 1
     check "default via fe80::1 proto ra" et_wait_for -d c ra_default_route || return 1
@@ -415,7 +445,8 @@ main() {
         "j|periodic RAs every ra_period|step_j|f"
         "h|server DUID stored once, reused|step_h|f"
         "i|tunnel down: RS and DHCPv6 still answered|step_i|f"
-        "l|persistent TUN: stopping enftun withdraws the routes|step_l|f"
+        "k|persistent TUN: an RA when the tunnel comes up|step_k|f"
+        "l|persistent TUN: stopping enftun withdraws the routes|step_l|k"
     )
     et_init
     echo "routercard_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
