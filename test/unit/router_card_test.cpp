@@ -78,14 +78,14 @@ void test_ra_lifetimes(void**) {
     NdpOptions o;
     o.routes = {route("fd00:e::", 64)};
     o.default_router = true;
-    o.ra_period_ms = 1000;
+    o.ra_period_ms = 4000; // the shortest route.ra_period
     RaParams p = make_ra_params(o, g_routes);
-    assert_int_equal(p.router_lifetime_s, 3);
-    assert_int_equal(g_routes[0].lifetime_s, 3);
-    o.ra_period_ms = 100000000; // 27.8 h: router lifetime capped (RFC 8319)
+    assert_int_equal(p.router_lifetime_s, 12);
+    assert_int_equal(g_routes[0].lifetime_s, 12);
+    o.ra_period_ms = 21845000; // the longest: 3 x 21845 s is the field's 65535 s
     p = make_ra_params(o, g_routes);
     assert_int_equal(p.router_lifetime_s, 65535);
-    assert_int_equal(g_routes[0].lifetime_s, 300000);
+    assert_int_equal(g_routes[0].lifetime_s, 65535);
     o.default_router = false;
     p = make_ra_params(o, g_routes);
     assert_int_equal(p.router_lifetime_s, 0);
@@ -118,7 +118,7 @@ void test_options_from_config(void**) {
                         enftun::config::Prefix{false, *Ipv6Addr::parse("fd00:e::"), 64, "x"}};
     c.tun.mtu = 1400;
     c.tun.lladdr = kMacB;
-    c.route.ra_period = std::chrono::milliseconds(2000);
+    c.route.ra_period = std::chrono::milliseconds(4000);
     c.identity.duid_file = std::string(dir) + "/duid";
     RouterCardOptions o = router_card_options(c, kLease);
     assert_int_equal(o.ndp.routes.size(), 2);
@@ -128,7 +128,7 @@ void test_options_from_config(void**) {
     assert_true(o.ndp.default_router);
     assert_int_equal(o.ndp.mtu, 1400);
     assert_true(o.ndp.lladdr == kMacB);
-    assert_int_equal(o.ndp.ra_period_ms, 2000);
+    assert_int_equal(o.ndp.ra_period_ms, 4000);
     assert_true(o.lease_addr == kLease);
     // The DUID was created and stored where the config says.
     assert_true(load_or_create_server_duid(c.identity.duid_file) == o.server_duid);
