@@ -20,6 +20,13 @@ constexpr std::uint32_t kMinMtu = 1280;
 constexpr std::uint32_t kMaxMtu = 65535;
 constexpr std::uint32_t kMaxU32 = 0xffffffff;
 
+// route.ra_period is MaxRtrAdvInterval: at least 4 s (RFC 4861 §6.2.1).
+// RFC 8319 §4 lets it reach 65535 s, but our router and route lifetimes are
+// 3 x the period (RFC 4861 §6.2.1) and the router lifetime field stops at
+// 65535 s, so the period stops at 65535 / 3 = 21845 s.
+constexpr std::int64_t kMinRaPeriodMs = 4000;
+constexpr std::int64_t kMaxRaPeriodMs = 21845000;
+
 void read_tun(const Group& g, TunConfig& tun) {
     tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
     tun.dev_node = g.path("dev_node").value_or(tun.dev_node);
@@ -58,7 +65,9 @@ void read_route(const Group& g, RouteConfig& route) {
     route.trusted_interfaces =
         g.parsed_list("trusted_interfaces", parse_ifname).value_or(route.trusted_interfaces);
     route.allow_ipv4 = g.boolean("allow_ipv4").value_or(route.allow_ipv4);
-    route.ra_period = g.millis("ra_period", 1000).value_or(route.ra_period);
+    if (auto v = g.int64("ra_period", kMinRaPeriodMs, kMaxRaPeriodMs)) {
+        route.ra_period = std::chrono::milliseconds(*v);
+    }
 }
 
 void read_identity(const Group& g, IdentityConfig& id) {

@@ -46,6 +46,12 @@ Status check_options(Bytes opts) {
 // The per-message rules of RFC 4861 §6.1.1, §6.1.2, §7.1.1 and §7.1.2
 // beyond hop limit, code, length and options.
 Status check_message(const Ipv6View& ip, const NdView& nd) {
+    // RFC 4291 §2.7: a multicast address is never a source. Answering one
+    // would send a unicast-style reply (an NA with Solicited set, §7.1.2)
+    // to a group, so no ND message from such a source is valid.
+    if (ip.src().is_multicast()) {
+        return make_error(Errc::Malformed, "ND message from a multicast source");
+    }
     const bool from_unspecified = ip.src().is_unspecified();
     const bool has_slla = nd.find_option(kNdOptSourceLinkAddr).has_value();
     switch (nd.type()) {

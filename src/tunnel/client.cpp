@@ -151,7 +151,7 @@ void Client::stop() {
     retry_timer_.stop();
     route_monitor_.stop();
     heartbeat_.on_down();
-    router_card_.stop();
+    router_card_.stop(); // writes the final RA: the TUN is still open here
     tun_poll_.watch(0);
     if (link_) {
         link_->shutdown();

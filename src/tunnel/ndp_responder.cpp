@@ -59,6 +59,18 @@ proto::RaParams make_ra_params(const NdpOptions& opts, std::vector<proto::RouteI
     return p;
 }
 
+proto::RaParams make_final_ra_params(const proto::RaParams& ra,
+                                     std::vector<proto::RouteInfo>& routes) {
+    routes.assign(ra.routes.begin(), ra.routes.end());
+    for (proto::RouteInfo& r : routes) {
+        r.lifetime_s = 0;
+    }
+    proto::RaParams p = ra;
+    p.router_lifetime_s = 0;
+    p.routes = routes;
+    return p;
+}
+
 NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send)
     : loop_(loop), ra_params_(make_ra_params(opts, routes_)), send_(std::move(send)),
       schedule_(opts.ra_period_ms, opts.ra_min_gap_ms), timer_(loop, [this] { on_timer(); }) {}
@@ -68,7 +80,17 @@ void NdpResponder::start() {
     trigger();
 }
 
+// RFC 4861 §6.2.5: a router that stops advertising SHOULD send final RAs
+// with router lifetime 0. One is enough on a TUN, which does not lose
+// packets; on a persistent TUN the host keeps the link, so without it the
+// routes would linger with their lifetimes of 3 × ra_period.
 void NdpResponder::stop() {
+    if (running_) {
+        std::vector<proto::RouteInfo> routes;
+        if (send_ra(make_final_ra_params(ra_params_, routes))) {
+            ENFTUN_LOG_INFO("final router advertisement: routes and default router withdrawn");
+        }
+    }
     running_ = false;
     timer_.stop();
 }
@@ -97,25 +119,27 @@ void NdpResponder::arm() {
 
 void NdpResponder::on_timer() {
     if (schedule_.due(loop_.now_ms())) {
-        send_ra();
+        if (auto len = send_ra(ra_params_)) {
+            ENFTUN_LOG_DEBUG("router advertisement sent (%zu bytes)", *len);
+        }
         schedule_.on_sent(loop_.now_ms());
     }
     arm();
 }
 
-void NdpResponder::send_ra() {
-    auto len = proto::build_router_advertisement(ra_params_, ra_buf_);
+std::optional<std::size_t> NdpResponder::send_ra(const proto::RaParams& params) {
+    auto len = proto::build_router_advertisement(params, ra_buf_);
     if (!len) {
         // Cannot happen: make_ra_params keeps the RA within the buffer.
         ENFTUN_LOG_ERROR("router advertisement: %s", len.error().what);
-        return;
+        return std::nullopt;
     }
     if (!send_(Bytes(ra_buf_.data(), *len))) {
         ++stats_.send_errors;
-        return;
+        return std::nullopt;
     }
     ++stats_.ra_sent;
-    ENFTUN_LOG_DEBUG("router advertisement sent (%zu bytes)", *len);
+    return *len;
 }
 
 bool NdpResponder::consume(const proto::Ipv6View& ip) {

@@ -119,12 +119,9 @@ void answer_ns(const proto::NdView& ns, const proto::Ipv6View& ip) {
               (ip.src().is_unspecified() ? 0 : proto::kNaFlagSolicited);
     auto len = proto::build_neighbor_advertisement(p, g_out);
     FUZZ_CHECK(len.has_value());
-    // Our NA to a unicast source is valid unless that source is multicast
-    // (parse_ipv6 does not reject a multicast source; parse_nd rejects a
-    // multicast destination with the Solicited flag).
-    if (ip.src().is_multicast()) {
-        return;
-    }
+    // parse_nd never accepts an NS from a multicast source, so our reply
+    // never goes to a group with the Solicited flag set (RFC 4861 §7.1.2).
+    FUZZ_CHECK(!ip.src().is_multicast());
     const proto::NdView na = reparse(*len);
     FUZZ_CHECK(na.type() == proto::kIcmpv6NeighborAdvertisement);
     FUZZ_CHECK(na.target() == ns.target());

@@ -22,14 +22,23 @@
 #   d. dhcpcd (DHCPv6) puts fd00:e::5 on enf0; it then reaches the router
 #   e. RS and DHCPv6 were consumed by enftun, never passed to the router
 # Run 2 (restart): prefixes fd00:f::/64, fd00:a:b::/48; tun.mtu 1400;
-#   lladdr 02:00:00:00:00:01; ra_period 2000 ms.
+#   lladdr 02:00:00:00:00:01; ra_period 4000 ms (the shortest allowed).
 #   f. the new routes show up, the old ones and the default route do not
 #   g. rdisc6: router lifetime 0, MTU 1400, source link-layer address;
 #      ndisc6 gets an NA for fe80::1 with that link-layer address
-#   j. RAs come every ra_period (2 s here) without any solicitation
+#   j. RAs come every ra_period (4 s here) without any solicitation
 #   h. the server DUID file survived the restart unchanged, mode 0600
 #   i. with the router gone (tunnel down) RS and DHCPv6 (this time with
 #      Rapid Commit) are still answered
+# Run 3: enf0 is a persistent TUN (`ip tuntap add`, as enftun-setup makes
+#   it), so it outlives enftun; run 1's config (ra_period 600 s: our RA
+#   lifetimes are 1800 s). The kernel's RS are off on it
+#   (router_solicitations=0), and enftun starts with the router down.
+#   k. the router started, enftun sends an RA when the tunnel comes up,
+#      with no RS in between (RAs are otherwise 600 s apart)
+#   l. stopping enftun sends a final RA with all lifetimes 0 (RFC 4861
+#      §6.2.5): the proto ra routes and the default route vanish at once,
+#      though enf0 stays (up, no carrier)
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs.
 set -e -o pipefail
@@ -65,8 +74,12 @@ ra_default_route() {
     routes | grep -q -E "^default via fe80::1 dev enf0 proto ra .*pref high"
 }
 
+# Negative matches read the table first: `! routes | grep -q` would pass
+# whenever grep's early exit gives `ip` a SIGPIPE (pipefail).
 no_route() {
-    ! routes | grep -q -E "^$1 "
+    local table
+    table="$(routes)"
+    ! grep -q -E "^$1 " <<<"$table"
 }
 
 ipv6_mtu() {
@@ -174,7 +187,7 @@ setup_infra() {
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$R_ADDR" \
         cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
     write_card_conf "$ET_TMP/run1.conf" default,fd00:e::/64 1280
-    write_card_conf "$ET_TMP/run2.conf" fd00:f::/64,fd00:a:b::/48 1400 "$LLADDR" 2000
+    write_card_conf "$ET_TMP/run2.conf" fd00:f::/64,fd00:a:b::/48 1400 "$LLADDR" 4000
 }
 
 start_router() {
@@ -312,7 +325,7 @@ ra_sent_above() {
     (($(ra_sent_count) > $1))
 }
 
-# ra_period is 2 s in run 2: RAs keep coming with no solicitation at all.
+# ra_period is 4 s in run 2: RAs keep coming with no solicitation at all.
 step_j() {
     local ok=0 ra_before rs_before
     fresh_stats || return 1
@@ -323,6 +336,65 @@ step_j() {
     fresh_stats || ok=1
     check "without any RS meanwhile" test "$(card_stat rs)" = "$rs_before" || ok=1
     check "the routes are refreshed (still there)" ra_route fd00:f::/64 || ok=1
+    return "$ok"
+}
+
+# Any route learned from an RA on enf0.
+no_ra_routes() {
+    local table
+    table="$(routes)"
+    ! grep -q -E ' dev enf0 proto ra ' <<<"$table"
+}
+
+# start_run3: replace run 2's enf0 by a persistent TUN, with no kernel RS,
+# and start enftun on it with run 1's config while the router is down.
+start_run3() {
+    stop_client || return 1
+    et_daemon_stop router
+    et_exec c ip tuntap add dev enf0 mode tun
+    et_exec c sysctl -q -w net.ipv6.conf.enf0.router_solicitations=0
+    start_client run1
+}
+
+# run3_log_has REGEX...: the client's log since its latest start has lines
+# matching the regexes in this order (awk: each after the previous one).
+run3_log_has() {
+    awk -v pats="$*" '
+        BEGIN { n = split(pats, want, "|") }
+        /^=== .* start: / { i = 1; next }
+        i && i <= n && $0 ~ want[i] { i++ }
+        END { exit !(i > n) }' "$(et_daemon_log c)"
+}
+
+step_k() {
+    local ok=0
+    start_run3 || return 1
+    check "the RA at start" \
+        et_wait_for -d c run3_log_has "router advertisement sent" || return 1
+    start_router || return 1
+    check "tunnel up" et_wait_for -d c run3_log_has "router advertisement sent|tunnel up" ||
+        return 1
+    check "another RA after tunnel up" et_wait_for -t 10 -d c \
+        run3_log_has "router advertisement sent|tunnel up|router advertisement sent" || ok=1
+    fresh_stats || ok=1
+    check "with no RS from the host in this run" test "$(card_stat rs)" = 0 || ok=1
+    grep -F "router card:" "$(et_daemon_log c)" | tail -n 1 | sed 's/^/    | /'
+    return "$ok"
+}
+
+step_l() {
+    local ok=0
+    check "fd00:e::/64 via fe80::1 proto ra on the persistent enf0" \
+        et_wait_for -d c ra_route fd00:e::/64 || return 1
+    check "default via fe80::1 proto ra" et_wait_for -d c ra_default_route || return 1
+    et_daemon_stop c
+    check "enftun exited cleanly" test "$ET_LAST_STATUS" = 0 || ok=1
+    check "enftun logged its final RA" et_log_has c "final router advertisement" || ok=1
+    # Without the final RA the routes would stay for their 1800 s lifetime.
+    check "the proto ra routes and the default route are gone within 10 s" \
+        et_wait_for -t 10 no_ra_routes || ok=1
+    check "enf0 (persistent) is still there and up" et_link_up c enf0 || ok=1
+    routes | sed 's/^/    | /'
     return "$ok"
 }
 
@@ -373,6 +445,8 @@ main() {
         "j|periodic RAs every ra_period|step_j|f"
         "h|server DUID stored once, reused|step_h|f"
         "i|tunnel down: RS and DHCPv6 still answered|step_i|f"
+        "k|persistent TUN: an RA when the tunnel comes up|step_k|f"
+        "l|persistent TUN: stopping enftun withdraws the routes|step_l|k"
     )
     et_init
     echo "routercard_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"

@@ -121,6 +121,8 @@ void test_parse_our_answers(void**) {
 const char* const kCid = "0001 000a 0003 0001 020000000001";
 const char* const kSid = "0002 000a 0003 0001 020000000002";
 const char* const kIaNa = "0003 000c 00000001 00000000 00000000";
+// Our own Server ID option (kServerDuid).
+const char* const kOurSid = "0002 0012 0004966701e642fd4c6ea80b858beb91e03f";
 
 std::string cat(std::initializer_list<const char*> parts) {
     std::string s;
@@ -436,24 +438,66 @@ void test_responder_drops_malformed(void**) {
     assert_true(offer(truncated));
     Pkt from_unspecified = udp_packet(dhcp_payload(rcvec::kDhcpcdSolicit), "ff02::1:2", 547, "::");
     assert_true(offer(from_unspecified));
+    // RFC 4291 §2.7: never a source; an answer would go to a group.
+    Pkt from_multicast =
+        udp_packet(dhcp_payload(rcvec::kDhcpcdSolicit), "ff02::1:2", 547, "ff02::1");
+    assert_true(offer(from_multicast));
     Pkt cut = hex(rcvec::kDhcpcdSolicit);
     cut.resize(kIpv6HeaderLen + 6); // UDP header cut short
     fixup::payload_length(cut);
     assert_true(offer(cut));
-    assert_int_equal(g_fx->responder.stats().malformed, 5);
+    assert_int_equal(g_fx->responder.stats().malformed, 6);
     assert_int_equal(g_sent.size(), 0);
 }
 
-// Another server's messages and server-to-client types are ignored.
+// Another server's messages (RFC 8415 §16: a Server ID that is not ours,
+// for every type that may carry one) and server-to-client types are
+// ignored.
 void test_responder_ignores_others(void**) {
-    const Pkt other_server = udp_packet(hex(cat({"03 123456", kCid, kSid, kIaNa}).c_str()));
-    assert_true(offer(other_server));
+    static const char* const other_server[] = {"03 123456", "05 123456", "08 123456",
+                                               "09 123456"}; // Request Renew Release Decline
+    for (const char* head : other_server) {
+        assert_true(offer(udp_packet(hex(cat({head, kCid, kSid, kIaNa}).c_str()))));
+    }
+    // Information-request, §16.12: the Server ID is optional, but not ours.
+    assert_true(offer(udp_packet(hex(cat({"0b 123456", kCid, kSid}).c_str()))));
     const Pkt advertise = udp_packet(hex(cat({"02 123456", kCid, kSid}).c_str()));
     assert_true(offer(advertise));
     const Pkt confirm_no_addr = udp_packet(hex(cat({"04 123456", kCid, kIaNa}).c_str()));
     assert_true(offer(confirm_no_addr));
-    assert_int_equal(g_fx->responder.stats().ignored, 3);
+    assert_int_equal(g_fx->responder.stats().ignored, 7);
+    assert_int_equal(g_fx->responder.stats().answered, 0);
     assert_int_equal(g_sent.size(), 0);
+}
+
+// Decline (§18.3.8) and Information-request (§18.3.6) end to end: a Reply
+// to the client, our Server ID, its Client ID and transaction ID, and no
+// IA_NA; Decline with status Success.
+void test_responder_decline_information_request(void**) {
+    const Pkt cid = hex("0003 0001 020000000001"); // the DUID in kCid
+    assert_true(offer(udp_packet(hex(cat({"09 abcdef", kCid, kOurSid, kIaNa}).c_str()))));
+    auto m = sent_message();
+    assert_true(m.has_value());
+    assert_int_equal(m->msg_type(), kDhcpv6Reply);
+    assert_int_equal(m->transaction_id(), 0xabcdef);
+    assert_true(same(m->server_id(), kServerDuid));
+    assert_true(same(m->client_id(), cid));
+    assert_true(m->status() == Dhcpv6Status::Success);
+    assert_false(m->ia_na().has_value());
+    // Information-request without a Server ID, then with ours.
+    for (const std::string& msg : {cat({"0b 123457", kCid}), cat({"0b 123458", kCid, kOurSid})}) {
+        assert_true(offer(udp_packet(hex(msg.c_str()))));
+        m = sent_message();
+        assert_true(m.has_value());
+        assert_int_equal(m->msg_type(), kDhcpv6Reply);
+        assert_true(same(m->server_id(), kServerDuid));
+        assert_true(same(m->client_id(), cid));
+        assert_false(m->status().has_value());
+        assert_false(m->ia_na().has_value());
+    }
+    assert_int_equal(m->transaction_id(), 0x123458);
+    assert_int_equal(g_sent.size(), 3);
+    assert_int_equal(g_fx->responder.stats().answered, 3);
 }
 
 void test_responder_counts_send_errors(void**) {
@@ -491,6 +535,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_responder_drops_malformed, setup_responder,
                                         teardown_responder),
         cmocka_unit_test_setup_teardown(test_responder_ignores_others, setup_responder,
+                                        teardown_responder),
+        cmocka_unit_test_setup_teardown(test_responder_decline_information_request, setup_responder,
                                         teardown_responder),
         cmocka_unit_test_setup_teardown(test_responder_counts_send_errors, setup_responder,
                                         teardown_responder),

@@ -1,8 +1,8 @@
 // Unit tests for tunnel/RouterCard and NdpResponder on a real libuv loop:
 // the RA we derive from the configuration (checked against radvd's bytes),
 // RS → RA through the schedule, NS → NA (checked against the kernel's),
-// DHCPv6 dispatch, what is consumed and what is passed on, and the drop
-// counters for malformed input.
+// DHCPv6 dispatch, what is consumed and what is passed on, the drop
+// counters for malformed input, and the final RA of stop().
 #include "test.hpp"
 
 #include <stdlib.h>
@@ -24,6 +24,10 @@
 #include "routercard_vectors.hpp"
 
 using enftun::Bytes;
+using enftun::load_be16;
+using enftun::load_be32;
+using enftun::store_be16;
+using enftun::store_be32;
 using namespace enftun::proto;
 using namespace enftun::tunnel;
 
@@ -74,14 +78,14 @@ void test_ra_lifetimes(void**) {
     NdpOptions o;
     o.routes = {route("fd00:e::", 64)};
     o.default_router = true;
-    o.ra_period_ms = 1000;
+    o.ra_period_ms = 4000; // the shortest route.ra_period
     RaParams p = make_ra_params(o, g_routes);
-    assert_int_equal(p.router_lifetime_s, 3);
-    assert_int_equal(g_routes[0].lifetime_s, 3);
-    o.ra_period_ms = 100000000; // 27.8 h: router lifetime capped (RFC 8319)
+    assert_int_equal(p.router_lifetime_s, 12);
+    assert_int_equal(g_routes[0].lifetime_s, 12);
+    o.ra_period_ms = 21845000; // the longest: 3 x 21845 s is the field's 65535 s
     p = make_ra_params(o, g_routes);
     assert_int_equal(p.router_lifetime_s, 65535);
-    assert_int_equal(g_routes[0].lifetime_s, 300000);
+    assert_int_equal(g_routes[0].lifetime_s, 65535);
     o.default_router = false;
     p = make_ra_params(o, g_routes);
     assert_int_equal(p.router_lifetime_s, 0);
@@ -114,7 +118,7 @@ void test_options_from_config(void**) {
                         enftun::config::Prefix{false, *Ipv6Addr::parse("fd00:e::"), 64, "x"}};
     c.tun.mtu = 1400;
     c.tun.lladdr = kMacB;
-    c.route.ra_period = std::chrono::milliseconds(2000);
+    c.route.ra_period = std::chrono::milliseconds(4000);
     c.identity.duid_file = std::string(dir) + "/duid";
     RouterCardOptions o = router_card_options(c, kLease);
     assert_int_equal(o.ndp.routes.size(), 2);
@@ -124,7 +128,7 @@ void test_options_from_config(void**) {
     assert_true(o.ndp.default_router);
     assert_int_equal(o.ndp.mtu, 1400);
     assert_true(o.ndp.lladdr == kMacB);
-    assert_int_equal(o.ndp.ra_period_ms, 2000);
+    assert_int_equal(o.ndp.ra_period_ms, 4000);
     assert_true(o.lease_addr == kLease);
     // The DUID was created and stored where the config says.
     assert_true(load_or_create_server_duid(c.identity.duid_file) == o.server_duid);
@@ -232,13 +236,86 @@ void test_tunnel_up_triggers_ra(void**) {
     assert_true(is_ra(g_sent[1]));
 }
 
+// After stop() and its one final RA, nothing more goes out.
 void test_stopped_sends_nothing(void**) {
     g_fx->card->start();
     run_until_sent(1);
     g_fx->card->stop();
+    assert_int_equal(g_sent.size(), 2);
+    g_fx->card->stop();                             // a second stop sends no second final RA
     assert_true(consume(vec::kRouterSolicitation)); // still consumed
     settle(100);
-    assert_int_equal(g_sent.size(), 1);
+    assert_int_equal(g_sent.size(), 2);
+}
+
+void test_stop_without_start_sends_nothing(void**) {
+    g_fx->card->stop();
+    settle(50);
+    assert_int_equal(g_sent.size(), 0);
+}
+
+// The final RA (RFC 4861 §6.2.5): the last periodic RA with the router
+// lifetime and every Route Information lifetime set to 0, nothing else
+// changed; sent synchronously by stop().
+void test_stop_sends_final_ra(void**) {
+    NdpOptions o;
+    o.routes = {route("::", 0), route("fd00:e::", 64)};
+    o.default_router = true;
+    o.lladdr = kMacB;
+    o.ra_min_gap_ms = 20;
+    g_fx->card.reset();
+    g_fx->make(o);
+    g_fx->card->start();
+    run_until_sent(1);
+    g_fx->card->stop();
+    assert_int_equal(g_sent.size(), 2);
+    assert_int_equal(g_fx->card->ndp_stats().ra_sent, 2);
+    // The RA before: router lifetime 1800 s, route lifetimes 1800 s.
+    constexpr std::size_t kRa = kIpv6HeaderLen;
+    constexpr std::size_t kRio0 = kRa + kNdRaLen;
+    constexpr std::size_t kRio1 = kRio0 + kNdOptRouteInfoLen;
+    g_want = g_sent[0];
+    assert_int_equal(load_be16(g_want, kRa + kNdRaRouterLifetimeOffset), 1800);
+    assert_int_equal(g_want[kRio0], kNdOptRouteInfo);
+    assert_int_equal(load_be32(g_want, kRio0 + 4), 1800);
+    assert_int_equal(g_want[kRio1], kNdOptRouteInfo);
+    assert_int_equal(load_be32(g_want, kRio1 + 4), 1800);
+    store_be16(g_want, kRa + kNdRaRouterLifetimeOffset, 0);
+    store_be32(g_want, kRio0 + 4, 0);
+    store_be32(g_want, kRio1 + 4, 0);
+    fixup::icmpv6(g_want);
+    assert_int_equal(g_sent[1].size(), g_want.size());
+    assert_memory_equal(g_sent[1].data(), g_want.data(), g_want.size());
+    // And it is a valid RA a host takes (hop limit 255, from fe80::1).
+    auto ip = parse_ipv6(g_sent[1]);
+    assert_true(ip.has_value());
+    auto icmp = parse_icmpv6(*ip);
+    assert_true(icmp.has_value());
+    auto nd = parse_nd(*ip, *icmp);
+    assert_true(nd.has_value());
+    assert_int_equal(nd->router_lifetime(), 0);
+    assert_true(ip->dst() == kAllNodes);
+}
+
+void test_final_ra_params(void**) {
+    NdpOptions o;
+    o.routes = {route("fd00:e::", 64), route("fd00:f::", 48)};
+    o.default_router = true;
+    const RaParams ra = make_ra_params(o, g_routes);
+    std::vector<RouteInfo> final_routes;
+    const RaParams fin = make_final_ra_params(ra, final_routes);
+    assert_int_equal(fin.router_lifetime_s, 0);
+    assert_int_equal(fin.routes.size(), 2);
+    for (std::size_t i = 0; i < fin.routes.size(); ++i) {
+        assert_int_equal(fin.routes[i].lifetime_s, 0);
+        assert_true(fin.routes[i].prefix == ra.routes[i].prefix);
+        assert_int_equal(fin.routes[i].prefix_len, ra.routes[i].prefix_len);
+        assert_true(fin.routes[i].preference == ra.routes[i].preference);
+    }
+    assert_int_equal(ra.router_lifetime_s, 1800); // the original is untouched
+    assert_int_equal(ra.routes[0].lifetime_s, 1800);
+    assert_int_equal(fin.mtu, ra.mtu);
+    assert_int_equal(fin.flags, ra.flags);
 }
 
 // NS for fe80::1 is answered at once with the kernel's own NA bytes.
@@ -328,6 +405,9 @@ int main() {
         cmocka_unit_test_setup_teardown(test_rs_triggers_one_ra, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_up_triggers_ra, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopped_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_without_start_sends_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_sends_final_ra, setup, teardown),
+        cmocka_unit_test(test_final_ra_params),
         cmocka_unit_test_setup_teardown(test_ns_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcpv6_dispatched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_others_pass, setup, teardown),

@@ -114,8 +114,8 @@ private:
 //   Unsupported - another ICMPv6 type;
 //   Truncated   - shorter than the message's fixed part, or an option
 //                 runs past the end of the message;
-//   Malformed   - hop limit not 255, code not 0, an option of length 0, an
-//                 RA from a non-link-local source, an NS/NA target that is
+//   Malformed   - hop limit not 255, code not 0, an option of length 0, a
+//                 multicast source, an RA from a non-link-local source, an NS/NA target that is
 //                 multicast, a link-layer address option in an RS or NS
 //                 from the unspecified address, an NS from the unspecified
 //                 address not sent to a solicited-node group, or a

@@ -6,6 +6,7 @@
 //   NS for fe80::1             → Neighbor Advertisement, at once
 //   malformed RS / NS          → dropped and counted (RFC 4861 §6.1.1, §7.1.1)
 //   anything else              → not ours: the caller passes it on
+//   stop()                     → one final RA with every lifetime 0
 //
 // The RA (RFC 4861 §4.2, RFC 4191): from fe80::1 to ff02::1, hop limit 255,
 // Managed flag (addresses come from DHCPv6), router preference high, MTU
@@ -69,6 +70,14 @@ inline constexpr std::size_t kRaBufferLen = 1280;
 // capped at 65535 s (RFC 8319), when opts.default_router, else 0.
 proto::RaParams make_ra_params(const NdpOptions& opts, std::vector<proto::RouteInfo>& routes);
 
+// The RA a router sends when it stops being one (RFC 4861 §6.2.5): `ra`
+// with router lifetime 0, and its Route Information options copied to
+// `routes` with lifetime 0 (RFC 4191 §3.1: the host removes such a route),
+// so the host forgets us now instead of up to 3 × ra_period later. The
+// result points into `routes`.
+proto::RaParams make_final_ra_params(const proto::RaParams& ra,
+                                     std::vector<proto::RouteInfo>& routes);
+
 class NdpResponder {
 public:
     NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send);
@@ -78,6 +87,8 @@ public:
 
     // Sends the first RA (as soon as allowed) and the periodic ones.
     void start();
+    // Stops the RAs. When started, first sends the final RA (see
+    // make_final_ra_params) synchronously, so call it while the TUN is open.
     void stop();
     // The tunnel is up: advertise again so the host refreshes at once.
     void on_tunnel_up();
@@ -92,7 +103,8 @@ private:
     void trigger();
     void arm();
     void on_timer();
-    void send_ra();
+    // The length sent, or nullopt when the RA could not be built or written.
+    std::optional<std::size_t> send_ra(const proto::RaParams& params);
     void answer_ns(const proto::Ipv6View& ip);
 
     loop::Loop& loop_; // outlives the responder

@@ -43,6 +43,7 @@ public:
     RouterCard(loop::Loop& loop, RouterCardOptions opts, SendToHost send);
 
     void start() { ndp_.start(); }
+    // Sends the final RA (NdpResponder::stop) while the TUN is open.
     void stop() { ndp_.stop(); }
     void on_tunnel_up() { ndp_.on_tunnel_up(); }
 
