@@ -41,10 +41,12 @@ unit_paths() {
     local unit
     for unit in "$UNITS"/*.service; do
         ! grep -n -E '@[A-Z_]+@' "$unit" || return 1
+        # The loop runs in a pipeline subshell: its exit status must be
+        # checked here, or only the last unit's would count.
         grep -E '^Exec(Start|Stop)=' "$unit" | while IFS='=' read -r _ cmd; do
             [[ $cmd == "$PREFIX/bin/"* ]] || { echo "$unit: $cmd"; exit 1; }
             [[ -x ${cmd%% *} ]] || { echo "$unit: ${cmd%% *} is not executable"; exit 1; }
-        done
+        done || return 1
     done
 }
 

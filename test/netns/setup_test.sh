@@ -9,7 +9,8 @@
 #  b  up; no leak while enftun is not running (IPv6, IPv4, bound sockets,
 #     marked non-TCP, unmarked TCP to the router); DHCPv6 still gets out
 #  c  enftun running: router and another client through the tunnel, the
-#     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak
+#     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak; an
+#     unrelated route change does not make it reconnect (marked route probe)
 #  d  enftun crashes (SIGKILL): still no leak; a restarted enftun works
 #  e  the trusted interface reaches its LAN directly
 #  f  up again is refused as "already up" and changes nothing
@@ -199,7 +200,32 @@ step_c() {
     es_check_num "the tunnel's TCP left through the uplink" \
         "$(($(es_counter tunnel) - tunnel))" -gt 0 || ok=1
     no_leak "enftun running" || ok=1
+    es_check "an unrelated route change keeps the path (marked route probe)" \
+        unrelated_route_keeps_path || ok=1
     return "$ok"
+}
+
+# unrelated_route_keeps_path: a main-table route that does not cover the
+# router makes enftun re-check its path. Its UDP route probe must carry the
+# fwmark: unmarked, rule 32762 sends it into enf0, the preferred source is
+# no longer the tunnel's, and enftun reconnects for nothing.
+unrelated_route_keeps_path() {
+    local prefix=fd00:999::/64 reconnects ups rc=0
+    reconnects="$(et_log_count enftun ": reconnecting:")"
+    ups="$(et_log_count enftun "tunnel up")"
+    et_exec d ip -6 route add "$prefix" via "$ES_UPLINK_PEER6" dev up0
+    et_wait_for -d enftun log_line_has enftun "route+ $prefix" "route change (" || rc=1
+    et_exec d ip -6 route del "$prefix" via "$ES_UPLINK_PEER6" dev up0
+    grep -F "route+ $prefix" "$(et_daemon_log enftun)" || true
+    log_line_has enftun "route+ $prefix" "preferred path unchanged" || rc=1
+    (($(et_log_count enftun ": reconnecting:") == reconnects)) || rc=1
+    (($(et_log_count enftun "tunnel up") == ups)) || rc=1
+    return "$rc"
+}
+
+# log_line_has NAME STRING1 STRING2: one line of the daemon's log holds both.
+log_line_has() {
+    grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null | grep -q -F -- "$3"
 }
 
 enf0_without_carrier() {
