@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# router_limits_test.sh: enftun-router's session limits and timers, end to
+# end in network namespaces (CTest: netns.router_limits_test; 77 = skipped).
+#
+# Topology (namespaces "et<PID>-<name>", underlay = veth pairs):
+#
+#   c1 ──vr── fd00:100::2 ═══ fd00:100::1 ──vc1─┐
+#   c2 ──vr── fd00:101::2 ═══ fd00:101::1 ──vc2─┤ r: enftun-router, port 4443,
+#   x  ──vr── fd00:102::2 ═══ fd00:102::1 ──vx──┘    router.address fd00:e::1
+#
+#   c1 (fd00:e::5) and c2 (fd00:e::6) run enftun with a short heartbeat
+#   (a probe at least every period + timeout = 2 s), so they are never idle. x runs raw peers (`openssl s_client`, or a bare
+#   TCP connect); its TCP receive buffer is tiny, so a peer there that stops
+#   reading fills its window at once.
+#
+# Steps: a a second session for c1's address replaces the first; e a TCP
+# connect that never speaks TLS is closed after handshake_timeout; c a
+# silent TLS session is closed after idle_timeout; d a peer that stops
+# reading overflows its queue: drops are counted, the router stays healthy;
+# b with max_sessions reached a further connection is refused.
+#
+# Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+# shellcheck disable=SC2034 # read by lib.sh
+ET_WAIT_TIMEOUT=20
+readonly R_ADDR=fd00:e::1 C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6 P3_ADDR=fd00:e::7
+readonly HANDSHAKE_MS=1500 IDLE_MS=5000
+PKI=""
+
+ping_once() {
+    et_exec "$1" ping -6 -n -c 1 -W 1 "$2"
+}
+
+router_listening() {
+    local addr
+    for addr in fd00:100::1 fd00:101::1 fd00:102::1; do
+        [[ -n $(et_exec r ss -Hltn "src [$addr]:4443") ]] || return 1
+    done
+}
+
+# ------------------------------------------------------------- topology
+
+make_topology() {
+    local n=0 ns
+    et_ns_add r c1 c2 x
+    for ns in c1 c2 x; do
+        et_veth_add r "v$ns" "$ns" vr
+        et_addr_add r "v$ns" "fd00:10$n::1/64"
+        et_addr_add "$ns" vr "fd00:10$n::2/64"
+        n=$((n + 1))
+    done
+    # A receive window that fills after a few KiB (step d).
+    et_exec x sysctl -q -w net.ipv4.tcp_rmem="4096 8192 8192"
+}
+
+make_pki() {
+    PKI="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
+        --router-ip fd00:102::1 "$PKI" c1="$C1_ADDR" c2="$C2_ADDR" p3="$P3_ADDR"
+}
+
+# write_confs [ROUTER-OPTION]...
+write_confs() {
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,fd00:102::1 \
+        address="$R_ADDR" cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
+        tun_dev= handshake_timeout="$HANDSHAKE_MS" idle_timeout="$IDLE_MS" "$@"
+    local name n=0
+    for name in c1 c2; do
+        write_client_conf "$ET_TMP/$name.conf" ca="$PKI/ca.pem" hosts="fd00:10$n::1" \
+            cert="$PKI/$name.pem" key="$PKI/$name.key" \
+            heartbeat_period=500 heartbeat_timeout=1500
+        n=$((n + 1))
+    done
+}
+
+start_router() {
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router router_listening
+}
+
+start_client() {
+    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
+    et_wait_for -d "$1" et_link_up "$1" enf0 || return 1
+    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
+}
+
+clients_up() {
+    et_wait_for -t 60 -d c1 -d router ping_once c1 "$R_ADDR" &&
+        et_wait_for -t 60 -d c2 -d router ping_once c2 "$R_ADDR"
+}
+
+# start_raw_peer NAME CERT [FRAMES]: openssl s_client in x with CERT's
+# certificate, sending FRAMES (default nothing) after the handshake; what it
+# receives goes to $ET_TMP/NAME.out (binary, kept out of the log). The PID
+# is openssl's own (bash execs it, no `timeout` wrapper), so SIGSTOP stops
+# it; -quiet implies -ign_eof: it stays until the router closes it.
+start_raw_peer() {
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    ET_STDIN="${3:-/dev/null}" et_daemon_start "$1" x bash -c 'exec "$@" >"$0"' \
+        "$ET_TMP/$1.out" openssl s_client -quiet -nocommands \
+        -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -verify_return_error \
+        -cert "$PKI/$2.pem" -key "$PKI/$2.key"
+}
+
+# router_stat FIELD: the number after FIELD in a fresh SIGUSR1 stats line.
+router_stat() {
+    local before
+    before="$(et_log_count router "stats: sessions")"
+    kill -USR1 "$(et_daemon_pid router)"
+    et_wait_for -d router log_count_above router "stats: sessions" "$before" || return 1
+    grep -F "stats: sessions" "$(et_daemon_log router)" | tail -n 1 |
+        sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p"
+}
+
+# idle_closed ADDR: the router closed ADDR's session for idleness.
+idle_closed() {
+    grep -F "session closed: $1 from" "$(et_daemon_log router)" | grep -q -F "idle for"
+}
+
+# ----------------------------------------------------------------- steps
+
+# a: c1 is up; a raw peer with c1's certificate takes its address over. The
+# router closes c1's session (close_notify) and answers the new one.
+step_a() {
+    local ok=0 replaced lost
+    replaced="$(et_log_count router "session for $C1_ADDR from")"
+    lost="$(et_log_count c1 "lost: peer closed the tunnel (close_notify)")"
+    et_hex_to_file "$(et_frame_hex "$(et_icmp6_echo_hex "$C1_ADDR" fe80::1 1)")" \
+        "$ET_TMP/echo.bin"
+    start_raw_peer rawc1 c1 "$ET_TMP/echo.bin"
+    check "router logged 'session for $C1_ADDR ... replaced by'" \
+        et_wait_for -d router log_count_above router "session for $C1_ADDR from" "$replaced" ||
+        ok=1
+    check "router says 'replaced by'" et_log_has router "replaced by [fd00:102::2]" || ok=1
+    check "c1's session was closed with close_notify" et_wait_for -d c1 \
+        log_count_above c1 "lost: peer closed the tunnel (close_notify)" "$lost" || ok=1
+    check "the new session works: its echo request was answered" \
+        et_wait_for -d rawc1 grep -q -a -F "enftun!!" "$ET_TMP/rawc1.out" || ok=1
+    et_daemon_stop rawc1
+    check "c1 reconnects and takes its address back" \
+        et_wait_for -t 60 -d c1 ping_once c1 "$R_ADDR" || ok=1
+    return "$ok"
+}
+
+# e: a TCP connection that never starts a handshake is closed after it.
+step_e() {
+    local ok=0 before
+    before="$(et_log_count router "TLS handshake timed out")"
+    et_daemon_start bare x timeout 60 bash -c 'exec 3<>/dev/tcp/fd00:102::1/4443 && cat <&3'
+    check "router logged 'TLS handshake timed out'" \
+        et_wait_for -d router log_count_above router "TLS handshake timed out" "$before" || ok=1
+    check "the connection was closed" et_wait_for -d router et_daemon_exited bare || ok=1
+    et_daemon_reap bare
+    check_num "bare client's exit status (0: EOF, 124: never closed)" "$ET_LAST_STATUS" -eq 0 ||
+        ok=1
+    return "$ok"
+}
+
+# c: a TLS session that sends nothing is closed after idle_timeout; the
+# clients (a heartbeat at least every 2 s) are not.
+step_c() {
+    local ok=0 ups
+    ups="$(et_log_count router "session up: $P3_ADDR")"
+    start_raw_peer rawidle p3
+    check "router accepted the silent peer" \
+        et_wait_for -d router log_count_above router "session up: $P3_ADDR" "$ups" || ok=1
+    check "router closed it: 'idle for'" et_wait_for -d router idle_closed "$P3_ADDR" || ok=1
+    check_not "c1 was not closed for idleness" idle_closed "$C1_ADDR" || ok=1
+    check_not "c2 was not closed for idleness" idle_closed "$C2_ADDR" || ok=1
+    check_num "idle-closed count" "$(router_stat idle-closed)" -ge 1 || ok=1
+    et_daemon_stop rawidle
+    return "$ok"
+}
+
+# d: a peer that stops reading: what is sent to it overflows its bounded
+# queue; the router drops and counts, and keeps serving everyone else.
+step_d() {
+    local ok=0 ups drops
+    ups="$(et_log_count router "session up: $P3_ADDR")"
+    start_raw_peer rawstuck p3
+    check "router accepted the peer" \
+        et_wait_for -d router log_count_above router "session up: $P3_ADDR" "$ups" || ok=1
+    kill -STOP "$(et_daemon_pid rawstuck)"
+    drops="$(router_stat queue-full)"
+    # ~3.6 MB at once (root may preload), far more than queue_limit plus a
+    # socket buffer the peer's 8 KiB window keeps small.
+    et_exec c1 ping -6 -n -q -c 3000 -l 3000 -s 1200 -W 1 "$P3_ADDR" >/dev/null 2>&1 || true
+    check_num "queue-full drops counted" "$(router_stat queue-full)" -gt "${drops:-0}" || ok=1
+    check "router still running" et_daemon_running router || ok=1
+    check "c1 still pings $R_ADDR" et_exec c1 ping -6 -n -c 3 -W 2 "$R_ADDR" || ok=1
+    check "c1 still pings c2" et_exec c1 ping -6 -n -c 3 -W 2 "$C2_ADDR" || ok=1
+    kill -CONT "$(et_daemon_pid rawstuck)"
+    et_daemon_stop rawstuck
+    return "$ok"
+}
+
+# b: with max_sessions = 2 and both clients up, a third connection is
+# refused at once, and the clients keep working.
+step_b() {
+    local ok=0 refused ups
+    et_daemon_stop router
+    write_confs max_sessions=2
+    check "router restarts with max_sessions = 2" start_router || ok=1
+    check "c1 and c2 reconnect" clients_up || ok=1
+    refused="$(et_log_count router "max_sessions (2) reached")"
+    ups="$(et_log_count router "session up: $P3_ADDR")"
+    start_raw_peer rawfull p3
+    check "router logged 'max_sessions (2) reached'" \
+        et_wait_for -d router log_count_above router "max_sessions (2) reached" "$refused" || ok=1
+    check "the refused peer's connection was closed" et_wait_for et_daemon_exited rawfull || ok=1
+    et_daemon_stop rawfull
+    check_num "no session for the refused peer" \
+        "$(et_log_count router "session up: $P3_ADDR")" -eq "$ups" || ok=1
+    check_num "refused-full count" "$(router_stat refused-full)" -ge 1 || ok=1
+    check "c1 still pings c2" et_exec c1 ping -6 -n -c 3 -W 2 "$C2_ADDR" || ok=1
+    return "$ok"
+}
+
+# ---------------------------------------------------------------- runner
+
+main() {
+    local -a steps=(
+        "a|a second session for an address replaces the first|step_a|"
+        "e|a connection that never handshakes is closed after handshake_timeout|step_e|"
+        "c|a silent session is closed after idle_timeout|step_c|"
+        "d|a peer that stops reading: queue overflow drops are counted|step_d|"
+        "b|max_sessions reached: a further connection is refused|step_b|"
+    )
+    et_init
+    echo "router_limits_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    et_require_bins enftun enftun-router
+    make_topology
+    make_pki
+    write_confs
+    if start_router && start_client c1 && start_client c2 && clients_up; then
+        run_steps "${steps[@]}"
+    else
+        echo "setup failed: router or clients did not come up (logs below)"
+        fail_steps "setup failed" "${steps[@]}"
+    fi
+    et_summary router_limits_test
+}
+
+main "$@"
