@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# cli_test.sh BUILD_DIR: the command lines of the built enftun and
+# enftun-router, as README.md documents them (CTest: cli.cli_test; needs no
+# root, opens no TUN and no socket).
+#
+#   --version, --help     print to stdout, exit 0
+#   usage errors          a message naming the problem and the usage on
+#                         stderr, exit 2 (no args, unknown flag, stray argument)
+#   a bad config          "FILE:LINE: KEY: reason" on stderr, exit 1
+#   -p KEY                the effective value on stdout (lists space-separated,
+#                         defaults filled in, paths resolved), exit 0; an
+#                         unknown KEY is "unknown key: KEY", exit 1
+#   -v                    accepted
+set -e -o pipefail
+export LC_ALL=C
+
+readonly BUILD="${1:?usage: cli_test.sh BUILD_DIR}"
+readonly ENFTUN="$BUILD/enftun" ROUTER="$BUILD/enftun-router"
+FAILED=0
+TMP=""
+
+cleanup() {
+    [[ -z $TMP ]] || rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+
+# run CMD...: runs CMD, keeping its exit code in RC and its output in
+# $TMP/out and $TMP/err.
+run() {
+    RC=0
+    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
+}
+
+# matches FILE RE: FILE as a whole matches the extended regexp RE ("." also
+# matches a newline, "^" is the start of the file); "" matches anything,
+# "^$" only an empty file.
+matches() {
+    case "$2" in
+    "") return 0 ;;
+    "^\$") [[ ! -s $1 ]] ;;
+    *) grep -q -E -z -- "$2" "$1" ;;
+    esac
+}
+
+# expect DESC RC STDOUT_RE STDERR_RE CMD...: CMD exits with RC and its stdout
+# and stderr match (see matches).
+expect() {
+    local desc="$1" rc="$2" out_re="$3" err_re="$4" problem=""
+    shift 4
+    run "$@"
+    if [[ $RC != "$rc" ]]; then
+        problem="exit code $RC, expected $rc"
+    elif ! matches "$TMP/out" "$out_re"; then
+        problem="stdout does not match /$out_re/"
+    elif ! matches "$TMP/err" "$err_re"; then
+        problem="stderr does not match /$err_re/"
+    fi
+    if [[ -z $problem ]]; then
+        echo "  ok: $desc"
+        return 0
+    fi
+    echo "  not ok: $desc: $problem"
+    echo "    \$ $*"
+    sed 's/^/    stdout| /' "$TMP/out"
+    sed 's/^/    stderr| /' "$TMP/err"
+    FAILED=$((FAILED + 1))
+}
+
+# expect_print DESC CONFIG KEY VALUE [OPTION...]: `enftun [OPTION...] -c
+# CONFIG -p KEY` prints exactly VALUE and a newline, and nothing on stderr.
+expect_print() {
+    local desc="$1" config="$2" key="$3" want="$4"
+    shift 4
+    run "$ENFTUN" "$@" -c "$config" -p "$key"
+    if [[ $RC == 0 && $(cat "$TMP/out") == "$want" && $(wc -l <"$TMP/out") == 1 &&
+        ! -s $TMP/err ]]; then
+        echo "  ok: $desc"
+        return 0
+    fi
+    echo "  not ok: $desc: exit $RC, printed \"$(cat "$TMP/out")\", expected \"$want\""
+    sed 's/^/    stderr| /' "$TMP/err"
+    FAILED=$((FAILED + 1))
+}
+
+for bin in "$ENFTUN" "$ROUTER"; do
+    [[ -x $bin ]] || {
+        echo "FATAL: $bin not built" >&2
+        exit 1
+    }
+done
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-cli.XXXXXX")"
+
+cat >"$TMP/client.conf" <<'EOF'
+version = "1.0";
+tun = { mtu = 1400; };
+remote = {
+  hosts = [ "fd00:100::1", "192.0.2.1", "enf.example.net" ];
+  port = "4443";
+  ca_cert_file = "/etc/enftun/ca.pem";
+};
+identity = { cert_file = "certs/c1.pem"; key_file = "c1.key"; };
+EOF
+cat >"$TMP/client-bad.conf" <<'EOF'
+remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "ca.pem"; };
+identity = { cert_file = "c1.pem"; key_file = "c1.key"; };
+tun = {
+  mtu = 100;
+};
+EOF
+cat >"$TMP/client-typo.conf" <<'EOF'
+remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "ca.pem"; };
+identity = { cert_file = "c1.pem"; key_file = "c1.key"; };
+route = {
+  tabel = 2097;
+};
+EOF
+cat >"$TMP/router-bad.conf" <<'EOF'
+router = {
+  address = "fd00:e::1";
+  cert_file = "router.pem"; key_file = "router.key"; ca_cert_file = "ca.pem";
+  port = 0;
+};
+EOF
+
+readonly USAGE_C='usage: enftun -c FILE'
+readonly USAGE_R='usage: enftun-router -c FILE'
+
+echo "enftun"
+expect "--version" 0 '^enftun [0-9]+\.[0-9]+\.[0-9]+' '^$' "$ENFTUN" --version
+expect "--help prints the usage on stdout" 0 "$USAGE_C.*-p, --print KEY.*-v, --verbose" '^$' \
+    "$ENFTUN" --help
+expect "-h" 0 "$USAGE_C" '^$' "$ENFTUN" -h
+expect "no arguments" 2 '^$' "enftun: missing -c FILE.*$USAGE_C" "$ENFTUN"
+expect "-p without -c" 2 '^$' "enftun: missing -c FILE" "$ENFTUN" -p tun.dev
+expect "unknown long option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_C" \
+    "$ENFTUN" --bogus -c "$TMP/client.conf"
+expect "unknown short option" 2 '^$' "invalid option -- 'x'.*$USAGE_C" \
+    "$ENFTUN" -x -c "$TMP/client.conf"
+expect "-c without its FILE" 2 '^$' "option requires an argument -- 'c'" "$ENFTUN" -c
+expect "stray argument" 2 '^$' "enftun: unexpected argument: extra.*$USAGE_C" \
+    "$ENFTUN" -c "$TMP/client.conf" extra
+expect "config value out of range: file:line: key" 1 '^$' \
+    "^enftun: $TMP/client-bad.conf:4: tun.mtu: must be between 1280 and 65535 \\(got 100\\)" \
+    "$ENFTUN" -c "$TMP/client-bad.conf" -p tun.mtu
+expect "unknown config key: file:line: key" 1 '^$' \
+    "^enftun: $TMP/client-typo.conf:4: route.tabel: unknown key" \
+    "$ENFTUN" -c "$TMP/client-typo.conf" -p route.table
+expect "missing config file" 1 '^$' \
+    "^enftun: $TMP/none.conf: cannot read config file: No such file or directory" \
+    "$ENFTUN" -c "$TMP/none.conf" -p tun.dev
+expect_print "-p scalar" "$TMP/client.conf" tun.mtu 1400
+expect_print "-p port written as a string" "$TMP/client.conf" remote.port 4443
+expect_print "-p list, space-separated" "$TMP/client.conf" remote.hosts \
+    "fd00:100::1 192.0.2.1 enf.example.net"
+expect_print "-p default scalar" "$TMP/client.conf" route.table 2097
+expect_print "-p default list" "$TMP/client.conf" route.prefixes default
+expect_print "-p empty default list" "$TMP/client.conf" route.trusted_interfaces ""
+expect_print "-p unset optional" "$TMP/client.conf" identity.ip_file ""
+expect_print "-p relative path resolved" "$TMP/client.conf" identity.cert_file \
+    "$TMP/certs/c1.pem"
+expect "-p unknown key" 1 '^$' '^enftun: unknown key: tun.nope' \
+    "$ENFTUN" -c "$TMP/client.conf" -p tun.nope
+expect_print "-v is accepted (and -p still prints only the value)" "$TMP/client.conf" \
+    tun.mtu 1400 -v
+expect "--verbose --config --print" 0 '^1400' '^$' \
+    "$ENFTUN" --verbose --config "$TMP/client.conf" --print tun.mtu
+
+echo "enftun-router"
+expect "--version" 0 '^enftun-router [0-9]+\.[0-9]+\.[0-9]+' '^$' "$ROUTER" --version
+expect "--help prints the usage on stdout" 0 "$USAGE_R.*-v, --verbose" '^$' "$ROUTER" --help
+expect "no arguments" 2 '^$' "enftun-router: missing -c FILE.*$USAGE_R" "$ROUTER"
+expect "unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_R" \
+    "$ROUTER" --bogus -c "$TMP/router-bad.conf"
+expect "-p is a client option" 2 '^$' "invalid option -- 'p'.*$USAGE_R" \
+    "$ROUTER" -c "$TMP/router-bad.conf" -p router.port
+expect "stray argument" 2 '^$' "enftun-router: unexpected argument: extra.*$USAGE_R" \
+    "$ROUTER" -c "$TMP/router-bad.conf" extra
+expect "config value out of range: file:line: key" 1 '^$' \
+    "^enftun-router: $TMP/router-bad.conf:4: router.port: must be between 1 and 65535 \\(got 0\\)" \
+    "$ROUTER" -c "$TMP/router-bad.conf"
+expect "-v is accepted (the bad config is still what fails)" 1 '^$' \
+    "^enftun-router: $TMP/router-bad.conf:4: router.port:" "$ROUTER" -v -c "$TMP/router-bad.conf"
+
+if ((FAILED > 0)); then
+    echo "FAIL: $FAILED checks failed"
+    exit 1
+fi
+echo "PASS"
