@@ -287,6 +287,24 @@ void test_reports_missing_file(void** state) {
     expect_error_at(f, f.dir, f.dir, 0, "", "cannot read config file: Is a directory", "dir");
 }
 
+// A config file is a few kilobytes: read_config_file() stops past 1 MiB
+// rather than read a device or a log file into memory.
+void test_reports_file_over_1_mib(void** state) {
+    Fixture& f = fx(state);
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    // A valid config padded with a comment to exactly 1 MiB still loads.
+    f.text = std::string(kRequired) + "#";
+    f.text.append(kMiB - f.text.size() - 1, 'x');
+    f.text += '\n';
+    assert_int_equal(f.text.size(), kMiB);
+    load_text(f, f.text);
+    // One byte more is refused, without a line number.
+    f.text.insert(f.text.size() - 1, "x");
+    write_file(f.path, f.text);
+    expect_error_at(f, f.path, f.path, 0, "", "cannot read config file: larger than 1 MiB",
+                    "1 MiB + 1");
+}
+
 void test_reports_nul_byte(void** state) {
     Fixture& f = fx(state);
     static constexpr char kText[] = "tun = {};\n\n#\0x\n";
@@ -690,6 +708,7 @@ int main() {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reports_syntax_error_with_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_file_over_1_mib, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_nul_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_errors_in_included_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_string_names_source, setup, teardown),
