@@ -117,6 +117,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "enftun: %s\n", config.error().message.c_str());
         return 1;
     }
+    // Not with -p: enftun-setup calls it once per key.
+    if (!args.print) {
+        for (const auto& warning : config->warnings) {
+            ENFTUN_LOG_WARN("%s", warning.c_str());
+        }
+    }
     if (args.print) {
         auto value = enftun::config::print_client_key(*config, args.print_key);
         if (!value) {

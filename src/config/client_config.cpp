@@ -27,10 +27,21 @@ constexpr std::uint32_t kMaxU32 = 0xffffffff;
 constexpr std::int64_t kMinRaPeriodMs = 4000;
 constexpr std::int64_t kMaxRaPeriodMs = 21845000;
 
+// The original enftun (xaptum/enftun src/config.c) ran `ip` to set the
+// address: tun.ip_path named it, tun.ip_set is its set_address.
 void read_tun(const Group& g, TunConfig& tun) {
     tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
     tun.dev_node = g.path("dev_node").value_or(tun.dev_node);
-    tun.set_address = g.boolean("set_address").value_or(tun.set_address);
+    const auto set_address = g.boolean("set_address");
+    const auto ip_set = g.boolean("ip_set");
+    if (set_address && ip_set && *set_address != *ip_set) {
+        g.fail("ip_set", "conflicts with tun.set_address (ip_set is the original enftun's name "
+                         "for it; keep one)");
+    }
+    tun.set_address = set_address.value_or(ip_set.value_or(tun.set_address));
+    if (g.string("ip_path")) {
+        g.warn("ip_path", "ignored: enftun sets the TUN address through netlink, not with ip");
+    }
     tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(tun.mtu);
     tun.lladdr = g.parsed("lladdr", parse_mac);
 }
@@ -70,6 +81,25 @@ void read_route(const Group& g, RouteConfig& route) {
     }
 }
 
+// identity.tpm and identity.xtt of the original enftun: present, even
+// empty, they meant "the key is in a TPM" and "provision the identity with
+// XTT". Empty, the config still works if cert_file and key_file are PEM
+// files, so it is a warning; with settings it cannot mean what it says.
+void read_unsupported_identity(const Group& g, const char* key, const char* what) {
+    const auto n = g.group_length(key);
+    if (!n) {
+        return;
+    }
+    if (*n == 0) {
+        g.warn(key, std::string("ignored: ") + what +
+                        " identity is not supported by this enftun; cert_file and key_file "
+                        "must be PEM files");
+    } else {
+        g.fail(key, std::string("not supported by this enftun: ") + what +
+                        " identity (use a PEM cert_file and key_file and remove this group)");
+    }
+}
+
 void read_identity(const Group& g, IdentityConfig& id) {
     id.cert_file = g.required("cert_file", g.path("cert_file"));
     id.key_file = g.required("key_file", g.path("key_file"));
@@ -78,16 +108,39 @@ void read_identity(const Group& g, IdentityConfig& id) {
     if (id.duid_file.empty() && !id.cert_file.empty()) {
         id.duid_file = (std::filesystem::path(id.cert_file).parent_path() / "duid").string();
     }
+    read_unsupported_identity(g, "tpm", "TPM");
+    read_unsupported_identity(g, "xtt", "XTT");
+}
+
+// Top-level groups of the original enftun with no counterpart here.
+void read_legacy_root(const Group& root) {
+    // The original wrote `version = "1.0"`.
+    (void)root.string("version");
+    if (root.has("slirp")) {
+        root.fail("slirp", "not supported by this enftun: the slirp user-mode network stack "
+                           "(enftun uses a TUN device; remove this group)");
+    }
+    if (const auto n = root.group_length("nat"); n && *n > 0) {
+        root.fail("nat", "not supported by this enftun: NAT rules");
+    } else if (n) {
+        root.warn("nat", "ignored: an empty NAT group (NAT is not supported by this enftun)");
+    }
+    if (root.group_length("trace")) {
+        root.warn("trace", "ignored: packet tracing to a pcap file is not supported by this "
+                           "enftun (use tcpdump on the TUN)");
+    }
 }
 
 Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
-    const Group root = Group::root(reader, {"version", "tun", "remote", "route", "identity"});
-    // The original enftun wrote `version = "1.0"`; accepted and ignored.
-    (void)root.string("version");
+    const Group root = Group::root(
+        reader, {"version", "tun", "remote", "route", "identity", "slirp", "nat", "trace"});
+    read_legacy_root(root);
 
     ClientConfig c;
-    read_tun(root.group("tun", {"dev", "dev_node", "set_address", "mtu", "lladdr"}), c.tun);
+    read_tun(
+        root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu", "lladdr"}),
+        c.tun);
     read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
                                       "heartbeat_timeout", "connect_timeout", "reconnect_max_delay",
                                       "reconnect_stable_period"}),
@@ -95,11 +148,13 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
                                     "allow_ipv4", "ra_period"}),
                c.route);
-    read_identity(root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file"}),
-                  c.identity);
+    read_identity(
+        root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file", "tpm", "xtt"}),
+        c.identity);
     if (!reader.ok()) {
         return reader.error();
     }
+    c.warnings = reader.warnings();
     return c;
 }
 

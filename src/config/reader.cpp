@@ -184,6 +184,10 @@ void Reader::fail_missing(const config_setting_t* at, std::string_view key,
     }
 }
 
+void Reader::warn(const config_setting_t* at, std::string_view key, std::string_view reason) {
+    warnings_.push_back(doc_.where(at) + ": " + std::string(key) + ": " + std::string(reason));
+}
+
 Group Group::root(Reader& reader, std::initializer_list<std::string_view> known) {
     const config_setting_t* root = reader.doc().root();
     Group g(reader, root, root, "");
@@ -202,6 +206,18 @@ Group Group::group(const char* name, std::initializer_list<std::string_view> kno
         g.check_known(known);
     }
     return g;
+}
+
+std::optional<int> Group::group_length(const char* key) const {
+    const config_setting_t* s = member(key);
+    if (s == nullptr) {
+        return std::nullopt;
+    }
+    if (!config_setting_is_group(s)) {
+        reader_->fail(locate(s), key_path(key), type_error("a group", s));
+        return std::nullopt;
+    }
+    return config_setting_length(s);
 }
 
 std::optional<std::string> Group::string(const char* key) const {
@@ -276,6 +292,11 @@ void Group::missing(const char* key, std::string_view reason) const {
 void Group::fail(const char* key, std::string_view reason) const {
     const config_setting_t* s = member(key);
     reader_->fail(s != nullptr ? locate(s) : anchor_, key_path(key), reason);
+}
+
+void Group::warn(const char* key, std::string_view reason) const {
+    const config_setting_t* s = member(key);
+    reader_->warn(s != nullptr ? locate(s) : anchor_, key_path(key), reason);
 }
 
 const config_setting_t* Group::member(const char* key) const {

@@ -10,6 +10,8 @@
 // no-ops that return nullopt, so a loader reads its keys in a straight line
 // and checks once at the end, instead of one early return per key. A missing
 // required key is kept aside and only reported if no value is rejected.
+// Warnings (a key accepted but ignored) are collected in the order read, for the
+// caller to log; they never make a load fail.
 //
 // Group is a view of one libconfig group that checks each value's type,
 // range and syntax and reports failures with file, line and dotted key.
@@ -99,11 +101,15 @@ public:
     // Records "where: key: reason" for a missing key, unless an error of
     // any kind is already recorded.
     void fail_missing(const config_setting_t* at, std::string_view key, std::string_view reason);
+    // Adds the warning "where: key: reason".
+    void warn(const config_setting_t* at, std::string_view key, std::string_view reason);
+    const std::vector<std::string>& warnings() const { return warnings_; }
 
 private:
     const Document& doc_;
     std::optional<ConfigError> error_;
     std::optional<ConfigError> missing_;
+    std::vector<std::string> warnings_;
 };
 
 // The text of a string setting ("" rather than null).
@@ -127,6 +133,14 @@ public:
     Group group(const char* name, std::initializer_list<std::string_view> known) const;
 
     bool present() const { return setting_ != nullptr; }
+
+    // Whether key is present (false once a value was rejected).
+    bool has(const char* key) const { return member(key) != nullptr; }
+
+    // The number of members of the group `key`, without checking their
+    // names: nullopt if it is absent, or not a group (then the Reader holds
+    // the error).
+    std::optional<int> group_length(const char* key) const;
 
     // Typed reads: nullopt if the key is absent or the read failed (then the
     // Reader holds the error).
@@ -197,6 +211,9 @@ public:
     // Records "where: path.key: reason" at the key, or at this group if the
     // key is absent.
     void fail(const char* key, std::string_view reason) const;
+
+    // Adds the warning "where: path.key: reason", placed as fail() does.
+    void warn(const char* key, std::string_view reason) const;
 
 private:
     Group(Reader& reader, const config_setting_t* setting, const config_setting_t* anchor,

@@ -11,6 +11,9 @@
 #                         defaults filled in, paths resolved), exit 0; an
 #                         unknown KEY is "unknown key: KEY", exit 1
 #   -v                    accepted
+#   old enftun keys       a key of the original enftun that is ignored is a
+#                         "warning: FILE:LINE: KEY: ignored: ..." line when
+#                         enftun starts, and not printed with -p
 set -e -o pipefail
 export LC_ALL=C
 
@@ -114,6 +117,18 @@ route = {
   tabel = 2097;
 };
 EOF
+# The original enftun's keys; no certificate exists, so enftun stops at its
+# identity, before it would open a TUN.
+cat >"$TMP/client-old.conf" <<'EOF'
+version = "1.0";
+tun = {
+  dev_node = "/nonexistent/tun";
+  ip_path = "/bin/ip";
+  ip_set = false;
+};
+remote = { hosts = [ "fd00:100::1" ]; port = "443"; ca_cert_file = "ca.pem"; };
+identity = { cert_file = "none.pem"; key_file = "none.key"; tpm = { }; };
+EOF
 cat >"$TMP/router-bad.conf" <<'EOF'
 router = {
   address = "fd00:e::1";
@@ -164,6 +179,11 @@ expect_print "-v is accepted (and -p still prints only the value)" "$TMP/client.
     tun.mtu 1400 -v
 expect "--verbose --config --print" 0 '^1400' '^$' \
     "$ENFTUN" --verbose --config "$TMP/client.conf" --print tun.mtu
+expect_print "-p: tun.set_address from the original's tun.ip_set, no warning" \
+    "$TMP/client-old.conf" tun.set_address false
+expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '^$' \
+    "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.tpm: ignored: .*identity $TMP/none.pem" \
+    "$ENFTUN" -c "$TMP/client-old.conf"
 
 echo "enftun-router"
 expect "--version" 0 '^enftun-router [0-9]+\.[0-9]+\.[0-9]+' '^$' "$ROUTER" --version

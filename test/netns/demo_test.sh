@@ -11,8 +11,9 @@
 # run (another PID), and lib.sh's sweep of stale "et<PID>-" namespaces
 # removes them if this run is killed before its cleanup.
 #
-# Steps: a. demo up; b. its pings passed; c. demo down removes everything,
-# and a second down is a no-op.
+# Steps: a. demo up; b. its pings passed, and client and router logged their
+# TLS 1.3 session; c. demo down removes everything, and a second down is a
+# no-op.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -101,6 +102,11 @@ step_b() {
     check_num "c1 -> c2 through the router: replies" "$(ping_received "c1 -> c2")" -ge 1 || ok=1
     check_num "c1 -> router host (gateway TUN): replies" \
         "$(ping_received "c1 -> router host")" -ge 1 || ok=1
+    # enftun and enftun-router negotiated TLS 1.3; each logs it when up.
+    check "c1 logged its tunnel up over TLS 1.3" grep -q -E \
+        '^info: tunnel up: fd00:e::5 via .* \(TLSv1\.3 TLS_' "$DEMO_STATE/c1.log" || ok=1
+    check "the router logged c1's session up over TLS 1.3" grep -q -E \
+        '^info: session up: fd00:e::5 from .* \(TLSv1\.3 TLS_' "$DEMO_STATE/router.log" || ok=1
     # And the tunnel is still there after the demo script has exited.
     check "c2 -> c1 now, through the tunnel" \
         et_wait_for -t 10 et_exec demo-c2 ping -6 -n -c 1 -W 1 fd00:e::5 || ok=1
@@ -147,7 +153,7 @@ main() {
     done
 
     run_step a "scripts/demo up with the built binaries" step_a
-    run_step b "the demo's pings went through the tunnel" step_b a
+    run_step b "the demo's pings went through the tunnel, over TLS 1.3" step_b a
     run_step c "scripts/demo down removes namespaces, daemons and state" step_c a
     et_summary demo_test
 }

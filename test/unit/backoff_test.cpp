@@ -57,6 +57,23 @@ void test_ceilings_double_to_cap_and_stay(void**) {
     }
 }
 
+// The schedule README.md and conf/example.conf describe, with the options
+// the client leaves at their defaults (it sets only cap_ms): the first delay
+// lies in [100 ms, 1 s], then the ceiling doubles (2 s, 4 s, ...) to the cap.
+void test_defaults_are_the_documented_schedule(void**) {
+    Backoff::Options o;
+    assert_int_equal(o.base_ms, 1000);
+    assert_int_equal(o.floor_ms, 100);
+    o.cap_ms = 5000;
+    make_backoff(o, Draw::Zero);
+    assert_int_equal(g->backoff->next_delay(), 100);
+    make_backoff(o, Draw::Max);
+    const std::uint64_t want[] = {1000, 2000, 4000, 5000, 5000};
+    for (std::uint64_t ceiling : want) {
+        assert_int_equal(g->backoff->next_delay(), ceiling);
+    }
+}
+
 void test_delay_is_floor_when_draw_is_zero(void**) {
     make_backoff(default_opts(), Draw::Zero);
     for (int i = 0; i < 20; ++i) {
@@ -195,6 +212,7 @@ int teardown(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ceilings_double_to_cap_and_stay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_defaults_are_the_documented_schedule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delay_is_floor_when_draw_is_zero, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_jitter_asks_for_whole_range, setup, teardown),
         cmocka_unit_test(test_system_random_covers_range),

@@ -184,6 +184,95 @@ void test_accepts_original_version_key(void** state) {
     expect_error(f, "version = 1;\n", 1, "version", "must be a string (got integer)");
 }
 
+// ---- keys of the original C enftun ----
+
+// Warning i is "<f.path>:<line>: <key>: ignored: ...<fragment>...".
+void expect_warning(Fixture& f, std::size_t i, int line, const char* key, const char* fragment) {
+    const ClientConfig& c = expect_loaded(f);
+    if (i >= c.warnings.size()) {
+        print_error("warning %zu missing (%zu warnings)\n", i, c.warnings.size());
+        fail();
+    }
+    const std::string& w = c.warnings[i];
+    f.text = f.path + ":" + std::to_string(line) + ": " + key + ": ignored: ";
+    if (w.rfind(f.text, 0) != 0 || w.find(fragment) == std::string::npos) {
+        print_error("warning %zu:\n  got      \"%s\"\n  expected \"%s...%s...\"\n", i, w.c_str(),
+                    f.text.c_str(), fragment);
+        fail();
+    }
+}
+
+// A config as the original enftun's example/device.conf wrote it loads;
+// what does not apply here is a warning each (top-level groups first).
+void test_accepts_original_enftun_keys(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c =
+        load_text(f, "version = \"1.0\";\n"
+                     "remote = { hosts = [\"fd00:100::1\"]; ca_cert_file = \"ca\"; };\n"
+                     "tun : {\n"
+                     "  dev = \"enf0\";\n"
+                     "  ip_path = \"/bin/ip\";\n" // line 5
+                     "  ip_set = false;\n"
+                     "};\n"
+                     "identity : {\n"
+                     "  cert_file = \"c\";\n"
+                     "  key_file = \"k\";\n"
+                     "  tpm : {\n" // line 11
+                     "    # device = \"/dev/tpm0\"\n"
+                     "  };\n"
+                     "  xtt : { };\n" // line 14
+                     "};\n"
+                     "trace : { pcap_file = \"/tmp/enftun.pcap\"; };\n" // line 16
+                     "nat : { };\n");                                   // line 17
+    assert_false(c.tun.set_address);
+    assert_string_equal(c.identity.cert_file.c_str(), (f.dir + "/c").c_str());
+    assert_int_equal(c.warnings.size(), 5);
+    expect_warning(f, 0, 17, "nat", "NAT is not supported");
+    expect_warning(f, 1, 16, "trace", "packet tracing");
+    expect_warning(f, 2, 5, "tun.ip_path", "netlink");
+    expect_warning(f, 3, 11, "identity.tpm", "TPM identity is not supported by this enftun");
+    expect_warning(f, 4, 14, "identity.xtt", "XTT identity is not supported by this enftun");
+    // A config without them has no warnings.
+    assert_true(load_text(f, kRequired).warnings.empty());
+}
+
+void test_ip_set_is_set_address(void** state) {
+    Fixture& f = fx(state);
+    const std::string req = kRequired;
+    assert_false(load_text(f, req + "tun = { ip_set = false; };\n").tun.set_address);
+    assert_true(load_text(f, req + "tun = { ip_set = true; };\n").tun.set_address);
+    const ClientConfig& both =
+        load_text(f, req + "tun = { ip_set = false; set_address = false; };\n");
+    assert_false(both.tun.set_address);
+    assert_true(both.warnings.empty());
+    assert_string_equal(print(f, "tun.set_address").c_str(), "false");
+    expect_error(f, req + "tun = {\n  set_address = true;\n  ip_set = false;\n};\n", 5,
+                 "tun.ip_set", "conflicts with tun.set_address");
+}
+
+void test_rejects_original_enftun_keys_it_cannot_honour(void** state) {
+    static const ErrorCase cases[] = {
+        {"tpm with settings", "identity = {\n  tpm = { device = \"/dev/tpm0\"; };\n};\n", 2,
+         "identity.tpm", "not supported by this enftun: TPM identity"},
+        {"xtt with settings", "identity = {\n  xtt = {\n    remote_port = \"444\";\n  };\n};\n", 2,
+         "identity.xtt", "not supported by this enftun: XTT identity"},
+        {"tpm not a group", "identity = { tpm = true; };\n", 1, "identity.tpm",
+         "must be a group (got boolean)"},
+        {"nat rules", "\nnat = { rules = ( { proto = \"tcp\"; } ); };\n", 2, "nat",
+         "not supported by this enftun: NAT rules"},
+        {"slirp", "slirp = { };\n", 1, "slirp", "not supported by this enftun: the slirp"},
+        {"ip_path not a string", "tun = { ip_path = 1; };\n", 1, "tun.ip_path",
+         "must be a string (got integer)"},
+        {"ip_set not a boolean", "tun = { ip_set = 1; };\n", 1, "tun.ip_set", "must be a boolean"},
+        {"trace not a group", "trace = \"x\";\n", 1, "trace", "must be a group (got string)"},
+        // Still unknown: an early enftun's route.heartbeat_* (later
+        // remote.heartbeat_*, the names kept here).
+        {"route heartbeat", "route = { heartbeat_timeout = 1000; };\n", 1,
+         "route.heartbeat_timeout", "unknown key"},
+    };
+    expect_errors(fx(state), cases);
+}
+
 // ---- errors from reading and parsing ----
 
 void test_reports_syntax_error_with_line(void** state) {
@@ -198,6 +287,24 @@ void test_reports_missing_file(void** state) {
     const std::string missing = f.dir + "/nope.conf";
     expect_error_at(f, missing, missing, 0, "", "cannot read config file: No such file", "missing");
     expect_error_at(f, f.dir, f.dir, 0, "", "cannot read config file: Is a directory", "dir");
+}
+
+// A config file is a few kilobytes: read_config_file() stops past 1 MiB
+// rather than read a device or a log file into memory.
+void test_reports_file_over_1_mib(void** state) {
+    Fixture& f = fx(state);
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    // A valid config padded with a comment to exactly 1 MiB still loads.
+    f.text = std::string(kRequired) + "#";
+    f.text.append(kMiB - f.text.size() - 1, 'x');
+    f.text += '\n';
+    assert_int_equal(f.text.size(), kMiB);
+    load_text(f, f.text);
+    // One byte more is refused, without a line number.
+    f.text.insert(f.text.size() - 1, "x");
+    write_file(f.path, f.text);
+    expect_error_at(f, f.path, f.path, 0, "", "cannot read config file: larger than 1 MiB",
+                    "1 MiB + 1");
 }
 
 void test_reports_nul_byte(void** state) {
@@ -235,7 +342,7 @@ void test_rejects_unknown_keys(void** state) {
         {"typo", "tun = {\n  mtuu = 1400;\n};\n", 2, "tun.mtuu", "unknown key"},
         {"top-level key", "\nfoo = 1;\n", 2, "foo", "unknown key"},
         {"top-level group", "bar = { x = 1; };\n", 1, "bar", "unknown group"},
-        {"nested group", "identity = {\n  tpm = {};\n};\n", 2, "identity.tpm", "unknown group"},
+        {"nested group", "identity = {\n  tpms = {};\n};\n", 2, "identity.tpms", "unknown group"},
         {"route key", "route = { heartbeat_period = 1000; };\n", 1, "route.heartbeat_period",
          "unknown key"},
     };
@@ -556,6 +663,7 @@ void test_loads_example_conf(void** state) {
     assert_string_equal(c.identity.cert_file.c_str(), "/etc/enftun/enf0.crt.pem");
     assert_false(c.tun.lladdr.has_value());
     assert_false(c.identity.ip_file.has_value());
+    assert_true(c.warnings.empty());
     // Apart from these, the example shows the defaults.
     static constexpr std::string_view kNotDefault[] = {"remote.hosts",        "remote.port",
                                                        "remote.ca_cert_file", "identity.cert_file",
@@ -581,6 +689,13 @@ void test_loads_example_conf(void** state) {
     assert_true(all.tun.lladdr.has_value());
     assert_true(all.identity.ip_file.has_value());
     assert_string_equal(all.identity.duid_file.c_str(), "/etc/enftun/duid");
+    // The original enftun's keys it documents: ip_set agrees with set_address;
+    // ip_path and the empty tpm and xtt groups are warnings.
+    assert_true(all.tun.set_address);
+    assert_int_equal(all.warnings.size(), 3);
+    assert_true(all.warnings[0].find(": tun.ip_path: ignored: ") != std::string::npos);
+    assert_true(all.warnings[1].find(": identity.tpm: ignored: ") != std::string::npos);
+    assert_true(all.warnings[2].find(": identity.xtt: ignored: ") != std::string::npos);
 }
 
 } // namespace
@@ -596,8 +711,13 @@ int main() {
         cmocka_unit_test_setup_teardown(test_reads_hex_and_64_bit_integers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_lists_and_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_version_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_accepts_original_enftun_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ip_set_is_set_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_original_enftun_keys_it_cannot_honour, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_reports_syntax_error_with_line, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reports_file_over_1_mib, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_nul_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_errors_in_included_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_string_names_source, setup, teardown),

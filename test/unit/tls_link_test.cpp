@@ -1,9 +1,10 @@
 // Unit tests for tunnel/tls_link: real TLS (OpenSSL, certificates from
 // test_certs.hpp) over a real nonblocking AF_UNIX socketpair, driven by a real
-// loop::Loop. Covers the handshake and peer identity, frames both ways (many,
-// under backpressure, and batches spanning TLS records), a rejected client
-// certificate, protocol errors (zero length, oversized, non-IP) that stop
-// delivery, close_notify, EOF without it, garbage and the handshake timeout.
+// loop::Loop. Covers the handshake, the TLS 1.3 it negotiates and peer
+// identity, frames both ways (many, under backpressure, and batches spanning
+// TLS records), a rejected client certificate, protocol errors (zero length,
+// oversized, non-IP) that stop delivery, close_notify, EOF without it,
+// garbage and the handshake timeout.
 //
 // Every wait is "run the loop until a condition holds", guarded by a 10 s
 // watchdog (loop_helpers.hpp) that stops the loop and fails the test: no
@@ -114,6 +115,7 @@ struct State {
     Peer server;
     UniqueFd raw; // the far end when one side is not a TlsLink
     std::optional<test_loop::Watchdog> watchdog;
+    std::string text; // scratch that outlives a failed assert
 };
 std::optional<State> g;
 
@@ -257,6 +259,15 @@ void test_handshake_and_identity(void**) {
     auto router_addr = g->client.link->stream().peer_address();
     assert_true(router_addr.has_value());
     assert_true(*router_addr == kRouterAddr);
+    // Both ends offer TLS 1.2 and 1.3 (TlsContext): they agree on 1.3. The
+    // client's "tunnel up" and the router's "session up" lines log this.
+    for (const TlsStream* stream : {&g->client.link->stream(), &g->server.link->stream()}) {
+        g->text = stream->describe();
+        if (g->text.rfind("TLSv1.3 TLS_", 0) != 0) {
+            fail_msg("negotiated \"%s\", expected TLSv1.3 and a TLS 1.3 cipher suite",
+                     g->text.c_str());
+        }
+    }
     assert_false(g->client.down.has_value());
     assert_false(g->server.down.has_value());
 }

@@ -4,8 +4,12 @@
 // and nothing points into the parser.
 //
 // The key names are those of the original C enftun, so its config files keep
-// working (its `version` key is accepted and ignored). Unknown keys are an
-// error, to catch typos. Times are in milliseconds. Relative paths are
+// working: `version` is accepted and ignored, `tun.ip_set` is its name for
+// `tun.set_address`, and its keys that do not apply here are accepted with a
+// warning when ignoring them changes nothing (`tun.ip_path`, `trace`, an
+// empty `identity.tpm`, `identity.xtt` or `nat` group) and refused when it
+// would (a TPM or XTT group with settings, NAT rules, `slirp`). Unknown keys
+// are an error, to catch typos. Times are in milliseconds. Relative paths are
 // resolved against the folder of the config file. The documented example is
 // conf/example.conf; the defaults below are the single source of truth.
 #pragma once
@@ -64,6 +68,10 @@ struct ClientConfig {
     RemoteConfig remote;
     RouteConfig route;
     IdentityConfig identity;
+    // "file:line: key: ignored: why", one per accepted but ignored key of the
+    // original enftun (top-level groups first); enftun logs them when it
+    // starts, not with -p.
+    std::vector<std::string> warnings;
 };
 
 // Reads and validates the client config file at path.
@@ -73,7 +81,10 @@ struct ClientConfig {
 //  - an unknown key or group, a value of the wrong type, a number out of
 //    range, a malformed name, address or prefix;
 //  - a missing required key (remote.hosts, remote.ca_cert_file,
-//    identity.cert_file, identity.key_file) or an empty remote.hosts.
+//    identity.cert_file, identity.key_file) or an empty remote.hosts;
+//  - tun.ip_set and tun.set_address both given and different;
+//  - a setting of the original enftun this one cannot honour: identity.tpm
+//    or identity.xtt with settings, nat with settings, slirp.
 [[nodiscard]] Result<ClientConfig, ConfigError> load_client_config(const std::string& path);
 
 // The same from text already in memory (tests, fuzzing). source_name stands
