@@ -1,7 +1,9 @@
 #include "enftun/proto/dhcpv6.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cassert>
+#include <utility>
 
 namespace enftun::proto {
 
@@ -88,17 +90,100 @@ void put_duid_option(packet::PacketWriter& w, std::uint16_t code, Bytes duid) {
     w.put_bytes(duid);
 }
 
-// RFC 8415 §21.4 IA_NA holding one §21.6 IA Address (with no options).
-void put_lease(packet::PacketWriter& w, const Dhcpv6Lease& l) {
-    put_option_header(w, kDhcpv6OptIaNa,
-                      kDhcpv6IaNaFixedLen + kDhcpv6OptHeaderLen + kDhcpv6IaAddrFixedLen);
+// Calls f(body) for each IA_NA in `opts`, options parse_dhcpv6 accepted
+// (so every IA_NA is at least 12 bytes long).
+template <typename F>
+void for_each_ia_na(Bytes opts, F f) {
+    OptionWalker walk(opts);
+    while (!walk.done()) {
+        auto opt = walk.next();
+        if (!opt) {
+            return;
+        }
+        if (opt->code == kDhcpv6OptIaNa && opt->body.size() >= kDhcpv6IaNaFixedLen) {
+            f(opt->body);
+        }
+    }
+}
+
+// The addresses of the client's first IA_NA that are not the lease's, at
+// most kDhcpv6MaxReturned of them.
+struct OtherAddrs {
+    std::array<Ipv6Addr, kDhcpv6MaxReturned> addrs;
+    std::size_t count = 0;
+};
+
+OtherAddrs other_addrs(Bytes client_options, const Ipv6Addr& ours) {
+    OtherAddrs out;
+    bool first = true;
+    for_each_ia_na(client_options, [&](Bytes ia) {
+        if (!std::exchange(first, false)) {
+            return;
+        }
+        OptionWalker walk(ia.subspan(kDhcpv6IaNaFixedLen));
+        while (!walk.done() && out.count < out.addrs.size()) {
+            auto opt = walk.next();
+            if (!opt) {
+                return;
+            }
+            if (opt->code != kDhcpv6OptIaAddr || opt->body.size() < kDhcpv6IaAddrFixedLen) {
+                continue;
+            }
+            Ipv6Addr a;
+            std::copy_n(opt->body.begin(), a.bytes.size(), a.bytes.begin());
+            if (a != ours) {
+                out.addrs[out.count++] = a;
+            }
+        }
+    });
+    return out;
+}
+
+void put_ia_addr(packet::PacketWriter& w, const Ipv6Addr& a, std::uint32_t preferred,
+                 std::uint32_t valid) {
+    put_option_header(w, kDhcpv6OptIaAddr, kDhcpv6IaAddrFixedLen);
+    w.put_bytes(a.bytes);
+    w.put_be32(preferred);
+    w.put_be32(valid);
+}
+
+// RFC 8415 §21.4 IA_NA holding the lease's §21.6 IA Address (with no
+// options), then `others` with lifetimes 0.
+void put_lease(packet::PacketWriter& w, const Dhcpv6Lease& l, const OtherAddrs& others) {
+    constexpr std::size_t kIaAddrLen = kDhcpv6OptHeaderLen + kDhcpv6IaAddrFixedLen;
+    put_option_header(w, kDhcpv6OptIaNa, kDhcpv6IaNaFixedLen + (1 + others.count) * kIaAddrLen);
     w.put_be32(l.iaid);
     w.put_be32(l.t1);
     w.put_be32(l.t2);
-    put_option_header(w, kDhcpv6OptIaAddr, kDhcpv6IaAddrFixedLen);
-    w.put_bytes(l.addr.bytes);
-    w.put_be32(l.preferred_lifetime);
-    w.put_be32(l.valid_lifetime);
+    put_ia_addr(w, l.addr, l.preferred_lifetime, l.valid_lifetime);
+    for (std::size_t i = 0; i < others.count; ++i) {
+        put_ia_addr(w, others.addrs[i], 0, 0);
+    }
+}
+
+void put_status(packet::PacketWriter& w, Dhcpv6Status s) {
+    put_option_header(w, kDhcpv6OptStatusCode, 2); // code, empty message
+    w.put_be16(static_cast<std::uint16_t>(s));
+}
+
+// Every IA_NA of the client's after the first (and not with the lease's
+// IAID), at most kDhcpv6MaxReturned: T1 and T2 0, no address, Status Code
+// NoAddrsAvail inside (RFC 8415 §21.4, §21.13).
+void put_refused_ias(packet::PacketWriter& w, Bytes client_options, std::uint32_t lease_iaid) {
+    bool first = true;
+    std::size_t n = 0;
+    for_each_ia_na(client_options, [&](Bytes ia) {
+        const std::uint32_t iaid = load_be32(ia, 0);
+        if (std::exchange(first, false) || iaid == lease_iaid || n == kDhcpv6MaxReturned) {
+            return;
+        }
+        ++n;
+        put_option_header(w, kDhcpv6OptIaNa, kDhcpv6IaNaFixedLen + kDhcpv6OptHeaderLen + 2);
+        w.put_be32(iaid);
+        w.put_be32(0);
+        w.put_be32(0);
+        put_status(w, Dhcpv6Status::NoAddrsAvail);
+    });
 }
 
 } // namespace
@@ -208,7 +293,10 @@ void build_dhcpv6_server_message(const Dhcpv6ServerMessage& m, packet::PacketWri
         put_duid_option(w, kDhcpv6OptClientId, m.client_id);
     }
     if (m.lease) {
-        put_lease(w, *m.lease);
+        const OtherAddrs others =
+            m.withdraw_other_addrs ? other_addrs(m.client_options, m.lease->addr) : OtherAddrs{};
+        put_lease(w, *m.lease, others);
+        put_refused_ias(w, m.client_options, m.lease->iaid);
     }
     if (m.preference) {
         put_option_header(w, kDhcpv6OptPreference, 1);
@@ -218,8 +306,7 @@ void build_dhcpv6_server_message(const Dhcpv6ServerMessage& m, packet::PacketWri
         put_option_header(w, kDhcpv6OptRapidCommit, 0);
     }
     if (m.status) {
-        put_option_header(w, kDhcpv6OptStatusCode, 2); // code, empty message
-        w.put_be16(static_cast<std::uint16_t>(*m.status));
+        put_status(w, *m.status);
     }
 }
 

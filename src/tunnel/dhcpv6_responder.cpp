@@ -21,11 +21,17 @@ proto::Dhcpv6Lease lease_for(const proto::Dhcpv6IaNa& ia, const proto::Ipv6Addr&
 }
 
 // Solicit, Request, Renew, Rebind: the lease for the client's first IA_NA,
-// or NoAddrsAvail when it asked for none (RFC 8415 §18.3.1, §18.3.2).
+// its other IA_NAs refused (NoAddrsAvail inside each), or NoAddrsAvail when
+// it asked for none (RFC 8415 §18.3.1, §18.3.2). Renew and Rebind also
+// return any other address of the first IA_NA with lifetimes 0 (§18.3.4,
+// §18.3.5): the only address this link has is ours.
 void offer_lease(proto::Dhcpv6ServerMessage& m, const proto::Dhcpv6View& msg,
                  const proto::Ipv6Addr& addr) {
     if (msg.ia_na()) {
         m.lease = lease_for(*msg.ia_na(), addr);
+        m.client_options = msg.options();
+        m.withdraw_other_addrs =
+            msg.msg_type() == proto::kDhcpv6Renew || msg.msg_type() == proto::kDhcpv6Rebind;
     } else {
         m.status = proto::Dhcpv6Status::NoAddrsAvail;
     }
@@ -122,7 +128,8 @@ void Dhcpv6Responder::answer(const proto::Ipv6View& ip, std::uint16_t client_por
     proto::build_dhcpv6_server_message(m, b.writer());
     auto len = b.finish();
     if (!len) {
-        // Cannot happen: two DUIDs of at most 130 bytes and one lease fit.
+        // Cannot happen: two DUIDs of at most 130 bytes, one lease and the
+        // capped extras (kDhcpv6MaxReturned) fit in 731 bytes.
         ENFTUN_LOG_ERROR("DHCPv6 answer: %s", len.error().what);
         return;
     }

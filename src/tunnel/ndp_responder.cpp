@@ -1,6 +1,7 @@
 #include "enftun/tunnel/ndp_responder.hpp"
 
 #include <algorithm>
+#include <random>
 
 #include "enftun/log/log.hpp"
 #include "enftun/proto/icmpv6.hpp"
@@ -21,6 +22,13 @@ constexpr std::uint64_t kMaxRouterLifetimeS = 0xffffu;
 std::size_t ra_base_len(const NdpOptions& opts) {
     return proto::kIpv6HeaderLen + proto::kNdRaLen + (opts.mtu != 0 ? proto::kNdOptMtuLen : 0) +
            (opts.lladdr ? proto::kNdOptLinkAddrLen : 0);
+}
+
+RaRandom default_random() {
+    std::random_device seed;
+    return [gen = std::minstd_rand(seed())](std::uint64_t bound) mutable {
+        return std::uniform_int_distribution<std::uint64_t>(0, bound)(gen);
+    };
 }
 
 std::uint64_t lifetime_s(std::uint64_t period_ms, std::uint64_t cap) {
@@ -73,6 +81,8 @@ proto::RaParams make_final_ra_params(const proto::RaParams& ra,
 
 NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send)
     : loop_(loop), ra_params_(make_ra_params(opts, routes_)), send_(std::move(send)),
+      ra_max_delay_ms_(opts.ra_max_delay_ms),
+      random_(opts.random ? std::move(opts.random) : default_random()),
       schedule_(opts.ra_period_ms, opts.ra_min_gap_ms), timer_(loop, [this] { on_timer(); }) {}
 
 void NdpResponder::start() {
@@ -159,7 +169,8 @@ bool NdpResponder::consume(const proto::Ipv6View& ip) {
     }
     if (nd->type() == proto::kIcmpv6RouterSolicitation) {
         ++stats_.rs_received;
-        trigger();
+        schedule_.solicit(loop_.now_ms(), random_(ra_max_delay_ms_));
+        arm();
         return true;
     }
     if (nd->target() != proto::kRouterLinkLocal) {

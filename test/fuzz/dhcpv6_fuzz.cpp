@@ -46,6 +46,9 @@ proto::Dhcpv6ServerMessage plan(const proto::Dhcpv6View& m) {
     a.client_id = m.client_id().value_or(Bytes{});
     if (m.ia_na()) {
         a.lease = proto::Dhcpv6Lease{m.ia_na()->iaid, 1800, 2880, kLease, 3600, 7200};
+        // The client's other addresses and IA_NAs come back too, capped.
+        a.client_options = m.options();
+        a.withdraw_other_addrs = true;
     } else {
         a.status = proto::Dhcpv6Status::NoAddrsAvail;
     }
@@ -60,7 +63,8 @@ void answer(const proto::Dhcpv6View& m) {
     proto::Udp6Builder b(g_out, {proto::kRouterLinkLocal, kClient, 547, 546}, 255);
     proto::build_dhcpv6_server_message(a, b.writer());
     auto len = b.finish();
-    FUZZ_CHECK(len.has_value()); // two DUIDs and one lease always fit
+    // Two DUIDs, one lease and kDhcpv6MaxReturned of each extra always fit.
+    FUZZ_CHECK(len.has_value());
     auto ip = proto::parse_ipv6(Bytes(g_out).first(*len));
     FUZZ_CHECK(ip.has_value());
     auto udp = proto::parse_udp(*ip);

@@ -5,6 +5,7 @@
 #include "test.hpp"
 
 #include <array>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -248,9 +249,15 @@ void test_build_all_options(void**) {
     );
     const Pkt sid = hex("000401");
     const Pkt cid = hex("000302");
-    Dhcpv6ServerMessage m{
-        kDhcpv6Reply,           0x12abcdef, sid, cid, Dhcpv6Lease{42, 1, 2, kLease, 3, 4}, 7, true,
-        Dhcpv6Status::NotOnLink};
+    Dhcpv6ServerMessage m;
+    m.msg_type = kDhcpv6Reply;
+    m.transaction_id = 0x12abcdef; // the builder keeps the low 24 bits
+    m.server_id = sid;
+    m.client_id = cid;
+    m.lease = Dhcpv6Lease{42, 1, 2, kLease, 3, 4};
+    m.preference = 7;
+    m.rapid_commit = true;
+    m.status = Dhcpv6Status::NotOnLink;
     enftun::packet::PacketWriter w(g_out);
     build_dhcpv6_server_message(m, w);
     auto n = w.finish();
@@ -266,6 +273,83 @@ void test_build_all_options(void**) {
     enftun::packet::PacketWriter small(MutBytes(g_out).first(10));
     build_dhcpv6_server_message(m, small);
     assert_false(small.finish().has_value());
+}
+
+// The client's IA_NAs in an answer (RFC 8415 §18.3.4, §18.3.5, §21.4,
+// §21.6, §21.13): in a Renew or Rebind its other address comes back in our
+// IA_NA with lifetimes 0; its second IA_NA comes back empty with a Status
+// Code NoAddrsAvail inside. Spelled out by hand.
+void test_build_returns_client_ias(void**) {
+    const Pkt client_options =
+        hex("0003 0044 00000001 00000000 00000000" // IA_NA IAID 1, two addresses:
+            "0005 0018 fd00000e000000000000000000000009 00000000 00000000" // another
+            "0005 0018 fd00000e000000000000000000000005 00000000 00000000" // ours
+            "0001 0003 000302"                                             // Client ID
+            "0003 000c 00000002 00000000 00000000");                       // IA_NA IAID 2, empty
+    const Pkt sid = hex("000401");
+    const Pkt cid = hex("000302");
+    Dhcpv6ServerMessage m;
+    m.transaction_id = 0xabcdef;
+    m.server_id = sid;
+    m.client_id = cid;
+    m.lease = Dhcpv6Lease{1, 1800, 2880, kLease, 3600, 7200};
+    m.client_options = client_options;
+    m.withdraw_other_addrs = true;
+    g_want = hex("07 abcdef 0002 0003 000401 0001 0003 000302"
+                 "0003 0044 00000001 00000708 00000b40" // IA_NA IAID 1, T1, T2
+                 "0005 0018 fd00000e000000000000000000000005 00000e10 00001c20"
+                 "0005 0018 fd00000e000000000000000000000009 00000000 00000000"
+                 "0003 0012 00000002 00000000 00000000" // IA_NA IAID 2
+                 "000d 0002 0002");                     // NoAddrsAvail
+    enftun::packet::PacketWriter w(g_out);
+    build_dhcpv6_server_message(m, w);
+    auto n = w.finish();
+    assert_true(n.has_value());
+    assert_int_equal(*n, g_want.size());
+    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    // A Request: no address withdrawn, the second IA still refused.
+    m.withdraw_other_addrs = false;
+    g_want = hex("07 abcdef 0002 0003 000401 0001 0003 000302"
+                 "0003 0028 00000001 00000708 00000b40"
+                 "0005 0018 fd00000e000000000000000000000005 00000e10 00001c20"
+                 "0003 0012 00000002 00000000 00000000 000d 0002 0002");
+    enftun::packet::PacketWriter w2(g_out);
+    build_dhcpv6_server_message(m, w2);
+    n = w2.finish();
+    assert_true(n.has_value());
+    assert_int_equal(*n, g_want.size());
+    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+}
+
+// A client listing 20 other addresses and 20 more IA_NAs gets 8 of each
+// back: the answer stays within its buffer.
+void test_build_caps_client_ias(void**) {
+    std::string opts = "0003 0238 00000001 00000000 00000000"; // 12 + 20 x 28 bytes
+    char buf[96];
+    for (int i = 0; i < 20; ++i) { // fd00:e::1:0 .. fd00:e::1:13
+        std::snprintf(buf, sizeof buf,
+                      " 0005 0018 fd00000e00000000000000000001%04x 00000000 00000000", i);
+        opts += buf;
+    }
+    for (int i = 0; i < 20; ++i) { // IAIDs 2 .. 21
+        std::snprintf(buf, sizeof buf, " 0003 000c %08x 00000000 00000000", i + 2);
+        opts += buf;
+    }
+    g_msg = hex(opts.c_str());
+    const Pkt sid = hex("000401");
+    Dhcpv6ServerMessage m;
+    m.server_id = sid;
+    m.lease = Dhcpv6Lease{1, 1800, 2880, kLease, 3600, 7200};
+    m.client_options = g_msg;
+    m.withdraw_other_addrs = true;
+    enftun::packet::PacketWriter w(g_out);
+    build_dhcpv6_server_message(m, w);
+    auto n = w.finish();
+    assert_true(n.has_value());
+    constexpr std::size_t kIaAddr = 28, kRefusedIa = 22;
+    assert_int_equal(*n, 4 + 7 + 4 + 12 + (1 + kDhcpv6MaxReturned) * kIaAddr +
+                             kDhcpv6MaxReturned * kRefusedIa);
+    assert_int_equal(enftun::load_be16(g_out, 11 + 2), 12 + (1 + kDhcpv6MaxReturned) * kIaAddr);
 }
 
 struct PlanCase {
@@ -416,6 +500,30 @@ void test_responder_renew_rebind_release(void**) {
     assert_int_equal(g_sent.size(), 3);
 }
 
+// A Renew or Rebind for an address that is not ours, and a second IA_NA:
+// the Reply gives our address, that one with lifetimes 0 (RFC 8415
+// §18.3.4, §18.3.5), and the second IA_NA back with NoAddrsAvail inside.
+void test_responder_renew_other_address(void**) {
+    const char* const ias = "0003 0028 00000001 00000000 00000000"
+                            "0005 0018 fd00000e000000000000000000000009 00000000 00000000"
+                            "0003 000c 00000007 00000000 00000000";
+    const std::string want = cat({"0002 0012 0004966701e642fd4c6ea80b858beb91e03f", kCid,
+                                  "0003 0044 00000001 00000708 00000b40"
+                                  "0005 0018 fd00000e000000000000000000000005 00000e10 00001c20"
+                                  "0005 0018 fd00000e000000000000000000000009 00000000 00000000"
+                                  "0003 0012 00000007 00000000 00000000 000d 0002 0002"});
+    for (const std::string& in : {cat({"05 123456", kCid, kOurSid, ias}), // Renew
+                                  cat({"06 123456", kCid, ias})}) {       // Rebind
+        g_sent.clear();
+        assert_true(offer(udp_packet(hex(in.c_str()))));
+        assert_int_equal(g_sent.size(), 1);
+        assert_true(sent_message().has_value());
+        const Pkt expected = hex(("07 123456" + want).c_str());
+        assert_int_equal(g_want.size(), expected.size());
+        assert_memory_equal(g_want.data(), expected.data(), expected.size());
+    }
+}
+
 // Packets that are not DHCPv6 for a server on this link are not consumed.
 void test_responder_passes_others(void**) {
     const Pkt solicit = dhcp_payload(rcvec::kDhcpcdSolicit);
@@ -525,10 +633,14 @@ int main() {
         cmocka_unit_test(test_check_client_message),
         cmocka_unit_test(test_build_matches_accepted_advertise),
         cmocka_unit_test(test_build_all_options),
+        cmocka_unit_test(test_build_returns_client_ias),
+        cmocka_unit_test(test_build_caps_client_ias),
         cmocka_unit_test(test_plan_answers),
         cmocka_unit_test_setup_teardown(test_responder_answers_like_before, setup_responder,
                                         teardown_responder),
         cmocka_unit_test_setup_teardown(test_responder_renew_rebind_release, setup_responder,
+                                        teardown_responder),
+        cmocka_unit_test_setup_teardown(test_responder_renew_other_address, setup_responder,
                                         teardown_responder),
         cmocka_unit_test_setup_teardown(test_responder_passes_others, setup_responder,
                                         teardown_responder),

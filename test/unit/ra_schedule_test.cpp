@@ -1,5 +1,6 @@
 // Unit tests for tunnel/RaSchedule: the RA triggers (RS, tunnel up,
-// start), the periodic RA, the RFC 4861 minimum gap, and idempotence.
+// start), the periodic RA, the RFC 4861 minimum gap, the random delay of
+// solicited RAs, and idempotence.
 #include "test.hpp"
 
 #include "enftun/tunnel/ra_schedule.hpp"
@@ -91,6 +92,57 @@ void test_short_period(void**) {
     assert_int_equal(*s.next_deadline(), 1000);
 }
 
+// RFC 4861 §6.2.6: an RA answering an RS waits the caller's random delay,
+// from the RS or, when the previous RA is younger than the gap, from the
+// end of the gap.
+void test_solicit_waits_its_delay(void**) {
+    RaSchedule s(kPeriod);
+    s.solicit(1000, 300); // the first RS, before any RA
+    assert_true(s.pending());
+    assert_int_equal(*s.next_deadline(), 1300);
+    assert_false(fire(s, 1299));
+    assert_true(fire(s, 1300));
+    s.solicit(2000, 100); // inside the gap after the RA at 1300
+    assert_int_equal(*s.next_deadline(), 1300 + kGap + 100);
+    assert_false(fire(s, 1300 + kGap));
+    assert_true(fire(s, 1300 + kGap + 100));
+    s.solicit(1400 + 2 * kGap, 0); // after the gap, delay 0: at once
+    assert_true(fire(s, 1400 + 2 * kGap));
+    assert_false(s.pending());
+}
+
+// The delay counts from the first RS: later ones in the same wait change
+// nothing, not even with a shorter delay.
+void test_solicit_keeps_the_first_deadline(void**) {
+    RaSchedule s(kPeriod);
+    s.solicit(0, 400);
+    s.solicit(100, 0);
+    s.solicit(200, 500);
+    assert_int_equal(*s.next_deadline(), 400);
+    int sent = 0;
+    for (std::uint64_t t = 0; t <= 2000; t += 50) {
+        sent += fire(s, t) ? 1 : 0;
+    }
+    assert_int_equal(sent, 1);
+}
+
+// An unsolicited request and a solicitation pending together: the earlier
+// deadline wins, one RA answers both; the periodic RA is never delayed.
+void test_solicit_and_request(void**) {
+    RaSchedule s(kPeriod);
+    s.solicit(0, 450);
+    s.request(); // the tunnel came up: at once
+    assert_int_equal(*s.next_deadline(), 0);
+    assert_true(fire(s, 0));
+    assert_false(s.pending());
+    assert_int_equal(*s.next_deadline(), kPeriod);
+    RaSchedule p(1000, kGap); // period shorter than gap + delay
+    p.request();
+    assert_true(fire(p, 0));
+    p.solicit(10, 500);
+    assert_int_equal(*p.next_deadline(), 1000);
+}
+
 } // namespace
 
 int main() {
@@ -101,6 +153,9 @@ int main() {
         cmocka_unit_test(test_request_respects_min_gap),
         cmocka_unit_test(test_requests_coalesce),
         cmocka_unit_test(test_short_period),
+        cmocka_unit_test(test_solicit_waits_its_delay),
+        cmocka_unit_test(test_solicit_keeps_the_first_deadline),
+        cmocka_unit_test(test_solicit_and_request),
     };
     return cmocka_run_group_tests_name("ra_schedule", tests, nullptr, nullptr);
 }

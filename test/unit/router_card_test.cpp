@@ -228,6 +228,31 @@ void test_rs_triggers_one_ra(void**) {
     assert_int_equal(g_fx->card->ndp_stats().ra_sent, 2);
 }
 
+// RFC 4861 §6.2.6: the RA answering an RS waits a random delay, drawn
+// with bound ra_max_delay_ms (here the "random" number is always 300 ms).
+// libuv timers never fire early, so nothing goes out in the first 150 ms.
+void test_rs_answer_is_delayed(void**) {
+    NdpOptions o;
+    o.routes = {route("fd00:e::", 64)};
+    o.ra_min_gap_ms = 20;
+    std::uint64_t asked_bound = 0;
+    o.random = [&asked_bound](std::uint64_t bound) {
+        asked_bound = bound;
+        return std::uint64_t{300};
+    };
+    g_fx->card.reset();
+    g_fx->make(o);
+    g_fx->card->start();
+    run_until_sent(1); // the start RA: no delay
+    settle(50);        // past the 20 ms gap
+    assert_true(consume(vec::kRouterSolicitation));
+    assert_int_equal(asked_bound, RaSchedule::kMaxDelayMs);
+    settle(150);
+    assert_int_equal(g_sent.size(), 1);
+    run_until_sent(2);
+    assert_true(is_ra(g_sent[1]));
+}
+
 void test_tunnel_up_triggers_ra(void**) {
     g_fx->card->start();
     run_until_sent(1);
@@ -403,6 +428,7 @@ int main() {
         cmocka_unit_test(test_options_from_config),
         cmocka_unit_test_setup_teardown(test_start_sends_ra, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rs_triggers_one_ra, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rs_answer_is_delayed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tunnel_up_triggers_ra, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stopped_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_without_start_sends_nothing, setup, teardown),

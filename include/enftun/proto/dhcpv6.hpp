@@ -82,6 +82,8 @@ class Dhcpv6View {
 public:
     std::uint8_t msg_type() const { return load_u8(msg_, 0); }
     std::uint32_t transaction_id() const { return load_be32(msg_, 0) & 0xffffffu; }
+    // Every option after the header, as the message carries them.
+    Bytes options() const { return msg_.subspan(kDhcpv6HeaderLen); }
     // The DUIDs (option bodies), if present.
     const std::optional<Bytes>& client_id() const { return client_id_; }
     const std::optional<Bytes>& server_id() const { return server_id_; }
@@ -138,8 +140,15 @@ struct Dhcpv6Lease {
     std::uint32_t valid_lifetime = 0;
 };
 
+// How many of the client's other addresses (withdraw_other_addrs) and other
+// IA_NAs (client_options) an answer returns, at most; the rest are left
+// out. Eight of each keep any answer within 731 bytes, so it always fits
+// the 1280-byte packet the responder builds it in.
+inline constexpr std::size_t kDhcpv6MaxReturned = 8;
+
 // An Advertise or Reply. Options are written in this order: Server ID,
-// Client ID (when not empty), IA_NA, Preference, Rapid Commit, Status Code.
+// Client ID (when not empty), IA_NA (the lease), the client's other IA_NAs,
+// Preference, Rapid Commit, Status Code.
 struct Dhcpv6ServerMessage {
     std::uint8_t msg_type = kDhcpv6Reply;
     std::uint32_t transaction_id = 0; // low 24 bits
@@ -149,6 +158,15 @@ struct Dhcpv6ServerMessage {
     std::optional<std::uint8_t> preference;
     bool rapid_commit = false;
     std::optional<Dhcpv6Status> status;
+    // With a lease: the options of the client's message (Dhcpv6View::
+    // options()), whose first IA_NA the lease answers. Each further IA_NA
+    // comes back with no address and a Status Code NoAddrsAvail inside it
+    // (RFC 8415 §18.3.1, §18.3.2, §18.3.4, §18.3.5: we have one address).
+    Bytes client_options;
+    // Renew, Rebind (RFC 8415 §18.3.4, §18.3.5): each address in the
+    // client's first IA_NA other than lease->addr is returned in the
+    // lease's IA_NA with lifetimes 0, so the client stops using it.
+    bool withdraw_other_addrs = false;
 };
 
 // Appends the message to `w`; running out of room latches NoSpace in `w`.

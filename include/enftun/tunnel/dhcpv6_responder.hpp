@@ -5,7 +5,10 @@
 //
 //   Solicit                  → Advertise (Preference 255: take it at once),
 //                              or Reply when it asks for Rapid Commit
-//   Request, Renew, Rebind   → Reply with the lease
+//   Request, Renew, Rebind   → Reply with the lease; any further IA_NA
+//                              back empty with NoAddrsAvail inside; in a
+//                              Renew/Rebind, the client's other addresses
+//                              back with lifetimes 0 (§18.3.4, §18.3.5)
 //   Release, Decline         → Reply, status Success (RFC 8415 §18.3.7-8)
 //   Confirm                  → Reply, Success if the client's address is
 //                              ours, NotOnLink if not (§18.3.3)

@@ -2,7 +2,8 @@
 // enftun plays the router fe80::1 of the link between itself and the host
 // behind the TUN (the host's kernel configures itself from our RAs).
 //
-//   Router Solicitation        → RaSchedule::request(); the RA follows
+//   Router Solicitation        → RaSchedule::solicit(); the RA follows
+//                                after a random 0..500 ms (RFC 4861 §6.2.6)
 //   NS for fe80::1             → Neighbor Advertisement, at once
 //   malformed RS / NS          → dropped and counted (RFC 4861 §6.1.1, §7.1.1)
 //   anything else              → not ours: the caller passes it on
@@ -24,6 +25,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -42,6 +44,9 @@ struct NdpRoute {
     std::uint8_t prefix_len = 0;
 };
 
+// A uniform random number in [0, bound].
+using RaRandom = std::function<std::uint64_t(std::uint64_t bound)>;
+
 struct NdpOptions {
     std::vector<NdpRoute> routes;
     bool default_router = false; // prefixes include "default"
@@ -49,6 +54,10 @@ struct NdpOptions {
     std::optional<proto::LinkAddr> lladdr;
     std::uint64_t ra_period_ms = 600000;
     std::uint64_t ra_min_gap_ms = RaSchedule::kMinGapMs; // tests shorten it
+    // The delay of an RA answering an RS is random(ra_max_delay_ms); an
+    // empty `random` is a generator seeded from std::random_device.
+    std::uint64_t ra_max_delay_ms = RaSchedule::kMaxDelayMs;
+    RaRandom random;
 };
 
 struct NdpStats {
@@ -111,6 +120,8 @@ private:
     std::vector<proto::RouteInfo> routes_;
     proto::RaParams ra_params_; // points into routes_
     SendToHost send_;
+    std::uint64_t ra_max_delay_ms_;
+    RaRandom random_;
     RaSchedule schedule_;
     loop::Timer timer_;
     bool running_ = false;
