@@ -17,7 +17,8 @@
 # connect that never speaks TLS is closed after handshake_timeout; c a
 # silent TLS session is closed after idle_timeout; d a peer that stops
 # reading overflows its queue: drops are counted, the router stays healthy;
-# b with max_sessions reached a further connection is refused.
+# b SIGTERM stops the router (exit 0, close_notify to the clients); with
+# max_sessions reached a further connection is refused.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail
@@ -199,11 +200,19 @@ step_d() {
     return "$ok"
 }
 
-# b: with max_sessions = 2 and both clients up, a third connection is
-# refused at once, and the clients keep working.
+# b: the router stops on SIGTERM (exit 0, close_notify to its clients) and
+# comes back with max_sessions = 2; with both clients up, a third connection
+# is refused at once, and the clients keep working.
 step_b() {
-    local ok=0 refused ups
-    et_daemon_stop router
+    local ok=0 refused ups lost1 lost2
+    lost1="$(et_log_count c1 "lost: peer closed the tunnel (close_notify)")"
+    lost2="$(et_log_count c2 "lost: peer closed the tunnel (close_notify)")"
+    et_daemon_stop router # SIGTERM
+    check_num "router's exit status after SIGTERM" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "c1 got the router's close_notify" et_wait_for -d c1 \
+        log_count_above c1 "lost: peer closed the tunnel (close_notify)" "$lost1" || ok=1
+    check "c2 got the router's close_notify" et_wait_for -d c2 \
+        log_count_above c2 "lost: peer closed the tunnel (close_notify)" "$lost2" || ok=1
     write_confs max_sessions=2
     check "router restarts with max_sessions = 2" start_router || ok=1
     check "c1 and c2 reconnect" clients_up || ok=1
@@ -229,7 +238,7 @@ main() {
         "e|a connection that never handshakes is closed after handshake_timeout|step_e|"
         "c|a silent session is closed after idle_timeout|step_c|"
         "d|a peer that stops reading: queue overflow drops are counted|step_d|"
-        "b|max_sessions reached: a further connection is refused|step_b|"
+        "b|SIGTERM stops the router cleanly; at max_sessions a connection is refused|step_b|"
     )
     et_init
     echo "router_limits_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"

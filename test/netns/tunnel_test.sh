@@ -16,7 +16,8 @@
 # c traffic really in the tunnel, d wrong CA refused, e spoofed sources
 # dropped (by the client, and by the router: a raw `openssl s_client` peer
 # sends hand-made frames), g gateway TUN, h a malformed frame closes only
-# that session, f router crash + reconnect (run last).
+# that session, f router crash + reconnect, i TUN deleted under a client,
+# j SIGINT/SIGTERM: close_notify, exit 0 (run last).
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs,
 # ET_BUDGET (seconds, default 240) stops starting new steps after that
@@ -309,7 +310,7 @@ step_d() {
 }
 
 step_e() {
-    local ok=0 before
+    local ok=0 before closed
     # 1. c1 sends from an address that is not its certificate's.
     et_exec c1 ip -6 addr add "$SPOOF_ADDR/128" dev enf0 nodad
     check_not "spoofed ping $SPOOF_ADDR -> c2 gets no reply" \
@@ -330,7 +331,11 @@ step_e() {
         fence x "$X_ADDR" "$C2_ADDR" c2 from_x || ok=1
     check_num "no echo 'from $C1_ADDR' arrived at c2 from the impostor" \
         "$(($(counter c2 from_c1) - before))" -eq 0 || ok=1
-    stop_client impostor x
+    closed="$(et_log_count router "session closed: $X_ADDR from")"
+    stop_client impostor x # SIGTERM
+    check_num "impostor's exit status after SIGTERM" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "router: the impostor closed with close_notify" \
+        et_wait_for -d router close_notify_logged "$X_ADDR" "$closed" || ok=1
 
     # 3. A raw TLS peer with the impostor's certificate bypasses any client-side
     #    filter: the router itself must drop frames not from fd00:e::8.
@@ -423,6 +428,30 @@ step_i() {
     return "$ok"
 }
 
+# j: SIGINT stops the client and SIGTERM the router, each with close_notify
+# to its peer and exit status 0. Runs last: it ends c1 and the router.
+step_j() {
+    local ok=0 closed
+    closed="$(et_log_count router "session closed: $C1_ADDR from")"
+    kill -INT "$(et_daemon_pid c1)"
+    check "c1 exits after SIGINT" et_wait_for et_daemon_exited c1 || ok=1
+    et_daemon_reap c1
+    check_num "c1's exit status after SIGINT" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "router: c1 closed with close_notify" \
+        et_wait_for -d router close_notify_logged "$C1_ADDR" "$closed" || ok=1
+    et_daemon_stop router
+    check_num "router's exit status after SIGTERM" "$ET_LAST_STATUS" -eq 0 || ok=1
+    return "$ok"
+}
+
+# close_notify_logged ADDR N: the router has logged more than N closes of
+# ADDR's session, and the last one was the peer's close_notify.
+close_notify_logged() {
+    log_count_above router "session closed: $1 from" "$2" &&
+        grep -F "session closed: $1 from" "$(et_daemon_log router)" | tail -n 1 |
+        grep -q -F "peer closed the tunnel (close_notify)"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -436,6 +465,7 @@ main() {
         "h|a malformed frame closes only that session|step_h|a"
         "f|router crash: client reconnects, TUN survives|step_f|a"
         "i|TUN deleted under a client: it exits non-zero|step_i|a"
+        "j|SIGINT/SIGTERM: close_notify and exit status 0|step_j|a"
     )
     et_init
     echo "tunnel_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
