@@ -176,6 +176,9 @@ void Router::on_session_up(Session& s) {
 }
 
 void Router::on_session_down(Session& s, const char* reason) {
+    if (s.link().protocol_error()) {
+        ++stats_.protocol_errors; // TlsLink has logged which error
+    }
     if (!s.link().up()) {
         ++stats_.handshake_failures;
         ENFTUN_LOG_WARN("handshake failed from %s: %s", s.peer().c_str(), reason);
@@ -326,7 +329,8 @@ void Router::log_stats() const {
     ENFTUN_LOG_INFO(
         "stats: sessions %zu; accepted %llu refused-full %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
-        "spoofed %llu no-route %llu queue-full %llu malformed %llu tun-error %llu",
+        "spoofed %llu no-route %llu queue-full %llu malformed %llu tun-error %llu; "
+        "protocol-errors %llu",
         sessions_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
         static_cast<unsigned long long>(stats_.handshake_failures),
@@ -340,7 +344,8 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.dropped_no_route),
         static_cast<unsigned long long>(stats_.dropped_queue_full),
         static_cast<unsigned long long>(stats_.dropped_malformed),
-        static_cast<unsigned long long>(stats_.dropped_tun_error));
+        static_cast<unsigned long long>(stats_.dropped_tun_error),
+        static_cast<unsigned long long>(stats_.protocol_errors));
 }
 
 } // namespace enftun::router

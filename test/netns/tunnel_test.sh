@@ -392,7 +392,8 @@ step_f() {
 # h: a malformed frame (payload is not an IP packet) from one peer closes
 # that session only.
 step_h() {
-    local ok=0 ups closed
+    local ok=0 ups closed errors
+    errors="$(et_daemon_stat router protocol-errors)"
     ups="$(et_log_count router "session up: $X_ADDR")"
     closed="$(et_log_count router "session closed: $X_ADDR")"
     make_frames "$ET_TMP/malformed.bin" 5858585858585858
@@ -405,6 +406,8 @@ step_h() {
         et_wait_for -d router log_count_above router "session closed: $X_ADDR" "$closed" || ok=1
     check "router says why: protocol error" \
         grep -q -F "protocol error" "$(et_daemon_log router)" || ok=1
+    check_num "router counted it: protocol-errors grew by 1" \
+        "$(et_daemon_stat router protocol-errors)" -eq "$((errors + 1))" || ok=1
 
     et_daemon_stop malformed
     check "router still running" et_daemon_running router || ok=1

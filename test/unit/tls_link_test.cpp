@@ -358,6 +358,7 @@ void expect_protocol_error_after(const ByteVec& good, const ByteVec& bad) {
     assert_int_equal(g->server.frames.size(), 1);
     assert_true(g->server.frames[0] == good);
     assert_true(g->server.link->dead());
+    assert_true(g->server.link->protocol_error()); // for the owner's counter
 }
 
 void test_zero_length_frame_is_protocol_error(void**) {
@@ -382,6 +383,7 @@ void test_shutdown_sends_close_notify(void**) {
     assert_true(g->server.link->dead());
     g->watchdog->run_until([] { return g->client.down.has_value(); }, "client link down");
     assert_reason(g->client, "close_notify");
+    assert_false(g->client.link->protocol_error());
     assert_false(g->server.down.has_value()); // shutdown() calls nothing back
 }
 

@@ -48,6 +48,7 @@ struct RouterStats {
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t dropped_malformed = 0; // not IPv6, or IPv6 we cannot parse
     std::uint64_t dropped_tun_error = 0;
+    std::uint64_t protocol_errors = 0; // sessions closed for a malformed frame
 };
 
 struct Ipv6AddrHash {
