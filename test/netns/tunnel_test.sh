@@ -35,6 +35,7 @@ readonly TABLE=enftun_test
 readonly R_ADDR=fd00:e::1 C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6
 readonly BAD_ADDR=fd00:e::7 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
 readonly SPOOF_ADDR=fd00:e::99
+readonly C1_MTU=1400 # the client default is 1280
 ET_STEP_BUDGET="$BUDGET"
 
 PKI=""
@@ -159,8 +160,9 @@ write_confs() {
         address="$R_ADDR" cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
         tun_dev=enfr0 tun_address="$GW_ADDR" tun_routes=fd00:e::/64
     local -a common=("ca=$PKI/ca.pem" "prefixes=fd00:e::/64,fd00:f::/64")
+    # c1 has a non-default MTU, to show enftun sets it (step a).
     write_client_conf "$ET_TMP/c1.conf" "${common[@]}" hosts=fd00:100::1 \
-        cert="$PKI/c1.pem" key="$PKI/c1.key"
+        cert="$PKI/c1.pem" key="$PKI/c1.key" mtu="$C1_MTU"
     # c2's paths are relative: resolved against the config file's folder.
     write_client_conf "$ET_TMP/c2.conf" ca=pki/ca.pem prefixes=fd00:e::/64,fd00:f::/64 \
         hosts=fd00:101::1 cert=pki/c2.pem key=pki/c2.key
@@ -221,6 +223,11 @@ start_raw_peer() {
         -cert "$PKI/impostor.pem" -key "$PKI/impostor.key"
 }
 
+# link_mtu_is NS IF MTU: `ip link` reports that MTU for the device.
+link_mtu_is() {
+    et_exec "$1" ip link show dev "$2" | grep -q -E " mtu $3( |$)"
+}
+
 et_link_gone() {
     ! et_link_exists "$1" "$2"
 }
@@ -251,6 +258,7 @@ step_a() {
     check "c1 pings fe80::1%enf0 (from $C1_ADDR)" \
         ping6 c1 fe80::1%enf0 -c 3 -W 2 -I "$C1_ADDR" || ok=1
     check "c1 logged 'tunnel up'" et_log_has c1 "tunnel up" || ok=1
+    check "enf0 in c1 has tun.mtu $C1_MTU (set over netlink)" link_mtu_is c1 enf0 "$C1_MTU" || ok=1
     return "$ok"
 }
 
