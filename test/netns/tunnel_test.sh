@@ -318,14 +318,21 @@ step_d() {
 }
 
 step_e() {
-    local ok=0 before closed
-    # 1. c1 sends from an address that is not its certificate's.
+    local ok=0 before closed c1_drops r_drops
+    # 1. c1 sends from an address that is not its certificate's: its egress
+    #    filter drops them, so they never reach the router.
+    c1_drops="$(et_daemon_stat c1 "dropped source")"
+    r_drops="$(et_daemon_stat router spoofed)"
     et_exec c1 ip -6 addr add "$SPOOF_ADDR/128" dev enf0 nodad
     check_not "spoofed ping $SPOOF_ADDR -> c2 gets no reply" \
         ping6 c1 "$C2_ADDR" -c 3 -W 1 -I "$SPOOF_ADDR" || ok=1
     check "c1's genuine ping reaches c2 after the spoofed ones" \
         fence c1 "$C1_ADDR" "$C2_ADDR" c2 from_c1 || ok=1
     check_num "nothing from $SPOOF_ADDR arrived at c2" "$(counter c2 spoof)" -eq 0 || ok=1
+    check_num "c1 dropped them itself: 'dropped source' grew by at least 3" \
+        "$(et_daemon_stat c1 "dropped source")" -ge "$((c1_drops + 3))" || ok=1
+    check_num "the router saw none of them: its 'spoofed' count did not grow" \
+        "$(et_daemon_stat router spoofed)" -eq "$r_drops" || ok=1
     et_exec c1 ip -6 addr del "$SPOOF_ADDR/128" dev enf0 || true
 
     # 2. A valid client of the right CA (impostor, fd00:e::8) claims c1's address.
