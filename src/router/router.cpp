@@ -276,14 +276,18 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
 }
 
 void Router::on_batch_end() {
-    std::vector<Session*> batch;
-    batch.swap(dirty_);
-    for (Session* s : batch) {
+    // Clear, don't swap: dirty_ keeps its capacity, so a batch allocates
+    // nothing once the vector has grown to the busiest batch. flush() queues
+    // no packets, so nothing appends while we iterate; indexing would keep
+    // even that safe.
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        Session* s = dirty_[i];
         s->dirty = false;
         if (!s->link().dead()) {
             s->link().flush();
         }
     }
+    dirty_.clear();
 }
 
 void Router::on_tun_readable() {
