@@ -83,7 +83,6 @@ private:
     bool answer_echo(Session& from, Bytes packet);
     void retire(Session& s);
     void sweep_idle();
-    void update_listeners();
 
     loop::Loop& loop_; // outlives the router
     config::RouterConfig config_;
