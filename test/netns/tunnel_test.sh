@@ -203,6 +203,18 @@ stop_client() {
     et_wait_for -t 10 et_link_gone "$ns" enf0 || true
 }
 
+# ipv4_echo_hex: an IPv4 ICMP echo request 198.18.0.1 -> 198.18.0.2 (RFC 791,
+# RFC 792), 28 bytes with correct checksums: what a client with
+# route.allow_ipv4 may send into the tunnel.
+ipv4_echo_hex() {
+    local addrs=c6120001c6120002
+    # version 4, IHL 5, total length 28, DF; TTL 64, protocol 1, checksum
+    printf '4500001c00004000'
+    printf '4001%s%s' "$(_et_csum16 "4500001c0000400040010000$addrs")" "$addrs"
+    # ICMP echo request, checksum, id 0xe7e7, seq 1
+    printf '0800%se7e70001' "$(_et_csum16 08000000e7e70001)"
+}
+
 # make_frames FILE HEX...: one frame per hex packet, back to back.
 make_frames() {
     local file="$1" hex="" pkt
@@ -353,19 +365,25 @@ step_e() {
         et_wait_for -d router close_notify_logged "$X_ADDR" "$closed" || ok=1
 
     # 3. A raw TLS peer with the impostor's certificate bypasses any client-side
-    #    filter: the router itself must drop frames not from fd00:e::8.
-    local spoof_c1 fence_x
+    #    filter: the router itself must drop frames not from fd00:e::8. An
+    #    IPv4 frame (valid on the wire, PROTOCOL.md) is dropped and counted
+    #    as not-ipv6, without closing the session.
+    local spoof_c1 fence_x not_ipv6
     spoof_c1="$(counter c2 from_c1)"
     fence_x="$(counter c2 from_x)"
+    not_ipv6="$(et_daemon_stat router not-ipv6)"
     make_frames "$ET_TMP/spoof.bin" \
         "$(et_icmp6_echo_hex "$C1_ADDR" "$C2_ADDR" 1)" \
         "$(et_icmp6_echo_hex "$C1_ADDR" "$C2_ADDR" 2)" \
+        "$(ipv4_echo_hex)" \
         "$(et_icmp6_echo_hex "$X_ADDR" "$C2_ADDR" 3)"
     start_raw_peer rawspoof "$ET_TMP/spoof.bin"
-    check "raw peer's genuine frame reaches c2 after the spoofed ones" \
+    check "raw peer's genuine frame reaches c2 after the spoofed and IPv4 ones" \
         et_wait_for -d rawspoof counter_above c2 from_x "$fence_x" || ok=1
     check_num "router dropped the raw peer's frames 'from $C1_ADDR'" \
         "$(($(counter c2 from_c1) - spoof_c1))" -eq 0 || ok=1
+    check_num "router counted the IPv4 frame as not-ipv6" \
+        "$(et_daemon_stat router not-ipv6)" -eq "$((not_ipv6 + 1))" || ok=1
     et_daemon_stop rawspoof
 
     # Where the drop is counted is up to the daemons; show what they said.
