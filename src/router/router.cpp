@@ -4,6 +4,7 @@
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
 #include "enftun/proto/icmpv6.hpp"
+#include "enftun/proto/ip.hpp"
 #include "enftun/proto/ipv6.hpp"
 
 #include <algorithm>
@@ -176,6 +177,9 @@ void Router::on_session_up(Session& s) {
 }
 
 void Router::on_session_down(Session& s, const char* reason) {
+    if (s.link().protocol_error()) {
+        ++stats_.protocol_errors; // TlsLink has logged which error
+    }
     if (!s.link().up()) {
         ++stats_.handshake_failures;
         ENFTUN_LOG_WARN("handshake failed from %s: %s", s.peer().c_str(), reason);
@@ -203,8 +207,14 @@ void Router::retire(Session& s) {
 void Router::on_packet(Session& from, Bytes packet) {
     auto ip = proto::parse_ipv6(packet);
     if (!ip) {
-        // IPv4 has no per-client address to check against; never forward it.
-        ++stats_.dropped_malformed;
+        // The frame reader let only well-formed IPv4 or IPv6 through, so this
+        // is IPv4 (say from a client with route.allow_ipv4). PROTOCOL.md
+        // allows it on the wire, but the router routes IPv6 only, and IPv4
+        // has no per-client address to check: drop and count it, and keep
+        // the session, for this is no protocol error.
+        ++stats_.dropped_not_ipv6;
+        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "drop from %s: not IPv6 (version %d)",
+                               from.peer().c_str(), proto::ip_version(packet));
         return;
     }
     if (!from.bound() || ip->src() != from.address()) {
@@ -273,14 +283,18 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
 }
 
 void Router::on_batch_end() {
-    std::vector<Session*> batch;
-    batch.swap(dirty_);
-    for (Session* s : batch) {
+    // Clear, don't swap: dirty_ keeps its capacity, so a batch allocates
+    // nothing once the vector has grown to the busiest batch. flush() queues
+    // no packets, so nothing appends while we iterate; indexing would keep
+    // even that safe.
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+        Session* s = dirty_[i];
         s->dirty = false;
         if (!s->link().dead()) {
             s->link().flush();
         }
     }
+    dirty_.clear();
 }
 
 void Router::on_tun_readable() {
@@ -293,7 +307,7 @@ void Router::on_tun_readable() {
         Bytes packet(scratch_.data(), *n);
         auto ip = proto::parse_ipv6(packet);
         if (!ip) {
-            ++stats_.dropped_malformed;
+            ++stats_.dropped_not_ipv6; // IPv4 the host routed into the TUN
             continue;
         }
         if (auto it = by_address_.find(ip->dst()); it != by_address_.end()) {
@@ -326,7 +340,8 @@ void Router::log_stats() const {
     ENFTUN_LOG_INFO(
         "stats: sessions %zu; accepted %llu refused-full %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
-        "spoofed %llu no-route %llu queue-full %llu malformed %llu tun-error %llu",
+        "spoofed %llu no-route %llu queue-full %llu not-ipv6 %llu tun-error %llu; "
+        "protocol-errors %llu",
         sessions_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
         static_cast<unsigned long long>(stats_.handshake_failures),
@@ -339,8 +354,9 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.dropped_spoofed),
         static_cast<unsigned long long>(stats_.dropped_no_route),
         static_cast<unsigned long long>(stats_.dropped_queue_full),
-        static_cast<unsigned long long>(stats_.dropped_malformed),
-        static_cast<unsigned long long>(stats_.dropped_tun_error));
+        static_cast<unsigned long long>(stats_.dropped_not_ipv6),
+        static_cast<unsigned long long>(stats_.dropped_tun_error),
+        static_cast<unsigned long long>(stats_.protocol_errors));
 }
 
 } // namespace enftun::router

@@ -50,11 +50,15 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
     if (SSL_CTX_load_verify_locations(ctx.get(), creds.ca_cert_file.c_str(), nullptr) != 1) {
         return tls_failure("cannot load CA certificate", creds.ca_cert_file);
     }
-    if (SSL_CTX_use_certificate_chain_file(ctx.get(), creds.cert_file.c_str()) != 1) {
-        return tls_failure("cannot load certificate", creds.cert_file);
-    }
+    // Key first: SSL_CTX_use_PrivateKey_file refuses a key that does not
+    // match an already loaded certificate ("cannot load private key"), while
+    // a certificate loaded after the key just drops a mismatched one, which
+    // SSL_CTX_check_private_key then reports as what it is.
     if (SSL_CTX_use_PrivateKey_file(ctx.get(), creds.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
         return tls_failure("cannot load private key", creds.key_file);
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx.get(), creds.cert_file.c_str()) != 1) {
+        return tls_failure("cannot load certificate", creds.cert_file);
     }
     if (SSL_CTX_check_private_key(ctx.get()) != 1) {
         return tls_failure("private key does not match certificate", creds.key_file);

@@ -351,6 +351,9 @@ void Client::on_link_down(const char* reason) {
     bool was_up = confirmed_;
     confirmed_ = false;
     ENFTUN_LOG_WARN("connection to %s lost: %s", peer_.c_str(), reason);
+    if (link_ && link_->protocol_error()) {
+        ++stats_.protocol_errors;
+    }
     heartbeat_.on_down();
     // Keep reading the TUN, for the router card only (drain_tun_while_down).
     tun_poll_.watch(stopping_ ? 0 : UV_READABLE);
@@ -479,7 +482,7 @@ void Client::log_stats() const {
         "stats: tun rx %llu tx %llu tx-errors %llu dropped-while-down %llu; egress accepted "
         "%llu dropped source %llu ipv4 %llu malformed %llu; ingress accepted %llu dropped "
         "destination %llu ipv4 %llu malformed %llu; connects %llu disconnects %llu "
-        "heartbeats %llu",
+        "protocol-errors %llu heartbeats %llu",
         static_cast<unsigned long long>(stats_.tun_rx),
         static_cast<unsigned long long>(stats_.tun_tx),
         static_cast<unsigned long long>(stats_.tun_tx_errors),
@@ -494,6 +497,7 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(in.dropped_for(filter::DropReason::Malformed)),
         static_cast<unsigned long long>(stats_.connects),
         static_cast<unsigned long long>(stats_.disconnects),
+        static_cast<unsigned long long>(stats_.protocol_errors),
         static_cast<unsigned long long>(heartbeat_.probes_sent()));
     const std::uint64_t ended_by_us = stats_.reconnects_route + stats_.reconnects_heartbeat;
     ENFTUN_LOG_INFO(

@@ -133,6 +133,7 @@ bool TlsLink::drain_frames() {
         if (!frame) {
             // PROTOCOL.md: a malformed frame is a protocol error; close.
             ENFTUN_LOG_WARN("protocol error from peer: %s", frame.error().what);
+            protocol_error_ = true;
             fail("protocol error");
             return false;
         }

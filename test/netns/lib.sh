@@ -352,6 +352,18 @@ et_log_count() {
     grep -c -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null || true
 }
 
+# et_daemon_stat NAME FIELD: ask daemon NAME for its counters (SIGUSR1), wait
+# for the stats line holding "FIELD N" and print N. Reads only, so it may run
+# in $(...). FIELD is a literal such as "queue-full" or "dropped source".
+et_daemon_stat() {
+    local name="$1" field="$2" before
+    before="$(et_log_count "$name" "$field ")"
+    kill -USR1 "${ET_PIDS[$name]:-none}" || return 1
+    et_wait_for -d "$name" log_count_above "$name" "$field " "$before" || return 1
+    grep -F -- "$field " "$(et_daemon_log "$name")" | tail -n 1 |
+        sed -n "s/.* $field \([0-9][0-9]*\).*/\1/p"
+}
+
 # ------------------------------------------------------------ config files
 
 # Strings go into libconfig "..." literals: refuse quotes and backslashes.

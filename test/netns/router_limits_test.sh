@@ -17,7 +17,8 @@
 # connect that never speaks TLS is closed after handshake_timeout; c a
 # silent TLS session is closed after idle_timeout; d a peer that stops
 # reading overflows its queue: drops are counted, the router stays healthy;
-# b with max_sessions reached a further connection is refused.
+# b SIGTERM stops the router (exit 0, close_notify to the clients); with
+# max_sessions reached a further connection is refused.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail
@@ -107,16 +108,6 @@ start_raw_peer() {
         -cert "$PKI/$2.pem" -key "$PKI/$2.key"
 }
 
-# router_stat FIELD: the number after FIELD in a fresh SIGUSR1 stats line.
-router_stat() {
-    local before
-    before="$(et_log_count router "stats: sessions")"
-    kill -USR1 "$(et_daemon_pid router)"
-    et_wait_for -d router log_count_above router "stats: sessions" "$before" || return 1
-    grep -F "stats: sessions" "$(et_daemon_log router)" | tail -n 1 |
-        sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p"
-}
-
 # idle_closed ADDR: the router closed ADDR's session for idleness.
 idle_closed() {
     grep -F "session closed: $1 from" "$(et_daemon_log router)" | grep -q -F "idle for"
@@ -172,7 +163,7 @@ step_c() {
     check "router closed it: 'idle for'" et_wait_for -d router idle_closed "$P3_ADDR" || ok=1
     check_not "c1 was not closed for idleness" idle_closed "$C1_ADDR" || ok=1
     check_not "c2 was not closed for idleness" idle_closed "$C2_ADDR" || ok=1
-    check_num "idle-closed count" "$(router_stat idle-closed)" -ge 1 || ok=1
+    check_num "idle-closed count" "$(et_daemon_stat router idle-closed)" -ge 1 || ok=1
     et_daemon_stop rawidle
     return "$ok"
 }
@@ -186,11 +177,12 @@ step_d() {
     check "router accepted the peer" \
         et_wait_for -d router log_count_above router "session up: $P3_ADDR" "$ups" || ok=1
     kill -STOP "$(et_daemon_pid rawstuck)"
-    drops="$(router_stat queue-full)"
+    drops="$(et_daemon_stat router queue-full)"
     # ~3.6 MB at once (root may preload), far more than queue_limit plus a
     # socket buffer the peer's 8 KiB window keeps small.
     et_exec c1 ping -6 -n -q -c 3000 -l 3000 -s 1200 -W 1 "$P3_ADDR" >/dev/null 2>&1 || true
-    check_num "queue-full drops counted" "$(router_stat queue-full)" -gt "${drops:-0}" || ok=1
+    check_num "queue-full drops counted" \
+        "$(et_daemon_stat router queue-full)" -gt "${drops:-0}" || ok=1
     check "router still running" et_daemon_running router || ok=1
     check "c1 still pings $R_ADDR" et_exec c1 ping -6 -n -c 3 -W 2 "$R_ADDR" || ok=1
     check "c1 still pings c2" et_exec c1 ping -6 -n -c 3 -W 2 "$C2_ADDR" || ok=1
@@ -199,11 +191,19 @@ step_d() {
     return "$ok"
 }
 
-# b: with max_sessions = 2 and both clients up, a third connection is
-# refused at once, and the clients keep working.
+# b: the router stops on SIGTERM (exit 0, close_notify to its clients) and
+# comes back with max_sessions = 2; with both clients up, a third connection
+# is refused at once, and the clients keep working.
 step_b() {
-    local ok=0 refused ups
-    et_daemon_stop router
+    local ok=0 refused ups lost1 lost2
+    lost1="$(et_log_count c1 "lost: peer closed the tunnel (close_notify)")"
+    lost2="$(et_log_count c2 "lost: peer closed the tunnel (close_notify)")"
+    et_daemon_stop router # SIGTERM
+    check_num "router's exit status after SIGTERM" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "c1 got the router's close_notify" et_wait_for -d c1 \
+        log_count_above c1 "lost: peer closed the tunnel (close_notify)" "$lost1" || ok=1
+    check "c2 got the router's close_notify" et_wait_for -d c2 \
+        log_count_above c2 "lost: peer closed the tunnel (close_notify)" "$lost2" || ok=1
     write_confs max_sessions=2
     check "router restarts with max_sessions = 2" start_router || ok=1
     check "c1 and c2 reconnect" clients_up || ok=1
@@ -216,7 +216,7 @@ step_b() {
     et_daemon_stop rawfull
     check_num "no session for the refused peer" \
         "$(et_log_count router "session up: $P3_ADDR")" -eq "$ups" || ok=1
-    check_num "refused-full count" "$(router_stat refused-full)" -ge 1 || ok=1
+    check_num "refused-full count" "$(et_daemon_stat router refused-full)" -ge 1 || ok=1
     check "c1 still pings c2" et_exec c1 ping -6 -n -c 3 -W 2 "$C2_ADDR" || ok=1
     return "$ok"
 }
@@ -229,7 +229,7 @@ main() {
         "e|a connection that never handshakes is closed after handshake_timeout|step_e|"
         "c|a silent session is closed after idle_timeout|step_c|"
         "d|a peer that stops reading: queue overflow drops are counted|step_d|"
-        "b|max_sessions reached: a further connection is refused|step_b|"
+        "b|SIGTERM stops the router cleanly; at max_sessions a connection is refused|step_b|"
     )
     et_init
     echo "router_limits_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"

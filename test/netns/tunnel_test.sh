@@ -16,7 +16,8 @@
 # c traffic really in the tunnel, d wrong CA refused, e spoofed sources
 # dropped (by the client, and by the router: a raw `openssl s_client` peer
 # sends hand-made frames), g gateway TUN, h a malformed frame closes only
-# that session, f router crash + reconnect (run last).
+# that session, f router crash + reconnect, i TUN deleted under a client,
+# j SIGINT/SIGTERM: close_notify, exit 0 (run last).
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs,
 # ET_BUDGET (seconds, default 240) stops starting new steps after that
@@ -34,6 +35,7 @@ readonly TABLE=enftun_test
 readonly R_ADDR=fd00:e::1 C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6
 readonly BAD_ADDR=fd00:e::7 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
 readonly SPOOF_ADDR=fd00:e::99
+readonly C1_MTU=1400 # the client default is 1280
 ET_STEP_BUDGET="$BUDGET"
 
 PKI=""
@@ -158,8 +160,9 @@ write_confs() {
         address="$R_ADDR" cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
         tun_dev=enfr0 tun_address="$GW_ADDR" tun_routes=fd00:e::/64
     local -a common=("ca=$PKI/ca.pem" "prefixes=fd00:e::/64,fd00:f::/64")
+    # c1 has a non-default MTU, to show enftun sets it (step a).
     write_client_conf "$ET_TMP/c1.conf" "${common[@]}" hosts=fd00:100::1 \
-        cert="$PKI/c1.pem" key="$PKI/c1.key"
+        cert="$PKI/c1.pem" key="$PKI/c1.key" mtu="$C1_MTU"
     # c2's paths are relative: resolved against the config file's folder.
     write_client_conf "$ET_TMP/c2.conf" ca=pki/ca.pem prefixes=fd00:e::/64,fd00:f::/64 \
         hosts=fd00:101::1 cert=pki/c2.pem key=pki/c2.key
@@ -200,6 +203,18 @@ stop_client() {
     et_wait_for -t 10 et_link_gone "$ns" enf0 || true
 }
 
+# ipv4_echo_hex: an IPv4 ICMP echo request 198.18.0.1 -> 198.18.0.2 (RFC 791,
+# RFC 792), 28 bytes with correct checksums: what a client with
+# route.allow_ipv4 may send into the tunnel.
+ipv4_echo_hex() {
+    local addrs=c6120001c6120002
+    # version 4, IHL 5, total length 28, DF; TTL 64, protocol 1, checksum
+    printf '4500001c00004000'
+    printf '4001%s%s' "$(_et_csum16 "4500001c0000400040010000$addrs")" "$addrs"
+    # ICMP echo request, checksum, id 0xe7e7, seq 1
+    printf '0800%se7e70001' "$(_et_csum16 08000000e7e70001)"
+}
+
 # make_frames FILE HEX...: one frame per hex packet, back to back.
 make_frames() {
     local file="$1" hex="" pkt
@@ -218,6 +233,11 @@ start_raw_peer() {
     ET_STDIN="$2" et_daemon_start "$1" x timeout 60 openssl s_client -quiet -nocommands \
         -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -verify_return_error \
         -cert "$PKI/impostor.pem" -key "$PKI/impostor.key"
+}
+
+# link_mtu_is NS IF MTU: `ip link` reports that MTU for the device.
+link_mtu_is() {
+    et_exec "$1" ip link show dev "$2" | grep -q -E " mtu $3( |$)"
 }
 
 et_link_gone() {
@@ -250,6 +270,7 @@ step_a() {
     check "c1 pings fe80::1%enf0 (from $C1_ADDR)" \
         ping6 c1 fe80::1%enf0 -c 3 -W 2 -I "$C1_ADDR" || ok=1
     check "c1 logged 'tunnel up'" et_log_has c1 "tunnel up" || ok=1
+    check "enf0 in c1 has tun.mtu $C1_MTU (set over netlink)" link_mtu_is c1 enf0 "$C1_MTU" || ok=1
     return "$ok"
 }
 
@@ -309,14 +330,21 @@ step_d() {
 }
 
 step_e() {
-    local ok=0 before
-    # 1. c1 sends from an address that is not its certificate's.
+    local ok=0 before closed c1_drops r_drops
+    # 1. c1 sends from an address that is not its certificate's: its egress
+    #    filter drops them, so they never reach the router.
+    c1_drops="$(et_daemon_stat c1 "dropped source")"
+    r_drops="$(et_daemon_stat router spoofed)"
     et_exec c1 ip -6 addr add "$SPOOF_ADDR/128" dev enf0 nodad
     check_not "spoofed ping $SPOOF_ADDR -> c2 gets no reply" \
         ping6 c1 "$C2_ADDR" -c 3 -W 1 -I "$SPOOF_ADDR" || ok=1
     check "c1's genuine ping reaches c2 after the spoofed ones" \
         fence c1 "$C1_ADDR" "$C2_ADDR" c2 from_c1 || ok=1
     check_num "nothing from $SPOOF_ADDR arrived at c2" "$(counter c2 spoof)" -eq 0 || ok=1
+    check_num "c1 dropped them itself: 'dropped source' grew by at least 3" \
+        "$(et_daemon_stat c1 "dropped source")" -ge "$((c1_drops + 3))" || ok=1
+    check_num "the router saw none of them: its 'spoofed' count did not grow" \
+        "$(et_daemon_stat router spoofed)" -eq "$r_drops" || ok=1
     et_exec c1 ip -6 addr del "$SPOOF_ADDR/128" dev enf0 || true
 
     # 2. A valid client of the right CA (impostor, fd00:e::8) claims c1's address.
@@ -330,22 +358,32 @@ step_e() {
         fence x "$X_ADDR" "$C2_ADDR" c2 from_x || ok=1
     check_num "no echo 'from $C1_ADDR' arrived at c2 from the impostor" \
         "$(($(counter c2 from_c1) - before))" -eq 0 || ok=1
-    stop_client impostor x
+    closed="$(et_log_count router "session closed: $X_ADDR from")"
+    stop_client impostor x # SIGTERM
+    check_num "impostor's exit status after SIGTERM" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "router: the impostor closed with close_notify" \
+        et_wait_for -d router close_notify_logged "$X_ADDR" "$closed" || ok=1
 
     # 3. A raw TLS peer with the impostor's certificate bypasses any client-side
-    #    filter: the router itself must drop frames not from fd00:e::8.
-    local spoof_c1 fence_x
+    #    filter: the router itself must drop frames not from fd00:e::8. An
+    #    IPv4 frame (valid on the wire, PROTOCOL.md) is dropped and counted
+    #    as not-ipv6, without closing the session.
+    local spoof_c1 fence_x not_ipv6
     spoof_c1="$(counter c2 from_c1)"
     fence_x="$(counter c2 from_x)"
+    not_ipv6="$(et_daemon_stat router not-ipv6)"
     make_frames "$ET_TMP/spoof.bin" \
         "$(et_icmp6_echo_hex "$C1_ADDR" "$C2_ADDR" 1)" \
         "$(et_icmp6_echo_hex "$C1_ADDR" "$C2_ADDR" 2)" \
+        "$(ipv4_echo_hex)" \
         "$(et_icmp6_echo_hex "$X_ADDR" "$C2_ADDR" 3)"
     start_raw_peer rawspoof "$ET_TMP/spoof.bin"
-    check "raw peer's genuine frame reaches c2 after the spoofed ones" \
+    check "raw peer's genuine frame reaches c2 after the spoofed and IPv4 ones" \
         et_wait_for -d rawspoof counter_above c2 from_x "$fence_x" || ok=1
     check_num "router dropped the raw peer's frames 'from $C1_ADDR'" \
         "$(($(counter c2 from_c1) - spoof_c1))" -eq 0 || ok=1
+    check_num "router counted the IPv4 frame as not-ipv6" \
+        "$(et_daemon_stat router not-ipv6)" -eq "$((not_ipv6 + 1))" || ok=1
     et_daemon_stop rawspoof
 
     # Where the drop is counted is up to the daemons; show what they said.
@@ -387,7 +425,8 @@ step_f() {
 # h: a malformed frame (payload is not an IP packet) from one peer closes
 # that session only.
 step_h() {
-    local ok=0 ups closed
+    local ok=0 ups closed errors
+    errors="$(et_daemon_stat router protocol-errors)"
     ups="$(et_log_count router "session up: $X_ADDR")"
     closed="$(et_log_count router "session closed: $X_ADDR")"
     make_frames "$ET_TMP/malformed.bin" 5858585858585858
@@ -400,6 +439,8 @@ step_h() {
         et_wait_for -d router log_count_above router "session closed: $X_ADDR" "$closed" || ok=1
     check "router says why: protocol error" \
         grep -q -F "protocol error" "$(et_daemon_log router)" || ok=1
+    check_num "router counted it: protocol-errors grew by 1" \
+        "$(et_daemon_stat router protocol-errors)" -eq "$((errors + 1))" || ok=1
 
     et_daemon_stop malformed
     check "router still running" et_daemon_running router || ok=1
@@ -423,6 +464,30 @@ step_i() {
     return "$ok"
 }
 
+# j: SIGINT stops the client and SIGTERM the router, each with close_notify
+# to its peer and exit status 0. Runs last: it ends c1 and the router.
+step_j() {
+    local ok=0 closed
+    closed="$(et_log_count router "session closed: $C1_ADDR from")"
+    kill -INT "$(et_daemon_pid c1)"
+    check "c1 exits after SIGINT" et_wait_for et_daemon_exited c1 || ok=1
+    et_daemon_reap c1
+    check_num "c1's exit status after SIGINT" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "router: c1 closed with close_notify" \
+        et_wait_for -d router close_notify_logged "$C1_ADDR" "$closed" || ok=1
+    et_daemon_stop router
+    check_num "router's exit status after SIGTERM" "$ET_LAST_STATUS" -eq 0 || ok=1
+    return "$ok"
+}
+
+# close_notify_logged ADDR N: the router has logged more than N closes of
+# ADDR's session, and the last one was the peer's close_notify.
+close_notify_logged() {
+    log_count_above router "session closed: $1 from" "$2" &&
+        grep -F "session closed: $1 from" "$(et_daemon_log router)" | tail -n 1 |
+        grep -q -F "peer closed the tunnel (close_notify)"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -436,6 +501,7 @@ main() {
         "h|a malformed frame closes only that session|step_h|a"
         "f|router crash: client reconnects, TUN survives|step_f|a"
         "i|TUN deleted under a client: it exits non-zero|step_i|a"
+        "j|SIGINT/SIGTERM: close_notify and exit status 0|step_j|a"
     )
     et_init
     echo "tunnel_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"

@@ -339,6 +339,18 @@ void test_rogue_client_cert_fails_both_sides(void**) {
     assert_int_equal(g->client.downs, 1);
 }
 
+// identity.key_file that is some other key (here the router's): refused when
+// the context is built, naming the real problem, for both roles.
+void test_mismatched_key_is_refused(void**) {
+    for (Role role : {Role::Client, Role::Server}) {
+        Credentials creds = g_pki->client;
+        creds.key_file = g_pki->router.key_file;
+        auto ctx = TlsContext::create(role, creds);
+        assert_false(ctx.has_value());
+        assert_string_equal(ctx.error().what, "private key does not match certificate");
+    }
+}
+
 void test_client_rejects_unknown_router(void**) {
     // The client trusts only the other CA, which did not sign the router.
     Credentials creds = g_pki->client;
@@ -369,6 +381,7 @@ void expect_protocol_error_after(const ByteVec& good, const ByteVec& bad) {
     assert_int_equal(g->server.frames.size(), 1);
     assert_true(g->server.frames[0] == good);
     assert_true(g->server.link->dead());
+    assert_true(g->server.link->protocol_error()); // for the owner's counter
 }
 
 void test_zero_length_frame_is_protocol_error(void**) {
@@ -393,6 +406,7 @@ void test_shutdown_sends_close_notify(void**) {
     assert_true(g->server.link->dead());
     g->watchdog->run_until([] { return g->client.down.has_value(); }, "client link down");
     assert_reason(g->client, "close_notify");
+    assert_false(g->client.link->protocol_error());
     assert_false(g->server.down.has_value()); // shutdown() calls nothing back
 }
 
@@ -453,6 +467,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mismatched_key_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_client_rejects_unknown_router, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_length_frame_is_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oversized_frame_is_protocol_error, setup, teardown),

@@ -46,8 +46,9 @@ struct RouterStats {
     std::uint64_t dropped_spoofed = 0;  // source is not the sender's address
     std::uint64_t dropped_no_route = 0; // no client, no TUN for the destination
     std::uint64_t dropped_queue_full = 0;
-    std::uint64_t dropped_malformed = 0; // not IPv6, or IPv6 we cannot parse
+    std::uint64_t dropped_not_ipv6 = 0; // IPv4: valid on the wire, not routed
     std::uint64_t dropped_tun_error = 0;
+    std::uint64_t protocol_errors = 0; // sessions closed for a malformed frame
 };
 
 struct Ipv6AddrHash {
@@ -82,7 +83,6 @@ private:
     bool answer_echo(Session& from, Bytes packet);
     void retire(Session& s);
     void sweep_idle();
-    void update_listeners();
 
     loop::Loop& loop_; // outlives the router
     config::RouterConfig config_;

@@ -52,6 +52,7 @@ struct ClientStats {
     std::uint64_t disconnects = 0;      // tunnels lost
     std::uint64_t probes_dropped = 0;   // heartbeats that found no room
     std::uint64_t tun_dropped_down = 0; // read while the tunnel was down
+    std::uint64_t protocol_errors = 0;  // links closed for a malformed frame
 
     // Path resilience (why tunnels ended, what network changes did). The
     // reconnect counters count tunnels that were up, like disconnects, so

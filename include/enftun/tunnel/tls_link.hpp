@@ -65,6 +65,9 @@ public:
     // Sends close_notify (best effort) and stops all I/O. No callbacks follow.
     void shutdown();
 
+    // Whether the link died of a protocol error (a malformed frame from the
+    // peer), for the owner's counters (PROTOCOL.md: log, count, close).
+    bool protocol_error() const { return protocol_error_; }
     std::uint64_t frames_received() const { return frames_rx_; }
     std::uint64_t bytes_received() const { return bytes_rx_; }
     std::uint64_t bytes_sent() const { return bytes_tx_; }
@@ -88,6 +91,7 @@ private:
     bool up_ = false;
     bool dead_ = false;
     bool want_write_ = false;
+    bool protocol_error_ = false;
     std::uint64_t frames_rx_ = 0;
     std::uint64_t bytes_rx_ = 0;
     std::uint64_t bytes_tx_ = 0;
