@@ -4,11 +4,12 @@
 # (CTest: netns.setup_test; exit 77 = skipped). Topology: setup_lib.sh.
 #
 # Steps (each prints PASS/FAIL):
-#  a  before setup: the device reaches the host directly, a DHCPv6 client
-#     solicits (the counters work)
-#  b  up; no leak while enftun is not running (IPv6, IPv4, bound sockets,
-#     marked non-TCP, unmarked TCP to the router, no tunnel TCP at all);
-#     DHCPv6 still gets out
+#  a  before setup: the device reaches the host directly, DHCPv6 and
+#     DHCPv4 clients solicit (the counters work)
+#  b  up, printing each command; no leak while enftun is not running (IPv6,
+#     IPv4, bound sockets, marked non-TCP, unmarked TCP to the router, no
+#     tunnel TCP at all); DHCPv6 and DHCPv4 client traffic still gets out,
+#     and a DHCPv4 renewal from an ordinary socket gets its answer
 #  c  enftun running: router and another client through the tunnel, the
 #     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak; an
 #     unrelated route change does not make it reconnect (marked route probe)
@@ -150,12 +151,15 @@ step_a() {
     # that down must restore is recorded.
     es_check "a DHCPv6 client on the uplink: counter 'dhcp6' sees its Solicit" dhcpv6_solicits ||
         ok=1
+    es_check "a DHCPv4 client on the uplink: counter 'dhcp4' sees its Discover" dhcpv4_discovers ||
+        ok=1
     return "$ok"
 }
 
 step_b() {
     local ok=0
     es_check "enftun-setup up" es_setup d up "$CONF" || return 1
+    es_check "up printed the commands it ran" printed_commands || ok=1
     es_check "status says up (exit 0)" es_setup d status "$CONF" || ok=1
     es_check "the firewall lets TCP out to router.test's address fd00:100::1" \
         grep -q 'fd00:100::1' <(et_exec d nft list table inet enftun-enf0) || ok=1
@@ -171,7 +175,85 @@ step_b() {
         ok=1
     no_leak "enftun not running" quiet || ok=1
     es_check "a DHCPv6 client on the uplink gets its Solicit through" dhcpv6_solicits || ok=1
+    es_check "a DHCPv4 client on the uplink gets its Discover through" dhcpv4_discovers || ok=1
+    es_check "a DHCPv4 renewal (ordinary UDP socket, port 68 to 67) is answered" \
+        dhcpv4_renewal_answered || ok=1
     return "$ok"
+}
+
+# printed_commands: up prints "[#] CMD" for what it runs (setup.log holds
+# this run's output).
+printed_commands() {
+    local line
+    for line in '[#] ip tuntap add dev enf0 mode tun' '[#] nft -f' \
+        '[#] ip -6 rule add not fwmark 363'; do
+        grep -q -F -- "$line" "$ET_TMP/setup.log" || { echo "missing: $line"; return 1; }
+    done
+}
+
+# dhcpv4_discovers: dhcpcd -4 on up0 until i has counted a DHCPv4 client
+# message (a Discover, broadcast from 0.0.0.0:68). dhcpcd sends it on a
+# packet socket, which no IP-layer firewall sees: this shows a real client
+# gets out, dhcpv4_renewal_answered the firewall's and the rules' part.
+dhcpv4_discovers() {
+    local before rc=0
+    before="$(es_counter dhcp4)"
+    printf 'ipv4only\n' >"$ET_TMP/dhcpcd4.conf"
+    et_daemon_start dhcpcd d unshare --mount bash -c "mount -t tmpfs none /run &&
+        mkdir -p /var/lib/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd &&
+        exec timeout 60 dhcpcd -4 -1 -t 50 -f '$ET_TMP/dhcpcd4.conf' -c /bin/true up0"
+    et_wait_for -d dhcpcd counter_above dhcp4 "$before" || rc=1
+    et_daemon_stop dhcpcd
+    return "$rc"
+}
+
+counter_above() {
+    (($(es_counter "$1") > $2))
+}
+
+# dhcpv4_renewal_answered: a DHCPv4 renewal is unicast UDP from port 68 to
+# the server's port 67, from an ordinary socket (RFC 2131 section 4.4.5):
+# it needs rule 32761 (else table T's blackhole), the firewall's
+# exceptions both ways, and passes strict rp_filter. A stand-in server in i
+# on 198.18.0.1:67 answers every datagram; i counts it as "dhcp4".
+dhcpv4_renewal_answered() {
+    local before rc=0
+    before="$(es_counter dhcp4)"
+    et_daemon_start dhcp4-server i timeout 60 perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => 67,
+            Proto => "udp") or die "socket: $!";
+        while (defined(my $peer = $s->recv(my $msg, 1500))) { $s->send("ack:$msg", 0, $peer) }' \
+        "$ES_UPLINK_PEER4"
+    et_wait_for -d dhcp4-server dhcp4_server_listening || rc=1
+    if ! et_wait_for -t 20 dhcpv4_renew; then
+        rc=1
+        dhcpv4_renew || true # its error, for the log
+        et_exec d ip -4 addr show dev up0
+        et_exec d ip -4 route get "$ES_UPLINK_PEER4" ipproto udp sport 68 dport 67 || true
+    fi
+    et_daemon_stop dhcp4-server
+    counter_above dhcp4 "$before" || rc=1
+    return "$rc"
+}
+
+dhcp4_server_listening() {
+    [[ -n $(et_exec i ss -Hlun "src $ES_UPLINK_PEER4:67") ]]
+}
+
+# dhcpv4_renew: one renewal. d forgets its neighbour entry first, so it
+# asks for 198.18.0.1 by ARP and i learns d's address from that request: i
+# cannot ask itself, as d ignores ARP requests from 198.18.0.1 while the
+# IPv6 router is set up (rp_filter looks up 198.18.0.1 with mark 0, no
+# ports, and meets table T's blackhole).
+dhcpv4_renew() {
+    et_exec d ip -4 neigh flush to "$ES_UPLINK_PEER4" dev up0
+    et_exec d perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(LocalPort => 68, PeerAddr => $ARGV[0], PeerPort => 67,
+            Proto => "udp") or die "socket: $!";
+        $s->send("renew") or die "send: $!";
+        my $r = "";
+        eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm 2; $s->recv($r, 1500); alarm 0 };
+        $r eq "ack:renew" or die "no answer: $@\n"' "$ES_UPLINK_PEER4"
 }
 
 enf0_ready() {
