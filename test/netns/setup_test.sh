@@ -16,11 +16,13 @@
 #  d  enftun crashes (SIGKILL): still no leak; a restarted enftun works
 #  e  the trusted interface reaches its LAN directly
 #  f  up again is refused as "already up" and changes nothing
-#  g  down restores rules, routes, ruleset, links and sysctls exactly
+#  g  down restores rules, routes, ruleset, links and sysctls exactly, and
+#     leaves a foreign nftables table and foreign policy rules alone;
+#     status then exits 3
 #  h  up, down, up, down is clean
 #  i  a failure half-way through up is rolled back
-#  j  clear errors: no CAP_NET_ADMIN, no nft, a remote host that does not
-#     resolve; nothing changed
+#  j  clear errors: no CAP_NET_ADMIN, no nft (status says it cannot see the
+#     firewall), a remote host that does not resolve; nothing changed
 #  k  the router by IPv4 address, with strict rp_filter on the device: no
 #     unmarked TCP to it gets out
 set -e -o pipefail
@@ -387,7 +389,9 @@ step_g() {
         es_same_state d "$BEFORE" || ok=1
     es_check "second down succeeds, saying 'already down'" \
         es_succeeds_saying 'already down' es_setup d down "$CONF" || ok=1
-    es_check_not "status says down (exit 3, not 0)" es_setup d status "$CONF" || ok=1
+    es_check "status says down (exit 3)" status_exits 3 'state: down' "$CONF" || ok=1
+    es_check "the foreign nftables table and policy rules are still there" foreign_present ||
+        ok=1
     host="$(es_counter host)"
     es_check "d reaches the host directly again" es_ping d "$ES_HOST6" || ok=1
     es_check_num "counter 'host' saw it" "$(($(es_counter host) - host))" -ge 1 || ok=1
@@ -396,6 +400,36 @@ step_g() {
 
 # Round 2 runs enftun-setup with CAP_NET_ADMIN as its only capability, as
 # the CapabilityBoundingSet of enftun-setup@.service allows.
+# status_exits RC REGEX CONFIG: `enftun-setup status CONFIG` exits with RC
+# and its output matches REGEX.
+status_exits() {
+    local want="$1" pattern="$2" out rc=0
+    out="$(es_setup d status "$3" 2>&1)" || rc=$?
+    printf '%s\n(exit %s)\n' "$out" "$rc"
+    ((rc == want)) && grep -q -E -- "$pattern" <<<"$out"
+}
+
+# load_foreign: another program's nftables table, with chains on the hooks
+# the firewall uses (an accept there must not open it), and policy rules of
+# its own. enftun-setup must leave them alone; they are in the BEFORE dump.
+load_foreign() {
+    et_exec d nft -f - <<EOF
+table inet es_foreign {
+    chain input { type filter hook input priority filter; policy accept; tcp dport 7777 accept; }
+    chain output { type filter hook output priority filter; policy accept; udp dport 9 accept; }
+    chain forward { type filter hook forward priority filter; policy accept; }
+}
+EOF
+    et_exec d ip -6 rule add from fd00:777::/64 lookup 777 pref 32000
+    et_exec d ip -4 rule add from 198.18.7.0/24 lookup 777 pref 32000
+}
+
+foreign_present() {
+    et_exec d nft list table inet es_foreign &&
+        grep -q 'lookup 777' <(et_exec d ip -6 rule show pref 32000) &&
+        grep -q 'lookup 777' <(et_exec d ip -4 rule show pref 32000)
+}
+
 step_h() {
     local ok=0 round
     for round in 1 2; do
@@ -457,6 +491,8 @@ step_j() {
     done
     ES_PATH="$dir" es_check "up without nft fails with a clear message" \
         es_fails_saying 'nft not found' es_setup d up "$CONF" || ok=1
+    ES_PATH="$dir" es_check "status without nft says it cannot see the firewall" \
+        status_exits 3 'nft not found.*cannot be seen' "$CONF" || ok=1
     ES_ENFTUN="$(make_ipv4_prefix_enftun)" es_check \
         "up with an IPv4 prefix (from a stand-in enftun) fails with a clear message" \
         es_fails_saying 'route.prefixes: unsupported entry "10.0.0.0/8"' es_setup d up "$CONF" ||
@@ -515,6 +551,7 @@ main() {
     make_pki_and_confs
     start_router_and_c2
     run_step a "before setup the counters see direct traffic" step_a
+    load_foreign
     BEFORE="$ET_TMP/state.before"
     es_state d >"$BEFORE"
     run_step b "up: no leak while enftun is not running" step_b
