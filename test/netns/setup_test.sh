@@ -24,7 +24,8 @@
 #  j  clear errors: no CAP_NET_ADMIN, no nft (status says it cannot see the
 #     firewall), a remote host that does not resolve; nothing changed
 #  k  the router by IPv4 address, with strict rp_filter on the device: no
-#     unmarked TCP to it gets out
+#     unmarked TCP to it gets out; nothing from the uplink is delivered or
+#     forwarded
 set -e -o pipefail
 export LC_ALL=C
 
@@ -518,9 +519,70 @@ step_k() {
     es_check "ss shows fwmark:0x16b on the IPv4 tunnel socket" \
         grep -q 'fwmark:0x16b' <(et_exec d ss -tnie "dst 198.18.0.1:4443") || ok=1
     no_leak "IPv4 router" || ok=1
+    nothing_inbound || ok=1
     et_daemon_stop enftun
     es_check "down" es_setup d down "$conf" || ok=1
     es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+# nothing_inbound: i and h send to d's uplink addresses (pings, TCP SYNs to
+# port 7777) and i sends through d to the LAN (d forwarding IPv4 for the
+# moment). Counters in d before (priority -10) and after (+10) the
+# firewall's chains: the packets reach the input and forward hooks, and none
+# passes. The rule "to 198.18.0.1 lookup main" lets i's IPv4 pass strict
+# rp_filter, so it does reach the hooks.
+nothing_inbound() {
+    local ok=0 dst
+    et_exec d nft -f - <<EOF
+table inet es_inbound {
+    counter in_seen {}
+    counter in_passed {}
+    counter fwd_seen {}
+    counter fwd_passed {}
+    chain in_before {
+        type filter hook input priority -10; policy accept;
+        iifname "up0" tcp dport 7777 counter name "in_seen"
+        iifname "up0" icmp type echo-request counter name "in_seen"
+        iifname "up0" icmpv6 type echo-request counter name "in_seen"
+    }
+    chain in_after {
+        type filter hook input priority 10; policy accept;
+        iifname "up0" tcp dport 7777 counter name "in_passed"
+        iifname "up0" icmp type echo-request counter name "in_passed"
+        iifname "up0" icmpv6 type echo-request counter name "in_passed"
+    }
+    chain fwd_before {
+        type filter hook forward priority -10; policy accept;
+        iifname "up0" counter name "fwd_seen"
+    }
+    chain fwd_after {
+        type filter hook forward priority 10; policy accept;
+        iifname "up0" counter name "fwd_passed"
+    }
+}
+EOF
+    et_exec d sysctl -q -w net.ipv4.ip_forward=1
+    et_exec i ip -4 route add 198.18.3.0/24 via 198.18.0.2
+    {
+        for dst in 198.18.0.2 fd00:100::2; do
+            bg es_ping i "$dst"
+            bg es_ping h "$dst"
+            bg et_exec i timeout 2 bash -c "exec 3<>/dev/tcp/$dst/7777"
+            bg et_exec h timeout 2 bash -c "exec 3<>/dev/tcp/$dst/7777"
+        done
+        bg es_ping i "$ES_LAN4"
+        bg_wait
+    } >/dev/null 2>&1
+    et_exec i ip -4 route del 198.18.3.0/24 via 198.18.0.2
+    et_exec d sysctl -q -w net.ipv4.ip_forward=0
+    es_check_num "pings and SYNs from the uplink reached d's input hook" \
+        "$(et_nft_counter d es_inbound in_seen)" -gt 0 || ok=1
+    es_check_num "none was delivered" "$(et_nft_counter d es_inbound in_passed)" -eq 0 || ok=1
+    es_check_num "a ping from the uplink to the LAN reached d's forward hook" \
+        "$(et_nft_counter d es_inbound fwd_seen)" -gt 0 || ok=1
+    es_check_num "it was not forwarded" "$(et_nft_counter d es_inbound fwd_passed)" -eq 0 || ok=1
+    et_exec d nft delete table inet es_inbound
     return "$ok"
 }
 
@@ -563,7 +625,7 @@ main() {
     run_step h "up, down, up, down is clean" step_h
     run_step i "a failed up is rolled back" step_i
     run_step j "clear errors: no CAP_NET_ADMIN, no nft, unresolvable host" step_j
-    run_step k "IPv4 router address with strict rp_filter" step_k
+    run_step k "IPv4 router address with strict rp_filter: no unmarked TCP, nothing inbound" step_k
     echo "=== summary"
     printf '%s\n' "${RESULTS[@]}"
     es_summary setup_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
