@@ -26,6 +26,8 @@
 #  k  the router by IPv4 address, with strict rp_filter on the device: no
 #     unmarked TCP to it gets out; nothing from the uplink is delivered or
 #     forwarded
+#  l  route.allow_ipv4: no IPv4 blackhole, IPv4 goes out directly, IPv6
+#     still into enf0; status names a missing part (exit 1); down restores
 set -e -o pipefail
 export LC_ALL=C
 
@@ -56,6 +58,8 @@ make_pki_and_confs() {
         key="$pki/d.key" prefixes=default trusted=lan0
     write_client_conf "$ET_TMP/d4.conf" hosts=198.18.0.1 ca="$pki/ca.pem" cert="$pki/d.pem" \
         key="$pki/d.key" prefixes=default trusted=lan0
+    write_client_conf "$ET_TMP/d-ipv4.conf" hosts=router.test ca="$pki/ca.pem" \
+        cert="$pki/d.pem" key="$pki/d.key" prefixes=default trusted=lan0 allow_ipv4=true
     write_client_conf "$ET_TMP/noname.conf" hosts=nosuch.test ca="$pki/ca.pem" \
         cert="$pki/d.pem" key="$pki/d.key" prefixes=default
     write_client_conf "$ET_TMP/c2.conf" hosts=fd00:101::1 ca="$pki/ca.pem" \
@@ -586,6 +590,30 @@ EOF
     return "$ok"
 }
 
+# allow_ipv4 leaves IPv4 to the main table (the tunnel carries IPv6 only):
+# no blackhole in table T, and the firewall lets IPv4 through.
+step_l() {
+    local ok=0 conf="$ET_TMP/d-ipv4.conf" ipv4
+    es_check "up with route.allow_ipv4 = true" es_setup d up "$conf" || return 1
+    es_check "status says up (exit 0)" status_exits 0 'state: up' "$conf" || ok=1
+    es_check_not "no IPv4 blackhole in any table" \
+        grep -w blackhole <(et_exec d ip -4 route show table all) || ok=1
+    es_check "IPv4 to the host is routed via up0" \
+        route_get_says 'dev up0' -4 route get "$ES_HOST4" || ok=1
+    ipv4="$(es_counter ipv4)"
+    es_check "d pings the host $ES_HOST4 directly" es_ping d "$ES_HOST4" || ok=1
+    es_check_num "counter 'ipv4' saw it" "$(($(es_counter ipv4) - ipv4))" -ge 1 || ok=1
+    es_check "IPv6 to the host is still routed into enf0" \
+        route_get_says 'dev enf0' -6 route get "$ES_HOST6" || ok=1
+    es_check_not "and the host is unreachable by IPv6" es_ping d "$ES_HOST6" || ok=1
+    et_exec d nft delete table inet enftun-enf0
+    es_check "with the firewall removed, status says partly up (exit 1) and names it" \
+        status_exits 1 '\[ \] nftables table inet enftun-enf0' "$conf" || ok=1
+    es_check "down" es_setup d down "$conf" || ok=1
+    es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 run_step() {
@@ -626,6 +654,7 @@ main() {
     run_step i "a failed up is rolled back" step_i
     run_step j "clear errors: no CAP_NET_ADMIN, no nft, unresolvable host" step_j
     run_step k "IPv4 router address with strict rp_filter: no unmarked TCP, nothing inbound" step_k
+    run_step l "route.allow_ipv4: IPv4 direct, IPv6 tunnelled; partly up status" step_l
     echo "=== summary"
     printf '%s\n' "${RESULTS[@]}"
     es_summary setup_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
