@@ -17,8 +17,8 @@
 #  e  the trusted interface reaches its LAN directly
 #  f  up again is refused as "already up" and changes nothing
 #  g  down restores rules, routes, ruleset, links and sysctls exactly, and
-#     leaves a foreign nftables table and foreign policy rules alone;
-#     status then exits 3
+#     leaves a foreign nftables table, foreign policy rules and a link
+#     already in group route.table alone; status then exits 3
 #  h  up, down, up, down is clean
 #  i  a failure half-way through up is rolled back
 #  j  clear errors: no CAP_NET_ADMIN, no nft (status says it cannot see the
@@ -395,7 +395,8 @@ step_g() {
     es_check "second down succeeds, saying 'already down'" \
         es_succeeds_saying 'already down' es_setup d down "$CONF" || ok=1
     es_check "status says down (exit 3)" status_exits 3 'state: down' "$CONF" || ok=1
-    es_check "the foreign nftables table and policy rules are still there" foreign_present ||
+    es_check "the foreign nftables table, policy rules and grouped link are still there" \
+        foreign_present ||
         ok=1
     host="$(es_counter host)"
     es_check "d reaches the host directly again" es_ping d "$ES_HOST6" || ok=1
@@ -415,9 +416,13 @@ status_exits() {
 }
 
 # load_foreign: another program's nftables table, with chains on the hooks
-# the firewall uses (an accept there must not open it), and policy rules of
-# its own. enftun-setup must leave them alone; they are in the BEFORE dump.
+# the firewall uses (an accept there must not open it), policy rules of its
+# own, and a (down) veth es_grp already in group route.table, which down
+# must not move out. enftun-setup must leave them alone; they are in the
+# BEFORE dump.
 load_foreign() {
+    et_exec d ip link add es_grp type veth peer name es_grp_peer
+    et_exec d ip link set dev es_grp group "$("$ET_BIN_DIR/enftun" -c "$CONF" -p route.table)"
     et_exec d nft -f - <<EOF
 table inet es_foreign {
     chain input { type filter hook input priority filter; policy accept; tcp dport 7777 accept; }
@@ -430,7 +435,8 @@ EOF
 }
 
 foreign_present() {
-    et_exec d nft list table inet es_foreign &&
+    et_exec d ip -o link show dev es_grp | grep -q -w "group $("$ET_BIN_DIR/enftun" -c "$CONF" -p route.table)" &&
+        et_exec d nft list table inet es_foreign &&
         grep -q 'lookup 777' <(et_exec d ip -6 rule show pref 32000) &&
         grep -q 'lookup 777' <(et_exec d ip -4 rule show pref 32000)
 }
