@@ -151,8 +151,8 @@ es_topology_l() {
 # es_load_counters: count in i what arrives from the device's uplink.
 # "host" and "ipv4" and "other" must stay 0 while the full tunnel is set up,
 # "tunprefix" (tunnel addresses) always; "ns" (neighbour solicitations)
-# serves as a fence, "tunnel" is enftun's TCP, "dhcp6" DHCPv6 client
-# messages.
+# serves as a fence, "tunnel" is enftun's TCP, "dhcp6" DHCPv6 and "dhcp4"
+# DHCPv4 client messages (not counted as "ipv4").
 es_load_counters() {
     et_exec i nft -f - <<EOF
 table inet $ES_COUNTERS {
@@ -163,6 +163,7 @@ table inet $ES_COUNTERS {
     counter other {}
     counter tunprefix {}
     counter dhcp6 {}
+    counter dhcp4 {}
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         iifname "vd" jump from_device
@@ -173,6 +174,7 @@ table inet $ES_COUNTERS {
         ip daddr 198.18.2.0/24 counter name "host"
         ip6 daddr $ES_UPLINK_PEER6 tcp dport 4443 counter name "tunnel" return
         ip daddr $ES_UPLINK_PEER4 tcp dport 4443 counter name "tunnel" return
+        meta nfproto ipv4 udp sport 68 udp dport 67 counter name "dhcp4" return
         meta nfproto ipv4 counter name "ipv4" return
         icmpv6 type nd-neighbor-solicit counter name "ns" return
         icmpv6 type { nd-router-solicit, nd-neighbor-advert, mld-listener-report, mld-listener-done, mld2-listener-report } return

@@ -4,22 +4,30 @@
 # (CTest: netns.setup_test; exit 77 = skipped). Topology: setup_lib.sh.
 #
 # Steps (each prints PASS/FAIL):
-#  a  before setup: the device reaches the host directly, a DHCPv6 client
-#     solicits (the counters work)
-#  b  up; no leak while enftun is not running (IPv6, IPv4, bound sockets,
-#     marked non-TCP, unmarked TCP to the router); DHCPv6 still gets out
+#  a  before setup: the device reaches the host directly, DHCPv6 and
+#     DHCPv4 clients solicit (the counters work)
+#  b  up, printing each command; no leak while enftun is not running (IPv6,
+#     IPv4, bound sockets, marked non-TCP, unmarked TCP to the router, no
+#     tunnel TCP at all); DHCPv6 and DHCPv4 client traffic still gets out,
+#     and a DHCPv4 renewal from an ordinary socket gets its answer
 #  c  enftun running: router and another client through the tunnel, the
 #     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak; an
 #     unrelated route change does not make it reconnect (marked route probe)
 #  d  enftun crashes (SIGKILL): still no leak; a restarted enftun works
 #  e  the trusted interface reaches its LAN directly
 #  f  up again is refused as "already up" and changes nothing
-#  g  down restores rules, routes, ruleset, links and sysctls exactly
+#  g  down restores rules, routes, ruleset, links and sysctls exactly, and
+#     leaves a foreign nftables table, foreign policy rules and a link
+#     already in group route.table alone; status then exits 3
 #  h  up, down, up, down is clean
 #  i  a failure half-way through up is rolled back
-#  j  clear errors: no CAP_NET_ADMIN, no nft, a remote host that does not
-#     resolve; nothing changed
-#  k  the router by IPv4 address, with strict rp_filter on the device
+#  j  clear errors: no CAP_NET_ADMIN, no nft (status says it cannot see the
+#     firewall), a remote host that does not resolve; nothing changed
+#  k  the router by IPv4 address, with strict rp_filter on the device: no
+#     unmarked TCP to it gets out; nothing from the uplink is delivered or
+#     forwarded
+#  l  route.allow_ipv4: no IPv4 blackhole, IPv4 goes out directly, IPv6
+#     still into enf0; status names a missing part (exit 1); down restores
 set -e -o pipefail
 export LC_ALL=C
 
@@ -50,6 +58,8 @@ make_pki_and_confs() {
         key="$pki/d.key" prefixes=default trusted=lan0
     write_client_conf "$ET_TMP/d4.conf" hosts=198.18.0.1 ca="$pki/ca.pem" cert="$pki/d.pem" \
         key="$pki/d.key" prefixes=default trusted=lan0
+    write_client_conf "$ET_TMP/d-ipv4.conf" hosts=router.test ca="$pki/ca.pem" \
+        cert="$pki/d.pem" key="$pki/d.key" prefixes=default trusted=lan0 allow_ipv4=true
     write_client_conf "$ET_TMP/noname.conf" hosts=nosuch.test ca="$pki/ca.pem" \
         cert="$pki/d.pem" key="$pki/d.key" prefixes=default
     write_client_conf "$ET_TMP/c2.conf" hosts=fd00:101::1 ca="$pki/ca.pem" \
@@ -71,29 +81,49 @@ start_router_and_c2() {
 
 # ---------------------------------------------------------------- leaks
 
+# bg CMD...: run CMD in the background (its status ignored); bg_wait waits
+# for all of them (not for the daemons, which are children too).
+BG_PIDS=()
+bg() {
+    "$@" &
+    BG_PIDS+=("$!")
+}
+
+bg_wait() {
+    ((${#BG_PIDS[@]} == 0)) || wait "${BG_PIDS[@]}" || true
+    BG_PIDS=()
+}
+
 # try_to_leak: everything here must be dropped or go into the TUN. Each
-# attempt is expected to fail; what matters is the counters in i.
+# attempt is expected to fail; what matters is the counters in i. The
+# attempts are independent, so they run at once (each waits out its own
+# timeout); the caller's fence comes after all of them have ended.
 try_to_leak() {
     local dst
     for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" ff02::1 "$ES_ROUTER_ADDR"; do
-        es_ping d "$dst" -6 -I up0 || true
+        bg es_ping d "$dst" -6 -I up0
     done
     for dst in "$ES_HOST6" "$ES_UPLINK_PEER6" "$ES_HOST4" "$ES_UPLINK_PEER4"; do
-        es_ping d "$dst" || true
+        bg es_ping d "$dst"
         # SO_MARK alone opens nothing: only marked TCP to the router port.
-        es_ping d "$dst" -m 363 || true
+        bg es_ping d "$dst" -m 363
     done
-    es_ping d "$ES_HOST4" -I up0 || true
-    et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$ES_UPLINK_PEER6/4443" 2>/dev/null || true
-    et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$ES_HOST6/80" 2>/dev/null || true
-    et_exec d bash -c "echo leak >/dev/udp/$ES_HOST6/9" 2>/dev/null || true
-    et_exec d bash -c "echo leak >/dev/udp/$ES_HOST4/9" 2>/dev/null || true
+    bg es_ping d "$ES_HOST4" -I up0
+    for dst in "$ES_UPLINK_PEER6/4443" "$ES_UPLINK_PEER4/4443" "$ES_HOST6/80"; do
+        bg et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$dst"
+    done
+    bg et_exec d bash -c "echo leak >/dev/udp/$ES_HOST6/9"
+    bg et_exec d bash -c "echo leak >/dev/udp/$ES_HOST4/9"
+    bg_wait
 }
 
-# no_leak LABEL: run try_to_leak, fence, and check nothing but the allowed
-# traffic arrived in i.
+# no_leak LABEL [quiet]: run try_to_leak, fence, and check nothing but the
+# allowed traffic arrived in i; with "quiet" (enftun not running, no tunnel
+# connection left) no TCP to the router port either: the firewall lets
+# only marked TCP out there, and try_to_leak's is unmarked.
 no_leak() {
-    local ok=0 host ipv4 other tunprefix
+    local ok=0 host ipv4 other tunprefix tunnel
+    tunnel="$(es_counter tunnel)"
     tunprefix="$(es_counter tunprefix)"
     host="$(es_counter host)"
     ipv4="$(es_counter ipv4)"
@@ -107,6 +137,10 @@ no_leak() {
     es_check_num "$1: no IPv4 on the uplink" "$(($(es_counter ipv4) - ipv4))" -eq 0 || ok=1
     es_check_num "$1: nothing else on the uplink but ND/MLD/DHCPv6/tunnel" \
         "$(($(es_counter other) - other))" -eq 0 || ok=1
+    if [[ ${2:-} == quiet ]]; then
+        es_check_num "$1: no (unmarked) TCP to the router port on the uplink" \
+            "$(($(es_counter tunnel) - tunnel))" -eq 0 || ok=1
+    fi
     return "$ok"
 }
 
@@ -124,12 +158,15 @@ step_a() {
     # that down must restore is recorded.
     es_check "a DHCPv6 client on the uplink: counter 'dhcp6' sees its Solicit" dhcpv6_solicits ||
         ok=1
+    es_check "a DHCPv4 client on the uplink: counter 'dhcp4' sees its Discover" dhcpv4_discovers ||
+        ok=1
     return "$ok"
 }
 
 step_b() {
     local ok=0
     es_check "enftun-setup up" es_setup d up "$CONF" || return 1
+    es_check "up printed the commands it ran" printed_commands || ok=1
     es_check "status says up (exit 0)" es_setup d status "$CONF" || ok=1
     es_check "the firewall lets TCP out to router.test's address fd00:100::1" \
         grep -q 'fd00:100::1' <(et_exec d nft list table inet enftun-enf0) || ok=1
@@ -143,9 +180,87 @@ step_b() {
     es_check "multicast is routed into enf0" route_get_says 'dev enf0' -6 route get ff02::1 || ok=1
     es_check_not "unmarked IPv4 has no route (blackhole)" et_exec d ip -4 route get "$ES_HOST4" ||
         ok=1
-    no_leak "enftun not running" || ok=1
+    no_leak "enftun not running" quiet || ok=1
     es_check "a DHCPv6 client on the uplink gets its Solicit through" dhcpv6_solicits || ok=1
+    es_check "a DHCPv4 client on the uplink gets its Discover through" dhcpv4_discovers || ok=1
+    es_check "a DHCPv4 renewal (ordinary UDP socket, port 68 to 67) is answered" \
+        dhcpv4_renewal_answered || ok=1
     return "$ok"
+}
+
+# printed_commands: up prints "[#] CMD" for what it runs (setup.log holds
+# this run's output).
+printed_commands() {
+    local line
+    for line in '[#] ip tuntap add dev enf0 mode tun' '[#] nft -f' \
+        '[#] ip -6 rule add not fwmark 363'; do
+        grep -q -F -- "$line" "$ET_TMP/setup.log" || { echo "missing: $line"; return 1; }
+    done
+}
+
+# dhcpv4_discovers: dhcpcd -4 on up0 until i has counted a DHCPv4 client
+# message (a Discover, broadcast from 0.0.0.0:68). dhcpcd sends it on a
+# packet socket, which no IP-layer firewall sees: this shows a real client
+# gets out, dhcpv4_renewal_answered the firewall's and the rules' part.
+dhcpv4_discovers() {
+    local before rc=0
+    before="$(es_counter dhcp4)"
+    printf 'ipv4only\n' >"$ET_TMP/dhcpcd4.conf"
+    et_daemon_start dhcpcd d unshare --mount bash -c "mount -t tmpfs none /run &&
+        mkdir -p /var/lib/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd &&
+        exec timeout 60 dhcpcd -4 -1 -t 50 -f '$ET_TMP/dhcpcd4.conf' -c /bin/true up0"
+    et_wait_for -d dhcpcd counter_above dhcp4 "$before" || rc=1
+    et_daemon_stop dhcpcd
+    return "$rc"
+}
+
+counter_above() {
+    (($(es_counter "$1") > $2))
+}
+
+# dhcpv4_renewal_answered: a DHCPv4 renewal is unicast UDP from port 68 to
+# the server's port 67, from an ordinary socket (RFC 2131 section 4.4.5):
+# it needs rule 32761 (else table T's blackhole), the firewall's
+# exceptions both ways, and passes strict rp_filter. A stand-in server in i
+# on 198.18.0.1:67 answers every datagram; i counts it as "dhcp4".
+dhcpv4_renewal_answered() {
+    local before rc=0
+    before="$(es_counter dhcp4)"
+    et_daemon_start dhcp4-server i timeout 60 perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => 67,
+            Proto => "udp") or die "socket: $!";
+        while (defined(my $peer = $s->recv(my $msg, 1500))) { $s->send("ack:$msg", 0, $peer) }' \
+        "$ES_UPLINK_PEER4"
+    et_wait_for -d dhcp4-server dhcp4_server_listening || rc=1
+    if ! et_wait_for -t 20 dhcpv4_renew; then
+        rc=1
+        dhcpv4_renew || true # its error, for the log
+        et_exec d ip -4 addr show dev up0
+        et_exec d ip -4 route get "$ES_UPLINK_PEER4" ipproto udp sport 68 dport 67 || true
+    fi
+    et_daemon_stop dhcp4-server
+    counter_above dhcp4 "$before" || rc=1
+    return "$rc"
+}
+
+dhcp4_server_listening() {
+    [[ -n $(et_exec i ss -Hlun "src $ES_UPLINK_PEER4:67") ]]
+}
+
+# dhcpv4_renew: one renewal. d forgets its neighbour entry first, so it
+# asks for 198.18.0.1 by ARP and i learns d's address from that request: i
+# cannot ask itself, as d ignores ARP requests from 198.18.0.1 while the
+# IPv6 router is set up (rp_filter looks up 198.18.0.1 with mark 0, no
+# ports, and meets table T's blackhole).
+dhcpv4_renew() {
+    et_exec d ip -4 neigh flush to "$ES_UPLINK_PEER4" dev up0
+    et_exec d perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(LocalPort => 68, PeerAddr => $ARGV[0], PeerPort => 67,
+            Proto => "udp") or die "socket: $!";
+        $s->send("renew") or die "send: $!";
+        my $r = "";
+        eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm 2; $s->recv($r, 1500); alarm 0 };
+        $r eq "ack:renew" or die "no answer: $@\n"' "$ES_UPLINK_PEER4"
 }
 
 enf0_ready() {
@@ -279,7 +394,10 @@ step_g() {
         es_same_state d "$BEFORE" || ok=1
     es_check "second down succeeds, saying 'already down'" \
         es_succeeds_saying 'already down' es_setup d down "$CONF" || ok=1
-    es_check_not "status says down (exit 3, not 0)" es_setup d status "$CONF" || ok=1
+    es_check "status says down (exit 3)" status_exits 3 'state: down' "$CONF" || ok=1
+    es_check "the foreign nftables table, policy rules and grouped link are still there" \
+        foreign_present ||
+        ok=1
     host="$(es_counter host)"
     es_check "d reaches the host directly again" es_ping d "$ES_HOST6" || ok=1
     es_check_num "counter 'host' saw it" "$(($(es_counter host) - host))" -ge 1 || ok=1
@@ -288,6 +406,41 @@ step_g() {
 
 # Round 2 runs enftun-setup with CAP_NET_ADMIN as its only capability, as
 # the CapabilityBoundingSet of enftun-setup@.service allows.
+# status_exits RC REGEX CONFIG: `enftun-setup status CONFIG` exits with RC
+# and its output matches REGEX.
+status_exits() {
+    local want="$1" pattern="$2" out rc=0
+    out="$(es_setup d status "$3" 2>&1)" || rc=$?
+    printf '%s\n(exit %s)\n' "$out" "$rc"
+    ((rc == want)) && grep -q -E -- "$pattern" <<<"$out"
+}
+
+# load_foreign: another program's nftables table, with chains on the hooks
+# the firewall uses (an accept there must not open it), policy rules of its
+# own, and a (down) veth es_grp already in group route.table, which down
+# must not move out. enftun-setup must leave them alone; they are in the
+# BEFORE dump.
+load_foreign() {
+    et_exec d ip link add es_grp type veth peer name es_grp_peer
+    et_exec d ip link set dev es_grp group "$("$ET_BIN_DIR/enftun" -c "$CONF" -p route.table)"
+    et_exec d nft -f - <<EOF
+table inet es_foreign {
+    chain input { type filter hook input priority filter; policy accept; tcp dport 7777 accept; }
+    chain output { type filter hook output priority filter; policy accept; udp dport 9 accept; }
+    chain forward { type filter hook forward priority filter; policy accept; }
+}
+EOF
+    et_exec d ip -6 rule add from fd00:777::/64 lookup 777 pref 32000
+    et_exec d ip -4 rule add from 198.18.7.0/24 lookup 777 pref 32000
+}
+
+foreign_present() {
+    et_exec d ip -o link show dev es_grp | grep -q -w "group $("$ET_BIN_DIR/enftun" -c "$CONF" -p route.table)" &&
+        et_exec d nft list table inet es_foreign &&
+        grep -q 'lookup 777' <(et_exec d ip -6 rule show pref 32000) &&
+        grep -q 'lookup 777' <(et_exec d ip -4 rule show pref 32000)
+}
+
 step_h() {
     local ok=0 round
     for round in 1 2; do
@@ -349,6 +502,8 @@ step_j() {
     done
     ES_PATH="$dir" es_check "up without nft fails with a clear message" \
         es_fails_saying 'nft not found' es_setup d up "$CONF" || ok=1
+    ES_PATH="$dir" es_check "status without nft says it cannot see the firewall" \
+        status_exits 3 'nft not found.*cannot be seen' "$CONF" || ok=1
     ES_ENFTUN="$(make_ipv4_prefix_enftun)" es_check \
         "up with an IPv4 prefix (from a stand-in enftun) fails with a clear message" \
         es_fails_saying 'route.prefixes: unsupported entry "10.0.0.0/8"' es_setup d up "$CONF" ||
@@ -365,13 +520,101 @@ step_j() {
 step_k() {
     local ok=0 conf="$ET_TMP/d4.conf"
     es_check "up with remote.hosts = 198.18.0.1" es_setup d up "$conf" || return 1
+    # Rule 32761 routes unmarked TCP to 198.18.0.1 via up0: only the
+    # firewall's mark requirement stops it.
+    no_leak "IPv4 router, enftun not running" quiet || ok=1
     et_daemon_start enftun d "$ET_BIN_DIR/enftun" -c "$conf"
     es_check "enftun connects over IPv4; d pings the router $ES_ROUTER_ADDR" \
         et_wait_for -d enftun -d router es_ping d "$ES_ROUTER_ADDR" || ok=1
     es_check "ss shows fwmark:0x16b on the IPv4 tunnel socket" \
         grep -q 'fwmark:0x16b' <(et_exec d ss -tnie "dst 198.18.0.1:4443") || ok=1
     no_leak "IPv4 router" || ok=1
+    nothing_inbound || ok=1
     et_daemon_stop enftun
+    es_check "down" es_setup d down "$conf" || ok=1
+    es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+# nothing_inbound: i and h send to d's uplink addresses (pings, TCP SYNs to
+# port 7777) and i sends through d to the LAN (d forwarding IPv4 for the
+# moment). Counters in d before (priority -10) and after (+10) the
+# firewall's chains: the packets reach the input and forward hooks, and none
+# passes. The rule "to 198.18.0.1 lookup main" lets i's IPv4 pass strict
+# rp_filter, so it does reach the hooks.
+nothing_inbound() {
+    local ok=0 dst
+    et_exec d nft -f - <<EOF
+table inet es_inbound {
+    counter in_seen {}
+    counter in_passed {}
+    counter fwd_seen {}
+    counter fwd_passed {}
+    chain in_before {
+        type filter hook input priority -10; policy accept;
+        iifname "up0" tcp dport 7777 counter name "in_seen"
+        iifname "up0" icmp type echo-request counter name "in_seen"
+        iifname "up0" icmpv6 type echo-request counter name "in_seen"
+    }
+    chain in_after {
+        type filter hook input priority 10; policy accept;
+        iifname "up0" tcp dport 7777 counter name "in_passed"
+        iifname "up0" icmp type echo-request counter name "in_passed"
+        iifname "up0" icmpv6 type echo-request counter name "in_passed"
+    }
+    chain fwd_before {
+        type filter hook forward priority -10; policy accept;
+        iifname "up0" counter name "fwd_seen"
+    }
+    chain fwd_after {
+        type filter hook forward priority 10; policy accept;
+        iifname "up0" counter name "fwd_passed"
+    }
+}
+EOF
+    et_exec d sysctl -q -w net.ipv4.ip_forward=1
+    et_exec i ip -4 route add 198.18.3.0/24 via 198.18.0.2
+    {
+        for dst in 198.18.0.2 fd00:100::2; do
+            bg es_ping i "$dst"
+            bg es_ping h "$dst"
+            bg et_exec i timeout 2 bash -c "exec 3<>/dev/tcp/$dst/7777"
+            bg et_exec h timeout 2 bash -c "exec 3<>/dev/tcp/$dst/7777"
+        done
+        bg es_ping i "$ES_LAN4"
+        bg_wait
+    } >/dev/null 2>&1
+    et_exec i ip -4 route del 198.18.3.0/24 via 198.18.0.2
+    et_exec d sysctl -q -w net.ipv4.ip_forward=0
+    es_check_num "pings and SYNs from the uplink reached d's input hook" \
+        "$(et_nft_counter d es_inbound in_seen)" -gt 0 || ok=1
+    es_check_num "none was delivered" "$(et_nft_counter d es_inbound in_passed)" -eq 0 || ok=1
+    es_check_num "a ping from the uplink to the LAN reached d's forward hook" \
+        "$(et_nft_counter d es_inbound fwd_seen)" -gt 0 || ok=1
+    es_check_num "it was not forwarded" "$(et_nft_counter d es_inbound fwd_passed)" -eq 0 || ok=1
+    et_exec d nft delete table inet es_inbound
+    return "$ok"
+}
+
+# allow_ipv4 leaves IPv4 to the main table (the tunnel carries IPv6 only):
+# no blackhole in table T, and the firewall lets IPv4 through.
+step_l() {
+    local ok=0 conf="$ET_TMP/d-ipv4.conf" ipv4
+    es_check "up with route.allow_ipv4 = true" es_setup d up "$conf" || return 1
+    es_check "status says up (exit 0)" status_exits 0 'state: up' "$conf" || ok=1
+    es_check_not "no IPv4 blackhole in any table" \
+        grep -w blackhole <(et_exec d ip -4 route show table all) || ok=1
+    es_check "IPv4 to the host is routed via up0" \
+        route_get_says 'dev up0' -4 route get "$ES_HOST4" || ok=1
+    ipv4="$(es_counter ipv4)"
+    es_check "d pings the host $ES_HOST4 directly" es_ping d "$ES_HOST4" || ok=1
+    es_check_num "counter 'ipv4' saw it" "$(($(es_counter ipv4) - ipv4))" -ge 1 || ok=1
+    es_check "IPv6 to the host is still routed into enf0" \
+        route_get_says 'dev enf0' -6 route get "$ES_HOST6" || ok=1
+    es_check_not "and the host is unreachable by IPv6" es_ping d "$ES_HOST6" || ok=1
+    et_exec d nft delete table inet enftun-enf0
+    es_check "with the firewall removed, status says partly up (exit 1) and names it" \
+        status_exits 1 '\[ \] nftables table inet enftun-enf0' "$conf" || ok=1
     es_check "down" es_setup d down "$conf" || ok=1
     es_check "state as before" es_same_state d "$BEFORE" || ok=1
     return "$ok"
@@ -404,6 +647,7 @@ main() {
     make_pki_and_confs
     start_router_and_c2
     run_step a "before setup the counters see direct traffic" step_a
+    load_foreign
     BEFORE="$ET_TMP/state.before"
     es_state d >"$BEFORE"
     run_step b "up: no leak while enftun is not running" step_b
@@ -415,7 +659,8 @@ main() {
     run_step h "up, down, up, down is clean" step_h
     run_step i "a failed up is rolled back" step_i
     run_step j "clear errors: no CAP_NET_ADMIN, no nft, unresolvable host" step_j
-    run_step k "IPv4 router address with strict rp_filter" step_k
+    run_step k "IPv4 router address with strict rp_filter: no unmarked TCP, nothing inbound" step_k
+    run_step l "route.allow_ipv4: IPv4 direct, IPv6 tunnelled; partly up status" step_l
     echo "=== summary"
     printf '%s\n' "${RESULTS[@]}"
     es_summary setup_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
