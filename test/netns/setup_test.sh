@@ -9,7 +9,8 @@
 #  b  up, printing each command; no leak while enftun is not running (IPv6,
 #     IPv4, bound sockets, marked non-TCP, unmarked TCP to the router, no
 #     tunnel TCP at all); DHCPv6 and DHCPv4 client traffic still gets out,
-#     and a DHCPv4 renewal from an ordinary socket gets its answer
+#     and a DHCPv4 renewal from an ordinary socket gets its answer; the
+#     uplink's gateway can resolve the device by ARP
 #  c  enftun running: router and another client through the tunnel, the
 #     tunnel's TCP leaves the uplink with fwmark 0x16b, still no leak; an
 #     unrelated route change does not make it reconnect (marked route probe)
@@ -185,6 +186,8 @@ step_b() {
     es_check "a DHCPv4 client on the uplink gets its Discover through" dhcpv4_discovers || ok=1
     es_check "a DHCPv4 renewal (ordinary UDP socket, port 68 to 67) is answered" \
         dhcpv4_renewal_answered || ok=1
+    es_check "the uplink's gateway resolves d by ARP (strict rp_filter, IPv4 blackhole)" \
+        et_wait_for -t 10 uplink_can_arp_device || ok=1
     return "$ok"
 }
 
@@ -247,13 +250,11 @@ dhcp4_server_listening() {
     [[ -n $(et_exec i ss -Hlun "src $ES_UPLINK_PEER4:67") ]]
 }
 
-# dhcpv4_renew: one renewal. d forgets its neighbour entry first, so it
-# asks for 198.18.0.1 by ARP and i learns d's address from that request: i
-# cannot ask itself, as d ignores ARP requests from 198.18.0.1 while the
-# IPv6 router is set up (rp_filter looks up 198.18.0.1 with mark 0, no
-# ports, and meets table T's blackhole).
+# dhcpv4_renew: one renewal. i forgets d's link-layer address first, so
+# its answer waits for an ARP request that d must answer (see
+# uplink_can_arp_device).
 dhcpv4_renew() {
-    et_exec d ip -4 neigh flush to "$ES_UPLINK_PEER4" dev up0
+    et_exec i ip -4 neigh flush to 198.18.0.2 dev vd
     et_exec d perl -MIO::Socket::INET -e '
         my $s = IO::Socket::INET->new(LocalPort => 68, PeerAddr => $ARGV[0], PeerPort => 67,
             Proto => "udp") or die "socket: $!";
@@ -261,6 +262,18 @@ dhcpv4_renew() {
         my $r = "";
         eval { local $SIG{ALRM} = sub { die "timeout\n" }; alarm 2; $s->recv($r, 1500); alarm 0 };
         $r eq "ack:renew" or die "no answer: $@\n"' "$ES_UPLINK_PEER4"
+}
+
+# uplink_can_arp_device: i, the uplink's gateway (and DHCPv4 server), forgets
+# d and pings it: the ping is dropped by d's firewall, but the ARP request
+# before it must be answered. Reverse-path filtering checks the request's
+# sender with the packet's mark: without enftun-setup's arp table (and
+# src_valid_mark), mark 0 meets table T's blackhole and d stays silent,
+# so unicast from the gateway to d stalls once its neighbour entry expires.
+uplink_can_arp_device() {
+    et_exec i ip -4 neigh flush to 198.18.0.2 dev vd
+    et_exec i ping -4 -n -q -c 1 -W 1 198.18.0.2 >/dev/null 2>&1 || true
+    et_exec i ip -4 neigh show to 198.18.0.2 dev vd | grep -q lladdr
 }
 
 enf0_ready() {
