@@ -145,6 +145,15 @@ step_d() {
     check "the idle tunnel socket has a keepalive timer" keepalive_timer || ok=1
     et_daemon_start pinger d ping -6 -n -i 0.2 "$RS_ROUTER_ADDR"
     check "steady traffic through the tunnel" et_wait_for -d pinger pinger_answered || ok=1
+    # The route rs_start_client adds is a network change: enftun probes the
+    # router over the unchanged path. That probe must be answered before
+    # the black hole starts, or the heartbeat (2 s) beats the user timeout
+    # (10 s): wait for the decision, then longer than heartbeat_timeout.
+    check "enftun judged the route change" \
+        et_wait_for -d c2 log_count_above c2 "route change (" 0 || ok=1
+    sleep 3
+    check "and the tunnel is still up" \
+        et_wait_for -t 1 -d c2 rs_ping_tunnel || ok=1
     ups="$(et_log_count c2 "tunnel up")"
     lost="$(et_log_count c2 "Connection timed out")"
     blackhole_on
