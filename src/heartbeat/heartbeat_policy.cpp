@@ -1,5 +1,7 @@
 #include "enftun/heartbeat/heartbeat_policy.hpp"
 
+#include <algorithm>
+
 namespace enftun::heartbeat {
 
 void HeartbeatPolicy::on_up(std::uint64_t now_ms) {
@@ -37,7 +39,11 @@ Action HeartbeatPolicy::on_timer(std::uint64_t now_ms) {
         probe_requested_ = false;
         probe_sent_ms_ = now_ms;
         rx_since_probe_ = false;
-        deadline_ms_ = now_ms + timeout_ms_;
+        // on_rx() touches no timer, so an answer is only seen when the
+        // timer runs: with a period shorter than the timeout, look at one
+        // period too, or an answered probe would delay the next one until
+        // the timeout (and a router's idle timeout could close us first).
+        deadline_ms_ = now_ms + std::min(timeout_ms_, period_ms_);
         return Action::SendProbe;
     case State::Probing:
         // Any frame since the probe proves the path, the reply or not.

@@ -19,6 +19,9 @@ constexpr std::uint64_t kPeriod = 1000;
 constexpr std::uint64_t kTimeout = 3000;
 // Far from 0, like uv_now() on a running system.
 constexpr std::uint64_t kT0 = 5'000'000;
+// While probing, the timer looks again after one period (here shorter than
+// the timeout), then at the timeout.
+constexpr std::uint64_t kCheck = kPeriod < kTimeout ? kPeriod : kTimeout;
 
 std::optional<HeartbeatPolicy> g_policy;
 
@@ -70,7 +73,25 @@ void test_probe_after_period_without_rx(void**) {
     HeartbeatPolicy& p = up_at(kT0);
     assert_action(p.on_timer(kT0 + kPeriod), Action::SendProbe);
     assert_true(p.probing());
+    assert_int_equal(p.next_deadline(), kT0 + kPeriod + kCheck);
+    // Unanswered at that check: wait on for the timeout.
+    assert_action(p.on_timer(kT0 + kPeriod + kCheck), Action::None);
+    assert_true(p.probing());
     assert_int_equal(p.next_deadline(), kT0 + kPeriod + kTimeout);
+}
+
+void test_answered_probe_keeps_period_shorter_than_timeout(void**) {
+    // period < timeout: the next probe comes one period after the answer,
+    // not one timeout after the probe.
+    HeartbeatPolicy& p = up_at(kT0);
+    const std::uint64_t probe = kT0 + kPeriod;
+    assert_action(p.on_timer(probe), Action::SendProbe);
+    p.on_rx(probe + 5);
+    assert_int_equal(p.next_deadline(), probe + kPeriod);
+    assert_action(p.on_timer(p.next_deadline()), Action::None);
+    assert_false(p.probing());
+    assert_int_equal(p.next_deadline(), probe + 5 + kPeriod);
+    assert_action(p.on_timer(probe + 5 + kPeriod), Action::SendProbe);
 }
 
 void test_dead_after_timeout_once_probing(void**) {
@@ -135,7 +156,7 @@ void test_probe_requested_sends_at_once(void**) {
     const std::uint64_t t = kT0 + 200;
     assert_int_equal(p.on_probe_requested(t), t);
     assert_action(p.on_timer(t), Action::SendProbe);
-    assert_int_equal(p.next_deadline(), t + kTimeout);
+    assert_int_equal(p.next_deadline(), t + kCheck);
 }
 
 void test_probe_requested_early_in_clock(void**) {
@@ -143,14 +164,14 @@ void test_probe_requested_early_in_clock(void**) {
     HeartbeatPolicy& p = up_at(0);
     assert_int_equal(p.on_probe_requested(500), 500);
     assert_action(p.on_timer(500), Action::SendProbe);
-    assert_int_equal(p.next_deadline(), 500 + kTimeout);
+    assert_int_equal(p.next_deadline(), 500 + kCheck);
 }
 
 void test_probe_requested_while_probing_keeps_deadline(void**) {
     HeartbeatPolicy& p = up_at(kT0);
     const std::uint64_t probe = kT0 + kPeriod;
     assert_action(p.on_timer(probe), Action::SendProbe);
-    assert_int_equal(p.on_probe_requested(probe + 100), probe + kTimeout);
+    assert_int_equal(p.on_probe_requested(probe + 100), probe + kCheck);
     assert_action(p.on_timer(probe + 100), Action::None);
     assert_action(p.on_timer(probe + kTimeout), Action::Dead);
 }
@@ -164,7 +185,7 @@ void test_probe_requested_after_answered_probe_sends_again(void**) {
     const std::uint64_t t = probe + 100;
     assert_int_equal(p.on_probe_requested(t), t);
     assert_action(p.on_timer(t), Action::SendProbe);
-    assert_int_equal(p.next_deadline(), t + kTimeout);
+    assert_int_equal(p.next_deadline(), t + kCheck);
     assert_action(p.on_timer(t + kTimeout), Action::Dead);
 }
 
@@ -203,6 +224,7 @@ int main() {
         cmocka_unit_test_teardown(test_rx_stamped_after_timer_now_is_fresh, teardown),
         cmocka_unit_test_teardown(test_probe_after_period_without_rx, teardown),
         cmocka_unit_test_teardown(test_dead_after_timeout_once_probing, teardown),
+        cmocka_unit_test_teardown(test_answered_probe_keeps_period_shorter_than_timeout, teardown),
         cmocka_unit_test_teardown(test_any_frame_after_probe_recovers, teardown),
         cmocka_unit_test_teardown(test_frame_same_ms_after_probe_recovers, teardown),
         cmocka_unit_test_teardown(test_frame_same_ms_before_probe_does_not_count, teardown),

@@ -6,6 +6,10 @@
 //                 ▲                                │
 //                 └─────────(any frame received)───┘
 //
+// Timer while Probing: first after min(period, timeout), where an answer
+// already received returns to Quiet (so a period shorter than the timeout
+// is kept), then at the timeout.
+//
 // Hooks: on_rx() for every frame received (a timestamp store: cheap enough for
 // the data path, no timer is touched per packet); on_probe_requested() when
 // something (a route change) wants proof of the path right now.
