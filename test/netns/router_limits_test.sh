@@ -26,6 +26,8 @@ export LC_ALL=C
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
@@ -37,24 +39,10 @@ ping_once() {
     et_exec "$1" ping -6 -n -c 1 -W 1 "$2"
 }
 
-router_listening() {
-    local addr
-    for addr in fd00:100::1 fd00:101::1 fd00:102::1; do
-        [[ -n $(et_exec r ss -Hltn "src [$addr]:4443") ]] || return 1
-    done
-}
-
 # ------------------------------------------------------------- topology
 
 make_topology() {
-    local n=0 ns
-    et_ns_add r c1 c2 x
-    for ns in c1 c2 x; do
-        et_veth_add r "v$ns" "$ns" vr
-        et_addr_add r "v$ns" "fd00:10$n::1/64"
-        et_addr_add "$ns" vr "fd00:10$n::2/64"
-        n=$((n + 1))
-    done
+    hub_topology
     # A receive window that fills after a few KiB (step d).
     et_exec x sysctl -q -w net.ipv4.tcp_rmem="4096 8192 8192"
 }
@@ -81,7 +69,7 @@ write_confs() {
 
 start_router() {
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
-    et_wait_for -d router router_listening
+    et_wait_for -d router hub_router_listening
 }
 
 start_client() {

@@ -27,6 +27,8 @@ export LC_ALL=C
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
@@ -76,28 +78,7 @@ fence_probe() {
     counter_above "$4" "$5" "$6"
 }
 
-# router_listening: the router accepts on each underlay address.
-router_listening() {
-    local addr
-    for addr in fd00:100::1 fd00:101::1 fd00:102::1; do
-        [[ -n $(et_exec r ss -Hltn "src [$addr]:4443") ]] || return 1
-    done
-}
-
 # ------------------------------------------------------------- topology
-
-make_topology() {
-    et_ns_add r c1 c2 x
-    et_veth_add r vc1 c1 vr
-    et_veth_add r vc2 c2 vr
-    et_veth_add r vx x vr
-    et_addr_add r vc1 fd00:100::1/64
-    et_addr_add c1 vr fd00:100::2/64
-    et_addr_add r vc2 fd00:101::1/64
-    et_addr_add c2 vr fd00:101::2/64
-    et_addr_add r vx fd00:102::1/64
-    et_addr_add x vr fd00:102::2/64
-}
 
 # Underlay counters in r: the veths must carry only TLS (TCP 4443) plus the
 # link's own ND/MLD; no echo and no tunnel address may ever show up there.
@@ -176,7 +157,7 @@ write_confs() {
 
 start_router() {
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
-    et_wait_for -d router router_listening
+    et_wait_for -d router hub_router_listening
 }
 
 # start_client NAME NS: start enftun, wait for its TUN, add the routes that
@@ -247,7 +228,7 @@ et_link_gone() {
 # Infrastructure: runs under set -e; a failure here is a broken test machine.
 setup_infra() {
     et_require_bins enftun enftun-router
-    make_topology
+    hub_topology
     load_underlay_counters
     load_c2_counters
     make_pki

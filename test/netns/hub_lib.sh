@@ -1,0 +1,32 @@
+# hub_lib.sh: the star topology of the tunnel tests (tunnel_test.sh,
+# router_limits_test.sh), sourced after lib.sh. The router namespace r is
+# the hub; c1, c2 and x each hang off it on a veth pair of their own:
+#
+#   r:vc1 fd00:100::1/64 ── c1:vr fd00:100::2/64
+#   r:vc2 fd00:101::1/64 ── c2:vr fd00:101::2/64
+#   r:vx  fd00:102::1/64 ── x:vr  fd00:102::2/64   (x: impostors, raw peers)
+#
+# The router listens on the three r addresses (HUB_ROUTER_ADDRS).
+# shellcheck shell=bash
+
+readonly HUB_ROUTER_ADDRS=(fd00:100::1 fd00:101::1 fd00:102::1)
+
+# hub_topology: the four namespaces and their links.
+hub_topology() {
+    local n=0 ns
+    et_ns_add r c1 c2 x
+    for ns in c1 c2 x; do
+        et_veth_add r "v$ns" "$ns" vr
+        et_addr_add r "v$ns" "fd00:10$n::1/64"
+        et_addr_add "$ns" vr "fd00:10$n::2/64"
+        n=$((n + 1))
+    done
+}
+
+# hub_router_listening: the router accepts on each of its addresses.
+hub_router_listening() {
+    local addr
+    for addr in "${HUB_ROUTER_ADDRS[@]}"; do
+        [[ -n $(et_exec r ss -Hltn "src [$addr]:4443") ]] || return 1
+    done
+}
