@@ -206,13 +206,23 @@ printed_commands() {
 # packet socket, which no IP-layer firewall sees: this shows a real client
 # gets out, dhcpv4_renewal_answered the firewall's and the rules' part.
 dhcpv4_discovers() {
-    local before rc=0
-    before="$(es_counter dhcp4)"
-    printf 'ipv4only\n' >"$ET_TMP/dhcpcd4.conf"
+    dhcpcd_counted dhcp4 'ipv4only\n' -4
+}
+
+# dhcpcd_counted COUNTER CONF [FLAG...]: dhcpcd on up0 with config CONF (a
+# printf format) until i's COUNTER grows. dhcpcd keeps its state under /run
+# and /var/lib/dhcpcd: tmpfs in a private mount namespace, so the machine is
+# untouched.
+dhcpcd_counted() {
+    local counter="$1" conf="$ET_TMP/dhcpcd-$1.conf" before rc=0
+    # shellcheck disable=SC2059 # the format is the caller's constant
+    printf "$2" >"$conf"
+    shift 2
+    before="$(es_counter "$counter")"
     et_daemon_start dhcpcd d unshare --mount bash -c "mount -t tmpfs none /run &&
         mkdir -p /var/lib/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd &&
-        exec timeout 60 dhcpcd -4 -1 -t 50 -f '$ET_TMP/dhcpcd4.conf' -c /bin/true up0"
-    et_wait_for -d dhcpcd counter_above dhcp4 "$before" || rc=1
+        exec timeout 60 dhcpcd $* -1 -t 50 -f '$conf' -c /bin/true up0"
+    et_wait_for -d dhcpcd counter_above "$counter" "$before" || rc=1
     et_daemon_stop dhcpcd
     return "$rc"
 }
@@ -284,22 +294,9 @@ enf0_ready() {
 }
 
 # dhcpv6_solicits: dhcpcd (DHCPv6 only, no RS) on up0 until i has counted a
-# Solicit from it. dhcpcd keeps its state under /run and /var/lib/dhcpcd:
-# tmpfs in a private mount namespace, so the machine is untouched.
+# Solicit from it.
 dhcpv6_solicits() {
-    local before rc=0
-    before="$(es_counter dhcp6)"
-    printf 'ipv6only\nnoipv6rs\nia_na 1\n' >"$ET_TMP/dhcpcd.conf"
-    et_daemon_start dhcpcd d unshare --mount bash -c "mount -t tmpfs none /run &&
-        mkdir -p /var/lib/dhcpcd && mount -t tmpfs none /var/lib/dhcpcd &&
-        exec timeout 60 dhcpcd -1 -t 50 -f '$ET_TMP/dhcpcd.conf' -c /bin/true up0"
-    et_wait_for -d dhcpcd dhcp6_counted "$before" || rc=1
-    et_daemon_stop dhcpcd
-    return "$rc"
-}
-
-dhcp6_counted() {
-    (($(es_counter dhcp6) > $1))
+    dhcpcd_counted dhcp6 'ipv6only\nnoipv6rs\nia_na 1\n'
 }
 
 # route_get_says REGEX ARG...: `ip ARG...` in d prints a match of REGEX.
