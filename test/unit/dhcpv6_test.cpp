@@ -218,6 +218,16 @@ void test_check_client_message(void**) {
     }
 }
 
+// Builds m into g_out and compares it with g_want, byte for byte.
+void expect_built(const Dhcpv6ServerMessage& m) {
+    enftun::packet::PacketWriter w(g_out);
+    build_dhcpv6_server_message(m, w);
+    auto n = w.finish();
+    assert_true(n.has_value());
+    assert_int_equal(*n, g_want.size());
+    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+}
+
 // The builder must write the Advertise that dhcpcd accepted, byte for byte.
 void test_build_matches_accepted_advertise(void**) {
     g_want = dhcp_payload(rcvec::kOurAdvertise);
@@ -228,12 +238,7 @@ void test_build_matches_accepted_advertise(void**) {
     m.client_id = kDhcpcdDuid;
     m.lease = Dhcpv6Lease{1, 1800, 2880, kLease, 3600, 7200};
     m.preference = 255;
-    enftun::packet::PacketWriter w(g_out);
-    build_dhcpv6_server_message(m, w);
-    auto n = w.finish();
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    expect_built(m);
 }
 
 // A Reply with every optional part, spelled out from RFC 8415 §8, §21.
@@ -258,12 +263,7 @@ void test_build_all_options(void**) {
     m.preference = 7;
     m.rapid_commit = true;
     m.status = Dhcpv6Status::NotOnLink;
-    enftun::packet::PacketWriter w(g_out);
-    build_dhcpv6_server_message(m, w);
-    auto n = w.finish();
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    expect_built(m);
     // Without a Client ID (an Information-request without one).
     m.client_id = {};
     m.lease.reset();
@@ -301,24 +301,14 @@ void test_build_returns_client_ias(void**) {
                  "0005 0018 fd00000e000000000000000000000009 00000000 00000000"
                  "0003 0012 00000002 00000000 00000000" // IA_NA IAID 2
                  "000d 0002 0002");                     // NoAddrsAvail
-    enftun::packet::PacketWriter w(g_out);
-    build_dhcpv6_server_message(m, w);
-    auto n = w.finish();
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    expect_built(m);
     // A Request: no address withdrawn, the second IA still refused.
     m.withdraw_other_addrs = false;
     g_want = hex("07 abcdef 0002 0003 000401 0001 0003 000302"
                  "0003 0028 00000001 00000708 00000b40"
                  "0005 0018 fd00000e000000000000000000000005 00000e10 00001c20"
                  "0003 0012 00000002 00000000 00000000 000d 0002 0002");
-    enftun::packet::PacketWriter w2(g_out);
-    build_dhcpv6_server_message(m, w2);
-    n = w2.finish();
-    assert_true(n.has_value());
-    assert_int_equal(*n, g_want.size());
-    assert_memory_equal(g_out.data(), g_want.data(), g_want.size());
+    expect_built(m);
 }
 
 // A client listing 20 other addresses and 20 more IA_NAs gets 8 of each
