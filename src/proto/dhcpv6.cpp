@@ -113,29 +113,38 @@ struct OtherAddrs {
     std::size_t count = 0;
 };
 
-OtherAddrs other_addrs(Bytes client_options, const Ipv6Addr& ours) {
-    OtherAddrs out;
-    bool first = true;
-    for_each_ia_na(client_options, [&](Bytes ia) {
-        if (!std::exchange(first, false)) {
-            return;
-        }
-        OptionWalker walk(ia.subspan(kDhcpv6IaNaFixedLen));
-        while (!walk.done() && out.count < out.addrs.size()) {
-            auto opt = walk.next();
-            if (!opt) {
-                return;
-            }
-            if (opt->code != kDhcpv6OptIaAddr || opt->body.size() < kDhcpv6IaAddrFixedLen) {
-                continue;
-            }
-            Ipv6Addr a;
-            std::copy_n(opt->body.begin(), a.bytes.size(), a.bytes.begin());
-            if (a != ours) {
-                out.addrs[out.count++] = a;
-            }
+// The body of the first IA_NA in `opts`, the one a lease answers.
+std::optional<Bytes> first_ia_na(Bytes opts) {
+    std::optional<Bytes> first;
+    for_each_ia_na(opts, [&first](Bytes ia) {
+        if (!first) {
+            first = ia;
         }
     });
+    return first;
+}
+
+OtherAddrs other_addrs(Bytes client_options, const Ipv6Addr& ours) {
+    OtherAddrs out;
+    const auto ia = first_ia_na(client_options);
+    if (!ia) {
+        return out;
+    }
+    OptionWalker walk(ia->subspan(kDhcpv6IaNaFixedLen));
+    while (!walk.done() && out.count < out.addrs.size()) {
+        auto opt = walk.next();
+        if (!opt) {
+            break;
+        }
+        if (opt->code != kDhcpv6OptIaAddr || opt->body.size() < kDhcpv6IaAddrFixedLen) {
+            continue;
+        }
+        Ipv6Addr a;
+        std::copy_n(opt->body.begin(), a.bytes.size(), a.bytes.begin());
+        if (a != ours) {
+            out.addrs[out.count++] = a;
+        }
+    }
     return out;
 }
 
