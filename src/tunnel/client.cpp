@@ -2,6 +2,7 @@
 
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
+#include "enftun/process/idle_pages.hpp"
 #include "enftun/tls/identity.hpp"
 
 #include <algorithm>
@@ -345,6 +346,21 @@ void Client::on_confirmed() {
                     link_->stream().describe().c_str());
     router_card_.on_tunnel_up();
     tun_poll_.watch(UV_READABLE);
+    release_startup_pages();
+}
+
+// Start-up and the handshake are behind us, the resolver thread is idle:
+// the pages only they used can go (process/idle_pages.hpp).
+void Client::release_startup_pages() {
+    auto report = process::release_idle_pages();
+    if (!report) {
+        ENFTUN_LOG_DEBUG("idle pages kept: %s: %s", report.error().what,
+                         strerror(report.error().sys));
+        return;
+    }
+    ENFTUN_LOG_DEBUG("released start-up pages: %zu mappings, resident %zu -> %zu KiB",
+                     report->mappings, report->resident_before / 1024,
+                     report->resident_after / 1024);
 }
 
 void Client::on_link_down(const char* reason) {

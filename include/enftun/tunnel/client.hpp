@@ -91,6 +91,7 @@ private:
     void on_send_drained() override;
     void on_link_down(const char* reason) override;
     void on_confirmed();
+    void release_startup_pages();
 
     void on_tun_readable();
     void on_tun_failed(int status);
