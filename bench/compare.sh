@@ -73,11 +73,18 @@ snapshot_cpu() {
 
 # record_memory TOOL RUN KIND(idle|peak): VmRSS (idle) or VmHWM (peak), and
 # RssAnon, the private part (VmRSS also counts the shared libraries' pages).
+# The idle reading also takes VmHWM so far (the start-up peak) and then
+# resets the high-water mark (proc(5), clear_refs "5"), so that the peak
+# reading after the traffic is the peak under load, not start-up's.
 record_memory() {
     local tool="$1" run="$2" kind="$3" side key=VmRSS pid
     [[ $kind == peak ]] && key=VmHWM
     for side in client server; do
         pid="$(et_daemon_pid "$tool-$side")"
+        if [[ $kind == idle ]]; then
+            bench_record "$tool" "${side}_rss_startup_kib" "$run" "$(bench_rss_kib "$pid" VmHWM)"
+            echo 5 >"/proc/$pid/clear_refs"
+        fi
         bench_record "$tool" "${side}_rss_${kind}_kib" "$run" "$(bench_rss_kib "$pid" "$key")"
         bench_record "$tool" "${side}_anon_${kind}_kib" "$run" "$(bench_rss_kib "$pid" RssAnon)"
     done

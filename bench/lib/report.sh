@@ -17,10 +17,12 @@ client_cpu_s_per_gb|client CPU per GB moved|s/GB|low
 server_cpu_s_per_gb|server CPU per GB moved|s/GB|low
 client_cpu_s|client CPU, both iperf3 runs|s|low
 server_cpu_s|server CPU, both iperf3 runs|s|low
+client_rss_startup_kib|client RSS peak, start-up|KiB|low
 client_rss_idle_kib|client RSS idle|KiB|low
-client_rss_peak_kib|client RSS peak|KiB|low
+client_rss_peak_kib|client RSS peak under load|KiB|low
+server_rss_startup_kib|server RSS peak, start-up|KiB|low
 server_rss_idle_kib|server RSS idle|KiB|low
-server_rss_peak_kib|server RSS peak|KiB|low
+server_rss_peak_kib|server RSS peak under load|KiB|low
 client_anon_idle_kib|client private RSS (RssAnon) idle|KiB|low
 client_anon_peak_kib|client private RSS after load|KiB|low
 server_anon_idle_kib|server private RSS (RssAnon) idle|KiB|low
