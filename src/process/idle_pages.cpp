@@ -1,5 +1,6 @@
 #include "enftun/process/idle_pages.hpp"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -44,16 +45,31 @@ bool parse_range(std::string_view field, MappedRange& out) {
            parse_number(field.substr(dash + 1), out.end, 16) && out.start < out.end;
 }
 
+// Resident bytes, from /proc/self/statm ("SIZE RESIDENT ..." in pages).
+// Plain read() and from_chars, no stdio: this runs right after the release,
+// and every library page it touches is mapped back (16 at a time).
 std::size_t resident_bytes() {
-    std::FILE* f = std::fopen("/proc/self/statm", "re");
-    if (!f) {
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
         return 0;
     }
-    unsigned long size = 0;
-    unsigned long resident = 0;
-    int n = std::fscanf(f, "%lu %lu", &size, &resident);
-    std::fclose(f);
-    return n == 2 ? resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
+    char buf[128];
+    ssize_t n = read(fd, buf, sizeof buf);
+    close(fd);
+    if (n <= 0) {
+        return 0;
+    }
+    std::string_view rest(buf, static_cast<std::size_t>(n));
+    next_field(rest); // size
+    std::size_t pages = 0;
+    std::string_view resident = next_field(rest);
+    if (!resident.empty() && resident.back() == '\n') {
+        resident.remove_suffix(1);
+    }
+    if (!parse_number(resident, pages, 10)) {
+        return 0;
+    }
+    return pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
 struct FileCloser {
