@@ -350,17 +350,18 @@ void Client::on_confirmed() {
 }
 
 // Start-up and the handshake are behind us, the resolver thread is idle:
-// the pages only they used can go (process/idle_pages.hpp).
+// the pages only they used can go (process/idle_pages.hpp). Logged at info:
+// it is the process's memory figure an operator would otherwise misread.
 void Client::release_startup_pages() {
     auto report = process::release_idle_pages();
     if (!report) {
-        ENFTUN_LOG_DEBUG("idle pages kept: %s: %s", report.error().what,
-                         strerror(report.error().sys));
+        ENFTUN_LOG_WARN("start-up pages kept: %s: %s", report.error().what,
+                        strerror(report.error().sys));
         return;
     }
-    ENFTUN_LOG_DEBUG("released start-up pages: %zu mappings, resident %zu -> %zu KiB",
-                     report->mappings, report->resident_before / 1024,
-                     report->resident_after / 1024);
+    ENFTUN_LOG_INFO("released start-up pages: resident %zu -> %zu KiB (%zu mappings)",
+                    report->resident_before / 1024, report->resident_after / 1024,
+                    report->mappings);
 }
 
 void Client::on_link_down(const char* reason) {
