@@ -44,12 +44,14 @@ bench_build() {
         ET_BIN_DIR="$ENFTUN_BIN_DIR"
     else
         ET_BIN_DIR="$BENCH_REPO/build-bench"
-        if [[ ! -x $ET_BIN_DIR/enftun || ! -x $ET_BIN_DIR/enftun-router ]]; then
-            et_log "building optimised binaries in $ET_BIN_DIR"
+        # Always build (incremental): a benchmark of stale binaries would
+        # measure code that is no longer in the tree.
+        if [[ ! -f $ET_BIN_DIR/CMakeCache.txt ]]; then
             cmake -S "$BENCH_REPO" -B "$ET_BIN_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
                 -DBUILD_TESTING=OFF >/dev/null
-            cmake --build "$ET_BIN_DIR" -j2 >/dev/null
         fi
+        et_log "building optimised binaries in $ET_BIN_DIR"
+        cmake --build "$ET_BIN_DIR" -j2 >/dev/null
     fi
     et_require_bins enftun enftun-router
 }
