@@ -16,8 +16,10 @@
 # c traffic really in the tunnel, d wrong CA refused, e spoofed sources
 # dropped (by the client, and by the router: a raw `openssl s_client` peer
 # sends hand-made frames), g gateway TUN, h a malformed frame closes only
-# that session, f router crash + reconnect, i TUN deleted under a client,
-# j SIGINT/SIGTERM: close_notify, exit 0 (run last).
+# that session, k a malformed frame from the router's side (a raw
+# `openssl s_server`): the client closes, counts it, reconnects, f router
+# crash + reconnect, i TUN deleted under a client, j SIGINT/SIGTERM:
+# close_notify, exit 0 (run last).
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs,
 # ET_BUDGET (seconds, default 240) stops starting new steps after that
@@ -153,6 +155,10 @@ write_confs() {
         cert="$OTHER_PKI/bad.pem" key="$OTHER_PKI/bad.key"
     write_client_conf "$ET_TMP/impostor.conf" "${common[@]}" hosts=fd00:102::1 \
         cert="$PKI/impostor.pem" key="$PKI/impostor.key"
+    # Step k: the impostor's identity against a raw TLS server on port 4444.
+    write_client_conf "$ET_TMP/rawc.conf" "${common[@]}" hosts=fd00:102::1 port=4444 \
+        dev=enfk0 cert="$PKI/impostor.pem" key="$PKI/impostor.key" \
+        reconnect_max_delay=1000
 }
 
 start_router() {
@@ -214,6 +220,20 @@ start_raw_peer() {
     ET_STDIN="$2" et_daemon_start "$1" x timeout 60 openssl s_client -quiet -nocommands \
         -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -verify_return_error \
         -cert "$PKI/impostor.pem" -key "$PKI/impostor.key"
+}
+
+# start_raw_router NAME FRAMES: openssl s_server in r on port 4444 with the
+# router's certificate, requiring a client certificate of our CA, sending
+# FRAMES to the first client once the handshake is done. -naccept 1: one
+# connection, then it exits (or 60 s pass).
+start_raw_router() {
+    ET_STDIN="$2" et_daemon_start "$1" r timeout 60 openssl s_server -quiet -naccept 1 \
+        -accept "[fd00:102::1]:4444" -cert "$PKI/router.pem" -key "$PKI/router.key" \
+        -CAfile "$PKI/ca.pem" -Verify 1 -verify_return_error
+}
+
+raw_router_listening() {
+    [[ -n $(et_exec r ss -Hltn "src [fd00:102::1]:4444") ]]
 }
 
 # link_mtu_is NS IF MTU: `ip link` reports that MTU for the device.
@@ -441,6 +461,28 @@ step_h() {
     return "$ok"
 }
 
+# k: a malformed frame from the router's side (its payload is not an IP
+# packet): the client logs a protocol error, counts it (protocol-errors),
+# closes the connection and reconnects; it keeps running and keeps its TUN.
+step_k() {
+    local ok=0
+    make_frames "$ET_TMP/to-client.bin" 5858585858585858
+    start_raw_router rawr "$ET_TMP/to-client.bin"
+    et_wait_for -d rawr raw_router_listening || ok=1
+    et_daemon_start rawc x "$ET_BIN_DIR/enftun" -c "$ET_TMP/rawc.conf"
+    check "client says why: protocol error from peer" \
+        et_wait_for -d rawc et_log_has rawc "protocol error from peer" || ok=1
+    check "client goes on to reconnect" et_wait_for -d rawc et_log_has rawc "reconnecting in" || ok=1
+    check_num "client counted it: protocol-errors 1" \
+        "$(et_daemon_stat rawc protocol-errors)" -eq 1 || ok=1
+    check_not "client never logged 'tunnel up'" et_log_has rawc "tunnel up" || ok=1
+    check "client still running" et_daemon_running rawc || ok=1
+    check "its TUN enfk0 is still there" et_link_exists x enfk0 || ok=1
+    et_daemon_stop rawc
+    et_daemon_stop rawr
+    return "$ok"
+}
+
 # i: the TUN is deleted under a running client (say by `ip link del`): the
 # client cannot move packets any more, so it must exit non-zero (for its
 # service manager to restart it), not spin or hang. Runs last: c2 is gone
@@ -491,6 +533,7 @@ main() {
         "e|spoofed source addresses are dropped|step_e|b"
         "g|gateway mode: ping the router-side TUN|step_g|a"
         "h|a malformed frame closes only that session|step_h|a"
+        "k|a malformed frame from the router side: client counts it, reconnects|step_k|"
         "f|router crash: client reconnects, TUN survives|step_f|a"
         "i|TUN deleted under a client: it exits non-zero|step_i|a"
         "j|SIGINT/SIGTERM: close_notify and exit status 0|step_j|a"
