@@ -223,6 +223,16 @@ const KeyPrinter kPrinters[] = {
     {"identity.duid_file", [](const ClientConfig& c) { return c.identity.duid_file; }},
 };
 
+// The original enftun's names for keys we print under another name, so
+// that its scripts' `enftun -p OLD` calls keep working.
+struct KeyAlias {
+    std::string_view old_name;
+    std::string_view key;
+};
+const KeyAlias kAliases[] = {
+    {"tun.ip_set", "tun.set_address"},
+};
+
 } // namespace
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {
@@ -245,12 +255,18 @@ Result<ClientConfig, ConfigError> load_client_config_from_string(const std::stri
 
 Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
                                                   std::string_view key) {
+    const std::string_view asked = key;
+    for (const auto& a : kAliases) {
+        if (a.old_name == key) {
+            key = a.key;
+        }
+    }
     for (const auto& p : kPrinters) {
         if (p.key == key) {
             return p.print(config);
         }
     }
-    return ConfigError{"unknown key: " + std::string(key)};
+    return ConfigError{"unknown key: " + std::string(asked)};
 }
 
 std::span<const std::string_view> client_key_names() {

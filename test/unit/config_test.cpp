@@ -246,6 +246,10 @@ void test_ip_set_is_set_address(void** state) {
     assert_false(both.tun.set_address);
     assert_true(both.warnings.empty());
     assert_string_equal(print(f, "tun.set_address").c_str(), "false");
+    // -p knows the old name too (the original's scripts ask for it).
+    assert_string_equal(print(f, "tun.ip_set").c_str(), "false");
+    load_text(f, req + "tun = { ip_set = true; };\n");
+    assert_string_equal(print(f, "tun.ip_set").c_str(), "true");
     expect_error(f, req + "tun = {\n  set_address = true;\n  ip_set = false;\n};\n", 5,
                  "tun.ip_set", "conflicts with tun.set_address");
 }
