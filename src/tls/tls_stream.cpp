@@ -113,6 +113,12 @@ void TlsStream::shutdown() {
     ERR_clear_error();
 }
 
+void TlsStream::free_buffers() {
+    // Returns 0 when a buffer still holds data (a partial record); then the
+    // buffers stay, which is what we want.
+    SSL_free_buffers(ssl_.get());
+}
+
 Result<proto::Ipv6Addr> TlsStream::peer_address() const {
     X509* peer = SSL_get0_peer_certificate(ssl_.get());
     if (peer == nullptr) {

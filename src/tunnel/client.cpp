@@ -126,7 +126,7 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
           [this](Bytes pkt) { send_probe(pkt); }, [this] { on_heartbeat_dead(); }),
       retry_timer_(loop, [this] { connector_.start(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
-      reaper_(loop, [this] { dead_link_.reset(); }),
+      reaper_(loop, [this] { dead_link_.reset(); }), idle_timer_(loop, [this] { on_idle_tick(); }),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
       down_buf_(max_payload()) {}
@@ -150,6 +150,7 @@ void Client::stop() {
     stopping_ = true;
     connector_.cancel();
     retry_timer_.stop();
+    idle_timer_.stop();
     route_monitor_.stop();
     heartbeat_.on_down();
     router_card_.stop(); // writes the final RA: the TUN is still open here
@@ -347,6 +348,8 @@ void Client::on_confirmed() {
     router_card_.on_tunnel_up();
     tun_poll_.watch(UV_READABLE);
     release_startup_pages();
+    idle_trim_.on_trimmed(stats_.tun_rx + stats_.tun_tx);
+    idle_timer_.start(idle_tick_ms());
 }
 
 // Start-up and the handshake are behind us, the resolver thread is idle:
@@ -364,9 +367,36 @@ void Client::release_startup_pages() {
                     report->mappings);
 }
 
+// A quiet heartbeat period (the operator's measure of idle), within 1 s and
+// 1 min, so a burst's memory comes back within two minutes at most.
+std::uint64_t Client::idle_tick_ms() const {
+    return std::clamp<std::uint64_t>(
+        static_cast<std::uint64_t>(config_.remote.heartbeat_period.count()), 1000, 60000);
+}
+
+// After a burst has gone quiet: its buffers and the pages the bulk path
+// mapped go back (tunnel/idle_trim.hpp); the next packet brings back what
+// it needs.
+void Client::on_idle_tick() {
+    if (!link_ || !confirmed_) {
+        return;
+    }
+    if (idle_trim_.on_tick(stats_.tun_rx + stats_.tun_tx)) {
+        link_->release_buffers();
+        auto report = process::release_idle_pages();
+        ++stats_.idle_trims;
+        if (report) {
+            ENFTUN_LOG_DEBUG("idle: buffers and pages released, resident %zu -> %zu KiB",
+                             report->resident_before / 1024, report->resident_after / 1024);
+        }
+    }
+    idle_timer_.start(idle_tick_ms());
+}
+
 void Client::on_link_down(const char* reason) {
     bool was_up = confirmed_;
     confirmed_ = false;
+    idle_timer_.stop();
     ENFTUN_LOG_WARN("connection to %s lost: %s", peer_.c_str(), reason);
     if (link_ && link_->protocol_error()) {
         ++stats_.protocol_errors;
@@ -519,7 +549,7 @@ void Client::log_stats() const {
     const std::uint64_t ended_by_us = stats_.reconnects_route + stats_.reconnects_heartbeat;
     ENFTUN_LOG_INFO(
         "stats: reconnects route %llu heartbeat %llu other %llu; route changes %llu unchanged "
-        "%llu early-retries %llu; netlink events %llu overruns %llu",
+        "%llu early-retries %llu; netlink events %llu overruns %llu; idle-trims %llu",
         static_cast<unsigned long long>(stats_.reconnects_route),
         static_cast<unsigned long long>(stats_.reconnects_heartbeat),
         static_cast<unsigned long long>(
@@ -528,7 +558,8 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(stats_.route_unchanged),
         static_cast<unsigned long long>(stats_.early_retries),
         static_cast<unsigned long long>(route_monitor_.events()),
-        static_cast<unsigned long long>(route_monitor_.overruns()));
+        static_cast<unsigned long long>(route_monitor_.overruns()),
+        static_cast<unsigned long long>(stats_.idle_trims));
     router_card_.log_stats();
 }
 

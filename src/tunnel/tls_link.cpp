@@ -197,6 +197,15 @@ void TlsLink::shutdown() {
     handshake_timer_.stop();
 }
 
+void TlsLink::release_buffers() {
+    if (dead_ || !up_) {
+        return;
+    }
+    reader_.release(); // each keeps its storage if it holds a partial frame
+    writer_.release();
+    stream_.free_buffers();
+}
+
 // libuv turns POLLERR into UV_EBADF, which says nothing; the socket's pending
 // error does (ETIMEDOUT: TCP_USER_TIMEOUT or keepalive gave up, see
 // conn/tcp_liveness.hpp; ECONNRESET; EHOSTUNREACH from ICMP).

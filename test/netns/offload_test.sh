@@ -12,7 +12,10 @@
 #   b. client -> router: the same;
 #   c. the kernel really handed the daemons super-packets: on each side the
 #      TUN's TX counters (kernel -> daemon) average more than the MTU per
-#      packet, which only TSO allows.
+#      packet, which only TSO allows;
+#   d. once the transfers have gone quiet for a heartbeat period (1 s here),
+#      the client hands back what they grew (tunnel/idle_trim.hpp): its
+#      idle-trims count rises and its VmRSS falls below the after-load figure.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -43,7 +46,8 @@ setup() {
     write_router_conf "$ET_TMP/router.conf" cert="$ET_TMP/pki/router.pem" \
         key="$ET_TMP/pki/router.key" ca="$ET_TMP/pki/ca.pem" mtu="$MTU"
     write_client_conf "$ET_TMP/c1.conf" mtu="$MTU" ca="$ET_TMP/pki/ca.pem" \
-        cert="$ET_TMP/pki/c1.pem" key="$ET_TMP/pki/c1.key" prefixes=fd00:e::/64,fd00:f::/64
+        cert="$ET_TMP/pki/c1.pem" key="$ET_TMP/pki/c1.key" prefixes=fd00:e::/64,fd00:f::/64 \
+        heartbeat_period=1000
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
     et_wait_for -d router listening r fd00:100::1 4443
     et_daemon_start c1 c "$ET_BIN_DIR/enftun" -c "$ET_TMP/c1.conf"
@@ -81,6 +85,15 @@ tx_bytes_per_packet() {
         awk '$1 == "TX:" { getline; if ($2 > 0) print int($1 / $2); else print 0 }'
 }
 
+vm_rss_kib() {
+    awk '$1 == "VmRSS:" { print $2 }' "/proc/$(et_daemon_pid c1)/status"
+}
+
+# idle_trims_above N: the client's stats show more than N idle trims.
+idle_trims_above() {
+    (($(et_daemon_stat c1 idle-trims) > $1))
+}
+
 main() {
     et_init
     command -v curl >/dev/null || et_skip "curl not installed"
@@ -102,7 +115,16 @@ main() {
     echo "average kernel -> daemon packet: client TUN $c_avg bytes, router TUN $r_avg bytes"
     check "c. the client read super-packets (TSO)" test "$c_avg" -gt "$MTU"
     check "c. the router read super-packets (TSO)" test "$r_avg" -gt "$MTU"
-    echo "offload_test: $((4 - FAILED)) passed, $FAILED failed"
+    local trims loaded trimmed
+    trims="$(et_daemon_stat c1 idle-trims)"
+    loaded="$(vm_rss_kib)"
+    check "d. the client trims once the tunnel is quiet" \
+        et_wait_for -d c1 idle_trims_above "$trims" || true
+    trimmed="$(vm_rss_kib)"
+    echo "client VmRSS after the transfers $loaded KiB, after the idle trim $trimmed KiB"
+    check "d. ... and its VmRSS fell" test "$trimmed" -lt "$loaded"
+    check "d. the trimmed client still tunnels" et_exec c ping -6 -n -q -c 2 -W 2 fd00:f::1 >/dev/null
+    echo "offload_test: $((7 - FAILED)) passed, $FAILED failed"
     ((FAILED == 0))
 }
 

@@ -308,6 +308,35 @@ void test_frames_with_idle_buffer_release(void**) {
     assert_false(g->server.link->writer().has_storage());
 }
 
+// The client's setting: buffers stay while busy, and release_buffers()
+// frees them once the link is idle (tunnel/idle_trim.hpp); both ways
+// still work afterwards, the record buffers coming back with OpenSSL.
+void test_release_buffers_on_an_idle_link(void**) {
+    exchange_many_frames({});
+    assert_true(g->client.link->writer().has_storage());
+    assert_true(g->server.link->writer().has_storage());
+    g->client.link->release_buffers();
+    g->server.link->release_buffers();
+    assert_false(g->client.link->writer().has_storage());
+    assert_false(g->server.link->writer().has_storage());
+    for (std::uint16_t i = 0; i < 50; ++i) {
+        g->client.to_send.push_back(echo(1400, i));
+        g->server.to_send.push_back(echo(700, i));
+    }
+    g->client.pump();
+    g->server.pump();
+    g->watchdog->run_until(
+        [] {
+            return g->client.frames.size() == g->server.to_send.size() &&
+                   g->server.frames.size() == g->client.to_send.size();
+        },
+        "frames both ways after the release");
+    assert_received(g->server, g->client);
+    assert_received(g->client, g->server);
+    assert_false(g->client.down.has_value());
+    assert_false(g->server.down.has_value());
+}
+
 void test_batch_larger_than_a_record(void**) {
     start_pair(g_pki->client);
     g->watchdog->run_until(both_up, "both links up");
@@ -465,6 +494,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_handshake_and_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_release_buffers_on_an_idle_link, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mismatched_key_is_refused, setup, teardown),

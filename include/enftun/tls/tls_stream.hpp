@@ -44,6 +44,9 @@ public:
     IoResult write(Bytes buf);
     // Sends close_notify once; best effort, never waits for the peer's.
     void shutdown();
+    // Frees OpenSSL's record buffers if they hold nothing (SSL_free_buffers);
+    // they are allocated again by the next read or write. For idle links.
+    void free_buffers();
     // Whether SSL holds bytes not yet returned by read(): decrypted, or (with
     // read-ahead) raw bytes already taken from the socket, which no readable
     // event will announce again.

@@ -35,6 +35,7 @@
 #include "enftun/netlink/route_monitor.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
+#include "enftun/tunnel/idle_trim.hpp"
 #include "enftun/tunnel/router_card.hpp"
 #include "enftun/tunnel/tls_link.hpp"
 
@@ -63,6 +64,7 @@ struct ClientStats {
     std::uint64_t route_changes = 0;        // coalesced netlink batches handled
     std::uint64_t route_unchanged = 0;      // ... that kept the connection and probed
     std::uint64_t early_retries = 0;        // backoff cut short by a network change
+    std::uint64_t idle_trims = 0;           // buffers and pages handed back after a burst
 };
 
 class Client final : public TlsLink::Handler {
@@ -92,6 +94,8 @@ private:
     void on_link_down(const char* reason) override;
     void on_confirmed();
     void release_startup_pages();
+    void on_idle_tick();
+    std::uint64_t idle_tick_ms() const;
 
     void on_tun_readable();
     void on_tun_failed(int status);
@@ -123,7 +127,9 @@ private:
     loop::Timer retry_timer_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
-    loop::Timer reaper_;                 // destroys a dead link outside the link's callbacks
+    loop::Timer reaper_;     // destroys a dead link outside the link's callbacks
+    loop::Timer idle_timer_; // IdleTrimPolicy's ticks while the tunnel is up
+    IdleTrimPolicy idle_trim_;
     RouterCard router_card_;             // writes into tun_
     std::vector<std::uint8_t> down_buf_; // TUN reads while the tunnel is down
     std::unique_ptr<TlsLink> link_;

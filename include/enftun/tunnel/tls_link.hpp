@@ -64,6 +64,9 @@ public:
     void flush();
     // Sends close_notify (best effort) and stops all I/O. No callbacks follow.
     void shutdown();
+    // Frees the frame and TLS record buffers that hold nothing; each comes
+    // back on its next use. For a link that has gone idle (tunnel/idle_trim.hpp).
+    void release_buffers();
 
     // Whether the link died of a protocol error (a malformed frame from the
     // peer), for the owner's counters (PROTOCOL.md: log, count, close).
