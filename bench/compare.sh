@@ -9,6 +9,8 @@
 #   -o FILE   JSON output (default bench/results/latest.json)
 #   env ENFTUN_BIN_DIR=DIR   use that build instead of building build-bench
 #       BENCH_SECONDS=N      iperf3 duration (default 10)
+#       BENCH_QUIET=N        seconds of quiet after the load before the last
+#                            RSS reading (default 11)
 #
 # In two namespaces joined by a veth pair (bench/lib/common.sh), one after
 # another and round-robin over the tools within each repetition:
@@ -18,7 +20,8 @@
 #   wireguard wireguard-go + wg
 # For each: iperf3 (one TCP stream, both directions), ping RTT, flood-ping
 # rate, CPU seconds of both tunnel processes during the iperf3 runs and per
-# GB moved, RSS idle and peak, and the time from starting the client to its
+# GB moved, RSS idle, peak under load and idle again after the load, and the
+# time from starting the client to its
 # first answered ping. Takes about 2 minutes per repetition; every step is
 # bounded by a timeout, and namespaces and daemons go away on exit.
 set -e -o pipefail
@@ -39,6 +42,7 @@ source "$BENCH_HERE/lib/wireguard.sh"
 source "$BENCH_HERE/lib/report.sh"
 
 ET_WAIT_TIMEOUT=30
+BENCH_QUIET="${BENCH_QUIET:-11}"
 RUNS=3
 TOOLS=bare,enftun,openvpn,wireguard
 OUT="$BENCH_HERE/results/latest.json"
@@ -71,7 +75,7 @@ snapshot_cpu() {
     echo "$c $s"
 }
 
-# record_memory TOOL RUN KIND(idle|peak): VmRSS (idle) or VmHWM (peak), and
+# record_memory TOOL RUN KIND(idle|peak|quiet): VmRSS (idle, quiet) or VmHWM (peak), and
 # RssAnon, the private part (VmRSS also counts the shared libraries' pages).
 # The idle reading also takes VmHWM so far (the start-up peak) and then
 # resets the high-water mark (proc(5), clear_refs "5"), so that the peak
@@ -139,7 +143,14 @@ measure() {
     fi
     iperf_server_up "$target"
     measure_traffic "$tool" "$run" "$target"
-    [[ $tool == bare ]] || record_memory "$tool" "$run" peak
+    if [[ $tool != bare ]]; then
+        record_memory "$tool" "$run" peak
+        # Idle again: what a tunnel keeps once a burst is over (enftun hands
+        # a burst's buffers and pages back after a quiet heartbeat period,
+        # 5 s in this benchmark's config).
+        sleep "$BENCH_QUIET"
+        record_memory "$tool" "$run" quiet
+    fi
     et_daemon_stop iperf3 5
     "${tool}_down"
 }
@@ -154,6 +165,7 @@ parse_args() {
         esac
     done
     [[ $RUNS =~ ^[1-9][0-9]?$ ]] || et_die "-r wants 1..99"
+    [[ $BENCH_QUIET =~ ^[0-9]{1,3}$ ]] || et_die "BENCH_QUIET wants 0..999 seconds"
     local t
     IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
     for t in "${TOOL_LIST[@]}"; do

@@ -20,13 +20,17 @@ server_cpu_s|server CPU, both iperf3 runs|s|low
 client_rss_startup_kib|client RSS peak, start-up|KiB|low
 client_rss_idle_kib|client RSS idle|KiB|low
 client_rss_peak_kib|client RSS peak under load|KiB|low
+client_rss_quiet_kib|client RSS idle again after the load|KiB|low
 server_rss_startup_kib|server RSS peak, start-up|KiB|low
 server_rss_idle_kib|server RSS idle|KiB|low
 server_rss_peak_kib|server RSS peak under load|KiB|low
+server_rss_quiet_kib|server RSS idle again after the load|KiB|low
 client_anon_idle_kib|client private RSS (RssAnon) idle|KiB|low
 client_anon_peak_kib|client private RSS after load|KiB|low
+client_anon_quiet_kib|client private RSS idle again after the load|KiB|low
 server_anon_idle_kib|server private RSS (RssAnon) idle|KiB|low
 server_anon_peak_kib|server private RSS after load|KiB|low
+server_anon_quiet_kib|server private RSS idle again after the load|KiB|low
 first_ping_ms|start to first answered ping|ms|low"
 
 # bench_json TSV META_JSON: the JSON document on stdout.
