@@ -1,10 +1,12 @@
-// Unit tests for process/idle_pages: the smaps scanner picks exactly the
-// private, read-only, file-backed mappings without copy-on-write pages; and,
-// against the real kernel, release_idle_pages() unmaps a clean file mapping
-// (its Rss goes to 0 and it still reads back the file), leaves a mapping that
-// was written and then made read-only (like RELRO) holding what was written,
-// and leaves the process's libraries working.
+// Unit tests for process/proc_files and process/idle_pages: the smaps
+// scanner picks exactly the private, read-only, file-backed mappings without
+// copy-on-write pages; statm's resident field parses; and, against the real
+// kernel, release_idle_pages() unmaps a clean file mapping (its Rss goes to
+// 0 and it still reads back the file), leaves a mapping that was written and
+// then made read-only (like RELRO) holding what was written, and leaves the
+// process's libraries working.
 #include "enftun/process/idle_pages.hpp"
+#include "enftun/process/proc_files.hpp"
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -91,6 +93,16 @@ void test_scanner_ignores_malformed_lines(void**) {
                     "Anonymous:   0 kB\r\n");
     assert_int_equal(got.size(), 1);
     assert_int_equal(got[0].start, 0x7f006000);
+}
+
+void test_statm_resident(void**) {
+    using enftun::process::parse_statm_resident;
+    assert_int_equal(parse_statm_resident("2301 913 677 46 0 233 0\n").value(), 913);
+    assert_int_equal(parse_statm_resident("1 2").value(), 2);
+    assert_false(parse_statm_resident("").has_value());
+    assert_false(parse_statm_resident("2301\n").has_value());
+    assert_false(parse_statm_resident("2301 x13 677").has_value());
+    assert_false(parse_statm_resident("2301 -913 677").has_value());
 }
 
 // ---------------------------------------------------------- the real kernel
@@ -208,6 +220,7 @@ int main() {
         cmocka_unit_test(test_scanner_picks_clean_read_only_file_mappings),
         cmocka_unit_test(test_scanner_needs_the_anonymous_line),
         cmocka_unit_test(test_scanner_ignores_malformed_lines),
+        cmocka_unit_test(test_statm_resident),
     };
     const struct CMUnitTest real[] = {
         cmocka_unit_test_setup_teardown(test_release_unmaps_clean_file_pages_only, real_setup,

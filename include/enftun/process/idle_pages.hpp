@@ -18,40 +18,16 @@
 // pages and are skipped: MADV_DONTNEED would revert them to the file's
 // unrelocated bytes.
 //
-// SmapsScanner is the pure part (the /proc/PID/smaps format, proc(5)); the
-// functions below it make the syscalls. Call release_idle_pages() from the
-// loop thread at a quiet point; no other thread may be mapping or unmapping
-// libraries (dlopen) at the same time.
+// The /proc parsing is pure, in process/proc_files.hpp. Call
+// release_idle_pages() from the loop thread at a quiet point; no other
+// thread may be mapping or unmapping libraries (dlopen) at the same time.
 #pragma once
 
 #include "enftun/util/result.hpp"
 
 #include <cstddef>
-#include <cstdint>
-#include <string_view>
-#include <vector>
 
 namespace enftun::process {
-
-struct MappedRange {
-    std::uintptr_t start = 0;
-    std::uintptr_t end = 0; // one past the last byte
-};
-
-// Reads /proc/PID/smaps one line at a time; droppable() lists the mappings
-// that are safe to MADV_DONTNEED. A mapping qualifies only once its
-// "Anonymous: 0 kB" line has been seen, so a truncated or unexpected format
-// qualifies nothing.
-class SmapsScanner {
-public:
-    void feed_line(std::string_view line);
-    const std::vector<MappedRange>& droppable() const { return droppable_; }
-
-private:
-    MappedRange current_{};
-    bool candidate_ = false; // header said: private, not writable, a file
-    std::vector<MappedRange> droppable_;
-};
 
 struct ReleaseReport {
     std::size_t mappings = 0;        // mappings madvise'd
