@@ -93,6 +93,7 @@ private:
     std::list<std::unique_ptr<Session>> sessions_;
     std::unordered_map<proto::Ipv6Addr, Session*, Ipv6AddrHash> by_address_;
     std::vector<Session*> dirty_; // queued to during this batch
+    bool tun_light_load_ = true;  // the last TUN event read at most one packet
     std::vector<std::unique_ptr<Session>> graveyard_;
     loop::Timer reaper_;
     loop::Timer sweeper_;
