@@ -36,7 +36,23 @@ Result<TlsStream> TlsStream::create(const TlsContext& ctx, UniqueFd socket) {
     } else {
         SSL_set_accept_state(ssl.get());
     }
-    return TlsStream(std::move(socket), std::move(ssl));
+    auto reads = std::make_unique<SocketReads>();
+    BIO* bio = SSL_get_rbio(ssl.get()); // SSL_set_fd: one socket BIO, both ways
+    BIO_set_callback_arg(bio, reinterpret_cast<char*>(reads.get()));
+    BIO_set_callback_ex(bio, on_socket_bio);
+    return TlsStream(std::move(socket), std::move(reads), std::move(ssl));
+}
+
+// Sees every socket BIO operation after it ran. A read that returned less
+// than asked (with read-ahead OpenSSL asks for its whole free buffer) or
+// nothing at all emptied the socket's receive queue.
+long TlsStream::on_socket_bio(BIO* bio, int oper, const char*, std::size_t len, int, long, int ret,
+                              std::size_t* processed) noexcept {
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        auto* reads = reinterpret_cast<SocketReads*>(BIO_get_callback_arg(bio));
+        reads->drained = ret <= 0 || processed == nullptr || *processed < len;
+    }
+    return ret;
 }
 
 IoResult TlsStream::classify(int rc, const char* op) {

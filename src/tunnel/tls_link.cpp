@@ -97,6 +97,9 @@ void TlsLink::on_readable() {
             if (!drain_frames()) {
                 return;
             }
+            if (stream_.socket_drained() && !stream_.pending()) {
+                break; // the next read would be EAGAIN: save the syscall
+            }
             continue;
         case tls::Io::WantRead:
             break;

@@ -113,7 +113,9 @@ struct State {
     std::optional<TlsContext> server_ctx;
     Peer client;
     Peer server;
-    UniqueFd raw; // the far end when one side is not a TlsLink
+    UniqueFd raw;                           // the far end when one side is not a TlsLink
+    std::optional<TlsStream> client_stream; // bare streams, for TlsStream's own tests
+    std::optional<TlsStream> server_stream;
     std::optional<test_loop::Watchdog> watchdog;
     std::string text; // scratch that outlives a failed assert
 };
@@ -172,6 +174,8 @@ int teardown(void**) {
     g->client.link.reset();
     g->server.link.reset();
     g->raw.reset();
+    g->client_stream.reset();
+    g->server_stream.reset();
     g->client_ctx.reset();
     g->server_ctx.reset();
     g->loop.reset(); // asserts that every handle was closed
@@ -337,6 +341,51 @@ void test_release_buffers_on_an_idle_link(void**) {
     assert_false(g->server.down.has_value());
 }
 
+// TlsStream::socket_drained, which lets TlsLink skip the read that would
+// only return EAGAIN: true after a read that emptied the socket, false
+// after one that left bytes in it (more than OpenSSL's read-ahead buffer).
+void test_socket_drained_tells_an_empty_socket(void**) {
+    int fds[2];
+    socket_pair(fds);
+    auto c =
+        TlsStream::create(make_ctx(g->client_ctx, Role::Client, g_pki->client), UniqueFd(fds[0]));
+    auto s =
+        TlsStream::create(make_ctx(g->server_ctx, Role::Server, g_pki->router), UniqueFd(fds[1]));
+    assert_true(c.has_value() && s.has_value());
+    TlsStream& client = g->client_stream.emplace(std::move(*c));
+    TlsStream& server = g->server_stream.emplace(std::move(*s));
+    bool c_done = false;
+    bool s_done = false;
+    for (int i = 0; i < 100 && !(c_done && s_done); ++i) {
+        c_done = c_done || client.handshake().status == enftun::tls::Io::Done;
+        s_done = s_done || server.handshake().status == enftun::tls::Io::Done;
+    }
+    assert_true(c_done && s_done);
+    ByteVec buf(64 * 1024);
+    // Whatever the handshake left (TLS 1.3 session tickets) is read first.
+    while (client.read(buf).status == enftun::tls::Io::Done) {
+    }
+
+    const ByteVec small(100, 0x42);
+    assert_int_equal(server.write(small).n, small.size());
+    auto r = client.read(buf);
+    assert_int_equal(r.status, enftun::tls::Io::Done);
+    assert_int_equal(r.n, small.size());
+    assert_true(client.socket_drained());
+    assert_false(client.pending());
+
+    // Fill the socket with far more than the read-ahead buffer takes.
+    const ByteVec chunk(16384, 0x17);
+    std::size_t queued = 0;
+    while (queued < 512 * 1024 && server.write(chunk).status == enftun::tls::Io::Done) {
+        queued += chunk.size();
+    }
+    assert_true(queued >= 160 * 1024);
+    r = client.read(enftun::MutBytes(buf.data(), 1000));
+    assert_int_equal(r.status, enftun::tls::Io::Done);
+    assert_false(client.socket_drained());
+}
+
 void test_batch_larger_than_a_record(void**) {
     start_pair(g_pki->client);
     g->watchdog->run_until(both_up, "both links up");
@@ -495,6 +544,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_buffers_on_an_idle_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_socket_drained_tells_an_empty_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mismatched_key_is_refused, setup, teardown),

@@ -10,6 +10,11 @@
 #include "enftun/util/result.hpp"
 #include "enftun/util/unique_fd.hpp"
 
+#include <openssl/bio.h>
+
+#include <cstddef>
+#include <memory>
+
 namespace enftun::tls {
 
 enum class Io {
@@ -51,6 +56,11 @@ public:
     // read-ahead) raw bytes already taken from the socket, which no readable
     // event will announce again.
     bool pending() const { return SSL_has_pending(ssl_.get()) == 1; }
+    // Whether the last read from the socket (by OpenSSL, for any call) got
+    // less than it asked for, or nothing: the socket held no more then.
+    // With !pending() a further read() would only find EAGAIN, so a reader
+    // may go back to the (level-triggered) poll instead.
+    bool socket_drained() const { return reads_->drained; }
 
     // The verified peer's tunnel address (its certificate CN).
     // Errors: Identity.
@@ -59,10 +69,20 @@ public:
     std::string describe() const;
 
 private:
-    TlsStream(UniqueFd fd, SslPtr ssl) : fd_(std::move(fd)), ssl_(std::move(ssl)) {}
+    // What the socket BIO's callback saw; on the heap, so its address stays
+    // put when the stream is moved.
+    struct SocketReads {
+        bool drained = false;
+    };
+
+    TlsStream(UniqueFd fd, std::unique_ptr<SocketReads> reads, SslPtr ssl)
+        : fd_(std::move(fd)), reads_(std::move(reads)), ssl_(std::move(ssl)) {}
     IoResult classify(int rc, const char* op);
+    static long on_socket_bio(BIO* bio, int oper, const char* argp, std::size_t len, int argi,
+                              long argl, int ret, std::size_t* processed) noexcept;
 
     UniqueFd fd_;
+    std::unique_ptr<SocketReads> reads_; // outlives ssl_, whose BIO points to it
     SslPtr ssl_;
 };
 
