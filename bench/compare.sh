@@ -120,7 +120,27 @@ measure_traffic() {
         done
     fi
     bench_record "$tool" rtt_ms "$run" "$(bench_rtt c "$target")"
-    bench_record "$tool" flood_pps "$run" "$(bench_flood c "$target")"
+    local c0 s0 flood replies
+    if ((has_procs)); then
+        c0="$(bench_cpu_ns "$(et_daemon_pid "$tool-client")")"
+        s0="$(bench_cpu_ns "$(et_daemon_pid "$tool-server")")"
+    fi
+    flood="$(bench_flood c "$target")"
+    replies="${flood##* }"
+    bench_record "$tool" flood_pps "$run" "${flood%% *}"
+    # CPU per flood-ping round trip: the daemons' own cost of a packet each
+    # way, apart from the scheduling that dominates the round trip itself.
+    if ((has_procs)) && [[ $replies =~ ^[1-9][0-9]*$ ]]; then
+        local side pid t0
+        for side in client server; do
+            pid="$(et_daemon_pid "$tool-$side")"
+            t0=$c0
+            [[ $side == server ]] && t0=$s0
+            bench_record "$tool" "${side}_cpu_us_per_rt" "$run" \
+                "$(awk -v a="$t0" -v b="$(bench_cpu_ns "$pid")" -v n="$replies" \
+                    'BEGIN { printf "%.2f", (b - a) / 1000 / n }')"
+        done
+    fi
 }
 
 # measure TOOL RUN: one full round for one tool.

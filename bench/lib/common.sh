@@ -10,9 +10,10 @@
 # Measurements (each bounded in time with `timeout`):
 #   bench_iperf NS DST [-R]     one TCP stream, BENCH_SECONDS s → "Mbit/s bytes"
 #   bench_rtt NS DST            200 pings at 10 ms → average RTT in ms
-#   bench_flood NS DST          ping -f -c 5000 → replies per second
+#   bench_flood NS DST          ping -f -c 5000 → "REPLIES_PER_SECOND REPLIES"
 #   bench_first_ping ...        start a tunnel, ms until the first echo reply
 #   bench_cpu_ticks PID         utime + stime of the whole process (all threads)
+#   bench_cpu_ns PID            CPU time of its live threads in ns (schedstat)
 #   bench_rss_kib PID [VmHWM]   resident set (or its peak) from /proc/PID/status
 #
 # Results go to a TSV file ($BENCH_TSV: tool, metric, run, value) that
@@ -99,6 +100,13 @@ bench_cpu_ticks() {
     sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
 
+# bench_cpu_ns PID: CPU time of every live thread of PID, in nanoseconds
+# (first field of /proc/PID/task/*/schedstat): precise where stat's 10 ms
+# ticks are too coarse, e.g. for a few seconds of ping.
+bench_cpu_ns() {
+    cat "/proc/$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
+}
+
 bench_rss_kib() {
     awk -v key="${2:-VmRSS}:" '$1 == key { print $2 }' "/proc/$1/status"
 }
@@ -121,7 +129,8 @@ bench_rtt() {
         awk -F'[/ ]+' '/^rtt/ { print $8 }'
 }
 
-# bench_flood NS DST: replies per second of `ping -f -c 5000`.
+# bench_flood NS DST: replies per second of `ping -f -c 5000`, and the
+# number of replies.
 bench_flood() {
     et_exec "$1" timeout 60 ping -6 -n -q -f -c 5000 -w 50 "$2" |
         awk '/packets transmitted/ {
@@ -130,7 +139,7 @@ bench_flood() {
                     if ($i == "time") t = $(i + 1)
                 }
                 sub(/ms/, "", t)
-                if (t > 0) printf "%.0f\n", rx / (t / 1000)
+                if (t > 0) printf "%.0f %d\n", rx / (t / 1000), rx
             }'
 }
 

@@ -13,6 +13,8 @@ readonly BENCH_METRICS="up_mbps|throughput client -> server|Mbit/s|high
 down_mbps|throughput server -> client|Mbit/s|high
 rtt_ms|ping RTT (200 x 10 ms)|ms|low
 flood_pps|flood ping (ping -f -c 5000)|replies/s|high
+client_cpu_us_per_rt|client CPU per flood-ping round trip|us|low
+server_cpu_us_per_rt|server CPU per flood-ping round trip|us|low
 client_cpu_s_per_gb|client CPU per GB moved|s/GB|low
 server_cpu_s_per_gb|server CPU per GB moved|s/GB|low
 client_cpu_s|client CPU, both iperf3 runs|s|low

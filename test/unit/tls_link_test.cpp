@@ -276,6 +276,19 @@ void test_handshake_and_identity(void**) {
     assert_false(g->server.down.has_value());
 }
 
+// Runs the loop until each side has every frame the other queued, then
+// checks them.
+void run_until_all_received(const char* what) {
+    g->watchdog->run_until(
+        [] {
+            return g->client.frames.size() == g->server.to_send.size() &&
+                   g->server.frames.size() == g->client.to_send.size();
+        },
+        what);
+    assert_received(g->server, g->client);
+    assert_received(g->client, g->server);
+}
+
 // ~1.5 MB each way: far more than the socket buffers and the 64 KiB
 // writers hold, so both sides block and resume on on_send_drained().
 void exchange_many_frames(TlsLink::Options opts) {
@@ -284,14 +297,7 @@ void exchange_many_frames(TlsLink::Options opts) {
         g->server.to_send.push_back(echo((i * 101u) % 1453, static_cast<std::uint16_t>(~i)));
     }
     start_pair(g_pki->client, opts);
-    g->watchdog->run_until(
-        [] {
-            return g->client.frames.size() == g->server.to_send.size() &&
-                   g->server.frames.size() == g->client.to_send.size();
-        },
-        "all frames both ways");
-    assert_received(g->server, g->client);
-    assert_received(g->client, g->server);
+    run_until_all_received("all frames both ways");
     assert_true(g->client.sent_all());
     assert_true(g->server.sent_all());
     assert_true(g->client.drained > 0); // backpressure really happened
@@ -329,14 +335,7 @@ void test_release_buffers_on_an_idle_link(void**) {
     }
     g->client.pump();
     g->server.pump();
-    g->watchdog->run_until(
-        [] {
-            return g->client.frames.size() == g->server.to_send.size() &&
-                   g->server.frames.size() == g->client.to_send.size();
-        },
-        "frames both ways after the release");
-    assert_received(g->server, g->client);
-    assert_received(g->client, g->server);
+    run_until_all_received("frames both ways after the release");
     assert_false(g->client.down.has_value());
     assert_false(g->server.down.has_value());
 }
