@@ -484,6 +484,9 @@ void Client::on_tun_readable() {
         // that EAGAIN is off the round trip. Under load batches stay whole.
         if (++committed == 1 && light_load_) {
             link_->flush();
+            if (!link_) {
+                return; // the write failed: on_link_down took the link
+            }
         }
     }
     light_load_ = committed <= 1;
