@@ -20,9 +20,9 @@
 #   wireguard wireguard-go + wg
 # For each: iperf3 (one TCP stream, both directions), ping RTT, flood-ping
 # rate, CPU seconds of both tunnel processes during the iperf3 runs and per
-# GB moved, RSS idle, peak under load and idle again after the load, and the
-# time from starting the client to its
-# first answered ping. Takes about 2 minutes per repetition; every step is
+# GB moved, CPU per flood-ping round trip, RSS idle, peak under load and idle
+# again after the load, and the time from starting the client to its first
+# answered ping. Takes about 2.5 minutes per repetition; every step is
 # bounded by a timeout, and namespaces and daemons go away on exit.
 set -e -o pipefail
 export LC_ALL=C
@@ -128,8 +128,9 @@ measure_traffic() {
     flood="$(bench_flood c "$target")"
     replies="${flood##* }"
     bench_record "$tool" flood_pps "$run" "${flood%% *}"
-    # CPU per flood-ping round trip: the daemons' own cost of a packet each
-    # way, apart from the scheduling that dominates the round trip itself.
+    # CPU per flood-ping round trip: what a packet each way costs each
+    # daemon, its syscalls (and the kernel work inside them) included,
+    # apart from the time it waits.
     if ((has_procs)) && [[ $replies =~ ^[1-9][0-9]*$ ]]; then
         local side pid t0
         for side in client server; do
