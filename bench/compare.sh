@@ -120,10 +120,12 @@ measure_traffic() {
         done
     fi
     bench_record "$tool" rtt_ms "$run" "$(bench_rtt c "$target")"
-    local c0 s0 flood replies
+    local flood replies side
+    local -A cpu0=()
     if ((has_procs)); then
-        c0="$(bench_cpu_ns "$(et_daemon_pid "$tool-client")")"
-        s0="$(bench_cpu_ns "$(et_daemon_pid "$tool-server")")"
+        for side in client server; do
+            cpu0[$side]="$(bench_cpu_ns "$(et_daemon_pid "$tool-$side")")"
+        done
     fi
     flood="$(bench_flood c "$target")"
     replies="${flood##* }"
@@ -132,13 +134,10 @@ measure_traffic() {
     # daemon, its syscalls (and the kernel work inside them) included,
     # apart from the time it waits.
     if ((has_procs)) && [[ $replies =~ ^[1-9][0-9]*$ ]]; then
-        local side pid t0
         for side in client server; do
-            pid="$(et_daemon_pid "$tool-$side")"
-            t0=$c0
-            [[ $side == server ]] && t0=$s0
             bench_record "$tool" "${side}_cpu_us_per_rt" "$run" \
-                "$(awk -v a="$t0" -v b="$(bench_cpu_ns "$pid")" -v n="$replies" \
+                "$(awk -v a="${cpu0[$side]}" -v n="$replies" \
+                    -v b="$(bench_cpu_ns "$(et_daemon_pid "$tool-$side")")" \
                     'BEGIN { printf "%.2f", (b - a) / 1000 / n }')"
         done
     fi

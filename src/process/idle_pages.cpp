@@ -1,6 +1,7 @@
 #include "enftun/process/idle_pages.hpp"
 
 #include "enftun/process/proc_files.hpp"
+#include "enftun/util/unique_fd.hpp"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -19,13 +20,12 @@ namespace {
 // Plain read() and from_chars, no stdio: this runs right after the release,
 // and every library page it touches is mapped back (16 at a time).
 std::size_t resident_bytes() {
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    UniqueFd fd(open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) {
         return 0;
     }
     char buf[128];
-    ssize_t n = read(fd, buf, sizeof buf);
-    close(fd);
+    ssize_t n = read(fd.get(), buf, sizeof buf);
     if (n <= 0) {
         return 0;
     }
@@ -36,17 +36,13 @@ std::size_t resident_bytes() {
     return *pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
 }
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
 } // namespace
 
 Result<ReleaseReport> release_idle_pages() {
     ReleaseReport report;
     report.resident_before = resident_bytes();
     malloc_trim(0);
-    std::unique_ptr<std::FILE, FileCloser> smaps(std::fopen("/proc/self/smaps", "re"));
+    std::unique_ptr<std::FILE, Free<fclose>> smaps(std::fopen("/proc/self/smaps", "re"));
     if (!smaps) {
         return make_error(Errc::System, "open /proc/self/smaps", errno);
     }

@@ -348,7 +348,7 @@ void Client::on_confirmed() {
     router_card_.on_tunnel_up();
     tun_poll_.watch(UV_READABLE);
     release_startup_pages();
-    idle_trim_.on_trimmed(stats_.tun_rx + stats_.tun_tx);
+    idle_trim_.on_trimmed(stats_.tun_packets());
     idle_timer_.start(idle_tick_ms());
 }
 
@@ -381,7 +381,7 @@ void Client::on_idle_tick() {
     if (!link_ || !confirmed_) {
         return;
     }
-    if (idle_trim_.on_tick(stats_.tun_rx + stats_.tun_tx)) {
+    if (idle_trim_.on_tick(stats_.tun_packets())) {
         link_->release_buffers();
         auto report = process::release_idle_pages();
         ++stats_.idle_trims;

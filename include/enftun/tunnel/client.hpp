@@ -65,6 +65,8 @@ struct ClientStats {
     std::uint64_t route_unchanged = 0;      // ... that kept the connection and probed
     std::uint64_t early_retries = 0;        // backoff cut short by a network change
     std::uint64_t idle_trims = 0;           // buffers and pages handed back after a burst
+
+    std::uint64_t tun_packets() const { return tun_rx + tun_tx; } // either way
 };
 
 class Client final : public TlsLink::Handler {
