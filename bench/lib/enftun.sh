@@ -27,7 +27,8 @@ enftun_prepare() {
         tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64
     write_client_conf "$dir/client.conf" dev=enf0 mtu="$ENFTUN_MTU" \
         hosts="$BENCH_R_UNDERLAY" ca="$dir/ca.pem" cert="$dir/c1.pem" key="$dir/c1.key" \
-        prefixes=fd00:e::/64,fd00:f::/64 heartbeat_period=5000
+        prefixes=fd00:e::/64,fd00:f::/64 heartbeat_period=5000 \
+        busy_poll_us="${ENFTUN_BUSY_POLL_US:-}"
 }
 
 _enftun_listening() {

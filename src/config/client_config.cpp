@@ -18,6 +18,8 @@ constexpr std::uint32_t kTableLocal = 255;
 // IPv6 links need an MTU of at least 1280 (RFC 8200 section 5).
 constexpr std::uint32_t kMinMtu = 1280;
 constexpr std::uint32_t kMaxMtu = 65535;
+// A longer spin than 10 ms saves nothing a wake-up would cost, and burns a core.
+constexpr std::uint32_t kMaxBusyPollUs = 10000;
 constexpr std::uint32_t kMaxU32 = 0xffffffff;
 
 // route.ra_period is MaxRtrAdvInterval: at least 4 s (RFC 4861 §6.2.1).
@@ -44,6 +46,8 @@ void read_tun(const Group& g, TunConfig& tun) {
     }
     tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(tun.mtu);
     tun.lladdr = g.parsed("lladdr", parse_mac);
+    tun.busy_poll_us =
+        g.integer("busy_poll_us", std::uint32_t{0}, kMaxBusyPollUs).value_or(tun.busy_poll_us);
 }
 
 void read_remote(const Group& g, RemoteConfig& remote) {
@@ -138,9 +142,9 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_legacy_root(root);
 
     ClientConfig c;
-    read_tun(
-        root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu", "lladdr"}),
-        c.tun);
+    read_tun(root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu",
+                                "lladdr", "busy_poll_us"}),
+             c.tun);
     read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
                                       "heartbeat_timeout", "connect_timeout", "reconnect_max_delay",
                                       "reconnect_stable_period"}),
@@ -189,6 +193,7 @@ const KeyPrinter kPrinters[] = {
     {"tun.mtu", [](const ClientConfig& c) { return std::to_string(c.tun.mtu); }},
     {"tun.lladdr",
      [](const ClientConfig& c) { return c.tun.lladdr ? format_mac(*c.tun.lladdr) : ""; }},
+    {"tun.busy_poll_us", [](const ClientConfig& c) { return std::to_string(c.tun.busy_poll_us); }},
     {"remote.hosts", [](const ClientConfig& c) { return join(c.remote.hosts); }},
     {"remote.port", [](const ClientConfig& c) { return std::to_string(c.remote.port); }},
     {"remote.ca_cert_file", [](const ClientConfig& c) { return c.remote.ca_cert_file; }},

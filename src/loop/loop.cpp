@@ -121,6 +121,33 @@ void Timer::on_timer(uv_timer_t* h) noexcept {
     }
 }
 
+Idle::Idle(Loop& loop, Callback cb)
+    : handle_(std::make_unique<uv_idle_t>().release()), cb_(std::move(cb)) {
+    check(uv_idle_init(loop.get(), handle_));
+    handle_->data = this;
+}
+
+Idle::~Idle() {
+    uv_idle_stop(handle_);
+    close_and_free(handle_);
+}
+
+void Idle::start() {
+    uv_idle_start(handle_, on_idle);
+}
+void Idle::stop() {
+    uv_idle_stop(handle_);
+}
+bool Idle::active() const {
+    return uv_is_active(as_handle(handle_)) != 0;
+}
+
+void Idle::on_idle(uv_idle_t* h) noexcept {
+    if (auto* self = static_cast<Idle*>(h->data)) {
+        self->cb_();
+    }
+}
+
 Signal::Signal(Loop& loop, int signum, Callback cb)
     : handle_(std::make_unique<uv_signal_t>().release()), cb_(std::move(cb)) {
     check(uv_signal_init(loop.get(), handle_));

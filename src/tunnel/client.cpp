@@ -127,6 +127,8 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       retry_timer_(loop, [this] { connector_.start(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
       reaper_(loop, [this] { dead_link_.reset(); }), idle_timer_(loop, [this] { on_idle_tick(); }),
+      busy_poll_(std::uint64_t{config.tun.busy_poll_us} * 1000),
+      busy_poll_idle_(loop, [this] { on_busy_poll_iteration(); }),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
       down_buf_(max_payload()) {}
@@ -151,6 +153,7 @@ void Client::stop() {
     connector_.cancel();
     retry_timer_.stop();
     idle_timer_.stop();
+    busy_poll_idle_.stop();
     route_monitor_.stop();
     heartbeat_.on_down();
     router_card_.stop(); // writes the final RA: the TUN is still open here
@@ -393,6 +396,20 @@ void Client::on_idle_tick() {
     idle_timer_.start(idle_tick_ms());
 }
 
+// A TUN event or a frame from the router: with busy-polling on, the loop
+// keeps polling for the next one for a while instead of sleeping.
+void Client::on_packet_event() {
+    if (busy_poll_.on_packet()) {
+        busy_poll_idle_.start();
+    }
+}
+
+void Client::on_busy_poll_iteration() {
+    if (!busy_poll_.on_iteration(loop::hrtime_ns())) {
+        busy_poll_idle_.stop();
+    }
+}
+
 void Client::on_link_down(const char* reason) {
     bool was_up = confirmed_;
     confirmed_ = false;
@@ -423,6 +440,7 @@ void Client::on_send_drained() {
 }
 
 void Client::on_frame(Bytes packet) {
+    on_packet_event();
     if (!confirmed_) {
         on_confirmed();
     }
@@ -452,6 +470,7 @@ void Client::on_tun_failed(int status) {
 }
 
 void Client::on_tun_readable() {
+    on_packet_event();
     if (!link_ || !confirmed_) {
         drain_tun_while_down();
         return;
@@ -560,7 +579,8 @@ void Client::log_stats() const {
     const std::uint64_t ended_by_us = stats_.reconnects_route + stats_.reconnects_heartbeat;
     ENFTUN_LOG_INFO(
         "stats: reconnects route %llu heartbeat %llu other %llu; route changes %llu unchanged "
-        "%llu early-retries %llu; netlink events %llu overruns %llu; idle-trims %llu",
+        "%llu early-retries %llu; netlink events %llu overruns %llu; idle-trims %llu; busy-poll "
+        "spins %llu hits %llu",
         static_cast<unsigned long long>(stats_.reconnects_route),
         static_cast<unsigned long long>(stats_.reconnects_heartbeat),
         static_cast<unsigned long long>(
@@ -570,7 +590,9 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(stats_.early_retries),
         static_cast<unsigned long long>(route_monitor_.events()),
         static_cast<unsigned long long>(route_monitor_.overruns()),
-        static_cast<unsigned long long>(stats_.idle_trims));
+        static_cast<unsigned long long>(stats_.idle_trims),
+        static_cast<unsigned long long>(busy_poll_.spins()),
+        static_cast<unsigned long long>(busy_poll_.hits()));
     router_card_.log_stats();
 }
 

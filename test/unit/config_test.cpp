@@ -69,6 +69,7 @@ void test_loads_full_config(void** state) {
     assert_int_equal(c.tun.mtu, 1400);
     assert_true(c.tun.lladdr.has_value());
     assert_true((*c.tun.lladdr == MacAddr{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}));
+    assert_int_equal(c.tun.busy_poll_us, 250);
     assert_int_equal(c.remote.hosts.size(), 3);
     assert_string_equal(c.remote.hosts[2].c_str(), "enf.example.net");
     assert_int_equal(c.remote.port, 4443);
@@ -103,6 +104,7 @@ void test_minimal_config_takes_defaults(void** state) {
     assert_true(c.tun.set_address);
     assert_int_equal(c.tun.mtu, 1280);
     assert_false(c.tun.lladdr.has_value());
+    assert_int_equal(c.tun.busy_poll_us, 0);
     assert_int_equal(c.remote.port, 443);
     assert_int_equal(c.remote.heartbeat_period.count(), 60000);
     assert_int_equal(c.remote.heartbeat_timeout.count(), 15000);
@@ -389,6 +391,10 @@ void test_rejects_out_of_range(void** state) {
         {"mtu low", "tun = { mtu = 100; };\n", 1, "tun.mtu",
          "must be between 1280 and 65535 (got 100)"},
         {"mtu high", "tun = { mtu = 65536; };\n", 1, "tun.mtu", "(got 65536)"},
+        {"busy poll negative", "tun = { busy_poll_us = -1; };\n", 1, "tun.busy_poll_us",
+         "must be between 0 and 10000 (got -1)"},
+        {"busy poll high", "tun = { busy_poll_us = 10001; };\n", 1, "tun.busy_poll_us",
+         "(got 10001)"},
         {"port 0", "remote = { port = 0; };\n", 1, "remote.port",
          "must be between 1 and 65535 (got 0)"},
         {"port high", "remote = { port = 65536; };\n", 1, "remote.port", "(got 65536)"},
@@ -531,6 +537,7 @@ void test_prints_every_key(void** state) {
         {"tun.set_address", "false"},
         {"tun.mtu", "1400"},
         {"tun.lladdr", "02:00:5e:10:00:01"},
+        {"tun.busy_poll_us", "250"},
         {"remote.hosts", "fd00:100::1 192.0.2.7 enf.example.net"},
         {"remote.port", "4443"},
         {"remote.ca_cert_file", "/etc/enftun/ca.pem"},
@@ -566,6 +573,7 @@ void test_prints_defaults(void** state) {
         {"tun.set_address", "true"},
         {"tun.mtu", "1280"},
         {"tun.lladdr", ""},
+        {"tun.busy_poll_us", "0"},
         {"remote.hosts", "fd00:100::1"},
         {"remote.port", "443"},
         {"remote.heartbeat_period", "60000"},

@@ -22,6 +22,7 @@
 #include "test.hpp"
 
 using enftun::UniqueFd;
+using enftun::loop::Idle;
 using enftun::loop::Loop;
 using enftun::loop::Poll;
 using enftun::loop::Signal;
@@ -38,6 +39,8 @@ struct State {
     std::optional<Timer> b;
     std::optional<Poll> poll;
     std::optional<Signal> signal;
+    std::optional<Idle> idle;
+    int idle_runs = 0;
     UniqueFd fds[2];
     int fired_a = 0;
     int fired_b = 0;
@@ -203,6 +206,28 @@ void test_poll_not_ready_keeps_quiet(void**) {
     assert_int_equal(g->poll_events.size(), 0);
 }
 
+// An active Idle runs once per loop iteration and keeps the loop from
+// blocking: 100 iterations pass long before a 2 s timer is due (if the poll
+// blocked, each would wait for that timer).
+void test_idle_spins_without_blocking(void**) {
+    g->a.emplace(*g->loop, [] { ++g->fired_a; });
+    g->a->start(2000);
+    g->idle.emplace(*g->loop, [] {
+        if (++g->idle_runs == 100) {
+            g->idle->stop();
+            g->a->stop();
+        }
+    });
+    assert_false(g->idle->active());
+    g->idle->start();
+    g->idle->start(); // a second start changes nothing
+    assert_true(g->idle->active());
+    g->watchdog->run_dry();
+    assert_int_equal(g->idle_runs, 100);
+    assert_int_equal(g->fired_a, 0);
+    assert_false(g->idle->active());
+}
+
 void test_signal_delivers(void**) {
     g->signal.emplace(*g->loop, SIGUSR1, [](int signum) {
         g->signals.push_back(signum);
@@ -226,6 +251,7 @@ int setup(void**) {
 
 int teardown(void**) {
     g->signal.reset();
+    g->idle.reset();
     g->poll.reset();
     g->a.reset();
     g->b.reset();
@@ -250,6 +276,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_destroy_from_another_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_reports_readable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_poll_not_ready_keeps_quiet, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_idle_spins_without_blocking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_delivers, setup, teardown),
     };
     return cmocka_run_group_tests_name("loop", tests, nullptr, nullptr);

@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -75,6 +76,33 @@ private:
     uv_timer_t* handle_;
     Callback cb_;
 };
+
+// Runs its callback once per loop iteration while started, and makes the
+// loop poll without blocking meanwhile (uv_idle_t): the loop spins. For
+// busy-polling (tunnel/busy_poll.hpp); stop it as soon as it is not needed.
+class Idle {
+public:
+    using Callback = std::function<void()>;
+    Idle(Loop& loop, Callback cb);
+    ~Idle();
+    Idle(const Idle&) = delete;
+    Idle& operator=(const Idle&) = delete;
+
+    void start(); // no-op when started
+    void stop();
+    bool active() const;
+
+private:
+    static void on_idle(uv_idle_t* h) noexcept;
+    uv_idle_t* handle_;
+    Callback cb_;
+};
+
+// Monotonic time in nanoseconds (uv_hrtime), for windows finer than the
+// loop's millisecond clock.
+inline std::uint64_t hrtime_ns() {
+    return uv_hrtime();
+}
 
 class Signal {
 public:
