@@ -12,10 +12,15 @@
 #
 # enftun: enftun-router in gateway mode (its TUN enfr0 holds fd00:f::1, the
 # target), client fd00:e::5 on enf0, both TUNs MTU 1500.
+# enftun_bp: the same with busy-polling in the client (tun.busy_poll_us =
+# ENFTUN_BP_US, default 200): the opt-in that trades CPU for latency.
 
 ENFTUN_TARGET=fd00:f::1
 ENFTUN_SRC=fd00:e::5
 ENFTUN_MTU="${ENFTUN_MTU:-1500}"
+# shellcheck disable=SC2034 # compare.sh reads <T>_TARGET and <T>_SRC by name
+ENFTUN_BP_TARGET="$ENFTUN_TARGET" ENFTUN_BP_SRC="$ENFTUN_SRC"
+ENFTUN_BP_US="${ENFTUN_BP_US:-200}"
 
 enftun_prepare() {
     local dir="$ET_TMP/enftun"
@@ -25,19 +30,25 @@ enftun_prepare() {
     write_router_conf "$dir/router.conf" listen="$BENCH_R_UNDERLAY" address=fd00:e::1 \
         cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" mtu="$ENFTUN_MTU" \
         tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64
-    write_client_conf "$dir/client.conf" dev=enf0 mtu="$ENFTUN_MTU" \
-        hosts="$BENCH_R_UNDERLAY" ca="$dir/ca.pem" cert="$dir/c1.pem" key="$dir/c1.key" \
-        prefixes=fd00:e::/64,fd00:f::/64 heartbeat_period=5000 \
-        busy_poll_us="${ENFTUN_BUSY_POLL_US:-}"
+    local -a client=(dev=enf0 mtu="$ENFTUN_MTU" hosts="$BENCH_R_UNDERLAY" ca="$dir/ca.pem"
+        cert="$dir/c1.pem" key="$dir/c1.key" "prefixes=fd00:e::/64,fd00:f::/64"
+        heartbeat_period=5000)
+    write_client_conf "$dir/client.conf" "${client[@]}"
+    write_client_conf "$dir/client-bp.conf" "${client[@]}" busy_poll_us="$ENFTUN_BP_US"
 }
 
 _enftun_listening() {
     [[ -n $(et_exec r ss -Hltn "src [$BENCH_R_UNDERLAY]:4443") ]]
 }
 
+# _enftun_server_up NAME: the router as daemon NAME-server.
+_enftun_server_up() {
+    et_daemon_start "$1-server" r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/router.conf"
+    et_wait_for -d "$1-server" _enftun_listening
+}
+
 enftun_server_up() {
-    et_daemon_start enftun-server r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/router.conf"
-    et_wait_for -d enftun-server _enftun_listening
+    _enftun_server_up enftun
 }
 
 enftun_client_prepare() {
@@ -49,8 +60,33 @@ enftun_client_start() {
     et_daemon_start enftun-client c "$ET_BIN_DIR/enftun" -c "$ET_TMP/enftun/client.conf"
 }
 
-enftun_down() {
-    et_daemon_stop enftun-client 5
-    et_daemon_stop enftun-server 5
+# _enftun_down NAME: stop NAME-client and NAME-server, remove the TUN.
+_enftun_down() {
+    et_daemon_stop "$1-client" 5
+    et_daemon_stop "$1-server" 5
     et_exec c ip link del enf0 2>/dev/null || true
+}
+
+enftun_down() {
+    _enftun_down enftun
+}
+
+enftun_bp_prepare() {
+    [[ -f $ET_TMP/enftun/client-bp.conf ]] || enftun_prepare
+}
+
+enftun_bp_server_up() {
+    _enftun_server_up enftun_bp
+}
+
+enftun_bp_client_prepare() {
+    enftun_client_prepare
+}
+
+enftun_bp_client_start() {
+    et_daemon_start enftun_bp-client c "$ET_BIN_DIR/enftun" -c "$ET_TMP/enftun/client-bp.conf"
+}
+
+enftun_bp_down() {
+    _enftun_down enftun_bp
 }

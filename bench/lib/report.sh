@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # report.sh: turns the figures compare.sh recorded ($BENCH_TSV lines "tool
 # metric run value") into JSON (median, min, max per tool and metric, plus
-# enftun's advantage over OpenVPN and wireguard-go) and a text table.
+# the advantage of enftun, and of enftun with busy-polling (enftun_bp), over
+# OpenVPN and wireguard-go) and a text table.
 #
 # Advantage: how many times better enftun's median is, so that > 1 always
 # means "enftun ahead": other/enftun for lower-is-better figures (RTT, CPU,
@@ -49,13 +50,16 @@ bench_json() {
             (group_by(.metric) | map({key: .[0].metric, value: (map(.value) as $v
                 | {median: ($v | median), min: ($v | min), max: ($v | max), runs: $v})})
              | from_entries)}) | from_entries) as $results
-        | def adv($other): [$defs[] | . as $d
-            | ($results.enftun[$d.key].median) as $e | ($results[$other][$d.key].median) as $o
+        | def adv($ours; $other): [$defs[] | . as $d
+            | ($results[$ours][$d.key].median) as $e | ($results[$other][$d.key].median) as $o
             | select($e != null and $o != null and $e > 0 and $o > 0)
             | {key: $d.key, value: (if $d.better == "high" then $e / $o else $o / $e end)}]
             | from_entries;
         {meta: $meta, metrics: $defs, results: $results,
-         advantage: {vs_openvpn: adv("openvpn"), vs_wireguard_go: adv("wireguard")}}' "$1"
+         advantage: {vs_openvpn: adv("enftun"; "openvpn"),
+                     vs_wireguard_go: adv("enftun"; "wireguard"),
+                     busy_poll_vs_openvpn: adv("enftun_bp"; "openvpn"),
+                     busy_poll_vs_wireguard_go: adv("enftun_bp"; "wireguard")}}' "$1"
 }
 
 # bench_table JSON_FILE: the table: "median (min-max)" per tool, then the
@@ -69,11 +73,14 @@ bench_table() {
         def adv($w; $k): .advantage[$w][$k] | if . == null then "-"
                          else "\(. * 100 | round / 100)x" end;
         . as $doc
-        | ["measure", "unit", "veth (no tunnel)", "enftun", "OpenVPN-TCP", "wireguard-go",
-           "enftun vs OpenVPN", "enftun vs wg-go"],
+        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun busy-poll", "OpenVPN-TCP",
+           "wireguard-go", "enftun vs OpenVPN", "enftun vs wg-go", "busy-poll vs OpenVPN",
+           "busy-poll vs wg-go"],
           (.metrics[] | . as $m
             | [$m.label, $m.unit, ($doc | cell("bare"; $m.key)), ($doc | cell("enftun"; $m.key)),
-               ($doc | cell("openvpn"; $m.key)), ($doc | cell("wireguard"; $m.key)),
-               ($doc | adv("vs_openvpn"; $m.key)), ($doc | adv("vs_wireguard_go"; $m.key))])
+               ($doc | cell("enftun_bp"; $m.key)), ($doc | cell("openvpn"; $m.key)),
+               ($doc | cell("wireguard"; $m.key)), ($doc | adv("vs_openvpn"; $m.key)),
+               ($doc | adv("vs_wireguard_go"; $m.key)), ($doc | adv("busy_poll_vs_openvpn"; $m.key)),
+               ($doc | adv("busy_poll_vs_wireguard_go"; $m.key))])
         | @tsv' "$1" | column -t -s $'\t'
 }
