@@ -20,18 +20,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ET_WAIT_TIMEOUT=20
 readonly PINGS=400
-FAILED=0
-
-check() {
-    local desc="$1"
-    shift
-    if "$@"; then
-        echo "  ok: $desc"
-    else
-        echo "  not ok: $desc"
-        FAILED=$((FAILED + 1))
-    fi
-}
 
 setup() {
     et_ns_add r c
@@ -61,6 +49,8 @@ client_up() {
     et_wait_for -d c1 et_exec c ping -6 -n -c 1 -W 1 fd00:f::1
 }
 
+REPLIES="" SPINS="" HITS=""
+
 # flood_replies: replies to a bounded flood ping through the tunnel.
 flood_replies() {
     et_exec c timeout 60 ping -6 -n -q -f -c "$PINGS" -w 30 fd00:f::1 |
@@ -72,21 +62,26 @@ cpu_ticks() {
     sed 's/.*) //' "/proc/$(et_daemon_pid c1)/stat" | awk '{ print $12 + $13 }'
 }
 
-main() {
-    et_init
-    et_require_bins enftun enftun-router
-    setup
+# flood_then_stats: a flood ping, then the client's busy-poll counters into
+# REPLIES, SPINS and HITS.
+flood_then_stats() {
+    REPLIES="$(flood_replies)"
+    SPINS="$(et_daemon_stat c1 spins)"
+    HITS="$(et_daemon_stat c1 hits)"
+    echo "$REPLIES of $PINGS replies, busy-poll spins $SPINS hits $HITS"
+}
 
+step_a() {
+    local ok=0
     client_up "$ET_TMP/spin.conf"
-    local replies spins hits
-    replies="$(flood_replies)"
-    spins="$(et_daemon_stat c1 spins)"
-    hits="$(et_daemon_stat c1 hits)"
-    echo "busy_poll_us 1000: $replies of $PINGS replies, busy-poll spins $spins hits $hits"
-    check "a. every flood-ping reply came back" test "${replies:-0}" -eq "$PINGS"
-    check "a. the client spun" test "${spins:-0}" -gt 0
-    check "a. spinning caught packets" test "${hits:-0}" -ge $((PINGS / 4))
+    flood_then_stats
+    check_num "every flood-ping reply came back" "$REPLIES" -eq "$PINGS" || ok=1
+    check_num "the client spun" "$SPINS" -gt 0 || ok=1
+    check_num "spinning caught packets" "$HITS" -ge $((PINGS / 4)) || ok=1
+    return "$ok"
+}
 
+step_b() {
     local t0 t1 hz
     hz="$(getconf CLK_TCK)"
     sleep 0.5
@@ -94,18 +89,29 @@ main() {
     sleep 2
     t1="$(cpu_ticks)"
     echo "client CPU over 2 s of quiet: $((t1 - t0)) ticks of 1/$hz s"
-    check "b. no spinning once quiet (< 0.3 s of CPU in 2 s)" \
-        test $(((t1 - t0) * 10)) -lt $((3 * hz))
-    et_daemon_stop c1 5
+    check_num "CPU ticks in 2 s of quiet (0.3 s of CPU)" "$((t1 - t0))" -lt $((3 * hz / 10))
+}
 
+step_c() {
+    local ok=0
+    et_daemon_stop c1 5
     client_up "$ET_TMP/default.conf"
-    replies="$(flood_replies)"
-    spins="$(et_daemon_stat c1 spins)"
-    hits="$(et_daemon_stat c1 hits)"
-    echo "default: $replies of $PINGS replies, busy-poll spins $spins hits $hits"
-    check "c. the default never spins" test "$spins:$hits" = "0:0"
-    echo "busy_poll_test: $((5 - FAILED)) passed, $FAILED failed"
-    ((FAILED == 0))
+    flood_then_stats
+    check_num "every flood-ping reply came back" "$REPLIES" -eq "$PINGS" || ok=1
+    check_num "spins" "$SPINS" -eq 0 || ok=1
+    check_num "hits" "$HITS" -eq 0 || ok=1
+    return "$ok"
+}
+
+main() {
+    et_init
+    et_require_bins enftun enftun-router
+    setup
+    run_steps \
+        "a|with busy_poll_us, spinning catches flood-ping packets|step_a" \
+        "b|the spinning stops once the traffic does|step_b|a" \
+        "c|the default never spins|step_c"
+    et_summary busy_poll_test
 }
 
 main "$@"
