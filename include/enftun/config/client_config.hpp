@@ -9,8 +9,9 @@
 // warning when ignoring them changes nothing (`tun.ip_path`, `trace`, an
 // empty `identity.tpm`, `identity.xtt` or `nat` group) and refused when it
 // would (a TPM or XTT group with settings, NAT rules, `slirp`). Unknown keys
-// are an error, to catch typos. Times are in milliseconds. Relative paths are
-// resolved against the folder of the config file. The documented example is
+// are an error, to catch typos. Times are in milliseconds, except
+// tun.busy_poll_us, as its name says. Relative paths are resolved against
+// the folder of the config file. The documented example is
 // conf/example.conf; the defaults below are the single source of truth.
 #pragma once
 
