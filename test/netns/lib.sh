@@ -258,6 +258,16 @@ et_addr_add() {
     ip -n "$(et_ns "$1")" addr add "$3" dev "$2" nodad
 }
 
+# et_router_client_pair: the one-router, one-client underlay: namespaces r
+# and c joined by a veth pair, r's end vc fd00:100::1/64, c's end vr
+# fd00:100::2/64.
+et_router_client_pair() {
+    et_ns_add r c
+    et_veth_add r vc c vr
+    et_addr_add r vc fd00:100::1/64
+    et_addr_add c vr fd00:100::2/64
+}
+
 # et_link_stat SHORT IF rx|tx: packet counter of an interface.
 et_link_stat() {
     ip -n "$(et_ns "$1")" -s link show dev "$2" | awk -v want="$3" '

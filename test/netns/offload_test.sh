@@ -38,10 +38,7 @@ check() {
 }
 
 setup() {
-    et_ns_add r c
-    et_veth_add r vc c vr
-    et_addr_add r vc fd00:100::1/64
-    et_addr_add c vr fd00:100::2/64
+    et_router_client_pair
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$ET_TMP/pki" c1=fd00:e::5 >/dev/null
     write_router_conf "$ET_TMP/router.conf" cert="$ET_TMP/pki/router.pem" \
         key="$ET_TMP/pki/router.key" ca="$ET_TMP/pki/ca.pem" mtu="$MTU"

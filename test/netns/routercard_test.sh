@@ -174,10 +174,7 @@ setup_infra() {
     command -v rdisc6 >/dev/null || et_skip "rdisc6 not installed (package ndisc6)"
     command -v dhcpcd >/dev/null || et_skip "dhcpcd not installed (package dhcpcd-base)"
     command -v unshare >/dev/null || et_skip "unshare not installed"
-    et_ns_add r c
-    et_veth_add r vc c vr
-    et_addr_add r vc fd00:100::1/64
-    et_addr_add c vr fd00:100::2/64
+    et_router_client_pair
     # The host side: take RA routes of any length, be a host, not a router.
     et_exec c sysctl -q -w net.ipv6.conf.default.accept_ra_rt_info_max_plen=128 \
         net.ipv6.conf.default.accept_ra=1 net.ipv6.conf.all.forwarding=0 \
