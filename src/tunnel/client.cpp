@@ -396,8 +396,13 @@ void Client::on_idle_tick() {
     idle_timer_.start(idle_tick_ms());
 }
 
-// A TUN event or a frame from the router: with busy-polling on, the loop
-// keeps polling for the next one for a while instead of sleeping.
+// A TUN event, or a readable event of the link (once per event, not per
+// frame): with busy-polling on, the loop keeps polling for the next one for
+// a while instead of sleeping.
+void Client::on_read_done() {
+    on_packet_event();
+}
+
 void Client::on_packet_event() {
     if (busy_poll_.on_packet()) {
         busy_poll_idle_.start();
@@ -440,7 +445,6 @@ void Client::on_send_drained() {
 }
 
 void Client::on_frame(Bytes packet) {
-    on_packet_event();
     if (!confirmed_) {
         on_confirmed();
     }

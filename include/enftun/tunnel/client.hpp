@@ -94,6 +94,7 @@ private:
     void on_link_up() override;
     void on_frame(Bytes packet) override;
     void on_send_drained() override;
+    void on_read_done() override;
     void on_link_down(const char* reason) override;
     void on_confirmed();
     void release_startup_pages();
