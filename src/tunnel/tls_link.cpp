@@ -48,6 +48,9 @@ void TlsLink::on_poll(int status, int events) {
     if (!dead_ && (events & UV_WRITABLE) != 0) {
         flush();
         if (!dead_ && writer_.empty()) {
+            drain_owed_ = false;
+            want_write_ = false;
+            update_poll();
             handler_.on_send_drained();
         }
     }
@@ -161,10 +164,12 @@ void TlsLink::flush() {
             writer_.consume(r.n);
             continue;
         case tls::Io::WantWrite:
+            drain_owed_ = true;
             want_write_ = true;
             update_poll();
             return;
         case tls::Io::WantRead:
+            drain_owed_ = true;
             return; // we always watch readability; the read path resumes us
         case tls::Io::Closed:
         case tls::Io::Error:
@@ -172,8 +177,11 @@ void TlsLink::flush() {
             return;
         }
     }
-    if (want_write_) {
-        want_write_ = false;
+    // Empty. If a stalled flush came before, the owner may be waiting: keep
+    // watching writability, which the socket now has, so that on_poll()
+    // tells it at once, outside whatever call of the owner's we are in.
+    if (drain_owed_ != want_write_) {
+        want_write_ = drain_owed_;
         update_poll();
     }
     if (opts_.release_idle_buffers) {

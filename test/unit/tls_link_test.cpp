@@ -117,7 +117,8 @@ struct State {
     std::optional<TlsStream> client_stream; // bare streams, for TlsStream's own tests
     std::optional<TlsStream> server_stream;
     std::optional<test_loop::Watchdog> watchdog;
-    std::string text; // scratch that outlives a failed assert
+    std::optional<enftun::loop::Idle> idle; // an owner's flush outside the link's poll
+    std::string text;                       // scratch that outlives a failed assert
 };
 std::optional<State> g;
 
@@ -171,6 +172,7 @@ int setup(void**) {
 
 int teardown(void**) {
     g->watchdog.reset();
+    g->idle.reset();
     g->client.link.reset();
     g->server.link.reset();
     g->raw.reset();
@@ -338,6 +340,31 @@ void test_release_buffers_on_an_idle_link(void**) {
     run_until_all_received("frames both ways after the release");
     assert_false(g->client.down.has_value());
     assert_false(g->server.down.has_value());
+}
+
+// The owner may flush on its own (the client's heartbeat does: append a
+// probe, flush) while the writer is blocked. When that flush is the one
+// that empties the writer, on_send_drained() must still come, or an owner
+// that stopped feeding the writer (the client pauses its TUN) waits for
+// ever while the link stays up. An idle handle flushes the client's link
+// before every poll, so such flushes take the writer's bytes first.
+void test_owner_flush_that_empties_the_writer_still_signals_drained(void**) {
+    for (std::uint16_t i = 0; i < 2000; ++i) {
+        g->client.to_send.push_back(echo(1400, i));
+    }
+    start_pair(g_pki->client);
+    g->idle.emplace(*g->loop, [] {
+        if (g->client.link && g->client.link->up()) {
+            g->client.link->flush();
+        }
+    });
+    g->idle->start();
+    g->watchdog->run_until([] { return g->server.frames.size() == g->client.to_send.size(); },
+                           "every frame, the client resumed by on_send_drained()");
+    g->idle->stop();
+    assert_received(g->server, g->client);
+    assert_true(g->client.drained > 0);
+    assert_false(g->client.down.has_value());
 }
 
 // TlsStream::socket_drained, which lets TlsLink skip the read that would
@@ -543,6 +570,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_buffers_on_an_idle_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_owner_flush_that_empties_the_writer_still_signals_drained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_drained_tells_an_empty_socket, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),

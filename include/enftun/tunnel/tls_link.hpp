@@ -32,7 +32,9 @@ public:
         virtual void on_link_up() = 0;
         // One complete frame: a packet that passed framing::parse_frame.
         virtual void on_frame(Bytes packet) = 0;
-        // The writer emptied after having been blocked on the socket.
+        // The writer emptied after having been blocked on the socket, by
+        // whichever flush emptied it (the link's own or the owner's). Called
+        // from the link's poll callback, never from inside flush().
         virtual void on_send_drained() = 0;
         // A readable event has been handled: every frame of it was delivered.
         // A place to flush what on_frame() queued elsewhere, once per batch.
@@ -94,6 +96,9 @@ private:
     bool up_ = false;
     bool dead_ = false;
     bool want_write_ = false;
+    // A flush stopped with bytes left: the owner may have stopped feeding
+    // the writer and waits for on_send_drained(), whichever flush empties it.
+    bool drain_owed_ = false;
     bool protocol_error_ = false;
     std::uint64_t frames_rx_ = 0;
     std::uint64_t bytes_rx_ = 0;
