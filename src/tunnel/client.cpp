@@ -485,8 +485,18 @@ void Client::on_tun_readable() {
     for (int i = 0; i < kTunBatch || tun_.pending(); ++i) {
         MutBytes room = writer.reserve_frame(max_payload());
         if (room.empty()) {
-            tun_poll_.watch(0); // backpressure: on_send_drained resumes us
-            break;
+            // Full: hand it to the socket first. Pause only if that stalls,
+            // for a stalled flush is what on_send_drained() answers; a pause
+            // with nothing owed would never be resumed.
+            link_->flush();
+            if (!link_) {
+                return; // the write failed: on_link_down took the link
+            }
+            room = writer.reserve_frame(max_payload());
+            if (room.empty()) {
+                tun_poll_.watch(0); // backpressure: on_send_drained resumes us
+                break;
+            }
         }
         auto n = tun_.read(room);
         if (!n) {
