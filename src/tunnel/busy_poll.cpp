@@ -2,13 +2,24 @@
 
 namespace enftun::tunnel {
 
-bool BusyPollPolicy::on_packet() {
+bool BusyPollPolicy::on_event(Side side, std::size_t packets) {
+    if (packets == 0) {
+        return false;
+    }
+    const bool single = packets == 1;
+    single_[static_cast<int>(side)] = single;
     packet_ = true;
-    if (!enabled() || spinning_) {
+    if (!single) {
+        bulk_ = spinning_;
+        return false;
+    }
+    if (!enabled() || spinning_ || !single_[static_cast<int>(Side::Tun)] ||
+        !single_[static_cast<int>(Side::Link)]) {
         return false;
     }
     spinning_ = true;
     woken_ = true;
+    bulk_ = false;
     ++spins_;
     return true;
 }
@@ -24,13 +35,13 @@ bool BusyPollPolicy::on_iteration(std::uint64_t now_ns) {
         }
         woken_ = false;
         last_packet_ns_ = now_ns;
-        return true;
     }
-    if (now_ns - last_packet_ns_ < window_ns_) {
-        return true;
+    if (bulk_ || now_ns - last_packet_ns_ >= window_ns_) {
+        spinning_ = false;
+        bulk_ = false;
+        return false;
     }
-    spinning_ = false;
-    return false;
+    return true;
 }
 
 } // namespace enftun::tunnel

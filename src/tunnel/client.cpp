@@ -396,15 +396,16 @@ void Client::on_idle_tick() {
     idle_timer_.start(idle_tick_ms());
 }
 
-// A TUN event, or a readable event of the link (once per event, not per
-// frame): with busy-polling on, the loop keeps polling for the next one for
-// a while instead of sleeping.
+// A readable event of the link has delivered its frames: one event for
+// busy-polling, however many frames it held.
 void Client::on_read_done() {
-    on_packet_event();
+    on_packet_event(BusyPollPolicy::Side::Link, std::exchange(frames_in_event_, 0));
 }
 
-void Client::on_packet_event() {
-    if (busy_poll_.on_packet()) {
+// With busy-polling on, ping-pong traffic keeps the loop polling for the
+// next packet for a while instead of sleeping (tunnel/busy_poll.hpp).
+void Client::on_packet_event(BusyPollPolicy::Side side, std::size_t packets) {
+    if (busy_poll_.on_event(side, packets)) {
         busy_poll_idle_.start();
     }
 }
@@ -445,6 +446,7 @@ void Client::on_send_drained() {
 }
 
 void Client::on_frame(Bytes packet) {
+    ++frames_in_event_;
     if (!confirmed_) {
         on_confirmed();
     }
@@ -474,7 +476,6 @@ void Client::on_tun_failed(int status) {
 }
 
 void Client::on_tun_readable() {
-    on_packet_event();
     if (!link_ || !confirmed_) {
         drain_tun_while_down();
         return;
@@ -524,6 +525,9 @@ void Client::on_tun_readable() {
     }
     light_load_ = committed <= 1;
     link_->flush();
+    if (link_) {
+        on_packet_event(BusyPollPolicy::Side::Tun, static_cast<std::size_t>(committed));
+    }
 }
 
 // No tunnel: the router card still answers the host; the rest is dropped

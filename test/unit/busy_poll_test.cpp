@@ -1,39 +1,58 @@
-// Unit tests for tunnel/busy_poll: spinning starts on a packet, each packet
-// restarts the window, spinning stops once a window passes without one, a
-// hit is a packet caught while spinning (not the one that started it), and
-// a zero window never spins.
+// Unit tests for tunnel/busy_poll: spinning starts on a one-packet event once
+// the other side's last event moved one packet too (ping-pong), each packet
+// restarts the window, spinning stops once a window passes without one or
+// when a several-packet (bulk) event comes, a hit is a packet caught while
+// spinning (not the one that started it), and a zero window never spins.
 #include "enftun/tunnel/busy_poll.hpp"
 
 #include "test.hpp"
 
 using enftun::tunnel::BusyPollPolicy;
+using Side = BusyPollPolicy::Side;
 
 namespace {
 
 constexpr std::uint64_t kWindow = 200'000; // ns
 
+// A policy that has seen one ping-pong exchange, and is asleep again.
+BusyPollPolicy ping_ponging() {
+    BusyPollPolicy p(kWindow);
+    p.on_event(Side::Tun, 1); // the request: the link side has not moved yet
+    return p;
+}
+
 void test_zero_window_never_spins(void**) {
     BusyPollPolicy p(0);
     assert_false(p.enabled());
-    assert_false(p.on_packet());
+    assert_false(p.on_event(Side::Tun, 1));
+    assert_false(p.on_event(Side::Link, 1));
     assert_false(p.spinning());
     assert_false(p.on_iteration(1));
     assert_int_equal(p.spins(), 0);
     assert_int_equal(p.hits(), 0);
 }
 
-void test_packet_starts_spinning_once(void**) {
+void test_ping_pong_starts_spinning_once(void**) {
     BusyPollPolicy p(kWindow);
     assert_true(p.enabled());
-    assert_true(p.on_packet());
+    assert_false(p.on_event(Side::Tun, 1)); // one side alone is no ping-pong yet
+    assert_false(p.spinning());
+    assert_true(p.on_event(Side::Link, 1)); // the reply: both sides single
     assert_true(p.spinning());
-    assert_false(p.on_packet()); // already spinning: nothing to start
+    assert_false(p.on_event(Side::Tun, 1)); // already spinning: nothing to start
     assert_int_equal(p.spins(), 1);
 }
 
+void test_empty_event_changes_nothing(void**) {
+    BusyPollPolicy p = ping_ponging();
+    assert_false(p.on_event(Side::Link, 0));
+    assert_false(p.spinning());
+    assert_true(p.on_event(Side::Link, 1));
+}
+
 void test_stops_after_a_quiet_window(void**) {
-    BusyPollPolicy p(kWindow);
-    p.on_packet();
+    BusyPollPolicy p = ping_ponging();
+    p.on_event(Side::Link, 1);
     assert_true(p.on_iteration(1'000'000)); // the iteration after the waking poll
     assert_true(p.on_iteration(1'100'000));
     assert_true(p.on_iteration(1'000'000 + kWindow - 1));
@@ -44,10 +63,10 @@ void test_stops_after_a_quiet_window(void**) {
 }
 
 void test_packet_while_spinning_is_a_hit_and_restarts_window(void**) {
-    BusyPollPolicy p(kWindow);
-    p.on_packet();
+    BusyPollPolicy p = ping_ponging();
+    p.on_event(Side::Link, 1);
     assert_true(p.on_iteration(1'000'000));
-    p.on_packet(); // caught by the non-blocking poll
+    p.on_event(Side::Tun, 1); // caught by the non-blocking poll
     assert_true(p.on_iteration(1'150'000));
     assert_int_equal(p.hits(), 1);
     // The window counts from the hit: still spinning past the first window.
@@ -57,16 +76,54 @@ void test_packet_while_spinning_is_a_hit_and_restarts_window(void**) {
 }
 
 void test_next_spell_counts_again(void**) {
-    BusyPollPolicy p(kWindow);
-    p.on_packet();
+    BusyPollPolicy p = ping_ponging();
+    p.on_event(Side::Link, 1);
     p.on_iteration(0);
     assert_false(p.on_iteration(kWindow));
-    assert_true(p.on_packet()); // after sleeping: start again
+    assert_true(p.on_event(Side::Tun, 1)); // after sleeping: start again
     assert_int_equal(p.spins(), 2);
     assert_true(p.on_iteration(5'000'000)); // this packet woke the thread: no hit
-    p.on_packet();
+    p.on_event(Side::Link, 1);
     assert_true(p.on_iteration(5'010'000));
     assert_int_equal(p.hits(), 1);
+}
+
+// Bulk: a several-packet event on either side stops a spin at the next
+// iteration (it still counts as caught), and keeps that side from starting
+// one until its events are single again.
+void test_bulk_event_stops_the_spin(void**) {
+    BusyPollPolicy p = ping_ponging();
+    p.on_event(Side::Link, 1);
+    assert_true(p.on_iteration(1'000'000));
+    p.on_event(Side::Link, 12); // a download's batch of frames
+    assert_false(p.on_iteration(1'010'000));
+    assert_false(p.spinning());
+    assert_int_equal(p.hits(), 1);
+    assert_false(p.on_event(Side::Tun, 1)); // its ACK: the link side is bulk
+    assert_false(p.on_event(Side::Tun, 1));
+    assert_int_equal(p.spins(), 1);
+    assert_true(p.on_event(Side::Link, 1)); // single again: ping-pong
+    assert_int_equal(p.spins(), 2);
+}
+
+void test_bulk_on_the_tun_side_never_spins(void**) {
+    BusyPollPolicy p(kWindow);
+    for (int i = 0; i < 10; ++i) { // an upload: TUN batches, ACKs one by one
+        assert_false(p.on_event(Side::Tun, 8));
+        assert_false(p.on_event(Side::Link, 1));
+    }
+    assert_false(p.spinning());
+    assert_int_equal(p.spins(), 0);
+}
+
+// A several-packet event that lands in the same iteration as the one that
+// started the spin still stops it.
+void test_bulk_right_after_the_start_stops(void**) {
+    BusyPollPolicy p = ping_ponging();
+    assert_true(p.on_event(Side::Link, 1));
+    p.on_event(Side::Tun, 3);
+    assert_false(p.on_iteration(1'000'000));
+    assert_false(p.spinning());
 }
 
 } // namespace
@@ -74,10 +131,14 @@ void test_next_spell_counts_again(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_zero_window_never_spins),
-        cmocka_unit_test(test_packet_starts_spinning_once),
+        cmocka_unit_test(test_ping_pong_starts_spinning_once),
+        cmocka_unit_test(test_empty_event_changes_nothing),
         cmocka_unit_test(test_stops_after_a_quiet_window),
         cmocka_unit_test(test_packet_while_spinning_is_a_hit_and_restarts_window),
         cmocka_unit_test(test_next_spell_counts_again),
+        cmocka_unit_test(test_bulk_event_stops_the_spin),
+        cmocka_unit_test(test_bulk_on_the_tun_side_never_spins),
+        cmocka_unit_test(test_bulk_right_after_the_start_stops),
     };
     return cmocka_run_group_tests_name("busy_poll", tests, nullptr, nullptr);
 }

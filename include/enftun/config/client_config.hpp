@@ -34,8 +34,9 @@ struct TunConfig {
     bool set_address = true;       // put the identity's address on the TUN
     std::uint32_t mtu = 1280;      // RFC 8200 section 5: IPv6 links carry >= 1280
     std::optional<MacAddr> lladdr; // link address for router-card mode
-    // After each packet, keep polling for the next one this long before
-    // sleeping (tunnel/busy_poll.hpp): lower latency for more CPU. 0: off.
+    // While traffic is ping-pong, keep polling for the next packet this long
+    // before sleeping (tunnel/busy_poll.hpp): lower latency for some CPU.
+    // 0: off (the default: it spends CPU, wrong on a battery).
     std::uint32_t busy_poll_us = 0;
 };
 
