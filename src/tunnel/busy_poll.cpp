@@ -7,14 +7,15 @@ bool BusyPollPolicy::on_event(Side side, std::size_t packets) {
         return false;
     }
     const bool single = packets == 1;
-    single_[static_cast<int>(side)] = single;
+    single_[index(side)] = single;
     packet_ = true;
     if (!single) {
-        bulk_ = spinning_;
+        if (spinning_) {
+            bulk_ = true; // the next iteration stops
+        }
         return false;
     }
-    if (!enabled() || spinning_ || !single_[static_cast<int>(Side::Tun)] ||
-        !single_[static_cast<int>(Side::Link)]) {
+    if (!enabled() || spinning_ || !single_[index(Side::Tun)] || !single_[index(Side::Link)]) {
         return false;
     }
     spinning_ = true;

@@ -17,8 +17,9 @@
 // - a several-packet event while spinning stops the spin;
 // - idle costs nothing: every quiet spell starts with at most one window.
 // `tun.busy_poll_us` sets the window; 0, the default, turns it off: it is
-// a trade for a server or mains-powered gateway with a core to spare, and
-// by default it also cost ~0.3 MiB of idle RSS (bench/README.md).
+// a trade for a server or mains-powered gateway with a core to spare (and
+// on in the 2026-12-02-h benchmark run it cost ~0.3 MiB of idle RSS, see
+// bench/README.md "Latency").
 //
 // The owner reports each event's packet count with on_event() and, while
 // spinning, calls on_iteration() once per loop iteration before its
@@ -62,6 +63,8 @@ public:
     std::uint64_t hits() const { return hits_; }
 
 private:
+    static int index(Side side) { return static_cast<int>(side); }
+
     std::uint64_t window_ns_;
     std::uint64_t last_packet_ns_ = 0;
     std::uint64_t spins_ = 0;
