@@ -27,9 +27,11 @@ enftun_prepare() {
     mkdir -p "$dir"
     "$BENCH_REPO/scripts/gen-test-certs" --router-ip "$BENCH_R_UNDERLAY" "$dir" \
         c1="$ENFTUN_SRC" >/dev/null
-    write_router_conf "$dir/router.conf" listen="$BENCH_R_UNDERLAY" address=fd00:e::1 \
-        cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" mtu="$ENFTUN_MTU" \
-        tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64
+    local -a router=(listen="$BENCH_R_UNDERLAY" address=fd00:e::1
+        cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" mtu="$ENFTUN_MTU"
+        tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64)
+    write_router_conf "$dir/router.conf" "${router[@]}"
+    write_router_conf "$dir/router-bp.conf" "${router[@]}" busy_poll_us="${ENFTUN_BP_ROUTER_US:-}"
     local -a client=(dev=enf0 mtu="$ENFTUN_MTU" hosts="$BENCH_R_UNDERLAY" ca="$dir/ca.pem"
         cert="$dir/c1.pem" key="$dir/c1.key" "prefixes=fd00:e::/64,fd00:f::/64"
         heartbeat_period=5000)
@@ -41,9 +43,9 @@ _enftun_listening() {
     [[ -n $(et_exec r ss -Hltn "src [$BENCH_R_UNDERLAY]:4443") ]]
 }
 
-# _enftun_server_up NAME: the router as daemon NAME-server.
+# _enftun_server_up NAME [CONF]: the router as daemon NAME-server.
 _enftun_server_up() {
-    et_daemon_start "$1-server" r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/router.conf"
+    et_daemon_start "$1-server" r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/enftun/${2:-router.conf}"
     et_wait_for -d "$1-server" _enftun_listening
 }
 
@@ -76,7 +78,7 @@ enftun_bp_prepare() {
 }
 
 enftun_bp_server_up() {
-    _enftun_server_up enftun_bp
+    _enftun_server_up enftun_bp router-bp.conf
 }
 
 enftun_bp_client_prepare() {

@@ -18,8 +18,6 @@ constexpr std::uint32_t kTableLocal = 255;
 // IPv6 links need an MTU of at least 1280 (RFC 8200 section 5).
 constexpr std::uint32_t kMinMtu = 1280;
 constexpr std::uint32_t kMaxMtu = 65535;
-// Past 10 ms a spin costs far more CPU than the wake-up (tens of µs) it saves.
-constexpr std::uint32_t kMaxBusyPollUs = 10000;
 constexpr std::uint32_t kMaxU32 = 0xffffffff;
 
 // route.ra_period is MaxRtrAdvInterval: at least 4 s (RFC 4861 §6.2.1).
@@ -46,8 +44,8 @@ void read_tun(const Group& g, TunConfig& tun) {
     }
     tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(tun.mtu);
     tun.lladdr = g.parsed("lladdr", parse_mac);
-    tun.busy_poll_us =
-        g.integer("busy_poll_us", std::uint32_t{0}, kMaxBusyPollUs).value_or(tun.busy_poll_us);
+    tun.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
+                           .value_or(tun.busy_poll_us);
 }
 
 void read_remote(const Group& g, RemoteConfig& remote) {

@@ -35,6 +35,10 @@
 
 namespace enftun::config::detail {
 
+// busy_poll_us, client and router: past 10 ms a spin costs far more CPU than
+// the wake-up (tens of µs) it saves.
+inline constexpr std::uint32_t kMaxBusyPollUs = 10000;
+
 // RAII for one config_t: config_init() on construction, config_destroy() on
 // destruction. Not copyable or movable: settings hold its address.
 struct LibConfig {

@@ -45,6 +45,8 @@ void read_router(const Group& g, RouterConfig& r) {
     r.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(r.mtu);
     r.queue_limit =
         g.integer("queue_limit", kMinQueueLimit, kMaxQueueLimit).value_or(r.queue_limit);
+    r.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
+                         .value_or(r.busy_poll_us);
     const Group tun = g.group("tun", {"dev", "dev_node", "mtu", "address", "routes"});
     if (tun.present()) {
         r.tun = read_tun(tun, r.mtu);
@@ -54,9 +56,10 @@ void read_router(const Group& g, RouterConfig& r) {
 Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
     const Group root = Group::root(reader, {"router"});
-    const Group router = root.group("router", {"listen", "port", "address", "cert_file", "key_file",
-                                               "ca_cert_file", "max_sessions", "handshake_timeout",
-                                               "idle_timeout", "mtu", "queue_limit", "tun"});
+    const Group router =
+        root.group("router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file",
+                              "max_sessions", "handshake_timeout", "idle_timeout", "mtu",
+                              "queue_limit", "busy_poll_us", "tun"});
     if (!router.present()) {
         root.missing("router", "required group is missing");
     }

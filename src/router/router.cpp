@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace enftun::router {
 
@@ -103,7 +104,8 @@ Router::Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsCon
                   on_batch_end();
                   graveyard_.clear();
               }),
-      sweeper_(loop, [this] { sweep_idle(); }), scratch_(kScratchSize) {
+      sweeper_(loop, [this] { sweep_idle(); }), busy_poll_(loop, config.busy_poll_us),
+      scratch_(kScratchSize) {
     if (tun_) {
         tun_poll_ =
             std::make_unique<loop::Poll>(loop, tun_->fd(), [this](int, int) { on_tun_readable(); });
@@ -123,6 +125,7 @@ void Router::stop() {
     listeners_.clear();
     tun_poll_.reset();
     sweeper_.stop();
+    busy_poll_.stop();
     for (auto& s : sessions_) {
         s->link().shutdown();
     }
@@ -205,6 +208,7 @@ void Router::retire(Session& s) {
 }
 
 void Router::on_packet(Session& from, Bytes packet) {
+    ++frames_in_event_;
     auto ip = proto::parse_ipv6(packet);
     if (!ip) {
         // The frame reader let only well-formed IPv4 or IPv6 through, so this
@@ -297,6 +301,14 @@ void Router::on_batch_end() {
     dirty_.clear();
 }
 
+// Busy-polling (router.busy_poll_us) counts the TUN as one side and all
+// sessions together as the other: the hub's one thread sleeps or wakes for
+// any of them, so it spins for ping-pong between a client and the TUN.
+void Router::on_session_read_done() {
+    on_batch_end();
+    busy_poll_.on_event(tunnel::BusyPoller::Side::Link, std::exchange(frames_in_event_, 0));
+}
+
 void Router::on_tun_readable() {
     int packets = 0;
     // Past the batch only to empty an offloaded read (TunDevice::pending).
@@ -326,6 +338,7 @@ void Router::on_tun_readable() {
     }
     tun_light_load_ = packets <= 1;
     on_batch_end();
+    busy_poll_.on_event(tunnel::BusyPoller::Side::Tun, static_cast<std::size_t>(packets));
 }
 
 void Router::sweep_idle() {
@@ -350,7 +363,7 @@ void Router::log_stats() const {
         "stats: sessions %zu; accepted %llu refused-full %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
         "spoofed %llu no-route %llu queue-full %llu not-ipv6 %llu tun-error %llu; "
-        "protocol-errors %llu",
+        "protocol-errors %llu; busy-poll spins %llu hits %llu misses %llu",
         sessions_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
         static_cast<unsigned long long>(stats_.handshake_failures),
@@ -365,7 +378,10 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.dropped_queue_full),
         static_cast<unsigned long long>(stats_.dropped_not_ipv6),
         static_cast<unsigned long long>(stats_.dropped_tun_error),
-        static_cast<unsigned long long>(stats_.protocol_errors));
+        static_cast<unsigned long long>(stats_.protocol_errors),
+        static_cast<unsigned long long>(busy_poll_.policy().spins()),
+        static_cast<unsigned long long>(busy_poll_.policy().hits()),
+        static_cast<unsigned long long>(busy_poll_.policy().misses()));
 }
 
 } // namespace enftun::router

@@ -20,7 +20,7 @@ void Session::on_frame(Bytes packet) {
 }
 
 void Session::on_read_done() {
-    router_.on_batch_end();
+    router_.on_session_read_done();
 }
 
 void Session::on_link_down(const char* reason) {

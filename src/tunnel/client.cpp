@@ -127,8 +127,7 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       retry_timer_(loop, [this] { connector_.start(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
       reaper_(loop, [this] { dead_link_.reset(); }), idle_timer_(loop, [this] { on_idle_tick(); }),
-      busy_poll_(std::uint64_t{config.tun.busy_poll_us} * 1000),
-      busy_poll_idle_(loop, [this] { on_busy_poll_iteration(); }),
+      busy_poll_(loop, config.tun.busy_poll_us),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
       down_buf_(max_payload()) {}
@@ -153,7 +152,7 @@ void Client::stop() {
     connector_.cancel();
     retry_timer_.stop();
     idle_timer_.stop();
-    busy_poll_idle_.stop();
+    busy_poll_.stop();
     route_monitor_.stop();
     heartbeat_.on_down();
     router_card_.stop(); // writes the final RA: the TUN is still open here
@@ -399,21 +398,7 @@ void Client::on_idle_tick() {
 // A readable event of the link has delivered its frames: one event for
 // busy-polling, however many frames it held.
 void Client::on_read_done() {
-    on_packet_event(BusyPollPolicy::Side::Link, std::exchange(frames_in_event_, 0));
-}
-
-// With busy-polling on, ping-pong traffic keeps the loop polling for the
-// next packet for a while instead of sleeping (tunnel/busy_poll.hpp).
-void Client::on_packet_event(BusyPollPolicy::Side side, std::size_t packets) {
-    if (busy_poll_.on_event(side, packets)) {
-        busy_poll_idle_.start();
-    }
-}
-
-void Client::on_busy_poll_iteration() {
-    if (!busy_poll_.on_iteration(loop::hrtime_ns())) {
-        busy_poll_idle_.stop();
-    }
+    busy_poll_.on_event(BusyPoller::Side::Link, std::exchange(frames_in_event_, 0));
 }
 
 void Client::on_link_down(const char* reason) {
@@ -526,7 +511,7 @@ void Client::on_tun_readable() {
     light_load_ = committed <= 1;
     link_->flush();
     if (link_) {
-        on_packet_event(BusyPollPolicy::Side::Tun, static_cast<std::size_t>(committed));
+        busy_poll_.on_event(BusyPoller::Side::Tun, static_cast<std::size_t>(committed));
     }
 }
 
@@ -598,7 +583,7 @@ void Client::log_stats() const {
     ENFTUN_LOG_INFO(
         "stats: reconnects route %llu heartbeat %llu other %llu; route changes %llu unchanged "
         "%llu early-retries %llu; netlink events %llu overruns %llu; idle-trims %llu; busy-poll "
-        "spins %llu hits %llu",
+        "spins %llu hits %llu misses %llu",
         static_cast<unsigned long long>(stats_.reconnects_route),
         static_cast<unsigned long long>(stats_.reconnects_heartbeat),
         static_cast<unsigned long long>(
@@ -609,8 +594,9 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(route_monitor_.events()),
         static_cast<unsigned long long>(route_monitor_.overruns()),
         static_cast<unsigned long long>(stats_.idle_trims),
-        static_cast<unsigned long long>(busy_poll_.spins()),
-        static_cast<unsigned long long>(busy_poll_.hits()));
+        static_cast<unsigned long long>(busy_poll_.policy().spins()),
+        static_cast<unsigned long long>(busy_poll_.policy().hits()),
+        static_cast<unsigned long long>(busy_poll_.policy().misses()));
     router_card_.log_stats();
 }
 

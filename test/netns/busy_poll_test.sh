@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# busy_poll_test.sh: the client's busy-polling (tun.busy_poll_us,
-# tunnel/busy_poll.hpp) on the real data path (CTest: netns.busy_poll_test).
+# busy_poll_test.sh: busy-polling in the client (tun.busy_poll_us) and the
+# router (router.busy_poll_us), tunnel/busy_poll.hpp, on the real data path
+# (CTest: netns.busy_poll_test).
 #
 # Topology: c (client, fd00:e::5) ── veth ── r (enftun-router in gateway mode,
-# target fd00:f::1 on its TUN, an iperf3 server on it). Checks:
+# busy_poll_us = 1000, target fd00:f::1 on its TUN, an iperf3 server on it).
+# Checks:
 #   a. with busy_poll_us = 1000, a flood ping gets every reply, and the
-#      client's stats show spins and hits: packets caught while it kept
-#      polling instead of sleeping (at least one per four round trips; on an
-#      idle machine it is nearly two);
+#      client's and the router's stats show spins and hits: packets caught
+#      while they kept polling instead of sleeping (at least one per four
+#      round trips each; on an idle machine it is nearly one per packet);
 #   b. once the traffic stops, the spinning stops: the client uses almost no
 #      CPU over 2 s of quiet (a spin that never ended would take ~2 s);
 #   c. bulk transfers (iperf3, 2 s each way) hardly spin: a several-packet
 #      event stops the spin and keeps it from starting, so hits stay below
 #      one per 1000 packets moved;
 #   d. the default (no busy_poll_us) never spins: spins 0, hits 0 after the
-#      same flood ping.
+#      same flood ping;
+#   e. sparse ping-pong backs off: 40 pings 50 ms apart, where the router
+#      has its answer from its own TUN at once and then waits 50 ms for the
+#      next request, so a spell catches nothing there: the router starts
+#      fewer spells than one per four pings, and counts the misses.
 #
 # Env: BP_US: busy_poll_us of steps a-c instead of 1000 (to compare builds).
 set -e -o pipefail
@@ -30,7 +36,7 @@ setup() {
     et_router_client_pair
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$ET_TMP/pki" c1=fd00:e::5 >/dev/null
     write_router_conf "$ET_TMP/router.conf" cert="$ET_TMP/pki/router.pem" \
-        key="$ET_TMP/pki/router.key" ca="$ET_TMP/pki/ca.pem"
+        key="$ET_TMP/pki/router.key" ca="$ET_TMP/pki/ca.pem" busy_poll_us="${BP_US:-1000}"
     local -a common=(ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem"
         key="$ET_TMP/pki/c1.key" "prefixes=fd00:e::/64,fd00:f::/64")
     write_client_conf "$ET_TMP/spin.conf" "${common[@]}" busy_poll_us="${BP_US:-1000}"
@@ -53,7 +59,7 @@ client_up() {
     et_wait_for -d c1 et_exec c ping -6 -n -c 1 -W 1 fd00:f::1
 }
 
-REPLIES="" SPINS="" HITS=""
+REPLIES="" SPINS="" HITS="" ROUTER_HITS=""
 
 # flood_replies: replies to a bounded flood ping through the tunnel.
 flood_replies() {
@@ -67,12 +73,16 @@ cpu_ticks() {
 }
 
 # flood_then_stats: a flood ping, then the client's busy-poll counters into
-# REPLIES, SPINS and HITS.
+# REPLIES, SPINS and HITS, and the hits the router added into ROUTER_HITS.
 flood_then_stats() {
+    local router0
+    router0="$(et_daemon_stat router hits)"
     REPLIES="$(flood_replies)"
     SPINS="$(et_daemon_stat c1 spins)"
     HITS="$(et_daemon_stat c1 hits)"
-    echo "$REPLIES of $PINGS replies, busy-poll spins $SPINS hits $HITS"
+    ROUTER_HITS=$(($(et_daemon_stat router hits) - router0))
+    echo "$REPLIES of $PINGS replies, client busy-poll spins $SPINS hits $HITS," \
+        "router hits $ROUTER_HITS"
 }
 
 step_a() {
@@ -82,6 +92,7 @@ step_a() {
     check_num "every flood-ping reply came back" "$REPLIES" -eq "$PINGS" || ok=1
     check_num "the client spun" "$SPINS" -gt 0 || ok=1
     check_num "spinning caught packets" "$HITS" -ge $((PINGS / 4)) || ok=1
+    check_num "the router's spinning caught packets" "$ROUTER_HITS" -ge $((PINGS / 4)) || ok=1
     return "$ok"
 }
 
@@ -136,6 +147,26 @@ step_d() {
     return "$ok"
 }
 
+readonly SPARSE_PINGS=40
+
+step_e() {
+    local ok=0 spins0 misses0 spins misses replies
+    spins0="$(et_daemon_stat router spins)"
+    misses0="$(et_daemon_stat router misses)"
+    replies="$(et_exec c timeout 30 ping -6 -n -q -c "$SPARSE_PINGS" -i 0.05 -w 20 fd00:f::1 |
+        awk '/packets transmitted/ { print $4 }')"
+    spins=$(($(et_daemon_stat router spins) - spins0))
+    misses=$(($(et_daemon_stat router misses) - misses0))
+    echo "$replies of $SPARSE_PINGS replies; router spells $spins, misses $misses"
+    check_num "every ping came back" "$replies" -eq "$SPARSE_PINGS" || ok=1
+    # Without the back-off every ping starts a spell (40); with it, misses
+    # at 1, 3, 7, 15 skipped events leave 5 or 6.
+    check_num "router spells for $SPARSE_PINGS sparse pings" "$spins" -lt $((SPARSE_PINGS / 4)) ||
+        ok=1
+    check_num "router spells that caught nothing" "$misses" -ge 3 || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -144,7 +175,8 @@ main() {
         "a|with busy_poll_us, spinning catches flood-ping packets|step_a" \
         "b|the spinning stops once the traffic does|step_b|a" \
         "c|bulk transfers hardly spin|step_c|a" \
-        "d|the default never spins|step_d"
+        "d|the default never spins|step_d" \
+        "e|sparse ping-pong backs off|step_e"
     et_summary busy_poll_test
 }
 

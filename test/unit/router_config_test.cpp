@@ -66,6 +66,7 @@ void test_loads_full_router_config(void** state) {
     assert_int_equal(r.idle_timeout.count(), 60000);
     assert_int_equal(r.mtu, 9000);
     assert_int_equal(r.queue_limit, 1048576);
+    assert_int_equal(r.busy_poll_us, 300);
     assert_true(r.tun.has_value());
     assert_string_equal(r.tun->dev.c_str(), "enfr9");
     assert_string_equal(r.tun->dev_node.c_str(), "/dev/net/tun2");
@@ -89,6 +90,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.idle_timeout.count(), 180000);
     assert_int_equal(r.mtu, 1500);
     assert_int_equal(r.queue_limit, 262144);
+    assert_int_equal(r.busy_poll_us, 0);
     assert_false(r.tun.has_value());
 }
 
@@ -233,6 +235,10 @@ void test_router_rejects_out_of_range(void** state) {
          "must be between 65536 and 2147483647 (got 65535)"},
         {"queue 64-bit", "router = { queue_limit = 0x80000000L; };\n", 1, "router.queue_limit",
          "(got 2147483648)"},
+        {"busy poll negative", "router = { busy_poll_us = -1; };\n", 1, "router.busy_poll_us",
+         "must be between 0 and 10000 (got -1)"},
+        {"busy poll high", "router = { busy_poll_us = 10001; };\n", 1, "router.busy_poll_us",
+         "(got 10001)"},
         {"tun mtu", "router = {\n  tun = {\n    mtu = 576;\n  };\n};\n", 3, "router.tun.mtu",
          "(got 576)"},
         {"tun ifname", "router = { tun = { dev = \"a:b\"; }; };\n", 1, "router.tun.dev",

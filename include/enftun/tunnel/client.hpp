@@ -35,7 +35,7 @@
 #include "enftun/netlink/route_monitor.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
-#include "enftun/tunnel/busy_poll.hpp"
+#include "enftun/tunnel/busy_poller.hpp"
 #include "enftun/tunnel/idle_trim.hpp"
 #include "enftun/tunnel/router_card.hpp"
 #include "enftun/tunnel/tls_link.hpp"
@@ -99,8 +99,6 @@ private:
     void on_confirmed();
     void release_startup_pages();
     void on_idle_tick();
-    void on_packet_event(BusyPollPolicy::Side side, std::size_t packets);
-    void on_busy_poll_iteration();
     std::uint64_t idle_tick_ms() const;
 
     void on_tun_readable();
@@ -136,8 +134,7 @@ private:
     loop::Timer reaper_;     // destroys a dead link outside the link's callbacks
     loop::Timer idle_timer_; // IdleTrimPolicy's ticks while the tunnel is up
     IdleTrimPolicy idle_trim_;
-    BusyPollPolicy busy_poll_;
-    loop::Idle busy_poll_idle_;          // spins the loop while busy_poll_ says so
+    BusyPoller busy_poll_;
     RouterCard router_card_;             // writes into tun_
     std::vector<std::uint8_t> down_buf_; // TUN reads while the tunnel is down
     std::unique_ptr<TlsLink> link_;
