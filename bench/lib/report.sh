@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # report.sh: turns the figures compare.sh recorded ($BENCH_TSV lines "tool
 # metric run value") into JSON (median, min, max per tool and metric, plus
-# the advantage of enftun, and of enftun with busy-polling (enftun_bp), over
-# OpenVPN and wireguard-go) and a text table.
+# the advantage of enftun, and of enftun with busy-polling off
+# (enftun_nospin), over OpenVPN and wireguard-go) and a text table.
 #
 # Advantage: how many times better enftun's median is, so that > 1 always
 # means "enftun ahead": other/enftun for lower-is-better figures (RTT, CPU,
@@ -58,8 +58,8 @@ bench_json() {
         {meta: $meta, metrics: $defs, results: $results,
          advantage: {vs_openvpn: adv("enftun"; "openvpn"),
                      vs_wireguard_go: adv("enftun"; "wireguard"),
-                     busy_poll_vs_openvpn: adv("enftun_bp"; "openvpn"),
-                     busy_poll_vs_wireguard_go: adv("enftun_bp"; "wireguard")}}' "$1"
+                     nospin_vs_openvpn: adv("enftun_nospin"; "openvpn"),
+                     nospin_vs_wireguard_go: adv("enftun_nospin"; "wireguard")}}' "$1"
 }
 
 # bench_table JSON_FILE: the table: "median (min-max)" per tool, then the
@@ -73,14 +73,14 @@ bench_table() {
         def adv($w; $k): .advantage[$w][$k] | if . == null then "-"
                          else "\(. * 100 | round / 100)x" end;
         . as $doc
-        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun busy-poll", "OpenVPN-TCP",
-           "wireguard-go", "enftun vs OpenVPN", "enftun vs wg-go", "busy-poll vs OpenVPN",
-           "busy-poll vs wg-go"],
+        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun no spin", "OpenVPN-TCP",
+           "wireguard-go", "enftun vs OpenVPN", "enftun vs wg-go", "no spin vs OpenVPN",
+           "no spin vs wg-go"],
           (.metrics[] | . as $m
             | [$m.label, $m.unit, ($doc | cell("bare"; $m.key)), ($doc | cell("enftun"; $m.key)),
-               ($doc | cell("enftun_bp"; $m.key)), ($doc | cell("openvpn"; $m.key)),
+               ($doc | cell("enftun_nospin"; $m.key)), ($doc | cell("openvpn"; $m.key)),
                ($doc | cell("wireguard"; $m.key)), ($doc | adv("vs_openvpn"; $m.key)),
-               ($doc | adv("vs_wireguard_go"; $m.key)), ($doc | adv("busy_poll_vs_openvpn"; $m.key)),
-               ($doc | adv("busy_poll_vs_wireguard_go"; $m.key))])
+               ($doc | adv("vs_wireguard_go"; $m.key)), ($doc | adv("nospin_vs_openvpn"; $m.key)),
+               ($doc | adv("nospin_vs_wireguard_go"; $m.key))])
         | @tsv' "$1" | column -t -s $'\t'
 }

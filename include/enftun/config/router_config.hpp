@@ -42,7 +42,7 @@ struct RouterConfig {
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
     std::size_t queue_limit = 262144; // bytes queued towards one client
     // Spin window after a ping-pong packet (tunnel/busy_poll.hpp); 0: off.
-    std::uint32_t busy_poll_us = 0;
+    std::uint32_t busy_poll_us = 200;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
 };
 
