@@ -363,7 +363,7 @@ void Router::log_stats() const {
         "stats: sessions %zu; accepted %llu refused-full %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
         "spoofed %llu no-route %llu queue-full %llu not-ipv6 %llu tun-error %llu; "
-        "protocol-errors %llu; busy-poll spins %llu hits %llu misses %llu",
+        "protocol-errors %llu; busy-poll spins %llu hits %llu",
         sessions_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
         static_cast<unsigned long long>(stats_.handshake_failures),
@@ -380,8 +380,7 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.dropped_tun_error),
         static_cast<unsigned long long>(stats_.protocol_errors),
         static_cast<unsigned long long>(busy_poll_.policy().spins()),
-        static_cast<unsigned long long>(busy_poll_.policy().hits()),
-        static_cast<unsigned long long>(busy_poll_.policy().misses()));
+        static_cast<unsigned long long>(busy_poll_.policy().hits()));
 }
 
 } // namespace enftun::router

@@ -583,7 +583,7 @@ void Client::log_stats() const {
     ENFTUN_LOG_INFO(
         "stats: reconnects route %llu heartbeat %llu other %llu; route changes %llu unchanged "
         "%llu early-retries %llu; netlink events %llu overruns %llu; idle-trims %llu; busy-poll "
-        "spins %llu hits %llu misses %llu",
+        "spins %llu hits %llu",
         static_cast<unsigned long long>(stats_.reconnects_route),
         static_cast<unsigned long long>(stats_.reconnects_heartbeat),
         static_cast<unsigned long long>(
@@ -595,8 +595,7 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(route_monitor_.overruns()),
         static_cast<unsigned long long>(stats_.idle_trims),
         static_cast<unsigned long long>(busy_poll_.policy().spins()),
-        static_cast<unsigned long long>(busy_poll_.policy().hits()),
-        static_cast<unsigned long long>(busy_poll_.policy().misses()));
+        static_cast<unsigned long long>(busy_poll_.policy().hits()));
     router_card_.log_stats();
 }
 

@@ -15,28 +15,30 @@
 //   they gain nothing from it (the thread is awake anyway) and would lose
 //   the CPU the spin takes from the application and the kernel;
 // - a several-packet event while spinning stops the spin;
-// - a spell that catches nothing backs off: a catch (a hit) is a packet
-//   found by a poll after an empty one, i.e. where the thread would have
-//   slept; a packet already waiting when the spell starts is none. After a
-//   spell with no catch, the next 1, 3, 7, ... up to 63 one-packet events
-//   start none; a spell with a catch resets that. So traffic too sparse for
-//   the window (pings 10 ms apart on the router, which has its answer at
-//   once from its own TUN) costs one window in 64 packets, not one each;
+// - it is bounded: one window of CPU per ping-pong packet at most. Sparse
+//   traffic (pings 10 ms apart) spins once per packet and catches nothing,
+//   yet on the 2-vCPU VM of bench/README.md it still took the RTT from
+//   0.31 to 0.13-0.23 ms: a CPU that was running a moment ago wakes faster
+//   than one that has halted. Backing off such spells (tried: skip 1, 3,
+//   ... 63 events after a spell that caught nothing) took that gain away;
 // - idle costs nothing: every quiet spell starts with at most one window.
 // `busy_poll_us` (client tun.busy_poll_us, router router.busy_poll_us)
 // sets the window; 0 turns it off.
+//
+// A hit is a packet found by a poll after an empty one, i.e. where the
+// thread would have slept; a packet already waiting when the spell starts
+// (the router's answer from its own TUN) is none.
 //
 // The owner reports each event's packet count with on_event() and, while
 // spinning, calls on_iteration() once per loop iteration before its
 // non-blocking poll:
 //
-//   Asleep ──on_event: one packet, the other side's last event moved one
-//     ▲         too, no back-off left: start spinning (true)────► Spinning
+//   Asleep ──on_event: one packet, and the other side's last event
+//     ▲         moved one too: start spinning (true)─────────────► Spinning
 //     │                                                          │ on_iteration: a packet
 //     │                                                          │ since the last one
 //     │                                                          │ restarts the window
-//     └──on_iteration: window passed (no catch: back off more),──┘
-//                      or a several-packet event: stop (false)
+//     └──on_iteration: window passed, or a several-packet event: stop (false)
 //
 // Pure state machine: the owner passes the time and runs the loop handle.
 #pragma once
@@ -67,24 +69,15 @@ public:
     // Packets caught by a non-blocking poll after an empty one: each one a
     // wake-up the thread did not need.
     std::uint64_t hits() const { return hits_; }
-    // Spells that ended with no hit, each followed by a back-off.
-    std::uint64_t misses() const { return misses_; }
 
 private:
-    static constexpr std::uint32_t kMaxSkip = 63;
-
     static int index(Side side) { return static_cast<int>(side); }
-    void end_spell();
 
     std::uint64_t window_ns_;
     std::uint64_t last_packet_ns_ = 0;
     std::uint64_t spins_ = 0;
     std::uint64_t hits_ = 0;
-    std::uint64_t misses_ = 0;
     std::uint64_t empty_polls_ = 0; // iterations without a packet since the last one
-    std::uint64_t caught_ = 0;      // hits in this spell
-    std::uint32_t backoff_ = 0;     // one-packet events to skip after the next miss
-    std::uint32_t skip_ = 0;        // still to skip before a spell may start
     bool spinning_ = false;
     bool packet_ = false; // since the last iteration
     bool bulk_ = false;   // a several-packet event since the last iteration
