@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <utility>
 
 namespace enftun::router {
 
@@ -208,7 +207,6 @@ void Router::retire(Session& s) {
 }
 
 void Router::on_packet(Session& from, Bytes packet) {
-    ++frames_in_event_;
     auto ip = proto::parse_ipv6(packet);
     if (!ip) {
         // The frame reader let only well-formed IPv4 or IPv6 through, so this
@@ -304,9 +302,9 @@ void Router::on_batch_end() {
 // Busy-polling (router.busy_poll_us) counts the TUN as one side and all
 // sessions together as the other: the hub's one thread sleeps or wakes for
 // any of them, so it spins for ping-pong between a client and the TUN.
-void Router::on_session_read_done() {
+void Router::on_session_read_done(std::size_t frames) {
     on_batch_end();
-    busy_poll_.on_event(tunnel::BusyPoller::Side::Link, std::exchange(frames_in_event_, 0));
+    busy_poll_.on_event(tunnel::BusyPoller::Side::Link, frames);
 }
 
 void Router::on_tun_readable() {

@@ -19,8 +19,8 @@ void Session::on_frame(Bytes packet) {
     router_.on_packet(*this, packet);
 }
 
-void Session::on_read_done() {
-    router_.on_session_read_done();
+void Session::on_read_done(std::size_t frames) {
+    router_.on_session_read_done(frames);
 }
 
 void Session::on_link_down(const char* reason) {

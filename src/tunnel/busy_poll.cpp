@@ -19,7 +19,7 @@ bool BusyPollPolicy::on_event(Side side, std::size_t packets) {
         return false;
     }
     spinning_ = true;
-    empty_polls_ = 0; // the packet that starts it is no catch
+    polled_empty_ = false; // the packet that starts it is no catch
     bulk_ = false;
     ++spins_;
     return true;
@@ -31,13 +31,13 @@ bool BusyPollPolicy::on_iteration(std::uint64_t now_ns) {
     }
     if (packet_) {
         packet_ = false;
-        if (empty_polls_ > 0) {
+        if (polled_empty_) {
             ++hits_;
         }
-        empty_polls_ = 0;
+        polled_empty_ = false;
         last_packet_ns_ = now_ns;
     } else {
-        ++empty_polls_;
+        polled_empty_ = true;
     }
     if (bulk_ || now_ns - last_packet_ns_ >= window_ns_) {
         spinning_ = false;

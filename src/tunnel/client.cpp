@@ -397,8 +397,8 @@ void Client::on_idle_tick() {
 
 // A readable event of the link has delivered its frames: one event for
 // busy-polling, however many frames it held.
-void Client::on_read_done() {
-    busy_poll_.on_event(BusyPoller::Side::Link, std::exchange(frames_in_event_, 0));
+void Client::on_read_done(std::size_t frames) {
+    busy_poll_.on_event(BusyPoller::Side::Link, frames);
 }
 
 void Client::on_link_down(const char* reason) {
@@ -431,7 +431,6 @@ void Client::on_send_drained() {
 }
 
 void Client::on_frame(Bytes packet) {
-    ++frames_in_event_;
     if (!confirmed_) {
         on_confirmed();
     }

@@ -88,6 +88,7 @@ void TlsLink::drive_handshake() {
 }
 
 void TlsLink::on_readable() {
+    const std::uint64_t frames_before = frames_rx_;
     for (int i = 0; !dead_; ++i) {
         if (i >= kMaxReadsPerEvent && !stream_.pending()) {
             break; // level-triggered poll brings us back for the rest
@@ -122,7 +123,7 @@ void TlsLink::on_readable() {
     if (dead_) {
         return;
     }
-    handler_.on_read_done();
+    handler_.on_read_done(static_cast<std::size_t>(frames_rx_ - frames_before));
     // A write that stopped on WantRead (a TLS 1.2 renegotiation or a 1.3 key
     // update in flight) can only go on once we have read: resume it here.
     if (!dead_ && !writer_.empty() && !want_write_) {

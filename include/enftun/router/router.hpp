@@ -73,8 +73,8 @@ public:
     void on_session_down(Session& s, const char* reason);
     void on_packet(Session& from, Bytes packet);
     void on_batch_end();
-    // A session's readable event has delivered its frames (on_packet).
-    void on_session_read_done();
+    // A session's readable event has delivered its `frames` (on_packet).
+    void on_session_read_done(std::size_t frames);
 
 private:
     Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
@@ -100,7 +100,6 @@ private:
     std::vector<std::unique_ptr<Session>> graveyard_;
     loop::Timer reaper_;
     loop::Timer sweeper_;
-    std::size_t frames_in_event_ = 0; // frames of the session read event under way
     tunnel::BusyPoller busy_poll_;
     std::vector<std::uint8_t> scratch_; // TUN reads and generated replies
     bool stopping_ = false;

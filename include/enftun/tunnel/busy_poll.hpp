@@ -77,11 +77,11 @@ private:
     std::uint64_t last_packet_ns_ = 0;
     std::uint64_t spins_ = 0;
     std::uint64_t hits_ = 0;
-    std::uint64_t empty_polls_ = 0; // iterations without a packet since the last one
     bool spinning_ = false;
-    bool packet_ = false; // since the last iteration
-    bool bulk_ = false;   // a several-packet event since the last iteration
-    bool single_[2] = {}; // per side: its last event moved one packet
+    bool packet_ = false;       // since the last iteration
+    bool polled_empty_ = false; // an iteration without a packet since the last one
+    bool bulk_ = false;         // a several-packet event since the last iteration
+    bool single_[2] = {};       // per side: its last event moved one packet
 };
 
 } // namespace enftun::tunnel

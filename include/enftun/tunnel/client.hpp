@@ -94,7 +94,7 @@ private:
     void on_link_up() override;
     void on_frame(Bytes packet) override;
     void on_send_drained() override;
-    void on_read_done() override;
+    void on_read_done(std::size_t frames) override;
     void on_link_down(const char* reason) override;
     void on_confirmed();
     void release_startup_pages();
@@ -142,12 +142,11 @@ private:
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     bool stopping_ = false;
-    bool failed_ = false;             // a fatal error stopped the client
-    bool confirmed_ = false;          // the router has answered on the current link
-    bool reconnect_now_ = false;      // the next schedule_reconnect() skips the backoff
-    bool light_load_ = true;          // the last TUN event read at most one packet
-    std::size_t frames_in_event_ = 0; // frames of the link's readable event so far
-    std::uint64_t retry_due_ms_ = 0;  // when retry_timer_ fires, if active
+    bool failed_ = false;            // a fatal error stopped the client
+    bool confirmed_ = false;         // the router has answered on the current link
+    bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
+    bool light_load_ = true;         // the last TUN event read at most one packet
+    std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
     // Event-driven (re)connects run at most once per interval, so a
     // flapping link cannot turn into a reconnect storm.
     static constexpr std::uint64_t kRouteRetryIntervalMs = 1000;

@@ -20,6 +20,7 @@
 #include "enftun/loop/loop.hpp"
 #include "enftun/tls/tls_stream.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -36,9 +37,10 @@ public:
         // whichever flush emptied it (the link's own or the owner's). Called
         // from the link's poll callback, never from inside flush().
         virtual void on_send_drained() = 0;
-        // A readable event has been handled: every frame of it was delivered.
-        // A place to flush what on_frame() queued elsewhere, once per batch.
-        virtual void on_read_done() {}
+        // A readable event has been handled: every frame of it, `frames` in
+        // all, was delivered. A place to flush what on_frame() queued
+        // elsewhere, once per batch (and for busy-polling to count events).
+        virtual void on_read_done(std::size_t frames) { (void)frames; }
         // The link is dead; reason is a static string for the log.
         virtual void on_link_down(const char* reason) = 0;
 
