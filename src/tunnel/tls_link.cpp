@@ -81,8 +81,10 @@ void TlsLink::drive_handshake() {
         update_poll();
         return;
     case tls::Io::Closed:
+        fail("TLS handshake failed: peer sent close_notify");
+        return;
     case tls::Io::Error:
-        fail("TLS handshake failed");
+        fail_tls("TLS handshake failed");
         return;
     }
 }
@@ -115,7 +117,7 @@ void TlsLink::on_readable() {
             fail("peer closed the tunnel (close_notify)");
             return;
         case tls::Io::Error:
-            fail("TLS read failed");
+            fail_tls("TLS read failed");
             return;
         }
         break;
@@ -174,7 +176,7 @@ void TlsLink::flush() {
             return; // we always watch readability; the read path resumes us
         case tls::Io::Closed:
         case tls::Io::Error:
-            fail("TLS write failed");
+            fail_tls("TLS write failed");
             return;
         }
     }
@@ -227,6 +229,14 @@ void TlsLink::log_socket_error() {
     if (getsockopt(stream_.fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
         ENFTUN_LOG_WARN("tunnel socket error: %s", strerror(err));
     }
+}
+
+void TlsLink::fail_tls(const char* reason) {
+    reason_ = reason;
+    if (!stream_.error().empty()) {
+        reason_ += ": " + stream_.error();
+    }
+    fail(reason_.c_str());
 }
 
 void TlsLink::fail(const char* reason) {

@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string>
 
 namespace enftun::tls {
 
@@ -22,7 +23,7 @@ enum class Io {
     WantRead,  // wait until the socket is readable, then call again
     WantWrite, // wait until the socket is writable, then call again
     Closed,    // the peer sent close_notify (a clean end of stream)
-    Error,     // fatal: the connection is unusable; the reason was logged
+    Error,     // fatal: the connection is unusable; error() says why
 };
 
 struct IoResult {
@@ -67,6 +68,10 @@ public:
     Result<proto::Ipv6Addr> peer_address() const;
     // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log.
     std::string describe() const;
+    // Why the last call returned Error ("" before any): OpenSSL's error
+    // queue, errno or the certificate check. Not logged here, so that the
+    // owner logs one line per failure, with this in it.
+    const std::string& error() const { return error_; }
 
 private:
     // What the socket BIO's callback saw; on the heap, so its address stays
@@ -77,13 +82,14 @@ private:
 
     TlsStream(UniqueFd fd, std::unique_ptr<SocketReads> reads, SslPtr ssl)
         : fd_(std::move(fd)), reads_(std::move(reads)), ssl_(std::move(ssl)) {}
-    IoResult classify(int rc, const char* op);
+    IoResult classify(int rc);
     static long on_socket_bio(BIO* bio, int oper, const char* argp, std::size_t len, int argi,
                               long argl, int ret, std::size_t* processed) noexcept;
 
     UniqueFd fd_;
     std::unique_ptr<SocketReads> reads_; // outlives ssl_, whose BIO points to it
     SslPtr ssl_;
+    std::string error_;
 };
 
 } // namespace enftun::tls
