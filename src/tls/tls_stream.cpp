@@ -68,7 +68,7 @@ IoResult TlsStream::classify(int rc) {
     case SSL_ERROR_SYSCALL: {
         std::string queue = drain_errors();
         if (queue.empty() && saved_errno == 0) {
-            error_ = "peer closed the connection without close_notify";
+            error_ = "the peer ended the TCP connection without ending TLS";
         } else {
             error_ = (saved_errno != 0 ? strerror(saved_errno) : "") + queue;
         }
