@@ -20,7 +20,7 @@
 # router, s2c: router to client), on an application-data record while c
 # pings c2 with a marked payload: nothing altered, replayed or injected
 # reaches a TUN (nftables counters on both TUNs: arrivals <= departures, no
-# duplicate, nothing unknown), the connection is torn down and comes back,
+# id and sequence number twice, nothing unknown), the connection is torn down and comes back,
 # both daemons stay up, each side logs the event in one line (the receiver
 # of the forged record with OpenSSL's reason: bad record mac, or unexpected
 # EOF);
@@ -44,6 +44,9 @@ readonly PATTERN=e7 # ping -p: the payload that marks our echo requests
 readonly HANDSHAKE_MS=2000
 readonly PROXY="$ET_LIB_DIR/tools/mitm_proxy.py"
 readonly ATTACKS=(flip replay inject drop reorder truncate)
+# The pattern sits after the ICMPv6 header (8 bytes) and ping's timestamp
+# (16 bytes): transport-header bits 192..223.
+readonly MARKED="@th,192,32 0x$PATTERN$PATTERN$PATTERN$PATTERN"
 PKI=""
 CONTROL=""
 
@@ -77,22 +80,34 @@ EOF
 }
 
 # TUN counters. c sends marked echo requests to c2, c2 answers; each side
-# counts what its stack sent into its TUN and what came out of it. Anything
-# else arriving on a TUN (other than link-local ND/RA from its own enftun
-# and replies from the router to pings of its own) is "alien".
+# counts what its stack sent into its TUN and what came out of it, and
+# remembers each arrival's ICMPv6 id and sequence number: one that comes
+# again is counted as "again" (a replay that got through). Anything else
+# arriving on a TUN (other than link-local ND/RA from its own enftun and
+# replies from the router to pings of its own) is "alien".
+# load_counters NS ECHO-TYPE FROM-ADDR OTHER-RULE OUT-RULE
 load_counters() {
-    local ns="$1" in_rules="$2" out_rule="$3"
+    local ns="$1" type="$2" from="$3" other_rule="$4" out_rule="$5"
+    local ours="ip6 saddr $from icmpv6 type $type $MARKED"
     et_exec "$ns" nft -f - <<EOF
 table inet $TABLE {
     counter sent {}
     counter arrived {}
+    counter again {}
     counter alien {}
+    set seen {
+        typeof icmpv6 id . icmpv6 sequence
+        size 65535
+        flags dynamic
+    }
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         iifname "enf0" jump from_tun
     }
     chain from_tun {
-        $in_rules
+        $ours icmpv6 id . icmpv6 sequence @seen counter name "again" return
+        $ours add @seen { icmpv6 id . icmpv6 sequence } counter name "arrived" return
+        $other_rule
         ip6 saddr fe80::/10 return
         counter name "alien"
     }
@@ -104,18 +119,11 @@ table inet $TABLE {
 EOF
 }
 
-# The pattern sits after the ICMPv6 header (8 bytes) and ping's timestamp
-# (16 bytes): transport-header bits 192..223.
-readonly MARKED="@th,192,32 0x$PATTERN$PATTERN$PATTERN$PATTERN"
-
 load_all_counters() {
-    load_counters c \
-        "ip6 saddr $C2_ADDR icmpv6 type echo-reply $MARKED counter name \"arrived\" return
-        ip6 saddr $R_ADDR icmpv6 type echo-reply return" \
+    local router_reply="ip6 saddr $R_ADDR icmpv6 type echo-reply return"
+    load_counters c echo-reply "$C2_ADDR" "$router_reply" \
         "ip6 saddr $C_ADDR ip6 daddr $C2_ADDR icmpv6 type echo-request"
-    load_counters c2 \
-        "ip6 saddr $C_ADDR icmpv6 type echo-request $MARKED counter name \"arrived\" return
-        ip6 saddr $R_ADDR icmpv6 type echo-reply return" \
+    load_counters c2 echo-request "$C_ADDR" "$router_reply" \
         "ip6 saddr $C2_ADDR ip6 daddr $C_ADDR icmpv6 type echo-reply"
 }
 
@@ -233,7 +241,7 @@ step_a() {
 attack() {
     local kind="$1" dir="$2" ok=0 name="ping-$1-$2"
     local fired ups sessions c_sent c_arr c2_sent c2_arr c_alien c2_alien c_warn r_warn arr
-    local c_lost r_closed
+    local c_lost r_closed c_again c2_again
     fired="$(et_log_count proxy "fired $kind")"
     ups="$(et_log_count c "tunnel up")"
     sessions="$(et_log_count router "session up: $C_ADDR")"
@@ -245,6 +253,8 @@ attack() {
     c2_alien="$(counter c2 alien)"
     c_warn="$(warnings c)"
     r_warn="$(warnings router)"
+    c_again="$(counter c again)"
+    c2_again="$(counter c2 again)"
     c_lost="$(et_log_count c "lost: ")"
     r_closed="$(et_log_count router "session closed: $C_ADDR")"
 
@@ -269,6 +279,9 @@ attack() {
         "ping: $(grep -h 'packets transmitted' "$(et_daemon_log "$name")")"
     check_num "c2's TUN: requests arrived <= sent by c" "$got_c2" -le "$sent_c" || ok=1
     check_num "c's TUN: replies arrived <= sent by c2" "$got_c" -le "$sent_c2" || ok=1
+    check_num "c2's TUN: no request arrived twice" "$(($(counter c2 again) - c2_again))" -eq 0 ||
+        ok=1
+    check_num "c's TUN: no reply arrived twice" "$(($(counter c again) - c_again))" -eq 0 || ok=1
     check_num "ping saw no duplicate reply" "$(ping_summary "$name" duplicates)" -eq 0 || ok=1
     check_num "nothing alien on c's TUN" "$(($(counter c alien) - c_alien))" -eq 0 || ok=1
     check_num "nothing alien on c2's TUN" "$(($(counter c2 alien) - c2_alien))" -eq 0 || ok=1
