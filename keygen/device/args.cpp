@@ -121,7 +121,7 @@ Result<Options, std::string> parse_args(int argc, char** argv) {
     optind = 0; // glibc: restart getopt (tests parse several command lines)
     opterr = 0;
     int c = 0;
-    while ((c = getopt_long(argc, argv, "+c:h", kOptions, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:h", kOptions, nullptr)) != -1) {
         switch (c) {
         case 'c':
             o.config = optarg;

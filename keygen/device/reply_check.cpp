@@ -43,8 +43,7 @@ Result<proto::Ipv6Addr, std::string> check_address(const ReplyContext& ctx, cons
                                                    X509* cert) {
     auto addr = tls::address_from_cert(cert);
     if (!addr) {
-        return std::string("the certificate's subject is not an IPv6 address, or its "
-                           "subjectAltName disagrees with it");
+        return std::string("the ") + addr.error().what; // "certificate Common Name is ..."
     }
     const std::string text = addr->to_string();
     if (!has_san_ip(cert, *addr)) {
