@@ -36,6 +36,7 @@
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 #include "enftun/tunnel/busy_poller.hpp"
+#include "enftun/tunnel/identity_watch.hpp"
 #include "enftun/tunnel/idle_trim.hpp"
 #include "enftun/tunnel/router_card.hpp"
 #include "enftun/tunnel/tls_link.hpp"
@@ -112,6 +113,7 @@ private:
     void on_heartbeat_dead();
     void start_route_monitor();
     void on_route_change(const netlink::NetChanges& changes);
+    void on_identity_changed();
     void check_route(const std::string& what);
     void reconnect_for_route();
     void send_probe(Bytes packet);
@@ -129,6 +131,8 @@ private:
     conn::Connector connector_;
     heartbeat::Heartbeat heartbeat_;
     loop::Timer retry_timer_;
+    // Expiry warnings; a renewed certificate and key -> tls_.
+    IdentityWatch identity_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
     loop::Timer reaper_;     // destroys a dead link outside the link's callbacks
