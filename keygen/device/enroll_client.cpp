@@ -186,6 +186,9 @@ TextResult EnrollClient::login(const std::string& user, std::string& password) {
         return Problem{status_failure("login", http->status, http->body)};
     }
     const json j = json::parse(http->body, nullptr, false);
+    if (j.is_discarded()) {
+        return Problem{"the login reply is not JSON"};
+    }
     if (!j.is_object() || !j.contains("token") || !j["token"].is_string() ||
         j["token"].get<std::string>().empty()) {
         return Problem{"the login reply is not the expected JSON (no \"token\" string)"};
@@ -199,6 +202,9 @@ Result<ServiceReply, std::string> EnrollClient::certificate_reply(const char* wh
         return status_failure(what, http.status, http.body);
     }
     const json j = json::parse(http.body, nullptr, false);
+    if (j.is_discarded()) {
+        return std::string("the ") + what + " reply is not JSON";
+    }
     if (!j.is_object()) {
         return std::string("the ") + what + " reply is not the expected JSON (not a JSON object)";
     }
