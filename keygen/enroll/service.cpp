@@ -18,8 +18,15 @@ using Json = nlohmann::json;
 
 constexpr time_t kReadTimeoutSeconds = 10;
 constexpr time_t kWriteTimeoutSeconds = 10;
-constexpr time_t kKeepAliveSeconds = 5;
-constexpr std::size_t kKeepAliveMaxCount = 20;
+// One request per connection: httplib gives each connection a thread of
+// its pool for as long as it stays open, so an idle kept-alive connection
+// would hold a thread that a waiting device could use. A device makes two
+// or three requests in all; the extra handshakes cost nothing that matters.
+constexpr std::size_t kKeepAliveMaxCount = 1;
+// Threads per listener: connections beyond this wait (in the kernel's
+// accept queue and httplib's job list) until a thread is free; each thread
+// holds a connection for at most the read/write timeouts.
+constexpr std::size_t kThreadsPerListener = 16;
 // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all are).
 constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -91,6 +98,10 @@ bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
                                   SSL_OP_CIPHER_SERVER_PREFERENCE);
     // Ask for a client certificate (renewal) but do not require one (login).
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+    // With SSL_VERIFY_PEER a resumed session needs a session id context,
+    // else OpenSSL ends the handshake with an internal_error alert.
+    static constexpr unsigned char kSessionContext[] = "enftun-enroll";
+    SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
     if (auto* names = SSL_load_client_CA_file(cfg.ca_cert_file.c_str())) {
         SSL_CTX_set_client_CA_list(&ctx, names);
     }
@@ -219,8 +230,8 @@ std::unique_ptr<httplib::SSLServer> Service::make_server() {
     server->set_payload_max_length(kMaxBodyBytes);
     server->set_read_timeout(kReadTimeoutSeconds, 0);
     server->set_write_timeout(kWriteTimeoutSeconds, 0);
-    server->set_keep_alive_timeout(kKeepAliveSeconds);
     server->set_keep_alive_max_count(kKeepAliveMaxCount);
+    server->new_task_queue = [] { return new httplib::ThreadPool(kThreadsPerListener); };
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
     // a second instance share the port without an error.
     server->set_socket_options([](socket_t sock) {
