@@ -22,6 +22,8 @@
 #     service's certificate): each message, exit 1, files unchanged
 #  g. renew c1: a new certificate (serial) for the same address, written in
 #     place; the running enftun reloads it and its tunnel comes back up
+#  h. files replaced by a certificate for another address, then by a key
+#     that does not match: enftun says why and keeps its identity and tunnel
 set -e -o pipefail
 export LC_ALL=C
 
@@ -293,6 +295,27 @@ step_renew() {
     return "$ok"
 }
 
+# A certificate for another address, then a key that does not match: enftun
+# logs why, keeps the identity it has, and its tunnel stays up.
+step_bad_identity() {
+    local ok=0 ups
+    ups="$(et_log_count enftun-c1 "tunnel up")"
+    cp "$ET_TMP/c1/device.pem" "$ET_TMP/c1/good.pem"
+    cp "$ET_TMP/c2/device.pem" "$ET_TMP/c1/other.pem"
+    mv "$ET_TMP/c1/other.pem" "$ET_TMP/c1/device.pem"
+    check "another address: refused, old identity kept" et_wait_for -d enftun-c1 \
+        et_log_has enftun-c1 "now holds $C2_ADDR, not $C1_ADDR: restart enftun" || ok=1
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ET_TMP/c1/other.key" \
+        2>/dev/null
+    mv "$ET_TMP/c1/good.pem" "$ET_TMP/c1/device.pem"
+    mv "$ET_TMP/c1/other.key" "$ET_TMP/c1/device.key"
+    check "a key that does not match: refused, old identity kept" et_wait_for -d enftun-c1 \
+        et_log_has enftun-c1 "changed but does not load" || ok=1
+    check "c2 still pings c1" et_wait_for ping_once c2 "$C1_ADDR" || ok=1
+    check_num "no reconnect for them" "$(et_log_count enftun-c1 "tunnel up")" -eq "$ups" || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- main
 
 et_init
@@ -310,5 +333,6 @@ run_steps \
     "d|wrong password: message, exit 1, files unchanged|step_wrong_password|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
-    "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b"
+    "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
+    "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g"
 et_summary keygen_test
