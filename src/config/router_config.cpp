@@ -38,6 +38,7 @@ void read_router(const Group& g, RouterConfig& r) {
     r.cert_file = g.required("cert_file", g.path("cert_file"));
     r.key_file = g.required("key_file", g.path("key_file"));
     r.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    r.crl_file = g.path("crl_file").value_or(r.crl_file);
     r.max_sessions =
         g.integer("max_sessions", std::uint32_t{1}, kMaxSessions).value_or(r.max_sessions);
     r.handshake_timeout = g.millis("handshake_timeout", 100).value_or(r.handshake_timeout);
@@ -58,8 +59,8 @@ Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     const Group root = Group::root(reader, {"router"});
     const Group router =
         root.group("router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file",
-                              "max_sessions", "handshake_timeout", "idle_timeout", "mtu",
-                              "queue_limit", "busy_poll_us", "tun"});
+                              "crl_file", "max_sessions", "handshake_timeout", "idle_timeout",
+                              "mtu", "queue_limit", "busy_poll_us", "tun"});
     if (!router.present()) {
         root.missing("router", "required group is missing");
     }

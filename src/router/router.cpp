@@ -78,6 +78,14 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
         tun.emplace(std::move(*opened));
     }
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
+    if (!config.crl_file.empty()) {
+        auto watch = CrlWatch::create(loop, router->tls_.get(), config.ca_cert_file,
+                                      config.crl_file, [r = router.get()] { r->close_revoked(); });
+        if (!watch) {
+            return watch.error();
+        }
+        router->crl_watch_ = std::move(*watch);
+    }
     for (const auto& address : config.listen) {
         auto listener =
             Listener::create(loop, address, config.port,
@@ -354,6 +362,21 @@ void Router::sweep_idle() {
         }
     }
     sweeper_.start(std::min<std::uint64_t>(idle / 2, 5000));
+}
+
+void Router::close_revoked() {
+    if (!crl_watch_) {
+        return; // the first load, from inside CrlWatch::create: no sessions yet
+    }
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        Session& s = **it++;
+        if (s.link().up() && crl_watch_->revoked(s.link().stream().peer_certificate())) {
+            ENFTUN_LOG_INFO("session closed: %s from %s: certificate revoked",
+                            s.address().to_string().c_str(), s.peer().c_str());
+            s.link().shutdown();
+            retire(s);
+        }
+    }
 }
 
 void Router::log_stats() const {

@@ -16,7 +16,7 @@ ENROLL_PASSWORD="correct horse battery staple"
 # listen addresses (also put in its certificate).
 enroll_setup() {
     local -a ips=("$@") router_ips=()
-    local ip listen=""
+    local ip listen="" pool="${ENROLL_POOL:-\"fd00:e::/64\"}"
     for ip in "${ips[@]}"; do
         router_ips+=(--router-ip "$ip")
         listen+="${listen:+, }\"$ip\""
@@ -31,13 +31,14 @@ enroll : {
   ca_cert_file = "pki/ca.pem";
   ca_key_file = "pki/ca.key";
   crl_file = "crl.pem";
-  pool = [ ${ENROLL_POOL:-"fd00:e::/64"} ];
+  pool = [ $pool ];
   reserved = [ "fd00:e::1" ];
   cert_days = 30;
 };
 CONF
     printf '%s\n' "$ENROLL_PASSWORD" >"$ET_TMP/pw"
-    enroll_cli user add "$ENROLL_USER" --password-file "$ET_TMP/pw" >/dev/null
+    enroll_cli user add "$ENROLL_USER" --password-file "$ET_TMP/pw" >/dev/null ||
+        et_die "enftun-enroll user add failed"
 }
 
 # enroll_cli ARGS...: the administrative commands (no namespace needed).

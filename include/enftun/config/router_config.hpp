@@ -36,6 +36,9 @@ struct RouterConfig {
     std::string cert_file;
     std::string key_file;
     std::string ca_cert_file; // verifies client certificates
+    // CRL of ca_cert_file, re-read when it changes (router/crl_watch.hpp);
+    // empty: no revocation checks.
+    std::string crl_file;
     std::uint32_t max_sessions = 10000;
     std::chrono::milliseconds handshake_timeout{10000};
     std::chrono::milliseconds idle_timeout{180000};

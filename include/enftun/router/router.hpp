@@ -20,6 +20,7 @@
 
 #include "enftun/config/router_config.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/router/crl_watch.hpp"
 #include "enftun/router/listener.hpp"
 #include "enftun/router/session.hpp"
 #include "enftun/tls/tls_context.hpp"
@@ -75,6 +76,9 @@ public:
     void on_batch_end();
     // A session's readable event has delivered its `frames` (on_packet).
     void on_session_read_done(std::size_t frames);
+    // Closes the sessions whose certificate the CRL in force lists (called
+    // by the CrlWatch after each load).
+    void close_revoked();
 
 private:
     Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
@@ -101,7 +105,8 @@ private:
     loop::Timer reaper_;
     loop::Timer sweeper_;
     tunnel::BusyPoller busy_poll_;
-    std::vector<std::uint8_t> scratch_; // TUN reads and generated replies
+    std::unique_ptr<CrlWatch> crl_watch_; // set iff router.crl_file is
+    std::vector<std::uint8_t> scratch_;   // TUN reads and generated replies
     bool stopping_ = false;
     RouterStats stats_;
 };

@@ -65,6 +65,8 @@ public:
     // The verified peer's tunnel address (its certificate CN).
     // Errors: Identity.
     Result<proto::Ipv6Addr> peer_address() const;
+    // The verified peer's certificate (borrowed from the SSL), or null.
+    X509* peer_certificate() const { return SSL_get0_peer_certificate(ssl_.get()); }
     // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log.
     std::string describe() const;
 
