@@ -17,6 +17,7 @@
 #  c. invalid prefix (fd00::/65) and address (fd00::zz): exit 2, a message
 #     naming the problem, and no connection reached the service (counter)
 #  d. wrong password: exit 1, the service's message, files unchanged
+#  d2. an exact address another device holds: the service's 409 message
 #  e. service down: exit 1, "cannot reach", files unchanged
 #  f. a server answering 500 and one answering non-JSON (a stub with the
 #     service's certificate): each message, exit 1, files unchanged
@@ -243,6 +244,12 @@ step_wrong_password() {
         --user ops --password-file "$ET_TMP/pki/bad.pw" --yes auto
 }
 
+step_taken_address() {
+    expect_failure taken-address c2 \
+        "enrollment failed (HTTP 409): address $X_ADDR is already enrolled" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
+}
+
 step_service_down() {
     local ok=0
     et_daemon_kill enroll
@@ -331,6 +338,7 @@ run_steps \
     "b|the new identities connect and ping the router and each other|step_connect|a" \
     "c|an invalid prefix or address is refused before any request|step_invalid|a" \
     "d|wrong password: message, exit 1, files unchanged|step_wrong_password|a" \
+    "d2|an address already enrolled: 409, exit 1, files unchanged|step_taken_address|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
