@@ -25,6 +25,8 @@
 #     place; the running enftun reloads it and its tunnel comes back up
 #  h. files replaced by a certificate for another address, then by a key
 #     that does not match: enftun says why and keeps its identity and tunnel
+#  i. x signs itself a 10-day certificate offline (--ca-cert/--ca-key) and
+#     restarts enftun: a warning at start that it expires in 9 or 10 days
 set -e -o pipefail
 export LC_ALL=C
 
@@ -323,6 +325,23 @@ step_bad_identity() {
     return "$ok"
 }
 
+# x signs itself a 10-day certificate offline (the CA at hand) and restarts
+# enftun: a warning at start naming the file and the date, and it connects.
+step_expiry_warning() {
+    local ok=0
+    et_daemon_stop enftun-x
+    keygen x "$ET_TMP/x-offline.out" --ca-cert "$ET_TMP/pki/ca.pem" --ca-key "$ET_TMP/pki/ca.key" \
+        --days 10 --yes "$X_ADDR"
+    check_num "offline signing: exit 0" "$KG_RC" -eq 0 || ok=1
+    et_daemon_start enftun-x x "$ET_BIN_DIR/enftun" -c "$ET_TMP/x/enf0.conf"
+    check "warning at start: expires in 9 or 10 days" et_wait_for -d enftun-x grep -q -E \
+        "^warning: certificate .*/x/device.pem expires in (9|10) days, on [0-9-]+ [0-9:]+ UTC: renew it" \
+        "$(et_daemon_log enftun-x)" || ok=1
+    check "x still connects" \
+        et_wait_for -d enftun-x log_count_above enftun-x "tunnel up" 1 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- main
 
 et_init
@@ -342,5 +361,6 @@ run_steps \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
-    "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g"
+    "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g" \
+    "i|enftun warns at start about a certificate expiring within 30 days|step_expiry_warning|b"
 et_summary keygen_test
