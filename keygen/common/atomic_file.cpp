@@ -92,6 +92,14 @@ Outcome<void> write_file_atomic(const std::string& path, std::string_view data, 
     return {};
 }
 
+std::optional<FileOwner> folder_owner_if_root(const std::string& path) {
+    struct stat st {};
+    if (::geteuid() != 0 || ::stat(folder_of(path).c_str(), &st) != 0) {
+        return std::nullopt;
+    }
+    return FileOwner{st.st_uid, st.st_gid};
+}
+
 Outcome<std::string> read_file(const std::string& path, std::size_t max_bytes, bool* missing) {
     if (missing != nullptr) {
         *missing = false;

@@ -26,6 +26,12 @@ struct FileOwner {
 [[nodiscard]] Outcome<void> write_file_atomic(const std::string& path, std::string_view data,
                                               mode_t mode, std::optional<FileOwner> owner = {});
 
+// When run as root: the owner of the folder path lies in, so that a file an
+// administrator rewrites (e.g. `enftun-enroll revoke` in the service's state
+// folder) stays owned by the service's user. Otherwise (or if the folder
+// cannot be looked at): nullopt, the file gets the caller's owner.
+std::optional<FileOwner> folder_owner_if_root(const std::string& path);
+
 // Reads the whole file. Errors: cannot open or read (message with strerror),
 // or larger than max_bytes. missing (if not null) is set when the file does
 // not exist, and then the result is an error too.

@@ -167,7 +167,7 @@ keygen::Outcome<void> save_users(const std::string& path, const Users& users) {
     for (const auto& [name, hash] : users) {
         text += name + ":" + hash + "\n";
     }
-    return keygen::write_file_atomic(path, text, 0600);
+    return keygen::write_file_atomic(path, text, 0600, keygen::folder_owner_if_root(path));
 }
 
 } // namespace enftun::enroll

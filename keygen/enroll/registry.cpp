@@ -90,7 +90,8 @@ keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
     if (!crl) {
         return crl.error();
     }
-    return keygen::write_file_atomic(cfg_.crl_file, *crl, 0644);
+    return keygen::write_file_atomic(cfg_.crl_file, *crl, 0644,
+                                     keygen::folder_owner_if_root(cfg_.crl_file));
 }
 
 keygen::Outcome<void> Registry::write_crl() {

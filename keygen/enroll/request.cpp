@@ -118,9 +118,11 @@ ApiResult<EnrollRequest> parse_enroll(std::string_view body) {
     if (!doc) {
         return doc.error();
     }
-    auto csr = csr_field(*doc);
-    if (!csr) {
-        return csr.error();
+    // Every field's presence and type first, then the cheap address check,
+    // and only then the CSR, whose signature check costs the most.
+    auto csr_text = string_field(*doc, "csr");
+    if (!csr_text) {
+        return csr_text.error();
     }
     auto text = string_field(*doc, "request");
     if (!text) {
@@ -129,6 +131,10 @@ ApiResult<EnrollRequest> parse_enroll(std::string_view body) {
     auto request = keygen::parse_address_request(*text);
     if (!request) {
         return bad_request("request: " + request.error().message);
+    }
+    auto csr = keygen::parse_csr(*csr_text);
+    if (!csr) {
+        return bad_request(csr.error().message);
     }
     return EnrollRequest{std::move(csr).value(), *request};
 }

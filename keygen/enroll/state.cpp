@@ -154,7 +154,8 @@ keygen::Outcome<State> load_state(const std::string& path) {
 }
 
 keygen::Outcome<void> save_state(const std::string& path, const State& state) {
-    return keygen::write_file_atomic(path, format_state(state), 0600);
+    return keygen::write_file_atomic(path, format_state(state), 0600,
+                                     keygen::folder_owner_if_root(path));
 }
 
 keygen::Outcome<StateLock> StateLock::acquire(const std::string& state_path) {
@@ -162,6 +163,10 @@ keygen::Outcome<StateLock> StateLock::acquire(const std::string& state_path) {
     UniqueFd fd(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
     if (!fd.valid()) {
         return keygen::Failure{"cannot open " + lock_path + ": " + std::strerror(errno)};
+    }
+    if (auto owner = keygen::folder_owner_if_root(lock_path)) {
+        // Best effort: a root-owned lock file would lock the service out.
+        (void)::fchown(fd.get(), owner->uid, owner->gid);
     }
     while (::flock(fd.get(), LOCK_EX) != 0) {
         if (errno != EINTR) {
