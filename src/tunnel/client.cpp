@@ -72,9 +72,16 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
                          self.error().sys != 0 ? strerror(self.error().sys) : "");
         return self.error();
     }
+    tls::PeerPolicy policy;
+    for (const auto& pin : config.remote.pin_sha256) {
+        if (auto digest = tls::parse_sha256_hex(pin)) { // the config loader checked it
+            policy.pins.push_back(*digest);
+        }
+    }
     auto tls = tls::TlsContext::create(
         tls::Role::Client,
-        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file});
+        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file},
+        std::move(policy));
     if (!tls) {
         return tls.error();
     }
@@ -98,7 +105,8 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
 Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
                tun::TunDevice tun, tls::TlsContext tls)
     : loop_(loop), config_(config), self_(self), tun_(std::move(tun)), tls_(std::move(tls)),
-      egress_(self, config.route.allow_ipv4), ingress_(self, config.route.allow_ipv4),
+      egress_(self, config.route.allow_ipv4, config.tun.ipv4_address),
+      ingress_(self, config.route.allow_ipv4, config.tun.ipv4_address),
       backoff_(
           {.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count()),
            .stable_ms = static_cast<std::uint64_t>(config.remote.reconnect_stable_period.count())},
@@ -163,7 +171,9 @@ void Client::stop() {
 }
 
 void Client::on_connected(conn::Connected connected) {
-    auto stream = tls::TlsStream::create(tls_, std::move(connected.fd));
+    // The router must prove it is the host we meant (peer_policy.hpp).
+    auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
+                                         config_.remote.server_name.value_or(connected.host));
     if (!stream) {
         schedule_reconnect();
         return;
