@@ -46,6 +46,7 @@ void read_tun(const Group& g, TunConfig& tun) {
     tun.lladdr = g.parsed("lladdr", parse_mac);
     tun.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
                            .value_or(tun.busy_poll_us);
+    tun.ipv4_address = g.parsed("ipv4_address", parse_ipv4);
 }
 
 void read_remote(const Group& g, RemoteConfig& remote) {
@@ -56,6 +57,8 @@ void read_remote(const Group& g, RemoteConfig& remote) {
     remote.hosts = g.required("hosts", std::move(hosts));
     remote.port = g.port("port").value_or(remote.port);
     remote.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    remote.server_name = g.parsed("server_name", parse_host);
+    remote.pin_sha256 = g.parsed_list("pin_sha256", parse_sha256_pin).value_or(remote.pin_sha256);
     remote.heartbeat_period = g.millis("heartbeat_period", 100).value_or(remote.heartbeat_period);
     remote.heartbeat_timeout =
         g.millis("heartbeat_timeout", 100).value_or(remote.heartbeat_timeout);
@@ -160,11 +163,11 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
 
     ClientConfig c;
     read_tun(root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu",
-                                "lladdr", "busy_poll_us"}),
+                                "lladdr", "busy_poll_us", "ipv4_address"}),
              c.tun);
-    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
-                                      "heartbeat_timeout", "connect_timeout", "reconnect_max_delay",
-                                      "reconnect_stable_period"}),
+    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "server_name", "pin_sha256",
+                                      "heartbeat_period", "heartbeat_timeout", "connect_timeout",
+                                      "reconnect_max_delay", "reconnect_stable_period"}),
                 c.remote);
     read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
                                     "allow_ipv4", "ra_period"}),
@@ -191,6 +194,11 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
+std::string format_ipv4(const proto::Ipv4Addr& a) {
+    return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+           std::to_string(a[3]);
+}
+
 std::string print_bool(bool v) {
     return v ? "true" : "false";
 }
@@ -212,9 +220,16 @@ const KeyPrinter kPrinters[] = {
     {"tun.lladdr",
      [](const ClientConfig& c) { return c.tun.lladdr ? format_mac(*c.tun.lladdr) : ""; }},
     {"tun.busy_poll_us", [](const ClientConfig& c) { return std::to_string(c.tun.busy_poll_us); }},
+    {"tun.ipv4_address",
+     [](const ClientConfig& c) {
+         return c.tun.ipv4_address ? format_ipv4(*c.tun.ipv4_address) : "";
+     }},
     {"remote.hosts", [](const ClientConfig& c) { return join(c.remote.hosts); }},
     {"remote.port", [](const ClientConfig& c) { return std::to_string(c.remote.port); }},
     {"remote.ca_cert_file", [](const ClientConfig& c) { return c.remote.ca_cert_file; }},
+    {"remote.server_name",
+     [](const ClientConfig& c) { return c.remote.server_name.value_or(std::string()); }},
+    {"remote.pin_sha256", [](const ClientConfig& c) { return join(c.remote.pin_sha256); }},
     {"remote.heartbeat_period",
      [](const ClientConfig& c) { return print_ms(c.remote.heartbeat_period); }},
     {"remote.heartbeat_timeout",

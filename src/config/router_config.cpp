@@ -48,6 +48,8 @@ void read_router(const Group& g, RouterConfig& r) {
         g.integer("queue_limit", kMinQueueLimit, kMaxQueueLimit).value_or(r.queue_limit);
     r.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
                          .value_or(r.busy_poll_us);
+    const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
+    r.client_prefixes = g.parsed_list("client_prefixes", no_default).value_or(r.client_prefixes);
     const Group tun = g.group("tun", {"dev", "dev_node", "mtu", "address", "routes"});
     if (tun.present()) {
         r.tun = read_tun(tun, r.mtu);
@@ -60,7 +62,7 @@ Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     const Group router =
         root.group("router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file",
                               "crl_file", "max_sessions", "handshake_timeout", "idle_timeout",
-                              "mtu", "queue_limit", "busy_poll_us", "tun"});
+                              "mtu", "queue_limit", "busy_poll_us", "client_prefixes", "tun"});
     if (!router.present()) {
         root.missing("router", "required group is missing");
     }

@@ -64,8 +64,19 @@ std::size_t Ipv6AddrHash::operator()(const proto::Ipv6Addr& a) const noexcept {
 
 Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
                                                const config::RouterConfig& config) {
+    // A client may not claim the router's own addresses, nor (when set) an
+    // address outside client_prefixes (tls/peer_policy.hpp).
+    tls::PeerPolicy policy;
+    policy.reserved_addresses.push_back(config.address);
+    if (config.tun && config.tun->address) {
+        policy.reserved_addresses.push_back(*config.tun->address);
+    }
+    for (const auto& p : config.client_prefixes) {
+        policy.client_prefixes.push_back({p.addr, p.len});
+    }
     auto tls = tls::TlsContext::create(tls::Role::Server,
-                                       {config.ca_cert_file, config.cert_file, config.key_file});
+                                       {config.ca_cert_file, config.cert_file, config.key_file},
+                                       std::move(policy));
     if (!tls) {
         return tls.error();
     }

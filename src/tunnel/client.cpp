@@ -72,9 +72,16 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
                          self.error().sys != 0 ? strerror(self.error().sys) : "");
         return self.error();
     }
+    tls::PeerPolicy policy;
+    for (const auto& pin : config.remote.pin_sha256) {
+        if (auto digest = tls::parse_sha256_hex(pin)) { // the config loader checked it
+            policy.pins.push_back(*digest);
+        }
+    }
     auto tls = tls::TlsContext::create(
         tls::Role::Client,
-        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file});
+        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file},
+        std::move(policy));
     if (!tls) {
         return tls.error();
     }
@@ -98,7 +105,8 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
 Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
                tun::TunDevice tun, tls::TlsContext tls)
     : loop_(loop), config_(config), self_(self), tun_(std::move(tun)), tls_(std::move(tls)),
-      egress_(self, config.route.allow_ipv4), ingress_(self, config.route.allow_ipv4),
+      egress_(self, config.route.allow_ipv4, config.tun.ipv4_address),
+      ingress_(self, config.route.allow_ipv4, config.tun.ipv4_address),
       backoff_(
           {.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count()),
            .stable_ms = static_cast<std::uint64_t>(config.remote.reconnect_stable_period.count())},
@@ -167,10 +175,12 @@ void Client::stop() {
 }
 
 void Client::on_connected(conn::Connected connected) {
-    if (auto fresh = identity_.reload()) {
-        tls_ = std::move(*fresh); // a renewed certificate and key (enftun-keygen --renew)
+    // The router must prove it is the host we meant (peer_policy.hpp).
+    if (auto fresh = identity_.reload(tls_.policy())) {
+        replace_tls(std::move(*fresh)); // a renewed certificate and key (enftun-keygen --renew)
     }
-    auto stream = tls::TlsStream::create(tls_, std::move(connected.fd));
+    auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
+                                         config_.remote.server_name.value_or(connected.host));
     if (!stream) {
         schedule_reconnect();
         return;
@@ -326,14 +336,19 @@ void Client::check_route(const std::string& what) {
     reconnect_for_route();
 }
 
+void Client::replace_tls(tls::TlsContext fresh) {
+    retired_tls_ = std::move(tls_);
+    tls_ = std::move(fresh);
+}
+
 // The certificate or key files changed: use them at once if they load (the
 // live session keeps the old ones until it ends), else keep the old ones.
 void Client::on_identity_changed() {
-    auto fresh = identity_.reload();
+    auto fresh = identity_.reload(tls_.policy());
     if (!fresh) {
         return;
     }
-    tls_ = std::move(*fresh);
+    replace_tls(std::move(*fresh));
     if (link_ && !stopping_) {
         ENFTUN_LOG_INFO("reconnecting to %s with the renewed identity", peer_.c_str());
         backoff_.reset();

@@ -117,7 +117,7 @@ void IdentityWatch::on_fs_event(const char* name) {
     settle_.start(kSettleMs); // wait for the certificate after the key
 }
 
-std::optional<tls::TlsContext> IdentityWatch::reload() {
+std::optional<tls::TlsContext> IdentityWatch::reload(const tls::PeerPolicy& policy) {
     const FileId cert = file_id(identity_.cert_file);
     const FileId key = file_id(identity_.key_file);
     if (cert == cert_id_ && key == key_id_) {
@@ -138,8 +138,8 @@ std::optional<tls::TlsContext> IdentityWatch::reload() {
                          self_.to_string().c_str());
         return std::nullopt;
     }
-    auto ctx = tls::TlsContext::create(tls::Role::Client,
-                                       {ca_cert_file_, identity_.cert_file, identity_.key_file});
+    auto ctx = tls::TlsContext::create(
+        tls::Role::Client, {ca_cert_file_, identity_.cert_file, identity_.key_file}, policy);
     if (!ctx) {
         ENFTUN_LOG_ERROR("identity %s changed but does not load (%s): keeping the old one",
                          identity_.cert_file.c_str(), ctx.error().what);

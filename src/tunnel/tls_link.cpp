@@ -82,7 +82,8 @@ void TlsLink::drive_handshake() {
         return;
     case tls::Io::Closed:
     case tls::Io::Error:
-        fail("TLS handshake failed");
+        // A policy refusal is logged once, by our handler, with its reason.
+        fail(stream_.refusal().empty() ? "TLS handshake failed" : stream_.refusal().c_str());
         return;
     }
 }

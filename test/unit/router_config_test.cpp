@@ -67,6 +67,9 @@ void test_loads_full_router_config(void** state) {
     assert_int_equal(r.mtu, 9000);
     assert_int_equal(r.queue_limit, 1048576);
     assert_int_equal(r.busy_poll_us, 300);
+    assert_int_equal(r.client_prefixes.size(), 2);
+    assert_int_equal(r.client_prefixes[1].len, 48);
+    assert_true(r.client_prefixes[1].addr == *Ipv6Addr::parse("fd00:f::"));
     assert_true(r.tun.has_value());
     assert_string_equal(r.tun->dev.c_str(), "enfr9");
     assert_string_equal(r.tun->dev_node.c_str(), "/dev/net/tun2");
@@ -91,6 +94,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.mtu, 1500);
     assert_int_equal(r.queue_limit, 262144);
     assert_int_equal(r.busy_poll_us, 200);
+    assert_true(r.client_prefixes.empty());
     assert_false(r.tun.has_value());
 }
 
@@ -272,6 +276,12 @@ void test_router_rejects_bad_addresses(void** state) {
          3, "router.tun.routes[1]", "has address bits set beyond the prefix length"},
         {"route length", "router = { tun = { routes = [\"fd00::/200\"]; }; };\n", 1,
          "router.tun.routes[0]", "IPv6 prefix"},
+        {"client prefix address", "router = { client_prefixes = [\"fd00:e::5\"]; };\n", 1,
+         "router.client_prefixes[0]", "must be an IPv6 prefix"},
+        {"client prefix default", "router = { client_prefixes = [\"default\"]; };\n", 1,
+         "router.client_prefixes[0]", "(got \"default\")"},
+        {"client prefix host bits", "router = { client_prefixes = [\"fd00:e::1/64\"]; };\n", 1,
+         "router.client_prefixes[0]", "has address bits set"},
     };
     expect_errors(fx(state), cases);
 }

@@ -38,12 +38,22 @@ struct TunConfig {
     // before sleeping (tunnel/busy_poll.hpp): lower latency for at most one
     // window of CPU per ping-pong packet. 0: off.
     std::uint32_t busy_poll_us = 200;
+    // Our IPv4 address, when the host gives the TUN one (allow_ipv4): IPv4
+    // to the tunnel must come from it and IPv4 from the tunnel must be
+    // addressed to it. Unset: IPv4 is not address-checked (README).
+    std::optional<proto::Ipv4Addr> ipv4_address;
 };
 
 struct RemoteConfig {
     std::vector<std::string> hosts; // tried in order; at least one
     std::uint16_t port = 443;
     std::string ca_cert_file;
+    // The name the router's certificate must carry (subjectAltName DNS or
+    // IP); unset: the hosts entry being tried.
+    std::optional<std::string> server_name;
+    // SHA-256 of the router's SubjectPublicKeyInfo, 64 lower-case hex
+    // digits each; when not empty the router's key must be one of them.
+    std::vector<std::string> pin_sha256;
     std::chrono::milliseconds heartbeat_period{60000};
     std::chrono::milliseconds heartbeat_timeout{15000};
     std::chrono::milliseconds connect_timeout{5000};

@@ -46,6 +46,8 @@ struct RouterConfig {
     std::size_t queue_limit = 262144; // bytes queued towards one client
     // Spin window after a ping-pong packet (tunnel/busy_poll.hpp); 0: off.
     std::uint32_t busy_poll_us = 200;
+    // A client certificate's address must lie in one of these; empty: any.
+    std::vector<Prefix> client_prefixes;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
 };
 

@@ -42,6 +42,7 @@
 #include "enftun/tunnel/tls_link.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,7 @@ private:
     void start_route_monitor();
     void on_route_change(const netlink::NetChanges& changes);
     void on_identity_changed();
+    void replace_tls(tls::TlsContext fresh);
     void check_route(const std::string& what);
     void reconnect_for_route();
     void send_probe(Bytes packet);
@@ -124,6 +126,10 @@ private:
     proto::Ipv6Addr self_;
     tun::TunDevice tun_;
     tls::TlsContext tls_;
+    // The context tls_ replaced: a link still handshaking with it borrows
+    // its PeerPolicy (tls/peer_policy.hpp), so it lives until the next
+    // replacement, by which time that link has been replaced too.
+    std::optional<tls::TlsContext> retired_tls_;
     filter::EgressFilter egress_;
     filter::IngressFilter ingress_;
     conn::Backoff backoff_;

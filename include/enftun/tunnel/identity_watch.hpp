@@ -47,9 +47,10 @@ public:
     void start();
     void stop();
 
-    // A new client TlsContext when the files changed since the last call
-    // (or start) and load; nullopt otherwise.
-    std::optional<tls::TlsContext> reload();
+    // A new client TlsContext, judging the router by policy (the current
+    // context's: pins must survive a renewal), when the files changed since
+    // the last call (or start) and load; nullopt otherwise.
+    std::optional<tls::TlsContext> reload(const tls::PeerPolicy& policy);
 
 private:
     struct FileId {
