@@ -25,6 +25,23 @@ constexpr std::uint64_t kHousekeepingMs = 250;
 // for a peer; its default is 100 KiB. A client chain of our PKI is 1-3 KiB.
 constexpr long kMaxCertList = 32768;
 
+// The context's read-ahead buffer (tls_context.cpp: four full records).
+constexpr long kEstablishedReadBuffer = 4 * (16384 + 256 + 5);
+
+// Unauthenticated peers get OpenSSL's smallest read buffer (one record,
+// ~18 KiB) instead of the context's four-record read-ahead buffer (~66 KiB):
+// OpenSSL allocates its buffers when the handshake starts, right after this
+// callback. Once the handshake is done the default comes back; the small
+// buffer is replaced when it next runs empty (SSL_MODE_RELEASE_BUFFERS and
+// TlsLink's release of idle buffers free it).
+void on_tls_info(const SSL* ssl, int where, int) noexcept {
+    if ((where & SSL_CB_HANDSHAKE_START) != 0 && !SSL_is_init_finished(ssl)) {
+        SSL_set_default_read_buffer_len(const_cast<SSL*>(ssl), 0);
+    } else if ((where & SSL_CB_HANDSHAKE_DONE) != 0) {
+        SSL_set_default_read_buffer_len(const_cast<SSL*>(ssl), kEstablishedReadBuffer);
+    }
+}
+
 // "[fd00::2]:40000" -> "fd00::2"; "198.18.0.1:40000" -> "198.18.0.1".
 std::string address_of(const std::string& peer) {
     if (!peer.empty() && peer.front() == '[') {
@@ -93,6 +110,7 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
         tun.emplace(std::move(*opened));
     }
     SSL_CTX_set_max_cert_list(tls->get(), kMaxCertList);
+    SSL_CTX_set_info_callback(tls->get(), on_tls_info);
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
     for (const auto& address : config.listen) {
         auto listener =
@@ -244,6 +262,7 @@ void Router::start_handshake(std::unique_ptr<Prelude> p) {
     opts.handshake_timeout_ms =
         ms(config_.handshake_timeout) > elapsed ? ms(config_.handshake_timeout) - elapsed : 1;
     opts.release_idle_buffers = true;
+    opts.limit_handshake_logs = true;
     sessions_.push_back(
         std::make_unique<Session>(loop_, *this, std::move(*stream), std::move(name), opts));
     Session& s = *sessions_.back();
