@@ -8,9 +8,10 @@
 // Each source address (bound before connect) opens PER_SOURCE connections.
 // MODE is what each sends once connected, then it holds the connection:
 //   silent     nothing
-//   oversized  9 bytes: a TLS record header and a ClientHello header that
-//              announces 131071 bytes (OpenSSL's ClientHello limit is ~128 KiB)
-//   maxhello   9 bytes announcing a 16384-byte ClientHello (the router's limit)
+//   oversized  9 bytes: a TLS record of 4 bytes holding a ClientHello header
+//              that announces 131071 bytes (OpenSSL's limit is ~128 KiB), for
+//              which OpenSSL would grow (and zero) its buffer at once
+//   maxhello   the same announcing 16384 bytes (the router's limit)
 // With -R a connection the server closes is opened again (at most -r
 // connects per second in all, default 5000): the flood is kept up for the
 // whole duration (-d, default 20 s). One status line per second on stdout:
@@ -56,8 +57,10 @@ struct Stats {
     long open = 0, connected = 0, closed_by_peer = 0, connects = 0, failed = 0;
 };
 
-const std::uint8_t kOversized[9] = {0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x01, 0xff, 0xff};
-const std::uint8_t kMaxHello[9] = {0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x40, 0x00};
+// A complete 4-byte record holding just the handshake header: OpenSSL reads
+// the header at once (a longer record would first have to arrive in full).
+const std::uint8_t kOversized[9] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0xff, 0xff};
+const std::uint8_t kMaxHello[9] = {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x00, 0x40, 0x00};
 
 std::uint64_t now_ms() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
