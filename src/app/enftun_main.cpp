@@ -5,6 +5,7 @@
 #include "enftun/tunnel/client.hpp"
 
 #include <getopt.h>
+#include <sys/prctl.h>
 
 #include <csignal>
 #include <cstdio>
@@ -105,6 +106,12 @@ int run(const enftun::config::ClientConfig& config) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // First of all: no core dump (it would hold the private key and the
+    // session keys), and no ptrace by other processes of our user.
+    if (prctl(PR_SET_DUMPABLE, 0) != 0) {
+        std::perror("prctl(PR_SET_DUMPABLE)");
+        return 1;
+    }
     Args args;
     if (int rc = parse_args(argc, argv, args); rc >= 0) {
         return rc;

@@ -5,6 +5,7 @@
 #include "enftun/router/router.hpp"
 
 #include <getopt.h>
+#include <sys/prctl.h>
 
 #include <csignal>
 #include <cstdio>
@@ -23,6 +24,12 @@ void usage(FILE* out) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // First of all: no core dump (it would hold the private key and the
+    // session keys), and no ptrace by other processes of our user.
+    if (prctl(PR_SET_DUMPABLE, 0) != 0) {
+        std::perror("prctl(PR_SET_DUMPABLE)");
+        return 1;
+    }
     static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
                                       {"verbose", no_argument, nullptr, 'v'},
                                       {"version", no_argument, nullptr, 'V'},

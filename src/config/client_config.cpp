@@ -46,6 +46,7 @@ void read_tun(const Group& g, TunConfig& tun) {
     tun.lladdr = g.parsed("lladdr", parse_mac);
     tun.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
                            .value_or(tun.busy_poll_us);
+    tun.ipv4_address = g.parsed("ipv4_address", parse_ipv4);
 }
 
 void read_remote(const Group& g, RemoteConfig& remote) {
@@ -56,6 +57,8 @@ void read_remote(const Group& g, RemoteConfig& remote) {
     remote.hosts = g.required("hosts", std::move(hosts));
     remote.port = g.port("port").value_or(remote.port);
     remote.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    remote.server_name = g.parsed("server_name", parse_host);
+    remote.pin_sha256 = g.parsed_list("pin_sha256", parse_sha256_pin).value_or(remote.pin_sha256);
     remote.heartbeat_period = g.millis("heartbeat_period", 100).value_or(remote.heartbeat_period);
     remote.heartbeat_timeout =
         g.millis("heartbeat_timeout", 100).value_or(remote.heartbeat_timeout);
@@ -114,6 +117,25 @@ void read_identity(const Group& g, IdentityConfig& id) {
     read_unsupported_identity(g, "xtt", "XTT");
 }
 
+// enroll.url: where enftun-keygen finds enftun-enroll. Only https: the
+// device sends a password there and no option turns verification off.
+ValueResult<std::string> parse_enroll_url(std::string_view text) {
+    constexpr std::string_view kScheme = "https://";
+    if (text.substr(0, kScheme.size()) != kScheme || text.size() == kScheme.size()) {
+        return ValueError{"must be an https:// URL such as \"https://[fd00:e::1]:8443\""};
+    }
+    for (const char ch : text) {
+        if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) {
+            return ValueError{"must not contain whitespace or control characters"};
+        }
+    }
+    return std::string(text);
+}
+
+void read_enroll(const Group& g, EnrollConfig& enroll) {
+    enroll.url = g.parsed("url", parse_enroll_url);
+}
+
 // Top-level groups of the original enftun with no counterpart here.
 void read_legacy_root(const Group& root) {
     // The original wrote `version = "1.0"`.
@@ -135,17 +157,17 @@ void read_legacy_root(const Group& root) {
 
 Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
-    const Group root = Group::root(
-        reader, {"version", "tun", "remote", "route", "identity", "slirp", "nat", "trace"});
+    const Group root = Group::root(reader, {"version", "tun", "remote", "route", "identity",
+                                            "enroll", "slirp", "nat", "trace"});
     read_legacy_root(root);
 
     ClientConfig c;
     read_tun(root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu",
-                                "lladdr", "busy_poll_us"}),
+                                "lladdr", "busy_poll_us", "ipv4_address"}),
              c.tun);
-    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "heartbeat_period",
-                                      "heartbeat_timeout", "connect_timeout", "reconnect_max_delay",
-                                      "reconnect_stable_period"}),
+    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "server_name", "pin_sha256",
+                                      "heartbeat_period", "heartbeat_timeout", "connect_timeout",
+                                      "reconnect_max_delay", "reconnect_stable_period"}),
                 c.remote);
     read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
                                     "allow_ipv4", "ra_period"}),
@@ -153,6 +175,7 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_identity(
         root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file", "tpm", "xtt"}),
         c.identity);
+    read_enroll(root.group("enroll", {"url"}), c.enroll);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -169,6 +192,11 @@ std::string join(const std::vector<std::string>& items) {
         out += s;
     }
     return out;
+}
+
+std::string format_ipv4(const proto::Ipv4Addr& a) {
+    return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+           std::to_string(a[3]);
 }
 
 std::string print_bool(bool v) {
@@ -192,9 +220,16 @@ const KeyPrinter kPrinters[] = {
     {"tun.lladdr",
      [](const ClientConfig& c) { return c.tun.lladdr ? format_mac(*c.tun.lladdr) : ""; }},
     {"tun.busy_poll_us", [](const ClientConfig& c) { return std::to_string(c.tun.busy_poll_us); }},
+    {"tun.ipv4_address",
+     [](const ClientConfig& c) {
+         return c.tun.ipv4_address ? format_ipv4(*c.tun.ipv4_address) : "";
+     }},
     {"remote.hosts", [](const ClientConfig& c) { return join(c.remote.hosts); }},
     {"remote.port", [](const ClientConfig& c) { return std::to_string(c.remote.port); }},
     {"remote.ca_cert_file", [](const ClientConfig& c) { return c.remote.ca_cert_file; }},
+    {"remote.server_name",
+     [](const ClientConfig& c) { return c.remote.server_name.value_or(std::string()); }},
+    {"remote.pin_sha256", [](const ClientConfig& c) { return join(c.remote.pin_sha256); }},
     {"remote.heartbeat_period",
      [](const ClientConfig& c) { return print_ms(c.remote.heartbeat_period); }},
     {"remote.heartbeat_timeout",
@@ -224,6 +259,7 @@ const KeyPrinter kPrinters[] = {
     {"identity.ip_file",
      [](const ClientConfig& c) { return c.identity.ip_file.value_or(std::string()); }},
     {"identity.duid_file", [](const ClientConfig& c) { return c.identity.duid_file; }},
+    {"enroll.url", [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
 };
 
 // The original enftun's names for keys we print under another name, so

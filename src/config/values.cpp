@@ -14,6 +14,11 @@ namespace {
 // IFNAMSIZ (16) counts the terminating NUL.
 constexpr std::size_t kMaxIfnameLen = 15;
 constexpr unsigned kIpv6Bits = 128;
+// RFC 1035 section 2.3.4 and RFC 1123 section 2.1: a name of at most 253
+// characters in text form, labels of 1 to 63.
+constexpr std::size_t kMaxHostNameLen = 253;
+constexpr std::size_t kMaxLabelLen = 63;
+constexpr std::size_t kSha256HexLen = 64;
 
 bool is_space_or_cntrl(char c) {
     const auto u = static_cast<unsigned char>(c);
@@ -36,6 +41,19 @@ int hex_value(char c) {
         return c - 'A' + 10;
     }
     return -1;
+}
+
+// RFC 1123 section 2.1: letters, digits and hyphens, not starting or
+// ending with a hyphen (a leading digit is allowed).
+bool is_host_label(std::string_view label) {
+    if (label.empty() || label.size() > kMaxLabelLen || label.front() == '-' ||
+        label.back() == '-') {
+        return false;
+    }
+    return std::all_of(label.begin(), label.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               c == '-';
+    });
 }
 
 // Decimal digits only (no sign, no spaces), at most max_digits of them.
@@ -154,11 +172,84 @@ ValueResult<std::string> parse_ip_literal(std::string_view text) {
 }
 
 ValueResult<std::string> parse_host(std::string_view text) {
-    if (text.empty() || std::any_of(text.begin(), text.end(), is_space_or_cntrl)) {
-        return ValueError{"must be a host name or IP address without whitespace (got \"" +
-                          std::string(text) + "\")"};
+    const ValueError syntax{"must be an IP address or a host name of letters, digits, '-' and "
+                            "'.' (RFC 1123) (got " +
+                            quote_for_message(text) + ")"};
+    if (has_nul(text)) {
+        return syntax;
     }
-    return std::string(text);
+    const std::string s(text);
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1) {
+        return s;
+    }
+    if (text.empty() || text.size() > kMaxHostNameLen) {
+        return syntax;
+    }
+    std::string_view last_label;
+    for (std::string_view rest = text; !rest.empty();) {
+        const auto dot = rest.find('.');
+        const std::string_view label = rest.substr(0, dot);
+        if (!is_host_label(label)) {
+            return syntax;
+        }
+        last_label = label;
+        rest = dot == std::string_view::npos ? std::string_view() : rest.substr(dot + 1);
+        if (dot != std::string_view::npos && rest.empty()) {
+            return syntax; // "name." : an empty last label
+        }
+    }
+    // RFC 3696 section 2: a top-level label is never all digits, and
+    // getaddrinfo() would read "10.1" or "0x7f.1" as an IPv4 address.
+    if (std::all_of(last_label.begin(), last_label.end(),
+                    [](char c) { return c >= '0' && c <= '9'; })) {
+        return syntax;
+    }
+    return s;
+}
+
+std::string quote_for_message(std::string_view text) {
+    constexpr std::size_t kMaxShown = 80;
+    std::string out = "\"";
+    for (std::size_t i = 0; i < text.size() && i < kMaxShown; ++i) {
+        const auto u = static_cast<unsigned char>(text[i]);
+        if (u < 0x20 || u >= 0x7f || u == '"' || u == '\\') {
+            char esc[5];
+            std::snprintf(esc, sizeof esc, "\\x%02x", u);
+            out += esc;
+        } else {
+            out += static_cast<char>(u);
+        }
+    }
+    out += text.size() > kMaxShown ? "\"..." : "\"";
+    return out;
+}
+
+ValueResult<std::string> parse_sha256_pin(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        const int v = hex_value(c);
+        if (v < 0) {
+            break;
+        }
+        out += "0123456789abcdef"[v];
+    }
+    if (text.size() != kSha256HexLen || out.size() != kSha256HexLen) {
+        return ValueError{"must be a SHA-256 digest in 64 hex digits (got " +
+                          quote_for_message(text) + ")"};
+    }
+    return out;
+}
+
+ValueResult<proto::Ipv4Addr> parse_ipv4(std::string_view text) {
+    const std::string s(text);
+    proto::Ipv4Addr addr{};
+    if (has_nul(text) || inet_pton(AF_INET, s.c_str(), addr.data()) != 1 ||
+        std::all_of(addr.begin(), addr.end(), [](auto b) { return b == 0; })) {
+        return ValueError{"must be an IPv4 address such as 198.18.0.2 (got " +
+                          quote_for_message(text) + ")"};
+    }
+    return addr;
 }
 
 ValueResult<std::uint16_t> parse_port(std::string_view text) {

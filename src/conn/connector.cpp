@@ -121,6 +121,7 @@ void Connector::resolve_next_host() {
 
 void Connector::on_resolved(std::vector<sockaddr_storage> addrs, int status) {
     const std::string& host = opts_.hosts[host_index_];
+    current_host_ = host;
     ++host_index_;
     if (status != 0 || addrs.empty()) {
         ENFTUN_LOG_WARN("cannot resolve %s: %s", host.c_str(),
@@ -207,7 +208,7 @@ void Connector::on_deferred() {
         return;
     case Next::ReportConnected:
         busy_ = false;
-        on_connected_(Connected{std::move(fd_), format_sockaddr(current_)});
+        on_connected_(Connected{std::move(fd_), format_sockaddr(current_), current_host_});
         return;
     case Next::ReportFailed:
         busy_ = false;

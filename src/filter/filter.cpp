@@ -17,9 +17,12 @@ using AddrText = char[INET6_ADDRSTRLEN];
 
 // Parses the packet far enough for either direction's policy. Returns the
 // IPv6 view to check addresses on; nullopt with `reason` None for an IPv4
-// packet that may pass, or nullopt with the drop reason.
-std::optional<proto::Ipv6View> classify(Bytes pkt, bool allow_ipv4, DropReason& reason) {
+// packet that may pass (its view in v4 when self4 is set, for the address
+// check), or nullopt with the drop reason.
+std::optional<proto::Ipv6View> classify(Bytes pkt, bool allow_ipv4, DropReason& reason,
+                                        std::optional<proto::Ipv4View>& v4) {
     reason = DropReason::None;
+    v4.reset();
     if (proto::ip_version(pkt) == proto::kIpv6Version) {
         auto ip = proto::parse_ipv6(pkt);
         if (!ip) {
@@ -30,10 +33,13 @@ std::optional<proto::Ipv6View> classify(Bytes pkt, bool allow_ipv4, DropReason& 
     }
     // IPv4 must parse even when allowed, so a bad header never reaches the
     // TUN or the peer; a parse failure outranks "not allowed".
-    if (!proto::parse_ipv4(pkt)) {
+    auto ip4 = proto::parse_ipv4(pkt);
+    if (!ip4) {
         reason = DropReason::Malformed;
     } else if (!allow_ipv4) {
         reason = DropReason::Ipv4NotAllowed;
+    } else {
+        v4 = *ip4;
     }
     return std::nullopt;
 }
@@ -89,18 +95,20 @@ const char* to_string(DropReason reason) {
     return "?";
 }
 
-EgressFilter::EgressFilter(proto::Ipv6Addr self, bool allow_ipv4)
-    : self_(self), allow_ipv4_(allow_ipv4) {}
+EgressFilter::EgressFilter(proto::Ipv6Addr self, bool allow_ipv4,
+                           std::optional<proto::Ipv4Addr> self4)
+    : self_(self), self4_(self4), allow_ipv4_(allow_ipv4) {}
 
 Verdict EgressFilter::check(Bytes pkt) {
     DropReason reason = DropReason::None;
-    const auto ip = classify(pkt, allow_ipv4_, reason);
+    std::optional<proto::Ipv4View> v4;
+    const auto ip = classify(pkt, allow_ipv4_, reason, v4);
     if (reason != DropReason::None) {
         return drop(reason, pkt);
     }
     // PROTOCOL.md: the router drops a client packet not sourced from the
     // client's address; dropping it here too stops leaks early.
-    if (ip && ip->src() != self_) {
+    if ((ip && ip->src() != self_) || (v4 && self4_ && v4->src() != *self4_)) {
         return drop(DropReason::WrongSource, pkt);
     }
     return count_accept(stats_, last_reason_);
@@ -116,16 +124,18 @@ Verdict EgressFilter::drop(DropReason reason, Bytes pkt) {
     return Verdict::Drop;
 }
 
-IngressFilter::IngressFilter(proto::Ipv6Addr self, bool allow_ipv4)
-    : self_(self), allow_ipv4_(allow_ipv4) {}
+IngressFilter::IngressFilter(proto::Ipv6Addr self, bool allow_ipv4,
+                             std::optional<proto::Ipv4Addr> self4)
+    : self_(self), self4_(self4), allow_ipv4_(allow_ipv4) {}
 
 Verdict IngressFilter::check(Bytes pkt) {
     DropReason reason = DropReason::None;
-    const auto ip = classify(pkt, allow_ipv4_, reason);
+    std::optional<proto::Ipv4View> v4;
+    const auto ip = classify(pkt, allow_ipv4_, reason, v4);
     if (reason != DropReason::None) {
         return drop(reason, pkt);
     }
-    if (ip && ip->dst() != self_) {
+    if ((ip && ip->dst() != self_) || (v4 && self4_ && v4->dst() != *self4_)) {
         return drop(DropReason::WrongDestination, pkt);
     }
     return count_accept(stats_, last_reason_);

@@ -5,10 +5,12 @@
 #include <fcntl.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace enftun::tls {
@@ -92,22 +94,27 @@ Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
 }
 
 Status write_ip_file(const std::string& path, const proto::Ipv6Addr& addr) {
-    std::string tmp = path + ".tmp";
-    UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    // mkstemp: a fresh name in the same folder (so rename is atomic), made
+    // with O_CREAT|O_EXCL, so neither a planted file nor a symlink at a
+    // predictable "path.tmp" can redirect the write.
+    std::string tmpl = path + ".XXXXXX";
+    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
     if (!fd.valid()) {
         return make_error(Errc::System, "cannot create ip_file", errno);
     }
-    std::string text = addr.to_string() + "\n";
-    if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+    const std::string text = addr.to_string() + "\n";
+    // mkstemp makes it 0600; the address is public, scripts may read it.
+    if (::fchmod(fd.get(), 0644) != 0 ||
+        ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
         ::fsync(fd.get()) != 0) {
         int err = errno;
-        ::unlink(tmp.c_str());
+        ::unlink(tmpl.c_str());
         return make_error(Errc::System, "cannot write ip_file", err);
     }
     fd.reset();
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
         int err = errno;
-        ::unlink(tmp.c_str());
+        ::unlink(tmpl.c_str());
         return make_error(Errc::System, "cannot rename ip_file into place", err);
     }
     return {};

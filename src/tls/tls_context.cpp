@@ -1,6 +1,7 @@
 #include "enftun/tls/tls_context.hpp"
 
 #include "enftun/log/log.hpp"
+#include "enftun/tls/key_file.hpp"
 
 #include <openssl/err.h>
 #include <unistd.h>
@@ -16,6 +17,14 @@ namespace {
 // Read-ahead buffer: four full TLS records (RFC 8446 §5.2: at most 2^14
 // bytes of plaintext plus 256 of expansion, plus the 5-byte header).
 constexpr std::size_t kReadBuffer = 4 * (16384 + 256 + 5);
+
+// TLS 1.2 suites: ephemeral ECDH (forward secrecy) with an AEAD cipher only;
+// no CBC (Lucky13 and kin), no SHA-1 MACs, no static RSA or finite-field DH.
+// TLS 1.3 suites (SSL_CTX_set_ciphersuites) keep OpenSSL's default, which
+// is AEAD-only already.
+constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+                                      "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
 
 Status check_readable(const std::string& path, const char* what) {
     if (::access(path.c_str(), R_OK) != 0) {
@@ -33,13 +42,16 @@ Error tls_failure(const char* what, const std::string& path) {
 
 } // namespace
 
-Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
+Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerPolicy policy) {
     for (auto [path, what] : {std::pair{&creds.ca_cert_file, "cannot read CA certificate file"},
-                              std::pair{&creds.cert_file, "cannot read certificate file"},
-                              std::pair{&creds.key_file, "cannot read key file"}}) {
+                              std::pair{&creds.cert_file, "cannot read certificate file"}}) {
         if (auto st = check_readable(*path, what); !st) {
             return st.error();
         }
+    }
+    auto key = load_private_key(creds.key_file);
+    if (!key) {
+        return key.error();
     }
     ERR_clear_error();
     SslCtxPtr ctx(SSL_CTX_new(role == Role::Client ? TLS_client_method() : TLS_server_method()));
@@ -47,6 +59,16 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
         return tls_failure("cannot create TLS context", "");
     }
     SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
+    if (SSL_CTX_set_cipher_list(ctx.get(), kTls12Ciphers) != 1) {
+        return tls_failure("cannot set the TLS 1.2 cipher list", "");
+    }
+    // No TLS 1.2 session tickets: we never resume, and a ticket is a key
+    // that outlives the session (TLS 1.3 tickets are off below, for the router).
+    // No TLS 1.2 renegotiation either way: a peer could otherwise run the
+    // verify callback again long after the handshake, against a policy
+    // (PeerCheck) only borrowed for the handshake, and a new handshake
+    // inside a session is an attack surface we have no use for.
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
     if (SSL_CTX_load_verify_locations(ctx.get(), creds.ca_cert_file.c_str(), nullptr) != 1) {
         return tls_failure("cannot load CA certificate", creds.ca_cert_file);
     }
@@ -54,7 +76,7 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
     // match an already loaded certificate ("cannot load private key"), while
     // a certificate loaded after the key just drops a mismatched one, which
     // SSL_CTX_check_private_key then reports as what it is.
-    if (SSL_CTX_use_PrivateKey_file(ctx.get(), creds.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    if (SSL_CTX_use_PrivateKey(ctx.get(), key->get()) != 1) {
         return tls_failure("cannot load private key", creds.key_file);
     }
     if (SSL_CTX_use_certificate_chain_file(ctx.get(), creds.cert_file.c_str()) != 1) {
@@ -70,7 +92,7 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
         SSL_CTX_set_num_tickets(ctx.get(), 0);
         SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     }
-    SSL_CTX_set_verify(ctx.get(), verify, nullptr);
+    SSL_CTX_set_verify(ctx.get(), verify, verify_peer);
     // Partial writes let the data path hand SSL_write a whole batch and keep
     // what did not fit; moving buffers let it retry from a compacted buffer.
     // The router releases idle buffers (most of its sessions are idle most
@@ -86,7 +108,7 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds) {
     // TlsStream::pending() (SSL_has_pending) covers the bytes it buffers.
     SSL_CTX_set_read_ahead(ctx.get(), 1);
     SSL_CTX_set_default_read_buffer_len(ctx.get(), kReadBuffer);
-    return TlsContext(role, std::move(ctx));
+    return TlsContext(role, std::move(ctx), std::make_unique<PeerPolicy>(std::move(policy)));
 }
 
 } // namespace enftun::tls

@@ -24,10 +24,15 @@ void clear_errors() {
 
 } // namespace
 
-Result<TlsStream> TlsStream::create(const TlsContext& ctx, UniqueFd socket) {
+Result<TlsStream> TlsStream::create(const TlsContext& ctx, UniqueFd socket, std::string peer_name) {
     ERR_clear_error();
     SslPtr ssl = ctx.new_ssl();
-    if (!ssl || SSL_set_fd(ssl.get(), socket.get()) != 1) {
+    auto check = std::make_unique<PeerCheck>();
+    check->policy = &ctx.policy();
+    check->role = ctx.role();
+    check->name = std::move(peer_name);
+    if (!ssl || SSL_set_fd(ssl.get(), socket.get()) != 1 ||
+        !attach_peer_check(ssl.get(), check.get())) {
         ENFTUN_LOG_ERROR("cannot set up TLS session: %s", drain_errors().c_str());
         return make_error(Errc::Tls, "cannot set up TLS session");
     }
@@ -40,7 +45,7 @@ Result<TlsStream> TlsStream::create(const TlsContext& ctx, UniqueFd socket) {
     BIO* bio = SSL_get_rbio(ssl.get()); // SSL_set_fd: one socket BIO, both ways
     BIO_set_callback_arg(bio, reinterpret_cast<char*>(reads.get()));
     BIO_set_callback_ex(bio, on_socket_bio);
-    return TlsStream(std::move(socket), std::move(reads), std::move(ssl));
+    return TlsStream(std::move(socket), std::move(reads), std::move(check), std::move(ssl));
 }
 
 // Sees every socket BIO operation after it ran. A read that returned less
@@ -77,6 +82,10 @@ IoResult TlsStream::classify(int rc) {
     default: {
         long verify = SSL_get_verify_result(ssl_.get());
         std::string queue = drain_errors();
+        if (!check_->refusal.empty()) {
+            error_ = check_->refusal; // our policy's reason, not OpenSSL's
+            return {Io::Error};
+        }
         if (verify != X509_V_OK) {
             error_ = std::string("peer certificate: ") + X509_verify_cert_error_string(verify) +
                      " (" + queue + ")";

@@ -57,7 +57,11 @@ void TlsLink::on_poll(int status, int events) {
 }
 
 void TlsLink::drive_handshake() {
-    tls::IoResult r = stream_.handshake();
+    tls::IoResult r{tls::Io::Error};
+    {
+        log::LimitScope limit(opts_.limit_handshake_logs);
+        r = stream_.handshake();
+    }
     switch (r.status) {
     case tls::Io::Done:
         up_ = true;
@@ -84,6 +88,7 @@ void TlsLink::drive_handshake() {
         fail("TLS handshake failed: peer sent close_notify");
         return;
     case tls::Io::Error:
+        // A policy refusal is in the stream's error(): one line, with its reason.
         fail_tls("TLS handshake failed");
         return;
     }

@@ -82,8 +82,10 @@ rs_uplink_restore() {
 
 rs_make_pki() {
     RS_PKI="$ET_TMP/pki"
-    "$ET_REPO/scripts/gen-test-certs" --router-ip "$RS_SERVICE" "$RS_PKI" \
-        c1="$RS_CLIENT_ADDR" >/dev/null
+    # Both service addresses and the name remotes_test resolves: the client
+    # checks that the router's certificate names the host it connected to.
+    "$ET_REPO/scripts/gen-test-certs" --router-ip "$RS_SERVICE" --router-ip "$RS_SERVICE2" \
+        --router-name router.enftun.test "$RS_PKI" c1="$RS_CLIENT_ADDR" >/dev/null
 }
 
 # rs_write_router_conf [key=value]...: the router on both service addresses.

@@ -47,7 +47,8 @@ RESULTS=()
 make_pki_and_confs() {
     local pki="$ET_TMP/pki"
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
-        "$pki" d="$ES_D_ADDR" c2="$ES_C2_ADDR" >/dev/null
+        --router-ip 198.18.0.1 --router-name router.test "$pki" d="$ES_D_ADDR" \
+        c2="$ES_C2_ADDR" >/dev/null
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,198.18.0.1 \
         address="$ES_ROUTER_ADDR" cert="$pki/router.pem" key="$pki/router.key" \
         ca="$pki/ca.pem" tun_dev=
@@ -632,6 +633,75 @@ step_l() {
 
 # ---------------------------------------------------------------- runner
 
+# Injection attempts against the firewall through remote.hosts. The real
+# enftun refuses them when it loads the config; a stand-in enftun that
+# prints them anyway, and a stand-in getent that "resolves" a name to one,
+# show that enftun-setup refuses them on its own before it changes anything.
+readonly -a HOSTILE_HOSTS=(
+    'fd00::1}accept;accept#' 'fd00::1 } accept' 'a;b' '"a"' "a'b" 'a#b' 'a{b'
+    $'fd00::1\n} accept' 'fd00::1%lo' '$(id)' '198.18.0.1;accept'
+)
+
+make_hostile_enftun() {
+    local fake="$ET_TMP/enftun-hostile"
+    cat >"$fake" <<EOF
+#!/bin/bash
+[[ \$* != *"-p remote.hosts"* ]] || { cat "$ET_TMP/hostile-hosts"; exit 0; }
+exec "$ET_BIN_DIR/enftun" "\$@"
+EOF
+    chmod +x "$fake"
+    echo "$fake"
+}
+
+make_hostile_getent() {
+    local dir="$ET_TMP/hostile-getent" f
+    mkdir -p "$dir"
+    for f in /usr/bin/* /usr/sbin/*; do
+        [[ ${f##*/} == getent ]] || ln -sf "$f" "$dir/"
+    done
+    cat >"$dir/getent" <<'EOF'
+#!/bin/bash
+echo 'fd00::1}accept;accept# STREAM router.test'
+EOF
+    chmod +x "$dir/getent"
+    echo "$dir"
+}
+
+# hostile_conf TEXT: $CONF with remote.hosts = [ TEXT ], written with
+# libconfig escapes for quotes, backslashes and newlines.
+hostile_conf() {
+    local text="$1" esc content
+    esc="${text//\\/\\\\}"
+    esc="${esc//\"/\\\"}"
+    esc="${esc//$'\n'/\\n}"
+    content="$(<"$CONF")"
+    printf '%s\n' "${content/\"router.test\"/\"$esc\"}" >"$ET_TMP/hostile.conf"
+}
+
+step_m() {
+    local ok=0 h fake dir
+    for h in "${HOSTILE_HOSTS[@]}"; do
+        # The real enftun: its config loader names the key and the line.
+        hostile_conf "$h"
+        es_check "enftun refuses remote.hosts $(printf '%q' "$h")" \
+            es_fails_saying 'hostile.conf:[0-9]+: remote.hosts\[0\]: must be an IP address or a host name' \
+            es_setup d up "$ET_TMP/hostile.conf" || ok=1
+    done
+    fake="$(make_hostile_enftun)"
+    for h in "${HOSTILE_HOSTS[@]}"; do
+        printf '%s\n' "$h" >"$ET_TMP/hostile-hosts"
+        ES_ENFTUN="$fake" es_check "enftun-setup refuses remote.hosts $(printf '%q' "$h")" \
+            es_fails_saying 'remote.hosts: (not an IP address or host name|an entry holds a newline)' \
+            es_setup d up "$CONF" || ok=1
+    done
+    dir="$(make_hostile_getent)"
+    ES_PATH="$dir" es_check "enftun-setup refuses a name that resolves to a non-address" \
+        es_fails_saying 'router.test resolved to something not an address' \
+        es_setup d up "$CONF" || ok=1
+    es_check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
 run_step() {
     local id="$1" title="$2" fn="$3"
     echo "=== step $id: $title"
@@ -671,6 +741,7 @@ main() {
     run_step j "clear errors: no CAP_NET_ADMIN, no nft, unresolvable host" step_j
     run_step k "IPv4 router address with strict rp_filter: no unmarked TCP, nothing inbound" step_k
     run_step l "route.allow_ipv4: IPv4 direct, IPv6 tunnelled; partly up status" step_l
+    run_step m "hostile remote.hosts: refused by enftun and by enftun-setup itself" step_m
     echo "=== summary"
     printf '%s\n' "${RESULTS[@]}"
     es_summary setup_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]

@@ -351,6 +351,8 @@ void test_rejects_unknown_keys(void** state) {
         {"nested group", "identity = {\n  tpms = {};\n};\n", 2, "identity.tpms", "unknown group"},
         {"route key", "route = { heartbeat_period = 1000; };\n", 1, "route.heartbeat_period",
          "unknown key"},
+        {"enroll key", "enroll = { server = \"https://a\"; };\n", 1, "enroll.server",
+         "unknown key"},
     };
     expect_errors(fx(state), cases);
 }
@@ -484,15 +486,96 @@ void test_rejects_bad_lladdr_and_hosts(void** state) {
         {"multicast mac", "tun = { lladdr = \"01:00:5e:00:00:01\"; };\n", 1, "tun.lladdr",
          "must be a unicast, non-zero MAC address"},
         {"zero mac", "tun = { lladdr = \"00:00:00:00:00:00\"; };\n", 1, "tun.lladdr", "non-zero"},
+        {"enroll url http", "enroll = { url = \"http://[fd00::1]:8443\"; };\n", 1, "enroll.url",
+         "must be an https:// URL"},
+        {"enroll url space", "enroll = { url = \"https://a b\"; };\n", 1, "enroll.url",
+         "must not contain whitespace"},
         {"empty host", "remote = { hosts = [\"a\", \"\"]; };\n", 1, "remote.hosts[1]",
-         "must be a host name or IP address without whitespace (got \"\")"},
+         "must be an IP address or a host name of letters, digits, '-' and '.' (RFC 1123) "
+         "(got \"\")"},
         {"space host", "remote = { hosts = [\"a b\"]; };\n", 1, "remote.hosts[0]", "\"a b\""},
         {"tab host", "remote = { hosts = [\"a\\tb\"]; };\n", 1, "remote.hosts[0]",
-         "without whitespace"},
+         "(got \"a\\x09b\")"},
+        {"bad server_name", "remote = { server_name = \"r;x\"; };\n", 1, "remote.server_name",
+         "RFC 1123"},
+        {"short pin", "remote = { pin_sha256 = [\"abcd\"]; };\n", 1, "remote.pin_sha256[0]",
+         "must be a SHA-256 digest in 64 hex digits"},
+        {"base64 pin",
+         "remote = { pin_sha256 = [\"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\"]; };\n", 1,
+         "remote.pin_sha256[0]", "64 hex digits"},
+        {"pin not a list", "remote = { pin_sha256 = \"aa\"; };\n", 1, "remote.pin_sha256",
+         "must be"},
+        {"ipv4 not v4", "tun = { ipv4_address = \"fd00::1\"; };\n", 1, "tun.ipv4_address",
+         "must be an IPv4 address"},
+        {"ipv4 zero", "tun = { ipv4_address = \"0.0.0.0\"; };\n", 1, "tun.ipv4_address",
+         "must be an IPv4 address"},
         {"empty path", "remote = { ca_cert_file = \"\"; };\n", 1, "remote.ca_cert_file",
          "must not be empty"},
     };
     expect_errors(fx(state), cases);
+}
+
+// remote.hosts reaches resolvers, logs and enftun-setup's nftables rules:
+// every attempt to smuggle syntax in must be refused by the loader, with
+// the value quoted so that it cannot forge a log line either.
+void test_rejects_host_injection(void** state) {
+    static const char* const hostile[] = {
+        "fd00::1}accept;accept#",
+        "fd00::1 } accept",
+        "a;b",
+        "a}b",
+        "a{b",
+        "a\\\"b",
+        "a'b",
+        "a`id`",
+        "$(id)",
+        "a#b",
+        "a b",
+        "a,b",
+        "a/b",
+        "a@b",
+        "a_b",
+        "fd00::1%eth0",
+        "[fd00::1]",
+        "fd00::1/64",
+        "-a.example",
+        "a-.example",
+        "a..b",
+        "a.",
+        ".a",
+        "10.1",
+        "0x7f.1",
+        "1.2.3.256",
+        "ex\\nample",
+        "ex\\rample",
+        "ex\xc3\xa9mple",
+    };
+    Fixture& f = fx(state);
+    for (const char* h : hostile) {
+        f.text = std::string("remote = {\n  hosts = [ \"ok.example\", \"") + h + "\" ];\n};\n";
+        const std::string text = f.text;
+        expect_error(f, text, 2, "remote.hosts[1]", "RFC 1123", h);
+        // One line, whatever the value held.
+        assert_true(f.result->error().message.find('\n') == std::string::npos);
+    }
+    // A newline inside the value is shown escaped.
+    expect_error(f, "remote = { hosts = [ \"a\\nb\" ]; };\n", 1, "remote.hosts[0]",
+                 "(got \"a\\x0ab\")");
+    // Length limits: a 63-character label and a 253-character name pass,
+    // one more character does not.
+    const std::string label63(63, 'a');
+    const std::string name253 =
+        label63 + "." + label63 + "." + label63 + "." + std::string(61, 'b');
+    assert_true(parse_host(label63 + ".example").has_value());
+    assert_false(parse_host(label63 + "a.example").has_value());
+    assert_true(parse_host(name253).has_value());
+    assert_false(parse_host(name253 + "b").has_value());
+    for (const char* good : {"fd00:100::1", "198.18.0.1", "router.test", "r-1.Example.NET",
+                             "localhost", "1e100.net", "xn--bcher-kva.example"}) {
+        if (!parse_host(good)) {
+            fail_msg("refused a valid host: %s", good);
+        }
+    }
 }
 
 void test_rejects_missing_required_keys(void** state) {
@@ -538,9 +621,13 @@ void test_prints_every_key(void** state) {
         {"tun.mtu", "1400"},
         {"tun.lladdr", "02:00:5e:10:00:01"},
         {"tun.busy_poll_us", "250"},
+        {"tun.ipv4_address", "198.18.0.2"},
         {"remote.hosts", "fd00:100::1 192.0.2.7 enf.example.net"},
         {"remote.port", "4443"},
         {"remote.ca_cert_file", "/etc/enftun/ca.pem"},
+        {"remote.server_name", "router.example.net"},
+        {"remote.pin_sha256", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+                              "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"},
         {"remote.heartbeat_period", "30000"},
         {"remote.heartbeat_timeout", "5000"},
         {"remote.connect_timeout", "2000"},
@@ -556,6 +643,7 @@ void test_prints_every_key(void** state) {
         {"identity.key_file", "/etc/enftun/enf0.key.pem"},
         {"identity.ip_file", "/etc/enftun/enf0.ip"},
         {"identity.duid_file", "/var/lib/enftun/duid"},
+        {"enroll.url", "https://[fd00:100::1]:9443"},
     };
     assert_int_equal(client_key_names().size(), std::size(expected));
     for (std::size_t i = 0; i < std::size(expected); ++i) {
@@ -574,8 +662,11 @@ void test_prints_defaults(void** state) {
         {"tun.mtu", "1280"},
         {"tun.lladdr", ""},
         {"tun.busy_poll_us", "200"},
+        {"tun.ipv4_address", ""},
         {"remote.hosts", "fd00:100::1"},
         {"remote.port", "443"},
+        {"remote.server_name", ""},
+        {"remote.pin_sha256", ""},
         {"remote.heartbeat_period", "60000"},
         {"route.fwmark", "363"},
         {"route.table", "2097"},
@@ -584,6 +675,7 @@ void test_prints_defaults(void** state) {
         {"route.allow_ipv4", "false"},
         {"route.ra_period", "600000"},
         {"identity.ip_file", ""},
+        {"enroll.url", ""},
     };
     for (const auto& [key, value] : expected) {
         assert_string_equal(print(f, key).c_str(), value);
@@ -630,6 +722,12 @@ void test_value_parsers(void** state) {
     assert_false(parse_unicast_ipv6("ff02::1").has_value());
     assert_true(parse_unicast_ipv6("fe80::1").has_value());
     assert_string_equal(format_mac(*parse_mac("0A:0b:0C:0d:0E:0f")).c_str(), "0a:0b:0c:0d:0e:0f");
+    assert_string_equal(parse_sha256_pin(std::string(64, 'F'))->c_str(),
+                        std::string(64, 'f').c_str());
+    assert_false(parse_sha256_pin(std::string(63, 'a') + "g").has_value());
+    assert_false(parse_sha256_pin(std::string(65, 'a')).has_value());
+    assert_true(parse_ipv4("198.18.0.2").has_value());
+    assert_false(parse_ipv4("198.18.0").has_value());
     assert_string_equal(resolve_path("/etc/enftun", "a/../b")->c_str(), "/etc/enftun/a/../b");
     assert_string_equal(resolve_path("/etc/enftun/", "x")->c_str(), "/etc/enftun/x");
     assert_string_equal(resolve_path("/etc/enftun", "/x")->c_str(), "/x");
@@ -739,6 +837,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_rejects_bad_prefixes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_ifnames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_lladdr_and_hosts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects_host_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_missing_required_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_defaults, setup, teardown),

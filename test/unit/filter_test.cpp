@@ -158,6 +158,51 @@ void test_drops_log_at_debug(void**) {
     assert_int_equal(in.stats().accepted, 4); // kToSelf
 }
 
+// With an IPv4 address of our own (tun.ipv4_address), IPv4 is held to the
+// IPv6 rule: our source out, our destination in. kIpv4Echo is
+// 10.9.0.1 -> 10.9.0.2.
+void test_ipv4_held_to_our_address(void**) {
+    using enftun::filter::EgressFilter;
+    using enftun::filter::IngressFilter;
+    using enftun::proto::Ipv4Addr;
+    const Ipv4Addr first{10, 9, 0, 1};
+    const Ipv4Addr second{10, 9, 0, 2};
+    g_pkt = hex(vec::kIpv4Echo);
+    {
+        EgressFilter out(kSelf, true, first);
+        IngressFilter in(kSelf, true, first);
+        assert_int_equal(static_cast<int>(out.check(g_pkt)), static_cast<int>(Verdict::Accept));
+        assert_int_equal(static_cast<int>(in.check(g_pkt)), static_cast<int>(Verdict::Drop));
+        assert_int_equal(static_cast<int>(in.last_reason()),
+                         static_cast<int>(DropReason::WrongDestination));
+    }
+    {
+        EgressFilter out(kSelf, true, second);
+        IngressFilter in(kSelf, true, second);
+        assert_int_equal(static_cast<int>(out.check(g_pkt)), static_cast<int>(Verdict::Drop));
+        assert_int_equal(static_cast<int>(out.last_reason()),
+                         static_cast<int>(DropReason::WrongSource));
+        assert_int_equal(static_cast<int>(in.check(g_pkt)), static_cast<int>(Verdict::Accept));
+        assert_int_equal(out.stats().dropped_for(DropReason::WrongSource), 1);
+    }
+    {
+        // Not allowed stays not allowed, address or not.
+        EgressFilter out(kSelf, false, first);
+        assert_int_equal(static_cast<int>(out.check(g_pkt)), static_cast<int>(Verdict::Drop));
+        assert_int_equal(static_cast<int>(out.last_reason()),
+                         static_cast<int>(DropReason::Ipv4NotAllowed));
+    }
+    {
+        // IPv6 is judged as before.
+        EgressFilter out(kSelf, true, second);
+        g_pkt = hex(kFromSelf);
+        assert_int_equal(static_cast<int>(out.check(g_pkt)), static_cast<int>(Verdict::Accept));
+        IngressFilter in(kSelf, true, second);
+        g_pkt = hex(kToSelf);
+        assert_int_equal(static_cast<int>(in.check(g_pkt)), static_cast<int>(Verdict::Accept));
+    }
+}
+
 int teardown(void**) {
     std::vector<std::uint8_t>().swap(g_pkt);
     return 0;
@@ -169,7 +214,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_egress_verdicts),     cmocka_unit_test(test_ingress_verdicts),
         cmocka_unit_test(test_counters_accumulate), cmocka_unit_test(test_drop_reason_names),
-        cmocka_unit_test(test_drops_log_at_debug),
+        cmocka_unit_test(test_drops_log_at_debug),  cmocka_unit_test(test_ipv4_held_to_our_address),
     };
     return cmocka_run_group_tests_name("filter", tests, nullptr, teardown);
 }

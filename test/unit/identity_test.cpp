@@ -199,6 +199,29 @@ void test_write_ip_file_replaces_atomically(void**) {
     assert_string_equal(read_file(path).c_str(), "fd00:1::abcd\n");
 }
 
+// A symlink planted at the old predictable temp name ("ip.tmp") must not
+// redirect the write: the temp file is mkstemp's, made with O_EXCL.
+void test_write_ip_file_ignores_planted_symlink(void**) {
+    const std::string path = g->dir + "/ip";
+    const std::string victim = g->dir + "/victim";
+    std::ofstream(victim) << "precious\n";
+    assert_int_equal(symlink(victim.c_str(), (path + ".tmp").c_str()), 0);
+    assert_true(enftun::tls::write_ip_file(path, kAddr).has_value());
+    assert_string_equal(read_file(victim).c_str(), "precious\n");
+    assert_string_equal(read_file(path).c_str(), "fd00:1::5\n");
+    struct stat st {};
+    assert_int_equal(lstat(path.c_str(), &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0644);
+    // Nothing else left behind: ip, victim and the planted link only.
+    int entries = 0;
+    for (const auto& e : std::filesystem::directory_iterator(g->dir)) {
+        (void)e;
+        ++entries;
+    }
+    assert_int_equal(entries, 3);
+}
+
 void test_write_ip_file_to_missing_dir_fails(void**) {
     auto st = enftun::tls::write_ip_file(g->dir + "/no/such/dir/ip", kAddr);
     assert_false(st.has_value());
@@ -239,6 +262,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_non_pem_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ip_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ip_file_replaces_atomically, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_ip_file_ignores_planted_symlink, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_write_ip_file_to_missing_dir_fails, setup, teardown),
     };
     return cmocka_run_group_tests_name("identity", tests, nullptr, nullptr);

@@ -15,6 +15,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
@@ -143,10 +144,13 @@ inline bool write_cert_pem(const std::string& path, X509* cert) {
     return bio && PEM_write_bio_X509(bio.get(), cert) == 1;
 }
 
+// Mode 0600: enftun refuses a key file others can read (tls/key_file.hpp).
 inline bool write_key_pem(const std::string& path, EVP_PKEY* key) {
     BioPtr bio(BIO_new_file(path.c_str(), "w"));
-    return bio &&
-           PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    bool ok =
+        bio && PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
+    bio.reset();
+    return ok && chmod(path.c_str(), 0600) == 0;
 }
 
 // A key and its certificate, kept together so either can sign or be written.

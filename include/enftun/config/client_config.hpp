@@ -38,12 +38,22 @@ struct TunConfig {
     // before sleeping (tunnel/busy_poll.hpp): lower latency for at most one
     // window of CPU per ping-pong packet. 0: off.
     std::uint32_t busy_poll_us = 200;
+    // Our IPv4 address, when the host gives the TUN one (allow_ipv4): IPv4
+    // to the tunnel must come from it and IPv4 from the tunnel must be
+    // addressed to it. Unset: IPv4 is not address-checked (README).
+    std::optional<proto::Ipv4Addr> ipv4_address;
 };
 
 struct RemoteConfig {
     std::vector<std::string> hosts; // tried in order; at least one
     std::uint16_t port = 443;
     std::string ca_cert_file;
+    // The name the router's certificate must carry (subjectAltName DNS or
+    // IP); unset: the hosts entry being tried.
+    std::optional<std::string> server_name;
+    // SHA-256 of the router's SubjectPublicKeyInfo, 64 lower-case hex
+    // digits each; when not empty the router's key must be one of them.
+    std::vector<std::string> pin_sha256;
     std::chrono::milliseconds heartbeat_period{60000};
     std::chrono::milliseconds heartbeat_timeout{15000};
     std::chrono::milliseconds connect_timeout{5000};
@@ -68,11 +78,19 @@ struct IdentityConfig {
     std::string duid_file; // default: "duid" next to cert_file
 };
 
+// Provisioning (enftun-keygen only; enftun itself ignores it).
+struct EnrollConfig {
+    // enftun-enroll's https:// URL; unset: "https://" + remote.hosts[0]
+    // (bracketed if IPv6) + ":8443".
+    std::optional<std::string> url;
+};
+
 struct ClientConfig {
     TunConfig tun;
     RemoteConfig remote;
     RouteConfig route;
     IdentityConfig identity;
+    EnrollConfig enroll;
     // "file:line: key: ignored: why", one per accepted but ignored key of the
     // original enftun (top-level groups first); enftun logs them when it
     // starts, not with -p.
@@ -88,6 +106,7 @@ struct ClientConfig {
 //  - a missing required key (remote.hosts, remote.ca_cert_file,
 //    identity.cert_file, identity.key_file) or an empty remote.hosts;
 //  - tun.ip_set and tun.set_address both given and different;
+//  - enroll.url that is not an https:// URL;
 //  - a setting of the original enftun this one cannot honour: identity.tpm
 //    or identity.xtt with settings, nat with settings, slirp.
 [[nodiscard]] Result<ClientConfig, ConfigError> load_client_config(const std::string& path);

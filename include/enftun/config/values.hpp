@@ -4,6 +4,7 @@
 // "must be an IPv6 prefix such as fd00::/16".
 #pragma once
 
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/util/result.hpp"
 
@@ -62,9 +63,24 @@ ValueResult<proto::Ipv6Addr> parse_unicast_ipv6(std::string_view text);
 // An IPv4 or IPv6 literal, as inet_pton() reads it; returned unchanged.
 ValueResult<std::string> parse_ip_literal(std::string_view text);
 
-// A host to connect to: an IP literal or a DNS name. Only rejects what can
-// never resolve: the empty string and whitespace or control characters.
+// A host to connect to: an IPv4 or IPv6 literal (inet_pton), or a host name
+// per RFC 1123: labels of 1 to 63 letters, digits and hyphens (no hyphen
+// first or last) joined by single dots, at most 253 characters, no trailing
+// dot, and a last label that is not all digits. Nothing else: these strings
+// reach resolvers, logs and enftun-setup's nftables rules.
 ValueResult<std::string> parse_host(std::string_view text);
+
+// text in double quotes for an error message, with control characters,
+// quotes, backslashes and non-ASCII bytes as \xNN, cut at 80 characters:
+// a hostile value cannot forge a second log line.
+std::string quote_for_message(std::string_view text);
+
+// A SHA-256 digest written as 64 hex digits, either case; returned in
+// lower case.
+ValueResult<std::string> parse_sha256_pin(std::string_view text);
+
+// An IPv4 literal (dotted quad), not 0.0.0.0.
+ValueResult<proto::Ipv4Addr> parse_ipv4(std::string_view text);
 
 // A TCP port written as decimal digits, 1..65535.
 ValueResult<std::uint16_t> parse_port(std::string_view text);

@@ -39,6 +39,7 @@ struct ConnectorOptions {
 struct Connected {
     UniqueFd fd;
     std::string peer; // "[addr]:port" of the remote end, for logs
+    std::string host; // the remote.hosts entry it came from (name or literal)
 };
 
 // Creates a nonblocking TCP socket for `family` with the mark and options
@@ -90,6 +91,7 @@ private:
     UniqueFd fd_;
     std::unique_ptr<loop::Poll> poll_;
     sockaddr_storage current_{};
+    std::string current_host_; // the hosts entry current_ was resolved from
     loop::Timer attempt_timer_;
     loop::Timer deferred_;
     Next next_ = Next::ReportFailed;

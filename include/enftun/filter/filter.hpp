@@ -4,7 +4,9 @@
 //   EgressFilter  (TUN -> tunnel): an IPv6 packet must come from our address.
 //   IngressFilter (tunnel -> TUN): an IPv6 packet must be addressed to us.
 //   Both: a malformed packet is dropped; IPv4 passes only if allowed (and
-//   must still parse, so the TUN never sees a broken header).
+//   must still parse, so the TUN never sees a broken header). With an IPv4
+//   address of our own (self4), IPv4 is held to the same rule as IPv6: our
+//   source out, our destination in; without one, any allowed IPv4 passes.
 //
 // Drops are counted and logged at debug level, rate-limited per filter
 // (STYLE.md §4: a bad packet is dropped and counted, never fatal). Neither
@@ -18,7 +20,9 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/util/bytes.hpp"
 
@@ -30,8 +34,8 @@ enum class DropReason {
     None,             // not dropped
     Malformed,        // not a well-formed IPv4/IPv6 packet
     Ipv4NotAllowed,   // IPv4 while the configuration allows only IPv6
-    WrongSource,      // egress IPv6 whose source is not our address
-    WrongDestination, // ingress IPv6 whose destination is not our address
+    WrongSource,      // egress packet whose source is not our address
+    WrongDestination, // ingress packet whose destination is not our address
     Count_            // number of reasons; not a reason
 };
 
@@ -47,8 +51,10 @@ const char* to_string(DropReason reason);
 
 class EgressFilter {
 public:
-    // self: the address our side of the tunnel owns (the certificate CN).
-    EgressFilter(proto::Ipv6Addr self, bool allow_ipv4);
+    // self: the address our side of the tunnel owns (the certificate CN);
+    // self4: our IPv4 address, if we know one (tun.ipv4_address).
+    EgressFilter(proto::Ipv6Addr self, bool allow_ipv4,
+                 std::optional<proto::Ipv4Addr> self4 = std::nullopt);
 
     // Accept or Drop; on Drop, last_reason() says why.
     Verdict check(Bytes pkt);
@@ -60,6 +66,7 @@ private:
     Verdict drop(DropReason reason, Bytes pkt);
 
     proto::Ipv6Addr self_;
+    std::optional<proto::Ipv4Addr> self4_;
     bool allow_ipv4_;
     FilterStats stats_;
     DropReason last_reason_ = DropReason::None;
@@ -67,7 +74,8 @@ private:
 
 class IngressFilter {
 public:
-    IngressFilter(proto::Ipv6Addr self, bool allow_ipv4);
+    IngressFilter(proto::Ipv6Addr self, bool allow_ipv4,
+                  std::optional<proto::Ipv4Addr> self4 = std::nullopt);
 
     Verdict check(Bytes pkt);
     const FilterStats& stats() const { return stats_; }
@@ -77,6 +85,7 @@ private:
     Verdict drop(DropReason reason, Bytes pkt);
 
     proto::Ipv6Addr self_;
+    std::optional<proto::Ipv4Addr> self4_;
     bool allow_ipv4_;
     FilterStats stats_;
     DropReason last_reason_ = DropReason::None;

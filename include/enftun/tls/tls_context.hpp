@@ -1,18 +1,21 @@
 // TlsContext owns an SSL_CTX configured for one side of the tunnel:
-// TLS 1.2 minimum, mutual certificate authentication against one CA file,
-// and our certificate and key (checked to match). Sessions are created from
+// TLS 1.2 minimum (1.2 with ECDHE+AEAD suites only, no session tickets),
+// mutual certificate authentication against one CA file plus the
+// PeerPolicy (peer_policy.hpp: EKU, name, pins, client addresses), and our
+// certificate and key (checked to match; the key file's permissions too,
+// key_file.hpp). Sessions are created from
 // it with new_ssl(). Cheap to share: all streams borrow it, so it must
 // outlive every TlsStream made from it.
 #pragma once
 
+#include "enftun/tls/peer_policy.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
 #include "enftun/util/result.hpp"
 
+#include <memory>
 #include <string>
 
 namespace enftun::tls {
-
-enum class Role { Client, Server };
 
 struct Credentials {
     std::string ca_cert_file; // verifies the peer's chain
@@ -25,17 +28,21 @@ public:
     // Errors: Tls (bad CA file, certificate, key, or key/cert mismatch); the
     // OpenSSL error queue is logged as one line. System when a file cannot be
     // read (sys = errno), so "permission denied" is reported as such.
-    static Result<TlsContext> create(Role role, const Credentials& creds);
+    // Identity when the key file's permissions are too open.
+    static Result<TlsContext> create(Role role, const Credentials& creds, PeerPolicy policy = {});
 
     Role role() const { return role_; }
+    const PeerPolicy& policy() const { return *policy_; }
     SSL_CTX* get() const { return ctx_.get(); }
     // A new SSL for this context, or null (allocation failure).
     SslPtr new_ssl() const { return SslPtr(SSL_new(ctx_.get())); }
 
 private:
-    TlsContext(Role role, SslCtxPtr ctx) : role_(role), ctx_(std::move(ctx)) {}
+    TlsContext(Role role, SslCtxPtr ctx, std::unique_ptr<PeerPolicy> policy)
+        : role_(role), ctx_(std::move(ctx)), policy_(std::move(policy)) {}
     Role role_;
     SslCtxPtr ctx_;
+    std::unique_ptr<PeerPolicy> policy_; // on the heap: streams point at it
 };
 
 } // namespace enftun::tls

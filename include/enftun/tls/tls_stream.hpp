@@ -33,15 +33,23 @@ struct IoResult {
 
 class TlsStream {
 public:
-    // Takes ownership of a connected, nonblocking socket.
-    // Errors: Tls (SSL allocation or setup failed).
-    static Result<TlsStream> create(const TlsContext& ctx, UniqueFd socket);
+    // Takes ownership of a connected, nonblocking socket. On the client
+    // side, peer_name (an IP literal or a DNS name) is what the router's
+    // certificate must name (peer_policy.hpp); the router passes "".
+    // Errors: Tls (SSL allocation or setup failed, or a name OpenSSL refuses).
+    static Result<TlsStream> create(const TlsContext& ctx, UniqueFd socket,
+                                    std::string peer_name = {});
 
     int fd() const { return fd_.get(); }
 
     // Drives the handshake. Done once it has completed and the peer's
-    // certificate verified against the CA.
+    // certificate verified against the CA and the context's PeerPolicy.
+    // An Error from a policy refusal is not logged here: refusal() and
+    // error() say why.
     IoResult handshake();
+    // "router certificate refused: wrong name: ..." after the PeerPolicy
+    // refused the peer; "" otherwise.
+    const std::string& refusal() const { return check_->refusal; }
     // Reads decrypted bytes into buf. Done with n > 0, or Want*/Closed/Error.
     IoResult read(MutBytes buf);
     // Writes up to buf.size() bytes (at most one TLS record per call: the
@@ -66,6 +74,8 @@ public:
     // The verified peer's tunnel address (its certificate CN).
     // Errors: Identity.
     Result<proto::Ipv6Addr> peer_address() const;
+    // The verified peer's certificate (borrowed from the SSL), or null.
+    X509* peer_certificate() const { return SSL_get0_peer_certificate(ssl_.get()); }
     // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log.
     std::string describe() const;
     // Why the last call returned Error ("" before any): OpenSSL's error
@@ -80,14 +90,17 @@ private:
         bool drained = false;
     };
 
-    TlsStream(UniqueFd fd, std::unique_ptr<SocketReads> reads, SslPtr ssl)
-        : fd_(std::move(fd)), reads_(std::move(reads)), ssl_(std::move(ssl)) {}
+    TlsStream(UniqueFd fd, std::unique_ptr<SocketReads> reads, std::unique_ptr<PeerCheck> check,
+              SslPtr ssl)
+        : fd_(std::move(fd)), reads_(std::move(reads)), check_(std::move(check)),
+          ssl_(std::move(ssl)) {}
     IoResult classify(int rc);
     static long on_socket_bio(BIO* bio, int oper, const char* argp, std::size_t len, int argi,
                               long argl, int ret, std::size_t* processed) noexcept;
 
     UniqueFd fd_;
     std::unique_ptr<SocketReads> reads_; // outlives ssl_, whose BIO points to it
+    std::unique_ptr<PeerCheck> check_;   // outlives ssl_, whose ex_data points to it
     SslPtr ssl_;
     std::string error_;
 };

@@ -55,6 +55,9 @@ public:
         std::size_t write_capacity = 65536; // bytes queued before backpressure
         std::uint64_t handshake_timeout_ms = 10000;
         bool release_idle_buffers = false; // free read/write buffers when empty
+        // Rate-limit what the handshake logs (log::LimitScope): the router's
+        // peers are unauthenticated until it ends, and may be a flood.
+        bool limit_handshake_logs = false;
     };
 
     TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Options opts);
