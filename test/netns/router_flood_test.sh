@@ -205,8 +205,13 @@ step_h() {
     per_conn=$(((rss1 - rss0) / MAX_HANDSHAKES))
     echo "  router with $MAX_HANDSHAKES handshakes held: VmRSS $rss1 KiB (idle $rss0 KiB):" \
         "~$per_conn KiB each"
-    check_num "KiB per unauthenticated connection in the handshake" "$per_conn" -le \
-        "$PER_CONN_KIB" || ok=1
+    if et_sanitized; then
+        echo "  skip: KiB per unauthenticated connection (ASan build: redzones and" \
+            "quarantine inflate each of OpenSSL's allocations, ~207 KiB measured)"
+    else
+        check_num "KiB per unauthenticated connection in the handshake" "$per_conn" -le \
+            "$PER_CONN_KIB" || ok=1
+    fi
     check_num "evictions counted (800 > 256)" "$(et_daemon_stat router evicted)" -ge 1 || ok=1
     check "c1 still pings during it" et_exec c1 ping -6 -n -c 3 -W 2 "$R_ADDR" || ok=1
     et_daemon_stop flood3 # 256 handshakes end in EOF: OpenSSL's error each
