@@ -16,6 +16,7 @@
 #include "key_material.hpp"
 #include "reply_check.hpp"
 #include "terminal.hpp"
+#include "tpm_key.hpp"
 
 #include "enftun/config/client_config.hpp"
 #include "enftun/tls/identity.hpp"
@@ -45,6 +46,7 @@ struct Plan {
     std::string owner_name;
     std::string server;
     std::vector<enftun::tls::X509Ptr> cas; // remote.ca_cert_file
+    const KeySource* keys = nullptr;       // in software, or in the TPM (--tpm)
 };
 
 std::string server_url(const Options& o, const ClientConfig& c) {
@@ -59,7 +61,7 @@ std::string server_url(const Options& o, const ClientConfig& c) {
 
 std::string files_line(const Plan& p) {
     const auto& id = p.config->identity;
-    std::string files = id.key_file + " (0600)";
+    std::string files = id.key_file + (p.keys->in_tpm() ? " (TPM key blob, 0600)" : " (0600)");
     if (p.options->mode == Options::Mode::CsrOut) {
         files += ", " + p.options->csr_out;
     } else {
@@ -132,7 +134,7 @@ Result<void, Failure> write_checked(const Plan& p, const SecretPem& key, Checked
 // Login (enroll) or mutual TLS (renew), the request, the reply's checks.
 Result<void, Failure> run_online(Plan& p, const EnrollRequest& request, std::string user,
                                  std::string password) {
-    auto key = make_device_key();
+    auto key = p.keys->make();
     if (!key) {
         wipe(password);
         return Failure{key.error()};
@@ -169,7 +171,7 @@ Result<void, Failure> run_online(Plan& p, const EnrollRequest& request, std::str
     if (!checked) {
         return Failure{"refused the service's reply: " + checked.error()};
     }
-    auto pem = private_key_pem(key->get());
+    auto pem = p.keys->pem(key->get());
     if (!pem) {
         return Failure{pem.error()};
     }
@@ -223,7 +225,7 @@ Result<void, Failure> run_offline(Plan& p) {
     if (auto st = go_ahead(p, ""); !st) {
         return st;
     }
-    auto key = make_device_key();
+    auto key = p.keys->make();
     if (!key) {
         return Failure{key.error()};
     }
@@ -240,7 +242,7 @@ Result<void, Failure> run_offline(Plan& p) {
     if (!checked) {
         return Failure{"--ca-cert: " + checked.error()};
     }
-    auto pem = private_key_pem(key->get());
+    auto pem = p.keys->pem(key->get());
     if (!pem) {
         return Failure{pem.error()};
     }
@@ -251,7 +253,7 @@ Result<void, Failure> run_csr_out(Plan& p) {
     if (auto st = go_ahead(p, ""); !st) {
         return st;
     }
-    auto key = make_device_key();
+    auto key = p.keys->make();
     if (!key) {
         return Failure{key.error()};
     }
@@ -259,7 +261,7 @@ Result<void, Failure> run_csr_out(Plan& p) {
     if (!csr) {
         return Failure{csr.error().message};
     }
-    auto pem = private_key_pem(key->get());
+    auto pem = p.keys->pem(key->get());
     if (!pem) {
         return Failure{pem.error()};
     }
@@ -296,6 +298,11 @@ Result<void, Failure> run(const Options& o) {
         return Failure{"remote.ca_cert_file: " + cas.error()};
     }
     p.cas = std::move(*cas);
+    auto keys = KeySource::create(o.tpm, config->identity);
+    if (!keys) {
+        return Failure{keys.error()};
+    }
+    p.keys = &*keys;
     switch (o.mode) {
     case Options::Mode::Enroll:
         return run_enroll(p);

@@ -1,0 +1,51 @@
+#include "tpm_key.hpp"
+
+namespace enftun::keygen {
+
+Result<KeySource, std::string> KeySource::create(bool tpm, const config::IdentityConfig& identity) {
+    if (!tpm) {
+        if (identity.tpm) {
+            return std::string("the config has an identity.tpm group, so enftun reads "
+                               "identity.key_file as a TPM key blob: add --tpm to make the key "
+                               "inside the TPM");
+        }
+        return KeySource(nullptr);
+    }
+    if (!identity.tpm) {
+        return std::string("--tpm needs an identity.tpm group in the config (how to reach the "
+                           "TPM; enftun reads key_file as a TPM blob only then)");
+    }
+    if (identity.key_file.rfind("handle:", 0) == 0) {
+        return "identity.key_file is a persistent handle (" + identity.key_file +
+               "): --tpm writes a key blob, so key_file must name a file";
+    }
+    auto provider = tls::TpmProvider::load(tls::tpm_settings(*identity.tpm));
+    if (!provider) {
+        return "the TPM: " + std::string(provider.error().what);
+    }
+    return KeySource(std::move(*provider));
+}
+
+Result<tls::PkeyPtr, std::string> KeySource::make() const {
+    if (!tpm_) {
+        return make_device_key();
+    }
+    auto key = tpm_->generate_key();
+    if (!key) {
+        return "the TPM: " + std::string(key.error().what);
+    }
+    return std::move(*key);
+}
+
+Result<SecretPem, std::string> KeySource::pem(EVP_PKEY* key) const {
+    if (!tpm_) {
+        return private_key_pem(key);
+    }
+    auto blob = tpm_->key_blob_pem(key);
+    if (!blob) {
+        return "the TPM: " + std::string(blob.error().what);
+    }
+    return SecretPem(std::move(*blob));
+}
+
+} // namespace enftun::keygen
