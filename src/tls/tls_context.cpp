@@ -63,7 +63,7 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerP
         return key.error();
     }
     ERR_clear_error();
-    SslCtxPtr ctx(SSL_CTX_new_ex(tpm ? tpm->libctx() : nullptr, nullptr,
+    SslCtxPtr ctx(SSL_CTX_new_ex(nullptr, nullptr,
                                  role == Role::Client ? TLS_client_method() : TLS_server_method()));
     if (!ctx) {
         return tls_failure("cannot create TLS context", "");

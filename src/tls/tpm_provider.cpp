@@ -2,6 +2,7 @@
 
 #include "enftun/log/log.hpp"
 #include "enftun/tls/key_file.hpp"
+#include "enftun/tls/tpm_signer.hpp"
 
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
@@ -52,6 +53,25 @@ std::weak_ptr<TpmProvider>& shared_provider() {
 bool same_settings(const TpmSettings& a, const TpmSettings& b) {
     return a.tcti == b.tcti && a.device == b.device && a.password == b.password &&
            a.parent == b.parent;
+}
+
+// drain_tpm_errors() plus each error's data: the tpm2 provider puts the TPM's
+// own words there ("tpm:session(1):the authorization HMAC check failed").
+std::string drain_tpm_errors() {
+    std::string out;
+    const char* data = nullptr;
+    int flags = 0;
+    unsigned long code = 0;
+    while ((code = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) != 0) {
+        char buf[256];
+        ERR_error_string_n(code, buf, sizeof buf);
+        out += out.empty() ? "" : "; ";
+        out += buf;
+        if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && *data != '\0') {
+            out += std::string(" (") + data + ")";
+        }
+    }
+    return out;
 }
 
 Error tpm_failure(const char* what) {
@@ -174,14 +194,16 @@ PkeyPtr load_handle(OSSL_LIB_CTX* libctx, const std::string& uri, const std::str
     return nullptr;
 }
 
-// One signature over a random SHA-256 digest, as the handshake will make.
-bool test_sign(OSSL_LIB_CTX* libctx, EVP_PKEY* key) {
+// One signature over random bytes with SHA-256, as the handshake makes it
+// (default library context, the key as tpm_signing_key wraps it).
+bool test_sign(EVP_PKEY* key) {
     unsigned char msg[32];
     unsigned char sig[512];
     std::size_t sig_len = sizeof sig;
     MdCtxPtr md(EVP_MD_CTX_new());
     return md && RAND_bytes(msg, sizeof msg) == 1 &&
-           EVP_DigestSignInit_ex(md.get(), nullptr, "SHA256", libctx, nullptr, key, nullptr) == 1 &&
+           EVP_DigestSignInit_ex(md.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) ==
+               1 &&
            EVP_DigestSign(md.get(), sig, &sig_len, msg, sizeof msg) == 1;
 }
 
@@ -239,7 +261,7 @@ Result<std::shared_ptr<TpmProvider>> TpmProvider::load(const TpmSettings& settin
     ERR_clear_error();
     OSSL_LIB_CTX* libctx = OSSL_LIB_CTX_new();
     if (libctx == nullptr) {
-        ENFTUN_LOG_ERROR("cannot create an OpenSSL library context: %s", drain_errors().c_str());
+        ENFTUN_LOG_ERROR("cannot create an OpenSSL library context: %s", drain_tpm_errors().c_str());
         return tpm_failure("cannot create library context");
     }
     OSSL_PROVIDER* fallback = OSSL_PROVIDER_load(libctx, "default");
@@ -248,7 +270,7 @@ Result<std::shared_ptr<TpmProvider>> TpmProvider::load(const TpmSettings& settin
         // A module OpenSSL cannot open is reported by the DSO library; a
         // module that loads and fails to start could not reach the TPM.
         const bool missing = ERR_GET_LIB(ERR_peek_error()) == ERR_LIB_DSO;
-        const std::string why = drain_errors();
+        const std::string why = drain_tpm_errors();
         if (fallback != nullptr) {
             OSSL_PROVIDER_unload(fallback);
         }
@@ -264,7 +286,7 @@ Result<std::shared_ptr<TpmProvider>> TpmProvider::load(const TpmSettings& settin
         return tpm_failure("cannot reach the TPM");
     }
     if (EVP_set_default_properties(libctx, kProperties) != 1) {
-        ENFTUN_LOG_ERROR("cannot set up the TPM's library context: %s", drain_errors().c_str());
+        ENFTUN_LOG_ERROR("cannot set up the TPM's library context: %s", drain_tpm_errors().c_str());
         OSSL_PROVIDER_unload(tpm2);
         OSSL_PROVIDER_unload(fallback);
         OSSL_LIB_CTX_free(libctx);
@@ -290,7 +312,7 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
     if (handle) {
         pkey = load_handle(libctx_, key, password);
         if (!pkey) {
-            const std::string why = drain_errors();
+            const std::string why = drain_tpm_errors();
             ENFTUN_LOG_ERROR("TPM key %s: %s%s", key.c_str(),
                              auth_failed(why) ? "wrong password (identity.tpm.password)"
                                               : "no such persistent key in this TPM",
@@ -312,7 +334,7 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
         pkey = decode_blob(libctx_, *text, password);
         OPENSSL_cleanse(text->data(), text->size());
         if (!pkey) {
-            const std::string why = drain_errors();
+            const std::string why = drain_tpm_errors();
             ENFTUN_LOG_ERROR("TPM key %s: this TPM cannot load it: made by another TPM, or "
                              "under another parent key%s",
                              key.c_str(), why.empty() ? "" : (" (" + why + ")").c_str());
@@ -323,8 +345,12 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
         ENFTUN_LOG_ERROR("TPM key %s: not held by the TPM", key.c_str());
         return tpm_failure("not a TPM key");
     }
-    if (!test_sign(libctx_, pkey.get())) {
-        const std::string why = drain_errors();
+    auto signer = tpm_signing_key(shared_from_this(), std::move(pkey));
+    if (!signer) {
+        return signer.error();
+    }
+    if (!test_sign(signer->get())) {
+        const std::string why = drain_tpm_errors();
         if (auth_failed(why)) {
             ENFTUN_LOG_ERROR("TPM key %s: wrong password (identity.tpm.password): the TPM "
                              "refused its authorization (each failure counts towards the "
@@ -335,7 +361,7 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
         ENFTUN_LOG_ERROR("TPM key %s: the TPM cannot sign with it: %s", key.c_str(), why.c_str());
         return tpm_failure("the TPM cannot sign with the key");
     }
-    return pkey;
+    return signer;
 }
 
 Result<PkeyPtr> TpmProvider::generate_key() const {
@@ -360,7 +386,7 @@ Result<PkeyPtr> TpmProvider::generate_key() const {
         EVP_PKEY_generate(ctx.get(), &key) != 1) {
         OPENSSL_cleanse(password.data(), password.size());
         ENFTUN_LOG_ERROR("the TPM cannot make a key%s: %s",
-                         parent != 0 ? " under identity.tpm.parent" : "", drain_errors().c_str());
+                         parent != 0 ? " under identity.tpm.parent" : "", drain_tpm_errors().c_str());
         return tpm_failure("cannot make a key in the TPM");
     }
     OPENSSL_cleanse(password.data(), password.size());
@@ -373,7 +399,7 @@ Result<std::string> TpmProvider::key_blob_pem(EVP_PKEY* key) const {
         OSSL_ENCODER_CTX_new_for_pkey(key, EVP_PKEY_KEYPAIR, "PEM", nullptr, "provider=tpm2"));
     BioPtr bio(BIO_new(BIO_s_mem()));
     if (!ectx || !bio || OSSL_ENCODER_to_bio(ectx.get(), bio.get()) != 1) {
-        ENFTUN_LOG_ERROR("cannot write the TPM key blob: %s", drain_errors().c_str());
+        ENFTUN_LOG_ERROR("cannot write the TPM key blob: %s", drain_tpm_errors().c_str());
         return tpm_failure("cannot encode the TPM key blob");
     }
     char* data = nullptr;

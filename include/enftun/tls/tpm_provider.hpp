@@ -44,7 +44,7 @@ TpmSettings tpm_settings(const config::TpmConfig& config);
 // The same for identity.tpm when it is set.
 std::optional<TpmSettings> tpm_settings(const config::IdentityConfig& identity);
 
-class TpmProvider {
+class TpmProvider : public std::enable_shared_from_this<TpmProvider> {
 public:
     // Errors (logged): System (the device node is missing or not
     // accessible, with the tss-group hint), Tls (the provider is not
@@ -59,9 +59,11 @@ public:
     const TpmSettings& settings() const { return settings_; }
 
     // Loads key (a `TSS2 PRIVATE KEY` PEM file, permission-checked as
-    // key_file.hpp says, or "handle:0x81xxxxxx") into the TPM and signs a
-    // test digest with it, so a wrong password shows now and not in the
-    // first handshake. Errors (logged): System (the file cannot be read),
+    // key_file.hpp says, or "handle:0x81xxxxxx") into the TPM and returns
+    // it as libssl signs with it (tpm_signer.hpp: a default-context EC key
+    // whose signatures the TPM makes; it keeps this provider alive), after
+    // one test signature through it, so a wrong password shows now and
+    // not in the first handshake. Errors (logged): System (the file cannot be read),
     // Identity (its permissions), Tls (not a TPM key; the TPM refuses the
     // blob: made by another TPM or under another parent; wrong password).
     Result<PkeyPtr> load_key(const std::string& key) const;
