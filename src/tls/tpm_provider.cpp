@@ -248,6 +248,11 @@ std::optional<TpmSettings> tpm_settings(const config::IdentityConfig& identity) 
 }
 
 Result<std::shared_ptr<TpmProvider>> TpmProvider::load(const TpmSettings& settings) {
+#if !ENFTUN_ENABLE_TPM
+    ENFTUN_LOG_ERROR("identity.tpm: this enftun was built without TPM support "
+                     "(cmake -DENABLE_TPM=ON)");
+    return tpm_failure("built without TPM support");
+#endif
     if (auto p = shared_provider().lock(); p && same_settings(p->settings(), settings)) {
         return p;
     }

@@ -249,6 +249,9 @@ step_no_tpm() {
 
 command -v swtpm >/dev/null || et_skip "swtpm not installed (Debian: apt install swtpm)"
 tpm2_module || et_skip "the tpm2 OpenSSL provider is not installed (Debian: apt install tpm2-openssl)"
+if grep -q '^ENABLE_TPM:BOOL=OFF' "$ET_BIN_DIR/CMakeCache.txt" 2>/dev/null; then
+    et_skip "built with ENABLE_TPM=OFF"
+fi
 et_init
 et_require_bins enftun enftun-router enftun-keygen
 
