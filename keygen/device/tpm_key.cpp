@@ -1,5 +1,7 @@
 #include "tpm_key.hpp"
 
+#include "enftun/tls/tpm_signer.hpp"
+
 namespace enftun::keygen {
 
 Result<KeySource, std::string> KeySource::create(bool tpm, const config::IdentityConfig& identity) {
@@ -34,14 +36,24 @@ Result<tls::PkeyPtr, std::string> KeySource::make() const {
     if (!key) {
         return "the TPM: " + std::string(key.error().what);
     }
-    return std::move(*key);
+    // What the CSR and the reply's checks use: signatures by the TPM in the
+    // default library context (tpm_signer.hpp).
+    auto signer = tls::tpm_signing_key(tpm_, std::move(*key));
+    if (!signer) {
+        return "the TPM: " + std::string(signer.error().what);
+    }
+    return std::move(*signer);
 }
 
 Result<SecretPem, std::string> KeySource::pem(EVP_PKEY* key) const {
     if (!tpm_) {
         return private_key_pem(key);
     }
-    auto blob = tpm_->key_blob_pem(key);
+    EVP_PKEY* tpm_key = tls::tpm_key_of(key);
+    if (tpm_key == nullptr) {
+        return std::string("the TPM: not a key made in the TPM");
+    }
+    auto blob = tpm_->key_blob_pem(tpm_key);
     if (!blob) {
         return "the TPM: " + std::string(blob.error().what);
     }

@@ -25,7 +25,8 @@ public:
     static Result<KeySource, std::string> create(bool tpm, const config::IdentityConfig& identity);
 
     bool in_tpm() const { return tpm_ != nullptr; }
-    // A fresh EC P-256 key. Errors: the OpenSSL or TPM reason.
+    // A fresh EC P-256 key (in the TPM: tls::tpm_signing_key's wrapper, so
+    // the CSR is signed by the TPM). Errors: the OpenSSL or TPM reason.
     Result<tls::PkeyPtr, std::string> make() const;
     // What the key file holds: the PKCS#8 PEM key, or the TPM blob.
     Result<SecretPem, std::string> pem(EVP_PKEY* key) const;

@@ -266,7 +266,8 @@ Result<std::shared_ptr<TpmProvider>> TpmProvider::load(const TpmSettings& settin
     ERR_clear_error();
     OSSL_LIB_CTX* libctx = OSSL_LIB_CTX_new();
     if (libctx == nullptr) {
-        ENFTUN_LOG_ERROR("cannot create an OpenSSL library context: %s", drain_tpm_errors().c_str());
+        ENFTUN_LOG_ERROR("cannot create an OpenSSL library context: %s",
+                         drain_tpm_errors().c_str());
         return tpm_failure("cannot create library context");
     }
     OSSL_PROVIDER* fallback = OSSL_PROVIDER_load(libctx, "default");
@@ -356,6 +357,13 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
     }
     if (!test_sign(signer->get())) {
         const std::string why = drain_tpm_errors();
+        if (why.find("lockout") != std::string::npos) {
+            ENFTUN_LOG_ERROR("TPM key %s: the TPM is in dictionary-attack lockout (too many "
+                             "wrong passwords): it refuses the key until the lockout ends "
+                             "(or its owner clears it: tpm2_dictionarylockout --clear-lockout)",
+                             key.c_str());
+            return tpm_failure("TPM in dictionary-attack lockout");
+        }
         if (auth_failed(why)) {
             ENFTUN_LOG_ERROR("TPM key %s: wrong password (identity.tpm.password): the TPM "
                              "refused its authorization (each failure counts towards the "
@@ -391,11 +399,23 @@ Result<PkeyPtr> TpmProvider::generate_key() const {
         EVP_PKEY_generate(ctx.get(), &key) != 1) {
         OPENSSL_cleanse(password.data(), password.size());
         ENFTUN_LOG_ERROR("the TPM cannot make a key%s: %s",
-                         parent != 0 ? " under identity.tpm.parent" : "", drain_tpm_errors().c_str());
+                         parent != 0 ? " under identity.tpm.parent" : "",
+                         drain_tpm_errors().c_str());
         return tpm_failure("cannot make a key in the TPM");
     }
+    PkeyPtr made(key);
+    // The provider's new key object does not carry its authorization for
+    // use (a password-protected key would fail to sign), so the key is
+    // loaded back from its blob, as enftun will load it.
+    auto blob = key_blob_pem(made.get());
+    made.reset(); // a TPM without a resource manager holds 3 objects
+    PkeyPtr loaded = blob ? decode_blob(libctx_, *blob, password) : nullptr;
     OPENSSL_cleanse(password.data(), password.size());
-    return PkeyPtr(key);
+    if (!loaded) {
+        ENFTUN_LOG_ERROR("the TPM cannot load the key it made: %s", drain_tpm_errors().c_str());
+        return tpm_failure("cannot load the new TPM key");
+    }
+    return loaded;
 }
 
 Result<std::string> TpmProvider::key_blob_pem(EVP_PKEY* key) const {

@@ -138,4 +138,14 @@ Result<PkeyPtr> tpm_signing_key(std::shared_ptr<const TpmProvider> provider, Pke
     return wrapper;
 }
 
+EVP_PKEY* tpm_key_of(EVP_PKEY* signer) {
+    const EC_KEY* ec = EVP_PKEY_get0_EC_KEY(signer);
+    if (ec == nullptr || EC_KEY_get_method(ec) != tpm_method()) {
+        ERR_clear_error();
+        return nullptr;
+    }
+    const auto* ref = static_cast<const TpmKeyRef*>(EC_KEY_get_ex_data(ec, ref_index()));
+    return ref != nullptr ? ref->key.get() : nullptr;
+}
+
 } // namespace enftun::tls

@@ -69,7 +69,9 @@ public:
     Result<PkeyPtr> load_key(const std::string& key) const;
 
     // A new EC P-256 key made inside the TPM under settings().parent, with
-    // settings().password as its authorization. Errors: Tls (logged).
+    // settings().password as its authorization, as the provider's key
+    // (key_blob_pem; wrap it with tpm_signing_key to sign with it in the
+    // default library context). Errors: Tls (logged).
     Result<PkeyPtr> generate_key() const;
 
     // key as its `TSS2 PRIVATE KEY` PEM blob (the TPM's wrapping of the

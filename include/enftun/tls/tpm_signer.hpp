@@ -32,4 +32,8 @@ class TpmProvider;
 // Errors: Tls (not an EC key; OpenSSL failures), logged.
 Result<PkeyPtr> tpm_signing_key(std::shared_ptr<const TpmProvider> provider, PkeyPtr tpm_key);
 
+// The TPM key a wrapper from tpm_signing_key holds (for its blob), or null
+// if signer is not such a wrapper. Borrowed: it lives as long as signer.
+EVP_PKEY* tpm_key_of(EVP_PKEY* signer);
+
 } // namespace enftun::tls
