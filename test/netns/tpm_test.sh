@@ -24,11 +24,18 @@
 #     message, non-zero exit
 #  g. missing TPM: the TPM stopped (its port closed), a device node that is
 #     not there: each its message, non-zero exit
+#  h. enrollment: enftun-keygen --tpm enrolls at enftun-enroll (in r, on
+#     fd00:100::1:8443) with `auto`; the CSR it sent was signed in the TPM
+#     (the service checks it), and enftun connects with the enrolled
+#     identity and pings the router; --csr-out writes a request that
+#     verifies against the blob's public key
 set -e -o pipefail
 export LC_ALL=C
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=enroll_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/enroll_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
@@ -245,6 +252,34 @@ step_no_tpm() {
     return "$ok"
 }
 
+step_enroll() {
+    local ok=0 out="$ET_TMP/enroll.out" rc=0 addr d="$ET_TMP/tpm-device"  # not "enrolled": the service's state file
+    mkdir -p "$d"
+    printf '%s\n' "$ENROLL_PASSWORD" >"$d/login"
+    tpm_conf "$d/enf0.conf" "$TPM1_PORT" "enrolled-pw"
+    et_exec c "$ET_BIN_DIR/enftun-keygen" -c "$d/enf0.conf" --tpm --yes --user "$ENROLL_USER" \
+        --password-file "$d/login" auto >"$out" 2>&1 </dev/null || rc=$?
+    check_num "enftun-keygen --tpm enrolls (auto)" "$rc" -eq 0 || ok=1
+    check "the key file is a TPM blob" grep -q -F -- "-----BEGIN TSS2 PRIVATE KEY-----" "$d/c.key" || ok=1
+    addr="$(sed -n 's/^\(fd00:e:[0-9a-f:]*\): wrote .*/\1/p' "$out")"
+    check "an address from the pool" test -n "$addr" || return 1
+    et_daemon_start enrolled c "$ET_BIN_DIR/enftun" -c "$d/enf0.conf"
+    check "tunnel up with the enrolled TPM identity" et_wait_for tunnel_up enrolled "$addr" || ok=1
+    check "ping the router" et_wait_for ping_router || ok=1
+    et_daemon_stop enrolled
+    rc=0
+    et_exec c "$ET_BIN_DIR/enftun-keygen" -c "$d/enf0.conf" --tpm --yes --csr-out "$d/c.csr" \
+        fd00:e::99 >"$out" 2>&1 </dev/null || rc=$?
+    check_num "--tpm --csr-out exits 0" "$rc" -eq 0 || ok=1
+    check "the request's signature verifies" openssl req -in "$d/c.csr" -verify -noout || ok=1
+    check "the request holds the blob's public key" test \
+        "$(openssl req -in "$d/c.csr" -pubkey -noout | sha256sum)" = \
+        "$(et_exec c env TPM2OPENSSL_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" TSS2_LOG=all+none \
+            openssl pkey -provider tpm2 -provider default -in "$d/c.key" -passin pass:enrolled-pw \
+            -pubout | sha256sum)" || ok=1
+    return "$ok"
+}
+
 # ------------------------------------------------------------------- main
 
 command -v swtpm >/dev/null || et_skip "swtpm not installed (Debian: apt install swtpm)"
@@ -253,17 +288,20 @@ if grep -q '^ENABLE_TPM:BOOL=OFF' "$ET_BIN_DIR/CMakeCache.txt" 2>/dev/null; then
     et_skip "built with ENABLE_TPM=OFF"
 fi
 et_init
-et_require_bins enftun enftun-router enftun-keygen
+et_require_bins enftun enftun-router enftun-keygen enftun-enroll
 
 PKI="$ET_TMP/pki"
 DEV="$ET_TMP/dev"
 mkdir -p "$DEV"
-"$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" >/dev/null
+# The PKI (enroll_lib.sh): the router and the enrollment service share the
+# certificate that names fd00:100::1.
+enroll_setup fd00:100::1
 et_router_client_pair
 write_router_conf "$ET_TMP/router.conf" cert="$PKI/router.pem" key="$PKI/router.key" \
     ca="$PKI/ca.pem" tun_dev=
 et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
 et_wait_for et_log_has router "listening"
+enroll_start r fd00:100::1
 start_tpm tpm1 "$TPM1_PORT"
 start_tpm tpm2 "$TPM2_PORT"
 
@@ -273,5 +311,6 @@ run_step c "the blob in another TPM: refused, never up" step_other_tpm a
 run_step d "a config of the original enftun with a tpm group loads and works" step_original_config
 run_step e "wrong password: its message, non-zero exit" step_wrong_password a
 run_step f "no tpm2 provider: its message, non-zero exit" step_no_provider a
+run_step h "enftun-keygen --tpm enrolls at enftun-enroll; the identity connects" step_enroll a
 run_step g "no TPM (stopped, no device node): each its message, non-zero exit" step_no_tpm a
 et_summary tpm_test
