@@ -30,10 +30,12 @@ constexpr std::string_view kBlobHeader = "-----BEGIN TSS2 PRIVATE KEY-----";
 constexpr std::string_view kHandleScheme = "handle:";
 // The library context's default property query. The tpm2 provider offers
 // digests, ciphers, a DRBG, ECDH and EC key generation as well as
-// signatures; only its signatures are wanted (a TPM key can only sign in
-// the TPM), everything else stays in the default provider, which wins the
-// ties, as the provider loaded first (OpenSSL 3.0 keeps the first of equal
-// matches): hence "default" is loaded before "tpm2".
+// signatures; what runs in this context without naming a provider (the
+// decoders' helpers, OSSL_STORE) should take only its signatures and leave
+// the rest to the default provider, which wins the ties as the provider
+// loaded first (OpenSSL 3.0 keeps the first of equal matches): hence
+// "default" is loaded before "tpm2". TLS itself runs in the default
+// library context (tpm_signer.hpp).
 constexpr const char* kProperties = "?tpm2.signature";
 
 using UiMethodPtr = std::unique_ptr<UI_METHOD, Free<UI_destroy_method>>;
@@ -55,7 +57,7 @@ bool same_settings(const TpmSettings& a, const TpmSettings& b) {
            a.parent == b.parent;
 }
 
-// drain_tpm_errors() plus each error's data: the tpm2 provider puts the TPM's
+// drain_errors() plus each error's data: the tpm2 provider puts the TPM's
 // own words there ("tpm:session(1):the authorization HMAC check failed").
 std::string drain_tpm_errors() {
     std::string out;
@@ -207,19 +209,6 @@ bool test_sign(EVP_PKEY* key) {
            EVP_DigestSign(md.get(), sig, &sig_len, msg, sizeof msg) == 1;
 }
 
-// The TLS data path's hashing must not go to the TPM (a round trip per
-// call); say so if an OpenSSL version ranks the providers otherwise.
-void warn_if_in_tpm(OSSL_LIB_CTX* libctx) {
-    using MdPtr = std::unique_ptr<EVP_MD, Free<EVP_MD_free>>;
-    MdPtr md(EVP_MD_fetch(libctx, "SHA256", nullptr));
-    if (md &&
-        std::strcmp(OSSL_PROVIDER_get0_name(EVP_MD_get0_provider(md.get())), "default") != 0) {
-        ENFTUN_LOG_WARN("OpenSSL takes SHA-256 from the tpm2 provider, not the default one: "
-                        "handshakes will be slow");
-    }
-    ERR_clear_error();
-}
-
 } // namespace
 
 TpmSettings tpm_settings(const config::TpmConfig& config) {
@@ -298,7 +287,6 @@ Result<std::shared_ptr<TpmProvider>> TpmProvider::load(const TpmSettings& settin
         OSSL_LIB_CTX_free(libctx);
         return tpm_failure("cannot set up the TPM's library context");
     }
-    warn_if_in_tpm(libctx);
     std::shared_ptr<TpmProvider> p(new TpmProvider(settings, libctx, tpm2, fallback));
     shared_provider() = p;
     return p;

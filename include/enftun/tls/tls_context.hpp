@@ -3,9 +3,9 @@
 // mutual certificate authentication against one CA file plus the
 // PeerPolicy (peer_policy.hpp: EKU, name, pins, client addresses), and our
 // certificate and key (checked to match; the key file's permissions too,
-// key_file.hpp), or a key held in a TPM (tpm_provider.hpp: then the
-// SSL_CTX lives in the TPM's library context, which it keeps alive, and the
-// handshake signs in the TPM). Sessions are created from
+// key_file.hpp), or a key held in a TPM (tpm_provider.hpp, tpm_signer.hpp:
+// the handshake's signature is made in the TPM, all else in software, and
+// the context keeps the provider's connection alive). Sessions are created from
 // it with new_ssl(). Cheap to share: all streams borrow it, so it must
 // outlive every TlsStream made from it.
 #pragma once

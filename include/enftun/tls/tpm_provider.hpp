@@ -1,18 +1,15 @@
 // The identity key held in a TPM 2.0, through OpenSSL 3's `tpm2` provider
 // (Debian package tpm2-openssl; a runtime plugin, nothing to link).
 //
-// TpmProvider owns an OSSL_LIB_CTX of its own with the `tpm2` and `default`
-// providers: the rest of the process (the router, a client without a TPM)
-// never loads the plugin. Its default property query prefers the default
-// provider ("?provider=default"), so hashing, ciphers and the DRBG of the
-// TLS data path stay in software, and only operations on a TPM key (the
-// handshake's signature) go to the TPM. The provider reaches the TPM
-// through a TCTI it reads from TPM2OPENSSL_TCTI when it is loaded (its only
-// setting OpenSSL 3.0 can pass at run time), so load() sets that variable;
-// the provider's connection is made in load() and kept while the
-// TpmProvider lives. One per process and TCTI: load() hands out the same
-// one while it is alive. Not thread-safe (the provider's ESYS context is
-// not); enftun has one thread.
+// TpmProvider owns an OSSL_LIB_CTX of its own with the `default` and `tpm2`
+// providers: the rest of the process (the router, a client without a TPM,
+// and TLS itself, which signs through tpm_signer.hpp's wrapper) never sees
+// the plugin. The provider reaches the TPM through a TCTI it reads from
+// TPM2OPENSSL_TCTI when it is loaded (its only setting OpenSSL 3.0 can pass
+// at run time), so load() sets that variable; the provider's connection is
+// made in load() and kept while the TpmProvider lives. One per process and
+// settings: load() hands out the same one while it is alive. Not
+// thread-safe (the provider's ESYS context is not); enftun has one thread.
 //
 // Errors are logged once, one line naming the cause, and returned as Tls
 // (or System with errno for the device node).
