@@ -118,11 +118,10 @@ usage_error "no request" "missing ADDRESS, PREFIX/64 or auto"
 usage_error "two requests" "unexpected argument: fd00::6" fd00::5 fd00::6
 usage_error "unknown option" "unknown option: --bogus" --bogus auto
 usage_error "option without its value" "option needs a value: --user" auto --user
-usage_error "a /65" 'prefix "fd00::/65" is a /65: only a /64 can be requested' fd00::/65
-usage_error "not an address" 'not an IPv6 address, a /64 prefix or "auto": "fd00::zz"' fd00::zz
-usage_error "host bits in a /64" 'prefix "fd00:e:0:1::5/64" has bits set past /64' \
-    fd00:e:0:1::5/64
-usage_error "multicast" 'address "ff02::1" cannot be a device' ff02::1
+usage_error "a /65" 'fd00::/65: only a /64 can be requested' fd00::/65
+usage_error "not an address" 'fd00::zz is not an IPv6 address, a /64 or "auto"' fd00::zz
+usage_error "host bits in a /64" 'fd00:e:0:1::5/64: bits set after the /64' fd00:e:0:1::5/64
+usage_error "multicast" 'ff02::1 is not a global or unique-local unicast address' ff02::1
 usage_error "--renew with an address" "--renew takes no address" --renew fd00::5
 usage_error "--renew with a password" "--renew authenticates with the current certificate" \
     --renew --password-file pw

@@ -218,9 +218,9 @@ invalid_case() {
 step_invalid() {
     local ok=0 before
     before="$(enroll_syns)"
-    invalid_case fd00::/65 'prefix "fd00::/65" is a /65: only a /64 can be requested' || ok=1
-    invalid_case fd00::zz 'not an IPv6 address, a /64 prefix or "auto": "fd00::zz"' || ok=1
-    invalid_case fd00:e:0:1::5/64 'has bits set past /64' || ok=1
+    invalid_case fd00::/65 'fd00::/65: only a /64 can be requested' || ok=1
+    invalid_case fd00::zz 'fd00::zz is not an IPv6 address, a /64 or "auto"' || ok=1
+    invalid_case fd00:e:0:1::5/64 'fd00:e:0:1::5/64: bits set after the /64' || ok=1
     check_num "no connection reached the service" "$(enroll_syns)" -eq "$before" || ok=1
     return "$ok"
 }
