@@ -1,5 +1,6 @@
 #include "enroll/service.hpp"
 
+#include "common/printable.hpp"
 #include "enftun/log/log.hpp"
 #include "enroll/request.hpp"
 
@@ -59,8 +60,9 @@ void send_json(httplib::Response& res, int status, const Json& body) {
 }
 
 void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
-    log_failure("%s %s from %s: %d %s", req.method.c_str(), req.path.c_str(),
-                req.remote_addr.c_str(), e.status, e.message.c_str());
+    log_failure("%s %s from %s: %d %s", keygen::printable(req.method, 16).c_str(),
+                keygen::printable(req.path).c_str(), req.remote_addr.c_str(), e.status,
+                e.message.c_str());
     send_json(res, e.status, Json{{"error", e.message}});
 }
 

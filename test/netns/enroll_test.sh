@@ -323,6 +323,41 @@ step_f() {
     return "$ok"
 }
 
+# exit_status WANT CMD...: CMD exits with status WANT.
+exit_status() {
+    local want="$1" rc=0
+    shift
+    "$@" || rc=$?
+    ((rc == want))
+}
+
+step_g() {
+    local ok=0 out
+    check "no -c: usage error, exit 2" exit_status 2 "$ET_BIN_DIR/enftun-enroll" list || ok=1
+    check "unknown command: exit 2" exit_status 2 enroll_cli frobnicate || ok=1
+    check "revoke without an address: exit 2" exit_status 2 enroll_cli revoke || ok=1
+    check "revoke of a non-address: exit 2" exit_status 2 enroll_cli revoke fd00::zz || ok=1
+    check "user add of a bad name: exit 2" exit_status 2 enroll_cli user add 'a b' || ok=1
+    sed 's/cert_days = 30;/cert_days = 0;/' "$ET_TMP/enroll.conf" >"$ET_TMP/bad.conf"
+    out="$("$ET_BIN_DIR/enftun-enroll" -c "$ET_TMP/bad.conf" list 2>&1)" && ok=1
+    check "config error: FILE:LINE: KEY: reason" grep -q -F \
+        "$ET_TMP/bad.conf:11: enroll.cert_days: must be between 1 and 3650 (got 0)" <<<"$out" ||
+        ok=1
+    check "config error: exit 1" exit_status 1 "$ET_BIN_DIR/enftun-enroll" -c "$ET_TMP/bad.conf" \
+        list || ok=1
+    check "user add from stdin, then that password logs in" \
+        enroll_cli user add second@example <<<"another password" || ok=1
+    login_body "$ET_TMP/second.json" second@example "another password"
+    check_num "second user logs in" "$(api e "$HOST" /v1/login "$ET_TMP/second.json" \
+        "$ET_TMP/g.out" --interface 127.0.0.5)" -eq 200 || ok=1
+    check "user del" enroll_cli user del second@example || ok=1
+    check_num "deleted user no longer logs in" "$(api e "$HOST" /v1/login "$ET_TMP/second.json" \
+        "$ET_TMP/g.out" --interface 127.0.0.5)" -eq 401 || ok=1
+    check "users file is private" test "$(stat -c %a "$ET_TMP/users")" = 600 || ok=1
+    check "CRL is world-readable" test "$(stat -c %a "$ET_TMP/crl.pem")" = 644 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -333,6 +368,7 @@ main() {
         "d|SIGKILL during a burst, restart: no address twice|step_d|c"
         "e|failed logins 401 then 429 per source; bad input 400/413|step_e|a"
         "f|renew over mutual TLS; revoked: 403 and in the CRL|step_f|a"
+        "g|commands: user add/del, usage and config errors|step_g|a"
     )
     et_init
     et_require_bins enftun-enroll
