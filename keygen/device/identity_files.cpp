@@ -1,6 +1,7 @@
 #include "identity_files.hpp"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vector>
@@ -30,24 +31,34 @@ Outcome<Ownership> resolve_owner(const std::string& name) {
 
 Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwner>& owner) {
     std::vector<StagedFile> staged;
-    auto stage = [&](const std::string& path, std::string_view data, mode_t mode) {
-        auto f = StagedFile::stage(path, data, mode, owner);
+    auto stage = [&](const std::string& path, std::string_view data, mode_t mode,
+                     const std::optional<FileOwner>& who) {
+        auto f = StagedFile::stage(path, data, mode, who);
         if (f) {
             staged.push_back(std::move(*f));
             return Outcome<void>();
         }
         return Outcome<void>(f.error());
     };
-    if (auto st = stage(w.key_file, w.key->text(), kKeyMode); !st) {
+    if (auto st = stage(w.key_file, w.key->text(), kKeyMode, owner); !st) {
         return st;
     }
     for (const auto& [path, pem] :
-         {std::pair{&w.cert_file, &w.cert_pem}, std::pair{&w.ca_file, &w.ca_pem},
-          std::pair{&w.csr_file, &w.csr_pem}}) {
+         {std::pair{&w.cert_file, &w.cert_pem}, std::pair{&w.csr_file, &w.csr_pem}}) {
         if (path->empty()) {
             continue;
         }
-        if (auto st = stage(*path, *pem, kPublicMode); !st) {
+        if (auto st = stage(*path, *pem, kPublicMode, owner); !st) {
+            return st;
+        }
+    }
+    if (!w.ca_file.empty()) {
+        struct stat old {};
+        const bool exists = ::stat(w.ca_file.c_str(), &old) == 0;
+        const mode_t mode = exists ? (old.st_mode & 07777) : kPublicMode;
+        const auto who =
+            exists ? std::optional<FileOwner>(FileOwner{old.st_uid, old.st_gid}) : owner;
+        if (auto st = stage(w.ca_file, w.ca_pem, mode, who); !st) {
             return st;
         }
     }

@@ -1,8 +1,10 @@
 // The device's identity files: who owns them, and writing the key (0600),
-// the certificate (0644), optionally the CA file (0644) and a CSR (0644)
-// all-or-nothing as far as POSIX allows: every file is staged (written,
-// fsynced) before the first rename, so any failure before that writes
-// nothing; the renames follow each other, key first.
+// the certificate (0644), optionally a CSR (0644) and the CA file (which
+// keeps the mode and owner it has: it is not the device's to hand over;
+// new, 0644 and the files' owner) all-or-nothing as far as POSIX allows:
+// every file is staged (written, fsynced) before the first rename, so any
+// failure before that writes nothing; the renames follow each other, key
+// first.
 #pragma once
 
 #include "key_material.hpp"

@@ -179,13 +179,22 @@ Outcome<void> run_enroll(Plan& p) {
         }
         user = *asked;
     }
-    if (auto st = go_ahead(p, user); !st) {
-        return st;
-    }
-    auto password = p.options->password_file.empty() ? ask("password for " + user + ": ", false)
-                                                     : read_password_file(p.options->password_file);
+    // A password file is read before the prompt, so a bad one fails first.
+    const bool from_file = !p.options->password_file.empty();
+    auto password =
+        from_file ? read_password_file(p.options->password_file) : Outcome<std::string>("");
     if (!password) {
         return Failure{"password: " + password.error().message};
+    }
+    if (auto st = go_ahead(p, user); !st) {
+        wipe(*password);
+        return st;
+    }
+    if (!from_file) {
+        password = ask("password for " + user + ": ", false);
+        if (!password) {
+            return Failure{"password: " + password.error().message};
+        }
     }
     return run_online(p, p.options->request, user, std::move(*password));
 }

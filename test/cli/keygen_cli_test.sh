@@ -104,6 +104,7 @@ done
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-keygen-cli.XXXXXX")"
 mkdir -p "$TMP/dev/id"
 "$REPO/scripts/gen-test-certs" "$TMP/pki" >/dev/null
+echo "not the real one" >"$TMP/pw"
 "$REPO/scripts/gen-test-certs" --ca-name other "$TMP/other" >/dev/null
 cat >"$TMP/dev/enf0.conf" <<CONF
 remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "$TMP/pki/ca.pem"; };
@@ -143,8 +144,11 @@ one_line "unreadable config"
 # No terminal (setsid: no controlling tty) and no --yes: refuse, ask nothing.
 expect "no terminal and no --yes" 1 "server:  https://\\[fd00:100::1\\]:9443" \
     "^enftun-keygen: no terminal to ask on .*: use --yes" \
-    setsid -w "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file /dev/null auto
+    setsid -w "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file "$TMP/pw" auto
 one_line "no terminal"
+expect "an empty password file, before any prompt" 1 '^$' \
+    "^enftun-keygen: password: password file /dev/null is empty" \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file /dev/null auto
 expect "CA key of another CA" 1 "" "^enftun-keygen: the CA key does not match the CA certificate" \
     "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/other/ca.key" \
     --yes fd00:e::5
