@@ -103,6 +103,9 @@ std::string printable(const std::string& text, std::size_t max) {
 }
 
 EnrollClient::EnrollClient(ServiceOptions options) : options_(std::move(options)) {
+    while (!options_.url.empty() && options_.url.back() == '/') {
+        options_.url.pop_back(); // "https://host:8443/" + "/v1/login"
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 

@@ -177,7 +177,9 @@ step_enroll() {
     check "c2 key 0600 owned by root (no user enftun here)" \
         test "$(mode_owner "$ET_TMP/c2/device.key")" = "600 root" || ok=1
 
-    keygen x "$ET_TMP/x.out" --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
+    # --server instead of the default, with a trailing slash.
+    keygen x "$ET_TMP/x.out" --server "https://[fd00:102::1]:8443/" --user ops \
+        --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
     check_num "x (exact $X_ADDR) enrolled" "$KG_RC" -eq 0 || ok=1
     check "x's certificate is for $X_ADDR" test "$(cert_cn "$ET_TMP/x/device.pem")" = "$X_ADDR" ||
         ok=1
