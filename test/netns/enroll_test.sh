@@ -13,7 +13,8 @@
 # recorded; e failed logins 401 then 429 while another source logs in;
 # malformed JSON/CSR, oversize body, weak key: 400/413, service still
 # serves, no password in the log; f renew over mutual TLS (same address, new
-# serial), then revoke: renew 403, CRL lists the serials.
+# serial), then revoke: renew 403, CRL lists the serials; g the commands'
+# usage and config errors; h the listener's TLS versions and suites.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -358,6 +359,26 @@ step_g() {
     return "$ok"
 }
 
+# handshake ARGS...: an openssl s_client handshake with the service succeeds.
+handshake() {
+    et_exec e timeout 10 openssl s_client -connect "$HOST:$ENROLL_PORT" \
+        -CAfile "$ET_TMP/pki/ca.pem" -verify_return_error "$@" </dev/null 2>&1 |
+        grep -q 'Verify return code: 0 (ok)'
+}
+
+step_h() {
+    local ok=0
+    check "TLS 1.3" handshake -tls1_3 || ok=1
+    check "TLS 1.2 with ECDHE and AES-GCM" handshake -tls1_2 \
+        -cipher ECDHE-ECDSA-AES128-GCM-SHA256 || ok=1
+    check_not "TLS 1.1 refused" handshake -tls1_1 -cipher 'ALL:@SECLEVEL=0' || ok=1
+    check_not "TLS 1.2 without forward secrecy (AES128-GCM-SHA256) refused" handshake -tls1_2 \
+        -cipher AES128-GCM-SHA256 || ok=1
+    check_not "TLS 1.2 with CBC (ECDHE-ECDSA-AES128-SHA256) refused" handshake -tls1_2 \
+        -cipher ECDHE-ECDSA-AES128-SHA256 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -369,6 +390,7 @@ main() {
         "e|failed logins 401 then 429 per source; bad input 400/413|step_e|a"
         "f|renew over mutual TLS; revoked: 403 and in the CRL|step_f|a"
         "g|commands: user add/del, usage and config errors|step_g|a"
+        "h|TLS 1.2+ only, ECDHE and AEAD only for 1.2|step_h|"
     )
     et_init
     et_require_bins enftun-enroll
