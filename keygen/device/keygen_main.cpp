@@ -116,8 +116,8 @@ Outcome<void> write_checked(const Plan& p, const SecretPem& key, CheckedReply& c
     if (auto st = write_identity(w, p.owner.owner); !st) {
         return st.error();
     }
-    std::printf("%s: wrote %s and %s%s (valid until %s)\n", checked.address.to_string().c_str(),
-                w.key_file.c_str(), w.cert_file.c_str(),
+    std::printf("address %s: wrote %s and %s%s (valid until %s)\n",
+                checked.address.to_string().c_str(), w.key_file.c_str(), w.cert_file.c_str(),
                 checked.new_ca ? (" and the new CA " + w.ca_file).c_str() : "",
                 format_time(X509_get0_notAfter(checked.certificate.get())).c_str());
     return {};

@@ -158,7 +158,7 @@ expect "signed by a CA the config does not trust" 1 "" \
     --ca-key "$TMP/other/ca.key" --yes fd00:e::5
 nothing_written "failures"
 
-expect "offline signing" 0 "fd00:e::5: wrote .*enf0.key and .*enf0.pem" '^$' \
+expect "offline signing" 0 "address fd00:e::5: wrote .*enf0.key and .*enf0.pem" '^$' \
     "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/pki/ca.key" \
     --days 10 --yes fd00:e::5
 expect "  key 0600, certificate 0644" 0 '^600.644' '' \

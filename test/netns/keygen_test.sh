@@ -18,6 +18,8 @@
 #     naming the problem, and no connection reached the service (counter)
 #  d. wrong password: exit 1, the service's message, files unchanged
 #  d2. an exact address another device holds: the service's 409 message
+#  d3. a second service with a one-address pool: the first device gets it,
+#      the next gets "address pool exhausted" (503) and nothing is written
 #  e. service down: exit 1, "cannot reach", files unchanged
 #  f. a server answering 500 and one answering non-JSON (a stub with the
 #     service's certificate): each message, exit 1, files unchanged
@@ -254,6 +256,54 @@ step_taken_address() {
         --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
 }
 
+# A second service whose pool holds one address: the first device gets it,
+# the next one gets the service's 503 and writes nothing.
+step_full_pool() {
+    local ok=0 small="$ET_TMP/small" ns
+    mkdir -p "$small"
+    cat >"$small/enroll.conf" <<CONF
+enroll = {
+  listen = [ "$C2_SIDE" ];
+  port = 8444;
+  cert_file = "$ET_TMP/pki/router.pem";
+  key_file = "$ET_TMP/pki/router.key";
+  ca_cert_file = "$ET_TMP/pki/ca.pem";
+  ca_key_file = "$ET_TMP/pki/ca.key";
+  crl_file = "crl.pem";
+  pool = [ "fd00:9::5/128" ];
+};
+CONF
+    "$ENROLL" -c "$small/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
+    et_daemon_start enroll-small r "$ENROLL" -c "$small/enroll.conf"
+    et_wait_for -d enroll-small listening "$C2_SIDE" 8444 || ok=1
+    mkdir -p "$ET_TMP/p1" "$ET_TMP/p2"
+    for ns in p1 p2; do
+        cp "$ET_TMP/pki/ca.pem" "$ET_TMP/$ns/ca.pem"
+        write_client_conf "$ET_TMP/$ns/enf0.conf" hosts="$C2_SIDE" cert=device.pem \
+            key=device.key
+    done
+    KG_RC=0
+    et_exec c2 "$KEYGEN" -c "$ET_TMP/p1/enf0.conf" --server "https://[$C2_SIDE]:8444" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes auto >"$ET_TMP/p1.out" 2>&1 ||
+        KG_RC=$?
+    check_num "the one address: exit 0" "$KG_RC" -eq 0 || ok=1
+    check "it is fd00:9::5" test "$(cert_cn "$ET_TMP/p1/device.pem")" = fd00:9::5 || ok=1
+    sums p2 >"$ET_TMP/sums.before"
+    KG_RC=0
+    et_exec c2 "$KEYGEN" -c "$ET_TMP/p2/enf0.conf" --server "https://[$C2_SIDE]:8444" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes auto >"$ET_TMP/p2.out" 2>&1 ||
+        KG_RC=$?
+    check_num "full pool: exit 1" "$KG_RC" -eq 1 || ok=1
+    check "full pool: says so" grep -qF \
+        "enftun-keygen: enrollment failed (HTTP 503): address pool exhausted" "$ET_TMP/p2.out" ||
+        ok=1
+    sums p2 >"$ET_TMP/sums.after"
+    check "full pool: nothing written" cmp -s "$ET_TMP/sums.before" "$ET_TMP/sums.after" || ok=1
+    check "full pool: no key file" test ! -e "$ET_TMP/p2/device.key" || ok=1
+    et_daemon_stop enroll-small
+    return "$ok"
+}
+
 step_service_down() {
     local ok=0
     et_daemon_kill enroll
@@ -360,6 +410,7 @@ run_steps \
     "c|an invalid prefix or address is refused before any request|step_invalid|a" \
     "d|wrong password: message, exit 1, files unchanged|step_wrong_password|a" \
     "d2|an address already enrolled: 409, exit 1, files unchanged|step_taken_address|a" \
+    "d3|a full pool: 503, exit 1, nothing written|step_full_pool|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
