@@ -23,6 +23,8 @@
 #  e. service down: exit 1, "cannot reach", files unchanged
 #  f. a server answering 500 and one answering non-JSON (a stub with the
 #     service's certificate): each message, exit 1, files unchanged
+#  f2. a server whose certificate is from another CA: refused in the
+#      handshake (no request reaches it), exit 1, files unchanged
 #  g. renew c1: a new certificate (serial) for the same address, written in
 #     place; the running enftun reloads it and its tunnel comes back up
 #  h. files replaced by a certificate for another address, then by a key
@@ -334,6 +336,24 @@ step_broken_servers() {
     return "$ok"
 }
 
+# An impostor: a server whose certificate names the right address but comes
+# from another CA. Refused in the handshake: no password is sent to it.
+step_impostor() {
+    local ok=0
+    "$ET_REPO/scripts/gen-test-certs" --ca-name impostor --router-ip "$C2_SIDE" \
+        "$ET_TMP/impostor" >/dev/null
+    et_daemon_start stub-impostor r python3 "$STUB" "$C2_SIDE" 8503 \
+        "$ET_TMP/impostor/router.pem" "$ET_TMP/impostor/router.key" 500
+    et_wait_for -d stub-impostor listening "$C2_SIDE" 8503 || ok=1
+    expect_failure impostor c2 "refused the certificate of https://[$C2_SIDE]:8503" \
+        --server "https://[$C2_SIDE]:8503" --user ops --password-file "$ET_TMP/pki/ops.pw" \
+        --yes auto || ok=1
+    check "the impostor got no request" \
+        bash -c "! grep -q POST '$(et_daemon_log stub-impostor)'" || ok=1
+    et_daemon_stop stub-impostor
+    return "$ok"
+}
+
 step_renew() {
     local ok=0 old_serial new_serial ups
     old_serial="$(cert_serial "$ET_TMP/c1/device.pem")"
@@ -413,6 +433,7 @@ run_steps \
     "d3|a full pool: 503, exit 1, nothing written|step_full_pool|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
+    "f2|a server with a certificate of another CA is refused, gets nothing|step_impostor|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
     "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g" \
     "i|enftun warns at start about a certificate expiring within 30 days|step_expiry_warning|b"
