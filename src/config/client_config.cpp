@@ -117,6 +117,25 @@ void read_identity(const Group& g, IdentityConfig& id) {
     read_unsupported_identity(g, "xtt", "XTT");
 }
 
+// enroll.url: where enftun-keygen finds enftun-enroll. Only https: the
+// device sends a password there and no option turns verification off.
+ValueResult<std::string> parse_enroll_url(std::string_view text) {
+    constexpr std::string_view kScheme = "https://";
+    if (text.substr(0, kScheme.size()) != kScheme || text.size() == kScheme.size()) {
+        return ValueError{"must be an https:// URL such as \"https://[fd00:e::1]:8443\""};
+    }
+    for (const char ch : text) {
+        if (static_cast<unsigned char>(ch) <= ' ' || ch == 0x7f) {
+            return ValueError{"must not contain whitespace or control characters"};
+        }
+    }
+    return std::string(text);
+}
+
+void read_enroll(const Group& g, EnrollConfig& enroll) {
+    enroll.url = g.parsed("url", parse_enroll_url);
+}
+
 // Top-level groups of the original enftun with no counterpart here.
 void read_legacy_root(const Group& root) {
     // The original wrote `version = "1.0"`.
@@ -138,8 +157,8 @@ void read_legacy_root(const Group& root) {
 
 Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
-    const Group root = Group::root(
-        reader, {"version", "tun", "remote", "route", "identity", "slirp", "nat", "trace"});
+    const Group root = Group::root(reader, {"version", "tun", "remote", "route", "identity",
+                                            "enroll", "slirp", "nat", "trace"});
     read_legacy_root(root);
 
     ClientConfig c;
@@ -156,6 +175,7 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_identity(
         root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file", "tpm", "xtt"}),
         c.identity);
+    read_enroll(root.group("enroll", {"url"}), c.enroll);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -239,6 +259,7 @@ const KeyPrinter kPrinters[] = {
     {"identity.ip_file",
      [](const ClientConfig& c) { return c.identity.ip_file.value_or(std::string()); }},
     {"identity.duid_file", [](const ClientConfig& c) { return c.identity.duid_file; }},
+    {"enroll.url", [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
 };
 
 // The original enftun's names for keys we print under another name, so

@@ -12,6 +12,7 @@ using detail::Group;
 constexpr std::uint32_t kMinMtu = 1280;
 constexpr std::uint32_t kMaxMtu = 65535;
 constexpr std::uint32_t kMaxSessions = 1000000;
+constexpr std::uint32_t kMaxHandshakes = 65536;
 // One full-size frame (2-byte length + 65535) must fit in a client's queue.
 constexpr std::size_t kMinQueueLimit = 65536;
 constexpr std::size_t kMaxQueueLimit = 0x7fffffff;
@@ -38,8 +39,15 @@ void read_router(const Group& g, RouterConfig& r) {
     r.cert_file = g.required("cert_file", g.path("cert_file"));
     r.key_file = g.required("key_file", g.path("key_file"));
     r.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    r.crl_file = g.path("crl_file").value_or(r.crl_file);
     r.max_sessions =
         g.integer("max_sessions", std::uint32_t{1}, kMaxSessions).value_or(r.max_sessions);
+    r.max_handshakes =
+        g.integer("max_handshakes", std::uint32_t{1}, kMaxHandshakes).value_or(r.max_handshakes);
+    r.max_handshakes_per_source =
+        g.integer("max_handshakes_per_source", std::uint32_t{1}, kMaxHandshakes)
+            .value_or(r.max_handshakes_per_source);
+    r.first_byte_timeout = g.millis("first_byte_timeout", 100).value_or(r.first_byte_timeout);
     r.handshake_timeout = g.millis("handshake_timeout", 100).value_or(r.handshake_timeout);
     r.idle_timeout = g.millis("idle_timeout", 1000).value_or(r.idle_timeout);
     r.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(r.mtu);
@@ -58,10 +66,11 @@ void read_router(const Group& g, RouterConfig& r) {
 Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
     const Group root = Group::root(reader, {"router"});
-    const Group router =
-        root.group("router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file",
-                              "max_sessions", "handshake_timeout", "idle_timeout", "mtu",
-                              "queue_limit", "busy_poll_us", "client_prefixes", "tun"});
+    const Group router = root.group(
+        "router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file", "crl_file",
+                   "max_sessions", "max_handshakes", "max_handshakes_per_source",
+                   "first_byte_timeout", "handshake_timeout", "idle_timeout", "mtu", "queue_limit",
+                   "busy_poll_us", "client_prefixes", "tun"});
     if (!router.present()) {
         root.missing("router", "required group is missing");
     }

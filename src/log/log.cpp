@@ -9,6 +9,10 @@ namespace enftun::log {
 
 namespace {
 Level g_level = Level::Info;
+// LimitScope: how many are alive, and the limit they share. One loop
+// thread: no locking.
+int g_limit_depth = 0;
+RateLimit g_scoped_limit;
 
 const char* level_word(Level l) {
     switch (l) {
@@ -44,9 +48,31 @@ std::uint64_t monotonic_ms() {
            static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u;
 }
 
+LimitScope::LimitScope(bool active) : active_(active) {
+    if (active_) {
+        ++g_limit_depth;
+    }
+}
+
+LimitScope::~LimitScope() {
+    if (active_) {
+        --g_limit_depth;
+    }
+}
+
 void write(Level level, const char* fmt, ...) {
     if (!enabled(level)) {
         return;
+    }
+    if (g_limit_depth > 0 && level != Level::Error) {
+        if (!g_scoped_limit.allow(monotonic_ms())) {
+            return;
+        }
+        if (auto n = g_scoped_limit.take_suppressed()) {
+            --g_limit_depth; // the note itself is not limited
+            write(level, "(%llu similar lines suppressed)", static_cast<unsigned long long>(n));
+            ++g_limit_depth;
+        }
     }
     // Format into one buffer and emit with a single fwrite so lines from a
     // log call are never interleaved.

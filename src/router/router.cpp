@@ -6,6 +6,7 @@
 #include "enftun/proto/icmpv6.hpp"
 #include "enftun/proto/ip.hpp"
 #include "enftun/proto/ipv6.hpp"
+#include "enftun/router/client_route.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +18,37 @@ namespace {
 
 constexpr int kTunBatch = 64;
 constexpr std::size_t kScratchSize = 65536;
+// How often first_byte_timeout is enforced and the failure summary checked,
+// while there is anything unauthenticated or unsummarised.
+constexpr std::uint64_t kHousekeepingMs = 250;
+// Largest handshake message (a client's Certificate chain) OpenSSL buffers
+// for a peer; its default is 100 KiB. A client chain of our PKI is 1-3 KiB.
+constexpr long kMaxCertList = 32768;
+
+// The context's read-ahead buffer (tls_context.cpp: four full records).
+constexpr long kEstablishedReadBuffer = 4 * (16384 + 256 + 5);
+
+// Unauthenticated peers get OpenSSL's smallest read buffer (one record,
+// ~18 KiB) instead of the context's four-record read-ahead buffer (~66 KiB):
+// OpenSSL allocates its buffers when the handshake starts, right after this
+// callback. Once the handshake is done the default comes back; the small
+// buffer is replaced when it next runs empty (SSL_MODE_RELEASE_BUFFERS and
+// TlsLink's release of idle buffers free it).
+void on_tls_info(const SSL* ssl, int where, int) noexcept {
+    if ((where & SSL_CB_HANDSHAKE_START) != 0 && !SSL_is_init_finished(ssl)) {
+        SSL_set_default_read_buffer_len(const_cast<SSL*>(ssl), 0);
+    } else if ((where & SSL_CB_HANDSHAKE_DONE) != 0) {
+        SSL_set_default_read_buffer_len(const_cast<SSL*>(ssl), kEstablishedReadBuffer);
+    }
+}
+
+// "[fd00::2]:40000" -> "fd00::2"; "198.18.0.1:40000" -> "198.18.0.1".
+std::string address_of(const std::string& peer) {
+    if (!peer.empty() && peer.front() == '[') {
+        return peer.substr(1, peer.find(']') - 1);
+    }
+    return peer.substr(0, peer.rfind(':'));
+}
 
 std::uint64_t ms(std::chrono::milliseconds d) {
     return static_cast<std::uint64_t>(d.count());
@@ -88,7 +120,17 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
         }
         tun.emplace(std::move(*opened));
     }
+    SSL_CTX_set_max_cert_list(tls->get(), kMaxCertList);
+    SSL_CTX_set_info_callback(tls->get(), on_tls_info);
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
+    if (!config.crl_file.empty()) {
+        auto watch = CrlWatch::create(loop, router->tls_.get(), config.ca_cert_file,
+                                      config.crl_file, [r = router.get()] { r->close_revoked(); });
+        if (!watch) {
+            return watch.error();
+        }
+        router->crl_watch_ = std::move(*watch);
+    }
     for (const auto& address : config.listen) {
         auto listener =
             Listener::create(loop, address, config.port,
@@ -109,13 +151,21 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
 Router::Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
                std::optional<tun::TunDevice> tun)
     : loop_(loop), config_(config), tls_(std::move(tls)), tun_(std::move(tun)),
+      budget_({config.max_handshakes, config.max_handshakes_per_source,
+               ms(std::min(config.first_byte_timeout, config.handshake_timeout))}),
       reaper_(loop,
               [this] {
                   on_batch_end();
                   graveyard_.clear();
+                  prelude_graveyard_.clear();
+                  auto ready = std::move(ready_);
+                  ready_.clear();
+                  for (auto& p : ready) {
+                      start_handshake(std::move(p));
+                  }
               }),
-      sweeper_(loop, [this] { sweep_idle(); }), busy_poll_(loop, config.busy_poll_us),
-      scratch_(kScratchSize) {
+      sweeper_(loop, [this] { sweep_idle(); }), housekeeper_(loop, [this] { housekeeping(); }),
+      busy_poll_(loop, config.busy_poll_us), scratch_(kScratchSize) {
     if (tun_) {
         tun_poll_ =
             std::make_unique<loop::Poll>(loop, tun_->fd(), [this](int, int) { on_tun_readable(); });
@@ -126,7 +176,10 @@ Router::Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsCon
 
 Router::~Router() {
     // Sessions hold links whose handlers point at sessions: drop them first.
+    handshaking_.clear();
     sessions_.clear();
+    preludes_.clear();
+    ready_.clear();
     graveyard_.clear();
 }
 
@@ -136,6 +189,10 @@ void Router::stop() {
     tun_poll_.reset();
     sweeper_.stop();
     busy_poll_.stop();
+    housekeeper_.stop();
+    for (auto& [id, p] : preludes_) {
+        p->stop();
+    }
     for (auto& s : sessions_) {
         s->link().shutdown();
     }
@@ -144,28 +201,172 @@ void Router::stop() {
 void Router::on_accept(UniqueFd fd, const sockaddr_storage& peer) {
     ++stats_.accepted;
     std::string name = conn::format_sockaddr(peer);
-    if (sessions_.size() >= config_.max_sessions) {
+    if (by_address_.size() >= config_.max_sessions) {
         ++stats_.refused_full;
         ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: max_sessions (%u) reached",
                                name.c_str(), config_.max_sessions);
         return; // fd closes here
     }
+    std::uint64_t now = loop_.now_ms();
+    auto admission = budget_.admit(source_key(peer), now);
+    if (!admission.admitted) {
+        ++stats_.refused_source;
+        ENFTUN_LOG_DEBUG("refusing %s: max_handshakes_per_source (%u) reached", name.c_str(),
+                         config_.max_handshakes_per_source);
+        handshake_failed(address_of(name), "per-source cap");
+        return;
+    }
+    if (admission.evicted) {
+        evict(*admission.evicted);
+    }
+    std::string source = address_of(name);
+    auto prelude = std::make_unique<Prelude>(
+        loop_, std::move(fd), std::move(name), std::move(source), admission.id, now,
+        [this](Prelude& p, Prelude::Outcome outcome) { on_prelude_done(p, outcome); });
+    ENFTUN_LOG_DEBUG("accepted %s", prelude->peer().c_str());
+    preludes_.emplace(admission.id, std::move(prelude));
+    arm_housekeeping();
+}
+
+// Called from the prelude's poll callback: it is moved out of preludes_
+// but destroyed (or handed on) only from the reaper.
+void Router::on_prelude_done(Prelude& p, Prelude::Outcome outcome) {
+    auto it = preludes_.find(p.id());
+    if (it == preludes_.end()) {
+        return;
+    }
+    std::unique_ptr<Prelude> owned = std::move(it->second);
+    preludes_.erase(it);
+    reaper_.start(0);
+    if (outcome == Prelude::Outcome::Ready) {
+        budget_.first_bytes(owned->id());
+        ready_.push_back(std::move(owned));
+        return;
+    }
+    budget_.release(owned->id());
+    const char* reason = "closed before TLS";
+    if (outcome == Prelude::Outcome::NotTls) {
+        ++stats_.bad_hello;
+        reason = "not a TLS ClientHello";
+    } else if (outcome == Prelude::Outcome::TooLarge) {
+        ++stats_.bad_hello;
+        reason = "ClientHello too large";
+    }
+    ENFTUN_LOG_DEBUG("closing %s: %s", owned->peer().c_str(), reason);
+    handshake_failed(owned->source(), reason);
+    prelude_graveyard_.push_back(std::move(owned));
+}
+
+// From the reaper: the prelude's poll is closed before the link's watches
+// the same socket (libuv allows one poll per fd).
+void Router::start_handshake(std::unique_ptr<Prelude> p) {
+    HandshakeBudget::Id id = p->id();
+    std::string name = p->peer();
+    std::string source = p->source();
+    std::uint64_t elapsed = loop_.now_ms() - p->accepted_ms();
+    UniqueFd fd = p->take_fd();
+    p.reset();
+    if (stopping_) {
+        return;
+    }
     auto stream = tls::TlsStream::create(tls_, std::move(fd));
     if (!stream) {
+        budget_.release(id);
         return;
     }
     tunnel::TlsLink::Options opts;
     opts.max_payload = config_.mtu;
     opts.write_capacity = config_.queue_limit;
-    opts.handshake_timeout_ms = ms(config_.handshake_timeout);
+    // handshake_timeout counts from accept, the prelude's wait included.
+    opts.handshake_timeout_ms =
+        ms(config_.handshake_timeout) > elapsed ? ms(config_.handshake_timeout) - elapsed : 1;
     opts.release_idle_buffers = true;
+    opts.limit_handshake_logs = true;
     sessions_.push_back(
         std::make_unique<Session>(loop_, *this, std::move(*stream), std::move(name), opts));
-    sessions_.back()->self = std::prev(sessions_.end());
-    ENFTUN_LOG_DEBUG("accepted %s", sessions_.back()->peer().c_str());
+    Session& s = *sessions_.back();
+    s.self = std::prev(sessions_.end());
+    s.budget_id = id;
+    s.source = std::move(source);
+    handshaking_[id] = &s;
+}
+
+// The budget dropped its oldest entry to admit a new one: close it.
+void Router::evict(HandshakeBudget::Id id) {
+    ++stats_.evicted;
+    if (auto it = handshaking_.find(id); it != handshaking_.end()) {
+        Session& s = *it->second;
+        ENFTUN_LOG_DEBUG("evicting %s: max_handshakes (%u) reached", s.peer().c_str(),
+                         config_.max_handshakes);
+        handshake_failed(s.source, "evicted");
+        s.link().shutdown();
+        retire(s); // erases it from handshaking_
+        return;
+    }
+    for (std::size_t i = 0; i < ready_.size(); ++i) {
+        if (ready_[i]->id() == id) { // its handshake was about to start
+            handshake_failed(ready_[i]->source(), "evicted");
+            prelude_graveyard_.push_back(std::move(ready_[i]));
+            ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(i));
+            return;
+        }
+    }
+    if (auto it = preludes_.find(id); it != preludes_.end()) {
+        ENFTUN_LOG_DEBUG("evicting %s: max_handshakes (%u) reached", it->second->peer().c_str(),
+                         config_.max_handshakes);
+        handshake_failed(it->second->source(), "evicted");
+        drop_prelude(id);
+    }
+}
+
+// Closes a prelude that is not in a callback of its own (eviction, timeout).
+void Router::drop_prelude(HandshakeBudget::Id id) {
+    auto it = preludes_.find(id);
+    if (it == preludes_.end()) {
+        return;
+    }
+    it->second->stop();
+    prelude_graveyard_.push_back(std::move(it->second));
+    preludes_.erase(it);
+    reaper_.start(0);
+}
+
+void Router::handshake_failed(const std::string& source, const char* reason) {
+    failures_.record(source, reason, loop_.now_ms());
+    arm_housekeeping();
+}
+
+void Router::arm_housekeeping() {
+    if (!housekeeper_.active() && !stopping_) {
+        housekeeper_.start(kHousekeepingMs);
+    }
+}
+
+void Router::housekeeping() {
+    std::uint64_t now = loop_.now_ms();
+    for (HandshakeBudget::Id id : budget_.expire(now)) {
+        if (auto it = preludes_.find(id); it != preludes_.end()) {
+            ++stats_.first_byte_timeouts;
+            ENFTUN_LOG_DEBUG("closing %s: no ClientHello within first_byte_timeout",
+                             it->second->peer().c_str());
+            failures_.record(it->second->source(), "first-byte timeout", now);
+            drop_prelude(id);
+        }
+    }
+    if (auto line = failures_.take(now)) {
+        ENFTUN_LOG_WARN("%s", line->c_str());
+    }
+    if (budget_.size() > 0 || failures_.pending()) {
+        housekeeper_.start(kHousekeepingMs);
+    }
 }
 
 void Router::on_session_up(Session& s) {
+    if (s.budget_id != 0) {
+        budget_.release(s.budget_id);
+        handshaking_.erase(s.budget_id);
+        s.budget_id = 0;
+    }
     auto addr = s.link().stream().peer_address();
     if (!addr) {
         ENFTUN_LOG_WARN("refusing %s: %s", s.peer().c_str(), addr.error().what);
@@ -173,7 +374,16 @@ void Router::on_session_up(Session& s) {
         retire(s);
         return;
     }
-    if (auto it = by_address_.find(*addr); it != by_address_.end()) {
+    auto it = by_address_.find(*addr);
+    if (it == by_address_.end() && by_address_.size() >= config_.max_sessions) {
+        ++stats_.refused_full;
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: max_sessions (%u) reached",
+                               s.peer().c_str(), config_.max_sessions);
+        s.link().shutdown();
+        retire(s);
+        return;
+    }
+    if (it != by_address_.end()) {
         Session& old = *it->second;
         ENFTUN_LOG_INFO("session for %s from %s replaced by %s", addr->to_string().c_str(),
                         old.peer().c_str(), s.peer().c_str());
@@ -194,8 +404,10 @@ void Router::on_session_down(Session& s, const char* reason) {
         ++stats_.protocol_errors; // TlsLink has logged which error
     }
     if (!s.link().up()) {
+        // Summarised (failure_summary.hpp): a flood must not flood the log.
         ++stats_.handshake_failures;
-        ENFTUN_LOG_WARN("handshake failed from %s: %s", s.peer().c_str(), reason);
+        ENFTUN_LOG_DEBUG("handshake failed from %s: %s", s.peer().c_str(), reason);
+        handshake_failed(s.source, reason);
     } else if (s.bound()) {
         ENFTUN_LOG_INFO("session closed: %s from %s: %s", s.address().to_string().c_str(),
                         s.peer().c_str(), reason);
@@ -204,6 +416,11 @@ void Router::on_session_down(Session& s, const char* reason) {
 }
 
 void Router::retire(Session& s) {
+    if (s.budget_id != 0) {
+        budget_.release(s.budget_id);
+        handshaking_.erase(s.budget_id);
+        s.budget_id = 0;
+    }
     if (s.bound()) {
         if (auto it = by_address_.find(s.address()); it != by_address_.end() && it->second == &s) {
             by_address_.erase(it);
@@ -237,13 +454,21 @@ void Router::on_packet(Session& from, Bytes packet) {
         return;
     }
     proto::Ipv6Addr dst = ip->dst();
-    if (dst == proto::kRouterLinkLocal || dst == config_.address) {
+    switch (route_from_client(dst, config_.address)) {
+    case ClientRoute::Local:
         if (!answer_echo(from, packet)) {
             ++stats_.dropped_no_route;
         }
         return;
+    case ClientRoute::NotGlobal:
+        ++stats_.dropped_not_global;
+        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "drop from %s: destination %s is not global",
+                               from.peer().c_str(), dst.to_string().c_str());
+        return;
+    case ClientRoute::Forward:
+        deliver(dst, packet);
+        return;
     }
-    deliver(dst, packet);
 }
 
 bool Router::answer_echo(Session& from, Bytes packet) {
@@ -367,14 +592,34 @@ void Router::sweep_idle() {
     sweeper_.start(std::min<std::uint64_t>(idle / 2, 5000));
 }
 
+void Router::close_revoked() {
+    if (!crl_watch_) {
+        return; // the first load, from inside CrlWatch::create: no sessions yet
+    }
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        Session& s = **it++;
+        if (s.link().up() && crl_watch_->revoked(s.link().stream().peer_certificate())) {
+            ENFTUN_LOG_INFO("session closed: %s from %s: certificate revoked",
+                            s.address().to_string().c_str(), s.peer().c_str());
+            s.link().shutdown();
+            retire(s);
+        }
+    }
+}
+
 void Router::log_stats() const {
     ENFTUN_LOG_INFO(
-        "stats: sessions %zu; accepted %llu refused-full %llu handshake-failures %llu up %llu "
+        "stats: sessions %zu handshaking %zu; accepted %llu refused-full %llu refused-source %llu "
+        "evicted %llu first-byte-timeout %llu bad-hello %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
-        "spoofed %llu no-route %llu queue-full %llu not-ipv6 %llu tun-error %llu; "
+        "spoofed %llu no-route %llu not-global %llu queue-full %llu not-ipv6 %llu tun-error %llu; "
         "protocol-errors %llu; busy-poll spins %llu hits %llu",
-        sessions_.size(), static_cast<unsigned long long>(stats_.accepted),
+        by_address_.size(), budget_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
+        static_cast<unsigned long long>(stats_.refused_source),
+        static_cast<unsigned long long>(stats_.evicted),
+        static_cast<unsigned long long>(stats_.first_byte_timeouts),
+        static_cast<unsigned long long>(stats_.bad_hello),
         static_cast<unsigned long long>(stats_.handshake_failures),
         static_cast<unsigned long long>(stats_.sessions_up),
         static_cast<unsigned long long>(stats_.replaced),
@@ -384,6 +629,7 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.echo_replies),
         static_cast<unsigned long long>(stats_.dropped_spoofed),
         static_cast<unsigned long long>(stats_.dropped_no_route),
+        static_cast<unsigned long long>(stats_.dropped_not_global),
         static_cast<unsigned long long>(stats_.dropped_queue_full),
         static_cast<unsigned long long>(stats_.dropped_not_ipv6),
         static_cast<unsigned long long>(stats_.dropped_tun_error),

@@ -64,7 +64,11 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerP
     }
     // No TLS 1.2 session tickets: we never resume, and a ticket is a key
     // that outlives the session (TLS 1.3 tickets are off below, for the router).
-    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET);
+    // No TLS 1.2 renegotiation either way: a peer could otherwise run the
+    // verify callback again long after the handshake, against a policy
+    // (PeerCheck) only borrowed for the handshake, and a new handshake
+    // inside a session is an attack surface we have no use for.
+    SSL_CTX_set_options(ctx.get(), SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
     if (SSL_CTX_load_verify_locations(ctx.get(), creds.ca_cert_file.c_str(), nullptr) != 1) {
         return tls_failure("cannot load CA certificate", creds.ca_cert_file);
     }

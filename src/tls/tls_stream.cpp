@@ -60,7 +60,7 @@ long TlsStream::on_socket_bio(BIO* bio, int oper, const char*, std::size_t len, 
     return ret;
 }
 
-IoResult TlsStream::classify(int rc, const char* op) {
+IoResult TlsStream::classify(int rc) {
     int err = SSL_get_error(ssl_.get(), rc);
     int saved_errno = errno;
     switch (err) {
@@ -73,10 +73,9 @@ IoResult TlsStream::classify(int rc, const char* op) {
     case SSL_ERROR_SYSCALL: {
         std::string queue = drain_errors();
         if (queue.empty() && saved_errno == 0) {
-            ENFTUN_LOG_INFO("TLS %s: peer closed the connection without close_notify", op);
+            error_ = "the peer ended the TCP connection without ending TLS";
         } else {
-            ENFTUN_LOG_INFO("TLS %s: %s%s", op, saved_errno != 0 ? strerror(saved_errno) : "",
-                            queue.c_str());
+            error_ = (saved_errno != 0 ? strerror(saved_errno) : "") + queue;
         }
         return {Io::Error};
     }
@@ -84,13 +83,14 @@ IoResult TlsStream::classify(int rc, const char* op) {
         long verify = SSL_get_verify_result(ssl_.get());
         std::string queue = drain_errors();
         if (!check_->refusal.empty()) {
-            return {Io::Error}; // the owner logs refusal(), once
+            error_ = check_->refusal; // our policy's reason, not OpenSSL's
+            return {Io::Error};
         }
         if (verify != X509_V_OK) {
-            ENFTUN_LOG_WARN("TLS %s failed: peer certificate: %s (%s)", op,
-                            X509_verify_cert_error_string(verify), queue.c_str());
+            error_ = std::string("peer certificate: ") + X509_verify_cert_error_string(verify) +
+                     " (" + queue + ")";
         } else {
-            ENFTUN_LOG_WARN("TLS %s failed: %s", op, queue.c_str());
+            error_ = queue;
         }
         return {Io::Error};
     }
@@ -104,7 +104,7 @@ IoResult TlsStream::handshake() {
     if (rc == 1) {
         return {Io::Done};
     }
-    return classify(rc, "handshake");
+    return classify(rc);
 }
 
 IoResult TlsStream::read(MutBytes buf) {
@@ -114,7 +114,7 @@ IoResult TlsStream::read(MutBytes buf) {
     if (SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
         return {Io::Done, n};
     }
-    return classify(0, "read");
+    return classify(0);
 }
 
 IoResult TlsStream::write(Bytes buf) {
@@ -124,7 +124,7 @@ IoResult TlsStream::write(Bytes buf) {
     if (SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
         return {Io::Done, n};
     }
-    return classify(0, "write");
+    return classify(0);
 }
 
 void TlsStream::shutdown() {

@@ -133,6 +133,8 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
           static_cast<std::uint64_t>(config.remote.heartbeat_timeout.count()), self,
           [this](Bytes pkt) { send_probe(pkt); }, [this] { on_heartbeat_dead(); }),
       retry_timer_(loop, [this] { connector_.start(); }),
+      identity_(loop, config.identity, config.remote.ca_cert_file, self,
+                [this] { on_identity_changed(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
       reaper_(loop, [this] { dead_link_.reset(); }), idle_timer_(loop, [this] { on_idle_tick(); }),
       busy_poll_(loop, config.tun.busy_poll_us),
@@ -149,6 +151,7 @@ std::size_t Client::max_payload() const {
 }
 
 void Client::start() {
+    identity_.start();
     start_route_monitor();
     router_card_.start();
     tun_poll_.watch(UV_READABLE); // the router card answers the host at once
@@ -159,6 +162,7 @@ void Client::stop() {
     stopping_ = true;
     connector_.cancel();
     retry_timer_.stop();
+    identity_.stop();
     idle_timer_.stop();
     busy_poll_.stop();
     route_monitor_.stop();
@@ -172,6 +176,9 @@ void Client::stop() {
 
 void Client::on_connected(conn::Connected connected) {
     // The router must prove it is the host we meant (peer_policy.hpp).
+    if (auto fresh = identity_.reload(tls_.policy())) {
+        replace_tls(std::move(*fresh)); // a renewed certificate and key (enftun-keygen --renew)
+    }
     auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
                                          config_.remote.server_name.value_or(connected.host));
     if (!stream) {
@@ -327,6 +334,28 @@ void Client::check_route(const std::string& what) {
                         conn::format_address(*peer).c_str(), strerror(preferred.error().sys));
     }
     reconnect_for_route();
+}
+
+void Client::replace_tls(tls::TlsContext fresh) {
+    retired_tls_ = std::move(tls_);
+    tls_ = std::move(fresh);
+}
+
+// The certificate or key files changed: use them at once if they load (the
+// live session keeps the old ones until it ends), else keep the old ones.
+void Client::on_identity_changed() {
+    auto fresh = identity_.reload(tls_.policy());
+    if (!fresh) {
+        return;
+    }
+    replace_tls(std::move(*fresh));
+    if (link_ && !stopping_) {
+        ENFTUN_LOG_INFO("reconnecting to %s with the renewed identity", peer_.c_str());
+        backoff_.reset();
+        reconnect_now_ = true;
+        link_->shutdown();
+        on_link_down("identity renewed");
+    }
 }
 
 void Client::reconnect_for_route() {

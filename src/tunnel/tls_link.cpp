@@ -57,7 +57,11 @@ void TlsLink::on_poll(int status, int events) {
 }
 
 void TlsLink::drive_handshake() {
-    tls::IoResult r = stream_.handshake();
+    tls::IoResult r{tls::Io::Error};
+    {
+        log::LimitScope limit(opts_.limit_handshake_logs);
+        r = stream_.handshake();
+    }
     switch (r.status) {
     case tls::Io::Done:
         up_ = true;
@@ -81,9 +85,11 @@ void TlsLink::drive_handshake() {
         update_poll();
         return;
     case tls::Io::Closed:
+        fail("TLS handshake failed: peer sent close_notify");
+        return;
     case tls::Io::Error:
-        // A policy refusal is logged once, by our handler, with its reason.
-        fail(stream_.refusal().empty() ? "TLS handshake failed" : stream_.refusal().c_str());
+        // A policy refusal is in the stream's error(): one line, with its reason.
+        fail_tls("TLS handshake failed");
         return;
     }
 }
@@ -116,7 +122,7 @@ void TlsLink::on_readable() {
             fail("peer closed the tunnel (close_notify)");
             return;
         case tls::Io::Error:
-            fail("TLS read failed");
+            fail_tls("TLS read failed");
             return;
         }
         break;
@@ -175,7 +181,7 @@ void TlsLink::flush() {
             return; // we always watch readability; the read path resumes us
         case tls::Io::Closed:
         case tls::Io::Error:
-            fail("TLS write failed");
+            fail_tls("TLS write failed");
             return;
         }
     }
@@ -228,6 +234,14 @@ void TlsLink::log_socket_error() {
     if (getsockopt(stream_.fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
         ENFTUN_LOG_WARN("tunnel socket error: %s", strerror(err));
     }
+}
+
+void TlsLink::fail_tls(const char* reason) {
+    reason_ = reason;
+    if (!stream_.error().empty()) {
+        reason_ += ": " + stream_.error();
+    }
+    fail(reason_.c_str());
 }
 
 void TlsLink::fail(const char* reason) {

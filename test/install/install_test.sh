@@ -65,7 +65,7 @@ unit_has() {
 verify() {
     local out rc=0
     out="$(systemd-analyze verify "$UNITS/enftun@enf0.service" "$UNITS/enftun-setup@enf0.service" \
-        "$UNITS/enftun-router.service" 2>&1)" || rc=$?
+        "$UNITS/enftun-router.service" "$UNITS/enftun-enroll.service" 2>&1)" || rc=$?
     printf '%s\n' "$out"
     ((rc == 0)) && ! grep -q enftun <<<"$out"
 }
@@ -107,6 +107,12 @@ main() {
         'Wants=network-pre.target' \
         "ExecStart=$PREFIX/bin/enftun-setup --user \${ENFTUN_USER} up /etc/enftun/%i.conf" \
         "ExecStop=$PREFIX/bin/enftun-setup down /etc/enftun/%i.conf"
+    check "enftun-enroll: own user, no capabilities, no core dumps, hardened" \
+        unit_has enftun-enroll.service 'User=enftun-enroll' 'Group=enftun-enroll' \
+        'CapabilityBoundingSet=' 'AmbientCapabilities=' 'LimitCORE=0' \
+        'StateDirectory=enftun-enroll' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
+        'PrivateDevices=yes' 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' \
+        "ExecStart=$PREFIX/bin/enftun-enroll -c /etc/enftun/enroll.conf"
     check "systemd-analyze verify accepts the units" verify
     check "installed enftun-setup uses the installed enftun" setup_finds_enftun
     echo "install_test: $FAILED failed"

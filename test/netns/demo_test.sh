@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # demo_test.sh: the README's first command works. `scripts/demo up
-# --no-install --no-build` brings up a router and two clients with the
-# binaries already built, its pings to the router, to the second client and to
-# the router host pass, and `scripts/demo down` leaves no namespace, no
-# process and no state behind (CTest: netns.demo_test; exit 77 = skipped).
+# --no-install --no-build` brings up the enrollment service, a router and two
+# clients with the binaries already built; the clients enroll through
+# enftun-keygen (c1 for fd00:e::5, c2 for any address), its pings to the
+# router, to the second client and to the router host pass; after c2 is
+# revoked, c2 is cut off while c1 still pings; and `scripts/demo down` leaves
+# no namespace, no process and no state behind (CTest: netns.demo_test;
+# exit 77 = skipped).
 #
 # Names: ENFTUN_DEMO_NAME=et<PID>-demo, so the demo's namespaces are
 # et<PID>-demo-{router,c1,c2} and its state /run/et<PID>-demo. They cannot
@@ -11,9 +14,9 @@
 # run (another PID), and lib.sh's sweep of stale "et<PID>-" namespaces
 # removes them if this run is killed before its cleanup.
 #
-# Steps: a. demo up; b. its pings passed, and client and router logged their
-# TLS 1.3 session; c. demo down removes everything, and a second down is a
-# no-op.
+# Steps: a. demo up; b. the clients enrolled, its pings passed, client and
+# router logged their TLS 1.3 session, and the revoked c2 is cut off;
+# c. demo down removes everything, and a second down is a no-op.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -84,7 +87,7 @@ step_a() {
         [[ -e $file ]] || continue
         DEMO_PIDS+=("$(cat "$file")")
     done
-    check_num "recorded daemons (router, c1, c2)" "${#DEMO_PIDS[@]}" -eq 3 || ok=1
+    check_num "recorded daemons (enroll, router, c1, c2)" "${#DEMO_PIDS[@]}" -eq 4 || ok=1
     check "demo status: all running" demo_all_running || ok=1
     return "$ok"
 }
@@ -93,7 +96,7 @@ demo_all_running() {
     local out
     out="$(demo status)"
     echo "$out"
-    [[ $(grep -c ': running, pid ' <<<"$out") == 3 ]]
+    [[ $(grep -c ': running, pid ' <<<"$out") == 4 ]]
 }
 
 step_b() {
@@ -102,21 +105,39 @@ step_b() {
     check_num "c1 -> c2 through the router: replies" "$(ping_received "c1 -> c2")" -ge 1 || ok=1
     check_num "c1 -> router host (gateway TUN): replies" \
         "$(ping_received "c1 -> router host")" -ge 1 || ok=1
+    # The identities came from enftun-enroll through enftun-keygen.
+    check "c1 enrolled fd00:e::5 with enftun-keygen" grep -q -E \
+        '^fd00:e::5: wrote .*/c1.key and .*/c1.pem' "$ET_TMP/demo-up.out" || ok=1
+    check "the service logged both enrollments" \
+        test "$(grep -c '^info: enrolled ' "$DEMO_STATE/enroll.log")" -eq 2 || ok=1
+    check "c1's certificate is the service's, CN fd00:e::5" bash -c \
+        "openssl verify -CAfile '$DEMO_STATE/pki/ca.pem' '$DEMO_STATE/c1.pem' &&
+         openssl x509 -in '$DEMO_STATE/c1.pem' -noout -subject | grep -q 'CN = fd00:e::5$'" ||
+        ok=1
+    check "c1's key never left its folder readable: 0600" \
+        test "$(stat -c %a "$DEMO_STATE/c1.key")" = 600 || ok=1
+    # Revocation: c2 cut off, c1 unaffected.
+    check_num "c1 -> c2 after the revocation: no reply" \
+        "$(ping_received "c1 -> c2 after the revocation")" -eq 0 || ok=1
+    check_num "c1 -> router after the revocation: replies" \
+        "$(ping_received "c1 -> router after the revocation")" -ge 1 || ok=1
     # enftun and enftun-router negotiated TLS 1.3; each logs it when up.
     check "c1 logged its tunnel up over TLS 1.3" grep -q -E \
         '^info: tunnel up: fd00:e::5 via .* \(TLSv1\.3 TLS_' "$DEMO_STATE/c1.log" || ok=1
     check "the router logged c1's session up over TLS 1.3" grep -q -E \
         '^info: session up: fd00:e::5 from .* \(TLSv1\.3 TLS_' "$DEMO_STATE/router.log" || ok=1
-    # And the tunnel is still there after the demo script has exited.
-    check "c2 -> c1 now, through the tunnel" \
-        et_wait_for -t 10 et_exec demo-c2 ping -6 -n -c 1 -W 1 fd00:e::5 || ok=1
+    # And c1's tunnel is still there after the demo script has exited, while
+    # the revoked c2 stays cut off.
+    check "c1 -> router now, through the tunnel" \
+        et_wait_for -t 10 et_exec demo-c1 ping -6 -n -c 1 -W 1 fd00:e::1 || ok=1
+    check_not "c2 -> router now: refused" et_exec demo-c2 ping -6 -n -c 2 -W 1 fd00:e::1 || ok=1
     return "$ok"
 }
 
 pid_is_enftun() {
     local exe
     exe="$(readlink "/proc/$1/exe" 2>/dev/null || true)"
-    [[ ${exe##*/} == enftun || ${exe##*/} == enftun-router ]]
+    [[ ${exe##*/} == enftun || ${exe##*/} == enftun-router || ${exe##*/} == enftun-enroll ]]
 }
 
 step_c() {
@@ -140,7 +161,7 @@ step_c() {
 main() {
     et_init
     trap demo_test_cleanup EXIT
-    et_require_bins enftun enftun-router
+    et_require_bins enftun enftun-router enftun-keygen
     command -v ping >/dev/null || et_skip "ping not installed"
     command -v openssl >/dev/null || et_skip "openssl not installed"
     echo "demo_test: binaries from $ET_BIN_DIR, demo name $DEMO_NAME, work dir $ET_TMP"

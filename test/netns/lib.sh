@@ -17,6 +17,10 @@
 #   them, so a PID is never signalled after it could have been reused.
 # - No timing assertions: et_wait_for polls a condition every 0.1 s up to a
 #   generous deadline (ET_WAIT_TIMEOUT, default 30 s) and fails with a message.
+# - Sanitizers: et_init points ASan/UBSan reports of every process the test
+#   starts (ASAN_OPTIONS/UBSAN_OPTIONS log_path) into $ET_TMP/sanitizer/;
+#   et_cleanup, once the daemons have exited (and LeakSanitizer has run),
+#   fails the test when a report is there, or when a daemon log holds one.
 
 set -e -o pipefail
 export LC_ALL=C
@@ -73,6 +77,7 @@ et_init() {
     et_check_env
     et_sweep_stale
     ET_TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-netns.XXXXXX")"
+    et_sanitizer_setup
     trap et_cleanup EXIT
     trap 'exit 130' INT
     trap 'exit 143' TERM
@@ -109,6 +114,9 @@ et_cleanup() {
     for name in "${!ET_PIDS[@]}"; do
         et_daemon_stop "$name" 5
     done
+    if [[ -n $ET_TMP ]] && ! et_sanitizer_check; then
+        rc=1
+    fi
     if ((rc != 0)) && [[ -n $ET_TMP ]]; then
         for log in "$ET_TMP"/*.log; do
             [[ -s $log ]] || continue
@@ -132,6 +140,44 @@ et_cleanup() {
     fi
     exit "$rc"
 }
+
+# --------------------------------------------------------------- sanitizers
+
+# et_sanitizer_setup: reports of ASan/UBSan-built processes go to files
+# $ET_TMP/sanitizer/report.PID, where et_cleanup finds them whatever the
+# test did with the process's stderr. The folder is writable for a daemon
+# that dropped root (sticky, not listable); such a test makes $ET_TMP
+# traversable itself (privilege_test.sh). Options the caller set are kept.
+et_sanitizer_setup() {
+    mkdir -m 1733 "$ET_TMP/sanitizer"
+    local where="log_path=$ET_TMP/sanitizer/report"
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}$where"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}$where"
+}
+
+# et_sanitizer_check: false (and prints them) when a sanitizer reported
+# anything: a report file, or a report on a daemon's stderr (a process
+# that could not open its report file says so there and dies).
+et_sanitizer_check() {
+    local file found=0
+    for file in "$ET_TMP"/sanitizer/report.*; do
+        [[ -e $file ]] || continue
+        found=1
+        echo "SANITIZER REPORT ($file):" >&2
+        head -n 80 "$file" | cat -v >&2
+    done
+    for file in "$ET_TMP"/*.log; do
+        [[ -e $file ]] || continue
+        if grep -q -E "$ET_SANITIZER_RE" "$file"; then
+            found=1
+            echo "SANITIZER REPORT in $file:" >&2
+            grep -E -A 30 "$ET_SANITIZER_RE" "$file" | head -n 80 | cat -v >&2
+        fi
+    done
+    ((found == 0))
+}
+
+readonly ET_SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: |Sanitizer:DEADLYSIGNAL|ERROR: Can.t open file: .*sanitizer'
 
 # et_ns_kill_leftovers NS: a process still inside a namespace this run made
 # was started by this run (say from a subshell, so it is not in ET_PIDS).

@@ -351,6 +351,8 @@ void test_rejects_unknown_keys(void** state) {
         {"nested group", "identity = {\n  tpms = {};\n};\n", 2, "identity.tpms", "unknown group"},
         {"route key", "route = { heartbeat_period = 1000; };\n", 1, "route.heartbeat_period",
          "unknown key"},
+        {"enroll key", "enroll = { server = \"https://a\"; };\n", 1, "enroll.server",
+         "unknown key"},
     };
     expect_errors(fx(state), cases);
 }
@@ -484,6 +486,10 @@ void test_rejects_bad_lladdr_and_hosts(void** state) {
         {"multicast mac", "tun = { lladdr = \"01:00:5e:00:00:01\"; };\n", 1, "tun.lladdr",
          "must be a unicast, non-zero MAC address"},
         {"zero mac", "tun = { lladdr = \"00:00:00:00:00:00\"; };\n", 1, "tun.lladdr", "non-zero"},
+        {"enroll url http", "enroll = { url = \"http://[fd00::1]:8443\"; };\n", 1, "enroll.url",
+         "must be an https:// URL"},
+        {"enroll url space", "enroll = { url = \"https://a b\"; };\n", 1, "enroll.url",
+         "must not contain whitespace"},
         {"empty host", "remote = { hosts = [\"a\", \"\"]; };\n", 1, "remote.hosts[1]",
          "must be an IP address or a host name of letters, digits, '-' and '.' (RFC 1123) "
          "(got \"\")"},
@@ -637,6 +643,7 @@ void test_prints_every_key(void** state) {
         {"identity.key_file", "/etc/enftun/enf0.key.pem"},
         {"identity.ip_file", "/etc/enftun/enf0.ip"},
         {"identity.duid_file", "/var/lib/enftun/duid"},
+        {"enroll.url", "https://[fd00:100::1]:9443"},
     };
     assert_int_equal(client_key_names().size(), std::size(expected));
     for (std::size_t i = 0; i < std::size(expected); ++i) {
@@ -668,6 +675,7 @@ void test_prints_defaults(void** state) {
         {"route.allow_ipv4", "false"},
         {"route.ra_period", "600000"},
         {"identity.ip_file", ""},
+        {"enroll.url", ""},
     };
     for (const auto& [key, value] : expected) {
         assert_string_equal(print(f, key).c_str(), value);

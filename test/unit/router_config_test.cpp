@@ -62,6 +62,9 @@ void test_loads_full_router_config(void** state) {
     assert_string_equal(r.key_file.c_str(), "/etc/enftun/router.key.pem");
     assert_string_equal(r.ca_cert_file.c_str(), "/etc/enftun/clients.ca.pem");
     assert_int_equal(r.max_sessions, 500);
+    assert_int_equal(r.max_handshakes, 64);
+    assert_int_equal(r.max_handshakes_per_source, 4);
+    assert_int_equal(r.first_byte_timeout.count(), 2000);
     assert_int_equal(r.handshake_timeout.count(), 3000);
     assert_int_equal(r.idle_timeout.count(), 60000);
     assert_int_equal(r.mtu, 9000);
@@ -89,6 +92,9 @@ void test_router_defaults(void** state) {
     assert_string_equal(r.listen[0].c_str(), "::");
     assert_int_equal(r.port, 4443);
     assert_int_equal(r.max_sessions, 10000);
+    assert_int_equal(r.max_handshakes, 256);
+    assert_int_equal(r.max_handshakes_per_source, 16);
+    assert_int_equal(r.first_byte_timeout.count(), 3000);
     assert_int_equal(r.handshake_timeout.count(), 10000);
     assert_int_equal(r.idle_timeout.count(), 180000);
     assert_int_equal(r.mtu, 1500);
@@ -201,6 +207,10 @@ void test_router_rejects_wrong_types(void** state) {
          "must be a string (got integer)"},
         {"string for int", "router = { max_sessions = \"5\"; };\n", 1, "router.max_sessions",
          "must be an integer (got string)"},
+        {"string for handshakes", "router = { max_handshakes = \"5\"; };\n", 1,
+         "router.max_handshakes", "must be an integer (got string)"},
+        {"float for first byte", "router = { first_byte_timeout = 2.5; };\n", 1,
+         "router.first_byte_timeout", "must be an integer (got float)"},
         {"float for ms", "router = { idle_timeout = 1e4; };\n", 1, "router.idle_timeout",
          "must be an integer (got float)"},
         {"string for list", "router = { listen = \"::\"; };\n", 1, "router.listen",
@@ -228,6 +238,16 @@ void test_router_rejects_out_of_range(void** state) {
          "must be between 1 and 1000000 (got 0)"},
         {"sessions high", "router = { max_sessions = 1000001; };\n", 1, "router.max_sessions",
          "(got 1000001)"},
+        {"handshakes 0", "router = { max_handshakes = 0; };\n", 1, "router.max_handshakes",
+         "must be between 1 and 65536 (got 0)"},
+        {"handshakes high", "router = { max_handshakes = 65537; };\n", 1, "router.max_handshakes",
+         "(got 65537)"},
+        {"per source 0", "router = { max_handshakes_per_source = 0; };\n", 1,
+         "router.max_handshakes_per_source", "must be between 1 and 65536 (got 0)"},
+        {"per source high", "router = { max_handshakes_per_source = 100000; };\n", 1,
+         "router.max_handshakes_per_source", "(got 100000)"},
+        {"first byte", "router = { first_byte_timeout = 99; };\n", 1, "router.first_byte_timeout",
+         "must be between 100 and 2147483647 (got 99)"},
         {"handshake", "router = { handshake_timeout = 99; };\n", 1, "router.handshake_timeout",
          "must be between 100 and 2147483647 (got 99)"},
         {"idle", "router = { idle_timeout = 999; };\n", 1, "router.idle_timeout",

@@ -78,11 +78,19 @@ struct IdentityConfig {
     std::string duid_file; // default: "duid" next to cert_file
 };
 
+// Provisioning (enftun-keygen only; enftun itself ignores it).
+struct EnrollConfig {
+    // enftun-enroll's https:// URL; unset: "https://" + remote.hosts[0]
+    // (bracketed if IPv6) + ":8443".
+    std::optional<std::string> url;
+};
+
 struct ClientConfig {
     TunConfig tun;
     RemoteConfig remote;
     RouteConfig route;
     IdentityConfig identity;
+    EnrollConfig enroll;
     // "file:line: key: ignored: why", one per accepted but ignored key of the
     // original enftun (top-level groups first); enftun logs them when it
     // starts, not with -p.
@@ -98,6 +106,7 @@ struct ClientConfig {
 //  - a missing required key (remote.hosts, remote.ca_cert_file,
 //    identity.cert_file, identity.key_file) or an empty remote.hosts;
 //  - tun.ip_set and tun.set_address both given and different;
+//  - enroll.url that is not an https:// URL;
 //  - a setting of the original enftun this one cannot honour: identity.tpm
 //    or identity.xtt with settings, nat with settings, slirp.
 [[nodiscard]] Result<ClientConfig, ConfigError> load_client_config(const std::string& path);

@@ -36,7 +36,17 @@ struct RouterConfig {
     std::string cert_file;
     std::string key_file;
     std::string ca_cert_file; // verifies client certificates
-    std::uint32_t max_sessions = 10000;
+    // CRL of ca_cert_file, re-read when it changes (router/crl_watch.hpp);
+    // empty: no revocation checks.
+    std::string crl_file;
+    std::uint32_t max_sessions = 10000; // authenticated sessions
+    // Unauthenticated connections (router/handshake_budget.hpp): in all, the
+    // oldest evicted when full; from one source (IPv4 address, IPv6 /64),
+    // more refused; and how long one may stay silent (at most
+    // handshake_timeout, which counts from accept).
+    std::uint32_t max_handshakes = 256;
+    std::uint32_t max_handshakes_per_source = 16;
+    std::chrono::milliseconds first_byte_timeout{3000};
     std::chrono::milliseconds handshake_timeout{10000};
     std::chrono::milliseconds idle_timeout{180000};
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame

@@ -37,6 +37,22 @@ private:
 
 std::uint64_t monotonic_ms();
 
+// While a LimitScope is alive, every line below Error shares one RateLimit
+// (a burst per interval, then "(N similar lines suppressed)"). For code that
+// logs on behalf of unauthenticated peers, which may come by the thousand:
+// the router's TLS handshakes (tunnel/tls_link.hpp). Not nestable with
+// different intent: an inactive scope inside an active one changes nothing.
+class LimitScope {
+public:
+    explicit LimitScope(bool active);
+    ~LimitScope();
+    LimitScope(const LimitScope&) = delete;
+    LimitScope& operator=(const LimitScope&) = delete;
+
+private:
+    bool active_;
+};
+
 } // namespace enftun::log
 
 #define ENFTUN_LOG_ERROR(...) ::enftun::log::write(::enftun::log::Level::Error, __VA_ARGS__)

@@ -4,6 +4,7 @@
 //
 //   from a client ─► source must be the client's address, else drop
 //                 ─► echo request to fe80::1 or router.address: answer it
+//                 ─► destination not global (client_route.hpp): drop
 //                 ─► destination is a client: queue to that session
 //                 ─► else the router TUN (gateway mode), if configured
 //                 ─► else drop
@@ -13,14 +14,29 @@
 // the packet is dropped and counted. Sessions that queued something during a
 // batch are flushed once at the end of it, so fan-out coalesces into records.
 //
-// Timers: one sweep timer closes sessions idle longer than idle_timeout; each
-// session's link bounds its handshake. A dead session is unlinked at once and
-// destroyed from a 0 ms timer, outside its own callbacks.
+// Unauthenticated connections (handshake_budget.hpp) have their own budget:
+// router.max_handshakes in all, router.max_handshakes_per_source from one
+// source, the oldest evicted when full. Each starts as a Prelude (socket
+// only) until its first 9 bytes show a ClientHello of a sane size, then
+// becomes a Session whose link runs the TLS handshake. max_sessions counts
+// authenticated sessions only. Failed handshakes are logged in a summary
+// every 10 s (failure_summary.hpp); each one at debug level.
+//
+// Timers: one sweep timer closes sessions idle longer than idle_timeout; a
+// housekeeping timer (while anything is unauthenticated or unsummarised)
+// enforces first_byte_timeout and logs the summary; each session's link
+// bounds its handshake (handshake_timeout from accept). A dead session or
+// prelude is unlinked at once and destroyed from a 0 ms timer, outside its
+// own callbacks.
 #pragma once
 
 #include "enftun/config/router_config.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/router/crl_watch.hpp"
+#include "enftun/router/failure_summary.hpp"
+#include "enftun/router/handshake_budget.hpp"
 #include "enftun/router/listener.hpp"
+#include "enftun/router/prelude.hpp"
 #include "enftun/router/session.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
@@ -35,17 +51,22 @@
 namespace enftun::router {
 
 struct RouterStats {
-    std::uint64_t accepted = 0;     // TCP connections accepted
-    std::uint64_t refused_full = 0; // closed at once: max_sessions reached
-    std::uint64_t handshake_failures = 0;
+    std::uint64_t accepted = 0;       // TCP connections accepted
+    std::uint64_t refused_full = 0;   // closed: max_sessions reached
+    std::uint64_t refused_source = 0; // closed at once: max_handshakes_per_source
+    std::uint64_t evicted = 0;        // oldest unauthenticated, closed for a newer one
+    std::uint64_t first_byte_timeouts = 0;
+    std::uint64_t bad_hello = 0;          // first bytes not a ClientHello, or one too large
+    std::uint64_t handshake_failures = 0; // TLS handshake failed or timed out
     std::uint64_t sessions_up = 0;
     std::uint64_t replaced = 0; // sessions displaced by a newer one
     std::uint64_t idle_closed = 0;
     std::uint64_t forwarded = 0; // packets queued to a client
     std::uint64_t to_tun = 0;    // packets written to the router TUN
     std::uint64_t echo_replies = 0;
-    std::uint64_t dropped_spoofed = 0;  // source is not the sender's address
-    std::uint64_t dropped_no_route = 0; // no client, no TUN for the destination
+    std::uint64_t dropped_spoofed = 0;    // source is not the sender's address
+    std::uint64_t dropped_no_route = 0;   // no client, no TUN for the destination
+    std::uint64_t dropped_not_global = 0; // link-local, multicast, loopback, ...
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t dropped_not_ipv6 = 0; // IPv4: valid on the wire, not routed
     std::uint64_t dropped_tun_error = 0;
@@ -75,12 +96,22 @@ public:
     void on_batch_end();
     // A session's readable event has delivered its `frames` (on_packet).
     void on_session_read_done(std::size_t frames);
+    // Closes the sessions whose certificate the CRL in force lists (called
+    // by the CrlWatch after each load).
+    void close_revoked();
 
 private:
     Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
            std::optional<tun::TunDevice> tun);
 
     void on_accept(UniqueFd fd, const sockaddr_storage& peer);
+    void on_prelude_done(Prelude& p, Prelude::Outcome outcome);
+    void start_handshake(std::unique_ptr<Prelude> p);
+    void evict(HandshakeBudget::Id id);
+    void drop_prelude(HandshakeBudget::Id id);
+    void handshake_failed(const std::string& source, const char* reason);
+    void arm_housekeeping();
+    void housekeeping();
     void on_tun_readable();
     void deliver(const proto::Ipv6Addr& dst, Bytes packet);
     bool answer_echo(Session& from, Bytes packet);
@@ -98,10 +129,19 @@ private:
     std::vector<Session*> dirty_; // queued to during this batch
     bool tun_light_load_ = true;  // the last TUN event read at most one packet
     std::vector<std::unique_ptr<Session>> graveyard_;
+    HandshakeBudget budget_;
+    // Unauthenticated connections by budget id: before TLS, and in it.
+    std::unordered_map<HandshakeBudget::Id, std::unique_ptr<Prelude>> preludes_;
+    std::unordered_map<HandshakeBudget::Id, Session*> handshaking_;
+    std::vector<std::unique_ptr<Prelude>> ready_; // to become sessions (reaper)
+    std::vector<std::unique_ptr<Prelude>> prelude_graveyard_;
+    FailureSummary failures_;
     loop::Timer reaper_;
     loop::Timer sweeper_;
+    loop::Timer housekeeper_;
     tunnel::BusyPoller busy_poll_;
-    std::vector<std::uint8_t> scratch_; // TUN reads and generated replies
+    std::unique_ptr<CrlWatch> crl_watch_; // set iff router.crl_file is
+    std::vector<std::uint8_t> scratch_;   // TUN reads and generated replies
     bool stopping_ = false;
     RouterStats stats_;
 };

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/router/handshake_budget.hpp"
 #include "enftun/tunnel/tls_link.hpp"
 
 #include <list>
@@ -34,6 +35,10 @@ public:
     std::uint64_t last_rx_ms() const { return last_rx_ms_; }
     // Whether the session is already on the router's dirty list.
     bool dirty = false;
+    // Its slot in the router's HandshakeBudget until authenticated; 0: none.
+    HandshakeBudget::Id budget_id = 0;
+    // The peer's address without port, for the failure summary.
+    std::string source;
     // The session's place in the router's list, for O(1) removal.
     std::list<std::unique_ptr<Session>>::iterator self;
 

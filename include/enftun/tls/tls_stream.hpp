@@ -23,7 +23,7 @@ enum class Io {
     WantRead,  // wait until the socket is readable, then call again
     WantWrite, // wait until the socket is writable, then call again
     Closed,    // the peer sent close_notify (a clean end of stream)
-    Error,     // fatal: the connection is unusable; the reason was logged
+    Error,     // fatal: the connection is unusable; error() says why
 };
 
 struct IoResult {
@@ -46,7 +46,8 @@ public:
 
     // Drives the handshake. Done once it has completed and the peer's
     // certificate verified against the CA and the context's PeerPolicy.
-    // An Error from a policy refusal is not logged here: refusal() says why.
+    // An Error from a policy refusal is not logged here: refusal() and
+    // error() say why.
     IoResult handshake();
     // "router certificate refused: wrong name: ..." after the PeerPolicy
     // refused the peer; "" otherwise.
@@ -75,8 +76,14 @@ public:
     // The verified peer's tunnel address (its certificate CN).
     // Errors: Identity.
     Result<proto::Ipv6Addr> peer_address() const;
+    // The verified peer's certificate (borrowed from the SSL), or null.
+    X509* peer_certificate() const { return SSL_get0_peer_certificate(ssl_.get()); }
     // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log.
     std::string describe() const;
+    // Why the last call returned Error ("" before any): OpenSSL's error
+    // queue, errno or the certificate check. Not logged here, so that the
+    // owner logs one line per failure, with this in it.
+    const std::string& error() const { return error_; }
 
 private:
     // What the socket BIO's callback saw; on the heap, so its address stays
@@ -89,7 +96,7 @@ private:
               SslPtr ssl)
         : fd_(std::move(fd)), reads_(std::move(reads)), check_(std::move(check)),
           ssl_(std::move(ssl)) {}
-    IoResult classify(int rc, const char* op);
+    IoResult classify(int rc);
     static long on_socket_bio(BIO* bio, int oper, const char* argp, std::size_t len, int argi,
                               long argl, int ret, std::size_t* processed) noexcept;
 
@@ -97,6 +104,7 @@ private:
     std::unique_ptr<SocketReads> reads_; // outlives ssl_, whose BIO points to it
     std::unique_ptr<PeerCheck> check_;   // outlives ssl_, whose ex_data points to it
     SslPtr ssl_;
+    std::string error_;
 };
 
 } // namespace enftun::tls

@@ -36,11 +36,13 @@
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 #include "enftun/tunnel/busy_poller.hpp"
+#include "enftun/tunnel/identity_watch.hpp"
 #include "enftun/tunnel/idle_trim.hpp"
 #include "enftun/tunnel/router_card.hpp"
 #include "enftun/tunnel/tls_link.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -112,6 +114,8 @@ private:
     void on_heartbeat_dead();
     void start_route_monitor();
     void on_route_change(const netlink::NetChanges& changes);
+    void on_identity_changed();
+    void replace_tls(tls::TlsContext fresh);
     void check_route(const std::string& what);
     void reconnect_for_route();
     void send_probe(Bytes packet);
@@ -122,6 +126,10 @@ private:
     proto::Ipv6Addr self_;
     tun::TunDevice tun_;
     tls::TlsContext tls_;
+    // The context tls_ replaced: a link still handshaking with it borrows
+    // its PeerPolicy (tls/peer_policy.hpp), so it lives until the next
+    // replacement, by which time that link has been replaced too.
+    std::optional<tls::TlsContext> retired_tls_;
     filter::EgressFilter egress_;
     filter::IngressFilter ingress_;
     conn::Backoff backoff_;
@@ -129,6 +137,8 @@ private:
     conn::Connector connector_;
     heartbeat::Heartbeat heartbeat_;
     loop::Timer retry_timer_;
+    // Expiry warnings; a renewed certificate and key -> tls_.
+    IdentityWatch identity_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
     loop::Timer reaper_;     // destroys a dead link outside the link's callbacks

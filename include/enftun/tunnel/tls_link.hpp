@@ -41,7 +41,9 @@ public:
         // all, was delivered. A place to flush what on_frame() queued
         // elsewhere, once per batch (and for busy-polling to count events).
         virtual void on_read_done(std::size_t frames) { (void)frames; }
-        // The link is dead; reason is a static string for the log.
+        // The link is dead; reason is for the log ("TLS read failed:
+        // <OpenSSL's reason>"), valid during the call only: the one line
+        // the owner logs is all that is logged of the failure.
         virtual void on_link_down(const char* reason) = 0;
 
     protected:
@@ -53,6 +55,9 @@ public:
         std::size_t write_capacity = 65536; // bytes queued before backpressure
         std::uint64_t handshake_timeout_ms = 10000;
         bool release_idle_buffers = false; // free read/write buffers when empty
+        // Rate-limit what the handshake logs (log::LimitScope): the router's
+        // peers are unauthenticated until it ends, and may be a flood.
+        bool limit_handshake_logs = false;
     };
 
     TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Options opts);
@@ -87,6 +92,8 @@ private:
     void update_poll();
     void log_socket_error();
     void fail(const char* reason);
+    // fail() with the TlsStream's error appended to reason.
+    void fail_tls(const char* reason);
 
     tls::TlsStream stream_;
     Handler& handler_; // outlives the link
@@ -105,6 +112,7 @@ private:
     std::uint64_t frames_rx_ = 0;
     std::uint64_t bytes_rx_ = 0;
     std::uint64_t bytes_tx_ = 0;
+    std::string reason_; // fail_tls()'s reason, alive while on_link_down() runs
 };
 
 } // namespace enftun::tunnel

@@ -1,0 +1,32 @@
+// client_route: where the router sends a packet a client wrote, decided on
+// its destination alone (the source was checked before). Pure.
+//
+//   fe80::1 or router.address       ─► Local (the router answers it)
+//   not a global unicast address    ─► NotGlobal (dropped, counted)
+//   anything else                   ─► Forward (a client, or the gateway TUN)
+//
+// Not global (RFC 4291 section 2.4, RFC 6890): :: (unspecified), ::1
+// (loopback), ::ffff:0:0/96 (IPv4-mapped: never on the wire), fe80::/10
+// (link-local: this link is the tunnel, and the router is its only other
+// end), fec0::/10 (deprecated site-local, RFC 3879) and ff00::/8 (multicast
+// of any scope: the router forwards unicast only). The gateway TUN's host
+// would otherwise take such packets as its own link's: a client could reach
+// its link-local neighbours, its loopback services or its multicast groups.
+#pragma once
+
+#include "enftun/proto/ipv6_addr.hpp"
+
+namespace enftun::router {
+
+enum class ClientRoute {
+    Local,     // addressed to the router itself
+    NotGlobal, // must not leave the tunnel link: drop and count
+    Forward,   // to a client or the gateway TUN
+};
+
+ClientRoute route_from_client(const proto::Ipv6Addr& dst, const proto::Ipv6Addr& router_address);
+
+// Whether dst is none of the non-global ranges above.
+bool is_global_destination(const proto::Ipv6Addr& dst);
+
+} // namespace enftun::router

@@ -1,0 +1,39 @@
+// PEM and X.509 helpers shared by enftun-enroll and enftun-keygen: loading
+// certificates, keys and requests from files or memory, writing them as
+// PEM text, and reading a certificate's serial and IPv6 subjectAltName.
+// Every failure carries OpenSSL's error queue as one line.
+#pragma once
+
+#include "common/failure.hpp"
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tls/ssl_ptr.hpp"
+
+#include <openssl/x509.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace enftun::keygen {
+
+using X509ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
+using X509CrlPtr = std::unique_ptr<X509_CRL, Free<X509_CRL_free>>;
+
+// The first certificate in PEM text. Errors: no PEM certificate in it.
+Outcome<tls::X509Ptr> cert_from_pem(std::string_view pem);
+// The first certificate in the file. Errors: unreadable file, no certificate.
+Outcome<tls::X509Ptr> load_cert_file(const std::string& path);
+// A private key (PEM, unencrypted). Errors: unreadable file, no key.
+Outcome<tls::PkeyPtr> load_key_file(const std::string& path);
+
+std::string cert_to_pem(X509* cert);
+std::string crl_to_pem(X509_CRL* crl);
+
+// The serial number in upper-case hex without leading zeros, as BN_bn2hex
+// writes it ("0" for zero): the form the state file and `list` use.
+std::string serial_hex(const ASN1_INTEGER* serial);
+
+// The first IP address in the certificate's subjectAltName that is IPv6.
+std::optional<proto::Ipv6Addr> san_ipv6(X509* cert);
+
+} // namespace enftun::keygen

@@ -1,0 +1,65 @@
+// The device's client of the enrollment API v1 (see the README,
+// "Provisioning"): POST /v1/login, /v1/enroll and /v1/renew over HTTPS
+// with libcurl. The service is verified against remote.ca_cert_file with
+// its host name or IP checked against its subjectAltName (VERIFYPEER,
+// VERIFYHOST), TLS 1.2 or newer, https only, no redirects; nothing turns
+// that off. Replies are bounded (64 KiB) and in time (connect 10 s,
+// whole request 30 s).
+//
+// Every error is one line for the user: what failed, the HTTP status and
+// the service's "error" text when there is one (control characters
+// removed, at most 200 characters).
+#pragma once
+
+#include "reply_check.hpp"
+#include "text_result.hpp"
+
+#include "enftun/tls/ssl_ptr.hpp"
+#include "enftun/util/result.hpp"
+
+#include <string>
+#include <vector>
+
+namespace enftun::keygen {
+
+struct ServiceOptions {
+    std::string url;          // "https://host:port", no trailing path
+    std::string ca_cert_file; // remote.ca_cert_file
+    // Mutual TLS (renew only): the current identity.
+    std::string client_cert_file;
+    std::string client_key_file;
+};
+
+struct ServiceReply {
+    Reply reply;
+    std::vector<tls::X509Ptr> server_chain; // as the service presented it
+};
+
+class EnrollClient {
+public:
+    explicit EnrollClient(ServiceOptions options);
+    ~EnrollClient();
+    EnrollClient(const EnrollClient&) = delete;
+    EnrollClient& operator=(const EnrollClient&) = delete;
+
+    // A bearer token. Errors: transport, 401 wrong password, 429, bad JSON.
+    TextResult login(const std::string& user, std::string& password);
+    Result<ServiceReply, std::string> enroll(const std::string& token, const std::string& csr,
+                                             const std::string& request);
+    // Authenticated by the client certificate in the options.
+    Result<ServiceReply, std::string> renew(const std::string& csr);
+
+private:
+    struct HttpReply;
+    Result<HttpReply, std::string> post(const char* path, const std::string& body,
+                                        const std::string& token);
+    Result<ServiceReply, std::string> certificate_reply(const char* what, HttpReply& http);
+
+    ServiceOptions options_;
+};
+
+// Strips control characters and cuts text to max bytes: the service's
+// words are shown, but they cannot move the cursor or fill the terminal.
+std::string printable(const std::string& text, std::size_t max = 200);
+
+} // namespace enftun::keygen

@@ -1,0 +1,337 @@
+// enftun-keygen: puts this device on the network. Wiring only: the command
+// line (args), the client config, the summary and prompt (terminal), then
+// one of four flows:
+//
+//   enroll   new key -> login -> /v1/enroll -> check reply -> write files
+//   renew    new key -> /v1/renew (mutual TLS, current identity) -> same
+//   offline  new key -> sign with --ca-cert/--ca-key -> write files
+//   csr-out  new key -> write the key and a CSR
+//
+// Every failure is one line on stderr and exit 1 (usage: exit 2), and
+// nothing is written before the reply has passed every check.
+#include "args.hpp"
+#include "cert_profile.hpp"
+#include "enroll_client.hpp"
+#include "identity_files.hpp"
+#include "key_material.hpp"
+#include "reply_check.hpp"
+#include "terminal.hpp"
+
+#include "enftun/config/client_config.hpp"
+#include "enftun/tls/identity.hpp"
+
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace enftun::keygen;
+using enftun::Result;
+using enftun::config::ClientConfig;
+
+struct Failure {
+    std::string message;
+};
+
+// Everything the flows share, gathered before any key is made.
+struct Plan {
+    const Options* options = nullptr;
+    const ClientConfig* config = nullptr;
+    FileOwner owner;
+    std::string owner_name;
+    std::string server;
+    std::vector<enftun::tls::X509Ptr> cas; // remote.ca_cert_file
+};
+
+std::string server_url(const Options& o, const ClientConfig& c) {
+    if (!o.server.empty()) {
+        return o.server;
+    }
+    if (c.enroll.url) {
+        return *c.enroll.url;
+    }
+    return default_server_url(c.remote.hosts.front());
+}
+
+std::string files_line(const Plan& p) {
+    const auto& id = p.config->identity;
+    std::string files = id.key_file + " (0600)";
+    if (p.options->mode == Options::Mode::CsrOut) {
+        files += ", " + p.options->csr_out;
+    } else {
+        files += ", " + id.cert_file + " (0644)";
+        if (p.options->mode != Options::Mode::OfflineSign) {
+            files += ", and " + p.config->remote.ca_cert_file + " if the service's CA changed";
+        }
+    }
+    return files + "; owner " + p.owner_name;
+}
+
+void print_summary(const Plan& p, const std::string& user) {
+    const Options& o = *p.options;
+    switch (o.mode) {
+    case Options::Mode::Enroll:
+        std::printf("server:  %s\nuser:    %s\nrequest: %s\n", p.server.c_str(), user.c_str(),
+                    o.request.text.c_str());
+        break;
+    case Options::Mode::Renew:
+        std::printf("server:  %s\nrequest: renew %s\n", p.server.c_str(),
+                    p.config->identity.cert_file.c_str());
+        break;
+    case Options::Mode::OfflineSign:
+        std::printf("CA:      %s\nrequest: %s for %ld days\n", o.ca_cert_file.c_str(),
+                    o.request.text.c_str(), o.days);
+        break;
+    default:
+        std::printf("request: %s (certificate request only)\n", o.request.text.c_str());
+        break;
+    }
+    std::printf("writes:  %s\n", files_line(p).c_str());
+    std::fflush(stdout);
+}
+
+Result<void, Failure> go_ahead(const Plan& p, const std::string& user) {
+    print_summary(p, user);
+    if (p.options->yes) {
+        return {};
+    }
+    auto ok = confirm("Continue?");
+    if (!ok) {
+        return Failure{ok.error()};
+    }
+    if (!*ok) {
+        return Failure{"stopped: nothing was written"};
+    }
+    return {};
+}
+
+Result<void, Failure> write_checked(const Plan& p, const SecretPem& key, CheckedReply& checked) {
+    IdentityWrite w;
+    w.key_file = p.config->identity.key_file;
+    w.key = &key;
+    w.cert_file = p.config->identity.cert_file;
+    w.cert_pem = cert_pem(checked.certificate.get());
+    if (checked.new_ca) {
+        w.ca_file = p.config->remote.ca_cert_file;
+        w.ca_pem = cert_pem(checked.new_ca.get());
+    }
+    if (auto st = write_identity(w, p.owner); !st) {
+        return Failure{st.error()};
+    }
+    std::printf("%s: wrote %s and %s%s (valid until %s)\n", checked.address.to_string().c_str(),
+                w.key_file.c_str(), w.cert_file.c_str(),
+                checked.new_ca ? (" and the new CA " + w.ca_file).c_str() : "",
+                format_time(X509_get0_notAfter(checked.certificate.get())).c_str());
+    return {};
+}
+
+// Login (enroll) or mutual TLS (renew), the request, the reply's checks.
+Result<void, Failure> run_online(Plan& p, const EnrollRequest& request, std::string user,
+                                 std::string password) {
+    auto key = make_device_key();
+    if (!key) {
+        wipe(password);
+        return Failure{key.error()};
+    }
+    auto csr = make_csr_pem(key->get(), "enftun device");
+    if (!csr) {
+        wipe(password);
+        return Failure{csr.error().message};
+    }
+    ServiceOptions so{p.server, p.config->remote.ca_cert_file, "", ""};
+    const bool renew = p.options->mode == Options::Mode::Renew;
+    if (renew) {
+        so.client_cert_file = p.config->identity.cert_file;
+        so.client_key_file = p.config->identity.key_file;
+    }
+    EnrollClient client(so);
+    Result<ServiceReply, std::string> reply = std::string();
+    if (renew) {
+        reply = client.renew(*csr);
+    } else {
+        auto token = client.login(user, password);
+        wipe(password);
+        if (!token) {
+            return Failure{token.error().message};
+        }
+        reply = client.enroll(*token, *csr, request.text);
+        wipe(*token);
+    }
+    if (!reply) {
+        return Failure{reply.error()};
+    }
+    const ReplyContext ctx{&request, key->get(), &p.cas, &reply->server_chain};
+    auto checked = check_reply(ctx, reply->reply);
+    if (!checked) {
+        return Failure{"refused the service's reply: " + checked.error()};
+    }
+    auto pem = private_key_pem(key->get());
+    if (!pem) {
+        return Failure{pem.error()};
+    }
+    return write_checked(p, *pem, *checked);
+}
+
+Result<void, Failure> run_enroll(Plan& p) {
+    std::string user = p.options->user;
+    if (user.empty()) {
+        auto asked = ask("user: ", true);
+        if (!asked) {
+            return Failure{"user: " + asked.error().message};
+        }
+        user = *asked;
+    }
+    if (auto st = go_ahead(p, user); !st) {
+        return st;
+    }
+    auto password = p.options->password_file.empty() ? ask("password for " + user + ": ", false)
+                                                     : read_password_file(p.options->password_file);
+    if (!password) {
+        return Failure{"password: " + password.error().message};
+    }
+    return run_online(p, p.options->request, user, std::move(*password));
+}
+
+Result<void, Failure> run_renew(Plan& p) {
+    const auto& id = p.config->identity;
+    auto addr = enftun::tls::address_from_cert_file(id.cert_file);
+    if (!addr) {
+        return Failure{"--renew: " + id.cert_file + " is not a device certificate (" +
+                       addr.error().what + ")"};
+    }
+    const EnrollRequest same{EnrollRequest::Kind::Exact, *addr, addr->to_string()};
+    if (auto st = go_ahead(p, ""); !st) {
+        return st;
+    }
+    return run_online(p, same, "", "");
+}
+
+Result<void, Failure> run_offline(Plan& p) {
+    const Options& o = *p.options;
+    auto ca = load_certs_file(o.ca_cert_file);
+    if (!ca) {
+        return Failure{"--ca-cert: " + ca.error()};
+    }
+    auto ca_key = load_key_file(o.ca_key_file);
+    if (!ca_key) {
+        return Failure{"--ca-key: " + ca_key.error()};
+    }
+    if (auto st = go_ahead(p, ""); !st) {
+        return st;
+    }
+    auto key = make_device_key();
+    if (!key) {
+        return Failure{key.error()};
+    }
+    auto cert = sign_device_cert(key->get(), (*ca)[0].get(), ca_key->get(), o.request.addr, o.days);
+    if (!cert) {
+        return Failure{cert.error()};
+    }
+    // The same checks as a service's reply: a CA that the config does not
+    // trust would give a certificate the router refuses.
+    std::vector<enftun::tls::X509Ptr> none;
+    const ReplyContext ctx{&o.request, key->get(), &p.cas, &none};
+    const Reply as_reply{o.request.text, cert_pem(cert->get()), cert_pem((*ca)[0].get())};
+    auto checked = check_reply(ctx, as_reply);
+    if (!checked) {
+        return Failure{"--ca-cert: " + checked.error()};
+    }
+    auto pem = private_key_pem(key->get());
+    if (!pem) {
+        return Failure{pem.error()};
+    }
+    return write_checked(p, *pem, *checked);
+}
+
+Result<void, Failure> run_csr_out(Plan& p) {
+    if (auto st = go_ahead(p, ""); !st) {
+        return st;
+    }
+    auto key = make_device_key();
+    if (!key) {
+        return Failure{key.error()};
+    }
+    auto csr = make_csr_pem(key->get(), p.options->request.text);
+    if (!csr) {
+        return Failure{csr.error().message};
+    }
+    auto pem = private_key_pem(key->get());
+    if (!pem) {
+        return Failure{pem.error()};
+    }
+    IdentityWrite w;
+    w.key_file = p.config->identity.key_file;
+    w.key = &*pem;
+    w.csr_file = p.options->csr_out;
+    w.csr_pem = *csr;
+    if (auto st = write_identity(w, p.owner); !st) {
+        return Failure{st.error()};
+    }
+    std::printf("wrote %s and the request %s for %s\n", w.key_file.c_str(), w.csr_file.c_str(),
+                p.options->request.text.c_str());
+    return {};
+}
+
+Result<void, Failure> run(const Options& o) {
+    auto config = enftun::config::load_client_config(o.config);
+    if (!config) {
+        return Failure{config.error().message};
+    }
+    Plan p;
+    p.options = &o;
+    p.config = &*config;
+    auto owner = resolve_owner(o.owner);
+    if (!owner) {
+        return Failure{owner.error()};
+    }
+    p.owner = *owner;
+    p.owner_name = !o.owner.empty() ? o.owner : owner->uid != 0 ? "enftun" : "root";
+    p.server = server_url(o, *config);
+    auto cas = load_certs_file(config->remote.ca_cert_file);
+    if (!cas) {
+        return Failure{"remote.ca_cert_file: " + cas.error()};
+    }
+    p.cas = std::move(*cas);
+    switch (o.mode) {
+    case Options::Mode::Enroll:
+        return run_enroll(p);
+    case Options::Mode::Renew:
+        return run_renew(p);
+    case Options::Mode::OfflineSign:
+        return run_offline(p);
+    default:
+        return run_csr_out(p);
+    }
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // No core dump, no ptrace by others: this process holds a private key
+    // and a password.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    ::umask(077);
+    auto options = parse_args(argc, argv);
+    if (!options) {
+        std::fprintf(stderr, "enftun-keygen: %s (see enftun-keygen --help)\n",
+                     options.error().c_str());
+        return 2;
+    }
+    if (options->mode == Options::Mode::Help) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (options->mode == Options::Mode::Version) {
+        std::printf("enftun-keygen %s\n", ENFTUN_VERSION);
+        return 0;
+    }
+    if (auto st = run(*options); !st) {
+        std::fprintf(stderr, "enftun-keygen: %s\n", st.error().message.c_str());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,154 @@
+#include "reply_check.hpp"
+
+#include "key_material.hpp"
+
+#include "enftun/tls/identity.hpp"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+namespace enftun::keygen {
+
+namespace {
+
+using StorePtr = std::unique_ptr<X509_STORE, Free<X509_STORE_free>>;
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Free<X509_STORE_CTX_free>>;
+// sk_X509_free is a macro-generated inline; a plain function can be a
+// template argument. Frees the stack only: the certificates stay with us.
+void free_x509_stack(STACK_OF(X509) * s) {
+    sk_X509_free(s);
+}
+using X509StackPtr = std::unique_ptr<STACK_OF(X509), Free<free_x509_stack>>;
+
+// The address in the SAN must be there (not only allowed to agree, as
+// tls::address_from_cert accepts): the service always writes it.
+bool has_san_ip(X509* cert, const proto::Ipv6Addr& addr) {
+    std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>> names(static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    if (!names) {
+        return false;
+    }
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
+        if (n->type == GEN_IPADD && ASN1_STRING_length(n->d.iPAddress) == 16 &&
+            std::equal(addr.bytes.begin(), addr.bytes.end(),
+                       ASN1_STRING_get0_data(n->d.iPAddress))) {
+            return true;
+        }
+    }
+    return false;
+}
+
+Result<proto::Ipv6Addr, std::string> check_address(const ReplyContext& ctx, const Reply& reply,
+                                                   X509* cert) {
+    auto addr = tls::address_from_cert(cert);
+    if (!addr) {
+        return std::string("the ") + addr.error().what; // "certificate Common Name is ..."
+    }
+    const std::string text = addr->to_string();
+    if (!has_san_ip(cert, *addr)) {
+        return "the certificate for " + text + " has no subjectAltName IP " + text;
+    }
+    const auto said = proto::Ipv6Addr::parse(reply.address);
+    if (!said || !(*said == *addr)) {
+        return "the reply's address \"" + reply.address.substr(0, 64) +
+               "\" is not the certificate's " + text;
+    }
+    if (!is_device_address(*addr)) {
+        return "the certificate's address " + text + " cannot be a device's address";
+    }
+    if (!satisfies(*ctx.request, *addr)) {
+        return "the certificate's address " + text + " is not what was asked for (" +
+               ctx.request->text + ")";
+    }
+    return *addr;
+}
+
+std::vector<X509*> raw(const std::vector<tls::X509Ptr>& certs) {
+    std::vector<X509*> out;
+    for (const auto& c : certs) {
+        out.push_back(c.get());
+    }
+    return out;
+}
+
+bool is_one_of(X509* cert, const std::vector<tls::X509Ptr>& certs) {
+    for (const auto& c : certs) {
+        if (X509_cmp(cert, c.get()) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+bool verifies(const std::vector<X509*>& chain, const std::vector<X509*>& anchors, int purpose,
+              std::string* why) {
+    ERR_clear_error();
+    StorePtr store(X509_STORE_new());
+    StoreCtxPtr ctx(X509_STORE_CTX_new());
+    X509StackPtr untrusted(sk_X509_new_null());
+    if (!store || !ctx || !untrusted || chain.empty()) {
+        *why = "cannot verify: out of memory or no certificate";
+        return false;
+    }
+    for (X509* a : anchors) {
+        X509_STORE_add_cert(store.get(), a);
+    }
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+        sk_X509_push(untrusted.get(), chain[i]);
+    }
+    if (X509_STORE_CTX_init(ctx.get(), store.get(), chain[0], untrusted.get()) != 1) {
+        *why = "cannot verify: " + tls::drain_errors();
+        return false;
+    }
+    X509_STORE_CTX_set_purpose(ctx.get(), purpose);
+    const bool ok = X509_verify_cert(ctx.get()) == 1;
+    if (!ok) {
+        *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    }
+    ERR_clear_error();
+    return ok;
+}
+
+Result<CheckedReply, std::string> check_reply(const ReplyContext& ctx, const Reply& reply) {
+    auto leaf = parse_certs_pem(reply.certificate);
+    if (!leaf) {
+        return "the reply's certificate: " + leaf.error();
+    }
+    X509* cert = (*leaf)[0].get();
+    if (X509_check_private_key(cert, ctx.key) != 1) {
+        ERR_clear_error();
+        return std::string("the certificate is not for the key made on this device");
+    }
+    auto addr = check_address(ctx, reply, cert);
+    if (!addr) {
+        return addr.error();
+    }
+    auto ca = parse_certs_pem(reply.ca);
+    if (!ca) {
+        return "the reply's CA: " + ca.error();
+    }
+    X509* new_ca = (*ca)[0].get();
+    const bool ca_differs = !is_one_of(new_ca, *ctx.configured_cas);
+    std::string why;
+    const bool new_ca_trusted =
+        ca_differs && !ctx.server_chain->empty() &&
+        verifies(raw(*ctx.server_chain), {new_ca}, X509_PURPOSE_SSL_SERVER, &why);
+    std::vector<X509*> anchors = raw(*ctx.configured_cas);
+    if (new_ca_trusted) {
+        anchors.push_back(new_ca);
+    }
+    std::vector<X509*> chain = raw(*leaf);
+    if (!verifies(chain, anchors, X509_PURPOSE_SSL_CLIENT, &why)) {
+        return "the certificate does not verify against the configured CA (" + why + ")";
+    }
+    CheckedReply out{*addr, std::move((*leaf)[0]), nullptr};
+    if (new_ca_trusted) {
+        out.new_ca = std::move((*ca)[0]);
+    }
+    return out;
+}
+
+} // namespace enftun::keygen

@@ -1,0 +1,55 @@
+// Checks of what the enrollment service sent back, before anything is
+// written: the certificate must
+//  - be a certificate for the key made on this device;
+//  - carry one address, CN = subjectAltName IP (tls::address_from_cert;
+//    the SAN IP is required), a usable unicast address, equal to the
+//    reply's "address" field, and one that satisfies the request;
+//  - chain, for the purpose TLS client (EKU clientAuth), to the CA in
+//    remote.ca_cert_file, or to the CA in the reply when that CA also
+//    verifies the service's own certificate chain (a CA the device already
+//    trusts for its servers, e.g. after a rotation).
+// The returned CA is to be written to remote.ca_cert_file only when it
+// differs from every configured CA and verifies the service's chain.
+#pragma once
+
+#include "request.hpp"
+
+#include "enftun/tls/ssl_ptr.hpp"
+#include "enftun/util/result.hpp"
+
+#include <string>
+#include <vector>
+
+namespace enftun::keygen {
+
+struct Reply {
+    std::string address;     // "address" field
+    std::string certificate; // PEM
+    std::string ca;          // PEM
+};
+
+struct ReplyContext {
+    const EnrollRequest* request = nullptr; // outlives the check
+    EVP_PKEY* key = nullptr;                // the new key
+    // remote.ca_cert_file's certificates.
+    const std::vector<tls::X509Ptr>* configured_cas = nullptr;
+    // The service's certificate chain as it presented it, leaf first; may
+    // be empty (then a returned CA that differs is never written).
+    const std::vector<tls::X509Ptr>* server_chain = nullptr;
+};
+
+struct CheckedReply {
+    proto::Ipv6Addr address;
+    tls::X509Ptr certificate;
+    tls::X509Ptr new_ca; // null: keep remote.ca_cert_file as it is
+};
+
+// Errors: one line saying what is wrong with the reply.
+Result<CheckedReply, std::string> check_reply(const ReplyContext& ctx, const Reply& reply);
+
+// Whether chain[0] verifies to one of anchors (chain[1..] as untrusted
+// intermediates) for the given X509_PURPOSE_*. On false, *why says why.
+bool verifies(const std::vector<X509*>& chain, const std::vector<X509*>& anchors, int purpose,
+              std::string* why);
+
+} // namespace enftun::keygen

@@ -1,0 +1,124 @@
+// enftun-keygen's command line: modes, what goes together, and that a bad
+// request is refused while parsing (before any file or network access).
+#include "args.hpp"
+
+#include "test.hpp"
+
+#include <cstring>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+using enftun::keygen::Options;
+using enftun::keygen::parse_args;
+
+namespace {
+
+// getopt permutes argv: give it writable copies.
+struct Argv {
+    std::vector<std::string> words;
+    std::vector<char*> ptrs;
+    explicit Argv(std::initializer_list<const char*> args) {
+        words.emplace_back("enftun-keygen");
+        for (const char* a : args) {
+            words.emplace_back(a);
+        }
+        for (auto& w : words) {
+            ptrs.push_back(w.data());
+        }
+        ptrs.push_back(nullptr);
+    }
+    int argc() const { return static_cast<int>(words.size()); }
+};
+
+Argv* g_argv = nullptr; // freed by the next call, so a failed assert leaks one at most
+
+enftun::Result<Options, std::string> parse(std::initializer_list<const char*> args) {
+    delete g_argv;
+    g_argv = new Argv(args);
+    return parse_args(g_argv->argc(), g_argv->ptrs.data());
+}
+
+void expect_usage_error(std::initializer_list<const char*> args, const char* fragment) {
+    auto r = parse(args);
+    if (r) {
+        fail_msg("accepted, expected \"%s\"", fragment);
+    }
+    if (std::strstr(r.error().c_str(), fragment) == nullptr) {
+        fail_msg("\"%s\" lacks \"%s\"", r.error().c_str(), fragment);
+    }
+}
+
+void test_enroll_mode(void**) {
+    auto r = parse({"-c", "x.conf", "--server", "https://[fd00::1]:9", "--user", "ops",
+                    "--password-file", "pw", "--owner", "nobody", "--yes", "fd00:e:0:1::/64"});
+    assert_true(r.has_value());
+    assert_true(r->mode == Options::Mode::Enroll);
+    assert_string_equal(r->config.c_str(), "x.conf");
+    assert_string_equal(r->server.c_str(), "https://[fd00::1]:9");
+    assert_string_equal(r->user.c_str(), "ops");
+    assert_string_equal(r->password_file.c_str(), "pw");
+    assert_string_equal(r->owner.c_str(), "nobody");
+    assert_true(r->yes);
+    assert_string_equal(r->request.text.c_str(), "fd00:e:0:1::/64");
+
+    auto d = parse({"auto"});
+    assert_true(d.has_value());
+    assert_string_equal(d->config.c_str(), "/etc/enftun/enf0.conf");
+    assert_false(d->yes);
+}
+
+void test_other_modes(void**) {
+    auto renew = parse({"--renew", "--yes"});
+    assert_true(renew.has_value());
+    assert_true(renew->mode == Options::Mode::Renew);
+
+    auto off = parse({"--ca-cert", "ca.pem", "--ca-key", "ca.key", "--days", "30", "fd00::5"});
+    assert_true(off.has_value());
+    assert_true(off->mode == Options::Mode::OfflineSign);
+    assert_int_equal(off->days, 30);
+
+    auto csr = parse({"--csr-out", "r.csr", "fd00::5"});
+    assert_true(csr.has_value());
+    assert_true(csr->mode == Options::Mode::CsrOut);
+    assert_string_equal(csr->csr_out.c_str(), "r.csr");
+}
+
+void test_usage_errors(void**) {
+    expect_usage_error({}, "missing ADDRESS, PREFIX/64 or auto");
+    expect_usage_error({"auto", "fd00::5"}, "unexpected argument: fd00::5");
+    expect_usage_error({"--bogus", "auto"}, "unknown option: --bogus");
+    expect_usage_error({"auto", "--user"}, "option needs a value: --user");
+    expect_usage_error({"fd00::/65"}, "is a /65");
+    expect_usage_error({"fd00::zz"}, "\"fd00::zz\"");
+    expect_usage_error({"--renew", "fd00::5"}, "--renew takes no address");
+    expect_usage_error({"--renew", "--user", "ops"}, "no --user or --password-file");
+    expect_usage_error({"--ca-cert", "ca.pem", "fd00::5"}, "--ca-cert and --ca-key go together");
+    expect_usage_error({"--days", "3", "fd00::5"}, "--days needs --ca-cert and --ca-key");
+    expect_usage_error({"--ca-cert", "a", "--ca-key", "b", "--days", "0", "fd00::5"},
+                       "--days must be a number of days from 1 to 36500");
+    expect_usage_error({"--ca-cert", "a", "--ca-key", "b", "auto"}, "needs an exact address");
+    expect_usage_error({"--csr-out", "r", "fd00::/64"}, "needs an exact address");
+    expect_usage_error({"--csr-out", "r", "--server", "https://x", "fd00::5"},
+                       "--server does not apply offline");
+    expect_usage_error({"--renew", "--csr-out", "r"}, "exclude each other");
+    expect_usage_error({"--server", "http://x:8443", "auto"}, "--server must be an https:// URL");
+    expect_usage_error({"-c", "", "auto"}, "-c needs a file name");
+}
+
+int teardown(void**) {
+    delete g_argv;
+    g_argv = nullptr;
+    return 0;
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_enroll_mode),
+        cmocka_unit_test(test_other_modes),
+        cmocka_unit_test(test_usage_errors),
+    };
+    return cmocka_run_group_tests_name("keygen_args", tests, nullptr, teardown);
+}

@@ -1,0 +1,175 @@
+// The checks of an enrollment reply before anything is written: the key,
+// the address (CN = SAN, the reply's field, the request), the chain to
+// the configured CA, and when a returned CA may replace it. Certificates
+// are real (test_certs.hpp, and the offline signer's profile).
+#include "cert_profile.hpp"
+#include "key_material.hpp"
+#include "reply_check.hpp"
+
+#include "test.hpp"
+#include "test_certs.hpp"
+
+#include <cstring>
+
+using namespace enftun::keygen;
+using enftun::tls::X509Ptr;
+using test_certs::CertSpec;
+using test_certs::KeyCert;
+
+namespace {
+
+struct Pki {
+    KeyCert ca = test_certs::make_ca("keygen test CA");
+    KeyCert other_ca = test_certs::make_ca("another CA");
+    enftun::tls::PkeyPtr key = test_certs::make_key(); // "made on the device"
+    std::vector<X509Ptr> configured;
+    std::vector<X509Ptr> no_chain;
+    EnrollRequest request;
+    std::string scratch;
+};
+
+Pki* g = nullptr;
+
+int setup(void**) {
+    g = new Pki;
+    g->configured.push_back(X509Ptr(X509_dup(g->ca.cert.get())));
+    return g->ca && g->other_ca && g->key ? 0 : -1;
+}
+
+int teardown(void**) {
+    delete g;
+    g = nullptr;
+    return 0;
+}
+
+std::string signed_by(const KeyCert& ca, EVP_PKEY* key, const char* addr) {
+    auto cert = sign_device_cert(key, ca.cert.get(), ca.key.get(),
+                                 *enftun::proto::Ipv6Addr::parse(addr), 30);
+    return cert ? cert_pem(cert->get()) : std::string();
+}
+
+Reply reply_for(const std::string& cert, const char* addr, const KeyCert& ca) {
+    return Reply{addr, cert, cert_pem(ca.cert.get())};
+}
+
+enftun::Result<CheckedReply, std::string> check(const char* request, const Reply& reply,
+                                                const std::vector<X509Ptr>& chain) {
+    g->request = *parse_request(request);
+    return check_reply({&g->request, g->key.get(), &g->configured, &chain}, reply);
+}
+
+void expect_refused(const char* request, const Reply& reply, const char* fragment) {
+    auto r = check(request, reply, g->no_chain);
+    if (r) {
+        fail_msg("reply accepted, expected \"%s\"", fragment);
+    }
+    if (std::strstr(r.error().c_str(), fragment) == nullptr) {
+        fail_msg("\"%s\" lacks \"%s\"", r.error().c_str(), fragment);
+    }
+}
+
+void test_accepts_a_good_reply(void**) {
+    const auto cert = signed_by(g->ca, g->key.get(), "fd00:e:0:1::7");
+    for (const char* request : {"auto", "fd00:e:0:1::/64", "fd00:e:0:1::7"}) {
+        auto r = check(request, reply_for(cert, "fd00:e:0:1::7", g->ca), g->no_chain);
+        assert_true(r.has_value());
+        assert_string_equal(r->address.to_string().c_str(), "fd00:e:0:1::7");
+        assert_null(r->new_ca.get()); // the configured CA: nothing to write
+    }
+}
+
+void test_refuses_another_key(void**) {
+    auto other = test_certs::make_key();
+    const auto cert = signed_by(g->ca, other.get(), "fd00:e::7");
+    expect_refused("auto", reply_for(cert, "fd00:e::7", g->ca),
+                   "not for the key made on this device");
+}
+
+void test_refuses_an_address_not_asked_for(void**) {
+    const auto cert = signed_by(g->ca, g->key.get(), "fd00:e:0:2::7");
+    expect_refused("fd00:e:0:1::/64", reply_for(cert, "fd00:e:0:2::7", g->ca),
+                   "is not what was asked for (fd00:e:0:1::/64)");
+    expect_refused("fd00:e:0:2::8", reply_for(cert, "fd00:e:0:2::7", g->ca),
+                   "is not what was asked for");
+    expect_refused("auto", reply_for(cert, "fd00:e:0:2::8", g->ca),
+                   "reply's address \"fd00:e:0:2::8\" is not the certificate's fd00:e:0:2::7");
+}
+
+void test_refuses_bad_identity(void**) {
+    CertSpec cn_san;
+    cn_san.cns = {"fd00:e::5"};
+    cn_san.san = {"IP:fd00:e::6"};
+    cn_san.usage = test_certs::Usage::Client;
+    auto differ = test_certs::make_cert(cn_san, g->key.get(), g->ca.cert.get(), g->ca.key.get());
+    expect_refused("auto", reply_for(cert_pem(differ.get()), "fd00:e::5", g->ca),
+                   "certificate subjectAltName IP disagrees with its CN");
+
+    CertSpec no_san = cn_san;
+    no_san.san.clear();
+    auto bare = test_certs::make_cert(no_san, g->key.get(), g->ca.cert.get(), g->ca.key.get());
+    expect_refused("auto", reply_for(cert_pem(bare.get()), "fd00:e::5", g->ca),
+                   "has no subjectAltName IP");
+
+    CertSpec mcast = cn_san;
+    mcast.cns = {"fe80::5"};
+    mcast.san = {"IP:fe80::5"};
+    auto m = test_certs::make_cert(mcast, g->key.get(), g->ca.cert.get(), g->ca.key.get());
+    expect_refused("auto", reply_for(cert_pem(m.get()), "fe80::5", g->ca),
+                   "the certificate Common Name is not a unicast, routable IPv6");
+
+    CertSpec server_only = cn_san;
+    server_only.san = {"IP:fd00:e::5"};
+    server_only.usage = test_certs::Usage::Server;
+    auto s = test_certs::make_cert(server_only, g->key.get(), g->ca.cert.get(), g->ca.key.get());
+    expect_refused("auto", reply_for(cert_pem(s.get()), "fd00:e::5", g->ca),
+                   "does not verify against the configured CA");
+
+    expect_refused("auto", Reply{"fd00:e::5", "not pem", cert_pem(g->ca.cert.get())},
+                   "the reply's certificate: no PEM certificate");
+    const auto good = signed_by(g->ca, g->key.get(), "fd00:e::5");
+    expect_refused("auto", Reply{"fd00:e::5", good, "junk"}, "the reply's CA");
+}
+
+void test_refuses_another_ca(void**) {
+    // Signed by a CA the device does not trust, which also says it is the CA.
+    const auto cert = signed_by(g->other_ca, g->key.get(), "fd00:e::7");
+    expect_refused("auto", reply_for(cert, "fd00:e::7", g->other_ca),
+                   "does not verify against the configured CA");
+    // ... even when the service's own chain is one of ours.
+    CertSpec server;
+    server.cns = {"enroll"};
+    server.usage = test_certs::Usage::Server;
+    std::vector<X509Ptr> chain;
+    chain.push_back(test_certs::make_leaf(g->ca, server).cert);
+    auto r = check("auto", reply_for(cert, "fd00:e::7", g->other_ca), chain);
+    assert_false(r.has_value());
+}
+
+void test_takes_a_new_ca_that_verifies_the_service(void**) {
+    // A rotated CA: it signed the service's certificate (which the transport
+    // verified against the configured file, e.g. a bundle of old and new).
+    CertSpec server;
+    server.cns = {"enroll"};
+    server.usage = test_certs::Usage::Server;
+    std::vector<X509Ptr> chain;
+    chain.push_back(test_certs::make_leaf(g->other_ca, server).cert);
+    const auto cert = signed_by(g->other_ca, g->key.get(), "fd00:e::7");
+    auto r = check("auto", reply_for(cert, "fd00:e::7", g->other_ca), chain);
+    assert_true(r.has_value());
+    assert_non_null(r->new_ca.get());
+    assert_int_equal(X509_cmp(r->new_ca.get(), g->other_ca.cert.get()), 0);
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepts_a_good_reply),
+        cmocka_unit_test(test_refuses_another_key),
+        cmocka_unit_test(test_refuses_an_address_not_asked_for),
+        cmocka_unit_test(test_refuses_bad_identity),
+        cmocka_unit_test(test_refuses_another_ca),
+        cmocka_unit_test(test_takes_a_new_ca_that_verifies_the_service),
+    };
+    return cmocka_run_group_tests_name("keygen_reply_check", tests, setup, teardown);
+}

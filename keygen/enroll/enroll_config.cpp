@@ -1,0 +1,77 @@
+#include "enroll/enroll_config.hpp"
+
+#include "config/reader.hpp"
+
+namespace enftun::enroll {
+
+namespace {
+
+using config::ConfigError;
+using config::detail::Group;
+
+// Ten years: longer-lived device certificates would outlive any sane CA
+// rotation and make revocation lists the only defence for too long.
+constexpr std::uint32_t kMaxCertDays = 3650;
+
+void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
+    auto listen = g.parsed_list("listen", config::parse_ip_literal);
+    if (listen && listen->empty()) {
+        g.fail("listen", "must list at least one address");
+    }
+    c.listen = std::move(listen).value_or(c.listen);
+    c.port = g.port("port").value_or(c.port);
+    c.cert_file = g.required("cert_file", g.path("cert_file"));
+    c.key_file = g.required("key_file", g.path("key_file"));
+    c.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
+    c.ca_key_file = g.required("ca_key_file", g.path("ca_key_file"));
+    c.crl_file = g.required("crl_file", g.path("crl_file"));
+    const auto no_default = [](std::string_view t) { return config::parse_prefix(t, false); };
+    auto pool = g.parsed_list("pool", no_default);
+    if (pool && pool->empty()) {
+        g.fail("pool", "must list at least one prefix");
+    }
+    c.pool = g.required("pool", std::move(pool));
+    c.reserved = g.parsed_list("reserved", config::parse_unicast_ipv6).value_or(c.reserved);
+    c.users_file = g.path("users_file").value_or(base_dir + "/users");
+    c.state_file = g.path("state_file").value_or(base_dir + "/enrolled");
+    c.cert_days = g.integer("cert_days", std::uint32_t{1}, kMaxCertDays).value_or(c.cert_days);
+}
+
+Result<EnrollConfig, ConfigError> load(const config::detail::Document& doc) {
+    config::detail::Reader reader(doc);
+    const Group root = Group::root(reader, {"enroll"});
+    const Group g = root.group("enroll", {"listen", "port", "cert_file", "key_file", "ca_cert_file",
+                                          "ca_key_file", "crl_file", "pool", "reserved",
+                                          "users_file", "state_file", "cert_days"});
+    if (!g.present()) {
+        root.missing("enroll", "required group is missing");
+    }
+    EnrollConfig c;
+    read_enroll(g, c, doc.base_dir());
+    if (!reader.ok()) {
+        return reader.error();
+    }
+    return c;
+}
+
+} // namespace
+
+Result<EnrollConfig, ConfigError> load_enroll_config(const std::string& path) {
+    auto text = config::detail::read_config_file(path);
+    if (!text) {
+        return text.error();
+    }
+    return load_enroll_config_from_string(*text, config::detail::config_dir(path), path);
+}
+
+Result<EnrollConfig, ConfigError> load_enroll_config_from_string(const std::string& text,
+                                                                 const std::string& base_dir,
+                                                                 const std::string& source_name) {
+    auto doc = config::detail::Document::parse(text, source_name, base_dir);
+    if (!doc) {
+        return doc.error();
+    }
+    return load(*doc);
+}
+
+} // namespace enftun::enroll

@@ -1,0 +1,43 @@
+// enftun-enroll's configuration: one group `enroll` (conf/enroll.conf),
+// read once into an immutable EnrollConfig. Same conventions as the router
+// config: unknown keys, wrong types and impossible values are errors
+// "FILE:LINE: KEY: reason"; relative paths are taken from the folder of the
+// file.
+#pragma once
+
+#include "enftun/config/values.hpp"
+#include "enftun/util/result.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace enftun::enroll {
+
+struct EnrollConfig {
+    std::vector<std::string> listen{"::"};
+    std::uint16_t port = 8443;
+    std::string cert_file; // the service's TLS identity
+    std::string key_file;
+    std::string ca_cert_file; // the CA that signs device certificates
+    std::string ca_key_file;
+    std::string crl_file;                  // written here, read by the router
+    std::vector<config::Prefix> pool;      // addresses are handed out from these
+    std::vector<proto::Ipv6Addr> reserved; // never handed out (e.g. the router's)
+    std::string users_file;                // default: "users" next to the config
+    std::string state_file;                // default: "enrolled" next to the config
+    std::uint32_t cert_days = 365;
+};
+
+// Errors (ConfigError, "FILE:LINE: KEY: reason"): unreadable file, syntax,
+// missing `enroll` group, unknown keys, wrong types, out-of-range numbers,
+// malformed prefixes or addresses, an empty pool or listen list, a required
+// key missing (cert_file, key_file, ca_cert_file, ca_key_file, crl_file,
+// pool).
+[[nodiscard]] Result<EnrollConfig, config::ConfigError> load_enroll_config(const std::string& path);
+
+[[nodiscard]] Result<EnrollConfig, config::ConfigError>
+load_enroll_config_from_string(const std::string& text, const std::string& base_dir,
+                               const std::string& source_name = "<string>");
+
+} // namespace enftun::enroll

@@ -1,0 +1,121 @@
+// enftun-enroll: the enrollment service and its administrative commands.
+// Wiring only: command line, config, signals (see keygen/ENROLL.md).
+#include "enftun/log/log.hpp"
+#include "enroll/ca.hpp"
+#include "enroll/commands.hpp"
+#include "enroll/enroll_config.hpp"
+#include "enroll/registry.hpp"
+#include "enroll/service.hpp"
+
+#include <getopt.h>
+#include <sys/stat.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+void usage(FILE* out) {
+    std::fprintf(out, "usage: enftun-enroll -c FILE [-v]                 run the service\n"
+                      "       enftun-enroll -c FILE user add NAME [--password-file F]\n"
+                      "       enftun-enroll -c FILE user del NAME\n"
+                      "       enftun-enroll -c FILE list\n"
+                      "       enftun-enroll -c FILE revoke ADDRESS\n"
+                      "       enftun-enroll --version | --help\n"
+                      "options:\n"
+                      "  -c, --config FILE   configuration file (libconfig syntax)\n"
+                      "  -v, --verbose       log debug lines too\n");
+}
+
+int serve(const enftun::enroll::EnrollConfig& cfg) {
+    using namespace enftun::enroll;
+    auto ca = Ca::load(cfg.ca_cert_file, cfg.ca_key_file);
+    if (!ca) {
+        ENFTUN_LOG_ERROR("%s", ca.error().message.c_str());
+        return 1;
+    }
+    Registry registry(cfg, *ca);
+    // A valid CRL from the first start on: the router is configured with
+    // crl_file and would refuse to start without it.
+    if (auto crl = registry.write_crl(); !crl) {
+        ENFTUN_LOG_ERROR("%s", crl.error().message.c_str());
+        return 1;
+    }
+    // Block the stop signals in every thread (the server threads inherit
+    // the mask); the main thread takes them with sigwait.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    Service service(cfg, *ca, registry);
+    if (auto bound = service.bind(); !bound) {
+        ENFTUN_LOG_ERROR("%s", bound.error().message.c_str());
+        return 1;
+    }
+    std::thread waiter([&] {
+        int signum = 0;
+        sigwait(&stop_signals, &signum);
+        ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+        service.stop();
+    });
+    ENFTUN_LOG_INFO("enftun-enroll %s serving; pool has %zu prefix(es)", ENFTUN_VERSION,
+                    cfg.pool.size());
+    service.run();
+    waiter.join();
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"version", no_argument, nullptr, 'V'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {nullptr, 0, nullptr, 0}};
+    std::string config_path;
+    int c = 0;
+    // '+': stop at the first command word, whose own options follow it.
+    while ((c = getopt_long(argc, argv, "+c:vVh", kOptions, nullptr)) != -1) {
+        switch (c) {
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'v':
+            enftun::log::set_level(enftun::log::Level::Debug);
+            break;
+        case 'V':
+            std::printf("enftun-enroll %s\n", ENFTUN_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (config_path.empty()) {
+        std::fprintf(stderr, "enftun-enroll: missing -c FILE\n");
+        usage(stderr);
+        return 2;
+    }
+    auto config = enftun::enroll::load_enroll_config(config_path);
+    if (!config) {
+        std::fprintf(stderr, "enftun-enroll: %s\n", config.error().message.c_str());
+        return 1;
+    }
+    // Files this process creates (state, users, CRL, lock) get explicit
+    // modes; anything else stays private.
+    ::umask(077);
+    std::signal(SIGPIPE, SIG_IGN);
+    if (optind < argc) {
+        const std::vector<std::string> args(argv + optind, argv + argc);
+        return enftun::enroll::run_command(*config, args);
+    }
+    return serve(*config);
+}

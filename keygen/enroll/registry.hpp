@@ -1,0 +1,63 @@
+// Registry: the one place that turns a request into a recorded certificate.
+// It serializes allocation, issuance and recording (a mutex between the HTTP
+// threads, StateLock between this process and `enftun-enroll revoke`), and
+// re-reads the state file under the lock each time, so a revoke or another
+// process's record is always seen. The address is in the state file, fsynced,
+// before the certificate leaves the Registry: a crash at any moment can lose
+// an answer but never hand out an address twice.
+#pragma once
+
+#include "enroll/api_error.hpp"
+#include "enroll/ca.hpp"
+#include "enroll/enroll_config.hpp"
+#include "enroll/pool.hpp"
+#include "enroll/state.hpp"
+
+#include <mutex>
+
+namespace enftun::enroll {
+
+struct Certificate {
+    proto::Ipv6Addr address;
+    std::string pem;
+    std::string serial;
+};
+
+class Registry {
+public:
+    // cfg and ca must outlive the Registry.
+    Registry(const EnrollConfig& cfg, const Ca& ca);
+
+    // A new certificate for key at the address request picks, recorded for
+    // user. Errors: pool errors (403, 409, 503, see pool.hpp); 500 when the
+    // state cannot be read or written or signing fails (logged here).
+    ApiResult<Certificate> enroll(const std::string& user, const keygen::AddressRequest& request,
+                                  EVP_PKEY* key);
+
+    // A new certificate for key at the address of the certificate with
+    // serial (which the caller has checked chains to our CA).
+    // Errors: 401 (serial not in the state: not one of ours), 403 (revoked
+    // or its address does not match), 500 as above.
+    ApiResult<Certificate> renew(const std::string& serial, const proto::Ipv6Addr& address,
+                                 EVP_PKEY* key);
+
+    // Rewrites crl_file from the state (all revoked serials).
+    keygen::Outcome<void> write_crl();
+
+    // Marks address revoked in the state file and rewrites the CRL; for the
+    // CLI, safe while the service runs. Returns how many certificates were
+    // revoked. Errors: address never enrolled, I/O, signing.
+    keygen::Outcome<std::size_t> revoke(const proto::Ipv6Addr& address);
+
+private:
+    ApiResult<Certificate> issue_and_record(State& state, const proto::Ipv6Addr& address,
+                                            const std::string& user, EVP_PKEY* key);
+    keygen::Outcome<void> write_crl_locked(const State& state);
+
+    const EnrollConfig& cfg_;
+    const Ca& ca_;
+    Pool pool_;
+    std::mutex mutex_;
+};
+
+} // namespace enftun::enroll

@@ -1,0 +1,293 @@
+#include "enroll/service.hpp"
+
+#include "enftun/log/log.hpp"
+#include "enroll/request.hpp"
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include <thread>
+
+namespace enftun::enroll {
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr time_t kReadTimeoutSeconds = 10;
+constexpr time_t kWriteTimeoutSeconds = 10;
+// One request per connection: httplib gives each connection a thread of
+// its pool for as long as it stays open, so an idle kept-alive connection
+// would hold a thread that a waiting device could use. A device makes two
+// or three requests in all; the extra handshakes cost nothing that matters.
+constexpr std::size_t kKeepAliveMaxCount = 1;
+// Threads per listener: connections beyond this wait (in the kernel's
+// accept queue and httplib's job list) until a thread is free; each thread
+// holds a connection for at most the read/write timeouts.
+constexpr std::size_t kThreadsPerListener = 16;
+// TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all are).
+constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                      "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                      "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// Failure lines come from unauthenticated peers: at most a burst per
+// interval over all threads (log::RateLimit itself is not thread-safe).
+std::mutex g_failure_log_mutex;
+log::RateLimit g_failure_log;
+
+[[gnu::format(printf, 1, 2)]] void log_failure(const char* fmt, ...) {
+    std::lock_guard lock(g_failure_log_mutex);
+    if (!g_failure_log.allow(log::monotonic_ms())) {
+        return;
+    }
+    if (auto n = g_failure_log.take_suppressed()) {
+        ENFTUN_LOG_INFO("(%llu similar lines suppressed)", static_cast<unsigned long long>(n));
+    }
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    std::vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    ENFTUN_LOG_INFO("%s", line);
+}
+
+void send_json(httplib::Response& res, int status, const Json& body) {
+    res.status = status;
+    res.set_content(body.dump(), "application/json");
+}
+
+void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
+    log_failure("%s %s from %s: %d %s", req.method.c_str(), req.path.c_str(),
+                req.remote_addr.c_str(), e.status, e.message.c_str());
+    send_json(res, e.status, Json{{"error", e.message}});
+}
+
+std::string bearer_token(const httplib::Request& req) {
+    const std::string value = req.get_header_value("Authorization");
+    static constexpr std::string_view kPrefix = "Bearer ";
+    if (value.size() <= kPrefix.size() || value.compare(0, kPrefix.size(), kPrefix) != 0) {
+        return {};
+    }
+    return value.substr(kPrefix.size());
+}
+
+// Accept the handshake whatever the client certificate's verification
+// said: /v1/renew reads the result (SSL_get_verify_result) and answers 401
+// with a reason, and the other endpoints do not use client certificates.
+int accept_any_client_cert(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) {
+    return 1;
+}
+
+bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
+    ERR_clear_error();
+    const bool ok =
+        SSL_CTX_set_min_proto_version(&ctx, TLS1_2_VERSION) == 1 &&
+        SSL_CTX_set_cipher_list(&ctx, kTls12Ciphers) == 1 &&
+        SSL_CTX_use_PrivateKey_file(&ctx, cfg.key_file.c_str(), SSL_FILETYPE_PEM) == 1 &&
+        SSL_CTX_use_certificate_chain_file(&ctx, cfg.cert_file.c_str()) == 1 &&
+        SSL_CTX_check_private_key(&ctx) == 1 &&
+        SSL_CTX_load_verify_locations(&ctx, cfg.ca_cert_file.c_str(), nullptr) == 1;
+    if (!ok) {
+        ENFTUN_LOG_ERROR("cannot set up TLS with %s and %s: %s", cfg.cert_file.c_str(),
+                         cfg.key_file.c_str(), tls::drain_errors().c_str());
+        return false;
+    }
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                                  SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // Ask for a client certificate (renewal) but do not require one (login).
+    SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, accept_any_client_cert);
+    // With SSL_VERIFY_PEER a resumed session needs a session id context,
+    // else OpenSSL ends the handshake with an internal_error alert.
+    static constexpr unsigned char kSessionContext[] = "enftun-enroll";
+    SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
+    if (auto* names = SSL_load_client_CA_file(cfg.ca_cert_file.c_str())) {
+        SSL_CTX_set_client_CA_list(&ctx, names);
+    }
+    ERR_clear_error();
+    return true;
+}
+
+std::string http_error_message(int status) {
+    switch (status) {
+    case 400:
+        return "malformed HTTP request";
+    case 404:
+        return "no such endpoint";
+    case 413:
+        return "request body larger than 65536 bytes";
+    default:
+        return "request refused (HTTP " + std::to_string(status) + ")";
+    }
+}
+
+Json certificate_body(const Certificate& c, const Ca& ca) {
+    return Json{{"address", c.address.to_string()}, {"certificate", c.pem}, {"ca", ca.cert_pem()}};
+}
+
+} // namespace
+
+Service::Service(const EnrollConfig& cfg, const Ca& ca, Registry& registry)
+    : cfg_(cfg), ca_(ca), registry_(registry) {
+    auto dummy = hash_password("no user has this password");
+    dummy_hash_ = dummy ? *dummy : std::string();
+}
+
+Service::~Service() = default;
+
+bool Service::check_login(const std::string& user, const std::string& password) {
+    auto users = load_users(cfg_.users_file);
+    if (!users) {
+        ENFTUN_LOG_ERROR("%s", users.error().message.c_str());
+        return false;
+    }
+    const auto it = users->find(user);
+    kdf_slots_.acquire();
+    // An unknown user costs the same scrypt run: the answer's timing does
+    // not tell which names exist.
+    const bool ok = verify_password(password, it != users->end() ? it->second : dummy_hash_) &&
+                    it != users->end();
+    kdf_slots_.release();
+    return ok;
+}
+
+void Service::on_login(const httplib::Request& req, httplib::Response& res) {
+    if (!limiter_.allowed(req.remote_addr)) {
+        return send_error(req, res, {429, "too many failed logins from this address; retry later"});
+    }
+    auto login = parse_login(req.body);
+    if (!login) {
+        return send_error(req, res, login.error());
+    }
+    if (!check_login(login->user, login->password)) {
+        limiter_.record_failure(req.remote_addr);
+        return send_error(req, res, {401, "wrong user or password"});
+    }
+    const std::string token = tokens_.issue(login->user);
+    if (token.empty()) {
+        return send_error(req, res, {500, "internal error; see the service's log"});
+    }
+    ENFTUN_LOG_INFO("login: %s from %s", login->user.c_str(), req.remote_addr.c_str());
+    send_json(res, 200, Json{{"token", token}, {"expires_in", TokenStore::kTokenLifetime.count()}});
+}
+
+void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
+    const auto user = tokens_.user_of(bearer_token(req));
+    if (!user) {
+        return send_error(req, res, {401, "missing, unknown or expired token"});
+    }
+    auto parsed = parse_enroll(req.body);
+    if (!parsed) {
+        return send_error(req, res, parsed.error());
+    }
+    auto cert = registry_.enroll(*user, parsed->request, parsed->csr.key.get());
+    if (!cert) {
+        return send_error(req, res, cert.error());
+    }
+    ENFTUN_LOG_INFO("enrolled %s (request %s, serial %s) for %s from %s",
+                    cert->address.to_string().c_str(), parsed->request.to_string().c_str(),
+                    cert->serial.c_str(), user->c_str(), req.remote_addr.c_str());
+    send_json(res, 200, certificate_body(*cert, ca_));
+}
+
+void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
+    const SSL* ssl = req.ssl;
+    tls::X509Ptr peer(ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr);
+    if (!peer) {
+        return send_error(req, res, {401, "no client certificate"});
+    }
+    const long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) {
+        return send_error(req, res,
+                          {401, std::string("client certificate not accepted: ") +
+                                    X509_verify_cert_error_string(verify)});
+    }
+    const auto address = keygen::san_ipv6(peer.get());
+    if (!address) {
+        return send_error(req, res, {401, "client certificate names no IPv6 address"});
+    }
+    auto parsed = parse_renew(req.body);
+    if (!parsed) {
+        return send_error(req, res, parsed.error());
+    }
+    const std::string old_serial = keygen::serial_hex(X509_get0_serialNumber(peer.get()));
+    auto cert = registry_.renew(old_serial, *address, parsed->csr.key.get());
+    if (!cert) {
+        return send_error(req, res, cert.error());
+    }
+    ENFTUN_LOG_INFO("renewed %s (serial %s -> %s) from %s", address->to_string().c_str(),
+                    old_serial.c_str(), cert->serial.c_str(), req.remote_addr.c_str());
+    send_json(res, 200, certificate_body(*cert, ca_));
+}
+
+std::unique_ptr<httplib::SSLServer> Service::make_server() {
+    auto server =
+        std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) { return setup_tls(ctx, cfg_); });
+    if (!server->is_valid()) {
+        return nullptr;
+    }
+    server->set_payload_max_length(kMaxBodyBytes);
+    server->set_read_timeout(kReadTimeoutSeconds, 0);
+    server->set_write_timeout(kWriteTimeoutSeconds, 0);
+    server->set_keep_alive_max_count(kKeepAliveMaxCount);
+    server->new_task_queue = [] { return new httplib::ThreadPool(kThreadsPerListener); };
+    // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
+    // a second instance share the port without an error.
+    server->set_socket_options([](socket_t sock) {
+        int yes = 1;
+        ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    server->Post("/v1/login", [this](const auto& req, auto& res) { on_login(req, res); });
+    server->Post("/v1/enroll", [this](const auto& req, auto& res) { on_enroll(req, res); });
+    server->Post("/v1/renew", [this](const auto& req, auto& res) { on_renew(req, res); });
+    // Anything without a body of its own (404, 405, 413, 400 from httplib's
+    // parser) gets the API's JSON error shape.
+    server->set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty()) {
+                return httplib::Server::HandlerResponse::Unhandled;
+            }
+            send_error(req, res, {res.status, http_error_message(res.status)});
+            return httplib::Server::HandlerResponse::Handled;
+        }));
+    server->set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr) {
+            send_error(req, res, {500, "internal error; see the service's log"});
+        });
+    return server;
+}
+
+keygen::Outcome<void> Service::bind() {
+    for (const auto& host : cfg_.listen) {
+        auto server = make_server();
+        if (!server) {
+            return keygen::Failure{"cannot set up TLS (see above)"};
+        }
+        if (!server->bind_to_port(host, cfg_.port)) {
+            return keygen::Failure{"cannot listen on [" + host + "]:" + std::to_string(cfg_.port) +
+                                   ": " + std::strerror(errno)};
+        }
+        ENFTUN_LOG_INFO("listening on [%s]:%u", host.c_str(), unsigned{cfg_.port});
+        servers_.push_back(std::move(server));
+    }
+    return {};
+}
+
+void Service::run() {
+    std::vector<std::thread> threads;
+    for (auto& server : servers_) {
+        threads.emplace_back([s = server.get()] { s->listen_after_bind(); });
+    }
+    for (auto& t : threads) {
+        t.join();
+    }
+}
+
+void Service::stop() {
+    for (auto& server : servers_) {
+        server->stop();
+    }
+}
+
+} // namespace enftun::enroll

@@ -1,0 +1,63 @@
+// The HTTPS service: the /v1/ handlers of notes/enroll-api.md on top of
+// cpp-httplib's SSLServer, one server (and its thread pool) per listen
+// address, all sharing one Service. Owns the per-request policy: token
+// checks, failed-login limits, body size limit, one log line per outcome
+// (failures rate-limited), JSON error bodies.
+//
+// Threads: httplib calls the handlers from its pool; TokenStore,
+// LoginLimiter and Registry are thread-safe, the rest is read-only.
+#pragma once
+
+#include "enroll/ca.hpp"
+#include "enroll/enroll_config.hpp"
+#include "enroll/login_limiter.hpp"
+#include "enroll/password.hpp"
+#include "enroll/registry.hpp"
+#include "enroll/tokens.hpp"
+
+#include <memory>
+#include <semaphore>
+#include <string>
+
+namespace httplib {
+class SSLServer;
+struct Request;
+struct Response;
+} // namespace httplib
+
+namespace enftun::enroll {
+
+class Service {
+public:
+    // cfg, ca and registry must outlive the Service.
+    Service(const EnrollConfig& cfg, const Ca& ca, Registry& registry);
+    ~Service();
+
+    // Binds every listen address (nothing is served yet). Errors: bad
+    // certificate or key files, a port that cannot be bound.
+    keygen::Outcome<void> bind();
+    // Serves until stop() (blocks; call from the main thread).
+    void run();
+    // From any thread (the signal waiter).
+    void stop();
+
+private:
+    void on_login(const httplib::Request& req, httplib::Response& res);
+    void on_enroll(const httplib::Request& req, httplib::Response& res);
+    void on_renew(const httplib::Request& req, httplib::Response& res);
+    bool check_login(const std::string& user, const std::string& password);
+    std::unique_ptr<httplib::SSLServer> make_server();
+
+    const EnrollConfig& cfg_;
+    const Ca& ca_;
+    Registry& registry_;
+    TokenStore tokens_;
+    LoginLimiter limiter_;
+    // At most two scrypt computations at once: 2 x 32 MiB, and the CPU
+    // time a login flood can take is bounded the same way.
+    std::counting_semaphore<2> kdf_slots_{2};
+    std::string dummy_hash_; // checked for unknown users: same timing
+    std::vector<std::unique_ptr<httplib::SSLServer>> servers_;
+};
+
+} // namespace enftun::enroll

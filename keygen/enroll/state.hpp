@@ -1,0 +1,72 @@
+// The state file: every certificate the service issued, one line each,
+// oldest first. Plain text so an operator can read it, and grep it:
+//
+//   # enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED
+//   fd00:e::5 ops@example 3F0A...19 1796480000 0
+//
+// ADDRESS in RFC 5952 form, USER the login that enrolled it (renewals keep
+// it), SERIAL upper-case hex, NOT_AFTER in seconds since the epoch, REVOKED
+// 0 or 1. An address with any line is taken for good: a revoked address is
+// not handed out again, so a stolen certificate can never come to speak for
+// a new device.
+//
+// The file is only ever replaced whole (common/atomic_file.hpp). Writers
+// and readers that act on its content (service allocation, `revoke`) hold
+// StateLock, an flock on "<state_file>.lock": the lock must live on a file
+// that is never renamed over, or two processes could hold locks on two
+// different inodes.
+#pragma once
+
+#include "common/failure.hpp"
+#include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/util/unique_fd.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace enftun::enroll {
+
+struct Enrolment {
+    proto::Ipv6Addr address{};
+    std::string user;
+    std::string serial; // upper-case hex, as keygen::serial_hex writes it
+    std::int64_t not_after = 0;
+    bool revoked = false;
+
+    friend bool operator==(const Enrolment&, const Enrolment&) = default;
+};
+
+struct State {
+    std::vector<Enrolment> entries;
+
+    bool holds(const proto::Ipv6Addr& addr) const;
+    const Enrolment* by_serial(std::string_view serial) const;
+    // Marks every certificate of addr revoked; returns how many changed.
+    std::size_t revoke(const proto::Ipv6Addr& addr);
+    std::vector<std::string> revoked_serials() const;
+};
+
+// Errors: "NAME:LINE: reason" for a line that is not five valid fields.
+keygen::Outcome<State> parse_state(std::string_view text, const std::string& name);
+std::string format_state(const State& state);
+
+// A missing file is an empty state. Errors: unreadable file, parse errors.
+keygen::Outcome<State> load_state(const std::string& path);
+// Atomic and durable: temp file, fsync, rename, fsync of the folder.
+keygen::Outcome<void> save_state(const std::string& path, const State& state);
+
+// An exclusive flock on "<state_path>.lock" (created 0600) for as long as
+// the object lives. Blocks until the lock is free.
+class StateLock {
+public:
+    // Errors: cannot open or lock the lock file.
+    static keygen::Outcome<StateLock> acquire(const std::string& state_path);
+
+private:
+    explicit StateLock(UniqueFd fd) : fd_(std::move(fd)) {}
+    UniqueFd fd_; // closing it releases the lock
+};
+
+} // namespace enftun::enroll

@@ -1,0 +1,91 @@
+// enftun-enroll's config: defaults, relative paths, and errors in the
+// "FILE:LINE: KEY: reason" form; conf/enroll.conf (the documented example)
+// loads.
+#include "enroll/enroll_config.hpp"
+
+#include "test.hpp"
+
+#include <string>
+
+using namespace enftun::enroll;
+
+namespace {
+
+const char* kMinimal = "enroll = {\n"
+                       "  cert_file = \"svc.pem\";\n"
+                       "  key_file = \"svc.key\";\n"
+                       "  ca_cert_file = \"/etc/enftun/ca.pem\";\n"
+                       "  ca_key_file = \"ca.key\";\n"
+                       "  crl_file = \"crl.pem\";\n"
+                       "  pool = [ \"fd00:e::/64\" ];\n"
+                       "};\n";
+
+void test_defaults_and_paths(void**) {
+    auto c = load_enroll_config_from_string(kMinimal, "/srv/enroll", "t.conf");
+    assert_true(c.has_value());
+    assert_int_equal(c->listen.size(), 1);
+    assert_string_equal(c->listen[0].c_str(), "::");
+    assert_int_equal(c->port, 8443);
+    assert_string_equal(c->cert_file.c_str(), "/srv/enroll/svc.pem");
+    assert_string_equal(c->ca_cert_file.c_str(), "/etc/enftun/ca.pem");
+    assert_string_equal(c->users_file.c_str(), "/srv/enroll/users");
+    assert_string_equal(c->state_file.c_str(), "/srv/enroll/enrolled");
+    assert_int_equal(c->cert_days, 365);
+    assert_int_equal(c->pool.size(), 1);
+    assert_int_equal(c->pool[0].len, 64);
+    assert_int_equal(c->reserved.size(), 0);
+}
+
+void expect_error(const std::string& text, const char* message) {
+    auto c = load_enroll_config_from_string(text, "/srv", "t.conf");
+    assert_false(c.has_value());
+    if (c.error().message != message) {
+        print_error("got '%s', want '%s'\n", c.error().message.c_str(), message);
+        fail();
+    }
+}
+
+std::string with(const char* extra) {
+    std::string text = kMinimal;
+    text.insert(text.size() - 3, extra);
+    return text;
+}
+
+void test_errors_name_file_line_key(void**) {
+    expect_error(with("  port = 0;\n"),
+                 "t.conf:8: enroll.port: must be between 1 and 65535 (got 0)");
+    expect_error(with("  cert_days = 4000;\n"),
+                 "t.conf:8: enroll.cert_days: must be between 1 and 3650 (got 4000)");
+    expect_error(with("  pool2 = 1;\n"), "t.conf:8: enroll.pool2: unknown key");
+    expect_error("enroll = { cert_file = \"a\"; key_file = \"b\"; ca_cert_file = \"c\";\n"
+                 "ca_key_file = \"d\"; crl_file = \"e\"; pool = [ ];\n};\n",
+                 "t.conf:2: enroll.pool: must list at least one prefix");
+    expect_error("enroll = { cert_file = \"a\"; key_file = \"b\"; ca_cert_file = \"c\";\n"
+                 "ca_key_file = \"d\"; crl_file = \"e\"; pool = [ \"fd00::1/64\" ];\n};\n",
+                 "t.conf:2: enroll.pool[0]: has address bits set beyond the prefix length "
+                 "(got \"fd00::1/64\")");
+    expect_error("enroll = { cert_file = \"a\"; };\n",
+                 "t.conf:1: enroll.key_file: required key is missing");
+    expect_error("", "t.conf:1: enroll: required group is missing");
+}
+
+void test_example_config_loads(void**) {
+    auto c = load_enroll_config(ENFTUN_SOURCE_DIR "/conf/enroll.conf");
+    if (!c) {
+        print_error("%s\n", c.error().message.c_str());
+        fail();
+    }
+    assert_int_equal(c->port, 8443);
+    assert_int_equal(c->reserved.size(), 1);
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults_and_paths),
+        cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_example_config_loads),
+    };
+    return cmocka_run_group_tests_name("enroll_config", tests, nullptr, nullptr);
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# keygen_cli_test.sh BUILD_DIR: enftun-keygen's command line (CTest:
+# cli.keygen_cli_test; needs no root and no network: nothing here may reach
+# a service).
+#
+#   --version, --help     stdout, exit 0
+#   usage errors          one line "enftun-keygen: ... (see enftun-keygen
+#                         --help)" on stderr, exit 2: a bad address or
+#                         prefix, options that do not go together
+#   other failures        one line on stderr, exit 1, nothing written: an
+#                         unreadable config, no terminal to confirm on
+#                         without --yes, a CA key that is not the CA's
+#   offline modes         --ca-cert/--ca-key writes a key (0600) and a
+#                         certificate (0644) for the address that verifies
+#                         for TLS clients; --csr-out writes a key and a
+#                         request whose subject is the address
+set -e -o pipefail
+export LC_ALL=C
+
+readonly BUILD="${1:?usage: keygen_cli_test.sh BUILD_DIR}"
+readonly KEYGEN="$BUILD/enftun-keygen" ENFTUN="$BUILD/enftun"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+readonly REPO
+FAILED=0
+TMP=""
+
+cleanup() {
+    [[ -z $TMP ]] || rm -rf -- "$TMP"
+}
+trap cleanup EXIT
+
+run() {
+    RC=0
+    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || RC=$?
+}
+
+# matches FILE RE: as in cli_test.sh ("" anything, "^$" an empty file).
+matches() {
+    case "$2" in
+    "") return 0 ;;
+    "^\$") [[ ! -s $1 ]] ;;
+    *) grep -q -E -z -- "$2" "$1" ;;
+    esac
+}
+
+# expect DESC RC STDOUT_RE STDERR_RE CMD...: exit code and output (extended
+# regexps over the whole output; "" matches anything, "^$" only nothing).
+expect() {
+    local desc="$1" rc="$2" out_re="$3" err_re="$4" problem=""
+    shift 4
+    run "$@"
+    if [[ $RC != "$rc" ]]; then
+        problem="exit code $RC, expected $rc"
+    elif ! matches "$TMP/out" "$out_re"; then
+        problem="stdout does not match /$out_re/"
+    elif ! matches "$TMP/err" "$err_re"; then
+        problem="stderr does not match /$err_re/"
+    fi
+    if [[ -z $problem ]]; then
+        echo "  ok: $desc"
+        return 0
+    fi
+    echo "  not ok: $desc: $problem"
+    echo "    \$ $*"
+    sed 's/^/    stdout| /' "$TMP/out"
+    sed 's/^/    stderr| /' "$TMP/err"
+    FAILED=$((FAILED + 1))
+}
+
+# one_line: the last command wrote exactly one line on stderr.
+one_line() {
+    if [[ $(wc -l <"$TMP/err") == 1 ]]; then
+        echo "  ok: $1: one line"
+    else
+        echo "  not ok: $1: $(wc -l <"$TMP/err") lines on stderr"
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+# usage_error DESC MESSAGE-RE ARGS...
+usage_error() {
+    local desc="$1" re="$2"
+    shift 2
+    expect "$desc" 2 '^$' "^enftun-keygen: $re.*\\(see enftun-keygen --help\\)" \
+        "$KEYGEN" -c "$TMP/dev/enf0.conf" "$@"
+    one_line "$desc"
+}
+
+nothing_written() {
+    if [[ -z $(ls -A "$TMP/dev/id") ]]; then
+        echo "  ok: $1: nothing written"
+    else
+        echo "  not ok: $1: wrote $(ls -A "$TMP/dev/id")"
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+for bin in "$KEYGEN" "$ENFTUN"; do
+    [[ -x $bin ]] || {
+        echo "FATAL: $bin not built" >&2
+        exit 1
+    }
+done
+TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-keygen-cli.XXXXXX")"
+mkdir -p "$TMP/dev/id"
+"$REPO/scripts/gen-test-certs" "$TMP/pki" >/dev/null
+"$REPO/scripts/gen-test-certs" --ca-name other "$TMP/other" >/dev/null
+cat >"$TMP/dev/enf0.conf" <<CONF
+remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "$TMP/pki/ca.pem"; };
+identity = { cert_file = "id/enf0.pem"; key_file = "id/enf0.key"; };
+enroll = { url = "https://[fd00:100::1]:9443"; };
+CONF
+
+echo "=== enftun-keygen"
+expect "--version" 0 '^enftun-keygen [0-9]+\.[0-9]+\.[0-9]+' '^$' "$KEYGEN" --version
+expect "--help" 0 '^usage: enftun-keygen.*--renew.*--ca-cert.*--csr-out' '^$' "$KEYGEN" --help
+usage_error "no request" "missing ADDRESS, PREFIX/64 or auto"
+usage_error "two requests" "unexpected argument: fd00::6" fd00::5 fd00::6
+usage_error "unknown option" "unknown option: --bogus" --bogus auto
+usage_error "option without its value" "option needs a value: --user" auto --user
+usage_error "a /65" 'prefix "fd00::/65" is a /65: only a /64 can be requested' fd00::/65
+usage_error "not an address" 'not an IPv6 address, a /64 prefix or "auto": "fd00::zz"' fd00::zz
+usage_error "host bits in a /64" 'prefix "fd00:e:0:1::5/64" has bits set past /64' \
+    fd00:e:0:1::5/64
+usage_error "multicast" 'address "ff02::1" cannot be a device' ff02::1
+usage_error "--renew with an address" "--renew takes no address" --renew fd00::5
+usage_error "--renew with a password" "--renew authenticates with the current certificate" \
+    --renew --password-file pw
+usage_error "--days without a CA" "--days needs --ca-cert and --ca-key" --days 3 fd00::5
+usage_error "--days 0" "--days must be a number of days from 1 to 36500" \
+    --ca-cert a --ca-key b --days 0 fd00::5
+usage_error "half a CA" "--ca-cert and --ca-key go together" --ca-cert a fd00::5
+usage_error "offline needs an address" "offline \\(--ca-cert, --csr-out\\) needs an exact address" \
+    --csr-out r.csr auto
+usage_error "--server offline" "--server does not apply offline" \
+    --csr-out r.csr --server https://x fd00::5
+usage_error "plain http" '--server must be an https:// URL \(got "http://x"\)' \
+    --server http://x auto
+nothing_written "usage errors"
+
+expect "unreadable config" 1 '^$' "^enftun-keygen: .*/nope.conf.*No such file" \
+    "$KEYGEN" -c "$TMP/nope.conf" auto
+one_line "unreadable config"
+# No terminal (setsid: no controlling tty) and no --yes: refuse, ask nothing.
+expect "no terminal and no --yes" 1 "server:  https://\\[fd00:100::1\\]:9443" \
+    "^enftun-keygen: no terminal to ask on .*: use --yes" \
+    setsid -w "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file /dev/null auto
+one_line "no terminal"
+expect "CA key of another CA" 1 "" "^enftun-keygen: the CA key does not match the CA certificate" \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/other/ca.key" \
+    --yes fd00:e::5
+expect "signed by a CA the config does not trust" 1 "" \
+    "^enftun-keygen: --ca-cert: the certificate does not verify against the configured CA" \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/other/ca.pem" \
+    --ca-key "$TMP/other/ca.key" --yes fd00:e::5
+nothing_written "failures"
+
+expect "offline signing" 0 "fd00:e::5: wrote .*enf0.key and .*enf0.pem" '^$' \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/pki/ca.key" \
+    --days 10 --yes fd00:e::5
+expect "  key 0600, certificate 0644" 0 '^600.644' '' \
+    stat -c '%a' "$TMP/dev/id/enf0.key" "$TMP/dev/id/enf0.pem"
+expect "  verifies for TLS clients" 0 'OK' '' \
+    openssl verify -CAfile "$TMP/pki/ca.pem" -purpose sslclient "$TMP/dev/id/enf0.pem"
+expect "  CN and SAN are the address" 0 'subject=CN = fd00:e::5.*IP Address:FD00:E:0:0:0:0:0:5' '' \
+    openssl x509 -in "$TMP/dev/id/enf0.pem" -noout -subject -ext subjectAltName
+expect "  key matches certificate (enftun loads them)" 0 '' '' \
+    bash -c "[[ \$(openssl x509 -in '$TMP/dev/id/enf0.pem' -noout -pubkey) == \
+        \$(openssl pkey -in '$TMP/dev/id/enf0.key' -pubout) ]]"
+expect "--csr-out" 0 "wrote .*enf0.key and the request .*r.csr for fd00:e::9" '^$' \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --csr-out "$TMP/dev/r.csr" --yes fd00:e::9
+expect "  the request is signed and names the address" 0 'subject=CN = fd00:e::9' \
+    'verify OK' openssl req -in "$TMP/dev/r.csr" -noout -subject -verify
+
+echo "=== enftun -p enroll.url"
+expect "enroll.url printed" 0 '^https://\[fd00:100::1\]:9443' '^$' \
+    "$ENFTUN" -c "$TMP/dev/enf0.conf" -p enroll.url
+
+if ((FAILED > 0)); then
+    echo "FAIL: $FAILED checks failed"
+    exit 1
+fi
+echo "PASS"

@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# enroll_test.sh: enftun-enroll end to end, with curl as the device (CTest:
+# netns.enroll_test; exit 77 = skipped).
+#
+# One namespace "e" with only lo: the service listens on 127.0.0.1:8443;
+# requests come from 127.0.0.1, or from 127.0.0.3/.4 (curl --interface) when
+# a step needs another source address. Pool fd00:e::/48, fd00:e::1 reserved.
+#
+# Steps: a auto, /64 and exact enrolments, certificate contents; b duplicate
+# exact address 409, outside the pool 403, state unchanged; c 200 concurrent
+# `auto` enrolments get 200 distinct addresses; d SIGKILL during a burst,
+# restart, another burst: no address twice, every returned certificate
+# recorded; e failed logins 401 then 429 while another source logs in;
+# malformed JSON/CSR, oversize body, weak key: 400/413, service still
+# serves, no password in the log; f renew over mutual TLS (same address, new
+# serial), then revoke: renew 403, CRL lists the serials.
+#
+# Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=enroll_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/enroll_lib.sh"
+
+readonly HOST=127.0.0.1
+readonly WRONG_PASSWORD=wrong-password-7f3e
+ENROLL_POOL='"fd00:e::/48"'
+TOKEN=""
+
+state_lines() {
+    grep -c -v '^#' "$ET_TMP/enrolled" 2>/dev/null || true
+}
+
+# state_addresses: the recorded addresses, one per line, normalized.
+state_addresses() {
+    local addr
+    grep -v '^#' "$ET_TMP/enrolled" | while read -r addr _; do
+        norm_ipv6 "$addr"
+        echo
+    done
+}
+
+# ---------------------------------------------------------------- steps
+
+cert_has() {
+    openssl x509 -in "$1" -noout -text | grep -q -E -- "$2"
+}
+
+# check_cert NAME ADDRESS: NAME.pem is a device certificate for ADDRESS.
+check_cert() {
+    local pem="$ET_TMP/$1.pem" addr="$2" ok=0 serial
+    check "$1: chains to the CA, purpose sslclient" \
+        openssl verify -CAfile "$ET_TMP/pki/ca.pem" -purpose sslclient "$pem" || ok=1
+    check "$1: subject CN is the address" cert_has "$pem" "Subject: CN = $addr\$" || ok=1
+    check "$1: subjectAltName IP is the address" same_ipv6 "$(cert_ip "$pem")" "$addr" || ok=1
+    check "$1: EKU clientAuth only" cert_has "$pem" "^ *TLS Web Client Authentication\$" || ok=1
+    check "$1: keyUsage critical" cert_has "$pem" "X509v3 Key Usage: critical" || ok=1
+    check "$1: keyUsage digitalSignature only" cert_has "$pem" "^ *Digital Signature\$" || ok=1
+    check "$1: CA:FALSE" cert_has "$pem" "^ *CA:FALSE\$" || ok=1
+    check "$1: key is the CSR's" cmp <(openssl x509 -in "$pem" -noout -pubkey) \
+        <(openssl pkey -in "$ET_TMP/$1.key" -pubout) || ok=1
+    serial="$(cert_serial "$pem")"
+    # 128 random bits: 32 hex digits, fewer only by chance (leading zeros).
+    check_num "$1: serial has 128-bit size" "${#serial}" -ge 28 || ok=1
+    check "$1: answer's ca is the CA" cmp <(jq -j .ca "$ET_TMP/$1.json") "$ET_TMP/pki/ca.pem" ||
+        ok=1
+    check "$1: recorded in the state file" grep -q " $serial " "$ET_TMP/enrolled" || ok=1
+    return "$ok"
+}
+
+step_a() {
+    local ok=0 code addr
+    TOKEN="$(login e "$HOST")" || {
+        echo "  not ok: login failed: $(cat "$ET_TMP/login.out")"
+        return 1
+    }
+    check "token has >= 128 bits" test "${#TOKEN}" -ge 32 || ok=1
+    make_csr auto1
+    code="$(enroll e "$HOST" "$TOKEN" auto1 auto)"
+    check_num "auto: status" "$code" -eq 200 || return 1
+    addr="$(jq -r .address "$ET_TMP/auto1.json")"
+    check "auto: address in the pool fd00:e::/48" \
+        grep -q '^fd00000e0000' <<<"$(norm_ipv6 "$addr")" || ok=1
+    check_cert auto1 "$addr" || ok=1
+
+    make_csr p64
+    code="$(enroll e "$HOST" "$TOKEN" p64 fd00:e:0:7::/64)"
+    check_num "/64: status" "$code" -eq 200 || return 1
+    addr="$(jq -r .address "$ET_TMP/p64.json")"
+    check "/64: address inside fd00:e:0:7::/64" \
+        grep -q '^fd00000e00000007' <<<"$(norm_ipv6 "$addr")" || ok=1
+    check_cert p64 "$addr" || ok=1
+
+    make_csr exact -newkey ed25519
+    code="$(enroll e "$HOST" "$TOKEN" exact fd00:e::5)"
+    check_num "exact: status" "$code" -eq 200 || return 1
+    check "exact: the address asked for" test "$(jq -r .address "$ET_TMP/exact.json")" = fd00:e::5 ||
+        ok=1
+    check_cert exact fd00:e::5 || ok=1
+    check_num "state: three enrolments" "$(state_lines)" -eq 3 || ok=1
+    check "enrolments logged" et_log_has enroll "enrolled fd00:e::5 (request fd00:e::5" || ok=1
+    return "$ok"
+}
+
+step_b() {
+    local ok=0 code
+    cp "$ET_TMP/enrolled" "$ET_TMP/enrolled.before"
+    make_csr dup
+    code="$(enroll e "$HOST" "$TOKEN" dup fd00:e::5)"
+    check_num "duplicate exact address: 409" "$code" -eq 409 || ok=1
+    check "409 names the address" grep -q -F '"address fd00:e::5 is already enrolled"' \
+        "$ET_TMP/dup.json" || ok=1
+    code="$(enroll e "$HOST" "$TOKEN" dup fd00:f::5)"
+    check_num "address outside the pool: 403" "$code" -eq 403 || ok=1
+    code="$(enroll e "$HOST" "$TOKEN" dup fd00:f::/64)"
+    check_num "/64 outside the pool: 403" "$code" -eq 403 || ok=1
+    code="$(enroll e "$HOST" "$TOKEN" dup fd00:e::1)"
+    check_num "reserved address: 403" "$code" -eq 403 || ok=1
+    check "state file unchanged" cmp "$ET_TMP/enrolled" "$ET_TMP/enrolled.before" || ok=1
+    return "$ok"
+}
+
+# burst_args DIR N: curl arguments for N concurrent `auto` enrolments of
+# burst.csr, each answer in DIR/<i>.json (URL globbing; the service ignores
+# the query).
+burst_args() {
+    mkdir -p "$1"
+    BURST_ARGS=(curl -sS --max-time 120 -Z --parallel-max 100 --parallel-immediate
+        --cacert "$ET_TMP/pki/ca.pem" -H "Authorization: Bearer $TOKEN"
+        -H 'Content-Type: application/json' --data-binary "@$ET_TMP/burst.req"
+        -o "$1/#1.json" "$(enroll_url "$HOST" /v1/enroll)?n=[1-$2]")
+}
+
+# burst DIR N: run it and wait.
+burst() {
+    burst_args "$1" "$2"
+    et_exec e "${BURST_ARGS[@]}" 2>>"$ET_TMP/curl.err" || true
+}
+
+# answered FIELD DIR...: that field of every complete answer with an address.
+answered() {
+    local field="$1"
+    shift
+    find "$@" -name '*.json' -exec jq -j "select(.address) | .$field, \"\\n\"" {} + 2>/dev/null
+}
+
+# answered_addresses DIR...: normalized, one per line.
+answered_addresses() {
+    local addr
+    answered address "$@" | while read -r addr; do
+        norm_ipv6 "$addr"
+        echo
+    done
+}
+
+# answered_serials DIR...: the serials of the answered certificates.
+answered_serials() {
+    local pem
+    rm -f "$ET_TMP"/ans-*
+    answered certificate "$@" | csplit -s -z -f "$ET_TMP/ans-" -n 4 - '/BEGIN CERT/' '{*}'
+    for pem in "$ET_TMP"/ans-*; do
+        cert_serial "$pem"
+    done
+}
+
+step_c() {
+    local ok=0 before
+    make_csr burst
+    enroll_body "$ET_TMP/burst.req" "$ET_TMP/burst.csr" auto
+    before="$(state_lines)"
+    burst "$ET_TMP/burst-c" 200
+    check_num "200 answers with an address" "$(answered_addresses "$ET_TMP/burst-c" |
+        wc -l)" -eq 200 || ok=1
+    check_num "200 distinct addresses" "$(answered_addresses "$ET_TMP/burst-c" |
+        sort -u | wc -l)" -eq 200 || ok=1
+    check_num "200 more enrolments recorded" "$(($(state_lines) - before))" -eq 200 || ok=1
+    check_num "no address recorded twice" "$(state_addresses | sort | uniq -d | wc -l)" -eq 0 ||
+        ok=1
+    return "$ok"
+}
+
+state_grew_by() {
+    (($(state_lines) >= $1))
+}
+
+step_d() {
+    local ok=0 before serial missing=0
+    before="$(state_lines)"
+    # The burst runs as a daemon so cleanup ends it if the test dies.
+    burst_args "$ET_TMP/burst-d1" 300
+    et_daemon_start burst e "${BURST_ARGS[@]}"
+    et_wait_for -d enroll state_grew_by "$((before + 30))" || ok=1
+    et_daemon_kill enroll
+    check "burst ends after the kill" et_wait_for et_daemon_exited burst || ok=1
+    et_daemon_reap burst
+    check "service restarts on the same state" enroll_start e "$HOST" || return 1
+    TOKEN="$(login e "$HOST")" || return 1
+    burst "$ET_TMP/burst-d2" 50
+    check_num "second burst: 50 answers" "$(answered_addresses "$ET_TMP/burst-d2" |
+        wc -l)" -eq 50 || ok=1
+    local -a dirs=("$ET_TMP/burst-c" "$ET_TMP/burst-d1" "$ET_TMP/burst-d2")
+    answered_addresses "${dirs[@]}" >"$ET_TMP/answered"
+    echo "  ($(answered_addresses "$ET_TMP/burst-d1" | wc -l) answered before the kill;" \
+        "$(wc -l <"$ET_TMP/answered") in all bursts; $(state_lines) recorded)"
+    check_num "no address answered twice" "$(sort "$ET_TMP/answered" | uniq -d | wc -l)" -eq 0 ||
+        ok=1
+    check_num "no address recorded twice" "$(state_addresses | sort | uniq -d | wc -l)" -eq 0 ||
+        ok=1
+    # Every certificate that reached a device is in the state file.
+    answered_serials "${dirs[@]}" >"$ET_TMP/answered-serials"
+    check_num "a serial for each answer" "$(wc -l <"$ET_TMP/answered-serials")" -eq \
+        "$(wc -l <"$ET_TMP/answered")" || ok=1
+    while read -r serial; do
+        grep -q " $serial " "$ET_TMP/enrolled" || missing=$((missing + 1))
+    done <"$ET_TMP/answered-serials"
+    check_num "answered certificates missing from the state" "$missing" -eq 0 || ok=1
+    return "$ok"
+}
+
+# status_of FILE EXPECTED-TEXT: the error message contains the text.
+error_says() {
+    jq -r .error "$1" | grep -q -F -- "$2"
+}
+
+step_e() {
+    local ok=0 code i
+    login_body "$ET_TMP/wrong.json" "$ENROLL_USER" "$WRONG_PASSWORD"
+    for i in 1 2 3 4 5; do
+        code="$(api e "$HOST" /v1/login "$ET_TMP/wrong.json" "$ET_TMP/e.out" \
+            --interface 127.0.0.3)"
+        check_num "wrong password #$i: 401" "$code" -eq 401 || ok=1
+    done
+    check "401 says so" error_says "$ET_TMP/e.out" "wrong user or password" || ok=1
+    login_body "$ET_TMP/unknown.json" nobody@example "$WRONG_PASSWORD"
+    code="$(api e "$HOST" /v1/login "$ET_TMP/unknown.json" "$ET_TMP/e.out" --interface 127.0.0.4)"
+    check_num "unknown user: 401" "$code" -eq 401 || ok=1
+    check "same message for an unknown user" error_says "$ET_TMP/e.out" \
+        "wrong user or password" || ok=1
+    code="$(api e "$HOST" /v1/login "$ET_TMP/wrong.json" "$ET_TMP/e.out" --interface 127.0.0.3)"
+    check_num "6th failure from 127.0.0.3: 429" "$code" -eq 429 || ok=1
+    login_body "$ET_TMP/right.json"
+    code="$(api e "$HOST" /v1/login "$ET_TMP/right.json" "$ET_TMP/e.out" --interface 127.0.0.3)"
+    check_num "right password from 127.0.0.3 while limited: 429" "$code" -eq 429 || ok=1
+    code="$(api e "$HOST" /v1/login "$ET_TMP/right.json" "$ET_TMP/e.out" --interface 127.0.0.4)"
+    check_num "another source (127.0.0.4) still logs in: 200" "$code" -eq 200 || ok=1
+
+    printf '{"csr": "x", ' >"$ET_TMP/bad1.json"
+    code="$(api e "$HOST" /v1/enroll "$ET_TMP/bad1.json" "$ET_TMP/e.out" \
+        -H "Authorization: Bearer $TOKEN")"
+    check_num "malformed JSON: 400" "$code" -eq 400 || ok=1
+    check "... says so" error_says "$ET_TMP/e.out" "not valid JSON" || ok=1
+    jq -n '{csr: 5, request: "auto"}' >"$ET_TMP/bad2.json"
+    code="$(api e "$HOST" /v1/enroll "$ET_TMP/bad2.json" "$ET_TMP/e.out" \
+        -H "Authorization: Bearer $TOKEN")"
+    check_num "csr not a string: 400" "$code" -eq 400 || ok=1
+    check "... names the field" error_says "$ET_TMP/e.out" '"csr" must be a string' || ok=1
+    printf -- '-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n' \
+        >"$ET_TMP/garbage.csr"
+    enroll_body "$ET_TMP/bad3.json" "$ET_TMP/garbage.csr" auto
+    code="$(api e "$HOST" /v1/enroll "$ET_TMP/bad3.json" "$ET_TMP/e.out" \
+        -H "Authorization: Bearer $TOKEN")"
+    check_num "garbage CSR: 400" "$code" -eq 400 || ok=1
+    check "... says so" error_says "$ET_TMP/e.out" "not a PEM certificate request" || ok=1
+    make_csr weak -newkey rsa:1024
+    code="$(enroll e "$HOST" "$TOKEN" weak auto)"
+    check_num "RSA-1024 key: 400" "$code" -eq 400 || ok=1
+    check "... names the key policy" error_says "$ET_TMP/weak.json" \
+        "key must be EC P-256/P-384, Ed25519 or RSA >= 2048 bits" || ok=1
+    make_csr badreq
+    code="$(enroll e "$HOST" "$TOKEN" badreq fd00:e::/65)"
+    check_num "a /65: 400" "$code" -eq 400 || ok=1
+    code="$(enroll e "$HOST" "$TOKEN" badreq fd00::zz)"
+    check_num "fd00::zz: 400" "$code" -eq 400 || ok=1
+    head -c 70000 /dev/zero | tr '\0' x >"$ET_TMP/big.json"
+    code="$(api e "$HOST" /v1/enroll "$ET_TMP/big.json" "$ET_TMP/e.out" \
+        -H "Authorization: Bearer $TOKEN")"
+    check_num "70000-byte body: 413" "$code" -eq 413 || ok=1
+    code="$(enroll e "$HOST" nonsense-token badreq auto)"
+    check_num "unknown token: 401" "$code" -eq 401 || ok=1
+    check "service still running" et_daemon_running enroll || ok=1
+    make_csr after
+    code="$(enroll e "$HOST" "$TOKEN" after auto)"
+    check_num "service still enrols" "$code" -eq 200 || ok=1
+    check_not "no password in the log" grep -q -F -e "$WRONG_PASSWORD" -e "$ENROLL_PASSWORD" \
+        "$(et_daemon_log enroll)" || ok=1
+    return "$ok"
+}
+
+renew() {
+    local name="$1" cert="$2" key="$3"
+    jq -n --rawfile csr "$ET_TMP/$name.csr" '{csr: $csr}' >"$ET_TMP/$name.req"
+    api e "$HOST" /v1/renew "$ET_TMP/$name.req" "$ET_TMP/$name.json" \
+        ${cert:+--cert "$cert" --key "$key"}
+}
+
+step_f() {
+    local ok=0 code old_serial new_serial
+    make_csr renewed
+    code="$(renew renewed "$ET_TMP/exact.pem" "$ET_TMP/exact.key")"
+    check_num "renew with the current certificate: 200" "$code" -eq 200 || return 1
+    jq -j .certificate "$ET_TMP/renewed.json" >"$ET_TMP/renewed.pem"
+    check "same address" test "$(jq -r .address "$ET_TMP/renewed.json")" = fd00:e::5 || ok=1
+    check_cert renewed fd00:e::5 || ok=1
+    old_serial="$(cert_serial "$ET_TMP/exact.pem")"
+    new_serial="$(cert_serial "$ET_TMP/renewed.pem")"
+    check "new serial" test "$old_serial" != "$new_serial" || ok=1
+    make_csr renew2
+    code="$(renew renew2 "" "")"
+    check_num "renew without a client certificate: 401" "$code" -eq 401 || ok=1
+    check "revoke fd00:e::5" enroll_cli revoke fd00:e::5 || ok=1
+    code="$(renew renew2 "$ET_TMP/renewed.pem" "$ET_TMP/renewed.key")"
+    check_num "renew with a revoked certificate: 403" "$code" -eq 403 || ok=1
+    check "... says so" error_says "$ET_TMP/renew2.json" "certificate is revoked" || ok=1
+    check "CRL verifies with the CA" openssl crl -in "$ET_TMP/crl.pem" -CAfile "$ET_TMP/pki/ca.pem" \
+        -noout || ok=1
+    openssl crl -in "$ET_TMP/crl.pem" -noout -text >"$ET_TMP/crl.txt"
+    check "CRL lists the old serial" grep -q "Serial Number: $old_serial" "$ET_TMP/crl.txt" || ok=1
+    check "CRL lists the new serial" grep -q "Serial Number: $new_serial" "$ET_TMP/crl.txt" || ok=1
+    check "list shows it revoked" grep -q "^fd00:e::5 .* revoked\$" <(enroll_cli list) || ok=1
+    check_not "revoke of an unknown address fails" enroll_cli revoke fd00:e::99 || ok=1
+    return "$ok"
+}
+
+# ---------------------------------------------------------------- runner
+
+main() {
+    local -a steps=(
+        "a|auto, /64 and exact enrolments; certificate contents|step_a|"
+        "b|duplicate 409, outside the pool 403, nothing written|step_b|a"
+        "c|200 concurrent auto enrolments: 200 distinct addresses|step_c|a"
+        "d|SIGKILL during a burst, restart: no address twice|step_d|c"
+        "e|failed logins 401 then 429 per source; bad input 400/413|step_e|a"
+        "f|renew over mutual TLS; revoked: 403 and in the CRL|step_f|a"
+    )
+    et_init
+    et_require_bins enftun-enroll
+    command -v jq >/dev/null || et_skip "jq not installed (scripts/install-deps)"
+    echo "enroll_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    et_ns_add e
+    enroll_setup "$HOST"
+    if enroll_start e "$HOST"; then
+        run_steps "${steps[@]}"
+    else
+        fail_steps "the service did not start" "${steps[@]}"
+    fi
+    et_summary enroll_test
+}
+
+main "$@"

@@ -1,0 +1,366 @@
+#!/usr/bin/env bash
+# keygen_test.sh: provisioning end to end with the real parts: enftun-enroll
+# (the service), enftun-keygen (the device tool), enftun-router and enftun,
+# in network namespaces (CTest: netns.keygen_test; exit 77 = skipped).
+#
+# Topology (hub_lib.sh): r holds the router (port 4443) and the service
+# (port 8443) on fd00:10{0,1,2}::1, which c1, c2 and x (the devices) reach
+# it at; the service's URL is the default keygen derives from remote.hosts. Pool fd00:e::/48, the router's
+# own fd00:e::1 reserved. An nftables counter in r counts TCP SYNs to 8443.
+#
+# Steps:
+#  a. c1 enrolls with `auto` (over a longer, world-readable old key file,
+#     --owner nobody), c2 with a /64, x with an exact address; modes, owners,
+#     the addresses asked for, the old key wholly replaced
+#  b. the three run enftun with their new identities: c1 pings the router,
+#     c2 pings c1, x pings c2
+#  c. invalid prefix (fd00::/65) and address (fd00::zz): exit 2, a message
+#     naming the problem, and no connection reached the service (counter)
+#  d. wrong password: exit 1, the service's message, files unchanged
+#  d2. an exact address another device holds: the service's 409 message
+#  e. service down: exit 1, "cannot reach", files unchanged
+#  f. a server answering 500 and one answering non-JSON (a stub with the
+#     service's certificate): each message, exit 1, files unchanged
+#  g. renew c1: a new certificate (serial) for the same address, written in
+#     place; the running enftun reloads it and its tunnel comes back up
+#  h. files replaced by a certificate for another address, then by a key
+#     that does not match: enftun says why and keeps its identity and tunnel
+#  i. x signs itself a 10-day certificate offline (--ca-cert/--ca-key) and
+#     restarts enftun: a warning at start that it expires in 9 or 10 days
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+
+# shellcheck disable=SC2034 # read by lib.sh
+ET_WAIT_TIMEOUT=20
+readonly R_ADDR=fd00:e::1 X_ADDR=fd00:e::77 C2_NET=fd00:e:0:2::/64
+readonly SERVICE=fd00:100::1 C2_SIDE=fd00:101::1 # r as c1 and as c2 reach it
+readonly STUB="$ET_LIB_DIR/keygen/stub_server.py"
+readonly TABLE=keygen_test
+
+KEYGEN=""
+ENROLL=""
+C1_ADDR=""
+C2_ADDR=""
+
+# ---------------------------------------------------------------- helpers
+
+# The service may be built next to the other binaries or in its subfolder.
+find_enroll() {
+    local bin
+    for bin in "$ET_BIN_DIR/enftun-enroll" "$ET_BIN_DIR/keygen/enroll/enftun-enroll"; do
+        if [[ -x $bin ]]; then
+            echo "$bin"
+            return 0
+        fi
+    done
+    et_die "enftun-enroll not built in $ET_BIN_DIR"
+}
+
+# keygen NS OUT-FILE ARGS...: run enftun-keygen in NS with the device's
+# config, output to OUT-FILE; its exit status goes to KG_RC.
+KG_RC=0
+keygen() {
+    local ns="$1" out="$2"
+    shift 2
+    KG_RC=0
+    et_exec "$ns" "$KEYGEN" -c "$ET_TMP/$ns/enf0.conf" "$@" >"$out" 2>&1 </dev/null || KG_RC=$?
+}
+
+enroll_syns() {
+    et_nft_counter r "$TABLE" enroll_syn
+}
+
+# sums NS: checksums and modes of the device's identity files.
+sums() {
+    (cd "$ET_TMP/$1" && sha256sum ./*.pem ./*.key 2>/dev/null && stat -c '%n %a %U' ./*.pem ./*.key)
+}
+
+cert_serial() {
+    openssl x509 -in "$1" -noout -serial | cut -d= -f2
+}
+
+cert_cn() {
+    openssl x509 -in "$1" -noout -subject -nameopt multiline | awk '$1 == "commonName" { print $3 }'
+}
+
+ping_once() {
+    et_exec "$1" ping -6 -n -c 1 -W 1 "$2"
+}
+
+# listening ADDR PORT: something in r accepts on ADDR:PORT.
+listening() {
+    [[ -n $(et_exec r ss -Hltn "src [$1]:$2") ]]
+}
+
+mode_owner() {
+    stat -c '%a %U' "$1"
+}
+
+# ---------------------------------------------------------------- setup
+
+setup() {
+    hub_topology
+    local n=0 ns
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
+        --router-ip fd00:102::1 "$ET_TMP/pki" >/dev/null
+    et_exec r nft -f - <<NFT
+table inet $TABLE {
+    counter enroll_syn { }
+    chain input {
+        type filter hook input priority 0;
+        tcp dport 8443 tcp flags & (syn | ack) == syn counter name enroll_syn
+    }
+}
+NFT
+    cat >"$ET_TMP/pki/enroll.conf" <<CONF
+enroll = {
+  listen = [ "fd00:100::1", "fd00:101::1", "fd00:102::1" ];
+  cert_file = "router.pem";
+  key_file = "router.key";
+  ca_cert_file = "ca.pem";
+  ca_key_file = "ca.key";
+  crl_file = "crl.pem";
+  pool = [ "fd00:e::/48" ];
+  reserved = [ "$R_ADDR" ];
+};
+CONF
+    printf 'correct horse\n' >"$ET_TMP/pki/ops.pw"
+    printf 'wrong horse\n' >"$ET_TMP/pki/bad.pw"
+    "$ENROLL" -c "$ET_TMP/pki/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" \
+        >/dev/null
+    et_daemon_start enroll r "$ENROLL" -c "$ET_TMP/pki/enroll.conf"
+    write_router_conf "$ET_TMP/pki/router.conf" listen="$(IFS=,; echo "${HUB_ROUTER_ADDRS[*]}")" \
+        tun_dev=
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/pki/router.conf"
+    for ns in c1 c2 x; do
+        mkdir -p "$ET_TMP/$ns"
+        cp "$ET_TMP/pki/ca.pem" "$ET_TMP/$ns/ca.pem"
+        write_client_conf "$ET_TMP/$ns/enf0.conf" hosts="fd00:10$n::1" prefixes=fd00:e::/48 \
+            cert=device.pem key=device.key heartbeat_period=2000 heartbeat_timeout=2000
+        n=$((n + 1))
+    done
+    et_wait_for -d enroll listening "$SERVICE" 8443
+    et_wait_for -d router hub_router_listening
+}
+
+# ---------------------------------------------------------------- steps
+
+step_enroll() {
+    local ok=0 key="$ET_TMP/c1/device.key"
+    # An old key file, longer than any new one and readable by all.
+    head -c 20000 /dev/zero | tr '\0' 'k' >"$key"
+    chmod 0644 "$key"
+    keygen c1 "$ET_TMP/c1.out" --user ops --password-file "$ET_TMP/pki/ops.pw" \
+        --owner nobody --yes auto
+    check_num "c1 (auto) enrolled" "$KG_RC" -eq 0 || ok=1
+    C1_ADDR="$(cert_cn "$ET_TMP/c1/device.pem")"
+    check "c1 got an address of the pool: $C1_ADDR" grep -q "^fd00:e:" <<<"$C1_ADDR" || ok=1
+    check "key replaced in full: a PEM key, no old bytes" \
+        bash -c "head -1 '$key' | grep -q 'BEGIN PRIVATE KEY' && ! grep -q kkkk '$key'" || ok=1
+    check_num "key shorter than the old file" "$(stat -c %s "$key")" -lt 20000 || ok=1
+    check "key 0600 owned by nobody" test "$(mode_owner "$key")" = "600 nobody" || ok=1
+    check "cert 0644 owned by nobody" \
+        test "$(mode_owner "$ET_TMP/c1/device.pem")" = "644 nobody" || ok=1
+    check "no temporary file left" \
+        test "$(find "$ET_TMP/c1" -name '.*' -type f | wc -l)" -eq 0 || ok=1
+    check "the key is not printed" bash -c "! grep -q 'PRIVATE' '$ET_TMP/c1.out'" || ok=1
+
+    keygen c2 "$ET_TMP/c2.out" --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$C2_NET"
+    check_num "c2 (a /64) enrolled" "$KG_RC" -eq 0 || ok=1
+    C2_ADDR="$(cert_cn "$ET_TMP/c2/device.pem")"
+    check "c2's address $C2_ADDR lies in $C2_NET" grep -q "^fd00:e:0:2:" <<<"$C2_ADDR" || ok=1
+    check "c2 key 0600 owned by root (no user enftun here)" \
+        test "$(mode_owner "$ET_TMP/c2/device.key")" = "600 root" || ok=1
+
+    keygen x "$ET_TMP/x.out" --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
+    check_num "x (exact $X_ADDR) enrolled" "$KG_RC" -eq 0 || ok=1
+    check "x's certificate is for $X_ADDR" test "$(cert_cn "$ET_TMP/x/device.pem")" = "$X_ADDR" ||
+        ok=1
+    check "chain verifies for TLS clients" openssl verify -CAfile "$ET_TMP/pki/ca.pem" \
+        -purpose sslclient "$ET_TMP/c1/device.pem" "$ET_TMP/c2/device.pem" \
+        "$ET_TMP/x/device.pem" || ok=1
+    check_num "the service saw the connections" "$(enroll_syns)" -ge 6 || ok=1
+    return "$ok"
+}
+
+step_connect() {
+    local ok=0 ns
+    for ns in c1 c2 x; do
+        et_daemon_start "enftun-$ns" "$ns" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$ns/enf0.conf"
+    done
+    for ns in c1 c2 x; do
+        check "$ns tunnel up" et_wait_for -d "enftun-$ns" et_log_has "enftun-$ns" "tunnel up" ||
+            ok=1
+        # What enftun-setup would do: the pool's prefix into the tunnel.
+        et_exec "$ns" ip -6 route replace fd00:e::/48 dev enf0 || ok=1
+    done
+    check "c1 pings the router $R_ADDR" et_wait_for ping_once c1 "$R_ADDR" || ok=1
+    check "c2 pings c1 $C1_ADDR" et_wait_for ping_once c2 "$C1_ADDR" || ok=1
+    check "x pings c2 $C2_ADDR" et_wait_for ping_once x "$C2_ADDR" || ok=1
+    return "$ok"
+}
+
+# invalid_case ARG MESSAGE: a usage error, one line with MESSAGE.
+invalid_case() {
+    local arg="$1" message="$2" ok=0
+    keygen c2 "$ET_TMP/invalid.out" --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$arg"
+    check_num "$arg: usage error" "$KG_RC" -eq 2 || ok=1
+    check "$arg: one line" test "$(wc -l <"$ET_TMP/invalid.out")" -eq 1 || ok=1
+    check "$arg: says $message" grep -qF "$message" "$ET_TMP/invalid.out" || ok=1
+    return "$ok"
+}
+
+step_invalid() {
+    local ok=0 before
+    before="$(enroll_syns)"
+    invalid_case fd00::/65 'prefix "fd00::/65" is a /65: only a /64 can be requested' || ok=1
+    invalid_case fd00::zz 'not an IPv6 address, a /64 prefix or "auto": "fd00::zz"' || ok=1
+    invalid_case fd00:e:0:1::5/64 'has bits set past /64' || ok=1
+    check_num "no connection reached the service" "$(enroll_syns)" -eq "$before" || ok=1
+    return "$ok"
+}
+
+# expect_failure NAME NS TEXT ARGS...: keygen exits 1 with TEXT on one line,
+# and the device's files are as they were.
+expect_failure() {
+    local name="$1" ns="$2" text="$3" ok=0
+    shift 3
+    sums "$ns" >"$ET_TMP/sums.before"
+    keygen "$ns" "$ET_TMP/$name.out" "$@"
+    check_num "$name: exit 1" "$KG_RC" -eq 1 || ok=1
+    check "$name: says \"$text\"" grep -qF "enftun-keygen: $text" "$ET_TMP/$name.out" || ok=1
+    sums "$ns" >"$ET_TMP/sums.after"
+    check "$name: files unchanged" cmp -s "$ET_TMP/sums.before" "$ET_TMP/sums.after" || ok=1
+    check "$name: no temporary file left" \
+        test "$(find "$ET_TMP/$ns" -name '.*' -type f | wc -l)" -eq 0 || ok=1
+    return "$ok"
+}
+
+step_wrong_password() {
+    expect_failure wrong-password c2 "login failed (HTTP 401): wrong user or password" \
+        --user ops --password-file "$ET_TMP/pki/bad.pw" --yes auto
+}
+
+step_taken_address() {
+    expect_failure taken-address c2 \
+        "enrollment failed (HTTP 409): address $X_ADDR is already enrolled" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
+}
+
+step_service_down() {
+    local ok=0
+    et_daemon_kill enroll
+    expect_failure service-down c2 \
+        "cannot reach the enrollment service at https://[fd00:101::1]:8443" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes auto || ok=1
+    et_daemon_start enroll r "$ENROLL" -c "$ET_TMP/pki/enroll.conf"
+    et_wait_for -d enroll listening "$SERVICE" 8443 || ok=1
+    return "$ok"
+}
+
+step_broken_servers() {
+    local ok=0 mode port=8500
+    for mode in 500 html; do
+        port=$((port + 1))
+        et_daemon_start "stub-$mode" r python3 "$STUB" "$C2_SIDE" "$port" \
+            "$ET_TMP/pki/router.pem" "$ET_TMP/pki/router.key" "$mode"
+        et_wait_for -d "stub-$mode" listening "$C2_SIDE" "$port" || ok=1
+    done
+    expect_failure server-500 c2 "login failed (HTTP 500): database on fire" \
+        --server "https://[$C2_SIDE]:8501" --user ops --password-file "$ET_TMP/pki/ops.pw" \
+        --yes auto || ok=1
+    expect_failure server-html c2 "the login reply is not JSON" \
+        --server "https://[$C2_SIDE]:8502" --user ops --password-file "$ET_TMP/pki/ops.pw" \
+        --yes auto || ok=1
+    et_daemon_stop stub-500
+    et_daemon_stop stub-html
+    return "$ok"
+}
+
+step_renew() {
+    local ok=0 old_serial new_serial ups
+    old_serial="$(cert_serial "$ET_TMP/c1/device.pem")"
+    ups="$(et_log_count enftun-c1 "tunnel up")"
+    keygen c1 "$ET_TMP/renew.out" --renew --owner nobody --yes
+    check_num "renew: exit 0" "$KG_RC" -eq 0 || ok=1
+    new_serial="$(cert_serial "$ET_TMP/c1/device.pem")"
+    check "renew: a new certificate ($old_serial -> $new_serial)" \
+        test "$old_serial" != "$new_serial" || ok=1
+    check "renew: the same address $C1_ADDR" \
+        test "$(cert_cn "$ET_TMP/c1/device.pem")" = "$C1_ADDR" || ok=1
+    check "renew: key 0600 owned by nobody" \
+        test "$(mode_owner "$ET_TMP/c1/device.key")" = "600 nobody" || ok=1
+    check "enftun reloaded the identity" \
+        et_wait_for -d enftun-c1 et_log_has enftun-c1 "identity reloaded from" || ok=1
+    check "enftun's tunnel came back up with it" \
+        et_wait_for -d enftun-c1 log_count_above enftun-c1 "tunnel up" "$ups" || ok=1
+    check "c1 pings the router again" et_wait_for ping_once c1 "$R_ADDR" || ok=1
+    check "c2 pings c1 again" et_wait_for ping_once c2 "$C1_ADDR" || ok=1
+    return "$ok"
+}
+
+# A certificate for another address, then a key that does not match: enftun
+# logs why, keeps the identity it has, and its tunnel stays up.
+step_bad_identity() {
+    local ok=0 ups
+    ups="$(et_log_count enftun-c1 "tunnel up")"
+    cp "$ET_TMP/c1/device.pem" "$ET_TMP/c1/good.pem"
+    cp "$ET_TMP/c2/device.pem" "$ET_TMP/c1/other.pem"
+    mv "$ET_TMP/c1/other.pem" "$ET_TMP/c1/device.pem"
+    check "another address: refused, old identity kept" et_wait_for -d enftun-c1 \
+        et_log_has enftun-c1 "now holds $C2_ADDR, not $C1_ADDR: restart enftun" || ok=1
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$ET_TMP/c1/other.key" \
+        2>/dev/null
+    mv "$ET_TMP/c1/good.pem" "$ET_TMP/c1/device.pem"
+    mv "$ET_TMP/c1/other.key" "$ET_TMP/c1/device.key"
+    check "a key that does not match: refused, old identity kept" et_wait_for -d enftun-c1 \
+        et_log_has enftun-c1 "changed but does not load" || ok=1
+    check "c2 still pings c1" et_wait_for ping_once c2 "$C1_ADDR" || ok=1
+    check_num "no reconnect for them" "$(et_log_count enftun-c1 "tunnel up")" -eq "$ups" || ok=1
+    return "$ok"
+}
+
+# x signs itself a 10-day certificate offline (the CA at hand) and restarts
+# enftun: a warning at start naming the file and the date, and it connects.
+step_expiry_warning() {
+    local ok=0
+    et_daemon_stop enftun-x
+    keygen x "$ET_TMP/x-offline.out" --ca-cert "$ET_TMP/pki/ca.pem" --ca-key "$ET_TMP/pki/ca.key" \
+        --days 10 --yes "$X_ADDR"
+    check_num "offline signing: exit 0" "$KG_RC" -eq 0 || ok=1
+    et_daemon_start enftun-x x "$ET_BIN_DIR/enftun" -c "$ET_TMP/x/enf0.conf"
+    check "warning at start: expires in 9 or 10 days" et_wait_for -d enftun-x grep -q -E \
+        "^warning: certificate .*/x/device.pem expires in (9|10) days, on [0-9-]+ [0-9:]+ UTC: renew it" \
+        "$(et_daemon_log enftun-x)" || ok=1
+    check "x still connects" \
+        et_wait_for -d enftun-x log_count_above enftun-x "tunnel up" 1 || ok=1
+    return "$ok"
+}
+
+# ---------------------------------------------------------------- main
+
+et_init
+et_require_bins enftun enftun-router enftun-keygen
+KEYGEN="$ET_BIN_DIR/enftun-keygen"
+ENROLL="$(find_enroll)"
+command -v python3 >/dev/null || et_skip "python3 not installed (the broken-server stub)"
+command -v nft >/dev/null || et_skip "nft not installed"
+setup
+
+run_steps \
+    "a|enroll auto, a /64 and an exact address: files, modes, owners|step_enroll|" \
+    "b|the new identities connect and ping the router and each other|step_connect|a" \
+    "c|an invalid prefix or address is refused before any request|step_invalid|a" \
+    "d|wrong password: message, exit 1, files unchanged|step_wrong_password|a" \
+    "d2|an address already enrolled: 409, exit 1, files unchanged|step_taken_address|a" \
+    "e|service down: message, exit 1, files unchanged|step_service_down|a" \
+    "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
+    "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
+    "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g" \
+    "i|enftun warns at start about a certificate expiring within 30 days|step_expiry_warning|b"
+et_summary keygen_test
