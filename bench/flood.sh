@@ -15,7 +15,9 @@
 #            sources (25 each), re-opened likewise (at most 2000/s);
 #   flood 3 (afterwards, alone): 800 connections from 40 sources announcing a
 #            16 KiB ClientHello, held: the handshake budget (256) full of
-#            OpenSSL state.
+#            OpenSSL state;
+#   flood 4 (then): the same, each sending 16 KiB of its ClientHello (all
+#            but the last 4 bytes), which OpenSSL buffers: the worst case.
 # Measured: the router's RSS idle, under floods 1+2 and with flood 3 held
 # (and per handshake); c1's RTT to the router (200 pings 10 ms apart)
 # without and under floods 1+2; the router's CPU share under them; the time
@@ -96,7 +98,7 @@ main() {
     flood_topology
     setup
     local rss_idle rtt_idle rtt_flood rss_flood hwm_flood cpu0 cpu1 t0 t1 cpu_pct
-    local ups=() i rss_before3 rss3 per_conn accepted refused bad
+    local ups=() i rss_before3 rss3 per_conn accepted refused bad rss4 per_conn4
     rss_idle="$(bench_rss_kib "$(router_pid)")"
     rtt_idle="$(bench_rtt c1 "$R_ADDR")"
 
@@ -134,6 +136,15 @@ main() {
     per_conn=$(((rss3 - rss_before3) / 256))
     et_daemon_stop flood3
 
+    # The allocator keeps what flood 3 freed: count from before flood 3.
+    sleep 4
+    flood_start flood4 "$(flood_sources 1 40)" 20 fillhello 2000 30
+    et_wait_for -d flood4 flood_connects_reached flood4 800
+    sleep 1
+    rss4="$(bench_rss_kib "$(router_pid)")"
+    per_conn4=$(((rss4 - rss_before3) / 256))
+    et_daemon_stop flood4
+
     local up_median up_max
     up_median="$(printf '%s\n' "${ups[@]}" | median)"
     up_max="$(printf '%s\n' "${ups[@]}" | sort -n | tail -n 1)"
@@ -150,6 +161,8 @@ main() {
         echo "router_hwm_flood_kib=$hwm_flood"
         echo "router_rss_256_handshakes_kib=$rss3"
         echo "router_kib_per_handshake=$per_conn"
+        echo "router_rss_256_full_hellos_kib=$rss4"
+        echo "router_kib_per_handshake_full_hello=$per_conn4"
         echo "router_cpu_percent_flood=$cpu_pct"
         echo "c1_rtt_idle_ms=$rtt_idle"
         echo "c1_rtt_flood_ms=$rtt_flood"
@@ -163,6 +176,7 @@ main() {
     printf '%-52s %12s\n' "router RSS idle / under the flood (KiB)" "$rss_idle / $rss_flood"
     printf '%-52s %12s\n' "router RSS with 256 handshakes held (KiB)" "$rss3"
     printf '%-52s %12s\n' "  per handshake in progress (KiB)" "$per_conn"
+    printf '%-52s %12s\n' "  the same with 16 KiB of ClientHello each (KiB)" "$per_conn4"
     printf '%-52s %12s\n' "router CPU under the flood (% of one core)" "$cpu_pct"
     printf '%-52s %12s\n' "c1 RTT idle / under the flood (ms)" "$rtt_idle / $rtt_flood"
     printf '%-52s %12s\n' "c2 start to 'tunnel up', median / max of $RUNS (ms)" \
