@@ -26,7 +26,9 @@
 # connection; h 800 connections from 40 sources that each announce a
 # maximal (16 KiB) ClientHello, and send all of it but the last 4 bytes,
 # fill the handshake budget with OpenSSL state: memory stays within
-# max_handshakes x the per-connection figure.
+# max_handshakes x the per-connection figure; i with the budget full and
+# churning (every evicted connection re-opened), a real client still gets
+# in within 2 s: the oldest is evicted for it.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail
@@ -233,6 +235,38 @@ step_h() {
     return "$ok"
 }
 
+# i: the budget full and churning (40 sources re-open every connection the
+# router evicts, 2000 a second): a real client's connection is admitted by
+# evicting the oldest, and its handshake ends before 256 newer ones push it
+# out. (Were a full budget to refuse the newcomer instead, c2 would stay out.)
+step_i() {
+    local ok=0 ups evicted t0 t1 up_ms
+    et_daemon_stop c2
+    ups="$(et_log_count c2 "tunnel up")"
+    evicted="$(et_daemon_stat router evicted)"
+    flood_start flood4 "$(flood_sources 1 40)" 20 maxhello 2000 30 -R
+    check "flood 4 keeps the budget full: evictions go on" \
+        et_wait_for -d flood4 -d router evicted_above "$((evicted + 2000))" || ok=1
+    t0="$(date +%s%N)"
+    et_daemon_start c2 c2 "$ET_BIN_DIR/enftun" -c "$ET_TMP/c2.conf"
+    check "c2 gets its tunnel while the budget is full" \
+        et_wait_for -d c2 log_count_above c2 "tunnel up" "$ups" || ok=1
+    t1="$(date +%s%N)"
+    up_ms=$(((t1 - t0) / 1000000))
+    check_num "ms from c2's start to 'tunnel up' with the budget full" "$up_ms" -le \
+        "$TUNNEL_UP_MS" || ok=1
+    check "the flood was still running" et_daemon_running flood4 || ok=1
+    et_daemon_stop flood4
+    echo "tunnel_up_full_budget_ms=$up_ms" >>"$ET_TMP/flood-figures.txt"
+    return "$ok"
+}
+
+evicted_above() {
+    local n
+    n="$(et_daemon_stat router evicted)"
+    [[ -n $n ]] && ((n > $1))
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -240,6 +274,7 @@ main() {
         "g|client packets to ff02::1, fe80::2, ::1 are dropped, a global one forwarded|step_g|"
         "f|under a flood a real client gets in within 2 s, memory bounded, log quiet|step_f|"
         "h|maximal ClientHellos fill the budget, memory stays bounded|step_h|"
+        "i|with the budget full and churning, a real client still gets in|step_i|"
     )
     et_init
     echo "router_flood_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
