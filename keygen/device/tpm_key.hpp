@@ -22,14 +22,14 @@ public:
     // (enftun would read key_file as a TPM blob), a persistent handle as
     // key_file (there is no file to write), the TPM's errors (logged by
     // tls::TpmProvider, one line each).
-    static Result<KeySource, std::string> create(bool tpm, const config::IdentityConfig& identity);
+    static Outcome<KeySource> create(bool tpm, const config::IdentityConfig& identity);
 
     bool in_tpm() const { return tpm_ != nullptr; }
     // A fresh EC P-256 key (in the TPM: tls::tpm_signing_key's wrapper, so
     // the CSR is signed by the TPM). Errors: the OpenSSL or TPM reason.
-    Result<tls::PkeyPtr, std::string> make() const;
+    Outcome<tls::PkeyPtr> make() const;
     // What the key file holds: the PKCS#8 PEM key, or the TPM blob.
-    Result<SecretPem, std::string> pem(EVP_PKEY* key) const;
+    Outcome<SecretPem> pem(EVP_PKEY* key) const;
 
 private:
     explicit KeySource(std::shared_ptr<tls::TpmProvider> tpm) : tpm_(std::move(tpm)) {}

@@ -25,6 +25,7 @@
 #        no session ticket, TLS 1.3 works.
 #   i    TLS 1.2 settings, client side: an `openssl s_server` offering only
 #        CBC suites, or only TLS 1.1, gets no tunnel.
+#   j    no line of any private key appears in any of the logs above.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail
@@ -326,6 +327,18 @@ step_i() {
     return "$ok"
 }
 
+# no_key_in_logs: no line of any private key's PEM body (nor its header)
+# appears in any log this test wrote.
+no_key_in_logs() {
+    local pattern="$ET_TMP/key-lines"
+    grep -h -v -e '-----END' "$PKI"/*.key | sort -u >"$pattern"
+    ! grep -a -F -f "$pattern" "$ET_TMP"/*.log
+}
+
+step_j() {
+    check "no private key material in any daemon log" no_key_in_logs
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -342,6 +355,7 @@ main() {
     run_step g "router refuses client certificates: no EKU, serverAuth only, own addresses, outside client_prefixes" step_g
     run_step h "router TLS: no CBC/SHA-1, no TLS 1.0/1.1, no TLS 1.2 tickets, TLS 1.3 works" step_h
     run_step i "client TLS: a fake s_server with CBC only or TLS 1.1 only gets no tunnel" step_i
+    run_step j "no private key in the logs of every run above" step_j
     et_summary fake_router_test
 }
 

@@ -131,7 +131,7 @@ step_keygen() {
     check "the key file is a TPM blob" grep -q -F -- "-----BEGIN TSS2 PRIVATE KEY-----" "$DEV/c.key" || ok=1
     check_not "no software private key in it" grep -q -E -- "BEGIN (EC |ENCRYPTED )?PRIVATE KEY" "$DEV/c.key" || ok=1
     check "the key file is mode 0600" test "$(stat -c %a "$DEV/c.key")" = 600 || ok=1
-    check "the certificate names $C_ADDR" grep -q -F "$C_ADDR: wrote" "$out" || ok=1
+    check "the certificate names $C_ADDR" grep -q -F "address $C_ADDR: wrote" "$out" || ok=1
     check "the summary says the key is a TPM blob" grep -q -F "(TPM key blob, 0600)" "$out" || ok=1
     check "no temporary file left" test "$(find "$DEV" -name '*.tmp*' -o -name '*.XXXXXX' | wc -l)" -eq 0 || ok=1
     return "$ok"
@@ -261,7 +261,7 @@ step_enroll() {
         --password-file "$d/login" auto >"$out" 2>&1 </dev/null || rc=$?
     check_num "enftun-keygen --tpm enrolls (auto)" "$rc" -eq 0 || ok=1
     check "the key file is a TPM blob" grep -q -F -- "-----BEGIN TSS2 PRIVATE KEY-----" "$d/c.key" || ok=1
-    addr="$(sed -n 's/^\(fd00:e:[0-9a-f:]*\): wrote .*/\1/p' "$out")"
+    addr="$(sed -n 's/^address \(fd00:e:[0-9a-f:]*\): wrote .*/\1/p' "$out")"
     check "an address from the pool" test -n "$addr" || return 1
     et_daemon_start enrolled c "$ET_BIN_DIR/enftun" -c "$d/enf0.conf"
     check "tunnel up with the enrolled TPM identity" et_wait_for tunnel_up enrolled "$addr" || ok=1
