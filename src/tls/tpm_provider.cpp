@@ -181,7 +181,10 @@ PkeyPtr load_handle(OSSL_LIB_CTX* libctx, const std::string& uri, const std::str
     if (!ui || UI_method_set_reader(ui.get(), ui_password) != 0) {
         return nullptr;
     }
-    StoreCtxPtr store(OSSL_STORE_open_ex(uri.c_str(), libctx, nullptr, ui.get(),
+    // The provider asks for a persistent key's authorization only when the
+    // URI says it has one ("?pass").
+    const std::string query = password.empty() ? uri : uri + "?pass";
+    StoreCtxPtr store(OSSL_STORE_open_ex(query.c_str(), libctx, nullptr, ui.get(),
                                          const_cast<std::string*>(&password), nullptr, nullptr,
                                          nullptr));
     while (store && OSSL_STORE_eof(store.get()) == 0) {

@@ -29,6 +29,9 @@
 #     (the service checks it), and enftun connects with the enrolled
 #     identity and pings the router; --csr-out writes a request that
 #     verifies against the blob's public key
+#  i. a persistent key (tpm2-tools: create, evictcontrol to 0x81000010, with
+#     a password) as key_file = "handle:0x81000010": connects and pings;
+#     a handle with no key there: its message, non-zero exit
 set -e -o pipefail
 export LC_ALL=C
 
@@ -280,6 +283,49 @@ step_enroll() {
     return "$ok"
 }
 
+# tpm2 NAME ARGS...: a tpm2-tools command in c against tpm1, then every
+# transient object and session flushed (swtpm has no resource manager and
+# holds three objects).
+tpm2() {
+    local tool="$1"
+    shift
+    et_exec c env TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" TSS2_LOG=all+none \
+        "tpm2_$tool" "$@" && et_exec c env TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" \
+        TSS2_LOG=all+none tpm2_flushcontext -t
+}
+
+step_handle() {
+    local ok=0 d="$ET_TMP/handle" out="$ET_TMP/handle.out" addr=fd00:e::7
+    command -v tpm2_evictcontrol >/dev/null || {
+        check "tpm2-tools installed (scripts/install-deps)" false
+        return 1
+    }
+    mkdir -p "$d"
+    tpm2 createprimary -Q -C o -g sha256 -G ecc -c "$d/primary.ctx" &&
+        tpm2 create -Q -C "$d/primary.ctx" -G ecc256:ecdsa -u "$d/k.pub" -r "$d/k.priv" \
+            -p handle-pw &&
+        tpm2 load -Q -C "$d/primary.ctx" -u "$d/k.pub" -r "$d/k.priv" -c "$d/k.ctx" &&
+        tpm2 evictcontrol -Q -C o -c "$d/k.ctx" 0x81000010 >"$out" 2>&1 || ok=1
+    et_exec c env TPM2OPENSSL_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" TSS2_LOG=all+none \
+        openssl req -new -provider tpm2 -provider default -key "handle:0x81000010?pass" \
+        -passin pass:handle-pw -subj "/CN=$addr" -out "$d/c.csr" >>"$out" 2>&1 || ok=1
+    printf 'subjectAltName=IP:%s\nextendedKeyUsage=clientAuth\n' "$addr" >"$d/ext.cnf"
+    openssl x509 -req -in "$d/c.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
+        -days 2 -extfile "$d/ext.cnf" -out "$d/c.pem" >>"$out" 2>&1 || ok=1
+    check "a persistent key 0x81000010 and its certificate" test "$ok" -eq 0 || return 1
+    tpm_conf "$d/enf0.conf" "$TPM1_PORT" handle-pw "0x81000010"
+    check "-p identity.key_file: the handle" \
+        test "$("$ET_BIN_DIR/enftun" -c "$d/enf0.conf" -p identity.key_file)" = handle:0x81000010 || ok=1
+    et_daemon_start handle c "$ET_BIN_DIR/enftun" -c "$d/enf0.conf"
+    check "tunnel up with the persistent key" et_wait_for tunnel_up handle "$addr" || ok=1
+    check "ping the router" et_wait_for ping_router || ok=1
+    et_daemon_stop handle
+    sed -e 's/0x81000010/0x81000011/' "$d/enf0.conf" >"$d/none.conf"
+    run_client "$out" "$d/none.conf"
+    expect_refused "no key at the handle" "$out" "TPM key handle:0x81000011: no such persistent key" || ok=1
+    return "$ok"
+}
+
 # ------------------------------------------------------------------- main
 
 command -v swtpm >/dev/null || et_skip "swtpm not installed (Debian: apt install swtpm)"
@@ -312,5 +358,6 @@ run_step d "a config of the original enftun with a tpm group loads and works" st
 run_step e "wrong password: its message, non-zero exit" step_wrong_password a
 run_step f "no tpm2 provider: its message, non-zero exit" step_no_provider a
 run_step h "enftun-keygen --tpm enrolls at enftun-enroll; the identity connects" step_enroll a
+run_step i "a persistent handle as key_file connects; an empty handle is refused" step_handle
 run_step g "no TPM (stopped, no device node): each its message, non-zero exit" step_no_tpm a
 et_summary tpm_test
