@@ -1,7 +1,6 @@
 #include "enftun/router/failure_summary.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 namespace enftun::router {
 
@@ -11,11 +10,13 @@ void FailureSummary::record(const std::string& source, const char* reason, std::
     }
     ++total_;
     auto r = std::find_if(by_reason_.begin(), by_reason_.end(),
-                          [reason](const auto& e) { return std::strcmp(e.first, reason) == 0; });
-    if (r == by_reason_.end()) {
+                          [reason](const auto& e) { return e.first == reason; });
+    if (r != by_reason_.end()) {
+        ++r->second;
+    } else if (by_reason_.size() < opts_.max_reasons) {
         by_reason_.emplace_back(reason, 1);
     } else {
-        ++r->second;
+        ++other_reasons_;
     }
     if (auto it = by_source_.find(source); it != by_source_.end()) {
         ++it->second;
@@ -34,8 +35,11 @@ std::optional<std::string> FailureSummary::take(std::uint64_t now_ms) {
                        " failed in the last " + std::to_string((now_ms - window_start_) / 1000) +
                        " s (";
     for (std::size_t i = 0; i < by_reason_.size(); ++i) {
-        line += (i == 0 ? "" : ", ") + std::string(by_reason_[i].first) + " " +
-                std::to_string(by_reason_[i].second);
+        line +=
+            (i == 0 ? "" : ", ") + by_reason_[i].first + " " + std::to_string(by_reason_[i].second);
+    }
+    if (other_reasons_ > 0) {
+        line += ", other " + std::to_string(other_reasons_);
     }
     line += "); top sources";
     std::vector<std::pair<std::string, std::uint64_t>> sources(by_source_.begin(),
@@ -56,6 +60,7 @@ std::optional<std::string> FailureSummary::take(std::uint64_t now_ms) {
     others_ = 0;
     by_source_.clear();
     by_reason_.clear();
+    other_reasons_ = 0;
     return line;
 }
 

@@ -57,6 +57,26 @@ void test_sources_are_bounded(void**) {
                         "others (2)");
 }
 
+// A link's reason dies with the link, before the summary is taken: the
+// summary must keep its own copy (it once kept the pointer).
+void test_reasons_are_copied_and_bounded(void**) {
+    FailureSummary s({10000, 3, 1024, 2});
+    {
+        std::string reason = "TLS handshake failed: client certificate refused: no EKU";
+        s.record("fd00:1::1", reason.c_str(), 0);
+        reason.assign(reason.size(), 'X'); // the same buffer, overwritten
+    }
+    s.record("fd00:1::1", "first-byte timeout", 0);
+    s.record("fd00:1::1", "a third reason", 0);
+    s.record("fd00:1::1", "a fourth reason", 0);
+    auto line = s.take(10000);
+    assert_true(line.has_value());
+    assert_string_equal(line->c_str(),
+                        "4 handshakes failed in the last 10 s (TLS handshake failed: client "
+                        "certificate refused: no EKU 1, first-byte timeout 1, other 2); top "
+                        "sources fd00:1::1 (4)");
+}
+
 } // namespace
 
 int main() {
@@ -64,6 +84,7 @@ int main() {
         cmocka_unit_test(test_nothing_to_say),
         cmocka_unit_test(test_one_line_per_interval),
         cmocka_unit_test(test_sources_are_bounded),
+        cmocka_unit_test(test_reasons_are_copied_and_bounded),
     };
     return cmocka_run_group_tests_name("failure_summary", tests, nullptr, nullptr);
 }

@@ -26,13 +26,16 @@ public:
         std::uint64_t interval_ms = 10000;
         std::size_t top = 3;            // sources named in the line
         std::size_t max_sources = 1024; // counted by name per interval
+        std::size_t max_reasons = 16;   // counted by text per interval
     };
 
     explicit FailureSummary(Options opts) : opts_(opts) {}
     FailureSummary() : FailureSummary(Options{}) {}
 
-    // One failure from `source` (an address, no port) for `reason` (a static
-    // string such as "first-byte timeout").
+    // One failure from `source` (an address, no port) for `reason`, copied:
+    // a link's reason lives only as long as the link ("TLS handshake failed:
+    // client certificate refused: ..."). Past max_reasons distinct texts per
+    // interval, the rest count as "other".
     void record(const std::string& source, const char* reason, std::uint64_t now_ms);
     // The summary line once an interval has passed since the first failure
     // it counts, and the counters start over; nullopt before, or if none.
@@ -46,7 +49,8 @@ private:
     std::uint64_t total_ = 0;
     std::uint64_t others_ = 0; // from sources past max_sources
     std::unordered_map<std::string, std::uint64_t> by_source_;
-    std::vector<std::pair<const char*, std::uint64_t>> by_reason_; // few: a vector
+    std::uint64_t other_reasons_ = 0;                              // past max_reasons
+    std::vector<std::pair<std::string, std::uint64_t>> by_reason_; // few: a vector
 };
 
 } // namespace enftun::router
