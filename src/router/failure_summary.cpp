@@ -39,7 +39,7 @@ std::optional<std::string> FailureSummary::take(std::uint64_t now_ms) {
             (i == 0 ? "" : ", ") + by_reason_[i].first + " " + std::to_string(by_reason_[i].second);
     }
     if (other_reasons_ > 0) {
-        line += ", other " + std::to_string(other_reasons_);
+        line += ", other reasons " + std::to_string(other_reasons_);
     }
     line += "); top sources";
     std::vector<std::pair<std::string, std::uint64_t>> sources(by_source_.begin(),
@@ -58,9 +58,9 @@ std::optional<std::string> FailureSummary::take(std::uint64_t now_ms) {
     }
     total_ = 0;
     others_ = 0;
+    other_reasons_ = 0;
     by_source_.clear();
     by_reason_.clear();
-    other_reasons_ = 0;
     return line;
 }
 

@@ -6,8 +6,9 @@
 //    timeout 100); top sources fd00:102::2 (1150), fd00:103::2 (50)"
 //
 // Pure state, no clock of its own: the router passes loop time. Memory is
-// bounded: at most max_sources distinct sources are counted by name per
-// interval; the rest are summed as "others".
+// bounded: at most max_sources distinct sources and max_reasons distinct
+// reasons are counted by name per interval; the rest are summed as
+// "others" and "other reasons".
 #pragma once
 
 #include <cstddef>
@@ -26,16 +27,15 @@ public:
         std::uint64_t interval_ms = 10000;
         std::size_t top = 3;            // sources named in the line
         std::size_t max_sources = 1024; // counted by name per interval
-        std::size_t max_reasons = 16;   // counted by text per interval
+        std::size_t max_reasons = 8;    // reasons counted by name per interval
     };
 
     explicit FailureSummary(Options opts) : opts_(opts) {}
     FailureSummary() : FailureSummary(Options{}) {}
 
-    // One failure from `source` (an address, no port) for `reason`, copied:
-    // a link's reason lives only as long as the link ("TLS handshake failed:
-    // client certificate refused: ..."). Past max_reasons distinct texts per
-    // interval, the rest count as "other".
+    // One failure from `source` (an address, no port) for `reason` (such as
+    // "first-byte timeout", or a link's "TLS handshake failed: <OpenSSL's
+    // reason>"; copied: it need not outlive the call).
     void record(const std::string& source, const char* reason, std::uint64_t now_ms);
     // The summary line once an interval has passed since the first failure
     // it counts, and the counters start over; nullopt before, or if none.
@@ -47,9 +47,9 @@ private:
     Options opts_;
     std::uint64_t window_start_ = 0;
     std::uint64_t total_ = 0;
-    std::uint64_t others_ = 0; // from sources past max_sources
+    std::uint64_t others_ = 0;        // from sources past max_sources
+    std::uint64_t other_reasons_ = 0; // for reasons past max_reasons
     std::unordered_map<std::string, std::uint64_t> by_source_;
-    std::uint64_t other_reasons_ = 0;                              // past max_reasons
     std::vector<std::pair<std::string, std::uint64_t>> by_reason_; // few: a vector
 };
 
