@@ -59,12 +59,6 @@ void IdentityWatch::start() {
 void IdentityWatch::stop() {
     daily_.stop();
     settle_.stop();
-    for (uv_fs_event_t* w : watches_) {
-        w->data = nullptr;
-        uv_fs_event_stop(w);
-        uv_close(reinterpret_cast<uv_handle_t*>(w),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_event_t*>(h); });
-    }
     watches_.clear();
 }
 
@@ -86,27 +80,15 @@ void IdentityWatch::check_expiry() {
 }
 
 void IdentityWatch::watch_folder(const std::string& folder) {
-    auto* w = new uv_fs_event_t;
-    if (int rc = uv_fs_event_init(loop_.get(), w); rc != 0) {
-        delete w;
-        ENFTUN_LOG_WARN("cannot watch %s: %s", folder.c_str(), uv_strerror(rc));
-        return;
-    }
-    w->data = this;
-    watches_.push_back(w);
-    const int rc = uv_fs_event_start(
-        w,
-        [](uv_fs_event_t* h, const char* name, int, int status) noexcept {
-            if (h->data != nullptr && status == 0) {
-                static_cast<IdentityWatch*>(h->data)->on_fs_event(name);
-            }
-        },
-        folder.c_str(), 0);
-    if (rc != 0) {
+    auto watch =
+        std::make_unique<loop::FsEvent>(loop_, [this](const char* name) { on_fs_event(name); });
+    if (const int rc = watch->start(folder); rc != 0) {
         ENFTUN_LOG_WARN("cannot watch %s for a renewed identity (%s): it is picked up at the "
                         "next reconnect",
                         folder.c_str(), uv_strerror(rc));
+        return;
     }
+    watches_.push_back(std::move(watch));
 }
 
 void IdentityWatch::on_fs_event(const char* name) {

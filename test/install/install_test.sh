@@ -25,7 +25,7 @@ check() {
 
 installed_files() {
     local f
-    for f in bin/enftun bin/enftun-router bin/enftun-setup; do
+    for f in bin/enftun bin/enftun-router bin/enftun-setup bin/enftun-keygen; do
         [[ -x $PREFIX/$f ]] || { echo "missing or not executable: $f"; return 1; }
     done
     for f in share/doc/enftun/example.conf share/doc/enftun/router.conf \

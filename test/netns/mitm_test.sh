@@ -336,10 +336,20 @@ step_c() {
     return "$ok"
 }
 
+# handshake_failures: the router's lines about failed handshakes, one per
+# connection or a summary of several ("handshakes failed").
+handshake_failures() {
+    grep -c -E 'handshakes? failed' "$(et_daemon_log router)" || true
+}
+
+handshake_failures_above() {
+    (($(handshake_failures) > $1))
+}
+
 # rogue_router_peer SEND: a TCP peer in m against the router, sending SEND.
 rogue_router_peer() {
     local send="$1" ok=0 name="rogue-$1" failed sessions r_warn
-    failed="$(et_log_count router "handshake failed")"
+    failed="$(handshake_failures)"
     sessions="$(et_log_count router "session up")"
     r_warn="$(warnings router)"
     et_daemon_start "$name" m python3 -u "$PROXY" rogue --connect "$ROUTER_VIA_M" 4443 \
@@ -347,7 +357,7 @@ rogue_router_peer() {
     check "the router closed the $send peer's connection" \
         et_wait_for -d router et_log_has "$name" "closed by peer" || ok=1
     check "the router logged the failed handshake" \
-        et_wait_for -d router log_count_above router "handshake failed" "$failed" || ok=1
+        et_wait_for -d router handshake_failures_above "$failed" || ok=1
     check_num "no session came up" "$(et_log_count router "session up")" -eq "$sessions" || ok=1
     check_num "the router logged one warning" "$(($(warnings router) - r_warn))" -eq 1 || ok=1
     check "router still running" et_daemon_running router || ok=1
