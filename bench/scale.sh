@@ -40,12 +40,16 @@ usage() {
 }
 
 # router_conf: both underlays, room for every session, no idle closing
-# while the sessions are held.
+# while the sessions are held. All sessions come from one load generator
+# address, up to its --window (64) handshakes at once as it counts them (a
+# TLS 1.3 client is done one flight before the router): the per-source cap
+# (router.max_handshakes_per_source, 16 by default) must let them all in.
 router_conf() {
     local dir="$ET_TMP/enftun"
     write_router_conf "$dir/router.conf" listen="$BENCH_R_UNDERLAY,$LOAD_UNDERLAY_R" \
         address=fd00:e::1 cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" \
         max_sessions=$((SESSIONS + 16)) idle_timeout=3600000 handshake_timeout=30000 \
+        max_handshakes_per_source=256 \
         mtu=1500 tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64
 }
 

@@ -12,6 +12,8 @@
 //              that announces 131071 bytes (OpenSSL's limit is ~128 KiB), for
 //              which OpenSSL would grow (and zero) its buffer at once
 //   maxhello   the same announcing 16384 bytes (the router's limit)
+//   fillhello  a full 16 KiB record holding a ClientHello of 16384 bytes but
+//              for its last 4: OpenSSL buffers all of it and waits
 // With -R a connection the server closes is opened again (at most -r
 // connects per second in all, default 5000): the flood is kept up for the
 // whole duration (-d, default 20 s). One status line per second on stdout:
@@ -154,10 +156,7 @@ private:
         if (!c.connected && (events & EPOLLOUT) != 0 && (events & (EPOLLERR | EPOLLHUP)) == 0) {
             c.connected = true;
             ++st_.connected;
-            const std::uint8_t* payload = o_.mode == "oversized"  ? kOversized
-                                          : o_.mode == "maxhello" ? kMaxHello
-                                                                  : nullptr;
-            if (payload != nullptr && send(c.fd, payload, 9, MSG_NOSIGNAL) != 9) {
+            if (!send_payload(c.fd)) {
                 drop(c, true);
                 return;
             }
@@ -178,6 +177,27 @@ private:
             }
             drop(c, c.connected);
         }
+    }
+
+    bool send_payload(int fd) {
+        if (o_.mode == "oversized" || o_.mode == "maxhello") {
+            const std::uint8_t* p = o_.mode == "oversized" ? kOversized : kMaxHello;
+            return send(fd, p, 9, MSG_NOSIGNAL) == 9;
+        }
+        if (o_.mode == "fillhello") {
+            // Record of 16384 bytes: the handshake header and 16380 of the
+            // 16384 body bytes it announces.
+            static std::vector<std::uint8_t> record = [] {
+                std::vector<std::uint8_t> r(5 + 16384, 0);
+                const std::uint8_t head[9] = {0x16, 0x03, 0x01, 0x40, 0x00, 0x01, 0x00, 0x40, 0x00};
+                std::memcpy(r.data(), head, sizeof head);
+                return r;
+            }();
+            // The socket buffer takes it at once (a fresh connection).
+            return send(fd, record.data(), record.size(), MSG_NOSIGNAL) ==
+                   static_cast<ssize_t>(record.size());
+        }
+        return true;
     }
 
     void drop(Conn& c, bool by_peer) {
@@ -261,12 +281,13 @@ int main(int argc, char** argv) {
             break;
         default:
             std::fprintf(stderr, "usage: enftun-flood -c ADDR -p PORT -s SRC[,SRC...] -n N "
-                                 "-m silent|oversized|maxhello [-d S] [-r RATE] [-R]\n");
+                                 "-m silent|oversized|maxhello|fillhello [-d S] [-r RATE] [-R]\n");
             return 2;
         }
     }
     if (o.target.empty() || o.sources.empty() || o.per_source < 1 || o.rate < 1 ||
-        (o.mode != "silent" && o.mode != "oversized" && o.mode != "maxhello")) {
+        (o.mode != "silent" && o.mode != "oversized" && o.mode != "maxhello" &&
+         o.mode != "fillhello")) {
         std::fprintf(stderr, "enftun-flood: need -c, -s, -n >= 1, -r >= 1 and a known -m\n");
         return 2;
     }

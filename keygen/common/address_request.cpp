@@ -1,5 +1,7 @@
 #include "common/address_request.hpp"
 
+#include "common/printable.hpp"
+
 #include <charconv>
 
 namespace enftun::keygen {
@@ -45,7 +47,7 @@ Outcome<AddressRequest> parse_address_request(std::string_view text) {
     if (text == "auto") {
         return AddressRequest{};
     }
-    const std::string shown(text.substr(0, 64));
+    const std::string shown = printable(text);
     const auto slash = text.find('/');
     const auto addr = proto::Ipv6Addr::parse(text.substr(0, slash));
     if (!addr) {

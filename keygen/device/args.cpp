@@ -22,6 +22,7 @@ enum LongOnly : int {
     kCaKey,
     kDays,
     kCsrOut,
+    kTpm,
     kVersion,
 };
 
@@ -37,6 +38,7 @@ const option kOptions[] = {
     {"ca-key", required_argument, nullptr, kCaKey},
     {"days", required_argument, nullptr, kDays},
     {"csr-out", required_argument, nullptr, kCsrOut},
+    {"tpm", no_argument, nullptr, kTpm},
     {"version", no_argument, nullptr, kVersion},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
@@ -49,36 +51,41 @@ struct Seen {
     std::string network_option;
 };
 
-Result<long, std::string> parse_days(const char* text) {
+Outcome<long> parse_days(const char* text) {
     const std::string_view s(text);
     long v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (s.empty() || ec != std::errc() || end != s.data() + s.size() || v < 1 || v > kMaxDays) {
-        return "--days must be a number of days from 1 to " + std::to_string(kMaxDays) +
-               " (got \"" + std::string(s) + "\")";
+        return Failure{"--days must be a number of days from 1 to " + std::to_string(kMaxDays) +
+                       " (got \"" + std::string(s) + "\")"};
     }
     return v;
 }
 
 // Which mode the options name, and whether they fit together.
-Result<void, std::string> pick_mode(Options& o, const Seen& seen) {
+Outcome<void> pick_mode(Options& o, const Seen& seen) {
     const bool offline = !o.ca_cert_file.empty() || !o.ca_key_file.empty();
     const int modes = int(seen.renew) + int(offline) + int(!o.csr_out.empty());
     if (modes > 1) {
-        return std::string("--renew, --ca-cert/--ca-key and --csr-out exclude each other");
+        return Failure{"--renew, --ca-cert/--ca-key and --csr-out exclude each other"};
     }
     if (offline && (o.ca_cert_file.empty() || o.ca_key_file.empty())) {
-        return std::string("--ca-cert and --ca-key go together");
+        return Failure{"--ca-cert and --ca-key go together"};
     }
     if (seen.days && !offline) {
-        return std::string("--days needs --ca-cert and --ca-key");
+        return Failure{"--days needs --ca-cert and --ca-key"};
     }
     if ((offline || !o.csr_out.empty()) && seen.network) {
-        return seen.network_option + " does not apply offline (--ca-cert, --csr-out)";
+        return Failure{seen.network_option + " does not apply offline (--ca-cert, --csr-out)"};
+    }
+    if (seen.renew && o.tpm) {
+        return Failure{"--renew cannot use a TPM-held key yet (its TLS client reads key "
+                       "files): enroll again with --tpm"};
     }
     if (seen.renew && (!o.user.empty() || !o.password_file.empty())) {
-        return std::string("--renew authenticates with the current certificate: no --user or "
-                           "--password-file");
+        return Failure{
+            std::string("--renew authenticates with the current certificate: no --user or "
+                        "--password-file")};
     }
     o.mode = seen.renew           ? Options::Mode::Renew
              : offline            ? Options::Mode::OfflineSign
@@ -87,27 +94,28 @@ Result<void, std::string> pick_mode(Options& o, const Seen& seen) {
     return {};
 }
 
-Result<void, std::string> take_target(Options& o, int argc, char** argv) {
+Outcome<void> take_target(Options& o, int argc, char** argv) {
     const int left = argc - optind;
     if (o.mode == Options::Mode::Renew) {
         if (left != 0) {
-            return std::string("--renew takes no address (it keeps the current one): ") +
-                   argv[optind];
+            return Failure{std::string("--renew takes no address (it keeps the current one): ") +
+                           argv[optind]};
         }
         return {};
     }
     if (left == 0) {
-        return std::string("missing ADDRESS, PREFIX/64 or auto");
+        return Failure{"missing ADDRESS, PREFIX/64 or auto"};
     }
     if (left > 1) {
-        return std::string("unexpected argument: ") + argv[optind + 1];
+        return Failure{std::string("unexpected argument: ") + argv[optind + 1]};
     }
-    auto req = parse_request(argv[optind]);
+    auto req = parse_address_request(argv[optind]);
     if (!req) {
         return req.error();
     }
-    if (o.mode != Options::Mode::Enroll && req->kind != EnrollRequest::Kind::Exact) {
-        return "offline (--ca-cert, --csr-out) needs an exact address, not " + req->text;
+    if (o.mode != Options::Mode::Enroll && req->kind != AddressRequest::Kind::Exact) {
+        return Failure{"offline (--ca-cert, --csr-out) needs an exact address, not " +
+                       req->to_string()};
     }
     o.request = std::move(*req);
     return {};
@@ -115,7 +123,7 @@ Result<void, std::string> take_target(Options& o, int argc, char** argv) {
 
 } // namespace
 
-Result<Options, std::string> parse_args(int argc, char** argv) {
+Outcome<Options> parse_args(int argc, char** argv) {
     Options o;
     Seen seen;
     optind = 0; // glibc: restart getopt (tests parse several command lines)
@@ -162,6 +170,9 @@ Result<Options, std::string> parse_args(int argc, char** argv) {
         case kCsrOut:
             o.csr_out = optarg;
             break;
+        case kTpm:
+            o.tpm = true;
+            break;
         case kVersion:
             o.mode = Options::Mode::Version;
             return o;
@@ -169,19 +180,19 @@ Result<Options, std::string> parse_args(int argc, char** argv) {
             o.mode = Options::Mode::Help;
             return o;
         case ':':
-            return std::string("option needs a value: ") + argv[optind - 1];
+            return Failure{std::string("option needs a value: ") + argv[optind - 1]};
         default:
-            return std::string("unknown option: ") + argv[optind - 1];
+            return Failure{std::string("unknown option: ") + argv[optind - 1]};
         }
     }
     if (o.config.empty()) {
-        return std::string("-c needs a file name");
+        return Failure{"-c needs a file name"};
     }
     if (auto st = pick_mode(o, seen); !st) {
         return st.error();
     }
     if (!o.server.empty() && o.server.rfind("https://", 0) != 0) {
-        return "--server must be an https:// URL (got \"" + o.server + "\")";
+        return Failure{"--server must be an https:// URL (got \"" + o.server + "\")"};
     }
     if (auto st = take_target(o, argc, argv); !st) {
         return st.error();
@@ -189,11 +200,16 @@ Result<Options, std::string> parse_args(int argc, char** argv) {
     return o;
 }
 
+std::string default_server_url(const std::string& host) {
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return "https://" + (ipv6 ? "[" + host + "]" : host) + ":8443";
+}
+
 void print_usage(std::FILE* out) {
     std::fprintf(
         out,
         "usage: enftun-keygen [-c FILE] [--server URL] [--user NAME] [--password-file F]\n"
-        "                     [--owner USER] [--yes] ADDRESS|PREFIX/64|auto\n"
+        "                     [--owner USER] [--yes] [--tpm] ADDRESS|PREFIX/64|auto\n"
         "       enftun-keygen --renew [-c FILE] [--server URL] [--owner USER] [--yes]\n"
         "       enftun-keygen --ca-cert F --ca-key F [-c FILE] [--days N] [--owner USER] [--yes] "
         "ADDRESS\n"
@@ -214,7 +230,9 @@ void print_usage(std::FILE* out) {
         "  --renew               new key and certificate for the same address, authenticated\n"
         "                        by the current certificate\n"
         "  --ca-cert F --ca-key F  sign offline with this CA; --days N validity (365)\n"
-        "  --csr-out F           write the key and a certificate request to F only\n",
+        "  --csr-out F           write the key and a certificate request to F only\n"
+        "  --tpm                 make the key inside the TPM of the config's identity.tpm\n"
+        "                        and write only its blob (TSS2 PRIVATE KEY) to key_file\n",
         kDefaultConfig);
 }
 

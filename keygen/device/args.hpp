@@ -1,12 +1,13 @@
 // enftun-keygen's command line, parsed and checked before anything else
 // happens (no file read, no network): a usage error names the option or
 // argument that is wrong, and the request (ADDRESS|PREFIX/64|auto) is
-// fully validated here (request.hpp).
+// fully validated here, by the same parser the service uses
+// (common/address_request.hpp).
 #pragma once
 
-#include "request.hpp"
+#include "common/address_request.hpp"
 
-#include "enftun/util/result.hpp"
+#include "common/failure.hpp"
 
 #include <optional>
 #include <string>
@@ -25,16 +26,21 @@ struct Options {
     std::string password_file; // --password-file; "" = ask
     std::string owner;         // --owner; "" = enftun if it exists, else root
     bool yes = false;
-    EnrollRequest request;                 // Enroll, OfflineSign, CsrOut
+    AddressRequest request;                // Enroll, OfflineSign, CsrOut
     std::string ca_cert_file, ca_key_file; // OfflineSign
     long days = kDefaultDays;              // OfflineSign
     std::string csr_out;                   // CsrOut
+    bool tpm = false;                      // --tpm: the key is made in the TPM
 };
 
 // Errors: a usage message without the program name ("--days needs
 // --ca-cert and --ca-key"); the caller prints it and the usage, exit 2.
-Result<Options, std::string> parse_args(int argc, char** argv);
+Outcome<Options> parse_args(int argc, char** argv);
 
 void print_usage(std::FILE* out);
+
+// The service URL when neither --server nor enroll.url says: "https://" +
+// host (an IPv6 literal in brackets) + ":8443". host is remote.hosts[0].
+std::string default_server_url(const std::string& host);
 
 } // namespace enftun::keygen

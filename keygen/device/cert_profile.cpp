@@ -39,13 +39,12 @@ bool set_random_serial(X509* cert) {
 
 } // namespace
 
-Result<tls::X509Ptr, std::string> sign_device_cert(EVP_PKEY* device_key, X509* ca_cert,
-                                                   EVP_PKEY* ca_key, const proto::Ipv6Addr& addr,
-                                                   long days) {
+Outcome<tls::X509Ptr> sign_device_cert(EVP_PKEY* device_key, X509* ca_cert, EVP_PKEY* ca_key,
+                                       const proto::Ipv6Addr& addr, long days) {
     ERR_clear_error();
     if (X509_check_private_key(ca_cert, ca_key) != 1) {
         ERR_clear_error();
-        return std::string("the CA key does not match the CA certificate");
+        return Failure{"the CA key does not match the CA certificate"};
     }
     const std::string text = addr.to_string();
     tls::X509Ptr cert(X509_new());
@@ -67,7 +66,7 @@ Result<tls::X509Ptr, std::string> sign_device_cert(EVP_PKEY* device_key, X509* c
         add_ext(cert.get(), ca_cert, NID_authority_key_identifier, "keyid") &&
         X509_sign(cert.get(), ca_key, EVP_sha256()) > 0;
     if (!ok) {
-        return "cannot sign the certificate: " + tls::drain_errors();
+        return Failure{"cannot sign the certificate: " + tls::drain_errors()};
     }
     return cert;
 }

@@ -6,15 +6,14 @@
 // notAfter = now + days, issuer = the CA's subject, signed with SHA-256.
 #pragma once
 
+#include "common/failure.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
-#include "enftun/util/result.hpp"
 
 namespace enftun::keygen {
 
 // Errors: the CA key does not match the CA certificate; OpenSSL failures.
-Result<tls::X509Ptr, std::string> sign_device_cert(EVP_PKEY* device_key, X509* ca_cert,
-                                                   EVP_PKEY* ca_key, const proto::Ipv6Addr& addr,
-                                                   long days);
+Outcome<tls::X509Ptr> sign_device_cert(EVP_PKEY* device_key, X509* ca_cert, EVP_PKEY* ca_key,
+                                       const proto::Ipv6Addr& addr, long days);
 
 } // namespace enftun::keygen

@@ -103,6 +103,9 @@ std::string printable(const std::string& text, std::size_t max) {
 }
 
 EnrollClient::EnrollClient(ServiceOptions options) : options_(std::move(options)) {
+    while (!options_.url.empty() && options_.url.back() == '/') {
+        options_.url.pop_back(); // "https://host:8443/" + "/v1/login"
+    }
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -110,11 +113,11 @@ EnrollClient::~EnrollClient() {
     curl_global_cleanup();
 }
 
-Result<EnrollClient::HttpReply, std::string>
-EnrollClient::post(const char* path, const std::string& body, const std::string& token) {
+Outcome<EnrollClient::HttpReply> EnrollClient::post(const char* path, const std::string& body,
+                                                    const std::string& token) {
     CurlPtr curl(curl_easy_init());
     if (!curl) {
-        return std::string("cannot start libcurl");
+        return Failure{"cannot start libcurl"};
     }
     CURL* c = curl.get();
     const std::string url = options_.url + path;
@@ -152,10 +155,10 @@ EnrollClient::post(const char* path, const std::string& body, const std::string&
         OPENSSL_cleanse(auth.data(), auth.size());
     }
     if (sink.too_long) {
-        return url + ": the reply is larger than 64 KiB";
+        return Failure{url + ": the reply is larger than 64 KiB"};
     }
     if (rc != CURLE_OK) {
-        return transport_failure(options_.url, rc, errbuf);
+        return Failure{transport_failure(options_.url, rc, errbuf)};
     }
     HttpReply reply;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);
@@ -174,47 +177,47 @@ std::string status_failure(const char* what, long status, const std::string& bod
 
 } // namespace
 
-TextResult EnrollClient::login(const std::string& user, std::string& password) {
+Outcome<std::string> EnrollClient::login(const std::string& user, std::string& password) {
     std::string body = json{{"user", user}, {"password", password}}.dump(
         -1, ' ', false, json::error_handler_t::replace);
     auto http = post("/v1/login", body, "");
     OPENSSL_cleanse(body.data(), body.size());
     if (!http) {
-        return Problem{http.error()};
+        return http.error();
     }
     if (http->status != 200) {
-        return Problem{status_failure("login", http->status, http->body)};
+        return Failure{status_failure("login", http->status, http->body)};
     }
     const json j = json::parse(http->body, nullptr, false);
     if (j.is_discarded()) {
-        return Problem{"the login reply is not JSON"};
+        return Failure{"the login reply is not JSON"};
     }
     if (!j.is_object() || !j.contains("token") || !j["token"].is_string() ||
         j["token"].get<std::string>().empty()) {
-        return Problem{"the login reply is not the expected JSON (no \"token\" string)"};
+        return Failure{"the login reply is not the expected JSON (no \"token\" string)"};
     }
     return j["token"].get<std::string>();
 }
 
-Result<ServiceReply, std::string> EnrollClient::certificate_reply(const char* what,
-                                                                  HttpReply& http) {
+Outcome<ServiceReply> EnrollClient::certificate_reply(const char* what, HttpReply& http) {
     if (http.status != 200) {
-        return status_failure(what, http.status, http.body);
+        return Failure{status_failure(what, http.status, http.body)};
     }
     const json j = json::parse(http.body, nullptr, false);
     if (j.is_discarded()) {
-        return std::string("the ") + what + " reply is not JSON";
+        return Failure{std::string("the ") + what + " reply is not JSON"};
     }
     if (!j.is_object()) {
-        return std::string("the ") + what + " reply is not the expected JSON (not a JSON object)";
+        return Failure{std::string("the ") + what +
+                       " reply is not the expected JSON (not a JSON object)"};
     }
     ServiceReply out;
     for (auto [key, field] :
          {std::pair{"address", &out.reply.address},
           std::pair{"certificate", &out.reply.certificate}, std::pair{"ca", &out.reply.ca}}) {
         if (!j.contains(key) || !j[key].is_string()) {
-            return std::string("the ") + what + " reply is not the expected JSON (no \"" + key +
-                   "\" string)";
+            return Failure{std::string("the ") + what + " reply is not the expected JSON (no \"" +
+                           key + "\" string)"};
         }
         *field = j[key].get<std::string>();
     }
@@ -222,8 +225,8 @@ Result<ServiceReply, std::string> EnrollClient::certificate_reply(const char* wh
     return out;
 }
 
-Result<ServiceReply, std::string>
-EnrollClient::enroll(const std::string& token, const std::string& csr, const std::string& request) {
+Outcome<ServiceReply> EnrollClient::enroll(const std::string& token, const std::string& csr,
+                                           const std::string& request) {
     const std::string body = json{{"csr", csr}, {"request", request}}.dump();
     auto http = post("/v1/enroll", body, token);
     if (!http) {
@@ -232,7 +235,7 @@ EnrollClient::enroll(const std::string& token, const std::string& csr, const std
     return certificate_reply("enrollment", *http);
 }
 
-Result<ServiceReply, std::string> EnrollClient::renew(const std::string& csr) {
+Outcome<ServiceReply> EnrollClient::renew(const std::string& csr) {
     const std::string body = json{{"csr", csr}}.dump();
     auto http = post("/v1/renew", body, "");
     if (!http) {

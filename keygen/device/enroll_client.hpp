@@ -11,11 +11,10 @@
 // removed, at most 200 characters).
 #pragma once
 
+#include "common/failure.hpp"
 #include "reply_check.hpp"
-#include "text_result.hpp"
 
 #include "enftun/tls/ssl_ptr.hpp"
-#include "enftun/util/result.hpp"
 
 #include <string>
 #include <vector>
@@ -43,17 +42,16 @@ public:
     EnrollClient& operator=(const EnrollClient&) = delete;
 
     // A bearer token. Errors: transport, 401 wrong password, 429, bad JSON.
-    TextResult login(const std::string& user, std::string& password);
-    Result<ServiceReply, std::string> enroll(const std::string& token, const std::string& csr,
-                                             const std::string& request);
+    Outcome<std::string> login(const std::string& user, std::string& password);
+    Outcome<ServiceReply> enroll(const std::string& token, const std::string& csr,
+                                 const std::string& request);
     // Authenticated by the client certificate in the options.
-    Result<ServiceReply, std::string> renew(const std::string& csr);
+    Outcome<ServiceReply> renew(const std::string& csr);
 
 private:
     struct HttpReply;
-    Result<HttpReply, std::string> post(const char* path, const std::string& body,
-                                        const std::string& token);
-    Result<ServiceReply, std::string> certificate_reply(const char* what, HttpReply& http);
+    Outcome<HttpReply> post(const char* path, const std::string& body, const std::string& token);
+    Outcome<ServiceReply> certificate_reply(const char* what, HttpReply& http);
 
     ServiceOptions options_;
 };

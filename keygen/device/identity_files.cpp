@@ -1,6 +1,7 @@
 #include "identity_files.hpp"
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vector>
@@ -14,39 +15,50 @@ constexpr mode_t kPublicMode = 0644;
 
 } // namespace
 
-Result<FileOwner, std::string> resolve_owner(const std::string& name) {
+Outcome<Ownership> resolve_owner(const std::string& name) {
     const std::string who = name.empty() ? "enftun" : name;
     const passwd* pw = ::getpwnam(who.c_str());
     if (pw == nullptr && !name.empty()) {
-        return "--owner: no such user: " + name;
+        return Failure{"--owner: no such user: " + name};
     }
     if (pw == nullptr) {
         // No enftun user: root, which we can only set being root.
-        return FileOwner{0, 0, ::geteuid() == 0};
+        return Ownership{
+            ::geteuid() == 0 ? std::optional<FileOwner>(FileOwner{0, 0}) : std::nullopt, "root"};
     }
-    return FileOwner{pw->pw_uid, pw->pw_gid, true};
+    return Ownership{FileOwner{pw->pw_uid, pw->pw_gid}, who};
 }
 
-Result<void, std::string> write_identity(const IdentityWrite& w, const FileOwner& owner) {
+Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwner>& owner) {
     std::vector<StagedFile> staged;
-    auto stage = [&](const std::string& path, std::string_view data, mode_t mode) {
-        auto f = StagedFile::stage(path, data, mode, owner);
+    auto stage = [&](const std::string& path, std::string_view data, mode_t mode,
+                     const std::optional<FileOwner>& who) {
+        auto f = StagedFile::stage(path, data, mode, who);
         if (f) {
             staged.push_back(std::move(*f));
-            return Result<void, std::string>();
+            return Outcome<void>();
         }
-        return Result<void, std::string>(f.error());
+        return Outcome<void>(f.error());
     };
-    if (auto st = stage(w.key_file, w.key->text(), kKeyMode); !st) {
+    if (auto st = stage(w.key_file, w.key->text(), kKeyMode, owner); !st) {
         return st;
     }
     for (const auto& [path, pem] :
-         {std::pair{&w.cert_file, &w.cert_pem}, std::pair{&w.ca_file, &w.ca_pem},
-          std::pair{&w.csr_file, &w.csr_pem}}) {
+         {std::pair{&w.cert_file, &w.cert_pem}, std::pair{&w.csr_file, &w.csr_pem}}) {
         if (path->empty()) {
             continue;
         }
-        if (auto st = stage(*path, *pem, kPublicMode); !st) {
+        if (auto st = stage(*path, *pem, kPublicMode, owner); !st) {
+            return st;
+        }
+    }
+    if (!w.ca_file.empty()) {
+        struct stat old {};
+        const bool exists = ::stat(w.ca_file.c_str(), &old) == 0;
+        const mode_t mode = exists ? (old.st_mode & 07777) : kPublicMode;
+        const auto who =
+            exists ? std::optional<FileOwner>(FileOwner{old.st_uid, old.st_gid}) : owner;
+        if (auto st = stage(w.ca_file, w.ca_pem, mode, who); !st) {
             return st;
         }
     }

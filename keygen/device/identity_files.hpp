@@ -1,22 +1,30 @@
 // The device's identity files: who owns them, and writing the key (0600),
-// the certificate (0644), optionally the CA file (0644) and a CSR (0644)
-// all-or-nothing as far as POSIX allows: every file is staged (written,
-// fsynced) before the first rename, so any failure before that writes
-// nothing; the renames follow each other, key first.
+// the certificate (0644), optionally a CSR (0644) and the CA file (which
+// keeps the mode and owner it has: it is not the device's to hand over;
+// new, 0644 and the files' owner) all-or-nothing as far as POSIX allows:
+// every file is staged (written, fsynced) before the first rename, so any
+// failure before that writes nothing; the renames follow each other, key
+// first.
 #pragma once
 
-#include "atomic_file.hpp"
 #include "key_material.hpp"
+#include "staged_file.hpp"
 
 #include <optional>
 #include <string>
 
 namespace enftun::keygen {
 
-// --owner NAME, or the default: the user enftun when it exists, else root.
-// Not running as root, the default leaves the files to us. Errors: an
+// Who owns the files written.
+struct Ownership {
+    std::optional<FileOwner> owner; // nullopt: leave them to us (our euid)
+    std::string name;               // for the summary
+};
+
+// --owner NAME, or the default: the user enftun when it exists, else root
+// (not running as root, the default leaves the files to us). Errors: an
 // unknown --owner.
-Result<FileOwner, std::string> resolve_owner(const std::string& name);
+Outcome<Ownership> resolve_owner(const std::string& name);
 
 struct IdentityWrite {
     std::string key_file;
@@ -30,6 +38,6 @@ struct IdentityWrite {
 };
 
 // Errors: the first failure, with the file it concerns.
-Result<void, std::string> write_identity(const IdentityWrite& w, const FileOwner& owner);
+Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwner>& owner);
 
 } // namespace enftun::keygen

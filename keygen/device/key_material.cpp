@@ -30,10 +30,10 @@ std::string bio_text(BIO* bio) {
 // Certificate files are small; anything larger is not one.
 constexpr std::size_t kMaxPemFile = 1 << 20;
 
-TextResult read_small_file(const std::string& path) {
+Outcome<std::string> read_small_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rbe");
     if (f == nullptr) {
-        return Problem{path + ": " + std::strerror(errno)};
+        return Failure{path + ": " + std::strerror(errno)};
     }
     std::string text;
     char buf[4096];
@@ -44,10 +44,10 @@ TextResult read_small_file(const std::string& path) {
     const bool failed = std::ferror(f) != 0;
     std::fclose(f);
     if (failed) {
-        return Problem{path + ": read error"};
+        return Failure{path + ": read error"};
     }
     if (text.size() > kMaxPemFile) {
-        return Problem{path + ": larger than 1 MiB, not a PEM file"};
+        return Failure{path + ": larger than 1 MiB, not a PEM file"};
     }
     return text;
 }
@@ -60,16 +60,16 @@ SecretPem::~SecretPem() {
     }
 }
 
-Result<tls::PkeyPtr, std::string> make_device_key() {
+Outcome<tls::PkeyPtr> make_device_key() {
     ERR_clear_error();
     tls::PkeyPtr key(EVP_EC_gen("P-256"));
     if (!key) {
-        return ssl_failure("cannot make an EC P-256 key");
+        return Failure{ssl_failure("cannot make an EC P-256 key")};
     }
     return key;
 }
 
-TextResult make_csr_pem(EVP_PKEY* key, const std::string& subject_cn) {
+Outcome<std::string> make_csr_pem(EVP_PKEY* key, const std::string& subject_cn) {
     ERR_clear_error();
     X509ReqPtr req(X509_REQ_new());
     X509_NAME* name = req ? X509_REQ_get_subject_name(req.get()) : nullptr;
@@ -79,27 +79,27 @@ TextResult make_csr_pem(EVP_PKEY* key, const std::string& subject_cn) {
                                    -1, 0) != 1 ||
         X509_REQ_set_pubkey(req.get(), key) != 1 ||
         X509_REQ_sign(req.get(), key, EVP_sha256()) <= 0) {
-        return Problem{ssl_failure("cannot make the certificate request")};
+        return Failure{ssl_failure("cannot make the certificate request")};
     }
     tls::BioPtr bio(BIO_new(BIO_s_mem()));
     if (!bio || PEM_write_bio_X509_REQ(bio.get(), req.get()) != 1) {
-        return Problem{ssl_failure("cannot encode the certificate request")};
+        return Failure{ssl_failure("cannot encode the certificate request")};
     }
     return bio_text(bio.get());
 }
 
-Result<SecretPem, std::string> private_key_pem(EVP_PKEY* key) {
+Outcome<SecretPem> private_key_pem(EVP_PKEY* key) {
     ERR_clear_error();
     tls::BioPtr bio(BIO_new(BIO_s_secmem()));
     if (!bio ||
         PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-        return ssl_failure("cannot encode the private key");
+        return Failure{ssl_failure("cannot encode the private key")};
     }
     SecretPem pem(bio_text(bio.get()));
     return pem;
 }
 
-Result<std::vector<tls::X509Ptr>, std::string> parse_certs_pem(const std::string& pem) {
+Outcome<std::vector<tls::X509Ptr>> parse_certs_pem(const std::string& pem) {
     ERR_clear_error();
     tls::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     std::vector<tls::X509Ptr> certs;
@@ -114,48 +114,25 @@ Result<std::vector<tls::X509Ptr>, std::string> parse_certs_pem(const std::string
     // error means a certificate that did not parse.
     const unsigned long err = ERR_peek_last_error();
     if (ERR_GET_REASON(err) != PEM_R_NO_START_LINE && err != 0) {
-        return ssl_failure("not a valid PEM certificate");
+        return Failure{ssl_failure("not a valid PEM certificate")};
     }
     ERR_clear_error();
     if (certs.empty()) {
-        return std::string("no PEM certificate");
+        return Failure{"no PEM certificate"};
     }
     return certs;
 }
 
-Result<std::vector<tls::X509Ptr>, std::string> load_certs_file(const std::string& path) {
+Outcome<std::vector<tls::X509Ptr>> load_certs_file(const std::string& path) {
     auto text = read_small_file(path);
     if (!text) {
-        return text.error().message;
+        return text.error();
     }
     auto certs = parse_certs_pem(*text);
     if (!certs) {
-        return path + ": " + certs.error();
+        return Failure{path + ": " + certs.error().message};
     }
     return certs;
-}
-
-Result<tls::PkeyPtr, std::string> load_key_file(const std::string& path) {
-    auto text = read_small_file(path);
-    if (!text) {
-        return text.error().message;
-    }
-    const SecretPem secret(std::move(*text));
-    ERR_clear_error();
-    tls::BioPtr bio(BIO_new_mem_buf(secret.text().data(), static_cast<int>(secret.text().size())));
-    tls::PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    if (!key) {
-        return path + ": " + ssl_failure("not a PEM private key");
-    }
-    return key;
-}
-
-std::string cert_pem(X509* cert) {
-    tls::BioPtr bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) {
-        return {};
-    }
-    return bio_text(bio.get());
 }
 
 std::string format_time(const ASN1_TIME* t) {

@@ -1,13 +1,13 @@
-// The device's key material and PEM conversions: a fresh EC P-256 key, its
-// certificate signing request, and loading certificates and keys from PEM
-// text or files. Private keys only ever go to a file (SecretPem wipes its
-// buffer); nothing here prints or logs key material.
+// The device's key material: a fresh EC P-256 key, its certificate signing
+// request, its PEM text, and certificate bundles (a CA file may hold
+// several); single certificates and keys load through common/pem.hpp. Private keys only ever go to
+// a file (SecretPem wipes its buffer); nothing here prints or logs key material.
 #pragma once
 
-#include "text_result.hpp"
+#include "common/failure.hpp"
+#include "common/pem.hpp"
 
 #include "enftun/tls/ssl_ptr.hpp"
-#include "enftun/util/result.hpp"
 
 #include <openssl/x509.h>
 
@@ -15,8 +15,6 @@
 #include <vector>
 
 namespace enftun::keygen {
-
-using X509ReqPtr = std::unique_ptr<X509_REQ, Free<X509_REQ_free>>;
 
 // PEM text of a private key in memory, wiped (OPENSSL_cleanse) on destruction.
 class SecretPem {
@@ -33,24 +31,20 @@ private:
 };
 
 // A fresh EC P-256 key from OpenSSL's CSPRNG. Errors: the OpenSSL reason.
-Result<tls::PkeyPtr, std::string> make_device_key();
+Outcome<tls::PkeyPtr> make_device_key();
 
 // A PKCS#10 request signed by key (SHA-256). Its subject is the
 // address or "enftun device": the service ignores it and sets its own.
-TextResult make_csr_pem(EVP_PKEY* key, const std::string& subject_cn);
+Outcome<std::string> make_csr_pem(EVP_PKEY* key, const std::string& subject_cn);
 
 // The key as unencrypted PKCS#8 PEM, for the key file only.
-Result<SecretPem, std::string> private_key_pem(EVP_PKEY* key);
+Outcome<SecretPem> private_key_pem(EVP_PKEY* key);
 
 // Every certificate in PEM text (at least one), in order. Errors: no
 // certificate, or one that does not parse.
-Result<std::vector<tls::X509Ptr>, std::string> parse_certs_pem(const std::string& pem);
+Outcome<std::vector<tls::X509Ptr>> parse_certs_pem(const std::string& pem);
 // The same from a file. Errors: unreadable file (strerror), as above.
-Result<std::vector<tls::X509Ptr>, std::string> load_certs_file(const std::string& path);
-// A PEM private key from a file. Errors: unreadable file, not a key.
-Result<tls::PkeyPtr, std::string> load_key_file(const std::string& path);
-
-std::string cert_pem(X509* cert);
+Outcome<std::vector<tls::X509Ptr>> load_certs_file(const std::string& path);
 
 // "2027-12-06 11:43:48 UTC"
 std::string format_time(const ASN1_TIME* t);

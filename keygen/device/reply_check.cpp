@@ -39,27 +39,23 @@ bool has_san_ip(X509* cert, const proto::Ipv6Addr& addr) {
     return false;
 }
 
-Result<proto::Ipv6Addr, std::string> check_address(const ReplyContext& ctx, const Reply& reply,
-                                                   X509* cert) {
+Outcome<proto::Ipv6Addr> check_address(const ReplyContext& ctx, const Reply& reply, X509* cert) {
     auto addr = tls::address_from_cert(cert);
     if (!addr) {
-        return std::string("the ") + addr.error().what; // "certificate Common Name is ..."
+        return Failure{std::string("the ") + addr.error().what}; // "certificate Common Name is ..."
     }
     const std::string text = addr->to_string();
     if (!has_san_ip(cert, *addr)) {
-        return "the certificate for " + text + " has no subjectAltName IP " + text;
+        return Failure{"the certificate for " + text + " has no subjectAltName IP " + text};
     }
     const auto said = proto::Ipv6Addr::parse(reply.address);
     if (!said || !(*said == *addr)) {
-        return "the reply's address \"" + reply.address.substr(0, 64) +
-               "\" is not the certificate's " + text;
+        return Failure{"the reply's address \"" + reply.address.substr(0, 64) +
+                       "\" is not the certificate's " + text};
     }
-    if (!is_device_address(*addr)) {
-        return "the certificate's address " + text + " cannot be a device's address";
-    }
-    if (!satisfies(*ctx.request, *addr)) {
-        return "the certificate's address " + text + " is not what was asked for (" +
-               ctx.request->text + ")";
+    if (!request_satisfied_by(*ctx.request, *addr)) {
+        return Failure{"the certificate's address " + text + " is not what was asked for (" +
+                       ctx.request->to_string() + ")"};
     }
     return *addr;
 }
@@ -112,15 +108,15 @@ bool verifies(const std::vector<X509*>& chain, const std::vector<X509*>& anchors
     return ok;
 }
 
-Result<CheckedReply, std::string> check_reply(const ReplyContext& ctx, const Reply& reply) {
+Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply) {
     auto leaf = parse_certs_pem(reply.certificate);
     if (!leaf) {
-        return "the reply's certificate: " + leaf.error();
+        return Failure{"the reply's certificate: " + leaf.error().message};
     }
     X509* cert = (*leaf)[0].get();
     if (X509_check_private_key(cert, ctx.key) != 1) {
         ERR_clear_error();
-        return std::string("the certificate is not for the key made on this device");
+        return Failure{"the certificate is not for the key made on this device"};
     }
     auto addr = check_address(ctx, reply, cert);
     if (!addr) {
@@ -128,7 +124,7 @@ Result<CheckedReply, std::string> check_reply(const ReplyContext& ctx, const Rep
     }
     auto ca = parse_certs_pem(reply.ca);
     if (!ca) {
-        return "the reply's CA: " + ca.error();
+        return Failure{"the reply's CA: " + ca.error().message};
     }
     X509* new_ca = (*ca)[0].get();
     const bool ca_differs = !is_one_of(new_ca, *ctx.configured_cas);
@@ -142,7 +138,7 @@ Result<CheckedReply, std::string> check_reply(const ReplyContext& ctx, const Rep
     }
     std::vector<X509*> chain = raw(*leaf);
     if (!verifies(chain, anchors, X509_PURPOSE_SSL_CLIENT, &why)) {
-        return "the certificate does not verify against the configured CA (" + why + ")";
+        return Failure{"the certificate does not verify against the configured CA (" + why + ")"};
     }
     CheckedReply out{*addr, std::move((*leaf)[0]), nullptr};
     if (new_ca_trusted) {

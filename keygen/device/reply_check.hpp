@@ -1,9 +1,10 @@
 // Checks of what the enrollment service sent back, before anything is
 // written: the certificate must
 //  - be a certificate for the key made on this device;
-//  - carry one address, CN = subjectAltName IP (tls::address_from_cert;
-//    the SAN IP is required), a usable unicast address, equal to the
-//    reply's "address" field, and one that satisfies the request;
+//  - carry one address, CN = subjectAltName IP (tls::address_from_cert,
+//    which also refuses what cannot be a tunnel address; the SAN IP is
+//    required), equal to the reply's "address" field, and one that
+//    satisfies the request (common/address_request.hpp);
 //  - chain, for the purpose TLS client (EKU clientAuth), to the CA in
 //    remote.ca_cert_file, or to the CA in the reply when that CA also
 //    verifies the service's own certificate chain (a CA the device already
@@ -12,10 +13,10 @@
 // differs from every configured CA and verifies the service's chain.
 #pragma once
 
-#include "request.hpp"
+#include "common/address_request.hpp"
+#include "common/failure.hpp"
 
 #include "enftun/tls/ssl_ptr.hpp"
-#include "enftun/util/result.hpp"
 
 #include <string>
 #include <vector>
@@ -29,8 +30,8 @@ struct Reply {
 };
 
 struct ReplyContext {
-    const EnrollRequest* request = nullptr; // outlives the check
-    EVP_PKEY* key = nullptr;                // the new key
+    const AddressRequest* request = nullptr; // outlives the check
+    EVP_PKEY* key = nullptr;                 // the new key
     // remote.ca_cert_file's certificates.
     const std::vector<tls::X509Ptr>* configured_cas = nullptr;
     // The service's certificate chain as it presented it, leaf first; may
@@ -45,7 +46,7 @@ struct CheckedReply {
 };
 
 // Errors: one line saying what is wrong with the reply.
-Result<CheckedReply, std::string> check_reply(const ReplyContext& ctx, const Reply& reply);
+Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply);
 
 // Whether chain[0] verifies to one of anchors (chain[1..] as untrusted
 // intermediates) for the given X509_PURPOSE_*. On false, *why says why.

@@ -17,7 +17,7 @@ namespace {
 
 constexpr std::size_t kMaxLine = 4096;
 
-TextResult read_line(int fd) {
+Outcome<std::string> read_line(int fd) {
     std::string line;
     char ch = 0;
     while (line.size() < kMaxLine) {
@@ -27,7 +27,7 @@ TextResult read_line(int fd) {
         }
         if (n <= 0) {
             if (line.empty()) {
-                return Problem{"no answer (end of input)"};
+                return Failure{"no answer (end of input)"};
             }
             break;
         }
@@ -42,10 +42,11 @@ TextResult read_line(int fd) {
     return line;
 }
 
-Result<UniqueFd, std::string> open_tty(const char* instead) {
+Outcome<UniqueFd> open_tty(const char* instead) {
     UniqueFd fd(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) {
-        return std::string("no terminal to ask on (") + std::strerror(errno) + "): use " + instead;
+        return Failure{std::string("no terminal to ask on (") + std::strerror(errno) + "): use " +
+                       instead};
     }
     return fd;
 }
@@ -63,7 +64,7 @@ void wipe(std::string& secret) {
     secret.clear();
 }
 
-Result<bool, std::string> confirm(const std::string& question) {
+Outcome<bool> confirm(const std::string& question) {
     auto tty = open_tty("--yes to go on without confirming");
     if (!tty) {
         return tty.error();
@@ -76,10 +77,10 @@ Result<bool, std::string> confirm(const std::string& question) {
     return *answer == "y" || *answer == "Y" || *answer == "yes";
 }
 
-TextResult ask(const std::string& prompt, bool echo) {
+Outcome<std::string> ask(const std::string& prompt, bool echo) {
     auto tty = open_tty(echo ? "--user" : "--password-file");
     if (!tty) {
-        return Problem{tty.error()};
+        return tty.error();
     }
     termios saved{};
     const bool is_tty = ::tcgetattr(tty->get(), &saved) == 0;
@@ -95,19 +96,19 @@ TextResult ask(const std::string& prompt, bool echo) {
         say(tty->get(), "\n");
     }
     if (line && line->empty()) {
-        return Problem{"empty answer"};
+        return Failure{"empty answer"};
     }
     return line;
 }
 
-TextResult read_password_file(const std::string& path) {
+Outcome<std::string> read_password_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd.valid()) {
-        return Problem{"password file " + path + ": " + std::strerror(errno)};
+        return Failure{"password file " + path + ": " + std::strerror(errno)};
     }
     auto line = read_line(fd.get());
     if (!line || line->empty()) {
-        return Problem{"password file " + path + " is empty"};
+        return Failure{"password file " + path + " is empty"};
     }
     return line;
 }

@@ -4,7 +4,7 @@
 // caller must use --yes / --password-file, and is told so.
 #pragma once
 
-#include "text_result.hpp"
+#include "common/failure.hpp"
 
 #include <string>
 
@@ -12,15 +12,15 @@ namespace enftun::keygen {
 
 // Asks "question [y/N] " on the terminal. Errors: no terminal ("use
 // --yes"); false when the answer is not y/yes.
-Result<bool, std::string> confirm(const std::string& question);
+Outcome<bool> confirm(const std::string& question);
 
 // A line read from the terminal with echo off (password) or on.
 // Errors: no terminal, end of input, an empty answer.
-TextResult ask(const std::string& prompt, bool echo);
+Outcome<std::string> ask(const std::string& prompt, bool echo);
 
 // The first line of a password file (at most 4 KiB, newline removed).
 // Errors: unreadable, empty.
-TextResult read_password_file(const std::string& path);
+Outcome<std::string> read_password_file(const std::string& path);
 
 // Overwrites a secret in place before it is freed.
 void wipe(std::string& secret);

@@ -1,5 +1,6 @@
 #include "enroll/service.hpp"
 
+#include "common/printable.hpp"
 #include "enftun/log/log.hpp"
 #include "enroll/request.hpp"
 
@@ -37,7 +38,7 @@ constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-A
 std::mutex g_failure_log_mutex;
 log::RateLimit g_failure_log;
 
-[[gnu::format(printf, 1, 2)]] void log_failure(const char* fmt, ...) {
+[[gnu::format(printf, 2, 3)]] void log_limited(log::Level level, const char* fmt, ...) {
     std::lock_guard lock(g_failure_log_mutex);
     if (!g_failure_log.allow(log::monotonic_ms())) {
         return;
@@ -50,7 +51,7 @@ log::RateLimit g_failure_log;
     va_start(ap, fmt);
     std::vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    ENFTUN_LOG_INFO("%s", line);
+    log::write(level, "%s", line);
 }
 
 void send_json(httplib::Response& res, int status, const Json& body) {
@@ -59,8 +60,9 @@ void send_json(httplib::Response& res, int status, const Json& body) {
 }
 
 void send_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
-    log_failure("%s %s from %s: %d %s", req.method.c_str(), req.path.c_str(),
-                req.remote_addr.c_str(), e.status, e.message.c_str());
+    log_limited(log::Level::Info, "%s %s from %s: %d %s", keygen::printable(req.method, 16).c_str(),
+                keygen::printable(req.path).c_str(), req.remote_addr.c_str(), e.status,
+                e.message.c_str());
     send_json(res, e.status, Json{{"error", e.message}});
 }
 
@@ -139,7 +141,8 @@ Service::~Service() = default;
 bool Service::check_login(const std::string& user, const std::string& password) {
     auto users = load_users(cfg_.users_file);
     if (!users) {
-        ENFTUN_LOG_ERROR("%s", users.error().message.c_str());
+        // Any peer can make us read the file: rate-limited like its refusals.
+        log_limited(log::Level::Error, "%s", users.error().message.c_str());
         return false;
     }
     const auto it = users->find(user);

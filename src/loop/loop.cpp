@@ -166,4 +166,26 @@ void Signal::on_signal(uv_signal_t* h, int signum) noexcept {
     }
 }
 
+FsEvent::FsEvent(Loop& loop, Callback cb)
+    : handle_(std::make_unique<uv_fs_event_t>().release()), cb_(std::move(cb)) {
+    check(uv_fs_event_init(loop.get(), handle_));
+    handle_->data = this;
+}
+
+FsEvent::~FsEvent() {
+    uv_fs_event_stop(handle_);
+    close_and_free(handle_);
+}
+
+int FsEvent::start(const std::string& path) {
+    return uv_fs_event_start(handle_, on_event, path.c_str(), 0);
+}
+
+void FsEvent::on_event(uv_fs_event_t* h, const char* name, int, int status) noexcept {
+    auto* self = static_cast<FsEvent*>(h->data);
+    if (self != nullptr && status == 0) {
+        self->cb_(name);
+    }
+}
+
 } // namespace enftun::loop

@@ -113,6 +113,13 @@ Status CrlWatch::reload() {
     }
     // CRL_CHECK: the leaf only. The CA is ours and self-signed; there is no
     // intermediate whose revocation this CRL could speak to.
+    // Keep whatever verification parameters the context's store was given
+    // (purpose, depth, flags), and add the CRL check to them.
+    X509_STORE* current = SSL_CTX_get_cert_store(ctx_);
+    if (current != nullptr && X509_VERIFY_PARAM_set1(X509_STORE_get0_param(store.get()),
+                                                     X509_STORE_get0_param(current)) != 1) {
+        return crl_error(crl_file_, "cannot copy the verification parameters");
+    }
     if (X509_STORE_add_crl(store.get(), crl.get()) != 1 ||
         X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK) != 1) {
         return crl_error(crl_file_, "cannot install the CRL");

@@ -51,7 +51,9 @@ IdentityWatch::FileId IdentityWatch::file_id(const std::string& path) {
 void IdentityWatch::start() {
     check_expiry();
     watch_folder(folder_of(identity_.cert_file));
-    if (folder_of(identity_.key_file) != folder_of(identity_.cert_file)) {
+    // A key in a TPM's persistent handle ("handle:0x81000001") has no file.
+    const bool key_is_file = !identity_.tpm || identity_.key_file.rfind("handle:", 0) != 0;
+    if (key_is_file && folder_of(identity_.key_file) != folder_of(identity_.cert_file)) {
         watch_folder(folder_of(identity_.key_file));
     }
 }
@@ -59,12 +61,6 @@ void IdentityWatch::start() {
 void IdentityWatch::stop() {
     daily_.stop();
     settle_.stop();
-    for (uv_fs_event_t* w : watches_) {
-        w->data = nullptr;
-        uv_fs_event_stop(w);
-        uv_close(reinterpret_cast<uv_handle_t*>(w),
-                 [](uv_handle_t* h) { delete reinterpret_cast<uv_fs_event_t*>(h); });
-    }
     watches_.clear();
 }
 
@@ -86,27 +82,15 @@ void IdentityWatch::check_expiry() {
 }
 
 void IdentityWatch::watch_folder(const std::string& folder) {
-    auto* w = new uv_fs_event_t;
-    if (int rc = uv_fs_event_init(loop_.get(), w); rc != 0) {
-        delete w;
-        ENFTUN_LOG_WARN("cannot watch %s: %s", folder.c_str(), uv_strerror(rc));
-        return;
-    }
-    w->data = this;
-    watches_.push_back(w);
-    const int rc = uv_fs_event_start(
-        w,
-        [](uv_fs_event_t* h, const char* name, int, int status) noexcept {
-            if (h->data != nullptr && status == 0) {
-                static_cast<IdentityWatch*>(h->data)->on_fs_event(name);
-            }
-        },
-        folder.c_str(), 0);
-    if (rc != 0) {
+    auto watch =
+        std::make_unique<loop::FsEvent>(loop_, [this](const char* name) { on_fs_event(name); });
+    if (const int rc = watch->start(folder); rc != 0) {
         ENFTUN_LOG_WARN("cannot watch %s for a renewed identity (%s): it is picked up at the "
                         "next reconnect",
                         folder.c_str(), uv_strerror(rc));
+        return;
     }
+    watches_.push_back(std::move(watch));
 }
 
 void IdentityWatch::on_fs_event(const char* name) {
@@ -138,8 +122,9 @@ std::optional<tls::TlsContext> IdentityWatch::reload(const tls::PeerPolicy& poli
                          self_.to_string().c_str());
         return std::nullopt;
     }
-    auto ctx = tls::TlsContext::create(
-        tls::Role::Client, {ca_cert_file_, identity_.cert_file, identity_.key_file}, policy);
+    auto ctx = tls::TlsContext::create(tls::Role::Client,
+                                       {ca_cert_file_, identity_.cert_file, identity_.key_file},
+                                       policy, tls::tpm_settings(identity_));
     if (!ctx) {
         ENFTUN_LOG_ERROR("identity %s changed but does not load (%s): keeping the old one",
                          identity_.cert_file.c_str(), ctx.error().what);

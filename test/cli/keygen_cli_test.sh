@@ -104,6 +104,7 @@ done
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-keygen-cli.XXXXXX")"
 mkdir -p "$TMP/dev/id"
 "$REPO/scripts/gen-test-certs" "$TMP/pki" >/dev/null
+echo "not the real one" >"$TMP/pw"
 "$REPO/scripts/gen-test-certs" --ca-name other "$TMP/other" >/dev/null
 cat >"$TMP/dev/enf0.conf" <<CONF
 remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "$TMP/pki/ca.pem"; };
@@ -118,11 +119,10 @@ usage_error "no request" "missing ADDRESS, PREFIX/64 or auto"
 usage_error "two requests" "unexpected argument: fd00::6" fd00::5 fd00::6
 usage_error "unknown option" "unknown option: --bogus" --bogus auto
 usage_error "option without its value" "option needs a value: --user" auto --user
-usage_error "a /65" 'prefix "fd00::/65" is a /65: only a /64 can be requested' fd00::/65
-usage_error "not an address" 'not an IPv6 address, a /64 prefix or "auto": "fd00::zz"' fd00::zz
-usage_error "host bits in a /64" 'prefix "fd00:e:0:1::5/64" has bits set past /64' \
-    fd00:e:0:1::5/64
-usage_error "multicast" 'address "ff02::1" cannot be a device' ff02::1
+usage_error "a /65" 'fd00::/65: only a /64 can be requested' fd00::/65
+usage_error "not an address" 'fd00::zz is not an IPv6 address, a /64 or "auto"' fd00::zz
+usage_error "host bits in a /64" 'fd00:e:0:1::5/64: bits set after the /64' fd00:e:0:1::5/64
+usage_error "multicast" 'ff02::1 is not a global or unique-local unicast address' ff02::1
 usage_error "--renew with an address" "--renew takes no address" --renew fd00::5
 usage_error "--renew with a password" "--renew authenticates with the current certificate" \
     --renew --password-file pw
@@ -144,8 +144,11 @@ one_line "unreadable config"
 # No terminal (setsid: no controlling tty) and no --yes: refuse, ask nothing.
 expect "no terminal and no --yes" 1 "server:  https://\\[fd00:100::1\\]:9443" \
     "^enftun-keygen: no terminal to ask on .*: use --yes" \
-    setsid -w "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file /dev/null auto
+    setsid -w "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file "$TMP/pw" auto
 one_line "no terminal"
+expect "an empty password file, before any prompt" 1 '^$' \
+    "^enftun-keygen: password: password file /dev/null is empty" \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --user ops --password-file /dev/null auto
 expect "CA key of another CA" 1 "" "^enftun-keygen: the CA key does not match the CA certificate" \
     "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/other/ca.key" \
     --yes fd00:e::5
@@ -155,7 +158,7 @@ expect "signed by a CA the config does not trust" 1 "" \
     --ca-key "$TMP/other/ca.key" --yes fd00:e::5
 nothing_written "failures"
 
-expect "offline signing" 0 "fd00:e::5: wrote .*enf0.key and .*enf0.pem" '^$' \
+expect "offline signing" 0 "address fd00:e::5: wrote .*enf0.key and .*enf0.pem" '^$' \
     "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/pki/ca.key" \
     --days 10 --yes fd00:e::5
 expect "  key 0600, certificate 0644" 0 '^600.644' '' \

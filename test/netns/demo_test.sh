@@ -107,7 +107,7 @@ step_b() {
         "$(ping_received "c1 -> router host")" -ge 1 || ok=1
     # The identities came from enftun-enroll through enftun-keygen.
     check "c1 enrolled fd00:e::5 with enftun-keygen" grep -q -E \
-        '^fd00:e::5: wrote .*/c1.key and .*/c1.pem' "$ET_TMP/demo-up.out" || ok=1
+        '^address fd00:e::5: wrote .*/c1.key and .*/c1.pem' "$ET_TMP/demo-up.out" || ok=1
     check "the service logged both enrollments" \
         test "$(grep -c '^info: enrolled ' "$DEMO_STATE/enroll.log")" -eq 2 || ok=1
     check "c1's certificate is the service's, CN fd00:e::5" bash -c \

@@ -13,7 +13,9 @@
 # recorded; e failed logins 401 then 429 while another source logs in;
 # malformed JSON/CSR, oversize body, weak key: 400/413, service still
 # serves, no password in the log; f renew over mutual TLS (same address, new
-# serial), then revoke: renew 403, CRL lists the serials.
+# serial), then revoke: renew 403, CRL lists the serials; g the commands'
+# usage and config errors; h the listener's TLS versions and suites; i a
+# revoke while a burst is being recorded loses nothing.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -323,6 +325,92 @@ step_f() {
     return "$ok"
 }
 
+# exit_status WANT CMD...: CMD exits with status WANT.
+exit_status() {
+    local want="$1" rc=0
+    shift
+    "$@" || rc=$?
+    ((rc == want))
+}
+
+step_g() {
+    local ok=0 out
+    check "no -c: usage error, exit 2" exit_status 2 "$ET_BIN_DIR/enftun-enroll" list || ok=1
+    check "unknown command: exit 2" exit_status 2 enroll_cli frobnicate || ok=1
+    check "revoke without an address: exit 2" exit_status 2 enroll_cli revoke || ok=1
+    check "revoke of a non-address: exit 2" exit_status 2 enroll_cli revoke fd00::zz || ok=1
+    check "user add of a bad name: exit 2" exit_status 2 enroll_cli user add 'a b' || ok=1
+    sed 's/cert_days = 30;/cert_days = 0;/' "$ET_TMP/enroll.conf" >"$ET_TMP/bad.conf"
+    out="$("$ET_BIN_DIR/enftun-enroll" -c "$ET_TMP/bad.conf" list 2>&1)" && ok=1
+    check "config error: FILE:LINE: KEY: reason" grep -q -F \
+        "$ET_TMP/bad.conf:11: enroll.cert_days: must be between 1 and 3650 (got 0)" <<<"$out" ||
+        ok=1
+    check "config error: exit 1" exit_status 1 "$ET_BIN_DIR/enftun-enroll" -c "$ET_TMP/bad.conf" \
+        list || ok=1
+    check "user add from stdin, then that password logs in" \
+        enroll_cli user add second@example <<<"another password" || ok=1
+    login_body "$ET_TMP/second.json" second@example "another password"
+    check_num "second user logs in" "$(api e "$HOST" /v1/login "$ET_TMP/second.json" \
+        "$ET_TMP/g.out" --interface 127.0.0.5)" -eq 200 || ok=1
+    check "user del" enroll_cli user del second@example || ok=1
+    check_num "deleted user no longer logs in" "$(api e "$HOST" /v1/login "$ET_TMP/second.json" \
+        "$ET_TMP/g.out" --interface 127.0.0.5)" -eq 401 || ok=1
+    check "users file is private" test "$(stat -c %a "$ET_TMP/users")" = 600 || ok=1
+    check "CRL is world-readable" test "$(stat -c %a "$ET_TMP/crl.pem")" = 644 || ok=1
+    return "$ok"
+}
+
+# revoked_in_state ADDRESS: every line of ADDRESS in the state is revoked.
+revoked_in_state() {
+    local lines
+    lines="$(grep "^$1 " "$ET_TMP/enrolled")"
+    [[ -n $lines ]] && ! grep -q ' 0$' <<<"$lines"
+}
+
+# i: `revoke` while a burst of enrolments is being written: the service and
+# the command share the state file under one lock, so neither the revoke
+# nor any enrolment is lost.
+step_i() {
+    local ok=0 before addr serial n
+    addr="$(jq -r .address "$ET_TMP/p64.json")"
+    serial="$(cert_serial "$ET_TMP/p64.pem")"
+    before="$(state_lines)"
+    burst_args "$ET_TMP/burst-i" 150
+    et_daemon_start burst-i e "${BURST_ARGS[@]}"
+    et_wait_for -d enroll state_grew_by "$((before + 20))" || ok=1
+    check "revoke $addr during the burst" enroll_cli revoke "$addr" || ok=1
+    check "burst ends" et_wait_for et_daemon_exited burst-i || ok=1
+    et_daemon_reap burst-i
+    n="$(answered_addresses "$ET_TMP/burst-i" | wc -l)"
+    check_num "burst: 150 answers" "$n" -eq 150 || ok=1
+    check_num "every enrolment of the burst recorded" "$(($(state_lines) - before))" -eq "$n" ||
+        ok=1
+    check "the revoke is still in the state file" revoked_in_state "$addr" || ok=1
+    check "the CRL lists its serial" grep -q "Serial Number: $serial" \
+        <(openssl crl -in "$ET_TMP/crl.pem" -noout -text) || ok=1
+    return "$ok"
+}
+
+# handshake ARGS...: an openssl s_client handshake with the service succeeds.
+handshake() {
+    et_exec e timeout 10 openssl s_client -connect "$HOST:$ENROLL_PORT" \
+        -CAfile "$ET_TMP/pki/ca.pem" -verify_return_error "$@" </dev/null 2>&1 |
+        grep -q 'Verify return code: 0 (ok)'
+}
+
+step_h() {
+    local ok=0
+    check "TLS 1.3" handshake -tls1_3 || ok=1
+    check "TLS 1.2 with ECDHE and AES-GCM" handshake -tls1_2 \
+        -cipher ECDHE-ECDSA-AES128-GCM-SHA256 || ok=1
+    check_not "TLS 1.1 refused" handshake -tls1_1 -cipher 'ALL:@SECLEVEL=0' || ok=1
+    check_not "TLS 1.2 without forward secrecy (AES128-GCM-SHA256) refused" handshake -tls1_2 \
+        -cipher AES128-GCM-SHA256 || ok=1
+    check_not "TLS 1.2 with CBC (ECDHE-ECDSA-AES128-SHA256) refused" handshake -tls1_2 \
+        -cipher ECDHE-ECDSA-AES128-SHA256 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -333,6 +421,9 @@ main() {
         "d|SIGKILL during a burst, restart: no address twice|step_d|c"
         "e|failed logins 401 then 429 per source; bad input 400/413|step_e|a"
         "f|renew over mutual TLS; revoked: 403 and in the CRL|step_f|a"
+        "g|commands: user add/del, usage and config errors|step_g|a"
+        "h|TLS 1.2+ only, ECDHE and AEAD only for 1.2|step_h|"
+        "i|revoke during a burst: neither the revoke nor an enrolment is lost|step_i|c"
     )
     et_init
     et_require_bins enftun-enroll

@@ -25,6 +25,7 @@
 #        no session ticket, TLS 1.3 works.
 #   i    TLS 1.2 settings, client side: an `openssl s_server` offering only
 #        CBC suites, or only TLS 1.1, gets no tunnel.
+#   j    no line of any private key appears in any of the logs above.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail
@@ -104,8 +105,10 @@ client_conf() {
     done
 }
 
+# start_router [-v]: -v logs each failed handshake with its reason (the
+# warning is a summary every 10 s).
 start_router() {
-    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf" "$@"
     et_wait_for -d router listening
 }
 
@@ -237,11 +240,21 @@ refused_client() {
     et_wait_for -d router log_count_above router "$2" "$before"
 }
 
+# summary_names TEXT...: one summary line ("N handshakes failed in the last
+# 10 s (REASON COUNT, ...)") holds every TEXT.
+summary_names() {
+    local line text
+    line="$(grep -a 'handshakes failed in the last' "$(et_daemon_log router)" | tail -n 1)"
+    for text in "$@"; do
+        [[ $line == *"$text"* ]] || return 1
+    done
+}
+
 step_g() {
     local ok=0
     router_conf router tun_dev=enfr0 tun_address="$R_TUN_ADDR"
     sed -i 's|^router : {|&\n  client_prefixes = [ "fd00:e::/64" ];|' "$ET_TMP/router.conf"
-    start_router
+    start_router -v
     check "no EKU: refused" refused_client c-noeku \
         "client certificate refused: no clientAuth extended key usage" || ok=1
     check "serverAuth only: refused" refused_client c-serveronly \
@@ -253,6 +266,9 @@ step_g() {
     check "outside client_prefixes: refused" refused_client c-outside \
         "client certificate refused: address fd00:9::5 outside router.client_prefixes" || ok=1
     check_not "none of them got a session" et_log_has router "session up" || ok=1
+    check "the warning summary names the reasons" et_wait_for -t 30 -d router summary_names \
+        "no clientAuth extended key usage 2" "is the router's own 1" \
+        "outside router.client_prefixes 1" || ok=1
     client_conf
     start_client
     route_tunnel
@@ -334,6 +350,18 @@ step_i() {
     return "$ok"
 }
 
+# no_key_in_logs: no line of any private key's PEM body (nor its header)
+# appears in any log this test wrote.
+no_key_in_logs() {
+    local pattern="$ET_TMP/key-lines"
+    grep -h -v -e '-----END' "$PKI"/*.key | sort -u >"$pattern"
+    ! grep -a -F -f "$pattern" "$ET_TMP"/*.log
+}
+
+step_j() {
+    check "no private key material in any daemon log" no_key_in_logs
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -350,6 +378,7 @@ main() {
     run_step g "router refuses client certificates: no EKU, serverAuth only, own addresses, outside client_prefixes" step_g
     run_step h "router TLS: no CBC/SHA-1, no TLS 1.0/1.1, no TLS 1.2 tickets, TLS 1.3 works" step_h
     run_step i "client TLS: a fake s_server with CBC only or TLS 1.1 only gets no tunnel" step_i
+    run_step j "no private key in the logs of every run above" step_j
     et_summary fake_router_test
 }
 

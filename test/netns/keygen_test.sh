@@ -18,9 +18,13 @@
 #     naming the problem, and no connection reached the service (counter)
 #  d. wrong password: exit 1, the service's message, files unchanged
 #  d2. an exact address another device holds: the service's 409 message
+#  d3. a second service with a one-address pool: the first device gets it,
+#      the next gets "address pool exhausted" (503) and nothing is written
 #  e. service down: exit 1, "cannot reach", files unchanged
 #  f. a server answering 500 and one answering non-JSON (a stub with the
 #     service's certificate): each message, exit 1, files unchanged
+#  f2. a server whose certificate is from another CA: refused in the
+#      handshake (no request reaches it), exit 1, files unchanged
 #  g. renew c1: a new certificate (serial) for the same address, written in
 #     place; the running enftun reloads it and its tunnel comes back up
 #  h. files replaced by a certificate for another address, then by a key
@@ -177,7 +181,9 @@ step_enroll() {
     check "c2 key 0600 owned by root (no user enftun here)" \
         test "$(mode_owner "$ET_TMP/c2/device.key")" = "600 root" || ok=1
 
-    keygen x "$ET_TMP/x.out" --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
+    # --server instead of the default, with a trailing slash.
+    keygen x "$ET_TMP/x.out" --server "https://[fd00:102::1]:8443/" --user ops \
+        --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
     check_num "x (exact $X_ADDR) enrolled" "$KG_RC" -eq 0 || ok=1
     check "x's certificate is for $X_ADDR" test "$(cert_cn "$ET_TMP/x/device.pem")" = "$X_ADDR" ||
         ok=1
@@ -218,9 +224,9 @@ invalid_case() {
 step_invalid() {
     local ok=0 before
     before="$(enroll_syns)"
-    invalid_case fd00::/65 'prefix "fd00::/65" is a /65: only a /64 can be requested' || ok=1
-    invalid_case fd00::zz 'not an IPv6 address, a /64 prefix or "auto": "fd00::zz"' || ok=1
-    invalid_case fd00:e:0:1::5/64 'has bits set past /64' || ok=1
+    invalid_case fd00::/65 'fd00::/65: only a /64 can be requested' || ok=1
+    invalid_case fd00::zz 'fd00::zz is not an IPv6 address, a /64 or "auto"' || ok=1
+    invalid_case fd00:e:0:1::5/64 'fd00:e:0:1::5/64: bits set after the /64' || ok=1
     check_num "no connection reached the service" "$(enroll_syns)" -eq "$before" || ok=1
     return "$ok"
 }
@@ -252,6 +258,54 @@ step_taken_address() {
         --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
 }
 
+# A second service whose pool holds one address: the first device gets it,
+# the next one gets the service's 503 and writes nothing.
+step_full_pool() {
+    local ok=0 small="$ET_TMP/small" ns
+    mkdir -p "$small"
+    cat >"$small/enroll.conf" <<CONF
+enroll = {
+  listen = [ "$C2_SIDE" ];
+  port = 8444;
+  cert_file = "$ET_TMP/pki/router.pem";
+  key_file = "$ET_TMP/pki/router.key";
+  ca_cert_file = "$ET_TMP/pki/ca.pem";
+  ca_key_file = "$ET_TMP/pki/ca.key";
+  crl_file = "crl.pem";
+  pool = [ "fd00:9::5/128" ];
+};
+CONF
+    "$ENROLL" -c "$small/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
+    et_daemon_start enroll-small r "$ENROLL" -c "$small/enroll.conf"
+    et_wait_for -d enroll-small listening "$C2_SIDE" 8444 || ok=1
+    mkdir -p "$ET_TMP/p1" "$ET_TMP/p2"
+    for ns in p1 p2; do
+        cp "$ET_TMP/pki/ca.pem" "$ET_TMP/$ns/ca.pem"
+        write_client_conf "$ET_TMP/$ns/enf0.conf" hosts="$C2_SIDE" cert=device.pem \
+            key=device.key
+    done
+    KG_RC=0
+    et_exec c2 "$KEYGEN" -c "$ET_TMP/p1/enf0.conf" --server "https://[$C2_SIDE]:8444" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes auto >"$ET_TMP/p1.out" 2>&1 ||
+        KG_RC=$?
+    check_num "the one address: exit 0" "$KG_RC" -eq 0 || ok=1
+    check "it is fd00:9::5" test "$(cert_cn "$ET_TMP/p1/device.pem")" = fd00:9::5 || ok=1
+    sums p2 >"$ET_TMP/sums.before"
+    KG_RC=0
+    et_exec c2 "$KEYGEN" -c "$ET_TMP/p2/enf0.conf" --server "https://[$C2_SIDE]:8444" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes auto >"$ET_TMP/p2.out" 2>&1 ||
+        KG_RC=$?
+    check_num "full pool: exit 1" "$KG_RC" -eq 1 || ok=1
+    check "full pool: says so" grep -qF \
+        "enftun-keygen: enrollment failed (HTTP 503): address pool exhausted" "$ET_TMP/p2.out" ||
+        ok=1
+    sums p2 >"$ET_TMP/sums.after"
+    check "full pool: nothing written" cmp -s "$ET_TMP/sums.before" "$ET_TMP/sums.after" || ok=1
+    check "full pool: no key file" test ! -e "$ET_TMP/p2/device.key" || ok=1
+    et_daemon_stop enroll-small
+    return "$ok"
+}
+
 step_service_down() {
     local ok=0
     et_daemon_kill enroll
@@ -279,6 +333,24 @@ step_broken_servers() {
         --yes auto || ok=1
     et_daemon_stop stub-500
     et_daemon_stop stub-html
+    return "$ok"
+}
+
+# An impostor: a server whose certificate names the right address but comes
+# from another CA. Refused in the handshake: no password is sent to it.
+step_impostor() {
+    local ok=0
+    "$ET_REPO/scripts/gen-test-certs" --ca-name impostor --router-ip "$C2_SIDE" \
+        "$ET_TMP/impostor" >/dev/null
+    et_daemon_start stub-impostor r python3 "$STUB" "$C2_SIDE" 8503 \
+        "$ET_TMP/impostor/router.pem" "$ET_TMP/impostor/router.key" 500
+    et_wait_for -d stub-impostor listening "$C2_SIDE" 8503 || ok=1
+    expect_failure impostor c2 "refused the certificate of https://[$C2_SIDE]:8503" \
+        --server "https://[$C2_SIDE]:8503" --user ops --password-file "$ET_TMP/pki/ops.pw" \
+        --yes auto || ok=1
+    check "the impostor got no request" \
+        bash -c "! grep -q POST '$(et_daemon_log stub-impostor)'" || ok=1
+    et_daemon_stop stub-impostor
     return "$ok"
 }
 
@@ -358,8 +430,10 @@ run_steps \
     "c|an invalid prefix or address is refused before any request|step_invalid|a" \
     "d|wrong password: message, exit 1, files unchanged|step_wrong_password|a" \
     "d2|an address already enrolled: 409, exit 1, files unchanged|step_taken_address|a" \
+    "d3|a full pool: 503, exit 1, nothing written|step_full_pool|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
+    "f2|a server with a certificate of another CA is refused, gets nothing|step_impostor|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
     "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g" \
     "i|enftun warns at start about a certificate expiring within 30 days|step_expiry_warning|b"

@@ -459,7 +459,7 @@ _et_conf_int() {
 #   max_sessions=100 handshake_timeout=10000 idle_timeout=180000 mtu=1500 (ms)
 #   tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64
 #   (tun_dev= empty leaves the gateway TUN out)
-#   busy_poll_us=N (left out if empty)
+#   busy_poll_us=N max_handshakes_per_source=N (left out if empty)
 write_router_conf() {
     local file="$1" kv
     shift
@@ -468,6 +468,7 @@ write_router_conf() {
         [cert]=router.pem [key]=router.key [ca]=ca.pem
         [max_sessions]=100 [handshake_timeout]=10000 [idle_timeout]=180000 [mtu]=1500
         [tun_dev]=enfr0 [tun_address]=fd00:f::1 [tun_routes]=fd00:e::/64 [busy_poll_us]=""
+        [max_handshakes_per_source]=""
     )
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_router_conf: bad option $kv"
@@ -488,6 +489,9 @@ write_router_conf() {
         echo "  mtu = $(_et_conf_int "${o[mtu]}");"
         if [[ -n ${o[busy_poll_us]} ]]; then
             echo "  busy_poll_us = $(_et_conf_int "${o[busy_poll_us]}");"
+        fi
+        if [[ -n ${o[max_handshakes_per_source]} ]]; then
+            echo "  max_handshakes_per_source = $(_et_conf_int "${o[max_handshakes_per_source]}");"
         fi
         if [[ -n ${o[tun_dev]} ]]; then
             echo "  tun : {"

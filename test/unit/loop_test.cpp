@@ -1,6 +1,7 @@
 // Unit tests for loop/loop: the RAII wrappers over a real libuv loop. Timers
 // are one-shot and re-armable, stop() and active() agree, a Poll reports
-// readability and stops, a Signal delivers, and wrappers destroyed before
+// readability and stops, a Signal delivers, an FsEvent names the entry
+// renamed into a watched folder, and wrappers destroyed before
 // (or while) the loop runs close their handles: no callback reaches the
 // dead owner, ASan sees no leak, and the loop can be closed (Loop's
 // destructor asserts uv_loop_close() == 0; we also count handles).
@@ -13,7 +14,11 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "enftun/util/unique_fd.hpp"
@@ -22,6 +27,7 @@
 #include "test.hpp"
 
 using enftun::UniqueFd;
+using enftun::loop::FsEvent;
 using enftun::loop::Idle;
 using enftun::loop::Loop;
 using enftun::loop::Poll;
@@ -40,6 +46,9 @@ struct State {
     std::optional<Poll> poll;
     std::optional<Signal> signal;
     std::optional<Idle> idle;
+    std::optional<FsEvent> fs_event;
+    std::string dir; // mkdtemp folder of the FsEvent test
+    std::vector<std::string> fs_names;
     int idle_runs = 0;
     UniqueFd fds[2];
     int fired_a = 0;
@@ -242,6 +251,30 @@ void test_signal_delivers(void**) {
     assert_int_equal(g->signals[0], SIGUSR1);
 }
 
+void test_fs_event_names_a_renamed_entry(void**) {
+    char tmpl[] = "/tmp/enftun-loop-test-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    g->dir = tmpl;
+    g->fs_event.emplace(*g->loop, [](const char* name) {
+        g->fs_names.emplace_back(name != nullptr ? name : "");
+        if (g->fs_names.back() == "cert.pem") {
+            g->b->start(0); // the watch goes, so the loop runs dry
+        }
+    });
+    g->b.emplace(*g->loop, [] { g->fs_event.reset(); });
+    assert_int_equal(g->fs_event->start(g->dir), 0);
+    // As enftun-keygen writes: a temporary file renamed over the target.
+    g->a.emplace(*g->loop, [] {
+        std::ofstream(g->dir + "/.cert.pem.tmp") << "new\n";
+        std::rename((g->dir + "/.cert.pem.tmp").c_str(), (g->dir + "/cert.pem").c_str());
+    });
+    g->a->start(0);
+    g->watchdog->run_dry();
+    assert_false(g->fs_names.empty());
+    assert_string_equal(g->fs_names.back().c_str(), "cert.pem");
+    assert_int_equal(FsEvent(*g->loop, [](const char*) {}).start(g->dir + "/none"), UV_ENOENT);
+}
+
 int setup(void**) {
     g.emplace();
     g->loop.emplace();
@@ -250,6 +283,11 @@ int setup(void**) {
 }
 
 int teardown(void**) {
+    g->fs_event.reset();
+    if (!g->dir.empty()) {
+        std::error_code ec;
+        std::filesystem::remove_all(g->dir, ec);
+    }
     g->signal.reset();
     g->idle.reset();
     g->poll.reset();
@@ -278,6 +316,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_poll_not_ready_keeps_quiet, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_spins_without_blocking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signal_delivers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_event_names_a_renamed_entry, setup, teardown),
     };
     return cmocka_run_group_tests_name("loop", tests, nullptr, nullptr);
 }

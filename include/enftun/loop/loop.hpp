@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 
 namespace enftun::loop {
 
@@ -115,6 +116,27 @@ public:
 private:
     static void on_signal(uv_signal_t* h, int signum) noexcept;
     uv_signal_t* handle_;
+    Callback cb_;
+};
+
+// Watches a file or folder for changes (uv_fs_event_t: inotify on Linux).
+// The callback gets the name of the entry that changed, for a folder (it
+// may be null). Used by the client to notice a renewed identity.
+class FsEvent {
+public:
+    using Callback = std::function<void(const char* name)>;
+    FsEvent(Loop& loop, Callback cb);
+    ~FsEvent();
+    FsEvent(const FsEvent&) = delete;
+    FsEvent& operator=(const FsEvent&) = delete;
+
+    // Starts watching path. Returns 0, or a negative libuv error
+    // (UV_ENOENT, UV_ENOSPC when out of inotify watches, ...).
+    int start(const std::string& path);
+
+private:
+    static void on_event(uv_fs_event_t* h, const char* name, int events, int status) noexcept;
+    uv_fs_event_t* handle_;
     Callback cb_;
 };
 

@@ -35,7 +35,9 @@ class TlsStream {
 public:
     // Takes ownership of a connected, nonblocking socket. On the client
     // side, peer_name (an IP literal or a DNS name) is what the router's
-    // certificate must name (peer_policy.hpp); the router passes "".
+    // certificate must name (peer_policy.hpp); the router passes "". A
+    // client with "" checks no name: only unit tests and the load
+    // generator do that; enftun always passes one.
     // Errors: Tls (SSL allocation or setup failed, or a name OpenSSL refuses).
     static Result<TlsStream> create(const TlsContext& ctx, UniqueFd socket,
                                     std::string peer_name = {});

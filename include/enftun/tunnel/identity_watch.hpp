@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,7 +75,7 @@ private:
     FileId key_id_;
     loop::Timer daily_;
     loop::Timer settle_;
-    std::vector<uv_fs_event_t*> watches_; // each freed by its close callback
+    std::vector<std::unique_ptr<loop::FsEvent>> watches_; // the folders of cert and key
 };
 
 } // namespace enftun::tunnel

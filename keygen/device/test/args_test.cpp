@@ -33,7 +33,7 @@ struct Argv {
 
 Argv* g_argv = nullptr; // freed by the next call, so a failed assert leaks one at most
 
-enftun::Result<Options, std::string> parse(std::initializer_list<const char*> args) {
+enftun::keygen::Outcome<Options> parse(std::initializer_list<const char*> args) {
     delete g_argv;
     g_argv = new Argv(args);
     return parse_args(g_argv->argc(), g_argv->ptrs.data());
@@ -44,9 +44,17 @@ void expect_usage_error(std::initializer_list<const char*> args, const char* fra
     if (r) {
         fail_msg("accepted, expected \"%s\"", fragment);
     }
-    if (std::strstr(r.error().c_str(), fragment) == nullptr) {
-        fail_msg("\"%s\" lacks \"%s\"", r.error().c_str(), fragment);
+    if (std::strstr(r.error().message.c_str(), fragment) == nullptr) {
+        fail_msg("\"%s\" lacks \"%s\"", r.error().message.c_str(), fragment);
     }
+}
+
+void test_default_server_url(void**) {
+    using enftun::keygen::default_server_url;
+    assert_string_equal(default_server_url("fd00:e::1").c_str(), "https://[fd00:e::1]:8443");
+    assert_string_equal(default_server_url("192.0.2.1").c_str(), "https://192.0.2.1:8443");
+    assert_string_equal(default_server_url("router.example").c_str(),
+                        "https://router.example:8443");
 }
 
 void test_enroll_mode(void**) {
@@ -60,7 +68,7 @@ void test_enroll_mode(void**) {
     assert_string_equal(r->password_file.c_str(), "pw");
     assert_string_equal(r->owner.c_str(), "nobody");
     assert_true(r->yes);
-    assert_string_equal(r->request.text.c_str(), "fd00:e:0:1::/64");
+    assert_string_equal(r->request.to_string().c_str(), "fd00:e:0:1::/64");
 
     auto d = parse({"auto"});
     assert_true(d.has_value());
@@ -89,8 +97,13 @@ void test_usage_errors(void**) {
     expect_usage_error({"auto", "fd00::5"}, "unexpected argument: fd00::5");
     expect_usage_error({"--bogus", "auto"}, "unknown option: --bogus");
     expect_usage_error({"auto", "--user"}, "option needs a value: --user");
-    expect_usage_error({"fd00::/65"}, "is a /65");
-    expect_usage_error({"fd00::zz"}, "\"fd00::zz\"");
+    // The request, by the service's own parser, before anything is sent.
+    expect_usage_error({"fd00::/65"}, "fd00::/65: only a /64 can be requested");
+    expect_usage_error({"fd00::/6x"}, "fd00::/6x: the prefix length must be a number");
+    expect_usage_error({"fd00::zz"}, "fd00::zz is not an IPv6 address, a /64 or \"auto\"");
+    expect_usage_error({"fd00:e:0:1::5/64"}, "fd00:e:0:1::5/64: bits set after the /64");
+    expect_usage_error({"ff02::1"}, "ff02::1 is not a global or unique-local unicast address");
+    expect_usage_error({"AUTO"}, "AUTO is not an IPv6 address");
     expect_usage_error({"--renew", "fd00::5"}, "--renew takes no address");
     expect_usage_error({"--renew", "--user", "ops"}, "no --user or --password-file");
     expect_usage_error({"--ca-cert", "ca.pem", "fd00::5"}, "--ca-cert and --ca-key go together");
@@ -117,6 +130,7 @@ int teardown(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_enroll_mode),
+        cmocka_unit_test(test_default_server_url),
         cmocka_unit_test(test_other_modes),
         cmocka_unit_test(test_usage_errors),
     };

@@ -24,7 +24,7 @@ struct Pki {
     enftun::tls::PkeyPtr key = test_certs::make_key(); // "made on the device"
     std::vector<X509Ptr> configured;
     std::vector<X509Ptr> no_chain;
-    EnrollRequest request;
+    AddressRequest request;
     std::string scratch;
 };
 
@@ -45,16 +45,16 @@ int teardown(void**) {
 std::string signed_by(const KeyCert& ca, EVP_PKEY* key, const char* addr) {
     auto cert = sign_device_cert(key, ca.cert.get(), ca.key.get(),
                                  *enftun::proto::Ipv6Addr::parse(addr), 30);
-    return cert ? cert_pem(cert->get()) : std::string();
+    return cert ? cert_to_pem(cert->get()) : std::string();
 }
 
 Reply reply_for(const std::string& cert, const char* addr, const KeyCert& ca) {
-    return Reply{addr, cert, cert_pem(ca.cert.get())};
+    return Reply{addr, cert, cert_to_pem(ca.cert.get())};
 }
 
-enftun::Result<CheckedReply, std::string> check(const char* request, const Reply& reply,
-                                                const std::vector<X509Ptr>& chain) {
-    g->request = *parse_request(request);
+Outcome<CheckedReply> check(const char* request, const Reply& reply,
+                            const std::vector<X509Ptr>& chain) {
+    g->request = *parse_address_request(request);
     return check_reply({&g->request, g->key.get(), &g->configured, &chain}, reply);
 }
 
@@ -63,8 +63,8 @@ void expect_refused(const char* request, const Reply& reply, const char* fragmen
     if (r) {
         fail_msg("reply accepted, expected \"%s\"", fragment);
     }
-    if (std::strstr(r.error().c_str(), fragment) == nullptr) {
-        fail_msg("\"%s\" lacks \"%s\"", r.error().c_str(), fragment);
+    if (std::strstr(r.error().message.c_str(), fragment) == nullptr) {
+        fail_msg("\"%s\" lacks \"%s\"", r.error().message.c_str(), fragment);
     }
 }
 
@@ -101,30 +101,30 @@ void test_refuses_bad_identity(void**) {
     cn_san.san = {"IP:fd00:e::6"};
     cn_san.usage = test_certs::Usage::Client;
     auto differ = test_certs::make_cert(cn_san, g->key.get(), g->ca.cert.get(), g->ca.key.get());
-    expect_refused("auto", reply_for(cert_pem(differ.get()), "fd00:e::5", g->ca),
+    expect_refused("auto", reply_for(cert_to_pem(differ.get()), "fd00:e::5", g->ca),
                    "certificate subjectAltName IP disagrees with its CN");
 
     CertSpec no_san = cn_san;
     no_san.san.clear();
     auto bare = test_certs::make_cert(no_san, g->key.get(), g->ca.cert.get(), g->ca.key.get());
-    expect_refused("auto", reply_for(cert_pem(bare.get()), "fd00:e::5", g->ca),
+    expect_refused("auto", reply_for(cert_to_pem(bare.get()), "fd00:e::5", g->ca),
                    "has no subjectAltName IP");
 
     CertSpec mcast = cn_san;
     mcast.cns = {"fe80::5"};
     mcast.san = {"IP:fe80::5"};
     auto m = test_certs::make_cert(mcast, g->key.get(), g->ca.cert.get(), g->ca.key.get());
-    expect_refused("auto", reply_for(cert_pem(m.get()), "fe80::5", g->ca),
+    expect_refused("auto", reply_for(cert_to_pem(m.get()), "fe80::5", g->ca),
                    "the certificate Common Name is not a unicast, routable IPv6");
 
     CertSpec server_only = cn_san;
     server_only.san = {"IP:fd00:e::5"};
     server_only.usage = test_certs::Usage::Server;
     auto s = test_certs::make_cert(server_only, g->key.get(), g->ca.cert.get(), g->ca.key.get());
-    expect_refused("auto", reply_for(cert_pem(s.get()), "fd00:e::5", g->ca),
+    expect_refused("auto", reply_for(cert_to_pem(s.get()), "fd00:e::5", g->ca),
                    "does not verify against the configured CA");
 
-    expect_refused("auto", Reply{"fd00:e::5", "not pem", cert_pem(g->ca.cert.get())},
+    expect_refused("auto", Reply{"fd00:e::5", "not pem", cert_to_pem(g->ca.cert.get())},
                    "the reply's certificate: no PEM certificate");
     const auto good = signed_by(g->ca, g->key.get(), "fd00:e::5");
     expect_refused("auto", Reply{"fd00:e::5", good, "junk"}, "the reply's CA");

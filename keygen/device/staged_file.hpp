@@ -6,37 +6,35 @@
 //
 // StagedFile keeps the temporary file until commit(); destroying an
 // uncommitted one unlinks it, so a failure between staging and commit
-// writes nothing.
+// writes nothing. (common/atomic_file.hpp writes one file in one step; the
+// device stages its key and certificate both before renaming either.)
 #pragma once
 
-#include "enftun/util/result.hpp"
+#include "common/atomic_file.hpp"
+#include "common/failure.hpp"
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
 namespace enftun::keygen {
 
-struct FileOwner {
-    uid_t uid = 0;
-    gid_t gid = 0;
-    bool change = false; // false: leave the owner as created (our euid)
-};
-
 class StagedFile {
 public:
-    // Writes data to a temporary file next to path. Errors (a message
-    // naming the file): mkstemp, write, fchmod, fchown, fsync failures.
-    static Result<StagedFile, std::string> stage(const std::string& path, std::string_view data,
-                                                 mode_t mode, const FileOwner& owner);
+    // Writes data to a temporary file next to path, with mode and, if
+    // given, owner. Errors (a message naming the file): mkstemp, write,
+    // fchmod, fchown, fsync failures.
+    static Outcome<StagedFile> stage(const std::string& path, std::string_view data, mode_t mode,
+                                     const std::optional<FileOwner>& owner);
     StagedFile(StagedFile&& o) noexcept;
     StagedFile& operator=(StagedFile&&) = delete;
     StagedFile(const StagedFile&) = delete;
     ~StagedFile();
 
     // rename() over the target, then fsync its folder. Errors: as above.
-    Result<void, std::string> commit();
+    Outcome<void> commit();
     const std::string& path() const { return path_; }
 
 private:

@@ -1,6 +1,6 @@
 // Identity files: a longer old file is wholly replaced with the new mode;
 // a staged but uncommitted file leaves the old one and no temporary file.
-#include "atomic_file.hpp"
+#include "staged_file.hpp"
 
 #include "test.hpp"
 #include "test_certs.hpp"
@@ -48,7 +48,7 @@ void test_replaces_longer_file(void**) {
     const std::string path = g_dir + "/key.pem";
     std::ofstream(path) << std::string(5000, 'x');
     ::chmod(path.c_str(), 0644);
-    auto staged = StagedFile::stage(path, "short\n", 0600, FileOwner{});
+    auto staged = StagedFile::stage(path, "short\n", 0600, std::nullopt);
     assert_true(staged.has_value());
     assert_string_equal(slurp(path).c_str(), std::string(5000, 'x').c_str()); // not yet
     assert_int_equal(entries(), 2);
@@ -64,7 +64,7 @@ void test_uncommitted_writes_nothing(void**) {
     const std::string path = g_dir + "/cert.pem";
     std::ofstream(path) << "old\n";
     {
-        auto staged = StagedFile::stage(path, "new\n", 0644, FileOwner{});
+        auto staged = StagedFile::stage(path, "new\n", 0644, std::nullopt);
         assert_true(staged.has_value());
     }
     assert_string_equal(slurp(path).c_str(), "old\n");
@@ -72,9 +72,9 @@ void test_uncommitted_writes_nothing(void**) {
 }
 
 void test_reports_missing_folder(void**) {
-    auto staged = StagedFile::stage(g_dir + "/no/such/file", "x", 0600, FileOwner{});
+    auto staged = StagedFile::stage(g_dir + "/no/such/file", "x", 0600, std::nullopt);
     assert_false(staged.has_value());
-    assert_non_null(std::strstr(staged.error().c_str(), "cannot create a temporary file"));
+    assert_non_null(std::strstr(staged.error().message.c_str(), "cannot create a temporary file"));
 }
 
 } // namespace

@@ -1,4 +1,4 @@
-#include "atomic_file.hpp"
+#include "staged_file.hpp"
 
 #include "enftun/util/unique_fd.hpp"
 
@@ -16,8 +16,8 @@ namespace enftun::keygen {
 
 namespace {
 
-std::string sys_failure(const std::string& what, const std::string& path) {
-    return what + " " + path + ": " + std::strerror(errno);
+Failure sys_failure(const std::string& what, const std::string& path) {
+    return Failure{what + " " + path + ": " + std::strerror(errno)};
 }
 
 std::string folder_of(const std::string& path) {
@@ -41,8 +41,8 @@ bool write_all(int fd, std::string_view data) {
 
 } // namespace
 
-Result<StagedFile, std::string> StagedFile::stage(const std::string& path, std::string_view data,
-                                                  mode_t mode, const FileOwner& owner) {
+Outcome<StagedFile> StagedFile::stage(const std::string& path, std::string_view data, mode_t mode,
+                                      const std::optional<FileOwner>& owner) {
     const std::filesystem::path p(path);
     std::string tmpl =
         (std::filesystem::path(folder_of(path)) / ("." + p.filename().string() + ".XXXXXX"))
@@ -57,7 +57,7 @@ Result<StagedFile, std::string> StagedFile::stage(const std::string& path, std::
     if (!write_all(fd.get(), data)) {
         return sys_failure("cannot write", tmpl);
     }
-    if (owner.change && ::fchown(fd.get(), owner.uid, owner.gid) != 0) {
+    if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
         return sys_failure("cannot change the owner of", tmpl);
     }
     if (::fchmod(fd.get(), mode) != 0) {
@@ -81,7 +81,7 @@ StagedFile::~StagedFile() {
     }
 }
 
-Result<void, std::string> StagedFile::commit() {
+Outcome<void> StagedFile::commit() {
     if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
         return sys_failure("cannot rename " + tmp_ + " to", path_);
     }

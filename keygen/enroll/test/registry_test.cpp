@@ -1,0 +1,223 @@
+// The CA (device certificates, CRLs) and the Registry that allocates,
+// issues and records: enrol, renew, revoke, with a throw-away CA in a
+// temporary folder. No HTTP: the service's handlers only wrap these.
+#include "enroll/registry.hpp"
+
+#include "common/atomic_file.hpp"
+#include "csr_helpers.hpp"
+#include "test.hpp"
+
+#include <openssl/bn.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+
+using namespace enftun::enroll;
+using enftun::proto::Ipv6Addr;
+
+namespace {
+
+struct Fixture {
+    std::string dir;
+    EnrollConfig cfg;
+    std::unique_ptr<Ca> ca;
+};
+
+std::string pem_of(X509* cert) {
+    return enftun::keygen::cert_to_pem(cert);
+}
+
+std::string key_pem(EVP_PKEY* key) {
+    enftun::tls::BioPtr bio(BIO_new(BIO_s_mem()));
+    PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n));
+}
+
+// A self-signed EC CA, written to dir/ca.pem and dir/ca.key.
+void write_ca(const std::string& dir) {
+    auto key = test_csr::make_key("P-256");
+    enftun::tls::X509Ptr cert(X509_new());
+    X509_set_version(cert.get(), X509_VERSION_3);
+    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
+    X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
+                               reinterpret_cast<const unsigned char*>("test-ca"), -1, -1, 0);
+    X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
+    X509_set_pubkey(cert.get(), key.get());
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert.get(), cert.get(), nullptr, nullptr, 0);
+    for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE"},
+                              std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"},
+                              std::pair{NID_subject_key_identifier, "hash"}}) {
+        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+        X509_add_ext(cert.get(), ext, -1);
+        X509_EXTENSION_free(ext);
+    }
+    X509_sign(cert.get(), key.get(), EVP_sha256());
+    (void)enftun::keygen::write_file_atomic(dir + "/ca.pem", pem_of(cert.get()), 0644);
+    (void)enftun::keygen::write_file_atomic(dir + "/ca.key", key_pem(key.get()), 0600);
+}
+
+int setup(void** state) {
+    char tmpl[] = "/tmp/enroll-registry-test.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) {
+        return -1;
+    }
+    auto* f = new Fixture{tmpl, {}, nullptr};
+    write_ca(f->dir);
+    f->cfg.ca_cert_file = f->dir + "/ca.pem";
+    f->cfg.ca_key_file = f->dir + "/ca.key";
+    f->cfg.crl_file = f->dir + "/crl.pem";
+    f->cfg.state_file = f->dir + "/enrolled";
+    f->cfg.pool.push_back(enftun::config::parse_prefix("fd00:e::/64", false).value());
+    f->cfg.cert_days = 30;
+    auto ca = Ca::load(f->cfg.ca_cert_file, f->cfg.ca_key_file);
+    if (!ca) {
+        return -1;
+    }
+    f->ca = std::make_unique<Ca>(std::move(*ca));
+    *state = f;
+    return 0;
+}
+
+int teardown(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    const int rc = std::system(("rm -rf '" + f->dir + "'").c_str());
+    delete f;
+    return rc == 0 ? 0 : -1;
+}
+
+Fixture& fx(void** state) {
+    return *static_cast<Fixture*>(*state);
+}
+
+bool has_ext_text(X509* cert, int nid, const char* want) {
+    const int i = X509_get_ext_by_NID(cert, nid, -1);
+    if (i < 0) {
+        return false;
+    }
+    X509_EXTENSION* ext = X509_get_ext(cert, i);
+    enftun::tls::BioPtr bio(BIO_new(BIO_s_mem()));
+    X509V3_EXT_print(bio.get(), ext, 0, 0);
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, static_cast<std::size_t>(n)) == want;
+}
+
+bool critical(X509* cert, int nid) {
+    const int i = X509_get_ext_by_NID(cert, nid, -1);
+    return i >= 0 && X509_EXTENSION_get_critical(X509_get_ext(cert, i)) == 1;
+}
+
+void test_issued_certificate(void** state) {
+    Fixture& f = fx(state);
+    auto key = test_csr::make_key("P-256");
+    const Ipv6Addr addr = *Ipv6Addr::parse("fd00:e::5");
+    const std::time_t now = std::time(nullptr);
+    auto issued = f.ca->issue(key.get(), addr, 30);
+    assert_true(issued.has_value());
+    X509* cert = issued->cert.get();
+    assert_true(issued_by(cert, f.ca->cert()));
+    assert_true(enftun::keygen::san_ipv6(cert) == addr);
+    char cn[64] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+    assert_string_equal(cn, "fd00:e::5");
+    assert_true(has_ext_text(cert, NID_ext_key_usage, "TLS Web Client Authentication"));
+    assert_true(has_ext_text(cert, NID_key_usage, "Digital Signature"));
+    assert_true(critical(cert, NID_key_usage));
+    assert_true(has_ext_text(cert, NID_basic_constraints, "CA:FALSE"));
+    assert_int_equal(X509_check_ca(cert), 0);
+    // Serial: positive, at most 128 bits, and not short (2^-32 chance).
+    std::unique_ptr<BIGNUM, enftun::Free<BN_free>> serial(
+        ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+    assert_false(BN_is_negative(serial.get()));
+    assert_in_range(BN_num_bits(serial.get()), 96, 128);
+    int days = 0;
+    int secs = 0;
+    ASN1_TIME_diff(&days, &secs, nullptr, X509_get0_notBefore(cert));
+    assert_in_range(days * 86400 + secs, -305, -295); // now - 5 min
+    assert_in_range(issued->not_after - now, 30 * 86400 - 2, 30 * 86400 + 2);
+    assert_true(X509_check_private_key(cert, key.get()) == 1);
+}
+
+void test_crl_lists_revoked_serials(void** state) {
+    Fixture& f = fx(state);
+    auto pem = f.ca->make_crl({"1234ABCD", "FF"});
+    assert_true(pem.has_value());
+    enftun::tls::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+    std::unique_ptr<X509_CRL, enftun::Free<X509_CRL_free>> crl(
+        PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+    assert_non_null(crl.get());
+    assert_int_equal(X509_CRL_verify(crl.get(), X509_get0_pubkey(f.ca->cert())), 1);
+    assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl.get())), 2);
+    std::unique_ptr<ASN1_INTEGER, enftun::Free<ASN1_INTEGER_free>> ff(ASN1_INTEGER_new());
+    ASN1_INTEGER_set(ff.get(), 0xff);
+    X509_REVOKED* entry = nullptr;
+    assert_int_equal(X509_CRL_get0_by_serial(crl.get(), &entry, ff.get()), 1);
+    auto empty = f.ca->make_crl({});
+    assert_true(empty.has_value());
+}
+
+void test_enroll_renew_revoke(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    auto key = test_csr::make_key("P-256");
+    auto request = enftun::keygen::parse_address_request("fd00:e::5").value();
+    auto first = registry.enroll("ops", request, key.get());
+    assert_true(first.has_value());
+    // Recorded before it was returned.
+    auto state1 = load_state(f.cfg.state_file);
+    assert_int_equal(state1->entries.size(), 1);
+    assert_string_equal(state1->entries[0].serial.c_str(), first->serial.c_str());
+    assert_int_equal(registry.enroll("ops", request, key.get()).error().status, 409);
+
+    auto key2 = test_csr::make_key("P-384");
+    auto renewed = registry.renew(first->serial, first->address, key2.get());
+    assert_true(renewed.has_value());
+    assert_true(renewed->address == first->address);
+    assert_string_not_equal(renewed->serial.c_str(), first->serial.c_str());
+    assert_string_equal(load_state(f.cfg.state_file)->entries[1].user.c_str(), "ops");
+    // Not one of ours, or naming another address: refused.
+    assert_int_equal(registry.renew("ABC", first->address, key2.get()).error().status, 401);
+    assert_int_equal(
+        registry.renew(first->serial, *Ipv6Addr::parse("fd00:e::6"), key2.get()).error().status,
+        403);
+
+    auto revoked = registry.revoke(first->address);
+    assert_true(revoked.has_value());
+    assert_int_equal(*revoked, 2);
+    auto again = registry.renew(renewed->serial, renewed->address, key2.get());
+    assert_int_equal(again.error().status, 403);
+    assert_string_equal(again.error().message.c_str(), "certificate is revoked");
+    assert_false(registry.revoke(*Ipv6Addr::parse("fd00:e::77")).has_value());
+    // A revoked address is never handed out again.
+    assert_int_equal(registry.enroll("ops", request, key.get()).error().status, 409);
+}
+
+void test_corrupt_state_is_500_and_unchanged(void** state) {
+    Fixture& f = fx(state);
+    (void)enftun::keygen::write_file_atomic(f.cfg.state_file, "garbage", 0600);
+    Registry registry(f.cfg, *f.ca);
+    auto key = test_csr::make_key("P-256");
+    auto r = registry.enroll("ops", enftun::keygen::AddressRequest{}, key.get());
+    assert_int_equal(r.error().status, 500);
+    auto text = enftun::keygen::read_file(f.cfg.state_file, 100);
+    assert_string_equal(text->c_str(), "garbage");
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_issued_certificate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crl_lists_revoked_serials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("enroll_registry", tests, nullptr, nullptr);
+}
