@@ -349,8 +349,8 @@ run_step 1 "build from a clean clone, lintian" step_build
 run_step 2 "fresh Debian 12 root" step_root 1
 run_step 3 "install the previous version" step_install_previous 2
 run_step 4 "upgrade: restart once, only with a config the new binary accepts" step_upgrade 3
-run_step 5 "installed: users, folders, binaries, units" step_installed 4
-run_step 6 "tunnel between the installed router and client" step_tunnel 5
-run_step 7 "remove: stopped, gone, data kept" step_remove 5
+run_step 5 "installed: users, folders, binaries, units" step_installed 3
+run_step 6 "tunnel between the installed router and client" step_tunnel 3
+run_step 7 "remove: stopped, gone, data kept" step_remove 3
 run_step 8 "purge: nothing left" step_purge 7
 et_summary deb_test
