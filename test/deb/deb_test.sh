@@ -262,6 +262,8 @@ step_installed() {
     check "user enftun: system, no home, no shell" \
         grep -E '^enftun:x:[0-9]+:[0-9]+:.*:/nonexistent:/usr/sbin/nologin$' <(entry passwd enftun) || ok=1
     check "group enftun" entry group enftun || ok=1
+    check "group tss (enftun@.service's SupplementaryGroups; a device without a TPM too)" \
+        entry group tss || ok=1
     check "user enftun-enroll, home /var/lib/enftun-enroll" \
         grep -E ':/var/lib/enftun-enroll:/usr/sbin/nologin$' <(entry passwd enftun-enroll) || ok=1
     check "enftun-enroll is in the group enftun" grep -E '^enftun:.*:.*enftun-enroll' <(entry group enftun) || ok=1
