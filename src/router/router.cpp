@@ -583,6 +583,8 @@ void Router::on_tun_readable() {
         }
         if (auto it = by_address_.find(ip->dst()); it != by_address_.end()) {
             deliver(ip->dst(), packet);
+        } else if (ip->dst().is_multicast()) {
+            ++stats_.dropped_no_route; // the kernel's own RS, MLD, ...
         } else {
             // Never back into the TUN it came from: with routes from other
             // routers in the kernel that could bounce it between routers.

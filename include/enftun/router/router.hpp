@@ -76,7 +76,7 @@ struct RouterStats {
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t dropped_not_ipv6 = 0; // IPv4: valid on the wire, not routed
     std::uint64_t dropped_tun_error = 0;
-    std::uint64_t dropped_tun_not_local = 0; // from the TUN, for no session of ours
+    std::uint64_t dropped_tun_not_local = 0; // unicast from the TUN, for no session here
     std::uint64_t protocol_errors = 0;       // sessions closed for a malformed frame
 };
 
