@@ -56,6 +56,9 @@ step_a() {
     check "r1: B/128 via r2, from BIRD" \
         et_wait_for bgp_route_is 1 "$BGP_B" "via fd00:300::2 dev bb proto bird" || ok=1
     check "A and B ping each other through both routers" both_ping || ok=1
+    check_num "router 1: no route request refused by the kernel" \
+        "$(et_daemon_stat router1 failed)" -eq 0 || ok=1
+    check_num "router 1: route requests sent" "$(et_daemon_stat router1 sent)" -ge 1 || ok=1
     echo "  info: r1 routes: $(et_exec r1 ip -6 route show | grep -c .) lines;" \
         "own: $(bgp_own_routes 1 | tr '\n' ';')"
     return "$ok"
