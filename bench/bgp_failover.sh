@@ -18,7 +18,8 @@
 # and measure from that moment to the first reply after the last gap in the
 # sequence numbers, for each pinger, once 20 more have followed. Then router
 # 1 comes back and A returns to it before the next run. BGP timers are the
-# test's (hold 6 s), which do not matter here: the withdrawal is explicit.
+# shipped conf/bird-router.conf (hold 9 s), which do not matter here: the
+# withdrawal is explicit.
 # Prints every run and the median, min and max; writes them to the results
 # file. Bounded: every wait has a deadline, the pingers a `timeout`.
 set -e -o pipefail

@@ -16,7 +16,8 @@
 # each of its sessions (proto 250); BIRD learns those (kernel protocol,
 # krt_source = 250, preference 200), announces them over BGP, and puts the
 # other router's into its kernel (proto bird). IPv6 forwarding is on in the
-# routers. Timers are short (hold 6 s, connect retry 1 s) to keep runs short.
+# routers. BIRD runs the shipped conf/bird-router.conf (hold 9 s), with a
+# connect retry of 1 s to keep runs short.
 
 # shellcheck disable=SC2034 # BGP_UNKNOWN: used by the scripts that source this
 readonly BGP_A=fd00:e::a BGP_B=fd00:e::b BGP_UNKNOWN=fd00:e::99
@@ -69,33 +70,23 @@ bgp_write_confs() {
     bgp_write_bird "$dir/bird2.conf" 2 1
 }
 
-# bgp_write_bird FILE SELF PEER: conf/bird-router.conf's design, short timers.
+# bgp_write_bird FILE SELF PEER: the shipped conf/bird-router.conf with this
+# router's id, addresses and AS numbers, logging to stderr, and a 1 s
+# connect retry (BIRD's sessions then come up within ~5 s). Fails when the
+# example no longer holds a value it replaces.
 bgp_write_bird() {
-    cat >"$1" <<BIRD
-log stderr all;
-router id 198.18.0.$2;
-protocol device { scan time 10; }
-protocol kernel enftun_sessions {
-    ipv6 {
-        import where krt_source = $BGP_PROTO;
-        export where source = RTS_BGP;
-        preference 200;
-    };
-    learn;
-    scan time 10;
-}
-protocol bgp backbone {
-    local fd00:300::$2 as 6500$2;
-    neighbor fd00:300::$3 as 6500$3;
-    hold time 6;
-    keepalive time 2;
-    connect retry time 1;
-    ipv6 {
-        import all;
-        export where source = RTS_INHERIT;
-    };
-}
-BIRD
+    local file="$1" self="$2" peer="$3" src="$ET_REPO/conf/bird-router.conf" pat
+    for pat in "^log syslog all;" "^router id 198.18.0.1;" "^protocol bgp router2 {" \
+        "local fd00:300::1 as 65001;" "neighbor fd00:300::2 as 65002;" \
+        "connect retry time 5;" "krt_source = $BGP_PROTO;"; do
+        grep -q -- "$pat" "$src" || et_die "conf/bird-router.conf: no '$pat'"
+    done
+    sed -e 's/^log syslog all;/log stderr all;/' \
+        -e "s/^router id 198.18.0.1;/router id 198.18.0.$self;/" \
+        -e "s/local fd00:300::1 as 65001;/local fd00:300::$self as 6500$self;/" \
+        -e "s/neighbor fd00:300::2 as 65002;/neighbor fd00:300::$peer as 6500$peer;/" \
+        -e "s/^protocol bgp router2 {/protocol bgp router$peer {/" \
+        -e 's/connect retry time 5;/connect retry time 1;/' "$src" >"$file"
 }
 
 # bgp_start_bird N: BIRD in router N's namespace, in the foreground (so its
@@ -112,8 +103,8 @@ bgp_birdc() {
 }
 
 bgp_established() {
-    bgp_birdc 1 show protocols backbone | grep -q Established &&
-        bgp_birdc 2 show protocols backbone | grep -q Established
+    bgp_birdc 1 show protocols router2 | grep -q Established &&
+        bgp_birdc 2 show protocols router1 | grep -q Established
 }
 
 # bgp_start_router N: start router N, wait until this run of it listens
