@@ -635,7 +635,7 @@ void Router::log_stats() const {
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
         "spoofed %llu no-route %llu not-global %llu queue-full %llu not-ipv6 %llu tun-error %llu "
         "tun-not-local %llu; protocol-errors %llu; busy-poll spins %llu hits %llu; session-routes "
-        "sent %llu failed %llu",
+        "sent %llu failed %llu send-us %llu max-send-us %llu",
         by_address_.size(), budget_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
         static_cast<unsigned long long>(stats_.refused_source),
@@ -660,7 +660,9 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(busy_poll_.policy().spins()),
         static_cast<unsigned long long>(busy_poll_.policy().hits()),
         static_cast<unsigned long long>(session_routes_ ? session_routes_->sent() : 0),
-        static_cast<unsigned long long>(session_routes_ ? session_routes_->failures() : 0));
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->failures() : 0),
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->send_us() : 0),
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->max_send_us() : 0));
 }
 
 } // namespace enftun::router

@@ -2,6 +2,8 @@
 
 #include "enftun/log/log.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace enftun::router {
@@ -30,16 +32,14 @@ Result<std::unique_ptr<SessionRoutes>> SessionRoutes::create(loop::Loop& loop,
 
 SessionRoutes::SessionRoutes(loop::Loop& loop, std::unique_ptr<netlink::HostRoutes> routes)
     : routes_(std::move(routes)), batch_(kRoutesPerSend * netlink::RouteBatch::kMaxMessage),
-      timer_(loop, [this] { send_some(); }) {}
+      sender_(loop, [this] { send_some(); }) {}
 
 void SessionRoutes::enqueue(const proto::Ipv6Addr& addr, bool install) {
     if (stopped_) {
         return;
     }
     queue_.push_back({addr, install});
-    if (!timer_.active()) {
-        timer_.start(0);
-    }
+    sender_.start();
 }
 
 void SessionRoutes::send_some() {
@@ -54,21 +54,28 @@ void SessionRoutes::send_some() {
         }
         queue_.pop_front();
     }
-    if (Status st = routes_->send(batch_); !st) {
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = routes_->send(batch_);
+    auto took = std::chrono::steady_clock::now() - t0;
+    auto us = static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::microseconds>(took).count());
+    send_us_ += us;
+    max_send_us_ = std::max(max_send_us_, us);
+    if (!st) {
         ENFTUN_LOG_RATELIMITED(log::Level::Warn, "session routes: %s: %s", st.error().what,
                                strerror(st.error().sys));
     } else {
         sent_ += batch_.count();
     }
-    if (!queue_.empty()) {
-        timer_.start(0);
+    if (queue_.empty()) {
+        sender_.stop();
     }
 }
 
 void SessionRoutes::stop() {
     stopped_ = true;
     queue_.clear();
-    timer_.stop();
+    sender_.stop();
     auto removed = routes_->remove_all();
     if (!removed) {
         ENFTUN_LOG_WARN("session routes: %s: %s", removed.error().what,

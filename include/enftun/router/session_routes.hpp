@@ -6,14 +6,17 @@
 // them from every other route.
 //
 //   start   ─► delete every route of our protocol (a crash leaves them)
-//   up      ─► queue "add A"      \  a 0 ms timer sends what is queued in
-//   down    ─► queue "delete A"   /  batches (one sendto each), in order
+//   up      ─► queue "add A"      \  an idle handle sends what is queued,
+//   down    ─► queue "delete A"   /  one batch (one sendto) per loop
+//                                    iteration, in order
 //   stop    ─► drop the queue, delete every route of our protocol
 //
 // The data path never waits: add()/remove() only append to a queue; the
 // kernel sees the changes from the next loop iteration on, at most
-// kRoutesPerSend per iteration so that 10,000 sessions coming up at once do
-// not hold the loop for long. Order is kept, so a session replaced by
+// kRoutesPerSend per iteration, and the loop polls its sockets between two
+// batches (an idle handle, not a 0 ms timer: libuv 1.44 runs a timer
+// re-armed from its own callback again before polling), so 10,000 sessions
+// coming up at once do not hold the loop for long. Order is kept, so a session replaced by
 // another for the same address (delete, then add) ends with the route in
 // place. Requests the kernel refuses are counted (failures()) and logged
 // rate-limited by netlink::HostRoutes.
@@ -34,9 +37,11 @@ namespace enftun::router {
 
 class SessionRoutes {
 public:
-    // Requests in one datagram: ~100 bytes each, and the kernel's work for
-    // one datagram (~1-2 µs per route) stays well under a millisecond.
-    static constexpr std::size_t kRoutesPerSend = 256;
+    // Requests in one datagram (~64 bytes each). The kernel applies them
+    // inside sendto(), so this bounds how long the loop waits: measured
+    // with 10,000 sessions (bench/scale.sh) ~15-50 µs per route on a
+    // shared 2-vCPU VM, i.e. ~1-3 ms per batch.
+    static constexpr std::size_t kRoutesPerSend = 64;
 
     // Opens the netlink socket and removes stale routes of owner.protocol
     // in owner.table (logged when there were any). Errors: System.
@@ -50,6 +55,10 @@ public:
     void stop();
 
     std::uint64_t sent() const { return sent_; }
+    // The longest one send of a batch took (the loop is blocked that long),
+    // and all of them together.
+    std::uint64_t max_send_us() const { return max_send_us_; }
+    std::uint64_t send_us() const { return send_us_; }
     std::uint64_t failures() const { return routes_->failures(); }
     std::size_t queued() const { return queue_.size(); }
 
@@ -65,8 +74,10 @@ private:
     std::unique_ptr<netlink::HostRoutes> routes_;
     netlink::RouteBatch batch_;
     std::deque<Change> queue_;
-    loop::Timer timer_;
+    loop::Idle sender_; // started while queue_ holds anything
     std::uint64_t sent_ = 0;
+    std::uint64_t max_send_us_ = 0;
+    std::uint64_t send_us_ = 0;
     bool stopped_ = false;
 };
 
