@@ -74,6 +74,12 @@ router_sessions() {
     grep 'stats: sessions' "$log" | tail -n 1 | sed 's/.*stats: sessions \([0-9]*\).*/\1/'
 }
 
+# last_stat FIELD: "FIELD N" from the router's last stats line (no signal).
+last_stat() {
+    grep 'stats: sessions' "$(et_daemon_log enftun-server)" | tail -n 1 |
+        sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p"
+}
+
 _stats_logged() {
     (($(grep -c 'stats: sessions' "$1" || true) > $2))
 }
@@ -158,6 +164,10 @@ main() {
     local rss1 count pinged
     rss1="$(bench_rss_kib "$rpid")"
     count="$(router_sessions)"
+    local max_send_us send_us route_failed
+    max_send_us="$(last_stat max-send-us)"
+    send_us="$(last_stat send-us)"
+    route_failed="$(last_stat failed)"
     pinged="$(ping_while_held)"
     local t_stop t_gone
     t_stop="$(bench_now_ns)"
@@ -167,8 +177,13 @@ main() {
     ROUTES_JSON="$(jq -n --argjson routed "$(ms_between "$t_start" "$t_routed")" \
         --argjson lag "$(ms_between "$t_ready" "$t_routed")" \
         --argjson gone "$(ms_between "$t_stop" "$t_gone")" \
+        --argjson max_send_us "${max_send_us:-null}" --argjson failed "${route_failed:-null}" \
+        --argjson send_us "${send_us:-null}" --argjson n "$established" \
         '{ms_start_to_all_routable: $routed, ms_last_handshake_seen_to_all_routable: $lag,
-          ms_loadgen_stop_to_all_removed: $gone}')"
+          ms_loadgen_stop_to_all_removed: $gone, longest_netlink_send_us: $max_send_us,
+          netlink_send_us_per_route_added:
+            (if $send_us != null and $n > 0 then $send_us / $n else null end),
+          requests_refused_by_kernel: $failed}')"
     report "$ready" "$rss0" "$rss1" "$count" "$pinged" $((cpu1 - cpu0))
 }
 
@@ -205,7 +220,8 @@ report() {
         "  router RSS per idle session   \(.router_rss_per_idle_session_kib | r) KiB",
         "  real client pings while held  \(.client_ping_while_held.received)/\(.client_ping_while_held.sent), RTT \(.client_ping_while_held.rtt_avg_ms) ms",
         "  all sessions routable after   \(.session_routes.ms_start_to_all_routable) ms (\(.session_routes.ms_last_handshake_seen_to_all_routable) ms after the last handshake was seen)",
-        "  all routes removed after      \(.session_routes.ms_loadgen_stop_to_all_removed) ms from closing the sessions"' "$OUT"
+        "  all routes removed after      \(.session_routes.ms_loadgen_stop_to_all_removed) ms from closing the sessions",
+        "  netlink send per route added  \(.session_routes.netlink_send_us_per_route_added | r) µs; longest send (loop blocked) \(.session_routes.longest_netlink_send_us) µs; refused by the kernel: \(.session_routes.requests_refused_by_kernel)"' "$OUT"
     echo "JSON: $OUT"
 }
 
