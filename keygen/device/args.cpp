@@ -22,6 +22,7 @@ enum LongOnly : int {
     kCaKey,
     kDays,
     kCsrOut,
+    kTpm,
     kVersion,
 };
 
@@ -37,6 +38,7 @@ const option kOptions[] = {
     {"ca-key", required_argument, nullptr, kCaKey},
     {"days", required_argument, nullptr, kDays},
     {"csr-out", required_argument, nullptr, kCsrOut},
+    {"tpm", no_argument, nullptr, kTpm},
     {"version", no_argument, nullptr, kVersion},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
@@ -75,6 +77,10 @@ Outcome<void> pick_mode(Options& o, const Seen& seen) {
     }
     if ((offline || !o.csr_out.empty()) && seen.network) {
         return Failure{seen.network_option + " does not apply offline (--ca-cert, --csr-out)"};
+    }
+    if (seen.renew && o.tpm) {
+        return Failure{"--renew cannot use a TPM-held key yet (its TLS client reads key "
+                       "files): enroll again with --tpm"};
     }
     if (seen.renew && (!o.user.empty() || !o.password_file.empty())) {
         return Failure{
@@ -164,6 +170,9 @@ Outcome<Options> parse_args(int argc, char** argv) {
         case kCsrOut:
             o.csr_out = optarg;
             break;
+        case kTpm:
+            o.tpm = true;
+            break;
         case kVersion:
             o.mode = Options::Mode::Version;
             return o;
@@ -200,7 +209,7 @@ void print_usage(std::FILE* out) {
     std::fprintf(
         out,
         "usage: enftun-keygen [-c FILE] [--server URL] [--user NAME] [--password-file F]\n"
-        "                     [--owner USER] [--yes] ADDRESS|PREFIX/64|auto\n"
+        "                     [--owner USER] [--yes] [--tpm] ADDRESS|PREFIX/64|auto\n"
         "       enftun-keygen --renew [-c FILE] [--server URL] [--owner USER] [--yes]\n"
         "       enftun-keygen --ca-cert F --ca-key F [-c FILE] [--days N] [--owner USER] [--yes] "
         "ADDRESS\n"
@@ -221,7 +230,9 @@ void print_usage(std::FILE* out) {
         "  --renew               new key and certificate for the same address, authenticated\n"
         "                        by the current certificate\n"
         "  --ca-cert F --ca-key F  sign offline with this CA; --days N validity (365)\n"
-        "  --csr-out F           write the key and a certificate request to F only\n",
+        "  --csr-out F           write the key and a certificate request to F only\n"
+        "  --tpm                 make the key inside the TPM of the config's identity.tpm\n"
+        "                        and write only its blob (TSS2 PRIVATE KEY) to key_file\n",
         kDefaultConfig);
 }
 

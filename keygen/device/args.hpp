@@ -30,6 +30,7 @@ struct Options {
     std::string ca_cert_file, ca_key_file; // OfflineSign
     long days = kDefaultDays;              // OfflineSign
     std::string csr_out;                   // CsrOut
+    bool tpm = false;                      // --tpm: the key is made in the TPM
 };
 
 // Errors: a usage message without the program name ("--days needs

@@ -16,6 +16,7 @@
 #include "key_material.hpp"
 #include "reply_check.hpp"
 #include "terminal.hpp"
+#include "tpm_key.hpp"
 
 #include "enftun/config/client_config.hpp"
 #include "enftun/tls/identity.hpp"
@@ -39,6 +40,7 @@ struct Plan {
     Ownership owner;
     std::string server;
     std::vector<enftun::tls::X509Ptr> cas; // remote.ca_cert_file
+    const KeySource* keys = nullptr;       // in software, or in the TPM (--tpm)
 };
 
 std::string server_url(const Options& o, const ClientConfig& c) {
@@ -53,7 +55,7 @@ std::string server_url(const Options& o, const ClientConfig& c) {
 
 std::string files_line(const Plan& p) {
     const auto& id = p.config->identity;
-    std::string files = id.key_file + " (0600)";
+    std::string files = id.key_file + (p.keys->in_tpm() ? " (TPM key blob, 0600)" : " (0600)");
     if (p.options->mode == Options::Mode::CsrOut) {
         files += ", " + p.options->csr_out;
     } else {
@@ -126,7 +128,7 @@ Outcome<void> write_checked(const Plan& p, const SecretPem& key, CheckedReply& c
 // Login (enroll) or mutual TLS (renew), the request, the reply's checks.
 Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string user,
                          std::string password) {
-    auto key = make_device_key();
+    auto key = p.keys->make();
     if (!key) {
         wipe(password);
         return key.error();
@@ -163,7 +165,7 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string use
     if (!checked) {
         return Failure{"refused the service's reply: " + checked.error().message};
     }
-    auto pem = private_key_pem(key->get());
+    auto pem = p.keys->pem(key->get());
     if (!pem) {
         return pem.error();
     }
@@ -226,7 +228,7 @@ Outcome<void> run_offline(Plan& p) {
     if (auto st = go_ahead(p, ""); !st) {
         return st;
     }
-    auto key = make_device_key();
+    auto key = p.keys->make();
     if (!key) {
         return key.error();
     }
@@ -244,7 +246,7 @@ Outcome<void> run_offline(Plan& p) {
     if (!checked) {
         return Failure{"--ca-cert: " + checked.error().message};
     }
-    auto pem = private_key_pem(key->get());
+    auto pem = p.keys->pem(key->get());
     if (!pem) {
         return pem.error();
     }
@@ -255,7 +257,7 @@ Outcome<void> run_csr_out(Plan& p) {
     if (auto st = go_ahead(p, ""); !st) {
         return st;
     }
-    auto key = make_device_key();
+    auto key = p.keys->make();
     if (!key) {
         return key.error();
     }
@@ -263,7 +265,7 @@ Outcome<void> run_csr_out(Plan& p) {
     if (!csr) {
         return csr.error();
     }
-    auto pem = private_key_pem(key->get());
+    auto pem = p.keys->pem(key->get());
     if (!pem) {
         return pem.error();
     }
@@ -299,6 +301,11 @@ Outcome<void> run(const Options& o) {
         return Failure{"remote.ca_cert_file: " + cas.error().message};
     }
     p.cas = std::move(*cas);
+    auto keys = KeySource::create(o.tpm, config->identity);
+    if (!keys) {
+        return keys.error();
+    }
+    p.keys = &*keys;
     switch (o.mode) {
     case Options::Mode::Enroll:
         return run_enroll(p);

@@ -1,5 +1,5 @@
 // enftun-enroll: the enrollment service and its administrative commands.
-// Wiring only: command line, config, signals (see keygen/ENROLL.md).
+// Wiring only: command line, config, signals (README.md, "Provisioning").
 #include "enftun/log/log.hpp"
 #include "enroll/ca.hpp"
 #include "enroll/commands.hpp"

@@ -2,6 +2,8 @@
 
 #include "reader.hpp"
 
+#include <cctype>
+#include <cstdio>
 #include <filesystem>
 
 namespace enftun::config {
@@ -86,10 +88,10 @@ void read_route(const Group& g, RouteConfig& route) {
     }
 }
 
-// identity.tpm and identity.xtt of the original enftun: present, even
-// empty, they meant "the key is in a TPM" and "provision the identity with
-// XTT". Empty, the config still works if cert_file and key_file are PEM
-// files, so it is a warning; with settings it cannot mean what it says.
+// identity.xtt of the original enftun: present, even empty, it meant
+// "provision the identity with XTT". Empty, the config still works if
+// cert_file and key_file are PEM files, so it is a warning; with settings it
+// cannot mean what it says.
 void read_unsupported_identity(const Group& g, const char* key, const char* what) {
     const auto n = g.group_length(key);
     if (!n) {
@@ -105,15 +107,99 @@ void read_unsupported_identity(const Group& g, const char* key, const char* what
     }
 }
 
+// TPM 2.0 handle ranges (TPM 2.0 Part 2, 7.2 TPM_HT): persistent objects
+// are 0x81xxxxxx, the owner hierarchy is TPM_RH_OWNER.
+constexpr std::uint32_t kPersistentFirst = 0x81000000;
+constexpr std::uint32_t kPersistentLast = 0x81ffffff;
+constexpr std::uint32_t kOwnerHierarchy = 0x40000001;
+
+// "handle:0x81000001" (the tpm2 provider's URI) or "0x81000001" (what the
+// original's tpm2tss engine took): a persistent key, as the provider's URI.
+std::optional<std::string> persistent_handle_uri(std::string_view text) {
+    constexpr std::string_view kScheme = "handle:";
+    if (text.substr(0, kScheme.size()) == kScheme) {
+        text.remove_prefix(kScheme.size());
+    }
+    if (text.size() != 10 || (text.substr(0, 2) != "0x" && text.substr(0, 2) != "0X")) {
+        return std::nullopt;
+    }
+    std::uint32_t v = 0;
+    for (const char ch : text.substr(2)) {
+        const int d = std::isxdigit(static_cast<unsigned char>(ch)) == 0 ? -1
+                      : std::isdigit(static_cast<unsigned char>(ch)) != 0
+                          ? ch - '0'
+                          : (std::tolower(static_cast<unsigned char>(ch)) - 'a' + 10);
+        if (d < 0) {
+            return std::nullopt;
+        }
+        v = v * 16 + static_cast<std::uint32_t>(d);
+    }
+    if (v < kPersistentFirst || v > kPersistentLast) {
+        return std::nullopt;
+    }
+    char uri[32];
+    std::snprintf(uri, sizeof uri, "handle:0x%08x", v);
+    return std::string(uri);
+}
+
+ValueResult<TpmConfig::Tcti> parse_tcti(std::string_view text) {
+    for (const auto t :
+         {TpmConfig::Tcti::Device, TpmConfig::Tcti::Socket, TpmConfig::Tcti::Swtpm}) {
+        if (text == tcti_name(t)) {
+            return t;
+        }
+    }
+    return ValueError{"must be \"device\" (a TPM device node), \"socket\" (a TPM simulator, "
+                      "mssim protocol) or \"swtpm\" (the swtpm software TPM)"};
+}
+
+// identity.tpm of the original enftun (its src/config.c): present, even
+// empty, the key is in a TPM. hierarchy and parent were integers there;
+// a hexadecimal libconfig literal above 0x7fffffff is an int64, so the
+// range is checked here.
+void read_tpm(const Group& g, TpmConfig& tpm) {
+    tpm.tcti = g.parsed("tcti", parse_tcti).value_or(tpm.tcti);
+    tpm.device = g.path("device").value_or(tpm.device);
+    tpm.socket_host = g.parsed("socket_host", parse_host).value_or(tpm.socket_host);
+    tpm.socket_port = g.port("socket_port").value_or(tpm.socket_port);
+    if (const auto h = g.int64("hierarchy", 0, kMaxU32)) {
+        if (*h != 0 && *h != kOwnerHierarchy) {
+            g.fail("hierarchy", "only the owner hierarchy is supported (0 or 0x40000001, "
+                                "the tpm2 provider's parent for new keys)");
+        }
+        tpm.hierarchy = static_cast<std::uint32_t>(*h);
+    }
+    tpm.password = g.string("password");
+    if (const auto p = g.int64("parent", 0, kMaxU32)) {
+        if (*p != 0 && (*p < kPersistentFirst || *p > kPersistentLast)) {
+            g.fail("parent", "must be 0 (a primary key of the owner hierarchy) or a persistent "
+                             "handle 0x81000000..0x81ffffff");
+        }
+        tpm.parent = static_cast<std::uint32_t>(*p);
+    }
+}
+
 void read_identity(const Group& g, IdentityConfig& id) {
+    if (const auto n = g.group_length("tpm")) {
+        TpmConfig tpm;
+        read_tpm(g.group("tpm", {"tcti", "device", "socket_host", "socket_port", "hierarchy",
+                                 "password", "parent"}),
+                 tpm);
+        id.tpm = std::move(tpm);
+    }
     id.cert_file = g.required("cert_file", g.path("cert_file"));
-    id.key_file = g.required("key_file", g.path("key_file"));
+    std::optional<std::string> handle;
+    if (id.tpm) {
+        if (const auto text = g.string("key_file")) {
+            handle = persistent_handle_uri(*text);
+        }
+    }
+    id.key_file = handle ? *handle : g.required("key_file", g.path("key_file"));
     id.ip_file = g.path("ip_file");
     id.duid_file = g.path("duid_file").value_or("");
     if (id.duid_file.empty() && !id.cert_file.empty()) {
         id.duid_file = (std::filesystem::path(id.cert_file).parent_path() / "duid").string();
     }
-    read_unsupported_identity(g, "tpm", "TPM");
     read_unsupported_identity(g, "xtt", "XTT");
 }
 
@@ -206,6 +292,11 @@ std::string print_ms(std::chrono::milliseconds v) {
     return std::to_string(v.count());
 }
 
+const TpmConfig& tpm_of(const ClientConfig& c) {
+    static const TpmConfig kDefaults;
+    return c.identity.tpm ? *c.identity.tpm : kDefaults;
+}
+
 struct KeyPrinter {
     std::string_view key;
     std::string (*print)(const ClientConfig&);
@@ -259,6 +350,21 @@ const KeyPrinter kPrinters[] = {
     {"identity.ip_file",
      [](const ClientConfig& c) { return c.identity.ip_file.value_or(std::string()); }},
     {"identity.duid_file", [](const ClientConfig& c) { return c.identity.duid_file; }},
+    // identity.tpm.*: as the original printed them (enable 0 or 1, handles
+    // in decimal); without the group, the defaults it would have.
+    {"identity.tpm.enable",
+     [](const ClientConfig& c) { return std::string(c.identity.tpm ? "1" : "0"); }},
+    {"identity.tpm.tcti",
+     [](const ClientConfig& c) { return std::string(tcti_name(tpm_of(c).tcti)); }},
+    {"identity.tpm.device", [](const ClientConfig& c) { return tpm_of(c).device; }},
+    {"identity.tpm.socket_host", [](const ClientConfig& c) { return tpm_of(c).socket_host; }},
+    {"identity.tpm.socket_port",
+     [](const ClientConfig& c) { return std::to_string(tpm_of(c).socket_port); }},
+    {"identity.tpm.hierarchy",
+     [](const ClientConfig& c) { return std::to_string(tpm_of(c).hierarchy); }},
+    {"identity.tpm.password",
+     [](const ClientConfig& c) { return tpm_of(c).password.value_or(std::string()); }},
+    {"identity.tpm.parent", [](const ClientConfig& c) { return std::to_string(tpm_of(c).parent); }},
     {"enroll.url", [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
 };
 
@@ -273,6 +379,18 @@ const KeyAlias kAliases[] = {
 };
 
 } // namespace
+
+const char* tcti_name(TpmConfig::Tcti tcti) {
+    switch (tcti) {
+    case TpmConfig::Tcti::Device:
+        return "device";
+    case TpmConfig::Tcti::Socket:
+        return "socket";
+    case TpmConfig::Tcti::Swtpm:
+        return "swtpm";
+    }
+    return "device";
+}
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {
     auto text = detail::read_config_file(path);

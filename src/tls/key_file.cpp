@@ -48,7 +48,7 @@ const char* check_key_mode(mode_t mode, gid_t file_gid, std::span<const gid_t> o
     return nullptr;
 }
 
-Result<PkeyPtr> load_private_key(const std::string& path) {
+Result<UniqueFd> open_key_file(const std::string& path) {
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) {
         const int err = errno;
@@ -68,9 +68,17 @@ Result<PkeyPtr> load_private_key(const std::string& path) {
                          path.c_str(), why, static_cast<unsigned>(st.st_mode & 07777));
         return make_error(Errc::Identity, "key file permissions too open");
     }
+    return fd;
+}
+
+Result<PkeyPtr> load_private_key(const std::string& path) {
+    auto fd = open_key_file(path);
+    if (!fd) {
+        return fd.error();
+    }
     ERR_clear_error();
     // BIO_NOCLOSE: fd stays ours and closes once.
-    BioPtr bio(BIO_new_fd(fd.get(), BIO_NOCLOSE));
+    BioPtr bio(BIO_new_fd(fd->get(), BIO_NOCLOSE));
     // No passphrase prompt: a daemon has no terminal to ask on.
     auto no_passphrase = [](char*, int, int, void*) noexcept { return 0; };
     PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr)

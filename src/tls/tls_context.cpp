@@ -42,19 +42,29 @@ Error tls_failure(const char* what, const std::string& path) {
 
 } // namespace
 
-Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerPolicy policy) {
+Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerPolicy policy,
+                                      const std::optional<TpmSettings>& tpm_settings) {
     for (auto [path, what] : {std::pair{&creds.ca_cert_file, "cannot read CA certificate file"},
                               std::pair{&creds.cert_file, "cannot read certificate file"}}) {
         if (auto st = check_readable(*path, what); !st) {
             return st.error();
         }
     }
-    auto key = load_private_key(creds.key_file);
+    std::shared_ptr<TpmProvider> tpm;
+    if (tpm_settings) {
+        auto loaded = TpmProvider::load(*tpm_settings);
+        if (!loaded) {
+            return loaded.error();
+        }
+        tpm = std::move(*loaded);
+    }
+    auto key = tpm ? tpm->load_key(creds.key_file) : load_private_key(creds.key_file);
     if (!key) {
         return key.error();
     }
     ERR_clear_error();
-    SslCtxPtr ctx(SSL_CTX_new(role == Role::Client ? TLS_client_method() : TLS_server_method()));
+    SslCtxPtr ctx(SSL_CTX_new_ex(nullptr, nullptr,
+                                 role == Role::Client ? TLS_client_method() : TLS_server_method()));
     if (!ctx) {
         return tls_failure("cannot create TLS context", "");
     }
@@ -108,7 +118,8 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerP
     // TlsStream::pending() (SSL_has_pending) covers the bytes it buffers.
     SSL_CTX_set_read_ahead(ctx.get(), 1);
     SSL_CTX_set_default_read_buffer_len(ctx.get(), kReadBuffer);
-    return TlsContext(role, std::move(ctx), std::make_unique<PeerPolicy>(std::move(policy)));
+    return TlsContext(role, std::move(tpm), std::move(ctx),
+                      std::make_unique<PeerPolicy>(std::move(policy)));
 }
 
 } // namespace enftun::tls

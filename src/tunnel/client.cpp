@@ -81,7 +81,7 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
     auto tls = tls::TlsContext::create(
         tls::Role::Client,
         {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file},
-        std::move(policy));
+        std::move(policy), tls::tpm_settings(config.identity));
     if (!tls) {
         return tls.error();
     }

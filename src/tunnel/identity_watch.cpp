@@ -51,7 +51,9 @@ IdentityWatch::FileId IdentityWatch::file_id(const std::string& path) {
 void IdentityWatch::start() {
     check_expiry();
     watch_folder(folder_of(identity_.cert_file));
-    if (folder_of(identity_.key_file) != folder_of(identity_.cert_file)) {
+    // A key in a TPM's persistent handle ("handle:0x81000001") has no file.
+    const bool key_is_file = !identity_.tpm || identity_.key_file.rfind("handle:", 0) != 0;
+    if (key_is_file && folder_of(identity_.key_file) != folder_of(identity_.cert_file)) {
         watch_folder(folder_of(identity_.key_file));
     }
 }
@@ -120,8 +122,9 @@ std::optional<tls::TlsContext> IdentityWatch::reload(const tls::PeerPolicy& poli
                          self_.to_string().c_str());
         return std::nullopt;
     }
-    auto ctx = tls::TlsContext::create(
-        tls::Role::Client, {ca_cert_file_, identity_.cert_file, identity_.key_file}, policy);
+    auto ctx = tls::TlsContext::create(tls::Role::Client,
+                                       {ca_cert_file_, identity_.cert_file, identity_.key_file},
+                                       policy, tls::tpm_settings(identity_));
     if (!ctx) {
         ENFTUN_LOG_ERROR("identity %s changed but does not load (%s): keeping the old one",
                          identity_.cert_file.c_str(), ctx.error().what);

@@ -127,7 +127,13 @@ tun = {
   ip_set = false;
 };
 remote = { hosts = [ "fd00:100::1" ]; port = "443"; ca_cert_file = "ca.pem"; };
-identity = { cert_file = "none.pem"; key_file = "none.key"; tpm = { }; };
+identity = { cert_file = "none.pem"; key_file = "none.key"; xtt = { }; };
+EOF
+# The original's TPM group: the key is a TPM blob or a persistent handle.
+cat >"$TMP/client-tpm.conf" <<'EOF'
+remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "ca.pem"; };
+identity = { cert_file = "none.pem"; key_file = "0x81000001";
+  tpm = { tcti = "socket"; socket_port = "2400"; password = "pw"; }; };
 EOF
 cat >"$TMP/router-bad.conf" <<'EOF'
 router = {
@@ -181,8 +187,12 @@ expect "--verbose --config --print" 0 '^1400' '^$' \
     "$ENFTUN" --verbose --config "$TMP/client.conf" --print tun.mtu
 expect_print "-p: tun.set_address from the original's tun.ip_set, no warning" \
     "$TMP/client-old.conf" tun.set_address false
+expect_print "-p identity.tpm.tcti" "$TMP/client-tpm.conf" identity.tpm.tcti socket
+expect_print "-p identity.tpm.socket_port" "$TMP/client-tpm.conf" identity.tpm.socket_port 2400
+expect_print "-p identity.key_file: a persistent handle" "$TMP/client-tpm.conf" \
+    identity.key_file handle:0x81000001
 expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '^$' \
-    "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.tpm: ignored: .*identity $TMP/none.pem" \
+    "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.xtt: ignored: .*identity $TMP/none.pem" \
     "$ENFTUN" -c "$TMP/client-old.conf"
 
 echo "enftun-router"

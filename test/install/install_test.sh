@@ -103,6 +103,10 @@ main() {
         'CapabilityBoundingSet=CAP_NET_ADMIN' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
         'ProtectHome=yes' 'PrivateTmp=yes' 'DeviceAllow=/dev/net/tun rw' \
         'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'
+    check "enftun@: the TPM resource manager and its group, no other device" unit_has \
+        enftun@.service 'DeviceAllow=/dev/tpmrm0 rw' 'SupplementaryGroups=tss' 'DevicePolicy=closed'
+    check "enftun@: two devices allowed, nothing else" test \
+        "$(grep -c '^DeviceAllow=' "$UNITS/enftun@.service")" -eq 2
     check "enftun-setup@: oneshot before network-pre.target" unit_has enftun-setup@.service \
         'Type=oneshot' 'RemainAfterExit=yes' 'Before=network-pre.target shutdown.target' \
         'Wants=network-pre.target' \

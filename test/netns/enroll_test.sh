@@ -14,7 +14,8 @@
 # malformed JSON/CSR, oversize body, weak key: 400/413, service still
 # serves, no password in the log; f renew over mutual TLS (same address, new
 # serial), then revoke: renew 403, CRL lists the serials; g the commands'
-# usage and config errors; h the listener's TLS versions and suites.
+# usage and config errors; h the listener's TLS versions and suites; i a
+# revoke while a burst is being recorded loses nothing.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -359,6 +360,37 @@ step_g() {
     return "$ok"
 }
 
+# revoked_in_state ADDRESS: every line of ADDRESS in the state is revoked.
+revoked_in_state() {
+    local lines
+    lines="$(grep "^$1 " "$ET_TMP/enrolled")"
+    [[ -n $lines ]] && ! grep -q ' 0$' <<<"$lines"
+}
+
+# i: `revoke` while a burst of enrolments is being written: the service and
+# the command share the state file under one lock, so neither the revoke
+# nor any enrolment is lost.
+step_i() {
+    local ok=0 before addr serial n
+    addr="$(jq -r .address "$ET_TMP/p64.json")"
+    serial="$(cert_serial "$ET_TMP/p64.pem")"
+    before="$(state_lines)"
+    burst_args "$ET_TMP/burst-i" 150
+    et_daemon_start burst-i e "${BURST_ARGS[@]}"
+    et_wait_for -d enroll state_grew_by "$((before + 20))" || ok=1
+    check "revoke $addr during the burst" enroll_cli revoke "$addr" || ok=1
+    check "burst ends" et_wait_for et_daemon_exited burst-i || ok=1
+    et_daemon_reap burst-i
+    n="$(answered_addresses "$ET_TMP/burst-i" | wc -l)"
+    check_num "burst: 150 answers" "$n" -eq 150 || ok=1
+    check_num "every enrolment of the burst recorded" "$(($(state_lines) - before))" -eq "$n" ||
+        ok=1
+    check "the revoke is still in the state file" revoked_in_state "$addr" || ok=1
+    check "the CRL lists its serial" grep -q "Serial Number: $serial" \
+        <(openssl crl -in "$ET_TMP/crl.pem" -noout -text) || ok=1
+    return "$ok"
+}
+
 # handshake ARGS...: an openssl s_client handshake with the service succeeds.
 handshake() {
     et_exec e timeout 10 openssl s_client -connect "$HOST:$ENROLL_PORT" \
@@ -391,6 +423,7 @@ main() {
         "f|renew over mutual TLS; revoked: 403 and in the CRL|step_f|a"
         "g|commands: user add/del, usage and config errors|step_g|a"
         "h|TLS 1.2+ only, ECDHE and AEAD only for 1.2|step_h|"
+        "i|revoke during a burst: neither the revoke nor an enrolment is lost|step_i|c"
     )
     et_init
     et_require_bins enftun-enroll

@@ -21,6 +21,7 @@
 #   starts (ASAN_OPTIONS/UBSAN_OPTIONS log_path) into $ET_TMP/sanitizer/;
 #   et_cleanup, once the daemons have exited (and LeakSanitizer has run),
 #   fails the test when a report is there, or when a daemon log holds one.
+#   et_sanitized tells a test that the binaries are ASan builds.
 
 set -e -o pipefail
 export LC_ALL=C
@@ -175,6 +176,13 @@ et_sanitizer_check() {
         fi
     done
     ((found == 0))
+}
+
+# et_sanitized: the binaries under test are ASan builds (the runtime is
+# linked into them). A test skips its memory-size checks then, saying so:
+# redzones and the quarantine of freed blocks inflate every allocation.
+et_sanitized() {
+    grep -q -a -m 1 -F "AddressSanitizer" "$ET_BIN_DIR/enftun-router" 2>/dev/null
 }
 
 readonly ET_SANITIZER_RE='ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error: |Sanitizer:DEADLYSIGNAL|ERROR: Can.t open file: .*sanitizer'

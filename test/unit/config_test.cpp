@@ -228,12 +228,18 @@ void test_accepts_original_enftun_keys(void** state) {
                      "nat : { };\n");                                   // line 17
     assert_false(c.tun.set_address);
     assert_string_equal(c.identity.cert_file.c_str(), (f.dir + "/c").c_str());
-    assert_int_equal(c.warnings.size(), 5);
+    // Its empty tpm group means what it meant there: the key is in the TPM,
+    // with the defaults (the device, now the resource manager's node).
+    assert_true(c.identity.tpm.has_value());
+    assert_int_equal(static_cast<int>(c.identity.tpm->tcti),
+                     static_cast<int>(TpmConfig::Tcti::Device));
+    assert_string_equal(c.identity.tpm->device.c_str(), "/dev/tpmrm0");
+    assert_string_equal(c.identity.key_file.c_str(), (f.dir + "/k").c_str());
+    assert_int_equal(c.warnings.size(), 4);
     expect_warning(f, 0, 17, "nat", "NAT is not supported");
     expect_warning(f, 1, 16, "trace", "packet tracing");
     expect_warning(f, 2, 5, "tun.ip_path", "netlink");
-    expect_warning(f, 3, 11, "identity.tpm", "TPM identity is not supported by this enftun");
-    expect_warning(f, 4, 14, "identity.xtt", "XTT identity is not supported by this enftun");
+    expect_warning(f, 3, 14, "identity.xtt", "XTT identity is not supported by this enftun");
     // A config without them has no warnings.
     assert_true(load_text(f, kRequired).warnings.empty());
 }
@@ -256,14 +262,69 @@ void test_ip_set_is_set_address(void** state) {
                  "tun.ip_set", "conflicts with tun.set_address");
 }
 
-void test_rejects_original_enftun_keys_it_cannot_honour(void** state) {
-    static const ErrorCase cases[] = {
-        {"tpm with settings", "identity = {\n  tpm = { device = \"/dev/tpm0\"; };\n};\n", 2,
-         "identity.tpm", "not supported by this enftun: TPM identity"},
-        {"xtt with settings", "identity = {\n  xtt = {\n    remote_port = \"444\";\n  };\n};\n", 2,
-         "identity.xtt", "not supported by this enftun: XTT identity"},
+// identity.tpm: the original's keys, its persistent-handle key_file, and
+// the values the tpm2 provider cannot honour.
+void test_reads_tpm_group(void** state) {
+    Fixture& f = fx(state);
+    const std::string remote = "remote = { hosts = [\"fd00:100::1\"]; ca_cert_file = \"ca\"; };\n";
+    const ClientConfig& c = load_text(
+        f, remote +
+               "identity = { cert_file = \"c\"; key_file = \"0x81000010\";\n"
+               "  tpm = { tcti = \"socket\"; socket_host = \"tpm.local\"; socket_port = \"2400\";\n"
+               "          password = \"pw\"; parent = 0x81000001; hierarchy = 0; };\n};\n");
+    assert_true(c.identity.tpm.has_value());
+    assert_int_equal(static_cast<int>(c.identity.tpm->tcti),
+                     static_cast<int>(TpmConfig::Tcti::Socket));
+    assert_string_equal(c.identity.tpm->socket_host.c_str(), "tpm.local");
+    assert_int_equal(c.identity.tpm->socket_port, 2400);
+    assert_string_equal(c.identity.tpm->password.value_or("").c_str(), "pw");
+    assert_int_equal(c.identity.tpm->parent, 0x81000001u);
+    // A persistent handle stays a handle (the provider's URI), not a path.
+    assert_string_equal(c.identity.key_file.c_str(), "handle:0x81000010");
+    assert_string_equal(print(f, "identity.key_file").c_str(), "handle:0x81000010");
+    assert_string_equal(print(f, "identity.tpm.tcti").c_str(), "socket");
+    load_text(f, remote + "identity = { cert_file = \"c\"; key_file = \"handle:0x81ABCDEF\";\n"
+                          "  tpm = { device = \"/dev/tpm0\"; }; };\n");
+    assert_string_equal(print(f, "identity.key_file").c_str(), "handle:0x81abcdef");
+    assert_string_equal(print(f, "identity.tpm.device").c_str(), "/dev/tpm0");
+    // Without the group, the same text is a file name next to the config.
+    load_text(f, remote + "identity = { cert_file = \"c\"; key_file = \"0x81000010\"; };\n");
+    assert_string_equal(print(f, "identity.key_file").c_str(), (f.dir + "/0x81000010").c_str());
+    assert_string_equal(print(f, "identity.tpm.enable").c_str(), "0");
+    // A handle outside the persistent range is a file name too.
+    load_text(f, remote +
+                     "identity = { cert_file = \"c\"; key_file = \"0x80000010\"; tpm = { }; };\n");
+    assert_string_equal(print(f, "identity.key_file").c_str(), (f.dir + "/0x80000010").c_str());
+
+    // Texts first: ErrorCase holds pointers.
+    const std::string id = remote + "identity = { cert_file = \"c\"; key_file = \"k\";\n";
+    const std::string tcti = id + "  tpm = { tcti = \"mssim\"; };\n};\n";
+    const std::string hierarchy = id + "  tpm = {\n    hierarchy = 0x4000000B; };\n};\n";
+    const std::string parent = id + "  tpm = { parent = 0x40000001; };\n};\n";
+    const std::string port = id + "  tpm = { socket_port = 0; };\n};\n";
+    const std::string unknown = id + "  tpm = { remote_port = \"444\"; };\n};\n";
+    const std::string password = id + "  tpm = { password = 1; };\n};\n";
+    const ErrorCase cases[] = {
+        {"tcti", tcti.c_str(), 3, "identity.tpm.tcti",
+         "must be \"device\" (a TPM device node), \"socket\""},
+        {"hierarchy", hierarchy.c_str(), 4, "identity.tpm.hierarchy",
+         "only the owner hierarchy is supported"},
+        {"parent", parent.c_str(), 3, "identity.tpm.parent",
+         "must be 0 (a primary key of the owner hierarchy) or a persistent"},
+        {"port", port.c_str(), 3, "identity.tpm.socket_port", ""},
+        {"unknown", unknown.c_str(), 3, "identity.tpm.remote_port", "unknown key"},
+        {"password type", password.c_str(), 3, "identity.tpm.password",
+         "must be a string (got integer)"},
         {"tpm not a group", "identity = { tpm = true; };\n", 1, "identity.tpm",
          "must be a group (got boolean)"},
+    };
+    expect_errors(f, cases);
+}
+
+void test_rejects_original_enftun_keys_it_cannot_honour(void** state) {
+    static const ErrorCase cases[] = {
+        {"xtt with settings", "identity = {\n  xtt = {\n    remote_port = \"444\";\n  };\n};\n", 2,
+         "identity.xtt", "not supported by this enftun: XTT identity"},
         {"nat rules", "\nnat = { rules = ( { proto = \"tcp\"; } ); };\n", 2, "nat",
          "not supported by this enftun: NAT rules"},
         {"slirp", "slirp = { };\n", 1, "slirp", "not supported by this enftun: the slirp"},
@@ -643,6 +704,14 @@ void test_prints_every_key(void** state) {
         {"identity.key_file", "/etc/enftun/enf0.key.pem"},
         {"identity.ip_file", "/etc/enftun/enf0.ip"},
         {"identity.duid_file", "/var/lib/enftun/duid"},
+        {"identity.tpm.enable", "1"},
+        {"identity.tpm.tcti", "swtpm"},
+        {"identity.tpm.device", "/dev/tpm0"},
+        {"identity.tpm.socket_host", "127.0.0.1"},
+        {"identity.tpm.socket_port", "2421"},
+        {"identity.tpm.hierarchy", "1073741825"},
+        {"identity.tpm.password", "s3cret"},
+        {"identity.tpm.parent", "2164260865"},
         {"enroll.url", "https://[fd00:100::1]:9443"},
     };
     assert_int_equal(client_key_names().size(), std::size(expected));
@@ -675,6 +744,14 @@ void test_prints_defaults(void** state) {
         {"route.allow_ipv4", "false"},
         {"route.ra_period", "600000"},
         {"identity.ip_file", ""},
+        {"identity.tpm.enable", "0"},
+        {"identity.tpm.tcti", "device"},
+        {"identity.tpm.device", "/dev/tpmrm0"},
+        {"identity.tpm.socket_host", "localhost"},
+        {"identity.tpm.socket_port", "2321"},
+        {"identity.tpm.hierarchy", "0"},
+        {"identity.tpm.password", ""},
+        {"identity.tpm.parent", "0"},
         {"enroll.url", ""},
     };
     for (const auto& [key, value] : expected) {
@@ -800,12 +877,12 @@ void test_loads_example_conf(void** state) {
     assert_true(all.identity.ip_file.has_value());
     assert_string_equal(all.identity.duid_file.c_str(), "/etc/enftun/duid");
     // The original enftun's keys it documents: ip_set agrees with set_address;
-    // ip_path and the empty tpm and xtt groups are warnings.
+    // ip_path and the empty xtt group are warnings; its tpm group loads.
     assert_true(all.tun.set_address);
-    assert_int_equal(all.warnings.size(), 3);
+    assert_true(all.identity.tpm.has_value());
+    assert_int_equal(all.warnings.size(), 2);
     assert_true(all.warnings[0].find(": tun.ip_path: ignored: ") != std::string::npos);
-    assert_true(all.warnings[1].find(": identity.tpm: ignored: ") != std::string::npos);
-    assert_true(all.warnings[2].find(": identity.xtt: ignored: ") != std::string::npos);
+    assert_true(all.warnings[1].find(": identity.xtt: ignored: ") != std::string::npos);
 }
 
 } // namespace
@@ -823,6 +900,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_accepts_original_version_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_enftun_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ip_set_is_set_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reads_tpm_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_original_enftun_keys_it_cannot_honour, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reports_syntax_error_with_line, setup, teardown),

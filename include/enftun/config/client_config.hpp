@@ -7,8 +7,9 @@
 // working: `version` is accepted and ignored, `tun.ip_set` is its name for
 // `tun.set_address`, and its keys that do not apply here are accepted with a
 // warning when ignoring them changes nothing (`tun.ip_path`, `trace`, an
-// empty `identity.tpm`, `identity.xtt` or `nat` group) and refused when it
-// would (a TPM or XTT group with settings, NAT rules, `slirp`). Unknown keys
+// empty `identity.xtt` or `nat` group) and refused when it would (an XTT
+// group with settings, NAT rules, `slirp`). `identity.tpm` means what it
+// meant there: present, even empty, the key is held in a TPM (TpmConfig). Unknown keys
 // are an error, to catch typos. Times are in milliseconds, except
 // tun.busy_poll_us, as its name says. Relative paths are resolved against
 // the folder of the config file. The documented example is
@@ -71,11 +72,37 @@ struct RouteConfig {
     std::chrono::milliseconds ra_period{600000}; // router advertisements
 };
 
+// identity.tpm: the key is held in a TPM 2.0 and key_file is its blob (a
+// `TSS2 PRIVATE KEY` PEM) or a persistent handle ("handle:0x81xxxxxx").
+// The original enftun's keys and meanings; its defaults, except device
+// (/dev/tpmrm0, the kernel's resource manager, instead of /dev/tpm0).
+struct TpmConfig {
+    enum class Tcti { Device, Socket, Swtpm };
+    // device: a TPM character device; socket: a TPM simulator speaking the
+    // Microsoft simulator protocol (TCTI mssim); swtpm: the software TPM's
+    // own protocol (TCTI swtpm).
+    Tcti tcti = Tcti::Device;
+    std::string device = "/dev/tpmrm0";
+    std::string socket_host = "localhost";
+    std::uint16_t socket_port = 2321;
+    // Where a new key is made (enftun-keygen --tpm): under parent, a
+    // persistent key 0x81xxxxxx, or (0) under the standard primary key of
+    // hierarchy, which can only be the owner's (0 or 0x40000001). A blob
+    // names its own parent when it is loaded.
+    std::uint32_t hierarchy = 0;
+    std::optional<std::string> password; // the key's authorization value
+    std::uint32_t parent = 0;
+};
+
+// "device", "socket" or "swtpm".
+const char* tcti_name(TpmConfig::Tcti tcti);
+
 struct IdentityConfig {
     std::string cert_file;
-    std::string key_file;
+    std::string key_file; // with tpm: a blob file or "handle:0x81xxxxxx"
     std::optional<std::string> ip_file;
     std::string duid_file; // default: "duid" next to cert_file
+    std::optional<TpmConfig> tpm;
 };
 
 // Provisioning (enftun-keygen only; enftun itself ignores it).
@@ -107,8 +134,10 @@ struct ClientConfig {
 //    identity.cert_file, identity.key_file) or an empty remote.hosts;
 //  - tun.ip_set and tun.set_address both given and different;
 //  - enroll.url that is not an https:// URL;
-//  - a setting of the original enftun this one cannot honour: identity.tpm
-//    or identity.xtt with settings, nat with settings, slirp.
+//  - identity.tpm: a tcti other than device, socket or swtpm, a hierarchy
+//    other than the owner's, a parent that is not a persistent handle;
+//  - a setting of the original enftun this one cannot honour:
+//    identity.xtt with settings, nat with settings, slirp.
 [[nodiscard]] Result<ClientConfig, ConfigError> load_client_config(const std::string& path);
 
 // The same from text already in memory (tests, fuzzing). source_name stands

@@ -10,6 +10,7 @@
 
 #include "enftun/tls/ssl_ptr.hpp"
 #include "enftun/util/result.hpp"
+#include "enftun/util/unique_fd.hpp"
 
 #include <sys/types.h>
 
@@ -21,6 +22,13 @@ namespace enftun::tls {
 // nullptr if a file with this mode and group may hold our key, given the
 // process's groups; else the reason ("readable by others").
 const char* check_key_mode(mode_t mode, gid_t file_gid, std::span<const gid_t> own_groups);
+
+// Opens path (following symlinks, as the administrator meant) and checks the
+// permission rule on the opened file itself; the caller reads the key from
+// the descriptor, so the file checked is the file read. Errors (each logged
+// once, with the path): System (cannot open/stat, sys = errno), Identity
+// (permissions too open, with the mode and the fix).
+Result<UniqueFd> open_key_file(const std::string& path);
 
 // Opens path (following symlinks, as the administrator meant), checks the
 // permission rule on the opened file itself, and reads a PEM private key

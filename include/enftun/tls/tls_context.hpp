@@ -3,16 +3,20 @@
 // mutual certificate authentication against one CA file plus the
 // PeerPolicy (peer_policy.hpp: EKU, name, pins, client addresses), and our
 // certificate and key (checked to match; the key file's permissions too,
-// key_file.hpp). Sessions are created from
+// key_file.hpp), or a key held in a TPM (tpm_provider.hpp, tpm_signer.hpp:
+// the handshake's signature is made in the TPM, all else in software, and
+// the context keeps the provider's connection alive). Sessions are created from
 // it with new_ssl(). Cheap to share: all streams borrow it, so it must
 // outlive every TlsStream made from it.
 #pragma once
 
 #include "enftun/tls/peer_policy.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
+#include "enftun/tls/tpm_provider.hpp"
 #include "enftun/util/result.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace enftun::tls {
@@ -20,7 +24,7 @@ namespace enftun::tls {
 struct Credentials {
     std::string ca_cert_file; // verifies the peer's chain
     std::string cert_file;    // our chain, PEM, leaf first
-    std::string key_file;     // our private key, PEM
+    std::string key_file;     // our private key, PEM (with a TPM: its blob or handle)
 };
 
 class TlsContext {
@@ -28,8 +32,11 @@ public:
     // Errors: Tls (bad CA file, certificate, key, or key/cert mismatch); the
     // OpenSSL error queue is logged as one line. System when a file cannot be
     // read (sys = errno), so "permission denied" is reported as such.
-    // Identity when the key file's permissions are too open.
-    static Result<TlsContext> create(Role role, const Credentials& creds, PeerPolicy policy = {});
+    // Identity when the key file's permissions are too open. With tpm, the
+    // errors of TpmProvider::load and load_key.
+    // tpm: the key is held in that TPM (tpm_settings(identity.tpm)).
+    static Result<TlsContext> create(Role role, const Credentials& creds, PeerPolicy policy = {},
+                                     const std::optional<TpmSettings>& tpm = std::nullopt);
 
     Role role() const { return role_; }
     const PeerPolicy& policy() const { return *policy_; }
@@ -38,9 +45,11 @@ public:
     SslPtr new_ssl() const { return SslPtr(SSL_new(ctx_.get())); }
 
 private:
-    TlsContext(Role role, SslCtxPtr ctx, std::unique_ptr<PeerPolicy> policy)
-        : role_(role), ctx_(std::move(ctx)), policy_(std::move(policy)) {}
+    TlsContext(Role role, std::shared_ptr<TpmProvider> tpm, SslCtxPtr ctx,
+               std::unique_ptr<PeerPolicy> policy)
+        : role_(role), tpm_(std::move(tpm)), ctx_(std::move(ctx)), policy_(std::move(policy)) {}
     Role role_;
+    std::shared_ptr<TpmProvider> tpm_; // null without a TPM; outlives ctx_
     SslCtxPtr ctx_;
     std::unique_ptr<PeerPolicy> policy_; // on the heap: streams point at it
 };

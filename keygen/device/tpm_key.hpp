@@ -1,0 +1,39 @@
+// Where the device key is made: by OpenSSL's CSPRNG, written as a PEM key
+// file (make_device_key), or with --tpm inside the TPM of the config's
+// identity.tpm, under its parent and with its password, written as the
+// TPM's blob (`TSS2 PRIVATE KEY`), which is useless without that TPM.
+// Either way the key file gets the same treatment (0600, atomic write).
+#pragma once
+
+#include "key_material.hpp"
+
+#include "enftun/config/client_config.hpp"
+#include "enftun/tls/tpm_provider.hpp"
+
+#include <memory>
+#include <string>
+
+namespace enftun::keygen {
+
+class KeySource {
+public:
+    // With tpm, connects to the TPM now, before anything is asked or sent.
+    // Errors: --tpm without an identity.tpm group, the group without --tpm
+    // (enftun would read key_file as a TPM blob), a persistent handle as
+    // key_file (there is no file to write), the TPM's errors (logged by
+    // tls::TpmProvider, one line each).
+    static Outcome<KeySource> create(bool tpm, const config::IdentityConfig& identity);
+
+    bool in_tpm() const { return tpm_ != nullptr; }
+    // A fresh EC P-256 key (in the TPM: tls::tpm_signing_key's wrapper, so
+    // the CSR is signed by the TPM). Errors: the OpenSSL or TPM reason.
+    Outcome<tls::PkeyPtr> make() const;
+    // What the key file holds: the PKCS#8 PEM key, or the TPM blob.
+    Outcome<SecretPem> pem(EVP_PKEY* key) const;
+
+private:
+    explicit KeySource(std::shared_ptr<tls::TpmProvider> tpm) : tpm_(std::move(tpm)) {}
+    std::shared_ptr<tls::TpmProvider> tpm_; // null: a software key
+};
+
+} // namespace enftun::keygen
