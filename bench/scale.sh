@@ -16,8 +16,12 @@
 # time and holds them. Reported: handshakes per second (and router CPU per
 # handshake), router RSS per idle session (RSS growth / N), the number of
 # sessions the router reports, and whether the real client still pings
-# while the N sessions are held. Bounded: the handshake phase gives up after
-# 300 s, and everything is torn down on exit.
+# while the N sessions are held. Routes (router/session_routes.hpp): each
+# session's /128 goes into r's kernel through the gateway TUN (proto 250);
+# reported are the time from the load generator's start until all N are in
+# the kernel (routable), how far that lags behind the last handshake, and
+# the time until they are gone again once the sessions close. Bounded: the
+# handshake phase gives up after 300 s, and everything is torn down on exit.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -70,12 +74,35 @@ router_sessions() {
     grep 'stats: sessions' "$log" | tail -n 1 | sed 's/.*stats: sessions \([0-9]*\).*/\1/'
 }
 
+# last_stat FIELD: "FIELD N" from the router's last stats line (no signal).
+last_stat() {
+    grep 'stats: sessions' "$(et_daemon_log enftun-server)" | tail -n 1 |
+        sed -n "s/.* $1 \([0-9][0-9]*\).*/\1/p"
+}
+
 _stats_logged() {
     (($(grep -c 'stats: sessions' "$1" || true) > $2))
 }
 
 _ready() {
     [[ -s $ET_TMP/ready.json ]]
+}
+
+# session_routes: how many routes of the router's protocol r's kernel holds.
+session_routes() {
+    et_exec r ip -6 route show proto 250 | wc -l
+}
+
+_routes_at_least() {
+    (($(session_routes) >= $1))
+}
+
+_routes_at_most() {
+    (($(session_routes) <= $1))
+}
+
+ms_between() {
+    echo $((($2 - $1) / 1000000))
 }
 
 # ping_while_held: "RECEIVED/SENT AVG_RTT_MS" of 50 pings through the client.
@@ -118,29 +145,56 @@ main() {
     rss0="$(bench_rss_kib "$rpid")"
     cpu0="$(bench_cpu_ticks "$rpid")"
 
+    local routes0 t_start t_ready t_routed
+    routes0="$(session_routes)" # the real client's
     et_log "opening $SESSIONS sessions"
+    t_start="$(bench_now_ns)"
     et_daemon_start loadgen l "$ET_BIN_DIR/enftun-loadgen" --ca-cert "$ET_TMP/enftun/ca.pem" \
         --ca-key "$ET_TMP/enftun/ca.key" --router "$LOAD_UNDERLAY_R" --sessions "$SESSIONS" \
         --ready-file "$ET_TMP/ready.json"
     et_wait_for -t 300 -d loadgen _ready
-    local cpu1 ready
+    t_ready="$(bench_now_ns)"
+    local cpu1 ready established
     cpu1="$(bench_cpu_ticks "$rpid")"
     ready="$(cat "$ET_TMP/ready.json")"
+    established="$(jq -r .established <<<"$ready")"
+    et_wait_for -t 60 _routes_at_least "$((routes0 + established))"
+    t_routed="$(bench_now_ns)"
     sleep 3 # let the last sessions release their handshake buffers
     local rss1 count pinged
     rss1="$(bench_rss_kib "$rpid")"
     count="$(router_sessions)"
+    local max_send_us send_us route_failed
+    max_send_us="$(last_stat max-send-us)"
+    send_us="$(last_stat send-us)"
+    route_failed="$(last_stat failed)"
     pinged="$(ping_while_held)"
+    local t_stop t_gone
+    t_stop="$(bench_now_ns)"
     et_daemon_stop loadgen 10
+    et_wait_for -t 120 _routes_at_most "$routes0"
+    t_gone="$(bench_now_ns)"
+    ROUTES_JSON="$(jq -n --argjson routed "$(ms_between "$t_start" "$t_routed")" \
+        --argjson lag "$(ms_between "$t_ready" "$t_routed")" \
+        --argjson gone "$(ms_between "$t_stop" "$t_gone")" \
+        --argjson max_send_us "${max_send_us:-null}" --argjson failed "${route_failed:-null}" \
+        --argjson send_us "${send_us:-null}" --argjson n "$established" \
+        '{ms_start_to_all_routable: $routed, ms_last_handshake_seen_to_all_routable: $lag,
+          ms_loadgen_stop_to_all_removed: $gone, longest_netlink_send_us: $max_send_us,
+          netlink_send_us_per_route_added:
+            (if $send_us != null and $n > 0 then $send_us / $n else null end),
+          requests_refused_by_kernel: $failed}')"
     report "$ready" "$rss0" "$rss1" "$count" "$pinged" $((cpu1 - cpu0))
 }
+
+ROUTES_JSON="{}"
 
 # report READY_JSON RSS0 RSS1 SESSIONS_SEEN "RX/SENT RTT" CPU_TICKS
 report() {
     local json
     json="$(jq -n --argjson lg "$1" --argjson rss0 "$2" --argjson rss1 "$3" \
         --argjson seen "$4" --arg ping "$5" --argjson ticks "$6" --argjson hz "$CLK_TCK" \
-        --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
+        --argjson routes "$ROUTES_JSON" --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
         '($ping | split(" ")) as $p | ($p[0] | split("/")) as $rx
         | {date: $date, kernel: $kernel, cores: $cores, loadgen: $lg,
            router_sessions_reported: $seen,
@@ -151,7 +205,8 @@ report() {
            router_cpu_ms_per_handshake:
              (if $lg.established > 0 then $ticks / $hz * 1000 / $lg.established else null end),
            client_ping_while_held: {received: ($rx[0] | tonumber), sent: ($rx[1] | tonumber),
-             rtt_avg_ms: ($p[1] | tonumber? // null)}}')"
+             rtt_avg_ms: ($p[1] | tonumber? // null)},
+           session_routes: $routes}')"
     mkdir -p "$(dirname "$OUT")"
     echo "$json" >"$OUT"
     jq -r '
@@ -163,7 +218,10 @@ report() {
         "  router sessions (its stats)   \(.router_sessions_reported)",
         "  router RSS 1 client / all     \(.router_rss_kib.with_one_client) / \(.router_rss_kib.with_all_sessions) KiB",
         "  router RSS per idle session   \(.router_rss_per_idle_session_kib | r) KiB",
-        "  real client pings while held  \(.client_ping_while_held.received)/\(.client_ping_while_held.sent), RTT \(.client_ping_while_held.rtt_avg_ms) ms"' "$OUT"
+        "  real client pings while held  \(.client_ping_while_held.received)/\(.client_ping_while_held.sent), RTT \(.client_ping_while_held.rtt_avg_ms) ms",
+        "  all sessions routable after   \(.session_routes.ms_start_to_all_routable) ms (\(.session_routes.ms_last_handshake_seen_to_all_routable) ms after the last handshake was seen)",
+        "  all routes removed after      \(.session_routes.ms_loadgen_stop_to_all_removed) ms from closing the sessions",
+        "  netlink send per route added  \(.session_routes.netlink_send_us_per_route_added | r) µs; longest send (loop blocked) \(.session_routes.longest_netlink_send_us) µs; refused by the kernel: \(.session_routes.requests_refused_by_kernel)"' "$OUT"
     echo "JSON: $OUT"
 }
 

@@ -14,11 +14,12 @@
 namespace {
 
 void usage(FILE* out) {
-    std::fprintf(out, "usage: enftun-router -c FILE [-v]\n"
+    std::fprintf(out, "usage: enftun-router -c FILE [-v] [--check]\n"
                       "       enftun-router --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
-                      "  -v, --verbose       log debug lines too\n");
+                      "  -v, --verbose       log debug lines too\n"
+                      "  -t, --check         check FILE and exit: 0 if it loads, 1 if not\n");
 }
 
 } // namespace
@@ -30,20 +31,25 @@ int main(int argc, char** argv) {
         std::perror("prctl(PR_SET_DUMPABLE)");
         return 1;
     }
-    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
-                                      {"verbose", no_argument, nullptr, 'v'},
-                                      {"version", no_argument, nullptr, 'V'},
-                                      {"help", no_argument, nullptr, 'h'},
-                                      {nullptr, 0, nullptr, 0}};
+    static const option kOptions[] = {
+        {"config", required_argument, nullptr, 'c'}, {"verbose", no_argument, nullptr, 'v'},
+        {"check", no_argument, nullptr, 't'},        {"version", no_argument, nullptr, 'V'},
+        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
     std::string config_path;
+    // --check: what a package upgrade runs with the new binary before it
+    // restarts a running router (debian/enftun-router.postinst).
+    bool check_only = false;
     int c = 0;
-    while ((c = getopt_long(argc, argv, "c:vVh", kOptions, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, "c:vtVh", kOptions, nullptr)) != -1) {
         switch (c) {
         case 'c':
             config_path = optarg;
             break;
         case 'v':
             enftun::log::set_level(enftun::log::Level::Debug);
+            break;
+        case 't':
+            check_only = true;
             break;
         case 'V':
             std::printf("enftun-router %s\n", ENFTUN_VERSION);
@@ -68,6 +74,9 @@ int main(int argc, char** argv) {
     if (!config) {
         std::fprintf(stderr, "enftun-router: %s\n", config.error().message.c_str());
         return 1;
+    }
+    if (check_only) {
+        return 0;
     }
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;

@@ -25,6 +25,15 @@ RouterTunConfig read_tun(const Group& g, std::uint32_t router_mtu) {
     tun.address = g.parsed("address", parse_unicast_ipv6);
     const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
     tun.routes = g.parsed_list("routes", no_default).value_or(tun.routes);
+    // 0-4 mean something to the kernel (unspec, redirect, kernel, boot,
+    // static); 255 is the local table, 0 no table.
+    tun.route_protocol =
+        g.integer<std::uint8_t>("route_protocol", 5, 255).value_or(tun.route_protocol);
+    tun.route_table =
+        g.integer<std::uint32_t>("route_table", 1, 0x7fffffff).value_or(tun.route_table);
+    if (tun.route_table == 255) {
+        g.fail("route_table", "255 is the kernel's local table");
+    }
     return tun;
 }
 
@@ -57,7 +66,8 @@ void read_router(const Group& g, RouterConfig& r) {
                          .value_or(r.busy_poll_us);
     const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
     r.client_prefixes = g.parsed_list("client_prefixes", no_default).value_or(r.client_prefixes);
-    const Group tun = g.group("tun", {"dev", "dev_node", "mtu", "address", "routes"});
+    const Group tun = g.group(
+        "tun", {"dev", "dev_node", "mtu", "address", "routes", "route_protocol", "route_table"});
     if (tun.present()) {
         r.tun = read_tun(tun, r.mtu);
     }

@@ -123,6 +123,14 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
     SSL_CTX_set_max_cert_list(tls->get(), kMaxCertList);
     SSL_CTX_set_info_callback(tls->get(), on_tls_info);
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
+    if (router->tun_) {
+        auto routes = SessionRoutes::create(
+            loop, {router->tun_->ifindex(), config.tun->route_protocol, config.tun->route_table});
+        if (!routes) {
+            return routes.error();
+        }
+        router->session_routes_ = std::move(*routes);
+    }
     if (!config.crl_file.empty()) {
         auto watch = CrlWatch::create(loop, router->tls_.get(), config.ca_cert_file,
                                       config.crl_file, [r = router.get()] { r->close_revoked(); });
@@ -185,6 +193,9 @@ Router::~Router() {
 
 void Router::stop() {
     stopping_ = true;
+    if (session_routes_) {
+        session_routes_->stop(); // other routers take over at once
+    }
     listeners_.clear();
     tun_poll_.reset();
     sweeper_.stop();
@@ -394,6 +405,9 @@ void Router::on_session_up(Session& s) {
     }
     s.bind(*addr);
     by_address_[*addr] = &s;
+    if (session_routes_) {
+        session_routes_->add(*addr);
+    }
     ++stats_.sessions_up;
     ENFTUN_LOG_INFO("session up: %s from %s (%s)", addr->to_string().c_str(), s.peer().c_str(),
                     s.link().stream().describe().c_str());
@@ -424,6 +438,9 @@ void Router::retire(Session& s) {
     if (s.bound()) {
         if (auto it = by_address_.find(s.address()); it != by_address_.end() && it->second == &s) {
             by_address_.erase(it);
+            if (session_routes_) {
+                session_routes_->remove(s.address());
+            }
         }
         s.unbind();
     }
@@ -566,8 +583,12 @@ void Router::on_tun_readable() {
         }
         if (auto it = by_address_.find(ip->dst()); it != by_address_.end()) {
             deliver(ip->dst(), packet);
+        } else if (ip->dst().is_multicast()) {
+            ++stats_.dropped_no_route; // the kernel's own RS, MLD, ...
         } else {
-            ++stats_.dropped_no_route; // never back into the TUN it came from
+            // Never back into the TUN it came from: with routes from other
+            // routers in the kernel that could bounce it between routers.
+            ++stats_.dropped_tun_not_local;
         }
     }
     tun_light_load_ = packets <= 1;
@@ -612,8 +633,9 @@ void Router::log_stats() const {
         "stats: sessions %zu handshaking %zu; accepted %llu refused-full %llu refused-source %llu "
         "evicted %llu first-byte-timeout %llu bad-hello %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
-        "spoofed %llu no-route %llu not-global %llu queue-full %llu not-ipv6 %llu tun-error %llu; "
-        "protocol-errors %llu; busy-poll spins %llu hits %llu",
+        "spoofed %llu no-route %llu not-global %llu queue-full %llu not-ipv6 %llu tun-error %llu "
+        "tun-not-local %llu; protocol-errors %llu; busy-poll spins %llu hits %llu; session-routes "
+        "sent %llu failed %llu send-us %llu max-send-us %llu",
         by_address_.size(), budget_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
         static_cast<unsigned long long>(stats_.refused_source),
@@ -633,9 +655,14 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.dropped_queue_full),
         static_cast<unsigned long long>(stats_.dropped_not_ipv6),
         static_cast<unsigned long long>(stats_.dropped_tun_error),
+        static_cast<unsigned long long>(stats_.dropped_tun_not_local),
         static_cast<unsigned long long>(stats_.protocol_errors),
         static_cast<unsigned long long>(busy_poll_.policy().spins()),
-        static_cast<unsigned long long>(busy_poll_.policy().hits()));
+        static_cast<unsigned long long>(busy_poll_.policy().hits()),
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->sent() : 0),
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->failures() : 0),
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->send_us() : 0),
+        static_cast<unsigned long long>(session_routes_ ? session_routes_->max_send_us() : 0));
 }
 
 } // namespace enftun::router

@@ -143,6 +143,8 @@ router = {
 };
 EOF
 
+sed 's/port = 0;/port = 4443;/' "$TMP/router-bad.conf" >"$TMP/router-good.conf"
+
 readonly USAGE_C='usage: enftun -c FILE'
 readonly USAGE_R='usage: enftun-router -c FILE'
 
@@ -210,6 +212,10 @@ expect "config value out of range: file:line: key" 1 '^$' \
     "$ROUTER" -c "$TMP/router-bad.conf"
 expect "-v is accepted (the bad config is still what fails)" 1 '^$' \
     "^enftun-router: $TMP/router-bad.conf:4: router.port:" "$ROUTER" -v -c "$TMP/router-bad.conf"
+expect "--check: a good config exits 0 at once, silent" 0 '^$' '^$' \
+    "$ROUTER" --check -c "$TMP/router-good.conf"
+expect "-t: a bad config exits 1, file:line: key" 1 '^$' \
+    "^enftun-router: $TMP/router-bad.conf:4: router.port:" "$ROUTER" -t -c "$TMP/router-bad.conf"
 
 if ((FAILED > 0)); then
     echo "FAIL: $FAILED checks failed"

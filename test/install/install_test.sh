@@ -29,6 +29,7 @@ installed_files() {
         [[ -x $PREFIX/$f ]] || { echo "missing or not executable: $f"; return 1; }
     done
     for f in share/doc/enftun/example.conf share/doc/enftun/router.conf \
+        share/doc/enftun/bird-router.conf \
         lib/systemd/system/enftun@.service lib/systemd/system/enftun-setup@.service \
         lib/systemd/system/enftun-router.service; do
         [[ -f $PREFIX/$f ]] || { echo "missing: $f"; return 1; }

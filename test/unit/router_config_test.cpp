@@ -83,6 +83,8 @@ void test_loads_full_router_config(void** state) {
     assert_false(r.tun->routes[1].is_default);
     assert_int_equal(r.tun->routes[1].len, 48);
     assert_true(r.tun->routes[1].addr == *Ipv6Addr::parse("fd00:f::"));
+    assert_int_equal(r.tun->route_protocol, 251);
+    assert_int_equal(r.tun->route_table, 1000);
 }
 
 void test_router_defaults(void** state) {
@@ -114,6 +116,8 @@ void test_router_tun_defaults(void** state) {
     assert_int_equal(r.tun->mtu, 9000);
     assert_false(r.tun->address.has_value());
     assert_true(r.tun->routes.empty());
+    assert_int_equal(r.tun->route_protocol, 250);
+    assert_int_equal(r.tun->route_table, 254); // main
 }
 
 void test_router_resolves_relative_paths(void** state) {
@@ -267,6 +271,14 @@ void test_router_rejects_out_of_range(void** state) {
          "(got 576)"},
         {"tun ifname", "router = { tun = { dev = \"a:b\"; }; };\n", 1, "router.tun.dev",
          "must be an interface name"},
+        {"route protocol static", "router = { tun = { route_protocol = 4; }; };\n", 1,
+         "router.tun.route_protocol", "must be between 5 and 255 (got 4)"},
+        {"route protocol high", "router = { tun = { route_protocol = 256; }; };\n", 1,
+         "router.tun.route_protocol", "(got 256)"},
+        {"route table local", "router = { tun = { route_table = 255; }; };\n", 1,
+         "router.tun.route_table", "local table"},
+        {"route table zero", "router = { tun = { route_table = 0; }; };\n", 1,
+         "router.tun.route_table", "(got 0)"},
     };
     expect_errors(fx(state), cases);
 }

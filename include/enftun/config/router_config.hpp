@@ -27,6 +27,11 @@ struct RouterTunConfig {
     std::uint32_t mtu = 1500;               // default: router.mtu
     std::optional<proto::Ipv6Addr> address; // put on the TUN as a /128
     std::vector<Prefix> routes;             // routed into the TUN towards the clients
+    // Each session's /128 goes into the kernel through the TUN with this
+    // routing protocol number, in this table (router/session_routes.hpp), so
+    // a routing daemon can pick out exactly these routes.
+    std::uint8_t route_protocol = 250;
+    std::uint32_t route_table = 254; // RT_TABLE_MAIN
 };
 
 struct RouterConfig {

@@ -9,6 +9,11 @@
 //                 ─► else the router TUN (gateway mode), if configured
 //                 ─► else drop
 //   from the TUN  ─► destination is a client: queue to that session, else drop
+//                    (counted: tun-not-local; never back to the kernel, which
+//                    may route it to another router that routes it back)
+//
+// With a TUN, each session's address is also a /128 route through it in the
+// kernel, for a routing daemon (session_routes.hpp).
 //
 // Queues towards a client are bounded (router.queue_limit bytes); on overflow
 // the packet is dropped and counted. Sessions that queued something during a
@@ -38,6 +43,7 @@
 #include "enftun/router/listener.hpp"
 #include "enftun/router/prelude.hpp"
 #include "enftun/router/session.hpp"
+#include "enftun/router/session_routes.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 #include "enftun/tunnel/busy_poller.hpp"
@@ -70,7 +76,8 @@ struct RouterStats {
     std::uint64_t dropped_queue_full = 0;
     std::uint64_t dropped_not_ipv6 = 0; // IPv4: valid on the wire, not routed
     std::uint64_t dropped_tun_error = 0;
-    std::uint64_t protocol_errors = 0; // sessions closed for a malformed frame
+    std::uint64_t dropped_tun_not_local = 0; // unicast from the TUN, for no session here
+    std::uint64_t protocol_errors = 0;       // sessions closed for a malformed frame
 };
 
 struct Ipv6AddrHash {
@@ -140,8 +147,9 @@ private:
     loop::Timer sweeper_;
     loop::Timer housekeeper_;
     tunnel::BusyPoller busy_poll_;
-    std::unique_ptr<CrlWatch> crl_watch_; // set iff router.crl_file is
-    std::vector<std::uint8_t> scratch_;   // TUN reads and generated replies
+    std::unique_ptr<CrlWatch> crl_watch_;           // set iff router.crl_file is
+    std::unique_ptr<SessionRoutes> session_routes_; // set iff router.tun is
+    std::vector<std::uint8_t> scratch_;             // TUN reads and generated replies
     bool stopping_ = false;
     RouterStats stats_;
 };
