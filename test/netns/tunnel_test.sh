@@ -490,7 +490,7 @@ step_k() {
 step_i() {
     local ok=0
     et_exec c2 ip link del dev enf0
-    check "c2 exits after losing its TUN" et_wait_for -d c2 et_daemon_exited c2 || ok=1
+    check "c2 exits after losing its TUN" et_wait_for et_daemon_exited c2 || ok=1
     et_daemon_reap c2
     check_num "c2's exit status" "$ET_LAST_STATUS" -ne 0 || ok=1
     check "c2 said why" grep -q -F "TUN enf0 failed" "$(et_daemon_log c2)" || ok=1
