@@ -136,7 +136,7 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       identity_(loop, config.identity, config.remote.ca_cert_file, self,
                 [this] { on_identity_changed(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
-      reaper_(loop, [this] { dead_link_.reset(); }), idle_timer_(loop, [this] { on_idle_tick(); }),
+      dead_links_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
       busy_poll_(loop, config.tun.busy_poll_us),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
@@ -455,8 +455,7 @@ void Client::on_link_down(const char* reason) {
         ++stats_.disconnects;
         backoff_.on_connection_ended(up_since_ms_, loop_.now_ms());
     }
-    dead_link_ = std::move(link_);
-    reaper_.start(0);
+    dead_links_.bury(std::move(link_));
     schedule_reconnect();
 }
 
@@ -499,7 +498,7 @@ void Client::on_tun_failed(int status) {
 }
 
 void Client::on_tun_readable() {
-    if (!link_ || !confirmed_) {
+    if (!link_ || link_->dead() || !confirmed_) {
         drain_tun_while_down();
         return;
     }
@@ -512,9 +511,8 @@ void Client::on_tun_readable() {
             // Full: hand it to the socket first. Pause only if that stalls,
             // for a stalled flush is what on_send_drained() answers; a pause
             // with nothing owed would never be resumed.
-            link_->flush();
-            if (!link_) {
-                return; // the write failed: on_link_down took the link
+            if (!link_->flush()) {
+                return; // the write failed: on_link_down follows
             }
             room = writer.reserve_frame(max_payload());
             if (room.empty()) {
@@ -539,16 +537,12 @@ void Client::on_tun_readable() {
         // Ping-pong traffic (the last event brought one packet): send this
         // one before the read that will most likely find the queue empty, so
         // that EAGAIN is off the round trip. Under load batches stay whole.
-        if (++committed == 1 && light_load_) {
-            link_->flush();
-            if (!link_) {
-                return; // the write failed: on_link_down took the link
-            }
+        if (++committed == 1 && light_load_ && !link_->flush()) {
+            return; // the write failed: on_link_down follows
         }
     }
     light_load_ = committed <= 1;
-    link_->flush();
-    if (link_) {
+    if (link_->flush()) {
         busy_poll_.on_event(BusyPoller::Side::Tun, static_cast<std::size_t>(committed));
     }
 }
@@ -586,11 +580,11 @@ bool Client::send_to_host(Bytes packet) {
 }
 
 void Client::send_probe(Bytes packet) {
-    if (!link_ || !link_->up() || !link_->writer().append_frame(packet)) {
+    if (!link_ || !link_->up() || link_->dead() || !link_->writer().append_frame(packet)) {
         ++stats_.probes_dropped;
         return;
     }
-    link_->flush();
+    (void)link_->flush(); // a failure comes back as on_link_down
 }
 
 void Client::log_stats() const {

@@ -31,6 +31,7 @@
 #include "enftun/conn/route_check.hpp"
 #include "enftun/filter/filter.hpp"
 #include "enftun/heartbeat/heartbeat.hpp"
+#include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/netlink/route_monitor.hpp"
 #include "enftun/tls/tls_context.hpp"
@@ -141,14 +142,13 @@ private:
     IdentityWatch identity_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
-    loop::Timer reaper_;     // destroys a dead link outside the link's callbacks
-    loop::Timer idle_timer_; // IdleTrimPolicy's ticks while the tunnel is up
+    loop::Graveyard<TlsLink> dead_links_; // destroyed outside the links' callbacks
+    loop::Timer idle_timer_;              // IdleTrimPolicy's ticks while the tunnel is up
     IdleTrimPolicy idle_trim_;
     BusyPoller busy_poll_;
     RouterCard router_card_;             // writes into tun_
     std::vector<std::uint8_t> down_buf_; // TUN reads while the tunnel is down
     std::unique_ptr<TlsLink> link_;
-    std::unique_ptr<TlsLink> dead_link_;
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     bool stopping_ = false;
