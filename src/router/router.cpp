@@ -164,16 +164,15 @@ Router::Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsCon
       reaper_(loop,
               [this] {
                   on_batch_end();
-                  graveyard_.clear();
-                  prelude_graveyard_.clear();
                   auto ready = std::move(ready_);
                   ready_.clear();
                   for (auto& p : ready) {
                       start_handshake(std::move(p));
                   }
               }),
-      sweeper_(loop, [this] { sweep_idle(); }), housekeeper_(loop, [this] { housekeeping(); }),
-      busy_poll_(loop, config.busy_poll_us), scratch_(kScratchSize) {
+      dead_sessions_(loop), dead_preludes_(loop), sweeper_(loop, [this] { sweep_idle(); }),
+      housekeeper_(loop, [this] { housekeeping(); }), busy_poll_(loop, config.busy_poll_us),
+      scratch_(kScratchSize) {
     if (tun_) {
         tun_poll_ =
             std::make_unique<loop::Poll>(loop, tun_->fd(), [this](int, int) { on_tun_readable(); });
@@ -188,7 +187,8 @@ Router::~Router() {
     sessions_.clear();
     preludes_.clear();
     ready_.clear();
-    graveyard_.clear();
+    dead_sessions_.clear();
+    dead_preludes_.clear();
 }
 
 void Router::stop() {
@@ -265,7 +265,7 @@ void Router::on_prelude_done(Prelude& p, Prelude::Outcome outcome) {
     }
     ENFTUN_LOG_DEBUG("closing %s: %s", owned->peer().c_str(), reason);
     handshake_failed(owned->source(), reason);
-    prelude_graveyard_.push_back(std::move(owned));
+    dead_preludes_.bury(std::move(owned));
 }
 
 // From the reaper: the prelude's poll is closed before the link's watches
@@ -296,7 +296,7 @@ void Router::start_handshake(std::unique_ptr<Prelude> p) {
     sessions_.push_back(
         std::make_unique<Session>(loop_, *this, std::move(*stream), std::move(name), opts));
     Session& s = *sessions_.back();
-    s.self = std::prev(sessions_.end());
+    s.self_ = std::prev(sessions_.end());
     s.budget_id = id;
     s.source = std::move(source);
     handshaking_[id] = &s;
@@ -317,7 +317,7 @@ void Router::evict(HandshakeBudget::Id id) {
     for (std::size_t i = 0; i < ready_.size(); ++i) {
         if (ready_[i]->id() == id) { // its handshake was about to start
             handshake_failed(ready_[i]->source(), "evicted");
-            prelude_graveyard_.push_back(std::move(ready_[i]));
+            dead_preludes_.bury(std::move(ready_[i]));
             ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(i));
             return;
         }
@@ -337,7 +337,7 @@ void Router::drop_prelude(HandshakeBudget::Id id) {
         return;
     }
     it->second->stop();
-    prelude_graveyard_.push_back(std::move(it->second));
+    dead_preludes_.bury(std::move(it->second));
     preludes_.erase(it);
     reaper_.start(0);
 }
@@ -444,10 +444,15 @@ void Router::retire(Session& s) {
         }
         s.unbind();
     }
-    // Keep the session alive until the reaper runs: we may be inside one of
-    // its callbacks, and dirty_ may still point at it.
-    graveyard_.push_back(std::move(*s.self));
-    sessions_.erase(s.self);
+    // Its queue goes nowhere now: off the dirty list, so that no pointer
+    // to it outlives this call.
+    if (s.dirty_) {
+        s.dirty_ = false;
+        std::erase(dirty_, &s);
+    }
+    // Alive until the loop's next turn: we may be inside one of its callbacks.
+    dead_sessions_.bury(std::move(*s.self_));
+    sessions_.erase(s.self_);
     reaper_.start(0);
 }
 
@@ -503,8 +508,8 @@ bool Router::answer_echo(Session& from, Bytes packet) {
         return true;
     }
     ++stats_.echo_replies;
-    if (!from.dirty) {
-        from.dirty = true;
+    if (!from.dirty_) {
+        from.dirty_ = true;
         dirty_.push_back(&from);
     }
     return true;
@@ -520,8 +525,8 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
             return;
         }
         ++stats_.forwarded;
-        if (!to.dirty) {
-            to.dirty = true;
+        if (!to.dirty_) {
+            to.dirty_ = true;
             dirty_.push_back(&to);
         }
         return;
@@ -539,15 +544,12 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
 
 void Router::on_batch_end() {
     // Clear, don't swap: dirty_ keeps its capacity, so a batch allocates
-    // nothing once the vector has grown to the busiest batch. flush() queues
-    // no packets, so nothing appends while we iterate; indexing would keep
-    // even that safe.
-    for (std::size_t i = 0; i < dirty_.size(); ++i) {
-        Session* s = dirty_[i];
-        s->dirty = false;
-        if (!s->link().dead()) {
-            s->link().flush();
-        }
+    // nothing once the vector has grown to the busiest batch. flush() calls
+    // back into nothing (a failure is reported later, from the link's own
+    // timer), so no session is queued to or retired while we iterate.
+    for (Session* s : dirty_) {
+        s->dirty_ = false;
+        (void)s->link().flush();
     }
     dirty_.clear();
 }

@@ -132,11 +132,15 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
           loop, static_cast<std::uint64_t>(config.remote.heartbeat_period.count()),
           static_cast<std::uint64_t>(config.remote.heartbeat_timeout.count()), self,
           [this](Bytes pkt) { send_probe(pkt); }, [this] { on_heartbeat_dead(); }),
-      retry_timer_(loop, [this] { connector_.start(); }),
+      retry_timer_(loop,
+                   [this] {
+                       apply(ClientEvent::RetryDue);
+                       connector_.start();
+                   }),
       identity_(loop, config.identity, config.remote.ca_cert_file, self,
                 [this] { on_identity_changed(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
-      reaper_(loop, [this] { dead_link_.reset(); }), idle_timer_(loop, [this] { on_idle_tick(); }),
+      dead_links_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
       busy_poll_(loop, config.tun.busy_poll_us),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
@@ -158,8 +162,19 @@ void Client::start() {
     connector_.start();
 }
 
+// The one place the state changes: every change is logged (debug).
+void Client::apply(ClientEvent event) {
+    auto next = client_transition(state_, event);
+    if (!next) {
+        ENFTUN_LOG_DEBUG("state %s: %s ignored", to_string(state_), to_string(event));
+        return;
+    }
+    ENFTUN_LOG_DEBUG("state %s -> %s (%s)", to_string(state_), to_string(*next), to_string(event));
+    state_ = *next;
+}
+
 void Client::stop() {
-    stopping_ = true;
+    apply(ClientEvent::Stop);
     connector_.cancel();
     retry_timer_.stop();
     identity_.stop();
@@ -182,6 +197,7 @@ void Client::on_connected(conn::Connected connected) {
     auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
                                          config_.remote.server_name.value_or(connected.host));
     if (!stream) {
+        apply(ClientEvent::ConnectFailed);
         schedule_reconnect();
         return;
     }
@@ -192,15 +208,17 @@ void Client::on_connected(conn::Connected connected) {
     opts.write_capacity = kSendBuffer;
     opts.handshake_timeout_ms = static_cast<std::uint64_t>(config_.remote.connect_timeout.count());
     link_ = std::make_unique<TlsLink>(loop_, std::move(*stream), *this, opts);
+    apply(ClientEvent::Connected);
 }
 
 void Client::on_connect_failed() {
     ENFTUN_LOG_WARN("could not connect to any remote host");
+    apply(ClientEvent::ConnectFailed);
     schedule_reconnect();
 }
 
 void Client::schedule_reconnect() {
-    if (stopping_) {
+    if (state_ == ClientState::Stopped) {
         return;
     }
     if (std::exchange(reconnect_now_, false)) {
@@ -247,7 +265,7 @@ void Client::on_heartbeat_dead() {
     if (!link_) {
         return;
     }
-    if (confirmed_) { // else it was an attempt that failed, not a lost tunnel
+    if (state_ == ClientState::Up) { // else an attempt failed, not a tunnel
         ++stats_.reconnects_heartbeat;
     }
     link_->shutdown();
@@ -281,16 +299,16 @@ bool only_wireless_chatter(const netlink::NetChanges& changes) {
 } // namespace
 
 void Client::on_route_change(const netlink::NetChanges& changes) {
-    if (stopping_ || only_wireless_chatter(changes)) {
+    if (state_ == ClientState::Stopped || only_wireless_chatter(changes)) {
         return;
     }
     ++stats_.route_changes;
     const std::string what = netlink::describe(changes);
-    if (link_ && link_->up()) {
+    if (state_ == ClientState::Confirming || state_ == ClientState::Up) {
         check_route(what);
         return;
     }
-    if (retry_timer_.active()) {
+    if (state_ == ClientState::BackingOff) {
         if (retry_soon()) {
             ++stats_.early_retries;
         }
@@ -349,7 +367,7 @@ void Client::on_identity_changed() {
         return;
     }
     replace_tls(std::move(*fresh));
-    if (link_ && !stopping_) {
+    if (link_ && state_ != ClientState::Stopped) {
         ENFTUN_LOG_INFO("reconnecting to %s with the renewed identity", peer_.c_str());
         backoff_.reset();
         reconnect_now_ = true;
@@ -359,7 +377,7 @@ void Client::on_identity_changed() {
 }
 
 void Client::reconnect_for_route() {
-    if (confirmed_) { // counted like disconnects: tunnels that were up
+    if (state_ == ClientState::Up) { // counted like disconnects: tunnels that were up
         ++stats_.reconnects_route;
     }
     backoff_.reset();      // the old path's failures say nothing about the new one
@@ -375,13 +393,13 @@ void Client::reconnect_for_route() {
 void Client::on_link_up() {
     ENFTUN_LOG_INFO("TLS session with %s (%s); waiting for the router", peer_.c_str(),
                     link_->stream().describe().c_str());
-    confirmed_ = false;
+    apply(ClientEvent::TlsUp);
     heartbeat_.on_up();
     heartbeat_.probe_now();
 }
 
 void Client::on_confirmed() {
-    confirmed_ = true;
+    apply(ClientEvent::FirstFrame);
     ++stats_.connects;
     up_since_ms_ = loop_.now_ms();
     ENFTUN_LOG_INFO("tunnel up: %s via %s (%s)", self_.to_string().c_str(), peer_.c_str(),
@@ -419,7 +437,7 @@ std::uint64_t Client::idle_tick_ms() const {
 // mapped go back (tunnel/idle_trim.hpp); the next packet brings back what
 // it needs.
 void Client::on_idle_tick() {
-    if (!link_ || !confirmed_) {
+    if (!link_ || state_ != ClientState::Up) {
         return;
     }
     if (idle_trim_.on_tick(stats_.tun_packets())) {
@@ -441,8 +459,9 @@ void Client::on_read_done(std::size_t frames) {
 }
 
 void Client::on_link_down(const char* reason) {
-    bool was_up = confirmed_;
-    confirmed_ = false;
+    const bool was_up = state_ == ClientState::Up;
+    const bool stopped = state_ == ClientState::Stopped;
+    apply(ClientEvent::LinkDown);
     idle_timer_.stop();
     ENFTUN_LOG_WARN("connection to %s lost: %s", peer_.c_str(), reason);
     if (link_ && link_->protocol_error()) {
@@ -450,13 +469,12 @@ void Client::on_link_down(const char* reason) {
     }
     heartbeat_.on_down();
     // Keep reading the TUN, for the router card only (drain_tun_while_down).
-    tun_poll_.watch(stopping_ ? 0 : UV_READABLE);
+    tun_poll_.watch(stopped ? 0 : UV_READABLE);
     if (was_up) {
         ++stats_.disconnects;
         backoff_.on_connection_ended(up_since_ms_, loop_.now_ms());
     }
-    dead_link_ = std::move(link_);
-    reaper_.start(0);
+    dead_links_.bury(std::move(link_));
     schedule_reconnect();
 }
 
@@ -470,7 +488,7 @@ void Client::on_send_drained() {
 }
 
 void Client::on_frame(Bytes packet) {
-    if (!confirmed_) {
+    if (state_ == ClientState::Confirming) {
         on_confirmed();
     }
     heartbeat_.on_rx();
@@ -499,7 +517,7 @@ void Client::on_tun_failed(int status) {
 }
 
 void Client::on_tun_readable() {
-    if (!link_ || !confirmed_) {
+    if (!link_ || link_->dead() || state_ != ClientState::Up) {
         drain_tun_while_down();
         return;
     }
@@ -512,9 +530,8 @@ void Client::on_tun_readable() {
             // Full: hand it to the socket first. Pause only if that stalls,
             // for a stalled flush is what on_send_drained() answers; a pause
             // with nothing owed would never be resumed.
-            link_->flush();
-            if (!link_) {
-                return; // the write failed: on_link_down took the link
+            if (!link_->flush()) {
+                return; // the write failed: on_link_down follows
             }
             room = writer.reserve_frame(max_payload());
             if (room.empty()) {
@@ -539,16 +556,12 @@ void Client::on_tun_readable() {
         // Ping-pong traffic (the last event brought one packet): send this
         // one before the read that will most likely find the queue empty, so
         // that EAGAIN is off the round trip. Under load batches stay whole.
-        if (++committed == 1 && light_load_) {
-            link_->flush();
-            if (!link_) {
-                return; // the write failed: on_link_down took the link
-            }
+        if (++committed == 1 && light_load_ && !link_->flush()) {
+            return; // the write failed: on_link_down follows
         }
     }
     light_load_ = committed <= 1;
-    link_->flush();
-    if (link_) {
+    if (link_->flush()) {
         busy_poll_.on_event(BusyPoller::Side::Tun, static_cast<std::size_t>(committed));
     }
 }
@@ -586,11 +599,11 @@ bool Client::send_to_host(Bytes packet) {
 }
 
 void Client::send_probe(Bytes packet) {
-    if (!link_ || !link_->up() || !link_->writer().append_frame(packet)) {
+    if (!link_ || !link_->up() || link_->dead() || !link_->writer().append_frame(packet)) {
         ++stats_.probes_dropped;
         return;
     }
-    link_->flush();
+    (void)link_->flush(); // a failure comes back as on_link_down
 }
 
 void Client::log_stats() const {

@@ -24,7 +24,8 @@ TlsLink::TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Opti
     : stream_(std::move(stream)), handler_(handler), opts_(opts),
       reader_(opts.max_payload, reader_capacity(opts.max_payload)), writer_(opts.write_capacity),
       poll_(loop, stream_.fd(), [this](int status, int events) { on_poll(status, events); }),
-      handshake_timer_(loop, [this] { fail("TLS handshake timed out"); }) {
+      handshake_timer_(loop, [this] { fail("TLS handshake timed out"); }),
+      down_timer_(loop, [this] { report_down(); }) {
     handshake_timer_.start(opts_.handshake_timeout_ms);
     // The first poll event drives the handshake: callbacks never run from
     // inside the constructor, before the owner holds the link.
@@ -46,8 +47,11 @@ void TlsLink::on_poll(int status, int events) {
         on_readable();
     }
     if (!dead_ && (events & UV_WRITABLE) != 0) {
-        flush();
-        if (!dead_ && writer_.empty()) {
+        if (!send_queued()) {
+            report_down();
+            return;
+        }
+        if (writer_.empty()) {
             drain_owed_ = false;
             want_write_ = false;
             update_poll();
@@ -133,8 +137,9 @@ void TlsLink::on_readable() {
     handler_.on_read_done(static_cast<std::size_t>(frames_rx_ - frames_before));
     // A write that stopped on WantRead (a TLS 1.2 renegotiation or a 1.3 key
     // update in flight) can only go on once we have read: resume it here.
-    if (!dead_ && !writer_.empty() && !want_write_) {
-        flush();
+    if (!dead_ && !writer_.empty() && !want_write_ && !send_queued()) {
+        report_down();
+        return;
     }
     if (!dead_ && opts_.release_idle_buffers) {
         reader_.release();
@@ -160,9 +165,25 @@ bool TlsLink::drain_frames() {
     return false;
 }
 
-void TlsLink::flush() {
-    if (!up_ || dead_) {
-        return;
+bool TlsLink::flush() {
+    if (dead_) {
+        return false;
+    }
+    if (send_queued()) {
+        return true;
+    }
+    // Dead now: the owner hears of it from the link's own callback, so the
+    // call it is in finds the link (and its writer) where they were.
+    down_timer_.start(0);
+    return false;
+}
+
+bool TlsLink::send_queued() {
+    if (dead_) {
+        return false;
+    }
+    if (!up_) {
+        return true;
     }
     while (!writer_.empty()) {
         tls::IoResult r = stream_.write(writer_.pending(kMaxRecord));
@@ -175,14 +196,14 @@ void TlsLink::flush() {
             drain_owed_ = true;
             want_write_ = true;
             update_poll();
-            return;
+            return true;
         case tls::Io::WantRead:
             drain_owed_ = true;
-            return; // we always watch readability; the read path resumes us
+            return true; // we always watch readability; the read path resumes us
         case tls::Io::Closed:
         case tls::Io::Error:
-            fail_tls("TLS write failed");
-            return;
+            die_tls("TLS write failed");
+            return false;
         }
     }
     // Empty. If a stalled flush came before, the owner may be waiting: keep
@@ -195,6 +216,7 @@ void TlsLink::flush() {
     if (opts_.release_idle_buffers) {
         writer_.release();
     }
+    return true;
 }
 
 void TlsLink::update_poll() {
@@ -205,6 +227,7 @@ void TlsLink::update_poll() {
 }
 
 void TlsLink::shutdown() {
+    down_timer_.stop(); // a failure not yet reported stays unreported
     if (dead_) {
         return;
     }
@@ -236,22 +259,40 @@ void TlsLink::log_socket_error() {
     }
 }
 
-void TlsLink::fail_tls(const char* reason) {
-    reason_ = reason;
+void TlsLink::die_tls(const char* reason) {
+    std::string full = reason;
     if (!stream_.error().empty()) {
-        reason_ += ": " + stream_.error();
+        full += ": " + stream_.error();
     }
-    fail(reason_.c_str());
+    die(full.c_str());
 }
 
-void TlsLink::fail(const char* reason) {
+void TlsLink::fail_tls(const char* reason) {
+    if (!dead_) {
+        die_tls(reason);
+        report_down();
+    }
+}
+
+void TlsLink::die(const char* reason) {
     if (dead_) {
         return;
     }
     dead_ = true;
+    reason_ = reason;
     poll_.watch(0);
     handshake_timer_.stop();
-    handler_.on_link_down(reason);
+}
+
+void TlsLink::fail(const char* reason) {
+    if (!dead_) {
+        die(reason);
+        report_down();
+    }
+}
+
+void TlsLink::report_down() {
+    handler_.on_link_down(reason_.c_str());
 }
 
 } // namespace enftun::tunnel

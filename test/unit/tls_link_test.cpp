@@ -20,6 +20,7 @@
 
 #include <sys/socket.h>
 
+#include <csignal>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -367,6 +368,42 @@ void test_owner_flush_that_empties_the_writer_still_signals_drained(void**) {
     assert_false(g->client.down.has_value());
 }
 
+// A flush the owner makes that fails (here: our side of the socket shut for
+// writing, so the write gets EPIPE) returns false and leaves the link dead
+// but whole: on_link_down() comes later, from the link's own callback, never
+// from inside the owner's call, which can go on using the writer it holds.
+void fail_client_writes() {
+    std::signal(SIGPIPE, SIG_IGN); // as the daemons do
+    start_pair(g_pki->client);
+    g->watchdog->run_until(both_up, "both links up");
+    assert_int_equal(::shutdown(g->client.link->stream().fd(), SHUT_WR), 0);
+    assert_true(g->client.link->writer().append_frame(echo(100, 1)));
+}
+
+void test_failing_flush_reports_down_later(void**) {
+    fail_client_writes();
+    assert_false(g->client.link->flush());
+    assert_int_equal(g->client.downs, 0); // not from inside flush()
+    assert_true(g->client.link->dead());
+    assert_false(g->client.link->writer().empty()); // still there to look at
+    assert_false(g->client.link->flush());          // dead: no second report
+    assert_int_equal(g->client.downs, 0);
+    g->watchdog->run_until([] { return g->client.down.has_value(); }, "the client's link down");
+    assert_reason(g->client, "TLS write failed");
+}
+
+// shutdown() after a failed flush: the owner closed the link itself, so the
+// pending report is dropped ("no callbacks follow").
+void test_shutdown_after_failing_flush_reports_nothing(void**) {
+    fail_client_writes();
+    assert_false(g->client.link->flush());
+    g->client.link->shutdown();
+    g->watchdog->run_until([] { return g->server.down.has_value(); }, "the server's link down");
+    g->server.link->shutdown();
+    g->watchdog->run_dry();
+    assert_int_equal(g->client.downs, 0);
+}
+
 // TlsStream::socket_drained, which lets TlsLink skip the read that would
 // only return EAGAIN: true after a read that emptied the socket, false
 // after one that left bytes in it (more than OpenSSL's read-ahead buffer).
@@ -583,6 +620,9 @@ int main() {
         cmocka_unit_test_setup_teardown(test_oversized_frame_is_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_ip_frame_is_protocol_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shutdown_sends_close_notify, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failing_flush_reports_down_later, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shutdown_after_failing_flush_reports_nothing, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_eof_without_close_notify, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_timeout_server, setup, teardown),
         cmocka_unit_test_setup_teardown(test_handshake_timeout_client, setup, teardown),

@@ -36,6 +36,7 @@
 #pragma once
 
 #include "enftun/config/router_config.hpp"
+#include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/crl_watch.hpp"
 #include "enftun/router/failure_summary.hpp"
@@ -135,15 +136,16 @@ private:
     std::unordered_map<proto::Ipv6Addr, Session*, Ipv6AddrHash> by_address_;
     std::vector<Session*> dirty_; // queued to during this batch
     bool tun_light_load_ = true;  // the last TUN event read at most one packet
-    std::vector<std::unique_ptr<Session>> graveyard_;
     HandshakeBudget budget_;
     // Unauthenticated connections by budget id: before TLS, and in it.
     std::unordered_map<HandshakeBudget::Id, std::unique_ptr<Prelude>> preludes_;
     std::unordered_map<HandshakeBudget::Id, Session*> handshaking_;
     std::vector<std::unique_ptr<Prelude>> ready_; // to become sessions (reaper)
-    std::vector<std::unique_ptr<Prelude>> prelude_graveyard_;
     FailureSummary failures_;
-    loop::Timer reaper_;
+    loop::Timer reaper_; // ends the batch, starts the ready_ handshakes
+    // Retired sessions and preludes, destroyed outside their callbacks.
+    loop::Graveyard<Session> dead_sessions_;
+    loop::Graveyard<Prelude> dead_preludes_;
     loop::Timer sweeper_;
     loop::Timer housekeeper_;
     tunnel::BusyPoller busy_poll_;

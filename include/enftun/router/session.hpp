@@ -33,14 +33,10 @@ public:
     }
     void unbind() { bound_ = false; }
     std::uint64_t last_rx_ms() const { return last_rx_ms_; }
-    // Whether the session is already on the router's dirty list.
-    bool dirty = false;
     // Its slot in the router's HandshakeBudget until authenticated; 0: none.
     HandshakeBudget::Id budget_id = 0;
     // The peer's address without port, for the failure summary.
     std::string source;
-    // The session's place in the router's list, for O(1) removal.
-    std::list<std::unique_ptr<Session>>::iterator self;
 
     void on_link_up() override;
     void on_frame(Bytes packet) override;
@@ -49,6 +45,13 @@ public:
     void on_link_down(const char* reason) override;
 
 private:
+    // The router's bookkeeping, touched by it alone.
+    friend class Router;
+    // Whether the session is on the router's dirty list.
+    bool dirty_ = false;
+    // The session's place in the router's list, for O(1) removal.
+    std::list<std::unique_ptr<Session>>::iterator self_;
+
     loop::Loop& loop_;
     Router& router_; // outlives the session
     std::string peer_;

@@ -5,12 +5,14 @@
 //   TUN ─read batch─► EgressFilter ─► link.writer() ─flush─► TLS
 //   TLS ─frames─► Heartbeat.consume? ─► IngressFilter ─write─► TUN
 //
-// Connection states (the TUN stays up through all of them):
+// Connection states (the TUN stays up through all of them): state_, one
+// ClientState, changed only by apply() with client_state.hpp's table:
 //
 //   Connecting ──socket──► Handshaking ──TLS done──► Confirming ──first frame──► Up
 //       ▲                                                 │ (heartbeat sent)      │
-//       └────────── Backoff (jittered timer) ◄────────────┴───────────────────────┘
-//                 error, EOF, refused, heartbeat timeout, bad frame, route change
+//       └────────── BackingOff (jittered timer) ◄─────────┴───────────────────────┘
+//         error, EOF, refused, heartbeat timeout, bad frame, route change, identity
+//   stop() ──► Stopped
 //
 // Backpressure: when the link's send buffer cannot take another packet the
 // client stops reading the TUN; the kernel queues (txqueuelen) or drops, and
@@ -31,11 +33,13 @@
 #include "enftun/conn/route_check.hpp"
 #include "enftun/filter/filter.hpp"
 #include "enftun/heartbeat/heartbeat.hpp"
+#include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/netlink/route_monitor.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 #include "enftun/tunnel/busy_poller.hpp"
+#include "enftun/tunnel/client_state.hpp"
 #include "enftun/tunnel/identity_watch.hpp"
 #include "enftun/tunnel/idle_trim.hpp"
 #include "enftun/tunnel/router_card.hpp"
@@ -88,11 +92,14 @@ public:
     bool failed() const { return failed_; }
 
     const proto::Ipv6Addr& address() const { return self_; }
+    ClientState state() const { return state_; }
 
 private:
     Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
            tun::TunDevice tun, tls::TlsContext tls);
 
+    // Moves state_ by the table (client_state.hpp) and logs the change.
+    void apply(ClientEvent event);
     void on_link_up() override;
     void on_frame(Bytes packet) override;
     void on_send_drained() override;
@@ -141,19 +148,17 @@ private:
     IdentityWatch identity_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
-    loop::Timer reaper_;     // destroys a dead link outside the link's callbacks
-    loop::Timer idle_timer_; // IdleTrimPolicy's ticks while the tunnel is up
+    loop::Graveyard<TlsLink> dead_links_; // destroyed outside the links' callbacks
+    loop::Timer idle_timer_;              // IdleTrimPolicy's ticks while the tunnel is up
     IdleTrimPolicy idle_trim_;
     BusyPoller busy_poll_;
     RouterCard router_card_;             // writes into tun_
     std::vector<std::uint8_t> down_buf_; // TUN reads while the tunnel is down
     std::unique_ptr<TlsLink> link_;
-    std::unique_ptr<TlsLink> dead_link_;
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
-    bool stopping_ = false;
+    ClientState state_ = ClientState::Connecting;
     bool failed_ = false;            // a fatal error stopped the client
-    bool confirmed_ = false;         // the router has answered on the current link
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     bool light_load_ = true;         // the last TUN event read at most one packet
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active

@@ -6,10 +6,15 @@
 //
 // Used by the client (one link at a time) and by the router (one per session).
 //
-// Lifetime: owns the TlsStream (and so the socket) and its poll and timer.
-// The TlsContext and the Handler must outlive it. on_link_down() is called at
-// most once, from inside a libuv callback of the link: the handler must not
-// destroy the link there, only schedule its destruction (e.g. a 0 ms timer).
+// Lifetime: owns the TlsStream (and so the socket) and its poll and timers.
+// The TlsContext and the Handler must outlive it. Every Handler call comes
+// from a libuv callback of the link's own (its poll, its handshake timer, its
+// 0 ms down timer), never from inside a call the owner made into the link:
+// a call that fails (flush) returns false, marks the link dead and reports
+// on_link_down() from the down timer, so the owner's call finds the link
+// still there. on_link_down() is called at most once, and never after
+// shutdown(); the handler must not destroy the link there, only schedule its
+// destruction (loop::Graveyard).
 //
 //   Handshaking ──done──► Up ──error, EOF, close_notify, bad frame──► Down
 //        └──────────timeout, handshake error──────────────────────────┘
@@ -69,8 +74,10 @@ public:
     tls::TlsStream& stream() { return stream_; }
     framing::FrameWriter& writer() { return writer_; }
 
-    // Sends what is queued, as far as the socket takes it now.
-    void flush();
+    // Sends what is queued, as far as the socket takes it now. Returns false
+    // if the link is dead (now or before): the write failed, and
+    // on_link_down() follows from the link's own down timer, not from here.
+    bool flush();
     // Sends close_notify (best effort) and stops all I/O. No callbacks follow.
     void shutdown();
     // Frees the frame and TLS record buffers that hold nothing; each comes
@@ -91,9 +98,17 @@ private:
     bool drain_frames();
     void update_poll();
     void log_socket_error();
+    // Sends what is queued; on a write error marks the link dead and
+    // returns false, leaving the report to the caller.
+    bool send_queued();
+    // Marks the link dead and stops its I/O; reason_ keeps why.
+    void die(const char* reason);
+    // die(), then on_link_down(): for the link's own callbacks only.
     void fail(const char* reason);
-    // fail() with the TlsStream's error appended to reason.
+    // die() and fail() with the TlsStream's error appended to reason.
+    void die_tls(const char* reason);
     void fail_tls(const char* reason);
+    void report_down();
 
     tls::TlsStream stream_;
     Handler& handler_; // outlives the link
@@ -102,6 +117,7 @@ private:
     framing::FrameWriter writer_;
     loop::Poll poll_;
     loop::Timer handshake_timer_;
+    loop::Timer down_timer_; // reports a failure found in an owner's call
     bool up_ = false;
     bool dead_ = false;
     bool want_write_ = false;
@@ -112,7 +128,7 @@ private:
     std::uint64_t frames_rx_ = 0;
     std::uint64_t bytes_rx_ = 0;
     std::uint64_t bytes_tx_ = 0;
-    std::string reason_; // fail_tls()'s reason, alive while on_link_down() runs
+    std::string reason_; // why the link died, alive while on_link_down() runs
 };
 
 } // namespace enftun::tunnel

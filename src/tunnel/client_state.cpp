@@ -1,0 +1,88 @@
+#include "enftun/tunnel/client_state.hpp"
+
+namespace enftun::tunnel {
+
+std::optional<ClientState> client_transition(ClientState from, ClientEvent event) {
+    using S = ClientState;
+    using E = ClientEvent;
+    if (from == S::Stopped) {
+        return std::nullopt; // final
+    }
+    if (event == E::Stop) {
+        return S::Stopped;
+    }
+    switch (from) {
+    case S::Connecting:
+        if (event == E::Connected) {
+            return S::Handshaking;
+        }
+        if (event == E::ConnectFailed) {
+            return S::BackingOff;
+        }
+        return std::nullopt;
+    case S::Handshaking:
+        if (event == E::TlsUp) {
+            return S::Confirming;
+        }
+        break;
+    case S::Confirming:
+        if (event == E::FirstFrame) {
+            return S::Up;
+        }
+        break;
+    case S::Up:
+        break;
+    case S::BackingOff:
+        if (event == E::RetryDue) {
+            return S::Connecting;
+        }
+        return std::nullopt;
+    case S::Stopped:
+        return std::nullopt;
+    }
+    // A link exists in Handshaking, Confirming and Up.
+    if (event == E::LinkDown) {
+        return S::BackingOff;
+    }
+    return std::nullopt;
+}
+
+const char* to_string(ClientState state) {
+    switch (state) {
+    case ClientState::Connecting:
+        return "connecting";
+    case ClientState::Handshaking:
+        return "handshaking";
+    case ClientState::Confirming:
+        return "confirming";
+    case ClientState::Up:
+        return "up";
+    case ClientState::BackingOff:
+        return "backing off";
+    case ClientState::Stopped:
+        return "stopped";
+    }
+    return "?";
+}
+
+const char* to_string(ClientEvent event) {
+    switch (event) {
+    case ClientEvent::Connected:
+        return "connected";
+    case ClientEvent::ConnectFailed:
+        return "connect failed";
+    case ClientEvent::TlsUp:
+        return "TLS up";
+    case ClientEvent::FirstFrame:
+        return "first frame";
+    case ClientEvent::LinkDown:
+        return "link down";
+    case ClientEvent::RetryDue:
+        return "retry due";
+    case ClientEvent::Stop:
+        return "stop";
+    }
+    return "?";
+}
+
+} // namespace enftun::tunnel
