@@ -518,6 +518,12 @@ bool Router::answer_echo(Session& from, Bytes packet) {
 void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
     if (auto it = by_address_.find(dst); it != by_address_.end()) {
         Session& to = *it->second;
+        if (to.link().dead()) {
+            // Its failure is reported on the next loop turn (TlsLink::flush):
+            // until then it is still routable, but nothing reaches it.
+            ++stats_.dropped_no_route;
+            return;
+        }
         if (!to.link().writer().append_frame(packet)) {
             ++stats_.dropped_queue_full;
             ENFTUN_LOG_RATELIMITED(log::Level::Debug, "queue to %s full: dropping",
