@@ -2,7 +2,6 @@
 
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
-#include "enftun/process/idle_pages.hpp"
 #include "enftun/tls/identity.hpp"
 
 #include <algorithm>
@@ -406,24 +405,8 @@ void Client::on_confirmed() {
                     link_->stream().describe().c_str());
     router_card_.on_tunnel_up();
     tun_poll_.watch(UV_READABLE);
-    release_startup_pages();
     idle_trim_.on_trimmed(stats_.tun_packets());
     idle_timer_.start(idle_tick_ms());
-}
-
-// Start-up and the handshake are behind us, the resolver thread is idle:
-// the pages only they used can go (process/idle_pages.hpp). Logged at info:
-// it is the process's memory figure an operator would otherwise misread.
-void Client::release_startup_pages() {
-    auto report = process::release_idle_pages();
-    if (!report) {
-        ENFTUN_LOG_WARN("start-up pages kept: %s: %s", report.error().what,
-                        strerror(report.error().sys));
-        return;
-    }
-    ENFTUN_LOG_INFO("released start-up pages: resident %zu -> %zu KiB (%zu mappings)",
-                    report->resident_before / 1024, report->resident_after / 1024,
-                    report->mappings);
 }
 
 // A quiet heartbeat period (the operator's measure of idle), within 1 s and
@@ -433,21 +416,16 @@ std::uint64_t Client::idle_tick_ms() const {
         static_cast<std::uint64_t>(config_.remote.heartbeat_period.count()), 1000, 60000);
 }
 
-// After a burst has gone quiet: its buffers and the pages the bulk path
-// mapped go back (tunnel/idle_trim.hpp); the next packet brings back what
-// it needs.
+// After a burst has gone quiet: its buffers go back (tunnel/idle_trim.hpp);
+// the next packet brings back what it needs.
 void Client::on_idle_tick() {
     if (!link_ || state_ != ClientState::Up) {
         return;
     }
     if (idle_trim_.on_tick(stats_.tun_packets())) {
         link_->release_buffers();
-        auto report = process::release_idle_pages();
         ++stats_.idle_trims;
-        if (report) {
-            ENFTUN_LOG_DEBUG("idle: buffers and pages released, resident %zu -> %zu KiB",
-                             report->resident_before / 1024, report->resident_after / 1024);
-        }
+        ENFTUN_LOG_DEBUG("idle: buffers released");
     }
     idle_timer_.start(idle_tick_ms());
 }

@@ -14,8 +14,10 @@
 #      TUN's TX counters (kernel -> daemon) average more than the MTU per
 #      packet, which only TSO allows;
 #   d. once the transfers have gone quiet for a heartbeat period (1 s here),
-#      the client hands back what they grew (tunnel/idle_trim.hpp): its
-#      idle-trims count rises and its VmRSS falls below the after-load figure.
+#      the client hands back the buffers they grew (tunnel/idle_trim.hpp):
+#      its idle-trims count rises, and the trimmed client still tunnels.
+#      (No VmRSS figure: it depends on the allocator and the page cache, and
+#      bench/ measures it; this test asserts the behaviour.)
 set -e -o pipefail
 export LC_ALL=C
 
@@ -82,10 +84,6 @@ tx_bytes_per_packet() {
         awk '$1 == "TX:" { getline; if ($2 > 0) print int($1 / $2); else print 0 }'
 }
 
-vm_rss_kib() {
-    awk '$1 == "VmRSS:" { print $2 }' "/proc/$(et_daemon_pid c1)/status"
-}
-
 # idle_trims_above N: the client's stats show more than N idle trims.
 idle_trims_above() {
     (($(et_daemon_stat c1 idle-trims) > $1))
@@ -112,16 +110,12 @@ main() {
     echo "average kernel -> daemon packet: client TUN $c_avg bytes, router TUN $r_avg bytes"
     check "c. the client read super-packets (TSO)" test "$c_avg" -gt "$MTU"
     check "c. the router read super-packets (TSO)" test "$r_avg" -gt "$MTU"
-    local trims loaded trimmed
+    local trims
     trims="$(et_daemon_stat c1 idle-trims)"
-    loaded="$(vm_rss_kib)"
     check "d. the client trims once the tunnel is quiet" \
         et_wait_for -d c1 idle_trims_above "$trims" || true
-    trimmed="$(vm_rss_kib)"
-    echo "client VmRSS after the transfers $loaded KiB, after the idle trim $trimmed KiB"
-    check "d. ... and its VmRSS fell" test "$trimmed" -lt "$loaded"
     check "d. the trimmed client still tunnels" et_exec c ping -6 -n -q -c 2 -W 2 fd00:f::1 >/dev/null
-    echo "offload_test: $((7 - FAILED)) passed, $FAILED failed"
+    echo "offload_test: $((6 - FAILED)) passed, $FAILED failed"
     ((FAILED == 0))
 }
 

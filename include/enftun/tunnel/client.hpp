@@ -106,7 +106,6 @@ private:
     void on_read_done(std::size_t frames) override;
     void on_link_down(const char* reason) override;
     void on_confirmed();
-    void release_startup_pages();
     void on_idle_tick();
     std::uint64_t idle_tick_ms() const;
 

@@ -1,8 +1,7 @@
 // IdleTrimPolicy: when a tunnel that moved packets has gone quiet, say so
 // once, so the client can hand back what the burst grew: the link's frame
-// buffers, OpenSSL's record buffers, and the library pages the bulk path
-// mapped (process/idle_pages.hpp). Without it, VmRSS after one iperf3 run
-// stays at the burst's level for as long as the tunnel is idle.
+// buffers and OpenSSL's record buffers. Without it, that heap stays at the
+// burst's level for as long as the tunnel is idle.
 //
 // The owner calls on_tick() once per period (the client uses its heartbeat
 // period, the operator's own measure of "idle") with its packet count so far:

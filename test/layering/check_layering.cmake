@@ -1,0 +1,26 @@
+# cmake -DBUILD_DIR=DIR -DPROBES="a;b;..." -P check_layering.cmake
+# Builds each probe target of test/layering/CMakeLists.txt: *_ok must build,
+# every other one must fail with the layer guard's #error.
+set(failed 0)
+foreach(probe ${PROBES})
+    execute_process(COMMAND ${CMAKE_COMMAND} --build ${BUILD_DIR} --target ${probe}
+                    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    if(probe MATCHES "_ok$")
+        if(rc EQUAL 0)
+            message(STATUS "ok: ${probe} builds")
+        else()
+            message(STATUS "FAIL: ${probe} (control) does not build:\n${out}")
+            math(EXPR failed "${failed} + 1")
+        endif()
+    elseif(NOT rc EQUAL 0 AND out MATCHES "enftun layering: a pure layer must not include")
+        message(STATUS "ok: ${probe} refused by the layer guard")
+    else()
+        message(STATUS "FAIL: ${probe} was not refused by the layer guard (rc ${rc}):\n${out}")
+        math(EXPR failed "${failed} + 1")
+    endif()
+endforeach()
+list(LENGTH PROBES total)
+if(total EQUAL 0 OR failed GREATER 0)
+    message(FATAL_ERROR "layering: ${failed} of ${total} probes failed")
+endif()
+message(STATUS "layering: ${total} probes, all as expected")
