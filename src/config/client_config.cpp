@@ -12,6 +12,9 @@ namespace {
 
 using detail::Group;
 
+// The keys a group ("tun", "identity.tpm") may hold, from the printer table.
+detail::KeyNames known_keys(std::string_view group);
+
 // Linux routing table ids that already mean something: RT_TABLE_DEFAULT,
 // RT_TABLE_MAIN and RT_TABLE_LOCAL (<linux/rtnetlink.h>).
 constexpr std::uint32_t kTableDefault = 253;
@@ -182,9 +185,7 @@ void read_tpm(const Group& g, TpmConfig& tpm) {
 void read_identity(const Group& g, IdentityConfig& id) {
     if (const auto n = g.group_length("tpm")) {
         TpmConfig tpm;
-        read_tpm(g.group("tpm", {"tcti", "device", "socket_host", "socket_port", "hierarchy",
-                                 "password", "parent"}),
-                 tpm);
+        read_tpm(g.group_of("tpm", known_keys("identity.tpm")), tpm);
         id.tpm = std::move(tpm);
     }
     id.cert_file = g.required("cert_file", g.path("cert_file"));
@@ -248,20 +249,11 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_legacy_root(root);
 
     ClientConfig c;
-    read_tun(root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu",
-                                "lladdr", "busy_poll_us", "ipv4_address"}),
-             c.tun);
-    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "server_name", "pin_sha256",
-                                      "heartbeat_period", "heartbeat_timeout", "connect_timeout",
-                                      "reconnect_max_delay", "reconnect_stable_period"}),
-                c.remote);
-    read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
-                                    "allow_ipv4", "ra_period"}),
-               c.route);
-    read_identity(
-        root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file", "tpm", "xtt"}),
-        c.identity);
-    read_enroll(root.group("enroll", {"url"}), c.enroll);
+    read_tun(root.group_of("tun", known_keys("tun")), c.tun);
+    read_remote(root.group_of("remote", known_keys("remote")), c.remote);
+    read_route(root.group_of("route", known_keys("route")), c.route);
+    read_identity(root.group_of("identity", known_keys("identity")), c.identity);
+    read_enroll(root.group_of("enroll", known_keys("enroll")), c.enroll);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -297,12 +289,21 @@ const TpmConfig& tpm_of(const ClientConfig& c) {
     return c.identity.tpm ? *c.identity.tpm : kDefaults;
 }
 
+// What a row of kPrinters is besides printable: a key the file may set, or
+// one `enftun -p` answers for the original enftun's scripts only.
+enum class Row { Setting, PrintOnly };
+
 struct KeyPrinter {
     std::string_view key;
     std::string (*print)(const ClientConfig&);
+    Row row = Row::Setting;
 };
 
 // One row per key, in file order; client_key_names() lists the same keys.
+// The file's known keys come from here too (known_keys(), plus the legacy
+// ones in kLegacyKeys), and config_docs_test holds the README's key table and
+// conf/example.conf to these rows. A new key goes here, in ClientConfig, and
+// in its group's read_*().
 const KeyPrinter kPrinters[] = {
     {"tun.dev", [](const ClientConfig& c) { return c.tun.dev; }},
     {"tun.dev_node", [](const ClientConfig& c) { return c.tun.dev_node; }},
@@ -353,7 +354,7 @@ const KeyPrinter kPrinters[] = {
     // identity.tpm.*: as the original printed them (enable 0 or 1, handles
     // in decimal); without the group, the defaults it would have.
     {"identity.tpm.enable",
-     [](const ClientConfig& c) { return std::string(c.identity.tpm ? "1" : "0"); }},
+     [](const ClientConfig& c) { return std::string(c.identity.tpm ? "1" : "0"); }, Row::PrintOnly},
     {"identity.tpm.tcti",
      [](const ClientConfig& c) { return std::string(tcti_name(tpm_of(c).tcti)); }},
     {"identity.tpm.device", [](const ClientConfig& c) { return tpm_of(c).device; }},
@@ -377,6 +378,55 @@ struct KeyAlias {
 const KeyAlias kAliases[] = {
     {"tun.ip_set", "tun.set_address"},
 };
+
+// Keys and groups the file may hold that have no printer: the original
+// enftun's (read by read_tun() and read_unsupported_identity()) and the
+// group identity.tpm, whose presence prints as identity.tpm.enable.
+constexpr std::string_view kLegacyKeys[] = {"tun.ip_set", "tun.ip_path", "identity.tpm",
+                                            "identity.xtt"};
+
+// The last part of key if the rest is group ("tun" and "tun.mtu": "mtu").
+std::optional<std::string_view> member_of(std::string_view group, std::string_view key) {
+    if (key.size() <= group.size() + 1 || key.substr(0, group.size()) != group ||
+        key[group.size()] != '.') {
+        return std::nullopt;
+    }
+    const std::string_view name = key.substr(group.size() + 1);
+    if (name.find('.') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return name;
+}
+
+std::vector<std::string_view> make_known_keys(std::string_view group) {
+    std::vector<std::string_view> names;
+    for (const auto& p : kPrinters) {
+        if (const auto name = member_of(group, p.key); name && p.row == Row::Setting) {
+            names.push_back(*name);
+        }
+    }
+    for (const std::string_view key : kLegacyKeys) {
+        if (const auto name = member_of(group, key)) {
+            names.push_back(*name);
+        }
+    }
+    return names;
+}
+
+detail::KeyNames known_keys(std::string_view group) {
+    static const std::vector<std::string_view> kGroups[] = {
+        make_known_keys("tun"),      make_known_keys("remote"),       make_known_keys("route"),
+        make_known_keys("identity"), make_known_keys("identity.tpm"), make_known_keys("enroll"),
+    };
+    static constexpr std::string_view kNames[] = {"tun",      "remote",       "route",
+                                                  "identity", "identity.tpm", "enroll"};
+    for (std::size_t i = 0; i < std::size(kNames); ++i) {
+        if (kNames[i] == group) {
+            return kGroups[i];
+        }
+    }
+    return {};
+}
 
 } // namespace
 

@@ -17,6 +17,31 @@ constexpr std::uint32_t kMaxHandshakes = 65536;
 constexpr std::size_t kMinQueueLimit = 65536;
 constexpr std::size_t kMaxQueueLimit = 0x7fffffff;
 
+// Every key of the groups `router` and `router.tun`, in file order: the
+// known-key checks use these lists and router_key_names() prints them, and
+// config_docs_test holds the README's key table and conf/router.conf to them.
+// A new key goes here, in RouterConfig and in read_router() or read_tun().
+constexpr std::string_view kRouterKeys[] = {"listen",
+                                            "port",
+                                            "address",
+                                            "cert_file",
+                                            "key_file",
+                                            "ca_cert_file",
+                                            "crl_file",
+                                            "max_sessions",
+                                            "max_handshakes",
+                                            "max_handshakes_per_source",
+                                            "first_byte_timeout",
+                                            "handshake_timeout",
+                                            "idle_timeout",
+                                            "mtu",
+                                            "queue_limit",
+                                            "busy_poll_us",
+                                            "client_prefixes",
+                                            "tun"};
+constexpr std::string_view kTunKeys[] = {"dev",    "dev_node",       "mtu",        "address",
+                                         "routes", "route_protocol", "route_table"};
+
 RouterTunConfig read_tun(const Group& g, std::uint32_t router_mtu) {
     RouterTunConfig tun;
     tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
@@ -66,8 +91,7 @@ void read_router(const Group& g, RouterConfig& r) {
                          .value_or(r.busy_poll_us);
     const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
     r.client_prefixes = g.parsed_list("client_prefixes", no_default).value_or(r.client_prefixes);
-    const Group tun = g.group(
-        "tun", {"dev", "dev_node", "mtu", "address", "routes", "route_protocol", "route_table"});
+    const Group tun = g.group_of("tun", kTunKeys);
     if (tun.present()) {
         r.tun = read_tun(tun, r.mtu);
     }
@@ -76,11 +100,7 @@ void read_router(const Group& g, RouterConfig& r) {
 Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
     const Group root = Group::root(reader, {"router"});
-    const Group router = root.group(
-        "router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file", "crl_file",
-                   "max_sessions", "max_handshakes", "max_handshakes_per_source",
-                   "first_byte_timeout", "handshake_timeout", "idle_timeout", "mtu", "queue_limit",
-                   "busy_poll_us", "client_prefixes", "tun"});
+    const Group router = root.group_of("router", kRouterKeys);
     if (!router.present()) {
         root.missing("router", "required group is missing");
     }
@@ -110,6 +130,22 @@ Result<RouterConfig, ConfigError> load_router_config_from_string(const std::stri
         return doc.error();
     }
     return load(*doc);
+}
+
+std::span<const std::string> router_key_names() {
+    static const auto names = [] {
+        std::vector<std::string> v;
+        for (const std::string_view key : kRouterKeys) {
+            if (key != "tun") {
+                v.push_back("router." + std::string(key));
+            }
+        }
+        for (const std::string_view key : kTunKeys) {
+            v.push_back("router.tun." + std::string(key));
+        }
+        return v;
+    }();
+    return names;
 }
 
 } // namespace enftun::config
