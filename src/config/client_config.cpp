@@ -12,6 +12,12 @@ namespace {
 
 using detail::Group;
 
+// The keys a group ("tun", "identity.tpm") may hold, from the key table.
+detail::KeyNames known_keys(std::string_view group);
+
+// Reads the keys of group that the key table reads, in its order, into c.
+void read_keys(const Group& g, std::string_view group, ClientConfig& c);
+
 // Linux routing table ids that already mean something: RT_TABLE_DEFAULT,
 // RT_TABLE_MAIN and RT_TABLE_LOCAL (<linux/rtnetlink.h>).
 constexpr std::uint32_t kTableDefault = 253;
@@ -28,65 +34,6 @@ constexpr std::uint32_t kMaxU32 = 0xffffffff;
 // 65535 s, so the period stops at 65535 / 3 = 21845 s.
 constexpr std::int64_t kMinRaPeriodMs = 4000;
 constexpr std::int64_t kMaxRaPeriodMs = 21845000;
-
-// The original enftun (xaptum/enftun src/config.c) ran `ip` to set the
-// address: tun.ip_path named it, tun.ip_set is its set_address.
-void read_tun(const Group& g, TunConfig& tun) {
-    tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
-    tun.dev_node = g.path("dev_node").value_or(tun.dev_node);
-    const auto set_address = g.boolean("set_address");
-    const auto ip_set = g.boolean("ip_set");
-    if (set_address && ip_set && *set_address != *ip_set) {
-        g.fail("ip_set", "conflicts with tun.set_address (ip_set is the original enftun's name "
-                         "for it; keep one)");
-    }
-    tun.set_address = set_address.value_or(ip_set.value_or(tun.set_address));
-    if (g.string("ip_path")) {
-        g.warn("ip_path", "ignored: enftun sets the TUN address through netlink, not with ip");
-    }
-    tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(tun.mtu);
-    tun.lladdr = g.parsed("lladdr", parse_mac);
-    tun.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
-                           .value_or(tun.busy_poll_us);
-    tun.ipv4_address = g.parsed("ipv4_address", parse_ipv4);
-}
-
-void read_remote(const Group& g, RemoteConfig& remote) {
-    auto hosts = g.parsed_list("hosts", parse_host);
-    if (hosts && hosts->empty()) {
-        g.fail("hosts", "must list at least one host");
-    }
-    remote.hosts = g.required("hosts", std::move(hosts));
-    remote.port = g.port("port").value_or(remote.port);
-    remote.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
-    remote.server_name = g.parsed("server_name", parse_host);
-    remote.pin_sha256 = g.parsed_list("pin_sha256", parse_sha256_pin).value_or(remote.pin_sha256);
-    remote.heartbeat_period = g.millis("heartbeat_period", 100).value_or(remote.heartbeat_period);
-    remote.heartbeat_timeout =
-        g.millis("heartbeat_timeout", 100).value_or(remote.heartbeat_timeout);
-    remote.connect_timeout = g.millis("connect_timeout", 100).value_or(remote.connect_timeout);
-    remote.reconnect_max_delay =
-        g.millis("reconnect_max_delay", 1000).value_or(remote.reconnect_max_delay);
-    remote.reconnect_stable_period =
-        g.millis("reconnect_stable_period", 1000).value_or(remote.reconnect_stable_period);
-}
-
-void read_route(const Group& g, RouteConfig& route) {
-    route.fwmark = g.integer("fwmark", std::uint32_t{1}, kMaxU32).value_or(route.fwmark);
-    route.table = g.integer("table", std::uint32_t{1}, kMaxU32).value_or(route.table);
-    if (route.table >= kTableDefault && route.table <= kTableLocal) {
-        g.fail("table", "must not be 253, 254 or 255, the default, main and local tables (got " +
-                            std::to_string(route.table) + ")");
-    }
-    const auto allow_default = [](std::string_view t) { return parse_prefix(t, true); };
-    route.prefixes = g.parsed_list("prefixes", allow_default).value_or(route.prefixes);
-    route.trusted_interfaces =
-        g.parsed_list("trusted_interfaces", parse_ifname).value_or(route.trusted_interfaces);
-    route.allow_ipv4 = g.boolean("allow_ipv4").value_or(route.allow_ipv4);
-    if (auto v = g.int64("ra_period", kMinRaPeriodMs, kMaxRaPeriodMs)) {
-        route.ra_period = std::chrono::milliseconds(*v);
-    }
-}
 
 // identity.xtt of the original enftun: present, even empty, it meant
 // "provision the identity with XTT". Empty, the config still works if
@@ -182,9 +129,7 @@ void read_tpm(const Group& g, TpmConfig& tpm) {
 void read_identity(const Group& g, IdentityConfig& id) {
     if (const auto n = g.group_length("tpm")) {
         TpmConfig tpm;
-        read_tpm(g.group("tpm", {"tcti", "device", "socket_host", "socket_port", "hierarchy",
-                                 "password", "parent"}),
-                 tpm);
+        read_tpm(g.group_of("tpm", known_keys("identity.tpm")), tpm);
         id.tpm = std::move(tpm);
     }
     id.cert_file = g.required("cert_file", g.path("cert_file"));
@@ -218,10 +163,6 @@ ValueResult<std::string> parse_enroll_url(std::string_view text) {
     return std::string(text);
 }
 
-void read_enroll(const Group& g, EnrollConfig& enroll) {
-    enroll.url = g.parsed("url", parse_enroll_url);
-}
-
 // Top-level groups of the original enftun with no counterpart here.
 void read_legacy_root(const Group& root) {
     // The original wrote `version = "1.0"`.
@@ -248,20 +189,11 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_legacy_root(root);
 
     ClientConfig c;
-    read_tun(root.group("tun", {"dev", "dev_node", "set_address", "ip_set", "ip_path", "mtu",
-                                "lladdr", "busy_poll_us", "ipv4_address"}),
-             c.tun);
-    read_remote(root.group("remote", {"hosts", "port", "ca_cert_file", "server_name", "pin_sha256",
-                                      "heartbeat_period", "heartbeat_timeout", "connect_timeout",
-                                      "reconnect_max_delay", "reconnect_stable_period"}),
-                c.remote);
-    read_route(root.group("route", {"fwmark", "table", "prefixes", "trusted_interfaces",
-                                    "allow_ipv4", "ra_period"}),
-               c.route);
-    read_identity(
-        root.group("identity", {"cert_file", "key_file", "ip_file", "duid_file", "tpm", "xtt"}),
-        c.identity);
-    read_enroll(root.group("enroll", {"url"}), c.enroll);
+    read_keys(root.group_of("tun", known_keys("tun")), "tun", c);
+    read_keys(root.group_of("remote", known_keys("remote")), "remote", c);
+    read_keys(root.group_of("route", known_keys("route")), "route", c);
+    read_identity(root.group_of("identity", known_keys("identity")), c.identity);
+    read_keys(root.group_of("enroll", known_keys("enroll")), "enroll", c);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -297,43 +229,149 @@ const TpmConfig& tpm_of(const ClientConfig& c) {
     return c.identity.tpm ? *c.identity.tpm : kDefaults;
 }
 
-struct KeyPrinter {
+// What a row of kKeys is: a key the file may set, or one `enftun -p`
+// answers for the original enftun's scripts only.
+enum class Row { Setting, PrintOnly };
+
+// One key: its dotted name, how it is read from its group (the leaf name is
+// passed in; null: its group has its own reader, read_identity()) and how
+// `enftun -p` prints it.
+struct Key {
     std::string_view key;
+    void (*read)(const Group& g, const char* name, ClientConfig& c);
     std::string (*print)(const ClientConfig&);
+    Row row = Row::Setting;
 };
 
-// One row per key, in file order; client_key_names() lists the same keys.
-const KeyPrinter kPrinters[] = {
-    {"tun.dev", [](const ClientConfig& c) { return c.tun.dev; }},
-    {"tun.dev_node", [](const ClientConfig& c) { return c.tun.dev_node; }},
-    {"tun.set_address", [](const ClientConfig& c) { return print_bool(c.tun.set_address); }},
-    {"tun.mtu", [](const ClientConfig& c) { return std::to_string(c.tun.mtu); }},
+// The client's keys, one row each, in file order: this table is what
+// reads them (read_keys(), in row order, so the first error in a file is
+// the same whatever else it holds), what `enftun -p` prints
+// (print_client_key(), client_key_names()) and what a group may hold
+// (known_keys(), plus kLegacyKeys). config_docs_test holds the README's key
+// table and conf/example.conf to it. A new key is a row here and a member of
+// ClientConfig; identity's keys are read by read_identity().
+const Key kKeys[] = {
+    {"tun.dev",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.tun.dev = g.parsed(n, parse_ifname).value_or(c.tun.dev);
+     },
+     [](const ClientConfig& c) { return c.tun.dev; }},
+    {"tun.dev_node",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.tun.dev_node = g.path(n).value_or(c.tun.dev_node);
+     },
+     [](const ClientConfig& c) { return c.tun.dev_node; }},
+    // The original enftun (xaptum/enftun src/config.c) ran `ip` to set the
+    // address: tun.ip_path named it, tun.ip_set is its set_address.
+    {"tun.set_address",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         const auto set_address = g.boolean(n);
+         const auto ip_set = g.boolean("ip_set");
+         if (set_address && ip_set && *set_address != *ip_set) {
+             g.fail("ip_set", "conflicts with tun.set_address (ip_set is the original enftun's "
+                              "name for it; keep one)");
+         }
+         c.tun.set_address = set_address.value_or(ip_set.value_or(c.tun.set_address));
+         if (g.string("ip_path")) {
+             g.warn("ip_path", "ignored: enftun sets the TUN address through netlink, not with ip");
+         }
+     },
+     [](const ClientConfig& c) { return print_bool(c.tun.set_address); }},
+    {"tun.mtu",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.tun.mtu = g.integer(n, kMinMtu, kMaxMtu).value_or(c.tun.mtu);
+     },
+     [](const ClientConfig& c) { return std::to_string(c.tun.mtu); }},
     {"tun.lladdr",
+     [](const Group& g, const char* n, ClientConfig& c) { c.tun.lladdr = g.parsed(n, parse_mac); },
      [](const ClientConfig& c) { return c.tun.lladdr ? format_mac(*c.tun.lladdr) : ""; }},
-    {"tun.busy_poll_us", [](const ClientConfig& c) { return std::to_string(c.tun.busy_poll_us); }},
+    {"tun.busy_poll_us",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.tun.busy_poll_us =
+             g.integer(n, std::uint32_t{0}, detail::kMaxBusyPollUs).value_or(c.tun.busy_poll_us);
+     },
+     [](const ClientConfig& c) { return std::to_string(c.tun.busy_poll_us); }},
     {"tun.ipv4_address",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.tun.ipv4_address = g.parsed(n, parse_ipv4);
+     },
      [](const ClientConfig& c) {
          return c.tun.ipv4_address ? format_ipv4(*c.tun.ipv4_address) : "";
      }},
-    {"remote.hosts", [](const ClientConfig& c) { return join(c.remote.hosts); }},
-    {"remote.port", [](const ClientConfig& c) { return std::to_string(c.remote.port); }},
-    {"remote.ca_cert_file", [](const ClientConfig& c) { return c.remote.ca_cert_file; }},
+    {"remote.hosts",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         auto hosts = g.parsed_list(n, parse_host);
+         if (hosts && hosts->empty()) {
+             g.fail(n, "must list at least one host");
+         }
+         c.remote.hosts = g.required(n, std::move(hosts));
+     },
+     [](const ClientConfig& c) { return join(c.remote.hosts); }},
+    {"remote.port",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.port = g.port(n).value_or(c.remote.port);
+     },
+     [](const ClientConfig& c) { return std::to_string(c.remote.port); }},
+    {"remote.ca_cert_file",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.ca_cert_file = g.required(n, g.path(n));
+     },
+     [](const ClientConfig& c) { return c.remote.ca_cert_file; }},
     {"remote.server_name",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.server_name = g.parsed(n, parse_host);
+     },
      [](const ClientConfig& c) { return c.remote.server_name.value_or(std::string()); }},
-    {"remote.pin_sha256", [](const ClientConfig& c) { return join(c.remote.pin_sha256); }},
+    {"remote.pin_sha256",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.pin_sha256 = g.parsed_list(n, parse_sha256_pin).value_or(c.remote.pin_sha256);
+     },
+     [](const ClientConfig& c) { return join(c.remote.pin_sha256); }},
     {"remote.heartbeat_period",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.heartbeat_period = g.millis(n, 100).value_or(c.remote.heartbeat_period);
+     },
      [](const ClientConfig& c) { return print_ms(c.remote.heartbeat_period); }},
     {"remote.heartbeat_timeout",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.heartbeat_timeout = g.millis(n, 100).value_or(c.remote.heartbeat_timeout);
+     },
      [](const ClientConfig& c) { return print_ms(c.remote.heartbeat_timeout); }},
     {"remote.connect_timeout",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.connect_timeout = g.millis(n, 100).value_or(c.remote.connect_timeout);
+     },
      [](const ClientConfig& c) { return print_ms(c.remote.connect_timeout); }},
     {"remote.reconnect_max_delay",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.reconnect_max_delay = g.millis(n, 1000).value_or(c.remote.reconnect_max_delay);
+     },
      [](const ClientConfig& c) { return print_ms(c.remote.reconnect_max_delay); }},
     {"remote.reconnect_stable_period",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.reconnect_stable_period =
+             g.millis(n, 1000).value_or(c.remote.reconnect_stable_period);
+     },
      [](const ClientConfig& c) { return print_ms(c.remote.reconnect_stable_period); }},
-    {"route.fwmark", [](const ClientConfig& c) { return std::to_string(c.route.fwmark); }},
-    {"route.table", [](const ClientConfig& c) { return std::to_string(c.route.table); }},
+    {"route.fwmark",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.route.fwmark = g.integer(n, std::uint32_t{1}, kMaxU32).value_or(c.route.fwmark);
+     },
+     [](const ClientConfig& c) { return std::to_string(c.route.fwmark); }},
+    {"route.table",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.route.table = g.integer(n, std::uint32_t{1}, kMaxU32).value_or(c.route.table);
+         if (c.route.table >= kTableDefault && c.route.table <= kTableLocal) {
+             g.fail(n, "must not be 253, 254 or 255, the default, main and local tables (got " +
+                           std::to_string(c.route.table) + ")");
+         }
+     },
+     [](const ClientConfig& c) { return std::to_string(c.route.table); }},
     {"route.prefixes",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         const auto allow_default = [](std::string_view t) { return parse_prefix(t, true); };
+         c.route.prefixes = g.parsed_list(n, allow_default).value_or(c.route.prefixes);
+     },
      [](const ClientConfig& c) {
          std::vector<std::string> texts;
          for (const auto& p : c.route.prefixes) {
@@ -342,30 +380,51 @@ const KeyPrinter kPrinters[] = {
          return join(texts);
      }},
     {"route.trusted_interfaces",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.route.trusted_interfaces =
+             g.parsed_list(n, parse_ifname).value_or(c.route.trusted_interfaces);
+     },
      [](const ClientConfig& c) { return join(c.route.trusted_interfaces); }},
-    {"route.allow_ipv4", [](const ClientConfig& c) { return print_bool(c.route.allow_ipv4); }},
-    {"route.ra_period", [](const ClientConfig& c) { return print_ms(c.route.ra_period); }},
-    {"identity.cert_file", [](const ClientConfig& c) { return c.identity.cert_file; }},
-    {"identity.key_file", [](const ClientConfig& c) { return c.identity.key_file; }},
-    {"identity.ip_file",
+    {"route.allow_ipv4",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.route.allow_ipv4 = g.boolean(n).value_or(c.route.allow_ipv4);
+     },
+     [](const ClientConfig& c) { return print_bool(c.route.allow_ipv4); }},
+    {"route.ra_period",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         if (auto v = g.int64(n, kMinRaPeriodMs, kMaxRaPeriodMs)) {
+             c.route.ra_period = std::chrono::milliseconds(*v);
+         }
+     },
+     [](const ClientConfig& c) { return print_ms(c.route.ra_period); }},
+    {"identity.cert_file", nullptr, [](const ClientConfig& c) { return c.identity.cert_file; }},
+    {"identity.key_file", nullptr, [](const ClientConfig& c) { return c.identity.key_file; }},
+    {"identity.ip_file", nullptr,
      [](const ClientConfig& c) { return c.identity.ip_file.value_or(std::string()); }},
-    {"identity.duid_file", [](const ClientConfig& c) { return c.identity.duid_file; }},
+    {"identity.duid_file", nullptr, [](const ClientConfig& c) { return c.identity.duid_file; }},
     // identity.tpm.*: as the original printed them (enable 0 or 1, handles
     // in decimal); without the group, the defaults it would have.
-    {"identity.tpm.enable",
-     [](const ClientConfig& c) { return std::string(c.identity.tpm ? "1" : "0"); }},
-    {"identity.tpm.tcti",
+    {"identity.tpm.enable", nullptr,
+     [](const ClientConfig& c) { return std::string(c.identity.tpm ? "1" : "0"); }, Row::PrintOnly},
+    {"identity.tpm.tcti", nullptr,
      [](const ClientConfig& c) { return std::string(tcti_name(tpm_of(c).tcti)); }},
-    {"identity.tpm.device", [](const ClientConfig& c) { return tpm_of(c).device; }},
-    {"identity.tpm.socket_host", [](const ClientConfig& c) { return tpm_of(c).socket_host; }},
-    {"identity.tpm.socket_port",
+    {"identity.tpm.device", nullptr, [](const ClientConfig& c) { return tpm_of(c).device; }},
+    {"identity.tpm.socket_host", nullptr,
+     [](const ClientConfig& c) { return tpm_of(c).socket_host; }},
+    {"identity.tpm.socket_port", nullptr,
      [](const ClientConfig& c) { return std::to_string(tpm_of(c).socket_port); }},
-    {"identity.tpm.hierarchy",
+    {"identity.tpm.hierarchy", nullptr,
      [](const ClientConfig& c) { return std::to_string(tpm_of(c).hierarchy); }},
-    {"identity.tpm.password",
+    {"identity.tpm.password", nullptr,
      [](const ClientConfig& c) { return tpm_of(c).password.value_or(std::string()); }},
-    {"identity.tpm.parent", [](const ClientConfig& c) { return std::to_string(tpm_of(c).parent); }},
-    {"enroll.url", [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
+    {"identity.tpm.parent", nullptr,
+     [](const ClientConfig& c) { return std::to_string(tpm_of(c).parent); }},
+    // enroll.url: where enftun-keygen finds enftun-enroll.
+    {"enroll.url",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.enroll.url = g.parsed(n, parse_enroll_url);
+     },
+     [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
 };
 
 // The original enftun's names for keys we print under another name, so
@@ -377,6 +436,64 @@ struct KeyAlias {
 const KeyAlias kAliases[] = {
     {"tun.ip_set", "tun.set_address"},
 };
+
+// Keys and groups the file may hold that have no printer: the original
+// enftun's (read in the rows tun.set_address and by read_identity()) and the
+// group identity.tpm, whose presence prints as identity.tpm.enable.
+constexpr std::string_view kLegacyKeys[] = {"tun.ip_set", "tun.ip_path", "identity.tpm",
+                                            "identity.xtt"};
+
+// The last part of key if the rest is group ("tun" and "tun.mtu": "mtu").
+std::optional<std::string_view> member_of(std::string_view group, std::string_view key) {
+    if (key.size() <= group.size() + 1 || key.substr(0, group.size()) != group ||
+        key[group.size()] != '.') {
+        return std::nullopt;
+    }
+    const std::string_view name = key.substr(group.size() + 1);
+    if (name.find('.') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    return name;
+}
+
+std::vector<std::string_view> make_known_keys(std::string_view group) {
+    std::vector<std::string_view> names;
+    for (const auto& k : kKeys) {
+        if (const auto name = member_of(group, k.key); name && k.row == Row::Setting) {
+            names.push_back(*name);
+        }
+    }
+    for (const std::string_view key : kLegacyKeys) {
+        if (const auto name = member_of(group, key)) {
+            names.push_back(*name);
+        }
+    }
+    return names;
+}
+
+void read_keys(const Group& g, std::string_view group, ClientConfig& c) {
+    for (const auto& k : kKeys) {
+        // A leaf of a literal key: still NUL-terminated.
+        if (const auto name = member_of(group, k.key); name && k.read != nullptr) {
+            k.read(g, name->data(), c);
+        }
+    }
+}
+
+detail::KeyNames known_keys(std::string_view group) {
+    static const std::vector<std::string_view> kGroups[] = {
+        make_known_keys("tun"),      make_known_keys("remote"),       make_known_keys("route"),
+        make_known_keys("identity"), make_known_keys("identity.tpm"), make_known_keys("enroll"),
+    };
+    static constexpr std::string_view kNames[] = {"tun",      "remote",       "route",
+                                                  "identity", "identity.tpm", "enroll"};
+    for (std::size_t i = 0; i < std::size(kNames); ++i) {
+        if (kNames[i] == group) {
+            return kGroups[i];
+        }
+    }
+    return {};
+}
 
 } // namespace
 
@@ -418,9 +535,9 @@ Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
             key = a.key;
         }
     }
-    for (const auto& p : kPrinters) {
-        if (p.key == key) {
-            return p.print(config);
+    for (const auto& k : kKeys) {
+        if (k.key == key) {
+            return k.print(config);
         }
     }
     return ConfigError{"unknown key: " + std::string(asked)};
@@ -429,8 +546,8 @@ Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
 std::span<const std::string_view> client_key_names() {
     static const auto names = [] {
         std::vector<std::string_view> v;
-        for (const auto& p : kPrinters) {
-            v.push_back(p.key);
+        for (const auto& k : kKeys) {
+            v.push_back(k.key);
         }
         return v;
     }();

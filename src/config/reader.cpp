@@ -191,11 +191,11 @@ void Reader::warn(const config_setting_t* at, std::string_view key, std::string_
 Group Group::root(Reader& reader, std::initializer_list<std::string_view> known) {
     const config_setting_t* root = reader.doc().root();
     Group g(reader, root, root, "");
-    g.check_known(known);
+    g.check_known(KeyNames(known.begin(), known.size()));
     return g;
 }
 
-Group Group::group(const char* name, std::initializer_list<std::string_view> known) const {
+Group Group::group_of(const char* name, KeyNames known) const {
     const config_setting_t* s = member(name);
     if (s != nullptr && !config_setting_is_group(s)) {
         reader_->fail(locate(s), key_path(name), type_error("a group", s));
@@ -310,7 +310,7 @@ std::string Group::key_path(std::string_view key) const {
     return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
 }
 
-void Group::check_known(std::initializer_list<std::string_view> known) const {
+void Group::check_known(KeyNames known) const {
     for (int i = 0; i < config_setting_length(setting_); ++i) {
         const config_setting_t* s = config_setting_get_elem(setting_, static_cast<unsigned>(i));
         const std::string_view name = config_setting_name(s);

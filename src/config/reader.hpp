@@ -27,6 +27,7 @@
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -127,6 +128,9 @@ template <typename Parse>
 using ParsedType = std::remove_cvref_t<
     decltype(std::declval<std::invoke_result_t<Parse, std::string_view>>().value())>;
 
+// Names of the keys a group may hold, for loaders that keep them in a table.
+using KeyNames = std::span<const std::string_view>;
+
 class Group {
 public:
     // The root group, whose members must all be in known.
@@ -134,7 +138,11 @@ public:
 
     // The member group `name`, whose members must all be in known. A missing
     // group reads as empty, so every key in it takes its default.
-    Group group(const char* name, std::initializer_list<std::string_view> known) const;
+    Group group(const char* name, std::initializer_list<std::string_view> known) const {
+        return group_of(name, KeyNames(known.begin(), known.size()));
+    }
+    // The same with the names in a table.
+    Group group_of(const char* name, KeyNames known) const;
 
     bool present() const { return setting_ != nullptr; }
 
@@ -226,7 +234,7 @@ private:
 
     const config_setting_t* member(const char* key) const;
     std::string key_path(std::string_view key) const;
-    void check_known(std::initializer_list<std::string_view> known) const;
+    void check_known(KeyNames known) const;
     bool expect_string(const config_setting_t* s, const std::string& key) const;
     bool expect_list(const config_setting_t* s, const std::string& key) const;
     // Where to report an error about s: its own line, or its parent's if

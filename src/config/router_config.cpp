@@ -2,6 +2,11 @@
 
 #include "reader.hpp"
 
+#include <cstddef>
+#include <string_view>
+#include <utility>
+#include <vector>
+
 namespace enftun::config {
 
 namespace {
@@ -17,57 +22,148 @@ constexpr std::uint32_t kMaxHandshakes = 65536;
 constexpr std::size_t kMinQueueLimit = 65536;
 constexpr std::size_t kMaxQueueLimit = 0x7fffffff;
 
-RouterTunConfig read_tun(const Group& g, std::uint32_t router_mtu) {
-    RouterTunConfig tun;
-    tun.dev = g.parsed("dev", parse_ifname).value_or(tun.dev);
-    tun.dev_node = g.path("dev_node").value_or(tun.dev_node);
-    tun.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(router_mtu);
-    tun.address = g.parsed("address", parse_unicast_ipv6);
-    const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
-    tun.routes = g.parsed_list("routes", no_default).value_or(tun.routes);
+// One key of `router` or `router.tun`: its name and how it is read (the name
+// is passed in).
+template <typename Config>
+struct Key {
+    std::string_view name;
+    void (*read)(const Group& g, const char* name, Config& c);
+};
+
+// The keys of `router`, one row each, in file order: read in row order (so
+// the first error in a file is the same whatever else it holds), the group's
+// known keys, and router_key_names(); config_docs_test holds the README's key
+// table and conf/router.conf to them. A new key is a row here (or in
+// kTunKeys) and a member of RouterConfig.
+const Key<RouterConfig> kRouterKeys[] = {
+    {"listen",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         auto listen = g.parsed_list(n, parse_ip_literal);
+         if (listen && listen->empty()) {
+             g.fail(n, "must list at least one address");
+         }
+         r.listen = std::move(listen).value_or(r.listen);
+     }},
+    {"port",
+     [](const Group& g, const char* n, RouterConfig& r) { r.port = g.port(n).value_or(r.port); }},
+    {"address",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.address = g.required(n, g.parsed(n, parse_unicast_ipv6));
+     }},
+    {"cert_file", [](const Group& g, const char* n,
+                     RouterConfig& r) { r.cert_file = g.required(n, g.path(n)); }},
+    {"key_file",
+     [](const Group& g, const char* n, RouterConfig& r) { r.key_file = g.required(n, g.path(n)); }},
+    {"ca_cert_file", [](const Group& g, const char* n,
+                        RouterConfig& r) { r.ca_cert_file = g.required(n, g.path(n)); }},
+    {"crl_file", [](const Group& g, const char* n,
+                    RouterConfig& r) { r.crl_file = g.path(n).value_or(r.crl_file); }},
+    {"max_sessions",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.max_sessions = g.integer(n, std::uint32_t{1}, kMaxSessions).value_or(r.max_sessions);
+     }},
+    {"max_handshakes",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.max_handshakes =
+             g.integer(n, std::uint32_t{1}, kMaxHandshakes).value_or(r.max_handshakes);
+     }},
+    {"max_handshakes_per_source",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.max_handshakes_per_source =
+             g.integer(n, std::uint32_t{1}, kMaxHandshakes).value_or(r.max_handshakes_per_source);
+     }},
+    {"first_byte_timeout",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.first_byte_timeout = g.millis(n, 100).value_or(r.first_byte_timeout);
+     }},
+    {"handshake_timeout",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.handshake_timeout = g.millis(n, 100).value_or(r.handshake_timeout);
+     }},
+    {"idle_timeout",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.idle_timeout = g.millis(n, 1000).value_or(r.idle_timeout);
+     }},
+    {"mtu", [](const Group& g, const char* n,
+               RouterConfig& r) { r.mtu = g.integer(n, kMinMtu, kMaxMtu).value_or(r.mtu); }},
+    {"queue_limit",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.queue_limit = g.integer(n, kMinQueueLimit, kMaxQueueLimit).value_or(r.queue_limit);
+     }},
+    {"busy_poll_us",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.busy_poll_us =
+             g.integer(n, std::uint32_t{0}, detail::kMaxBusyPollUs).value_or(r.busy_poll_us);
+     }},
+    {"client_prefixes",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
+         r.client_prefixes = g.parsed_list(n, no_default).value_or(r.client_prefixes);
+     }},
+    {"tun", nullptr}, // read by read_router(), after the rows: its mtu defaults to router.mtu
+};
+
+// The keys of `router.tun`, as kRouterKeys.
+const Key<RouterTunConfig> kTunKeys[] = {
+    {"dev", [](const Group& g, const char* n,
+               RouterTunConfig& t) { t.dev = g.parsed(n, parse_ifname).value_or(t.dev); }},
+    {"dev_node", [](const Group& g, const char* n,
+                    RouterTunConfig& t) { t.dev_node = g.path(n).value_or(t.dev_node); }},
+    {"mtu", [](const Group& g, const char* n,
+               RouterTunConfig& t) { t.mtu = g.integer(n, kMinMtu, kMaxMtu).value_or(t.mtu); }},
+    {"address", [](const Group& g, const char* n,
+                   RouterTunConfig& t) { t.address = g.parsed(n, parse_unicast_ipv6); }},
+    {"routes",
+     [](const Group& g, const char* n, RouterTunConfig& t) {
+         const auto no_default = [](std::string_view x) { return parse_prefix(x, false); };
+         t.routes = g.parsed_list(n, no_default).value_or(t.routes);
+     }},
     // 0-4 mean something to the kernel (unspec, redirect, kernel, boot,
     // static); 255 is the local table, 0 no table.
-    tun.route_protocol =
-        g.integer<std::uint8_t>("route_protocol", 5, 255).value_or(tun.route_protocol);
-    tun.route_table =
-        g.integer<std::uint32_t>("route_table", 1, 0x7fffffff).value_or(tun.route_table);
-    if (tun.route_table == 255) {
-        g.fail("route_table", "255 is the kernel's local table");
+    {"route_protocol",
+     [](const Group& g, const char* n, RouterTunConfig& t) {
+         t.route_protocol = g.integer<std::uint8_t>(n, 5, 255).value_or(t.route_protocol);
+     }},
+    {"route_table",
+     [](const Group& g, const char* n, RouterTunConfig& t) {
+         t.route_table = g.integer<std::uint32_t>(n, 1, 0x7fffffff).value_or(t.route_table);
+         if (t.route_table == 255) {
+             g.fail(n, "255 is the kernel's local table");
+         }
+     }},
+};
+
+template <typename Config, std::size_t N>
+std::vector<std::string_view> names_of(const Key<Config> (&keys)[N]) {
+    std::vector<std::string_view> names;
+    for (const auto& k : keys) {
+        names.push_back(k.name);
     }
+    return names;
+}
+
+template <typename Config, std::size_t N>
+void read_rows(const Group& g, const Key<Config> (&keys)[N], Config& c) {
+    for (const auto& k : keys) {
+        if (k.read != nullptr) {
+            // A literal's whole text: NUL-terminated.
+            k.read(g, k.name.data(), c);
+        }
+    }
+}
+
+// The TUN's mtu defaults to router.mtu.
+RouterTunConfig read_tun(const Group& g, std::uint32_t router_mtu) {
+    RouterTunConfig tun;
+    tun.mtu = router_mtu;
+    read_rows(g, kTunKeys, tun);
     return tun;
 }
 
 void read_router(const Group& g, RouterConfig& r) {
-    auto listen = g.parsed_list("listen", parse_ip_literal);
-    if (listen && listen->empty()) {
-        g.fail("listen", "must list at least one address");
-    }
-    r.listen = std::move(listen).value_or(r.listen);
-    r.port = g.port("port").value_or(r.port);
-    r.address = g.required("address", g.parsed("address", parse_unicast_ipv6));
-    r.cert_file = g.required("cert_file", g.path("cert_file"));
-    r.key_file = g.required("key_file", g.path("key_file"));
-    r.ca_cert_file = g.required("ca_cert_file", g.path("ca_cert_file"));
-    r.crl_file = g.path("crl_file").value_or(r.crl_file);
-    r.max_sessions =
-        g.integer("max_sessions", std::uint32_t{1}, kMaxSessions).value_or(r.max_sessions);
-    r.max_handshakes =
-        g.integer("max_handshakes", std::uint32_t{1}, kMaxHandshakes).value_or(r.max_handshakes);
-    r.max_handshakes_per_source =
-        g.integer("max_handshakes_per_source", std::uint32_t{1}, kMaxHandshakes)
-            .value_or(r.max_handshakes_per_source);
-    r.first_byte_timeout = g.millis("first_byte_timeout", 100).value_or(r.first_byte_timeout);
-    r.handshake_timeout = g.millis("handshake_timeout", 100).value_or(r.handshake_timeout);
-    r.idle_timeout = g.millis("idle_timeout", 1000).value_or(r.idle_timeout);
-    r.mtu = g.integer("mtu", kMinMtu, kMaxMtu).value_or(r.mtu);
-    r.queue_limit =
-        g.integer("queue_limit", kMinQueueLimit, kMaxQueueLimit).value_or(r.queue_limit);
-    r.busy_poll_us = g.integer("busy_poll_us", std::uint32_t{0}, detail::kMaxBusyPollUs)
-                         .value_or(r.busy_poll_us);
-    const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
-    r.client_prefixes = g.parsed_list("client_prefixes", no_default).value_or(r.client_prefixes);
-    const Group tun = g.group(
-        "tun", {"dev", "dev_node", "mtu", "address", "routes", "route_protocol", "route_table"});
+    read_rows(g, kRouterKeys, r);
+    static const auto kTunNames = names_of(kTunKeys);
+    const Group tun = g.group_of("tun", kTunNames);
     if (tun.present()) {
         r.tun = read_tun(tun, r.mtu);
     }
@@ -76,11 +172,8 @@ void read_router(const Group& g, RouterConfig& r) {
 Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
     const Group root = Group::root(reader, {"router"});
-    const Group router = root.group(
-        "router", {"listen", "port", "address", "cert_file", "key_file", "ca_cert_file", "crl_file",
-                   "max_sessions", "max_handshakes", "max_handshakes_per_source",
-                   "first_byte_timeout", "handshake_timeout", "idle_timeout", "mtu", "queue_limit",
-                   "busy_poll_us", "client_prefixes", "tun"});
+    static const auto kRouterNames = names_of(kRouterKeys);
+    const Group router = root.group_of("router", kRouterNames);
     if (!router.present()) {
         root.missing("router", "required group is missing");
     }
@@ -110,6 +203,22 @@ Result<RouterConfig, ConfigError> load_router_config_from_string(const std::stri
         return doc.error();
     }
     return load(*doc);
+}
+
+std::span<const std::string> router_key_names() {
+    static const auto names = [] {
+        std::vector<std::string> v;
+        for (const auto& k : kRouterKeys) {
+            if (k.name != "tun") {
+                v.push_back("router." + std::string(k.name));
+            }
+        }
+        for (const auto& k : kTunKeys) {
+            v.push_back("router.tun." + std::string(k.name));
+        }
+        return v;
+    }();
+    return names;
 }
 
 } // namespace enftun::config

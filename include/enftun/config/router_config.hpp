@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,5 +75,9 @@ struct RouterConfig {
 [[nodiscard]] Result<RouterConfig, ConfigError>
 load_router_config_from_string(const std::string& text, const std::string& base_dir,
                                const std::string& source_name = "<string>");
+
+// Every key of the router config as a dotted path ("router.port",
+// "router.tun.dev"), in file order; the group router.tun itself is not listed.
+std::span<const std::string> router_key_names();
 
 } // namespace enftun::config
