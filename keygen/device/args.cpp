@@ -78,10 +78,6 @@ Outcome<void> pick_mode(Options& o, const Seen& seen) {
     if ((offline || !o.csr_out.empty()) && seen.network) {
         return Failure{seen.network_option + " does not apply offline (--ca-cert, --csr-out)"};
     }
-    if (seen.renew && o.tpm) {
-        return Failure{"--renew cannot use a TPM-held key yet (its TLS client reads key "
-                       "files): enroll again with --tpm"};
-    }
     if (seen.renew && (!o.user.empty() || !o.password_file.empty())) {
         return Failure{
             std::string("--renew authenticates with the current certificate: no --user or "
@@ -210,7 +206,7 @@ void print_usage(std::FILE* out) {
         out,
         "usage: enftun-keygen [-c FILE] [--server URL] [--user NAME] [--password-file F]\n"
         "                     [--owner USER] [--yes] [--tpm] ADDRESS|PREFIX/64|auto\n"
-        "       enftun-keygen --renew [-c FILE] [--server URL] [--owner USER] [--yes]\n"
+        "       enftun-keygen --renew [-c FILE] [--server URL] [--owner USER] [--yes] [--tpm]\n"
         "       enftun-keygen --ca-cert F --ca-key F [-c FILE] [--days N] [--owner USER] [--yes] "
         "ADDRESS\n"
         "       enftun-keygen --csr-out F [-c FILE] [--owner USER] [--yes] ADDRESS\n"

@@ -5,6 +5,7 @@
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include <memory>
 
@@ -81,6 +82,21 @@ std::string error_text(const std::string& body) {
     return {};
 }
 
+// libcurl's hook on the SSL_CTX it made (CURLOPT_SSL_CTX_FUNCTION, OpenSSL
+// backend): the client certificate chain and a key that is not a file (a
+// TPM-held key, which only signs through its EVP_PKEY). Key first, as in
+// tls::TlsContext: a mismatched pair is then reported as what it is.
+CURLcode use_client_identity(CURL*, void* ssl_ctx, void* user) noexcept {
+    const auto* options = static_cast<const ServiceOptions*>(user);
+    auto* ctx = static_cast<SSL_CTX*>(ssl_ctx);
+    if (SSL_CTX_use_PrivateKey(ctx, options->client_key) != 1 ||
+        SSL_CTX_use_certificate_chain_file(ctx, options->client_cert_file.c_str()) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        return CURLE_SSL_CERTPROBLEM;
+    }
+    return CURLE_OK;
+}
+
 } // namespace
 
 struct EnrollClient::HttpReply {
@@ -138,7 +154,10 @@ Outcome<EnrollClient::HttpReply> EnrollClient::post(const char* path, const std:
     curl_easy_setopt(c, CURLOPT_CAPATH, nullptr);
     curl_easy_setopt(c, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
     curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
-    if (!options_.client_cert_file.empty()) {
+    if (options_.client_key != nullptr) {
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, use_client_identity);
+        curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &options_);
+    } else if (!options_.client_cert_file.empty()) {
         curl_easy_setopt(c, CURLOPT_SSLCERT, options_.client_cert_file.c_str());
         curl_easy_setopt(c, CURLOPT_SSLKEY, options_.client_key_file.c_str());
     }

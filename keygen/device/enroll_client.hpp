@@ -24,9 +24,12 @@ namespace enftun::keygen {
 struct ServiceOptions {
     std::string url;          // "https://host:port", no trailing path
     std::string ca_cert_file; // remote.ca_cert_file
-    // Mutual TLS (renew only): the current identity.
+    // Mutual TLS (renew only): the current identity. client_key, when set,
+    // is the current key as libssl signs with it (a TPM-held key: there is
+    // no key file to read), borrowed, and client_key_file is unused.
     std::string client_cert_file;
     std::string client_key_file;
+    EVP_PKEY* client_key = nullptr;
 };
 
 struct ServiceReply {

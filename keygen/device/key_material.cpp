@@ -99,6 +99,22 @@ Outcome<SecretPem> private_key_pem(EVP_PKEY* key) {
     return pem;
 }
 
+Outcome<tls::PkeyPtr> public_key_of(EVP_PKEY* key) {
+    ERR_clear_error();
+    unsigned char* der = nullptr;
+    const int len = i2d_PUBKEY(key, &der);
+    if (len <= 0) {
+        return Failure{ssl_failure("cannot encode the public key")};
+    }
+    const unsigned char* p = der;
+    tls::PkeyPtr pub(d2i_PUBKEY(nullptr, &p, len));
+    OPENSSL_free(der);
+    if (!pub) {
+        return Failure{ssl_failure("cannot decode the public key")};
+    }
+    return pub;
+}
+
 Outcome<std::vector<tls::X509Ptr>> parse_certs_pem(const std::string& pem) {
     ERR_clear_error();
     tls::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));

@@ -40,6 +40,10 @@ Outcome<std::string> make_csr_pem(EVP_PKEY* key, const std::string& subject_cn);
 // The key as unencrypted PKCS#8 PEM, for the key file only.
 Outcome<SecretPem> private_key_pem(EVP_PKEY* key);
 
+// The public half of key alone, in the default library context (what the
+// reply's checks need once a TPM key is no longer loaded). Errors: OpenSSL.
+Outcome<tls::PkeyPtr> public_key_of(EVP_PKEY* key);
+
 // Every certificate in PEM text (at least one), in order. Errors: no
 // certificate, or one that does not parse.
 Outcome<std::vector<tls::X509Ptr>> parse_certs_pem(const std::string& pem);

@@ -41,6 +41,7 @@ struct Plan {
     std::string server;
     std::vector<enftun::tls::X509Ptr> cas; // remote.ca_cert_file
     const KeySource* keys = nullptr;       // in software, or in the TPM (--tpm)
+    enftun::tls::PkeyPtr current_key;      // renew with --tpm: the TPM-held key to log in with
 };
 
 std::string server_url(const Options& o, const ClientConfig& c) {
@@ -125,6 +126,26 @@ Outcome<void> write_checked(const Plan& p, const SecretPem& key, CheckedReply& c
     return {};
 }
 
+// A TPM without a resource manager (swtpm; a bare /dev/tpm0) holds three
+// objects: with a running enftun's key, the new key and the current one
+// (and its parent while it loads) do not fit at once. Renewal with --tpm
+// therefore keeps only the new key's public half once the CSR is signed
+// and its blob taken, and only then loads the current key to log in with.
+Outcome<void> swap_in_current_key(Plan& p, enftun::tls::PkeyPtr& key) {
+    auto pub = public_key_of(key.get());
+    if (!pub) {
+        return pub.error();
+    }
+    key = std::move(*pub); // flushes the new key from the TPM
+    auto current = p.keys->load_current(p.config->identity.key_file);
+    if (!current) {
+        return Failure{"--renew: the current key " + p.config->identity.key_file + ": " +
+                       current.error().message};
+    }
+    p.current_key = std::move(*current);
+    return {};
+}
+
 // Login (enroll) or mutual TLS (renew), the request, the reply's checks.
 Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string user,
                          std::string password) {
@@ -138,11 +159,22 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string use
         wipe(password);
         return csr.error();
     }
+    auto pem = p.keys->pem(key->get());
+    if (!pem) {
+        wipe(password);
+        return pem.error();
+    }
     ServiceOptions so{p.server, p.config->remote.ca_cert_file, "", ""};
     const bool renew = p.options->mode == Options::Mode::Renew;
+    if (renew && p.keys->in_tpm()) {
+        if (auto st = swap_in_current_key(p, *key); !st) {
+            return st;
+        }
+    }
     if (renew) {
         so.client_cert_file = p.config->identity.cert_file;
         so.client_key_file = p.config->identity.key_file;
+        so.client_key = p.current_key.get(); // null: a key file libcurl reads
     }
     EnrollClient client(so);
     Outcome<ServiceReply> reply = Failure{};
@@ -164,10 +196,6 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string use
     auto checked = check_reply(ctx, reply->reply);
     if (!checked) {
         return Failure{"refused the service's reply: " + checked.error().message};
-    }
-    auto pem = p.keys->pem(key->get());
-    if (!pem) {
-        return pem.error();
     }
     return write_checked(p, *pem, *checked);
 }

@@ -45,6 +45,17 @@ Outcome<tls::PkeyPtr> KeySource::make() const {
     return std::move(*signer);
 }
 
+Outcome<tls::PkeyPtr> KeySource::load_current(const std::string& key_file) const {
+    if (!tpm_) {
+        return Failure{"the current key is not held in a TPM"};
+    }
+    auto key = tpm_->load_key(key_file);
+    if (!key) {
+        return Failure{"the TPM: " + std::string(key.error().what)};
+    }
+    return std::move(*key);
+}
+
 Outcome<SecretPem> KeySource::pem(EVP_PKEY* key) const {
     if (!tpm_) {
         return private_key_pem(key);

@@ -28,6 +28,10 @@ public:
     // A fresh EC P-256 key (in the TPM: tls::tpm_signing_key's wrapper, so
     // the CSR is signed by the TPM). Errors: the OpenSSL or TPM reason.
     Outcome<tls::PkeyPtr> make() const;
+    // The current identity key held in the TPM (key_file: its blob or
+    // handle), as libssl signs with it: renew's mutual TLS. Errors: not a
+    // TPM key source; the TPM's (tls::TpmProvider::load_key, logged).
+    Outcome<tls::PkeyPtr> load_current(const std::string& key_file) const;
     // What the key file holds: the PKCS#8 PEM key, or the TPM blob.
     Outcome<SecretPem> pem(EVP_PKEY* key) const;
 

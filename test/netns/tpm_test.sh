@@ -29,6 +29,11 @@
 #     (the service checks it), and enftun connects with the enrolled
 #     identity and pings the router; --csr-out writes a request that
 #     verifies against the blob's public key
+#  j. renewal: a TPM identity enrolled at enftun-enroll, enftun running
+#     with it; enftun-keygen --renew --tpm logs in with the TPM-held key
+#     (mutual TLS) and makes the new key in the TPM: a new certificate for
+#     the same address (new serial), a new blob (0600); the running enftun
+#     reloads the identity, reconnects with it and pings the router
 #  i. a persistent key (tpm2-tools: create, evictcontrol to 0x81000010, with
 #     a password) as key_file = "handle:0x81000010": connects and pings;
 #     a handle with no key there: its message, non-zero exit
@@ -283,6 +288,55 @@ step_enroll() {
     return "$ok"
 }
 
+blob_sum() {
+    sha256sum "$1" | cut -d' ' -f1
+}
+
+cert_serial() {
+    openssl x509 -in "$1" -noout -serial | cut -d= -f2
+}
+
+log_count_above() {
+    test "$(et_log_count "$1" "$2")" -gt "$3"
+}
+
+step_renew() {
+    local ok=0 out="$ET_TMP/renew.out" rc=0 addr d="$ET_TMP/renew-device" serial blob ups
+    mkdir -p "$d"
+    printf '%s\n' "$ENROLL_PASSWORD" >"$d/login"
+    tpm_conf "$d/enf0.conf" "$TPM1_PORT" "renew-pw"
+    et_exec c "$ET_BIN_DIR/enftun-keygen" -c "$d/enf0.conf" --tpm --yes --user "$ENROLL_USER" \
+        --password-file "$d/login" auto >"$out" 2>&1 </dev/null || rc=$?
+    addr="$(sed -n 's/^address \(fd00:e:[0-9a-f:]*\): wrote .*/\1/p' "$out")"
+    check "enrolled with a TPM key (auto)" test "$rc" -eq 0 -a -n "$addr" || return 1
+    serial="$(cert_serial "$d/c.pem")"
+    blob="$(blob_sum "$d/c.key")"
+    et_daemon_start renewed c "$ET_BIN_DIR/enftun" -c "$d/enf0.conf"
+    check "tunnel up with the enrolled TPM identity" et_wait_for tunnel_up renewed "$addr" || return 1
+    ups="$(et_log_count renewed "tunnel up")"
+    rc=0
+    et_exec c timeout 60 "$ET_BIN_DIR/enftun-keygen" -c "$d/enf0.conf" --renew --tpm --yes \
+        >"$out" 2>&1 </dev/null || rc=$?
+    check_num "enftun-keygen --renew --tpm exits 0" "$rc" -eq 0 || { cat "$out" >&2; ok=1; }
+    check "a new certificate ($serial -> $(cert_serial "$d/c.pem"))" \
+        test "$(cert_serial "$d/c.pem")" != "$serial" || ok=1
+    check "for the same address $addr" grep -q -F "address $addr: wrote" "$out" || ok=1
+    check "the certificate names $addr" \
+        openssl x509 -in "$d/c.pem" -noout -checkip "$addr" || ok=1
+    check "a new key blob" test "$(blob_sum "$d/c.key")" != "$blob" || ok=1
+    check "still a TPM blob" grep -q -F -- "-----BEGIN TSS2 PRIVATE KEY-----" "$d/c.key" || ok=1
+    check "the key file is mode 0600" test "$(stat -c %a "$d/c.key")" = 600 || ok=1
+    check "no temporary file left" test "$(find "$d" -name '*.tmp*' -o -name '*.XXXXXX' | wc -l)" -eq 0 || ok=1
+    check "enftun reloaded the identity" \
+        et_wait_for -d renewed et_log_has renewed "identity reloaded from" || ok=1
+    check "enftun's tunnel came back up with it" \
+        et_wait_for -d renewed log_count_above renewed "tunnel up: $addr" "$ups" || ok=1
+    check "ping the router" et_wait_for ping_router || ok=1
+    check_not "no error logged" et_log_has renewed "error:" || ok=1
+    et_daemon_stop renewed
+    return "$ok"
+}
+
 # tpm2 NAME ARGS...: a tpm2-tools command in c against tpm1, then every
 # transient object and session flushed (swtpm has no resource manager and
 # holds three objects).
@@ -358,6 +412,8 @@ run_step d "a config of the original enftun with a tpm group loads and works" st
 run_step e "wrong password: its message, non-zero exit" step_wrong_password a
 run_step f "no tpm2 provider: its message, non-zero exit" step_no_provider a
 run_step h "enftun-keygen --tpm enrolls at enftun-enroll; the identity connects" step_enroll a
+run_step j "enftun-keygen --renew --tpm: new key in the TPM, new certificate, enftun reloads" \
+    step_renew a
 run_step i "a persistent handle as key_file connects; an empty handle is refused" step_handle
 run_step g "no TPM (stopped, no device node): each its message, non-zero exit" step_no_tpm a
 et_summary tpm_test
