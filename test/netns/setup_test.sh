@@ -466,6 +466,15 @@ step_h() {
         check "round $round: state as before" es_same_state d "$BEFORE" || ok=1
     done
     ES_WRAP=()
+    # Without the state file down still removes everything and moves the
+    # trusted link back; only the raised sysctl is unknown to it.
+    check "round 3: up" es_setup d up "$CONF" || ok=1
+    rm -f -- "$ET_TMP/run-enftun/enf0"
+    check "round 3: down without the state file" es_setup d down "$CONF" || ok=1
+    check "round 3: src_valid_mark left at 1" \
+        grep -q -x 1 <(et_exec d sysctl -n net.ipv4.conf.all.src_valid_mark) || ok=1
+    et_exec d sysctl -q -w net.ipv4.conf.all.src_valid_mark=0
+    check "round 3: otherwise as before" es_same_state d "$BEFORE" || ok=1
     return "$ok"
 }
 
