@@ -17,6 +17,7 @@ namespace {
 void usage(FILE* out) {
     std::fprintf(out, "usage: enftun -c FILE [-v]      run the tunnel client\n"
                       "       enftun -c FILE -p KEY    print one config value (e.g. tun.dev)\n"
+                      "       enftun -c FILE -p all    print every key as KEY=VALUE lines\n"
                       "       enftun --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
@@ -124,19 +125,24 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "enftun: %s\n", config.error().message.c_str());
         return 1;
     }
-    // Not with -p: enftun-setup calls it once per key.
+    // Not with -p: enftun-setup reads its values with it.
     if (!args.print) {
         for (const auto& warning : config->warnings) {
             ENFTUN_LOG_WARN("%s", warning.c_str());
         }
     }
     if (args.print) {
-        auto value = enftun::config::print_client_key(*config, args.print_key);
+        auto value = args.print_key == "all"
+                         ? enftun::config::print_all_client_keys(*config)
+                         : enftun::config::print_client_key(*config, args.print_key);
         if (!value) {
             std::fprintf(stderr, "enftun: %s\n", value.error().message.c_str());
             return 1;
         }
-        std::printf("%s\n", value->c_str());
+        std::fputs(value->c_str(), stdout);
+        if (args.print_key != "all") {
+            std::fputc('\n', stdout);
+        }
         return 0;
     }
     return run(*config);

@@ -543,6 +543,21 @@ Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
     return ConfigError{"unknown key: " + std::string(asked)};
 }
 
+Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config) {
+    std::string out;
+    for (const auto key : client_key_names()) {
+        auto value = print_client_key(config, key);
+        if (!value) {
+            return value.error();
+        }
+        if (value->find_first_of("\r\n") != std::string::npos) {
+            return ConfigError{std::string(key) + ": value holds a newline"};
+        }
+        out.append(key).append("=").append(*value).append("\n");
+    }
+    return out;
+}
+
 std::span<const std::string_view> client_key_names() {
     static const auto names = [] {
         std::vector<std::string_view> v;

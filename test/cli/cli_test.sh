@@ -10,6 +10,8 @@
 #   -p KEY                the effective value on stdout (lists space-separated,
 #                         defaults filled in, paths resolved), exit 0; an
 #                         unknown KEY is "unknown key: KEY", exit 1
+#   -p all                every key as KEY=VALUE lines, each VALUE as -p KEY
+#                         prints it; a value holding a newline is an error
 #   -v                    accepted
 #   old enftun keys       a key of the original enftun that is ignored is a
 #                         "warning: FILE:LINE: KEY: ignored: ..." line when
@@ -183,6 +185,34 @@ expect_print "-p relative path resolved" "$TMP/client.conf" identity.cert_file \
     "$TMP/certs/c1.pem"
 expect "-p unknown key" 1 '^$' '^enftun: unknown key: tun.nope' \
     "$ENFTUN" -c "$TMP/client.conf" -p tun.nope
+# -p all: one KEY=VALUE line per key, each as -p KEY prints it.
+run "$ENFTUN" -c "$TMP/client.conf" -p all
+all_ok=1
+[[ $RC == 0 && ! -s $TMP/err ]] || all_ok=0
+keys=0
+while IFS= read -r line; do
+    keys=$((keys + 1))
+    [[ $line == *=* ]] || all_ok=0
+    want="$("$ENFTUN" -c "$TMP/client.conf" -p "${line%%=*}")" || all_ok=0
+    [[ ${line#*=} == "$want" ]] || all_ok=0
+done <"$TMP/out"
+grep -q -x 'remote.hosts=fd00:100::1 192.0.2.1 enf.example.net' "$TMP/out" || all_ok=0
+grep -q -x 'tun.mtu=1400' "$TMP/out" || all_ok=0
+if ((all_ok && keys > 30)); then
+    echo "  ok: -p all: $keys KEY=VALUE lines, each as -p KEY prints it"
+else
+    echo "  not ok: -p all (exit $RC, $keys lines)"
+    sed 's/^/    stdout| /' "$TMP/out"
+    sed 's/^/    stderr| /' "$TMP/err"
+    FAILED=$((FAILED + 1))
+fi
+cat >"$TMP/client-newline.conf" <<'EOF'
+version = "1.0";
+remote = { hosts = [ "fd00::1" ]; ca_cert_file = "a\nb"; };
+identity = { cert_file = "c.pem"; key_file = "k.pem"; };
+EOF
+expect "-p all: a value with a newline is refused" 1 '^$' \
+    '^enftun: remote.ca_cert_file: value holds a newline' "$ENFTUN" -c "$TMP/client-newline.conf" -p all
 expect_print "-v is accepted (and -p still prints only the value)" "$TMP/client.conf" \
     tun.mtu 1400 -v
 expect "--verbose --config --print" 0 '^1400' '^$' \

@@ -31,7 +31,6 @@ SVC_UID=""
 OTHER_UID=""
 SVC=""
 CONF=""
-RESULTS=()
 
 # free_id FROM: the first number >= FROM that is neither a uid nor a gid.
 free_id() {
@@ -93,25 +92,25 @@ tun_owned_by() {
 
 step_a() {
     local ok=0 prefix
-    es_check "enftun-setup --user $SVC_UID up" es_setup d --user "$SVC_UID" up "$CONF" ||
+    check "enftun-setup --user $SVC_UID up" es_setup d --user "$SVC_UID" up "$CONF" ||
         return 1
-    es_check "enf0 is persistent and owned by $SVC_UID" tun_owned_by "$SVC_UID" || ok=1
+    check "enf0 is persistent and owned by $SVC_UID" tun_owned_by "$SVC_UID" || ok=1
     prefix="$(as_service)"
     # shellcheck disable=SC2086 # $prefix is a word list made by as_service
     et_daemon_start enftun d $prefix "$ET_BIN_DIR/enftun" -c "$CONF"
-    es_check "d pings the router $ES_ROUTER_ADDR through the tunnel" \
+    check "d pings the router $ES_ROUTER_ADDR through the tunnel" \
         et_wait_for -d enftun es_ping d "$ES_ROUTER_ADDR" || return 1
-    es_check "enftun runs as uid $SVC_UID" \
+    check "enftun runs as uid $SVC_UID" \
         grep -q -x -E "$SVC_UID\s+$SVC_UID\s+$SVC_UID\s+$SVC_UID" <(status_field Uid) || ok=1
-    es_check "enftun runs as gid $SVC_UID" \
+    check "enftun runs as gid $SVC_UID" \
         grep -q -x -E "$SVC_UID\s+$SVC_UID\s+$SVC_UID\s+$SVC_UID" <(status_field Gid) || ok=1
-    es_check "no supplementary groups" grep -q -x '' <(status_field Groups) || ok=1
-    es_check "effective capabilities: CAP_NET_ADMIN only" \
+    check "no supplementary groups" grep -q -x '' <(status_field Groups) || ok=1
+    check "effective capabilities: CAP_NET_ADMIN only" \
         grep -q -x 0000000000001000 <(status_field CapEff) || ok=1
-    es_check "bounding set: CAP_NET_ADMIN only" \
+    check "bounding set: CAP_NET_ADMIN only" \
         grep -q -x 0000000000001000 <(status_field CapBnd) || ok=1
-    es_check "no_new_privs" grep -q -x 1 <(status_field NoNewPrivs) || ok=1
-    es_check "ss shows fwmark:0x16b on the tunnel socket" tunnel_socket_marked || ok=1
+    check "no_new_privs" grep -q -x 1 <(status_field NoNewPrivs) || ok=1
+    check "ss shows fwmark:0x16b on the tunnel socket" tunnel_socket_marked || ok=1
     et_daemon_stop enftun
     return "$ok"
 }
@@ -123,7 +122,7 @@ unreadable() {
     mode="$(stat -c %a "$file")"
     chown root:root "$file"
     chmod 600 "$file"
-    es_check "unreadable ${file##*/}: $pattern" es_fails_saying "$pattern" run_enftun_once || rc=1
+    check "unreadable ${file##*/}: $pattern" es_fails_saying "$pattern" run_enftun_once || rc=1
     chown "$SVC_UID:$SVC_UID" "$file"
     chmod "$mode" "$file"
     return "$rc"
@@ -146,34 +145,25 @@ step_c() {
 
 step_d() {
     local ok=0
-    es_check "down" es_setup d down "$CONF" || return 1
-    es_check "up for another user $OTHER_UID" es_setup d --user "$OTHER_UID" up "$CONF" || return 1
-    es_check "enftun without CAP_NET_ADMIN on another user's TUN fails clearly" \
+    check "down" es_setup d down "$CONF" || return 1
+    check "up for another user $OTHER_UID" es_setup d --user "$OTHER_UID" up "$CONF" || return 1
+    check "enftun without CAP_NET_ADMIN on another user's TUN fails clearly" \
         es_fails_saying "cannot open TUN enf0 via .*Operation not permitted \(the device belongs to another user" \
         run_enftun_once "" || ok=1
-    es_check "down" es_setup d down "$CONF" || ok=1
+    check "down" es_setup d down "$CONF" || ok=1
     return "$ok"
 }
 
 step_e() {
     local ok=0
-    es_check "up for $SVC_UID" es_setup d --user "$SVC_UID" up "$CONF" || return 1
-    es_check "enftun without CAP_NET_ADMIN on its own TUN fails clearly" \
+    check "up for $SVC_UID" es_setup d --user "$SVC_UID" up "$CONF" || return 1
+    check "enftun without CAP_NET_ADMIN on its own TUN fails clearly" \
         es_fails_saying "cannot set link MTU.*enf0.*Operation not permitted \(needs CAP_NET_ADMIN\)" \
         run_enftun_once "" || ok=1
-    es_check "down" es_setup d down "$CONF" || ok=1
+    check "down" es_setup d down "$CONF" || ok=1
     return "$ok"
 }
 
-run_step() {
-    local id="$1" title="$2" fn="$3"
-    echo "=== step $id: $title"
-    if "$fn"; then
-        RESULTS+=("PASS: $id. $title")
-    else
-        RESULTS+=("FAIL: $id. $title")
-    fi
-}
 
 main() {
     et_init
@@ -191,9 +181,8 @@ main() {
     run_step c "inaccessible TUN device node: clear error" step_c
     run_step d "another user's TUN without CAP_NET_ADMIN: clear error" step_d
     run_step e "no CAP_NET_ADMIN: clear error" step_e
-    echo "=== summary"
-    printf '%s\n' "${RESULTS[@]}"
-    es_summary privilege_test && [[ " ${RESULTS[*]}" != *"FAIL:"* ]]
+    # A check outside a step fails the test too.
+    et_summary privilege_test && ((ET_CHECKS_FAILED == 0))
 }
 
 main "$@"

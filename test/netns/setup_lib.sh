@@ -29,52 +29,11 @@ readonly ES_LAN6=fd00:300::2 ES_LAN4=198.18.3.2
 # shellcheck disable=SC2034
 readonly ES_ROUTER_ADDR=fd00:e::1 ES_D_ADDR=fd00:e::5 ES_C2_ADDR=fd00:e::6
 readonly ES_COUNTERS=es_counters
-ES_PASSED=0
-ES_FAILED=0
+
+# Checks and steps: check, check_not, check_num, run_step, et_summary
+# (steps.sh).
 
 # ---------------------------------------------------------------- checks
-
-# es_check DESC CMD...: run CMD; print ok/not ok (with CMD's output).
-es_check() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  ok: $desc"
-        ES_PASSED=$((ES_PASSED + 1))
-        return 0
-    fi
-    echo "  not ok: $desc"
-    tail -n 30 "$ET_TMP/check.out" | sed 's/^/    | /'
-    ES_FAILED=$((ES_FAILED + 1))
-    return 1
-}
-
-# es_check_not DESC CMD...: CMD must fail.
-es_check_not() {
-    local desc="$1"
-    shift
-    if "$@" >"$ET_TMP/check.out" 2>&1; then
-        echo "  not ok: $desc"
-        tail -n 30 "$ET_TMP/check.out" | sed 's/^/    | /'
-        ES_FAILED=$((ES_FAILED + 1))
-        return 1
-    fi
-    echo "  ok: $desc"
-    ES_PASSED=$((ES_PASSED + 1))
-}
-
-# es_check_num DESC ACTUAL OP EXPECTED (OP: -eq -ge -gt)
-es_check_num() {
-    local desc="$1" actual="$2" op="$3" expected="$4"
-    if [[ $actual =~ ^[0-9]+$ ]] && test "$actual" "$op" "$expected"; then
-        echo "  ok: $desc ($actual $op $expected)"
-        ES_PASSED=$((ES_PASSED + 1))
-        return 0
-    fi
-    echo "  not ok: $desc (got '$actual', want $op $expected)"
-    ES_FAILED=$((ES_FAILED + 1))
-    return 1
-}
 
 # es_succeeds_saying REGEX CMD...: CMD succeeds and its output matches.
 es_succeeds_saying() {
@@ -98,12 +57,6 @@ es_fails_saying() {
     fi
     printf '%s\n' "$out"
     grep -q -E -- "$pattern" <<<"$out"
-}
-
-# es_summary NAME: print the totals; true when nothing failed.
-es_summary() {
-    echo "$1: $ES_PASSED checks passed, $ES_FAILED failed"
-    ((ES_FAILED == 0))
 }
 
 # ------------------------------------------------------------- topology
@@ -208,13 +161,15 @@ es_fence_probe() {
 # es_setup NS ARG...: run enftun-setup in NS with the built enftun; its
 # output goes to stdout and to $ET_TMP/setup.log. ES_PATH replaces PATH,
 # ES_ENFTUN the enftun binary, ES_WRAP (an array) is a command prefix such
-# as setpriv.
+# as setpriv. Its state files go to $ET_TMP/run-enftun (per test, not
+# /run/enftun, which parallel tests and the host would share).
 ES_WRAP=()
 es_setup() {
     local ns="$1"
     shift
     echo "=== enftun-setup $*" >>"$ET_TMP/setup.log"
     et_exec "$ns" env PATH="${ES_PATH:-$PATH}" ENFTUN="${ES_ENFTUN:-$ET_BIN_DIR/enftun}" \
+        ENFTUN_SETUP_STATE_DIR="$ET_TMP/run-enftun" \
         "${ES_WRAP[@]}" \
         bash "$ES_SETUP" "$@" 2>&1 | tee -a "$ET_TMP/setup.log"
 }

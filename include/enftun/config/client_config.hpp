@@ -157,4 +157,9 @@ load_client_config_from_string(const std::string& text, const std::string& base_
 // Every key print_client_key() knows, in file order.
 std::span<const std::string_view> client_key_names();
 
+// Every key as "KEY=VALUE\n" lines, in file order, for `enftun -c FILE -p
+// all` (enftun-setup reads them once: split each line at its first '=').
+// Errors: "KEY: value holds a newline" (a line must be one key).
+[[nodiscard]] Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config);
+
 } // namespace enftun::config
