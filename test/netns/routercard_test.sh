@@ -66,12 +66,18 @@ routes() {
 }
 
 # ra_route PREFIX: a route learned from our RA (RFC 4191 Route Information).
+# The table is read whole first: `ip ... | grep -q` under pipefail fails
+# when grep exits at the match while ip still writes (SIGPIPE).
 ra_route() {
-    routes | grep -q -E "^$1 via fe80::1 dev enf0 proto ra .*pref high"
+    local table
+    table="$(routes)"
+    grep -q -E "^$1 via fe80::1 dev enf0 proto ra .*pref high" <<<"$table"
 }
 
 ra_default_route() {
-    routes | grep -q -E "^default via fe80::1 dev enf0 proto ra .*pref high"
+    local table
+    table="$(routes)"
+    grep -q -E "^default via fe80::1 dev enf0 proto ra .*pref high" <<<"$table"
 }
 
 # Negative matches read the table first: `! routes | grep -q` would pass
