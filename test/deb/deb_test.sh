@@ -275,7 +275,7 @@ step_installed() {
         check "$f --version runs in the root" grep -E "^$f [0-9]" <(in_root "$f" --version) || ok=1
     done
     for f in enftun/examples/example.conf enftun-router/examples/router.conf \
-        enftun-enroll/examples/enroll.conf enftun/README.md enftun-enroll/ENROLL.md; do
+        enftun-enroll/examples/enroll.conf enftun/README.md enftun-enroll/README.md; do
         check "/usr/share/doc/$f" test -f "$ROOT/usr/share/doc/$f" || ok=1
     done
     check "the installed example config is one enftun reads" \
