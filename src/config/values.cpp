@@ -1,5 +1,7 @@
 #include "enftun/config/values.hpp"
 
+#include "enftun/util/hex.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -28,19 +30,6 @@ bool is_space_or_cntrl(char c) {
 // A NUL would end the C string that inet_pton() sees and hide what follows.
 bool has_nul(std::string_view text) {
     return text.find('\0') != std::string_view::npos;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // RFC 1123 section 2.1: letters, digits and hyphens, not starting or
@@ -106,8 +95,8 @@ ValueResult<MacAddr> parse_mac(std::string_view text) {
         return syntax;
     }
     for (std::size_t i = 0; i < mac.size(); ++i) {
-        const int hi = hex_value(text[3 * i]);
-        const int lo = hex_value(text[3 * i + 1]);
+        const int hi = hex_digit_value(text[3 * i]);
+        const int lo = hex_digit_value(text[3 * i + 1]);
         if (hi < 0 || lo < 0 || (i + 1 < mac.size() && text[3 * i + 2] != ':')) {
             return syntax;
         }
@@ -228,7 +217,7 @@ std::string quote_for_message(std::string_view text) {
 ValueResult<std::string> parse_sha256_pin(std::string_view text) {
     std::string out;
     for (char c : text) {
-        const int v = hex_value(c);
+        const int v = hex_digit_value(c);
         if (v < 0) {
             break;
         }

@@ -1,6 +1,7 @@
 #include "enftun/tls/peer_policy.hpp"
 
 #include "enftun/tls/identity.hpp"
+#include "enftun/util/hex.hpp"
 
 #include <arpa/inet.h>
 #include <openssl/evp.h>
@@ -91,22 +92,10 @@ std::optional<Sha256> parse_sha256_hex(std::string_view text) {
     if (text.size() != 2 * std::tuple_size_v<Sha256>) {
         return std::nullopt;
     }
-    auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') {
-            return c - '0';
-        }
-        if (c >= 'a' && c <= 'f') {
-            return c - 'a' + 10;
-        }
-        if (c >= 'A' && c <= 'F') {
-            return c - 'A' + 10;
-        }
-        return -1;
-    };
     Sha256 out{};
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const int hi = nibble(text[2 * i]);
-        const int lo = nibble(text[2 * i + 1]);
+        const int hi = hex_digit_value(text[2 * i]);
+        const int lo = hex_digit_value(text[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             return std::nullopt;
         }

@@ -1,5 +1,7 @@
 #include "enftun/tunnel/server_duid.hpp"
 
+#include "enftun/util/hex.hpp"
+
 #include <fcntl.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -21,19 +23,6 @@ namespace {
 
 // A DUID file is one short line; anything longer is not ours.
 constexpr std::size_t kMaxFileLen = 1024;
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 bool is_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -102,7 +91,7 @@ std::optional<std::vector<std::uint8_t>> parse_duid_text(std::string_view text) 
         if (c == ':' && hi < 0) {
             continue;
         }
-        const int v = hex_value(c);
+        const int v = hex_digit_value(c);
         if (v < 0) {
             return std::nullopt;
         }
