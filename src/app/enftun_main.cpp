@@ -1,8 +1,8 @@
 // enftun: the tunnel client. Wiring only: command line, config, signals.
+#include "enftun/client/client.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
-#include "enftun/tunnel/client.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # busy_poll_test.sh: busy-polling in the client (tun.busy_poll_us) and the
-# router (router.busy_poll_us), tunnel/busy_poll.hpp, on the real data path
+# router (router.busy_poll_us), link/busy_poll.hpp, on the real data path
 # (CTest: netns.busy_poll_test).
 #
 # Topology: c (client, fd00:e::5) ── veth ── r (enftun-router in gateway mode,

@@ -14,7 +14,7 @@
 #      TUN's TX counters (kernel -> daemon) average more than the MTU per
 #      packet, which only TSO allows;
 #   d. once the transfers have gone quiet for a heartbeat period (1 s here),
-#      the client hands back the buffers they grew (tunnel/idle_trim.hpp):
+#      the client hands back the buffers they grew (link/idle_trim.hpp):
 #      its idle-trims count rises, and the trimmed client still tunnels.
 #      (No VmRSS figure: it depends on the allocator and the page cache, and
 #      bench/ measures it; this test asserts the behaviour.)

@@ -1,11 +1,11 @@
-// Unit tests for tunnel/busy_poll: spinning starts on a one-packet event once
+// Unit tests for link/busy_poll: spinning starts on a one-packet event once
 // the other side's last event moved one packet too (ping-pong), each packet
 // restarts the window, spinning stops once a window passes without one or
 // when a several-packet (bulk) event comes, a hit is a packet caught by a
 // poll after an empty one (not the one that started it, nor one already
 // waiting), spells start again however sparse the traffic, and a zero
 // window never spins.
-#include "enftun/tunnel/busy_poll.hpp"
+#include "enftun/link/busy_poll.hpp"
 
 #include "test.hpp"
 

@@ -1,8 +1,8 @@
-// Unit tests for tunnel/client_state: the client's transition table, cell by
+// Unit tests for client/client_state: the client's transition table, cell by
 // cell (every state against every event), and the paths the client walks:
 // a connect that fails and retries, a tunnel that comes up and is lost at
 // each stage, and a stop from anywhere that nothing leaves.
-#include "enftun/tunnel/client_state.hpp"
+#include "enftun/client/client_state.hpp"
 
 #include <cstring>
 #include <optional>

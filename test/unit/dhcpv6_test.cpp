@@ -1,4 +1,4 @@
-// Unit tests for proto/dhcpv6 and tunnel/Dhcpv6Responder: dhcpcd's real
+// Unit tests for proto/dhcpv6 and routercard/Dhcpv6Responder: dhcpcd's real
 // messages, hand-made malformed ones (one defect each, RFC 8415 layouts),
 // the answer plan per message type, and the responder end to end on
 // packets, its answers compared with the bytes dhcpcd accepted.
@@ -12,7 +12,7 @@
 
 #include "enftun/proto/dhcpv6.hpp"
 #include "enftun/proto/udp.hpp"
-#include "enftun/tunnel/dhcpv6_responder.hpp"
+#include "enftun/routercard/dhcpv6_responder.hpp"
 #include "packet_fixups.hpp"
 #include "routercard_vectors.hpp"
 

@@ -1,7 +1,7 @@
-// Unit tests for tunnel/idle_trim: one trim per quiet spell after traffic,
+// Unit tests for link/idle_trim: one trim per quiet spell after traffic,
 // none while packets move, none before any packet, none right after the
 // owner trimmed on its own.
-#include "enftun/tunnel/idle_trim.hpp"
+#include "enftun/link/idle_trim.hpp"
 
 #include "test.hpp"
 

@@ -1,9 +1,9 @@
-// Unit tests for tunnel/RaSchedule: the RA triggers (RS, tunnel up,
+// Unit tests for routercard/RaSchedule: the RA triggers (RS, tunnel up,
 // start), the periodic RA, the RFC 4861 minimum gap, the random delay of
 // solicited RAs, and idempotence.
 #include "test.hpp"
 
-#include "enftun/tunnel/ra_schedule.hpp"
+#include "enftun/routercard/ra_schedule.hpp"
 
 using enftun::tunnel::RaSchedule;
 

@@ -1,4 +1,4 @@
-// Unit tests for tunnel/RouterCard and NdpResponder on a real libuv loop:
+// Unit tests for routercard/RouterCard and NdpResponder on a real libuv loop:
 // the RA we derive from the configuration (checked against radvd's bytes),
 // RS → RA through the schedule, NS → NA (checked against the kernel's),
 // DHCPv6 dispatch, what is consumed and what is passed on, the drop
@@ -17,8 +17,8 @@
 #include "enftun/config/client_config.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/proto/ndp.hpp"
-#include "enftun/tunnel/router_card.hpp"
-#include "enftun/tunnel/server_duid.hpp"
+#include "enftun/routercard/router_card.hpp"
+#include "enftun/routercard/server_duid.hpp"
 #include "packet_fixups.hpp"
 #include "packet_vectors.hpp"
 #include "routercard_vectors.hpp"

@@ -1,4 +1,4 @@
-// Unit tests for tunnel/server_duid: the DUID text format, DUID-UUID
+// Unit tests for routercard/server_duid: the DUID text format, DUID-UUID
 // generation, and the file store (create, reuse, repair, and fall back to
 // a fresh DUID when the file cannot be used) in a temp directory.
 #include "test.hpp"
@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "enftun/tunnel/server_duid.hpp"
+#include "enftun/routercard/server_duid.hpp"
 
 using namespace enftun::tunnel;
 

@@ -1,4 +1,4 @@
-// Unit tests for tunnel/tls_link: real TLS (OpenSSL, certificates from
+// Unit tests for link/tls_link: real TLS (OpenSSL, certificates from
 // test_certs.hpp) over a real nonblocking AF_UNIX socketpair, driven by a real
 // loop::Loop. Covers the handshake, the TLS 1.3 it negotiates and peer
 // identity, frames both ways (many, under backpressure, and batches spanning
@@ -11,12 +11,12 @@
 // timing asserts.
 // Callbacks only record what happened; asserts run after the loop returns
 // (a cmocka assert longjmps, and must never cross libuv's stack frames).
+#include "enftun/link/tls_link.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/proto/icmpv6.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tls/tls_stream.hpp"
-#include "enftun/tunnel/tls_link.hpp"
 
 #include <sys/socket.h>
 
@@ -322,7 +322,7 @@ void test_frames_with_idle_buffer_release(void**) {
 }
 
 // The client's setting: buffers stay while busy, and release_buffers()
-// frees them once the link is idle (tunnel/idle_trim.hpp); both ways
+// frees them once the link is idle (link/idle_trim.hpp); both ways
 // still work afterwards, the record buffers coming back with OpenSSL.
 void test_release_buffers_on_an_idle_link(void**) {
     exchange_many_frames({});

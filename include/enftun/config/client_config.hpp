@@ -36,7 +36,7 @@ struct TunConfig {
     std::uint32_t mtu = 1280;      // RFC 8200 section 5: IPv6 links carry >= 1280
     std::optional<MacAddr> lladdr; // link address for router-card mode
     // While traffic is ping-pong, keep polling for the next packet this long
-    // before sleeping (tunnel/busy_poll.hpp): lower latency for at most one
+    // before sleeping (link/busy_poll.hpp): lower latency for at most one
     // window of CPU per ping-pong packet. 0: off.
     std::uint32_t busy_poll_us = 200;
     // Our IPv4 address, when the host gives the TUN one (allow_ipv4): IPv4

@@ -40,7 +40,7 @@ std::uint64_t monotonic_ms();
 // While a LimitScope is alive, every line below Error shares one RateLimit
 // (a burst per interval, then "(N similar lines suppressed)"). For code that
 // logs on behalf of unauthenticated peers, which may come by the thousand:
-// the router's TLS handshakes (tunnel/tls_link.hpp). Not nestable with
+// the router's TLS handshakes (link/tls_link.hpp). Not nestable with
 // different intent: an inactive scope inside an active one changes nothing.
 class LimitScope {
 public:

@@ -80,7 +80,7 @@ private:
 
 // Runs its callback once per loop iteration while started, and makes the
 // loop poll without blocking meanwhile (uv_idle_t): the loop spins. For
-// busy-polling (tunnel/busy_poll.hpp); stop it as soon as it is not needed.
+// busy-polling (link/busy_poll.hpp); stop it as soon as it is not needed.
 class Idle {
 public:
     using Callback = std::function<void()>;

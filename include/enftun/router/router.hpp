@@ -36,6 +36,7 @@
 #pragma once
 
 #include "enftun/config/router_config.hpp"
+#include "enftun/link/busy_poller.hpp"
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/crl_watch.hpp"
@@ -47,7 +48,6 @@
 #include "enftun/router/session_routes.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
-#include "enftun/tunnel/busy_poller.hpp"
 
 #include <list>
 #include <memory>

@@ -6,9 +6,9 @@
 // outlive it, and destroys it only outside the session's own callbacks.
 #pragma once
 
+#include "enftun/link/tls_link.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/router/handshake_budget.hpp"
-#include "enftun/tunnel/tls_link.hpp"
 
 #include <list>
 #include <memory>

@@ -1,7 +1,7 @@
 // Certificate expiry: when the client's certificate runs out, and what to
 // tell the operator. judge_expiry() is pure (times in, verdict out) so the
 // thresholds are unit-tested with given times; cert_not_after() reads
-// the time from a PEM file. tunnel/identity_watch.hpp logs the verdict at
+// the time from a PEM file. client/identity_watch.hpp logs the verdict at
 // start, once a day and after a reload.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "enftun/tunnel/identity_watch.hpp"
+#include "enftun/client/identity_watch.hpp"
 
 #include "enftun/log/log.hpp"
 #include "enftun/tls/cert_expiry.hpp"

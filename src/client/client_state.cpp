@@ -1,4 +1,4 @@
-#include "enftun/tunnel/client_state.hpp"
+#include "enftun/client/client_state.hpp"
 
 namespace enftun::tunnel {
 

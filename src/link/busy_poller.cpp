@@ -1,4 +1,4 @@
-#include "enftun/tunnel/busy_poller.hpp"
+#include "enftun/link/busy_poller.hpp"
 
 #include <sched.h>
 

@@ -27,23 +27,23 @@
 // DHCPv6 lease across reconnects and no stale packet is sent after one.
 #pragma once
 
+#include "enftun/client/client_state.hpp"
+#include "enftun/client/identity_watch.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/conn/backoff.hpp"
 #include "enftun/conn/connector.hpp"
 #include "enftun/conn/route_check.hpp"
 #include "enftun/filter/filter.hpp"
 #include "enftun/heartbeat/heartbeat.hpp"
+#include "enftun/link/busy_poller.hpp"
+#include "enftun/link/idle_trim.hpp"
+#include "enftun/link/tls_link.hpp"
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/netlink/route_monitor.hpp"
+#include "enftun/routercard/router_card.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
-#include "enftun/tunnel/busy_poller.hpp"
-#include "enftun/tunnel/client_state.hpp"
-#include "enftun/tunnel/identity_watch.hpp"
-#include "enftun/tunnel/idle_trim.hpp"
-#include "enftun/tunnel/router_card.hpp"
-#include "enftun/tunnel/tls_link.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,4 +1,4 @@
-#include "enftun/tunnel/server_duid.hpp"
+#include "enftun/routercard/server_duid.hpp"
 
 #include "enftun/util/hex.hpp"
 

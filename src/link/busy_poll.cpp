@@ -1,4 +1,4 @@
-#include "enftun/tunnel/busy_poll.hpp"
+#include "enftun/link/busy_poll.hpp"
 
 namespace enftun::tunnel {
 

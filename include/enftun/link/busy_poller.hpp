@@ -1,4 +1,4 @@
-// BusyPoller: runs a BusyPollPolicy (tunnel/busy_poll.hpp) on a loop. The
+// BusyPoller: runs a BusyPollPolicy (link/busy_poll.hpp) on a loop. The
 // client and the router report each packet event to it; while the policy
 // says spin, an idle handle keeps the loop polling without sleeping, and
 // every iteration yields the CPU once, so that the thread that produces the
@@ -6,8 +6,8 @@
 // machine) is never kept waiting by the spin.
 #pragma once
 
+#include "enftun/link/busy_poll.hpp"
 #include "enftun/loop/loop.hpp"
-#include "enftun/tunnel/busy_poll.hpp"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "enftun/tunnel/idle_trim.hpp"
+#include "enftun/link/idle_trim.hpp"
 
 namespace enftun::tunnel {
 

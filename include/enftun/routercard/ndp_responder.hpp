@@ -32,8 +32,8 @@
 #include "enftun/loop/loop.hpp"
 #include "enftun/proto/ipv6.hpp"
 #include "enftun/proto/ndp.hpp"
-#include "enftun/tunnel/ra_schedule.hpp"
-#include "enftun/tunnel/send_to_host.hpp"
+#include "enftun/routercard/ra_schedule.hpp"
+#include "enftun/routercard/send_to_host.hpp"
 #include "enftun/util/bytes.hpp"
 
 namespace enftun::tunnel {

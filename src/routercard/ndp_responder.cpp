@@ -1,4 +1,4 @@
-#include "enftun/tunnel/ndp_responder.hpp"
+#include "enftun/routercard/ndp_responder.hpp"
 
 #include <algorithm>
 #include <random>

@@ -33,7 +33,7 @@
 #include "enftun/proto/dhcpv6.hpp"
 #include "enftun/proto/ipv6.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
-#include "enftun/tunnel/send_to_host.hpp"
+#include "enftun/routercard/send_to_host.hpp"
 #include "enftun/util/bytes.hpp"
 
 namespace enftun::tunnel {

@@ -1,4 +1,4 @@
-#include "enftun/tunnel/ra_schedule.hpp"
+#include "enftun/routercard/ra_schedule.hpp"
 
 #include <algorithm>
 

@@ -81,7 +81,7 @@ public:
     // Sends close_notify (best effort) and stops all I/O. No callbacks follow.
     void shutdown();
     // Frees the frame and TLS record buffers that hold nothing; each comes
-    // back on its next use. For a link that has gone idle (tunnel/idle_trim.hpp).
+    // back on its next use. For a link that has gone idle (link/idle_trim.hpp).
     void release_buffers();
 
     // Whether the link died of a protocol error (a malformed frame from the

@@ -18,9 +18,9 @@
 #include "enftun/config/client_config.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
-#include "enftun/tunnel/dhcpv6_responder.hpp"
-#include "enftun/tunnel/ndp_responder.hpp"
-#include "enftun/tunnel/send_to_host.hpp"
+#include "enftun/routercard/dhcpv6_responder.hpp"
+#include "enftun/routercard/ndp_responder.hpp"
+#include "enftun/routercard/send_to_host.hpp"
 #include "enftun/util/bytes.hpp"
 
 namespace enftun::tunnel {

@@ -1,4 +1,4 @@
-#include "enftun/tunnel/client.hpp"
+#include "enftun/client/client.hpp"
 
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
@@ -416,7 +416,7 @@ std::uint64_t Client::idle_tick_ms() const {
         static_cast<std::uint64_t>(config_.remote.heartbeat_period.count()), 1000, 60000);
 }
 
-// After a burst has gone quiet: its buffers go back (tunnel/idle_trim.hpp);
+// After a burst has gone quiet: its buffers go back (link/idle_trim.hpp);
 // the next packet brings back what it needs.
 void Client::on_idle_tick() {
     if (!link_ || state_ != ClientState::Up) {

@@ -1,8 +1,8 @@
-#include "enftun/tunnel/router_card.hpp"
+#include "enftun/routercard/router_card.hpp"
 
 #include "enftun/log/log.hpp"
 #include "enftun/proto/ipv6.hpp"
-#include "enftun/tunnel/server_duid.hpp"
+#include "enftun/routercard/server_duid.hpp"
 
 namespace enftun::tunnel {
 

@@ -1,4 +1,4 @@
-#include "enftun/tunnel/dhcpv6_responder.hpp"
+#include "enftun/routercard/dhcpv6_responder.hpp"
 
 #include <algorithm>
 

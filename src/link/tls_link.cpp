@@ -1,4 +1,4 @@
-#include "enftun/tunnel/tls_link.hpp"
+#include "enftun/link/tls_link.hpp"
 
 #include "enftun/log/log.hpp"
 
