@@ -287,11 +287,11 @@ et_link_exists() {
 # et_link_up SHORT IF: administratively up (a TUN has no carrier until
 # its owner has it open, so this does not check LOWER_UP).
 et_link_up() {
-    ip -n "$(et_ns "$1")" link show dev "$2" 2>/dev/null | grep -q -E '[<,]UP[,>]'
+    grep -q -E '[<,]UP[,>]' <<<"$(ip -n "$(et_ns "$1")" link show dev "$2" 2>/dev/null)"
 }
 
 et_link_lower_up() {
-    ip -n "$(et_ns "$1")" link show dev "$2" 2>/dev/null | grep -q 'LOWER_UP'
+    grep -q 'LOWER_UP' <<<"$(ip -n "$(et_ns "$1")" link show dev "$2" 2>/dev/null)"
 }
 
 # et_veth_add NS_A IF_A NS_B IF_B: veth pair, both ends up; waits for carrier

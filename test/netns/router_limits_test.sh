@@ -99,7 +99,7 @@ start_raw_peer() {
 
 # idle_closed ADDR: the router closed ADDR's session for idleness.
 idle_closed() {
-    grep -F "session closed: $1 from" "$(et_daemon_log router)" | grep -q -F "idle for"
+    grep -q -F "idle for" <<<"$(grep -F "session closed: $1 from" "$(et_daemon_log router)")"
 }
 
 # ----------------------------------------------------------------- steps
@@ -128,8 +128,10 @@ step_a() {
 }
 
 summary_names_bare() {
-    grep -F "failed in the last" "$(et_daemon_log router)" | grep -F "first-byte timeout" |
-        grep -q -F "fd00:102::2 ("
+    local lines
+    lines="$(grep -F "failed in the last" "$(et_daemon_log router)" | grep -F "first-byte timeout")" ||
+        return 1
+    grep -q -F "fd00:102::2 (" <<<"$lines"
 }
 
 # e: a TCP connection that never starts a handshake is closed after

@@ -75,7 +75,7 @@ start_tpm() {
 }
 
 tpm_listening() {
-    et_exec c ss -Hltn "sport = :$1" | grep -q LISTEN
+    grep -q LISTEN <<<"$(et_exec c ss -Hltn "sport = :$1")"
 }
 
 # tpm_conf FILE PORT [PASSWORD] [KEY] [CERT]: a client config whose key is
