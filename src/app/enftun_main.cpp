@@ -6,6 +6,7 @@
 
 #include <getopt.h>
 #include <sys/prctl.h>
+#include <sysexits.h>
 
 #include <csignal>
 #include <cstdio>
@@ -13,6 +14,12 @@
 #include <string>
 
 namespace {
+
+// The TPM refused the identity's key or its password (wrong
+// identity.tpm.password, dictionary-attack lockout, a key it will not
+// load): EX_NOPERM, which enftun@.service's RestartPreventExitStatus= names,
+// since every restart would count one more failure towards the lockout.
+constexpr int kExitCredentialsRefused = EX_NOPERM;
 
 void usage(FILE* out) {
     std::fprintf(out, "usage: enftun -c FILE [-v]      run the tunnel client\n"
@@ -22,22 +29,27 @@ void usage(FILE* out) {
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
                       "  -p, --print KEY     print the effective value of KEY and exit\n"
-                      "  -v, --verbose       log debug lines too\n");
+                      "  -v, --verbose       log debug lines too\n"
+                      "      --show-secrets  -p shows identity.tpm.password (else: (redacted))\n");
 }
 
 struct Args {
     std::string config;
     std::string print_key;
     bool print = false;
+    bool show_secrets = false;
     bool verbose = false;
 };
 
 // Returns the exit code to leave with, or -1 to go on.
 int parse_args(int argc, char** argv, Args& args) {
-    static const option kOptions[] = {
-        {"config", required_argument, nullptr, 'c'}, {"print", required_argument, nullptr, 'p'},
-        {"verbose", no_argument, nullptr, 'v'},      {"version", no_argument, nullptr, 'V'},
-        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
+    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                      {"print", required_argument, nullptr, 'p'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"version", no_argument, nullptr, 'V'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {"show-secrets", no_argument, nullptr, 'S'},
+                                      {nullptr, 0, nullptr, 0}};
     int c = 0;
     while ((c = getopt_long(argc, argv, "c:p:vVh", kOptions, nullptr)) != -1) {
         switch (c) {
@@ -50,6 +62,9 @@ int parse_args(int argc, char** argv, Args& args) {
             break;
         case 'v':
             args.verbose = true;
+            break;
+        case 'S':
+            args.show_secrets = true;
             break;
         case 'V':
             std::printf("enftun %s\n", ENFTUN_VERSION);
@@ -83,7 +98,7 @@ int run(const enftun::config::ClientConfig& config) {
     {
         auto client = enftun::tunnel::Client::create(loop, config);
         if (!client) {
-            return 1;
+            return client.error().code == enftun::Errc::Refused ? kExitCredentialsRefused : 1;
         }
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
@@ -132,9 +147,11 @@ int main(int argc, char** argv) {
         }
     }
     if (args.print) {
+        const auto secrets =
+            args.show_secrets ? enftun::config::Secrets::Show : enftun::config::Secrets::Redact;
         auto value = args.print_key == "all"
-                         ? enftun::config::print_all_client_keys(*config)
-                         : enftun::config::print_client_key(*config, args.print_key);
+                         ? enftun::config::print_all_client_keys(*config, secrets)
+                         : enftun::config::print_client_key(*config, args.print_key, secrets);
         if (!value) {
             std::fprintf(stderr, "enftun: %s\n", value.error().message.c_str());
             return 1;

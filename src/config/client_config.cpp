@@ -2,6 +2,7 @@
 
 #include "reader.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -437,6 +438,10 @@ const KeyAlias kAliases[] = {
     {"tun.ip_set", "tun.set_address"},
 };
 
+// Keys whose value is a secret: print_client_key() redacts them unless
+// asked (Secrets::Show).
+constexpr std::string_view kSecretKeys[] = {"identity.tpm.password"};
+
 // Keys and groups the file may hold that have no printer: the original
 // enftun's (read in the rows tun.set_address and by read_identity()) and the
 // group identity.tpm, whose presence prints as identity.tpm.enable.
@@ -527,8 +532,8 @@ Result<ClientConfig, ConfigError> load_client_config_from_string(const std::stri
     return load(*doc);
 }
 
-Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
-                                                  std::string_view key) {
+Result<std::string, ConfigError> print_client_key(const ClientConfig& config, std::string_view key,
+                                                  Secrets secrets) {
     const std::string_view asked = key;
     for (const auto& a : kAliases) {
         if (a.old_name == key) {
@@ -537,16 +542,23 @@ Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
     }
     for (const auto& k : kKeys) {
         if (k.key == key) {
-            return k.print(config);
+            std::string value = k.print(config);
+            const bool secret = std::find(std::begin(kSecretKeys), std::end(kSecretKeys), key) !=
+                                std::end(kSecretKeys);
+            if (secret && secrets == Secrets::Redact && !value.empty()) {
+                return std::string(kRedacted);
+            }
+            return value;
         }
     }
     return ConfigError{"unknown key: " + std::string(asked)};
 }
 
-Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config) {
+Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config,
+                                                       Secrets secrets) {
     std::string out;
     for (const auto key : client_key_names()) {
-        auto value = print_client_key(config, key);
+        auto value = print_client_key(config, key, secrets);
         if (!value) {
             return value.error();
         }

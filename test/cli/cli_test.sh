@@ -223,6 +223,16 @@ expect_print "-p identity.tpm.tcti" "$TMP/client-tpm.conf" identity.tpm.tcti soc
 expect_print "-p identity.tpm.socket_port" "$TMP/client-tpm.conf" identity.tpm.socket_port 2400
 expect_print "-p identity.key_file: a persistent handle" "$TMP/client-tpm.conf" \
     identity.key_file handle:0x81000001
+expect_print "-p identity.tpm.password: redacted" "$TMP/client-tpm.conf" \
+    identity.tpm.password "(redacted)"
+expect_print "-p identity.tpm.password --show-secrets: the password" "$TMP/client-tpm.conf" \
+    identity.tpm.password pw --show-secrets
+expect_print "-p identity.tpm.password unset: empty, not (redacted)" "$TMP/client.conf" \
+    identity.tpm.password ""
+expect "-p all: the password redacted" 0 'identity\.tpm\.password=\(redacted\).identity\.tpm\.parent=' '^$' \
+    "$ENFTUN" -c "$TMP/client-tpm.conf" -p all
+expect "-p all --show-secrets: the password" 0 'identity\.tpm\.password=pw.identity\.tpm\.parent=' '^$' \
+    "$ENFTUN" -c "$TMP/client-tpm.conf" -p all --show-secrets
 expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '^$' \
     "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.xtt: ignored: .*identity $TMP/none.pem" \
     "$ENFTUN" -c "$TMP/client-old.conf"

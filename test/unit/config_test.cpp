@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -710,7 +711,7 @@ void test_prints_every_key(void** state) {
         {"identity.tpm.socket_host", "127.0.0.1"},
         {"identity.tpm.socket_port", "2421"},
         {"identity.tpm.hierarchy", "1073741825"},
-        {"identity.tpm.password", "s3cret"},
+        {"identity.tpm.password", "(redacted)"}, // a secret: shown only when asked
         {"identity.tpm.parent", "2164260865"},
         {"enroll.url", "https://[fd00:100::1]:9443"},
     };
@@ -719,6 +720,16 @@ void test_prints_every_key(void** state) {
         assert_string_equal(std::string(client_key_names()[i]).c_str(), expected[i].first);
         assert_string_equal(print(f, expected[i].first).c_str(), expected[i].second);
     }
+    auto shown = print_client_key(**f.result, "identity.tpm.password", Secrets::Show);
+    assert_true(shown.has_value());
+    assert_string_equal(shown->c_str(), "s3cret");
+    auto all = print_all_client_keys(**f.result);
+    assert_true(all.has_value());
+    assert_null(std::strstr(all->c_str(), "s3cret"));
+    assert_non_null(std::strstr(all->c_str(), "\nidentity.tpm.password=(redacted)\n"));
+    all = print_all_client_keys(**f.result, Secrets::Show);
+    assert_true(all.has_value());
+    assert_non_null(std::strstr(all->c_str(), "\nidentity.tpm.password=s3cret\n"));
 }
 
 void test_prints_defaults(void** state) {

@@ -147,12 +147,19 @@ struct ClientConfig {
 load_client_config_from_string(const std::string& text, const std::string& base_dir,
                                const std::string& source_name = "<string>");
 
+// Whether print_client_key() shows a secret (identity.tpm.password) or,
+// when it is set, kRedacted: -p output ends up in terminals, logs and bug
+// reports, so a secret is shown only when asked for (--show-secrets).
+enum class Secrets { Redact, Show };
+inline constexpr std::string_view kRedacted = "(redacted)";
+
 // The effective value of one key for `enftun -c FILE -p KEY`, with defaults
 // applied and paths resolved: lists space-separated, booleans true/false,
 // numbers in decimal, an unset optional as "".
 // Errors: "unknown key: KEY".
 [[nodiscard]] Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
-                                                                std::string_view key);
+                                                                std::string_view key,
+                                                                Secrets secrets = Secrets::Redact);
 
 // Every key print_client_key() knows, in file order.
 std::span<const std::string_view> client_key_names();
@@ -160,6 +167,7 @@ std::span<const std::string_view> client_key_names();
 // Every key as "KEY=VALUE\n" lines, in file order, for `enftun -c FILE -p
 // all` (enftun-setup reads them once: split each line at its first '=').
 // Errors: "KEY: value holds a newline" (a line must be one key).
-[[nodiscard]] Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config);
+[[nodiscard]] Result<std::string, ConfigError>
+print_all_client_keys(const ClientConfig& config, Secrets secrets = Secrets::Redact);
 
 } // namespace enftun::config
