@@ -105,7 +105,7 @@ void test_minimal_config_takes_defaults(void** state) {
     assert_true(c.tun.set_address);
     assert_int_equal(c.tun.mtu, 1280);
     assert_false(c.tun.lladdr.has_value());
-    assert_int_equal(c.tun.busy_poll_us, 200);
+    assert_int_equal(c.tun.busy_poll_us, 0);
     assert_int_equal(c.remote.port, 443);
     assert_int_equal(c.remote.heartbeat_period.count(), 60000);
     assert_int_equal(c.remote.heartbeat_timeout.count(), 15000);
@@ -741,7 +741,7 @@ void test_prints_defaults(void** state) {
         {"tun.set_address", "true"},
         {"tun.mtu", "1280"},
         {"tun.lladdr", ""},
-        {"tun.busy_poll_us", "200"},
+        {"tun.busy_poll_us", "0"},
         {"tun.ipv4_address", ""},
         {"remote.hosts", "fd00:100::1"},
         {"remote.port", "443"},

@@ -101,7 +101,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.idle_timeout.count(), 180000);
     assert_int_equal(r.mtu, 1500);
     assert_int_equal(r.queue_limit, 262144);
-    assert_int_equal(r.busy_poll_us, 200);
+    assert_int_equal(r.busy_poll_us, 0);
     assert_true(r.client_prefixes.empty());
     assert_false(r.tun.has_value());
 }

@@ -37,8 +37,9 @@ struct TunConfig {
     std::optional<MacAddr> lladdr; // link address for router-card mode
     // While traffic is ping-pong, keep polling for the next packet this long
     // before sleeping (link/busy_poll.hpp): lower latency for at most one
-    // window of CPU per ping-pong packet. 0: off.
-    std::uint32_t busy_poll_us = 200;
+    // window of CPU per ping-pong packet. 0: off, the default: a fleet's
+    // default must not spin a CPU after every request-response exchange.
+    std::uint32_t busy_poll_us = 0;
     // Our IPv4 address, when the host gives the TUN one (allow_ipv4): IPv4
     // to the tunnel must come from it and IPv4 from the tunnel must be
     // addressed to it. Unset: IPv4 is not address-checked (README).

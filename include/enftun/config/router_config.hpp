@@ -57,8 +57,9 @@ struct RouterConfig {
     std::chrono::milliseconds idle_timeout{180000};
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
     std::size_t queue_limit = 262144; // bytes queued towards one client
-    // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off.
-    std::uint32_t busy_poll_us = 200;
+    // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off
+    // (the default; an opt-in for latency, as the client's).
+    std::uint32_t busy_poll_us = 0;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
