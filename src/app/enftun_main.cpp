@@ -90,7 +90,25 @@ int parse_args(int argc, char** argv, Args& args) {
     return -1;
 }
 
-int run(const enftun::config::ClientConfig& config) {
+// SIGHUP (`systemctl reload`): read the config file again and hand it to
+// the client; a file that does not load changes nothing.
+void reload(enftun::tunnel::Client& client, const std::string& path) {
+    ENFTUN_LOG_INFO("SIGHUP: reloading %s", path.c_str());
+    // notify: RELOADING=1
+    auto fresh = enftun::config::load_client_config(path);
+    if (!fresh) {
+        ENFTUN_LOG_ERROR("reload rejected: %s; the running config stays",
+                         fresh.error().message.c_str());
+    } else {
+        for (const auto& warning : fresh->warnings) {
+            ENFTUN_LOG_WARN("%s", warning.c_str());
+        }
+        (void)client.reload(*fresh);
+    }
+    // notify: READY=1
+}
+
+int run(const enftun::config::ClientConfig& config, const std::string& path) {
     // A peer vanishing mid-write must be an error return, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
@@ -108,6 +126,7 @@ int run(const enftun::config::ClientConfig& config) {
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*client)->log_stats(); });
+        enftun::loop::Signal sighup(loop, SIGHUP, [&](int) { reload(**client, path); });
         (*client)->start();
         loop.run();
         (*client)->log_stats();
@@ -162,5 +181,5 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    return run(*config);
+    return run(*config, args.config);
 }

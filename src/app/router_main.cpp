@@ -93,6 +93,20 @@ int main(int argc, char** argv) {
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*router)->log_stats(); });
+        // SIGHUP (`systemctl reload`): read the config again; a file that
+        // does not load changes nothing.
+        enftun::loop::Signal sighup(loop, SIGHUP, [&](int) {
+            ENFTUN_LOG_INFO("SIGHUP: reloading %s", config_path.c_str());
+            // notify: RELOADING=1
+            auto fresh = enftun::config::load_router_config(config_path);
+            if (!fresh) {
+                ENFTUN_LOG_ERROR("reload rejected: %s; the running config stays",
+                                 fresh.error().message.c_str());
+            } else {
+                (void)(*router)->reload(*fresh);
+            }
+            // notify: READY=1
+        });
         loop.run();
         (*router)->log_stats();
     }

@@ -71,16 +71,7 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
                          self.error().sys != 0 ? strerror(self.error().sys) : "");
         return self.error();
     }
-    tls::PeerPolicy policy;
-    for (const auto& pin : config.remote.pin_sha256) {
-        if (auto digest = tls::parse_sha256_hex(pin)) { // the config loader checked it
-            policy.pins.push_back(*digest);
-        }
-    }
-    auto tls = tls::TlsContext::create(
-        tls::Role::Client,
-        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file},
-        std::move(policy), tls::tpm_settings(config.identity));
+    auto tls = make_tls(config);
     if (!tls) {
         return tls.error();
     }

@@ -94,8 +94,7 @@ std::size_t Ipv6AddrHash::operator()(const proto::Ipv6Addr& a) const noexcept {
     return std::hash<std::uint64_t>{}(hi ^ (lo * 0x9e3779b97f4a7c15ULL));
 }
 
-Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
-                                               const config::RouterConfig& config) {
+Result<tls::TlsContext> Router::make_tls(const config::RouterConfig& config) {
     // A client may not claim the router's own addresses, nor (when set) an
     // address outside client_prefixes (tls/peer_policy.hpp).
     tls::PeerPolicy policy;
@@ -109,6 +108,16 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
     auto tls = tls::TlsContext::create(tls::Role::Server,
                                        {config.ca_cert_file, config.cert_file, config.key_file},
                                        std::move(policy));
+    if (tls) {
+        SSL_CTX_set_max_cert_list(tls->get(), kMaxCertList);
+        SSL_CTX_set_info_callback(tls->get(), on_tls_info);
+    }
+    return tls;
+}
+
+Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
+                                               const config::RouterConfig& config) {
+    auto tls = make_tls(config);
     if (!tls) {
         return tls.error();
     }
@@ -120,8 +129,6 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
         }
         tun.emplace(std::move(*opened));
     }
-    SSL_CTX_set_max_cert_list(tls->get(), kMaxCertList);
-    SSL_CTX_set_info_callback(tls->get(), on_tls_info);
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
     if (router->tun_) {
         auto routes = SessionRoutes::create(

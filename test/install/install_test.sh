@@ -107,6 +107,10 @@ main() {
         enftun@.service 'DeviceAllow=/dev/tpmrm0 rw' 'SupplementaryGroups=tss' 'DevicePolicy=closed'
     check "enftun@: two devices allowed, nothing else" test \
         "$(grep -c '^DeviceAllow=' "$UNITS/enftun@.service")" -eq 2
+    check "enftun@: systemctl reload sends SIGHUP" unit_has enftun@.service \
+        "ExecReload=/bin/kill -HUP \$MAINPID"
+    check "enftun-router: systemctl reload sends SIGHUP" unit_has enftun-router.service \
+        "ExecReload=/bin/kill -HUP \$MAINPID"
     check "enftun-setup@: oneshot before network-pre.target" unit_has enftun-setup@.service \
         'Type=oneshot' 'RemainAfterExit=yes' 'Before=network-pre.target shutdown.target' \
         'Wants=network-pre.target' \

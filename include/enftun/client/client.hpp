@@ -88,6 +88,13 @@ public:
     // Graceful stop: close_notify to the router, no more callbacks.
     void stop();
     void log_stats() const;
+    // A config reload (SIGHUP; client_reload.cpp): applies what changed
+    // between the running config and fresh (client/config_change.hpp):
+    // timing at once, a new remote or identity with one reconnect; what the
+    // TUN was set up with is kept and named in one warning. False, with
+    // nothing changed, when fresh's CA, certificate or key do not load or
+    // name another address (logged).
+    bool reload(const config::ClientConfig& fresh);
     // Whether the client stopped itself on a fatal error (exit non-zero).
     bool failed() const { return failed_; }
 
@@ -126,6 +133,11 @@ private:
     void reconnect_for_route();
     void send_probe(Bytes packet);
     std::size_t max_payload() const;
+    // client_reload.cpp: the TLS context for config's CA, identity and
+    // pins (errors logged), and the steps of reload().
+    static Result<tls::TlsContext> make_tls(const config::ClientConfig& config);
+    void apply_live_settings(bool ra_period_changed);
+    void reconnect_for_reload(const std::string& keys);
 
     loop::Loop& loop_; // outlives the client
     config::ClientConfig config_;

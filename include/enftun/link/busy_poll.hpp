@@ -58,6 +58,8 @@ public:
     explicit BusyPollPolicy(std::uint64_t window_ns) : window_ns_(window_ns) {}
 
     bool enabled() const { return window_ns_ != 0; }
+    // A new window (a config reload); 0 stops spinning at the next iteration.
+    void set_window(std::uint64_t window_ns) { window_ns_ = window_ns; }
     // An event of `side` moved `packets` packets (0: nothing happened). True
     // if the owner must start spinning now.
     bool on_event(Side side, std::size_t packets);

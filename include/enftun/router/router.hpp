@@ -107,6 +107,13 @@ public:
     // Closes the sessions whose certificate the CRL in force lists (called
     // by the CrlWatch after each load).
     void close_revoked();
+    // A config reload (SIGHUP; router_reload.cpp, router_change.hpp):
+    // the CA, CRL, certificate and key are read again into a new TLS
+    // context for new handshakes (sessions up keep theirs); limits and
+    // timeouts apply at once; listen addresses, port, address and the TUN
+    // are kept and named in one warning. False, with nothing changed, when
+    // the TLS files or the CRL do not load (logged).
+    bool reload(const config::RouterConfig& fresh);
 
 private:
     Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
@@ -125,10 +132,20 @@ private:
     bool answer_echo(Session& from, Bytes packet);
     void retire(Session& s);
     void sweep_idle();
+    // The server context for config (errors logged); router.cpp.
+    static Result<tls::TlsContext> make_tls(const config::RouterConfig& config);
 
     loop::Loop& loop_; // outlives the router
     config::RouterConfig config_;
     tls::TlsContext tls_;
+    // Contexts a reload replaced: a handshake started with one borrows its
+    // PeerPolicy, so each lives until no such handshake can be left (its
+    // handshake_timeout after the reload), then goes at the next reload.
+    struct RetiredTls {
+        tls::TlsContext ctx;
+        std::uint64_t until_ms;
+    };
+    std::vector<RetiredTls> retired_tls_;
     std::optional<tun::TunDevice> tun_;
     std::unique_ptr<loop::Poll> tun_poll_;
     std::vector<std::unique_ptr<Listener>> listeners_;
