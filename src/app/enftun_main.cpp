@@ -3,6 +3,8 @@
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/service/notifier.hpp"
+#include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
@@ -22,14 +24,14 @@ void usage(FILE* out) {
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
                       "  -p, --print KEY     print the effective value of KEY and exit\n"
-                      "  -v, --verbose       log debug lines too\n");
+                      "  -v, --verbose       log one level more than log.level (-vv: two)\n");
 }
 
 struct Args {
     std::string config;
     std::string print_key;
     bool print = false;
-    bool verbose = false;
+    unsigned verbose = 0; // -v given this many times
 };
 
 // Returns the exit code to leave with, or -1 to go on.
@@ -49,7 +51,7 @@ int parse_args(int argc, char** argv, Args& args) {
             args.print_key = optarg;
             break;
         case 'v':
-            args.verbose = true;
+            ++args.verbose;
             break;
         case 'V':
             std::printf("enftun %s\n", ENFTUN_VERSION);
@@ -79,14 +81,23 @@ int run(const enftun::config::ClientConfig& config) {
     // A peer vanishing mid-write must be an error return, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    // systemd (Type=notify): READY=1 at the tunnel's first heartbeat round
+    // trip, STATUS= on each state, WATCHDOG=1 from the loop.
+    enftun::service::Notifier notifier;
     int exit_code = 0;
     {
         auto client = enftun::tunnel::Client::create(loop, config);
         if (!client) {
             return 1;
         }
+        (*client)->set_listener(
+            {.on_state = [&](enftun::tunnel::ClientState,
+                             const std::string& status) { notifier.status(status); },
+             .on_proven = [&] { notifier.ready(); }});
+        enftun::service::Watchdog watchdog(loop, notifier);
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            notifier.stopping();
             (*client)->stop();
             loop.stop();
         };
@@ -94,6 +105,7 @@ int run(const enftun::config::ClientConfig& config) {
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*client)->log_stats(); });
         (*client)->start();
+        watchdog.start();
         loop.run();
         (*client)->log_stats();
         if ((*client)->failed()) {
@@ -117,14 +129,12 @@ int main(int argc, char** argv) {
     if (int rc = parse_args(argc, argv, args); rc >= 0) {
         return rc;
     }
-    if (args.verbose) {
-        enftun::log::set_level(enftun::log::Level::Debug);
-    }
     auto config = enftun::config::load_client_config(args.config);
     if (!config) {
         std::fprintf(stderr, "enftun: %s\n", config.error().message.c_str());
         return 1;
     }
+    enftun::log::set_level(enftun::log::more_verbose(config->log.level, args.verbose));
     // Not with -p: enftun-setup reads its values with it.
     if (!args.print) {
         for (const auto& warning : config->warnings) {

@@ -3,6 +3,9 @@
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/router.hpp"
+#include "enftun/service/notifier.hpp"
+#include "enftun/service/status_throttle.hpp"
+#include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
@@ -18,7 +21,7 @@ void usage(FILE* out) {
                       "       enftun-router --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
-                      "  -v, --verbose       log debug lines too\n"
+                      "  -v, --verbose       log one level more than log.level (-vv: two)\n"
                       "  -t, --check         check FILE and exit: 0 if it loads, 1 if not\n");
 }
 
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
     // --check: what a package upgrade runs with the new binary before it
     // restarts a running router (debian/enftun-router.postinst).
     bool check_only = false;
+    unsigned verbose = 0; // -v given this many times
     int c = 0;
     while ((c = getopt_long(argc, argv, "c:vtVh", kOptions, nullptr)) != -1) {
         switch (c) {
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
             config_path = optarg;
             break;
         case 'v':
-            enftun::log::set_level(enftun::log::Level::Debug);
+            ++verbose;
             break;
         case 't':
             check_only = true;
@@ -78,22 +82,38 @@ int main(int argc, char** argv) {
     if (check_only) {
         return 0;
     }
+    enftun::log::set_level(enftun::log::more_verbose(config->log.level, verbose));
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    // systemd (Type=notify): READY=1 once listening, STATUS= with the
+    // session count (at most once a second), WATCHDOG=1 from the loop.
+    enftun::service::Notifier notifier;
     {
         auto router = enftun::router::Router::create(loop, *config);
         if (!router) {
             return 1;
         }
+        enftun::service::Watchdog watchdog(loop, notifier);
+        enftun::service::StatusThrottle session_status(loop, notifier, 1000, [&] {
+            const std::size_t n = (*router)->bound_sessions();
+            return "listening on port " + std::to_string(config->port) + "; " + std::to_string(n) +
+                   (n == 1 ? " session" : " sessions");
+        });
+        (*router)->set_on_sessions_changed([&] { session_status.changed(); });
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            notifier.stopping();
             (*router)->stop();
             loop.stop();
         };
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*router)->log_stats(); });
+        session_status.changed();
+        notifier.ready();
+        watchdog.start();
         loop.run();
+        (*router)->set_on_sessions_changed({}); // session_status goes first
         (*router)->log_stats();
     }
     return 0;
