@@ -5,8 +5,10 @@
 # connects while the router is down, handshakes, a tunnel with a ping, a
 # reconnect, a refused client with another CA's certificate, the counters
 # (SIGUSR1) and a stop. Then their logs are searched for the private keys
-# (CTest: netns.log_secrets_test). The identities are PEM files (no TPM, so
-# no TPM password exists to leak).
+# (CTest: netns.log_secrets_test). The identities are PEM files; a last
+# run gives the client a TPM identity with a password and a TPM that does
+# not answer, the error path where a password would show: its output must
+# not hold the password.
 #
 # For each key (the client's, the router's, the CA's): its private scalar in
 # hex (plain, either case, and colon-separated as `openssl pkey -text`
@@ -142,13 +144,34 @@ step_b() {
     return "$ok"
 }
 
+readonly TPM_PASSWORD="tpm-password-4e1f9a"
+
+step_c() {
+    local ok=0 port
+    port="$((20000 + RANDOM % 20000))"
+    write_client_conf "$ET_TMP/tpm.conf" dev=enf2 ca="$ET_TMP/pki/ca.pem" \
+        cert="$ET_TMP/pki/c1.pem" key="$ET_TMP/pki/c1.key"
+    sed -i "s|^identity : {|identity : {\n  tpm = { tcti = \"swtpm\"; socket_host = \"127.0.0.1\"; \
+socket_port = $port; password = \"$TPM_PASSWORD\"; };|" "$ET_TMP/tpm.conf"
+    check "the config holds the password" grep -q -F "$TPM_PASSWORD" "$ET_TMP/tpm.conf" || ok=1
+    et_daemon_start tpm c "$ET_BIN_DIR/enftun" -vv -c "$ET_TMP/tpm.conf"
+    check "no TPM answers: enftun exits" et_wait_for_exit tpm || ok=1
+    et_daemon_reap tpm
+    check_num "with a non-zero status" "$ET_LAST_STATUS" -ne 0 || ok=1
+    sed 's/^/  info: /' "$(et_daemon_log tpm)" | head -n 5
+    check_not "the TPM password is not in its output" \
+        grep -F "$TPM_PASSWORD" "$(et_daemon_log tpm)" || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
     setup
     run_steps \
         "a|the search finds every form of a key|step_a" \
-        "b|debug logs through connects, handshakes, a reconnect and a refusal hold no key|step_b|a"
+        "b|debug logs through connects, handshakes, a reconnect and a refusal hold no key|step_b|a" \
+        "c|a TPM identity whose TPM does not answer: no password in the output|step_c"
     et_summary log_secrets_test
 }
 
