@@ -3,6 +3,8 @@
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/service/notifier.hpp"
+#include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
@@ -29,7 +31,7 @@ void usage(FILE* out) {
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
                       "  -p, --print KEY     print the effective value of KEY and exit\n"
-                      "  -v, --verbose       log debug lines too\n"
+                      "  -v, --verbose       log one level more than log.level (-vv: two)\n"
                       "      --show-secrets  -p shows identity.tpm.password (else: (redacted))\n");
 }
 
@@ -38,7 +40,7 @@ struct Args {
     std::string print_key;
     bool print = false;
     bool show_secrets = false;
-    bool verbose = false;
+    unsigned verbose = 0; // -v given this many times
 };
 
 // Returns the exit code to leave with, or -1 to go on.
@@ -61,7 +63,7 @@ int parse_args(int argc, char** argv, Args& args) {
             args.print_key = optarg;
             break;
         case 'v':
-            args.verbose = true;
+            ++args.verbose;
             break;
         case 'S':
             args.show_secrets = true;
@@ -92,9 +94,11 @@ int parse_args(int argc, char** argv, Args& args) {
 
 // SIGHUP (`systemctl reload`): read the config file again and hand it to
 // the client; a file that does not load changes nothing.
-void reload(enftun::tunnel::Client& client, const std::string& path) {
+// verbose: the -v count, kept on top of the new log.level.
+void reload(enftun::tunnel::Client& client, const std::string& path,
+            enftun::service::Notifier& notifier, unsigned verbose) {
     ENFTUN_LOG_INFO("SIGHUP: reloading %s", path.c_str());
-    // notify: RELOADING=1
+    notifier.reloading();
     auto fresh = enftun::config::load_client_config(path);
     if (!fresh) {
         ENFTUN_LOG_ERROR("reload rejected: %s; the running config stays",
@@ -103,31 +107,43 @@ void reload(enftun::tunnel::Client& client, const std::string& path) {
         for (const auto& warning : fresh->warnings) {
             ENFTUN_LOG_WARN("%s", warning.c_str());
         }
+        enftun::log::set_level(enftun::log::more_verbose(fresh->log.level, verbose));
         (void)client.reload(*fresh);
     }
-    // notify: READY=1
+    notifier.ready_after_reload();
 }
 
-int run(const enftun::config::ClientConfig& config, const std::string& path) {
+int run(const enftun::config::ClientConfig& config, const std::string& path, unsigned verbose) {
     // A peer vanishing mid-write must be an error return, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    // systemd (Type=notify): READY=1 at the tunnel's first heartbeat round
+    // trip, STATUS= on each state, WATCHDOG=1 from the loop.
+    enftun::service::Notifier notifier;
     int exit_code = 0;
     {
         auto client = enftun::tunnel::Client::create(loop, config);
         if (!client) {
             return client.error().code == enftun::Errc::Refused ? kExitCredentialsRefused : 1;
         }
+        (*client)->set_listener(
+            {.on_state = [&](enftun::tunnel::ClientState,
+                             const std::string& status) { notifier.status(status); },
+             .on_proven = [&] { notifier.ready(); }});
+        enftun::service::Watchdog watchdog(loop, notifier);
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            notifier.stopping();
             (*client)->stop();
             loop.stop();
         };
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*client)->log_stats(); });
-        enftun::loop::Signal sighup(loop, SIGHUP, [&](int) { reload(**client, path); });
+        enftun::loop::Signal sighup(loop, SIGHUP,
+                                    [&](int) { reload(**client, path, notifier, verbose); });
         (*client)->start();
+        watchdog.start();
         loop.run();
         (*client)->log_stats();
         if ((*client)->failed()) {
@@ -151,14 +167,12 @@ int main(int argc, char** argv) {
     if (int rc = parse_args(argc, argv, args); rc >= 0) {
         return rc;
     }
-    if (args.verbose) {
-        enftun::log::set_level(enftun::log::Level::Debug);
-    }
     auto config = enftun::config::load_client_config(args.config);
     if (!config) {
         std::fprintf(stderr, "enftun: %s\n", config.error().message.c_str());
         return 1;
     }
+    enftun::log::set_level(enftun::log::more_verbose(config->log.level, args.verbose));
     // Not with -p: enftun-setup reads its values with it.
     if (!args.print) {
         for (const auto& warning : config->warnings) {
@@ -181,5 +195,5 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    return run(*config, args.config);
+    return run(*config, args.config, args.verbose);
 }

@@ -3,6 +3,9 @@
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/router.hpp"
+#include "enftun/service/notifier.hpp"
+#include "enftun/service/status_throttle.hpp"
+#include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
@@ -18,7 +21,7 @@ void usage(FILE* out) {
                       "       enftun-router --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
-                      "  -v, --verbose       log debug lines too\n"
+                      "  -v, --verbose       log one level more than log.level (-vv: two)\n"
                       "  -t, --check         check FILE and exit: 0 if it loads, 1 if not\n");
 }
 
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
     // --check: what a package upgrade runs with the new binary before it
     // restarts a running router (debian/enftun-router.postinst).
     bool check_only = false;
+    unsigned verbose = 0; // -v given this many times
     int c = 0;
     while ((c = getopt_long(argc, argv, "c:vtVh", kOptions, nullptr)) != -1) {
         switch (c) {
@@ -46,7 +50,7 @@ int main(int argc, char** argv) {
             config_path = optarg;
             break;
         case 'v':
-            enftun::log::set_level(enftun::log::Level::Debug);
+            ++verbose;
             break;
         case 't':
             check_only = true;
@@ -78,15 +82,27 @@ int main(int argc, char** argv) {
     if (check_only) {
         return 0;
     }
+    enftun::log::set_level(enftun::log::more_verbose(config->log.level, verbose));
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    // systemd (Type=notify): READY=1 once listening, STATUS= with the
+    // session count (at most once a second), WATCHDOG=1 from the loop.
+    enftun::service::Notifier notifier;
     {
         auto router = enftun::router::Router::create(loop, *config);
         if (!router) {
             return 1;
         }
+        enftun::service::Watchdog watchdog(loop, notifier);
+        enftun::service::StatusThrottle session_status(loop, notifier, 1000, [&] {
+            const std::size_t n = (*router)->bound_sessions();
+            return "listening on port " + std::to_string(config->port) + "; " + std::to_string(n) +
+                   (n == 1 ? " session" : " sessions");
+        });
+        (*router)->set_on_sessions_changed([&] { session_status.changed(); });
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            notifier.stopping();
             (*router)->stop();
             loop.stop();
         };
@@ -97,17 +113,22 @@ int main(int argc, char** argv) {
         // does not load changes nothing.
         enftun::loop::Signal sighup(loop, SIGHUP, [&](int) {
             ENFTUN_LOG_INFO("SIGHUP: reloading %s", config_path.c_str());
-            // notify: RELOADING=1
+            notifier.reloading();
             auto fresh = enftun::config::load_router_config(config_path);
             if (!fresh) {
                 ENFTUN_LOG_ERROR("reload rejected: %s; the running config stays",
                                  fresh.error().message.c_str());
             } else {
+                enftun::log::set_level(enftun::log::more_verbose(fresh->log.level, verbose));
                 (void)(*router)->reload(*fresh);
             }
-            // notify: READY=1
+            notifier.ready_after_reload();
         });
+        session_status.changed();
+        notifier.ready();
+        watchdog.start();
         loop.run();
+        (*router)->set_on_sessions_changed({}); // session_status goes first
         (*router)->log_stats();
     }
     return 0;

@@ -138,7 +138,7 @@ void read_legacy_root(const Group& root) {
 Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
     const Group root = Group::root(reader, {"version", "tun", "remote", "route", "identity",
-                                            "enroll", "slirp", "nat", "trace"});
+                                            "enroll", "log", "slirp", "nat", "trace"});
     read_legacy_root(root);
 
     ClientConfig c;
@@ -156,6 +156,7 @@ Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     read_keys(identity, "identity", c);
     read_unsupported_identity(identity, "xtt", "XTT");
     read_keys(root.group_of("enroll", known_keys("enroll")), "enroll", c);
+    read_keys(root.group_of("log", known_keys("log")), "log", c);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -457,6 +458,11 @@ const Key kKeys[] = {
          c.enroll.url = g.parsed(n, parse_enroll_url);
      },
      [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
+    {"log.level",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.log.level = g.parsed(n, parse_log_level).value_or(c.log.level);
+     },
+     [](const ClientConfig& c) { return std::string(log::level_name(c.log.level)); }},
 };
 
 // The original enftun's names for keys we print under another name, so
@@ -520,9 +526,10 @@ detail::KeyNames known_keys(std::string_view group) {
     static const std::vector<std::string_view> kGroups[] = {
         make_known_keys("tun"),      make_known_keys("remote"),       make_known_keys("route"),
         make_known_keys("identity"), make_known_keys("identity.tpm"), make_known_keys("enroll"),
+        make_known_keys("log"),
     };
-    static constexpr std::string_view kNames[] = {"tun",      "remote",       "route",
-                                                  "identity", "identity.tpm", "enroll"};
+    static constexpr std::string_view kNames[] = {"tun",          "remote", "route", "identity",
+                                                  "identity.tpm", "enroll", "log"};
     for (std::size_t i = 0; i < std::size(kNames); ++i) {
         if (kNames[i] == group) {
             return kGroups[i];

@@ -133,6 +133,14 @@ const Key<RouterTunConfig> kTunKeys[] = {
      }},
 };
 
+// The top-level group `log`, as in the client's config.
+const Key<RouterConfig> kLogKeys[] = {
+    {"level",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.log.level = g.parsed(n, parse_log_level).value_or(r.log.level);
+     }},
+};
+
 template <typename Config, std::size_t N>
 std::vector<std::string_view> names_of(const Key<Config> (&keys)[N]) {
     std::vector<std::string_view> names;
@@ -171,7 +179,7 @@ void read_router(const Group& g, RouterConfig& r) {
 
 Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
-    const Group root = Group::root(reader, {"router"});
+    const Group root = Group::root(reader, {"router", "log"});
     static const auto kRouterNames = names_of(kRouterKeys);
     const Group router = root.group_of("router", kRouterNames);
     if (!router.present()) {
@@ -179,6 +187,8 @@ Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
     }
     RouterConfig r;
     read_router(router, r);
+    static const auto kLogNames = names_of(kLogKeys);
+    read_rows(root.group_of("log", kLogNames), kLogKeys, r);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -215,6 +225,9 @@ std::span<const std::string> router_key_names() {
         }
         for (const auto& k : kTunKeys) {
             v.push_back("router.tun." + std::string(k.name));
+        }
+        for (const auto& k : kLogKeys) {
+            v.push_back("log." + std::string(k.name));
         }
         return v;
     }();

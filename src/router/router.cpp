@@ -418,6 +418,9 @@ void Router::on_session_up(Session& s) {
     ++stats_.sessions_up;
     ENFTUN_LOG_INFO("session up: %s from %s (%s)", addr->to_string().c_str(), s.peer().c_str(),
                     s.link().stream().describe().c_str());
+    if (on_sessions_changed_) {
+        on_sessions_changed_();
+    }
 }
 
 void Router::on_session_down(Session& s, const char* reason) {
@@ -447,6 +450,9 @@ void Router::retire(Session& s) {
             by_address_.erase(it);
             if (session_routes_) {
                 session_routes_->remove(s.address());
+            }
+            if (on_sessions_changed_) {
+                on_sessions_changed_();
             }
         }
         s.unbind();

@@ -211,7 +211,7 @@ void NdpResponder::answer_ns(const proto::Ipv6View& ip) {
     }
     auto len = proto::build_neighbor_advertisement(p, na_buf_);
     if (!len) {
-        ENFTUN_LOG_ERROR("neighbor advertisement: %s", len.error().what);
+        ENFTUN_LOG_RATELIMITED(log::Level::Error, "neighbor advertisement: %s", len.error().what);
         return;
     }
     if (!send_(Bytes(na_buf_.data(), *len))) {

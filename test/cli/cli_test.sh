@@ -236,8 +236,22 @@ expect "-p all --show-secrets: the password" 0 'identity\.tpm\.password=pw.ident
 expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '^$' \
     "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.xtt: ignored: .*identity $TMP/none.pem" \
     "$ENFTUN" -c "$TMP/client-old.conf"
+# log.level hides the warnings; each -v is one level more.
+{ cat "$TMP/client-old.conf"; echo 'log = { level = "error"; };'; } >"$TMP/client-quiet.conf"
+expect "log.level = error: only the error line (exit 1)" 1 '^$' \
+    "^error: identity $TMP/none.pem" "$ENFTUN" -c "$TMP/client-quiet.conf"
+expect "-v over log.level = error: the warnings again" 1 '^$' \
+    "^warning: $TMP/client-quiet.conf:4: tun.ip_path: ignored: .*error: identity" \
+    "$ENFTUN" -v -c "$TMP/client-quiet.conf"
+{ cat "$TMP/client-old.conf"; echo 'log = { level = "loud"; };'; } >"$TMP/client-loud.conf"
+expect "a bad log.level: file:line: key: reason" 1 '^$' \
+    "^enftun: $TMP/client-loud.conf:9: log.level: must be \"error\", \"warning\", \"info\" or \"debug\"" \
+    "$ENFTUN" -c "$TMP/client-loud.conf"
 
 echo "enftun-router"
+{ cat "$TMP/router-good.conf"; echo 'log = { level = "quiet"; };'; } >"$TMP/router-log.conf"
+expect "a bad log.level" 1 '^$' "^enftun-router: $TMP/router-log.conf:6: log.level: must be" \
+    "$ROUTER" -vv --check -c "$TMP/router-log.conf"
 expect "--version" 0 '^enftun-router [0-9]+\.[0-9]+\.[0-9]+' '^$' "$ROUTER" --version
 expect "--help prints the usage on stdout" 0 "$USAGE_R.*-v, --verbose" '^$' "$ROUTER" --help
 expect "no arguments" 2 '^$' "enftun-router: missing -c FILE.*$USAGE_R" "$ROUTER"

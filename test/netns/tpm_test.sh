@@ -149,12 +149,15 @@ step_keygen() {
 
 step_connect() {
     local ok=0
-    et_daemon_start client c "$ET_BIN_DIR/enftun" -c "$DEV/enf0.conf"
+    # -vv: debug lines too, which must not show the key's password either.
+    et_daemon_start client c "$ET_BIN_DIR/enftun" -vv -c "$DEV/enf0.conf"
     check "tunnel up with the TPM-held key" et_wait_for tunnel_up client "$C_ADDR" || ok=1
     check "ping the router through the tunnel" et_wait_for ping_router || ok=1
     check "the router saw the session" et_wait_for et_log_has router "session up: $C_ADDR" || ok=1
     check_not "no error logged" et_log_has client "error:" || ok=1
     et_daemon_stop client
+    check "debug lines logged" et_log_has client "debug: " || ok=1
+    check_not "the TPM key's password is not in the log" et_log_has client "$PASSWORD" || ok=1
     return "$ok"
 }
 
@@ -238,6 +241,7 @@ EOF
 step_wrong_password() {
     local ok=0 out="$ET_TMP/password.out"
     tpm_conf "$DEV/password.conf" "$TPM1_PORT" "not-the-password"
+    echo 'log : { level = "debug"; };' >>"$DEV/password.conf"
     run_client "$out" "$DEV/password.conf"
     expect_refused "wrong password" "$out" "wrong password (identity.tpm.password)" 77 || ok=1
     check "-p identity.tpm.password: (redacted)" \
@@ -250,6 +254,7 @@ step_wrong_password() {
     check "-p identity.tpm.password --show-secrets: the password" \
         test "$("$ET_BIN_DIR/enftun" -c "$DEV/password.conf" -p identity.tpm.password \
             --show-secrets)" = not-the-password || ok=1
+    check_not "wrong password: not in the debug log" grep -F "not-the-password" "$out" || ok=1
     return "$ok"
 }
 

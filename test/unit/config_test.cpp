@@ -322,6 +322,30 @@ void test_reads_tpm_group(void** state) {
     expect_errors(f, cases);
 }
 
+// log.level: the four levels of log/log.hpp, nothing else; -v raises it.
+void test_log_level(void** state) {
+    Fixture& f = fx(state);
+    const std::string required = "remote = { hosts = [\"h\"]; ca_cert_file = \"ca\"; };\n"
+                                 "identity = { cert_file = \"c\"; key_file = \"k\"; };\n";
+    for (const char* level : {"error", "warning", "info", "debug"}) {
+        load_text(f, required + "log = { level = \"" + level + "\"; };\n");
+        assert_string_equal(print(f, "log.level").c_str(), level);
+    }
+    assert_true(enftun::log::more_verbose(enftun::log::Level::Warn, 1) == enftun::log::Level::Info);
+    assert_true(enftun::log::more_verbose(enftun::log::Level::Info, 5) ==
+                enftun::log::Level::Debug);
+    assert_true(enftun::log::more_verbose(enftun::log::Level::Error, 0) ==
+                enftun::log::Level::Error);
+    const std::string bad = required + "log = {\n  level = \"verbose\";\n};\n";
+    const std::string unknown = required + "log = { file = \"x\"; };\n";
+    const ErrorCase cases[] = {
+        {"level", bad.c_str(), 4, "log.level",
+         "must be \"error\", \"warning\", \"info\" or \"debug\" (got \"verbose\")"},
+        {"unknown", unknown.c_str(), 3, "log.file", "unknown key"},
+    };
+    expect_errors(f, cases);
+}
+
 void test_rejects_original_enftun_keys_it_cannot_honour(void** state) {
     static const ErrorCase cases[] = {
         {"xtt with settings", "identity = {\n  xtt = {\n    remote_port = \"444\";\n  };\n};\n", 2,
@@ -714,6 +738,7 @@ void test_prints_every_key(void** state) {
         {"identity.tpm.password", "(redacted)"}, // a secret: shown only when asked
         {"identity.tpm.parent", "2164260865"},
         {"enroll.url", "https://[fd00:100::1]:9443"},
+        {"log.level", "debug"},
     };
     assert_int_equal(client_key_names().size(), std::size(expected));
     for (std::size_t i = 0; i < std::size(expected); ++i) {
@@ -764,6 +789,7 @@ void test_prints_defaults(void** state) {
         {"identity.tpm.password", ""},
         {"identity.tpm.parent", "0"},
         {"enroll.url", ""},
+        {"log.level", "info"},
     };
     for (const auto& [key, value] : expected) {
         assert_string_equal(print(f, key).c_str(), value);
@@ -928,6 +954,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_rejects_bad_lladdr_and_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_host_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_missing_required_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_unknown_key, setup, teardown),

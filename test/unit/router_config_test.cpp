@@ -85,6 +85,7 @@ void test_loads_full_router_config(void** state) {
     assert_true(r.tun->routes[1].addr == *Ipv6Addr::parse("fd00:f::"));
     assert_int_equal(r.tun->route_protocol, 251);
     assert_int_equal(r.tun->route_table, 1000);
+    assert_true(r.log.level == enftun::log::Level::Warn);
 }
 
 void test_router_defaults(void** state) {
@@ -104,6 +105,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.busy_poll_us, 0);
     assert_true(r.client_prefixes.empty());
     assert_false(r.tun.has_value());
+    assert_true(r.log.level == enftun::log::Level::Info);
 }
 
 void test_router_tun_defaults(void** state) {
@@ -201,6 +203,9 @@ void test_router_rejects_unknown_keys(void** state) {
         {"router group", "router = {\n  tls = {};\n};\n", 2, "router.tls", "unknown group"},
         {"tun key", "router = {\n  tun = {\n    route = [];\n  };\n};\n", 3, "router.tun.route",
          "unknown key"},
+        {"log key", "log = {\n  levels = \"info\";\n};\n", 2, "log.levels", "unknown key"},
+        {"log level", "router = { };\nlog = { level = \"trace\"; };\n", 2, "log.level",
+         "must be \"error\", \"warning\", \"info\" or \"debug\""},
     };
     expect_errors(fx(state), cases);
 }

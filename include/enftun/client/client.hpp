@@ -45,9 +45,11 @@
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace enftun::tunnel {
@@ -76,6 +78,17 @@ struct ClientStats {
     std::uint64_t tun_packets() const { return tun_rx + tun_tx; } // either way
 };
 
+// What the client tells whoever runs it (app/: the service manager, through
+// service/notifier.hpp). Either may be empty.
+struct ClientListener {
+    // After every change of state: the new state and one line saying it
+    // ("connecting to HOST...", "up via PEER as ADDR", "backing off: WHY").
+    std::function<void(ClientState, const std::string& status)> on_state;
+    // Once per tunnel, at its first heartbeat round trip (our probe's echo
+    // reply came back through it): the tunnel carries packets both ways.
+    std::function<void()> on_proven;
+};
+
 class Client final : public TlsLink::Handler {
 public:
     // Loads the identity, opens and configures the TUN, builds the TLS
@@ -84,6 +97,8 @@ public:
                                                   const config::ClientConfig& config);
     ~Client();
 
+    // Set before start(); called from the loop.
+    void set_listener(ClientListener listener) { listener_ = std::move(listener); }
     void start();
     // Graceful stop: close_notify to the router, no more callbacks.
     void stop();
@@ -105,8 +120,11 @@ private:
     Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
            tun::TunDevice tun, tls::TlsContext tls);
 
-    // Moves state_ by the table (client_state.hpp) and logs the change.
-    void apply(ClientEvent event);
+    // Moves state_ by the table (client_state.hpp), logs the change and
+    // tells listener_; why: the reason, for a change to BackingOff.
+    void apply(ClientEvent event, std::string_view why = {});
+    std::string describe_state(std::string_view why) const;
+    void on_heartbeat_reply();
     void on_link_up() override;
     void on_frame(Bytes packet) override;
     void on_send_drained() override;
@@ -122,7 +140,8 @@ private:
     bool send_to_host(Bytes packet);
     void on_connected(conn::Connected connected);
     void on_connect_failed();
-    void schedule_reconnect();
+    // why: the one line logged for this reconnect ("connection to X lost: R").
+    void schedule_reconnect(const std::string& why);
     bool retry_soon();
     void on_heartbeat_dead();
     void start_route_monitor();
@@ -169,6 +188,8 @@ private:
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     ClientState state_ = ClientState::Connecting;
+    ClientListener listener_;
+    bool proven_ = false;            // this tunnel's heartbeat has had a reply
     bool failed_ = false;            // a fatal error stopped the client
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     bool light_load_ = true;         // the last TUN event read at most one packet

@@ -119,6 +119,7 @@ struct ClientConfig {
     RouteConfig route;
     IdentityConfig identity;
     EnrollConfig enroll;
+    LogConfig log;
     // "file:line: key: ignored: why", one per accepted but ignored key of the
     // original enftun (top-level groups first); enftun logs them when it
     // starts, not with -p.

@@ -63,6 +63,7 @@ struct RouterConfig {
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
+    LogConfig log;                      // the top-level group `log`
 };
 
 // Reads and validates the router config file at path.
@@ -78,7 +79,8 @@ load_router_config_from_string(const std::string& text, const std::string& base_
                                const std::string& source_name = "<string>");
 
 // Every key of the router config as a dotted path ("router.port",
-// "router.tun.dev"), in file order; the group router.tun itself is not listed.
+// "router.tun.dev", "log.level"), in file order; the group router.tun itself
+// is not listed.
 std::span<const std::string> router_key_names();
 
 } // namespace enftun::config

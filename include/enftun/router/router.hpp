@@ -49,6 +49,7 @@
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -96,6 +97,12 @@ public:
     void stop();
     void log_stats() const;
     std::size_t session_count() const { return sessions_.size(); }
+    // Authenticated sessions (one per client address).
+    std::size_t bound_sessions() const { return by_address_.size(); }
+    // Called after bound_sessions() changed (app/: the service manager's
+    // STATUS=); from the loop, inside the router's callbacks: it must not
+    // destroy the router.
+    void set_on_sessions_changed(std::function<void()> cb) { on_sessions_changed_ = std::move(cb); }
 
     // Called by sessions.
     void on_session_up(Session& s);
@@ -170,6 +177,7 @@ private:
     std::unique_ptr<SessionRoutes> session_routes_; // set iff router.tun is
     std::vector<std::uint8_t> scratch_;             // TUN reads and generated replies
     bool stopping_ = false;
+    std::function<void()> on_sessions_changed_;
     RouterStats stats_;
 };
 
