@@ -3,6 +3,8 @@
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/router.hpp"
+#include "enftun/router/router_control.hpp"
+#include "enftun/router/status_command.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
@@ -15,6 +17,7 @@ namespace {
 
 void usage(FILE* out) {
     std::fprintf(out, "usage: enftun-router -c FILE [-v] [--check]\n"
+                      "       enftun-router status [-c FILE] [--json | --metrics]\n"
                       "       enftun-router --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
@@ -30,6 +33,9 @@ int main(int argc, char** argv) {
     if (prctl(PR_SET_DUMPABLE, 0) != 0) {
         std::perror("prctl(PR_SET_DUMPABLE)");
         return 1;
+    }
+    if (argc > 1 && std::string(argv[1]) == "status") {
+        return enftun::router::status_command(argc - 1, argv + 1);
     }
     static const option kOptions[] = {
         {"config", required_argument, nullptr, 'c'}, {"verbose", no_argument, nullptr, 'v'},
@@ -93,6 +99,7 @@ int main(int argc, char** argv) {
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*router)->log_stats(); });
+        enftun::router::RouterControl control(loop, **router, *config); // status, metrics
         loop.run();
         (*router)->log_stats();
     }
