@@ -65,18 +65,16 @@ RouterStatus Router::status(std::size_t max_listed) const {
                                    failures(HandshakeFailure::Timeout)};
     st.limits.idle_timeout = {ms(config_.idle_timeout), stats_.idle_closed};
     st.limits.queue_limit = {config_.queue_limit, stats_.dropped_queue_full};
-    // sessions_ holds the handshaking ones too, and is oldest first.
+    // sessions_ holds the handshaking ones too, and is oldest first; the
+    // bound ones are those of by_address_.
     st.session_list.reserve(std::min(max_listed, by_address_.size()));
-    for (const auto& s : sessions_) {
-        if (!s->bound()) {
-            continue;
-        }
-        if (st.session_list.size() < max_listed) {
-            st.session_list.push_back(session_status(*s, now));
-        } else {
-            ++st.sessions_omitted;
+    for (auto it = sessions_.begin(); it != sessions_.end() && st.session_list.size() < max_listed;
+         ++it) {
+        if ((*it)->bound()) {
+            st.session_list.push_back(session_status(**it, now));
         }
     }
+    st.sessions_omitted = by_address_.size() - st.session_list.size();
     return st;
 }
 
