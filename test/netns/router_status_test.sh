@@ -79,6 +79,15 @@ sys.exit("no sample " + sys.argv[2])
 EOF
 }
 
+# prom_text_ok FILE: FILE parses as the older Prometheus text format, the
+# one node_exporter's textfile collector reads.
+prom_text_ok() {
+    "$PY" -c 'import sys
+from prometheus_client.parser import text_string_to_metric_families as parse
+with open(sys.argv[1]) as f:
+    assert list(parse(f.read()))' "$1"
+}
+
 # metric SAMPLE: its value in `status --metrics`.
 metric() {
     rstatus --metrics >"$ET_TMP/metrics.txt" && om_value "$ET_TMP/metrics.txt" "$1"
@@ -253,6 +262,7 @@ step_e() {
     check "it says 1 session (after c2 left)" et_wait_for -d router metrics_file_sessions 1 || ok=1
     check "it holds the handshake failures by reason" \
         om_value "$file" 'enftun_router_handshake_failures_total{reason="not_tls"}' || ok=1
+    check "node_exporter's text format parser reads it too" prom_text_ok "$file" || ok=1
     check "it ends with # EOF" bash -c '[[ $(tail -n 1 "$0") == "# EOF" ]]' "$file" || ok=1
     check "mode 0644" bash -c '[[ $(stat -c %a "$0") == 644 ]]' "$file" || ok=1
     check_not "no temp file left in its folder" \
