@@ -138,6 +138,29 @@ void test_router_resolves_relative_paths(void** state) {
         (f.dir + "/tun").c_str());
 }
 
+// router.control_socket: a default under /run, "" for none, a relative path
+// from the file's folder; router.metrics_file: none unless set.
+void test_router_status_paths(void** state) {
+    Fixture& f = fx(state);
+    const RouterConfig& d = load_text(f, router_with(""));
+    assert_string_equal(d.control_socket.c_str(), "/run/enftun-router/router.sock");
+    assert_true(d.metrics_file.empty());
+    assert_true(load_text(f, router_with("  control_socket = \"\";")).control_socket.empty());
+    const RouterConfig& r = load_text(
+        f, router_with("  control_socket = \"r.sock\";\n  metrics_file = \"/m/r.prom\";"));
+    assert_string_equal(r.control_socket.c_str(), (f.dir + "/r.sock").c_str());
+    assert_string_equal(r.metrics_file.c_str(), "/m/r.prom");
+    const std::string longest = "/" + std::string(106, 's');
+    assert_string_equal(
+        load_text(f, router_with(("  control_socket = \"" + longest + "\";").c_str()))
+            .control_socket.c_str(),
+        longest.c_str());
+    expect_error(f, router_with(("  control_socket = \"" + longest + "s\";").c_str()), 6,
+                 "router.control_socket", "longer than 107 bytes");
+    expect_error(f, router_with("  metrics_file = \"\";"), 6, "router.metrics_file",
+                 "must not be empty");
+}
+
 void test_router_port_as_string_or_int(void** state) {
     Fixture& f = fx(state);
     assert_int_equal(load_text(f, router_with("  port = \"443\";")).port, 443);
@@ -365,6 +388,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_router_tun_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_resolves_relative_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_port_as_string_or_int, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_status_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_from_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_reports_syntax_and_file_errors, setup,
                                         teardown),

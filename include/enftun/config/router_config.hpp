@@ -62,6 +62,10 @@ struct RouterConfig {
     std::uint32_t busy_poll_us = 0;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
+    // The control socket `enftun-router status` asks (control/); "": none.
+    std::string control_socket = "/run/enftun-router/router.sock";
+    // OpenMetrics text rewritten every 5 s, for node_exporter; "": none.
+    std::string metrics_file;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
     LogConfig log;                      // the top-level group `log`
 };
