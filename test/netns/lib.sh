@@ -458,7 +458,8 @@ _et_conf_int() {
 #   cert=router.pem key=router.key ca=ca.pem   (relative to FILE's folder)
 #   max_sessions=100 handshake_timeout=10000 idle_timeout=180000 mtu=1500 (ms)
 #   tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64
-#   (tun_dev= empty leaves the gateway TUN out)
+#   (tun_dev= empty leaves the gateway TUN out, idle_timeout= the router's
+#   default in)
 #   busy_poll_us=N max_handshakes_per_source=N metrics_file=F (left out if empty)
 #   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
 #   default under /run, which the routers of tests running at once would share)
@@ -488,7 +489,7 @@ write_router_conf() {
         echo "  ca_cert_file = $(_et_conf_str "${o[ca]}");"
         echo "  max_sessions = $(_et_conf_int "${o[max_sessions]}");"
         echo "  handshake_timeout = $(_et_conf_int "${o[handshake_timeout]}");"
-        echo "  idle_timeout = $(_et_conf_int "${o[idle_timeout]}");"
+        [[ -z ${o[idle_timeout]} ]] || echo "  idle_timeout = $(_et_conf_int "${o[idle_timeout]}");"
         echo "  mtu = $(_et_conf_int "${o[mtu]}");"
         if [[ -n ${o[busy_poll_us]} ]]; then
             echo "  busy_poll_us = $(_et_conf_int "${o[busy_poll_us]}");"

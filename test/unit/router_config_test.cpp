@@ -99,7 +99,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.max_handshakes_per_source, 16);
     assert_int_equal(r.first_byte_timeout.count(), 3000);
     assert_int_equal(r.handshake_timeout.count(), 10000);
-    assert_int_equal(r.idle_timeout.count(), 180000);
+    assert_int_equal(r.idle_timeout.count(), 420000);
     assert_int_equal(r.mtu, 1500);
     assert_int_equal(r.queue_limit, 262144);
     assert_int_equal(r.busy_poll_us, 0);

@@ -54,7 +54,10 @@ struct RouterConfig {
     std::uint32_t max_handshakes_per_source = 16;
     std::chrono::milliseconds first_byte_timeout{3000};
     std::chrono::milliseconds handshake_timeout{10000};
-    std::chrono::milliseconds idle_timeout{180000};
+    // Above the original enftun client's default heartbeat period (300 s)
+    // plus its heartbeat timeout (15 s), with room for a heartbeat that TCP
+    // has to retransmit: an idle peer at its defaults is never dropped.
+    std::chrono::milliseconds idle_timeout{420000};
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
     std::size_t queue_limit = 262144; // bytes queued towards one client
     // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off
