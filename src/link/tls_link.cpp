@@ -1,5 +1,6 @@
 #include "enftun/link/tls_link.hpp"
 
+#include "enftun/link/super_packet.hpp"
 #include "enftun/log/log.hpp"
 
 #include <sys/socket.h>
@@ -70,6 +71,12 @@ void TlsLink::drive_handshake() {
     case tls::Io::Done:
         up_ = true;
         handshake_timer_.stop();
+        // PROTOCOL.md: ALPN fixed the version; nothing was framed before.
+        version_ = stream_.protocol_version();
+        if (version_ == 2) {
+            reader_.set_version(2, kMaxRecord + framing::kMaxV2Frame);
+            writer_.set_version(2);
+        }
         want_write_ = false;
         update_poll();
         handler_.on_link_up();
@@ -148,7 +155,7 @@ void TlsLink::on_readable() {
 
 bool TlsLink::drain_frames() {
     while (!dead_) {
-        auto frame = reader_.next();
+        auto frame = reader_.next_frame();
         if (!frame) {
             // PROTOCOL.md: a malformed frame is a protocol error; close.
             ENFTUN_LOG_WARN("protocol error from peer: %s", frame.error().what);
@@ -160,9 +167,27 @@ bool TlsLink::drain_frames() {
             return true;
         }
         ++frames_rx_;
-        handler_.on_frame(**frame);
+        const framing::FrameV2& f = **frame;
+        if (!f.gso) {
+            handler_.on_frame(f.packet);
+        } else if (!handler_.on_gso_frame(f.packet, *f.gso)) {
+            split_to_handler(f.packet, *f.gso);
+        }
     }
     return false;
+}
+
+// A super-packet the handler cannot take whole: its segments, one
+// on_frame() each (they fit: check_gso_packet bounded hdr_len + gso_size).
+void TlsLink::split_to_handler(Bytes packet, const framing::GsoMeta& gso) {
+    if (!segment_) {
+        segment_ = std::make_unique_for_overwrite<std::uint8_t[]>(opts_.max_payload);
+    }
+    (void)for_each_segment(packet, gso, MutBytes(segment_.get(), opts_.max_payload),
+                           [this](Bytes seg) {
+                               handler_.on_frame(seg);
+                               return !dead_;
+                           });
 }
 
 bool TlsLink::flush() {

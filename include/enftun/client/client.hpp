@@ -102,6 +102,7 @@ private:
     void apply(ClientEvent event);
     void on_link_up() override;
     void on_frame(Bytes packet) override;
+    bool on_gso_frame(Bytes packet, const framing::GsoMeta& gso) override;
     void on_send_drained() override;
     void on_read_done(std::size_t frames) override;
     void on_link_down(const char* reason) override;
@@ -110,6 +111,10 @@ private:
     std::uint64_t idle_tick_ms() const;
 
     void on_tun_readable();
+    // Version 2 reads (read_tun_whole): what one read did.
+    enum class TunStep { Committed, Skipped, Full, Stop };
+    bool whole_reads() const;
+    TunStep read_tun_whole(framing::FrameWriter& writer);
     void on_tun_failed(int status);
     void drain_tun_while_down();
     bool send_to_host(Bytes packet);

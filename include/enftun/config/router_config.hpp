@@ -59,6 +59,9 @@ struct RouterConfig {
     std::size_t queue_limit = 262144; // bytes queued towards one client
     // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off.
     std::uint32_t busy_poll_us = 200;
+    // Highest wire protocol version selected (PROTOCOL.md): 2 selects
+    // enftun/2 when a client offers it; 1 never does (version 1 for all).
+    std::uint32_t protocol = 2;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present

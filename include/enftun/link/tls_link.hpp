@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace enftun::tunnel {
@@ -38,6 +39,14 @@ public:
         virtual void on_link_up() = 0;
         // One complete frame: a packet that passed framing::parse_frame.
         virtual void on_frame(Bytes packet) = 0;
+        // Version 2: one GSO frame, its super-packet validated against gso
+        // (framing::check_gso_packet). Return false to have the link cut it
+        // into segments and call on_frame() with each (the default).
+        virtual bool on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
+            (void)packet;
+            (void)gso;
+            return false;
+        }
         // The writer emptied after having been blocked on the socket, by
         // whichever flush emptied it (the link's own or the owner's). Called
         // from the link's poll callback, never from inside flush().
@@ -70,6 +79,8 @@ public:
     TlsLink& operator=(const TlsLink&) = delete;
 
     bool up() const { return up_; }
+    // The wire protocol version in force (PROTOCOL.md), known once up: 1 or 2.
+    unsigned version() const { return version_; }
     bool dead() const { return dead_; }
     tls::TlsStream& stream() { return stream_; }
     framing::FrameWriter& writer() { return writer_; }
@@ -109,6 +120,7 @@ private:
     void die_tls(const char* reason);
     void fail_tls(const char* reason);
     void report_down();
+    void split_to_handler(Bytes packet, const framing::GsoMeta& gso);
 
     tls::TlsStream stream_;
     Handler& handler_; // outlives the link
@@ -117,7 +129,9 @@ private:
     framing::FrameWriter writer_;
     loop::Poll poll_;
     loop::Timer handshake_timer_;
-    loop::Timer down_timer_; // reports a failure found in an owner's call
+    loop::Timer down_timer_;                  // reports a failure found in an owner's call
+    std::unique_ptr<std::uint8_t[]> segment_; // split_to_handler's buffer, on first use
+    unsigned version_ = 1;
     bool up_ = false;
     bool dead_ = false;
     bool want_write_ = false;
