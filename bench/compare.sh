@@ -5,7 +5,7 @@
 #   sudo bench/compare.sh [-r RUNS] [-t TOOL,...] [-o FILE.json]
 #
 #   -r RUNS   repetitions of every measurement (default 3; median, min, max)
-#   -t TOOLS  subset of: bare,enftun,enftun_nospin,openvpn,wireguard (default all)
+#   -t TOOLS  subset of: bare,enftun,enftun_v1,enftun_nospin,openvpn,wireguard (default all)
 #   -o FILE   JSON output (default bench/results/latest.json)
 #   env ENFTUN_BIN_DIR=DIR   use that build instead of building build-bench
 #       BENCH_SECONDS=N      iperf3 duration (default 10)
@@ -17,6 +17,8 @@
 #   bare      the veth itself, no tunnel: the physical ceiling
 #   enftun    enftun client -> enftun-router (gateway TUN holds the target),
 #             default configuration (busy-polling on, 200 us, both ends)
+#   enftun_v1 the same with wire protocol version 1 (remote.protocol and
+#             router.protocol = 1): the column version 2 is measured against
 #   enftun_nospin the same with busy-polling off (busy_poll_us = 0, both ends)
 #   openvpn   OpenVPN 2.6, TCP, TLS certificates, AES-256-GCM, --disable-dco
 #   wireguard wireguard-go + wg
@@ -46,7 +48,7 @@ source "$BENCH_HERE/lib/report.sh"
 ET_WAIT_TIMEOUT=30
 BENCH_QUIET="${BENCH_QUIET:-11}"
 RUNS=3
-TOOLS=bare,enftun,enftun_nospin,openvpn,wireguard
+TOOLS=bare,enftun,enftun_v1,enftun_nospin,openvpn,wireguard
 OUT="$BENCH_HERE/results/latest.json"
 
 # The bare veth: no daemons, the target is the server's underlay address.
@@ -191,7 +193,7 @@ parse_args() {
     local t
     IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
     for t in "${TOOL_LIST[@]}"; do
-        [[ $t =~ ^(bare|enftun|enftun_nospin|openvpn|wireguard)$ ]] || et_die "unknown tool: $t"
+        [[ $t =~ ^(bare|enftun|enftun_v1|enftun_nospin|openvpn|wireguard)$ ]] || et_die "unknown tool: $t"
     done
 }
 
