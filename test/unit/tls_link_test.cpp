@@ -324,6 +324,42 @@ void test_protocol_version_negotiation(void**) {
     }
 }
 
+// Version 2: a GSO frame reaches a handler that does not take it whole
+// (Peer keeps the default on_gso_frame) as its segments, each at most the
+// MTU, with the payload in order (TlsLink::split_to_handler).
+void test_gso_frame_split_for_the_handler(void**) {
+    constexpr std::size_t kPayload = 5000;
+    constexpr std::uint16_t kMss = 1440;
+    ByteVec& p = g->client.to_send.emplace_back(40 + 20 + kPayload, 0); // kept alive in g
+    g->client.next = 1; // not for pump(): sent by hand below
+    p[0] = 0x60;
+    p[4] = static_cast<std::uint8_t>((20 + kPayload) >> 8);
+    p[5] = static_cast<std::uint8_t>(20 + kPayload);
+    p[6] = 6;
+    p[7] = 64;
+    std::memcpy(p.data() + 8, kClientAddr.bytes.data(), 16);
+    std::memcpy(p.data() + 24, kRouterAddr.bytes.data(), 16);
+    p[52] = 5 << 4;
+    p[53] = 0x10;
+    for (std::size_t i = 0; i < kPayload; ++i) {
+        p[60 + i] = static_cast<std::uint8_t>(i % 251);
+    }
+    start_versioned_pair(2, 2);
+    g->watchdog->run_until(both_up, "both links up");
+    const enftun::framing::GsoMeta meta{enftun::framing::kGsoTypeTcpV6, 1, 60, kMss, 40, 16};
+    assert_true(g->client.link->writer().append_gso_frame(p, meta));
+    assert_true(g->client.link->flush());
+    g->watchdog->run_until([] { return g->server.frames.size() == 4; }, "four segments");
+    std::size_t off = 0;
+    for (const ByteVec& seg : g->server.frames) {
+        assert_true(seg.size() <= 60 + kMss);
+        assert_memory_equal(seg.data() + 60, p.data() + 60 + off, seg.size() - 60);
+        off += seg.size() - 60;
+    }
+    assert_int_equal(off, kPayload);
+    assert_false(g->server.down.has_value());
+}
+
 // Runs the loop until each side has every frame the other queued, then
 // checks them.
 void run_until_all_received(const char* what) {
@@ -652,6 +688,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handshake_and_identity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_protocol_version_negotiation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_frame_split_for_the_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_buffers_on_an_idle_link, setup, teardown),
