@@ -533,8 +533,12 @@ void Client::on_tun_readable() {
             if (step == TunStep::Stop) {
                 break;
             }
-            if (step == TunStep::Committed && ++committed == 1 && light_load_ && !link_->flush()) {
-                return; // the write failed: on_link_down follows
+            if (step == TunStep::Committed) {
+                // A super-packet counts as its segments (busy-polling's measure).
+                committed += static_cast<int>(last_segments_);
+                if (committed == 1 && light_load_ && !link_->flush()) {
+                    return; // the write failed: on_link_down follows
+                }
             }
             if (step != TunStep::Full) {
                 continue;
@@ -620,12 +624,14 @@ Client::TunStep Client::read_tun_whole(framing::FrameWriter& writer) {
             !writer.append_gso_frame(r->packet, *meta)) {
             return TunStep::Skipped;
         }
+        last_segments_ = framing::gso_segments(r->packet.size(), *meta);
         return TunStep::Committed;
     }
     if (r->packet.empty() || router_card_.consume(r->packet) ||
         egress_.check(r->packet) != filter::Verdict::Accept || !writer.append_frame(r->packet)) {
         return TunStep::Skipped;
     }
+    last_segments_ = 1;
     return TunStep::Committed;
 }
 

@@ -106,7 +106,7 @@ void TlsLink::drive_handshake() {
 }
 
 void TlsLink::on_readable() {
-    const std::uint64_t frames_before = frames_rx_;
+    const std::uint64_t packets_before = packets_rx_;
     for (int i = 0; !dead_; ++i) {
         if (i >= kMaxReadsPerEvent && !stream_.pending()) {
             break; // level-triggered poll brings us back for the rest
@@ -141,7 +141,7 @@ void TlsLink::on_readable() {
     if (dead_) {
         return;
     }
-    handler_.on_read_done(static_cast<std::size_t>(frames_rx_ - frames_before));
+    handler_.on_read_done(static_cast<std::size_t>(packets_rx_ - packets_before));
     // A write that stopped on WantRead (a TLS 1.2 renegotiation or a 1.3 key
     // update in flight) can only go on once we have read: resume it here.
     if (!dead_ && !writer_.empty() && !want_write_ && !send_queued()) {
@@ -168,6 +168,7 @@ bool TlsLink::drain_frames() {
         }
         ++frames_rx_;
         const framing::FrameV2& f = **frame;
+        packets_rx_ += f.gso ? framing::gso_segments(f.packet.size(), *f.gso) : 1;
         if (!f.gso) {
             handler_.on_frame(f.packet);
         } else if (!handler_.on_gso_frame(f.packet, *f.gso)) {

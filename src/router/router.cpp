@@ -625,6 +625,8 @@ void Router::on_tun_readable() {
                     (void)tun_->split_staged(); // read() hands out its segments
                     continue;
                 }
+                // Busy-polling counts packets: a super-packet is bulk.
+                packets += static_cast<int>(framing::gso_segments(packet.size(), *gso)) - 1;
             }
         } else {
             auto n = tun_->read(scratch_);

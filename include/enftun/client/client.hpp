@@ -165,6 +165,7 @@ private:
     bool failed_ = false;            // a fatal error stopped the client
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     bool light_load_ = true;         // the last TUN event read at most one packet
+    std::size_t last_segments_ = 0;  // packets in read_tun_whole's last commit
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
     // Event-driven (re)connects run at most once per interval, so a
     // flapping link cannot turn into a reconnect storm.

@@ -71,6 +71,12 @@ struct FrameV2 {
 [[nodiscard]] Result<GsoMeta> gso_meta_for(Bytes pkt, std::uint8_t gso_type, std::uint16_t gso_size,
                                            std::size_t max_payload);
 
+// How many packets a validated super-packet of pkt_len bytes stands for
+// (its segments): for counters and policies that count packets.
+inline std::size_t gso_segments(std::size_t pkt_len, const GsoMeta& meta) {
+    return (pkt_len - meta.hdr_len + meta.gso_size - 1) / meta.gso_size;
+}
+
 // Writes a frame header into at[0..4): body_len 1..kMaxV2Body.
 void write_v2_header(MutBytes at, std::uint8_t type, std::size_t body_len);
 // Writes the 10 metadata bytes into at[0..10).

@@ -54,6 +54,8 @@ public:
         // A readable event has been handled: every frame of it, `frames` in
         // all, was delivered. A place to flush what on_frame() queued
         // elsewhere, once per batch (and for busy-polling to count events).
+        // (A GSO frame counts as its segments: busy-polling must see a
+        // super-packet as the bulk traffic it is.)
         virtual void on_read_done(std::size_t frames) { (void)frames; }
         // The link is dead; reason is for the log ("TLS read failed:
         // <OpenSSL's reason>"), valid during the call only: the one line
@@ -140,6 +142,7 @@ private:
     bool drain_owed_ = false;
     bool protocol_error_ = false;
     std::uint64_t frames_rx_ = 0;
+    std::uint64_t packets_rx_ = 0; // frames, a GSO frame counted as its segments
     std::uint64_t bytes_rx_ = 0;
     std::uint64_t bytes_tx_ = 0;
     std::string reason_; // why the link died, alive while on_link_down() runs
