@@ -47,7 +47,7 @@ struct RouterConfig {
     std::string crl_file;
     std::uint32_t max_sessions = 10000; // authenticated sessions
     // Unauthenticated connections (router/handshake_budget.hpp): in all, the
-    // oldest evicted when full; from one source (IPv4 address, IPv6 /64),
+    // largest source's oldest evicted when full; from one source (IPv4 address, IPv6 /64),
     // more refused; and how long one may stay silent (at most
     // handshake_timeout, which counts from accept).
     std::uint32_t max_handshakes = 256;

@@ -21,7 +21,7 @@
 //
 // Unauthenticated connections (handshake_budget.hpp) have their own budget:
 // router.max_handshakes in all, router.max_handshakes_per_source from one
-// source, the oldest evicted when full. Each starts as a Prelude (socket
+// source, the largest source's oldest evicted when full. Each starts as a Prelude (socket
 // only) until its first 9 bytes show a ClientHello of a sane size, then
 // becomes a Session whose link runs the TLS handshake. max_sessions counts
 // authenticated sessions only. Failed handshakes are logged in a summary
