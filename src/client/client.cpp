@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 namespace enftun::tunnel {
@@ -196,6 +197,7 @@ void Client::on_connected(conn::Connected connected) {
     auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
                                          config_.remote.server_name.value_or(connected.host));
     if (!stream) {
+        reconnect_log_.record("TLS stream setup failed", false, std::time(nullptr));
         apply(ClientEvent::ConnectFailed);
         schedule_reconnect();
         return;
@@ -212,6 +214,7 @@ void Client::on_connected(conn::Connected connected) {
 
 void Client::on_connect_failed() {
     ENFTUN_LOG_WARN("could not connect to any remote host");
+    reconnect_log_.record("connect failed: no remote host answered", false, std::time(nullptr));
     apply(ClientEvent::ConnectFailed);
     schedule_reconnect();
 }
@@ -445,6 +448,13 @@ void Client::on_link_down(const char* reason) {
     if (link_ && link_->protocol_error()) {
         ++stats_.protocol_errors;
     }
+    if (link_) {
+        stats_.link_rx_bytes += link_->bytes_received();
+        stats_.link_tx_bytes += link_->bytes_sent();
+    }
+    if (!stopped) {
+        reconnect_log_.record(reason, was_up, std::time(nullptr));
+    }
     heartbeat_.on_down();
     // Keep reading the TUN, for the router card only (drain_tun_while_down).
     tun_poll_.watch(stopped ? 0 : UV_READABLE);
@@ -483,6 +493,7 @@ void Client::on_frame(Bytes packet) {
         return;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
 }
 
 // The TUN fd reported an error (e.g. the device was deleted under us): no
@@ -526,6 +537,7 @@ void Client::on_tun_readable() {
             break;
         }
         ++stats_.tun_rx;
+        stats_.tun_rx_bytes += *n;
         const Bytes pkt(room.data(), *n);
         if (*n == 0 || router_card_.consume(pkt) || egress_.check(pkt) != filter::Verdict::Accept) {
             continue;
@@ -558,6 +570,7 @@ void Client::drain_tun_while_down() {
             return;
         }
         ++stats_.tun_rx;
+        stats_.tun_rx_bytes += *n;
         if (*n == 0 || !router_card_.consume(Bytes(down_buf_.data(), *n))) {
             ++stats_.tun_dropped_down;
         }
@@ -573,6 +586,7 @@ bool Client::send_to_host(Bytes packet) {
         return false;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
     return true;
 }
 

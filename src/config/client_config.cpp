@@ -298,6 +298,19 @@ const Key kKeys[] = {
      [](const ClientConfig& c) {
          return c.tun.ipv4_address ? format_ipv4(*c.tun.ipv4_address) : "";
      }},
+    {"tun.control_socket",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         auto path = g.string(n);
+         c.tun.control_socket = path.value_or(default_control_socket(c.tun.dev));
+         // sun_path holds 108 bytes with the NUL (unix(7)).
+         if (path && !path->empty() && (path->front() != '/' || path->size() > 107)) {
+             g.fail(n, "must be an absolute path of at most 107 bytes, or \"\" for none");
+         }
+     },
+     [](const ClientConfig& c) { return c.tun.control_socket; }},
+    {"tun.metrics_file",
+     [](const Group& g, const char* n, ClientConfig& c) { c.tun.metrics_file = g.path(n); },
+     [](const ClientConfig& c) { return c.tun.metrics_file.value_or(std::string()); }},
     {"remote.hosts",
      [](const Group& g, const char* n, ClientConfig& c) {
          auto hosts = g.parsed_list(n, parse_host);
@@ -507,6 +520,10 @@ const char* tcti_name(TpmConfig::Tcti tcti) {
         return "swtpm";
     }
     return "device";
+}
+
+std::string default_control_socket(std::string_view dev) {
+    return "/run/enftun/" + std::string(dev) + ".sock";
 }
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {
