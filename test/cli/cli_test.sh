@@ -227,6 +227,26 @@ expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '
     "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.xtt: ignored: .*identity $TMP/none.pem" \
     "$ENFTUN" -c "$TMP/client-old.conf"
 
+# enftun status: its options, and no daemon behind the socket (README
+# "Operating"; status_test.sh asks a real one).
+readonly USAGE_S='usage: enftun status'
+sed "s|^tun = {|tun = {\n  control_socket = \"$TMP/none.sock\";|" "$TMP/client.conf" \
+    >"$TMP/client-status.conf"
+expect "status --help" 0 "$USAGE_S \\[-c FILE\\] \\[--json \\| --metrics\\]" '^$' \
+    "$ENFTUN" status --help
+expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_S" \
+    "$ENFTUN" status --bogus
+expect "status: stray argument" 2 '^$' "enftun status: unexpected argument: extra.*$USAGE_S" \
+    "$ENFTUN" status -c "$TMP/client-status.conf" extra
+expect_print "-p tun.control_socket" "$TMP/client-status.conf" tun.control_socket \
+    "$TMP/none.sock"
+expect "status: no daemon is one line, exit 1" 1 '^$' \
+    "^enftun status: enftun is not running \\(no control socket at $TMP/none.sock\\)
+\$" "$ENFTUN" status -c "$TMP/client-status.conf" --json
+expect "status: a bad config, file:line: key" 1 '^$' \
+    "^enftun status: $TMP/router-bad.conf:1: router: unknown" \
+    "$ENFTUN" status -c "$TMP/router-bad.conf"
+
 echo "enftun-router"
 expect "--version" 0 '^enftun-router [0-9]+\.[0-9]+\.[0-9]+' '^$' "$ROUTER" --version
 expect "--help prints the usage on stdout" 0 "$USAGE_R.*-v, --verbose" '^$' "$ROUTER" --help
