@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 namespace enftun::keygen {
 
@@ -24,70 +23,12 @@ Failure failure(const char* step, const std::string& path, int err) {
     return Failure{std::string("cannot ") + step + " " + path + ": " + std::strerror(err)};
 }
 
-bool write_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::write(fd, data.data(), data.size());
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return false;
-        }
-        data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
-
 } // namespace
 
 Outcome<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
                                 std::optional<FileOwner> owner) {
-    const std::string dir = folder_of(path);
-    std::string tmpl = path + ".tmp-XXXXXX";
-    std::vector<char> name(tmpl.begin(), tmpl.end());
-    name.push_back('\0');
-    // mkstemp creates the file 0600: a key is never readable by others, even
-    // for the moment before fchmod.
-    const int fd = ::mkostemp(name.data(), O_CLOEXEC);
-    if (fd < 0) {
-        return failure("create a temporary file for", path, errno);
-    }
-    const std::string tmp(name.data());
-    const char* step = nullptr;
-    if (owner && ::fchown(fd, owner->uid, owner->gid) != 0) {
-        step = "set the owner of";
-    } else if (::fchmod(fd, mode) != 0) {
-        step = "set the mode of";
-    } else if (!write_all(fd, data)) {
-        step = "write";
-    } else if (::fsync(fd) != 0) {
-        step = "fsync";
-    }
-    const int err = errno;
-    if (step != nullptr) {
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        return failure(step, path, err);
-    }
-    if (::close(fd) != 0) {
-        const int e = errno;
-        ::unlink(tmp.c_str());
-        return failure("write", path, e);
-    }
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int e = errno;
-        ::unlink(tmp.c_str());
-        return failure("rename a temporary file onto", path, e);
-    }
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) {
-        return failure("open the folder of", path, errno);
-    }
-    const bool synced = ::fsync(dfd) == 0;
-    const int e = errno;
-    ::close(dfd);
-    if (!synced) {
-        return failure("fsync the folder of", path, e);
+    if (auto st = fs::write_file_atomically(path, data, mode, owner); !st) {
+        return Failure{st.error().message};
     }
     return {};
 }

@@ -1,10 +1,11 @@
-// Writing a file so that a crash leaves either the old or the new content,
-// never a mix: a temporary file in the same folder (mkstemp), written,
-// fchmod/fchown'ed, fsynced, renamed over the target; then the folder is
-// fsynced so the rename itself survives a power cut.
+// Files for the provisioning tools: written through the project's one
+// atomic writer (enftun/fs/atomic_file.hpp: a temporary file in the same
+// folder, fsynced, renamed over the target, the folder fsynced), with its
+// errors as a Failure; read whole with a size bound.
 #pragma once
 
 #include "common/failure.hpp"
+#include "enftun/fs/atomic_file.hpp"
 
 #include <sys/types.h>
 
@@ -14,10 +15,7 @@
 
 namespace enftun::keygen {
 
-struct FileOwner {
-    uid_t uid;
-    gid_t gid;
-};
+using FileOwner = fs::FileOwner;
 
 // Replaces path with data, created with mode (umask does not apply) and, if
 // given, owner. Errors: a message naming the file and the failing step with

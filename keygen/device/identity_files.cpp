@@ -30,15 +30,17 @@ Outcome<Ownership> resolve_owner(const std::string& name) {
 }
 
 Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwner>& owner) {
-    std::vector<StagedFile> staged;
+    // Every file is staged before any is renamed into place: a failure
+    // half-way leaves the old identity whole.
+    std::vector<fs::StagedFile> staged;
     auto stage = [&](const std::string& path, std::string_view data, mode_t mode,
                      const std::optional<FileOwner>& who) {
-        auto f = StagedFile::stage(path, data, mode, who);
+        auto f = fs::StagedFile::stage(path, data, mode, who);
         if (f) {
             staged.push_back(std::move(*f));
             return Outcome<void>();
         }
-        return Outcome<void>(f.error());
+        return Outcome<void>(Failure{f.error().message});
     };
     if (auto st = stage(w.key_file, w.key->text(), kKeyMode, owner); !st) {
         return st;
@@ -64,7 +66,7 @@ Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwn
     }
     for (auto& f : staged) {
         if (auto st = f.commit(); !st) {
-            return st;
+            return Failure{st.error().message};
         }
     }
     return {};

@@ -7,8 +7,8 @@
 // first.
 #pragma once
 
+#include "common/atomic_file.hpp"
 #include "key_material.hpp"
-#include "staged_file.hpp"
 
 #include <optional>
 #include <string>

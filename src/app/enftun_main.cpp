@@ -5,9 +5,12 @@
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/service/notifier.hpp"
+#include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
+#include <sysexits.h>
 
 #include <csignal>
 #include <cstdio>
@@ -15,6 +18,12 @@
 #include <string>
 
 namespace {
+
+// The TPM refused the identity's key or its password (wrong
+// identity.tpm.password, dictionary-attack lockout, a key it will not
+// load): EX_NOPERM, which enftun@.service's RestartPreventExitStatus= names,
+// since every restart would count one more failure towards the lockout.
+constexpr int kExitCredentialsRefused = EX_NOPERM;
 
 void usage(FILE* out) {
     std::fprintf(out, "usage: enftun -c FILE [-v]      run the tunnel client\n"
@@ -26,22 +35,27 @@ void usage(FILE* out) {
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
                       "  -p, --print KEY     print the effective value of KEY and exit\n"
-                      "  -v, --verbose       log debug lines too\n");
+                      "  -v, --verbose       log one level more than log.level (-vv: two)\n"
+                      "      --show-secrets  -p shows identity.tpm.password (else: (redacted))\n");
 }
 
 struct Args {
     std::string config;
     std::string print_key;
     bool print = false;
-    bool verbose = false;
+    bool show_secrets = false;
+    unsigned verbose = 0; // -v given this many times
 };
 
 // Returns the exit code to leave with, or -1 to go on.
 int parse_args(int argc, char** argv, Args& args) {
-    static const option kOptions[] = {
-        {"config", required_argument, nullptr, 'c'}, {"print", required_argument, nullptr, 'p'},
-        {"verbose", no_argument, nullptr, 'v'},      {"version", no_argument, nullptr, 'V'},
-        {"help", no_argument, nullptr, 'h'},         {nullptr, 0, nullptr, 0}};
+    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
+                                      {"print", required_argument, nullptr, 'p'},
+                                      {"verbose", no_argument, nullptr, 'v'},
+                                      {"version", no_argument, nullptr, 'V'},
+                                      {"help", no_argument, nullptr, 'h'},
+                                      {"show-secrets", no_argument, nullptr, 'S'},
+                                      {nullptr, 0, nullptr, 0}};
     int c = 0;
     while ((c = getopt_long(argc, argv, "c:p:vVh", kOptions, nullptr)) != -1) {
         switch (c) {
@@ -53,7 +67,10 @@ int parse_args(int argc, char** argv, Args& args) {
             args.print_key = optarg;
             break;
         case 'v':
-            args.verbose = true;
+            ++args.verbose;
+            break;
+        case 'S':
+            args.show_secrets = true;
             break;
         case 'V':
             std::printf("enftun %s\n", ENFTUN_VERSION);
@@ -79,27 +96,60 @@ int parse_args(int argc, char** argv, Args& args) {
     return -1;
 }
 
-int run(const enftun::config::ClientConfig& config) {
+// SIGHUP (`systemctl reload`): read the config file again and hand it to
+// the client; a file that does not load changes nothing.
+// verbose: the -v count, kept on top of the new log.level.
+void reload(enftun::tunnel::Client& client, const std::string& path,
+            enftun::service::Notifier& notifier, unsigned verbose) {
+    ENFTUN_LOG_INFO("SIGHUP: reloading %s", path.c_str());
+    notifier.reloading();
+    auto fresh = enftun::config::load_client_config(path);
+    if (!fresh) {
+        ENFTUN_LOG_ERROR("reload rejected: %s; the running config stays",
+                         fresh.error().message.c_str());
+    } else {
+        for (const auto& warning : fresh->warnings) {
+            ENFTUN_LOG_WARN("%s", warning.c_str());
+        }
+        enftun::log::set_level(enftun::log::more_verbose(fresh->log.level, verbose));
+        (void)client.reload(*fresh);
+    }
+    notifier.ready_after_reload();
+}
+
+int run(const enftun::config::ClientConfig& config, const std::string& path, unsigned verbose) {
     // A peer vanishing mid-write must be an error return, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    // systemd (Type=notify): READY=1 at the tunnel's first heartbeat round
+    // trip, STATUS= on each state, WATCHDOG=1 from the loop.
+    enftun::service::Notifier notifier;
     int exit_code = 0;
     {
         auto client = enftun::tunnel::Client::create(loop, config);
         if (!client) {
-            return 1;
+            return client.error().code == enftun::Errc::Refused ? kExitCredentialsRefused : 1;
         }
+        (*client)->set_listener(
+            {.on_state = [&](enftun::tunnel::ClientState,
+                             const std::string& status) { notifier.status(status); },
+             .on_proven = [&] { notifier.ready(); }});
+        enftun::service::Watchdog watchdog(loop, notifier);
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            notifier.stopping();
             (*client)->stop();
             loop.stop();
         };
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*client)->log_stats(); });
+        enftun::loop::Signal sighup(loop, SIGHUP,
+                                    [&](int) { reload(**client, path, notifier, verbose); });
         enftun::tunnel::ClientControl control(loop, config, **client);
         (*client)->start();
         control.start();
+        watchdog.start();
         loop.run();
         (*client)->log_stats();
         if ((*client)->failed()) {
@@ -126,14 +176,12 @@ int main(int argc, char** argv) {
     if (int rc = parse_args(argc, argv, args); rc >= 0) {
         return rc;
     }
-    if (args.verbose) {
-        enftun::log::set_level(enftun::log::Level::Debug);
-    }
     auto config = enftun::config::load_client_config(args.config);
     if (!config) {
         std::fprintf(stderr, "enftun: %s\n", config.error().message.c_str());
         return 1;
     }
+    enftun::log::set_level(enftun::log::more_verbose(config->log.level, args.verbose));
     // Not with -p: enftun-setup reads its values with it.
     if (!args.print) {
         for (const auto& warning : config->warnings) {
@@ -141,9 +189,11 @@ int main(int argc, char** argv) {
         }
     }
     if (args.print) {
+        const auto secrets =
+            args.show_secrets ? enftun::config::Secrets::Show : enftun::config::Secrets::Redact;
         auto value = args.print_key == "all"
-                         ? enftun::config::print_all_client_keys(*config)
-                         : enftun::config::print_client_key(*config, args.print_key);
+                         ? enftun::config::print_all_client_keys(*config, secrets)
+                         : enftun::config::print_client_key(*config, args.print_key, secrets);
         if (!value) {
             std::fprintf(stderr, "enftun: %s\n", value.error().message.c_str());
             return 1;
@@ -154,5 +204,5 @@ int main(int argc, char** argv) {
         }
         return 0;
     }
-    return run(*config);
+    return run(*config, args.config, args.verbose);
 }

@@ -3,6 +3,11 @@
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/router.hpp"
+#include "enftun/router/router_control.hpp"
+#include "enftun/router/status_command.hpp"
+#include "enftun/service/notifier.hpp"
+#include "enftun/service/status_throttle.hpp"
+#include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
 #include <sys/prctl.h>
@@ -15,10 +20,11 @@ namespace {
 
 void usage(FILE* out) {
     std::fprintf(out, "usage: enftun-router -c FILE [-v] [--check]\n"
+                      "       enftun-router status [-c FILE] [--json | --metrics]\n"
                       "       enftun-router --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
-                      "  -v, --verbose       log debug lines too\n"
+                      "  -v, --verbose       log one level more than log.level (-vv: two)\n"
                       "  -t, --check         check FILE and exit: 0 if it loads, 1 if not\n");
 }
 
@@ -31,6 +37,9 @@ int main(int argc, char** argv) {
         std::perror("prctl(PR_SET_DUMPABLE)");
         return 1;
     }
+    if (argc > 1 && std::string(argv[1]) == "status") {
+        return enftun::router::status_command(argc - 1, argv + 1);
+    }
     static const option kOptions[] = {
         {"config", required_argument, nullptr, 'c'}, {"verbose", no_argument, nullptr, 'v'},
         {"check", no_argument, nullptr, 't'},        {"version", no_argument, nullptr, 'V'},
@@ -39,6 +48,7 @@ int main(int argc, char** argv) {
     // --check: what a package upgrade runs with the new binary before it
     // restarts a running router (debian/enftun-router.postinst).
     bool check_only = false;
+    unsigned verbose = 0; // -v given this many times
     int c = 0;
     while ((c = getopt_long(argc, argv, "c:vtVh", kOptions, nullptr)) != -1) {
         switch (c) {
@@ -46,7 +56,7 @@ int main(int argc, char** argv) {
             config_path = optarg;
             break;
         case 'v':
-            enftun::log::set_level(enftun::log::Level::Debug);
+            ++verbose;
             break;
         case 't':
             check_only = true;
@@ -78,22 +88,54 @@ int main(int argc, char** argv) {
     if (check_only) {
         return 0;
     }
+    enftun::log::set_level(enftun::log::more_verbose(config->log.level, verbose));
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    // systemd (Type=notify): READY=1 once listening, STATUS= with the
+    // session count (at most once a second), WATCHDOG=1 from the loop.
+    enftun::service::Notifier notifier;
     {
         auto router = enftun::router::Router::create(loop, *config);
         if (!router) {
             return 1;
         }
+        enftun::service::Watchdog watchdog(loop, notifier);
+        enftun::service::StatusThrottle session_status(loop, notifier, 1000, [&] {
+            const std::size_t n = (*router)->bound_sessions();
+            return "listening on port " + std::to_string(config->port) + "; " + std::to_string(n) +
+                   (n == 1 ? " session" : " sessions");
+        });
+        (*router)->set_on_sessions_changed([&] { session_status.changed(); });
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            notifier.stopping();
             (*router)->stop();
             loop.stop();
         };
         enftun::loop::Signal sigint(loop, SIGINT, stop);
         enftun::loop::Signal sigterm(loop, SIGTERM, stop);
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*router)->log_stats(); });
+        // SIGHUP (`systemctl reload`): read the config again; a file that
+        // does not load changes nothing.
+        enftun::loop::Signal sighup(loop, SIGHUP, [&](int) {
+            ENFTUN_LOG_INFO("SIGHUP: reloading %s", config_path.c_str());
+            notifier.reloading();
+            auto fresh = enftun::config::load_router_config(config_path);
+            if (!fresh) {
+                ENFTUN_LOG_ERROR("reload rejected: %s; the running config stays",
+                                 fresh.error().message.c_str());
+            } else {
+                enftun::log::set_level(enftun::log::more_verbose(fresh->log.level, verbose));
+                (void)(*router)->reload(*fresh);
+            }
+            notifier.ready_after_reload();
+        });
+        enftun::router::RouterControl control(loop, **router, *config); // status, metrics
+        session_status.changed();
+        notifier.ready();
+        watchdog.start();
         loop.run();
+        (*router)->set_on_sessions_changed({}); // session_status goes first
         (*router)->log_stats();
     }
     return 0;

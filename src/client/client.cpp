@@ -72,16 +72,7 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
                          self.error().sys != 0 ? strerror(self.error().sys) : "");
         return self.error();
     }
-    tls::PeerPolicy policy;
-    for (const auto& pin : config.remote.pin_sha256) {
-        if (auto digest = tls::parse_sha256_hex(pin)) { // the config loader checked it
-            policy.pins.push_back(*digest);
-        }
-    }
-    auto tls = tls::TlsContext::create(
-        tls::Role::Client,
-        {config.remote.ca_cert_file, config.identity.cert_file, config.identity.key_file},
-        std::move(policy), tls::tpm_settings(config.identity));
+    auto tls = make_tls(config);
     if (!tls) {
         return tls.error();
     }
@@ -159,11 +150,15 @@ void Client::start() {
     start_route_monitor();
     router_card_.start();
     tun_poll_.watch(UV_READABLE); // the router card answers the host at once
+    if (listener_.on_state) {
+        listener_.on_state(state_, describe_state({}));
+    }
     connector_.start();
 }
 
-// The one place the state changes: every change is logged (debug).
-void Client::apply(ClientEvent event) {
+// The one place the state changes: every change is logged (debug) and
+// told to the listener.
+void Client::apply(ClientEvent event, std::string_view why) {
     auto next = client_transition(state_, event);
     if (!next) {
         ENFTUN_LOG_DEBUG("state %s: %s ignored", to_string(state_), to_string(event));
@@ -171,6 +166,33 @@ void Client::apply(ClientEvent event) {
     }
     ENFTUN_LOG_DEBUG("state %s -> %s (%s)", to_string(state_), to_string(*next), to_string(event));
     state_ = *next;
+    if (listener_.on_state) {
+        listener_.on_state(state_, describe_state(why));
+    }
+}
+
+// One line for the service manager's STATUS= (systemctl status).
+std::string Client::describe_state(std::string_view why) const {
+    switch (state_) {
+    case ClientState::Connecting: {
+        std::string text = "connecting to ";
+        for (std::size_t i = 0; i < config_.remote.hosts.size(); ++i) {
+            text += (i > 0 ? ", " : "") + config_.remote.hosts[i];
+        }
+        return text + " port " + std::to_string(config_.remote.port);
+    }
+    case ClientState::Handshaking:
+        return "TLS handshake with " + peer_;
+    case ClientState::Confirming:
+        return "waiting for " + peer_ + " to accept us";
+    case ClientState::Up:
+        return "up via " + peer_ + " as " + self_.to_string();
+    case ClientState::BackingOff:
+        return "backing off: " + std::string(why);
+    case ClientState::Stopped:
+        return "stopping";
+    }
+    return to_string(state_);
 }
 
 void Client::stop() {
@@ -198,8 +220,9 @@ void Client::on_connected(conn::Connected connected) {
                                          config_.remote.server_name.value_or(connected.host));
     if (!stream) {
         reconnect_log_.record("TLS stream setup failed", false, std::time(nullptr));
-        apply(ClientEvent::ConnectFailed);
-        schedule_reconnect();
+        const std::string why = "cannot start TLS with " + connected.peer;
+        apply(ClientEvent::ConnectFailed, why);
+        schedule_reconnect(why);
         return;
     }
     peer_ = connected.peer;
@@ -213,24 +236,30 @@ void Client::on_connected(conn::Connected connected) {
 }
 
 void Client::on_connect_failed() {
-    ENFTUN_LOG_WARN("could not connect to any remote host");
+    const std::string why = "could not connect to any remote host";
     reconnect_log_.record("connect failed: no remote host answered", false, std::time(nullptr));
-    apply(ClientEvent::ConnectFailed);
-    schedule_reconnect();
+    apply(ClientEvent::ConnectFailed, why);
+    schedule_reconnect(why);
 }
 
-void Client::schedule_reconnect() {
+// Logs the one line of a reconnect: its reason and when the next attempt is.
+void Client::schedule_reconnect(const std::string& why) {
     if (state_ == ClientState::Stopped) {
+        ENFTUN_LOG_INFO("%s", why.c_str());
         return;
     }
     if (std::exchange(reconnect_now_, false)) {
         retry_soon();
+        const std::uint64_t now = loop_.now_ms();
+        ENFTUN_LOG_WARN(
+            "%s; reconnecting in %llu ms (no backoff)", why.c_str(),
+            static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0));
         return;
     }
     // The ceiling in the log shows where the schedule is (and that the cap holds).
     const std::uint64_t ceiling = backoff_.current_ceiling();
     std::uint64_t delay = backoff_.next_delay();
-    ENFTUN_LOG_INFO("reconnecting in %llu ms (ceiling %llu ms)",
+    ENFTUN_LOG_WARN("%s; reconnecting in %llu ms (ceiling %llu ms)", why.c_str(),
                     static_cast<unsigned long long>(delay),
                     static_cast<unsigned long long>(ceiling));
     retry_due_ms_ = loop_.now_ms() + delay;
@@ -396,6 +425,7 @@ void Client::on_link_up() {
     ENFTUN_LOG_INFO("TLS session with %s (%s); waiting for the router", peer_.c_str(),
                     link_->stream().describe().c_str());
     apply(ClientEvent::TlsUp);
+    proven_ = false;
     heartbeat_.on_up();
     heartbeat_.probe_now();
 }
@@ -442,9 +472,9 @@ void Client::on_read_done(std::size_t frames) {
 void Client::on_link_down(const char* reason) {
     const bool was_up = state_ == ClientState::Up;
     const bool stopped = state_ == ClientState::Stopped;
-    apply(ClientEvent::LinkDown);
+    const std::string why = "connection to " + peer_ + " lost: " + reason;
+    apply(ClientEvent::LinkDown, why);
     idle_timer_.stop();
-    ENFTUN_LOG_WARN("connection to %s lost: %s", peer_.c_str(), reason);
     if (link_ && link_->protocol_error()) {
         ++stats_.protocol_errors;
     }
@@ -463,7 +493,7 @@ void Client::on_link_down(const char* reason) {
         backoff_.on_connection_ended(up_since_ms_, loop_.now_ms());
     }
     dead_links_.bury(std::move(link_));
-    schedule_reconnect();
+    schedule_reconnect(why);
 }
 
 void Client::on_send_drained() {
@@ -481,6 +511,7 @@ void Client::on_frame(Bytes packet) {
     }
     heartbeat_.on_rx();
     if (heartbeat_.consume(packet)) {
+        on_heartbeat_reply();
         return;
     }
     if (ingress_.check(packet) != filter::Verdict::Accept) {
@@ -494,6 +525,19 @@ void Client::on_frame(Bytes packet) {
     }
     ++stats_.tun_tx;
     stats_.tun_tx_bytes += packet.size();
+}
+
+// Our probe came back through the tunnel: it carries packets both ways.
+// The first time per tunnel is what the service manager waits for (READY=1).
+void Client::on_heartbeat_reply() {
+    if (proven_ || state_ != ClientState::Up) {
+        return;
+    }
+    proven_ = true;
+    ENFTUN_LOG_DEBUG("tunnel via %s proven: heartbeat round trip", peer_.c_str());
+    if (listener_.on_proven) {
+        listener_.on_proven();
+    }
 }
 
 // The TUN fd reported an error (e.g. the device was deleted under us): no

@@ -32,8 +32,8 @@ IdentityWatch::IdentityWatch(loop::Loop& loop, const config::IdentityConfig& ide
                              std::function<void()> on_changed)
     : loop_(loop), identity_(identity), ca_cert_file_(ca_cert_file), self_(self),
       on_changed_(std::move(on_changed)), cert_id_(file_id(identity.cert_file)),
-      key_id_(file_id(identity.key_file)), daily_(loop, [this] { check_expiry(); }),
-      settle_(loop, [this] { on_changed_(); }) {}
+      key_id_(file_id(identity.key_file)), ca_id_(file_id(ca_cert_file)),
+      daily_(loop, [this] { check_expiry(); }), settle_(loop, [this] { on_changed_(); }) {}
 
 IdentityWatch::~IdentityWatch() {
     stop();
@@ -101,14 +101,27 @@ void IdentityWatch::on_fs_event(const char* name) {
     settle_.start(kSettleMs); // wait for the certificate after the key
 }
 
+void IdentityWatch::retarget(const config::IdentityConfig& identity,
+                             const std::string& ca_cert_file) {
+    stop();
+    identity_ = identity;
+    ca_cert_file_ = ca_cert_file;
+    cert_id_ = file_id(identity_.cert_file);
+    key_id_ = file_id(identity_.key_file);
+    ca_id_ = file_id(ca_cert_file_);
+    start();
+}
+
 std::optional<tls::TlsContext> IdentityWatch::reload(const tls::PeerPolicy& policy) {
     const FileId cert = file_id(identity_.cert_file);
     const FileId key = file_id(identity_.key_file);
-    if (cert == cert_id_ && key == key_id_) {
+    const FileId ca = file_id(ca_cert_file_);
+    if (cert == cert_id_ && key == key_id_ && ca == ca_id_) {
         return std::nullopt;
     }
     cert_id_ = cert;
     key_id_ = key;
+    ca_id_ = ca;
     auto addr = tls::address_from_cert_file(identity_.cert_file);
     if (!addr) {
         ENFTUN_LOG_ERROR("identity %s changed but cannot be used (%s): keeping the old one",

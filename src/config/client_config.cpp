@@ -2,6 +2,7 @@
 
 #include "reader.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
@@ -100,54 +101,6 @@ ValueResult<TpmConfig::Tcti> parse_tcti(std::string_view text) {
                       "mssim protocol) or \"swtpm\" (the swtpm software TPM)"};
 }
 
-// identity.tpm of the original enftun (its src/config.c): present, even
-// empty, the key is in a TPM. hierarchy and parent were integers there;
-// a hexadecimal libconfig literal above 0x7fffffff is an int64, so the
-// range is checked here.
-void read_tpm(const Group& g, TpmConfig& tpm) {
-    tpm.tcti = g.parsed("tcti", parse_tcti).value_or(tpm.tcti);
-    tpm.device = g.path("device").value_or(tpm.device);
-    tpm.socket_host = g.parsed("socket_host", parse_host).value_or(tpm.socket_host);
-    tpm.socket_port = g.port("socket_port").value_or(tpm.socket_port);
-    if (const auto h = g.int64("hierarchy", 0, kMaxU32)) {
-        if (*h != 0 && *h != kOwnerHierarchy) {
-            g.fail("hierarchy", "only the owner hierarchy is supported (0 or 0x40000001, "
-                                "the tpm2 provider's parent for new keys)");
-        }
-        tpm.hierarchy = static_cast<std::uint32_t>(*h);
-    }
-    tpm.password = g.string("password");
-    if (const auto p = g.int64("parent", 0, kMaxU32)) {
-        if (*p != 0 && (*p < kPersistentFirst || *p > kPersistentLast)) {
-            g.fail("parent", "must be 0 (a primary key of the owner hierarchy) or a persistent "
-                             "handle 0x81000000..0x81ffffff");
-        }
-        tpm.parent = static_cast<std::uint32_t>(*p);
-    }
-}
-
-void read_identity(const Group& g, IdentityConfig& id) {
-    if (const auto n = g.group_length("tpm")) {
-        TpmConfig tpm;
-        read_tpm(g.group_of("tpm", known_keys("identity.tpm")), tpm);
-        id.tpm = std::move(tpm);
-    }
-    id.cert_file = g.required("cert_file", g.path("cert_file"));
-    std::optional<std::string> handle;
-    if (id.tpm) {
-        if (const auto text = g.string("key_file")) {
-            handle = persistent_handle_uri(*text);
-        }
-    }
-    id.key_file = handle ? *handle : g.required("key_file", g.path("key_file"));
-    id.ip_file = g.path("ip_file");
-    id.duid_file = g.path("duid_file").value_or("");
-    if (id.duid_file.empty() && !id.cert_file.empty()) {
-        id.duid_file = (std::filesystem::path(id.cert_file).parent_path() / "duid").string();
-    }
-    read_unsupported_identity(g, "xtt", "XTT");
-}
-
 // enroll.url: where enftun-keygen finds enftun-enroll. Only https: the
 // device sends a password there and no option turns verification off.
 ValueResult<std::string> parse_enroll_url(std::string_view text) {
@@ -185,15 +138,25 @@ void read_legacy_root(const Group& root) {
 Result<ClientConfig, ConfigError> load(const detail::Document& doc) {
     detail::Reader reader(doc);
     const Group root = Group::root(reader, {"version", "tun", "remote", "route", "identity",
-                                            "enroll", "slirp", "nat", "trace"});
+                                            "enroll", "log", "slirp", "nat", "trace"});
     read_legacy_root(root);
 
     ClientConfig c;
     read_keys(root.group_of("tun", known_keys("tun")), "tun", c);
     read_keys(root.group_of("remote", known_keys("remote")), "remote", c);
     read_keys(root.group_of("route", known_keys("route")), "route", c);
-    read_identity(root.group_of("identity", known_keys("identity")), c.identity);
+    const Group identity = root.group_of("identity", known_keys("identity"));
+    // identity.tpm of the original enftun (its src/config.c): present, even
+    // empty, the key is in a TPM. Read first: identity.key_file's row takes
+    // a persistent handle only with it.
+    if (identity.group_length("tpm")) {
+        c.identity.tpm.emplace();
+        read_keys(identity.group_of("tpm", known_keys("identity.tpm")), "identity.tpm", c);
+    }
+    read_keys(identity, "identity", c);
+    read_unsupported_identity(identity, "xtt", "XTT");
     read_keys(root.group_of("enroll", known_keys("enroll")), "enroll", c);
+    read_keys(root.group_of("log", known_keys("log")), "log", c);
     if (!reader.ok()) {
         return reader.error();
     }
@@ -229,13 +192,24 @@ const TpmConfig& tpm_of(const ClientConfig& c) {
     return c.identity.tpm ? *c.identity.tpm : kDefaults;
 }
 
+// The identity.tpm.* rows' reader: load() makes the group's TpmConfig
+// before it reads them.
+TpmConfig& tpm_in(ClientConfig& c) {
+    if (!c.identity.tpm) {
+        c.identity.tpm.emplace();
+    }
+    return *c.identity.tpm;
+}
+
 // What a row of kKeys is: a key the file may set, or one `enftun -p`
 // answers for the original enftun's scripts only.
 enum class Row { Setting, PrintOnly };
 
 // One key: its dotted name, how it is read from its group (the leaf name is
-// passed in; null: its group has its own reader, read_identity()) and how
-// `enftun -p` prints it.
+// passed in; null for a PrintOnly row) and how `enftun -p` prints it. The
+// default is the ClientConfig member's initializer (a read leaves it when
+// the key is absent), which `-p` prints for a file without the key
+// (config_docs_test holds the README's default column to it).
 struct Key {
     std::string_view key;
     void (*read)(const Group& g, const char* name, ClientConfig& c);
@@ -249,7 +223,7 @@ struct Key {
 // (print_client_key(), client_key_names()) and what a group may hold
 // (known_keys(), plus kLegacyKeys). config_docs_test holds the README's key
 // table and conf/example.conf to it. A new key is a row here and a member of
-// ClientConfig; identity's keys are read by read_identity().
+// ClientConfig (with its default).
 const Key kKeys[] = {
     {"tun.dev",
      [](const Group& g, const char* n, ClientConfig& c) {
@@ -410,27 +384,86 @@ const Key kKeys[] = {
          }
      },
      [](const ClientConfig& c) { return print_ms(c.route.ra_period); }},
-    {"identity.cert_file", nullptr, [](const ClientConfig& c) { return c.identity.cert_file; }},
-    {"identity.key_file", nullptr, [](const ClientConfig& c) { return c.identity.key_file; }},
-    {"identity.ip_file", nullptr,
+    {"identity.cert_file",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.identity.cert_file = g.required(n, g.path(n));
+     },
+     [](const ClientConfig& c) { return c.identity.cert_file; }},
+    // With identity.tpm: a blob file, or a persistent handle
+    // ("handle:0x81000001", or the original's "0x81000001").
+    {"identity.key_file",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         std::optional<std::string> handle;
+         if (c.identity.tpm) {
+             if (const auto text = g.string(n)) {
+                 handle = persistent_handle_uri(*text);
+             }
+         }
+         c.identity.key_file = handle ? *handle : g.required(n, g.path(n));
+     },
+     [](const ClientConfig& c) { return c.identity.key_file; }},
+    {"identity.ip_file",
+     [](const Group& g, const char* n, ClientConfig& c) { c.identity.ip_file = g.path(n); },
      [](const ClientConfig& c) { return c.identity.ip_file.value_or(std::string()); }},
-    {"identity.duid_file", nullptr, [](const ClientConfig& c) { return c.identity.duid_file; }},
+    {"identity.duid_file",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.identity.duid_file = g.path(n).value_or("");
+         if (c.identity.duid_file.empty() && !c.identity.cert_file.empty()) {
+             c.identity.duid_file =
+                 (std::filesystem::path(c.identity.cert_file).parent_path() / "duid").string();
+         }
+     },
+     [](const ClientConfig& c) { return c.identity.duid_file; }},
     // identity.tpm.*: as the original printed them (enable 0 or 1, handles
-    // in decimal); without the group, the defaults it would have.
+    // in decimal); without the group, the defaults it would have. hierarchy
+    // and parent were integers there; a hexadecimal libconfig literal above
+    // 0x7fffffff is an int64, so the range is checked here.
     {"identity.tpm.enable", nullptr,
      [](const ClientConfig& c) { return std::string(c.identity.tpm ? "1" : "0"); }, Row::PrintOnly},
-    {"identity.tpm.tcti", nullptr,
+    {"identity.tpm.tcti",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         tpm_in(c).tcti = g.parsed(n, parse_tcti).value_or(tpm_in(c).tcti);
+     },
      [](const ClientConfig& c) { return std::string(tcti_name(tpm_of(c).tcti)); }},
-    {"identity.tpm.device", nullptr, [](const ClientConfig& c) { return tpm_of(c).device; }},
-    {"identity.tpm.socket_host", nullptr,
+    {"identity.tpm.device",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         tpm_in(c).device = g.path(n).value_or(tpm_in(c).device);
+     },
+     [](const ClientConfig& c) { return tpm_of(c).device; }},
+    {"identity.tpm.socket_host",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         tpm_in(c).socket_host = g.parsed(n, parse_host).value_or(tpm_in(c).socket_host);
+     },
      [](const ClientConfig& c) { return tpm_of(c).socket_host; }},
-    {"identity.tpm.socket_port", nullptr,
+    {"identity.tpm.socket_port",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         tpm_in(c).socket_port = g.port(n).value_or(tpm_in(c).socket_port);
+     },
      [](const ClientConfig& c) { return std::to_string(tpm_of(c).socket_port); }},
-    {"identity.tpm.hierarchy", nullptr,
+    {"identity.tpm.hierarchy",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         if (const auto h = g.int64(n, 0, kMaxU32)) {
+             if (*h != 0 && *h != kOwnerHierarchy) {
+                 g.fail(n, "only the owner hierarchy is supported (0 or 0x40000001, the tpm2 "
+                           "provider's parent for new keys)");
+             }
+             tpm_in(c).hierarchy = static_cast<std::uint32_t>(*h);
+         }
+     },
      [](const ClientConfig& c) { return std::to_string(tpm_of(c).hierarchy); }},
-    {"identity.tpm.password", nullptr,
+    {"identity.tpm.password",
+     [](const Group& g, const char* n, ClientConfig& c) { tpm_in(c).password = g.string(n); },
      [](const ClientConfig& c) { return tpm_of(c).password.value_or(std::string()); }},
-    {"identity.tpm.parent", nullptr,
+    {"identity.tpm.parent",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         if (const auto p = g.int64(n, 0, kMaxU32)) {
+             if (*p != 0 && (*p < kPersistentFirst || *p > kPersistentLast)) {
+                 g.fail(n, "must be 0 (a primary key of the owner hierarchy) or a persistent "
+                           "handle 0x81000000..0x81ffffff");
+             }
+             tpm_in(c).parent = static_cast<std::uint32_t>(*p);
+         }
+     },
      [](const ClientConfig& c) { return std::to_string(tpm_of(c).parent); }},
     // enroll.url: where enftun-keygen finds enftun-enroll.
     {"enroll.url",
@@ -438,6 +471,11 @@ const Key kKeys[] = {
          c.enroll.url = g.parsed(n, parse_enroll_url);
      },
      [](const ClientConfig& c) { return c.enroll.url.value_or(std::string()); }},
+    {"log.level",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.log.level = g.parsed(n, parse_log_level).value_or(c.log.level);
+     },
+     [](const ClientConfig& c) { return std::string(log::level_name(c.log.level)); }},
 };
 
 // The original enftun's names for keys we print under another name, so
@@ -450,9 +488,13 @@ const KeyAlias kAliases[] = {
     {"tun.ip_set", "tun.set_address"},
 };
 
+// Keys whose value is a secret: print_client_key() redacts them unless
+// asked (Secrets::Show).
+constexpr std::string_view kSecretKeys[] = {"identity.tpm.password"};
+
 // Keys and groups the file may hold that have no printer: the original
-// enftun's (read in the rows tun.set_address and by read_identity()) and the
-// group identity.tpm, whose presence prints as identity.tpm.enable.
+// enftun's (read in the row tun.set_address and by load()) and the group
+// identity.tpm, whose presence prints as identity.tpm.enable.
 constexpr std::string_view kLegacyKeys[] = {"tun.ip_set", "tun.ip_path", "identity.tpm",
                                             "identity.xtt"};
 
@@ -497,9 +539,10 @@ detail::KeyNames known_keys(std::string_view group) {
     static const std::vector<std::string_view> kGroups[] = {
         make_known_keys("tun"),      make_known_keys("remote"),       make_known_keys("route"),
         make_known_keys("identity"), make_known_keys("identity.tpm"), make_known_keys("enroll"),
+        make_known_keys("log"),
     };
-    static constexpr std::string_view kNames[] = {"tun",      "remote",       "route",
-                                                  "identity", "identity.tpm", "enroll"};
+    static constexpr std::string_view kNames[] = {"tun",          "remote", "route", "identity",
+                                                  "identity.tpm", "enroll", "log"};
     for (std::size_t i = 0; i < std::size(kNames); ++i) {
         if (kNames[i] == group) {
             return kGroups[i];
@@ -544,8 +587,8 @@ Result<ClientConfig, ConfigError> load_client_config_from_string(const std::stri
     return load(*doc);
 }
 
-Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
-                                                  std::string_view key) {
+Result<std::string, ConfigError> print_client_key(const ClientConfig& config, std::string_view key,
+                                                  Secrets secrets) {
     const std::string_view asked = key;
     for (const auto& a : kAliases) {
         if (a.old_name == key) {
@@ -554,16 +597,23 @@ Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
     }
     for (const auto& k : kKeys) {
         if (k.key == key) {
-            return k.print(config);
+            std::string value = k.print(config);
+            const bool secret = std::find(std::begin(kSecretKeys), std::end(kSecretKeys), key) !=
+                                std::end(kSecretKeys);
+            if (secret && secrets == Secrets::Redact && !value.empty()) {
+                return std::string(kRedacted);
+            }
+            return value;
         }
     }
     return ConfigError{"unknown key: " + std::string(asked)};
 }
 
-Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config) {
+Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config,
+                                                       Secrets secrets) {
     std::string out;
     for (const auto key : client_key_names()) {
-        auto value = print_client_key(config, key);
+        auto value = print_client_key(config, key, secrets);
         if (!value) {
             return value.error();
         }

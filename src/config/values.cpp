@@ -214,6 +214,14 @@ std::string quote_for_message(std::string_view text) {
     return out;
 }
 
+ValueResult<log::Level> parse_log_level(std::string_view text) {
+    if (auto level = log::parse_level(text)) {
+        return *level;
+    }
+    return ValueError{"must be \"error\", \"warning\", \"info\" or \"debug\" (got " +
+                      quote_for_message(text) + ")"};
+}
+
 ValueResult<std::string> parse_sha256_pin(std::string_view text) {
     std::string out;
     for (char c : text) {

@@ -43,6 +43,13 @@ void Heartbeat::probe_now() {
     }
 }
 
+void Heartbeat::set_timing(std::uint64_t period_ms, std::uint64_t timeout_ms) {
+    policy_.set_timing(period_ms, timeout_ms);
+    if (running_) {
+        arm();
+    }
+}
+
 void Heartbeat::arm() {
     std::uint64_t now = loop_.now_ms();
     std::uint64_t deadline = policy_.next_deadline();

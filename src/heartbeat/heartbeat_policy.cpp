@@ -11,6 +11,14 @@ void HeartbeatPolicy::on_up(std::uint64_t now_ms) {
     deadline_ms_ = now_ms + period_ms_;
 }
 
+void HeartbeatPolicy::set_timing(std::uint64_t period_ms, std::uint64_t timeout_ms) {
+    period_ms_ = period_ms;
+    timeout_ms_ = timeout_ms;
+    if (state_ == State::Quiet && !probe_requested_) {
+        deadline_ms_ = last_rx_ms_ + period_ms_;
+    }
+}
+
 std::uint64_t HeartbeatPolicy::on_probe_requested(std::uint64_t now_ms) {
     // An answered probe whose timer has not run yet proves only the path it
     // took: whoever asks now (a route change since) needs a new one. An

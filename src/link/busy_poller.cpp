@@ -13,6 +13,11 @@ void BusyPoller::on_event(Side side, std::size_t packets) {
     }
 }
 
+// A spin in progress ends at its next iteration if the window is now over.
+void BusyPoller::set_window(std::uint32_t window_us) {
+    policy_.set_window(std::uint64_t{window_us} * 1000);
+}
+
 void BusyPoller::on_iteration() {
     if (!policy_.on_iteration(loop::hrtime_ns())) {
         idle_.stop();

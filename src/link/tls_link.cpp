@@ -151,7 +151,9 @@ bool TlsLink::drain_frames() {
         auto frame = reader_.next();
         if (!frame) {
             // PROTOCOL.md: a malformed frame is a protocol error; close.
-            ENFTUN_LOG_WARN("protocol error from peer: %s", frame.error().what);
+            // Rate-limited: a peer can reconnect and repeat it (router).
+            ENFTUN_LOG_RATELIMITED(log::Level::Warn, "protocol error from peer: %s",
+                                   frame.error().what);
             protocol_error_ = true;
             fail("protocol error");
             return false;
@@ -255,7 +257,7 @@ void TlsLink::log_socket_error() {
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(stream_.fd(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) {
-        ENFTUN_LOG_WARN("tunnel socket error: %s", strerror(err));
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "tunnel socket error: %s", strerror(err));
     }
 }
 

@@ -1,9 +1,11 @@
 #include "enftun/log/log.hpp"
 
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <iterator>
 
 namespace enftun::log {
 
@@ -13,6 +15,8 @@ Level g_level = Level::Info;
 // thread: no locking.
 int g_limit_depth = 0;
 RateLimit g_scoped_limit;
+
+constexpr Level kLevels[] = {Level::Error, Level::Warn, Level::Info, Level::Debug};
 
 const char* level_word(Level l) {
     switch (l) {
@@ -33,6 +37,28 @@ bool under_journal() {
     return journal;
 }
 } // namespace
+
+std::optional<Level> parse_level(std::string_view name) {
+    for (const Level l : kLevels) {
+        if (name == level_word(l)) {
+            return l;
+        }
+    }
+    return std::nullopt;
+}
+
+const char* level_name(Level level) {
+    return level_word(level);
+}
+
+Level more_verbose(Level level, unsigned steps) {
+    std::size_t i = 0;
+    while (i + 1 < std::size(kLevels) && kLevels[i] != level) {
+        ++i;
+    }
+    const std::size_t last = std::size(kLevels) - 1;
+    return kLevels[std::min<std::size_t>(i + steps, last)];
+}
 
 void set_level(Level level) {
     g_level = level;

@@ -130,7 +130,7 @@ void Dhcpv6Responder::answer(const proto::Ipv6View& ip, std::uint16_t client_por
     if (!len) {
         // Cannot happen: two DUIDs of at most 130 bytes, one lease and the
         // capped extras (kDhcpv6MaxReturned) fit in 731 bytes.
-        ENFTUN_LOG_ERROR("DHCPv6 answer: %s", len.error().what);
+        ENFTUN_LOG_RATELIMITED(log::Level::Error, "DHCPv6 answer: %s", len.error().what);
         return;
     }
     if (!send_(Bytes(buf_.data(), *len))) {
@@ -138,7 +138,9 @@ void Dhcpv6Responder::answer(const proto::Ipv6View& ip, std::uint16_t client_por
         return;
     }
     ++stats_.answered;
-    ENFTUN_LOG_DEBUG("DHCPv6: answered message type %u", static_cast<unsigned>(m.msg_type));
+    // One line per message from the host: rate-limited like the data path.
+    ENFTUN_LOG_RATELIMITED(log::Level::Debug, "DHCPv6: answered message type %u",
+                           static_cast<unsigned>(m.msg_type));
 }
 
 } // namespace enftun::tunnel

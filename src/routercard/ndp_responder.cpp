@@ -109,6 +109,20 @@ void NdpResponder::on_tunnel_up() {
     trigger();
 }
 
+void NdpResponder::set_ra_period(std::uint64_t period_ms) {
+    const auto route_lifetime =
+        static_cast<std::uint32_t>(lifetime_s(period_ms, kMaxRouteLifetimeS));
+    for (proto::RouteInfo& r : routes_) { // ra_params_.routes points here
+        r.lifetime_s = route_lifetime;
+    }
+    if (ra_params_.router_lifetime_s != 0) { // a default router stays one
+        ra_params_.router_lifetime_s =
+            static_cast<std::uint16_t>(lifetime_s(period_ms, kMaxRouterLifetimeS));
+    }
+    schedule_.set_period(period_ms);
+    trigger();
+}
+
 void NdpResponder::trigger() {
     schedule_.request();
     arm();
@@ -197,7 +211,7 @@ void NdpResponder::answer_ns(const proto::Ipv6View& ip) {
     }
     auto len = proto::build_neighbor_advertisement(p, na_buf_);
     if (!len) {
-        ENFTUN_LOG_ERROR("neighbor advertisement: %s", len.error().what);
+        ENFTUN_LOG_RATELIMITED(log::Level::Error, "neighbor advertisement: %s", len.error().what);
         return;
     }
     if (!send_(Bytes(na_buf_.data(), *len))) {

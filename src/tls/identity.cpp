@@ -1,5 +1,6 @@
 #include "enftun/tls/identity.hpp"
 
+#include "enftun/fs/atomic_file.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
 
 #include <fcntl.h>
@@ -94,28 +95,9 @@ Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
 }
 
 Status write_ip_file(const std::string& path, const proto::Ipv6Addr& addr) {
-    // mkstemp: a fresh name in the same folder (so rename is atomic), made
-    // with O_CREAT|O_EXCL, so neither a planted file nor a symlink at a
-    // predictable "path.tmp" can redirect the write.
-    std::string tmpl = path + ".XXXXXX";
-    UniqueFd fd(::mkostemp(tmpl.data(), O_CLOEXEC));
-    if (!fd.valid()) {
-        return make_error(Errc::System, "cannot create ip_file", errno);
-    }
-    const std::string text = addr.to_string() + "\n";
-    // mkstemp makes it 0600; the address is public, scripts may read it.
-    if (::fchmod(fd.get(), 0644) != 0 ||
-        ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        ::fsync(fd.get()) != 0) {
-        int err = errno;
-        ::unlink(tmpl.c_str());
-        return make_error(Errc::System, "cannot write ip_file", err);
-    }
-    fd.reset();
-    if (std::rename(tmpl.c_str(), path.c_str()) != 0) {
-        int err = errno;
-        ::unlink(tmpl.c_str());
-        return make_error(Errc::System, "cannot rename ip_file into place", err);
+    // 0644: the address is public, scripts may read it.
+    if (auto st = fs::write_file_atomically(path, addr.to_string() + "\n", 0644); !st) {
+        return make_error(Errc::System, "cannot write ip_file", st.error().sys);
     }
     return {};
 }

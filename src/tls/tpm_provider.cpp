@@ -80,6 +80,14 @@ Error tpm_failure(const char* what) {
     return make_error(Errc::Tls, what);
 }
 
+// The TPM refused our key or its password: retrying unchanged cannot
+// succeed, and each wrong password counts towards the TPM's
+// dictionary-attack lockout (enftun exits with its own status for these,
+// which enftun@.service does not restart on).
+Error key_refused(const char* what) {
+    return make_error(Errc::Refused, what);
+}
+
 // The device node, checked before the TCTI opens it: its errors would
 // only say "IO failure".
 Status check_device(const std::string& device) {
@@ -314,7 +322,7 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
                              auth_failed(why) ? "wrong password (identity.tpm.password)"
                                               : "no such persistent key in this TPM",
                              why.empty() ? "" : (": " + why).c_str());
-            return tpm_failure("cannot load the TPM key");
+            return key_refused("cannot load the TPM key");
         }
     } else {
         auto text = read_blob(key);
@@ -326,7 +334,7 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
                              "identity.tpm is set, so identity.key_file must be one "
                              "(enftun-keygen --tpm makes it)",
                              key.c_str());
-            return tpm_failure("not a TPM key blob");
+            return key_refused("not a TPM key blob");
         }
         pkey = decode_blob(libctx_, *text, password);
         OPENSSL_cleanse(text->data(), text->size());
@@ -335,12 +343,12 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
             ENFTUN_LOG_ERROR("TPM key %s: this TPM cannot load it: made by another TPM, or "
                              "under another parent key%s",
                              key.c_str(), why.empty() ? "" : (" (" + why + ")").c_str());
-            return tpm_failure("the TPM refuses the key blob");
+            return key_refused("the TPM refuses the key blob");
         }
     }
     if (!from_tpm2(pkey.get())) {
         ENFTUN_LOG_ERROR("TPM key %s: not held by the TPM", key.c_str());
-        return tpm_failure("not a TPM key");
+        return key_refused("not a TPM key");
     }
     auto signer = tpm_signing_key(shared_from_this(), std::move(pkey));
     if (!signer) {
@@ -353,14 +361,14 @@ Result<PkeyPtr> TpmProvider::load_key(const std::string& key) const {
                              "wrong passwords): it refuses the key until the lockout ends "
                              "(or its owner clears it: tpm2_dictionarylockout --clear-lockout)",
                              key.c_str());
-            return tpm_failure("TPM in dictionary-attack lockout");
+            return key_refused("TPM in dictionary-attack lockout");
         }
         if (auth_failed(why)) {
             ENFTUN_LOG_ERROR("TPM key %s: wrong password (identity.tpm.password): the TPM "
                              "refused its authorization (each failure counts towards the "
                              "TPM's dictionary-attack lockout)",
                              key.c_str());
-            return tpm_failure("wrong TPM key password");
+            return key_refused("wrong TPM key password");
         }
         ENFTUN_LOG_ERROR("TPM key %s: the TPM cannot sign with it: %s", key.c_str(), why.c_str());
         return tpm_failure("the TPM cannot sign with the key");

@@ -223,20 +223,41 @@ expect_print "-p identity.tpm.tcti" "$TMP/client-tpm.conf" identity.tpm.tcti soc
 expect_print "-p identity.tpm.socket_port" "$TMP/client-tpm.conf" identity.tpm.socket_port 2400
 expect_print "-p identity.key_file: a persistent handle" "$TMP/client-tpm.conf" \
     identity.key_file handle:0x81000001
+expect_print "-p identity.tpm.password: redacted" "$TMP/client-tpm.conf" \
+    identity.tpm.password "(redacted)"
+expect_print "-p identity.tpm.password --show-secrets: the password" "$TMP/client-tpm.conf" \
+    identity.tpm.password pw --show-secrets
+expect_print "-p identity.tpm.password unset: empty, not (redacted)" "$TMP/client.conf" \
+    identity.tpm.password ""
+expect "-p all: the password redacted" 0 'identity\.tpm\.password=\(redacted\).identity\.tpm\.parent=' '^$' \
+    "$ENFTUN" -c "$TMP/client-tpm.conf" -p all
+expect "-p all --show-secrets: the password" 0 'identity\.tpm\.password=pw.identity\.tpm\.parent=' '^$' \
+    "$ENFTUN" -c "$TMP/client-tpm.conf" -p all --show-secrets
 expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '^$' \
     "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.xtt: ignored: .*identity $TMP/none.pem" \
     "$ENFTUN" -c "$TMP/client-old.conf"
+# log.level hides the warnings; each -v is one level more.
+{ cat "$TMP/client-old.conf"; echo 'log = { level = "error"; };'; } >"$TMP/client-quiet.conf"
+expect "log.level = error: only the error line (exit 1)" 1 '^$' \
+    "^error: identity $TMP/none.pem" "$ENFTUN" -c "$TMP/client-quiet.conf"
+expect "-v over log.level = error: the warnings again" 1 '^$' \
+    "^warning: $TMP/client-quiet.conf:4: tun.ip_path: ignored: .*error: identity" \
+    "$ENFTUN" -v -c "$TMP/client-quiet.conf"
+{ cat "$TMP/client-old.conf"; echo 'log = { level = "loud"; };'; } >"$TMP/client-loud.conf"
+expect "a bad log.level: file:line: key: reason" 1 '^$' \
+    "^enftun: $TMP/client-loud.conf:9: log.level: must be \"error\", \"warning\", \"info\" or \"debug\"" \
+    "$ENFTUN" -c "$TMP/client-loud.conf"
 
 # enftun status: its options, and no daemon behind the socket (README
 # "Operating"; status_test.sh asks a real one).
-readonly USAGE_S='usage: enftun status'
+readonly USAGE_CS='usage: enftun status'
 sed "s|^tun = {|tun = {\n  control_socket = \"$TMP/none.sock\";|" "$TMP/client.conf" \
     >"$TMP/client-status.conf"
-expect "status --help" 0 "$USAGE_S \\[-c FILE\\] \\[--json \\| --metrics\\]" '^$' \
+expect "status --help" 0 "$USAGE_CS \\[-c FILE\\] \\[--json \\| --metrics\\]" '^$' \
     "$ENFTUN" status --help
-expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_S" \
+expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_CS" \
     "$ENFTUN" status --bogus
-expect "status: stray argument" 2 '^$' "enftun status: unexpected argument: extra.*$USAGE_S" \
+expect "status: stray argument" 2 '^$' "enftun status: unexpected argument: extra.*$USAGE_CS" \
     "$ENFTUN" status -c "$TMP/client-status.conf" extra
 expect_print "-p tun.control_socket" "$TMP/client-status.conf" tun.control_socket \
     "$TMP/none.sock"
@@ -248,6 +269,9 @@ expect "status: a bad config, file:line: key" 1 '^$' \
     "$ENFTUN" status -c "$TMP/router-bad.conf"
 
 echo "enftun-router"
+{ cat "$TMP/router-good.conf"; echo 'log = { level = "quiet"; };'; } >"$TMP/router-log.conf"
+expect "a bad log.level" 1 '^$' "^enftun-router: $TMP/router-log.conf:6: log.level: must be" \
+    "$ROUTER" -vv --check -c "$TMP/router-log.conf"
 expect "--version" 0 '^enftun-router [0-9]+\.[0-9]+\.[0-9]+' '^$' "$ROUTER" --version
 expect "--help prints the usage on stdout" 0 "$USAGE_R.*-v, --verbose" '^$' "$ROUTER" --help
 expect "no arguments" 2 '^$' "enftun-router: missing -c FILE.*$USAGE_R" "$ROUTER"
@@ -266,6 +290,25 @@ expect "--check: a good config exits 0 at once, silent" 0 '^$' '^$' \
     "$ROUTER" --check -c "$TMP/router-good.conf"
 expect "-t: a bad config exits 1, file:line: key" 1 '^$' \
     "^enftun-router: $TMP/router-bad.conf:4: router.port:" "$ROUTER" -t -c "$TMP/router-bad.conf"
+
+# status: asks a router's control socket (none runs here).
+readonly USAGE_S='usage: enftun-router status'
+sed 's|port = 0;|control_socket = "'"$TMP"'/none.sock";|' "$TMP/router-bad.conf" \
+    >"$TMP/router-status.conf"
+sed 's|port = 0;|control_socket = "";|' "$TMP/router-bad.conf" >"$TMP/router-nosock.conf"
+expect "status --help" 0 "$USAGE_S.*--json.*--metrics" '^$' "$ROUTER" status --help
+expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_S" \
+    "$ROUTER" status --bogus
+expect "status: stray argument" 2 '^$' "unexpected argument: extra.*$USAGE_S" \
+    "$ROUTER" status extra
+expect "status: a bad config is file:line: key" 1 '^$' \
+    "^enftun-router status: $TMP/router-bad.conf:4: router.port:" \
+    "$ROUTER" status -c "$TMP/router-bad.conf"
+expect "status: no router at the socket" 1 '^$' \
+    "^enftun-router status: $TMP/none.sock: no router answers there" \
+    "$ROUTER" status --json -c "$TMP/router-status.conf"
+expect "status: control_socket \"\" is said" 1 '^$' 'router.control_socket is "": the router has no' \
+    "$ROUTER" status -c "$TMP/router-nosock.conf"
 
 if ((FAILED > 0)); then
     echo "FAIL: $FAILED checks failed"

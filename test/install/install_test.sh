@@ -56,17 +56,33 @@ unit_has() {
     local unit="$UNITS/$1" line
     shift
     for line in "$@"; do
-        grep -q -x -F -- "$line" "$unit" || { echo "$1 lacks: $line"; return 1; }
+        grep -q -x -F -- "$line" "$unit" || { echo "${unit##*/} lacks: $line"; return 1; }
     done
 }
 
-# verify: systemd-analyze verify on instances of the templates; it prints
-# a line naming the unit for any unknown key or bad value, so any such line
-# fails the check, not only a non-zero exit.
+# notify_units: the daemons tell systemd when they are ready and that their
+# loop runs (src/service/).
+notify_units() {
+    local unit
+    for unit in enftun@.service enftun-router.service; do
+        unit_has "$unit" 'Type=notify' 'NotifyAccess=main' 'WatchdogSec=30s' || return 1
+    done
+}
+
+# verify: systemd-analyze verify on every installed unit (an instance
+# "enf0" of each template), so a new unit in systemd/ is checked too; it
+# prints a line naming the unit for any unknown key or bad value, so any
+# such line fails the check, not only a non-zero exit.
 verify() {
-    local out rc=0
-    out="$(systemd-analyze verify "$UNITS/enftun@enf0.service" "$UNITS/enftun-setup@enf0.service" \
-        "$UNITS/enftun-router.service" "$UNITS/enftun-enroll.service" 2>&1)" || rc=$?
+    local out rc=0 unit
+    local -a units=()
+    for unit in "$UNITS"/*.service; do
+        [[ $unit == *@.service ]] && unit="${unit%@.service}@enf0.service"
+        units+=("$unit")
+    done
+    ((${#units[@]} >= 4)) || { echo "only ${#units[@]} units installed"; return 1; }
+    echo "verifying: ${units[*]##*/}"
+    out="$(systemd-analyze verify "${units[@]}" 2>&1)" || rc=$?
     printf '%s\n' "$out"
     ((rc == 0)) && ! grep -q enftun <<<"$out"
 }
@@ -107,6 +123,11 @@ main() {
         enftun@.service 'DeviceAllow=/dev/tpmrm0 rw' 'SupplementaryGroups=tss' 'DevicePolicy=closed'
     check "enftun@: two devices allowed, nothing else" test \
         "$(grep -c '^DeviceAllow=' "$UNITS/enftun@.service")" -eq 2
+    check "enftun@: systemctl reload sends SIGHUP" unit_has enftun@.service \
+        "ExecReload=/bin/kill -HUP \$MAINPID"
+    check "enftun-router: systemctl reload sends SIGHUP" unit_has enftun-router.service \
+        "ExecReload=/bin/kill -HUP \$MAINPID"
+    check "enftun@ and enftun-router: Type=notify with a watchdog" notify_units
     check "enftun-setup@: oneshot before network-pre.target" unit_has enftun-setup@.service \
         'Type=oneshot' 'RemainAfterExit=yes' 'Before=network-pre.target shutdown.target' \
         'Wants=network-pre.target' \

@@ -103,8 +103,8 @@ bgp_birdc() {
 }
 
 bgp_established() {
-    bgp_birdc 1 show protocols router2 | grep -q Established &&
-        bgp_birdc 2 show protocols router1 | grep -q Established
+    grep -q Established <<<"$(bgp_birdc 1 show protocols router2)" &&
+        grep -q Established <<<"$(bgp_birdc 2 show protocols router1)"
 }
 
 # bgp_start_router N: start router N, wait until this run of it listens
@@ -138,7 +138,7 @@ bgp_route() {
 
 # bgp_route_is N ADDR PATTERN: that route exists and matches PATTERN (ERE).
 bgp_route_is() {
-    bgp_route "$1" "$2" | grep -q -E -- "$3"
+    grep -q -E -- "$3" <<<"$(bgp_route "$1" "$2")"
 }
 
 # bgp_own_routes N: routes of our protocol in router N's kernel.

@@ -133,8 +133,10 @@ step_c() {
 
 # keepalive_timer NAME: d's tunnel socket runs a keepalive timer (ss -o).
 keepalive_timer() {
-    et_exec d ss -Htno state established '( dport = :4443 )' | tee /dev/stderr |
-        grep -q 'timer:(keepalive'
+    local out
+    out="$(et_exec d ss -Htno state established '( dport = :4443 )')" || return 1
+    echo "$out" >&2
+    grep -q 'timer:(keepalive' <<<"$out"
 }
 
 pinger_answered() {

@@ -55,7 +55,7 @@ demo_test_cleanup() {
 }
 
 demo_ns_present() {
-    ip netns list | grep -q "^$(et_ns "$1")\\( \\|$\\)"
+    grep -q "^$(et_ns "$1")\\( \\|$\\)" <<<"$(ip netns list)"
 }
 
 # ping_received TITLE-FRAGMENT: the "N received" count of the ping the demo

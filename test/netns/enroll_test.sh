@@ -47,7 +47,7 @@ state_addresses() {
 # ---------------------------------------------------------------- steps
 
 cert_has() {
-    openssl x509 -in "$1" -noout -text | grep -q -E -- "$2"
+    grep -q -E -- "$2" <<<"$(openssl x509 -in "$1" -noout -text)"
 }
 
 # check_cert NAME ADDRESS: NAME.pem is a device certificate for ADDRESS.
@@ -223,7 +223,7 @@ step_d() {
 
 # status_of FILE EXPECTED-TEXT: the error message contains the text.
 error_says() {
-    jq -r .error "$1" | grep -q -F -- "$2"
+    grep -q -F -- "$2" <<<"$(jq -r .error "$1")"
 }
 
 step_e() {
@@ -393,9 +393,9 @@ step_i() {
 
 # handshake ARGS...: an openssl s_client handshake with the service succeeds.
 handshake() {
-    et_exec e timeout 10 openssl s_client -connect "$HOST:$ENROLL_PORT" \
-        -CAfile "$ET_TMP/pki/ca.pem" -verify_return_error "$@" </dev/null 2>&1 |
-        grep -q 'Verify return code: 0 (ok)'
+    grep -q 'Verify return code: 0 (ok)' <<<"$(et_exec e timeout 10 openssl s_client \
+        -connect "$HOST:$ENROLL_PORT" -CAfile "$ET_TMP/pki/ca.pem" -verify_return_error "$@" \
+        </dev/null 2>&1)"
 }
 
 step_h() {

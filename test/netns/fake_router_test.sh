@@ -148,7 +148,7 @@ reason_twice() {
 # only_refusal_lines TEXT: every line of the client's about a failed TLS
 # handshake is one that gives TEXT as the reason.
 only_refusal_lines() {
-    ! grep -F "TLS handshake failed" "$(et_daemon_log c1)" | grep -q -v -F "$1"
+    ! grep -F "TLS handshake failed" "$(et_daemon_log c1)" | grep -v -F "$1" >/dev/null
 }
 
 # ----------------------------------------------------------------- steps

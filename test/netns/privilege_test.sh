@@ -83,11 +83,11 @@ status_field() {
 }
 
 tunnel_socket_marked() {
-    et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443" | grep -q 'fwmark:0x16b'
+    grep -q 'fwmark:0x16b' <<<"$(et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443")"
 }
 
 tun_owned_by() {
-    et_exec d ip -d link show dev enf0 | grep -q -w "user $1"
+    grep -q -w "user $1" <<<"$(et_exec d ip -d link show dev enf0)"
 }
 
 step_a() {

@@ -150,7 +150,7 @@ rs_tunnel_src_is() {
 
 # rs_log_line_has NAME STRING1 STRING2: one line of the log holds both.
 rs_log_line_has() {
-    grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null | grep -q -F -- "$3"
+    grep -q -F -- "$3" <<<"$(grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null)"
 }
 
 # rs_heartbeats NAME: the heartbeat probes sent, from the last stats line

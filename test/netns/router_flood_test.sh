@@ -112,7 +112,7 @@ router_warnings() {
 
 # summary_has TEXT: a failure summary line of the router contains TEXT.
 summary_has() {
-    grep -F "failed in the last" "$(et_daemon_log router)" | grep -q -F -- "$1"
+    grep -q -F -- "$1" <<<"$(grep -F "failed in the last" "$(et_daemon_log router)")"
 }
 
 # avg_rtt OUT: the average RTT (ms) from ping's summary in file OUT.

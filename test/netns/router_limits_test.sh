@@ -99,7 +99,7 @@ start_raw_peer() {
 
 # idle_closed ADDR: the router closed ADDR's session for idleness.
 idle_closed() {
-    grep -F "session closed: $1 from" "$(et_daemon_log router)" | grep -q -F "idle for"
+    grep -q -F "idle for" <<<"$(grep -F "session closed: $1 from" "$(et_daemon_log router)")"
 }
 
 # ----------------------------------------------------------------- steps
@@ -128,8 +128,10 @@ step_a() {
 }
 
 summary_names_bare() {
-    grep -F "failed in the last" "$(et_daemon_log router)" | grep -F "first-byte timeout" |
-        grep -q -F "fd00:102::2 ("
+    local lines
+    lines="$(grep -F "failed in the last" "$(et_daemon_log router)" | grep -F "first-byte timeout")" ||
+        return 1
+    grep -q -F "fd00:102::2 (" <<<"$lines"
 }
 
 # e: a TCP connection that never starts a handshake is closed after
@@ -193,6 +195,10 @@ step_d() {
     et_exec c1 ping -6 -n -q -c 3000 -l 3000 -s 1200 -W 1 "$P3_ADDR" >/dev/null 2>&1 || true
     check_num "queue-full drops counted" \
         "$(et_daemon_stat router queue-full)" -gt "${drops:-0}" || ok=1
+    # The same drops in `enftun-router status --json`, on the stuck peer's session.
+    check_num "status --json: the stuck session's queue_drops" "$("$ET_BIN_DIR/enftun-router" \
+        status -c "$ET_TMP/router.conf" --json | jq ".session_list[] |
+        select(.address == \"$P3_ADDR\") | .queue_drops")" -gt 0 || ok=1
     check "router still running" et_daemon_running router || ok=1
     # c1 kept reading its TUN (queue 5000, so nothing was lost before it):
     # the drops are the router's, at the stuck peer's queue. A client whose

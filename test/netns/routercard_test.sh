@@ -101,7 +101,7 @@ link_mtu() {
 }
 
 has_global_addr() {
-    et_exec c ip -6 addr show dev enf0 scope global | grep -q "inet6 $1/128"
+    grep -q "inet6 $1/128" <<<"$(et_exec c ip -6 addr show dev enf0 scope global)"
 }
 
 # rdisc6_to FILE: solicit an RA on enf0 and save what rdisc6 saw.

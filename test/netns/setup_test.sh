@@ -288,7 +288,7 @@ dhcpv4_renew() {
 uplink_can_arp_device() {
     et_exec i ip -4 neigh flush to 198.18.0.2 dev vd
     et_exec i ping -4 -n -q -c 1 -W 1 198.18.0.2 >/dev/null 2>&1 || true
-    et_exec i ip -4 neigh show to 198.18.0.2 dev vd | grep -q lladdr
+    grep -q lladdr <<<"$(et_exec i ip -4 neigh show to 198.18.0.2 dev vd)"
 }
 
 enf0_ready() {
@@ -312,7 +312,7 @@ route_get_says() {
 }
 
 tunnel_socket_marked() {
-    et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443" | grep -q 'fwmark:0x16b'
+    grep -q 'fwmark:0x16b' <<<"$(et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443")"
 }
 
 start_d() {
@@ -355,15 +355,15 @@ unrelated_route_keeps_path() {
 
 # log_line_has NAME STRING1 STRING2: one line of the daemon's log holds both.
 log_line_has() {
-    grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null | grep -q -F -- "$3"
+    grep -q -F -- "$3" <<<"$(grep -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null)"
 }
 
 enf0_without_carrier() {
-    et_exec d ip link show dev enf0 | grep -q NO-CARRIER
+    grep -q NO-CARRIER <<<"$(et_exec d ip link show dev enf0)"
 }
 
 enf0_routes_linkdown() {
-    et_exec d ip -6 route show table all dev enf0 | grep -q -w linkdown
+    grep -q -w linkdown <<<"$(et_exec d ip -6 route show table all dev enf0)"
 }
 
 step_d() {
@@ -451,7 +451,8 @@ EOF
 }
 
 foreign_present() {
-    et_exec d ip -o link show dev es_grp | grep -q -w "group $("$ET_BIN_DIR/enftun" -c "$CONF" -p route.table)" &&
+    grep -q -w "group $("$ET_BIN_DIR/enftun" -c "$CONF" -p route.table)" \
+        <<<"$(et_exec d ip -o link show dev es_grp)" &&
         et_exec d nft list table inet es_foreign &&
         grep -q 'lookup 777' <(et_exec d ip -6 rule show pref 32000) &&
         grep -q 'lookup 777' <(et_exec d ip -4 rule show pref 32000)

@@ -119,7 +119,7 @@ step_c() {
 }
 
 tunnel_socket_marked() {
-    et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443" | grep -q 'fwmark:0x16b'
+    grep -q 'fwmark:0x16b' <<<"$(et_exec d ss -tnie "dst [$ES_UPLINK_PEER6]:4443")"
 }
 
 step_d() {

@@ -15,15 +15,17 @@
 #     is a TSS2 PRIVATE KEY blob, mode 0600, no software key in it
 #  b. enftun connects with the TPM-held key and pings the router
 #  c. the blob copied to another software TPM (tpm2): a clear message,
-#     non-zero exit, never "tunnel up"
+#     exit 77 (the TPM refused the key: enftun@.service does not restart),
+#     never "tunnel up"
 #  d. a config in the original enftun's shape (version, tun.ip_path, port
 #     as a string, a tpm group, an xtt group), with a key made by the openssl
 #     command line through the tpm2 provider: loads, connects, pings
-#  e. wrong password: its message, non-zero exit, no tunnel
+#  e. wrong password: its message, exit 77, no tunnel; -p prints the
+#     password "(redacted)", with --show-secrets as it is
 #  f. missing provider (OPENSSL_MODULES pointing to an empty folder): its
-#     message, non-zero exit
+#     message, exit 1 (not 77: worth a restart)
 #  g. missing TPM: the TPM stopped (its port closed), a device node that is
-#     not there: each its message, non-zero exit
+#     not there: each its message, exit 1
 #  h. enrollment: enftun-keygen --tpm enrolls at enftun-enroll (in r, on
 #     fd00:100::1:8443) with `auto`; the CSR it sent was signed in the TPM
 #     (the service checks it), and enftun connects with the enrolled
@@ -36,7 +38,7 @@
 #     reloads the identity, reconnects with it and pings the router
 #  i. a persistent key (tpm2-tools: create, evictcontrol to 0x81000010, with
 #     a password) as key_file = "handle:0x81000010": connects and pings;
-#     a handle with no key there: its message, non-zero exit
+#     a handle with no key there: its message, exit 77
 set -e -o pipefail
 export LC_ALL=C
 
@@ -75,7 +77,7 @@ start_tpm() {
 }
 
 tpm_listening() {
-    et_exec c ss -Hltn "sport = :$1" | grep -q LISTEN
+    grep -q LISTEN <<<"$(et_exec c ss -Hltn "sport = :$1")"
 }
 
 # tpm_conf FILE PORT [PASSWORD] [KEY] [CERT]: a client config whose key is
@@ -106,12 +108,12 @@ run_client() {
     et_exec c env "$@" timeout 20 "$ET_BIN_DIR/enftun" -c "$conf" >"$out" 2>&1 </dev/null || RC=$?
 }
 
-# expect_refused DESC OUT FIXED-MESSAGE: RC non-zero (and not timeout's
-# 124), the message in OUT, and never "tunnel up".
+# expect_refused DESC OUT FIXED-MESSAGE STATUS: RC is STATUS (77: the TPM
+# refused the key; 1: any other failure), the message in OUT, and never
+# "tunnel up".
 expect_refused() {
-    local desc="$1" out="$2" message="$3" ok=0
-    check_num "$desc: non-zero exit" "$RC" -ne 0 || ok=1
-    check_num "$desc: exits by itself (not stopped by the time bound)" "$RC" -ne 124 || ok=1
+    local desc="$1" out="$2" message="$3" status="$4" ok=0
+    check_num "$desc: exit $status" "$RC" -eq "$status" || ok=1
     check "$desc: says \"$message\"" grep -q -F -- "$message" "$out" || ok=1
     check "$desc: one error line" test "$(grep -c '^error: ' "$out")" -eq 1 || ok=1
     check_not "$desc: never tunnel up" grep -q -F "tunnel up" "$out" || ok=1
@@ -147,12 +149,15 @@ step_keygen() {
 
 step_connect() {
     local ok=0
-    et_daemon_start client c "$ET_BIN_DIR/enftun" -c "$DEV/enf0.conf"
+    # -vv: debug lines too, which must not show the key's password either.
+    et_daemon_start client c "$ET_BIN_DIR/enftun" -vv -c "$DEV/enf0.conf"
     check "tunnel up with the TPM-held key" et_wait_for tunnel_up client "$C_ADDR" || ok=1
     check "ping the router through the tunnel" et_wait_for ping_router || ok=1
     check "the router saw the session" et_wait_for et_log_has router "session up: $C_ADDR" || ok=1
     check_not "no error logged" et_log_has client "error:" || ok=1
     et_daemon_stop client
+    check "debug lines logged" et_log_has client "debug: " || ok=1
+    check_not "the TPM key's password is not in the log" et_log_has client "$PASSWORD" || ok=1
     return "$ok"
 }
 
@@ -160,7 +165,7 @@ step_other_tpm() {
     local out="$ET_TMP/other.out"
     tpm_conf "$DEV/other.conf" "$TPM2_PORT"
     run_client "$out" "$DEV/other.conf"
-    expect_refused "blob in another TPM" "$out" "this TPM cannot load it: made by another TPM"
+    expect_refused "blob in another TPM" "$out" "this TPM cannot load it: made by another TPM" 77
 }
 
 # The original's example device.conf, its keys and their types, with a tpm
@@ -234,17 +239,30 @@ EOF
 }
 
 step_wrong_password() {
-    local out="$ET_TMP/password.out"
+    local ok=0 out="$ET_TMP/password.out"
     tpm_conf "$DEV/password.conf" "$TPM1_PORT" "not-the-password"
+    echo 'log : { level = "debug"; };' >>"$DEV/password.conf"
     run_client "$out" "$DEV/password.conf"
-    expect_refused "wrong password" "$out" "wrong password (identity.tpm.password)"
+    expect_refused "wrong password" "$out" "wrong password (identity.tpm.password)" 77 || ok=1
+    check "-p identity.tpm.password: (redacted)" \
+        test "$("$ET_BIN_DIR/enftun" -c "$DEV/password.conf" -p identity.tpm.password)" = "(redacted)" ||
+        ok=1
+    "$ET_BIN_DIR/enftun" -c "$DEV/password.conf" -p all >"$ET_TMP/p-all.out" || ok=1
+    check "-p all: identity.tpm.password=(redacted)" \
+        grep -q -x -F 'identity.tpm.password=(redacted)' "$ET_TMP/p-all.out" || ok=1
+    check_not "-p all: the password nowhere" grep -q -F not-the-password "$ET_TMP/p-all.out" || ok=1
+    check "-p identity.tpm.password --show-secrets: the password" \
+        test "$("$ET_BIN_DIR/enftun" -c "$DEV/password.conf" -p identity.tpm.password \
+            --show-secrets)" = not-the-password || ok=1
+    check_not "wrong password: not in the debug log" grep -F "not-the-password" "$out" || ok=1
+    return "$ok"
 }
 
 step_no_provider() {
     local out="$ET_TMP/provider.out"
     mkdir -p "$ET_TMP/no-modules"
     run_client "$out" "$DEV/enf0.conf" OPENSSL_MODULES="$ET_TMP/no-modules"
-    expect_refused "no tpm2 provider" "$out" "cannot load the OpenSSL provider tpm2 (is tpm2-openssl installed?"
+    expect_refused "no tpm2 provider" "$out" "cannot load the OpenSSL provider tpm2 (is tpm2-openssl installed?" 1
 }
 
 step_no_tpm() {
@@ -252,11 +270,11 @@ step_no_tpm() {
     et_daemon_stop tpm2
     tpm_conf "$DEV/other.conf" "$TPM2_PORT"
     run_client "$out" "$DEV/other.conf"
-    expect_refused "TPM stopped" "$out" "cannot reach the TPM through swtpm:host=127.0.0.1,port=$TPM2_PORT" || ok=1
+    expect_refused "TPM stopped" "$out" "cannot reach the TPM through swtpm:host=127.0.0.1,port=$TPM2_PORT" 1 || ok=1
     sed -e 's/tcti = "swtpm";/tcti = "device"; device = "\/dev\/enftun-no-tpm";/' \
         "$DEV/enf0.conf" >"$DEV/device.conf"
     run_client "$out" "$DEV/device.conf"
-    expect_refused "no TPM device" "$out" "TPM device /dev/enftun-no-tpm: No such file or directory" || ok=1
+    expect_refused "no TPM device" "$out" "TPM device /dev/enftun-no-tpm: No such file or directory" 1 || ok=1
     return "$ok"
 }
 
@@ -376,7 +394,7 @@ step_handle() {
     et_daemon_stop handle
     sed -e 's/0x81000010/0x81000011/' "$d/enf0.conf" >"$d/none.conf"
     run_client "$out" "$d/none.conf"
-    expect_refused "no key at the handle" "$out" "TPM key handle:0x81000011: no such persistent key" || ok=1
+    expect_refused "no key at the handle" "$out" "TPM key handle:0x81000011: no such persistent key" 77 || ok=1
     return "$ok"
 }
 
@@ -409,11 +427,11 @@ run_step a "enftun-keygen --tpm makes the key in the TPM, writes its blob" step_
 run_step b "enftun connects with the TPM-held key and pings the router" step_connect a
 run_step c "the blob in another TPM: refused, never up" step_other_tpm a
 run_step d "a config of the original enftun with a tpm group loads and works" step_original_config
-run_step e "wrong password: its message, non-zero exit" step_wrong_password a
-run_step f "no tpm2 provider: its message, non-zero exit" step_no_provider a
+run_step e "wrong password: its message, exit 77; -p redacts the password" step_wrong_password a
+run_step f "no tpm2 provider: its message, exit 1" step_no_provider a
 run_step h "enftun-keygen --tpm enrolls at enftun-enroll; the identity connects" step_enroll a
 run_step j "enftun-keygen --renew --tpm: new key in the TPM, new certificate, enftun reloads" \
     step_renew a
 run_step i "a persistent handle as key_file connects; an empty handle is refused" step_handle
-run_step g "no TPM (stopped, no device node): each its message, non-zero exit" step_no_tpm a
+run_step g "no TPM (stopped, no device node): each its message, exit 1" step_no_tpm a
 et_summary tpm_test

@@ -238,7 +238,7 @@ raw_router_listening() {
 
 # link_mtu_is NS IF MTU: `ip link` reports that MTU for the device.
 link_mtu_is() {
-    et_exec "$1" ip link show dev "$2" | grep -q -E " mtu $3( |$)"
+    grep -q -E " mtu $3( |$)" <<<"$(et_exec "$1" ip link show dev "$2")"
 }
 
 et_link_gone() {
@@ -507,8 +507,8 @@ step_j() {
 # ADDR's session, and the last one was the peer's close_notify.
 close_notify_logged() {
     log_count_above router "session closed: $1 from" "$2" &&
-        grep -F "session closed: $1 from" "$(et_daemon_log router)" | tail -n 1 |
-        grep -q -F "peer closed the tunnel (close_notify)"
+        grep -q -F "peer closed the tunnel (close_notify)" \
+            <<<"$(grep -F "session closed: $1 from" "$(et_daemon_log router)" | tail -n 1)"
 }
 
 # ---------------------------------------------------------------- runner

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // Last: cmocka defines fail() and friends as macros, which would clash with
@@ -222,6 +223,99 @@ void test_router_keys_documented(void** state) {
                      "conf/router.conf");
 }
 
+// The rows of the README table whose header row starts with "| HEADER |":
+// each first-column key with the default-column text that goes with it. A
+// default cell of backticked values only, one per key of its row, gives
+// each key its value ("`localhost`, `2321`"); "unset" gives "" to every key;
+// any other cell (required, prose) gives none.
+std::vector<std::pair<std::string, std::string>> readme_defaults(const std::string& readme,
+                                                                 const std::string& header) {
+    std::vector<std::pair<std::string, std::string>> out;
+    const auto lines = lines_of(readme);
+    auto it = std::find_if(lines.begin(), lines.end(), [&](const std::string& l) {
+        return l.rfind("| " + header + " |", 0) == 0;
+    });
+    assert_true(it != lines.end());
+    const auto ticked = [](const std::string& cell, std::string* rest) {
+        std::vector<std::string> names;
+        std::size_t open = cell.find('`');
+        std::size_t last = 0;
+        for (; open != std::string::npos; open = cell.find('`', last)) {
+            const std::size_t close = cell.find('`', open + 1);
+            *rest += cell.substr(last, open - last);
+            names.push_back(cell.substr(open + 1, close - open - 1));
+            last = close + 1;
+        }
+        *rest += cell.substr(last);
+        return names;
+    };
+    for (it += 2; it != lines.end() && it->rfind('|', 0) == 0; ++it) {
+        const std::size_t bar1 = it->find('|', 1);
+        const std::size_t bar2 = it->find('|', bar1 + 1);
+        std::string key_rest;
+        std::string default_rest;
+        const auto keys = ticked(it->substr(1, bar1 - 1), &key_rest);
+        const std::string cell = it->substr(bar1 + 1, bar2 - bar1 - 1);
+        const auto values = ticked(cell, &default_rest);
+        const bool only_values =
+            default_rest.find_first_not_of(" ,") == std::string::npos && !values.empty();
+        for (std::size_t i = 0; i < keys.size(); ++i) {
+            if (only_values && values.size() == keys.size()) {
+                out.emplace_back(keys[i], values[i]);
+            } else if (cell == " unset ") {
+                out.emplace_back(keys[i], "");
+            }
+        }
+    }
+    return out;
+}
+
+// A README default as `enftun -p` prints it: a libconfig list `[ "a", "b" ]`
+// as "a b".
+std::string as_printed(const std::string& value) {
+    if (value.empty() || value.front() != '[') {
+        return value;
+    }
+    std::string out;
+    for (std::size_t open = value.find('"'); open != std::string::npos;) {
+        const std::size_t close = value.find('"', open + 1);
+        out += (out.empty() ? "" : " ") + value.substr(open + 1, close - open - 1);
+        open = value.find('"', close + 1);
+    }
+    return out;
+}
+
+// Every client key whose README default is a value: `enftun -p` prints that
+// value for a file that does not set the key (the member's initializer, the
+// row's reader leaving it as it is).
+void test_client_defaults_documented(void** state) {
+    (void)state;
+    auto config = load_client_config_from_string(
+        "remote = { hosts = [ \"fd00::1\" ]; ca_cert_file = \"/ca.pem\"; };\n"
+        "identity = { cert_file = \"/c.pem\"; key_file = \"/c.key\"; };\n",
+        "");
+    assert_true(config.has_value());
+    const std::string readme = read_text(test_config::data_path("../../README.md"));
+    int compared = 0;
+    bool ok = true;
+    for (const auto& [key, value] : readme_defaults(readme, "client key")) {
+        if (key == "identity.tpm") {
+            continue; // a group: prints as identity.tpm.enable
+        }
+        auto printed = print_client_key(*config, key);
+        assert_true(printed.has_value());
+        ++compared;
+        if (*printed != as_printed(value)) {
+            print_error("%s: the README's default is \"%s\", enftun -p prints \"%s\"\n",
+                        key.c_str(), value.c_str(), printed->c_str());
+            ok = false;
+        }
+    }
+    assert_true(ok);
+    // Most keys have a plain default: a parser that found none would pass.
+    assert_true(compared >= 25);
+}
+
 // The checker itself: what it must find and what it must miss.
 void test_parsers(void** state) {
     (void)state;
@@ -238,6 +332,17 @@ void test_parsers(void** state) {
                 (std::set<std::string>{"top", "g", "g.k", "g.opt", "g.one", "g.one.m", "g.one.n",
                                        "g.sub", "g.sub.s", "after"}));
     assert_true(conf.described.count("g.listed") == 1);
+    const auto defaults = readme_defaults(
+        "| client key | default | meaning |\n|---|---|---|\n| `a.b` | `1` | x |\n"
+        "| `a.c`, `a.d` | `h`, `2` | x |\n| `a.e` | unset | x |\n| `a.f` | required | x |\n"
+        "| `a.g` | `x` next to `a.b` | x |\n| `a.l` | `[ \"p\", \"q\" ]` | x |\n",
+        "client key");
+    assert_true(
+        defaults ==
+        (std::vector<std::pair<std::string, std::string>>{
+            {"a.b", "1"}, {"a.c", "h"}, {"a.d", "2"}, {"a.e", ""}, {"a.l", "[ \"p\", \"q\" ]"}}));
+    assert_string_equal(as_printed("[ \"p\", \"q\" ]").c_str(), "p q");
+    assert_string_equal(as_printed("[ ]").c_str(), "");
 }
 
 } // namespace
@@ -247,6 +352,7 @@ int main() {
         cmocka_unit_test(test_parsers),
         cmocka_unit_test(test_client_keys_documented),
         cmocka_unit_test(test_router_keys_documented),
+        cmocka_unit_test(test_client_defaults_documented),
     };
     return cmocka_run_group_tests_name("config_docs", tests, nullptr, nullptr);
 }

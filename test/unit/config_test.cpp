@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -104,7 +105,7 @@ void test_minimal_config_takes_defaults(void** state) {
     assert_true(c.tun.set_address);
     assert_int_equal(c.tun.mtu, 1280);
     assert_false(c.tun.lladdr.has_value());
-    assert_int_equal(c.tun.busy_poll_us, 200);
+    assert_int_equal(c.tun.busy_poll_us, 0);
     assert_int_equal(c.remote.port, 443);
     assert_int_equal(c.remote.heartbeat_period.count(), 60000);
     assert_int_equal(c.remote.heartbeat_timeout.count(), 15000);
@@ -329,6 +330,30 @@ void test_reads_tpm_group(void** state) {
          "must be a string (got integer)"},
         {"tpm not a group", "identity = { tpm = true; };\n", 1, "identity.tpm",
          "must be a group (got boolean)"},
+    };
+    expect_errors(f, cases);
+}
+
+// log.level: the four levels of log/log.hpp, nothing else; -v raises it.
+void test_log_level(void** state) {
+    Fixture& f = fx(state);
+    const std::string required = "remote = { hosts = [\"h\"]; ca_cert_file = \"ca\"; };\n"
+                                 "identity = { cert_file = \"c\"; key_file = \"k\"; };\n";
+    for (const char* level : {"error", "warning", "info", "debug"}) {
+        load_text(f, required + "log = { level = \"" + level + "\"; };\n");
+        assert_string_equal(print(f, "log.level").c_str(), level);
+    }
+    assert_true(enftun::log::more_verbose(enftun::log::Level::Warn, 1) == enftun::log::Level::Info);
+    assert_true(enftun::log::more_verbose(enftun::log::Level::Info, 5) ==
+                enftun::log::Level::Debug);
+    assert_true(enftun::log::more_verbose(enftun::log::Level::Error, 0) ==
+                enftun::log::Level::Error);
+    const std::string bad = required + "log = {\n  level = \"verbose\";\n};\n";
+    const std::string unknown = required + "log = { file = \"x\"; };\n";
+    const ErrorCase cases[] = {
+        {"level", bad.c_str(), 4, "log.level",
+         "must be \"error\", \"warning\", \"info\" or \"debug\" (got \"verbose\")"},
+        {"unknown", unknown.c_str(), 3, "log.file", "unknown key"},
     };
     expect_errors(f, cases);
 }
@@ -731,15 +756,26 @@ void test_prints_every_key(void** state) {
         {"identity.tpm.socket_host", "127.0.0.1"},
         {"identity.tpm.socket_port", "2421"},
         {"identity.tpm.hierarchy", "1073741825"},
-        {"identity.tpm.password", "s3cret"},
+        {"identity.tpm.password", "(redacted)"}, // a secret: shown only when asked
         {"identity.tpm.parent", "2164260865"},
         {"enroll.url", "https://[fd00:100::1]:9443"},
+        {"log.level", "debug"},
     };
     assert_int_equal(client_key_names().size(), std::size(expected));
     for (std::size_t i = 0; i < std::size(expected); ++i) {
         assert_string_equal(std::string(client_key_names()[i]).c_str(), expected[i].first);
         assert_string_equal(print(f, expected[i].first).c_str(), expected[i].second);
     }
+    auto shown = print_client_key(**f.result, "identity.tpm.password", Secrets::Show);
+    assert_true(shown.has_value());
+    assert_string_equal(shown->c_str(), "s3cret");
+    auto all = print_all_client_keys(**f.result);
+    assert_true(all.has_value());
+    assert_null(std::strstr(all->c_str(), "s3cret"));
+    assert_non_null(std::strstr(all->c_str(), "\nidentity.tpm.password=(redacted)\n"));
+    all = print_all_client_keys(**f.result, Secrets::Show);
+    assert_true(all.has_value());
+    assert_non_null(std::strstr(all->c_str(), "\nidentity.tpm.password=s3cret\n"));
 }
 
 void test_prints_defaults(void** state) {
@@ -751,7 +787,7 @@ void test_prints_defaults(void** state) {
         {"tun.set_address", "true"},
         {"tun.mtu", "1280"},
         {"tun.lladdr", ""},
-        {"tun.busy_poll_us", "200"},
+        {"tun.busy_poll_us", "0"},
         {"tun.ipv4_address", ""},
         {"tun.control_socket", "/run/enftun/enf0.sock"},
         {"tun.metrics_file", ""},
@@ -776,6 +812,7 @@ void test_prints_defaults(void** state) {
         {"identity.tpm.password", ""},
         {"identity.tpm.parent", "0"},
         {"enroll.url", ""},
+        {"log.level", "info"},
     };
     for (const auto& [key, value] : expected) {
         assert_string_equal(print(f, key).c_str(), value);
@@ -941,6 +978,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_rejects_bad_lladdr_and_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_host_injection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_missing_required_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_every_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prints_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_print_unknown_key, setup, teardown),

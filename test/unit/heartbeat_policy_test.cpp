@@ -209,6 +209,32 @@ void test_up_clears_pending_request(void**) {
     assert_int_equal(p.next_deadline(), kT0 + 2 + kPeriod);
 }
 
+// A reload's new timing: a quiet path's probe moves to one new period after
+// the last frame (shorter or longer); the new timeout counts for the next probe.
+void test_set_timing_moves_quiet_deadline(void**) {
+    HeartbeatPolicy& p = up_at(kT0);
+    p.on_rx(kT0 + 100);
+    p.set_timing(200, 500);
+    assert_int_equal(p.next_deadline(), kT0 + 300);
+    assert_action(p.on_timer(kT0 + 300), Action::SendProbe);
+    assert_action(p.on_timer(kT0 + 500), Action::None); // min(period, timeout) check
+    assert_action(p.on_timer(kT0 + 800), Action::Dead); // the new timeout, not 3000
+    HeartbeatPolicy& q = up_at(kT0);
+    q.set_timing(5000, kTimeout);
+    assert_int_equal(q.next_deadline(), kT0 + 5000);
+    assert_action(q.on_timer(kT0 + kPeriod), Action::None);
+}
+
+// A probe already out keeps its deadline.
+void test_set_timing_while_probing_keeps_deadline(void**) {
+    HeartbeatPolicy& p = up_at(kT0);
+    assert_action(p.on_timer(kT0 + kPeriod), Action::SendProbe);
+    const std::uint64_t deadline = p.next_deadline();
+    p.set_timing(200, 500);
+    assert_int_equal(p.next_deadline(), deadline);
+    assert_true(p.probing());
+}
+
 int teardown(void**) {
     g_policy.reset();
     return 0;
@@ -235,6 +261,8 @@ int main() {
         cmocka_unit_test_teardown(test_probe_requested_after_answered_probe_sends_again, teardown),
         cmocka_unit_test_teardown(test_up_again_after_dead, teardown),
         cmocka_unit_test_teardown(test_up_clears_pending_request, teardown),
+        cmocka_unit_test_teardown(test_set_timing_moves_quiet_deadline, teardown),
+        cmocka_unit_test_teardown(test_set_timing_while_probing_keeps_deadline, teardown),
     };
     return cmocka_run_group_tests_name("heartbeat_policy", tests, nullptr, nullptr);
 }

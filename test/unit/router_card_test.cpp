@@ -322,6 +322,34 @@ void test_stop_sends_final_ra(void**) {
     assert_true(ip->dst() == kAllNodes);
 }
 
+// A reload's new route.ra_period: an RA with the lifetimes of the new
+// period (3 x 4 s) goes out at once, with nothing else changed.
+void test_ra_period_change_advertises_new_lifetimes(void**) {
+    NdpOptions o;
+    o.routes = {route("::", 0), route("fd00:e::", 64)};
+    o.default_router = true;
+    o.ra_min_gap_ms = 20;
+    g_fx->card.reset();
+    g_fx->make(o);
+    g_fx->card->start();
+    run_until_sent(1);
+    constexpr std::size_t kRa = kIpv6HeaderLen;
+    constexpr std::size_t kRio1 = kRa + kNdRaLen + kNdOptRouteInfoLen;
+    assert_int_equal(load_be16(g_sent[0], kRa + kNdRaRouterLifetimeOffset), 1800);
+    g_fx->card->set_ra_period(4000);
+    run_until_sent(2);
+    assert_true(is_ra(g_sent[1]));
+    assert_int_equal(load_be16(g_sent[1], kRa + kNdRaRouterLifetimeOffset), 12);
+    assert_int_equal(load_be32(g_sent[1], kRio1 + 4), 12);
+    g_want = g_sent[0];
+    store_be16(g_want, kRa + kNdRaRouterLifetimeOffset, 12);
+    store_be32(g_want, kRa + kNdRaLen + 4, 12);
+    store_be32(g_want, kRio1 + 4, 12);
+    fixup::icmpv6(g_want);
+    assert_int_equal(g_sent[1].size(), g_want.size());
+    assert_memory_equal(g_sent[1].data(), g_want.data(), g_want.size());
+}
+
 void test_final_ra_params(void**) {
     NdpOptions o;
     o.routes = {route("fd00:e::", 64), route("fd00:f::", 48)};
@@ -433,6 +461,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_stopped_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_without_start_sends_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_sends_final_ra, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ra_period_change_advertises_new_lifetimes, setup,
+                                        teardown),
         cmocka_unit_test(test_final_ra_params),
         cmocka_unit_test_setup_teardown(test_ns_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcpv6_dispatched, setup, teardown),

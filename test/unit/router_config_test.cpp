@@ -85,6 +85,7 @@ void test_loads_full_router_config(void** state) {
     assert_true(r.tun->routes[1].addr == *Ipv6Addr::parse("fd00:f::"));
     assert_int_equal(r.tun->route_protocol, 251);
     assert_int_equal(r.tun->route_table, 1000);
+    assert_true(r.log.level == enftun::log::Level::Warn);
 }
 
 void test_router_defaults(void** state) {
@@ -98,12 +99,13 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.max_handshakes_per_source, 16);
     assert_int_equal(r.first_byte_timeout.count(), 3000);
     assert_int_equal(r.handshake_timeout.count(), 10000);
-    assert_int_equal(r.idle_timeout.count(), 180000);
+    assert_int_equal(r.idle_timeout.count(), 420000);
     assert_int_equal(r.mtu, 1500);
     assert_int_equal(r.queue_limit, 262144);
-    assert_int_equal(r.busy_poll_us, 200);
+    assert_int_equal(r.busy_poll_us, 0);
     assert_true(r.client_prefixes.empty());
     assert_false(r.tun.has_value());
+    assert_true(r.log.level == enftun::log::Level::Info);
 }
 
 void test_router_tun_defaults(void** state) {
@@ -134,6 +136,29 @@ void test_router_resolves_relative_paths(void** state) {
     assert_string_equal(
         load_text(f, router_with("  tun = { dev_node = \"tun\"; };")).tun->dev_node.c_str(),
         (f.dir + "/tun").c_str());
+}
+
+// router.control_socket: a default under /run, "" for none, a relative path
+// from the file's folder; router.metrics_file: none unless set.
+void test_router_status_paths(void** state) {
+    Fixture& f = fx(state);
+    const RouterConfig& d = load_text(f, router_with(""));
+    assert_string_equal(d.control_socket.c_str(), "/run/enftun-router/router.sock");
+    assert_true(d.metrics_file.empty());
+    assert_true(load_text(f, router_with("  control_socket = \"\";")).control_socket.empty());
+    const RouterConfig& r = load_text(
+        f, router_with("  control_socket = \"r.sock\";\n  metrics_file = \"/m/r.prom\";"));
+    assert_string_equal(r.control_socket.c_str(), (f.dir + "/r.sock").c_str());
+    assert_string_equal(r.metrics_file.c_str(), "/m/r.prom");
+    const std::string longest = "/" + std::string(106, 's');
+    assert_string_equal(
+        load_text(f, router_with(("  control_socket = \"" + longest + "\";").c_str()))
+            .control_socket.c_str(),
+        longest.c_str());
+    expect_error(f, router_with(("  control_socket = \"" + longest + "s\";").c_str()), 6,
+                 "router.control_socket", "longer than 107 bytes");
+    expect_error(f, router_with("  metrics_file = \"\";"), 6, "router.metrics_file",
+                 "must not be empty");
 }
 
 void test_router_port_as_string_or_int(void** state) {
@@ -201,6 +226,9 @@ void test_router_rejects_unknown_keys(void** state) {
         {"router group", "router = {\n  tls = {};\n};\n", 2, "router.tls", "unknown group"},
         {"tun key", "router = {\n  tun = {\n    route = [];\n  };\n};\n", 3, "router.tun.route",
          "unknown key"},
+        {"log key", "log = {\n  levels = \"info\";\n};\n", 2, "log.levels", "unknown key"},
+        {"log level", "router = { };\nlog = { level = \"trace\"; };\n", 2, "log.level",
+         "must be \"error\", \"warning\", \"info\" or \"debug\""},
     };
     expect_errors(fx(state), cases);
 }
@@ -360,6 +388,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_router_tun_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_resolves_relative_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_port_as_string_or_int, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_status_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_from_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_reports_syntax_and_file_errors, setup,
                                         teardown),

@@ -47,9 +47,11 @@
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace enftun::tunnel {
@@ -83,6 +85,17 @@ struct ClientStats {
     std::uint64_t tun_packets() const { return tun_rx + tun_tx; } // either way
 };
 
+// What the client tells whoever runs it (app/: the service manager, through
+// service/notifier.hpp). Either may be empty.
+struct ClientListener {
+    // After every change of state: the new state and one line saying it
+    // ("connecting to HOST...", "up via PEER as ADDR", "backing off: WHY").
+    std::function<void(ClientState, const std::string& status)> on_state;
+    // Once per tunnel, at its first heartbeat round trip (our probe's echo
+    // reply came back through it): the tunnel carries packets both ways.
+    std::function<void()> on_proven;
+};
+
 class Client final : public TlsLink::Handler {
 public:
     // Loads the identity, opens and configures the TUN, builds the TLS
@@ -91,10 +104,19 @@ public:
                                                   const config::ClientConfig& config);
     ~Client();
 
+    // Set before start(); called from the loop.
+    void set_listener(ClientListener listener) { listener_ = std::move(listener); }
     void start();
     // Graceful stop: close_notify to the router, no more callbacks.
     void stop();
     void log_stats() const;
+    // A config reload (SIGHUP; client_reload.cpp): applies what changed
+    // between the running config and fresh (client/config_change.hpp):
+    // timing at once, a new remote or identity with one reconnect; what the
+    // TUN was set up with is kept and named in one warning. False, with
+    // nothing changed, when fresh's CA, certificate or key do not load or
+    // name another address (logged).
+    bool reload(const config::ClientConfig& fresh);
     // Whether the client stopped itself on a fatal error (exit non-zero).
     bool failed() const { return failed_; }
 
@@ -107,8 +129,11 @@ private:
     Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
            tun::TunDevice tun, tls::TlsContext tls);
 
-    // Moves state_ by the table (client_state.hpp) and logs the change.
-    void apply(ClientEvent event);
+    // Moves state_ by the table (client_state.hpp), logs the change and
+    // tells listener_; why: the reason, for a change to BackingOff.
+    void apply(ClientEvent event, std::string_view why = {});
+    std::string describe_state(std::string_view why) const;
+    void on_heartbeat_reply();
     void on_link_up() override;
     void on_frame(Bytes packet) override;
     void on_send_drained() override;
@@ -124,7 +149,8 @@ private:
     bool send_to_host(Bytes packet);
     void on_connected(conn::Connected connected);
     void on_connect_failed();
-    void schedule_reconnect();
+    // why: the one line logged for this reconnect ("connection to X lost: R").
+    void schedule_reconnect(const std::string& why);
     bool retry_soon();
     void on_heartbeat_dead();
     void start_route_monitor();
@@ -135,6 +161,11 @@ private:
     void reconnect_for_route();
     void send_probe(Bytes packet);
     std::size_t max_payload() const;
+    // client_reload.cpp: the TLS context for config's CA, identity and
+    // pins (errors logged), and the steps of reload().
+    static Result<tls::TlsContext> make_tls(const config::ClientConfig& config);
+    void apply_live_settings(bool ra_period_changed);
+    void reconnect_for_reload(const std::string& keys);
 
     loop::Loop& loop_; // outlives the client
     config::ClientConfig config_;
@@ -166,6 +197,8 @@ private:
     std::string peer_;
     std::uint64_t up_since_ms_ = 0;
     ClientState state_ = ClientState::Connecting;
+    ClientListener listener_;
+    bool proven_ = false;            // this tunnel's heartbeat has had a reply
     bool failed_ = false;            // a fatal error stopped the client
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     bool light_load_ = true;         // the last TUN event read at most one packet

@@ -49,9 +49,15 @@ public:
     void stop();
 
     // A new client TlsContext, judging the router by policy (the current
-    // context's: pins must survive a renewal), when the files changed since
-    // the last call (or start) and load; nullopt otherwise.
+    // context's: pins must survive a renewal), when the files (or the CA
+    // file) changed since the last call (or start) and load; nullopt
+    // otherwise.
     std::optional<tls::TlsContext> reload(const tls::PeerPolicy& policy);
+
+    // The config names other files (a config reload whose TlsContext the
+    // client has already built from them): watch those from now on, their
+    // present state counting as loaded.
+    void retarget(const config::IdentityConfig& identity, const std::string& ca_cert_file);
 
 private:
     struct FileId {
@@ -73,6 +79,7 @@ private:
     std::function<void()> on_changed_;
     FileId cert_id_;
     FileId key_id_;
+    FileId ca_id_; // remote.ca_cert_file: a new CA (a config reload) counts too
     loop::Timer daily_;
     loop::Timer settle_;
     std::vector<std::unique_ptr<loop::FsEvent>> watches_; // the folders of cert and key

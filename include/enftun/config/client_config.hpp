@@ -37,8 +37,9 @@ struct TunConfig {
     std::optional<MacAddr> lladdr; // link address for router-card mode
     // While traffic is ping-pong, keep polling for the next packet this long
     // before sleeping (link/busy_poll.hpp): lower latency for at most one
-    // window of CPU per ping-pong packet. 0: off.
-    std::uint32_t busy_poll_us = 200;
+    // window of CPU per ping-pong packet. 0: off, the default: a fleet's
+    // default must not spin a CPU after every request-response exchange.
+    std::uint32_t busy_poll_us = 0;
     // Our IPv4 address, when the host gives the TUN one (allow_ipv4): IPv4
     // to the tunnel must come from it and IPv4 from the tunnel must be
     // addressed to it. Unset: IPv4 is not address-checked (README).
@@ -128,6 +129,7 @@ struct ClientConfig {
     RouteConfig route;
     IdentityConfig identity;
     EnrollConfig enroll;
+    LogConfig log;
     // "file:line: key: ignored: why", one per accepted but ignored key of the
     // original enftun (top-level groups first); enftun logs them when it
     // starts, not with -p.
@@ -157,12 +159,19 @@ struct ClientConfig {
 load_client_config_from_string(const std::string& text, const std::string& base_dir,
                                const std::string& source_name = "<string>");
 
+// Whether print_client_key() shows a secret (identity.tpm.password) or,
+// when it is set, kRedacted: -p output ends up in terminals, logs and bug
+// reports, so a secret is shown only when asked for (--show-secrets).
+enum class Secrets { Redact, Show };
+inline constexpr std::string_view kRedacted = "(redacted)";
+
 // The effective value of one key for `enftun -c FILE -p KEY`, with defaults
 // applied and paths resolved: lists space-separated, booleans true/false,
 // numbers in decimal, an unset optional as "".
 // Errors: "unknown key: KEY".
 [[nodiscard]] Result<std::string, ConfigError> print_client_key(const ClientConfig& config,
-                                                                std::string_view key);
+                                                                std::string_view key,
+                                                                Secrets secrets = Secrets::Redact);
 
 // Every key print_client_key() knows, in file order.
 std::span<const std::string_view> client_key_names();
@@ -170,6 +179,7 @@ std::span<const std::string_view> client_key_names();
 // Every key as "KEY=VALUE\n" lines, in file order, for `enftun -c FILE -p
 // all` (enftun-setup reads them once: split each line at its first '=').
 // Errors: "KEY: value holds a newline" (a line must be one key).
-[[nodiscard]] Result<std::string, ConfigError> print_all_client_keys(const ClientConfig& config);
+[[nodiscard]] Result<std::string, ConfigError>
+print_all_client_keys(const ClientConfig& config, Secrets secrets = Secrets::Redact);
 
 } // namespace enftun::config

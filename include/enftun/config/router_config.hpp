@@ -54,14 +54,23 @@ struct RouterConfig {
     std::uint32_t max_handshakes_per_source = 16;
     std::chrono::milliseconds first_byte_timeout{3000};
     std::chrono::milliseconds handshake_timeout{10000};
-    std::chrono::milliseconds idle_timeout{180000};
+    // Above the original enftun client's default heartbeat period (300 s)
+    // plus its heartbeat timeout (15 s), with room for a heartbeat that TCP
+    // has to retransmit: an idle peer at its defaults is never dropped.
+    std::chrono::milliseconds idle_timeout{420000};
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
     std::size_t queue_limit = 262144; // bytes queued towards one client
-    // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off.
-    std::uint32_t busy_poll_us = 200;
+    // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off
+    // (the default; an opt-in for latency, as the client's).
+    std::uint32_t busy_poll_us = 0;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
+    // The control socket `enftun-router status` asks (control/); "": none.
+    std::string control_socket = "/run/enftun-router/router.sock";
+    // OpenMetrics text rewritten every 5 s, for node_exporter; "": none.
+    std::string metrics_file;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
+    LogConfig log;                      // the top-level group `log`
 };
 
 // Reads and validates the router config file at path.
@@ -77,7 +86,8 @@ load_router_config_from_string(const std::string& text, const std::string& base_
                                const std::string& source_name = "<string>");
 
 // Every key of the router config as a dotted path ("router.port",
-// "router.tun.dev"), in file order; the group router.tun itself is not listed.
+// "router.tun.dev", "log.level"), in file order; the group router.tun itself
+// is not listed.
 std::span<const std::string> router_key_names();
 
 } // namespace enftun::config

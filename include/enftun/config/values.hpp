@@ -4,6 +4,7 @@
 // "must be an IPv6 prefix such as fd00::/16".
 #pragma once
 
+#include "enftun/log/log.hpp"
 #include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/util/result.hpp"
@@ -81,6 +82,15 @@ ValueResult<std::string> parse_sha256_pin(std::string_view text);
 
 // An IPv4 literal (dotted quad), not 0.0.0.0.
 ValueResult<proto::Ipv4Addr> parse_ipv4(std::string_view text);
+
+// The `log` group of both configs: what the daemons log (log/log.hpp);
+// each -v on the command line raises it one level.
+struct LogConfig {
+    log::Level level = log::Level::Info;
+};
+
+// log.level: "error", "warning", "info" or "debug" (log/log.hpp).
+ValueResult<log::Level> parse_log_level(std::string_view text);
 
 // A TCP port written as decimal digits, 1..65535.
 ValueResult<std::uint16_t> parse_port(std::string_view text);

@@ -38,6 +38,8 @@ public:
     // Call when a connection that came up at up_since_ms ended at now_ms.
     void on_connection_ended(std::uint64_t up_since_ms, std::uint64_t now_ms);
     void reset() { attempt_ = 0; }
+    // New options (a config reload); the schedule's position is kept.
+    void set_options(Options opts) { opts_ = opts; }
     unsigned attempt() const { return attempt_; }
 
 private:

@@ -65,6 +65,9 @@ public:
     void start();
     void cancel();
     bool busy() const { return busy_; }
+    // New options (a config reload) for the next start(); an attempt in
+    // progress keeps the ones it started with.
+    void set_options(ConnectorOptions opts) { opts_ = std::move(opts); }
 
 private:
     struct Resolve; // one uv_getaddrinfo request; outlives us if need be

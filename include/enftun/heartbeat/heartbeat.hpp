@@ -34,6 +34,8 @@ public:
     // Sends a probe now unless an unanswered one is already out (e.g. after a
     // route change; a probe already answered does not count).
     void probe_now();
+    // New period and timeout (a config reload), in force at once.
+    void set_timing(std::uint64_t period_ms, std::uint64_t timeout_ms);
     // True if pkt is the reply to one of our probes; the caller then drops it.
     // The reply to the latest probe also gives its round-trip time.
     bool consume(Bytes pkt);

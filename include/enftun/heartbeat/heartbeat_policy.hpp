@@ -48,6 +48,9 @@ public:
     // out (an answered one counts as done); returns the deadline to arm.
     std::uint64_t on_probe_requested(std::uint64_t now_ms);
     Action on_timer(std::uint64_t now_ms);
+    // New timing (a config reload): a quiet path's next probe is due one new
+    // period after the last frame; a probe already out keeps its deadline.
+    void set_timing(std::uint64_t period_ms, std::uint64_t timeout_ms);
     // Absolute time at which on_timer() should run next.
     std::uint64_t next_deadline() const { return deadline_ms_; }
     bool probing() const { return state_ == State::Probing; }

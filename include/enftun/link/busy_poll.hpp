@@ -23,7 +23,9 @@
 //   ... 63 events after a spell that caught nothing) took that gain away;
 // - idle costs nothing: every quiet spell starts with at most one window.
 // `busy_poll_us` (client tun.busy_poll_us, router router.busy_poll_us)
-// sets the window; 0 turns it off.
+// sets the window; 0, the default, turns it off: it is an opt-in for
+// latency (about half a core for 1000 request-response exchanges a second,
+// bench/README.md), not something a fleet should pay for by default.
 //
 // A hit is a packet found by a poll after an empty one, i.e. where the
 // thread would have slept; a packet already waiting when the spell starts
@@ -56,6 +58,8 @@ public:
     explicit BusyPollPolicy(std::uint64_t window_ns) : window_ns_(window_ns) {}
 
     bool enabled() const { return window_ns_ != 0; }
+    // A new window (a config reload); 0 stops spinning at the next iteration.
+    void set_window(std::uint64_t window_ns) { window_ns_ = window_ns; }
     // An event of `side` moved `packets` packets (0: nothing happened). True
     // if the owner must start spinning now.
     bool on_event(Side side, std::size_t packets);

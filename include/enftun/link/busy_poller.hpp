@@ -23,6 +23,8 @@ public:
 
     void on_event(Side side, std::size_t packets);
     void stop() { idle_.stop(); }
+    // A new window (a config reload); 0: never spins again.
+    void set_window(std::uint32_t window_us);
 
     const BusyPollPolicy& policy() const { return policy_; }
 

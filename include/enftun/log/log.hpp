@@ -6,17 +6,27 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace enftun::log {
 
 enum class Level { Error = 3, Warn = 4, Info = 6, Debug = 7 };
 
-// Lines above this level are dropped. Default Info; -v raises it to Debug.
+// Lines above this level are dropped. Default Info: the config's log.level,
+// raised by each -v (more_verbose()).
 void set_level(Level level);
 Level level();
 inline bool enabled(Level l) {
     return static_cast<int>(l) <= static_cast<int>(level());
 }
+
+// The names of log.level and of the lines' level words: "error", "warning",
+// "info", "debug". parse_level: nullopt for any other text.
+std::optional<Level> parse_level(std::string_view name);
+const char* level_name(Level level);
+// steps levels more verbose than level, Debug at most (-v, -vv).
+Level more_verbose(Level level, unsigned steps);
 
 [[gnu::format(printf, 2, 3)]] void write(Level level, const char* fmt, ...);
 

@@ -66,6 +66,9 @@ public:
     };
 
     explicit HandshakeBudget(Options opts) : opts_(opts) {}
+    // New limits (a config reload), for the next admit() and expire():
+    // entries already admitted stay, even above a lowered cap.
+    void set_options(Options opts) { opts_ = opts; }
 
     Admission admit(const SourceKey& source, std::uint64_t now_ms);
     // The connection sent its first bytes: no longer subject to the

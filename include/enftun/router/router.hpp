@@ -44,11 +44,13 @@
 #include "enftun/router/handshake_budget.hpp"
 #include "enftun/router/listener.hpp"
 #include "enftun/router/prelude.hpp"
+#include "enftun/router/router_status.hpp"
 #include "enftun/router/session.hpp"
 #include "enftun/router/session_routes.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -95,7 +97,16 @@ public:
     // Closes every session with close_notify and stops accepting.
     void stop();
     void log_stats() const;
+    // A snapshot for `enftun-router status`, listing at most
+    // max_listed sessions (oldest first); the rest are counted as omitted.
+    RouterStatus status(std::size_t max_listed) const;
     std::size_t session_count() const { return sessions_.size(); }
+    // Authenticated sessions (one per client address).
+    std::size_t bound_sessions() const { return by_address_.size(); }
+    // Called after bound_sessions() changed (app/: the service manager's
+    // STATUS=); from the loop, inside the router's callbacks: it must not
+    // destroy the router.
+    void set_on_sessions_changed(std::function<void()> cb) { on_sessions_changed_ = std::move(cb); }
 
     // Called by sessions.
     void on_session_up(Session& s);
@@ -107,6 +118,13 @@ public:
     // Closes the sessions whose certificate the CRL in force lists (called
     // by the CrlWatch after each load).
     void close_revoked();
+    // A config reload (SIGHUP; router_reload.cpp, router_change.hpp):
+    // the CA, CRL, certificate and key are read again into a new TLS
+    // context for new handshakes (sessions up keep theirs); limits and
+    // timeouts apply at once; listen addresses, port, address and the TUN
+    // are kept and named in one warning. False, with nothing changed, when
+    // the TLS files or the CRL do not load (logged).
+    bool reload(const config::RouterConfig& fresh);
 
 private:
     Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsContext tls,
@@ -117,7 +135,7 @@ private:
     void start_handshake(std::unique_ptr<Prelude> p);
     void evict(HandshakeBudget::Id id);
     void drop_prelude(HandshakeBudget::Id id);
-    void handshake_failed(const std::string& source, const char* reason);
+    void handshake_failed(const std::string& source, const char* reason, HandshakeFailure kind);
     void arm_housekeeping();
     void housekeeping();
     void on_tun_readable();
@@ -125,10 +143,20 @@ private:
     bool answer_echo(Session& from, Bytes packet);
     void retire(Session& s);
     void sweep_idle();
+    // The server context for config (errors logged); router.cpp.
+    static Result<tls::TlsContext> make_tls(const config::RouterConfig& config);
 
     loop::Loop& loop_; // outlives the router
     config::RouterConfig config_;
     tls::TlsContext tls_;
+    // Contexts a reload replaced: a handshake started with one borrows its
+    // PeerPolicy, so each lives until no such handshake can be left (its
+    // handshake_timeout after the reload), then goes at the next reload.
+    struct RetiredTls {
+        tls::TlsContext ctx;
+        std::uint64_t until_ms;
+    };
+    std::vector<RetiredTls> retired_tls_;
     std::optional<tun::TunDevice> tun_;
     std::unique_ptr<loop::Poll> tun_poll_;
     std::vector<std::unique_ptr<Listener>> listeners_;
@@ -153,7 +181,17 @@ private:
     std::unique_ptr<SessionRoutes> session_routes_; // set iff router.tun is
     std::vector<std::uint8_t> scratch_;             // TUN reads and generated replies
     bool stopping_ = false;
+    std::function<void()> on_sessions_changed_;
     RouterStats stats_;
+    // What `enftun-router status` reports beyond stats_ (router_status.hpp).
+    struct StatusCounters {
+        std::uint64_t started_ms = 0;
+        Traffic from_clients;
+        Traffic to_clients;
+        std::uint64_t revoked = 0;
+        std::array<std::uint64_t, kHandshakeFailureKinds> handshake_failures{};
+        void failed(HandshakeFailure kind) { ++handshake_failures[static_cast<std::size_t>(kind)]; }
+    } counters_;
 };
 
 } // namespace enftun::router

@@ -101,6 +101,9 @@ public:
     void stop();
     // The tunnel is up: advertise again so the host refreshes at once.
     void on_tunnel_up();
+    // A new route.ra_period (a config reload): the lifetimes derived from it
+    // change and an RA carrying them goes out as soon as allowed.
+    void set_ra_period(std::uint64_t period_ms);
 
     // Offers one ICMPv6 packet from the host. True if it was an RS or an NS
     // (valid or not) that this responder consumed; false for anything else.

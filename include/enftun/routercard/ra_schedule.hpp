@@ -59,6 +59,8 @@ public:
     void on_sent(std::uint64_t now_ms);
 
     std::optional<std::uint64_t> last_sent_ms() const { return last_sent_ms_; }
+    // A new period (a config reload), counted from the last RA sent.
+    void set_period(std::uint64_t period_ms) { period_ms_ = period_ms; }
 
 private:
     std::uint64_t period_ms_;

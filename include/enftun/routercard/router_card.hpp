@@ -46,6 +46,8 @@ public:
     // Sends the final RA (NdpResponder::stop) while the TUN is open.
     void stop() { ndp_.stop(); }
     void on_tunnel_up() { ndp_.on_tunnel_up(); }
+    // route.ra_period changed (a config reload).
+    void set_ra_period(std::uint64_t period_ms) { ndp_.set_ra_period(period_ms); }
 
     // Offers one packet read from the TUN. True if a responder consumed it
     // (answered, or dropped as malformed); the caller must then not forward

@@ -19,8 +19,9 @@ Result<proto::Ipv6Addr> address_from_cert(X509* cert);
 // Errors: Identity (unreadable file, not a certificate, bad CN).
 Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path);
 
-// Writes "ADDR\n" to path atomically: a mkstemp file in the same folder,
-// mode 0644, fsync, rename over path. Errors: System.
+// Writes "ADDR\n" to path atomically (fs::write_file_atomically: a mkstemp
+// file in the same folder, mode 0644, fsync, rename over path). Errors:
+// System, with the errno of the failing step.
 Status write_ip_file(const std::string& path, const proto::Ipv6Addr& addr);
 
 } // namespace enftun::tls

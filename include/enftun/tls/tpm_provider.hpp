@@ -61,8 +61,10 @@ public:
     // whose signatures the TPM makes; it keeps this provider alive), after
     // one test signature through it, so a wrong password shows now and
     // not in the first handshake. Errors (logged): System (the file cannot be read),
-    // Identity (its permissions), Tls (not a TPM key; the TPM refuses the
-    // blob: made by another TPM or under another parent; wrong password).
+    // Identity (its permissions), Refused (not a TPM key; the TPM refuses the
+    // blob: made by another TPM or under another parent; no key at the
+    // handle; wrong password; the TPM in dictionary-attack lockout), Tls
+    // (the TPM cannot sign with the key for another reason).
     Result<PkeyPtr> load_key(const std::string& key) const;
 
     // A new EC P-256 key made inside the TPM under settings().parent, with

@@ -25,6 +25,8 @@ enum class Errc {
     Identity,    // certificate or key unusable
     Timeout,     // a deadline expired
     NotFound,    // a lookup found nothing
+    Refused,     // our own credentials refused: a wrong key password, a TPM in
+                 // dictionary-attack lockout, a key the TPM will not load
 };
 
 struct Error {
