@@ -32,7 +32,7 @@ void ClientControl::start() {
             ENFTUN_LOG_WARN("control socket %s: %s%s%s; `enftun status` will not reach this "
                             "daemon",
                             socket_path_.c_str(), e.what, e.sys != 0 ? ": " : "",
-                            e.sys == EADDRINUSE ? "another enftun answers there"
+                            e.sys == EADDRINUSE ? "in use (another daemon or socket is there)"
                             : e.sys == EEXIST   ? "a file that is not a socket is in the way"
                             : e.sys != 0        ? std::strerror(e.sys)
                                                 : "");

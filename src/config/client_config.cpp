@@ -274,11 +274,14 @@ const Key kKeys[] = {
      }},
     {"tun.control_socket",
      [](const Group& g, const char* n, ClientConfig& c) {
-         auto path = g.string(n);
-         c.tun.control_socket = path.value_or(default_control_socket(c.tun.dev));
+         const auto text = g.string(n);
+         c.tun.control_socket = !text           ? default_control_socket(c.tun.dev)
+                                : text->empty() ? std::string() // no control socket
+                                                : g.path(n).value_or(std::string());
          // sun_path holds 108 bytes with the NUL (unix(7)).
-         if (path && !path->empty() && (path->front() != '/' || path->size() > 107)) {
-             g.fail(n, "must be an absolute path of at most 107 bytes, or \"\" for none");
+         if (c.tun.control_socket.size() > 107) {
+             g.fail(n, "must be a path of at most 107 bytes (relative: to the config's "
+                       "folder), or \"\" for none");
          }
      },
      [](const ClientConfig& c) { return c.tun.control_socket; }},

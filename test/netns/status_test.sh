@@ -48,8 +48,7 @@ setup() {
     PROM="$ET_TMP/metrics/enftun.prom"
     write_client_conf "$CONF" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
         key="$ET_TMP/pki/c1.key" "prefixes=fd00:e::/64,fd00:f::/64" reconnect_max_delay=2000 \
-        connect_timeout=2000
-    sed -i "/^tun : {/a\\  control_socket = \"$SOCK\";\\n  metrics_file = \"$PROM\";" "$CONF"
+        connect_timeout=2000 control_socket="$SOCK" metrics_file="$PROM"
     start_router
     et_daemon_start c1 c "$ET_BIN_DIR/enftun" -c "$CONF"
     et_wait_for -d c1 et_link_up c enf0
