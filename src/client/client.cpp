@@ -1,5 +1,7 @@
 #include "enftun/client/client.hpp"
 
+#include "enftun/link/super_packet.hpp"
+
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
 #include "enftun/tls/identity.hpp"
@@ -218,7 +220,7 @@ void Client::on_connected(conn::Connected connected) {
     }
     auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
                                          config_.remote.server_name.value_or(connected.host));
-    if (!stream) {
+    if (!stream || !stream->offer_protocols(config_.remote.protocol)) {
         reconnect_log_.record("TLS stream setup failed", false, std::time(nullptr));
         const std::string why = "cannot start TLS with " + connected.peer;
         apply(ClientEvent::ConnectFailed, why);
@@ -505,6 +507,30 @@ void Client::on_send_drained() {
     }
 }
 
+// Version 2: a super-packet goes to the TUN whole where the TUN takes
+// offloads (the kernel segments it); else the link splits it for on_frame.
+bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
+    if (!tun_.offload()) {
+        return false;
+    }
+    if (state_ == ClientState::Confirming) {
+        on_confirmed();
+    }
+    heartbeat_.on_rx();
+    if (ingress_.check(packet) != filter::Verdict::Accept) {
+        return true;
+    }
+    auto n = tun_.write_gso(packet, vnet_hdr_for(gso));
+    if (!n) {
+        ++stats_.tun_tx_errors;
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN write failed: %s", strerror(n.error().sys));
+        return true;
+    }
+    ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
+    return true;
+}
+
 void Client::on_frame(Bytes packet) {
     if (state_ == ClientState::Confirming) {
         on_confirmed();
@@ -558,6 +584,30 @@ void Client::on_tun_readable() {
     int committed = 0;
     // Past the batch only to empty an offloaded read (TunDevice::pending).
     for (int i = 0; i < kTunBatch || tun_.pending(); ++i) {
+        if (whole_reads() && !tun_.pending()) {
+            const TunStep step = read_tun_whole(writer);
+            if (step == TunStep::Stop) {
+                break;
+            }
+            if (step == TunStep::Committed) {
+                // A super-packet counts as its segments (busy-polling's measure).
+                committed += static_cast<int>(last_segments_);
+                if (committed == 1 && light_load_ && !link_->flush()) {
+                    return; // the write failed: on_link_down follows
+                }
+            }
+            if (step != TunStep::Full) {
+                continue;
+            }
+            if (!link_->flush()) {
+                return;
+            }
+            if (writer.reserve_gso_frame(framing::kMaxSuperPacket).empty()) {
+                tun_poll_.watch(0); // backpressure: on_send_drained resumes us
+                break;
+            }
+            continue;
+        }
         MutBytes room = writer.reserve_frame(max_payload());
         if (room.empty()) {
             // Full: hand it to the socket first. Pause only if that stalls,
@@ -598,6 +648,49 @@ void Client::on_tun_readable() {
     if (link_->flush()) {
         busy_poll_.on_event(BusyPoller::Side::Tun, static_cast<std::size_t>(committed));
     }
+}
+
+bool Client::whole_reads() const {
+    return link_->version() == 2 && tun_.offload();
+}
+
+// Version 2 (PROTOCOL.md): one TUN read whole. A super-packet goes out in
+// one GSO frame (a copy, no segmenting, no checksums); one a version-2 peer
+// would refuse is split (TunDevice::split_staged; read() hands out its
+// segments). Full: no room for a largest frame; nothing was read.
+Client::TunStep Client::read_tun_whole(framing::FrameWriter& writer) {
+    if (writer.reserve_gso_frame(framing::kMaxSuperPacket).empty()) {
+        return TunStep::Full;
+    }
+    auto r = tun_.read_whole();
+    if (!r) {
+        if (r.error().code != Errc::WouldBlock) {
+            ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN read failed: %s",
+                                   strerror(r.error().sys));
+        }
+        return TunStep::Stop;
+    }
+    ++stats_.tun_rx;
+    stats_.tun_rx_bytes += r->packet.size();
+    if ((r->hdr.gso_type & ~tun::kGsoEcn) != tun::kGsoNone) {
+        auto meta = gso_meta_from_read(r->hdr, r->packet, max_payload());
+        if (!meta) {
+            (void)tun_.split_staged(); // a refused one is dropped
+            return TunStep::Skipped;
+        }
+        if (egress_.check(r->packet) != filter::Verdict::Accept ||
+            !writer.append_gso_frame(r->packet, *meta)) {
+            return TunStep::Skipped;
+        }
+        last_segments_ = framing::gso_segments(r->packet.size(), *meta);
+        return TunStep::Committed;
+    }
+    if (r->packet.empty() || router_card_.consume(r->packet) ||
+        egress_.check(r->packet) != filter::Verdict::Accept || !writer.append_frame(r->packet)) {
+        return TunStep::Skipped;
+    }
+    last_segments_ = 1;
+    return TunStep::Committed;
 }
 
 // No tunnel: the router card still answers the host; the rest is dropped

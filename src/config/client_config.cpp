@@ -343,6 +343,11 @@ const Key kKeys[] = {
              g.millis(n, 1000).value_or(c.remote.reconnect_stable_period);
      },
      [](const ClientConfig& c) { return print_ms(c.remote.reconnect_stable_period); }},
+    {"remote.protocol",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.protocol = g.integer(n, 1u, 2u).value_or(c.remote.protocol);
+     },
+     [](const ClientConfig& c) { return std::to_string(c.remote.protocol); }},
     {"route.fwmark",
      [](const Group& g, const char* n, ClientConfig& c) {
          c.route.fwmark = g.integer(n, std::uint32_t{1}, kMaxU32).value_or(c.route.fwmark);

@@ -153,7 +153,12 @@ Result<proto::Ipv6Addr> TlsStream::peer_address() const {
 
 std::string TlsStream::describe() const {
     return std::string(SSL_get_version(ssl_.get())) + " " +
-           SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get()));
+           SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get())) +
+           (protocol_version() == 2 ? " enftun/2" : "");
+}
+
+unsigned TlsStream::protocol_version() const {
+    return negotiated_version(ssl_.get());
 }
 
 } // namespace enftun::tls

@@ -15,6 +15,12 @@ constexpr std::size_t kIpv6HdrLen = 40;
 constexpr std::size_t kIpv6PayloadLenOff = 4;
 constexpr std::size_t kIpv6SrcOff = 8;
 constexpr std::size_t kIpv6DstOff = 24;
+// RFC 791 §3.1: IPv4 header.
+constexpr std::size_t kIpv4MinHdrLen = 20;
+constexpr std::size_t kIpv4TotalLenOff = 2;
+constexpr std::size_t kIpv4IdOff = 4;
+constexpr std::size_t kIpv4CsumOff = 10;
+constexpr std::size_t kIpv4SrcOff = 12;
 // RFC 9293 §3.1: TCP header.
 constexpr std::size_t kTcpMinHdrLen = 20;
 constexpr std::size_t kTcpSeqOff = 4;
@@ -68,25 +74,37 @@ Status GsoSplitter::reset(const VnetHdr& hdr, MutBytes packet) {
         done_ = packet.empty();
         return {};
     }
-    if ((hdr.gso_type & ~kGsoEcn) != kGsoTcpV6) {
+    return reset_gso(hdr, packet);
+}
+
+Status GsoSplitter::reset_gso(const VnetHdr& hdr, Bytes packet) {
+    pkt_ = packet;
+    done_ = true;
+    gso_ = false;
+    const std::uint8_t type = hdr.gso_type & ~kGsoEcn;
+    if (type != kGsoTcpV6 && type != kGsoTcpV4) {
         return make_error(Errc::Unsupported, "GSO type not enabled");
     }
+    ipv4_ = type == kGsoTcpV4;
+    const std::size_t ip_min = ipv4_ ? kIpv4MinHdrLen : kIpv6HdrLen;
     // The kernel always asks for the checksum with GSO; csum_start is the
-    // TCP header, after any IPv6 extension headers.
+    // TCP header, after any IPv6 extension headers or IPv4 options.
     const std::size_t tcp_off = hdr.csum_start;
-    if (packet.size() < kIpv6HdrLen || (packet[0] >> 4) != 6 || tcp_off < kIpv6HdrLen ||
+    if (packet.size() < ip_min || (packet[0] >> 4) != (ipv4_ ? 4 : 6) || tcp_off < ip_min ||
+        (ipv4_ && tcp_off != std::size_t{4} * (packet[0] & 0x0fu)) ||
         tcp_off + kTcpMinHdrLen > packet.size() || hdr.gso_size == 0) {
-        return make_error(Errc::Malformed, "GSO TCPv6 packet with bad headers");
+        return make_error(Errc::Malformed, "GSO TCP packet with bad headers");
     }
     const std::size_t tcp_len = static_cast<std::size_t>(packet[tcp_off + kTcpDataOff] >> 4) * 4;
     if (tcp_len < kTcpMinHdrLen || tcp_off + tcp_len > packet.size()) {
-        return make_error(Errc::Malformed, "GSO TCPv6 packet with a bad TCP header length");
+        return make_error(Errc::Malformed, "GSO TCP packet with a bad TCP header length");
     }
     tcp_off_ = tcp_off;
     hdr_end_ = tcp_off + tcp_len;
     mss_ = hdr.gso_size;
     next_off_ = hdr_end_;
     seq0_ = load_be32(packet, tcp_off + kTcpSeqOff);
+    id0_ = ipv4_ ? load_be16(packet, kIpv4IdOff) : 0;
     gso_ = true;
     done_ = next_off_ >= packet.size();
     return {};
@@ -121,7 +139,17 @@ Result<std::size_t> GsoSplitter::next_segment(MutBytes out) {
     }
     std::memcpy(out.data(), pkt_.data(), hdr_end_);
     std::memcpy(out.data() + hdr_end_, pkt_.data() + off, chunk);
-    store_be16(out, kIpv6PayloadLenOff, static_cast<std::uint16_t>(len - kIpv6HdrLen));
+    if (ipv4_) {
+        store_be16(out, kIpv4TotalLenOff, static_cast<std::uint16_t>(len));
+        // One ID per segment, as a NIC's TSO does (the kernel's own GSO too).
+        store_be16(out, kIpv4IdOff,
+                   static_cast<std::uint16_t>(id0_ + (off - hdr_end_) / mss_)); // mod 2^16
+        store_be16(out, kIpv4CsumOff, 0);
+        store_be16(out, kIpv4CsumOff,
+                   proto::checksum_fold(proto::checksum_add(0, Bytes(out.data(), tcp_off_))));
+    } else {
+        store_be16(out, kIpv6PayloadLenOff, static_cast<std::uint16_t>(len - kIpv6HdrLen));
+    }
     store_be32(out, tcp_off_ + kTcpSeqOff,
                seq0_ + static_cast<std::uint32_t>(off - hdr_end_)); // mod 2^32
     std::uint8_t flags = out[tcp_off_ + kTcpFlagsOff];
@@ -134,6 +162,14 @@ Result<std::size_t> GsoSplitter::next_segment(MutBytes out) {
     out[tcp_off_ + kTcpFlagsOff] = flags;
     store_be16(out, tcp_off_ + kTcpCsumOff, 0);
     const Bytes seg(out.data(), len);
+    if (ipv4_) {
+        // RFC 9293 §3.1 pseudo-header: source, destination, zero, protocol, TCP length.
+        std::uint32_t sum = proto::checksum_add(0, seg.subspan(kIpv4SrcOff, 8));
+        sum += kProtoTcp + static_cast<std::uint32_t>(len - tcp_off_);
+        store_be16(out, tcp_off_ + kTcpCsumOff,
+                   proto::checksum_fold(proto::checksum_add(sum, seg.subspan(tcp_off_))));
+        return len;
+    }
     store_be16(out, tcp_off_ + kTcpCsumOff,
                proto::ipv6_upper_checksum(load_addr(seg, kIpv6SrcOff), load_addr(seg, kIpv6DstOff),
                                           kProtoTcp, seg.subspan(tcp_off_)));

@@ -114,10 +114,54 @@ Result<std::size_t> TunDevice::read_offloaded(MutBytes buf) {
     return split_.next(buf);
 }
 
+Result<TunDevice::WholeRead> TunDevice::read_whole() {
+    ssize_t n = ::read(fd_.get(), stage_.get(), kStageSize);
+    if (n < 0) {
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+            return make_error(Errc::WouldBlock, "tun read would block", err);
+        }
+        return make_error(Errc::System, "tun read failed", err);
+    }
+    MutBytes got(stage_.get(), static_cast<std::size_t>(n));
+    auto hdr = parse_vnet_hdr(got);
+    if (!hdr) {
+        return hdr.error();
+    }
+    staged_hdr_ = *hdr;
+    staged_len_ = got.size() - kVnetHdrLen;
+    const MutBytes pkt = got.subspan(kVnetHdrLen);
+    if ((hdr->gso_type & ~kGsoEcn) == kGsoNone && (hdr->flags & kVnetFlagNeedsCsum) != 0) {
+        if (auto st = complete_checksum(pkt, hdr->csum_start, hdr->csum_offset); !st) {
+            return st.error();
+        }
+    }
+    return WholeRead{*hdr, pkt};
+}
+
+Status TunDevice::split_staged() {
+    return split_.reset(staged_hdr_, MutBytes(stage_.get() + kVnetHdrLen, staged_len_));
+}
+
+Result<std::size_t> TunDevice::write_gso(Bytes pkt, const VnetHdr& hdr) {
+    std::uint8_t vnet[kVnetHdrLen] = {hdr.flags, hdr.gso_type};
+    // Little-endian, as parse_vnet_hdr reads it.
+    const std::uint16_t fields[4] = {hdr.hdr_len, hdr.gso_size, hdr.csum_start, hdr.csum_offset};
+    for (int i = 0; i < 4; ++i) {
+        vnet[2 + 2 * i] = static_cast<std::uint8_t>(fields[i]);
+        vnet[3 + 2 * i] = static_cast<std::uint8_t>(fields[i] >> 8);
+    }
+    return write_with(vnet, pkt);
+}
+
 Result<std::size_t> TunDevice::write(Bytes pkt) {
+    return write_with(kZeroVnetHdr, pkt);
+}
+
+Result<std::size_t> TunDevice::write_with(const std::uint8_t* vnet, Bytes pkt) {
     ssize_t n = 0;
     if (stage_) {
-        iovec iov[2] = {{const_cast<std::uint8_t*>(kZeroVnetHdr), kVnetHdrLen},
+        iovec iov[2] = {{const_cast<std::uint8_t*>(vnet), kVnetHdrLen},
                         {const_cast<std::uint8_t*>(pkt.data()), pkt.size()}};
         n = ::writev(fd_.get(), iov, 2);
         if (n >= static_cast<ssize_t>(kVnetHdrLen)) {

@@ -460,7 +460,7 @@ _et_conf_int() {
 #   tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64
 #   (tun_dev= empty leaves the gateway TUN out, idle_timeout= the router's
 #   default in)
-#   busy_poll_us=N max_handshakes_per_source=N metrics_file=F (left out if empty)
+#   busy_poll_us=N max_handshakes_per_source=N metrics_file=F protocol=1|2 (left out if empty)
 #   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
 #   default under /run, which the routers of tests running at once would share)
 write_router_conf() {
@@ -471,7 +471,7 @@ write_router_conf() {
         [cert]=router.pem [key]=router.key [ca]=ca.pem
         [max_sessions]=100 [handshake_timeout]=10000 [idle_timeout]=180000 [mtu]=1500
         [tun_dev]=enfr0 [tun_address]=fd00:f::1 [tun_routes]=fd00:e::/64 [busy_poll_us]=""
-        [max_handshakes_per_source]="" [control_socket]="${file##*/}" [metrics_file]=""
+        [max_handshakes_per_source]="" [control_socket]="${file##*/}" [metrics_file]="" [protocol]=""
     )
     o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
@@ -501,6 +501,7 @@ write_router_conf() {
         if [[ -n ${o[metrics_file]} ]]; then
             echo "  metrics_file = $(_et_conf_str "${o[metrics_file]}");"
         fi
+        [[ -z ${o[protocol]} ]] || echo "  protocol = $(_et_conf_int "${o[protocol]}");"
         if [[ -n ${o[tun_dev]} ]]; then
             echo "  tun : {"
             echo "    dev = $(_et_conf_str "${o[tun_dev]}");"
@@ -518,7 +519,7 @@ write_router_conf() {
 #   prefixes=fd00:e::/64 cert=c1.pem key=c1.key   (relative to FILE's folder)
 #   trusted=lan0,wlan0 allow_ipv4=true dev_node=/dev/net/tun (left out if empty)
 #   connect_timeout=5000 reconnect_max_delay=60000 reconnect_stable_period=30000 (ms)
-#   fwmark=363 busy_poll_us=200 metrics_file=F (left out if empty)
+#   fwmark=363 busy_poll_us=200 protocol=1|2 metrics_file=F (left out if empty)
 #   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
 #   default /run/enftun/<dev>.sock, which the clients of tests running at
 #   once would share)
@@ -531,7 +532,7 @@ write_client_conf() {
         [prefixes]=fd00:e::/64 [cert]=c1.pem [key]=c1.key
         [trusted]="" [allow_ipv4]="" [dev_node]=""
         [connect_timeout]="" [reconnect_max_delay]="" [reconnect_stable_period]="" [fwmark]=""
-        [busy_poll_us]="" [control_socket]="${file##*/}" [metrics_file]=""
+        [busy_poll_us]="" [protocol]="" [control_socket]="${file##*/}" [metrics_file]=""
     )
     o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
@@ -560,6 +561,7 @@ write_client_conf() {
             echo "  reconnect_max_delay = $(_et_conf_int "${o[reconnect_max_delay]}");"
         [[ -z ${o[reconnect_stable_period]} ]] ||
             echo "  reconnect_stable_period = $(_et_conf_int "${o[reconnect_stable_period]}");"
+        [[ -z ${o[protocol]} ]] || echo "  protocol = $(_et_conf_int "${o[protocol]}");"
         echo "};"
         echo "route : {"
         echo "  prefixes = $(_et_conf_list "${o[prefixes]}");"

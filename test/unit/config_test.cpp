@@ -80,6 +80,7 @@ void test_loads_full_config(void** state) {
     assert_int_equal(c.remote.connect_timeout.count(), 2000);
     assert_int_equal(c.remote.reconnect_max_delay.count(), 120000);
     assert_int_equal(c.remote.reconnect_stable_period.count(), 45000);
+    assert_int_equal(c.remote.protocol, 1);
     assert_int_equal(c.route.fwmark, 363);
     assert_int_equal(c.route.table, 4000);
     assert_int_equal(c.route.prefixes.size(), 2);
@@ -515,6 +516,8 @@ void test_rejects_out_of_range(void** state) {
          "(got -1)"},
         {"reconnect delay", "remote = { reconnect_max_delay = 999; };\n", 1,
          "remote.reconnect_max_delay", "must be between 1000 and"},
+        {"protocol 3", "remote = { protocol = 3; };\n", 1, "remote.protocol",
+         "must be between 1 and 2 (got 3)"},
         {"stable period", "remote = { reconnect_stable_period = 999; };\n", 1,
          "remote.reconnect_stable_period", "must be between 1000 and 2147483647 (got 999)"},
         {"stable period over 32 bits", "remote = { reconnect_stable_period = 3000000000L; };\n", 1,
@@ -742,6 +745,7 @@ void test_prints_every_key(void** state) {
         {"remote.connect_timeout", "2000"},
         {"remote.reconnect_max_delay", "120000"},
         {"remote.reconnect_stable_period", "45000"},
+        {"remote.protocol", "1"},
         {"route.fwmark", "363"},
         {"route.table", "4000"},
         {"route.prefixes", "fd00::/16 2001:db8:1::/48"},

@@ -1,6 +1,7 @@
 // Unit tests for tun/offload: the virtio-net header parser, completion of a
 // partial checksum (as the kernel leaves it with TUN_F_CSUM), and the
-// software TSO of GsoSplitter: segment sizes, IPv6 payload lengths, TCP
+// software TSO of GsoSplitter: segment sizes, IPv6 payload lengths (IPv4
+// total lengths, IDs and header checksums), TCP
 // sequence numbers, per-segment flags (FIN/PSH last, CWR first), checksums
 // that verify, payload bytes in order, and the malformed, unsupported and
 // too-small-buffer cases.
@@ -175,6 +176,53 @@ void test_gso_malformed_and_unsupported(void**) {
     assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Unsupported);
 }
 
+// IPv4 (GSO_TCPV4, a version-2 frame from an allow_ipv4 client): each
+// segment gets its own total length, an ID one higher than the last, a
+// header checksum and a TCP checksum (IPv4 pseudo-header) that verify, and
+// the payload in order. The input is only read (reset_gso on Bytes).
+void test_gso_ipv4_segments(void**) {
+    ByteVec& p = g->pkt;
+    p.assign(20 + 20 + kPayload, 0);
+    p[0] = 0x45;
+    enftun::store_be16(p, 2, static_cast<std::uint16_t>(p.size()));
+    enftun::store_be16(p, 4, 0xfffe); // the ID wraps at the third segment
+    p[6] = 0x40;
+    p[8] = 64;
+    p[9] = 6;
+    const std::uint8_t addrs[8] = {198, 18, 0, 1, 198, 18, 0, 2};
+    std::memcpy(p.data() + 12, addrs, 8);
+    enftun::store_be32(p, 24, kSeq);
+    p[32] = 5 << 4;
+    p[33] = 0x18; // ACK PSH
+    for (std::size_t i = 0; i < kPayload; ++i) {
+        p[40 + i] = static_cast<std::uint8_t>(i % 251);
+    }
+    const ByteVec before = p;
+    const VnetHdr h{kVnetFlagNeedsCsum, kGsoTcpV4, 40, kMss, 20, 16};
+    assert_true(g->split.reset_gso(h, Bytes(p)).has_value());
+    std::size_t off = 0;
+    for (int i = 0; !g->split.done(); ++i) {
+        auto n = g->split.next(g->out);
+        assert_true(n.has_value());
+        const Bytes seg(g->out.data(), *n);
+        assert_int_equal(*n, 40 + kMss);
+        assert_int_equal(enftun::load_be16(seg, 2), *n);
+        assert_int_equal(enftun::load_be16(seg, 4), static_cast<std::uint16_t>(0xfffe + i));
+        assert_int_equal(
+            enftun::proto::checksum_fold(enftun::proto::checksum_add(0, seg.first(20))), 0);
+        std::uint32_t sum = enftun::proto::checksum_add(0, seg.subspan(12, 8));
+        sum += 6 + static_cast<std::uint32_t>(*n - 20);
+        assert_int_equal(
+            enftun::proto::checksum_fold(enftun::proto::checksum_add(sum, seg.subspan(20))), 0);
+        assert_int_equal(enftun::load_be32(seg, 24), static_cast<std::uint32_t>(kSeq + off));
+        assert_int_equal((seg[33] & 0x08) != 0, g->split.done()); // PSH on the last only
+        assert_memory_equal(seg.data() + 40, before.data() + 40 + off, kMss);
+        off += kMss;
+    }
+    assert_int_equal(off, kPayload);
+    assert_true(p == before);
+}
+
 void test_segment_larger_than_buffer_is_skipped(void**) {
     g->pkt = tcp_packet(kPayload, 0);
     assert_true(g->split.reset(gso_hdr(), g->pkt).has_value());
@@ -195,6 +243,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_gso_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gso_short_last_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gso_malformed_and_unsupported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_ipv4_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_larger_than_buffer_is_skipped, setup,
                                         teardown),
     };

@@ -136,6 +136,7 @@ private:
     void on_heartbeat_reply();
     void on_link_up() override;
     void on_frame(Bytes packet) override;
+    bool on_gso_frame(Bytes packet, const framing::GsoMeta& gso) override;
     void on_send_drained() override;
     void on_read_done(std::size_t frames) override;
     void on_link_down(const char* reason) override;
@@ -144,6 +145,10 @@ private:
     std::uint64_t idle_tick_ms() const;
 
     void on_tun_readable();
+    // Version 2 reads (read_tun_whole): what one read did.
+    enum class TunStep { Committed, Skipped, Full, Stop };
+    bool whole_reads() const;
+    TunStep read_tun_whole(framing::FrameWriter& writer);
     void on_tun_failed(int status);
     void drain_tun_while_down();
     bool send_to_host(Bytes packet);
@@ -202,6 +207,7 @@ private:
     bool failed_ = false;            // a fatal error stopped the client
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     bool light_load_ = true;         // the last TUN event read at most one packet
+    std::size_t last_segments_ = 0;  // packets in read_tun_whole's last commit
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
     // Event-driven (re)connects run at most once per interval, so a
     // flapping link cannot turn into a reconnect storm.

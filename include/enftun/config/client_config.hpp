@@ -72,6 +72,9 @@ struct RemoteConfig {
     std::chrono::milliseconds reconnect_max_delay{60000}; // cap of the backoff
     // A connection up at least this long resets the backoff when it ends.
     std::chrono::milliseconds reconnect_stable_period{30000};
+    // Highest wire protocol version offered (PROTOCOL.md): 2 offers
+    // enftun/2 and enftun/1 by ALPN, 1 offers no ALPN (version 1 as is).
+    std::uint32_t protocol = 2;
 };
 
 struct RouteConfig {

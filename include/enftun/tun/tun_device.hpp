@@ -40,6 +40,24 @@ public:
     // Writes one packet. Errors: WouldBlock, System (e.g. EINVAL for a bad packet).
     Result<std::size_t> write(Bytes pkt);
 
+    // Offload only, and only while !pending(): reads one packet whole, a
+    // super-packet included (gso_type != kGsoNone; its checksum left
+    // partial), the view valid until the next read. A plain packet comes
+    // with its checksum completed. The caller sends it whole, or calls
+    // split_staged() to have read() hand out its segments instead.
+    // Errors: as read().
+    struct WholeRead {
+        VnetHdr hdr;
+        Bytes packet;
+    };
+    Result<WholeRead> read_whole();
+    // The last read_whole() super-packet, to be read() segment by segment.
+    // Errors: as GsoSplitter::reset (the packet is dropped).
+    [[nodiscard]] Status split_staged();
+    // Offload only: writes a super-packet whole with its virtio-net header;
+    // the kernel segments it (or delivers it whole). Errors: as write().
+    Result<std::size_t> write_gso(Bytes pkt, const VnetHdr& hdr);
+
     // Segments of an offloaded read not yet returned by read().
     bool pending() const { return !split_.done(); }
     bool offload() const { return stage_ != nullptr; }
@@ -47,12 +65,15 @@ public:
 private:
     TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr);
     Result<std::size_t> read_offloaded(MutBytes buf);
+    Result<std::size_t> write_with(const std::uint8_t* vnet, Bytes pkt);
 
     UniqueFd fd_;
     std::string name_;
     unsigned ifindex_ = 0;
     std::unique_ptr<std::uint8_t[]> stage_; // one offloaded read; null: no vnet header
     GsoSplitter split_;
+    VnetHdr staged_hdr_;         // header of the last read_whole()
+    std::size_t staged_len_ = 0; // its packet's length
 };
 
 } // namespace enftun::tun
