@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 namespace enftun::tunnel {
@@ -220,6 +221,7 @@ void Client::on_connected(conn::Connected connected) {
     auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
                                          config_.remote.server_name.value_or(connected.host));
     if (!stream || !stream->offer_protocols(config_.remote.protocol)) {
+        reconnect_log_.record("TLS stream setup failed", false, std::time(nullptr));
         const std::string why = "cannot start TLS with " + connected.peer;
         apply(ClientEvent::ConnectFailed, why);
         schedule_reconnect(why);
@@ -237,6 +239,7 @@ void Client::on_connected(conn::Connected connected) {
 
 void Client::on_connect_failed() {
     const std::string why = "could not connect to any remote host";
+    reconnect_log_.record("connect failed: no remote host answered", false, std::time(nullptr));
     apply(ClientEvent::ConnectFailed, why);
     schedule_reconnect(why);
 }
@@ -477,6 +480,13 @@ void Client::on_link_down(const char* reason) {
     if (link_ && link_->protocol_error()) {
         ++stats_.protocol_errors;
     }
+    if (link_) {
+        stats_.link_rx_bytes += link_->bytes_received();
+        stats_.link_tx_bytes += link_->bytes_sent();
+    }
+    if (!stopped) {
+        reconnect_log_.record(reason, was_up, std::time(nullptr));
+    }
     heartbeat_.on_down();
     // Keep reading the TUN, for the router card only (drain_tun_while_down).
     tun_poll_.watch(stopped ? 0 : UV_READABLE);
@@ -517,6 +527,7 @@ bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
         return true;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
     return true;
 }
 
@@ -539,6 +550,7 @@ void Client::on_frame(Bytes packet) {
         return;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
 }
 
 // Our probe came back through the tunnel: it carries packets both ways.
@@ -619,6 +631,7 @@ void Client::on_tun_readable() {
             break;
         }
         ++stats_.tun_rx;
+        stats_.tun_rx_bytes += *n;
         const Bytes pkt(room.data(), *n);
         if (*n == 0 || router_card_.consume(pkt) || egress_.check(pkt) != filter::Verdict::Accept) {
             continue;
@@ -658,6 +671,7 @@ Client::TunStep Client::read_tun_whole(framing::FrameWriter& writer) {
         return TunStep::Stop;
     }
     ++stats_.tun_rx;
+    stats_.tun_rx_bytes += r->packet.size();
     if ((r->hdr.gso_type & ~tun::kGsoEcn) != tun::kGsoNone) {
         auto meta = gso_meta_from_read(r->hdr, r->packet, max_payload());
         if (!meta) {
@@ -693,6 +707,7 @@ void Client::drain_tun_while_down() {
             return;
         }
         ++stats_.tun_rx;
+        stats_.tun_rx_bytes += *n;
         if (*n == 0 || !router_card_.consume(Bytes(down_buf_.data(), *n))) {
             ++stats_.tun_dropped_down;
         }
@@ -708,6 +723,7 @@ bool Client::send_to_host(Bytes packet) {
         return false;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
     return true;
 }
 

@@ -519,7 +519,10 @@ write_router_conf() {
 #   prefixes=fd00:e::/64 cert=c1.pem key=c1.key   (relative to FILE's folder)
 #   trusted=lan0,wlan0 allow_ipv4=true dev_node=/dev/net/tun (left out if empty)
 #   connect_timeout=5000 reconnect_max_delay=60000 reconnect_stable_period=30000 (ms)
-#   fwmark=363 busy_poll_us=200 protocol=1|2 (left out if empty)
+#   fwmark=363 busy_poll_us=200 protocol=1|2 metrics_file=F (left out if empty)
+#   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
+#   default /run/enftun/<dev>.sock, which the clients of tests running at
+#   once would share)
 write_client_conf() {
     local file="$1" kv
     shift
@@ -529,8 +532,9 @@ write_client_conf() {
         [prefixes]=fd00:e::/64 [cert]=c1.pem [key]=c1.key
         [trusted]="" [allow_ipv4]="" [dev_node]=""
         [connect_timeout]="" [reconnect_max_delay]="" [reconnect_stable_period]="" [fwmark]=""
-        [busy_poll_us]="" [protocol]=""
+        [busy_poll_us]="" [protocol]="" [control_socket]="${file##*/}" [metrics_file]=""
     )
+    o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_client_conf: bad option $kv"
         o[${kv%%=*}]="${kv#*=}"
@@ -542,6 +546,8 @@ write_client_conf() {
         echo "  mtu = $(_et_conf_int "${o[mtu]}");"
         [[ -z ${o[dev_node]} ]] || echo "  dev_node = $(_et_conf_str "${o[dev_node]}");"
         [[ -z ${o[busy_poll_us]} ]] || echo "  busy_poll_us = $(_et_conf_int "${o[busy_poll_us]}");"
+        echo "  control_socket = $(_et_conf_str "${o[control_socket]}");"
+        [[ -z ${o[metrics_file]} ]] || echo "  metrics_file = $(_et_conf_str "${o[metrics_file]}");"
         echo "};"
         echo "remote : {"
         echo "  hosts = $(_et_conf_list "${o[hosts]}");"

@@ -171,6 +171,22 @@ void test_reads_hex_and_64_bit_integers(void** state) {
     assert_int_equal(c.route.table, 4000000000U);
 }
 
+// tun.control_socket follows tun.dev unless set; "" turns it off.
+void test_control_socket_default_follows_dev(void** state) {
+    Fixture& f = fx(state);
+    const std::string base = kRequired;
+    assert_string_equal(
+        load_text(f, base + "tun = { dev = \"wg3\"; };\n").tun.control_socket.c_str(),
+        "/run/enftun/wg3.sock");
+    assert_string_equal(
+        load_text(f, base + "tun = { control_socket = \"\"; };\n").tun.control_socket.c_str(), "");
+    assert_string_equal(load_text(f, base).tun.control_socket.c_str(), "/run/enftun/enf0.sock");
+    // Relative: to the config's folder, like every path.
+    assert_string_equal(
+        load_text(f, base + "tun = { control_socket = \"c.sock\"; };\n").tun.control_socket.c_str(),
+        (f.dir + "/c.sock").c_str());
+}
+
 void test_accepts_lists_and_arrays(void** state) {
     Fixture& f = fx(state);
     const ClientConfig& c =
@@ -598,6 +614,11 @@ void test_rejects_bad_lladdr_and_hosts(void** state) {
          "must be an IPv4 address"},
         {"ipv4 zero", "tun = { ipv4_address = \"0.0.0.0\"; };\n", 1, "tun.ipv4_address",
          "must be an IPv4 address"},
+        {"long control socket",
+         "tun = { control_socket = \"/run/enftun/"
+         "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+         "ssssssss.sock\"; };\n",
+         1, "tun.control_socket", "must be a path of at most 107 bytes"},
         {"empty path", "remote = { ca_cert_file = \"\"; };\n", 1, "remote.ca_cert_file",
          "must not be empty"},
     };
@@ -711,6 +732,8 @@ void test_prints_every_key(void** state) {
         {"tun.lladdr", "02:00:5e:10:00:01"},
         {"tun.busy_poll_us", "250"},
         {"tun.ipv4_address", "198.18.0.2"},
+        {"tun.control_socket", "/run/enftun-test/x7.sock"},
+        {"tun.metrics_file", "/var/lib/prometheus/node-exporter/enf7.prom"},
         {"remote.hosts", "fd00:100::1 192.0.2.7 enf.example.net"},
         {"remote.port", "4443"},
         {"remote.ca_cert_file", "/etc/enftun/ca.pem"},
@@ -772,6 +795,8 @@ void test_prints_defaults(void** state) {
         {"tun.lladdr", ""},
         {"tun.busy_poll_us", "0"},
         {"tun.ipv4_address", ""},
+        {"tun.control_socket", "/run/enftun/enf0.sock"},
+        {"tun.metrics_file", ""},
         {"remote.hosts", "fd00:100::1"},
         {"remote.port", "443"},
         {"remote.server_name", ""},
@@ -937,6 +962,7 @@ int main() {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_port_as_string_or_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_hex_and_64_bit_integers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_control_socket_default_follows_dev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_lists_and_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_version_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_enftun_keys, setup, teardown),

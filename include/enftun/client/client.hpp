@@ -27,8 +27,10 @@
 // DHCPv6 lease across reconnects and no stale packet is sent after one.
 #pragma once
 
+#include "enftun/client/client_snapshot.hpp"
 #include "enftun/client/client_state.hpp"
 #include "enftun/client/identity_watch.hpp"
+#include "enftun/client/reconnect_log.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/conn/backoff.hpp"
 #include "enftun/conn/connector.hpp"
@@ -75,6 +77,11 @@ struct ClientStats {
     std::uint64_t early_retries = 0;        // backoff cut short by a network change
     std::uint64_t idle_trims = 0;           // buffers and pages handed back after a burst
 
+    std::uint64_t tun_rx_bytes = 0;  // bytes of tun_rx
+    std::uint64_t tun_tx_bytes = 0;  // bytes of tun_tx
+    std::uint64_t link_rx_bytes = 0; // frames' bytes of the links that ended
+    std::uint64_t link_tx_bytes = 0;
+
     std::uint64_t tun_packets() const { return tun_rx + tun_tx; } // either way
 };
 
@@ -115,6 +122,8 @@ public:
 
     const proto::Ipv6Addr& address() const { return self_; }
     ClientState state() const { return state_; }
+    // What `enftun status` shows (client_snapshot.cpp).
+    ClientSnapshot snapshot() const;
 
 private:
     Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
@@ -205,6 +214,7 @@ private:
     static constexpr std::uint64_t kRouteRetryIntervalMs = 1000;
     conn::RetryPacer retry_pacer_{kRouteRetryIntervalMs};
     ClientStats stats_;
+    ReconnectLog reconnect_log_; // why tunnels and attempts ended
 };
 
 } // namespace enftun::tunnel
