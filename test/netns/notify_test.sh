@@ -147,6 +147,34 @@ step_c() {
     return "$ok"
 }
 
+# ready_count_is NAME N: the daemon has sent READY=1 exactly N times.
+ready_count_is() {
+    (($(notified_count "$1" READY=1) == $2))
+}
+
+# reload_notified NAME DAEMON: SIGHUP; RELOADING=1, then READY=1 again.
+reload_notified() {
+    local ok=0 name="$1" daemon="$2" readies reloading last_ready
+    readies="$(notified_count "$name" READY=1)"
+    kill -HUP "$(et_daemon_pid "$daemon")"
+    check "$name: READY=1 again after SIGHUP" \
+        et_wait_for -d "$daemon" ready_count_is "$name" "$((readies + 1))" || ok=1
+    check_num "$name: one RELOADING=1" "$(notified_count "$name" RELOADING=1)" -eq 1 || ok=1
+    reloading="$(line_of "$name" '^RELOADING=1$')"
+    last_ready="$(grep -n -x -F READY=1 "$ET_TMP/$name.notify" | tail -n 1 | cut -d: -f1)"
+    check_num "$name: RELOADING=1 came before that READY=1" "${reloading:-999999}" \
+        -lt "${last_ready:-0}" || ok=1
+    return "$ok"
+}
+
+step_r() {
+    local ok=0
+    reload_notified client c1 || ok=1
+    reload_notified router router || ok=1
+    check "a ping through the tunnel still passes" et_wait_for -t 10 -d c1 ping_router || ok=1
+    return "$ok"
+}
+
 step_d() {
     local ok=0
     et_daemon_stop c1
@@ -168,6 +196,7 @@ main() {
         "a|router down: STATUS and WATCHDOG=1, never READY=1|step_a" \
         "b|router up: its READY=1, then the client's after the tunnel is up; ping|step_b|a" \
         "c|router stopped and back: STATUS backing off with the reason, one READY=1|step_c|b" \
+        "r|reload (SIGHUP): RELOADING=1, then READY=1 again, client and router|step_r|c" \
         "d|without NOTIFY_SOCKET: no notifications needed|step_d|b"
     et_summary notify_test
 }
