@@ -28,13 +28,6 @@ void add_filter_drops(ClientSnapshot& s, const char* side, const filter::FilterS
     }
 }
 
-// "TLSv1.3 TLS_AES_256_GCM_SHA384" (TlsStream::describe) -> its two parts.
-void split_tls(const std::string& describe, ClientSnapshot& s) {
-    auto space = describe.find(' ');
-    s.tls_version = describe.substr(0, space);
-    s.tls_cipher = space == std::string::npos ? "" : describe.substr(space + 1);
-}
-
 // "[addr]:port" (IPv6) or "addr:port", like the connector's peer text.
 std::string address_and_port(const sockaddr_storage& ss) {
     std::uint16_t port = 0;
@@ -67,7 +60,9 @@ ClientSnapshot Client::snapshot() const {
             s.local = address_and_port(*local);
         }
         if (link_->up()) {
-            split_tls(link_->stream().describe(), s);
+            s.tls_version = link_->stream().version_name();
+            s.tls_cipher = link_->stream().cipher_name();
+            s.protocol = link_->stream().protocol_version();
         }
     }
     if (state_ == ClientState::Up) {

@@ -92,8 +92,10 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["address"] = s.address;
     j["router"] = or_null(s.router);
     j["local"] = or_null(s.local);
-    j["tls"] = s.tls_version.empty() ? json(nullptr)
-                                     : json{{"version", s.tls_version}, {"cipher", s.tls_cipher}};
+    j["tls"] =
+        s.tls_version.empty()
+            ? json(nullptr)
+            : json{{"version", s.tls_version}, {"cipher", s.tls_cipher}, {"protocol", s.protocol}};
     j["started_at"] = rfc3339_utc(ctx.started_at);
     j["uptime_seconds"] = ctx.now - ctx.started_at;
     j["tunnel_uptime_seconds"] = s.tunnel_up_ms ? json(seconds_of(*s.tunnel_up_ms)) : json(nullptr);
@@ -210,7 +212,9 @@ std::string render_status_text(const ClientSnapshot& s, const StatusContext& ctx
     t.row("router", s.router.empty() ? "-" : s.router);
     t.row("local", s.local.empty() ? "-" : s.local);
     t.row("address", s.address + " on " + s.device);
-    t.row("tls", s.tls_version.empty() ? "-" : s.tls_version + " " + s.tls_cipher);
+    t.row("tls", s.tls_version.empty() ? "-"
+                                       : s.tls_version + " " + s.tls_cipher + ", protocol " +
+                                             std::to_string(s.protocol));
     t.row("uptime", human_duration(ctx.now - ctx.started_at) + " (pid " + std::to_string(ctx.pid) +
                         ", since " + rfc3339_utc(ctx.started_at) + ")");
     t.row("to router", packets_bytes(s.tun_rx_packets, s.tun_rx_bytes) + " read from the TUN");

@@ -131,6 +131,22 @@ void test_status_json_fields(void**) {
     assert_int_equal(line.find('\n'), line.size() - 1);
 }
 
+// Up over protocol version 2: the TLS fields keep version, cipher and the
+// wire protocol apart.
+void test_status_tls_fields(void**) {
+    ClientSnapshot up = backing_off_snapshot();
+    up.state = ClientState::Up;
+    up.tls_version = "TLSv1.3";
+    up.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    up.protocol = 2;
+    auto j = status_json(up, context());
+    assert_string_equal(j["tls"]["version"].get<std::string>().c_str(), "TLSv1.3");
+    assert_string_equal(j["tls"]["cipher"].get<std::string>().c_str(), "TLS_AES_256_GCM_SHA384");
+    assert_int_equal(j["tls"]["protocol"].get<int>(), 2);
+    std::string t = render_status_text(up, context());
+    assert_non_null(std::strstr(t.c_str(), "TLSv1.3 TLS_AES_256_GCM_SHA384, protocol 2\n"));
+}
+
 void test_status_text_table(void**) {
     std::string t = render_status_text(backing_off_snapshot(), context());
     assert_non_null(std::strstr(
@@ -177,6 +193,7 @@ int main() {
         cmocka_unit_test(test_classify_reconnect_texts),
         cmocka_unit_test(test_reconnect_log_ring_and_counts),
         cmocka_unit_test(test_status_json_fields),
+        cmocka_unit_test(test_status_tls_fields),
         cmocka_unit_test(test_status_text_table),
         cmocka_unit_test(test_status_metrics_samples),
     };

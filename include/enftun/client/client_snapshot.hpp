@@ -24,6 +24,7 @@ struct ClientSnapshot {
     std::string local;                        // our end of the TCP connection, "" if none
     std::string tls_version;                  // "TLSv1.3", "" unless handshaken
     std::string tls_cipher;
+    unsigned protocol = 0; // wire protocol version (PROTOCOL.md), 0 unless handshaken
     std::optional<std::uint64_t> tunnel_up_ms; // Up: for how long
 
     // The TUN: rx = read from it (towards the router), tx = written to it.

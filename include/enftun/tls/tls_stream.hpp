@@ -81,6 +81,9 @@ public:
     X509* peer_certificate() const { return SSL_get0_peer_certificate(ssl_.get()); }
     // "TLSv1.3 TLS_AES_256_GCM_SHA384" (and " enftun/2" on version 2), for the log.
     std::string describe() const;
+    // "TLSv1.3" and "TLS_AES_256_GCM_SHA384": describe()'s parts, for status.
+    std::string version_name() const;
+    std::string cipher_name() const;
     // The wire protocol version negotiated by ALPN (alpn.hpp): 1 or 2.
     unsigned protocol_version() const;
     // Client side, before the handshake: offer versions up to max_version.
