@@ -508,9 +508,9 @@ void Client::on_send_drained() {
 }
 
 // Version 2: a super-packet goes to the TUN whole where the TUN takes
-// offloads (the kernel segments it); else the link splits it for on_frame.
+// offloads of its type (the kernel segments it); else the link splits it for on_frame.
 bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
-    if (!tun_.offload()) {
+    if (!tun_.takes_gso(gso.gso_type)) {
         return false;
     }
     if (state_ == ClientState::Confirming) {

@@ -24,6 +24,11 @@ constexpr std::uint8_t kProtoTcp = 6;
 constexpr std::size_t kTcpMinHdr = 20;
 constexpr std::size_t kTcpDataOff = 12;
 constexpr std::size_t kTcpCsumOff = 16;
+// RFC 768: UDP header.
+constexpr std::uint8_t kProtoUdp = 17;
+constexpr std::size_t kUdpHdr = 8;
+constexpr std::size_t kUdpLenOff = 4;
+constexpr std::size_t kUdpCsumOff = 6;
 
 Error bad(const char* what) {
     return make_error(Errc::Malformed, what);
@@ -31,7 +36,7 @@ Error bad(const char* what) {
 
 // The IP header length of a super-packet of this IP version, after
 // checking the IP header. Errors: Malformed.
-Result<std::size_t> check_ip_header(Bytes pkt, int version) {
+Result<std::size_t> check_ip_header(Bytes pkt, int version, std::uint8_t proto) {
     if (version == 4) {
         if (pkt.size() < kIpv4MinHdr || (pkt[0] >> 4) != 4) {
             return bad("GSO packet with bad IP header");
@@ -41,22 +46,67 @@ Result<std::size_t> check_ip_header(Bytes pkt, int version) {
         if (ihl < kIpv4MinHdr || ihl > pkt.size() ||
             load_be16(pkt, kIpv4TotalLenOff) != pkt.size() ||
             (frag & (kIpv4MoreFragments | kIpv4FragOffsetMask)) != 0 ||
-            pkt[kIpv4ProtoOff] != kProtoTcp) {
+            pkt[kIpv4ProtoOff] != proto) {
             return bad("GSO packet with bad IP header");
         }
         return ihl;
     }
     if (pkt.size() < kIpv6Hdr || (pkt[0] >> 4) != 6 ||
         load_be16(pkt, kIpv6PayloadLenOff) != pkt.size() - kIpv6Hdr ||
-        pkt[kIpv6NextHdrOff] != kProtoTcp) {
+        pkt[kIpv6NextHdrOff] != proto) {
         return bad("GSO packet with bad IP header");
     }
     return kIpv6Hdr;
 }
 
+// check_udp_gso: a UDP super-packet (gso_type 5, either IP version; the IP
+// header says which). Errors: Malformed.
+Status check_udp_gso(Bytes pkt, const GsoMeta& meta, std::size_t max_payload) {
+    if (meta.gso_type != kGsoTypeUdpL4) {
+        return bad("unknown GSO type"); // ECN is TCP's
+    }
+    if (meta.csum != kCsumPartial) {
+        return bad("bad checksum state");
+    }
+    if (pkt.empty() || pkt.size() > kMaxSuperPacket) {
+        return bad("GSO packet with bad IP header");
+    }
+    const int version = pkt[0] >> 4;
+    if (version != 4 && version != 6) {
+        return bad("GSO type does not match the IP version");
+    }
+    auto ip_len = check_ip_header(pkt, version, kProtoUdp);
+    if (!ip_len) {
+        return ip_len.error();
+    }
+    if (meta.csum_start != *ip_len || meta.csum_offset != kUdpCsumOff) {
+        return bad("GSO checksum offsets disagree with the headers");
+    }
+    if (pkt.size() < *ip_len + kUdpHdr ||
+        load_be16(pkt, *ip_len + kUdpLenOff) != pkt.size() - *ip_len) {
+        return bad("GSO packet with bad transport header");
+    }
+    if (meta.hdr_len != *ip_len + kUdpHdr) {
+        return bad("GSO header length disagrees with the headers");
+    }
+    if (meta.gso_size == 0 || std::size_t{meta.hdr_len} + meta.gso_size > max_payload) {
+        return bad("GSO segment size out of range");
+    }
+    if (pkt.size() <= meta.hdr_len) {
+        return bad("GSO packet without payload");
+    }
+    if (gso_segments(pkt.size(), meta) > kMaxUdpSegments) {
+        return bad("GSO segment size out of range");
+    }
+    return {};
+}
+
 } // namespace
 
 Status check_gso_packet(Bytes pkt, const GsoMeta& meta, std::size_t max_payload) {
+    if ((meta.gso_type & ~kGsoTypeEcn) == kGsoTypeUdpL4) {
+        return check_udp_gso(pkt, meta, max_payload);
+    }
     int version = 0;
     switch (meta.gso_type & ~kGsoTypeEcn) {
     case kGsoTypeTcpV4:
@@ -77,7 +127,7 @@ Status check_gso_packet(Bytes pkt, const GsoMeta& meta, std::size_t max_payload)
     if ((pkt[0] >> 4) != version) {
         return bad("GSO type does not match the IP version");
     }
-    auto ip_len = check_ip_header(pkt, version);
+    auto ip_len = check_ip_header(pkt, version, kProtoTcp);
     if (!ip_len) {
         return ip_len.error();
     }
@@ -109,9 +159,23 @@ Result<GsoMeta> gso_meta_for(Bytes pkt, std::uint8_t gso_type, std::uint16_t gso
     m.gso_type = gso_type;
     m.gso_size = gso_size;
     m.csum = kCsumPartial;
+    if (gso_type == kGsoTypeUdpL4) {
+        const int version = pkt.empty() ? 0 : pkt[0] >> 4;
+        auto ip_len = check_ip_header(pkt, version == 4 ? 4 : 6, kProtoUdp);
+        if (!ip_len) {
+            return ip_len.error();
+        }
+        m.csum_start = static_cast<std::uint16_t>(*ip_len);
+        m.csum_offset = kUdpCsumOff;
+        m.hdr_len = static_cast<std::uint16_t>(*ip_len + kUdpHdr);
+        if (auto st = check_gso_packet(pkt, m, max_payload); !st) {
+            return st.error();
+        }
+        return m;
+    }
     m.csum_offset = kTcpCsumOff;
     const int version = (gso_type & ~kGsoTypeEcn) == kGsoTypeTcpV4 ? 4 : 6;
-    auto ip_len = check_ip_header(pkt, version);
+    auto ip_len = check_ip_header(pkt, version, kProtoTcp);
     if (!ip_len) {
         return ip_len.error();
     }

@@ -10,7 +10,7 @@ tun::VnetHdr vnet_hdr_for(const framing::GsoMeta& gso) {
 std::optional<framing::GsoMeta> gso_meta_from_read(const tun::VnetHdr& hdr, Bytes packet,
                                                    std::size_t max_payload) {
     const std::uint8_t type = hdr.gso_type & ~tun::kGsoEcn;
-    if ((type != tun::kGsoTcpV6 && type != tun::kGsoTcpV4) ||
+    if ((type != tun::kGsoTcpV6 && type != tun::kGsoTcpV4 && type != tun::kGsoUdpL4) ||
         (hdr.flags & tun::kVnetFlagNeedsCsum) == 0) {
         return std::nullopt;
     }

@@ -594,7 +594,7 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::Gs
 // A super-packet to the TUN: whole where it takes offloads (the kernel
 // segments it), else segment by segment.
 void Router::write_tun_gso(Bytes packet, const framing::GsoMeta& gso) {
-    if (tun_->offload()) {
+    if (tun_->takes_gso(gso.gso_type)) {
         if (auto n = tun_->write_gso(packet, tunnel::vnet_hdr_for(gso)); !n) {
             ++stats_.dropped_tun_error;
             return;

@@ -31,6 +31,11 @@ constexpr std::uint8_t kTcpFin = 0x01;
 constexpr std::uint8_t kTcpPsh = 0x08;
 constexpr std::uint8_t kTcpCwr = 0x80;
 constexpr std::uint8_t kProtoTcp = 6;
+// RFC 768: UDP header.
+constexpr std::size_t kUdpHdrLen = 8;
+constexpr std::size_t kUdpLenOff = 4;
+constexpr std::size_t kUdpCsumOff = 6;
+constexpr std::uint8_t kProtoUdp = 17;
 
 std::uint16_t load_le16(Bytes b, std::size_t off) {
     return static_cast<std::uint16_t>(b[off] | (b[off + 1] << 8));
@@ -82,9 +87,13 @@ Status GsoSplitter::reset_gso(const VnetHdr& hdr, Bytes packet) {
     done_ = true;
     gso_ = false;
     const std::uint8_t type = hdr.gso_type & ~kGsoEcn;
+    if (type == kGsoUdpL4) {
+        return reset_udp(hdr, packet);
+    }
     if (type != kGsoTcpV6 && type != kGsoTcpV4) {
         return make_error(Errc::Unsupported, "GSO type not enabled");
     }
+    udp_ = false;
     ipv4_ = type == kGsoTcpV4;
     const std::size_t ip_min = ipv4_ ? kIpv4MinHdrLen : kIpv6HdrLen;
     // The kernel always asks for the checksum with GSO; csum_start is the
@@ -104,6 +113,31 @@ Status GsoSplitter::reset_gso(const VnetHdr& hdr, Bytes packet) {
     mss_ = hdr.gso_size;
     next_off_ = hdr_end_;
     seq0_ = load_be32(packet, tcp_off + kTcpSeqOff);
+    id0_ = ipv4_ ? load_be16(packet, kIpv4IdOff) : 0;
+    gso_ = true;
+    done_ = next_off_ >= packet.size();
+    return {};
+}
+
+// reset_udp: one type for both IP versions (the IP header tells which);
+// csum_start is the UDP header, after any IPv6 extension headers or IPv4
+// options.
+Status GsoSplitter::reset_udp(const VnetHdr& hdr, Bytes packet) {
+    const std::size_t l4 = hdr.csum_start;
+    if (packet.empty() || hdr.gso_size == 0 || (hdr.gso_type & kGsoEcn) != 0) {
+        return make_error(Errc::Malformed, "GSO UDP packet with bad headers");
+    }
+    ipv4_ = (packet[0] >> 4) == 4;
+    const std::size_t ip_min = ipv4_ ? kIpv4MinHdrLen : kIpv6HdrLen;
+    if ((!ipv4_ && (packet[0] >> 4) != 6) || packet.size() < ip_min || l4 < ip_min ||
+        (ipv4_ && l4 != std::size_t{4} * (packet[0] & 0x0fu)) || l4 + kUdpHdrLen > packet.size()) {
+        return make_error(Errc::Malformed, "GSO UDP packet with bad headers");
+    }
+    udp_ = true;
+    tcp_off_ = l4;
+    hdr_end_ = l4 + kUdpHdrLen;
+    mss_ = hdr.gso_size;
+    next_off_ = hdr_end_;
     id0_ = ipv4_ ? load_be16(packet, kIpv4IdOff) : 0;
     gso_ = true;
     done_ = next_off_ >= packet.size();
@@ -150,6 +184,9 @@ Result<std::size_t> GsoSplitter::next_segment(MutBytes out) {
     } else {
         store_be16(out, kIpv6PayloadLenOff, static_cast<std::uint16_t>(len - kIpv6HdrLen));
     }
+    if (udp_) {
+        return finish_udp(out, len);
+    }
     store_be32(out, tcp_off_ + kTcpSeqOff,
                seq0_ + static_cast<std::uint32_t>(off - hdr_end_)); // mod 2^32
     std::uint8_t flags = out[tcp_off_ + kTcpFlagsOff];
@@ -173,6 +210,26 @@ Result<std::size_t> GsoSplitter::next_segment(MutBytes out) {
     store_be16(out, tcp_off_ + kTcpCsumOff,
                proto::ipv6_upper_checksum(load_addr(seg, kIpv6SrcOff), load_addr(seg, kIpv6DstOff),
                                           kProtoTcp, seg.subspan(tcp_off_)));
+    return len;
+}
+
+// finish_udp: the UDP length and a complete checksum (RFC 768: a computed
+// 0 is sent as 0xffff, 0 meaning "no checksum" in IPv4 and illegal in IPv6).
+Result<std::size_t> GsoSplitter::finish_udp(MutBytes out, std::size_t len) {
+    const std::size_t udp_len = len - tcp_off_;
+    store_be16(out, tcp_off_ + kUdpLenOff, static_cast<std::uint16_t>(udp_len));
+    store_be16(out, tcp_off_ + kUdpCsumOff, 0);
+    const Bytes seg(out.data(), len);
+    std::uint16_t sum = 0;
+    if (ipv4_) {
+        std::uint32_t acc = proto::checksum_add(0, seg.subspan(kIpv4SrcOff, 8));
+        acc += kProtoUdp + static_cast<std::uint32_t>(udp_len);
+        sum = proto::checksum_fold(proto::checksum_add(acc, seg.subspan(tcp_off_)));
+    } else {
+        sum = proto::ipv6_upper_checksum(load_addr(seg, kIpv6SrcOff), load_addr(seg, kIpv6DstOff),
+                                         kProtoUdp, seg.subspan(tcp_off_));
+    }
+    store_be16(out, tcp_off_ + kUdpCsumOff, sum == 0 ? 0xffff : sum);
     return len;
 }
 

@@ -188,7 +188,8 @@ void test_lying_metadata_is_refused(void**) {
     };
     const Case cases[] = {
         {[](GsoMeta& m) { m.gso_type = 3; }, "unknown GSO type"},
-        {[](GsoMeta& m) { m.gso_type = 5; }, "unknown GSO type"},
+        {[](GsoMeta& m) { m.gso_type = kGsoTypeUdpL4 | kGsoTypeEcn; }, "unknown GSO type"},
+        {[](GsoMeta& m) { m.gso_type = kGsoTypeUdpL4; }, "GSO packet with bad IP header"},
         {[](GsoMeta& m) { m.gso_type = 0; }, "unknown GSO type"},
         {[](GsoMeta& m) { m.csum = 0; }, "bad checksum state"},
         {[](GsoMeta& m) { m.gso_type = kGsoTypeTcpV4; }, "GSO type does not match the IP version"},
@@ -266,6 +267,131 @@ void test_meta_for_builds_what_check_accepts(void**) {
     assert_false(gso_meta_for(g_pkt, kGsoTypeTcpV4, 1461, kMtu).has_value());
 }
 
+// A UDP super-packet (USO): IPv6 (or IPv4) header, UDP header, `payload`
+// bytes of data.
+void make_udp_super(int version, std::size_t payload) {
+    const std::size_t ip = version == 6 ? 40 : 20;
+    make_super(version, payload + 12); // TCP's 20 bytes = UDP's 8 + 12
+    g_pkt.resize(ip + 8 + payload);
+    MutBytes p(g_pkt);
+    if (version == 6) {
+        enftun::store_be16(p, 4, static_cast<std::uint16_t>(8 + payload));
+        p[6] = 17;
+    } else {
+        enftun::store_be16(p, 2, static_cast<std::uint16_t>(g_pkt.size()));
+        p[9] = 17;
+    }
+    enftun::store_be16(p, ip, 5000);
+    enftun::store_be16(p, ip + 2, 5001);
+    enftun::store_be16(p, ip + 4, static_cast<std::uint16_t>(8 + payload));
+    enftun::store_be16(p, ip + 6, 0);
+}
+
+GsoMeta udp_meta_for(int version, std::uint16_t size = 1200) {
+    const std::uint16_t ip = version == 6 ? 40 : 20;
+    return GsoMeta{kGsoTypeUdpL4, kCsumPartial, static_cast<std::uint16_t>(ip + 8), size, ip, 6};
+}
+
+void test_good_udp_gso_frames_parse(void**) {
+    for (int version : {6, 4}) {
+        make_udp_super(version, 1200 * 40 + 17);
+        make_gso_frame(udp_meta_for(version));
+        auto r = parse_frame_v2(g_frame, kMtu);
+        assert_true(r.has_value() && r->has_value());
+        assert_true((*r)->gso.has_value());
+        assert_int_equal((*r)->packet.size(), g_pkt.size());
+        assert_int_equal(gso_segments(g_pkt.size(), *(*r)->gso), 41);
+    }
+    // The most datagrams Linux makes of one super-packet.
+    make_udp_super(6, kMaxUdpSegments * 100);
+    make_gso_frame(udp_meta_for(6, 100));
+    auto r = parse_frame_v2(g_frame, kMtu);
+    assert_true(r.has_value() && r->has_value());
+}
+
+void test_lying_udp_metadata_is_refused(void**) {
+    struct Case {
+        void (*mutate)(GsoMeta&);
+        const char* what;
+    };
+    const Case cases[] = {
+        {[](GsoMeta& m) { m.csum = 0; }, "bad checksum state"},
+        {[](GsoMeta& m) { m.csum_start = 48; }, "GSO checksum offsets disagree with the headers"},
+        {[](GsoMeta& m) { m.csum_offset = 16; }, "GSO checksum offsets disagree with the headers"},
+        {[](GsoMeta& m) { m.hdr_len = 60; }, "GSO header length disagrees with the headers"},
+        {[](GsoMeta& m) { m.hdr_len = 40; }, "GSO header length disagrees with the headers"},
+        {[](GsoMeta& m) { m.gso_size = 0; }, "GSO segment size out of range"},
+        {[](GsoMeta& m) { m.gso_size = 1453; }, "GSO segment size out of range"},
+        {[](GsoMeta& m) { m.gso_size = 65535; }, "GSO segment size out of range"},
+        // 20000 bytes in 100-byte datagrams: more than Linux ever makes.
+        {[](GsoMeta& m) { m.gso_size = 100; }, "GSO segment size out of range"},
+        {[](GsoMeta& m) { m.gso_type = kGsoTypeTcpV6; }, "GSO packet with bad IP header"},
+    };
+    for (const Case& c : cases) {
+        make_udp_super(6, 20000);
+        GsoMeta m = udp_meta_for(6);
+        c.mutate(m);
+        make_gso_frame(m);
+        expect_error(c.what);
+    }
+}
+
+void test_lying_udp_packets_are_refused(void**) {
+    struct Case {
+        int version;
+        void (*mutate)(std::vector<std::uint8_t>&);
+        const char* what;
+    };
+    const Case cases[] = {
+        // IP lengths that disagree with the size; TCP (or an extension header).
+        {6, [](std::vector<std::uint8_t>& p) { p[5] -= 1; }, "GSO packet with bad IP header"},
+        {6, [](std::vector<std::uint8_t>& p) { p[6] = 6; }, "GSO packet with bad IP header"},
+        {6, [](std::vector<std::uint8_t>& p) { p[6] = 0; }, "GSO packet with bad IP header"},
+        {4, [](std::vector<std::uint8_t>& p) { p[3] ^= 1; }, "GSO packet with bad IP header"},
+        {4, [](std::vector<std::uint8_t>& p) { p[7] = 1; }, "GSO packet with bad IP header"},
+        {4, [](std::vector<std::uint8_t>& p) { p[0] = 0x46; },
+         "GSO checksum offsets disagree with the headers"},
+        // Neither IPv4 nor IPv6.
+        {6, [](std::vector<std::uint8_t>& p) { p[0] = 0x50; },
+         "GSO type does not match the IP version"},
+        // UDP length not the packet's transport length, either way.
+        {6, [](std::vector<std::uint8_t>& p) { p[45] ^= 1; },
+         "GSO packet with bad transport header"},
+        {4, [](std::vector<std::uint8_t>& p) { p[24] ^= 0x80; },
+         "GSO packet with bad transport header"},
+    };
+    for (const Case& c : cases) {
+        make_udp_super(c.version, 20000);
+        c.mutate(g_pkt);
+        make_gso_frame(udp_meta_for(c.version));
+        expect_error(c.what);
+    }
+    // Headers only.
+    make_udp_super(6, 0);
+    make_gso_frame(udp_meta_for(6));
+    expect_error("GSO packet without payload");
+    // Shorter than a UDP header.
+    make_udp_super(6, 0);
+    g_pkt.resize(44);
+    enftun::store_be16(MutBytes(g_pkt), 4, 4);
+    make_gso_frame(udp_meta_for(6));
+    expect_error("GSO packet with bad transport header");
+}
+
+void test_udp_meta_for_builds_what_check_accepts(void**) {
+    for (int version : {6, 4}) {
+        make_udp_super(version, 9000);
+        auto m = gso_meta_for(g_pkt, kGsoTypeUdpL4, 1200, kMtu);
+        assert_true(m.has_value());
+        assert_int_equal(m->hdr_len, (version == 6 ? 40 : 20) + 8);
+        assert_int_equal(m->csum_offset, 6);
+        assert_true(check_gso_packet(g_pkt, *m, kMtu).has_value());
+    }
+    // A datagram that would not fit the MTU: the caller splits instead.
+    make_udp_super(6, 9000);
+    assert_false(gso_meta_for(g_pkt, kGsoTypeUdpL4, 1453, kMtu).has_value());
+}
+
 // Writer and reader in version 2: a plain packet and a super-packet, the
 // stream fed to the reader in small reads.
 void test_writer_reader_round_trip(void**) {
@@ -330,6 +456,10 @@ int main() {
         cmocka_unit_test_teardown(test_lying_packets_are_refused, teardown),
         cmocka_unit_test_teardown(test_meta_for_builds_what_check_accepts, teardown),
         cmocka_unit_test_teardown(test_writer_reader_round_trip, teardown),
+        cmocka_unit_test_teardown(test_good_udp_gso_frames_parse, teardown),
+        cmocka_unit_test_teardown(test_lying_udp_metadata_is_refused, teardown),
+        cmocka_unit_test_teardown(test_lying_udp_packets_are_refused, teardown),
+        cmocka_unit_test_teardown(test_udp_meta_for_builds_what_check_accepts, teardown),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

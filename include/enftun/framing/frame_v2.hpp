@@ -1,6 +1,6 @@
 // Version-2 framing (PROTOCOL.md "Framing (version 2)"): a 4-byte header
 // (type, 24-bit big-endian length), then either one IP packet (PACKET) or
-// 10 bytes of segmentation metadata and a TCP super-packet of up to 64 KiB
+// 10 bytes of segmentation metadata and a TCP or UDP super-packet of up to 64 KiB
 // (GSO). This module owns the header and metadata codecs and the validation
 // of a super-packet against its metadata: everything a receiver checks
 // before it uses a byte of a GSO frame. Pure code: no syscalls.
@@ -30,17 +30,21 @@ constexpr std::size_t kMaxV2Frame = kV2HeaderLen + kMaxV2Body;
 // GSO types: the virtio-net values (linux/virtio_net.h).
 constexpr std::uint8_t kGsoTypeTcpV4 = 1;
 constexpr std::uint8_t kGsoTypeTcpV6 = 4;
+constexpr std::uint8_t kGsoTypeUdpL4 = 5; // UDP, either IP version (never with ECN)
 constexpr std::uint8_t kGsoTypeEcn = 0x80;
+// Most datagrams in one UDP super-packet: Linux's UDP_MAX_SEGMENTS (128
+// since 6.10), so a peer's kernel never makes more and ours takes them.
+constexpr std::size_t kMaxUdpSegments = 128;
 // The checksum state PROTOCOL.md allows: partial (pseudo-header sum only).
 constexpr std::uint8_t kCsumPartial = 1;
 
 struct GsoMeta {
-    std::uint8_t gso_type = 0; // kGsoTypeTcpV4/V6, maybe | kGsoTypeEcn
+    std::uint8_t gso_type = 0; // kGsoTypeTcpV4/V6, maybe | kGsoTypeEcn; kGsoTypeUdpL4
     std::uint8_t csum = kCsumPartial;
-    std::uint16_t hdr_len = 0;     // IP + TCP headers
+    std::uint16_t hdr_len = 0;     // IP + TCP (or UDP) headers
     std::uint16_t gso_size = 0;    // payload bytes per segment
-    std::uint16_t csum_start = 0;  // TCP header offset
-    std::uint16_t csum_offset = 0; // checksum field in the TCP header (16)
+    std::uint16_t csum_start = 0;  // transport header offset
+    std::uint16_t csum_offset = 0; // checksum field in it (TCP 16, UDP 6)
 };
 
 struct FrameV2 {
@@ -58,13 +62,14 @@ struct FrameV2 {
 [[nodiscard]] Result<std::optional<FrameV2>> parse_frame_v2(Bytes buf, std::size_t max_payload);
 
 // Validates a super-packet against its metadata (PROTOCOL.md's table):
-// known type matching the IP version, checksum state, IP and TCP headers,
-// csum_start/csum_offset/hdr_len agreeing with them, 1 <= gso_size and
-// hdr_len + gso_size <= max_payload, a payload, size within kMaxSuperPacket.
+// known type matching the IP version, checksum state, IP and TCP (or UDP:
+// its length the packet's) headers, csum_start/csum_offset/hdr_len agreeing
+// with them, 1 <= gso_size and hdr_len + gso_size <= max_payload (UDP: at
+// most kMaxUdpSegments datagrams), a payload, size within kMaxSuperPacket.
 // Errors: Malformed.
 [[nodiscard]] Status check_gso_packet(Bytes pkt, const GsoMeta& meta, std::size_t max_payload);
 
-// The metadata for a TCP super-packet the local kernel handed out, from
+// The metadata for a TCP or UDP super-packet the local kernel handed out, from
 // its own headers (the kernel's hdr_len is only a hint): gso_type (the
 // ECN bit kept) and gso_size as given. Errors: those of check_gso_packet,
 // so a packet this refuses is one the caller splits instead.

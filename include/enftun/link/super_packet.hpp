@@ -1,5 +1,5 @@
 // Super-packets on a link (PROTOCOL.md version 2): queueing a packet that
-// may be a TCP super-packet towards a peer, whole in a GSO frame when the
+// may be a TCP or UDP super-packet towards a peer, whole in a GSO frame when the
 // link speaks version 2, else cut into segments (tun::GsoSplitter, the same
 // software TSO the TUN read path uses) that each fit the peer's MTU; and
 // the virtio-net header that hands a validated super-packet to a TUN whole.
