@@ -654,15 +654,20 @@ bool Client::whole_reads() const {
     return link_->version() == 2 && tun_.offload();
 }
 
-// Version 2 (PROTOCOL.md): one TUN read whole. A super-packet goes out in
-// one GSO frame (a copy, no segmenting, no checksums); one a version-2 peer
-// would refuse is split (TunDevice::split_staged; read() hands out its
-// segments). Full: no room for a largest frame; nothing was read.
+// Version 2 (PROTOCOL.md): one TUN read whole, straight into the send
+// buffer behind a GSO frame's header and metadata, filled in after: a
+// super-packet goes out in one GSO frame with no copy, no segmenting, no
+// checksums; a plain packet slides over the metadata room into a packet
+// frame. One a version-2 peer would refuse is split (TunDevice::split_staged;
+// read() hands out its segments). Full: no room for a largest frame; nothing
+// was read.
 Client::TunStep Client::read_tun_whole(framing::FrameWriter& writer) {
-    if (writer.reserve_gso_frame(framing::kMaxSuperPacket).empty()) {
+    static_assert(tun::TunDevice::kMaxWholeRead == framing::kMaxSuperPacket);
+    const MutBytes room = writer.reserve_gso_frame(framing::kMaxSuperPacket);
+    if (room.size() < framing::kMaxSuperPacket) {
         return TunStep::Full;
     }
-    auto r = tun_.read_whole();
+    auto r = tun_.read_whole_into(room);
     if (!r) {
         if (r.error().code != Errc::WouldBlock) {
             ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN read failed: %s",
@@ -678,17 +683,18 @@ Client::TunStep Client::read_tun_whole(framing::FrameWriter& writer) {
             (void)tun_.split_staged(); // a refused one is dropped
             return TunStep::Skipped;
         }
-        if (egress_.check(r->packet) != filter::Verdict::Accept ||
-            !writer.append_gso_frame(r->packet, *meta)) {
+        if (egress_.check(r->packet) != filter::Verdict::Accept) {
             return TunStep::Skipped;
         }
+        writer.commit_gso_frame(r->packet.size(), *meta);
         last_segments_ = framing::gso_segments(r->packet.size(), *meta);
         return TunStep::Committed;
     }
-    if (r->packet.empty() || router_card_.consume(r->packet) ||
-        egress_.check(r->packet) != filter::Verdict::Accept || !writer.append_frame(r->packet)) {
+    if (r->packet.empty() || r->packet.size() > framing::kMaxFramePayload ||
+        router_card_.consume(r->packet) || egress_.check(r->packet) != filter::Verdict::Accept) {
         return TunStep::Skipped;
     }
+    writer.commit_gso_room_as_frame(r->packet.size());
     last_segments_ = 1;
     return TunStep::Committed;
 }

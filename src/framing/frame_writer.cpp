@@ -92,6 +92,14 @@ void FrameWriter::commit_gso_frame(std::size_t packet_len, const GsoMeta& meta) 
     end_ += kV2HeaderLen + kGsoMetaLen + packet_len;
 }
 
+void FrameWriter::commit_gso_room_as_frame(std::size_t payload_len) {
+    assert(version_ == 2 && payload_len > 0 && payload_len <= kMaxPayload);
+    assert(end_ + kV2HeaderLen + kGsoMetaLen + payload_len <= storage_);
+    std::uint8_t* at = buf_.get() + end_ + kV2HeaderLen;
+    std::memmove(at, at + kGsoMetaLen, payload_len);
+    commit_frame(payload_len);
+}
+
 bool FrameWriter::append_gso_frame(Bytes packet, const GsoMeta& meta) {
     if (packet.empty() || packet.size() > kMaxSuperPacket) {
         return false;

@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 
+#include <algorithm>
+#include <cassert>
 #include <cerrno>
 #include <cstring>
 
@@ -140,29 +142,62 @@ Result<std::size_t> TunDevice::read_offloaded(MutBytes buf) {
 Result<TunDevice::WholeRead> TunDevice::read_whole() {
     ssize_t n = ::read(fd_.get(), stage_.get(), kStageSize);
     if (n < 0) {
-        int err = errno;
-        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
-            return make_error(Errc::WouldBlock, "tun read would block", err);
-        }
-        return make_error(Errc::System, "tun read failed", err);
+        return read_error(errno);
     }
     MutBytes got(stage_.get(), static_cast<std::size_t>(n));
     auto hdr = parse_vnet_hdr(got);
     if (!hdr) {
         return hdr.error();
     }
-    staged_hdr_ = *hdr;
-    staged_len_ = got.size() - kVnetHdrLen;
-    const MutBytes pkt = got.subspan(kVnetHdrLen);
-    if ((hdr->gso_type & ~kGsoEcn) == kGsoNone && (hdr->flags & kVnetFlagNeedsCsum) != 0) {
-        if (auto st = complete_checksum(pkt, hdr->csum_start, hdr->csum_offset); !st) {
+    staged_at_ = nullptr;
+    return take_whole(*hdr, got.subspan(kVnetHdrLen));
+}
+
+Result<TunDevice::WholeRead> TunDevice::read_whole_into(MutBytes buf) {
+    assert(stage_ && buf.size() >= kMaxWholeRead);
+    std::uint8_t vnet[kVnetHdrLen];
+    iovec iov[2] = {{vnet, kVnetHdrLen}, {buf.data(), buf.size()}};
+    ssize_t n = ::readv(fd_.get(), iov, 2);
+    if (n < 0) {
+        return read_error(errno);
+    }
+    const auto got = static_cast<std::size_t>(n);
+    auto hdr = parse_vnet_hdr(Bytes(vnet, std::min(got, kVnetHdrLen)));
+    if (!hdr) {
+        return hdr.error();
+    }
+    const MutBytes pkt = buf.first(got - kVnetHdrLen);
+    staged_at_ = pkt.data();
+    return take_whole(*hdr, pkt);
+}
+
+// take_whole: what both whole reads do with the packet they got.
+Result<TunDevice::WholeRead> TunDevice::take_whole(const VnetHdr& hdr, MutBytes pkt) {
+    staged_hdr_ = hdr;
+    staged_len_ = pkt.size();
+    if ((hdr.gso_type & ~kGsoEcn) == kGsoNone && (hdr.flags & kVnetFlagNeedsCsum) != 0) {
+        if (auto st = complete_checksum(pkt, hdr.csum_start, hdr.csum_offset); !st) {
             return st.error();
         }
     }
-    return WholeRead{*hdr, pkt};
+    return WholeRead{hdr, pkt};
+}
+
+Error TunDevice::read_error(int err) {
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+        return make_error(Errc::WouldBlock, "tun read would block", err);
+    }
+    return make_error(Errc::System, "tun read failed", err);
 }
 
 Status TunDevice::split_staged() {
+    if (staged_at_ != nullptr) {
+        // read_whole_into's packet lives in the caller's buffer, which the
+        // segments are about to be read into: move it to the stage (it fits:
+        // the stage holds kMaxWholeRead behind the header).
+        std::memcpy(stage_.get() + kVnetHdrLen, staged_at_, staged_len_);
+        staged_at_ = nullptr;
+    }
     return split_.reset(staged_hdr_, MutBytes(stage_.get() + kVnetHdrLen, staged_len_));
 }
 

@@ -441,6 +441,42 @@ void test_writer_reader_round_trip(void**) {
     assert_int_equal(r.buffered(), 0);
 }
 
+// A plain packet read straight into a GSO frame's room (the client's whole
+// TUN read) is committed as a packet frame: same bytes, no metadata, and the
+// frame queued before it untouched.
+void test_plain_packet_in_gso_room(void**) {
+    FrameWriter w(256 * 1024);
+    w.set_version(2);
+    make_super(6, 3000);
+    const GsoMeta m = meta_for(6);
+    assert_true(w.append_gso_frame(g_pkt, m));
+    const std::size_t before = w.size();
+    std::vector<std::uint8_t> small(g_pkt.begin(), g_pkt.begin() + 100);
+    enftun::store_be16(MutBytes(small), 4, 60);
+    MutBytes room = w.reserve_gso_frame(kMaxSuperPacket);
+    assert_true(room.size() >= kMaxSuperPacket);
+    std::memcpy(room.data(), small.data(), small.size());
+    w.commit_gso_room_as_frame(small.size());
+    assert_int_equal(w.size(), before + kV2HeaderLen + small.size());
+    g_frame.assign(w.pending(w.size()).begin(), w.pending(w.size()).end());
+
+    FrameReader r(kMtu, 16384 + kMaxV2Frame);
+    r.set_version(2, 16384 + kMaxV2Frame);
+    MutBytes into = r.writable();
+    assert_true(into.size() >= g_frame.size());
+    std::memcpy(into.data(), g_frame.data(), g_frame.size());
+    r.commit(g_frame.size());
+    auto f = r.next_frame();
+    assert_true(f.has_value() && f->has_value());
+    assert_true((*f)->gso.has_value());
+    f = r.next_frame();
+    assert_true(f.has_value() && f->has_value());
+    assert_false((*f)->gso.has_value());
+    assert_int_equal((*f)->packet.size(), small.size());
+    assert_memory_equal((*f)->packet.data(), small.data(), small.size());
+    assert_int_equal(r.buffered(), 0);
+}
+
 } // namespace
 
 int main() {
@@ -460,6 +496,7 @@ int main() {
         cmocka_unit_test_teardown(test_lying_udp_metadata_is_refused, teardown),
         cmocka_unit_test_teardown(test_lying_udp_packets_are_refused, teardown),
         cmocka_unit_test_teardown(test_udp_meta_for_builds_what_check_accepts, teardown),
+        cmocka_unit_test_teardown(test_plain_packet_in_gso_room, teardown),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

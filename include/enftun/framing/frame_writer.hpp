@@ -43,6 +43,10 @@ public:
     // metadata (check_gso_packet).
     MutBytes reserve_gso_frame(std::size_t max_packet);
     void commit_gso_frame(std::size_t packet_len, const GsoMeta& meta);
+    // The reserved GSO span turned out to hold a plain packet (a TUN read
+    // whole straight into it): slides it forward over the unused metadata
+    // room and commits it as a packet frame. payload_len <= 65535.
+    void commit_gso_room_as_frame(std::size_t payload_len);
     bool append_gso_frame(Bytes packet, const GsoMeta& meta);
 
     // Bytes waiting to be sent, at most max; the front of the queue.

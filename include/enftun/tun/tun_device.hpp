@@ -51,6 +51,12 @@ public:
         Bytes packet;
     };
     Result<WholeRead> read_whole();
+    // The same, read straight into buf (the virtio-net header apart, one
+    // readv), so the caller's send buffer needs no copy from the stage. buf
+    // must hold the largest packet (kMaxWholeRead); the view points into it.
+    // split_staged() then copies the packet into the stage first.
+    static constexpr std::size_t kMaxWholeRead = 65535 + 40;
+    Result<WholeRead> read_whole_into(MutBytes buf);
     // The last read_whole() super-packet, to be read() segment by segment.
     // Errors: as GsoSplitter::reset (the packet is dropped).
     [[nodiscard]] Status split_staged();
@@ -71,6 +77,8 @@ private:
     TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr, bool uso);
     Result<std::size_t> read_offloaded(MutBytes buf);
     Result<std::size_t> write_with(const std::uint8_t* vnet, Bytes pkt);
+    Result<WholeRead> take_whole(const VnetHdr& hdr, MutBytes pkt);
+    static Error read_error(int err);
 
     UniqueFd fd_;
     std::string name_;
@@ -78,8 +86,9 @@ private:
     bool uso_ = false;                      // TUNSETOFFLOAD took TUN_F_USO4 | TUN_F_USO6
     std::unique_ptr<std::uint8_t[]> stage_; // one offloaded read; null: no vnet header
     GsoSplitter split_;
-    VnetHdr staged_hdr_;         // header of the last read_whole()
-    std::size_t staged_len_ = 0; // its packet's length
+    VnetHdr staged_hdr_;                      // header of the last read_whole()
+    std::size_t staged_len_ = 0;              // its packet's length
+    const std::uint8_t* staged_at_ = nullptr; // read_whole_into's buffer; null: the stage
 };
 
 } // namespace enftun::tun
