@@ -5,7 +5,7 @@
 #   sudo bench/compare.sh [-r RUNS] [-t TOOL,...] [-o FILE.json]
 #
 #   -r RUNS   repetitions of every measurement (default 3; median, min, max)
-#   -t TOOLS  subset of: bare,enftun,enftun_nospin,openvpn,wireguard (default all)
+#   -t TOOLS  subset of: bare,enftun,enftun_spin,openvpn,wireguard (default all)
 #   -o FILE   JSON output (default bench/results/latest.json)
 #   env ENFTUN_BIN_DIR=DIR   use that build instead of building build-bench
 #       BENCH_SECONDS=N      iperf3 duration (default 10)
@@ -16,14 +16,15 @@
 # another and round-robin over the tools within each repetition:
 #   bare      the veth itself, no tunnel: the physical ceiling
 #   enftun    enftun client -> enftun-router (gateway TUN holds the target),
-#             default configuration (busy-polling on, 200 us, both ends)
-#   enftun_nospin the same with busy-polling off (busy_poll_us = 0, both ends)
+#             default configuration (busy-polling off)
+#   enftun_spin the same with busy-polling on (busy_poll_us = 200, both ends)
 #   openvpn   OpenVPN 2.6, TCP, TLS certificates, AES-256-GCM, --disable-dco
 #   wireguard wireguard-go + wg
 # For each: iperf3 (one TCP stream, both directions), ping RTT, flood-ping
 # rate, CPU seconds of both tunnel processes during the iperf3 runs and per
-# GB moved, CPU per flood-ping round trip, RSS idle, peak under load and idle
-# again after the load, and the time from starting the client to its first
+# GB moved, CPU per flood-ping round trip and at 1000 pings a second, memory (VmRSS, Pss and private)
+# idle, under load and idle again after the load, and the time from starting
+# the client to its first
 # answered ping. Takes about 2.5 minutes per repetition; every step is
 # bounded by a timeout, and namespaces and daemons go away on exit.
 set -e -o pipefail
@@ -46,7 +47,7 @@ source "$BENCH_HERE/lib/report.sh"
 ET_WAIT_TIMEOUT=30
 BENCH_QUIET="${BENCH_QUIET:-11}"
 RUNS=3
-TOOLS=bare,enftun,enftun_nospin,openvpn,wireguard
+TOOLS=bare,enftun,enftun_spin,openvpn,wireguard
 OUT="$BENCH_HERE/results/latest.json"
 
 # The bare veth: no daemons, the target is the server's underlay address.
@@ -77,8 +78,10 @@ snapshot_cpu() {
     echo "$c $s"
 }
 
-# record_memory TOOL RUN KIND(idle|peak|quiet): VmRSS (idle, quiet) or VmHWM (peak), and
-# RssAnon, the private part (VmRSS also counts the shared libraries' pages).
+# record_memory TOOL RUN KIND(idle|peak|quiet): VmRSS (idle, quiet) or VmHWM
+# (peak), and, as the kernel accounts the process's own cost
+# (/proc/PID/smaps_rollup), Pss and private (Private_Clean + Private_Dirty)
+# at that moment: VmRSS counts every shared library page mapped in full.
 # The idle reading also takes VmHWM so far (the start-up peak) and then
 # resets the high-water mark (proc(5), clear_refs "5"), so that the peak
 # reading after the traffic is the peak under load, not start-up's.
@@ -92,7 +95,9 @@ record_memory() {
             echo 5 >"/proc/$pid/clear_refs"
         fi
         bench_record "$tool" "${side}_rss_${kind}_kib" "$run" "$(bench_rss_kib "$pid" "$key")"
-        bench_record "$tool" "${side}_anon_${kind}_kib" "$run" "$(bench_rss_kib "$pid" RssAnon)"
+        bench_record "$tool" "${side}_pss_${kind}_kib" "$run" "$(bench_smaps_kib "$pid" Pss)"
+        bench_record "$tool" "${side}_private_${kind}_kib" "$run" \
+            "$(bench_smaps_kib "$pid" Private_Clean Private_Dirty)"
     done
 }
 
@@ -143,6 +148,29 @@ measure_traffic() {
                     'BEGIN { printf "%.2f", (b - a) / 1000 / n }')"
         done
     fi
+    ((has_procs)) && measure_steady_pings "$tool" "$run" "$target"
+    return 0
+}
+
+# measure_steady_pings TOOL RUN TARGET: request-response at a steady 1000
+# exchanges a second (ping -i 0.001, 3000 pings): the CPU each tunnel
+# daemon spends meanwhile, in % of one core. Busy-polling's price shows
+# here: each exchange keeps a spinning daemon busy until its window ends.
+measure_steady_pings() {
+    local tool="$1" run="$2" target="$3" side t0 t1
+    local -A cpu0=()
+    for side in client server; do
+        cpu0[$side]="$(bench_cpu_ns "$(et_daemon_pid "$tool-$side")")"
+    done
+    t0="$(bench_now_ns)"
+    et_exec c timeout 30 ping -6 -n -q -i 0.001 -c 3000 -W 2 "$target" >/dev/null || true
+    t1="$(bench_now_ns)"
+    for side in client server; do
+        bench_record "$tool" "${side}_cpu_pct_1k_exchanges" "$run" \
+            "$(awk -v a="${cpu0[$side]}" -v t="$((t1 - t0))" \
+                -v b="$(bench_cpu_ns "$(et_daemon_pid "$tool-$side")")" \
+                'BEGIN { printf "%.1f", 100 * (b - a) / t }')"
+    done
 }
 
 # measure TOOL RUN: one full round for one tool.
@@ -191,7 +219,7 @@ parse_args() {
     local t
     IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
     for t in "${TOOL_LIST[@]}"; do
-        [[ $t =~ ^(bare|enftun|enftun_nospin|openvpn|wireguard)$ ]] || et_die "unknown tool: $t"
+        [[ $t =~ ^(bare|enftun|enftun_spin|openvpn|wireguard)$ ]] || et_die "unknown tool: $t"
     done
 }
 

@@ -19,7 +19,8 @@
 #   flood 4 (then): the same, each sending 16 KiB of its ClientHello (all
 #            but the last 4 bytes), which OpenSSL buffers: the worst case.
 # Measured: the router's RSS idle, under floods 1+2 and with flood 3 held
-# (and per handshake); c1's RTT to the router (200 pings 10 ms apart)
+# (and per handshake; private = Private_Clean + Private_Dirty from
+# smaps_rollup idle and per handshake, Pss idle); c1's RTT to the router (200 pings 10 ms apart)
 # without and under floods 1+2; the router's CPU share under them; the time
 # from starting c2 to its "tunnel up" (BENCH_RUNS start-ups under the flood);
 # the attacker's connects and the router's refusals. Prints a table and
@@ -100,6 +101,9 @@ main() {
     local rss_idle rtt_idle rtt_flood rss_flood hwm_flood cpu0 cpu1 t0 t1 cpu_pct
     local ups=() i rss_before3 rss3 per_conn accepted refused bad rss4 per_conn4
     rss_idle="$(bench_rss_kib "$(router_pid)")"
+    local pss_idle priv_idle priv_before3 priv3 per_conn_priv
+    pss_idle="$(bench_smaps_kib "$(router_pid)" Pss)"
+    priv_idle="$(bench_smaps_kib "$(router_pid)" Private_Clean Private_Dirty)"
     rtt_idle="$(bench_rtt c1 "$R_ADDR")"
 
     flood_start flood1 fd00:102::2 10000 silent 5000 "$FLOOD_SECONDS" -R
@@ -129,11 +133,14 @@ main() {
 
     sleep 4 # the floods' last connections time out (first_byte_timeout)
     rss_before3="$(bench_rss_kib "$(router_pid)")"
+    priv_before3="$(bench_smaps_kib "$(router_pid)" Private_Clean Private_Dirty)"
     flood_start flood3 "$(flood_sources 1 40)" 20 maxhello 2000 30
     et_wait_for -d flood3 flood_connects_reached flood3 800
     sleep 1
     rss3="$(bench_rss_kib "$(router_pid)")"
     per_conn=$(((rss3 - rss_before3) / 256))
+    priv3="$(bench_smaps_kib "$(router_pid)" Private_Clean Private_Dirty)"
+    per_conn_priv=$(((priv3 - priv_before3) / 256))
     et_daemon_stop flood3
 
     # The allocator keeps what flood 3 freed: count from before flood 3.
@@ -157,10 +164,14 @@ main() {
         echo "router_refused_source=$refused"
         echo "router_bad_hello=$bad"
         echo "router_rss_idle_kib=$rss_idle"
+        echo "router_pss_idle_kib=$pss_idle"
+        echo "router_private_idle_kib=$priv_idle"
         echo "router_rss_flood_kib=$rss_flood"
         echo "router_hwm_flood_kib=$hwm_flood"
         echo "router_rss_256_handshakes_kib=$rss3"
         echo "router_kib_per_handshake=$per_conn"
+        echo "router_private_256_handshakes_kib=$priv3"
+        echo "router_private_kib_per_handshake=$per_conn_priv"
         echo "router_rss_256_full_hellos_kib=$rss4"
         echo "router_kib_per_handshake_full_hello=$per_conn4"
         echo "router_cpu_percent_flood=$cpu_pct"
@@ -174,8 +185,10 @@ main() {
     printf '%-52s %12s\n' "measure" "value"
     printf '%-52s %12s\n' "attacker connects (flood 1 + flood 2)" "$((connects1 + connects2))"
     printf '%-52s %12s\n' "router RSS idle / under the flood (KiB)" "$rss_idle / $rss_flood"
+    printf '%-52s %12s\n' "router Pss / private idle (KiB)" "$pss_idle / $priv_idle"
     printf '%-52s %12s\n' "router RSS with 256 handshakes held (KiB)" "$rss3"
     printf '%-52s %12s\n' "  per handshake in progress (KiB)" "$per_conn"
+    printf '%-52s %12s\n' "  the same, private (KiB)" "$per_conn_priv"
     printf '%-52s %12s\n' "  the same with 16 KiB of ClientHello each (KiB)" "$per_conn4"
     printf '%-52s %12s\n' "router CPU under the flood (% of one core)" "$cpu_pct"
     printf '%-52s %12s\n' "c1 RTT idle / under the flood (ms)" "$rtt_idle / $rtt_flood"

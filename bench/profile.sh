@@ -16,8 +16,8 @@
 # then router->client, then `ping -f -c 2000`. Figures are per MB through
 # the client's TUN (rx + tx bytes) and per TUN packet (rx + tx packets; with
 # TSO one packet the kernel hands over may be a 64 KiB super-packet).
-# Both daemons run with busy_poll_us = 0: a spin's polls and yields are
-# waiting, not work, and would swamp the per-packet figures.
+# Both daemons run with their default busy_poll_us = 0: a spin's polls and
+# yields are waiting, not work, and would swamp the per-packet figures.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -54,12 +54,12 @@ start_daemons() {
     local -a w
     read -r -a w <<<"$(wrap router)"
     et_daemon_start enftun-server r "${w[@]}" "$ET_BIN_DIR/enftun-router" \
-        -c "$ET_TMP/enftun/router-nospin.conf"
+        -c "$ET_TMP/enftun/router.conf"
     et_wait_for -d enftun-server _enftun_listening
     enftun_client_prepare
     read -r -a w <<<"$(wrap client)"
     et_daemon_start enftun-client c "${w[@]}" "$ET_BIN_DIR/enftun" \
-        -c "$ET_TMP/enftun/client-nospin.conf"
+        -c "$ET_TMP/enftun/client.conf"
     et_wait_for -d enftun-client et_exec c ping -6 -n -c 1 -W 1 "$ENFTUN_TARGET"
 }
 

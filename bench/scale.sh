@@ -14,7 +14,8 @@
 # The load generator (bench/loadgen/, built with the project) issues N
 # certificates from the test CA in-process, opens N sessions at most 64 at a
 # time and holds them. Reported: handshakes per second (and router CPU per
-# handshake), router RSS per idle session (RSS growth / N), the number of
+# handshake), router memory per idle session (growth / N of VmRSS, and of
+# Pss and private = Private_Clean + Private_Dirty, smaps_rollup), the number of
 # sessions the router reports, and whether the real client still pings
 # while the N sessions are held. Routes (router/session_routes.hpp): each
 # session's /128 goes into r's kernel through the gateway TUN (proto 250);
@@ -140,9 +141,10 @@ main() {
     enftun_client_start
     et_wait_for -d enftun-client et_exec c ping -6 -n -c 1 -W 1 "$ENFTUN_TARGET"
     sleep 1
-    local rpid rss0 cpu0
+    local rpid rss0 cpu0 mem0
     rpid="$(et_daemon_pid enftun-server)"
     rss0="$(bench_rss_kib "$rpid")"
+    mem0="$(router_mem "$rpid")"
     cpu0="$(bench_cpu_ticks "$rpid")"
 
     local routes0 t_start t_ready t_routed
@@ -163,6 +165,11 @@ main() {
     sleep 3 # let the last sessions release their handshake buffers
     local rss1 count pinged
     rss1="$(bench_rss_kib "$rpid")"
+    MEM_JSON="$(jq -n --argjson m0 "$mem0" --argjson m1 "$(router_mem "$rpid")" \
+        --argjson n "$established" \
+        '{with_one_client: $m0, with_all_sessions: $m1,
+          per_idle_session: (if $n > 0 then {pss: (($m1.pss - $m0.pss) / $n),
+            private: (($m1.private - $m0.private) / $n)} else null end)}')"
     count="$(router_sessions)"
     local max_send_us send_us route_failed
     max_send_us="$(last_stat max-send-us)"
@@ -188,19 +195,27 @@ main() {
 }
 
 ROUTES_JSON="{}"
+MEM_JSON="{}"
+
+# router_mem PID: {"pss": KiB, "private": KiB} from /proc/PID/smaps_rollup.
+router_mem() {
+    printf '{"pss": %s, "private": %s}\n' "$(bench_smaps_kib "$1" Pss)" \
+        "$(bench_smaps_kib "$1" Private_Clean Private_Dirty)"
+}
 
 # report READY_JSON RSS0 RSS1 SESSIONS_SEEN "RX/SENT RTT" CPU_TICKS
 report() {
     local json
     json="$(jq -n --argjson lg "$1" --argjson rss0 "$2" --argjson rss1 "$3" \
         --argjson seen "$4" --arg ping "$5" --argjson ticks "$6" --argjson hz "$CLK_TCK" \
-        --argjson routes "$ROUTES_JSON" --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
+        --argjson routes "$ROUTES_JSON" --argjson mem "$MEM_JSON" --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
         '($ping | split(" ")) as $p | ($p[0] | split("/")) as $rx
         | {date: $date, kernel: $kernel, cores: $cores, loadgen: $lg,
            router_sessions_reported: $seen,
            router_rss_kib: {with_one_client: $rss0, with_all_sessions: $rss1},
            router_rss_per_idle_session_kib:
              (if $lg.established > 0 then ($rss1 - $rss0) / $lg.established else null end),
+           router_pss_private_kib: $mem,
            router_cpu_s_handshakes: ($ticks / $hz),
            router_cpu_ms_per_handshake:
              (if $lg.established > 0 then $ticks / $hz * 1000 / $lg.established else null end),
@@ -218,6 +233,9 @@ report() {
         "  router sessions (its stats)   \(.router_sessions_reported)",
         "  router RSS 1 client / all     \(.router_rss_kib.with_one_client) / \(.router_rss_kib.with_all_sessions) KiB",
         "  router RSS per idle session   \(.router_rss_per_idle_session_kib | r) KiB",
+        "  router Pss 1 client / all     \(.router_pss_private_kib.with_one_client.pss) / \(.router_pss_private_kib.with_all_sessions.pss) KiB",
+        "  router private 1 client / all \(.router_pss_private_kib.with_one_client.private) / \(.router_pss_private_kib.with_all_sessions.private) KiB",
+        "  router Pss / private per idle session \(.router_pss_private_kib.per_idle_session.pss | r) / \(.router_pss_private_kib.per_idle_session.private | r) KiB",
         "  real client pings while held  \(.client_ping_while_held.received)/\(.client_ping_while_held.sent), RTT \(.client_ping_while_held.rtt_avg_ms) ms",
         "  all sessions routable after   \(.session_routes.ms_start_to_all_routable) ms (\(.session_routes.ms_last_handshake_seen_to_all_routable) ms after the last handshake was seen)",
         "  all routes removed after      \(.session_routes.ms_loadgen_stop_to_all_removed) ms from closing the sessions",

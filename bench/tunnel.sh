@@ -7,8 +7,10 @@
 # the machine); enftun-router in r with its gateway TUN enfr0 (fd00:f::1),
 # where an iperf3 server listens; the enftun client in c (fd00:e::5). It
 # measures one TCP stream for BENCH_SECONDS (10) s in each direction and the
-# RTT of 200 pings, and prints a small table. bench/compare.sh is the full
-# side-by-side run against OpenVPN and wireguard-go.
+# RTT of 200 pings, then each daemon's memory (VmRSS, and Pss and private =
+# Private_Clean + Private_Dirty from smaps_rollup), and prints a small table.
+# bench/compare.sh is the full side-by-side run against OpenVPN and
+# wireguard-go.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -46,6 +48,13 @@ main() {
     printf '%-32s %12.1f\n' "client -> router (Mbit/s)" "${up%% *}"
     printf '%-32s %12.1f\n' "router -> client (Mbit/s)" "${down%% *}"
     printf '%-32s %12.3f\n' "ping RTT, average of 200 (ms)" "$rtt"
+    local side pid
+    for side in client server; do
+        pid="$(et_daemon_pid "enftun-$side")"
+        printf '%-36s %s / %s / %s\n' "$side VmRSS / Pss / private (KiB)" \
+            "$(bench_rss_kib "$pid")" "$(bench_smaps_kib "$pid" Pss)" \
+            "$(bench_smaps_kib "$pid" Private_Clean Private_Dirty)"
+    done
 }
 
 main "$@"

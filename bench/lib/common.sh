@@ -15,6 +15,8 @@
 #   bench_cpu_ticks PID         utime + stime of the whole process (all threads)
 #   bench_cpu_ns PID            CPU time of its live threads in ns (schedstat)
 #   bench_rss_kib PID [VmHWM]   resident set (or its peak) from /proc/PID/status
+#   bench_smaps_kib PID KEY...  sum of those fields of /proc/PID/smaps_rollup:
+#                               Pss, or Private_Clean Private_Dirty (private)
 #
 # Results go to a TSV file ($BENCH_TSV: tool, metric, run, value) that
 # bench_report turns into the table and the JSON (see report.sh).
@@ -109,6 +111,17 @@ bench_cpu_ns() {
 
 bench_rss_kib() {
     awk -v key="${2:-VmRSS}:" '$1 == key { print $2 }' "/proc/$1/status"
+}
+
+# bench_smaps_kib PID KEY...: what the kernel accounts the process's own
+# memory as, next to VmRSS (which counts every shared library page it maps
+# in full): Pss shares each page among the processes mapping it; Private_Clean
+# + Private_Dirty are the pages no other process maps (what killing it frees).
+bench_smaps_kib() {
+    local pid="$1"
+    shift
+    awk -v keys=" $* " 'index(keys, " " substr($1, 1, length($1) - 1) " ") { s += $2 }
+        END { print s + 0 }' "/proc/$pid/smaps_rollup"
 }
 
 # bench_iperf NS DST [-R]: prints "MBITS BYTES" (receiver side).

@@ -12,15 +12,15 @@
 #
 # enftun: enftun-router in gateway mode (its TUN enfr0 holds fd00:f::1, the
 # target), client fd00:e::5 on enf0, both TUNs MTU 1500.
-# The default configuration: busy-polling on (200 us) in client and router.
-# enftun_nospin: the same with busy-polling off at both ends (busy_poll_us =
-# 0): what the spin buys, and what it costs.
+# The default configuration: busy-polling off in client and router.
+# enftun_spin: the same with busy-polling on at both ends (busy_poll_us =
+# 200, the opt-in for latency): what the spin buys, and what it costs.
 
 ENFTUN_TARGET=fd00:f::1
 ENFTUN_SRC=fd00:e::5
 ENFTUN_MTU="${ENFTUN_MTU:-1500}"
 # shellcheck disable=SC2034 # compare.sh reads <T>_TARGET and <T>_SRC by name
-ENFTUN_NOSPIN_TARGET="$ENFTUN_TARGET" ENFTUN_NOSPIN_SRC="$ENFTUN_SRC"
+ENFTUN_SPIN_TARGET="$ENFTUN_TARGET" ENFTUN_SPIN_SRC="$ENFTUN_SRC"
 
 enftun_prepare() {
     local dir="$ET_TMP/enftun"
@@ -31,12 +31,12 @@ enftun_prepare() {
         cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" mtu="$ENFTUN_MTU"
         tun_dev=enfr0 tun_address="$ENFTUN_TARGET" tun_routes=fd00:e::/64)
     write_router_conf "$dir/router.conf" "${router[@]}"
-    write_router_conf "$dir/router-nospin.conf" "${router[@]}" busy_poll_us=0
+    write_router_conf "$dir/router-spin.conf" "${router[@]}" busy_poll_us=200
     local -a client=(dev=enf0 mtu="$ENFTUN_MTU" hosts="$BENCH_R_UNDERLAY" ca="$dir/ca.pem"
         cert="$dir/c1.pem" key="$dir/c1.key" "prefixes=fd00:e::/64,fd00:f::/64"
         heartbeat_period=5000)
     write_client_conf "$dir/client.conf" "${client[@]}"
-    write_client_conf "$dir/client-nospin.conf" "${client[@]}" busy_poll_us=0
+    write_client_conf "$dir/client-spin.conf" "${client[@]}" busy_poll_us=200
 }
 
 _enftun_listening() {
@@ -73,23 +73,23 @@ enftun_down() {
     _enftun_down enftun
 }
 
-enftun_nospin_prepare() {
-    [[ -f $ET_TMP/enftun/client-nospin.conf ]] || enftun_prepare
+enftun_spin_prepare() {
+    [[ -f $ET_TMP/enftun/client-spin.conf ]] || enftun_prepare
 }
 
-enftun_nospin_server_up() {
-    _enftun_server_up enftun_nospin router-nospin.conf
+enftun_spin_server_up() {
+    _enftun_server_up enftun_spin router-spin.conf
 }
 
-enftun_nospin_client_prepare() {
+enftun_spin_client_prepare() {
     enftun_client_prepare
 }
 
-enftun_nospin_client_start() {
-    et_daemon_start enftun_nospin-client c "$ET_BIN_DIR/enftun" \
-        -c "$ET_TMP/enftun/client-nospin.conf"
+enftun_spin_client_start() {
+    et_daemon_start enftun_spin-client c "$ET_BIN_DIR/enftun" \
+        -c "$ET_TMP/enftun/client-spin.conf"
 }
 
-enftun_nospin_down() {
-    _enftun_down enftun_nospin
+enftun_spin_down() {
+    _enftun_down enftun_spin
 }

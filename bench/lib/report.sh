@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # report.sh: turns the figures compare.sh recorded ($BENCH_TSV lines "tool
 # metric run value") into JSON (median, min, max per tool and metric, plus
-# the advantage of enftun, and of enftun with busy-polling off
-# (enftun_nospin), over OpenVPN and wireguard-go) and a text table.
+# the advantage of enftun at its defaults, and of enftun with busy-polling on
+# (enftun_spin), over OpenVPN and wireguard-go) and a text table.
 #
 # Advantage: how many times better enftun's median is, so that > 1 always
 # means "enftun ahead": other/enftun for lower-is-better figures (RTT, CPU,
@@ -16,6 +16,8 @@ rtt_ms|ping RTT (200 x 10 ms)|ms|low
 flood_pps|flood ping (ping -f -c 5000)|replies/s|high
 client_cpu_us_per_rt|client CPU per flood-ping round trip|us|low
 server_cpu_us_per_rt|server CPU per flood-ping round trip|us|low
+client_cpu_pct_1k_exchanges|client CPU at 1000 pings a second|% of a core|low
+server_cpu_pct_1k_exchanges|server CPU at 1000 pings a second|% of a core|low
 client_cpu_s_per_gb|client CPU per GB moved|s/GB|low
 server_cpu_s_per_gb|server CPU per GB moved|s/GB|low
 client_cpu_s|client CPU, both iperf3 runs|s|low
@@ -28,12 +30,18 @@ server_rss_startup_kib|server RSS peak, start-up|KiB|low
 server_rss_idle_kib|server RSS idle|KiB|low
 server_rss_peak_kib|server RSS peak under load|KiB|low
 server_rss_quiet_kib|server RSS idle again after the load|KiB|low
-client_anon_idle_kib|client private RSS (RssAnon) idle|KiB|low
-client_anon_peak_kib|client private RSS after load|KiB|low
-client_anon_quiet_kib|client private RSS idle again after the load|KiB|low
-server_anon_idle_kib|server private RSS (RssAnon) idle|KiB|low
-server_anon_peak_kib|server private RSS after load|KiB|low
-server_anon_quiet_kib|server private RSS idle again after the load|KiB|low
+client_pss_idle_kib|client Pss idle|KiB|low
+client_pss_peak_kib|client Pss right after the load|KiB|low
+client_pss_quiet_kib|client Pss idle again after the load|KiB|low
+client_private_idle_kib|client private (Private_Clean + Private_Dirty) idle|KiB|low
+client_private_peak_kib|client private right after the load|KiB|low
+client_private_quiet_kib|client private idle again after the load|KiB|low
+server_pss_idle_kib|server Pss idle|KiB|low
+server_pss_peak_kib|server Pss right after the load|KiB|low
+server_pss_quiet_kib|server Pss idle again after the load|KiB|low
+server_private_idle_kib|server private (Private_Clean + Private_Dirty) idle|KiB|low
+server_private_peak_kib|server private right after the load|KiB|low
+server_private_quiet_kib|server private idle again after the load|KiB|low
 first_ping_ms|start to first answered ping|ms|low"
 
 # bench_json TSV META_JSON: the JSON document on stdout.
@@ -58,8 +66,8 @@ bench_json() {
         {meta: $meta, metrics: $defs, results: $results,
          advantage: {vs_openvpn: adv("enftun"; "openvpn"),
                      vs_wireguard_go: adv("enftun"; "wireguard"),
-                     nospin_vs_openvpn: adv("enftun_nospin"; "openvpn"),
-                     nospin_vs_wireguard_go: adv("enftun_nospin"; "wireguard")}}' "$1"
+                     spin_vs_openvpn: adv("enftun_spin"; "openvpn"),
+                     spin_vs_wireguard_go: adv("enftun_spin"; "wireguard")}}' "$1"
 }
 
 # bench_table JSON_FILE: the table: "median (min-max)" per tool, then the
@@ -73,14 +81,14 @@ bench_table() {
         def adv($w; $k): .advantage[$w][$k] | if . == null then "-"
                          else "\(. * 100 | round / 100)x" end;
         . as $doc
-        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun no spin", "OpenVPN-TCP",
-           "wireguard-go", "enftun vs OpenVPN", "enftun vs wg-go", "no spin vs OpenVPN",
-           "no spin vs wg-go"],
+        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun spinning", "OpenVPN-TCP",
+           "wireguard-go", "enftun vs OpenVPN", "enftun vs wg-go", "spinning vs OpenVPN",
+           "spinning vs wg-go"],
           (.metrics[] | . as $m
             | [$m.label, $m.unit, ($doc | cell("bare"; $m.key)), ($doc | cell("enftun"; $m.key)),
-               ($doc | cell("enftun_nospin"; $m.key)), ($doc | cell("openvpn"; $m.key)),
+               ($doc | cell("enftun_spin"; $m.key)), ($doc | cell("openvpn"; $m.key)),
                ($doc | cell("wireguard"; $m.key)), ($doc | adv("vs_openvpn"; $m.key)),
-               ($doc | adv("vs_wireguard_go"; $m.key)), ($doc | adv("nospin_vs_openvpn"; $m.key)),
-               ($doc | adv("nospin_vs_wireguard_go"; $m.key))])
+               ($doc | adv("vs_wireguard_go"; $m.key)), ($doc | adv("spin_vs_openvpn"; $m.key)),
+               ($doc | adv("spin_vs_wireguard_go"; $m.key))])
         | @tsv' "$1" | column -t -s $'\t'
 }

@@ -3,6 +3,8 @@
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/router.hpp"
+#include "enftun/router/router_control.hpp"
+#include "enftun/router/status_command.hpp"
 #include "enftun/service/notifier.hpp"
 #include "enftun/service/status_throttle.hpp"
 #include "enftun/service/watchdog.hpp"
@@ -18,6 +20,7 @@ namespace {
 
 void usage(FILE* out) {
     std::fprintf(out, "usage: enftun-router -c FILE [-v] [--check]\n"
+                      "       enftun-router status [-c FILE] [--json | --metrics]\n"
                       "       enftun-router --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
@@ -33,6 +36,9 @@ int main(int argc, char** argv) {
     if (prctl(PR_SET_DUMPABLE, 0) != 0) {
         std::perror("prctl(PR_SET_DUMPABLE)");
         return 1;
+    }
+    if (argc > 1 && std::string(argv[1]) == "status") {
+        return enftun::router::status_command(argc - 1, argv + 1);
     }
     static const option kOptions[] = {
         {"config", required_argument, nullptr, 'c'}, {"verbose", no_argument, nullptr, 'v'},
@@ -124,6 +130,7 @@ int main(int argc, char** argv) {
             }
             notifier.ready_after_reload();
         });
+        enftun::router::RouterControl control(loop, **router, *config); // status, metrics
         session_status.changed();
         notifier.ready();
         watchdog.start();

@@ -21,6 +21,8 @@ constexpr std::uint32_t kMaxHandshakes = 65536;
 // One full-size frame (2-byte length + 65535) must fit in a client's queue.
 constexpr std::size_t kMinQueueLimit = 65536;
 constexpr std::size_t kMaxQueueLimit = 0x7fffffff;
+// sockaddr_un's sun_path holds 108 bytes, its terminating NUL included.
+constexpr std::size_t kMaxSocketPath = 107;
 
 // One key of `router` or `router.tun`: its name and how it is read (the name
 // is passed in).
@@ -100,6 +102,19 @@ const Key<RouterConfig> kRouterKeys[] = {
          const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
          r.client_prefixes = g.parsed_list(n, no_default).value_or(r.client_prefixes);
      }},
+    {"control_socket",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         if (g.string(n) == std::optional<std::string>("")) {
+             r.control_socket.clear(); // no control socket
+             return;
+         }
+         r.control_socket = g.path(n).value_or(r.control_socket);
+         if (r.control_socket.size() > kMaxSocketPath) {
+             g.fail(n, "longer than 107 bytes, the most a Unix socket path holds");
+         }
+     }},
+    {"metrics_file", [](const Group& g, const char* n,
+                        RouterConfig& r) { r.metrics_file = g.path(n).value_or(r.metrics_file); }},
     {"tun", nullptr}, // read by read_router(), after the rows: its mtu defaults to router.mtu
 };
 

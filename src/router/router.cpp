@@ -54,6 +54,14 @@ std::uint64_t ms(std::chrono::milliseconds d) {
     return static_cast<std::uint64_t>(d.count());
 }
 
+// One packet of `bytes` for a session's figures and the router's totals.
+void count(Traffic& session, Traffic& total, std::size_t bytes) {
+    ++session.packets;
+    session.bytes += bytes;
+    ++total.packets;
+    total.bytes += bytes;
+}
+
 Result<tun::TunDevice> open_router_tun(const config::RouterTunConfig& cfg) {
     auto tun = tun::TunDevice::open(cfg.dev_node, cfg.dev);
     if (!tun) {
@@ -180,6 +188,7 @@ Router::Router(loop::Loop& loop, const config::RouterConfig& config, tls::TlsCon
       dead_sessions_(loop), dead_preludes_(loop), sweeper_(loop, [this] { sweep_idle(); }),
       housekeeper_(loop, [this] { housekeeping(); }), busy_poll_(loop, config.busy_poll_us),
       scratch_(kScratchSize) {
+    counters_.started_ms = loop.now_ms();
     if (tun_) {
         tun_poll_ =
             std::make_unique<loop::Poll>(loop, tun_->fd(), [this](int, int) { on_tun_readable(); });
@@ -231,7 +240,7 @@ void Router::on_accept(UniqueFd fd, const sockaddr_storage& peer) {
         ++stats_.refused_source;
         ENFTUN_LOG_DEBUG("refusing %s: max_handshakes_per_source (%u) reached", name.c_str(),
                          config_.max_handshakes_per_source);
-        handshake_failed(address_of(name), "per-source cap");
+        handshake_failed(address_of(name), "per-source cap", HandshakeFailure::PerSourceCap);
         return;
     }
     if (admission.evicted) {
@@ -263,15 +272,18 @@ void Router::on_prelude_done(Prelude& p, Prelude::Outcome outcome) {
     }
     budget_.release(owned->id());
     const char* reason = "closed before TLS";
+    HandshakeFailure kind = HandshakeFailure::ClosedBeforeTls;
     if (outcome == Prelude::Outcome::NotTls) {
         ++stats_.bad_hello;
         reason = "not a TLS ClientHello";
+        kind = HandshakeFailure::NotTls;
     } else if (outcome == Prelude::Outcome::TooLarge) {
         ++stats_.bad_hello;
         reason = "ClientHello too large";
+        kind = HandshakeFailure::HelloTooLarge;
     }
     ENFTUN_LOG_DEBUG("closing %s: %s", owned->peer().c_str(), reason);
-    handshake_failed(owned->source(), reason);
+    handshake_failed(owned->source(), reason, kind);
     dead_preludes_.bury(std::move(owned));
 }
 
@@ -316,14 +328,14 @@ void Router::evict(HandshakeBudget::Id id) {
         Session& s = *it->second;
         ENFTUN_LOG_DEBUG("evicting %s: max_handshakes (%u) reached", s.peer().c_str(),
                          config_.max_handshakes);
-        handshake_failed(s.source, "evicted");
+        handshake_failed(s.source, "evicted", HandshakeFailure::Evicted);
         s.link().shutdown();
         retire(s); // erases it from handshaking_
         return;
     }
     for (std::size_t i = 0; i < ready_.size(); ++i) {
         if (ready_[i]->id() == id) { // its handshake was about to start
-            handshake_failed(ready_[i]->source(), "evicted");
+            handshake_failed(ready_[i]->source(), "evicted", HandshakeFailure::Evicted);
             dead_preludes_.bury(std::move(ready_[i]));
             ready_.erase(ready_.begin() + static_cast<std::ptrdiff_t>(i));
             return;
@@ -332,7 +344,7 @@ void Router::evict(HandshakeBudget::Id id) {
     if (auto it = preludes_.find(id); it != preludes_.end()) {
         ENFTUN_LOG_DEBUG("evicting %s: max_handshakes (%u) reached", it->second->peer().c_str(),
                          config_.max_handshakes);
-        handshake_failed(it->second->source(), "evicted");
+        handshake_failed(it->second->source(), "evicted", HandshakeFailure::Evicted);
         drop_prelude(id);
     }
 }
@@ -349,7 +361,9 @@ void Router::drop_prelude(HandshakeBudget::Id id) {
     reaper_.start(0);
 }
 
-void Router::handshake_failed(const std::string& source, const char* reason) {
+void Router::handshake_failed(const std::string& source, const char* reason,
+                              HandshakeFailure kind) {
+    counters_.failed(kind);
     failures_.record(source, reason, loop_.now_ms());
     arm_housekeeping();
 }
@@ -365,6 +379,7 @@ void Router::housekeeping() {
     for (HandshakeBudget::Id id : budget_.expire(now)) {
         if (auto it = preludes_.find(id); it != preludes_.end()) {
             ++stats_.first_byte_timeouts;
+            counters_.failed(HandshakeFailure::FirstByteTimeout);
             ENFTUN_LOG_DEBUG("closing %s: no ClientHello within first_byte_timeout",
                              it->second->peer().c_str());
             failures_.record(it->second->source(), "first-byte timeout", now);
@@ -388,6 +403,7 @@ void Router::on_session_up(Session& s) {
     auto addr = s.link().stream().peer_address();
     if (!addr) {
         ENFTUN_LOG_WARN("refusing %s: %s", s.peer().c_str(), addr.error().what);
+        counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
         return;
@@ -431,7 +447,8 @@ void Router::on_session_down(Session& s, const char* reason) {
         // Summarised (failure_summary.hpp): a flood must not flood the log.
         ++stats_.handshake_failures;
         ENFTUN_LOG_DEBUG("handshake failed from %s: %s", s.peer().c_str(), reason);
-        handshake_failed(s.source, reason);
+        handshake_failed(s.source, reason,
+                         classify_link_failure(reason, !s.link().stream().refusal().empty()));
     } else if (s.bound()) {
         ENFTUN_LOG_INFO("session closed: %s from %s: %s", s.address().to_string().c_str(),
                         s.peer().c_str(), reason);
@@ -470,6 +487,7 @@ void Router::retire(Session& s) {
 }
 
 void Router::on_packet(Session& from, Bytes packet) {
+    count(from.rx, counters_.from_clients, packet.size());
     auto ip = proto::parse_ipv6(packet);
     if (!ip) {
         // The frame reader let only well-formed IPv4 or IPv6 through, so this
@@ -518,9 +536,11 @@ bool Router::answer_echo(Session& from, Bytes packet) {
     auto len = proto::build_echo_reply(*icmp, *ip, ip->dst(), scratch_);
     if (!len || !from.link().writer().append_frame(Bytes(scratch_.data(), *len))) {
         ++stats_.dropped_queue_full;
+        ++from.queue_drops;
         return true;
     }
     ++stats_.echo_replies;
+    count(from.tx, counters_.to_clients, *len);
     if (!from.dirty_) {
         from.dirty_ = true;
         dirty_.push_back(&from);
@@ -539,11 +559,13 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
         }
         if (!to.link().writer().append_frame(packet)) {
             ++stats_.dropped_queue_full;
+            ++to.queue_drops;
             ENFTUN_LOG_RATELIMITED(log::Level::Debug, "queue to %s full: dropping",
                                    dst.to_string().c_str());
             return;
         }
         ++stats_.forwarded;
+        count(to.tx, counters_.to_clients, packet.size());
         if (!to.dirty_) {
             to.dirty_ = true;
             dirty_.push_back(&to);
@@ -643,6 +665,7 @@ void Router::close_revoked() {
         if (s.link().up() && crl_watch_->revoked(s.link().stream().peer_certificate())) {
             ENFTUN_LOG_INFO("session closed: %s from %s: certificate revoked",
                             s.address().to_string().c_str(), s.peer().c_str());
+            ++counters_.revoked;
             s.link().shutdown();
             retire(s);
         }

@@ -47,6 +47,9 @@ RouterChange classify_router_change(const config::RouterConfig& running,
     note(c.restart, "listen", r.listen, f.listen);
     note(c.restart, "port", r.port, f.port);
     note(c.restart, "address", r.address, f.address);
+    // The control socket and the metrics file are opened once, at start.
+    note(c.restart, "control_socket", r.control_socket, f.control_socket);
+    note(c.restart, "metrics_file", r.metrics_file, f.metrics_file);
     if (!same(r.tun, f.tun)) {
         c.restart.emplace_back("router.tun");
     }
@@ -76,6 +79,8 @@ config::RouterConfig router_config_to_apply(const config::RouterConfig& running,
     out.listen = running.listen;
     out.port = running.port;
     out.address = running.address;
+    out.control_socket = running.control_socket;
+    out.metrics_file = running.metrics_file;
     out.tun = running.tun;
     return out;
 }

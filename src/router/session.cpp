@@ -11,6 +11,7 @@ Session::Session(loop::Loop& loop, Router& router, tls::TlsStream stream, std::s
 
 void Session::on_link_up() {
     last_rx_ms_ = loop_.now_ms();
+    up_ms = last_rx_ms_;
     router_.on_session_up(*this);
 }
 

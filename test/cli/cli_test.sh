@@ -271,6 +271,25 @@ expect "--check: a good config exits 0 at once, silent" 0 '^$' '^$' \
 expect "-t: a bad config exits 1, file:line: key" 1 '^$' \
     "^enftun-router: $TMP/router-bad.conf:4: router.port:" "$ROUTER" -t -c "$TMP/router-bad.conf"
 
+# status: asks a router's control socket (none runs here).
+readonly USAGE_S='usage: enftun-router status'
+sed 's|port = 0;|control_socket = "'"$TMP"'/none.sock";|' "$TMP/router-bad.conf" \
+    >"$TMP/router-status.conf"
+sed 's|port = 0;|control_socket = "";|' "$TMP/router-bad.conf" >"$TMP/router-nosock.conf"
+expect "status --help" 0 "$USAGE_S.*--json.*--metrics" '^$' "$ROUTER" status --help
+expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_S" \
+    "$ROUTER" status --bogus
+expect "status: stray argument" 2 '^$' "unexpected argument: extra.*$USAGE_S" \
+    "$ROUTER" status extra
+expect "status: a bad config is file:line: key" 1 '^$' \
+    "^enftun-router status: $TMP/router-bad.conf:4: router.port:" \
+    "$ROUTER" status -c "$TMP/router-bad.conf"
+expect "status: no router at the socket" 1 '^$' \
+    "^enftun-router status: $TMP/none.sock: no router answers there" \
+    "$ROUTER" status --json -c "$TMP/router-status.conf"
+expect "status: control_socket \"\" is said" 1 '^$' 'router.control_socket is "": the router has no' \
+    "$ROUTER" status -c "$TMP/router-nosock.conf"
+
 if ((FAILED > 0)); then
     echo "FAIL: $FAILED checks failed"
     exit 1

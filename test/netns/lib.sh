@@ -458,8 +458,11 @@ _et_conf_int() {
 #   cert=router.pem key=router.key ca=ca.pem   (relative to FILE's folder)
 #   max_sessions=100 handshake_timeout=10000 idle_timeout=180000 mtu=1500 (ms)
 #   tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64
-#   (tun_dev= empty leaves the gateway TUN out)
-#   busy_poll_us=N max_handshakes_per_source=N (left out if empty)
+#   (tun_dev= empty leaves the gateway TUN out, idle_timeout= the router's
+#   default in)
+#   busy_poll_us=N max_handshakes_per_source=N metrics_file=F (left out if empty)
+#   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
+#   default under /run, which the routers of tests running at once would share)
 write_router_conf() {
     local file="$1" kv
     shift
@@ -468,8 +471,9 @@ write_router_conf() {
         [cert]=router.pem [key]=router.key [ca]=ca.pem
         [max_sessions]=100 [handshake_timeout]=10000 [idle_timeout]=180000 [mtu]=1500
         [tun_dev]=enfr0 [tun_address]=fd00:f::1 [tun_routes]=fd00:e::/64 [busy_poll_us]=""
-        [max_handshakes_per_source]=""
+        [max_handshakes_per_source]="" [control_socket]="${file##*/}" [metrics_file]=""
     )
+    o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_router_conf: bad option $kv"
         o[${kv%%=*}]="${kv#*=}"
@@ -485,13 +489,17 @@ write_router_conf() {
         echo "  ca_cert_file = $(_et_conf_str "${o[ca]}");"
         echo "  max_sessions = $(_et_conf_int "${o[max_sessions]}");"
         echo "  handshake_timeout = $(_et_conf_int "${o[handshake_timeout]}");"
-        echo "  idle_timeout = $(_et_conf_int "${o[idle_timeout]}");"
+        [[ -z ${o[idle_timeout]} ]] || echo "  idle_timeout = $(_et_conf_int "${o[idle_timeout]}");"
         echo "  mtu = $(_et_conf_int "${o[mtu]}");"
         if [[ -n ${o[busy_poll_us]} ]]; then
             echo "  busy_poll_us = $(_et_conf_int "${o[busy_poll_us]}");"
         fi
         if [[ -n ${o[max_handshakes_per_source]} ]]; then
             echo "  max_handshakes_per_source = $(_et_conf_int "${o[max_handshakes_per_source]}");"
+        fi
+        echo "  control_socket = $(_et_conf_str "${o[control_socket]}");"
+        if [[ -n ${o[metrics_file]} ]]; then
+            echo "  metrics_file = $(_et_conf_str "${o[metrics_file]}");"
         fi
         if [[ -n ${o[tun_dev]} ]]; then
             echo "  tun : {"

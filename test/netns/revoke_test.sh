@@ -108,6 +108,13 @@ step_b() {
     grep -F "certificate revoked" "$(et_daemon_log c1)" | tail -n 1 | sed 's/^/    | /'
     check_num "c1's session never came back" \
         "$(et_log_count router "session up: $C1_ADDR")" -eq 1 || ok=1
+    # `enftun-router status --json` counts the closed session and the refusals.
+    "$ET_BIN_DIR/enftun-router" status -c "$ET_TMP/router.conf" --json >"$ET_TMP/status.json" ||
+        ok=1
+    check_num "status --json: closed.revoked" "$(jq .closed.revoked "$ET_TMP/status.json")" -eq 1 ||
+        ok=1
+    check_num "status --json: handshake_failures.certificate" \
+        "$(jq .handshake_failures.certificate "$ET_TMP/status.json")" -ge 2 || ok=1
     check_not "c1 no longer reaches the router" ping_once c1 "$R_ADDR" || ok=1
     check "c2 keeps pinging the router" et_exec c2 ping -6 -n -c 3 -i 0.2 -W 1 "$R_ADDR" || ok=1
     check_num "c2's session was never closed" \

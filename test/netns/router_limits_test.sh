@@ -195,6 +195,10 @@ step_d() {
     et_exec c1 ping -6 -n -q -c 3000 -l 3000 -s 1200 -W 1 "$P3_ADDR" >/dev/null 2>&1 || true
     check_num "queue-full drops counted" \
         "$(et_daemon_stat router queue-full)" -gt "${drops:-0}" || ok=1
+    # The same drops in `enftun-router status --json`, on the stuck peer's session.
+    check_num "status --json: the stuck session's queue_drops" "$("$ET_BIN_DIR/enftun-router" \
+        status -c "$ET_TMP/router.conf" --json | jq ".session_list[] |
+        select(.address == \"$P3_ADDR\") | .queue_drops")" -gt 0 || ok=1
     check "router still running" et_daemon_running router || ok=1
     # c1 kept reading its TUN (queue 5000, so nothing was lost before it):
     # the drops are the router's, at the stuck peer's queue. A client whose

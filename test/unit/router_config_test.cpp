@@ -99,7 +99,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.max_handshakes_per_source, 16);
     assert_int_equal(r.first_byte_timeout.count(), 3000);
     assert_int_equal(r.handshake_timeout.count(), 10000);
-    assert_int_equal(r.idle_timeout.count(), 180000);
+    assert_int_equal(r.idle_timeout.count(), 420000);
     assert_int_equal(r.mtu, 1500);
     assert_int_equal(r.queue_limit, 262144);
     assert_int_equal(r.busy_poll_us, 0);
@@ -136,6 +136,29 @@ void test_router_resolves_relative_paths(void** state) {
     assert_string_equal(
         load_text(f, router_with("  tun = { dev_node = \"tun\"; };")).tun->dev_node.c_str(),
         (f.dir + "/tun").c_str());
+}
+
+// router.control_socket: a default under /run, "" for none, a relative path
+// from the file's folder; router.metrics_file: none unless set.
+void test_router_status_paths(void** state) {
+    Fixture& f = fx(state);
+    const RouterConfig& d = load_text(f, router_with(""));
+    assert_string_equal(d.control_socket.c_str(), "/run/enftun-router/router.sock");
+    assert_true(d.metrics_file.empty());
+    assert_true(load_text(f, router_with("  control_socket = \"\";")).control_socket.empty());
+    const RouterConfig& r = load_text(
+        f, router_with("  control_socket = \"r.sock\";\n  metrics_file = \"/m/r.prom\";"));
+    assert_string_equal(r.control_socket.c_str(), (f.dir + "/r.sock").c_str());
+    assert_string_equal(r.metrics_file.c_str(), "/m/r.prom");
+    const std::string longest = "/" + std::string(106, 's');
+    assert_string_equal(
+        load_text(f, router_with(("  control_socket = \"" + longest + "\";").c_str()))
+            .control_socket.c_str(),
+        longest.c_str());
+    expect_error(f, router_with(("  control_socket = \"" + longest + "s\";").c_str()), 6,
+                 "router.control_socket", "longer than 107 bytes");
+    expect_error(f, router_with("  metrics_file = \"\";"), 6, "router.metrics_file",
+                 "must not be empty");
 }
 
 void test_router_port_as_string_or_int(void** state) {
@@ -365,6 +388,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_router_tun_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_resolves_relative_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_port_as_string_or_int, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_status_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_from_string, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_reports_syntax_and_file_errors, setup,
                                         teardown),

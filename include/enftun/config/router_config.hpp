@@ -54,7 +54,10 @@ struct RouterConfig {
     std::uint32_t max_handshakes_per_source = 16;
     std::chrono::milliseconds first_byte_timeout{3000};
     std::chrono::milliseconds handshake_timeout{10000};
-    std::chrono::milliseconds idle_timeout{180000};
+    // Above the original enftun client's default heartbeat period (300 s)
+    // plus its heartbeat timeout (15 s), with room for a heartbeat that TCP
+    // has to retransmit: an idle peer at its defaults is never dropped.
+    std::chrono::milliseconds idle_timeout{420000};
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
     std::size_t queue_limit = 262144; // bytes queued towards one client
     // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off
@@ -62,6 +65,10 @@ struct RouterConfig {
     std::uint32_t busy_poll_us = 0;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
+    // The control socket `enftun-router status` asks (control/); "": none.
+    std::string control_socket = "/run/enftun-router/router.sock";
+    // OpenMetrics text rewritten every 5 s, for node_exporter; "": none.
+    std::string metrics_file;
     std::optional<RouterTunConfig> tun; // set iff the `tun` group is present
     LogConfig log;                      // the top-level group `log`
 };

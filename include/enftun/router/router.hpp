@@ -44,6 +44,7 @@
 #include "enftun/router/handshake_budget.hpp"
 #include "enftun/router/listener.hpp"
 #include "enftun/router/prelude.hpp"
+#include "enftun/router/router_status.hpp"
 #include "enftun/router/session.hpp"
 #include "enftun/router/session_routes.hpp"
 #include "enftun/tls/tls_context.hpp"
@@ -96,6 +97,9 @@ public:
     // Closes every session with close_notify and stops accepting.
     void stop();
     void log_stats() const;
+    // A snapshot for `enftun-router status`, listing at most
+    // max_listed sessions (oldest first); the rest are counted as omitted.
+    RouterStatus status(std::size_t max_listed) const;
     std::size_t session_count() const { return sessions_.size(); }
     // Authenticated sessions (one per client address).
     std::size_t bound_sessions() const { return by_address_.size(); }
@@ -131,7 +135,7 @@ private:
     void start_handshake(std::unique_ptr<Prelude> p);
     void evict(HandshakeBudget::Id id);
     void drop_prelude(HandshakeBudget::Id id);
-    void handshake_failed(const std::string& source, const char* reason);
+    void handshake_failed(const std::string& source, const char* reason, HandshakeFailure kind);
     void arm_housekeeping();
     void housekeeping();
     void on_tun_readable();
@@ -179,6 +183,15 @@ private:
     bool stopping_ = false;
     std::function<void()> on_sessions_changed_;
     RouterStats stats_;
+    // What `enftun-router status` reports beyond stats_ (router_status.hpp).
+    struct StatusCounters {
+        std::uint64_t started_ms = 0;
+        Traffic from_clients;
+        Traffic to_clients;
+        std::uint64_t revoked = 0;
+        std::array<std::uint64_t, kHandshakeFailureKinds> handshake_failures{};
+        void failed(HandshakeFailure kind) { ++handshake_failures[static_cast<std::size_t>(kind)]; }
+    } counters_;
 };
 
 } // namespace enftun::router

@@ -9,6 +9,7 @@
 #include "enftun/link/tls_link.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/router/handshake_budget.hpp"
+#include "enftun/router/router_status.hpp"
 
 #include <list>
 #include <memory>
@@ -37,6 +38,13 @@ public:
     HandshakeBudget::Id budget_id = 0;
     // The peer's address without port, for the failure summary.
     std::string source;
+    // For `enftun-router status`: when the handshake completed (loop time);
+    // what came from the client, what was queued to it and what was dropped
+    // for it on a full queue (counted by the Router, with its totals).
+    std::uint64_t up_ms = 0;
+    Traffic rx;
+    Traffic tx;
+    std::uint64_t queue_drops = 0;
 
     void on_link_up() override;
     void on_frame(Bytes packet) override;

@@ -1,0 +1,101 @@
+// ControlServer: the daemon's end of the control socket, a Unix stream
+// socket served on the event loop. It owns the listening socket, its path
+// and every connection; what a request means is the handler's business
+// (request.hpp's answer_request for the status requests).
+//
+// One request per connection: the peer sends one line, the server answers
+// with the handler's text and closes. Every peer is bounded:
+//   - size: a line longer than limits.max_request gets "error: ..." and is
+//     closed (the rest is never read);
+//   - time: the line must arrive within limits.request_ms, the answer be
+//     taken within limits.reply_ms; else the connection is closed;
+//   - number: beyond limits.max_clients open connections, a new one is
+//     closed at once.
+// Who may connect is the socket file's business: mode 0660, owned by the
+// daemon's user and group, so the kernel refuses (EACCES) everyone else.
+//
+// Lifetime: create() binds and listens; the destructor closes everything
+// and removes the socket file (only if it is still the one it made). The
+// Loop must outlive the server. The handler runs on the loop thread and
+// must not destroy the server.
+#pragma once
+
+#include "enftun/loop/graveyard.hpp"
+#include "enftun/loop/loop.hpp"
+#include "enftun/util/result.hpp"
+#include "enftun/util/unique_fd.hpp"
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace enftun::control {
+
+struct ServerLimits {
+    std::size_t max_request = 256;   // bytes of the request line, its newline included
+    std::uint64_t request_ms = 2000; // to send the whole line
+    std::uint64_t reply_ms = 5000;   // to take the whole answer
+    std::size_t max_clients = 8;     // connections open at once
+};
+
+struct ServerCounters {
+    std::uint64_t answered = 0;    // requests answered (errors included)
+    std::uint64_t bad = 0;         // answered "error: ..." for a bad or oversized request
+    std::uint64_t timed_out = 0;   // closed for being too slow
+    std::uint64_t turned_away = 0; // closed at once: max_clients were open
+};
+
+class ControlServer {
+public:
+    // The request line without its newline (and without a trailing "\r"
+    // only if the handler strips it); returns the whole answer.
+    using Handler = std::function<std::string(std::string_view request)>;
+
+    // Creates the socket at `path` (absolute, at most 107 bytes): a stale
+    // socket there (nobody listening) is replaced, the parent folder is
+    // made (mode 0755) if missing, the socket gets mode 0660.
+    // Errors: Config (path not absolute or too long), System with
+    // sys = EADDRINUSE (a daemon answers there), EEXIST (something that is
+    // not a socket is there) or the errno of the failing call.
+    static Result<std::unique_ptr<ControlServer>> create(loop::Loop& loop, std::string path,
+                                                         Handler handler, ServerLimits limits = {});
+    ~ControlServer();
+    ControlServer(const ControlServer&) = delete;
+    ControlServer& operator=(const ControlServer&) = delete;
+
+    const std::string& path() const { return path_; }
+    const ServerCounters& counters() const { return counters_; }
+    std::size_t open_connections() const { return conns_.size(); }
+
+private:
+    struct Connection;
+    ControlServer(loop::Loop& loop, std::string path, Handler handler, ServerLimits limits,
+                  UniqueFd fd, ino_t inode);
+
+    void on_acceptable();
+    void on_conn_event(Connection& c, int status, int events);
+    void on_conn_readable(Connection& c);
+    void on_conn_writable(Connection& c);
+    void on_conn_deadline(Connection& c);
+    void answer(Connection& c, std::string text);
+    void close_conn(Connection& c);
+
+    loop::Loop& loop_; // outlives the server
+    std::string path_;
+    Handler handler_;
+    ServerLimits limits_;
+    UniqueFd fd_;
+    ino_t inode_; // of the socket file we made: removed only if still ours
+    loop::Poll poll_;
+    std::list<std::unique_ptr<Connection>> conns_;
+    loop::Graveyard<Connection> dead_; // closed outside their own callbacks
+    ServerCounters counters_;
+};
+
+} // namespace enftun::control

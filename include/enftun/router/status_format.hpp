@@ -1,0 +1,33 @@
+// The router's answers to the control requests (control/request.hpp),
+// printed from a RouterStatus snapshot (router_status.hpp); pure: no I/O.
+//
+//   status        a short table: totals, limits hit, then one line per
+//                 session, at most kTextSessions of them (the oldest)
+//   status json   one JSON object (README "Router status" lists the
+//                 fields), at most kJsonSessions sessions in session_list
+//   metrics       OpenMetrics text: totals only, no per-session series (a
+//                 label per client would make one series per client for
+//                 Prometheus to keep; the JSON has them)
+//
+// The caps bound the answer: with 10,000 sessions the table stays a screen,
+// the JSON about 3 MB; a longer list is cut, and sessions_omitted (JSON) or
+// a last line (table) says how many were left out.
+#pragma once
+
+#include "enftun/router/router_status.hpp"
+
+#include <cstddef>
+#include <string>
+
+namespace enftun::router {
+
+inline constexpr std::size_t kTextSessions = 20;
+inline constexpr std::size_t kJsonSessions = 10000;
+
+// The snapshot must list at most kTextSessions sessions (more are ignored,
+// and counted as omitted).
+std::string format_status_text(const RouterStatus& st);
+std::string format_status_json(const RouterStatus& st);
+std::string format_metrics(const RouterStatus& st);
+
+} // namespace enftun::router
