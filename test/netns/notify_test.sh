@@ -39,12 +39,13 @@ setup() {
     start_listener router
 }
 
-# start_listener NAME: a notify socket $ET_TMP/NAME.sock, read into
+# start_listener NAME: a notify socket $ET_TMP/notify-NAME.sock (not NAME.sock:
+# that is the router's control socket, write_router_conf), read into
 # $ET_TMP/NAME.notify.
 start_listener() {
     : >"$ET_TMP/$1.notify"
-    et_daemon_start "notify-$1" c python3 "$LISTENER" "$ET_TMP/$1.sock" "$ET_TMP/$1.notify"
-    et_wait_for -d "notify-$1" test -S "$ET_TMP/$1.sock"
+    et_daemon_start "notify-$1" c python3 "$LISTENER" "$ET_TMP/notify-$1.sock" "$ET_TMP/$1.notify"
+    et_wait_for -d "notify-$1" test -S "$ET_TMP/notify-$1.sock"
 }
 
 # notified NAME LINE: the daemon sent LINE (an exact assignment).
@@ -77,7 +78,7 @@ watchdogs_above() {
 }
 
 start_router() {
-    et_daemon_start router r env NOTIFY_SOCKET="$ET_TMP/router.sock" \
+    et_daemon_start router r env NOTIFY_SOCKET="$ET_TMP/notify-router.sock" \
         "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
 }
 
@@ -88,7 +89,7 @@ ping_router() {
 step_a() {
     local ok=0 dogs
     # 2 s: a ping every second.
-    et_daemon_start c1 c env NOTIFY_SOCKET="$ET_TMP/client.sock" WATCHDOG_USEC=2000000 \
+    et_daemon_start c1 c env NOTIFY_SOCKET="$ET_TMP/notify-client.sock" WATCHDOG_USEC=2000000 \
         "$ET_BIN_DIR/enftun" -c "$ET_TMP/c1.conf"
     check "three attempts fail while the router is down" \
         et_wait_for -d c1 log_count_above c1 "could not connect to any remote host" 2 || ok=1
