@@ -5,7 +5,7 @@
 #   sudo bench/compare.sh [-r RUNS] [-t TOOL,...] [-o FILE.json]
 #
 #   -r RUNS   repetitions of every measurement (default 3; median, min, max)
-#   -t TOOLS  subset of: bare,enftun,enftun_spin,openvpn,wireguard (default all)
+#   -t TOOLS  subset of: bare,enftun,enftun_v1,enftun_spin,openvpn,wireguard (default all)
 #   -o FILE   JSON output (default bench/results/latest.json)
 #   env ENFTUN_BIN_DIR=DIR   use that build instead of building build-bench
 #       BENCH_SECONDS=N      iperf3 duration (default 10)
@@ -18,6 +18,8 @@
 #   enftun    enftun client -> enftun-router (gateway TUN holds the target),
 #             default configuration (busy-polling off)
 #   enftun_spin the same with busy-polling on (busy_poll_us = 200, both ends)
+#   enftun_v1 the same with wire protocol version 1 (remote.protocol and
+#             router.protocol = 1): the column version 2 is measured against
 #   openvpn   OpenVPN 2.6, TCP, TLS certificates, AES-256-GCM, --disable-dco
 #   wireguard wireguard-go + wg
 # For each: iperf3 (one TCP stream, both directions), ping RTT, flood-ping
@@ -47,7 +49,7 @@ source "$BENCH_HERE/lib/report.sh"
 ET_WAIT_TIMEOUT=30
 BENCH_QUIET="${BENCH_QUIET:-11}"
 RUNS=3
-TOOLS=bare,enftun,enftun_spin,openvpn,wireguard
+TOOLS=bare,enftun,enftun_v1,enftun_spin,openvpn,wireguard
 OUT="$BENCH_HERE/results/latest.json"
 
 # The bare veth: no daemons, the target is the server's underlay address.
@@ -219,7 +221,7 @@ parse_args() {
     local t
     IFS=, read -r -a TOOL_LIST <<<"$TOOLS"
     for t in "${TOOL_LIST[@]}"; do
-        [[ $t =~ ^(bare|enftun|enftun_spin|openvpn|wireguard)$ ]] || et_die "unknown tool: $t"
+        [[ $t =~ ^(bare|enftun|enftun_v1|enftun_spin|openvpn|wireguard)$ ]] || et_die "unknown tool: $t"
     done
 }
 

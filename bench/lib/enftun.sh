@@ -15,12 +15,17 @@
 # The default configuration: busy-polling off in client and router.
 # enftun_spin: the same with busy-polling on at both ends (busy_poll_us =
 # 200, the opt-in for latency): what the spin buys, and what it costs.
+# enftun_v1: the default configuration with wire protocol version 1 at both
+# ends (remote.protocol = 1, router.protocol = 1): no TCP super-packets
+# across the tunnel, what protocol version 2 gains.
 
 ENFTUN_TARGET=fd00:f::1
 ENFTUN_SRC=fd00:e::5
 ENFTUN_MTU="${ENFTUN_MTU:-1500}"
 # shellcheck disable=SC2034 # compare.sh reads <T>_TARGET and <T>_SRC by name
 ENFTUN_SPIN_TARGET="$ENFTUN_TARGET" ENFTUN_SPIN_SRC="$ENFTUN_SRC"
+# shellcheck disable=SC2034
+ENFTUN_V1_TARGET="$ENFTUN_TARGET" ENFTUN_V1_SRC="$ENFTUN_SRC"
 
 enftun_prepare() {
     local dir="$ET_TMP/enftun"
@@ -37,6 +42,8 @@ enftun_prepare() {
         heartbeat_period=5000)
     write_client_conf "$dir/client.conf" "${client[@]}"
     write_client_conf "$dir/client-spin.conf" "${client[@]}" busy_poll_us=200
+    write_router_conf "$dir/router-v1.conf" "${router[@]}" protocol=1
+    write_client_conf "$dir/client-v1.conf" "${client[@]}" protocol=1
 }
 
 _enftun_listening() {
@@ -92,4 +99,24 @@ enftun_spin_client_start() {
 
 enftun_spin_down() {
     _enftun_down enftun_spin
+}
+
+enftun_v1_prepare() {
+    [[ -f $ET_TMP/enftun/client-v1.conf ]] || enftun_prepare
+}
+
+enftun_v1_server_up() {
+    _enftun_server_up enftun_v1 router-v1.conf
+}
+
+enftun_v1_client_prepare() {
+    enftun_client_prepare
+}
+
+enftun_v1_client_start() {
+    et_daemon_start enftun_v1-client c "$ET_BIN_DIR/enftun" -c "$ET_TMP/enftun/client-v1.conf"
+}
+
+enftun_v1_down() {
+    _enftun_down enftun_v1
 }

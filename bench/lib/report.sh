@@ -64,7 +64,8 @@ bench_json() {
             | {key: $d.key, value: (if $d.better == "high" then $e / $o else $o / $e end)}]
             | from_entries;
         {meta: $meta, metrics: $defs, results: $results,
-         advantage: {vs_openvpn: adv("enftun"; "openvpn"),
+         advantage: {vs_v1: adv("enftun"; "enftun_v1"),
+                     vs_openvpn: adv("enftun"; "openvpn"),
                      vs_wireguard_go: adv("enftun"; "wireguard"),
                      spin_vs_openvpn: adv("enftun_spin"; "openvpn"),
                      spin_vs_wireguard_go: adv("enftun_spin"; "wireguard")}}' "$1"
@@ -81,13 +82,14 @@ bench_table() {
         def adv($w; $k): .advantage[$w][$k] | if . == null then "-"
                          else "\(. * 100 | round / 100)x" end;
         . as $doc
-        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun spinning", "OpenVPN-TCP",
-           "wireguard-go", "enftun vs OpenVPN", "enftun vs wg-go", "spinning vs OpenVPN",
-           "spinning vs wg-go"],
+        | ["measure", "unit", "veth (no tunnel)", "enftun", "enftun protocol 1", "enftun spinning",
+           "OpenVPN-TCP", "wireguard-go", "enftun vs protocol 1", "enftun vs OpenVPN",
+           "enftun vs wg-go", "spinning vs OpenVPN", "spinning vs wg-go"],
           (.metrics[] | . as $m
             | [$m.label, $m.unit, ($doc | cell("bare"; $m.key)), ($doc | cell("enftun"; $m.key)),
-               ($doc | cell("enftun_spin"; $m.key)), ($doc | cell("openvpn"; $m.key)),
-               ($doc | cell("wireguard"; $m.key)), ($doc | adv("vs_openvpn"; $m.key)),
+               ($doc | cell("enftun_v1"; $m.key)), ($doc | cell("enftun_spin"; $m.key)),
+               ($doc | cell("openvpn"; $m.key)), ($doc | cell("wireguard"; $m.key)),
+               ($doc | adv("vs_v1"; $m.key)), ($doc | adv("vs_openvpn"; $m.key)),
                ($doc | adv("vs_wireguard_go"; $m.key)), ($doc | adv("spin_vs_openvpn"; $m.key)),
                ($doc | adv("spin_vs_wireguard_go"; $m.key))])
         | @tsv' "$1" | column -t -s $'\t'

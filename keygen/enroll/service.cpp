@@ -2,6 +2,7 @@
 
 #include "common/printable.hpp"
 #include "enftun/log/log.hpp"
+#include "enroll/conn_guard.hpp"
 #include "enroll/request.hpp"
 
 #include <httplib.h>
@@ -25,8 +26,10 @@ constexpr time_t kWriteTimeoutSeconds = 10;
 // or three requests in all; the extra handshakes cost nothing that matters.
 constexpr std::size_t kKeepAliveMaxCount = 1;
 // Threads per listener: connections beyond this wait (in the kernel's
-// accept queue and httplib's job list) until a thread is free; each thread
-// holds a connection for at most the read/write timeouts.
+// accept queue and httplib's job list) until a thread is free. The read
+// timeout counts per read: ConnectionGuard bounds a connection's whole time
+// (5 s for the TLS handshake and the request header, 30 s for the rest) and
+// how many threads one source holds for long (8; more get 1 s).
 constexpr std::size_t kThreadsPerListener = 16;
 // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all are).
 constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
@@ -225,8 +228,13 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
 }
 
 std::unique_ptr<httplib::SSLServer> Service::make_server() {
-    auto server =
-        std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) { return setup_tls(ctx, cfg_); });
+    auto server = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
+        if (!setup_tls(ctx, cfg_)) {
+            return false;
+        }
+        guard_->attach(ctx);
+        return true;
+    });
     if (!server->is_valid()) {
         return nullptr;
     }
@@ -240,6 +248,11 @@ std::unique_ptr<httplib::SSLServer> Service::make_server() {
     server->set_socket_options([](socket_t sock) {
         int yes = 1;
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+    // The request header is in: the guard's longer deadline from now on.
+    server->set_pre_routing_handler([this](const auto&, auto&) {
+        guard_->header_done();
+        return httplib::Server::HandlerResponse::Unhandled;
     });
     server->Post("/v1/login", [this](const auto& req, auto& res) { on_login(req, res); });
     server->Post("/v1/enroll", [this](const auto& req, auto& res) { on_enroll(req, res); });

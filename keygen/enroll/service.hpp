@@ -9,6 +9,7 @@
 #pragma once
 
 #include "enroll/ca.hpp"
+#include "enroll/conn_guard.hpp"
 #include "enroll/enroll_config.hpp"
 #include "enroll/login_limiter.hpp"
 #include "enroll/password.hpp"
@@ -57,6 +58,9 @@ private:
     // time a login flood can take is bounded the same way.
     std::counting_semaphore<2> kdf_slots_{2};
     std::string dummy_hash_; // checked for unknown users: same timing
+    // Declared before servers_: outlives their SSL_CTXs and connections.
+    std::unique_ptr<ConnectionGuard> guard_ =
+        std::make_unique<ConnectionGuard>(ConnectionGuard::Limits{});
     std::vector<std::unique_ptr<httplib::SSLServer>> servers_;
 };
 

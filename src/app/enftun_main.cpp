@@ -1,5 +1,7 @@
 // enftun: the tunnel client. Wiring only: command line, config, signals.
+#include "client_status_cli.hpp"
 #include "enftun/client/client.hpp"
+#include "enftun/client/client_control.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
@@ -27,6 +29,8 @@ void usage(FILE* out) {
     std::fprintf(out, "usage: enftun -c FILE [-v]      run the tunnel client\n"
                       "       enftun -c FILE -p KEY    print one config value (e.g. tun.dev)\n"
                       "       enftun -c FILE -p all    print every key as KEY=VALUE lines\n"
+                      "       enftun status [-c FILE] [--json | --metrics]\n"
+                      "                                ask the running client (README: Operating)\n"
                       "       enftun --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"
@@ -142,7 +146,9 @@ int run(const enftun::config::ClientConfig& config, const std::string& path, uns
         enftun::loop::Signal sigusr1(loop, SIGUSR1, [&](int) { (*client)->log_stats(); });
         enftun::loop::Signal sighup(loop, SIGHUP,
                                     [&](int) { reload(**client, path, notifier, verbose); });
+        enftun::tunnel::ClientControl control(loop, config, **client);
         (*client)->start();
+        control.start();
         watchdog.start();
         loop.run();
         (*client)->log_stats();
@@ -162,6 +168,9 @@ int main(int argc, char** argv) {
     if (prctl(PR_SET_DUMPABLE, 0) != 0) {
         std::perror("prctl(PR_SET_DUMPABLE)");
         return 1;
+    }
+    if (argc > 1 && std::string(argv[1]) == "status") {
+        return enftun::app::status_main(argc - 1, argv + 1);
     }
     Args args;
     if (int rc = parse_args(argc, argv, args); rc >= 0) {

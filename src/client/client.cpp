@@ -1,5 +1,7 @@
 #include "enftun/client/client.hpp"
 
+#include "enftun/link/super_packet.hpp"
+
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
 #include "enftun/tls/identity.hpp"
@@ -7,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <utility>
 
 namespace enftun::tunnel {
@@ -217,7 +220,8 @@ void Client::on_connected(conn::Connected connected) {
     }
     auto stream = tls::TlsStream::create(tls_, std::move(connected.fd),
                                          config_.remote.server_name.value_or(connected.host));
-    if (!stream) {
+    if (!stream || !stream->offer_protocols(config_.remote.protocol)) {
+        reconnect_log_.record("TLS stream setup failed", false, std::time(nullptr));
         const std::string why = "cannot start TLS with " + connected.peer;
         apply(ClientEvent::ConnectFailed, why);
         schedule_reconnect(why);
@@ -235,6 +239,7 @@ void Client::on_connected(conn::Connected connected) {
 
 void Client::on_connect_failed() {
     const std::string why = "could not connect to any remote host";
+    reconnect_log_.record("connect failed: no remote host answered", false, std::time(nullptr));
     apply(ClientEvent::ConnectFailed, why);
     schedule_reconnect(why);
 }
@@ -475,6 +480,13 @@ void Client::on_link_down(const char* reason) {
     if (link_ && link_->protocol_error()) {
         ++stats_.protocol_errors;
     }
+    if (link_) {
+        stats_.link_rx_bytes += link_->bytes_received();
+        stats_.link_tx_bytes += link_->bytes_sent();
+    }
+    if (!stopped) {
+        reconnect_log_.record(reason, was_up, std::time(nullptr));
+    }
     heartbeat_.on_down();
     // Keep reading the TUN, for the router card only (drain_tun_while_down).
     tun_poll_.watch(stopped ? 0 : UV_READABLE);
@@ -493,6 +505,30 @@ void Client::on_send_drained() {
             on_tun_readable(); // staged segments: no readable event will come
         }
     }
+}
+
+// Version 2: a super-packet goes to the TUN whole where the TUN takes
+// offloads of its type (the kernel segments it); else the link splits it for on_frame.
+bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
+    if (!tun_.takes_gso(gso.gso_type)) {
+        return false;
+    }
+    if (state_ == ClientState::Confirming) {
+        on_confirmed();
+    }
+    heartbeat_.on_rx();
+    if (ingress_.check(packet) != filter::Verdict::Accept) {
+        return true;
+    }
+    auto n = tun_.write_gso(packet, vnet_hdr_for(gso));
+    if (!n) {
+        ++stats_.tun_tx_errors;
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN write failed: %s", strerror(n.error().sys));
+        return true;
+    }
+    ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
+    return true;
 }
 
 void Client::on_frame(Bytes packet) {
@@ -514,6 +550,7 @@ void Client::on_frame(Bytes packet) {
         return;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
 }
 
 // Our probe came back through the tunnel: it carries packets both ways.
@@ -547,6 +584,30 @@ void Client::on_tun_readable() {
     int committed = 0;
     // Past the batch only to empty an offloaded read (TunDevice::pending).
     for (int i = 0; i < kTunBatch || tun_.pending(); ++i) {
+        if (whole_reads() && !tun_.pending()) {
+            const TunStep step = read_tun_whole(writer);
+            if (step == TunStep::Stop) {
+                break;
+            }
+            if (step == TunStep::Committed) {
+                // A super-packet counts as its segments (busy-polling's measure).
+                committed += static_cast<int>(last_segments_);
+                if (committed == 1 && light_load_ && !link_->flush()) {
+                    return; // the write failed: on_link_down follows
+                }
+            }
+            if (step != TunStep::Full) {
+                continue;
+            }
+            if (!link_->flush()) {
+                return;
+            }
+            if (writer.reserve_gso_frame(framing::kMaxSuperPacket).empty()) {
+                tun_poll_.watch(0); // backpressure: on_send_drained resumes us
+                break;
+            }
+            continue;
+        }
         MutBytes room = writer.reserve_frame(max_payload());
         if (room.empty()) {
             // Full: hand it to the socket first. Pause only if that stalls,
@@ -570,6 +631,7 @@ void Client::on_tun_readable() {
             break;
         }
         ++stats_.tun_rx;
+        stats_.tun_rx_bytes += *n;
         const Bytes pkt(room.data(), *n);
         if (*n == 0 || router_card_.consume(pkt) || egress_.check(pkt) != filter::Verdict::Accept) {
             continue;
@@ -588,6 +650,49 @@ void Client::on_tun_readable() {
     }
 }
 
+bool Client::whole_reads() const {
+    return link_->version() == 2 && tun_.offload();
+}
+
+// Version 2 (PROTOCOL.md): one TUN read whole. A super-packet goes out in
+// one GSO frame (a copy, no segmenting, no checksums); one a version-2 peer
+// would refuse is split (TunDevice::split_staged; read() hands out its
+// segments). Full: no room for a largest frame; nothing was read.
+Client::TunStep Client::read_tun_whole(framing::FrameWriter& writer) {
+    if (writer.reserve_gso_frame(framing::kMaxSuperPacket).empty()) {
+        return TunStep::Full;
+    }
+    auto r = tun_.read_whole();
+    if (!r) {
+        if (r.error().code != Errc::WouldBlock) {
+            ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN read failed: %s",
+                                   strerror(r.error().sys));
+        }
+        return TunStep::Stop;
+    }
+    ++stats_.tun_rx;
+    stats_.tun_rx_bytes += r->packet.size();
+    if ((r->hdr.gso_type & ~tun::kGsoEcn) != tun::kGsoNone) {
+        auto meta = gso_meta_from_read(r->hdr, r->packet, max_payload());
+        if (!meta) {
+            (void)tun_.split_staged(); // a refused one is dropped
+            return TunStep::Skipped;
+        }
+        if (egress_.check(r->packet) != filter::Verdict::Accept ||
+            !writer.append_gso_frame(r->packet, *meta)) {
+            return TunStep::Skipped;
+        }
+        last_segments_ = framing::gso_segments(r->packet.size(), *meta);
+        return TunStep::Committed;
+    }
+    if (r->packet.empty() || router_card_.consume(r->packet) ||
+        egress_.check(r->packet) != filter::Verdict::Accept || !writer.append_frame(r->packet)) {
+        return TunStep::Skipped;
+    }
+    last_segments_ = 1;
+    return TunStep::Committed;
+}
+
 // No tunnel: the router card still answers the host; the rest is dropped
 // here rather than left in the TUN queue, where it would go stale and be
 // sent to the router after the next connect.
@@ -602,6 +707,7 @@ void Client::drain_tun_while_down() {
             return;
         }
         ++stats_.tun_rx;
+        stats_.tun_rx_bytes += *n;
         if (*n == 0 || !router_card_.consume(Bytes(down_buf_.data(), *n))) {
             ++stats_.tun_dropped_down;
         }
@@ -617,6 +723,7 @@ bool Client::send_to_host(Bytes packet) {
         return false;
     }
     ++stats_.tun_tx;
+    stats_.tun_tx_bytes += packet.size();
     return true;
 }
 

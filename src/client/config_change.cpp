@@ -28,6 +28,7 @@ constexpr KindRow kKinds[] = {
     {"remote.port", ChangeKind::Reconnect},
     {"remote.server_name", ChangeKind::Reconnect},
     {"remote.pin_sha256", ChangeKind::Reconnect},
+    {"remote.protocol", ChangeKind::Reconnect},
     {"remote.ca_cert_file", ChangeKind::Reconnect},
     {"identity.cert_file", ChangeKind::Reconnect},
     {"identity.key_file", ChangeKind::Reconnect},

@@ -272,6 +272,22 @@ const Key kKeys[] = {
      [](const ClientConfig& c) {
          return c.tun.ipv4_address ? format_ipv4(*c.tun.ipv4_address) : "";
      }},
+    {"tun.control_socket",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         const auto text = g.string(n);
+         c.tun.control_socket = !text           ? default_control_socket(c.tun.dev)
+                                : text->empty() ? std::string() // no control socket
+                                                : g.path(n).value_or(std::string());
+         // sun_path holds 108 bytes with the NUL (unix(7)).
+         if (c.tun.control_socket.size() > 107) {
+             g.fail(n, "must be a path of at most 107 bytes (relative: to the config's "
+                       "folder), or \"\" for none");
+         }
+     },
+     [](const ClientConfig& c) { return c.tun.control_socket; }},
+    {"tun.metrics_file",
+     [](const Group& g, const char* n, ClientConfig& c) { c.tun.metrics_file = g.path(n); },
+     [](const ClientConfig& c) { return c.tun.metrics_file.value_or(std::string()); }},
     {"remote.hosts",
      [](const Group& g, const char* n, ClientConfig& c) {
          auto hosts = g.parsed_list(n, parse_host);
@@ -327,6 +343,11 @@ const Key kKeys[] = {
              g.millis(n, 1000).value_or(c.remote.reconnect_stable_period);
      },
      [](const ClientConfig& c) { return print_ms(c.remote.reconnect_stable_period); }},
+    {"remote.protocol",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.remote.protocol = g.integer(n, 1u, 2u).value_or(c.remote.protocol);
+     },
+     [](const ClientConfig& c) { return std::to_string(c.remote.protocol); }},
     {"route.fwmark",
      [](const Group& g, const char* n, ClientConfig& c) {
          c.route.fwmark = g.integer(n, std::uint32_t{1}, kMaxU32).value_or(c.route.fwmark);
@@ -550,6 +571,10 @@ const char* tcti_name(TpmConfig::Tcti tcti) {
         return "swtpm";
     }
     return "device";
+}
+
+std::string default_control_socket(std::string_view dev) {
+    return "/run/enftun/" + std::string(dev) + ".sock";
 }
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {

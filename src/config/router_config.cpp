@@ -97,6 +97,8 @@ const Key<RouterConfig> kRouterKeys[] = {
          r.busy_poll_us =
              g.integer(n, std::uint32_t{0}, detail::kMaxBusyPollUs).value_or(r.busy_poll_us);
      }},
+    {"protocol", [](const Group& g, const char* n,
+                    RouterConfig& r) { r.protocol = g.integer(n, 1u, 2u).value_or(r.protocol); }},
     {"client_prefixes",
      [](const Group& g, const char* n, RouterConfig& r) {
          const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };

@@ -44,18 +44,22 @@ const sockaddr* as_sockaddr(const sockaddr_un& addr) {
     return reinterpret_cast<const sockaddr*>(&addr); // NOLINT: the sockets API's C "subclass"
 }
 
-// Whether a daemon answers on the socket at `addr` (a blocking connect to a
-// Unix socket is refused or accepted at once: it never waits for the peer).
-bool someone_listens(const sockaddr_un& addr) {
+// 0 if a daemon answers on the stream socket at `addr`, else connect's
+// errno: ECONNREFUSED for a socket nobody listens on (a blocking connect to
+// a Unix socket is refused or accepted at once: it never waits for the peer).
+int probe_listener(const sockaddr_un& addr) {
     UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!probe.valid()) {
-        return false;
+        return errno;
     }
-    return ::connect(probe.get(), as_sockaddr(addr), sizeof(addr)) == 0;
+    return ::connect(probe.get(), as_sockaddr(addr), sizeof(addr)) == 0 ? 0 : errno;
 }
 
-// Removes a stale socket at path. Errors: EADDRINUSE (a daemon answers
-// there), EEXIST (not a socket), or lstat/unlink's errno.
+// Removes a stale socket at path: only a stream socket nobody listens on
+// (ECONNREFUSED), what a daemon that died leaves. Anything else is left
+// alone. Errors: EADDRINUSE (a daemon answers there, or it is a socket of
+// another kind, say a datagram socket such as systemd's NOTIFY_SOCKET),
+// EEXIST (not a socket), or lstat/unlink's errno.
 int clear_stale(const std::string& path, const sockaddr_un& addr) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0) {
@@ -64,7 +68,7 @@ int clear_stale(const std::string& path, const sockaddr_un& addr) {
     if (!S_ISSOCK(st.st_mode)) {
         return EEXIST;
     }
-    if (someone_listens(addr)) {
+    if (probe_listener(addr) != ECONNREFUSED) {
         return EADDRINUSE;
     }
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {

@@ -39,13 +39,26 @@ FrameReader::FrameReader(std::size_t max_payload, std::size_t capacity)
     assert(capacity >= kFrameHeaderLen + max_payload);
 }
 
+std::size_t FrameReader::max_frame() const {
+    return version_ == 2 ? kMaxV2Frame : kFrameHeaderLen + max_payload_;
+}
+
+void FrameReader::set_version(int version, std::size_t capacity) {
+    assert(begin_ == end_ && (version == 1 || version == 2));
+    version_ = version;
+    capacity_ = capacity;
+    assert(capacity_ >= max_frame());
+    begin_ = end_ = 0;
+    buf_.reset();
+}
+
 MutBytes FrameReader::writable() {
     if (!buf_) {
         buf_ = std::make_unique_for_overwrite<std::uint8_t[]>(capacity_);
     }
     if (begin_ == end_) {
         begin_ = end_ = 0;
-    } else if (begin_ > 0 && capacity_ - end_ < kFrameHeaderLen + max_payload_) {
+    } else if (begin_ > 0 && capacity_ - end_ < max_frame()) {
         // The leftover is shorter than a largest frame, so after the move
         // the room behind it can always complete it.
         std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
@@ -61,18 +74,37 @@ void FrameReader::commit(std::size_t n) {
 }
 
 Result<std::optional<Bytes>> FrameReader::next() {
-    if (begin_ == end_) {
-        return std::optional<Bytes>{};
-    }
-    auto frame = parse_frame(Bytes(buf_.get() + begin_, end_ - begin_), max_payload_);
+    auto frame = next_frame();
     if (!frame) {
         return frame.error();
     }
     if (!frame->has_value()) {
         return std::optional<Bytes>{};
     }
+    return std::optional<Bytes>{(*frame)->packet};
+}
+
+Result<std::optional<FrameV2>> FrameReader::next_frame() {
+    if (begin_ == end_) {
+        return std::optional<FrameV2>{};
+    }
+    const Bytes buffered(buf_.get() + begin_, end_ - begin_);
+    if (version_ == 2) {
+        auto frame = parse_frame_v2(buffered, max_payload_);
+        if (frame && frame->has_value()) {
+            begin_ += (*frame)->consumed;
+        }
+        return frame;
+    }
+    auto frame = parse_frame(buffered, max_payload_);
+    if (!frame) {
+        return frame.error();
+    }
+    if (!frame->has_value()) {
+        return std::optional<FrameV2>{};
+    }
     begin_ += (*frame)->consumed;
-    return std::optional<Bytes>{(*frame)->payload};
+    return std::optional<FrameV2>{FrameV2{(*frame)->payload, std::nullopt, (*frame)->consumed}};
 }
 
 void FrameReader::release() {

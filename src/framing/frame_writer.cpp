@@ -50,19 +50,59 @@ void FrameWriter::grow(std::size_t need) {
     storage_ = n;
 }
 
+std::size_t FrameWriter::header_len() const {
+    return version_ == 2 ? kV2HeaderLen : kHeaderLen;
+}
+
 MutBytes FrameWriter::reserve_frame(std::size_t max_payload) {
     max_payload = std::min(max_payload, kMaxPayload);
-    if (!make_room(kHeaderLen + max_payload)) {
+    if (!make_room(header_len() + max_payload)) {
         return {};
     }
-    return MutBytes(buf_.get() + end_ + kHeaderLen, max_payload);
+    return MutBytes(buf_.get() + end_ + header_len(), max_payload);
 }
 
 void FrameWriter::commit_frame(std::size_t payload_len) {
     assert(payload_len > 0 && payload_len <= kMaxPayload);
-    assert(end_ + kHeaderLen + payload_len <= storage_);
-    store_be16(MutBytes(buf_.get(), storage_), end_, static_cast<std::uint16_t>(payload_len));
-    end_ += kHeaderLen + payload_len;
+    assert(end_ + header_len() + payload_len <= storage_);
+    const MutBytes buf(buf_.get(), storage_);
+    if (version_ == 2) {
+        write_v2_header(buf.subspan(end_), kFrameTypePacket, payload_len);
+    } else {
+        store_be16(buf, end_, static_cast<std::uint16_t>(payload_len));
+    }
+    end_ += header_len() + payload_len;
+}
+
+MutBytes FrameWriter::reserve_gso_frame(std::size_t max_packet) {
+    assert(version_ == 2);
+    max_packet = std::min(max_packet, kMaxSuperPacket);
+    if (!make_room(kV2HeaderLen + kGsoMetaLen + max_packet)) {
+        return {};
+    }
+    return MutBytes(buf_.get() + end_ + kV2HeaderLen + kGsoMetaLen, max_packet);
+}
+
+void FrameWriter::commit_gso_frame(std::size_t packet_len, const GsoMeta& meta) {
+    assert(version_ == 2 && packet_len > 0 && packet_len <= kMaxSuperPacket);
+    assert(end_ + kV2HeaderLen + kGsoMetaLen + packet_len <= storage_);
+    const MutBytes at(buf_.get() + end_, kV2HeaderLen + kGsoMetaLen);
+    write_v2_header(at, kFrameTypeGso, kGsoMetaLen + packet_len);
+    write_gso_meta(at.subspan(kV2HeaderLen), meta);
+    end_ += kV2HeaderLen + kGsoMetaLen + packet_len;
+}
+
+bool FrameWriter::append_gso_frame(Bytes packet, const GsoMeta& meta) {
+    if (packet.empty() || packet.size() > kMaxSuperPacket) {
+        return false;
+    }
+    MutBytes room = reserve_gso_frame(packet.size());
+    if (room.size() < packet.size()) {
+        return false;
+    }
+    std::memcpy(room.data(), packet.data(), packet.size());
+    commit_gso_frame(packet.size(), meta);
+    return true;
 }
 
 bool FrameWriter::append_frame(Bytes payload) {

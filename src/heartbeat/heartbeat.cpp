@@ -88,18 +88,27 @@ void Heartbeat::send_probe() {
         return; // cannot happen: the buffer fits an empty echo request
     }
     ++probes_sent_;
+    probe_sent_ns_ = loop::hrtime_ns();
     ENFTUN_LOG_DEBUG("heartbeat: probing the router (seq %u)", static_cast<unsigned>(seq_));
     send_(Bytes(probe_buf_.data(), *len));
 }
 
-bool Heartbeat::consume(Bytes pkt) const {
+bool Heartbeat::consume(Bytes pkt) {
     auto ip = proto::parse_ipv6(pkt);
     if (!ip || ip->next_header() != proto::kProtoIcmpv6 || ip->src() != proto::kRouterLinkLocal ||
         ip->dst() != self_) {
         return false;
     }
     auto icmp = proto::parse_icmpv6(*ip);
-    return icmp && icmp->type() == proto::kIcmpv6EchoReply && icmp->echo_id() == id_;
+    if (!icmp || icmp->type() != proto::kIcmpv6EchoReply || icmp->echo_id() != id_) {
+        return false;
+    }
+    if (icmp->echo_seq() == seq_ && probe_sent_ns_ != 0) { // an older probe's reply is late
+        last_rtt_us_ = (loop::hrtime_ns() - probe_sent_ns_) / 1000;
+        last_rtt_at_ms_ = loop_.now_ms();
+        probe_sent_ns_ = 0; // a duplicate reply measures nothing
+    }
+    return true;
 }
 
 } // namespace enftun::heartbeat

@@ -1,5 +1,6 @@
 #include "enftun/link/tls_link.hpp"
 
+#include "enftun/link/super_packet.hpp"
 #include "enftun/log/log.hpp"
 
 #include <sys/socket.h>
@@ -70,6 +71,12 @@ void TlsLink::drive_handshake() {
     case tls::Io::Done:
         up_ = true;
         handshake_timer_.stop();
+        // PROTOCOL.md: ALPN fixed the version; nothing was framed before.
+        version_ = stream_.protocol_version();
+        if (version_ == 2) {
+            reader_.set_version(2, kMaxRecord + framing::kMaxV2Frame);
+            writer_.set_version(2);
+        }
         want_write_ = false;
         update_poll();
         handler_.on_link_up();
@@ -99,7 +106,7 @@ void TlsLink::drive_handshake() {
 }
 
 void TlsLink::on_readable() {
-    const std::uint64_t frames_before = frames_rx_;
+    const std::uint64_t packets_before = packets_rx_;
     for (int i = 0; !dead_; ++i) {
         if (i >= kMaxReadsPerEvent && !stream_.pending()) {
             break; // level-triggered poll brings us back for the rest
@@ -134,7 +141,7 @@ void TlsLink::on_readable() {
     if (dead_) {
         return;
     }
-    handler_.on_read_done(static_cast<std::size_t>(frames_rx_ - frames_before));
+    handler_.on_read_done(static_cast<std::size_t>(packets_rx_ - packets_before));
     // A write that stopped on WantRead (a TLS 1.2 renegotiation or a 1.3 key
     // update in flight) can only go on once we have read: resume it here.
     if (!dead_ && !writer_.empty() && !want_write_ && !send_queued()) {
@@ -148,7 +155,7 @@ void TlsLink::on_readable() {
 
 bool TlsLink::drain_frames() {
     while (!dead_) {
-        auto frame = reader_.next();
+        auto frame = reader_.next_frame();
         if (!frame) {
             // PROTOCOL.md: a malformed frame is a protocol error; close.
             // Rate-limited: a peer can reconnect and repeat it (router).
@@ -162,9 +169,28 @@ bool TlsLink::drain_frames() {
             return true;
         }
         ++frames_rx_;
-        handler_.on_frame(**frame);
+        const framing::FrameV2& f = **frame;
+        packets_rx_ += f.gso ? framing::gso_segments(f.packet.size(), *f.gso) : 1;
+        if (!f.gso) {
+            handler_.on_frame(f.packet);
+        } else if (!handler_.on_gso_frame(f.packet, *f.gso)) {
+            split_to_handler(f.packet, *f.gso);
+        }
     }
     return false;
+}
+
+// A super-packet the handler cannot take whole: its segments, one
+// on_frame() each (they fit: check_gso_packet bounded hdr_len + gso_size).
+void TlsLink::split_to_handler(Bytes packet, const framing::GsoMeta& gso) {
+    if (!segment_) {
+        segment_ = std::make_unique_for_overwrite<std::uint8_t[]>(opts_.max_payload);
+    }
+    (void)for_each_segment(packet, gso, MutBytes(segment_.get(), opts_.max_payload),
+                           [this](Bytes seg) {
+                               handler_.on_frame(seg);
+                               return !dead_;
+                           });
 }
 
 bool TlsLink::flush() {

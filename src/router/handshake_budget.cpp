@@ -42,18 +42,23 @@ SourceKey source_key(const sockaddr_storage& peer) {
 HandshakeBudget::Admission HandshakeBudget::admit(const SourceKey& source, std::uint64_t now_ms) {
     Admission a;
     if (auto it = per_source_.find(source);
-        it != per_source_.end() && it->second >= opts_.max_per_source) {
+        it != per_source_.end() && it->second.size() >= opts_.max_per_source) {
         return a; // refused: the source is at its cap
     }
-    if (entries_.size() >= opts_.max_handshakes && !entries_.empty()) {
-        a.evicted = entries_.front().id;
-        erase(entries_.begin()); // may erase per_source_[x], never `source`'s
+    if (entries_.size() >= opts_.max_handshakes && !ranks_.empty()) {
+        // The oldest entry of the source holding the most.
+        const Id victim = *per_source_.at(ranks_.begin()->source).begin();
+        a.evicted = victim;
+        erase(by_id_.at(victim));
     }
     a.admitted = true;
     a.id = next_id_++;
     entries_.push_back({a.id, source, now_ms, true});
     by_id_.emplace(a.id, std::prev(entries_.end()));
-    ++per_source_[source];
+    SourceIds& ids = per_source_[source];
+    unrank(source, ids);
+    ids.insert(a.id);
+    rank(source, ids);
     return a;
 }
 
@@ -87,16 +92,33 @@ std::vector<HandshakeBudget::Id> HandshakeBudget::expire(std::uint64_t now_ms) {
 
 std::size_t HandshakeBudget::count(const SourceKey& source) const {
     auto it = per_source_.find(source);
-    return it == per_source_.end() ? 0 : it->second;
+    return it == per_source_.end() ? 0 : it->second.size();
 }
 
 void HandshakeBudget::erase(List::iterator it) {
-    auto src = per_source_.find(it->source);
-    if (src != per_source_.end() && --src->second == 0) {
-        per_source_.erase(src);
+    if (auto src = per_source_.find(it->source); src != per_source_.end()) {
+        unrank(src->first, src->second);
+        src->second.erase(it->id);
+        if (src->second.empty()) {
+            per_source_.erase(src);
+        } else {
+            rank(src->first, src->second);
+        }
     }
     by_id_.erase(it->id);
     entries_.erase(it);
+}
+
+void HandshakeBudget::unrank(const SourceKey& source, const SourceIds& ids) {
+    if (!ids.empty()) {
+        ranks_.erase(Rank{ids.size(), *ids.begin(), source});
+    }
+}
+
+void HandshakeBudget::rank(const SourceKey& source, const SourceIds& ids) {
+    if (!ids.empty()) {
+        ranks_.insert(Rank{ids.size(), *ids.begin(), source});
+    }
 }
 
 } // namespace enftun::router

@@ -1,12 +1,14 @@
 #include "enftun/router/router.hpp"
 
 #include "enftun/conn/connector.hpp"
+#include "enftun/link/super_packet.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
 #include "enftun/proto/icmpv6.hpp"
 #include "enftun/proto/ip.hpp"
 #include "enftun/proto/ipv6.hpp"
 #include "enftun/router/client_route.hpp"
+#include "enftun/tls/alpn.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -119,6 +121,7 @@ Result<tls::TlsContext> Router::make_tls(const config::RouterConfig& config) {
     if (tls) {
         SSL_CTX_set_max_cert_list(tls->get(), kMaxCertList);
         SSL_CTX_set_info_callback(tls->get(), on_tls_info);
+        tls::accept_protocols(tls->get(), config.protocol);
     }
     return tls;
 }
@@ -486,7 +489,7 @@ void Router::retire(Session& s) {
     reaper_.start(0);
 }
 
-void Router::on_packet(Session& from, Bytes packet) {
+void Router::on_packet(Session& from, Bytes packet, const framing::GsoMeta* gso) {
     count(from.rx, counters_.from_clients, packet.size());
     auto ip = proto::parse_ipv6(packet);
     if (!ip) {
@@ -509,7 +512,7 @@ void Router::on_packet(Session& from, Bytes packet) {
     proto::Ipv6Addr dst = ip->dst();
     switch (route_from_client(dst, config_.address)) {
     case ClientRoute::Local:
-        if (!answer_echo(from, packet)) {
+        if (gso != nullptr || !answer_echo(from, packet)) {
             ++stats_.dropped_no_route;
         }
         return;
@@ -519,7 +522,7 @@ void Router::on_packet(Session& from, Bytes packet) {
                                from.peer().c_str(), dst.to_string().c_str());
         return;
     case ClientRoute::Forward:
-        deliver(dst, packet);
+        deliver(dst, packet, gso);
         return;
     }
 }
@@ -548,7 +551,7 @@ bool Router::answer_echo(Session& from, Bytes packet) {
     return true;
 }
 
-void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
+void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::GsoMeta* gso) {
     if (auto it = by_address_.find(dst); it != by_address_.end()) {
         Session& to = *it->second;
         if (to.link().dead()) {
@@ -557,7 +560,8 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
             ++stats_.dropped_no_route;
             return;
         }
-        if (!to.link().writer().append_frame(packet)) {
+        // Whole to a version-2 client, in segments to a version-1 one.
+        if (!tunnel::queue_packet(to.link().writer(), packet, gso, config_.mtu)) {
             ++stats_.dropped_queue_full;
             ++to.queue_drops;
             ENFTUN_LOG_RATELIMITED(log::Level::Debug, "queue to %s full: dropping",
@@ -573,6 +577,10 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
         return;
     }
     if (tun_) {
+        if (gso != nullptr) {
+            write_tun_gso(packet, *gso);
+            return;
+        }
         if (auto n = tun_->write(packet); !n) {
             ++stats_.dropped_tun_error;
             return;
@@ -581,6 +589,29 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet) {
         return;
     }
     ++stats_.dropped_no_route;
+}
+
+// A super-packet to the TUN: whole where it takes offloads (the kernel
+// segments it), else segment by segment.
+void Router::write_tun_gso(Bytes packet, const framing::GsoMeta& gso) {
+    if (tun_->takes_gso(gso.gso_type)) {
+        if (auto n = tun_->write_gso(packet, tunnel::vnet_hdr_for(gso)); !n) {
+            ++stats_.dropped_tun_error;
+            return;
+        }
+        ++stats_.to_tun;
+        return;
+    }
+    const bool whole = tunnel::for_each_segment(packet, gso, scratch_, [this](Bytes seg) {
+        if (!tun_->write(seg)) {
+            return false;
+        }
+        ++stats_.to_tun;
+        return true;
+    });
+    if (!whole) {
+        ++stats_.dropped_tun_error;
+    }
 }
 
 void Router::on_batch_end() {
@@ -613,19 +644,40 @@ void Router::on_tun_readable() {
         if (packets == 1 && tun_light_load_) {
             on_batch_end();
         }
-        auto n = tun_->read(scratch_);
-        if (!n) {
-            break;
+        std::optional<framing::GsoMeta> gso;
+        Bytes packet;
+        if (tun_->offload() && !tun_->pending()) {
+            // Whole: a super-packet goes to version-2 clients as it is.
+            auto r = tun_->read_whole();
+            if (!r) {
+                break;
+            }
+            ++packets;
+            packet = r->packet;
+            if ((r->hdr.gso_type & ~tun::kGsoEcn) != tun::kGsoNone) {
+                gso = tunnel::gso_meta_from_read(r->hdr, packet, config_.mtu);
+                if (!gso) {
+                    (void)tun_->split_staged(); // read() hands out its segments
+                    continue;
+                }
+                // Busy-polling counts packets: a super-packet is bulk.
+                packets += static_cast<int>(framing::gso_segments(packet.size(), *gso)) - 1;
+            }
+        } else {
+            auto n = tun_->read(scratch_);
+            if (!n) {
+                break;
+            }
+            ++packets;
+            packet = Bytes(scratch_.data(), *n);
         }
-        ++packets;
-        Bytes packet(scratch_.data(), *n);
         auto ip = proto::parse_ipv6(packet);
         if (!ip) {
             ++stats_.dropped_not_ipv6; // IPv4 the host routed into the TUN
             continue;
         }
         if (auto it = by_address_.find(ip->dst()); it != by_address_.end()) {
-            deliver(ip->dst(), packet);
+            deliver(ip->dst(), packet, gso ? &*gso : nullptr);
         } else if (ip->dst().is_multicast()) {
             ++stats_.dropped_no_route; // the kernel's own RS, MLD, ...
         } else {

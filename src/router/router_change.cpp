@@ -57,6 +57,7 @@ RouterChange classify_router_change(const config::RouterConfig& running,
     note(c.tls, "key_file", r.key_file, f.key_file);
     note(c.tls, "ca_cert_file", r.ca_cert_file, f.ca_cert_file);
     note(c.tls, "crl_file", r.crl_file, f.crl_file);
+    note(c.tls, "protocol", r.protocol, f.protocol);
     if (!same(r.client_prefixes, f.client_prefixes)) {
         c.tls.emplace_back("router.client_prefixes");
     }

@@ -21,11 +21,9 @@ SessionStatus session_status(Session& s, std::uint64_t now) {
     st.tx_packets = s.tx.packets;
     st.tx_bytes = s.tx.bytes;
     st.queue_drops = s.queue_drops;
-    // "TLSv1.3 TLS_AES_256_GCM_SHA384"
-    std::string tls = s.link().stream().describe();
-    std::size_t space = tls.find(' ');
-    st.tls_version = tls.substr(0, space);
-    st.tls_cipher = space == std::string::npos ? "" : tls.substr(space + 1);
+    st.tls_version = s.link().stream().version_name();
+    st.tls_cipher = s.link().stream().cipher_name();
+    st.protocol = s.link().stream().protocol_version();
     return st;
 }
 

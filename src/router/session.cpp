@@ -20,6 +20,12 @@ void Session::on_frame(Bytes packet) {
     router_.on_packet(*this, packet);
 }
 
+bool Session::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
+    last_rx_ms_ = loop_.now_ms();
+    router_.on_packet(*this, packet, &gso);
+    return true;
+}
+
 void Session::on_read_done(std::size_t frames) {
     router_.on_session_read_done(frames);
 }

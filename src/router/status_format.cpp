@@ -96,16 +96,16 @@ std::string sessions_text(const RouterStatus& st) {
     if (st.session_list.empty() && st.sessions_omitted == 0) {
         return "no sessions\n";
     }
-    std::vector<std::array<std::string, 7>> rows;
-    rows.push_back({"ADDRESS", "PEER", "UPTIME", "RX", "TX", "QDROPS", "TLS"});
+    std::vector<std::array<std::string, 8>> rows;
+    rows.push_back({"ADDRESS", "PEER", "UPTIME", "RX", "TX", "QDROPS", "TLS", "PROTO"});
     std::size_t listed = std::min(st.session_list.size(), kTextSessions);
     for (std::size_t i = 0; i < listed; ++i) {
         const SessionStatus& s = st.session_list[i];
         rows.push_back({s.address, s.peer, human_duration(seconds(s.uptime_ms)),
                         human_bytes(s.rx_bytes), human_bytes(s.tx_bytes),
-                        std::to_string(s.queue_drops), s.tls_version});
+                        std::to_string(s.queue_drops), s.tls_version, std::to_string(s.protocol)});
     }
-    std::array<std::size_t, 7> width{};
+    std::array<std::size_t, 8> width{};
     for (const auto& row : rows) {
         for (std::size_t c = 0; c < row.size(); ++c) {
             width[c] = std::max(width[c], row[c].size());
@@ -144,7 +144,8 @@ nlohmann::json session_json(const SessionStatus& s) {
             {"tx_bytes", s.tx_bytes},
             {"queue_drops", s.queue_drops},
             {"tls_version", s.tls_version},
-            {"tls_cipher", s.tls_cipher}};
+            {"tls_cipher", s.tls_cipher},
+            {"protocol", s.protocol}};
 }
 
 void counter(OpenMetricsWriter& w, std::string_view name, std::string_view help,

@@ -152,8 +152,20 @@ Result<proto::Ipv6Addr> TlsStream::peer_address() const {
 }
 
 std::string TlsStream::describe() const {
-    return std::string(SSL_get_version(ssl_.get())) + " " +
-           SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get()));
+    return version_name() + " " + cipher_name() + (protocol_version() == 2 ? " enftun/2" : "");
+}
+
+std::string TlsStream::version_name() const {
+    return SSL_get_version(ssl_.get());
+}
+
+std::string TlsStream::cipher_name() const {
+    // "(NONE)" before a handshake, as OpenSSL names a missing cipher.
+    return SSL_CIPHER_get_name(SSL_get_current_cipher(ssl_.get()));
+}
+
+unsigned TlsStream::protocol_version() const {
+    return negotiated_version(ssl_.get());
 }
 
 } // namespace enftun::tls

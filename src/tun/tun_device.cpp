@@ -1,5 +1,7 @@
 #include "enftun/tun/tun_device.hpp"
 
+#include "enftun/log/log.hpp"
+
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -27,20 +29,40 @@ int attach(int fd, const std::string& name, short flags, ifreq& ifr) {
     return ioctl(fd, TUNSETIFF, &ifr);
 }
 
+// UDP segmentation offload on a TUN (linux/if_tun.h since Linux 6.2; the
+// Debian 12 headers are 6.1 and lack them).
+constexpr unsigned long kTunFUso4 = 0x20; // TUN_F_USO4
+constexpr unsigned long kTunFUso6 = 0x40; // TUN_F_USO6
+
 // enable_offload: with checksum and TCP/IPv6 segmentation offload the kernel
-// may give us partial checksums and super-packets (offload.hpp handles both).
-// TSO for IPv4 stays off: enftun carries IPv6, IPv4 only where allowed.
-void enable_offload(int fd) {
+// may give us partial checksums and super-packets (offload.hpp handles both),
+// and with USO (where the kernel has it) UDP super-packets too. True if USO
+// is on: such a TUN also takes UDP super-packets whole. TSO for IPv4 stays
+// off: enftun carries IPv6, IPv4 only where allowed.
+bool enable_offload(int fd) {
     int hdr_len = static_cast<int>(kVnetHdrLen);
-    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) == 0) {
-        ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO6));
+    if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) != 0) {
+        return false;
     }
+    const unsigned long base = TUN_F_CSUM | TUN_F_TSO6;
+    if (ioctl(fd, TUNSETOFFLOAD, base | kTunFUso4 | kTunFUso6) == 0) {
+        return true;
+    }
+    if (errno == EINVAL) {
+        static bool logged = false;
+        if (!logged) {
+            logged = true;
+            ENFTUN_LOG_DEBUG("TUN: the kernel has no UDP segmentation offload (USO)");
+        }
+    }
+    ioctl(fd, TUNSETOFFLOAD, base);
+    return false;
 }
 
 } // namespace
 
-TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr)
-    : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex) {
+TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr, bool uso)
+    : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex), uso_(uso) {
     if (vnet_hdr) {
         stage_ = std::make_unique_for_overwrite<std::uint8_t[]>(kStageSize);
     }
@@ -60,8 +82,9 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     // which read() handles alike (the fd cannot be attached a second time).
     ifreq ifr{};
     bool vnet = attach(fd.get(), name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifr) == 0;
+    bool uso = false;
     if (vnet) {
-        enable_offload(fd.get());
+        uso = enable_offload(fd.get());
     } else if (attach(fd.get(), name, IFF_TUN | IFF_NO_PI, ifr) < 0) {
         return make_error(Errc::System, "TUNSETIFF failed (is the device ours to use?)", errno);
     }
@@ -69,7 +92,7 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     if (ifindex == 0) {
         return make_error(Errc::System, "TUN interface vanished after creation", errno);
     }
-    return TunDevice(std::move(fd), ifr.ifr_name, ifindex, vnet);
+    return TunDevice(std::move(fd), ifr.ifr_name, ifindex, vnet, uso);
 }
 
 Result<std::size_t> TunDevice::read(MutBytes buf) {
@@ -114,10 +137,54 @@ Result<std::size_t> TunDevice::read_offloaded(MutBytes buf) {
     return split_.next(buf);
 }
 
+Result<TunDevice::WholeRead> TunDevice::read_whole() {
+    ssize_t n = ::read(fd_.get(), stage_.get(), kStageSize);
+    if (n < 0) {
+        int err = errno;
+        if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+            return make_error(Errc::WouldBlock, "tun read would block", err);
+        }
+        return make_error(Errc::System, "tun read failed", err);
+    }
+    MutBytes got(stage_.get(), static_cast<std::size_t>(n));
+    auto hdr = parse_vnet_hdr(got);
+    if (!hdr) {
+        return hdr.error();
+    }
+    staged_hdr_ = *hdr;
+    staged_len_ = got.size() - kVnetHdrLen;
+    const MutBytes pkt = got.subspan(kVnetHdrLen);
+    if ((hdr->gso_type & ~kGsoEcn) == kGsoNone && (hdr->flags & kVnetFlagNeedsCsum) != 0) {
+        if (auto st = complete_checksum(pkt, hdr->csum_start, hdr->csum_offset); !st) {
+            return st.error();
+        }
+    }
+    return WholeRead{*hdr, pkt};
+}
+
+Status TunDevice::split_staged() {
+    return split_.reset(staged_hdr_, MutBytes(stage_.get() + kVnetHdrLen, staged_len_));
+}
+
+Result<std::size_t> TunDevice::write_gso(Bytes pkt, const VnetHdr& hdr) {
+    std::uint8_t vnet[kVnetHdrLen] = {hdr.flags, hdr.gso_type};
+    // Little-endian, as parse_vnet_hdr reads it.
+    const std::uint16_t fields[4] = {hdr.hdr_len, hdr.gso_size, hdr.csum_start, hdr.csum_offset};
+    for (int i = 0; i < 4; ++i) {
+        vnet[2 + 2 * i] = static_cast<std::uint8_t>(fields[i]);
+        vnet[3 + 2 * i] = static_cast<std::uint8_t>(fields[i] >> 8);
+    }
+    return write_with(vnet, pkt);
+}
+
 Result<std::size_t> TunDevice::write(Bytes pkt) {
+    return write_with(kZeroVnetHdr, pkt);
+}
+
+Result<std::size_t> TunDevice::write_with(const std::uint8_t* vnet, Bytes pkt) {
     ssize_t n = 0;
     if (stage_) {
-        iovec iov[2] = {{const_cast<std::uint8_t*>(kZeroVnetHdr), kVnetHdrLen},
+        iovec iov[2] = {{const_cast<std::uint8_t*>(vnet), kVnetHdrLen},
                         {const_cast<std::uint8_t*>(pkt.data()), pkt.size()}};
         n = ::writev(fd_.get(), iov, 2);
         if (n >= static_cast<ssize_t>(kVnetHdrLen)) {

@@ -248,6 +248,26 @@ expect "a bad log.level: file:line: key: reason" 1 '^$' \
     "^enftun: $TMP/client-loud.conf:9: log.level: must be \"error\", \"warning\", \"info\" or \"debug\"" \
     "$ENFTUN" -c "$TMP/client-loud.conf"
 
+# enftun status: its options, and no daemon behind the socket (README
+# "Operating"; status_test.sh asks a real one).
+readonly USAGE_CS='usage: enftun status'
+sed "s|^tun = {|tun = {\n  control_socket = \"$TMP/none.sock\";|" "$TMP/client.conf" \
+    >"$TMP/client-status.conf"
+expect "status --help" 0 "$USAGE_CS \\[-c FILE\\] \\[--json \\| --metrics\\]" '^$' \
+    "$ENFTUN" status --help
+expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_CS" \
+    "$ENFTUN" status --bogus
+expect "status: stray argument" 2 '^$' "enftun status: unexpected argument: extra.*$USAGE_CS" \
+    "$ENFTUN" status -c "$TMP/client-status.conf" extra
+expect_print "-p tun.control_socket" "$TMP/client-status.conf" tun.control_socket \
+    "$TMP/none.sock"
+expect "status: no daemon is one line, exit 1" 1 '^$' \
+    "^enftun status: enftun is not running \\(no control socket at $TMP/none.sock\\)
+\$" "$ENFTUN" status -c "$TMP/client-status.conf" --json
+expect "status: a bad config, file:line: key" 1 '^$' \
+    "^enftun status: $TMP/router-bad.conf:1: router: unknown" \
+    "$ENFTUN" status -c "$TMP/router-bad.conf"
+
 echo "enftun-router"
 { cat "$TMP/router-good.conf"; echo 'log = { level = "quiet"; };'; } >"$TMP/router-log.conf"
 expect "a bad log.level" 1 '^$' "^enftun-router: $TMP/router-log.conf:6: log.level: must be" \

@@ -4,7 +4,7 @@
 #
 # One namespace "e" with only lo: the service listens on 127.0.0.1:8443;
 # requests come from 127.0.0.1, or from 127.0.0.3/.4 (curl --interface) when
-# a step needs another source address. Pool fd00:e::/48, fd00:e::1 reserved.
+# a step needs another source address (step j's slow clients: .5 to .9). Pool fd00:e::/48, fd00:e::1 reserved.
 #
 # Steps: a auto, /64 and exact enrolments, certificate contents; b duplicate
 # exact address 409, outside the pool 403, state unchanged; c 200 concurrent
@@ -15,7 +15,9 @@
 # serves, no password in the log; f renew over mutual TLS (same address, new
 # serial), then revoke: renew 403, CRL lists the serials; g the commands'
 # usage and config errors; h the listener's TLS versions and suites; i a
-# revoke while a burst is being recorded loses nothing.
+# revoke while a burst is being recorded loses nothing; j 40 slowloris
+# connections (a header byte every 2 s, from 5 sources): a real login and
+# enrolment still succeed meanwhile, and the server closes every slow one.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -414,6 +416,37 @@ step_h() {
     return "$ok"
 }
 
+# slow_established N: at least N slowloris connections are established.
+slow_established() {
+    local n
+    n="$(et_exec e ss -Htn state established "dport = :$ENROLL_PORT" | grep -c '127\.0\.0\.[5-9]:')"
+    ((n >= $1))
+}
+
+step_j() {
+    local ok=0 token code line t0
+    # 40 > the pool's 16 threads, 8 per source: all within the per-source
+    # cap, so only the header deadline can free the threads. Without it
+    # they stay open for all 60 s (httplib's read timeout counts per read).
+    et_daemon_start slow e python3 "$ET_LIB_DIR/tools/slowloris.py" \
+        "$HOST" "$ENROLL_PORT" 40 5 60
+    check "40 slow connections open" et_wait_for -d slow slow_established 40 || ok=1
+    t0="$SECONDS"
+    token="$(login e "$HOST")" || true
+    check "a real login meanwhile" test -n "$token" || ok=1
+    make_csr slow-real
+    code="$(enroll e "$HOST" "$token" slow-real auto)"
+    check_num "a real enrolment meanwhile: 200" "$code" -eq 200 || ok=1
+    echo "  (login and enrolment took $((SECONDS - t0)) s; curl gives up after 30 s each)"
+    check "the slowloris client ends" et_wait_for -t 90 et_daemon_exited slow || ok=1
+    et_daemon_reap slow
+    line="$(grep '^closed ' "$ET_TMP/slow.log" || true)"
+    echo "  $line"
+    check "the server closed all 40 slow connections" grep -q '^closed 40/40 ' \
+        "$ET_TMP/slow.log" || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -427,6 +460,7 @@ main() {
         "g|commands: user add/del, usage and config errors|step_g|a"
         "h|TLS 1.2+ only, ECDHE and AEAD only for 1.2|step_h|"
         "i|revoke during a burst: neither the revoke nor an enrolment is lost|step_i|c"
+        "j|40 slowloris connections: real enrolment still served, slow ones closed|step_j|a"
     )
     et_init
     et_require_bins enftun-enroll

@@ -27,12 +27,13 @@
 # - CTest runs these tests two at a time (scripts/run-tests: -j nproc), and
 #   other people's runs share the machine, so a test touches nothing another
 #   run could: its namespaces come from et_ns_add (per-PID names), its files
-#   live in $ET_TMP (also sockets, PID and state files: write_router_conf puts
-#   the control socket there; never /run/enftun*, /etc or a fixed /tmp
-#   path; /etc/netns/<ns> only through et_netns_hosts), ports and sysctls are
-#   those of its own namespaces (never a listener or a sysctl in the root
-#   namespace), nftables tables only inside them, and it ends processes by
-#   PID, never by name (no pkill, killall).
+#   live in $ET_TMP (also sockets, PID and state files: write_router_conf
+#   and write_client_conf put the control socket there, a config written
+#   otherwise must set control_socket too; never /run/enftun*, /etc or a
+#   fixed /tmp path; /etc/netns/<ns> only through et_netns_hosts), ports and
+#   sysctls are those of its own namespaces (never a listener or a sysctl in
+#   the root namespace), nftables tables only inside them, and it ends
+#   processes by PID, never by name (no pkill, killall).
 # - A test that loads the CPU for more than a moment (floods, bulk
 #   transfers, busy-polling) or checks a duration is listed in
 #   NETNS_SERIAL_TESTS (test/CMakeLists.txt) and runs alone.
@@ -474,7 +475,7 @@ _et_conf_int() {
 #   tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64
 #   (tun_dev= empty leaves the gateway TUN out, idle_timeout= the router's
 #   default in)
-#   busy_poll_us=N max_handshakes_per_source=N metrics_file=F (left out if empty)
+#   busy_poll_us=N max_handshakes_per_source=N metrics_file=F protocol=1|2 (left out if empty)
 #   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
 #   default under /run, which the routers of tests running at once would share)
 write_router_conf() {
@@ -485,7 +486,7 @@ write_router_conf() {
         [cert]=router.pem [key]=router.key [ca]=ca.pem
         [max_sessions]=100 [handshake_timeout]=10000 [idle_timeout]=180000 [mtu]=1500
         [tun_dev]=enfr0 [tun_address]=fd00:f::1 [tun_routes]=fd00:e::/64 [busy_poll_us]=""
-        [max_handshakes_per_source]="" [control_socket]="${file##*/}" [metrics_file]=""
+        [max_handshakes_per_source]="" [control_socket]="${file##*/}" [metrics_file]="" [protocol]=""
     )
     o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
@@ -515,6 +516,7 @@ write_router_conf() {
         if [[ -n ${o[metrics_file]} ]]; then
             echo "  metrics_file = $(_et_conf_str "${o[metrics_file]}");"
         fi
+        [[ -z ${o[protocol]} ]] || echo "  protocol = $(_et_conf_int "${o[protocol]}");"
         if [[ -n ${o[tun_dev]} ]]; then
             echo "  tun : {"
             echo "    dev = $(_et_conf_str "${o[tun_dev]}");"
@@ -532,7 +534,10 @@ write_router_conf() {
 #   prefixes=fd00:e::/64 cert=c1.pem key=c1.key   (relative to FILE's folder)
 #   trusted=lan0,wlan0 allow_ipv4=true dev_node=/dev/net/tun (left out if empty)
 #   connect_timeout=5000 reconnect_max_delay=60000 reconnect_stable_period=30000 (ms)
-#   fwmark=363 busy_poll_us=200 (left out if empty)
+#   fwmark=363 busy_poll_us=200 protocol=1|2 metrics_file=F (left out if empty)
+#   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
+#   default /run/enftun/<dev>.sock, which the clients of tests running at
+#   once would share)
 write_client_conf() {
     local file="$1" kv
     shift
@@ -542,8 +547,9 @@ write_client_conf() {
         [prefixes]=fd00:e::/64 [cert]=c1.pem [key]=c1.key
         [trusted]="" [allow_ipv4]="" [dev_node]=""
         [connect_timeout]="" [reconnect_max_delay]="" [reconnect_stable_period]="" [fwmark]=""
-        [busy_poll_us]=""
+        [busy_poll_us]="" [protocol]="" [control_socket]="${file##*/}" [metrics_file]=""
     )
+    o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
         [[ $kv == *=* && -n ${o[${kv%%=*}]+set} ]] || et_die "write_client_conf: bad option $kv"
         o[${kv%%=*}]="${kv#*=}"
@@ -555,6 +561,8 @@ write_client_conf() {
         echo "  mtu = $(_et_conf_int "${o[mtu]}");"
         [[ -z ${o[dev_node]} ]] || echo "  dev_node = $(_et_conf_str "${o[dev_node]}");"
         [[ -z ${o[busy_poll_us]} ]] || echo "  busy_poll_us = $(_et_conf_int "${o[busy_poll_us]}");"
+        echo "  control_socket = $(_et_conf_str "${o[control_socket]}");"
+        [[ -z ${o[metrics_file]} ]] || echo "  metrics_file = $(_et_conf_str "${o[metrics_file]}");"
         echo "};"
         echo "remote : {"
         echo "  hosts = $(_et_conf_list "${o[hosts]}");"
@@ -568,6 +576,7 @@ write_client_conf() {
             echo "  reconnect_max_delay = $(_et_conf_int "${o[reconnect_max_delay]}");"
         [[ -z ${o[reconnect_stable_period]} ]] ||
             echo "  reconnect_stable_period = $(_et_conf_int "${o[reconnect_stable_period]}");"
+        [[ -z ${o[protocol]} ]] || echo "  protocol = $(_et_conf_int "${o[protocol]}");"
         echo "};"
         echo "route : {"
         echo "  prefixes = $(_et_conf_list "${o[prefixes]}");"

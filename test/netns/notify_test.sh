@@ -39,13 +39,13 @@ setup() {
     start_listener router
 }
 
-# start_listener NAME: a notify socket $ET_TMP/notify-NAME.sock (not NAME.sock:
-# that is the router's control socket, write_router_conf), read into
+# start_listener NAME: a notify socket $ET_TMP/NAME.notify.sock (not NAME.sock:
+# that is the control socket lib.sh gives a daemon whose config is NAME.conf), read into
 # $ET_TMP/NAME.notify.
 start_listener() {
     : >"$ET_TMP/$1.notify"
-    et_daemon_start "notify-$1" c python3 "$LISTENER" "$ET_TMP/notify-$1.sock" "$ET_TMP/$1.notify"
-    et_wait_for -d "notify-$1" test -S "$ET_TMP/notify-$1.sock"
+    et_daemon_start "notify-$1" c python3 "$LISTENER" "$ET_TMP/$1.notify.sock" "$ET_TMP/$1.notify"
+    et_wait_for -d "notify-$1" test -S "$ET_TMP/$1.notify.sock"
 }
 
 # notified NAME LINE: the daemon sent LINE (an exact assignment).
@@ -78,7 +78,7 @@ watchdogs_above() {
 }
 
 start_router() {
-    et_daemon_start router r env NOTIFY_SOCKET="$ET_TMP/notify-router.sock" \
+    et_daemon_start router r env NOTIFY_SOCKET="$ET_TMP/router.notify.sock" \
         "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
 }
 
@@ -89,7 +89,7 @@ ping_router() {
 step_a() {
     local ok=0 dogs
     # 2 s: a ping every second.
-    et_daemon_start c1 c env NOTIFY_SOCKET="$ET_TMP/notify-client.sock" WATCHDOG_USEC=2000000 \
+    et_daemon_start c1 c env NOTIFY_SOCKET="$ET_TMP/client.notify.sock" WATCHDOG_USEC=2000000 \
         "$ET_BIN_DIR/enftun" -c "$ET_TMP/c1.conf"
     check "three attempts fail while the router is down" \
         et_wait_for -d c1 log_count_above c1 "could not connect to any remote host" 2 || ok=1
@@ -147,6 +147,34 @@ step_c() {
     return "$ok"
 }
 
+# ready_count_is NAME N: the daemon has sent READY=1 exactly N times.
+ready_count_is() {
+    (($(notified_count "$1" READY=1) == $2))
+}
+
+# reload_notified NAME DAEMON: SIGHUP; RELOADING=1, then READY=1 again.
+reload_notified() {
+    local ok=0 name="$1" daemon="$2" readies reloading last_ready
+    readies="$(notified_count "$name" READY=1)"
+    kill -HUP "$(et_daemon_pid "$daemon")"
+    check "$name: READY=1 again after SIGHUP" \
+        et_wait_for -d "$daemon" ready_count_is "$name" "$((readies + 1))" || ok=1
+    check_num "$name: one RELOADING=1" "$(notified_count "$name" RELOADING=1)" -eq 1 || ok=1
+    reloading="$(line_of "$name" '^RELOADING=1$')"
+    last_ready="$(grep -n -x -F READY=1 "$ET_TMP/$name.notify" | tail -n 1 | cut -d: -f1)"
+    check_num "$name: RELOADING=1 came before that READY=1" "${reloading:-999999}" \
+        -lt "${last_ready:-0}" || ok=1
+    return "$ok"
+}
+
+step_r() {
+    local ok=0
+    reload_notified client c1 || ok=1
+    reload_notified router router || ok=1
+    check "a ping through the tunnel still passes" et_wait_for -t 10 -d c1 ping_router || ok=1
+    return "$ok"
+}
+
 step_d() {
     local ok=0
     et_daemon_stop c1
@@ -168,6 +196,7 @@ main() {
         "a|router down: STATUS and WATCHDOG=1, never READY=1|step_a" \
         "b|router up: its READY=1, then the client's after the tunnel is up; ping|step_b|a" \
         "c|router stopped and back: STATUS backing off with the reason, one READY=1|step_c|b" \
+        "r|reload (SIGHUP): RELOADING=1, then READY=1 again, client and router|step_r|c" \
         "d|without NOTIFY_SOCKET: no notifications needed|step_d|b"
     et_summary notify_test
 }

@@ -28,7 +28,9 @@
 # fill the handshake budget with OpenSSL state: memory stays within
 # max_handshakes x the per-connection figure; i with the budget full and
 # churning (every evicted connection re-opened), a real client still gets
-# in within 2 s: the oldest is evicted for it.
+# in within 2 s: a flooding source's oldest is evicted for it, never the
+# client's single handshake while a flooding /64 holds more (the policy
+# itself is proven in test/unit/handshake_budget_test.cpp).
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail

@@ -155,14 +155,18 @@ step_a() {
             startswith(\"[fd00:101::2]:\")] == [true]" true || ok=1
     check "c1's session: TLSv1.3" json_is "$(printf '.session_list[] | select(.address == "%s")
         | .tls_version' "$C1_ADDR")" TLSv1.3 || ok=1
+    check "c1's session: its cipher is one name, and protocol 2" \
+        json_is "$(printf '.session_list[] | select(.address == "%s")
+        | "\\(.tls_cipher) \\(.protocol)"' "$C1_ADDR")" "TLS_AES_256_GCM_SHA384 2" || ok=1
     rstatus >"$ET_TMP/status.txt" || ok=1
     sed 's/^/    | /' "$ET_TMP/status.txt"
     check "the table says '2 now, 2 since start'" \
         grep -q -E '^sessions +2 now, 2 since start$' "$ET_TMP/status.txt" || ok=1
+    # The last columns: TLS version and wire protocol version (2: both speak it).
     check "the table has a line for c1's session" \
-        grep -q -E "^$C1_ADDR +\[fd00:100::2\]:[0-9]+ .* TLSv1.3$" "$ET_TMP/status.txt" || ok=1
+        grep -q -E "^$C1_ADDR +\[fd00:100::2\]:[0-9]+ .* TLSv1.3 +2$" "$ET_TMP/status.txt" || ok=1
     check "the table has a line for c2's session" \
-        grep -q -E "^$C2_ADDR +\[fd00:101::2\]:[0-9]+ .* TLSv1.3$" "$ET_TMP/status.txt" || ok=1
+        grep -q -E "^$C2_ADDR +\[fd00:101::2\]:[0-9]+ .* TLSv1.3 +2$" "$ET_TMP/status.txt" || ok=1
     check_num "--metrics: enftun_router_sessions" "$(metric enftun_router_sessions)" -eq 2 || ok=1
     return "$ok"
 }

@@ -19,7 +19,7 @@ using enftun::tunnel::ConfigChange;
 namespace {
 
 const std::string kBase = R"(
-tun: { dev = "enf0"; mtu = 1280; busy_poll_us = 200; };
+tun: { dev = "enf0"; mtu = 1280; busy_poll_us = 200; control_socket = "/run/enftun/test.sock"; };
 remote: {
     hosts = [ "fd00:1::1" ]; port = 4443; ca_cert_file = "ca.pem";
     heartbeat_period = 60000; heartbeat_timeout = 15000;

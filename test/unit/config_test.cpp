@@ -80,6 +80,7 @@ void test_loads_full_config(void** state) {
     assert_int_equal(c.remote.connect_timeout.count(), 2000);
     assert_int_equal(c.remote.reconnect_max_delay.count(), 120000);
     assert_int_equal(c.remote.reconnect_stable_period.count(), 45000);
+    assert_int_equal(c.remote.protocol, 1);
     assert_int_equal(c.route.fwmark, 363);
     assert_int_equal(c.route.table, 4000);
     assert_int_equal(c.route.prefixes.size(), 2);
@@ -168,6 +169,22 @@ void test_reads_hex_and_64_bit_integers(void** state) {
         f, std::string(kRequired) + "route = { fwmark = 0xffffffff; table = 4000000000L; };\n");
     assert_int_equal(c.route.fwmark, 0xffffffffU);
     assert_int_equal(c.route.table, 4000000000U);
+}
+
+// tun.control_socket follows tun.dev unless set; "" turns it off.
+void test_control_socket_default_follows_dev(void** state) {
+    Fixture& f = fx(state);
+    const std::string base = kRequired;
+    assert_string_equal(
+        load_text(f, base + "tun = { dev = \"wg3\"; };\n").tun.control_socket.c_str(),
+        "/run/enftun/wg3.sock");
+    assert_string_equal(
+        load_text(f, base + "tun = { control_socket = \"\"; };\n").tun.control_socket.c_str(), "");
+    assert_string_equal(load_text(f, base).tun.control_socket.c_str(), "/run/enftun/enf0.sock");
+    // Relative: to the config's folder, like every path.
+    assert_string_equal(
+        load_text(f, base + "tun = { control_socket = \"c.sock\"; };\n").tun.control_socket.c_str(),
+        (f.dir + "/c.sock").c_str());
 }
 
 void test_accepts_lists_and_arrays(void** state) {
@@ -499,6 +516,8 @@ void test_rejects_out_of_range(void** state) {
          "(got -1)"},
         {"reconnect delay", "remote = { reconnect_max_delay = 999; };\n", 1,
          "remote.reconnect_max_delay", "must be between 1000 and"},
+        {"protocol 3", "remote = { protocol = 3; };\n", 1, "remote.protocol",
+         "must be between 1 and 2 (got 3)"},
         {"stable period", "remote = { reconnect_stable_period = 999; };\n", 1,
          "remote.reconnect_stable_period", "must be between 1000 and 2147483647 (got 999)"},
         {"stable period over 32 bits", "remote = { reconnect_stable_period = 3000000000L; };\n", 1,
@@ -595,6 +614,11 @@ void test_rejects_bad_lladdr_and_hosts(void** state) {
          "must be an IPv4 address"},
         {"ipv4 zero", "tun = { ipv4_address = \"0.0.0.0\"; };\n", 1, "tun.ipv4_address",
          "must be an IPv4 address"},
+        {"long control socket",
+         "tun = { control_socket = \"/run/enftun/"
+         "ssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssssss"
+         "ssssssss.sock\"; };\n",
+         1, "tun.control_socket", "must be a path of at most 107 bytes"},
         {"empty path", "remote = { ca_cert_file = \"\"; };\n", 1, "remote.ca_cert_file",
          "must not be empty"},
     };
@@ -708,6 +732,8 @@ void test_prints_every_key(void** state) {
         {"tun.lladdr", "02:00:5e:10:00:01"},
         {"tun.busy_poll_us", "250"},
         {"tun.ipv4_address", "198.18.0.2"},
+        {"tun.control_socket", "/run/enftun-test/x7.sock"},
+        {"tun.metrics_file", "/var/lib/prometheus/node-exporter/enf7.prom"},
         {"remote.hosts", "fd00:100::1 192.0.2.7 enf.example.net"},
         {"remote.port", "4443"},
         {"remote.ca_cert_file", "/etc/enftun/ca.pem"},
@@ -719,6 +745,7 @@ void test_prints_every_key(void** state) {
         {"remote.connect_timeout", "2000"},
         {"remote.reconnect_max_delay", "120000"},
         {"remote.reconnect_stable_period", "45000"},
+        {"remote.protocol", "1"},
         {"route.fwmark", "363"},
         {"route.table", "4000"},
         {"route.prefixes", "fd00::/16 2001:db8:1::/48"},
@@ -768,6 +795,8 @@ void test_prints_defaults(void** state) {
         {"tun.lladdr", ""},
         {"tun.busy_poll_us", "0"},
         {"tun.ipv4_address", ""},
+        {"tun.control_socket", "/run/enftun/enf0.sock"},
+        {"tun.metrics_file", ""},
         {"remote.hosts", "fd00:100::1"},
         {"remote.port", "443"},
         {"remote.server_name", ""},
@@ -933,6 +962,7 @@ int main() {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_port_as_string_or_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_hex_and_64_bit_integers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_control_socket_default_follows_dev, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_lists_and_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_version_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_enftun_keys, setup, teardown),

@@ -409,6 +409,22 @@ void test_server_socket_file_lifecycle(void** state) {
     assert_true(std::filesystem::exists(f->path));
     start_server(f);
     f->server.reset();
+    // A datagram socket (a NOTIFY_SOCKET, say): not ours to remove.
+    {
+        UniqueFd dgram(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::memcpy(addr.sun_path, f->path.data(), f->path.size());
+        assert_int_equal(::bind(dgram.get(), reinterpret_cast<const sockaddr*>(&addr), // NOLINT
+                                sizeof(addr)),
+                         0);
+        auto over_dgram =
+            ControlServer::create(*f->loop, f->path, [](std::string_view) { return ""; });
+        assert_false(over_dgram.has_value());
+        assert_int_equal(over_dgram.error().sys, EADDRINUSE);
+        assert_true(std::filesystem::exists(f->path));
+        ::unlink(f->path.c_str());
+    }
     // Not a socket: left alone.
     std::ofstream(f->path) << "precious\n";
     auto over_file = ControlServer::create(*f->loop, f->path, [](std::string_view) { return ""; });

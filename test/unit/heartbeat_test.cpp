@@ -181,7 +181,12 @@ void test_consume_takes_only_our_replies(void**) {
     g->hb->on_down();
     assert_int_equal(g->sent.size(), 1);
     const ByteVec& probe = g->sent[0];
+    assert_int_equal(g->hb->last_rtt_at_ms(), 0); // nothing measured yet
     assert_true(g->hb->consume(reply_to(probe, kRouterLinkLocal)));
+    // The reply to the latest probe gave a round trip (under the watchdog's
+    // bound: it came back at once).
+    assert_true(g->hb->last_rtt_at_ms() != 0);
+    assert_true(g->hb->last_rtt_us() < test_loop::kWatchdogMs * 1000);
     // Not from the router, or not a reply, or another process's probe.
     assert_false(g->hb->consume(reply_to(probe, *Ipv6Addr::parse("fd00::1"))));
     assert_false(g->hb->consume(probe));

@@ -1,13 +1,16 @@
 // Unit tests for tun/offload: the virtio-net header parser, completion of a
 // partial checksum (as the kernel leaves it with TUN_F_CSUM), and the
-// software TSO of GsoSplitter: segment sizes, IPv6 payload lengths, TCP
+// software TSO of GsoSplitter: segment sizes, IPv6 payload lengths (IPv4
+// total lengths, IDs and header checksums), TCP
 // sequence numbers, per-segment flags (FIN/PSH last, CWR first), checksums
 // that verify, payload bytes in order, and the malformed, unsupported and
-// too-small-buffer cases.
+// too-small-buffer cases; software USO (GSO_UDP_L4) for IPv6 and IPv4: UDP
+// and IP lengths, checksums that verify, a short last datagram, bad headers.
 #include "enftun/proto/checksum.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/tun/offload.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -175,6 +178,158 @@ void test_gso_malformed_and_unsupported(void**) {
     assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Unsupported);
 }
 
+// IPv4 (GSO_TCPV4, a version-2 frame from an allow_ipv4 client): each
+// segment gets its own total length, an ID one higher than the last, a
+// header checksum and a TCP checksum (IPv4 pseudo-header) that verify, and
+// the payload in order. The input is only read (reset_gso on Bytes).
+void test_gso_ipv4_segments(void**) {
+    ByteVec& p = g->pkt;
+    p.assign(20 + 20 + kPayload, 0);
+    p[0] = 0x45;
+    enftun::store_be16(p, 2, static_cast<std::uint16_t>(p.size()));
+    enftun::store_be16(p, 4, 0xfffe); // the ID wraps at the third segment
+    p[6] = 0x40;
+    p[8] = 64;
+    p[9] = 6;
+    const std::uint8_t addrs[8] = {198, 18, 0, 1, 198, 18, 0, 2};
+    std::memcpy(p.data() + 12, addrs, 8);
+    enftun::store_be32(p, 24, kSeq);
+    p[32] = 5 << 4;
+    p[33] = 0x18; // ACK PSH
+    for (std::size_t i = 0; i < kPayload; ++i) {
+        p[40 + i] = static_cast<std::uint8_t>(i % 251);
+    }
+    const ByteVec before = p;
+    const VnetHdr h{kVnetFlagNeedsCsum, kGsoTcpV4, 40, kMss, 20, 16};
+    assert_true(g->split.reset_gso(h, Bytes(p)).has_value());
+    std::size_t off = 0;
+    for (int i = 0; !g->split.done(); ++i) {
+        auto n = g->split.next(g->out);
+        assert_true(n.has_value());
+        const Bytes seg(g->out.data(), *n);
+        assert_int_equal(*n, 40 + kMss);
+        assert_int_equal(enftun::load_be16(seg, 2), *n);
+        assert_int_equal(enftun::load_be16(seg, 4), static_cast<std::uint16_t>(0xfffe + i));
+        assert_int_equal(
+            enftun::proto::checksum_fold(enftun::proto::checksum_add(0, seg.first(20))), 0);
+        std::uint32_t sum = enftun::proto::checksum_add(0, seg.subspan(12, 8));
+        sum += 6 + static_cast<std::uint32_t>(*n - 20);
+        assert_int_equal(
+            enftun::proto::checksum_fold(enftun::proto::checksum_add(sum, seg.subspan(20))), 0);
+        assert_int_equal(enftun::load_be32(seg, 24), static_cast<std::uint32_t>(kSeq + off));
+        assert_int_equal((seg[33] & 0x08) != 0, g->split.done()); // PSH on the last only
+        assert_memory_equal(seg.data() + 40, before.data() + 40 + off, kMss);
+        off += kMss;
+    }
+    assert_int_equal(off, kPayload);
+    assert_true(p == before);
+}
+
+// udp_packet: IPv6 (or IPv4) + UDP header + payload bytes i % 251, the UDP
+// length the whole super-packet's, the checksum field left 0.
+ByteVec udp_packet(int version, std::size_t payload) {
+    const std::size_t ip = version == 6 ? 40 : 20;
+    ByteVec p(ip + 8 + payload, 0);
+    if (version == 6) {
+        p[0] = 0x60;
+        enftun::store_be16(p, 4, static_cast<std::uint16_t>(8 + payload));
+        p[6] = 17;
+        p[7] = 64;
+        std::memcpy(p.data() + 8, kSrc.bytes.data(), 16);
+        std::memcpy(p.data() + 24, kDst.bytes.data(), 16);
+    } else {
+        p[0] = 0x45;
+        enftun::store_be16(p, 2, static_cast<std::uint16_t>(p.size()));
+        enftun::store_be16(p, 4, 0xfffe);
+        p[8] = 64;
+        p[9] = 17;
+        const std::uint8_t addrs[8] = {198, 18, 0, 1, 198, 18, 0, 2};
+        std::memcpy(p.data() + 12, addrs, 8);
+    }
+    enftun::store_be16(p, ip, 40000);
+    enftun::store_be16(p, ip + 2, 5201);
+    enftun::store_be16(p, ip + 4, static_cast<std::uint16_t>(8 + payload));
+    for (std::size_t i = 0; i < payload; ++i) {
+        p[ip + 8 + i] = static_cast<std::uint8_t>(i % 251);
+    }
+    return p;
+}
+
+// Software USO: kPayload + 123 bytes in kMss datagrams (the last short),
+// each with its IP length (IPv4: ID + 1 and header checksum), UDP length
+// and a UDP checksum that verifies, the payload in order; input untouched.
+void test_udp_gso_segments(void**) {
+    for (int version : {6, 4}) {
+        const std::size_t ip = version == 6 ? 40 : 20;
+        g->pkt = udp_packet(version, kPayload + 123);
+        const ByteVec before = g->pkt;
+        const VnetHdr h{kVnetFlagNeedsCsum,
+                        kGsoUdpL4,
+                        static_cast<std::uint16_t>(ip + 8),
+                        kMss,
+                        static_cast<std::uint16_t>(ip),
+                        6};
+        assert_true(g->split.reset_gso(h, Bytes(g->pkt)).has_value());
+        std::size_t off = 0;
+        for (int i = 0; !g->split.done(); ++i) {
+            auto n = g->split.next(g->out);
+            assert_true(n.has_value());
+            const Bytes seg(g->out.data(), *n);
+            const std::size_t chunk = std::min<std::size_t>(kMss, kPayload + 123 - off);
+            assert_int_equal(*n, ip + 8 + chunk);
+            assert_int_equal(enftun::load_be16(seg, ip + 4), 8 + chunk);
+            assert_int_not_equal(enftun::load_be16(seg, ip + 6), 0);
+            if (version == 6) {
+                assert_int_equal(enftun::load_be16(seg, 4), 8 + chunk);
+                assert_int_equal(
+                    enftun::proto::ipv6_upper_checksum(kSrc, kDst, 17, seg.subspan(40)), 0);
+            } else {
+                assert_int_equal(enftun::load_be16(seg, 2), *n);
+                assert_int_equal(enftun::load_be16(seg, 4), static_cast<std::uint16_t>(0xfffe + i));
+                assert_int_equal(
+                    enftun::proto::checksum_fold(enftun::proto::checksum_add(0, seg.first(20))), 0);
+                std::uint32_t sum = enftun::proto::checksum_add(0, seg.subspan(12, 8));
+                sum += 17 + static_cast<std::uint32_t>(*n - 20);
+                assert_int_equal(
+                    enftun::proto::checksum_fold(enftun::proto::checksum_add(sum, seg.subspan(20))),
+                    0);
+            }
+            assert_memory_equal(seg.data() + ip + 8, before.data() + ip + 8 + off, chunk);
+            off += chunk;
+        }
+        assert_int_equal(off, kPayload + 123);
+        assert_true(g->pkt == before);
+    }
+}
+
+void test_udp_gso_malformed(void**) {
+    g->pkt = udp_packet(6, kPayload);
+    const VnetHdr good{kVnetFlagNeedsCsum, kGsoUdpL4, 48, kMss, 40, 6};
+    VnetHdr h = good;
+    h.csum_start = 20; // inside the IPv6 header
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    assert_true(g->split.done());
+    h = good;
+    h.gso_size = 0;
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    h = good;
+    h.gso_type |= kGsoEcn; // ECN is TCP's
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    h = good;
+    h.csum_start = static_cast<std::uint16_t>(g->pkt.size() - 4); // UDP header past the end
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    g->pkt[0] = 0x50; // neither IPv4 nor IPv6
+    assert_int_equal(g->split.reset(good, g->pkt).error().code, Errc::Malformed);
+    g->pkt = udp_packet(4, kPayload);
+    h = good;
+    h.csum_start = 24; // not the IPv4 header length
+    assert_int_equal(g->split.reset(h, g->pkt).error().code, Errc::Malformed);
+    g->pkt.resize(10); // shorter than an IPv4 header
+    assert_int_equal(g->split.reset(good, g->pkt).error().code, Errc::Malformed);
+    g->pkt.clear();
+    assert_int_equal(g->split.reset(good, g->pkt).error().code, Errc::Malformed);
+}
+
 void test_segment_larger_than_buffer_is_skipped(void**) {
     g->pkt = tcp_packet(kPayload, 0);
     assert_true(g->split.reset(gso_hdr(), g->pkt).has_value());
@@ -195,6 +350,9 @@ int main() {
         cmocka_unit_test_setup_teardown(test_gso_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gso_short_last_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gso_malformed_and_unsupported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_ipv4_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_gso_segments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_udp_gso_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_larger_than_buffer_is_skipped, setup,
                                         teardown),
     };

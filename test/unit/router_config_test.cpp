@@ -70,6 +70,7 @@ void test_loads_full_router_config(void** state) {
     assert_int_equal(r.mtu, 9000);
     assert_int_equal(r.queue_limit, 1048576);
     assert_int_equal(r.busy_poll_us, 300);
+    assert_int_equal(r.protocol, 1);
     assert_int_equal(r.client_prefixes.size(), 2);
     assert_int_equal(r.client_prefixes[1].len, 48);
     assert_true(r.client_prefixes[1].addr == *Ipv6Addr::parse("fd00:f::"));
@@ -291,6 +292,8 @@ void test_router_rejects_out_of_range(void** state) {
          "must be between 65536 and 2147483647 (got 65535)"},
         {"queue 64-bit", "router = { queue_limit = 0x80000000L; };\n", 1, "router.queue_limit",
          "(got 2147483648)"},
+        {"protocol 0", "router = { protocol = 0; };\n", 1, "router.protocol",
+         "must be between 1 and 2 (got 0)"},
         {"busy poll negative", "router = { busy_poll_us = -1; };\n", 1, "router.busy_poll_us",
          "must be between 0 and 10000 (got -1)"},
         {"busy poll high", "router = { busy_poll_us = 10001; };\n", 1, "router.busy_poll_us",

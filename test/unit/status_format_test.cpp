@@ -26,6 +26,7 @@ SessionStatus session(int i) {
     s.queue_drops = 7;
     s.tls_version = "TLSv1.3";
     s.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    s.protocol = 2;
     return s;
 }
 
@@ -69,7 +70,7 @@ void test_text_has_totals_and_sessions(void**) {
     assert_true(contains(text, "revoked 1"));
     assert_true(contains(text, "ADDRESS"));
     assert_true(contains(text, "fd00:e::2  [fd00:100::2]:40000  2m 5s   312 B  2.0 KiB  7       "
-                               "TLSv1.3\n"));
+                               "TLSv1.3  2\n"));
     assert_false(text.find("more") != std::string::npos);
     assert_true(contains(format_status_text(sample(0, 0)), "\nno sessions\n"));
 }
@@ -109,6 +110,7 @@ void test_json_fields(void**) {
     assert_int_equal(s["tx_bytes"].get<int>(), 2048);
     assert_int_equal(s["queue_drops"].get<int>(), 7);
     assert_string_equal(s["tls_version"].get<std::string>().c_str(), "TLSv1.3");
+    assert_int_equal(s["protocol"].get<int>(), 2);
     assert_int_equal(j["sessions_omitted"].get<int>(), 3);
 }
 

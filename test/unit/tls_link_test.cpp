@@ -15,6 +15,7 @@
 #include "enftun/loop/loop.hpp"
 #include "enftun/proto/icmpv6.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tls/alpn.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tls/tls_stream.hpp"
 
@@ -276,6 +277,86 @@ void test_handshake_and_identity(void**) {
         }
     }
     assert_false(g->client.down.has_value());
+    assert_false(g->server.down.has_value());
+}
+
+void run_until_all_received(const char* what);
+
+// Client and server links on one socketpair, negotiating the wire protocol
+// by ALPN (tls/alpn.hpp): the client offers up to client_max, the server
+// selects up to server_max.
+void start_versioned_pair(unsigned client_max, unsigned server_max) {
+    int fds[2];
+    socket_pair(fds);
+    auto stream =
+        TlsStream::create(make_ctx(g->client_ctx, Role::Client, g_pki->client), UniqueFd(fds[0]));
+    assert_true(stream.has_value());
+    assert_true(stream->offer_protocols(client_max).has_value());
+    g->client.link.emplace(*g->loop, std::move(*stream), g->client, TlsLink::Options{});
+    TlsContext& server = make_ctx(g->server_ctx, Role::Server, g_pki->router);
+    enftun::tls::accept_protocols(server.get(), server_max);
+    make_link(g->server, server, fds[1], {});
+}
+
+// PROTOCOL.md "Negotiation": version 2 only when both speak it; a client
+// offering nothing, or a server selecting up to 1, gives version 1. Frames
+// of the version in force cross both ways (each side's reader and writer
+// switched at the handshake).
+void test_protocol_version_negotiation(void**) {
+    const struct {
+        unsigned client_max, server_max, want;
+    } cases[] = {{2, 2, 2}, {1, 2, 1}, {2, 1, 1}, {1, 1, 1}};
+    for (const auto& c : cases) {
+        teardown(nullptr);
+        setup(nullptr);
+        for (std::uint16_t i = 0; i < 50; ++i) {
+            g->client.to_send.push_back(echo(1200 + i, i));
+            g->server.to_send.push_back(echo(100 + i, i));
+        }
+        start_versioned_pair(c.client_max, c.server_max);
+        g->watchdog->run_until(both_up, "both links up");
+        assert_int_equal(g->client.link->version(), c.want);
+        assert_int_equal(g->server.link->version(), c.want);
+        assert_int_equal(g->client.link->stream().protocol_version(), c.want);
+        g->text = g->server.link->stream().describe();
+        assert_int_equal(g->text.find("enftun/2") != std::string::npos, c.want == 2);
+        run_until_all_received("frames both ways");
+    }
+}
+
+// Version 2: a GSO frame reaches a handler that does not take it whole
+// (Peer keeps the default on_gso_frame) as its segments, each at most the
+// MTU, with the payload in order (TlsLink::split_to_handler).
+void test_gso_frame_split_for_the_handler(void**) {
+    constexpr std::size_t kPayload = 5000;
+    constexpr std::uint16_t kMss = 1440;
+    ByteVec& p = g->client.to_send.emplace_back(40 + 20 + kPayload, 0); // kept alive in g
+    g->client.next = 1; // not for pump(): sent by hand below
+    p[0] = 0x60;
+    p[4] = static_cast<std::uint8_t>((20 + kPayload) >> 8);
+    p[5] = static_cast<std::uint8_t>(20 + kPayload);
+    p[6] = 6;
+    p[7] = 64;
+    std::memcpy(p.data() + 8, kClientAddr.bytes.data(), 16);
+    std::memcpy(p.data() + 24, kRouterAddr.bytes.data(), 16);
+    p[52] = 5 << 4;
+    p[53] = 0x10;
+    for (std::size_t i = 0; i < kPayload; ++i) {
+        p[60 + i] = static_cast<std::uint8_t>(i % 251);
+    }
+    start_versioned_pair(2, 2);
+    g->watchdog->run_until(both_up, "both links up");
+    const enftun::framing::GsoMeta meta{enftun::framing::kGsoTypeTcpV6, 1, 60, kMss, 40, 16};
+    assert_true(g->client.link->writer().append_gso_frame(p, meta));
+    assert_true(g->client.link->flush());
+    g->watchdog->run_until([] { return g->server.frames.size() == 4; }, "four segments");
+    std::size_t off = 0;
+    for (const ByteVec& seg : g->server.frames) {
+        assert_true(seg.size() <= 60 + kMss);
+        assert_memory_equal(seg.data() + 60, p.data() + 60 + off, seg.size() - 60);
+        off += seg.size() - 60;
+    }
+    assert_int_equal(off, kPayload);
     assert_false(g->server.down.has_value());
 }
 
@@ -606,6 +687,8 @@ void test_garbage_fails_handshake(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_handshake_and_identity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_protocol_version_negotiation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_frame_split_for_the_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_buffers_on_an_idle_link, setup, teardown),

@@ -27,8 +27,10 @@
 // DHCPv6 lease across reconnects and no stale packet is sent after one.
 #pragma once
 
+#include "enftun/client/client_snapshot.hpp"
 #include "enftun/client/client_state.hpp"
 #include "enftun/client/identity_watch.hpp"
+#include "enftun/client/reconnect_log.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/conn/backoff.hpp"
 #include "enftun/conn/connector.hpp"
@@ -75,6 +77,11 @@ struct ClientStats {
     std::uint64_t early_retries = 0;        // backoff cut short by a network change
     std::uint64_t idle_trims = 0;           // buffers and pages handed back after a burst
 
+    std::uint64_t tun_rx_bytes = 0;  // bytes of tun_rx
+    std::uint64_t tun_tx_bytes = 0;  // bytes of tun_tx
+    std::uint64_t link_rx_bytes = 0; // frames' bytes of the links that ended
+    std::uint64_t link_tx_bytes = 0;
+
     std::uint64_t tun_packets() const { return tun_rx + tun_tx; } // either way
 };
 
@@ -115,6 +122,8 @@ public:
 
     const proto::Ipv6Addr& address() const { return self_; }
     ClientState state() const { return state_; }
+    // What `enftun status` shows (client_snapshot.cpp).
+    ClientSnapshot snapshot() const;
 
 private:
     Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
@@ -127,6 +136,7 @@ private:
     void on_heartbeat_reply();
     void on_link_up() override;
     void on_frame(Bytes packet) override;
+    bool on_gso_frame(Bytes packet, const framing::GsoMeta& gso) override;
     void on_send_drained() override;
     void on_read_done(std::size_t frames) override;
     void on_link_down(const char* reason) override;
@@ -135,6 +145,10 @@ private:
     std::uint64_t idle_tick_ms() const;
 
     void on_tun_readable();
+    // Version 2 reads (read_tun_whole): what one read did.
+    enum class TunStep { Committed, Skipped, Full, Stop };
+    bool whole_reads() const;
+    TunStep read_tun_whole(framing::FrameWriter& writer);
     void on_tun_failed(int status);
     void drain_tun_while_down();
     bool send_to_host(Bytes packet);
@@ -193,12 +207,14 @@ private:
     bool failed_ = false;            // a fatal error stopped the client
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
     bool light_load_ = true;         // the last TUN event read at most one packet
+    std::size_t last_segments_ = 0;  // packets in read_tun_whole's last commit
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active
     // Event-driven (re)connects run at most once per interval, so a
     // flapping link cannot turn into a reconnect storm.
     static constexpr std::uint64_t kRouteRetryIntervalMs = 1000;
     conn::RetryPacer retry_pacer_{kRouteRetryIntervalMs};
     ClientStats stats_;
+    ReconnectLog reconnect_log_; // why tunnels and attempts ended
 };
 
 } // namespace enftun::tunnel

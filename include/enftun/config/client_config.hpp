@@ -44,7 +44,17 @@ struct TunConfig {
     // to the tunnel must come from it and IPv4 from the tunnel must be
     // addressed to it. Unset: IPv4 is not address-checked (README).
     std::optional<proto::Ipv4Addr> ipv4_address;
+    // The control socket of `enftun status` (control/): an absolute path,
+    // "" for none. The loader's default is default_control_socket(dev).
+    std::string control_socket = "/run/enftun/enf0.sock";
+    // OpenMetrics text written here every 5 s (node_exporter's textfile
+    // collector). Unset: none.
+    std::optional<std::string> metrics_file;
 };
+
+// "/run/enftun/DEV.sock": tun.control_socket's default, so that
+// `enftun status -c FILE` finds the socket of the daemon running FILE.
+std::string default_control_socket(std::string_view dev);
 
 struct RemoteConfig {
     std::vector<std::string> hosts; // tried in order; at least one
@@ -62,6 +72,9 @@ struct RemoteConfig {
     std::chrono::milliseconds reconnect_max_delay{60000}; // cap of the backoff
     // A connection up at least this long resets the backoff when it ends.
     std::chrono::milliseconds reconnect_stable_period{30000};
+    // Highest wire protocol version offered (PROTOCOL.md): 2 offers
+    // enftun/2 and enftun/1 by ALPN, 1 offers no ALPN (version 1 as is).
+    std::uint32_t protocol = 2;
 };
 
 struct RouteConfig {

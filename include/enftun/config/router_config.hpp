@@ -47,7 +47,7 @@ struct RouterConfig {
     std::string crl_file;
     std::uint32_t max_sessions = 10000; // authenticated sessions
     // Unauthenticated connections (router/handshake_budget.hpp): in all, the
-    // oldest evicted when full; from one source (IPv4 address, IPv6 /64),
+    // largest source's oldest evicted when full; from one source (IPv4 address, IPv6 /64),
     // more refused; and how long one may stay silent (at most
     // handshake_timeout, which counts from accept).
     std::uint32_t max_handshakes = 256;
@@ -63,6 +63,9 @@ struct RouterConfig {
     // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off
     // (the default; an opt-in for latency, as the client's).
     std::uint32_t busy_poll_us = 0;
+    // Highest wire protocol version selected (PROTOCOL.md): 2 selects
+    // enftun/2 when a client offers it; 1 never does (version 1 for all).
+    std::uint32_t protocol = 2;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
     // The control socket `enftun-router status` asks (control/); "": none.

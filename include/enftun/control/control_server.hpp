@@ -60,9 +60,11 @@ public:
     // Creates the socket at `path` (absolute, at most 107 bytes): a stale
     // socket there (nobody listening) is replaced, the parent folder is
     // made (mode 0755) if missing, the socket gets mode 0660.
+    // Only a stream socket nobody listens on counts as stale.
     // Errors: Config (path not absolute or too long), System with
-    // sys = EADDRINUSE (a daemon answers there), EEXIST (something that is
-    // not a socket is there) or the errno of the failing call.
+    // sys = EADDRINUSE (a daemon answers there, or another kind of socket
+    // is there), EEXIST (something that is not a socket is there) or the
+    // errno of the failing call.
     static Result<std::unique_ptr<ControlServer>> create(loop::Loop& loop, std::string path,
                                                          Handler handler, ServerLimits limits = {});
     ~ControlServer();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 
+#include "enftun/framing/frame_v2.hpp"
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
 
@@ -39,7 +40,8 @@ struct Frame {
 // us buffer 64 KiB of garbage before we notice.
 [[nodiscard]] Result<std::optional<Frame>> parse_frame(Bytes buf, std::size_t max_payload);
 
-// Receive buffer for one stream. Use:
+// Receive buffer for one stream, in version 1 (the default) or version 2
+// (frame_v2.hpp; set_version before the first byte). Use:
 //   auto room = r.writable();            // read from TLS into room
 //   r.commit(n);
 //   while (auto f = r.next(); f && *f)   // deliver **f; error => close
@@ -53,6 +55,12 @@ public:
     // largest frame always fits; more lets one read take several frames.
     FrameReader(std::size_t max_payload, std::size_t capacity);
 
+    // Switches the framing version (1 or 2) of a reader that holds nothing
+    // yet; capacity: as in the constructor, for the largest frame of that
+    // version (kMaxV2Frame for 2). Storage made for the old one is freed.
+    void set_version(int version, std::size_t capacity);
+    int version() const { return version_; }
+
     // Free space after the buffered bytes. Moves a leftover partial frame to
     // the front first when the space behind it could not hold a whole
     // largest frame. Empty only if complete frames were left undrained.
@@ -62,6 +70,8 @@ public:
     // The next whole frame's payload, nullopt if none is complete yet, or a
     // parse_frame error (the reader then stays stuck on that error).
     [[nodiscard]] Result<std::optional<Bytes>> next();
+    // As next(), with the frame's GSO metadata (version 2) if it has any.
+    [[nodiscard]] Result<std::optional<FrameV2>> next_frame();
 
     std::size_t buffered() const { return end_ - begin_; }
     std::size_t capacity() const { return capacity_; }
@@ -71,8 +81,11 @@ public:
     void release();
 
 private:
+    std::size_t max_frame() const;
+
     std::size_t max_payload_;
     std::size_t capacity_;
+    int version_ = 1;
     // Not a vector: resize() would zero capacity_ bytes at every allocation,
     // and the router allocates again after each release().
     std::unique_ptr<std::uint8_t[]> buf_;

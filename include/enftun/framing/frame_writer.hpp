@@ -12,6 +12,7 @@
 // allocates its whole capacity.
 #pragma once
 
+#include "enftun/framing/frame_v2.hpp"
 #include "enftun/util/bytes.hpp"
 
 #include <cstddef>
@@ -23,6 +24,11 @@ class FrameWriter {
 public:
     explicit FrameWriter(std::size_t capacity) : capacity_(capacity) {}
 
+    // The framing version (1 or 2, frame_v2.hpp) of the frames written from
+    // now on; set once, before the first frame.
+    void set_version(int version) { version_ = version; }
+    int version() const { return version_; }
+
     // Room for a payload of up to max_payload bytes, or an empty span if it
     // does not fit (even after compaction). Valid until the next call.
     MutBytes reserve_frame(std::size_t max_payload);
@@ -30,6 +36,14 @@ public:
     void commit_frame(std::size_t payload_len);
     // Copies payload in as one frame. False (nothing written) if it does not fit.
     bool append_frame(Bytes payload);
+
+    // Version 2 only: room for a super-packet of up to max_packet bytes
+    // behind a GSO frame's header and metadata (empty if it does not fit),
+    // its commit, and a copying append. The caller has validated the
+    // metadata (check_gso_packet).
+    MutBytes reserve_gso_frame(std::size_t max_packet);
+    void commit_gso_frame(std::size_t packet_len, const GsoMeta& meta);
+    bool append_gso_frame(Bytes packet, const GsoMeta& meta);
 
     // Bytes waiting to be sent, at most max; the front of the queue.
     Bytes pending(std::size_t max) const;
@@ -44,7 +58,10 @@ private:
     bool make_room(std::size_t need);
     void grow(std::size_t need);
 
+    std::size_t header_len() const;
+
     std::size_t capacity_;
+    int version_ = 1;
     // Not a vector: resize() would zero the storage at every allocation.
     std::unique_ptr<std::uint8_t[]> buf_;
     std::size_t storage_ = 0;

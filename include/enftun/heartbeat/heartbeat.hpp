@@ -37,9 +37,14 @@ public:
     // New period and timeout (a config reload), in force at once.
     void set_timing(std::uint64_t period_ms, std::uint64_t timeout_ms);
     // True if pkt is the reply to one of our probes; the caller then drops it.
-    bool consume(Bytes pkt) const;
+    // The reply to the latest probe also gives its round-trip time.
+    bool consume(Bytes pkt);
 
     std::uint64_t probes_sent() const { return probes_sent_; }
+    // The round trip of the last answered probe, in microseconds, and when
+    // (loop ms) it was measured; 0 if none yet.
+    std::uint64_t last_rtt_us() const { return last_rtt_us_; }
+    std::uint64_t last_rtt_at_ms() const { return last_rtt_at_ms_; }
 
 private:
     void on_timer();
@@ -55,6 +60,9 @@ private:
     std::uint16_t id_;
     std::uint16_t seq_ = 0;
     std::uint64_t probes_sent_ = 0;
+    std::uint64_t probe_sent_ns_ = 0; // when probe seq_ went out (loop::hrtime_ns)
+    std::uint64_t last_rtt_us_ = 0;
+    std::uint64_t last_rtt_at_ms_ = 0;
     bool running_ = false;
     std::array<std::uint8_t, 64> probe_buf_{};
 };

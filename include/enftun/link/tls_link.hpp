@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace enftun::tunnel {
@@ -38,6 +39,14 @@ public:
         virtual void on_link_up() = 0;
         // One complete frame: a packet that passed framing::parse_frame.
         virtual void on_frame(Bytes packet) = 0;
+        // Version 2: one GSO frame, its super-packet validated against gso
+        // (framing::check_gso_packet). Return false to have the link cut it
+        // into segments and call on_frame() with each (the default).
+        virtual bool on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
+            (void)packet;
+            (void)gso;
+            return false;
+        }
         // The writer emptied after having been blocked on the socket, by
         // whichever flush emptied it (the link's own or the owner's). Called
         // from the link's poll callback, never from inside flush().
@@ -45,6 +54,8 @@ public:
         // A readable event has been handled: every frame of it, `frames` in
         // all, was delivered. A place to flush what on_frame() queued
         // elsewhere, once per batch (and for busy-polling to count events).
+        // (A GSO frame counts as its segments: busy-polling must see a
+        // super-packet as the bulk traffic it is.)
         virtual void on_read_done(std::size_t frames) { (void)frames; }
         // The link is dead; reason is for the log ("TLS read failed:
         // <OpenSSL's reason>"), valid during the call only: the one line
@@ -70,6 +81,8 @@ public:
     TlsLink& operator=(const TlsLink&) = delete;
 
     bool up() const { return up_; }
+    // The wire protocol version in force (PROTOCOL.md), known once up: 1 or 2.
+    unsigned version() const { return version_; }
     bool dead() const { return dead_; }
     tls::TlsStream& stream() { return stream_; }
     framing::FrameWriter& writer() { return writer_; }
@@ -109,6 +122,7 @@ private:
     void die_tls(const char* reason);
     void fail_tls(const char* reason);
     void report_down();
+    void split_to_handler(Bytes packet, const framing::GsoMeta& gso);
 
     tls::TlsStream stream_;
     Handler& handler_; // outlives the link
@@ -117,7 +131,9 @@ private:
     framing::FrameWriter writer_;
     loop::Poll poll_;
     loop::Timer handshake_timer_;
-    loop::Timer down_timer_; // reports a failure found in an owner's call
+    loop::Timer down_timer_;                  // reports a failure found in an owner's call
+    std::unique_ptr<std::uint8_t[]> segment_; // split_to_handler's buffer, on first use
+    unsigned version_ = 1;
     bool up_ = false;
     bool dead_ = false;
     bool want_write_ = false;
@@ -126,6 +142,7 @@ private:
     bool drain_owed_ = false;
     bool protocol_error_ = false;
     std::uint64_t frames_rx_ = 0;
+    std::uint64_t packets_rx_ = 0; // frames, a GSO frame counted as its segments
     std::uint64_t bytes_rx_ = 0;
     std::uint64_t bytes_tx_ = 0;
     std::string reason_; // why the link died, alive while on_link_down() runs

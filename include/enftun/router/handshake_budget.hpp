@@ -13,10 +13,14 @@
 // - each source (an IPv4 address, or an IPv6 /64: one subscriber usually
 //   holds a whole /64, so counting single addresses would give it 2^64
 //   slots) holds at most max_per_source entries; one more is refused;
-// - all sources together hold at most max_handshakes; when full, the OLDEST
-//   entry is evicted to admit the new one. A flood can then only delay a
-//   real client by pushing max_handshakes newer connections in before its
-//   handshake ends, instead of keeping it out for as long as it lasts.
+// - all sources together hold at most max_handshakes; when full, one entry
+//   is evicted to admit the new one: the oldest entry of the source holding
+//   the most entries (ties: the source whose oldest entry is oldest). A
+//   flood from many sources (many /64s, each under its cap) then evicts its
+//   own entries first; a real client's single pending handshake goes last,
+//   only once every source holds one. With all sources at one entry each
+//   this is plain oldest-first.
+//   Cost: O(log entries) per admit() and release().
 //
 // Lifetime: ids are never reused; release() of an unknown id is a no-op, so
 // the router may release what was already evicted or expired.
@@ -29,6 +33,7 @@
 #include <cstdint>
 #include <list>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
@@ -62,7 +67,7 @@ public:
     struct Admission {
         bool admitted = false;       // false: the source is at its cap
         Id id = 0;                   // valid iff admitted
-        std::optional<Id> evicted{}; // the oldest entry, dropped to make room
+        std::optional<Id> evicted{}; // dropped to make room (see above)
     };
 
     explicit HandshakeBudget(Options opts) : opts_(opts) {}
@@ -94,13 +99,35 @@ private:
     };
     using List = std::list<Entry>;
 
+    // A source's entries by id: ids grow with admission, so begin() is its
+    // oldest.
+    using SourceIds = std::set<Id>;
+    // The eviction order of sources: most entries first, then the one whose
+    // oldest entry is oldest. (count, oldest) is unique: ids belong to one
+    // source.
+    struct Rank {
+        std::size_t count;
+        Id oldest;
+        SourceKey source;
+    };
+    struct RankOrder {
+        bool operator()(const Rank& a, const Rank& b) const {
+            return a.count != b.count ? a.count > b.count : a.oldest < b.oldest;
+        }
+    };
+
     void erase(List::iterator it);
+    // Drops `source`'s rank before a change to its ids, and puts it back
+    // (if it still holds any) after.
+    void unrank(const SourceKey& source, const SourceIds& ids);
+    void rank(const SourceKey& source, const SourceIds& ids);
 
     Options opts_;
     Id next_id_ = 1;
     List entries_; // oldest first: admission order
     std::unordered_map<Id, List::iterator> by_id_;
-    std::unordered_map<SourceKey, std::size_t, SourceKeyHash> per_source_;
+    std::unordered_map<SourceKey, SourceIds, SourceKeyHash> per_source_;
+    std::set<Rank, RankOrder> ranks_; // one per source in per_source_
 };
 
 } // namespace enftun::router

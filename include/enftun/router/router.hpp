@@ -21,7 +21,7 @@
 //
 // Unauthenticated connections (handshake_budget.hpp) have their own budget:
 // router.max_handshakes in all, router.max_handshakes_per_source from one
-// source, the oldest evicted when full. Each starts as a Prelude (socket
+// source, the largest source's oldest evicted when full. Each starts as a Prelude (socket
 // only) until its first 9 bytes show a ClientHello of a sane size, then
 // becomes a Session whose link runs the TLS handshake. max_sessions counts
 // authenticated sessions only. Failed handshakes are logged in a summary
@@ -111,7 +111,8 @@ public:
     // Called by sessions.
     void on_session_up(Session& s);
     void on_session_down(Session& s, const char* reason);
-    void on_packet(Session& from, Bytes packet);
+    // gso: set for a version-2 super-packet (validated by the link).
+    void on_packet(Session& from, Bytes packet, const framing::GsoMeta* gso = nullptr);
     void on_batch_end();
     // A session's readable event has delivered its `frames` (on_packet).
     void on_session_read_done(std::size_t frames);
@@ -139,7 +140,8 @@ private:
     void arm_housekeeping();
     void housekeeping();
     void on_tun_readable();
-    void deliver(const proto::Ipv6Addr& dst, Bytes packet);
+    void deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::GsoMeta* gso);
+    void write_tun_gso(Bytes packet, const framing::GsoMeta& gso);
     bool answer_echo(Session& from, Bytes packet);
     void retire(Session& s);
     void sweep_idle();

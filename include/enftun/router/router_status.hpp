@@ -60,6 +60,7 @@ struct SessionStatus {
     std::uint64_t queue_drops = 0; // packets for it dropped: its queue was full
     std::string tls_version;       // "TLSv1.3"
     std::string tls_cipher;        // "TLS_AES_256_GCM_SHA384"
+    unsigned protocol = 1;         // wire protocol version (PROTOCOL.md)
 };
 
 // Packets and their bytes in one direction.

@@ -48,6 +48,7 @@ public:
 
     void on_link_up() override;
     void on_frame(Bytes packet) override;
+    bool on_gso_frame(Bytes packet, const framing::GsoMeta& gso) override;
     void on_send_drained() override {}
     void on_read_done(std::size_t frames) override;
     void on_link_down(const char* reason) override;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "enftun/proto/ipv6_addr.hpp"
+#include "enftun/tls/alpn.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
@@ -78,8 +79,18 @@ public:
     Result<proto::Ipv6Addr> peer_address() const;
     // The verified peer's certificate (borrowed from the SSL), or null.
     X509* peer_certificate() const { return SSL_get0_peer_certificate(ssl_.get()); }
-    // "TLSv1.3 TLS_AES_256_GCM_SHA384", for the log.
+    // "TLSv1.3 TLS_AES_256_GCM_SHA384" (and " enftun/2" on version 2), for the log.
     std::string describe() const;
+    // "TLSv1.3" and "TLS_AES_256_GCM_SHA384": describe()'s parts, for status.
+    std::string version_name() const;
+    std::string cipher_name() const;
+    // The wire protocol version negotiated by ALPN (alpn.hpp): 1 or 2.
+    unsigned protocol_version() const;
+    // Client side, before the handshake: offer versions up to max_version.
+    // Errors: Tls.
+    [[nodiscard]] Status offer_protocols(unsigned max_version) {
+        return tls::offer_protocols(ssl_.get(), max_version);
+    }
     // Why the last call returned Error ("" before any): OpenSSL's error
     // queue, errno or the certificate check. Not logged here, so that the
     // owner logs one line per failure, with this in it.

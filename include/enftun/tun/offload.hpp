@@ -1,11 +1,15 @@
 // Offload: the virtio-net header (linux/virtio_net.h) that a TUN opened with
 // IFF_VNET_HDR puts before each packet, and the work a NIC would do for the
-// offloads we enable with TUNSETOFFLOAD (TUN_F_CSUM | TUN_F_TSO6):
+// offloads we enable with TUNSETOFFLOAD (TUN_F_CSUM | TUN_F_TSO6, and
+// TUN_F_USO4 | TUN_F_USO6 where the kernel offers them):
 //   - a packet flagged VIRTIO_NET_HDR_F_NEEDS_CSUM carries only the
 //     pseudo-header sum in its transport checksum field: complete it;
-//   - a GSO_TCPV6 packet is a TCP/IPv6 super-packet of up to 64 KiB: cut it
+//   - a GSO_TCPV6 (or GSO_TCPV4) packet is a TCP super-packet of up to 64 KiB: cut it
 //     into gso_size-sized segments with their own lengths, sequence numbers,
-//     flags and checksums (software TSO).
+//     flags and checksums (software TSO);
+//   - a GSO_UDP_L4 packet is a UDP super-packet (UDP_SEGMENT): cut it into
+//     gso_size-sized datagrams with their own IP and UDP lengths and UDP
+//     checksums (software USO).
 // With TSO the kernel hands the daemon one 64 KiB read instead of ~44 reads
 // of one packet each, and the sender's TCP stack works on large buffers.
 // wireguard-go does the same (tun/offload_linux.go). Pure code: no syscalls.
@@ -27,7 +31,9 @@ namespace enftun::tun {
 constexpr std::size_t kVnetHdrLen = 10;
 constexpr std::uint8_t kVnetFlagNeedsCsum = 1; // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr std::uint8_t kGsoNone = 0;           // VIRTIO_NET_HDR_GSO_NONE
+constexpr std::uint8_t kGsoTcpV4 = 1;          // VIRTIO_NET_HDR_GSO_TCPV4
 constexpr std::uint8_t kGsoTcpV6 = 4;          // VIRTIO_NET_HDR_GSO_TCPV6
+constexpr std::uint8_t kGsoUdpL4 = 5;          // VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 4.18)
 constexpr std::uint8_t kGsoEcn = 0x80;         // VIRTIO_NET_HDR_GSO_ECN
 
 struct VnetHdr {
@@ -58,22 +64,30 @@ public:
     // whose headers do not parse or lie), Unsupported (a GSO type we did not
     // enable). On error done() is true.
     [[nodiscard]] Status reset(const VnetHdr& hdr, MutBytes packet);
+    // The same for a GSO packet only (TCPv6, TCPv4 or UDP), which is read and
+    // never written: a super-packet from a version-2 frame. Errors: as reset.
+    [[nodiscard]] Status reset_gso(const VnetHdr& hdr, Bytes packet);
     bool done() const { return done_; }
     // Copies the next packet into out and returns its length. Errors:
     // NoSpace (out is too small: that packet is skipped).
     [[nodiscard]] Result<std::size_t> next(MutBytes out);
 
 private:
+    Status reset_udp(const VnetHdr& hdr, Bytes packet);
     Result<std::size_t> next_segment(MutBytes out);
+    Result<std::size_t> finish_udp(MutBytes out, std::size_t len);
 
-    MutBytes pkt_{};
+    Bytes pkt_{};
     bool done_ = true;
     bool gso_ = false;
-    std::size_t tcp_off_ = 0;  // TCP header offset (csum_start)
-    std::size_t hdr_end_ = 0;  // IPv6 + extension + TCP headers
+    bool ipv4_ = false;        // IPv4: IPv4 lengths, IDs and header checksum
+    bool udp_ = false;         // UDP (USO): UDP length and checksum, no sequence
+    std::size_t tcp_off_ = 0;  // transport header offset (csum_start)
+    std::size_t hdr_end_ = 0;  // IP (+ extension) + transport headers
     std::size_t mss_ = 0;      // payload bytes per segment (gso_size)
     std::size_t next_off_ = 0; // first payload byte of the next segment
     std::uint32_t seq0_ = 0;   // sequence number of the first payload byte
+    std::uint16_t id0_ = 0;    // IPv4 ID of the first segment
 };
 
 } // namespace enftun::tun

@@ -4,11 +4,11 @@
 // packet each.
 //
 // Offloads (offload.hpp): open() asks for IFF_VNET_HDR with checksum and
-// TCP/IPv6 segmentation offload, and falls back to plain packets when the
-// kernel refuses. With them one read() syscall may bring a 64 KiB TCP
-// super-packet, kept in a staging buffer and handed out one segment per
-// read() call: while pending() is true, packets wait there that no readable
-// event will announce, so callers keep reading until it turns false.
+// TCP/IPv6 segmentation offload (and UDP segmentation offload where the
+// kernel has it), and falls back to plain packets when the kernel refuses. With them one read()
+// syscall may bring a 64 KiB TCP super-packet, kept in a staging buffer and handed out one segment
+// per read() call: while pending() is true, packets wait there that no readable event will
+// announce, so callers keep reading until it turns false.
 #pragma once
 
 #include "enftun/tun/offload.hpp"
@@ -40,19 +40,46 @@ public:
     // Writes one packet. Errors: WouldBlock, System (e.g. EINVAL for a bad packet).
     Result<std::size_t> write(Bytes pkt);
 
+    // Offload only, and only while !pending(): reads one packet whole, a
+    // super-packet included (gso_type != kGsoNone; its checksum left
+    // partial), the view valid until the next read. A plain packet comes
+    // with its checksum completed. The caller sends it whole, or calls
+    // split_staged() to have read() hand out its segments instead.
+    // Errors: as read().
+    struct WholeRead {
+        VnetHdr hdr;
+        Bytes packet;
+    };
+    Result<WholeRead> read_whole();
+    // The last read_whole() super-packet, to be read() segment by segment.
+    // Errors: as GsoSplitter::reset (the packet is dropped).
+    [[nodiscard]] Status split_staged();
+    // Offload only: writes a super-packet whole with its virtio-net header;
+    // the kernel segments it (or delivers it whole). Errors: as write().
+    Result<std::size_t> write_gso(Bytes pkt, const VnetHdr& hdr);
+
     // Segments of an offloaded read not yet returned by read().
     bool pending() const { return !split_.done(); }
     bool offload() const { return stage_ != nullptr; }
+    // Whether write_gso() takes a super-packet of this GSO type whole: TCP
+    // wherever offload() is, UDP only where the kernel took USO.
+    bool takes_gso(std::uint8_t gso_type) const {
+        return offload() && ((gso_type & ~kGsoEcn) != kGsoUdpL4 || uso_);
+    }
 
 private:
-    TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr);
+    TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr, bool uso);
     Result<std::size_t> read_offloaded(MutBytes buf);
+    Result<std::size_t> write_with(const std::uint8_t* vnet, Bytes pkt);
 
     UniqueFd fd_;
     std::string name_;
     unsigned ifindex_ = 0;
+    bool uso_ = false;                      // TUNSETOFFLOAD took TUN_F_USO4 | TUN_F_USO6
     std::unique_ptr<std::uint8_t[]> stage_; // one offloaded read; null: no vnet header
     GsoSplitter split_;
+    VnetHdr staged_hdr_;         // header of the last read_whole()
+    std::size_t staged_len_ = 0; // its packet's length
 };
 
 } // namespace enftun::tun

@@ -1,0 +1,91 @@
+// ConnectionGuard: bounds what unauthenticated peers may hold of
+// enftun-enroll's thread pools. httplib gives each connection a pool thread
+// and its read timeout counts per read, so a peer trickling a byte every few
+// seconds (slowloris) would hold a thread for ever. The guard gives each
+// connection a deadline for its TLS handshake and request header
+// (header_seconds), then one for the body, the handler and the reply
+// (rest_seconds). One source (an IPv4 address, an IPv6 /64) has at most
+// max_per_source connections at a time with that header time; more (from
+// the same source, while those are still before their header's end) get
+// over_cap_header_seconds. So slow clients from one source hold at most
+// max_per_source threads for long, while a burst of fast devices behind one
+// NAT address still gets through (a handshake and a header take
+// milliseconds); closing over-cap connections at once would refuse those.
+// A connection past its deadline gets shutdown(SHUT_RDWR): httplib's
+// blocked read returns, httplib closes the connection and frees the thread,
+// the peer sees EOF.
+//
+// Hooks into OpenSSL (httplib makes one SSL per connection from our
+// SSL_CTX): attach() installs an info callback that registers the socket at
+// handshake start, and an SSL ex_data free callback (SSL_free runs it
+// before httplib closes the socket) that unregisters it, so the guard never
+// touches a descriptor that was closed and reused. header_done() is called
+// from the handler thread (httplib's pre-routing handler).
+//
+// Threads: one watchdog thread of its own; everything else from httplib's
+// pool threads, under one mutex. No errors: a socket the guard cannot place
+// (no peer address) counts as one anonymous source.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <array>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace enftun::enroll {
+
+class ConnectionGuard {
+public:
+    struct Limits {
+        std::chrono::seconds header_seconds{5};
+        std::chrono::seconds over_cap_header_seconds{1};
+        std::chrono::seconds rest_seconds{30};
+        std::size_t max_per_source = 8;
+    };
+
+    explicit ConnectionGuard(Limits limits);
+    ~ConnectionGuard(); // stops the watchdog; must outlive every SSL_CTX attached
+    ConnectionGuard(const ConnectionGuard&) = delete;
+    ConnectionGuard& operator=(const ConnectionGuard&) = delete;
+
+    // Installs the callbacks on ctx (before any connection).
+    void attach(SSL_CTX& ctx);
+    // The calling thread's connection has sent its whole request header.
+    void header_done();
+
+private:
+    using Clock = std::chrono::steady_clock;
+    using Source = std::array<std::uint8_t, 16>;
+    struct Entry {
+        int fd;
+        Source source;
+        Clock::time_point deadline;
+        bool counted; // one of its source's max_per_source (header not done)
+        bool shut;    // shutdown() done
+    };
+
+    static int ssl_index(); // the SSL ex_data slot, with on_free
+    static void on_info(const SSL* ssl, int where, int ret);
+    static void on_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, long argl,
+                        void* argp);
+    void admit(const SSL* ssl);
+    void forget(const SSL* ssl);
+    void uncount(Entry& e); // under mutex_
+    void watch();
+
+    Limits limits_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::map<const SSL*, Entry> entries_;
+    std::map<Source, std::size_t> per_source_;
+    std::thread watchdog_;
+};
+
+} // namespace enftun::enroll

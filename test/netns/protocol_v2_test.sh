@@ -1,0 +1,291 @@
+#!/usr/bin/env bash
+# protocol_v2_test.sh: wire protocol version 2 (PROTOCOL.md), TCP
+# super-packets across the tunnel, and its interop with version 1 (CTest:
+# netns.protocol_v2_test; exit 77 = skipped).
+#
+# Topology (hub_lib.sh): r runs enftun-router with the gateway TUN enfr0
+# (fd00:f::1); c1 (fd00:e::5) and c2 (fd00:e::6) run enftun; x is a raw
+# TLS peer (openssl s_client -alpn enftun/2, the impostor's certificate,
+# fd00:e::8). Every transfer is iperf3 -n 20M (bounded by a timeout).
+# nftables in c1, c2 and r count what their kernels receive on the TUN in
+# packets longer than the MTU: only a super-packet written whole can be.
+#
+#   a. v2 <-> v2: both sessions say enftun/2; c1 -> router TUN, router TUN ->
+#      c1, c1 -> c2, c2 -> c1 complete; c1, c2 and r's TUNs received
+#      super-packets (> MTU); no kernel counts a checksum error (nstat).
+#   b. malformed version-2 frames from x (lying GSO metadata: segment size
+#      0, a header length that disagrees; an over-long frame): each closes
+#      x's session as a protocol error, counted; c1's session stays up and
+#      still carries traffic.
+#   c. v2 router, v1 client (c2 with remote.protocol = 1): no enftun/2 on
+#      c2's session; c1 -> c2 and router TUN -> c2 complete, split by the
+#      router: nothing longer than the MTU reaches c2's TUN; no checksum errors.
+#   d. v1 router (router.protocol = 1), v2 client c1: no enftun/2; c1 ->
+#      router TUN and back complete; nothing longer than the MTU reaches
+#      c1's TUN or the router's; no checksum errors.
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+
+# shellcheck disable=SC2034 # read by lib.sh
+ET_WAIT_TIMEOUT=20
+readonly MTU=1500 TABLE=enftun_v2
+readonly C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
+FAILED=0
+PASSED=0
+PKI=""
+
+check() {
+    local desc="$1"
+    shift
+    if "$@"; then
+        echo "  ok: $desc"
+        PASSED=$((PASSED + 1))
+    else
+        echo "  not ok: $desc"
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+# --------------------------------------------------------------- set-up
+
+write_confs() {
+    local router_protocol="$1" c2_protocol="$2"
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,fd00:102::1 \
+        address=fd00:e::1 cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
+        tun_dev=enfr0 tun_address="$GW_ADDR" tun_routes=fd00:e::/64 mtu="$MTU" \
+        protocol="$router_protocol"
+    local -a common=("ca=$PKI/ca.pem" "prefixes=fd00:e::/64,fd00:f::/64" "mtu=$MTU")
+    write_client_conf "$ET_TMP/c1.conf" "${common[@]}" hosts=fd00:100::1 \
+        cert="$PKI/c1.pem" key="$PKI/c1.key" protocol=2 reconnect_max_delay=1000
+    write_client_conf "$ET_TMP/c2.conf" "${common[@]}" hosts=fd00:101::1 \
+        cert="$PKI/c2.pem" key="$PKI/c2.key" protocol="$c2_protocol"
+}
+
+start_router() {
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router hub_router_listening
+}
+
+# start_client NAME: enftun in namespace NAME, with the routes enftun-setup adds.
+start_client() {
+    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
+    et_wait_for -d "$1" et_link_up "$1" enf0
+    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
+    et_exec "$1" ip -6 route replace fd00:f::/64 dev enf0
+    et_wait_for -d "$1" et_log_has "$1" "tunnel up"
+}
+
+# load_counters NS DEV: counts (from 0) packets longer than the MTU that its kernel took
+# in from the tunnel TUN (prerouting sees a GSO packet whole).
+load_counters() {
+    local ns="$1" dev="$2"
+    et_exec "$ns" nft delete table inet "$TABLE" 2>/dev/null || true # from 0 again
+    et_exec "$ns" nft -f - <<EOF
+table inet $TABLE {
+    counter big {}
+    chain pre {
+        type filter hook prerouting priority -500; policy accept;
+        iifname "$dev" meta length > $MTU counter name "big"
+    }
+}
+EOF
+}
+
+big() {
+    et_nft_counter "$1" "$TABLE" big
+}
+
+listening() {
+    [[ -n $(et_exec "$1" ss -Hltn "src [$2]:5201") ]]
+}
+
+# iperf NS DST [ARGS]: one bounded transfer to DST's iperf3 server.
+iperf() {
+    local ns="$1" dst="$2"
+    shift 2
+    et_exec "$ns" timeout 60 iperf3 -6 -c "$dst" -n 20M --connect-timeout 5000 "$@" \
+        >>"$ET_TMP/iperf.log" 2>&1
+}
+
+# no_csum_errors NS: the namespace's kernel counted no bad TCP or UDP checksum.
+no_csum_errors() {
+    local n
+    n="$(et_exec "$1" nstat -az TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors |
+        awk 'NR > 1 { s += $2 } END { print s + 0 }')"
+    [[ $n -eq 0 ]] || echo "    $1: $n checksum errors"
+    [[ $n -eq 0 ]]
+}
+
+link_gone() {
+    ! et_link_exists "$1" "$2"
+}
+
+log_count_above() {
+    (($(et_log_count "$1" "$2") > $3))
+}
+
+# session_line NAME ADDR: the router's last "session up" line for ADDR.
+session_line() {
+    grep -F "session up: $2 " "$(et_daemon_log "$1")" | tail -n 1
+}
+
+speaks_v2() {
+    [[ $(session_line router "$1") == *"enftun/2"* ]]
+}
+
+speaks_v1() {
+    local line
+    line="$(session_line router "$1")"
+    [[ -n $line && $line != *"enftun/2"* ]]
+}
+
+# ------------------------------------------------------------------ steps
+
+step_a() {
+    echo "a. v2 <-> v2"
+    check "c1's session is version 2" speaks_v2 "$C1_ADDR"
+    check "c2's session is version 2" speaks_v2 "$C2_ADDR"
+    check "c1 -> router TUN (20 MB)" iperf c1 "$GW_ADDR"
+    check "router TUN -> c1 (20 MB)" iperf c1 "$GW_ADDR" -R
+    check "c1 -> c2 (20 MB)" iperf c1 "$C2_ADDR"
+    check "c2 -> c1 (20 MB)" iperf c1 "$C2_ADDR" -R
+    echo "    TUN packets > MTU: c1 $(big c1) c2 $(big c2) r $(big r)"
+    check "super-packets reached c1's kernel whole" test "$(big c1)" -gt 0
+    check "super-packets reached c2's kernel whole" test "$(big c2)" -gt 0
+    check "super-packets reached the router's kernel whole" test "$(big r)" -gt 0
+    local ns
+    for ns in c1 c2 r; do
+        check "no checksum errors in $ns" no_csum_errors "$ns"
+    done
+}
+
+# A TCP/IPv6 super-packet x -> c1 (60 + 3000 bytes) in a GSO frame, with
+# metadata fields overridden by the arguments: gso_size hdr_len.
+gso_frame() {
+    python3 - "$1" "$2" <<'EOF'
+import struct, sys
+gso_size, hdr_len = int(sys.argv[1]), int(sys.argv[2])
+payload = 3000
+src = bytes.fromhex("fd00000000000000000000000000000" + "8")
+dst = bytes.fromhex("fd00000000000000000000000000000" + "5")
+ip = bytes([0x60, 0, 0, 0]) + struct.pack("!HBB", 20 + payload, 6, 64) + src + dst
+tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1, 1, 0x50, 0x10, 512, 0, 0)
+pkt = ip + tcp + bytes(payload)
+meta = struct.pack("!BBHHHH", 4, 1, hdr_len, gso_size, 40, 16)
+body = meta + pkt
+sys.stdout.buffer.write(bytes([1]) + struct.pack("!I", len(body))[1:] + body)
+EOF
+}
+
+# malformed NAME FILE REASON: x sends FILE after the handshake; the router
+# must close that session with a protocol error and count it.
+malformed() {
+    local name="$1" file="$2" reason="$3" ups closed errors
+    ups="$(et_log_count router "session up: $X_ADDR ")"
+    closed="$(et_log_count router "session closed: $X_ADDR ")"
+    errors="$(et_daemon_stat router protocol-errors)"
+    ET_STDIN="$file" et_daemon_start "$name" x timeout 60 openssl s_client -quiet -nocommands \
+        -alpn enftun/2 -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" \
+        -verify_return_error -cert "$PKI/impostor.pem" -key "$PKI/impostor.key"
+    check "$reason: x's session came up as version 2" \
+        et_wait_for -d router log_count_above router "session up: $X_ADDR " "$ups"
+    check "$reason: the router closed x's session" \
+        et_wait_for -d router log_count_above router "session closed: $X_ADDR " "$closed"
+    check "$reason: logged as a protocol error" et_log_has router "$reason"
+    check "$reason: counted" test "$(et_daemon_stat router protocol-errors)" -eq "$((errors + 1))"
+    et_daemon_stop "$name"
+}
+
+step_b() {
+    echo "b. malformed version-2 frames close only that session"
+    local c1_ups
+    c1_ups="$(et_log_count router "session up: $C1_ADDR ")"
+    gso_frame 0 60 >"$ET_TMP/zero_mss.bin"
+    malformed bad1 "$ET_TMP/zero_mss.bin" "GSO segment size out of range"
+    gso_frame 1440 72 >"$ET_TMP/hdr_len.bin"
+    malformed bad2 "$ET_TMP/hdr_len.bin" "GSO header length disagrees with the headers"
+    printf '\001\377\377\377' >"$ET_TMP/long.bin"
+    malformed bad3 "$ET_TMP/long.bin" "frame longer than maximum"
+    check "router still running" et_daemon_running router
+    check "c1's session was never replaced" \
+        test "$(et_log_count router "session up: $C1_ADDR ")" -eq "$c1_ups"
+    check "c1 still carries traffic (c1 -> c2, 20 MB)" iperf c1 "$C2_ADDR"
+}
+
+step_c() {
+    echo "c. v2 router, v1 client (remote.protocol = 1)"
+    et_daemon_stop c2
+    et_wait_for -t 10 link_gone c2 enf0 || true
+    write_confs 2 1
+    start_client c2
+    load_counters c2 enf0
+    et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
+    et_wait_for -d ip3c2 listening c2 "$C2_ADDR"
+    check "c2's session is version 1" speaks_v1 "$C2_ADDR"
+    check "c1 -> c2 (20 MB)" iperf c1 "$C2_ADDR"
+    check "c2 -> c1 (20 MB)" iperf c1 "$C2_ADDR" -R
+    check "router TUN -> c2 (20 MB)" iperf r "$C2_ADDR"
+    echo "    c2 TUN packets > MTU: $(big c2)"
+    check "nothing longer than the MTU reached c2's TUN" test "$(big c2)" -eq 0
+    check "no checksum errors in c2" no_csum_errors c2
+    check "no checksum errors in c1" no_csum_errors c1
+}
+
+step_d() {
+    echo "d. v1 router (router.protocol = 1), v2 client"
+    local ups
+    ups="$(et_log_count router "session up: $C1_ADDR ")"
+    et_daemon_stop router
+    write_confs 1 1
+    start_router
+    check "c1 reconnected" \
+        et_wait_for -t 30 -d router log_count_above router "session up: $C1_ADDR " "$ups"
+    check "c1's session is version 1" speaks_v1 "$C1_ADDR"
+    load_counters c1 enf0
+    load_counters r enfr0
+    et_wait_for -d c1 et_exec c1 ping -6 -n -c 1 -W 1 "$GW_ADDR" >/dev/null
+    check "c1 -> router TUN (20 MB)" iperf c1 "$GW_ADDR"
+    check "router TUN -> c1 (20 MB)" iperf c1 "$GW_ADDR" -R
+    echo "    TUN packets > MTU: c1 $(big c1) r $(big r)"
+    check "nothing longer than the MTU reached c1's TUN" test "$(big c1)" -eq 0
+    check "nothing longer than the MTU reached the router's TUN" test "$(big r)" -eq 0
+    check "no checksum errors in c1" no_csum_errors c1
+    check "no checksum errors in r" no_csum_errors r
+}
+
+main() {
+    et_init
+    command -v iperf3 >/dev/null || et_skip "iperf3 not installed"
+    command -v nstat >/dev/null || et_skip "nstat not installed"
+    command -v python3 >/dev/null || et_skip "python3 not installed"
+    et_require_bins enftun enftun-router
+    hub_topology
+    PKI="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
+        --router-ip fd00:102::1 "$PKI" c1="$C1_ADDR" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
+    write_confs 2 2
+    start_router
+    start_client c1
+    start_client c2
+    load_counters c1 enf0
+    load_counters c2 enf0
+    load_counters r enfr0
+    et_daemon_start ip3r r iperf3 -s -B "$GW_ADDR"
+    et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
+    et_wait_for -d ip3r listening r "$GW_ADDR"
+    et_wait_for -d ip3c2 listening c2 "$C2_ADDR"
+    step_a
+    step_b
+    et_daemon_stop ip3c2
+    step_c
+    step_d
+    echo "protocol_v2_test: $PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main "$@"

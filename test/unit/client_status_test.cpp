@@ -1,0 +1,201 @@
+// Unit tests for client/reconnect_log and client/client_status: reasons
+// classified from the texts the client and TlsLink log, the ring keeping the
+// last 8 oldest first, counts per reason for tunnels and attempts; and the
+// three renderings of a hand-made snapshot: the JSON fields the README
+// documents, the table's state line, the OpenMetrics samples.
+#include "enftun/client/client_status.hpp"
+#include "enftun/client/reconnect_log.hpp"
+#include "enftun/control/openmetrics.hpp"
+
+#include <cstring>
+#include <string>
+
+#include "test.hpp"
+
+using namespace enftun::tunnel;
+
+namespace {
+
+void test_classify_reconnect_texts(void**) {
+    struct {
+        const char* text;
+        ReconnectReason reason;
+    } cases[] = {
+        {"heartbeat timeout", ReconnectReason::Heartbeat},
+        {"route change", ReconnectReason::RouteChange},
+        {"identity renewed", ReconnectReason::IdentityRenewed},
+        {"peer closed the tunnel (close_notify)", ReconnectReason::PeerClosed},
+        {"TLS handshake failed: peer sent close_notify", ReconnectReason::PeerClosed},
+        {"protocol error", ReconnectReason::ProtocolError},
+        {"TLS handshake timed out", ReconnectReason::HandshakeTimeout},
+        {"TLS handshake failed: certificate verify failed", ReconnectReason::HandshakeFailed},
+        {"TLS read failed: unexpected eof while reading", ReconnectReason::TlsError},
+        {"TLS write failed", ReconnectReason::TlsError},
+        {"socket error", ReconnectReason::SocketError},
+        {"connect failed: no remote host answered", ReconnectReason::ConnectFailed},
+        {"something new", ReconnectReason::Other},
+        {"", ReconnectReason::Other},
+    };
+    for (const auto& c : cases) {
+        assert_int_equal(static_cast<int>(classify_reconnect(c.text)), static_cast<int>(c.reason));
+    }
+    // Every reason's name is a valid label value and distinct.
+    for (int i = 0; i < static_cast<int>(ReconnectReason::Count_); ++i) {
+        assert_true(enftun::control::valid_label_name(to_string(static_cast<ReconnectReason>(i))));
+        for (int j = 0; j < i; ++j) {
+            assert_string_not_equal(to_string(static_cast<ReconnectReason>(i)),
+                                    to_string(static_cast<ReconnectReason>(j)));
+        }
+    }
+}
+
+void test_reconnect_log_ring_and_counts(void**) {
+    ReconnectLog log;
+    assert_true(log.recent().empty());
+    log.record("peer closed the tunnel (close_notify)", true, 100);
+    for (int i = 0; i < 9; ++i) {
+        log.record("connect failed: no remote host answered", false, 200 + i);
+    }
+    log.record("heartbeat timeout", true, 300);
+    log.record(std::string(500, 'x'), true, 301);
+    auto recent = log.recent();
+    assert_int_equal(recent.size(), ReconnectLog::kRecent);
+    // Oldest first: the 11 records minus the first 3.
+    assert_int_equal(recent.front().at, 203);
+    assert_int_equal(recent[6].at, 300);
+    assert_int_equal(static_cast<int>(recent[6].reason),
+                     static_cast<int>(ReconnectReason::Heartbeat));
+    assert_true(recent[6].was_up);
+    assert_int_equal(recent.back().text.size(), ReconnectLog::kMaxReasonText);
+    assert_int_equal(log.tunnels_lost_total(), 3);
+    assert_int_equal(log.attempts_failed_total(), 9);
+    assert_int_equal(log.tunnels_lost(ReconnectReason::PeerClosed), 1);
+    assert_int_equal(log.tunnels_lost(ReconnectReason::Other), 1);
+    assert_int_equal(log.attempts_failed(ReconnectReason::ConnectFailed), 9);
+    assert_int_equal(log.tunnels_lost(ReconnectReason::ConnectFailed), 0);
+}
+
+ClientSnapshot backing_off_snapshot() {
+    ClientSnapshot s;
+    s.state = ClientState::BackingOff;
+    s.retry_in_ms = 2500;
+    s.device = "enf0";
+    s.address = "fd00:e::5";
+    s.router = "[fd00:100::1]:4443";
+    s.tun_rx_packets = 3;
+    s.tun_rx_bytes = 312;
+    s.tun_tx_packets = 4;
+    s.tun_tx_bytes = 400;
+    s.drops = {{"tunnel_down", 2}, {"egress_wrong_source", 0}};
+    s.connects = 1;
+    s.reconnects.record("peer closed the tunnel (close_notify)", true, 1796568800);
+    s.heartbeat_probes = 5;
+    s.heartbeat_rtt_us = 1250;
+    s.heartbeat_rtt_age_ms = 4000;
+    return s;
+}
+
+StatusContext context() {
+    StatusContext ctx;
+    ctx.now = 1796568821; // 2026-12-06T14:53:41Z
+    ctx.started_at = ctx.now - 3725;
+    ctx.pid = 42;
+    ctx.cert_file = "/etc/enftun/enf0.crt.pem";
+    ctx.cert_not_after = ctx.now + 10 * 86400 + 5;
+    return ctx;
+}
+
+void test_status_json_fields(void**) {
+    auto j = status_json(backing_off_snapshot(), context());
+    assert_int_equal(j["version"].get<int>(), kStatusJsonVersion);
+    assert_string_equal(j["state"].get<std::string>().c_str(), "backing_off");
+    assert_true(j["retry_in_seconds"].get<double>() == 2.5);
+    assert_string_equal(j["retry_at"].get<std::string>().c_str(), "2026-12-06T14:53:43Z");
+    assert_true(j["tls"].is_null());
+    assert_true(j["local"].is_null());
+    assert_true(j["tunnel_uptime_seconds"].is_null());
+    assert_int_equal(j["uptime_seconds"].get<int>(), 3725);
+    assert_int_equal(j["tun"]["rx_bytes"].get<int>(), 312);
+    assert_int_equal(j["drops"]["tunnel_down"].get<int>(), 2);
+    assert_int_equal(j["reconnects"]["total"].get<int>(), 1);
+    assert_int_equal(j["reconnects"]["by_reason"]["peer_closed"].get<int>(), 1);
+    assert_string_equal(j["reconnects"]["recent"][0]["at"].get<std::string>().c_str(),
+                        "2026-12-06T14:53:20Z");
+    assert_true(j["heartbeat"]["rtt_seconds"].get<double>() == 0.00125);
+    assert_int_equal(j["certificate"]["days_left"].get<int>(), 10);
+    auto expired = context();
+    expired.cert_not_after = expired.now - 1;
+    assert_int_equal(status_json(backing_off_snapshot(), expired)["certificate"]["days_left"], -1);
+    // One line.
+    std::string line = render_status_json(backing_off_snapshot(), context());
+    assert_int_equal(line.find('\n'), line.size() - 1);
+}
+
+// Up over protocol version 2: the TLS fields keep version, cipher and the
+// wire protocol apart.
+void test_status_tls_fields(void**) {
+    ClientSnapshot up = backing_off_snapshot();
+    up.state = ClientState::Up;
+    up.tls_version = "TLSv1.3";
+    up.tls_cipher = "TLS_AES_256_GCM_SHA384";
+    up.protocol = 2;
+    auto j = status_json(up, context());
+    assert_string_equal(j["tls"]["version"].get<std::string>().c_str(), "TLSv1.3");
+    assert_string_equal(j["tls"]["cipher"].get<std::string>().c_str(), "TLS_AES_256_GCM_SHA384");
+    assert_int_equal(j["tls"]["protocol"].get<int>(), 2);
+    std::string t = render_status_text(up, context());
+    assert_non_null(std::strstr(t.c_str(), "TLSv1.3 TLS_AES_256_GCM_SHA384, protocol 2\n"));
+}
+
+void test_status_text_table(void**) {
+    std::string t = render_status_text(backing_off_snapshot(), context());
+    assert_non_null(std::strstr(
+        t.c_str(), "state        backing_off, next attempt in 3s (2026-12-06T14:53:44Z)\n"));
+    assert_non_null(std::strstr(t.c_str(), "reconnects   1 (peer_closed 1); failed attempts 0\n"));
+    assert_non_null(std::strstr(t.c_str(), "2026-12-06T14:53:20Z  lost: peer closed the tunnel"));
+    assert_non_null(std::strstr(t.c_str(), "drops        tunnel_down 2\n"));
+    assert_non_null(std::strstr(t.c_str(), "certificate  10 days left"));
+    assert_non_null(std::strstr(t.c_str(), "heartbeat    5 probes, last rtt 1.250 ms (4s ago)\n"));
+}
+
+void test_status_metrics_samples(void**) {
+    std::string m = render_status_metrics(backing_off_snapshot(), context());
+    for (const char* line : {
+             "enftun_tunnel_up 0\n",
+             "enftun_tunnel_state{state=\"backing_off\"} 1\n",
+             "enftun_tunnel_state{state=\"up\"} 0\n",
+             "enftun_tun_bytes_total{direction=\"rx\"} 312\n",
+             "enftun_tun_packets_total{direction=\"tx\"} 4\n",
+             "enftun_dropped_packets_total{reason=\"tunnel_down\"} 2\n",
+             "enftun_reconnects_total{reason=\"peer_closed\"} 1\n",
+             "enftun_connect_failures_total{reason=\"connect_failed\"} 0\n",
+             "enftun_heartbeat_rtt_seconds 0.00125\n",
+             "enftun_process_start_time_seconds 1796565096\n",
+             "# TYPE enftun_certificate_expiry_seconds gauge\n",
+         }) {
+        if (std::strstr(m.c_str(), line) == nullptr) {
+            fail_msg("missing: %s", line);
+        }
+    }
+    assert_true(m.ends_with("\n# EOF\n"));
+    // No rtt sample before a probe was answered (the family stays).
+    ClientSnapshot s = backing_off_snapshot();
+    s.heartbeat_rtt_us.reset();
+    m = render_status_metrics(s, context());
+    assert_null(std::strstr(m.c_str(), "\nenftun_heartbeat_rtt_seconds "));
+    assert_non_null(std::strstr(m.c_str(), "# TYPE enftun_heartbeat_rtt_seconds gauge\n"));
+}
+
+} // namespace
+
+int main() {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_classify_reconnect_texts),
+        cmocka_unit_test(test_reconnect_log_ring_and_counts),
+        cmocka_unit_test(test_status_json_fields),
+        cmocka_unit_test(test_status_tls_fields),
+        cmocka_unit_test(test_status_text_table),
+        cmocka_unit_test(test_status_metrics_samples),
+    };
+    return cmocka_run_group_tests_name("client_status", tests, nullptr, nullptr);
+}
