@@ -22,6 +22,21 @@
 #   et_cleanup, once the daemons have exited (and LeakSanitizer has run),
 #   fails the test when a report is there, or when a daemon log holds one.
 #   et_sanitized tells a test that the binaries are ASan builds.
+#
+# Running in parallel
+# - CTest runs these tests two at a time (scripts/run-tests: -j nproc), and
+#   other people's runs share the machine, so a test touches nothing another
+#   run could: its namespaces come from et_ns_add (per-PID names), its files
+#   live in $ET_TMP (also sockets, PID and state files: write_router_conf
+#   and write_client_conf put the control socket there, a config written
+#   otherwise must set control_socket too; never /run/enftun*, /etc or a
+#   fixed /tmp path; /etc/netns/<ns> only through et_netns_hosts), ports and
+#   sysctls are those of its own namespaces (never a listener or a sysctl in
+#   the root namespace), nftables tables only inside them, and it ends
+#   processes by PID, never by name (no pkill, killall).
+# - A test that loads the CPU for more than a moment (floods, bulk
+#   transfers, busy-polling) or checks a duration is listed in
+#   NETNS_SERIAL_TESTS (test/CMakeLists.txt) and runs alone.
 
 set -e -o pipefail
 export LC_ALL=C

@@ -153,6 +153,8 @@ write_card_conf() {
         echo "  dev = \"enf0\";"
         echo "  mtu = $mtu;"
         echo "  set_address = false;"
+        # Not the default /run/enftun/enf0.sock, which a parallel test may hold.
+        echo "  control_socket = $(_et_conf_str "${file%.conf}.sock");"
         [[ -z $lladdr ]] || echo "  lladdr = $(_et_conf_str "$lladdr");"
         echo "};"
         echo "remote : {"
