@@ -114,6 +114,8 @@ void reload(enftun::tunnel::Client& client, const std::string& path,
         enftun::log::set_level(enftun::log::more_verbose(fresh->log.level, verbose));
         (void)client.reload(*fresh);
     }
+    // The end of the reload's lines: what a reader (or a test) waits for.
+    ENFTUN_LOG_INFO("SIGHUP: reload finished");
     notifier.ready_after_reload();
 }
 

@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
                 enftun::log::set_level(enftun::log::more_verbose(fresh->log.level, verbose));
                 (void)(*router)->reload(*fresh);
             }
+            // The end of the reload's lines: what a reader (or a test) waits for.
+            ENFTUN_LOG_INFO("SIGHUP: reload finished");
             notifier.ready_after_reload();
         });
         enftun::router::RouterControl control(loop, **router, *config); // status, metrics

@@ -58,13 +58,14 @@ c1_conf() {
         prefixes=fd00:e::/64 heartbeat_timeout=15000 "$@"
 }
 
-# reload NAME: SIGHUP, then wait for the daemon to have handled it (its
-# "SIGHUP: reloading" line count goes up).
+# reload NAME: SIGHUP, then wait for the daemon to have handled it: its
+# "SIGHUP: reload finished" line, logged after all the reload's own lines,
+# counts up (the start line alone would race the checks that follow).
 reload() {
     local before
-    before="$(et_log_count "$1" "SIGHUP: reloading")"
+    before="$(et_log_count "$1" "SIGHUP: reload finished")"
     kill -HUP "$(et_daemon_pid "$1")"
-    et_wait_for -d "$1" log_count_above "$1" "SIGHUP: reloading" "$before"
+    et_wait_for -d "$1" log_count_above "$1" "SIGHUP: reload finished" "$before"
 }
 
 heartbeats() {
