@@ -1,9 +1,7 @@
 #include "client_status_cli.hpp"
 
 #include "enftun/config/client_config.hpp"
-#include "enftun/control/control_client.hpp"
-
-#include <getopt.h>
+#include "enftun/control/status_cli.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -44,60 +42,23 @@ std::string why(const Error& e, const std::string& path) {
 } // namespace
 
 int status_main(int argc, char** argv) {
-    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
-                                      {"json", no_argument, nullptr, 'j'},
-                                      {"metrics", no_argument, nullptr, 'm'},
-                                      {"help", no_argument, nullptr, 'h'},
-                                      {nullptr, 0, nullptr, 0}};
-    std::string config_path;
-    const char* request = "status";
-    int c = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", kOptions, nullptr)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'j':
-            request = "status json";
-            break;
-        case 'm':
-            request = "metrics";
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        std::fprintf(stderr, "enftun status: unexpected argument: %s\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    std::string path = config::default_control_socket(config::TunConfig{}.dev);
-    if (!config_path.empty()) {
-        auto config = config::load_client_config(config_path);
-        if (!config) {
-            std::fprintf(stderr, "enftun status: %s\n", config.error().message.c_str());
-            return 1;
-        }
-        path = config->tun.control_socket;
-        if (path.empty()) {
-            std::fprintf(stderr, "enftun status: %s sets no control socket (tun.control_socket)\n",
-                         config_path.c_str());
-            return 1;
-        }
-    }
-    auto answer = control::send_request(path, request);
-    if (!answer) {
-        std::fprintf(stderr, "enftun status: %s\n", why(answer.error(), path).c_str());
-        return 1;
-    }
-    std::fputs(answer->c_str(), stdout);
-    return answer->starts_with("error: ") ? 1 : 0;
+    control::StatusCli cli{
+        "enftun status", usage,
+        [](const std::string& config_path) -> control::SocketChoice {
+            if (config_path.empty()) {
+                return {config::default_control_socket(config::TunConfig{}.dev), ""};
+            }
+            auto config = config::load_client_config(config_path);
+            if (!config) {
+                return {"", config.error().message};
+            }
+            if (config->tun.control_socket.empty()) {
+                return {"", config_path + " sets no control socket (tun.control_socket)"};
+            }
+            return {config->tun.control_socket, ""};
+        },
+        why};
+    return control::run_status_cli(argc, argv, cli);
 }
 
 } // namespace enftun::app

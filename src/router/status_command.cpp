@@ -1,9 +1,7 @@
 #include "enftun/router/status_command.hpp"
 
 #include "enftun/config/router_config.hpp"
-#include "enftun/control/control_client.hpp"
-
-#include <getopt.h>
+#include "enftun/control/status_cli.hpp"
 
 #include <cerrno>
 #include <cstdio>
@@ -42,63 +40,24 @@ std::string explain(const Error& e) {
 } // namespace
 
 int status_command(int argc, char** argv) {
-    static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
-                                      {"json", no_argument, nullptr, 'j'},
-                                      {"metrics", no_argument, nullptr, 'm'},
-                                      {"help", no_argument, nullptr, 'h'},
-                                      {nullptr, 0, nullptr, 0}};
-    std::string config_path;
-    const char* request = "status";
-    int c = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "c:h", kOptions, nullptr)) != -1) {
-        switch (c) {
-        case 'c':
-            config_path = optarg;
-            break;
-        case 'j':
-            request = "status json";
-            break;
-        case 'm':
-            request = "metrics";
-            break;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        std::fprintf(stderr, "enftun-router status: unexpected argument: %s\n", argv[optind]);
-        usage(stderr);
-        return 2;
-    }
-    std::string socket = config::RouterConfig{}.control_socket;
-    if (!config_path.empty()) {
-        auto config = config::load_router_config(config_path);
-        if (!config) {
-            std::fprintf(stderr, "enftun-router status: %s\n", config.error().message.c_str());
-            return 1;
-        }
-        if (config->control_socket.empty()) {
-            std::fprintf(stderr,
-                         "enftun-router status: %s: router.control_socket is \"\": the "
-                         "router has no control socket\n",
-                         config_path.c_str());
-            return 1;
-        }
-        socket = config->control_socket;
-    }
-    auto answer = control::send_request(socket, request);
-    if (!answer) {
-        std::fprintf(stderr, "enftun-router status: %s: %s\n", socket.c_str(),
-                     explain(answer.error()).c_str());
-        return 1;
-    }
-    std::fwrite(answer->data(), 1, answer->size(), stdout);
-    return answer->starts_with("error: ") ? 1 : 0;
+    control::StatusCli cli{
+        "enftun-router status", usage,
+        [](const std::string& config_path) -> control::SocketChoice {
+            if (config_path.empty()) {
+                return {config::RouterConfig{}.control_socket, ""};
+            }
+            auto config = config::load_router_config(config_path);
+            if (!config) {
+                return {"", config.error().message};
+            }
+            if (config->control_socket.empty()) {
+                return {"", config_path + ": router.control_socket is \"\": the router has no "
+                                          "control socket"};
+            }
+            return {config->control_socket, ""};
+        },
+        [](const Error& e, const std::string& path) { return path + ": " + explain(e); }};
+    return control::run_status_cli(argc, argv, cli);
 }
 
 } // namespace enftun::router
