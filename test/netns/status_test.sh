@@ -192,6 +192,14 @@ failed_attempts_counted() {
     js '.reconnects.failed_attempts_by_reason.connect_failed // 0' | grep -q -v '^0$'
 }
 
+# status_lists_loss: the table's newest ' lost: ' line is the forced one,
+# not step c's close_notify.
+status_lists_loss() {
+    local lost
+    lost="$(status | grep ' lost: ' | tail -n 1)"
+    [[ -n $lost && $lost != *close_notify* ]]
+}
+
 table_has() {
     status | grep -E -q "$1"
 }
@@ -208,11 +216,14 @@ step_d() {
     check "the reconnect is counted" et_wait_for -d c1 lost_total_is 2 || ok=1
     check "up again after it" et_wait_for -d c1 state_is up || ok=1
     status --json >"$ET_TMP/d.json"
+    # The ring keeps the last 8 entries, failed attempts included: step c's
+    # backoff attempts (as many as the load allows) may have pushed its loss
+    # out, so only the newest loss is certain to be listed.
     check "its reason is listed" \
-        jq -e '[.reconnects.recent[] | select(.tunnel_was_up)] | length == 2 and
+        jq -e '[.reconnects.recent[] | select(.tunnel_was_up)] |
                (last.reason == "tls_error" or last.reason == "socket_error")' \
         "$ET_TMP/d.json" || ok=1
-    check "the table lists both" [ "$(status | grep -c ' lost: ')" = 2 ] || ok=1
+    check "the table lists it" status_lists_loss || ok=1
     check_num "metrics: reconnects total 2" \
         "$(status --metrics | awk '/^enftun_reconnects_total/ { n += $2 } END { print n }')" \
         -eq 2 || ok=1
