@@ -2,6 +2,15 @@
 
 namespace enftun::proto {
 
+bool is_routable_unicast(const Ipv4Addr& addr) {
+    const std::uint8_t first = addr[0];
+    const bool this_network = first == 0;
+    const bool loopback = first == 127;
+    const bool link_local = first == 169 && addr[1] == 254;
+    const bool multicast_or_reserved = first >= 224;
+    return !(this_network || loopback || link_local || multicast_or_reserved);
+}
+
 Result<Ipv4View> parse_ipv4(Bytes pkt) {
     if (pkt.size() < kIpv4MinHeaderLen) {
         return make_error(Errc::Truncated, "IPv4 packet shorter than its header");

@@ -218,6 +218,23 @@ void test_build_ipv6_header(void**) {
     assert_false(w2.finish().has_value());
 }
 
+void test_ipv4_routable_unicast(void**) {
+    struct AddrCase {
+        Ipv4Addr addr;
+        bool routable;
+    };
+    const AddrCase cases[] = {
+        {{198, 18, 0, 5}, true},       {{10, 0, 0, 1}, true},    {{1, 0, 0, 0}, true},
+        {{223, 255, 255, 255}, true},  {{169, 253, 1, 1}, true}, {{0, 0, 0, 0}, false},
+        {{0, 1, 2, 3}, false},         {{127, 0, 0, 1}, false},  {{169, 254, 9, 9}, false},
+        {{224, 0, 0, 1}, false},       {{239, 1, 1, 1}, false},  {{240, 0, 0, 1}, false},
+        {{255, 255, 255, 255}, false},
+    };
+    for (const AddrCase& c : cases) {
+        assert_int_equal(is_routable_unicast(c.addr), c.routable);
+    }
+}
+
 int teardown(void**) {
     std::vector<std::uint8_t>().swap(g_pkt);
     return 0;
@@ -230,7 +247,7 @@ int main() {
         cmocka_unit_test(test_parse_ipv6_table),  cmocka_unit_test(test_ipv6_view_fields),
         cmocka_unit_test(test_parse_ipv4_table),  cmocka_unit_test(test_ipv4_view_fields),
         cmocka_unit_test(test_ip_version),        cmocka_unit_test(test_check_ip_packet_table),
-        cmocka_unit_test(test_build_ipv6_header),
+        cmocka_unit_test(test_build_ipv6_header), cmocka_unit_test(test_ipv4_routable_unicast),
     };
     return cmocka_run_group_tests_name("ipv6", tests, nullptr, teardown);
 }

@@ -30,6 +30,12 @@ inline constexpr std::uint8_t kIpv4MinIhl = 5;
 
 using Ipv4Addr = std::array<std::uint8_t, 4>;
 
+// Whether an address can name one host in a tunnel: not 0.0.0.0/8 ("this
+// network"), 127.0.0.0/8 (loopback), 169.254.0.0/16 (link-local),
+// 224.0.0.0/4 (multicast) nor 240.0.0.0/4 (reserved, broadcast included).
+// A certificate or an enrolment that names one of these is refused.
+bool is_routable_unicast(const Ipv4Addr& addr);
+
 class Ipv4View {
 public:
     std::uint16_t total_length() const { return load_be16(pkt_, kIpv4TotalLengthOffset); }
