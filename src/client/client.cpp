@@ -485,7 +485,8 @@ void Client::on_link_down(const char* reason) {
         stats_.link_tx_bytes += link_->bytes_sent();
     }
     if (!stopped) {
-        reconnect_log_.record(reason, was_up, std::time(nullptr));
+        reconnect_log_.record(reason, was_up, std::time(nullptr),
+                              was_up ? loop_.now_ms() - up_since_ms_ : 0);
     }
     heartbeat_.on_down();
     // Keep reading the TUN, for the router card only (drain_tun_while_down).

@@ -4,6 +4,7 @@
 #include "enftun/control/status_text.hpp"
 
 #include <cstdio>
+#include <utility>
 
 namespace enftun::tunnel {
 
@@ -34,6 +35,11 @@ std::int64_t days_left(std::int64_t not_after, std::int64_t now) {
     return d >= 0 ? d / kDay : -((-d + kDay - 1) / kDay);
 }
 
+// What a tunnel's or an attempt's end says in both lists.
+json ended_json(const ReconnectEntry& e) {
+    return {{"at", rfc3339_utc(e.at)}, {"reason", to_string(e.reason)}, {"text", e.text}};
+}
+
 json reconnects_json(const ReconnectLog& log) {
     json lost = json::object();
     json failed = json::object();
@@ -48,16 +54,22 @@ json reconnects_json(const ReconnectLog& log) {
     }
     json recent = json::array();
     for (const auto& e : log.recent()) {
-        recent.push_back({{"at", rfc3339_utc(e.at)},
-                          {"reason", to_string(e.reason)},
-                          {"text", e.text},
-                          {"tunnel_was_up", e.was_up}});
+        json entry = ended_json(e);
+        entry["tunnel_was_up"] = e.was_up;
+        recent.push_back(std::move(entry));
+    }
+    json lost_recent = json::array();
+    for (const auto& e : log.lost()) {
+        json entry = ended_json(e);
+        entry["up_seconds"] = seconds_of(e.up_ms);
+        lost_recent.push_back(std::move(entry));
     }
     return {{"total", log.tunnels_lost_total()},
             {"by_reason", lost},
             {"failed_attempts", log.attempts_failed_total()},
             {"failed_attempts_by_reason", failed},
-            {"recent", recent}};
+            {"recent", recent},
+            {"lost", lost_recent}};
 }
 
 } // namespace
@@ -182,6 +194,21 @@ std::string reconnects_line(const ReconnectLog& log) {
     return out;
 }
 
+// The last tunnels lost, each with how long it had been up: apart from the
+// reconnects' lines, which a long back-off fills with failed attempts.
+void lost_rows(control::TextTable& t, const ReconnectLog& log) {
+    const auto lost = log.lost();
+    if (lost.empty()) {
+        t.row("lost", "none");
+    }
+    const char* key = "lost";
+    for (const auto& e : lost) {
+        t.row(key,
+              rfc3339_utc(e.at) + "  up " + human_duration(seconds_of(e.up_ms)) + ": " + e.text);
+        key = "";
+    }
+}
+
 std::string heartbeat_line(const ClientSnapshot& s) {
     std::string out = std::to_string(s.heartbeat_probes) + " probes";
     if (s.heartbeat_rtt_us) {
@@ -226,6 +253,7 @@ std::string render_status_text(const ClientSnapshot& s, const StatusContext& ctx
     for (const auto& e : s.reconnects.recent()) {
         t.row("", rfc3339_utc(e.at) + "  " + (e.was_up ? "lost: " : "failed: ") + e.text);
     }
+    lost_rows(t, s.reconnects);
     t.row("heartbeat", heartbeat_line(s));
     t.row("certificate", certificate_line(ctx));
     t.row("busy-poll", s.busy_poll_us == 0 ? "off"

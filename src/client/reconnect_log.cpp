@@ -1,5 +1,7 @@
 #include "enftun/client/reconnect_log.hpp"
 
+#include <utility>
+
 namespace enftun::tunnel {
 
 namespace {
@@ -66,26 +68,20 @@ const char* to_string(ReconnectReason reason) {
     return "other";
 }
 
-void ReconnectLog::record(std::string_view text, bool was_up, std::int64_t now) {
-    ReconnectEntry& e = ring_[next_];
+void ReconnectLog::record(std::string_view text, bool was_up, std::int64_t now,
+                          std::uint64_t up_ms) {
+    ReconnectEntry e;
     e.at = now;
     e.reason = classify_reconnect(text);
     e.text.assign(text.substr(0, kMaxReasonText));
     e.was_up = was_up;
-    next_ = (next_ + 1) % kRecent;
-    count_ = count_ < kRecent ? count_ + 1 : kRecent;
+    e.up_ms = was_up ? up_ms : 0;
     auto& counts = was_up ? lost_ : failed_;
     ++counts[static_cast<std::size_t>(e.reason)];
-}
-
-std::vector<ReconnectEntry> ReconnectLog::recent() const {
-    std::vector<ReconnectEntry> out;
-    out.reserve(count_);
-    std::size_t first = (next_ + kRecent - count_) % kRecent;
-    for (std::size_t i = 0; i < count_; ++i) {
-        out.push_back(ring_[(first + i) % kRecent]);
+    if (was_up) {
+        lost_recent_.push() = e;
     }
-    return out;
+    recent_.push() = std::move(e);
 }
 
 std::uint64_t ReconnectLog::tunnels_lost(ReconnectReason r) const {

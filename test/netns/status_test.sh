@@ -17,8 +17,10 @@
 #   c. router stopped: backing off with a next attempt time, the reconnect
 #      counted with its reason (peer_closed), tunnel_up 0 in both texts;
 #      failed attempts counted (connect_failed);
-#   d. router back: up again; a forced reconnect (the client's TCP socket
-#      killed with ss -K) is counted +1 with its reason listed;
+#   d. after 8 failed attempts (step c's loss is out of the ring of all
+#      ends) the router is back: up again; a forced reconnect (the client's
+#      TCP socket killed with ss -K) is counted +1; both losses are in the
+#      ring of lost tunnels (JSON and table) with reason and up time;
 #   e. the socket under abuse: garbage, a 1 MiB request, a silent peer and
 #      more peers than allowed get "error: ..." or are closed, and nobody
 #      (setpriv) gets EACCES; the daemon lives and answers afterwards;
@@ -192,12 +194,23 @@ failed_attempts_counted() {
     js '.reconnects.failed_attempts_by_reason.connect_failed // 0' | grep -q -v '^0$'
 }
 
-# status_lists_loss: the table's newest ' lost: ' line is the forced one,
-# not step c's close_notify.
-status_lists_loss() {
-    local lost
-    lost="$(status | grep ' lost: ' | tail -n 1)"
-    [[ -n $lost && $lost != *close_notify* ]]
+failed_attempts_at_least() {
+    (($(js '.reconnects.failed_attempts') >= $1))
+}
+
+# lost_rows: the table's "lost" row and the lines under it.
+lost_rows() {
+    status | awk '/^[a-z]/ { in_lost = ($1 == "lost") } in_lost'
+}
+
+# table_lists_both_losses: two lost tunnels, step c's close_notify first,
+# each with its up time.
+table_lists_both_losses() {
+    local -a rows
+    mapfile -t rows < <(lost_rows)
+    ((${#rows[@]} == 2)) &&
+        [[ ${rows[0]} =~ ^lost\ +20[0-9-]+T[0-9:]+Z\ +up\ [0-9].*:\ peer\ closed.*close_notify ]] &&
+        [[ ${rows[1]} =~ ^\ +20[0-9-]+T[0-9:]+Z\ +up\ [0-9] && ${rows[1]} != *close_notify* ]]
 }
 
 table_has() {
@@ -206,6 +219,14 @@ table_has() {
 
 step_d() {
     local ok=0
+    # A back-off long enough to fill the ring of all ends (8) with failed
+    # attempts: step c's loss is out of it, and must stay in the ring of
+    # lost tunnels.
+    check "8 failed attempts while the router is down" \
+        et_wait_for -d c1 failed_attempts_at_least 8 || ok=1
+    check "step c's loss pushed out of reconnects.recent" \
+        jq -e '[.reconnects.recent[] | select(.tunnel_was_up)] | length == 0' \
+        <(status --json) || ok=1
     start_router
     check "up again" et_wait_for -d c1 state_is up || return 1
     check "two tunnels brought up, still one lost" \
@@ -216,14 +237,14 @@ step_d() {
     check "the reconnect is counted" et_wait_for -d c1 lost_total_is 2 || ok=1
     check "up again after it" et_wait_for -d c1 state_is up || ok=1
     status --json >"$ET_TMP/d.json"
-    # The ring keeps the last 8 entries, failed attempts included: step c's
-    # backoff attempts (as many as the load allows) may have pushed its loss
-    # out, so only the newest loss is certain to be listed.
-    check "its reason is listed" \
-        jq -e '[.reconnects.recent[] | select(.tunnel_was_up)] |
-               (last.reason == "tls_error" or last.reason == "socket_error")' \
+    check "both losses in reconnects.lost, with their reasons and up times" \
+        jq -e '.reconnects.lost | length == 2 and
+               .[0].reason == "peer_closed" and (.[0].text | test("close_notify")) and
+               (.[1].reason == "tls_error" or .[1].reason == "socket_error") and
+               all(.[]; (.up_seconds | type == "number") and .up_seconds >= 0 and
+                        (.at | test("^20[0-9-]+T[0-9:]+Z$")))' \
         "$ET_TMP/d.json" || ok=1
-    check "the table lists it" status_lists_loss || ok=1
+    check "the table lists both under lost" table_lists_both_losses || ok=1
     check_num "metrics: reconnects total 2" \
         "$(status --metrics | awk '/^enftun_reconnects_total/ { n += $2 } END { print n }')" \
         -eq 2 || ok=1

@@ -1,8 +1,9 @@
 // Unit tests for client/reconnect_log and client/client_status: reasons
-// classified from the texts the client and TlsLink log, the ring keeping the
-// last 8 oldest first, counts per reason for tunnels and attempts; and the
-// three renderings of a hand-made snapshot: the JSON fields the README
-// documents, the table's state line, the OpenMetrics samples.
+// classified from the texts the client and TlsLink log, the rings (all ends;
+// tunnels lost, with their up time) keeping the last 8 oldest first, counts
+// per reason for tunnels and attempts; and the three renderings of a
+// hand-made snapshot: the JSON fields the README documents, the table's
+// state line and lost tunnels, the OpenMetrics samples.
 #include "enftun/client/client_status.hpp"
 #include "enftun/client/reconnect_log.hpp"
 #include "enftun/control/openmetrics.hpp"
@@ -75,6 +76,40 @@ void test_reconnect_log_ring_and_counts(void**) {
     assert_int_equal(log.tunnels_lost(ReconnectReason::ConnectFailed), 0);
 }
 
+// A long back-off fills the ring of all ends with failed attempts; the ring
+// of lost tunnels keeps the last 8 losses, each with how long it was up.
+void test_reconnect_log_lost_ring(void**) {
+    ReconnectLog log;
+    assert_true(log.lost().empty());
+    log.record("peer closed the tunnel (close_notify)", true, 100, 65'400);
+    for (int i = 0; i < 20; ++i) {
+        log.record("connect failed: no remote host answered", false, 200 + i);
+    }
+    log.record("socket error", true, 300, 999);
+    for (const auto& e : log.recent()) {
+        assert_true(e.at != 100); // pushed out of the ring of all ends
+    }
+    auto lost = log.lost();
+    assert_int_equal(lost.size(), 2);
+    assert_int_equal(lost[0].at, 100);
+    assert_int_equal(static_cast<int>(lost[0].reason),
+                     static_cast<int>(ReconnectReason::PeerClosed));
+    assert_int_equal(lost[0].up_ms, 65'400);
+    assert_true(lost[0].was_up);
+    assert_int_equal(lost[1].at, 300);
+    assert_int_equal(lost[1].up_ms, 999);
+    // Failed attempts have no up time, and it is kept only for losses.
+    assert_int_equal(log.recent().front().up_ms, 0);
+    // Eight at most, oldest first.
+    for (int i = 0; i < 10; ++i) {
+        log.record("heartbeat timeout", true, 400 + i, 1000);
+    }
+    lost = log.lost();
+    assert_int_equal(lost.size(), ReconnectLog::kRecent);
+    assert_int_equal(lost.front().at, 402);
+    assert_int_equal(lost.back().at, 409);
+}
+
 ClientSnapshot backing_off_snapshot() {
     ClientSnapshot s;
     s.state = ClientState::BackingOff;
@@ -88,7 +123,7 @@ ClientSnapshot backing_off_snapshot() {
     s.tun_tx_bytes = 400;
     s.drops = {{"tunnel_down", 2}, {"egress_wrong_source", 0}};
     s.connects = 1;
-    s.reconnects.record("peer closed the tunnel (close_notify)", true, 1796568800);
+    s.reconnects.record("peer closed the tunnel (close_notify)", true, 1796568800, 125'700);
     s.heartbeat_probes = 5;
     s.heartbeat_rtt_us = 1250;
     s.heartbeat_rtt_age_ms = 4000;
@@ -121,6 +156,16 @@ void test_status_json_fields(void**) {
     assert_int_equal(j["reconnects"]["by_reason"]["peer_closed"].get<int>(), 1);
     assert_string_equal(j["reconnects"]["recent"][0]["at"].get<std::string>().c_str(),
                         "2026-12-06T14:53:20Z");
+    assert_int_equal(j["reconnects"]["lost"].size(), 1);
+    assert_string_equal(j["reconnects"]["lost"][0]["at"].get<std::string>().c_str(),
+                        "2026-12-06T14:53:20Z");
+    assert_string_equal(j["reconnects"]["lost"][0]["reason"].get<std::string>().c_str(),
+                        "peer_closed");
+    assert_string_equal(j["reconnects"]["lost"][0]["text"].get<std::string>().c_str(),
+                        "peer closed the tunnel (close_notify)");
+    assert_int_equal(j["reconnects"]["lost"][0]["up_seconds"].get<int>(), 125);
+    assert_false(j["reconnects"]["lost"][0].contains("tunnel_was_up"));
+    assert_true(j["reconnects"]["recent"][0]["tunnel_was_up"].get<bool>());
     assert_true(j["heartbeat"]["rtt_seconds"].get<double>() == 0.00125);
     assert_int_equal(j["certificate"]["days_left"].get<int>(), 10);
     auto expired = context();
@@ -153,7 +198,14 @@ void test_status_text_table(void**) {
         t.c_str(), "state        backing_off, next attempt in 3s (2026-12-06T14:53:44Z)\n"));
     assert_non_null(std::strstr(t.c_str(), "reconnects   1 (peer_closed 1); failed attempts 0\n"));
     assert_non_null(std::strstr(t.c_str(), "2026-12-06T14:53:20Z  lost: peer closed the tunnel"));
+    assert_non_null(std::strstr(
+        t.c_str(),
+        "lost         2026-12-06T14:53:20Z  up 2m 5s: peer closed the tunnel (close_notify)\n"));
     assert_non_null(std::strstr(t.c_str(), "drops        tunnel_down 2\n"));
+    ClientSnapshot none = backing_off_snapshot();
+    none.reconnects = ReconnectLog{};
+    t = render_status_text(none, context());
+    assert_non_null(std::strstr(t.c_str(), "\nlost         none\n"));
     assert_non_null(std::strstr(t.c_str(), "certificate  10 days left"));
     assert_non_null(std::strstr(t.c_str(), "heartbeat    5 probes, last rtt 1.250 ms (4s ago)\n"));
 }
@@ -192,6 +244,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_reconnect_texts),
         cmocka_unit_test(test_reconnect_log_ring_and_counts),
+        cmocka_unit_test(test_reconnect_log_lost_ring),
         cmocka_unit_test(test_status_json_fields),
         cmocka_unit_test(test_status_tls_fields),
         cmocka_unit_test(test_status_text_table),
