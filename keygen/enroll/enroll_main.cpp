@@ -1,5 +1,6 @@
 // enftun-enroll: the enrollment service and its administrative commands.
 // Wiring only: command line, config, signals (README.md, "Provisioning").
+#include "enftun/cli/program_start.hpp"
 #include "enftun/log/log.hpp"
 #include "enroll/ca.hpp"
 #include "enroll/commands.hpp"
@@ -88,15 +89,8 @@ int main(int argc, char** argv) {
         case 'v':
             enftun::log::set_level(enftun::log::Level::Debug);
             break;
-        case 'V':
-            std::printf("enftun-enroll %s\n", ENFTUN_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: // -V, -h, unknown
+            return enftun::cli::finish_common_option(c, "enftun-enroll", usage);
         }
     }
     if (config_path.empty()) {

@@ -1,5 +1,6 @@
 // enftun: the tunnel client. Wiring only: command line, config, signals.
 #include "client_status_cli.hpp"
+#include "enftun/cli/program_start.hpp"
 #include "enftun/client/client.hpp"
 #include "enftun/client/client_control.hpp"
 #include "enftun/config/client_config.hpp"
@@ -9,7 +10,6 @@
 #include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
-#include <sys/prctl.h>
 #include <sysexits.h>
 
 #include <csignal>
@@ -72,15 +72,8 @@ int parse_args(int argc, char** argv, Args& args) {
         case 'S':
             args.show_secrets = true;
             break;
-        case 'V':
-            std::printf("enftun %s\n", ENFTUN_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: // -V, -h, unknown
+            return enftun::cli::finish_common_option(c, "enftun", usage);
         }
     }
     if (optind < argc) {
@@ -165,14 +158,9 @@ int run(const enftun::config::ClientConfig& config, const std::string& path, uns
 } // namespace
 
 int main(int argc, char** argv) {
-    // First of all: no core dump (it would hold the private key and the
-    // session keys), and no ptrace by other processes of our user.
-    if (prctl(PR_SET_DUMPABLE, 0) != 0) {
-        std::perror("prctl(PR_SET_DUMPABLE)");
-        return 1;
-    }
-    if (argc > 1 && std::string(argv[1]) == "status") {
-        return enftun::app::status_main(argc - 1, argv + 1);
+    // First of all: no core dump and no ptrace (the keys), then `status`.
+    if (int rc = enftun::cli::start_daemon(argc, argv, enftun::app::status_main); rc >= 0) {
+        return rc;
     }
     Args args;
     if (int rc = parse_args(argc, argv, args); rc >= 0) {

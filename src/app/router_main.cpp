@@ -1,4 +1,5 @@
 // enftun-router: the tunnel server. Wiring only: command line, config, signals.
+#include "enftun/cli/program_start.hpp"
 #include "enftun/config/router_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
@@ -10,7 +11,6 @@
 #include "enftun/service/watchdog.hpp"
 
 #include <getopt.h>
-#include <sys/prctl.h>
 
 #include <csignal>
 #include <cstdio>
@@ -31,14 +31,9 @@ void usage(FILE* out) {
 } // namespace
 
 int main(int argc, char** argv) {
-    // First of all: no core dump (it would hold the private key and the
-    // session keys), and no ptrace by other processes of our user.
-    if (prctl(PR_SET_DUMPABLE, 0) != 0) {
-        std::perror("prctl(PR_SET_DUMPABLE)");
-        return 1;
-    }
-    if (argc > 1 && std::string(argv[1]) == "status") {
-        return enftun::router::status_command(argc - 1, argv + 1);
+    // First of all: no core dump and no ptrace (the keys), then `status`.
+    if (int rc = enftun::cli::start_daemon(argc, argv, enftun::router::status_command); rc >= 0) {
+        return rc;
     }
     static const option kOptions[] = {
         {"config", required_argument, nullptr, 'c'}, {"verbose", no_argument, nullptr, 'v'},
@@ -61,15 +56,8 @@ int main(int argc, char** argv) {
         case 't':
             check_only = true;
             break;
-        case 'V':
-            std::printf("enftun-router %s\n", ENFTUN_VERSION);
-            return 0;
-        case 'h':
-            usage(stdout);
-            return 0;
-        default:
-            usage(stderr);
-            return 2;
+        default: // -V, -h, unknown
+            return enftun::cli::finish_common_option(c, "enftun-router", usage);
         }
     }
     if (optind < argc || config_path.empty()) {
