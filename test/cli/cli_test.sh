@@ -21,55 +21,8 @@ export LC_ALL=C
 
 readonly BUILD="${1:?usage: cli_test.sh BUILD_DIR}"
 readonly ENFTUN="$BUILD/enftun" ROUTER="$BUILD/enftun-router"
-FAILED=0
-TMP=""
-
-cleanup() {
-    [[ -z $TMP ]] || rm -rf -- "$TMP"
-}
-trap cleanup EXIT
-
-# run CMD...: runs CMD, keeping its exit code in RC and its output in
-# $TMP/out and $TMP/err.
-run() {
-    RC=0
-    "$@" >"$TMP/out" 2>"$TMP/err" || RC=$?
-}
-
-# matches FILE RE: FILE as a whole matches the extended regexp RE ("." also
-# matches a newline, "^" is the start of the file); "" matches anything,
-# "^$" only an empty file.
-matches() {
-    case "$2" in
-    "") return 0 ;;
-    "^\$") [[ ! -s $1 ]] ;;
-    *) grep -q -E -z -- "$2" "$1" ;;
-    esac
-}
-
-# expect DESC RC STDOUT_RE STDERR_RE CMD...: CMD exits with RC and its stdout
-# and stderr match (see matches).
-expect() {
-    local desc="$1" rc="$2" out_re="$3" err_re="$4" problem=""
-    shift 4
-    run "$@"
-    if [[ $RC != "$rc" ]]; then
-        problem="exit code $RC, expected $rc"
-    elif ! matches "$TMP/out" "$out_re"; then
-        problem="stdout does not match /$out_re/"
-    elif ! matches "$TMP/err" "$err_re"; then
-        problem="stderr does not match /$err_re/"
-    fi
-    if [[ -z $problem ]]; then
-        echo "  ok: $desc"
-        return 0
-    fi
-    echo "  not ok: $desc: $problem"
-    echo "    \$ $*"
-    sed 's/^/    stdout| /' "$TMP/out"
-    sed 's/^/    stderr| /' "$TMP/err"
-    FAILED=$((FAILED + 1))
-}
+# shellcheck source-path=SCRIPTDIR source=harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 # expect_print DESC CONFIG KEY VALUE [OPTION...]: `enftun [OPTION...] -c
 # CONFIG -p KEY` prints exactly VALUE and a newline, and nothing on stderr.
@@ -87,13 +40,8 @@ expect_print() {
     FAILED=$((FAILED + 1))
 }
 
-for bin in "$ENFTUN" "$ROUTER"; do
-    [[ -x $bin ]] || {
-        echo "FATAL: $bin not built" >&2
-        exit 1
-    }
-done
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-cli.XXXXXX")"
+need_bins "$ENFTUN" "$ROUTER"
+make_tmp enftun-cli
 
 cat >"$TMP/client.conf" <<'EOF'
 version = "1.0";
@@ -310,8 +258,4 @@ expect "status: no router at the socket" 1 '^$' \
 expect "status: control_socket \"\" is said" 1 '^$' 'router.control_socket is "": the router has no' \
     "$ROUTER" status -c "$TMP/router-nosock.conf"
 
-if ((FAILED > 0)); then
-    echo "FAIL: $FAILED checks failed"
-    exit 1
-fi
-echo "PASS"
+finish

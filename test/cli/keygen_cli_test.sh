@@ -21,51 +21,8 @@ readonly BUILD="${1:?usage: keygen_cli_test.sh BUILD_DIR}"
 readonly KEYGEN="$BUILD/enftun-keygen" ENFTUN="$BUILD/enftun"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 readonly REPO
-FAILED=0
-TMP=""
-
-cleanup() {
-    [[ -z $TMP ]] || rm -rf -- "$TMP"
-}
-trap cleanup EXIT
-
-run() {
-    RC=0
-    "$@" >"$TMP/out" 2>"$TMP/err" </dev/null || RC=$?
-}
-
-# matches FILE RE: as in cli_test.sh ("" anything, "^$" an empty file).
-matches() {
-    case "$2" in
-    "") return 0 ;;
-    "^\$") [[ ! -s $1 ]] ;;
-    *) grep -q -E -z -- "$2" "$1" ;;
-    esac
-}
-
-# expect DESC RC STDOUT_RE STDERR_RE CMD...: exit code and output (extended
-# regexps over the whole output; "" matches anything, "^$" only nothing).
-expect() {
-    local desc="$1" rc="$2" out_re="$3" err_re="$4" problem=""
-    shift 4
-    run "$@"
-    if [[ $RC != "$rc" ]]; then
-        problem="exit code $RC, expected $rc"
-    elif ! matches "$TMP/out" "$out_re"; then
-        problem="stdout does not match /$out_re/"
-    elif ! matches "$TMP/err" "$err_re"; then
-        problem="stderr does not match /$err_re/"
-    fi
-    if [[ -z $problem ]]; then
-        echo "  ok: $desc"
-        return 0
-    fi
-    echo "  not ok: $desc: $problem"
-    echo "    \$ $*"
-    sed 's/^/    stdout| /' "$TMP/out"
-    sed 's/^/    stderr| /' "$TMP/err"
-    FAILED=$((FAILED + 1))
-}
+# shellcheck source-path=SCRIPTDIR source=harness.sh
+source "$(dirname "${BASH_SOURCE[0]}")/harness.sh"
 
 # one_line: the last command wrote exactly one line on stderr.
 one_line() {
@@ -95,13 +52,8 @@ nothing_written() {
     fi
 }
 
-for bin in "$KEYGEN" "$ENFTUN"; do
-    [[ -x $bin ]] || {
-        echo "FATAL: $bin not built" >&2
-        exit 1
-    }
-done
-TMP="$(mktemp -d "${TMPDIR:-/tmp}/enftun-keygen-cli.XXXXXX")"
+need_bins "$KEYGEN" "$ENFTUN"
+make_tmp enftun-keygen-cli
 mkdir -p "$TMP/dev/id"
 "$REPO/scripts/gen-test-certs" "$TMP/pki" >/dev/null
 echo "not the real one" >"$TMP/pw"
@@ -179,8 +131,4 @@ echo "=== enftun -p enroll.url"
 expect "enroll.url printed" 0 '^https://\[fd00:100::1\]:9443' '^$' \
     "$ENFTUN" -c "$TMP/dev/enf0.conf" -p enroll.url
 
-if ((FAILED > 0)); then
-    echo "FAIL: $FAILED checks failed"
-    exit 1
-fi
-echo "PASS"
+finish
