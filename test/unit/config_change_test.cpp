@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "change_fixture.hpp"
 #include "test.hpp"
 
 using enftun::config::ClientConfig;
@@ -28,46 +29,15 @@ route: { ra_period = 600000; prefixes = [ "default" ]; };
 identity: { cert_file = "c.pem"; key_file = "c.key"; };
 )";
 
-// Owning state for a test: a failed assert skips destructors (test.hpp).
-struct State {
-    ClientConfig running;
-    ClientConfig fresh;
-    ConfigChange change;
-};
-
-ClientConfig load(const std::string& text) {
-    auto c = enftun::config::load_client_config_from_string(text, "/etc/enftun");
-    assert_true(c.has_value());
-    return std::move(*c);
-}
-
-// kBase with `from` replaced by `to` (which must be there).
-std::string edit(const std::string& from, const std::string& to) {
-    std::string s = kBase;
-    const auto at = s.find(from);
-    assert_true(at != std::string::npos);
-    return s.replace(at, from.size(), to);
-}
-
-int setup(void** state) {
-    *state = new State{load(kBase), {}, {}};
-    return 0;
-}
-
-int teardown(void** state) {
-    delete static_cast<State*>(*state);
-    return 0;
-}
-
-State& st(void** state) {
-    return *static_cast<State*>(*state);
-}
+using Fx = test_change::Fixture<ClientConfig, ConfigChange,
+                                enftun::config::load_client_config_from_string, kBase>;
+using State = Fx::State;
 
 // One edit: exactly `key` changed, of kind `kind`.
 void expect_only(void** state, const std::string& from, const std::string& to, const char* key,
                  ChangeKind kind) {
-    State& s = st(state);
-    s.fresh = load(edit(from, to));
+    State& s = Fx::st(state);
+    s.fresh = Fx::load(Fx::edit(from, to));
     s.change = classify_change(s.running, s.fresh);
     const auto& list = kind == ChangeKind::Live        ? s.change.live
                        : kind == ChangeKind::Reconnect ? s.change.reconnect
@@ -78,8 +48,8 @@ void expect_only(void** state, const std::string& from, const std::string& to, c
 }
 
 void test_same_file_changes_nothing(void** state) {
-    State& s = st(state);
-    s.fresh = load(kBase);
+    State& s = Fx::st(state);
+    s.fresh = Fx::load(kBase);
     assert_true(classify_change(s.running, s.fresh).empty());
 }
 
@@ -121,11 +91,11 @@ void test_tun_setup_needs_restart(void** state) {
 }
 
 void test_mixed_change_sorted_in_file_order(void** state) {
-    State& s = st(state);
-    std::string text = edit("dev = \"enf0\"", "dev = \"enf1\"");
+    State& s = Fx::st(state);
+    std::string text = Fx::edit("dev = \"enf0\"", "dev = \"enf1\"");
     text.replace(text.find("port = 4443"), 11, "port = 4444");
     text.replace(text.find("heartbeat_period = 60000"), 24, "heartbeat_period = 500");
-    s.fresh = load(text);
+    s.fresh = Fx::load(text);
     s.change = classify_change(s.running, s.fresh);
     assert_int_equal(s.change.live.size(), 1);
     assert_int_equal(s.change.reconnect.size(), 1);
@@ -139,8 +109,8 @@ void test_mixed_change_sorted_in_file_order(void** state) {
 // in keys that are not Restart: every Restart key is kept, and every other
 // change goes through.
 void test_applied_config_keeps_restart_keys(void** state) {
-    State& s = st(state);
-    s.fresh = load(R"(
+    State& s = Fx::st(state);
+    s.fresh = Fx::load(R"(
 tun: { dev = "enf9"; dev_node = "/dev/other"; set_address = false; mtu = 1400;
        lladdr = "02:00:00:00:00:09"; busy_poll_us = 0; ipv4_address = "198.18.0.9"; };
 remote: {
@@ -169,12 +139,15 @@ enroll: { url = "https://e.example"; };
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_same_file_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timing_is_live, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_remote_and_identity_reconnect, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tun_setup_needs_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_mixed_change_sorted_in_file_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_applied_config_keeps_restart_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_same_file_changes_nothing, Fx::setup, Fx::teardown),
+        cmocka_unit_test_setup_teardown(test_timing_is_live, Fx::setup, Fx::teardown),
+        cmocka_unit_test_setup_teardown(test_remote_and_identity_reconnect, Fx::setup,
+                                        Fx::teardown),
+        cmocka_unit_test_setup_teardown(test_tun_setup_needs_restart, Fx::setup, Fx::teardown),
+        cmocka_unit_test_setup_teardown(test_mixed_change_sorted_in_file_order, Fx::setup,
+                                        Fx::teardown),
+        cmocka_unit_test_setup_teardown(test_applied_config_keeps_restart_keys, Fx::setup,
+                                        Fx::teardown),
     };
     return cmocka_run_group_tests_name("config_change", tests, nullptr, nullptr);
 }
