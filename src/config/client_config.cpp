@@ -578,21 +578,13 @@ std::string default_control_socket(std::string_view dev) {
 }
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {
-    auto text = detail::read_config_file(path);
-    if (!text) {
-        return text.error();
-    }
-    return load_client_config_from_string(*text, detail::config_dir(path), path);
+    return detail::load_file<ClientConfig>(path, load);
 }
 
 Result<ClientConfig, ConfigError> load_client_config_from_string(const std::string& text,
                                                                  const std::string& base_dir,
                                                                  const std::string& source_name) {
-    auto doc = detail::Document::parse(text, source_name, base_dir);
-    if (!doc) {
-        return doc.error();
-    }
-    return load(*doc);
+    return detail::load_text<ClientConfig>(text, base_dir, source_name, load);
 }
 
 Result<std::string, ConfigError> print_client_key(const ClientConfig& config, std::string_view key,

@@ -88,6 +88,32 @@ Result<std::string, ConfigError> read_config_file(const std::string& path);
 // absolute, so the daemon may change directory later.
 std::string config_dir(const std::string& path);
 
+// A whole config from text: parsed (source_name names it in messages,
+// base_dir resolves relative paths and @include), then made a Config by
+// load. Errors: Document::parse's, then load's.
+template <typename Config>
+Result<Config, ConfigError> load_text(const std::string& text, const std::string& base_dir,
+                                      const std::string& source_name,
+                                      Result<Config, ConfigError> (*load)(const Document&)) {
+    auto doc = Document::parse(text, source_name, base_dir);
+    if (!doc) {
+        return doc.error();
+    }
+    return load(*doc);
+}
+
+// The same from the file at path, relative to its folder (config_dir).
+// Errors: read_config_file's, then load_text's.
+template <typename Config>
+Result<Config, ConfigError> load_file(const std::string& path,
+                                      Result<Config, ConfigError> (*load)(const Document&)) {
+    auto text = read_config_file(path);
+    if (!text) {
+        return text.error();
+    }
+    return load_text(*text, config_dir(path), path, load);
+}
+
 class Reader {
 public:
     // doc must outlive the Reader.

@@ -215,21 +215,13 @@ Result<RouterConfig, ConfigError> load(const detail::Document& doc) {
 } // namespace
 
 Result<RouterConfig, ConfigError> load_router_config(const std::string& path) {
-    auto text = detail::read_config_file(path);
-    if (!text) {
-        return text.error();
-    }
-    return load_router_config_from_string(*text, detail::config_dir(path), path);
+    return detail::load_file<RouterConfig>(path, load);
 }
 
 Result<RouterConfig, ConfigError> load_router_config_from_string(const std::string& text,
                                                                  const std::string& base_dir,
                                                                  const std::string& source_name) {
-    auto doc = detail::Document::parse(text, source_name, base_dir);
-    if (!doc) {
-        return doc.error();
-    }
-    return load(*doc);
+    return detail::load_text<RouterConfig>(text, base_dir, source_name, load);
 }
 
 std::span<const std::string> router_key_names() {
