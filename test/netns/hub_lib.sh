@@ -7,6 +7,8 @@
 #   r:vx  fd00:102::1/64 ── x:vr  fd00:102::2/64   (x: impostors, raw peers)
 #
 # The router listens on the three r addresses (HUB_ROUTER_ADDRS).
+# hub_start_router, hub_start_client and hub_clients_up start the router and
+# the clients c1 and c2 the way most of these tests do.
 # shellcheck shell=bash
 
 readonly HUB_ROUTER_ADDRS=(fd00:100::1 fd00:101::1 fd00:102::1)
@@ -29,4 +31,31 @@ hub_router_listening() {
     for addr in "${HUB_ROUTER_ADDRS[@]}"; do
         [[ -n $(et_exec r ss -Hltn "src [$addr]:4443") ]] || return 1
     done
+}
+
+# hub_start_router: enftun-router in r with $ET_TMP/router.conf, until it
+# listens on each hub address.
+hub_start_router() {
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router hub_router_listening
+}
+
+# hub_start_client NAME: enftun in namespace NAME with $ET_TMP/NAME.conf,
+# until its TUN enf0 is up; fd00:e::/64 routed into it (as enftun-setup
+# would).
+hub_start_client() {
+    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
+    et_wait_for -d "$1" et_link_up "$1" enf0 || return 1
+    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
+}
+
+# hub_ping_once NS ADDR: one ping from NS to ADDR answered within 1 s.
+hub_ping_once() {
+    et_exec "$1" ping -6 -n -c 1 -W 1 "$2"
+}
+
+# hub_clients_up ADDR: c1 and c2 each reach ADDR through their tunnel.
+hub_clients_up() {
+    et_wait_for -t 60 -d c1 -d router hub_ping_once c1 "$1" &&
+        et_wait_for -t 60 -d c2 -d router hub_ping_once c2 "$1"
 }

@@ -68,22 +68,6 @@ write_confs() {
     done
 }
 
-start_router() {
-    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
-    et_wait_for -d router hub_router_listening
-}
-
-start_client() {
-    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
-    et_wait_for -d "$1" et_link_up "$1" enf0 || return 1
-    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
-}
-
-clients_up() {
-    et_wait_for -t 60 -d c1 -d router ping_once c1 "$R_ADDR" &&
-        et_wait_for -t 60 -d c2 -d router ping_once c2 "$R_ADDR"
-}
-
 # start_raw_peer NAME CERT [FRAMES]: openssl s_client in x with CERT's
 # certificate, sending FRAMES (default nothing) after the handshake; what it
 # receives goes to $ET_TMP/NAME.out (binary, kept out of the log). The PID
@@ -227,8 +211,8 @@ step_b() {
     check "c2 got the router's close_notify" et_wait_for -d c2 \
         log_count_above c2 "lost: peer closed the tunnel (close_notify)" "$lost2" || ok=1
     write_confs max_sessions=2
-    check "router restarts with max_sessions = 2" start_router || ok=1
-    check "c1 and c2 reconnect" clients_up || ok=1
+    check "router restarts with max_sessions = 2" hub_start_router || ok=1
+    check "c1 and c2 reconnect" hub_clients_up "$R_ADDR" || ok=1
     refused="$(et_log_count router "max_sessions (2) reached")"
     ups="$(et_log_count router "session up: $P3_ADDR")"
     start_raw_peer rawfull p3
@@ -259,7 +243,8 @@ main() {
     make_topology
     make_pki
     write_confs
-    if start_router && start_client c1 && start_client c2 && clients_up; then
+    if hub_start_router && hub_start_client c1 && hub_start_client c2 &&
+        hub_clients_up "$R_ADDR"; then
         run_steps "${steps[@]}"
     else
         echo "setup failed: router or clients did not come up (logs below)"

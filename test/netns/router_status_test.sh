@@ -114,22 +114,6 @@ write_confs() {
     mkdir -p "$ET_TMP/prom"
 }
 
-start_router() {
-    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
-    et_wait_for -d router hub_router_listening
-}
-
-start_client() {
-    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
-    et_wait_for -d "$1" et_link_up "$1" enf0 || return 1
-    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
-}
-
-clients_up() {
-    et_wait_for -t 60 -d c1 -d router ping_once c1 "$R_ADDR" &&
-        et_wait_for -t 60 -d c2 -d router ping_once c2 "$R_ADDR"
-}
-
 # session_field ADDR FIELD: FIELD of ADDR's entry in session_list.
 session_field() {
     rjson ".session_list[] | select(.address == \"$1\") | .$2"
@@ -271,7 +255,7 @@ step_e() {
     check "mode 0644" bash -c '[[ $(stat -c %a "$0") == 644 ]]' "$file" || ok=1
     check_not "no temp file left in its folder" \
         bash -c 'ls -A "$0" | grep -v -x router.prom' "$ET_TMP/prom" || ok=1
-    start_client c2 || true
+    hub_start_client c2 || true
     check "c2 back: it says 2 sessions" et_wait_for -t 30 -d router metrics_file_sessions 2 ||
         ok=1
     return "$ok"
@@ -311,7 +295,8 @@ main() {
     hub_topology
     make_pki
     write_confs
-    if start_router && start_client c1 && start_client c2 && clients_up; then
+    if hub_start_router && hub_start_client c1 && hub_start_client c2 &&
+        hub_clients_up "$R_ADDR"; then
         run_steps "${steps[@]}"
     else
         echo "setup failed: router or clients did not come up (logs below)"
