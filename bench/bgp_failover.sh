@@ -32,38 +32,11 @@ source "$BENCH_HERE/../test/netns/lib.sh"
 source "$BENCH_HERE/../test/netns/bgp_lib.sh"
 # shellcheck source=lib/common.sh
 source "$BENCH_HERE/lib/common.sh"
+# shellcheck source=lib/ping_gap.sh
+source "$BENCH_HERE/lib/ping_gap.sh"
 
 readonly RUNS="${BENCH_RUNS:-5}"
 OUT="$BENCH_HERE/results/bgp_failover.txt"
-
-# after_last_gap LOG T0: "TS COUNT", TS the stamp of the first reply after
-# the last gap in sequence numbers among replies after T0, COUNT the replies
-# since (bench/failover.sh).
-after_last_gap() {
-    awk -v t0="$2" '
-        BEGIN { prev = -1 }
-        match($0, /icmp_seq=[0-9]+/) && $1 ~ /^\[[0-9.]+\]$/ {
-            ts = substr($1, 2, length($1) - 2) + 0
-            seq = substr($0, RSTART + 9, RLENGTH - 9) + 0
-            if (ts > t0 && prev >= 0 && seq > prev + 1) { start = ts; count = 0 }
-            if (start != "") count++
-            prev = seq
-        }
-        END { if (start != "") printf "%.6f %d\n", start, count }' "$1"
-}
-
-settled() {
-    local count
-    count="$(after_last_gap "$1" "$2" | awk '{ print $2 }')"
-    [[ -n $count ]] && ((count >= 20))
-}
-
-# ms_since T0 LOG: ms from T0 to the first reply after the outage.
-ms_since() {
-    local t1
-    t1="$(after_last_gap "$2" "$1" | awk '{ print $1 }')"
-    awk -v a="$1" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }'
-}
 
 # a_on_r1: router 1 runs and A's session is on it, routes settled.
 a_on_r1() {
@@ -96,12 +69,12 @@ one_run() {
     sleep 0.5
     t0="$(date +%s.%N)"
     et_daemon_stop router1
-    et_wait_for -d "pingb$n" settled "$log_b" "$t0" || et_die "run $n: B never reached A again"
-    et_wait_for -d "pingr$n" settled "$log_r1" "$t0" || et_die "run $n: r1 never reached A again"
+    et_wait_for -d "pingb$n" gap_settled "$log_b" "$t0" || et_die "run $n: B never reached A again"
+    et_wait_for -d "pingr$n" gap_settled "$log_r1" "$t0" || et_die "run $n: r1 never reached A again"
     et_daemon_stop "pingb$n" 2
     et_daemon_stop "pingr$n" 2
-    RUN_B="$(ms_since "$t0" "$log_b")"
-    RUN_R1="$(ms_since "$t0" "$log_r1")"
+    RUN_B="$(gap_ms "$log_b" "$t0")"
+    RUN_R1="$(gap_ms "$log_r1" "$t0")"
 }
 
 # summary NAME VALUE...: median, min, max.

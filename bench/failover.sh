@@ -26,41 +26,17 @@ source "$BENCH_HERE/../test/netns/lib.sh"
 source "$BENCH_HERE/../test/netns/resilience_lib.sh"
 # shellcheck source=lib/common.sh
 source "$BENCH_HERE/lib/common.sh"
+# shellcheck source=lib/ping_gap.sh
+source "$BENCH_HERE/lib/ping_gap.sh"
 
 readonly RUNS="${BENCH_RUNS:-5}"
 readonly PING_LOG_PREFIX=pinger
-
-# after_last_gap LOG T0: "TS COUNT" where TS is the stamp (epoch seconds)
-# of the first echo reply after the last gap in the sequence numbers among
-# the replies stamped after T0, and COUNT the replies since (itself
-# included); nothing when there is no such gap. The last gap, not the first:
-# a ping in flight when the link went down may be lost while the old
-# connection still carries a few more before enftun moves.
-after_last_gap() {
-    awk -v t0="$2" '
-        BEGIN { prev = -1 }
-        match($0, /icmp_seq=[0-9]+/) && $1 ~ /^\[[0-9.]+\]$/ {
-            ts = substr($1, 2, length($1) - 2) + 0
-            seq = substr($0, RSTART + 9, RLENGTH - 9) + 0
-            if (ts > t0 && prev >= 0 && seq > prev + 1) { start = ts; count = 0 }
-            if (start != "") count++
-            prev = seq
-        }
-        END { if (start != "") printf "%.6f %d\n", start, count }' "$1"
-}
-
-# settled LOG T0: the new path has answered 20 pings in a row (200 ms).
-settled() {
-    local count
-    count="$(after_last_gap "$1" "$2" | awk '{ print $2 }')"
-    [[ -n $count ]] && ((count >= 20))
-}
 
 # one_run N: sets RUN_MS to the failover time in ms. (Not for $(...): it
 # starts and reaps a daemon, which only this shell can do.)
 RUN_MS=""
 one_run() {
-    local n="$1" name="$PING_LOG_PREFIX$1" log t0 t1
+    local n="$1" name="$PING_LOG_PREFIX$1" log t0
     # Let what came before settle: enftun paces event-driven reconnects to
     # one per second (client.hpp, kRouteRetryIntervalMs) and a coalescing
     # window opened by earlier changes could still be running. Without this
@@ -73,11 +49,10 @@ one_run() {
     et_exec d ip link set eth0 down
     et_wait_for -d c1 rs_tunnel_src_is "$RS_WLAN_LOCAL" ||
         et_die "run $n: the tunnel did not move to wlan0"
-    et_wait_for -d "$name" settled "$log" "$t0" ||
+    et_wait_for -d "$name" gap_settled "$log" "$t0" ||
         et_die "run $n: no steady answers through the tunnel after the failover"
-    t1="$(after_last_gap "$log" "$t0" | awk '{ print $1 }')"
+    RUN_MS="$(gap_ms "$log" "$t0")"
     et_daemon_stop "$name" 2
-    RUN_MS="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", (b - a) * 1000 }')"
     # Back to the preferred uplink for the next run.
     rs_uplink_restore eth0 "$RS_ETH_LOCAL" "$RS_ETH_GW" 100
     et_wait_for -d c1 rs_tunnel_src_is "$RS_ETH_LOCAL"
