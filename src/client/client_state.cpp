@@ -47,22 +47,41 @@ std::optional<ClientState> client_transition(ClientState from, ClientEvent event
     return std::nullopt;
 }
 
-const char* to_string(ClientState state) {
+namespace {
+
+// Each state's two names: for logs, and for the status JSON and the metrics'
+// state label (a label value: no space).
+struct StateNames {
+    const char* log;
+    const char* label;
+};
+
+StateNames names_of(ClientState state) {
     switch (state) {
     case ClientState::Connecting:
-        return "connecting";
+        return {"connecting", "connecting"};
     case ClientState::Handshaking:
-        return "handshaking";
+        return {"handshaking", "handshaking"};
     case ClientState::Confirming:
-        return "confirming";
+        return {"confirming", "confirming"};
     case ClientState::Up:
-        return "up";
+        return {"up", "up"};
     case ClientState::BackingOff:
-        return "backing off";
+        return {"backing off", "backing_off"};
     case ClientState::Stopped:
-        return "stopped";
+        return {"stopped", "stopped"};
     }
-    return "?";
+    return {"?", "?"};
+}
+
+} // namespace
+
+const char* to_string(ClientState state) {
+    return names_of(state).log;
+}
+
+const char* to_label(ClientState state) {
+    return names_of(state).label;
 }
 
 const char* to_string(ClientEvent event) {

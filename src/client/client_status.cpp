@@ -75,21 +75,7 @@ json reconnects_json(const ReconnectLog& log) {
 } // namespace
 
 const char* status_state_name(ClientState state) {
-    switch (state) {
-    case ClientState::Connecting:
-        return "connecting";
-    case ClientState::Handshaking:
-        return "handshaking";
-    case ClientState::Confirming:
-        return "confirming";
-    case ClientState::Up:
-        return "up";
-    case ClientState::BackingOff:
-        return "backing_off";
-    case ClientState::Stopped:
-        return "stopped";
-    }
-    return "?";
+    return to_label(state);
 }
 
 json status_json(const ClientSnapshot& s, const StatusContext& ctx) {

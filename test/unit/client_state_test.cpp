@@ -4,8 +4,10 @@
 // each stage, and a stop from anywhere that nothing leaves.
 #include "enftun/client/client_state.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
+#include <string>
 
 #include "test.hpp"
 
@@ -117,9 +119,15 @@ void test_names_are_distinct(void**) {
     for (S a : kStates) {
         for (S b : kStates) {
             assert_true((a == b) == (std::strcmp(to_string(a), to_string(b)) == 0));
+            assert_true((a == b) == (std::strcmp(to_label(a), to_label(b)) == 0));
         }
+        // A label is the log name with '_' for ' ' (status JSON, metrics).
+        std::string label = to_string(a);
+        std::replace(label.begin(), label.end(), ' ', '_');
+        assert_string_equal(to_label(a), label.c_str());
     }
     assert_string_equal(to_string(S::BackingOff), "backing off");
+    assert_string_equal(to_label(S::BackingOff), "backing_off");
 }
 
 } // namespace

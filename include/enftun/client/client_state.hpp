@@ -40,6 +40,8 @@ std::optional<ClientState> client_transition(ClientState from, ClientEvent event
 
 // Lower-case names for logs ("backing off").
 const char* to_string(ClientState state);
+// The same as a JSON and metric label value ("backing_off").
+const char* to_label(ClientState state);
 const char* to_string(ClientEvent event);
 
 } // namespace enftun::tunnel
