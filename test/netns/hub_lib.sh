@@ -59,3 +59,18 @@ hub_clients_up() {
     et_wait_for -t 60 -d c1 -d router hub_ping_once c1 "$1" &&
         et_wait_for -t 60 -d c2 -d router hub_ping_once c2 "$1"
 }
+
+# hub_up_then_run ADDR STEP...: the router, c1 and c2 started and both
+# clients reaching ADDR through their tunnels, then run_steps STEP...; if
+# they do not come up, every step fails (fail_steps).
+hub_up_then_run() {
+    local addr="$1"
+    shift
+    if hub_start_router && hub_start_client c1 && hub_start_client c2 &&
+        hub_clients_up "$addr"; then
+        run_steps "$@"
+    else
+        echo "setup failed: router or clients did not come up (logs below)"
+        fail_steps "setup failed" "$@"
+    fi
+}

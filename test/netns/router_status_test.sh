@@ -295,13 +295,7 @@ main() {
     hub_topology
     make_pki
     write_confs
-    if hub_start_router && hub_start_client c1 && hub_start_client c2 &&
-        hub_clients_up "$R_ADDR"; then
-        run_steps "${steps[@]}"
-    else
-        echo "setup failed: router or clients did not come up (logs below)"
-        fail_steps "setup failed" "${steps[@]}"
-    fi
+    hub_up_then_run "$R_ADDR" "${steps[@]}"
     et_summary router_status_test
 }
 
