@@ -119,4 +119,20 @@ std::optional<proto::Ipv6Addr> san_ipv6(X509* cert) {
     return std::nullopt;
 }
 
+std::vector<proto::Ipv4Addr> san_ipv4s(X509* cert) {
+    using Names = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>;
+    Names names(static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    std::vector<proto::Ipv4Addr> out;
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* name = sk_GENERAL_NAME_value(names.get(), i);
+        if (name->type == GEN_IPADD && ASN1_STRING_length(name->d.iPAddress) == 4) {
+            proto::Ipv4Addr addr;
+            std::memcpy(addr.data(), ASN1_STRING_get0_data(name->d.iPAddress), 4);
+            out.push_back(addr);
+        }
+    }
+    return out;
+}
+
 } // namespace enftun::keygen

@@ -1,10 +1,11 @@
 // PEM and X.509 helpers shared by enftun-enroll and enftun-keygen: loading
 // certificates, keys and requests from files or memory, writing them as
-// PEM text, and reading a certificate's serial and IPv6 subjectAltName.
-// Every failure carries OpenSSL's error queue as one line.
+// PEM text, and reading a certificate's serial and its subjectAltName IP
+// addresses. Every failure carries OpenSSL's error queue as one line.
 #pragma once
 
 #include "common/failure.hpp"
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
 
@@ -13,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace enftun::keygen {
 
@@ -35,5 +37,9 @@ std::string serial_hex(const ASN1_INTEGER* serial);
 
 // The first IP address in the certificate's subjectAltName that is IPv6.
 std::optional<proto::Ipv6Addr> san_ipv6(X509* cert);
+
+// Every IPv4 address (4-octet iPAddress entry) in the subjectAltName, in
+// order: a device certificate has none or one (common/ipv4.hpp).
+std::vector<proto::Ipv4Addr> san_ipv4s(X509* cert);
 
 } // namespace enftun::keygen

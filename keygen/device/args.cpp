@@ -23,6 +23,7 @@ enum LongOnly : int {
     kDays,
     kCsrOut,
     kTpm,
+    kIpv4,
     kVersion,
 };
 
@@ -39,6 +40,7 @@ const option kOptions[] = {
     {"days", required_argument, nullptr, kDays},
     {"csr-out", required_argument, nullptr, kCsrOut},
     {"tpm", no_argument, nullptr, kTpm},
+    {"ipv4", required_argument, nullptr, kIpv4},
     {"version", no_argument, nullptr, kVersion},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
@@ -117,6 +119,27 @@ Outcome<void> take_target(Options& o, int argc, char** argv) {
     return {};
 }
 
+// --ipv4 where the mode can carry it: a renewal keeps the current one, a
+// CSR carries no address the service reads, offline signing has no pool.
+Outcome<void> check_ipv4(const Options& o) {
+    if (!o.ipv4) {
+        return {};
+    }
+    switch (o.mode) {
+    case Options::Mode::Renew:
+        return Failure{"--renew keeps the current certificate's IPv4 address: no --ipv4"};
+    case Options::Mode::CsrOut:
+        return Failure{"--csr-out writes an IPv6-only request: no --ipv4"};
+    case Options::Mode::OfflineSign:
+        if (o.ipv4->kind != Ipv4Request::Kind::Exact) {
+            return Failure{"offline (--ca-cert) needs an exact --ipv4 address, not auto"};
+        }
+        return {};
+    default:
+        return {};
+    }
+}
+
 } // namespace
 
 Outcome<Options> parse_args(int argc, char** argv) {
@@ -169,6 +192,14 @@ Outcome<Options> parse_args(int argc, char** argv) {
         case kTpm:
             o.tpm = true;
             break;
+        case kIpv4: {
+            auto ipv4 = parse_ipv4_request(optarg);
+            if (!ipv4) {
+                return Failure{"--ipv4: " + ipv4.error().message};
+            }
+            o.ipv4 = *ipv4;
+            break;
+        }
         case kVersion:
             o.mode = Options::Mode::Version;
             return o;
@@ -193,6 +224,9 @@ Outcome<Options> parse_args(int argc, char** argv) {
     if (auto st = take_target(o, argc, argv); !st) {
         return st.error();
     }
+    if (auto st = check_ipv4(o); !st) {
+        return st.error();
+    }
     return o;
 }
 
@@ -205,10 +239,11 @@ void print_usage(std::FILE* out) {
     std::fprintf(
         out,
         "usage: enftun-keygen [-c FILE] [--server URL] [--user NAME] [--password-file F]\n"
-        "                     [--owner USER] [--yes] [--tpm] ADDRESS|PREFIX/64|auto\n"
+        "                     [--owner USER] [--yes] [--tpm] [--ipv4 auto|ADDR]\n"
+        "                     ADDRESS|PREFIX/64|auto\n"
         "       enftun-keygen --renew [-c FILE] [--server URL] [--owner USER] [--yes] [--tpm]\n"
-        "       enftun-keygen --ca-cert F --ca-key F [-c FILE] [--days N] [--owner USER] [--yes] "
-        "ADDRESS\n"
+        "       enftun-keygen --ca-cert F --ca-key F [-c FILE] [--days N] [--owner USER] [--yes]\n"
+        "                     [--ipv4 ADDR] ADDRESS\n"
         "       enftun-keygen --csr-out F [-c FILE] [--owner USER] [--yes] ADDRESS\n"
         "       enftun-keygen --version | --help\n"
         "Makes a new key on this device and gets its certificate and address from the\n"
@@ -227,6 +262,8 @@ void print_usage(std::FILE* out) {
         "                        by the current certificate\n"
         "  --ca-cert F --ca-key F  sign offline with this CA; --days N validity (365)\n"
         "  --csr-out F           write the key and a certificate request to F only\n"
+        "  --ipv4 auto|ADDR      also an IPv4 address in the certificate: the next free one\n"
+        "                        of the service's ipv4_pool, or that one (offline: ADDR)\n"
         "  --tpm                 make the key inside the TPM of the config's identity.tpm\n"
         "                        and write only its blob (TSS2 PRIVATE KEY) to key_file\n",
         kDefaultConfig);

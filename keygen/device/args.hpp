@@ -1,13 +1,14 @@
 // enftun-keygen's command line, parsed and checked before anything else
 // happens (no file read, no network): a usage error names the option or
-// argument that is wrong, and the request (ADDRESS|PREFIX/64|auto) is
-// fully validated here, by the same parser the service uses
-// (common/address_request.hpp).
+// argument that is wrong, and the request (ADDRESS|PREFIX/64|auto, and
+// --ipv4 auto|ADDR) is fully validated here, by the same parsers the
+// service uses (common/address_request.hpp, common/ipv4.hpp).
 #pragma once
 
 #include "common/address_request.hpp"
 
 #include "common/failure.hpp"
+#include "common/ipv4.hpp"
 
 #include <optional>
 #include <string>
@@ -27,6 +28,7 @@ struct Options {
     std::string owner;         // --owner; "" = enftun if it exists, else root
     bool yes = false;
     AddressRequest request;                // Enroll, OfflineSign, CsrOut
+    std::optional<Ipv4Request> ipv4;       // --ipv4 (Enroll; OfflineSign: exact only)
     std::string ca_cert_file, ca_key_file; // OfflineSign
     long days = kDefaultDays;              // OfflineSign
     std::string csr_out;                   // CsrOut

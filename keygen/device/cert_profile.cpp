@@ -1,5 +1,7 @@
 #include "cert_profile.hpp"
 
+#include "common/ipv4.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -40,7 +42,8 @@ bool set_random_serial(X509* cert) {
 } // namespace
 
 Outcome<tls::X509Ptr> sign_device_cert(EVP_PKEY* device_key, X509* ca_cert, EVP_PKEY* ca_key,
-                                       const proto::Ipv6Addr& addr, long days) {
+                                       const proto::Ipv6Addr& addr,
+                                       const std::optional<proto::Ipv4Addr>& ipv4, long days) {
     ERR_clear_error();
     if (X509_check_private_key(ca_cert, ca_key) != 1) {
         ERR_clear_error();
@@ -61,7 +64,7 @@ Outcome<tls::X509Ptr> sign_device_cert(EVP_PKEY* device_key, X509* ca_cert, EVP_
         add_ext(cert.get(), ca_cert, NID_basic_constraints, "critical,CA:FALSE") &&
         add_ext(cert.get(), ca_cert, NID_key_usage, "critical,digitalSignature") &&
         add_ext(cert.get(), ca_cert, NID_ext_key_usage, "clientAuth") &&
-        add_ext(cert.get(), ca_cert, NID_subject_alt_name, ("IP:" + text).c_str()) &&
+        add_ext(cert.get(), ca_cert, NID_subject_alt_name, device_san(addr, ipv4).c_str()) &&
         add_ext(cert.get(), ca_cert, NID_subject_key_identifier, "hash") &&
         add_ext(cert.get(), ca_cert, NID_authority_key_identifier, "keyid") &&
         X509_sign(cert.get(), ca_key, EVP_sha256()) > 0;

@@ -240,13 +240,25 @@ Outcome<ServiceReply> EnrollClient::certificate_reply(const char* what, HttpRepl
         }
         *field = j[key].get<std::string>();
     }
+    // Optional: only a certificate with an IPv4 address has it.
+    if (j.contains("ipv4")) {
+        if (!j["ipv4"].is_string()) {
+            return Failure{std::string("the ") + what +
+                           " reply is not the expected JSON (\"ipv4\" is not a string)"};
+        }
+        out.reply.ipv4 = j["ipv4"].get<std::string>();
+    }
     out.server_chain = std::move(http.chain);
     return out;
 }
 
 Outcome<ServiceReply> EnrollClient::enroll(const std::string& token, const std::string& csr,
-                                           const std::string& request) {
-    const std::string body = json{{"csr", csr}, {"request", request}}.dump();
+                                           const std::string& request, const std::string& ipv4) {
+    json fields{{"csr", csr}, {"request", request}};
+    if (!ipv4.empty()) {
+        fields["ipv4"] = ipv4;
+    }
+    const std::string body = fields.dump();
     auto http = post("/v1/enroll", body, token);
     if (!http) {
         return http.error();

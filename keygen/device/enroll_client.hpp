@@ -46,8 +46,9 @@ public:
 
     // A bearer token. Errors: transport, 401 wrong password, 429, bad JSON.
     Outcome<std::string> login(const std::string& user, std::string& password);
+    // ipv4: the "ipv4" field ("auto" or an address); "" leaves it out.
     Outcome<ServiceReply> enroll(const std::string& token, const std::string& csr,
-                                 const std::string& request);
+                                 const std::string& request, const std::string& ipv4);
     // Authenticated by the client certificate in the options.
     Outcome<ServiceReply> renew(const std::string& csr);
 

@@ -68,20 +68,25 @@ std::string files_line(const Plan& p) {
     return files + "; owner " + p.owner.name;
 }
 
+// ", IPv4 auto" for the summary; "" without --ipv4.
+std::string ipv4_note(const Options& o) {
+    return o.ipv4 ? ", IPv4 " + o.ipv4->to_string() : "";
+}
+
 void print_summary(const Plan& p, const std::string& user) {
     const Options& o = *p.options;
     switch (o.mode) {
     case Options::Mode::Enroll:
-        std::printf("server:  %s\nuser:    %s\nrequest: %s\n", p.server.c_str(), user.c_str(),
-                    o.request.to_string().c_str());
+        std::printf("server:  %s\nuser:    %s\nrequest: %s%s\n", p.server.c_str(), user.c_str(),
+                    o.request.to_string().c_str(), ipv4_note(o).c_str());
         break;
     case Options::Mode::Renew:
         std::printf("server:  %s\nrequest: renew %s\n", p.server.c_str(),
                     p.config->identity.cert_file.c_str());
         break;
     case Options::Mode::OfflineSign:
-        std::printf("CA:      %s\nrequest: %s for %ld days\n", o.ca_cert_file.c_str(),
-                    o.request.to_string().c_str(), o.days);
+        std::printf("CA:      %s\nrequest: %s%s for %ld days\n", o.ca_cert_file.c_str(),
+                    o.request.to_string().c_str(), ipv4_note(o).c_str(), o.days);
         break;
     default:
         std::printf("request: %s (certificate request only)\n", o.request.to_string().c_str());
@@ -119,9 +124,10 @@ Outcome<void> write_checked(const Plan& p, const SecretPem& key, CheckedReply& c
     if (auto st = write_identity(w, p.owner.owner); !st) {
         return st.error();
     }
-    std::printf("address %s: wrote %s and %s%s (valid until %s)\n",
-                checked.address.to_string().c_str(), w.key_file.c_str(), w.cert_file.c_str(),
-                checked.new_ca ? (" and the new CA " + w.ca_file).c_str() : "",
+    const std::string ipv4 = checked.ipv4 ? " (IPv4 " + format_ipv4(*checked.ipv4) + ")" : "";
+    std::printf("address %s%s: wrote %s and %s%s (valid until %s)\n",
+                checked.address.to_string().c_str(), ipv4.c_str(), w.key_file.c_str(),
+                w.cert_file.c_str(), checked.new_ca ? (" and the new CA " + w.ca_file).c_str() : "",
                 format_time(X509_get0_notAfter(checked.certificate.get())).c_str());
     return {};
 }
@@ -147,8 +153,8 @@ Outcome<void> swap_in_current_key(Plan& p, enftun::tls::PkeyPtr& key) {
 }
 
 // Login (enroll) or mutual TLS (renew), the request, the reply's checks.
-Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string user,
-                         std::string password) {
+Outcome<void> run_online(Plan& p, const AddressRequest& request, const Ipv4Request* ipv4,
+                         std::string user, std::string password) {
     auto key = p.keys->make();
     if (!key) {
         wipe(password);
@@ -186,13 +192,13 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, std::string use
         if (!token) {
             return token.error();
         }
-        reply = client.enroll(*token, *csr, request.to_string());
+        reply = client.enroll(*token, *csr, request.to_string(), ipv4 ? ipv4->to_string() : "");
         wipe(*token);
     }
     if (!reply) {
         return reply.error();
     }
-    const ReplyContext ctx{&request, key->get(), &p.cas, &reply->server_chain};
+    const ReplyContext ctx{&request, key->get(), &p.cas, &reply->server_chain, ipv4};
     auto checked = check_reply(ctx, reply->reply);
     if (!checked) {
         return Failure{"refused the service's reply: " + checked.error().message};
@@ -226,21 +232,31 @@ Outcome<void> run_enroll(Plan& p) {
             return Failure{"password: " + password.error().message};
         }
     }
-    return run_online(p, p.options->request, user, std::move(*password));
+    const Ipv4Request* ipv4 = p.options->ipv4 ? &*p.options->ipv4 : nullptr;
+    return run_online(p, p.options->request, ipv4, user, std::move(*password));
 }
 
 Outcome<void> run_renew(Plan& p) {
     const auto& id = p.config->identity;
-    auto addr = enftun::tls::address_from_cert_file(id.cert_file);
+    auto cert = load_cert_file(id.cert_file);
+    auto addr = cert ? device_address(cert->get()) : Outcome<enftun::proto::Ipv6Addr>(cert.error());
+    const auto ipv4s = cert ? san_ipv4s(cert->get()) : std::vector<enftun::proto::Ipv4Addr>{};
+    if (addr && ipv4s.size() > 1) {
+        addr = Failure{"more than one IPv4 address"};
+    }
     if (!addr) {
         return Failure{"--renew: " + id.cert_file + " is not a device certificate (" +
-                       addr.error().what + ")"};
+                       addr.error().message + ")"};
     }
+    // The renewed certificate must name the same addresses, IPv4 included.
     const AddressRequest same{AddressRequest::Kind::Exact, *addr};
+    const std::optional<Ipv4Request> same_ipv4 =
+        ipv4s.empty() ? std::nullopt
+                      : std::optional(Ipv4Request{Ipv4Request::Kind::Exact, ipv4s.front()});
     if (auto st = go_ahead(p, ""); !st) {
         return st;
     }
-    return run_online(p, same, "", "");
+    return run_online(p, same, same_ipv4 ? &*same_ipv4 : nullptr, "", "");
 }
 
 Outcome<void> run_offline(Plan& p) {
@@ -260,16 +276,19 @@ Outcome<void> run_offline(Plan& p) {
     if (!key) {
         return key.error();
     }
-    auto cert = sign_device_cert(key->get(), (*ca)[0].get(), ca_key->get(), o.request.addr, o.days);
+    const auto ipv4 = o.ipv4 ? std::optional(o.ipv4->addr) : std::nullopt;
+    auto cert =
+        sign_device_cert(key->get(), (*ca)[0].get(), ca_key->get(), o.request.addr, ipv4, o.days);
     if (!cert) {
         return cert.error();
     }
     // The same checks as a service's reply: a CA that the config does not
     // trust would give a certificate the router refuses.
     std::vector<enftun::tls::X509Ptr> none;
-    const ReplyContext ctx{&o.request, key->get(), &p.cas, &none};
+    const Ipv4Request* asked_ipv4 = o.ipv4 ? &*o.ipv4 : nullptr;
+    const ReplyContext ctx{&o.request, key->get(), &p.cas, &none, asked_ipv4};
     const Reply as_reply{o.request.to_string(), cert_to_pem(cert->get()),
-                         cert_to_pem((*ca)[0].get())};
+                         cert_to_pem((*ca)[0].get()), o.ipv4 ? o.ipv4->to_string() : ""};
     auto checked = check_reply(ctx, as_reply);
     if (!checked) {
         return Failure{"--ca-cert: " + checked.error().message};

@@ -2,6 +2,9 @@
 
 #include "key_material.hpp"
 
+#include "common/pem.hpp"
+#include "common/printable.hpp"
+
 #include "enftun/tls/identity.hpp"
 
 #include <openssl/err.h>
@@ -39,10 +42,77 @@ bool has_san_ip(X509* cert, const proto::Ipv6Addr& addr) {
     return false;
 }
 
+using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>;
+
+// A copy of cert whose subjectAltName lacks the 4-octet IP entries, for the
+// tunnel's IPv6 identity check: that check (tls/identity.cpp) may refuse
+// any IPv4 entry, and the copy is never signed, used or written.
+Outcome<tls::X509Ptr> without_ipv4_san(X509* cert) {
+    tls::X509Ptr copy(X509_dup(cert));
+    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+    if (!names) {
+        ERR_clear_error();
+        return copy; // no subjectAltName: nothing to leave out
+    }
+    GeneralNamesPtr kept(sk_GENERAL_NAME_new_null());
+    if (!copy || !kept) {
+        return Failure{"out of memory copying the certificate"};
+    }
+    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
+        if (n->type == GEN_IPADD && ASN1_STRING_length(n->d.iPAddress) == 4) {
+            continue;
+        }
+        GENERAL_NAME* dup = GENERAL_NAME_dup(n);
+        if (dup == nullptr || sk_GENERAL_NAME_push(kept.get(), dup) == 0) {
+            GENERAL_NAME_free(dup);
+            return Failure{"cannot copy the certificate's subjectAltName"};
+        }
+    }
+    if (X509_add1_ext_i2d(copy.get(), NID_subject_alt_name, kept.get(), 0, X509V3_ADD_REPLACE) !=
+        1) {
+        ERR_clear_error();
+        return Failure{"cannot copy the certificate's subjectAltName"};
+    }
+    return copy;
+}
+
+Outcome<std::optional<proto::Ipv4Addr>> check_ipv4(const ReplyContext& ctx, const Reply& reply,
+                                                   X509* cert) {
+    const auto found = san_ipv4s(cert);
+    if (ctx.ipv4 == nullptr) {
+        if (!found.empty()) {
+            return Failure{"the certificate carries the IPv4 address " + format_ipv4(found[0]) +
+                           ", which was not asked for"};
+        }
+        if (!reply.ipv4.empty()) {
+            return Failure{"the reply names an IPv4 address, which was not asked for"};
+        }
+        return std::optional<proto::Ipv4Addr>{};
+    }
+    const std::string asked = ctx.ipv4->to_string();
+    if (found.size() != 1) {
+        return Failure{"the certificate has " + std::to_string(found.size()) +
+                       " IPv4 addresses, not one (asked for " + asked + ")"};
+    }
+    const std::string text = format_ipv4(found[0]);
+    const auto said = parse_ipv4_addr(reply.ipv4);
+    if (!said || *said != found[0]) {
+        return Failure{"the reply's ipv4 \"" + printable(reply.ipv4, 64) +
+                       "\" is not the certificate's " + text};
+    }
+    if (!ipv4_request_satisfied_by(*ctx.ipv4, found[0])) {
+        return Failure{"the certificate's IPv4 address " + text + " is not what was asked for (" +
+                       asked + ")"};
+    }
+    return std::optional<proto::Ipv4Addr>{found[0]};
+}
+
 Outcome<proto::Ipv6Addr> check_address(const ReplyContext& ctx, const Reply& reply, X509* cert) {
-    auto addr = tls::address_from_cert(cert);
+    auto addr = device_address(cert);
     if (!addr) {
-        return Failure{std::string("the ") + addr.error().what}; // "certificate Common Name is ..."
+        return Failure{"the " + addr.error().message}; // "certificate Common Name is ..."
     }
     const std::string text = addr->to_string();
     if (!has_san_ip(cert, *addr)) {
@@ -78,6 +148,18 @@ bool is_one_of(X509* cert, const std::vector<tls::X509Ptr>& certs) {
 }
 
 } // namespace
+
+Outcome<proto::Ipv6Addr> device_address(X509* cert) {
+    auto v6_only = without_ipv4_san(cert);
+    if (!v6_only) {
+        return v6_only.error();
+    }
+    auto addr = tls::address_from_cert(v6_only->get());
+    if (!addr) {
+        return Failure{addr.error().what};
+    }
+    return *addr;
+}
 
 bool verifies(const std::vector<X509*>& chain, const std::vector<X509*>& anchors, int purpose,
               std::string* why) {
@@ -122,6 +204,10 @@ Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply) {
     if (!addr) {
         return addr.error();
     }
+    auto ipv4 = check_ipv4(ctx, reply, cert);
+    if (!ipv4) {
+        return ipv4.error();
+    }
     auto ca = parse_certs_pem(reply.ca);
     if (!ca) {
         return Failure{"the reply's CA: " + ca.error().message};
@@ -140,7 +226,7 @@ Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply) {
     if (!verifies(chain, anchors, X509_PURPOSE_SSL_CLIENT, &why)) {
         return Failure{"the certificate does not verify against the configured CA (" + why + ")"};
     }
-    CheckedReply out{*addr, std::move((*leaf)[0]), nullptr};
+    CheckedReply out{*addr, *ipv4, std::move((*leaf)[0]), nullptr};
     if (new_ca_trusted) {
         out.new_ca = std::move((*ca)[0]);
     }

@@ -5,6 +5,9 @@
 //    which also refuses what cannot be a tunnel address; the SAN IP is
 //    required), equal to the reply's "address" field, and one that
 //    satisfies the request (common/address_request.hpp);
+//  - carry the IPv4 address asked for, or none when none was asked: at
+//    most one 4-octet subjectAltName IP, routable unicast, equal to the
+//    reply's "ipv4" field and satisfying the request (common/ipv4.hpp);
 //  - chain, for the purpose TLS client (EKU clientAuth), to the CA in
 //    remote.ca_cert_file, or to the CA in the reply when that CA also
 //    verifies the service's own certificate chain (a CA the device already
@@ -15,9 +18,11 @@
 
 #include "common/address_request.hpp"
 #include "common/failure.hpp"
+#include "common/ipv4.hpp"
 
 #include "enftun/tls/ssl_ptr.hpp"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +32,7 @@ struct Reply {
     std::string address;     // "address" field
     std::string certificate; // PEM
     std::string ca;          // PEM
+    std::string ipv4 = "";   // "ipv4" field; "" when the reply has none
 };
 
 struct ReplyContext {
@@ -37,16 +43,24 @@ struct ReplyContext {
     // The service's certificate chain as it presented it, leaf first; may
     // be empty (then a returned CA that differs is never written).
     const std::vector<tls::X509Ptr>* server_chain = nullptr;
+    const Ipv4Request* ipv4 = nullptr; // null: no IPv4 may be in the certificate
 };
 
 struct CheckedReply {
     proto::Ipv6Addr address;
+    std::optional<proto::Ipv4Addr> ipv4;
     tls::X509Ptr certificate;
     tls::X509Ptr new_ca; // null: keep remote.ca_cert_file as it is
 };
 
 // Errors: one line saying what is wrong with the reply.
 Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply);
+
+// A device certificate's IPv6 address, checked as the tunnel checks it
+// (tls::address_from_cert), with its IPv4 subjectAltName entry, if any,
+// left out of that check: IPv4 is checked here, on its own terms.
+// Errors: the tunnel's reason ("certificate Common Name is ...").
+Outcome<proto::Ipv6Addr> device_address(X509* cert);
 
 // Whether chain[0] verifies to one of anchors (chain[1..] as untrusted
 // intermediates) for the given X509_PURPOSE_*. On false, *why says why.

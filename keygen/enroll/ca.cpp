@@ -1,5 +1,7 @@
 #include "enroll/ca.hpp"
 
+#include "common/ipv4.hpp"
+
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -82,6 +84,7 @@ keygen::Outcome<Ca> Ca::load(const std::string& cert_file, const std::string& ke
 }
 
 keygen::Outcome<Issued> Ca::issue(EVP_PKEY* subject_key, const proto::Ipv6Addr& addr,
+                                  const std::optional<proto::Ipv4Addr>& ipv4,
                                   std::uint32_t days) const {
     ERR_clear_error();
     tls::X509Ptr cert(X509_new());
@@ -104,7 +107,7 @@ keygen::Outcome<Issued> Ca::issue(EVP_PKEY* subject_key, const proto::Ipv6Addr& 
     if (!add_ext(cert.get(), &ctx, NID_basic_constraints, "critical,CA:FALSE") ||
         !add_ext(cert.get(), &ctx, NID_key_usage, "critical,digitalSignature") ||
         !add_ext(cert.get(), &ctx, NID_ext_key_usage, "clientAuth") ||
-        !add_ext(cert.get(), &ctx, NID_subject_alt_name, "IP:" + text) ||
+        !add_ext(cert.get(), &ctx, NID_subject_alt_name, keygen::device_san(addr, ipv4)) ||
         !add_ext(cert.get(), &ctx, NID_subject_key_identifier, "hash") ||
         !add_ext(cert.get(), &ctx, NID_authority_key_identifier, "keyid:always")) {
         return ssl_failure("cannot add the certificate's extensions");

@@ -3,7 +3,8 @@
 // certificates and signing the CRL.
 //
 // Device certificate (notes/enroll-api.md): subject CN = the address,
-// subjectAltName IP = the address, EKU clientAuth, keyUsage
+// subjectAltName IP = the address (and IP = its IPv4 address when it has
+// one, common/ipv4.hpp), EKU clientAuth, keyUsage
 // digitalSignature (critical), basicConstraints CA:FALSE (critical), a
 // random positive 128-bit serial, notBefore = now - 5 min (clock skew),
 // notAfter = now + days, subject/authority key identifiers.
@@ -11,9 +12,11 @@
 
 #include "common/failure.hpp"
 #include "common/pem.hpp"
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,8 +37,10 @@ public:
     X509* cert() const { return cert_.get(); }
     std::string cert_pem() const { return keygen::cert_to_pem(cert_.get()); }
 
-    // A certificate for subject_key naming addr. Errors: OpenSSL failures.
+    // A certificate for subject_key naming addr (and ipv4, when given).
+    // Errors: OpenSSL failures.
     keygen::Outcome<Issued> issue(EVP_PKEY* subject_key, const proto::Ipv6Addr& addr,
+                                  const std::optional<proto::Ipv4Addr>& ipv4,
                                   std::uint32_t days) const;
 
     // A CRL (PEM) listing revoked_serials (upper-case hex), signed now;

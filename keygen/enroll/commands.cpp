@@ -168,11 +168,14 @@ int list(const EnrollConfig& cfg, const std::vector<std::string>& args) {
         return fail(state.error().message);
     }
     const std::int64_t now = std::time(nullptr);
-    std::printf("%-39s %-20s %-32s %-20s %s\n", "ADDRESS", "USER", "SERIAL", "NOT_AFTER", "STATUS");
+    std::printf("%-39s %-15s %-20s %-32s %-20s %s\n", "ADDRESS", "IPV4", "USER", "SERIAL",
+                "NOT_AFTER", "STATUS");
     for (const auto& e : state->entries) {
         const char* status = e.revoked ? "revoked" : e.not_after < now ? "expired" : "valid";
-        std::printf("%-39s %-20s %-32s %-20s %s\n", e.address.to_string().c_str(), e.user.c_str(),
-                    e.serial.c_str(), utc_date(e.not_after).c_str(), status);
+        const std::string ipv4 = e.ipv4 ? keygen::format_ipv4(*e.ipv4) : "-";
+        std::printf("%-39s %-15s %-20s %-32s %-20s %s\n", e.address.to_string().c_str(),
+                    ipv4.c_str(), e.user.c_str(), e.serial.c_str(), utc_date(e.not_after).c_str(),
+                    status);
     }
     return 0;
 }

@@ -13,6 +13,14 @@ using config::detail::Group;
 // rotation and make revocation lists the only defence for too long.
 constexpr std::uint32_t kMaxCertDays = 3650;
 
+config::ValueResult<keygen::Ipv4Prefix> ipv4_pool_value(std::string_view text) {
+    auto prefix = keygen::parse_ipv4_prefix(text);
+    if (!prefix) {
+        return config::ValueError{prefix.error().message};
+    }
+    return *prefix;
+}
+
 void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
     auto listen = g.parsed_list("listen", config::parse_ip_literal);
     if (listen && listen->empty()) {
@@ -32,6 +40,7 @@ void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
     }
     c.pool = g.required("pool", std::move(pool));
     c.reserved = g.parsed_list("reserved", config::parse_unicast_ipv6).value_or(c.reserved);
+    c.ipv4_pool = g.parsed("ipv4_pool", ipv4_pool_value);
     c.users_file = g.path("users_file").value_or(base_dir + "/users");
     c.state_file = g.path("state_file").value_or(base_dir + "/enrolled");
     c.cert_days = g.integer("cert_days", std::uint32_t{1}, kMaxCertDays).value_or(c.cert_days);
@@ -42,7 +51,7 @@ Result<EnrollConfig, ConfigError> load(const config::detail::Document& doc) {
     const Group root = Group::root(reader, {"enroll"});
     const Group g = root.group("enroll", {"listen", "port", "cert_file", "key_file", "ca_cert_file",
                                           "ca_key_file", "crl_file", "pool", "reserved",
-                                          "users_file", "state_file", "cert_days"});
+                                          "ipv4_pool", "users_file", "state_file", "cert_days"});
     if (!g.present()) {
         root.missing("enroll", "required group is missing");
     }

@@ -5,10 +5,12 @@
 // file.
 #pragma once
 
+#include "common/ipv4.hpp"
 #include "enftun/config/values.hpp"
 #include "enftun/util/result.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,17 +23,19 @@ struct EnrollConfig {
     std::string key_file;
     std::string ca_cert_file; // the CA that signs device certificates
     std::string ca_key_file;
-    std::string crl_file;                  // written here, read by the router
-    std::vector<config::Prefix> pool;      // addresses are handed out from these
-    std::vector<proto::Ipv6Addr> reserved; // never handed out (e.g. the router's)
-    std::string users_file;                // default: "users" next to the config
-    std::string state_file;                // default: "enrolled" next to the config
+    std::string crl_file;                        // written here, read by the router
+    std::vector<config::Prefix> pool;            // addresses are handed out from these
+    std::vector<proto::Ipv6Addr> reserved;       // never handed out (e.g. the router's)
+    std::optional<keygen::Ipv4Prefix> ipv4_pool; // none: no IPv4 is issued
+    std::string users_file;                      // default: "users" next to the config
+    std::string state_file;                      // default: "enrolled" next to the config
     std::uint32_t cert_days = 365;
 };
 
 // Errors (ConfigError, "FILE:LINE: KEY: reason"): unreadable file, syntax,
 // missing `enroll` group, unknown keys, wrong types, out-of-range numbers,
-// malformed prefixes or addresses, an empty pool or listen list, a required
+// malformed prefixes or addresses (ipv4_pool: common/ipv4.hpp's
+// parse_ipv4_prefix), an empty pool or listen list, a required
 // key missing (cert_file, key_file, ca_cert_file, ca_key_file, crl_file,
 // pool).
 [[nodiscard]] Result<EnrollConfig, config::ConfigError> load_enroll_config(const std::string& path);

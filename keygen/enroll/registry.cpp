@@ -2,6 +2,7 @@
 
 #include "common/atomic_file.hpp"
 #include "enftun/log/log.hpp"
+#include "enroll/ipv4_pool.hpp"
 
 #include <openssl/rand.h>
 
@@ -27,51 +28,71 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
 Registry::Registry(const EnrollConfig& cfg, const Ca& ca)
     : cfg_(cfg), ca_(ca), pool_{cfg.pool, cfg.reserved} {}
 
-ApiResult<Certificate> Registry::issue_and_record(State& state, const proto::Ipv6Addr& address,
-                                                  const std::string& user, EVP_PKEY* key) {
-    auto issued = ca_.issue(key, address, cfg_.cert_days);
-    if (!issued) {
-        return internal("cannot issue a certificate for " + address.to_string() + ": " +
-                        issued.error().message);
-    }
-    state.entries.push_back(Enrolment{address, user, issued->serial, issued->not_after, false});
-    if (auto saved = save_state(cfg_.state_file, state); !saved) {
-        return internal(saved.error().message);
-    }
-    return Certificate{address, keygen::cert_to_pem(issued->cert.get()), issued->serial};
-}
-
-ApiResult<Certificate> Registry::enroll(const std::string& user,
-                                        const keygen::AddressRequest& request, EVP_PKEY* key) {
-    std::lock_guard guard(mutex_);
+keygen::Outcome<Registry::Locked> Registry::lock_state() {
+    std::unique_lock guard(mutex_);
     auto lock = StateLock::acquire(cfg_.state_file);
     if (!lock) {
-        return internal(lock.error().message);
+        return lock.error();
     }
     auto state = load_state(cfg_.state_file);
     if (!state) {
-        return internal(state.error().message);
+        return state.error();
     }
-    const auto taken = [&](const proto::Ipv6Addr& a) { return state->holds(a); };
+    return Locked{std::move(guard), std::move(*lock), std::move(*state)};
+}
+
+ApiResult<Certificate> Registry::issue_and_record(State& state, const Enrolment& enrolment,
+                                                  EVP_PKEY* key) {
+    auto issued = ca_.issue(key, enrolment.address, enrolment.ipv4, cfg_.cert_days);
+    if (!issued) {
+        return internal("cannot issue a certificate for " + enrolment.address.to_string() + ": " +
+                        issued.error().message);
+    }
+    Enrolment recorded = enrolment;
+    recorded.serial = issued->serial;
+    recorded.not_after = issued->not_after;
+    recorded.revoked = false;
+    state.entries.push_back(recorded);
+    if (auto saved = save_state(cfg_.state_file, state); !saved) {
+        return internal(saved.error().message);
+    }
+    return Certificate{recorded.address, recorded.ipv4, keygen::cert_to_pem(issued->cert.get()),
+                       recorded.serial};
+}
+
+ApiResult<Certificate> Registry::enroll(const std::string& user,
+                                        const keygen::AddressRequest& request,
+                                        const std::optional<keygen::Ipv4Request>& ipv4,
+                                        EVP_PKEY* key) {
+    auto locked = lock_state();
+    if (!locked) {
+        return internal(locked.error().message);
+    }
+    const State& state = locked->state;
+    const auto taken = [&](const proto::Ipv6Addr& a) { return state.holds(a); };
     auto address = allocate(pool_, request, taken, random_bytes);
     if (!address) {
         return address.error();
     }
-    return issue_and_record(*state, *address, user, key);
+    Enrolment e{*address, user, {}, 0, false, std::nullopt};
+    if (ipv4) {
+        const auto taken4 = [&](const proto::Ipv4Addr& a) { return state.holds_ipv4(a); };
+        auto v4 = allocate_ipv4(cfg_.ipv4_pool, *ipv4, taken4);
+        if (!v4) {
+            return v4.error();
+        }
+        e.ipv4 = *v4;
+    }
+    return issue_and_record(locked->state, e, key);
 }
 
 ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::Ipv6Addr& address,
-                                       EVP_PKEY* key) {
-    std::lock_guard guard(mutex_);
-    auto lock = StateLock::acquire(cfg_.state_file);
-    if (!lock) {
-        return internal(lock.error().message);
+                                       const std::optional<proto::Ipv4Addr>& ipv4, EVP_PKEY* key) {
+    auto locked = lock_state();
+    if (!locked) {
+        return internal(locked.error().message);
     }
-    auto state = load_state(cfg_.state_file);
-    if (!state) {
-        return internal(state.error().message);
-    }
-    const Enrolment* current = state->by_serial(serial);
+    const Enrolment* current = locked->state.by_serial(serial);
     if (current == nullptr) {
         return ApiError{401, "client certificate is not one this service issued"};
     }
@@ -81,8 +102,12 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     if (current->address != address) {
         return ApiError{403, "client certificate does not name its enrolled address"};
     }
-    const std::string user = current->user;
-    return issue_and_record(*state, address, user, key);
+    if (current->ipv4 != ipv4) {
+        return ApiError{403, "client certificate does not name its enrolled IPv4 address"};
+    }
+    // A copy: issue_and_record appends to the vector current points into.
+    const Enrolment same = *current;
+    return issue_and_record(locked->state, same, key);
 }
 
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
@@ -95,40 +120,33 @@ keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
 }
 
 keygen::Outcome<void> Registry::write_crl() {
-    std::lock_guard guard(mutex_);
-    auto lock = StateLock::acquire(cfg_.state_file);
-    if (!lock) {
-        return lock.error();
+    auto locked = lock_state();
+    if (!locked) {
+        return locked.error();
     }
-    auto state = load_state(cfg_.state_file);
-    if (!state) {
-        return state.error();
-    }
-    return write_crl_locked(*state);
+    return write_crl_locked(locked->state);
 }
 
 keygen::Outcome<std::size_t> Registry::revoke(const proto::Ipv6Addr& address) {
-    std::lock_guard guard(mutex_);
-    auto lock = StateLock::acquire(cfg_.state_file);
-    if (!lock) {
-        return lock.error();
+    auto locked = lock_state();
+    if (!locked) {
+        return locked.error();
     }
-    auto state = load_state(cfg_.state_file);
-    if (!state) {
-        return state.error();
-    }
-    if (!state->holds(address)) {
+    State& state = locked->state;
+    if (!state.holds(address)) {
         return keygen::Failure{address.to_string() + " is not enrolled"};
     }
-    const std::size_t changed = state->revoke(address);
+    // The IPv4 address of a revoked certificate stays taken, as its IPv6
+    // address does (state.hpp).
+    const std::size_t changed = state.revoke(address);
     if (changed > 0) {
-        if (auto saved = save_state(cfg_.state_file, *state); !saved) {
+        if (auto saved = save_state(cfg_.state_file, state); !saved) {
             return saved.error();
         }
     }
     // Written even when nothing changed: repairs a CRL lost between a
     // revoke's two writes.
-    if (auto written = write_crl_locked(*state); !written) {
+    if (auto written = write_crl_locked(state); !written) {
         return written.error();
     }
     return changed;

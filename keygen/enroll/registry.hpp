@@ -14,11 +14,13 @@
 #include "enroll/state.hpp"
 
 #include <mutex>
+#include <optional>
 
 namespace enftun::enroll {
 
 struct Certificate {
     proto::Ipv6Addr address;
+    std::optional<proto::Ipv4Addr> ipv4;
     std::string pem;
     std::string serial;
 };
@@ -28,18 +30,20 @@ public:
     // cfg and ca must outlive the Registry.
     Registry(const EnrollConfig& cfg, const Ca& ca);
 
-    // A new certificate for key at the address request picks, recorded for
-    // user. Errors: pool errors (403, 409, 503, see pool.hpp); 500 when the
+    // A new certificate for key at the address request picks, and at the
+    // IPv4 address ipv4 picks when given, recorded for user. Errors: pool
+    // errors (403, 409, 503, see pool.hpp and ipv4_pool.hpp); 500 when the
     // state cannot be read or written or signing fails (logged here).
     ApiResult<Certificate> enroll(const std::string& user, const keygen::AddressRequest& request,
-                                  EVP_PKEY* key);
+                                  const std::optional<keygen::Ipv4Request>& ipv4, EVP_PKEY* key);
 
-    // A new certificate for key at the address of the certificate with
-    // serial (which the caller has checked chains to our CA).
+    // A new certificate for key at the addresses (IPv6, and IPv4 if any) of
+    // the certificate with serial (which the caller has checked chains to
+    // our CA; address and ipv4 are what that certificate names).
     // Errors: 401 (serial not in the state: not one of ours), 403 (revoked
-    // or its address does not match), 500 as above.
+    // or its addresses do not match), 500 as above.
     ApiResult<Certificate> renew(const std::string& serial, const proto::Ipv6Addr& address,
-                                 EVP_PKEY* key);
+                                 const std::optional<proto::Ipv4Addr>& ipv4, EVP_PKEY* key);
 
     // Rewrites crl_file from the state (all revoked serials).
     keygen::Outcome<void> write_crl();
@@ -50,8 +54,19 @@ public:
     keygen::Outcome<std::size_t> revoke(const proto::Ipv6Addr& address);
 
 private:
-    ApiResult<Certificate> issue_and_record(State& state, const proto::Ipv6Addr& address,
-                                            const std::string& user, EVP_PKEY* key);
+    // Both locks held and the state file's current content: what every
+    // operation reads and changes (see the top of this file).
+    struct Locked {
+        std::unique_lock<std::mutex> guard;
+        StateLock lock;
+        State state;
+    };
+    // Errors: the lock or the state file (a Failure to log or show).
+    keygen::Outcome<Locked> lock_state();
+    // Signs and appends the enrolment, then saves the state; the
+    // certificate is returned only once it is on disk.
+    ApiResult<Certificate> issue_and_record(State& state, const Enrolment& enrolment,
+                                            EVP_PKEY* key);
     keygen::Outcome<void> write_crl_locked(const State& state);
 
     const EnrollConfig& cfg_;

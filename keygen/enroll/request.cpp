@@ -58,6 +58,22 @@ ApiResult<keygen::CheckedCsr> csr_field(const Json& doc) {
     return std::move(csr).value();
 }
 
+// The optional "ipv4" field: absent (or null) is no IPv4.
+ApiResult<std::optional<keygen::Ipv4Request>> ipv4_field(const Json& doc) {
+    const auto it = doc.find("ipv4");
+    if (it == doc.end() || it->is_null()) {
+        return std::optional<keygen::Ipv4Request>{};
+    }
+    if (!it->is_string()) {
+        return bad_request("field \"ipv4\" must be a string");
+    }
+    auto request = keygen::parse_ipv4_request(it->get_ref<const std::string&>());
+    if (!request) {
+        return bad_request("ipv4: " + request.error().message);
+    }
+    return std::optional<keygen::Ipv4Request>{*request};
+}
+
 bool valid_user_name(std::string_view user) {
     if (user.empty() || user.size() > kMaxUserLength) {
         return false;
@@ -132,11 +148,15 @@ ApiResult<EnrollRequest> parse_enroll(std::string_view body) {
     if (!request) {
         return bad_request("request: " + request.error().message);
     }
+    auto ipv4 = ipv4_field(*doc);
+    if (!ipv4) {
+        return ipv4.error();
+    }
     auto csr = keygen::parse_csr(*csr_text);
     if (!csr) {
         return bad_request(csr.error().message);
     }
-    return EnrollRequest{std::move(csr).value(), *request};
+    return EnrollRequest{std::move(csr).value(), *request, *ipv4};
 }
 
 ApiResult<RenewRequest> parse_renew(std::string_view body) {

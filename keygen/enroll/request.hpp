@@ -6,8 +6,10 @@
 
 #include "common/address_request.hpp"
 #include "common/csr.hpp"
+#include "common/ipv4.hpp"
 #include "enroll/api_error.hpp"
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -28,6 +30,8 @@ struct LoginRequest {
 struct EnrollRequest {
     keygen::CheckedCsr csr;
     keygen::AddressRequest request;
+    // Optional field "ipv4": "auto" or one address; none: no IPv4 asked.
+    std::optional<keygen::Ipv4Request> ipv4;
 };
 
 struct RenewRequest {
@@ -37,7 +41,7 @@ struct RenewRequest {
 // Each returns the request or ApiError{400, reason}: "body is not valid
 // JSON", "body must be a JSON object", "field \"csr\" is missing",
 // "field \"csr\" must be a string", a CSR or address reason
-// (keygen/common/csr.hpp, address_request.hpp).
+// (keygen/common/csr.hpp, address_request.hpp, ipv4.hpp).
 // A login name: 1 to 64 of A-Z a-z 0-9 . _ - @ + (the users and state files
 // separate fields by ':' and white space).
 bool is_valid_user_name(std::string_view user);

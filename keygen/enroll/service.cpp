@@ -128,7 +128,16 @@ std::string http_error_message(int status) {
 }
 
 Json certificate_body(const Certificate& c, const Ca& ca) {
-    return Json{{"address", c.address.to_string()}, {"certificate", c.pem}, {"ca", ca.cert_pem()}};
+    Json body{{"address", c.address.to_string()}, {"certificate", c.pem}, {"ca", ca.cert_pem()}};
+    if (c.ipv4) {
+        body["ipv4"] = keygen::format_ipv4(*c.ipv4);
+    }
+    return body;
+}
+
+// " and 198.18.0.2" for a log line; "" without IPv4.
+std::string ipv4_suffix(const Certificate& c) {
+    return c.ipv4 ? " and " + keygen::format_ipv4(*c.ipv4) : "";
 }
 
 } // namespace
@@ -187,12 +196,14 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
     if (!parsed) {
         return send_error(req, res, parsed.error());
     }
-    auto cert = registry_.enroll(*user, parsed->request, parsed->csr.key.get());
+    auto cert = registry_.enroll(*user, parsed->request, parsed->ipv4, parsed->csr.key.get());
     if (!cert) {
         return send_error(req, res, cert.error());
     }
-    ENFTUN_LOG_INFO("enrolled %s (request %s, serial %s) for %s from %s",
-                    cert->address.to_string().c_str(), parsed->request.to_string().c_str(),
+    ENFTUN_LOG_INFO("enrolled %s%s (request %s%s, serial %s) for %s from %s",
+                    cert->address.to_string().c_str(), ipv4_suffix(*cert).c_str(),
+                    parsed->request.to_string().c_str(),
+                    parsed->ipv4 ? (", ipv4 " + parsed->ipv4->to_string()).c_str() : "",
                     cert->serial.c_str(), user->c_str(), req.remote_addr.c_str());
     send_json(res, 200, certificate_body(*cert, ca_));
 }
@@ -213,17 +224,24 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
     if (!address) {
         return send_error(req, res, {401, "client certificate names no IPv6 address"});
     }
+    const auto ipv4s = keygen::san_ipv4s(peer.get());
+    if (ipv4s.size() > 1) {
+        return send_error(req, res, {401, "client certificate names more than one IPv4 address"});
+    }
     auto parsed = parse_renew(req.body);
     if (!parsed) {
         return send_error(req, res, parsed.error());
     }
     const std::string old_serial = keygen::serial_hex(X509_get0_serialNumber(peer.get()));
-    auto cert = registry_.renew(old_serial, *address, parsed->csr.key.get());
+    const std::optional<proto::Ipv4Addr> ipv4 =
+        ipv4s.empty() ? std::nullopt : std::optional(ipv4s.front());
+    auto cert = registry_.renew(old_serial, *address, ipv4, parsed->csr.key.get());
     if (!cert) {
         return send_error(req, res, cert.error());
     }
-    ENFTUN_LOG_INFO("renewed %s (serial %s -> %s) from %s", address->to_string().c_str(),
-                    old_serial.c_str(), cert->serial.c_str(), req.remote_addr.c_str());
+    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s) from %s", address->to_string().c_str(),
+                    ipv4_suffix(*cert).c_str(), old_serial.c_str(), cert->serial.c_str(),
+                    req.remote_addr.c_str());
     send_json(res, 200, certificate_body(*cert, ca_));
 }
 

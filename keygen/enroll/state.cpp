@@ -1,6 +1,7 @@
 #include "enroll/state.hpp"
 
 #include "common/atomic_file.hpp"
+#include "common/ipv4.hpp"
 #include "enroll/request.hpp"
 
 #include <fcntl.h>
@@ -17,7 +18,8 @@ namespace {
 
 // 64 MiB: about half a million enrolments; a larger file is not ours.
 constexpr std::size_t kMaxStateFile = 64u << 20;
-constexpr const char* kHeader = "# enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED\n";
+constexpr const char* kHeader =
+    "# enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED [IPV4]\n";
 
 std::vector<std::string_view> fields_of(std::string_view line) {
     std::vector<std::string_view> out;
@@ -45,8 +47,8 @@ bool valid_serial(std::string_view s) {
 
 std::string parse_line(std::string_view line, Enrolment& e) {
     const auto f = fields_of(line);
-    if (f.size() != 5) {
-        return "expected 5 fields: ADDRESS USER SERIAL NOT_AFTER REVOKED";
+    if (f.size() != 5 && f.size() != 6) {
+        return "expected 5 or 6 fields: ADDRESS USER SERIAL NOT_AFTER REVOKED [IPV4]";
     }
     const auto addr = proto::Ipv6Addr::parse(f[0]);
     if (!addr) {
@@ -65,6 +67,13 @@ std::string parse_line(std::string_view line, Enrolment& e) {
     if (f[4] != "0" && f[4] != "1") {
         return "REVOKED must be 0 or 1";
     }
+    if (f.size() == 6) {
+        auto ipv4 = keygen::parse_ipv4_addr(f[5]);
+        if (!ipv4 || !proto::is_routable_unicast(*ipv4)) {
+            return "IPV4 must be a routable unicast IPv4 address";
+        }
+        e.ipv4 = *ipv4;
+    }
     e.address = *addr;
     e.user = std::string(f[1]);
     e.serial = std::string(f[2]);
@@ -77,6 +86,11 @@ std::string parse_line(std::string_view line, Enrolment& e) {
 bool State::holds(const proto::Ipv6Addr& addr) const {
     return std::any_of(entries.begin(), entries.end(),
                        [&](const Enrolment& e) { return e.address == addr; });
+}
+
+bool State::holds_ipv4(const proto::Ipv4Addr& addr) const {
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const Enrolment& e) { return e.ipv4 == addr; });
 }
 
 const Enrolment* State::by_serial(std::string_view serial) const {
@@ -136,7 +150,8 @@ std::string format_state(const State& state) {
     std::string out = kHeader;
     for (const auto& e : state.entries) {
         out += e.address.to_string() + " " + e.user + " " + e.serial + " " +
-               std::to_string(e.not_after) + (e.revoked ? " 1\n" : " 0\n");
+               std::to_string(e.not_after) + (e.revoked ? " 1" : " 0") +
+               (e.ipv4 ? " " + keygen::format_ipv4(*e.ipv4) : "") + "\n";
     }
     return out;
 }

@@ -1,14 +1,17 @@
 // The state file: every certificate the service issued, one line each,
 // oldest first. Plain text so an operator can read it, and grep it:
 //
-//   # enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED
+//   # enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED [IPV4]
 //   fd00:e::5 ops@example 3F0A...19 1796480000 0
+//   fd00:e::9 ops@example 7B21...C4 1796480100 0 198.18.0.2
 //
 // ADDRESS in RFC 5952 form, USER the login that enrolled it (renewals keep
 // it), SERIAL upper-case hex, NOT_AFTER in seconds since the epoch, REVOKED
-// 0 or 1. An address with any line is taken for good: a revoked address is
-// not handed out again, so a stolen certificate can never come to speak for
-// a new device.
+// 0 or 1, IPV4 the certificate's IPv4 address (dotted quad) when it has one:
+// a line without it is written, and read, with five fields, so files from
+// before IPv4 load unchanged. An address (IPv6 or IPv4) with any line is
+// taken for good: a revoked address is not handed out again, so a stolen
+// certificate can never come to speak for a new device.
 //
 // The file is only ever replaced whole (common/atomic_file.hpp). Writers
 // and readers that act on its content (service allocation, `revoke`) hold
@@ -18,10 +21,12 @@
 #pragma once
 
 #include "common/failure.hpp"
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/util/unique_fd.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +39,7 @@ struct Enrolment {
     std::string serial; // upper-case hex, as keygen::serial_hex writes it
     std::int64_t not_after = 0;
     bool revoked = false;
+    std::optional<proto::Ipv4Addr> ipv4; // none: the certificate has no IPv4
 
     friend bool operator==(const Enrolment&, const Enrolment&) = default;
 };
@@ -42,13 +48,15 @@ struct State {
     std::vector<Enrolment> entries;
 
     bool holds(const proto::Ipv6Addr& addr) const;
+    bool holds_ipv4(const proto::Ipv4Addr& addr) const;
     const Enrolment* by_serial(std::string_view serial) const;
     // Marks every certificate of addr revoked; returns how many changed.
     std::size_t revoke(const proto::Ipv6Addr& addr);
     std::vector<std::string> revoked_serials() const;
 };
 
-// Errors: "NAME:LINE: reason" for a line that is not five valid fields.
+// Errors: "NAME:LINE: reason" for a line that is not five valid fields
+// and an optional valid IPv4 address.
 keygen::Outcome<State> parse_state(std::string_view text, const std::string& name);
 std::string format_state(const State& state);
 

@@ -12,8 +12,12 @@
 #                         without --yes, a CA key that is not the CA's
 #   offline modes         --ca-cert/--ca-key writes a key (0600) and a
 #                         certificate (0644) for the address that verifies
-#                         for TLS clients; --csr-out writes a key and a
+#                         for TLS clients, with --ipv4 ADDR also naming that
+#                         IPv4 address; --csr-out writes a key and a
 #                         request whose subject is the address
+#   --ipv4                refused before anything else when it is not one
+#                         routable unicast address, or offline auto, or with
+#                         --renew or --csr-out
 set -e -o pipefail
 export LC_ALL=C
 
@@ -88,6 +92,19 @@ usage_error "--server offline" "--server does not apply offline" \
     --csr-out r.csr --server https://x fd00::5
 usage_error "plain http" '--server must be an https:// URL \(got "http://x"\)' \
     --server http://x auto
+usage_error "--ipv4 loopback" '--ipv4: 127.0.0.1 is not a routable unicast IPv4 address' \
+    --ipv4 127.0.0.1 auto
+usage_error "--ipv4 with a prefix length" \
+    '--ipv4: 198.18.0.0/24: give one IPv4 address or "auto", not a prefix' --ipv4 198.18.0.0/24 auto
+usage_error "--ipv4 not IPv4" '--ipv4: fd00::5 is not an IPv4 address or "auto"' --ipv4 fd00::5 auto
+usage_error "--ipv4 broadcast" '--ipv4: 255.255.255.255 is not a routable unicast' \
+    --ipv4 255.255.255.255 auto
+usage_error "--ipv4 auto offline" 'offline \(--ca-cert\) needs an exact --ipv4 address, not auto' \
+    --ca-cert a --ca-key b --ipv4 auto fd00::5
+usage_error "--ipv4 with --renew" "--renew keeps the current certificate's IPv4 address" \
+    --renew --ipv4 auto
+usage_error "--ipv4 with --csr-out" "--csr-out writes an IPv6-only request: no --ipv4" \
+    --csr-out r.csr --ipv4 198.18.0.5 fd00::5
 nothing_written "usage errors"
 
 expect "unreadable config" 1 '^$' "^enftun-keygen: .*/nope.conf.*No such file" \
@@ -122,6 +139,15 @@ expect "  CN and SAN are the address" 0 'subject=CN = fd00:e::5.*IP Address:FD00
 expect "  key matches certificate (enftun loads them)" 0 '' '' \
     bash -c "[[ \$(openssl x509 -in '$TMP/dev/id/enf0.pem' -noout -pubkey) == \
         \$(openssl pkey -in '$TMP/dev/id/enf0.key' -pubout) ]]"
+expect "offline signing with --ipv4" 0 \
+    "address fd00:e::6 \\(IPv4 198.18.0.5\\): wrote .*enf0.key and .*enf0.pem" '^$' \
+    "$KEYGEN" -c "$TMP/dev/enf0.conf" --ca-cert "$TMP/pki/ca.pem" --ca-key "$TMP/pki/ca.key" \
+    --ipv4 198.18.0.5 --yes fd00:e::6
+expect "  CN is the address, SAN the address and the IPv4 address" 0 \
+    'subject=CN = fd00:e::6.*IP Address:FD00:E:0:0:0:0:0:6, IP Address:198.18.0.5' '' \
+    openssl x509 -in "$TMP/dev/id/enf0.pem" -noout -subject -ext subjectAltName
+expect "  verifies for TLS clients" 0 'OK' '' \
+    openssl verify -CAfile "$TMP/pki/ca.pem" -purpose sslclient "$TMP/dev/id/enf0.pem"
 expect "--csr-out" 0 "wrote .*enf0.key and the request .*r.csr for fd00:e::9" '^$' \
     "$KEYGEN" -c "$TMP/dev/enf0.conf" --csr-out "$TMP/dev/r.csr" --yes fd00:e::9
 expect "  the request is signed and names the address" 0 'subject=CN = fd00:e::9' \

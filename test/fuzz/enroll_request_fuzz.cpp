@@ -1,6 +1,7 @@
 // Fuzz target: enftun-enroll's request parsing (keygen/enroll/request.hpp):
 // the JSON bodies of /v1/login, /v1/enroll and /v1/renew, the CSRs in them
-// (PEM, self-signature, key policy) and the address requests. The first
+// (PEM, self-signature, key policy) and the address requests (IPv6 and
+// the optional IPv4). The first
 // byte picks the endpoint, the rest is the body, as an unauthenticated peer
 // would send it. Checks that every refusal is a 400 or 413 with a one-line
 // message, and that what is accepted is what the parsers promise.
@@ -57,6 +58,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             auto again = enftun::keygen::parse_address_request(r->request.to_string());
             FUZZ_CHECK(again.has_value());
             FUZZ_CHECK(again->kind == r->request.kind && again->addr == r->request.addr);
+            if (r->ipv4) {
+                // Only "auto" or a routable unicast address gets through.
+                auto v4 = enftun::keygen::parse_ipv4_request(r->ipv4->to_string());
+                FUZZ_CHECK(v4.has_value() && v4->kind == r->ipv4->kind &&
+                           v4->addr == r->ipv4->addr);
+                FUZZ_CHECK(v4->kind == enftun::keygen::Ipv4Request::Kind::Auto ||
+                           enftun::proto::is_routable_unicast(v4->addr));
+            }
         }
         break;
     }

@@ -13,10 +13,13 @@ ENROLL_USER=ops@example
 ENROLL_PASSWORD="correct horse battery staple"
 
 # enroll_setup HOST_IP... : PKI, config, one login. HOST_IP: the service's
-# listen addresses (also put in its certificate).
+# listen addresses (also put in its certificate). ENROLL_POOL: the pool
+# (libconfig list items); ENROLL_IPV4_POOL, when set: the ipv4_pool.
 enroll_setup() {
     local -a ips=("$@") router_ips=()
     local ip listen="" pool="${ENROLL_POOL:-\"fd00:e::/64\"}"
+    local ipv4_pool=""
+    [[ -z ${ENROLL_IPV4_POOL:-} ]] || ipv4_pool="ipv4_pool = \"$ENROLL_IPV4_POOL\";"
     for ip in "${ips[@]}"; do
         router_ips+=(--router-ip "$ip")
         listen+="${listen:+, }\"$ip\""
@@ -34,6 +37,7 @@ enroll : {
   pool = [ $pool ];
   reserved = [ "fd00:e::1" ];
   cert_days = 30;
+  $ipv4_pool
 };
 CONF
     printf '%s\n' "$ENROLL_PASSWORD" >"$ET_TMP/pw"
@@ -102,16 +106,18 @@ make_csr() {
         -out "$ET_TMP/$name.csr" 2>/dev/null
 }
 
-# enroll_body OUT CSR-FILE REQUEST
+# enroll_body OUT CSR-FILE REQUEST [IPV4]: IPV4, when given, is the "ipv4"
+# field.
 enroll_body() {
-    jq -n --rawfile csr "$2" --arg r "$3" '{csr: $csr, request: $r}' >"$1"
+    jq -n --rawfile csr "$2" --arg r "$3" --arg v "${4:-}" \
+        '{csr: $csr, request: $r} + (if $v == "" then {} else {ipv4: $v} end)' >"$1"
 }
 
-# enroll NS HOST TOKEN NAME REQUEST: enroll NAME.csr; the answer in NAME.json,
-# the certificate in NAME.pem; prints the HTTP status.
+# enroll NS HOST TOKEN NAME REQUEST [IPV4]: enroll NAME.csr; the answer in
+# NAME.json, the certificate in NAME.pem; prints the HTTP status.
 enroll() {
-    local ns="$1" host="$2" token="$3" name="$4" request="$5" code
-    enroll_body "$ET_TMP/$name.req" "$ET_TMP/$name.csr" "$request"
+    local ns="$1" host="$2" token="$3" name="$4" request="$5" ipv4="${6:-}" code
+    enroll_body "$ET_TMP/$name.req" "$ET_TMP/$name.csr" "$request" "$ipv4"
     code="$(api "$ns" "$host" /v1/enroll "$ET_TMP/$name.req" "$ET_TMP/$name.json" \
         -H "Authorization: Bearer $token")"
     if [[ $code == 200 ]]; then
@@ -120,10 +126,18 @@ enroll() {
     echo "$code"
 }
 
-# cert_address PEM: the IPv6 address in the certificate's subjectAltName,
-# as openssl prints it (upper case, full groups).
+# cert_ip PEM: the IPv6 address in the certificate's subjectAltName, as
+# openssl prints it (upper case, full groups).
 cert_ip() {
-    openssl x509 -in "$1" -noout -ext subjectAltName | sed -n 's/.*IP Address:\([0-9A-Fa-f:]*\).*/\1/p'
+    openssl x509 -in "$1" -noout -ext subjectAltName |
+        sed -n 's/.*IP Address:\([0-9A-Fa-f]*:[0-9A-Fa-f:]*\).*/\1/p'
+}
+
+# cert_ipv4s PEM: the IPv4 addresses in the certificate's subjectAltName,
+# one per line.
+cert_ipv4s() {
+    openssl x509 -in "$1" -noout -ext subjectAltName |
+        grep -o -E 'IP Address:[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | sed 's/^IP Address://' || true
 }
 
 cert_serial() {

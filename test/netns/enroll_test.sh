@@ -17,7 +17,12 @@
 # usage and config errors; h the listener's TLS versions and suites; i a
 # revoke while a burst is being recorded loses nothing; j 40 slowloris
 # connections (a header byte every 2 s, from 5 sources): a real login and
-# enrolment still succeed meanwhile, and the server closes every slow one.
+# enrolment still succeed meanwhile, and the server closes every slow one;
+# k IPv4 from ipv4_pool 198.18.0.0/25: "auto" is the lowest free address, in
+# the certificate (one more SAN IP), the state file and `list`; an exact
+# one; 409/403/400 refusals; renewal keeps it; l 100 concurrent requests
+# for an IPv4 get 100 distinct ones, and a second burst uses up the pool:
+# the surplus gets 503 "IPv4 address pool exhausted".
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -31,6 +36,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/enroll_lib.sh"
 readonly HOST=127.0.0.1
 readonly WRONG_PASSWORD=wrong-password-7f3e
 ENROLL_POOL='"fd00:e::/48"'
+ENROLL_IPV4_POOL=198.18.0.0/25
 TOKEN=""
 
 state_lines() {
@@ -126,20 +132,20 @@ step_b() {
     return "$ok"
 }
 
-# burst_args DIR N: curl arguments for N concurrent `auto` enrolments of
-# burst.csr, each answer in DIR/<i>.json (URL globbing; the service ignores
-# the query).
+# burst_args DIR N [BODY]: curl arguments for N concurrent enrolments with
+# BODY (default: burst.req, `auto` for burst.csr), each answer in
+# DIR/<i>.json (URL globbing; the service ignores the query).
 burst_args() {
     mkdir -p "$1"
     BURST_ARGS=(curl -sS --max-time 120 -Z --parallel-max 100 --parallel-immediate
         --cacert "$ET_TMP/pki/ca.pem" -H "Authorization: Bearer $TOKEN"
-        -H 'Content-Type: application/json' --data-binary "@$ET_TMP/burst.req"
+        -H 'Content-Type: application/json' --data-binary "@${3:-$ET_TMP/burst.req}"
         -o "$1/#1.json" "$(enroll_url "$HOST" /v1/enroll)?n=[1-$2]")
 }
 
-# burst DIR N: run it and wait.
+# burst DIR N [BODY]: run it and wait.
 burst() {
-    burst_args "$1" "$2"
+    burst_args "$@"
     et_exec e "${BURST_ARGS[@]}" 2>>"$ET_TMP/curl.err" || true
 }
 
@@ -447,6 +453,101 @@ step_j() {
     return "$ok"
 }
 
+# in_ipv4_pool ADDR: ADDR is a host address of 198.18.0.0/25 (.1 to .126).
+in_ipv4_pool() {
+    [[ $1 =~ ^198\.18\.0\.([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 1 && BASH_REMATCH[1] <= 126))
+}
+
+# enroll_v4 NAME IPV4 WANT-CODE: a fresh CSR enrolled with request auto and
+# that "ipv4"; the status is WANT-CODE.
+enroll_v4() {
+    local code
+    make_csr "$1"
+    code="$(enroll e "$HOST" "$TOKEN" "$1" auto "$2")"
+    check_num "ipv4 $2: $3" "$code" -eq "$3"
+}
+
+step_k() {
+    local ok=0 v4 addr code
+    TOKEN="$(login e "$HOST")" || return 1
+    enroll_v4 v4a auto 200 || return 1
+    v4="$(jq -r .ipv4 "$ET_TMP/v4a.json")"
+    addr="$(jq -r .address "$ET_TMP/v4a.json")"
+    check "auto: the lowest address of the pool, 198.18.0.1 (got $v4)" test "$v4" = 198.18.0.1 ||
+        ok=1
+    check "the certificate holds it as its one IPv4 address" \
+        test "$(cert_ipv4s "$ET_TMP/v4a.pem")" = 198.18.0.1 || ok=1
+    check_cert v4a "$addr" || ok=1
+    check "the state file records it" \
+        grep -q " $(cert_serial "$ET_TMP/v4a.pem") .* 198.18.0.1\$" "$ET_TMP/enrolled" || ok=1
+    check "list shows it" grep -q "^$addr  *198.18.0.1 " <(enroll_cli list) || ok=1
+    enroll_v4 v4b auto 200 || ok=1
+    check "a second device gets another: 198.18.0.2" \
+        test "$(cert_ipv4s "$ET_TMP/v4b.pem")" = 198.18.0.2 || ok=1
+    enroll_v4 v4x 198.18.0.100 200 || ok=1
+    check "exact: the address asked for" test "$(cert_ipv4s "$ET_TMP/v4x.pem")" = 198.18.0.100 ||
+        ok=1
+    check "without \"ipv4\": no IPv4 in the certificate" test -z "$(cert_ipv4s "$ET_TMP/exact.pem")" ||
+        ok=1
+
+    cp "$ET_TMP/enrolled" "$ET_TMP/enrolled.before-k"
+    enroll_v4 v4dup 198.18.0.100 409 || ok=1
+    check "409 names the address" error_says "$ET_TMP/v4dup.json" \
+        "IPv4 address 198.18.0.100 is already enrolled" || ok=1
+    enroll_v4 v4out 198.18.0.200 403 || ok=1
+    check "... outside the pool, says so" error_says "$ET_TMP/v4out.json" \
+        "is not inside the IPv4 pool 198.18.0.0/25" || ok=1
+    enroll_v4 v4net 198.18.0.0 403 || ok=1
+    enroll_v4 v4bc 198.18.0.127 403 || ok=1
+    check "... the broadcast address is reserved" error_says "$ET_TMP/v4bc.json" "is reserved" ||
+        ok=1
+    enroll_v4 v4lo 127.0.0.1 400 || ok=1
+    check "state file unchanged by the refusals" cmp "$ET_TMP/enrolled" \
+        "$ET_TMP/enrolled.before-k" || ok=1
+
+    make_csr v4renew
+    code="$(renew v4renew "$ET_TMP/v4a.pem" "$ET_TMP/v4a.key")"
+    check_num "renew: 200" "$code" -eq 200 || return 1
+    jq -j .certificate "$ET_TMP/v4renew.json" >"$ET_TMP/v4renew.pem"
+    check "renew keeps the IPv4 address (reply)" \
+        test "$(jq -r .ipv4 "$ET_TMP/v4renew.json")" = 198.18.0.1 || ok=1
+    check "renew keeps the IPv4 address (certificate)" \
+        test "$(cert_ipv4s "$ET_TMP/v4renew.pem")" = 198.18.0.1 || ok=1
+    check "renew keeps the address" test "$(jq -r .address "$ET_TMP/v4renew.json")" = "$addr" ||
+        ok=1
+    return "$ok"
+}
+
+# state_ipv4_holders: "IPV6 IPV4" for every IPv4 in the state, once each.
+state_ipv4_holders() {
+    awk 'NF == 6 { print $1, $6 }' "$ET_TMP/enrolled" | sort -u
+}
+
+step_l() {
+    local ok=0 n answered_ok addr
+    make_csr burst4
+    enroll_body "$ET_TMP/burst4.req" "$ET_TMP/burst4.csr" auto auto
+    burst "$ET_TMP/burst-l1" 100 "$ET_TMP/burst4.req"
+    answered ipv4 "$ET_TMP/burst-l1" >"$ET_TMP/ipv4-l1"
+    check_num "100 answers with an IPv4 address" "$(wc -l <"$ET_TMP/ipv4-l1")" -eq 100 || ok=1
+    check_num "100 distinct IPv4 addresses" "$(sort -u "$ET_TMP/ipv4-l1" | wc -l)" -eq 100 || ok=1
+    answered_ok=0
+    while read -r addr; do
+        in_ipv4_pool "$addr" || answered_ok=1
+    done <"$ET_TMP/ipv4-l1"
+    check "all in the pool's host addresses" test "$answered_ok" -eq 0 || ok=1
+    # .1, .2, .100 and these 100: 23 left of 126.
+    burst "$ET_TMP/burst-l2" 30 "$ET_TMP/burst4.req"
+    n="$(answered ipv4 "$ET_TMP/burst-l2" | wc -l)"
+    check_num "the rest of the pool: 23 more" "$n" -eq 23 || ok=1
+    check_num "7 answers: IPv4 address pool exhausted" "$(find "$ET_TMP/burst-l2" -name '*.json' \
+        -exec jq -r .error {} + | grep -c -x 'IPv4 address pool exhausted')" -eq 7 || ok=1
+    check_num "no IPv4 address held by two devices" \
+        "$(state_ipv4_holders | awk '{ print $2 }' | sort | uniq -d | wc -l)" -eq 0 || ok=1
+    check_num "126 IPv4 addresses recorded" "$(state_ipv4_holders | wc -l)" -eq 126 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -461,6 +562,8 @@ main() {
         "h|TLS 1.2+ only, ECDHE and AEAD only for 1.2|step_h|"
         "i|revoke during a burst: neither the revoke nor an enrolment is lost|step_i|c"
         "j|40 slowloris connections: real enrolment still served, slow ones closed|step_j|a"
+        "k|IPv4 from ipv4_pool: auto, exact, refusals, renewal keeps it|step_k|a"
+        "l|100 concurrent IPv4 requests: distinct; the pool used up: 503|step_l|k"
     )
     et_init
     et_require_bins enftun-enroll

@@ -18,8 +18,12 @@
 #     naming the problem, and no connection reached the service (counter)
 #  d. wrong password: exit 1, the service's message, files unchanged
 #  d2. an exact address another device holds: the service's 409 message
-#  d3. a second service with a one-address pool: the first device gets it,
-#      the next gets "address pool exhausted" (503) and nothing is written
+#  d3. a second service with a one-address pool (and an ipv4_pool): the
+#      first device gets it and, with --ipv4 auto, an IPv4 address in its
+#      certificate, which --renew keeps; the next gets "address pool
+#      exhausted" (503) and nothing is written
+#  d4. --ipv4 auto from the main service, which has no ipv4_pool: its 403
+#      message, exit 1, files unchanged
 #  e. service down: exit 1, "cannot reach", files unchanged
 #  f. a server answering 500 and one answering non-JSON (a stub with the
 #     service's certificate): each message, exit 1, files unchanged
@@ -86,6 +90,12 @@ sums() {
 
 cert_serial() {
     openssl x509 -in "$1" -noout -serial | cut -d= -f2
+}
+
+# cert_ipv4 PEM: the IPv4 addresses of its subjectAltName.
+cert_ipv4() {
+    openssl x509 -in "$1" -noout -ext subjectAltName |
+        grep -o -E 'IP Address:[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+' | sed 's/^IP Address://' || true
 }
 
 cert_cn() {
@@ -273,6 +283,7 @@ enroll = {
   ca_key_file = "$ET_TMP/pki/ca.key";
   crl_file = "crl.pem";
   pool = [ "fd00:9::5/128" ];
+  ipv4_pool = "198.18.0.0/30";
 };
 CONF
     "$ENROLL" -c "$small/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
@@ -286,10 +297,24 @@ CONF
     done
     KG_RC=0
     et_exec c2 "$KEYGEN" -c "$ET_TMP/p1/enf0.conf" --server "https://[$C2_SIDE]:8444" \
-        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes auto >"$ET_TMP/p1.out" 2>&1 ||
-        KG_RC=$?
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes --ipv4 auto auto \
+        >"$ET_TMP/p1.out" 2>&1 || KG_RC=$?
     check_num "the one address: exit 0" "$KG_RC" -eq 0 || ok=1
     check "it is fd00:9::5" test "$(cert_cn "$ET_TMP/p1/device.pem")" = fd00:9::5 || ok=1
+    check "with the IPv4 address 198.18.0.1 (--ipv4 auto)" grep -qF \
+        "address fd00:9::5 (IPv4 198.18.0.1): wrote" "$ET_TMP/p1.out" || ok=1
+    check "... in its certificate" test "$(cert_ipv4 "$ET_TMP/p1/device.pem")" = 198.18.0.1 ||
+        ok=1
+    local serial
+    serial="$(cert_serial "$ET_TMP/p1/device.pem")"
+    KG_RC=0
+    et_exec c2 "$KEYGEN" -c "$ET_TMP/p1/enf0.conf" --server "https://[$C2_SIDE]:8444" \
+        --renew --yes >"$ET_TMP/p1-renew.out" 2>&1 || KG_RC=$?
+    check_num "renew: exit 0" "$KG_RC" -eq 0 || ok=1
+    check "renew: a new certificate" test "$(cert_serial "$ET_TMP/p1/device.pem")" != "$serial" ||
+        ok=1
+    check "renew: the same IPv4 address" \
+        test "$(cert_ipv4 "$ET_TMP/p1/device.pem")" = 198.18.0.1 || ok=1
     sums p2 >"$ET_TMP/sums.before"
     KG_RC=0
     et_exec c2 "$KEYGEN" -c "$ET_TMP/p2/enf0.conf" --server "https://[$C2_SIDE]:8444" \
@@ -304,6 +329,12 @@ CONF
     check "full pool: no key file" test ! -e "$ET_TMP/p2/device.key" || ok=1
     et_daemon_stop enroll-small
     return "$ok"
+}
+
+step_no_ipv4_pool() {
+    expect_failure no-ipv4-pool c2 "enrollment failed (HTTP 403): this service issues no IPv4 \
+addresses (no ipv4_pool configured)" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes --ipv4 auto auto
 }
 
 step_service_down() {
@@ -430,7 +461,8 @@ run_steps \
     "c|an invalid prefix or address is refused before any request|step_invalid|a" \
     "d|wrong password: message, exit 1, files unchanged|step_wrong_password|a" \
     "d2|an address already enrolled: 409, exit 1, files unchanged|step_taken_address|a" \
-    "d3|a full pool: 503, exit 1, nothing written|step_full_pool|a" \
+    "d3|a full pool: 503, exit 1, nothing written; --ipv4 auto and renew|step_full_pool|a" \
+    "d4|--ipv4 from a service without ipv4_pool: 403, exit 1, files unchanged|step_no_ipv4_pool|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
     "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
     "f2|a server with a certificate of another CA is refused, gets nothing|step_impostor|a" \

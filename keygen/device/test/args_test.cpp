@@ -119,6 +119,27 @@ void test_usage_errors(void**) {
     expect_usage_error({"-c", "", "auto"}, "-c needs a file name");
 }
 
+void test_ipv4_option(void**) {
+    auto a = parse({"--ipv4", "auto", "auto"});
+    assert_true(a.has_value());
+    assert_string_equal(a->ipv4->to_string().c_str(), "auto");
+    assert_false(parse({"auto"})->ipv4.has_value());
+    auto off = parse({"--ca-cert", "a", "--ca-key", "b", "--ipv4", "198.18.0.5", "fd00::5"});
+    assert_true(off.has_value());
+    assert_string_equal(off->ipv4->to_string().c_str(), "198.18.0.5");
+    expect_usage_error({"--ipv4", "127.0.0.1", "auto"},
+                       "--ipv4: 127.0.0.1 is not a routable unicast IPv4 address");
+    expect_usage_error({"--ipv4", "198.18.0.5/32", "auto"},
+                       "--ipv4: 198.18.0.5/32: give one IPv4 address or \"auto\", not a prefix");
+    expect_usage_error({"--ipv4", "fd00::5", "auto"}, "--ipv4: fd00::5 is not an IPv4 address");
+    expect_usage_error({"auto", "--ipv4"}, "option needs a value: --ipv4");
+    expect_usage_error({"--ca-cert", "a", "--ca-key", "b", "--ipv4", "auto", "fd00::5"},
+                       "offline (--ca-cert) needs an exact --ipv4 address, not auto");
+    expect_usage_error({"--renew", "--ipv4", "auto"}, "--renew keeps the current certificate's");
+    expect_usage_error({"--csr-out", "r", "--ipv4", "198.18.0.5", "fd00::5"},
+                       "--csr-out writes an IPv6-only request: no --ipv4");
+}
+
 int teardown(void**) {
     delete g_argv;
     g_argv = nullptr;
@@ -129,10 +150,9 @@ int teardown(void**) {
 
 int main() {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_enroll_mode),
-        cmocka_unit_test(test_default_server_url),
-        cmocka_unit_test(test_other_modes),
-        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_enroll_mode), cmocka_unit_test(test_default_server_url),
+        cmocka_unit_test(test_other_modes), cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_ipv4_option),
     };
     return cmocka_run_group_tests_name("keygen_args", tests, nullptr, teardown);
 }

@@ -10,6 +10,7 @@
 #include "test_certs.hpp"
 
 #include <cstring>
+#include <optional>
 
 using namespace enftun::keygen;
 using enftun::tls::X509Ptr;
@@ -44,7 +45,7 @@ int teardown(void**) {
 
 std::string signed_by(const KeyCert& ca, EVP_PKEY* key, const char* addr) {
     auto cert = sign_device_cert(key, ca.cert.get(), ca.key.get(),
-                                 *enftun::proto::Ipv6Addr::parse(addr), 30);
+                                 *enftun::proto::Ipv6Addr::parse(addr), std::nullopt, 30);
     return cert ? cert_to_pem(cert->get()) : std::string();
 }
 
@@ -160,6 +161,79 @@ void test_takes_a_new_ca_that_verifies_the_service(void**) {
     assert_int_equal(X509_cmp(r->new_ca.get(), g->other_ca.cert.get()), 0);
 }
 
+// A reply whose certificate carries ipv4_san (SAN entries "IP:a.b.c.d")
+// and whose "ipv4" field says said, checked against the request ipv4.
+Outcome<CheckedReply> check_ipv4(const char* ipv4, std::vector<std::string> ipv4_san,
+                                 const char* said) {
+    CertSpec spec;
+    spec.cns = {"fd00:e::5"};
+    spec.san = {"IP:fd00:e::5"};
+    spec.san.insert(spec.san.end(), ipv4_san.begin(), ipv4_san.end());
+    spec.usage = test_certs::Usage::Client;
+    auto cert = test_certs::make_cert(spec, g->key.get(), g->ca.cert.get(), g->ca.key.get());
+    Reply reply = reply_for(cert_to_pem(cert.get()), "fd00:e::5", g->ca);
+    reply.ipv4 = said;
+    g->request = *parse_address_request("auto");
+    std::optional<Ipv4Request> asked;
+    if (ipv4 != nullptr) {
+        asked = *parse_ipv4_request(ipv4);
+    }
+    return check_reply(
+        {&g->request, g->key.get(), &g->configured, &g->no_chain, asked ? &*asked : nullptr},
+        reply);
+}
+
+void expect_ipv4_refused(Outcome<CheckedReply> r, const char* fragment) {
+    if (r) {
+        fail_msg("reply accepted, expected \"%s\"", fragment);
+    }
+    if (std::strstr(r.error().message.c_str(), fragment) == nullptr) {
+        fail_msg("\"%s\" lacks \"%s\"", r.error().message.c_str(), fragment);
+    }
+}
+
+void test_ipv4_as_asked(void**) {
+    for (const char* asked : {"auto", "198.18.0.5"}) {
+        auto r = check_ipv4(asked, {"IP:198.18.0.5"}, "198.18.0.5");
+        if (!r) {
+            fail_msg("%s: %s", asked, r.error().message.c_str());
+        }
+        assert_string_equal(format_ipv4(*r->ipv4).c_str(), "198.18.0.5");
+        assert_string_equal(r->address.to_string().c_str(), "fd00:e::5");
+    }
+    // The offline signer's profile carries it the same way.
+    auto cert = sign_device_cert(g->key.get(), g->ca.cert.get(), g->ca.key.get(),
+                                 *enftun::proto::Ipv6Addr::parse("fd00:e::5"),
+                                 *parse_ipv4_addr("198.18.0.9"), 30);
+    Reply reply = reply_for(cert_to_pem(cert->get()), "fd00:e::5", g->ca);
+    reply.ipv4 = "198.18.0.9";
+    g->request = *parse_address_request("fd00:e::5");
+    const Ipv4Request exact = *parse_ipv4_request("198.18.0.9");
+    auto r = check_reply({&g->request, g->key.get(), &g->configured, &g->no_chain, &exact}, reply);
+    assert_true(r.has_value());
+    assert_string_equal(format_ipv4(*r->ipv4).c_str(), "198.18.0.9");
+}
+
+void test_ipv4_refusals(void**) {
+    expect_ipv4_refused(check_ipv4("198.18.0.6", {"IP:198.18.0.5"}, "198.18.0.5"),
+                        "the certificate's IPv4 address 198.18.0.5 is not what was asked for "
+                        "(198.18.0.6)");
+    expect_ipv4_refused(check_ipv4("auto", {}, ""),
+                        "the certificate has 0 IPv4 addresses, not one (asked for auto)");
+    expect_ipv4_refused(check_ipv4("auto", {"IP:198.18.0.5", "IP:198.18.0.6"}, "198.18.0.5"),
+                        "the certificate has 2 IPv4 addresses, not one");
+    expect_ipv4_refused(check_ipv4("auto", {"IP:198.18.0.5"}, "198.18.0.7"),
+                        "the reply's ipv4 \"198.18.0.7\" is not the certificate's 198.18.0.5");
+    expect_ipv4_refused(check_ipv4("auto", {"IP:198.18.0.5"}, ""),
+                        "the reply's ipv4 \"\" is not the certificate's 198.18.0.5");
+    expect_ipv4_refused(check_ipv4("auto", {"IP:127.0.0.1"}, "127.0.0.1"),
+                        "IPv4 address 127.0.0.1 is not what was asked for");
+    expect_ipv4_refused(check_ipv4(nullptr, {"IP:198.18.0.5"}, "198.18.0.5"),
+                        "carries the IPv4 address 198.18.0.5, which was not asked for");
+    expect_ipv4_refused(check_ipv4(nullptr, {}, "198.18.0.5"),
+                        "the reply names an IPv4 address, which was not asked for");
+}
+
 } // namespace
 
 int main() {
@@ -170,6 +244,8 @@ int main() {
         cmocka_unit_test(test_refuses_bad_identity),
         cmocka_unit_test(test_refuses_another_ca),
         cmocka_unit_test(test_takes_a_new_ca_that_verifies_the_service),
+        cmocka_unit_test(test_ipv4_as_asked),
+        cmocka_unit_test(test_ipv4_refusals),
     };
     return cmocka_run_group_tests_name("keygen_reply_check", tests, setup, teardown);
 }

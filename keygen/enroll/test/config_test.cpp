@@ -67,6 +67,19 @@ void test_errors_name_file_line_key(void**) {
     expect_error("enroll = { cert_file = \"a\"; };\n",
                  "t.conf:1: enroll.key_file: required key is missing");
     expect_error("", "t.conf:1: enroll: required group is missing");
+    expect_error(with("  ipv4_pool = \"198.18.0.1/24\";\n"),
+                 "t.conf:8: enroll.ipv4_pool: 198.18.0.1/24: bits set after the /24");
+    expect_error(with("  ipv4_pool = [ \"198.18.0.0/24\" ];\n"),
+                 "t.conf:8: enroll.ipv4_pool: must be a string (got array)");
+}
+
+void test_ipv4_pool(void**) {
+    auto none = load_enroll_config_from_string(kMinimal, "/srv", "t.conf");
+    assert_false(none->ipv4_pool.has_value());
+    auto c = load_enroll_config_from_string(with("  ipv4_pool = \"198.18.0.0/24\";\n"), "/srv",
+                                            "t.conf");
+    assert_true(c.has_value());
+    assert_string_equal(c->ipv4_pool->to_string().c_str(), "198.18.0.0/24");
 }
 
 void test_example_config_loads(void**) {
@@ -85,6 +98,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults_and_paths),
         cmocka_unit_test(test_errors_name_file_line_key),
+        cmocka_unit_test(test_ipv4_pool),
         cmocka_unit_test(test_example_config_loads),
     };
     return cmocka_run_group_tests_name("enroll_config", tests, nullptr, nullptr);

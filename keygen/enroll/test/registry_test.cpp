@@ -119,7 +119,7 @@ void test_issued_certificate(void** state) {
     auto key = test_csr::make_key("P-256");
     const Ipv6Addr addr = *Ipv6Addr::parse("fd00:e::5");
     const std::time_t now = std::time(nullptr);
-    auto issued = f.ca->issue(key.get(), addr, 30);
+    auto issued = f.ca->issue(key.get(), addr, std::nullopt, 30);
     assert_true(issued.has_value());
     X509* cert = issued->cert.get();
     assert_true(issued_by(cert, f.ca->cert()));
@@ -168,35 +168,96 @@ void test_enroll_renew_revoke(void** state) {
     Registry registry(f.cfg, *f.ca);
     auto key = test_csr::make_key("P-256");
     auto request = enftun::keygen::parse_address_request("fd00:e::5").value();
-    auto first = registry.enroll("ops", request, key.get());
+    auto first = registry.enroll("ops", request, std::nullopt, key.get());
     assert_true(first.has_value());
     // Recorded before it was returned.
     auto state1 = load_state(f.cfg.state_file);
     assert_int_equal(state1->entries.size(), 1);
     assert_string_equal(state1->entries[0].serial.c_str(), first->serial.c_str());
-    assert_int_equal(registry.enroll("ops", request, key.get()).error().status, 409);
+    assert_int_equal(registry.enroll("ops", request, std::nullopt, key.get()).error().status, 409);
 
     auto key2 = test_csr::make_key("P-384");
-    auto renewed = registry.renew(first->serial, first->address, key2.get());
+    auto renewed = registry.renew(first->serial, first->address, std::nullopt, key2.get());
     assert_true(renewed.has_value());
     assert_true(renewed->address == first->address);
     assert_string_not_equal(renewed->serial.c_str(), first->serial.c_str());
     assert_string_equal(load_state(f.cfg.state_file)->entries[1].user.c_str(), "ops");
     // Not one of ours, or naming another address: refused.
-    assert_int_equal(registry.renew("ABC", first->address, key2.get()).error().status, 401);
+    assert_int_equal(registry.renew("ABC", first->address, std::nullopt, key2.get()).error().status,
+                     401);
     assert_int_equal(
-        registry.renew(first->serial, *Ipv6Addr::parse("fd00:e::6"), key2.get()).error().status,
+        registry.renew(first->serial, *Ipv6Addr::parse("fd00:e::6"), std::nullopt, key2.get())
+            .error()
+            .status,
         403);
 
     auto revoked = registry.revoke(first->address);
     assert_true(revoked.has_value());
     assert_int_equal(*revoked, 2);
-    auto again = registry.renew(renewed->serial, renewed->address, key2.get());
+    auto again = registry.renew(renewed->serial, renewed->address, std::nullopt, key2.get());
     assert_int_equal(again.error().status, 403);
     assert_string_equal(again.error().message.c_str(), "certificate is revoked");
     assert_false(registry.revoke(*Ipv6Addr::parse("fd00:e::77")).has_value());
     // A revoked address is never handed out again.
-    assert_int_equal(registry.enroll("ops", request, key.get()).error().status, 409);
+    assert_int_equal(registry.enroll("ops", request, std::nullopt, key.get()).error().status, 409);
+}
+
+std::vector<std::string> ipv4_sans(const std::string& pem) {
+    auto cert = enftun::keygen::cert_from_pem(pem);
+    std::vector<std::string> out;
+    for (const auto& a : enftun::keygen::san_ipv4s(cert->get())) {
+        out.push_back(enftun::keygen::format_ipv4(a));
+    }
+    return out;
+}
+
+// IPv4: distinct addresses from the pool, in the certificate and the state
+// file; kept on renewal; a renewal naming another IPv4 is refused; taken
+// for good after a revoke; refused when no pool is configured.
+void test_enroll_with_ipv4(void** state) {
+    Fixture& f = fx(state);
+    using enftun::keygen::Ipv4Request;
+    const enftun::keygen::AddressRequest any{};
+    const std::optional<Ipv4Request> auto4 = Ipv4Request{};
+    auto key = test_csr::make_key("P-256");
+    Registry no_pool(f.cfg, *f.ca);
+    auto refused = no_pool.enroll("ops", any, auto4, key.get());
+    assert_int_equal(refused.error().status, 403);
+    assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 0);
+
+    f.cfg.ipv4_pool = *enftun::keygen::parse_ipv4_prefix("198.18.0.0/30");
+    Registry registry(f.cfg, *f.ca);
+    auto first = registry.enroll("ops", any, auto4, key.get());
+    auto second = registry.enroll("ops", any, auto4, key.get());
+    assert_true(first.has_value() && second.has_value());
+    assert_string_equal(enftun::keygen::format_ipv4(*first->ipv4).c_str(), "198.18.0.1");
+    assert_string_equal(enftun::keygen::format_ipv4(*second->ipv4).c_str(), "198.18.0.2");
+    assert_true(ipv4_sans(first->pem) == std::vector<std::string>{"198.18.0.1"});
+    auto recorded = load_state(f.cfg.state_file);
+    assert_true(recorded->entries[0].ipv4 == first->ipv4);
+    assert_int_equal(registry.enroll("ops", any, auto4, key.get()).error().status, 503);
+    assert_int_equal(
+        registry.enroll("ops", any, Ipv4Request{Ipv4Request::Kind::Exact, *first->ipv4}, key.get())
+            .error()
+            .status,
+        409);
+    // Without "ipv4" an enrolment still works with the pool exhausted.
+    auto v6_only = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(v6_only.has_value());
+    assert_false(v6_only->ipv4.has_value());
+    assert_true(ipv4_sans(v6_only->pem).empty());
+
+    auto renewed = registry.renew(first->serial, first->address, first->ipv4, key.get());
+    assert_true(renewed.has_value());
+    assert_true(renewed->ipv4 == first->ipv4);
+    assert_true(ipv4_sans(renewed->pem) == std::vector<std::string>{"198.18.0.1"});
+    auto wrong = registry.renew(renewed->serial, renewed->address, second->ipv4, key.get());
+    assert_int_equal(wrong.error().status, 403);
+    assert_int_equal(
+        registry.renew(renewed->serial, renewed->address, std::nullopt, key.get()).error().status,
+        403);
+    assert_true(registry.revoke(first->address).has_value());
+    assert_true(load_state(f.cfg.state_file)->holds_ipv4(*first->ipv4));
 }
 
 void test_corrupt_state_is_500_and_unchanged(void** state) {
@@ -204,7 +265,7 @@ void test_corrupt_state_is_500_and_unchanged(void** state) {
     (void)enftun::keygen::write_file_atomic(f.cfg.state_file, "garbage", 0600);
     Registry registry(f.cfg, *f.ca);
     auto key = test_csr::make_key("P-256");
-    auto r = registry.enroll("ops", enftun::keygen::AddressRequest{}, key.get());
+    auto r = registry.enroll("ops", enftun::keygen::AddressRequest{}, std::nullopt, key.get());
     assert_int_equal(r.error().status, 500);
     auto text = enftun::keygen::read_file(f.cfg.state_file, 100);
     assert_string_equal(text->c_str(), "garbage");
@@ -217,6 +278,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_issued_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crl_lists_revoked_serials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enroll_with_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };
     return cmocka_run_group_tests_name("enroll_registry", tests, nullptr, nullptr);

@@ -95,6 +95,32 @@ void test_enroll_rejects_bad_requests(void**) {
     assert_400(parse_enroll(R"({"request": "auto"})"), "field \"csr\" is missing");
 }
 
+// The optional "ipv4" field: absent, null, "auto", one address; anything
+// else a 400 naming it.
+void test_enroll_ipv4_field(void**) {
+    using enftun::keygen::Ipv4Request;
+    const std::string csr = test_csr::csr_for("P-256");
+    auto none = parse_enroll(enroll_body(csr, "auto"));
+    assert_true(none.has_value());
+    assert_false(none->ipv4.has_value());
+    const auto with_ipv4 = [&](const nlohmann::json& ipv4) {
+        return parse_enroll(
+            nlohmann::json{{"csr", csr}, {"request", "auto"}, {"ipv4", ipv4}}.dump());
+    };
+    assert_false(with_ipv4(nullptr)->ipv4.has_value());
+    auto a = with_ipv4("auto");
+    assert_true(a.has_value());
+    assert_true(a->ipv4->kind == Ipv4Request::Kind::Auto);
+    auto e = with_ipv4("198.18.0.5");
+    assert_true(e.has_value());
+    assert_true(e->ipv4->kind == Ipv4Request::Kind::Exact);
+    assert_string_equal(e->ipv4->to_string().c_str(), "198.18.0.5");
+    assert_400(with_ipv4(5), "field \"ipv4\" must be a string");
+    assert_400(with_ipv4("198.18.0.0/24"), "ipv4: 198.18.0.0/24: give one IPv4 address");
+    assert_400(with_ipv4("127.0.0.1"), "ipv4: 127.0.0.1 is not a routable unicast IPv4 address");
+    assert_400(with_ipv4("fd00::5"), "ipv4: fd00::5 is not an IPv4 address or \"auto\"");
+}
+
 void test_csr_key_policy(void**) {
     struct Case {
         const char* kind;
@@ -146,6 +172,7 @@ int main() {
         cmocka_unit_test(test_oversize_body_is_413),
         cmocka_unit_test(test_enroll_parses_each_request_kind),
         cmocka_unit_test(test_enroll_rejects_bad_requests),
+        cmocka_unit_test(test_enroll_ipv4_field),
         cmocka_unit_test(test_csr_key_policy),
         cmocka_unit_test(test_csr_bad_pem_and_bad_signature),
         cmocka_unit_test(test_renew_parses),

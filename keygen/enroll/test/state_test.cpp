@@ -1,5 +1,7 @@
 // The state file (round trip, corrupt files, atomic save), password hashing
 // and the users file, and the failed-login limiter and token store.
+#include "common/atomic_file.hpp"
+#include "common/ipv4.hpp"
 #include "enroll/login_limiter.hpp"
 #include "enroll/password.hpp"
 #include "enroll/state.hpp"
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -50,9 +53,11 @@ const std::string& dir_of(void** state) {
 State sample() {
     State s;
     s.entries.push_back(
-        {*Ipv6Addr::parse("fd00:e::5"), "ops@example", "3F0A19", 1796480000, false});
-    s.entries.push_back({*Ipv6Addr::parse("fd00:e::6"), "ops@example", "AB", 1796480001, true});
-    s.entries.push_back({*Ipv6Addr::parse("fd00:e::5"), "ops@example", "1234", 1796480002, false});
+        {*Ipv6Addr::parse("fd00:e::5"), "ops@example", "3F0A19", 1796480000, false, std::nullopt});
+    s.entries.push_back(
+        {*Ipv6Addr::parse("fd00:e::6"), "ops@example", "AB", 1796480001, true, std::nullopt});
+    s.entries.push_back(
+        {*Ipv6Addr::parse("fd00:e::5"), "ops@example", "1234", 1796480002, false, std::nullopt});
     return s;
 }
 
@@ -72,6 +77,33 @@ void test_state_round_trip(void** state) {
     assert_true(loaded->by_serial("AB")->revoked);
 }
 
+// With IPv4 on some lines: those get a sixth field, the others keep five,
+// and a file written before IPv4 (five fields, the old header) still loads.
+void test_state_round_trip_with_ipv4(void** state) {
+    const std::string path = dir_of(state) + "/enrolled";
+    State s = sample();
+    s.entries[0].ipv4 = *enftun::keygen::parse_ipv4_addr("198.18.0.1");
+    s.entries[2].ipv4 = s.entries[0].ipv4;
+    assert_true(save_state(path, s).has_value());
+    auto text = enftun::keygen::read_file(path, 4096);
+    assert_true(text.has_value());
+    assert_non_null(std::strstr(text->c_str(),
+                                "\nfd00:e::5 ops@example 3F0A19 1796480000 0 "
+                                "198.18.0.1\nfd00:e::6 ops@example AB 1796480001 1\n"));
+    auto loaded = load_state(path);
+    assert_true(loaded.has_value());
+    assert_true(loaded->entries == s.entries);
+    assert_true(loaded->holds_ipv4(*enftun::keygen::parse_ipv4_addr("198.18.0.1")));
+    assert_false(loaded->holds_ipv4(*enftun::keygen::parse_ipv4_addr("198.18.0.2")));
+
+    const char* old = "# enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED\n"
+                      "fd00:e::5 ops@example 3F0A19 1796480000 0\n";
+    auto before_ipv4 = parse_state(old, "old");
+    assert_true(before_ipv4.has_value());
+    assert_int_equal(before_ipv4->entries.size(), 1);
+    assert_false(before_ipv4->entries[0].ipv4.has_value());
+}
+
 void test_missing_state_is_empty(void** state) {
     auto loaded = load_state(dir_of(state) + "/none");
     assert_true(loaded.has_value());
@@ -86,7 +118,10 @@ void test_corrupt_state_is_an_error(void**) {
     const Case cases[] = {
         {"fd00:e::5 ops 0A 1 0", "f:1: last line is not terminated"},
         {"fd00:e::5 ops 0A 1 0\nfd00:e::6 ops", "f:2: last line is not terminated"},
-        {"fd00:e::5 ops 0A 1\n", "f:1: expected 5 fields"},
+        {"fd00:e::5 ops 0A 1\n", "f:1: expected 5 or 6 fields"},
+        {"fd00:e::5 ops 0A 1 0 198.18.0.1 x\n", "f:1: expected 5 or 6 fields"},
+        {"fd00:e::5 ops 0A 1 0 198.18.0\n", "f:1: IPV4 must be a routable unicast IPv4"},
+        {"fd00:e::5 ops 0A 1 0 127.0.0.1\n", "f:1: IPV4 must be a routable unicast IPv4"},
         {"# c\nfd00:e::zz ops 0A 1 0\n", "f:2: not an IPv6 address: fd00:e::zz"},
         {"fd00:e::5 o:ps 0A 1 0\n", "f:1: not a valid user name"},
         {"fd00:e::5 ops 0a 1 0\n", "f:1: serial must be upper-case hex"},
@@ -198,6 +233,7 @@ void test_tokens_expire(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_round_trip_with_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_state_is_empty, setup, teardown),
         cmocka_unit_test(test_corrupt_state_is_an_error),
         cmocka_unit_test(test_revoke_marks_every_certificate_of_the_address),
