@@ -1,5 +1,6 @@
 #include "enftun/client/client.hpp"
 
+#include "enftun/client/client_ipv4.hpp"
 #include "enftun/link/super_packet.hpp"
 
 #include "enftun/log/log.hpp"
@@ -35,8 +36,9 @@ const char* privilege_hint(const Error& e, bool tunsetiff) {
                      : " (needs CAP_NET_ADMIN)";
 }
 
-Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ipv6Addr& self) {
-    auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev);
+Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ipv6Addr& self,
+                                const std::optional<proto::Ipv4Addr>& self4) {
+    auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev, {.tso4 = cfg.route.allow_ipv4});
     if (!tun) {
         ENFTUN_LOG_ERROR("cannot open TUN %s via %s: %s: %s%s", cfg.tun.dev.c_str(),
                          cfg.tun.dev_node.c_str(), tun.error().what, strerror(tun.error().sys),
@@ -59,6 +61,13 @@ Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ip
                              strerror(st.error().sys), privilege_hint(st.error(), false));
             return st.error();
         }
+        if (auto st = self4 && cfg.route.allow_ipv4 ? nl->add_ipv4_address(tun->ifindex(), *self4)
+                                                    : Status{};
+            !st) {
+            ENFTUN_LOG_ERROR("%s %s: %s%s", st.error().what, cfg.tun.dev.c_str(),
+                             strerror(st.error().sys), privilege_hint(st.error(), false));
+            return st.error();
+        }
     }
     return tun;
 }
@@ -74,6 +83,10 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
                          self.error().sys != 0 ? strerror(self.error().sys) : "");
         return self.error();
     }
+    auto self4 = client_ipv4(config); // inner IPv4: client_ipv4.hpp
+    if (!self4) {
+        return self4.error();
+    }
     auto tls = make_tls(config);
     if (!tls) {
         return tls.error();
@@ -85,21 +98,20 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
             return st.error();
         }
     }
-    auto tun = open_tun(config, *self);
+    auto tun = open_tun(config, *self, *self4);
     if (!tun) {
         return tun.error();
     }
     ENFTUN_LOG_INFO("identity %s on %s (mtu %u)", self->to_string().c_str(), tun->name().c_str(),
                     config.tun.mtu);
     return std::unique_ptr<Client>(
-        new Client(loop, config, *self, std::move(*tun), std::move(*tls)));
+        new Client(loop, config, *self, *self4, std::move(*tun), std::move(*tls)));
 }
 
 Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
-               tun::TunDevice tun, tls::TlsContext tls)
+               std::optional<proto::Ipv4Addr> self4, tun::TunDevice tun, tls::TlsContext tls)
     : loop_(loop), config_(config), self_(self), tun_(std::move(tun)), tls_(std::move(tls)),
-      egress_(self, config.route.allow_ipv4, config.tun.ipv4_address),
-      ingress_(self, config.route.allow_ipv4, config.tun.ipv4_address),
+      egress_(self, config.route.allow_ipv4, self4), ingress_(self, config.route.allow_ipv4, self4),
       backoff_(
           {.cap_ms = static_cast<std::uint64_t>(config.remote.reconnect_max_delay.count()),
            .stable_ms = static_cast<std::uint64_t>(config.remote.reconnect_stable_period.count())},

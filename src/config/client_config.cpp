@@ -175,11 +175,6 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
-std::string format_ipv4(const proto::Ipv4Addr& a) {
-    return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
-           std::to_string(a[3]);
-}
-
 std::string print_bool(bool v) {
     return v ? "true" : "false";
 }

@@ -104,6 +104,11 @@ const Key<RouterConfig> kRouterKeys[] = {
          const auto no_default = [](std::string_view t) { return parse_prefix(t, false); };
          r.client_prefixes = g.parsed_list(n, no_default).value_or(r.client_prefixes);
      }},
+    {"ipv4_client_prefixes",
+     [](const Group& g, const char* n, RouterConfig& r) {
+         r.ipv4_client_prefixes =
+             g.parsed_list(n, parse_ipv4_prefix).value_or(r.ipv4_client_prefixes);
+     }},
     {"control_socket",
      [](const Group& g, const char* n, RouterConfig& r) {
          if (g.string(n) == std::optional<std::string>("")) {

@@ -249,6 +249,37 @@ ValueResult<proto::Ipv4Addr> parse_ipv4(std::string_view text) {
     return addr;
 }
 
+std::string format_ipv4(const proto::Ipv4Addr& a) {
+    return std::to_string(a[0]) + "." + std::to_string(a[1]) + "." + std::to_string(a[2]) + "." +
+           std::to_string(a[3]);
+}
+
+ValueResult<proto::Ipv4Prefix> parse_ipv4_prefix(std::string_view text) {
+    constexpr unsigned kIpv4Bits = 32;
+    const ValueError syntax{"must be an IPv4 prefix such as 198.18.0.0/16 (got " +
+                            quote_for_message(text) + ")"};
+    const auto slash = text.find('/');
+    if (slash == std::string_view::npos || has_nul(text)) {
+        return syntax;
+    }
+    const std::string addr_text(text.substr(0, slash));
+    proto::Ipv4Prefix prefix;
+    const auto len = parse_digits(text.substr(slash + 1), 2);
+    if (inet_pton(AF_INET, addr_text.c_str(), prefix.addr.data()) != 1 || !len ||
+        *len > kIpv4Bits) {
+        return syntax;
+    }
+    prefix.len = static_cast<std::uint8_t>(*len);
+    // No bit of the address beyond len may be set (a typo such as /8 for /24).
+    for (unsigned bit = prefix.len; bit < kIpv4Bits; ++bit) {
+        if ((prefix.addr[bit / 8] >> (7 - bit % 8) & 1) != 0) {
+            return ValueError{"has address bits set beyond the prefix length (got " +
+                              quote_for_message(text) + ")"};
+        }
+    }
+    return prefix;
+}
+
 ValueResult<std::uint16_t> parse_port(std::string_view text) {
     const auto v = parse_digits(text, 5);
     if (!v || *v < 1 || *v > 65535) {

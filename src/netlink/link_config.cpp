@@ -82,6 +82,21 @@ Status LinkConfig::add_address(unsigned ifindex, const proto::Ipv6Addr& addr,
     return request(nlh, "cannot add IPv6 address to the TUN");
 }
 
+Status LinkConfig::add_ipv4_address(unsigned ifindex, const proto::Ipv4Addr& addr) {
+    char buf[kNetlinkBufferSize];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET;
+    ifa->ifa_prefixlen = 32;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = ifindex;
+    mnl_attr_put(nlh, IFA_LOCAL, addr.size(), addr.data());
+    mnl_attr_put(nlh, IFA_ADDRESS, addr.size(), addr.data());
+    return request(nlh, "cannot add IPv4 address to the TUN");
+}
+
 Status LinkConfig::add_route(unsigned ifindex, const proto::Ipv6Addr& prefix,
                              std::uint8_t prefix_len) {
     char buf[kNetlinkBufferSize];

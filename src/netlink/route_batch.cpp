@@ -9,6 +9,30 @@
 
 namespace enftun::netlink {
 
+namespace {
+
+// IPv4 routes travel as IPv4-mapped IPv6 addresses (::ffff:a.b.c.d, RFC 4291
+// section 2.5.5.2) with 96 added to their length (route_batch.hpp).
+constexpr std::uint8_t kMappedBits = 96;
+constexpr std::size_t kMappedPrefixBytes = 12;
+constexpr std::size_t kIpv4Bytes = 4;
+
+} // namespace
+
+bool is_ipv4_route(const proto::Ipv6Addr& dst, std::uint8_t dst_len) {
+    static constexpr std::uint8_t kMapped[kMappedPrefixBytes] = {0, 0, 0, 0, 0,    0,
+                                                                 0, 0, 0, 0, 0xff, 0xff};
+    return dst_len >= kMappedBits && std::memcmp(dst.bytes.data(), kMapped, sizeof kMapped) == 0;
+}
+
+proto::Ipv6Addr ipv4_route_dst(const proto::Ipv4Addr& addr) {
+    proto::Ipv6Addr out{};
+    out.bytes[10] = 0xff;
+    out.bytes[11] = 0xff;
+    std::memcpy(out.bytes.data() + kMappedPrefixBytes, addr.data(), kIpv4Bytes);
+    return out;
+}
+
 RouteBatch::RouteBatch(std::size_t capacity) : buf_(std::max(capacity, kMaxMessage)) {}
 
 bool RouteBatch::add_route(const RouteOwner& owner, const proto::Ipv6Addr& dst, std::uint32_t seq) {
@@ -25,21 +49,26 @@ bool RouteBatch::put(const RouteOwner& owner, const proto::Ipv6Addr& dst, std::u
     if (buf_.size() - used_ < kMaxMessage) {
         return false;
     }
+    const bool v4 = is_ipv4_route(dst, dst_len);
     // used_ is a sum of NLMSG_ALIGNed lengths: the header stays aligned.
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf_.data() + used_);
     nlh->nlmsg_type = type;
     nlh->nlmsg_flags = static_cast<std::uint16_t>(NLM_F_REQUEST | flags);
     nlh->nlmsg_seq = seq;
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = AF_INET6;
-    rtm->rtm_dst_len = dst_len;
+    rtm->rtm_family = v4 ? AF_INET : AF_INET6;
+    rtm->rtm_dst_len = v4 ? static_cast<std::uint8_t>(dst_len - kMappedBits) : dst_len;
     // Tables above 255 exist only as RTA_TABLE; rtm_table then says so.
     rtm->rtm_table = owner.table < 256 ? static_cast<std::uint8_t>(owner.table)
                                        : static_cast<std::uint8_t>(RT_TABLE_UNSPEC);
     rtm->rtm_protocol = owner.protocol;
     rtm->rtm_scope = RT_SCOPE_UNIVERSE;
     rtm->rtm_type = RTN_UNICAST;
-    mnl_attr_put(nlh, RTA_DST, dst.bytes.size(), dst.bytes.data());
+    if (v4) {
+        mnl_attr_put(nlh, RTA_DST, kIpv4Bytes, dst.bytes.data() + kMappedPrefixBytes);
+    } else {
+        mnl_attr_put(nlh, RTA_DST, dst.bytes.size(), dst.bytes.data());
+    }
     mnl_attr_put_u32(nlh, RTA_TABLE, owner.table);
     if (owner.ifindex != 0) {
         mnl_attr_put_u32(nlh, RTA_OIF, owner.ifindex);
@@ -55,7 +84,7 @@ std::size_t build_route_dump(std::span<std::uint8_t> buf, std::uint32_t seq) {
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = seq;
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
-    rtm->rtm_family = AF_INET6;
+    rtm->rtm_family = AF_UNSPEC; // IPv6 and IPv4 (mapped) routes alike
     return nlh->nlmsg_len;
 }
 
@@ -71,7 +100,7 @@ int on_route_attr(const nlattr* attr, void* data) noexcept {
     auto* out = static_cast<RouteAttrs*>(data);
     switch (mnl_attr_get_type(attr)) {
     case RTA_DST:
-        if (mnl_attr_get_payload_len(attr) == 16) {
+        if (mnl_attr_get_payload_len(attr) == 16 || mnl_attr_get_payload_len(attr) == kIpv4Bytes) {
             out->dst = attr;
         }
         break;
@@ -99,7 +128,8 @@ std::optional<RouteInfo> parse_route(const nlmsghdr* nlh) {
     }
     rtmsg rtm;
     std::memcpy(&rtm, mnl_nlmsg_get_payload(nlh), sizeof rtm);
-    if (rtm.rtm_family != AF_INET6 || rtm.rtm_dst_len > 128) {
+    const bool v4 = rtm.rtm_family == AF_INET;
+    if ((!v4 && rtm.rtm_family != AF_INET6) || rtm.rtm_dst_len > (v4 ? 32 : 128)) {
         return std::nullopt;
     }
     RouteAttrs attrs;
@@ -107,13 +137,22 @@ std::optional<RouteInfo> parse_route(const nlmsghdr* nlh) {
         return std::nullopt;
     }
     RouteInfo info;
-    info.dst_len = rtm.rtm_dst_len;
+    info.dst_len = v4 ? static_cast<std::uint8_t>(rtm.rtm_dst_len + kMappedBits) : rtm.rtm_dst_len;
     info.protocol = rtm.rtm_protocol;
     info.table = attrs.table.value_or(rtm.rtm_table);
     info.oif = attrs.oif.value_or(0);
     if (attrs.dst != nullptr) {
-        std::memcpy(info.dst.bytes.data(), mnl_attr_get_payload(attrs.dst), 16);
-    } else if (info.dst_len != 0) {
+        if (mnl_attr_get_payload_len(attrs.dst) != (v4 ? kIpv4Bytes : 16)) {
+            return std::nullopt;
+        }
+        if (v4) {
+            proto::Ipv4Addr a{};
+            std::memcpy(a.data(), mnl_attr_get_payload(attrs.dst), kIpv4Bytes);
+            info.dst = ipv4_route_dst(a);
+        } else {
+            std::memcpy(info.dst.bytes.data(), mnl_attr_get_payload(attrs.dst), 16);
+        }
+    } else if (v4 ? rtm.rtm_dst_len != 0 : info.dst_len != 0) {
         return std::nullopt; // a prefix length without a prefix
     }
     return info;

@@ -11,6 +11,15 @@ bool is_routable_unicast(const Ipv4Addr& addr) {
     return !(this_network || loopback || link_local || multicast_or_reserved);
 }
 
+bool in_prefix(const Ipv4Prefix& prefix, const Ipv4Addr& addr) {
+    const auto as_u32 = [](const Ipv4Addr& a) {
+        return std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 |
+               std::uint32_t{a[3]};
+    };
+    const std::uint32_t mask = prefix.len == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix.len);
+    return (as_u32(prefix.addr) & mask) == (as_u32(addr) & mask);
+}
+
 Result<Ipv4View> parse_ipv4(Bytes pkt) {
     if (pkt.size() < kIpv4MinHeaderLen) {
         return make_error(Errc::Truncated, "IPv4 packet shorter than its header");

@@ -34,4 +34,15 @@ ClientRoute route_from_client(const proto::Ipv6Addr& dst, const proto::Ipv6Addr&
     return is_global_destination(dst) ? ClientRoute::Forward : ClientRoute::NotGlobal;
 }
 
+Ipv4Route route_ipv4_from_client(const proto::Ipv4Addr& src, const proto::Ipv4Addr& dst,
+                                 const std::optional<proto::Ipv4Addr>& bound, bool ipv4_on) {
+    if (!ipv4_on) {
+        return Ipv4Route::Off;
+    }
+    if (!bound || src != *bound) {
+        return Ipv4Route::Spoofed;
+    }
+    return proto::is_routable_unicast(dst) ? Ipv4Route::Forward : Ipv4Route::NotGlobal;
+}
+
 } // namespace enftun::router

@@ -64,8 +64,8 @@ void count(Traffic& session, Traffic& total, std::size_t bytes) {
     total.bytes += bytes;
 }
 
-Result<tun::TunDevice> open_router_tun(const config::RouterTunConfig& cfg) {
-    auto tun = tun::TunDevice::open(cfg.dev_node, cfg.dev);
+Result<tun::TunDevice> open_router_tun(const config::RouterTunConfig& cfg, bool ipv4) {
+    auto tun = tun::TunDevice::open(cfg.dev_node, cfg.dev, {.tso4 = ipv4});
     if (!tun) {
         ENFTUN_LOG_ERROR("cannot open router TUN %s: %s: %s", cfg.dev.c_str(), tun.error().what,
                          strerror(tun.error().sys));
@@ -115,6 +115,7 @@ Result<tls::TlsContext> Router::make_tls(const config::RouterConfig& config) {
     for (const auto& p : config.client_prefixes) {
         policy.client_prefixes.push_back({p.addr, p.len});
     }
+    policy.client_ipv4_prefixes = config.ipv4_client_prefixes;
     auto tls = tls::TlsContext::create(tls::Role::Server,
                                        {config.ca_cert_file, config.cert_file, config.key_file},
                                        std::move(policy));
@@ -134,7 +135,7 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
     }
     std::optional<tun::TunDevice> tun;
     if (config.tun) {
-        auto opened = open_router_tun(*config.tun);
+        auto opened = open_router_tun(*config.tun, !config.ipv4_client_prefixes.empty());
         if (!opened) {
             return opened.error();
         }
@@ -411,6 +412,10 @@ void Router::on_session_up(Session& s) {
         retire(s);
         return;
     }
+    std::optional<proto::Ipv4Addr> ipv4;
+    if (!accept_ipv4(s, ipv4)) {
+        return; // refused and retired, its reason logged
+    }
     auto it = by_address_.find(*addr);
     if (it == by_address_.end() && by_address_.size() >= config_.max_sessions) {
         ++stats_.refused_full;
@@ -431,6 +436,9 @@ void Router::on_session_up(Session& s) {
     }
     s.bind(*addr);
     by_address_[*addr] = &s;
+    if (ipv4) {
+        bind_ipv4(s, *ipv4);
+    }
     if (session_routes_) {
         session_routes_->add(*addr);
     }
@@ -465,6 +473,8 @@ void Router::retire(Session& s) {
         handshaking_.erase(s.budget_id);
         s.budget_id = 0;
     }
+    // Whether or not still bound by IPv6 (a replaced session is unbound first).
+    unbind_ipv4(s);
     if (s.bound()) {
         if (auto it = by_address_.find(s.address()); it != by_address_.end() && it->second == &s) {
             by_address_.erase(it);
@@ -494,13 +504,8 @@ void Router::on_packet(Session& from, Bytes packet, const framing::GsoMeta* gso)
     auto ip = proto::parse_ipv6(packet);
     if (!ip) {
         // The frame reader let only well-formed IPv4 or IPv6 through, so this
-        // is IPv4 (say from a client with route.allow_ipv4). PROTOCOL.md
-        // allows it on the wire, but the router routes IPv6 only, and IPv4
-        // has no per-client address to check: drop and count it, and keep
-        // the session, for this is no protocol error.
-        ++stats_.dropped_not_ipv6;
-        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "drop from %s: not IPv6 (version %d)",
-                               from.peer().c_str(), proto::ip_version(packet));
+        // is IPv4 (say from a client with route.allow_ipv4): router_ipv4.cpp.
+        on_ipv4_packet(from, packet, gso);
         return;
     }
     if (!from.bound() || ip->src() != from.address()) {
@@ -552,8 +557,13 @@ bool Router::answer_echo(Session& from, Bytes packet) {
 }
 
 void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::GsoMeta* gso) {
-    if (auto it = by_address_.find(dst); it != by_address_.end()) {
-        Session& to = *it->second;
+    auto it = by_address_.find(dst);
+    forward(it != by_address_.end() ? it->second : nullptr, packet, gso);
+}
+
+void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* gso) {
+    if (to_session != nullptr) {
+        Session& to = *to_session;
         if (to.link().dead()) {
             // Its failure is reported on the next loop turn (TlsLink::flush):
             // until then it is still routable, but nothing reaches it.
@@ -565,7 +575,7 @@ void Router::deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::Gs
             ++stats_.dropped_queue_full;
             ++to.queue_drops;
             ENFTUN_LOG_RATELIMITED(log::Level::Debug, "queue to %s full: dropping",
-                                   dst.to_string().c_str());
+                                   to.address().to_string().c_str());
             return;
         }
         ++stats_.forwarded;
@@ -673,7 +683,7 @@ void Router::on_tun_readable() {
         }
         auto ip = proto::parse_ipv6(packet);
         if (!ip) {
-            ++stats_.dropped_not_ipv6; // IPv4 the host routed into the TUN
+            on_tun_ipv4(packet, gso ? &*gso : nullptr); // router_ipv4.cpp
             continue;
         }
         if (auto it = by_address_.find(ip->dst()); it != by_address_.end()) {

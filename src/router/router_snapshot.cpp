@@ -14,6 +14,9 @@ std::uint64_t ms(std::chrono::milliseconds d) {
 SessionStatus session_status(Session& s, std::uint64_t now) {
     SessionStatus st;
     st.address = s.address().to_string();
+    if (s.ipv4()) {
+        st.ipv4 = config::format_ipv4(*s.ipv4());
+    }
     st.peer = s.peer();
     st.uptime_ms = now - s.up_ms;
     st.rx_packets = s.rx.packets;

@@ -200,6 +200,9 @@ std::string format_status_json(const RouterStatus& st) {
     std::size_t listed = std::min(st.session_list.size(), kJsonSessions);
     for (std::size_t i = 0; i < listed; ++i) {
         sessions.push_back(session_json(st.session_list[i]));
+        if (!st.session_list[i].ipv4.empty()) {
+            sessions.back()["ipv4"] = st.session_list[i].ipv4; // inner IPv4 only
+        }
     }
     nlohmann::json j = {
         {"version", st.version},

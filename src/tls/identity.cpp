@@ -20,11 +20,20 @@ namespace {
 
 using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>;
 
-// Every SAN IP entry must be the CN's address; DNS and other entries are
-// ignored. An IPv4 SAN cannot agree with an IPv6 CN and is rejected.
-bool san_agrees(X509* cert, const proto::Ipv6Addr& addr) {
-    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+constexpr int kIpv4Len = 4;
+constexpr int kIpv6Len = 16;
+
+GeneralNamesPtr san_of(X509* cert) {
+    return GeneralNamesPtr(static_cast<GENERAL_NAMES*>(
         X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
+}
+
+// Every IPv6 SAN IP entry must be the CN's address; an IPv4 entry (4
+// octets) is the client's IPv4 address (ipv4_from_cert), judged there; one
+// of any other length names no address and is refused. DNS and other
+// entries are ignored.
+bool san_agrees(X509* cert, const proto::Ipv6Addr& addr) {
+    GeneralNamesPtr names = san_of(cert);
     if (!names) {
         return true;
     }
@@ -34,7 +43,10 @@ bool san_agrees(X509* cert, const proto::Ipv6Addr& addr) {
             continue;
         }
         const ASN1_OCTET_STRING* ip = gn->d.iPAddress;
-        if (ip->length != 16 || std::memcmp(ip->data, addr.bytes.data(), 16) != 0) {
+        if (ip->length == kIpv4Len) {
+            continue;
+        }
+        if (ip->length != kIpv6Len || std::memcmp(ip->data, addr.bytes.data(), kIpv6Len) != 0) {
             return false;
         }
     }
@@ -79,7 +91,32 @@ Result<proto::Ipv6Addr> address_from_cert(X509* cert) {
     return *addr;
 }
 
-Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
+Result<std::optional<proto::Ipv4Addr>> ipv4_from_cert(X509* cert) {
+    GeneralNamesPtr names = san_of(cert);
+    std::optional<proto::Ipv4Addr> found;
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+        if (gn->type != GEN_IPADD || gn->d.iPAddress->length != kIpv4Len) {
+            continue;
+        }
+        if (found) {
+            return make_error(Errc::Identity,
+                              "certificate subjectAltName has more than one IPv4 address");
+        }
+        proto::Ipv4Addr addr{};
+        std::memcpy(addr.data(), gn->d.iPAddress->data, kIpv4Len);
+        if (!proto::is_routable_unicast(addr)) {
+            return make_error(Errc::Identity, "certificate subjectAltName IPv4 address is not a "
+                                              "unicast, routable address");
+        }
+        found = addr;
+    }
+    return found;
+}
+
+namespace {
+
+Result<X509Ptr> load_cert(const std::string& path) {
     BioPtr bio(BIO_new_file(path.c_str(), "r"));
     if (!bio) {
         int err = errno; // before drain_errors() can touch it
@@ -91,7 +128,25 @@ Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
         drain_errors();
         return make_error(Errc::Identity, "certificate file holds no PEM certificate");
     }
-    return address_from_cert(cert.get());
+    return cert;
+}
+
+} // namespace
+
+Result<proto::Ipv6Addr> address_from_cert_file(const std::string& path) {
+    auto cert = load_cert(path);
+    if (!cert) {
+        return cert.error();
+    }
+    return address_from_cert(cert->get());
+}
+
+Result<std::optional<proto::Ipv4Addr>> ipv4_from_cert_file(const std::string& path) {
+    auto cert = load_cert(path);
+    if (!cert) {
+        return cert.error();
+    }
+    return ipv4_from_cert(cert->get());
 }
 
 Status write_ip_file(const std::string& path, const proto::Ipv6Addr& addr) {

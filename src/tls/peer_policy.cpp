@@ -52,7 +52,14 @@ std::string judge_leaf(X509* cert, int preverify_err, const PeerCheck& check) {
     if (!addr) {
         return ""; // the router refuses it after the handshake, with its reason
     }
-    return check_client_address(*addr, *check.policy);
+    if (std::string why = check_client_address(*addr, *check.policy); !why.empty()) {
+        return why;
+    }
+    auto v4 = ipv4_from_cert(cert);
+    if (!v4 || !*v4) {
+        return ""; // none, or refused after the handshake as above
+    }
+    return check_client_ipv4(**v4, *check.policy);
 }
 
 } // namespace
@@ -139,6 +146,18 @@ std::string check_client_address(const proto::Ipv6Addr& addr, const PeerPolicy& 
         return "address " + addr.to_string() + " outside router.client_prefixes";
     }
     return "";
+}
+
+std::string check_client_ipv4(const proto::Ipv4Addr& addr, const PeerPolicy& policy) {
+    const auto& prefixes = policy.client_ipv4_prefixes;
+    if (prefixes.empty() ||
+        std::any_of(prefixes.begin(), prefixes.end(),
+                    [&](const proto::Ipv4Prefix& p) { return proto::in_prefix(p, addr); })) {
+        return "";
+    }
+    char text[INET_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET, addr.data(), text, sizeof text);
+    return std::string("IPv4 address ") + text + " outside router.ipv4_client_prefixes";
 }
 
 int verify_peer(int preverify_ok, X509_STORE_CTX* store) noexcept {

@@ -39,14 +39,15 @@ constexpr unsigned long kTunFUso6 = 0x40; // TUN_F_USO6
 // enable_offload: with checksum and TCP/IPv6 segmentation offload the kernel
 // may give us partial checksums and super-packets (offload.hpp handles both),
 // and with USO (where the kernel has it) UDP super-packets too. True if USO
-// is on: such a TUN also takes UDP super-packets whole. TSO for IPv4 stays
-// off: enftun carries IPv6, IPv4 only where allowed.
-bool enable_offload(int fd) {
+// is on: such a TUN also takes UDP super-packets whole. TSO for IPv4 only
+// where inner IPv4 is in use (tso4): enftun carries IPv6, IPv4 only where
+// allowed. (Writes of TCP/IPv4 super-packets are taken either way.)
+bool enable_offload(int fd, bool tso4) {
     int hdr_len = static_cast<int>(kVnetHdrLen);
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) != 0) {
         return false;
     }
-    const unsigned long base = TUN_F_CSUM | TUN_F_TSO6;
+    const unsigned long base = TUN_F_CSUM | TUN_F_TSO6 | (tso4 ? TUN_F_TSO4 : 0);
     if (ioctl(fd, TUNSETOFFLOAD, base | kTunFUso4 | kTunFUso6) == 0) {
         return true;
     }
@@ -70,7 +71,8 @@ TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_
     }
 }
 
-Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string& name) {
+Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string& name,
+                                  TunOpenOptions opts) {
     if (name.empty() || name.size() >= IFNAMSIZ) {
         return make_error(Errc::Config, "interface name must be 1..15 characters");
     }
@@ -86,7 +88,7 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     bool vnet = attach(fd.get(), name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifr) == 0;
     bool uso = false;
     if (vnet) {
-        uso = enable_offload(fd.get());
+        uso = enable_offload(fd.get(), opts.tso4);
     } else if (attach(fd.get(), name, IFF_TUN | IFF_NO_PI, ifr) < 0) {
         return make_error(Errc::System, "TUNSETIFF failed (is the device ours to use?)", errno);
     }

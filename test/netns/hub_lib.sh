@@ -1,5 +1,6 @@
 # hub_lib.sh: the star topology of the tunnel tests (tunnel_test.sh,
-# router_limits_test.sh), sourced after lib.sh. The router namespace r is
+# router_limits_test.sh, protocol_v2_test.sh, uso_test.sh, ipv4_test.sh),
+# sourced after lib.sh. The router namespace r is
 # the hub; c1, c2 and x each hang off it on a veth pair of their own:
 #
 #   r:vc1 fd00:100::1/64 ── c1:vr fd00:100::2/64
@@ -23,6 +24,21 @@ hub_topology() {
         et_addr_add "$ns" vr "fd00:10$n::2/64"
         n=$((n + 1))
     done
+}
+
+# hub_start_client NAME [ROUTE]...: enftun in namespace NAME, config
+# $ET_TMP/NAME.conf, with the routes enftun-setup adds (fd00:e::/64 and
+# fd00:f::/64 into enf0, and each ROUTE, e.g. an IPv4 prefix for inner
+# IPv4); returns once its tunnel is up.
+hub_start_client() {
+    local ns="$1" route
+    shift
+    et_daemon_start "$ns" "$ns" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$ns.conf"
+    et_wait_for -d "$ns" et_link_up "$ns" enf0
+    for route in fd00:e::/64 fd00:f::/64 "$@"; do
+        et_exec "$ns" ip route replace "$route" dev enf0
+    done
+    et_wait_for -d "$ns" et_log_has "$ns" "tunnel up"
 }
 
 # hub_router_listening: the router accepts on each of its addresses.

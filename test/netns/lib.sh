@@ -476,6 +476,7 @@ _et_conf_int() {
 #   (tun_dev= empty leaves the gateway TUN out, idle_timeout= the router's
 #   default in)
 #   busy_poll_us=N max_handshakes_per_source=N metrics_file=F protocol=1|2 (left out if empty)
+#   ipv4_prefixes=198.18.1.0/24 (router.ipv4_client_prefixes; left out if empty)
 #   control_socket=NAME.sock (FILE's name without .conf, next to it; never the
 #   default under /run, which the routers of tests running at once would share)
 write_router_conf() {
@@ -487,6 +488,7 @@ write_router_conf() {
         [max_sessions]=100 [handshake_timeout]=10000 [idle_timeout]=180000 [mtu]=1500
         [tun_dev]=enfr0 [tun_address]=fd00:f::1 [tun_routes]=fd00:e::/64 [busy_poll_us]=""
         [max_handshakes_per_source]="" [control_socket]="${file##*/}" [metrics_file]="" [protocol]=""
+        [ipv4_prefixes]=""
     )
     o[control_socket]="${o[control_socket]%.conf}.sock"
     for kv in "$@"; do
@@ -517,6 +519,9 @@ write_router_conf() {
             echo "  metrics_file = $(_et_conf_str "${o[metrics_file]}");"
         fi
         [[ -z ${o[protocol]} ]] || echo "  protocol = $(_et_conf_int "${o[protocol]}");"
+        if [[ -n ${o[ipv4_prefixes]} ]]; then
+            echo "  ipv4_client_prefixes = $(_et_conf_list "${o[ipv4_prefixes]}");"
+        fi
         if [[ -n ${o[tun_dev]} ]]; then
             echo "  tun : {"
             echo "    dev = $(_et_conf_str "${o[tun_dev]}");"

@@ -71,15 +71,6 @@ start_router() {
     et_wait_for -d router hub_router_listening
 }
 
-# start_client NAME: enftun in namespace NAME, with the routes enftun-setup adds.
-start_client() {
-    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
-    et_wait_for -d "$1" et_link_up "$1" enf0
-    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
-    et_exec "$1" ip -6 route replace fd00:f::/64 dev enf0
-    et_wait_for -d "$1" et_log_has "$1" "tunnel up"
-}
-
 # load_counters NS DEV: counts (from 0) packets longer than the MTU that its kernel took
 # in from the tunnel TUN (prerouting sees a GSO packet whole).
 load_counters() {
@@ -222,7 +213,7 @@ step_c() {
     et_daemon_stop c2
     et_wait_for -t 10 link_gone c2 enf0 || true
     write_confs 2 1
-    start_client c2
+    hub_start_client c2
     load_counters c2 enf0
     et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
     et_wait_for -d ip3c2 listening c2 "$C2_ADDR"
@@ -270,8 +261,8 @@ main() {
         --router-ip fd00:102::1 "$PKI" c1="$C1_ADDR" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
     write_confs 2 2
     start_router
-    start_client c1
-    start_client c2
+    hub_start_client c1
+    hub_start_client c2
     load_counters c1 enf0
     load_counters c2 enf0
     load_counters r enfr0

@@ -62,14 +62,6 @@ check() {
     fi
 }
 
-start_client() {
-    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
-    et_wait_for -d "$1" et_link_up "$1" enf0
-    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
-    et_exec "$1" ip -6 route replace fd00:f::/64 dev enf0
-    et_wait_for -d "$1" et_log_has "$1" "tunnel up"
-}
-
 # load_counters NS DEV: counts (from 0) UDP packets longer than the MTU
 # that its kernel took in from DEV (prerouting sees a GSO packet whole).
 load_counters() {
@@ -162,8 +154,8 @@ main() {
         cert="$PKI/c2.pem" key="$PKI/c2.key" protocol=1
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
     et_wait_for -d router hub_router_listening
-    start_client c1
-    start_client c2
+    hub_start_client c1
+    hub_start_client c2
     load_counters c1 enf0
     load_counters c2 enf0
     load_counters r enfr0

@@ -47,11 +47,50 @@ void test_routes(void**) {
     }
 }
 
+void test_ipv4_routes(void**) {
+    using enftun::proto::Ipv4Addr;
+    const Ipv4Addr self{198, 18, 0, 5};
+    const Ipv4Addr other{198, 18, 0, 6};
+    const std::optional<Ipv4Addr> bound = self;
+    // IPv4 off: whatever the addresses.
+    assert_true(route_ipv4_from_client(self, other, bound, false) == Ipv4Route::Off);
+    // Another client, or beyond the gateway TUN.
+    assert_true(route_ipv4_from_client(self, other, bound, true) == Ipv4Route::Forward);
+    assert_true(route_ipv4_from_client(self, Ipv4Addr{198, 19, 1, 1}, bound, true) ==
+                Ipv4Route::Forward);
+    // Another source, or a session whose certificate has no IPv4.
+    assert_true(route_ipv4_from_client(other, self, bound, true) == Ipv4Route::Spoofed);
+    assert_true(route_ipv4_from_client(self, other, std::nullopt, true) == Ipv4Route::Spoofed);
+    // Destinations no host owns (checked after the source).
+    const Ipv4Addr not_global[] = {{127, 0, 0, 1},      {0, 1, 2, 3},   {169, 254, 0, 1},
+                                   {224, 0, 0, 251},    {239, 1, 1, 1}, {240, 0, 0, 1},
+                                   {255, 255, 255, 255}};
+    for (const Ipv4Addr& dst : not_global) {
+        assert_true(route_ipv4_from_client(self, dst, bound, true) == Ipv4Route::NotGlobal);
+    }
+    assert_true(route_ipv4_from_client(other, Ipv4Addr{127, 0, 0, 1}, bound, true) ==
+                Ipv4Route::Spoofed);
+}
+
+void test_ipv4_prefix(void**) {
+    using enftun::proto::in_prefix;
+    const enftun::proto::Ipv4Prefix p{{198, 18, 128, 0}, 17};
+    assert_true(in_prefix(p, {198, 18, 128, 1}));
+    assert_true(in_prefix(p, {198, 18, 255, 255}));
+    assert_false(in_prefix(p, {198, 18, 127, 255}));
+    assert_false(in_prefix(p, {198, 19, 128, 1}));
+    assert_true(in_prefix({{0, 0, 0, 0}, 0}, {1, 2, 3, 4}));
+    assert_true(in_prefix({{198, 18, 0, 5}, 32}, {198, 18, 0, 5}));
+    assert_false(in_prefix({{198, 18, 0, 5}, 32}, {198, 18, 0, 4}));
+}
+
 } // namespace
 
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_ipv4_routes),
+        cmocka_unit_test(test_ipv4_prefix),
     };
     return cmocka_run_group_tests_name("client_route", tests, nullptr, nullptr);
 }

@@ -128,9 +128,47 @@ void test_san_ip_different_is_refused(void**) {
         leaf(with_cn("fd00:1::5", {"IP:fd00:1::5", "IP:fd00:1::6"}))));
 }
 
-void test_san_ipv4_is_refused(void**) {
-    expect_identity_error(
-        enftun::tls::address_from_cert(leaf(with_cn("fd00:1::5", {"IP:198.18.0.5"}))));
+// An IPv4 SAN binds the client to an IPv4 address too; the CN stays its
+// IPv6 address, and an IPv6 SAN must still agree with it.
+void test_san_ipv4_is_the_ipv4_address(void**) {
+    X509* cert = leaf(with_cn("fd00:1::5", {"IP:198.18.0.5", "IP:fd00:1::5"}));
+    expect_addr(cert, kAddr);
+    auto v4 = enftun::tls::ipv4_from_cert(cert);
+    assert_true(v4.has_value());
+    assert_true(v4->has_value());
+    assert_true(**v4 == (enftun::proto::Ipv4Addr{198, 18, 0, 5}));
+    expect_identity_error(enftun::tls::address_from_cert(
+        leaf(with_cn("fd00:1::5", {"IP:198.18.0.5", "IP:fd00:1::6"}))));
+}
+
+void test_no_ipv4_san_is_none(void**) {
+    for (const auto& san : {std::vector<std::string>{}, std::vector<std::string>{"IP:fd00:1::5"},
+                            std::vector<std::string>{"DNS:client.example"}}) {
+        auto v4 = enftun::tls::ipv4_from_cert(leaf(with_cn("fd00:1::5", san)));
+        assert_true(v4.has_value());
+        assert_false(v4->has_value());
+    }
+}
+
+void test_two_ipv4_sans_are_refused(void**) {
+    auto r =
+        enftun::tls::ipv4_from_cert(leaf(with_cn("fd00:1::5", {"IP:198.18.0.5", "IP:198.18.0.6"})));
+    assert_false(r.has_value());
+    assert_int_equal(static_cast<int>(r.error().code), static_cast<int>(Errc::Identity));
+    // Even the same address twice.
+    r = enftun::tls::ipv4_from_cert(leaf(with_cn("fd00:1::5", {"IP:198.18.0.5", "IP:198.18.0.5"})));
+    assert_false(r.has_value());
+}
+
+void test_unroutable_ipv4_san_is_refused(void**) {
+    const char* bad[] = {"IP:127.0.0.1", "IP:0.0.0.0",   "IP:169.254.1.1",
+                         "IP:224.0.0.1", "IP:240.0.0.1", "IP:255.255.255.255"};
+    for (const char* san : bad) {
+        auto r = enftun::tls::ipv4_from_cert(leaf(with_cn("fd00:1::5", {san})));
+        assert_false(r.has_value());
+        assert_int_equal(static_cast<int>(r.error().code), static_cast<int>(Errc::Identity));
+        assert_non_null(std::strstr(r.error().what, "routable"));
+    }
 }
 
 void test_san_dns_only_is_accepted(void**) {
@@ -254,7 +292,10 @@ int main() {
         cmocka_unit_test_setup_teardown(test_two_cns_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_san_ip_equal_is_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_san_ip_different_is_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_san_ipv4_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_san_ipv4_is_the_ipv4_address, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_ipv4_san_is_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_ipv4_sans_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unroutable_ipv4_san_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_san_dns_only_is_accepted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_self_signed_cert_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_file_with_bad_cn, setup, teardown),

@@ -230,6 +230,27 @@ void test_router_refuses_its_own_addresses_and_foreign_prefixes(void**) {
     expect_up(handshake(client_cert("fd00:f:0:9::5"), r, "fd00:100::1", {}, policy));
 }
 
+// Inner IPv4: a certificate's IPv4 SAN must lie in ipv4_client_prefixes
+// when they are set; with none set it is not judged (IPv4 off).
+void test_router_refuses_ipv4_outside_its_prefixes(void**) {
+    const auto r = router_cert();
+    const auto v4_client = [](const std::string& v4) {
+        return leaf("client4", {"fd00:e::5"}, {"IP:fd00:e::5", "IP:" + v4}, Usage::Client);
+    };
+    PeerPolicy policy;
+    policy.client_ipv4_prefixes = {{{198, 18, 0, 0}, 24}, {{198, 19, 0, 0}, 16}};
+    auto o = handshake(v4_client("198.18.1.5"), r, "fd00:100::1", {}, policy);
+    assert_false(o.server_done);
+    expect_refused(o.server_refusal, "client certificate refused: IPv4 address 198.18.1.5 outside "
+                                     "router.ipv4_client_prefixes");
+    expect_up(handshake(v4_client("198.18.0.5"), r, "fd00:100::1", {}, policy));
+    expect_up(handshake(v4_client("198.19.200.5"), r, "fd00:100::1", {}, policy));
+    // No IPv4 in the certificate: IPv6 only, as with the original enftun.
+    expect_up(handshake(client_cert(), r, "fd00:100::1", {}, policy));
+    // Prefixes unset: the IPv4 is ignored, not refused.
+    expect_up(handshake(v4_client("198.18.1.5"), r, "fd00:100::1"));
+}
+
 // ---- pure helpers ----
 
 void test_prefix_contains(void**) {
@@ -290,6 +311,8 @@ int main() {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_router_refuses_its_own_addresses_and_foreign_prefixes,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_refuses_ipv4_outside_its_prefixes, setup,
+                                        teardown),
         cmocka_unit_test(test_prefix_contains),
         cmocka_unit_test(test_sha256_hex),
     };

@@ -170,7 +170,8 @@ void test_parse_route_reads_back(void**) {
     assert_int_equal(info->table, 1000);
     assert_int_equal(info->oif, 9);
 
-    // A delete is no route; nor is a message cut short, nor IPv4.
+    // A delete is no route; nor is a message cut short, nor an IPv4 route
+    // with an IPv6-sized destination.
     batch.clear();
     assert_true(batch.delete_route(owner, a, 128, 6));
     copy.assign(batch.bytes().begin(), batch.bytes().end());
@@ -180,6 +181,7 @@ void test_parse_route_reads_back(void**) {
     assert_true(parse_route(nlh).has_value());
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(nlh));
     rtm->rtm_family = AF_INET;
+    rtm->rtm_dst_len = 32;
     assert_false(parse_route(nlh).has_value());
     rtm->rtm_family = AF_INET6;
     rtm->rtm_dst_len = 129;
@@ -187,6 +189,36 @@ void test_parse_route_reads_back(void**) {
     rtm->rtm_dst_len = 128;
     nlh->nlmsg_len = NLMSG_LENGTH(sizeof(rtmsg)) - 1;
     assert_false(parse_route(nlh).has_value());
+}
+
+// Inner IPv4: a session's /32 goes as AF_INET with a 4-byte RTA_DST, and
+// reads back in the mapped form it was given in.
+void test_ipv4_host_route(void**) {
+    const RouteOwner owner{9, 250, RT_TABLE_MAIN};
+    const Ipv6Addr mapped = ipv4_route_dst({198, 18, 1, 5});
+    assert_true(mapped == *Ipv6Addr::parse("::ffff:198.18.1.5"));
+    assert_true(is_ipv4_route(mapped, 128));
+    assert_false(is_ipv4_route(*Ipv6Addr::parse("fd00:e::5"), 128));
+    RouteBatch batch(1024);
+    assert_true(batch.add_route(owner, mapped, 5));
+    assert_true(batch.delete_route(owner, mapped, 128, 6));
+    auto msgs = read_back(batch.bytes());
+    assert_int_equal(msgs.size(), 2);
+    for (const Parsed& m : msgs) {
+        assert_int_equal(m.rtm.rtm_family, AF_INET);
+        assert_int_equal(m.rtm.rtm_dst_len, 32);
+        assert_int_equal(m.dst.size(), 4);
+        assert_memory_equal(m.dst.data(), "\xc6\x12\x01\x05", 4);
+        assert_int_equal(m.oif, 9);
+    }
+    batch.clear();
+    assert_true(batch.add_route(owner, mapped, 7));
+    std::vector<std::uint8_t> copy(batch.bytes().begin(), batch.bytes().end());
+    auto info = parse_route(reinterpret_cast<nlmsghdr*>(copy.data()));
+    assert_true(info.has_value());
+    assert_true(info->dst == mapped);
+    assert_int_equal(info->dst_len, 128);
+    assert_int_equal(info->protocol, 250);
 }
 
 void test_dump_request(void**) {
@@ -200,7 +232,7 @@ void test_dump_request(void**) {
     assert_int_equal(hdr.nlmsg_seq, 42);
     rtmsg rtm;
     std::memcpy(&rtm, buf + NLMSG_HDRLEN, sizeof rtm);
-    assert_int_equal(rtm.rtm_family, AF_INET6);
+    assert_int_equal(rtm.rtm_family, AF_UNSPEC); // both families
 }
 
 } // namespace
@@ -211,6 +243,7 @@ int main() {
         cmocka_unit_test(test_full_batch_refuses_and_keeps_whole_messages),
         cmocka_unit_test(test_large_table_in_attribute),
         cmocka_unit_test(test_parse_route_reads_back),
+        cmocka_unit_test(test_ipv4_host_route),
         cmocka_unit_test(test_dump_request),
     };
     return cmocka_run_group_tests_name("route_batch", tests, nullptr, nullptr);

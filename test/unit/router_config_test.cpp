@@ -74,6 +74,9 @@ void test_loads_full_router_config(void** state) {
     assert_int_equal(r.client_prefixes.size(), 2);
     assert_int_equal(r.client_prefixes[1].len, 48);
     assert_true(r.client_prefixes[1].addr == *Ipv6Addr::parse("fd00:f::"));
+    assert_int_equal(r.ipv4_client_prefixes.size(), 2);
+    assert_int_equal(r.ipv4_client_prefixes[1].len, 22);
+    assert_true(r.ipv4_client_prefixes[1].addr == (enftun::proto::Ipv4Addr{198, 19, 4, 0}));
     assert_true(r.tun.has_value());
     assert_string_equal(r.tun->dev.c_str(), "enfr9");
     assert_string_equal(r.tun->dev_node.c_str(), "/dev/net/tun2");
@@ -105,6 +108,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.queue_limit, 262144);
     assert_int_equal(r.busy_poll_us, 0);
     assert_true(r.client_prefixes.empty());
+    assert_true(r.ipv4_client_prefixes.empty()); // inner IPv4 off
     assert_false(r.tun.has_value());
     assert_true(r.log.level == enftun::log::Level::Info);
 }
@@ -345,6 +349,16 @@ void test_router_rejects_bad_addresses(void** state) {
          "router.client_prefixes[0]", "(got \"default\")"},
         {"client prefix host bits", "router = { client_prefixes = [\"fd00:e::1/64\"]; };\n", 1,
          "router.client_prefixes[0]", "has address bits set"},
+        {"ipv4 prefix v6", "router = { ipv4_client_prefixes = [\"fd00:e::/64\"]; };\n", 1,
+         "router.ipv4_client_prefixes[0]",
+         "must be an IPv4 prefix such as 198.18.0.0/16 (got \"fd00:e::/64\")"},
+        {"ipv4 prefix no length", "router = { ipv4_client_prefixes = [\"198.18.0.0\"]; };\n", 1,
+         "router.ipv4_client_prefixes[0]", "IPv4 prefix"},
+        {"ipv4 prefix length",
+         "router = {\n  ipv4_client_prefixes = [\"198.18.0.0/16\", \"198.18.0.0/33\"];\n};\n", 2,
+         "router.ipv4_client_prefixes[1]", "IPv4 prefix"},
+        {"ipv4 prefix host bits", "router = { ipv4_client_prefixes = [\"198.18.0.1/16\"]; };\n", 1,
+         "router.ipv4_client_prefixes[0]", "has address bits set"},
     };
     expect_errors(fx(state), cases);
 }

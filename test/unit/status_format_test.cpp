@@ -112,6 +112,13 @@ void test_json_fields(void**) {
     assert_string_equal(s["tls_version"].get<std::string>().c_str(), "TLSv1.3");
     assert_int_equal(s["protocol"].get<int>(), 2);
     assert_int_equal(j["sessions_omitted"].get<int>(), 3);
+    // ipv4 only for a session bound to an IPv4 address (inner IPv4).
+    assert_false(s.contains("ipv4"));
+    RouterStatus st = sample(2, 0);
+    st.session_list[0].ipv4 = "198.18.0.5";
+    auto j4 = nlohmann::json::parse(format_status_json(st));
+    assert_string_equal(j4["session_list"][0]["ipv4"].get<std::string>().c_str(), "198.18.0.5");
+    assert_false(j4["session_list"][1].contains("ipv4"));
 }
 
 void test_json_lists_at_most_kJsonSessions(void**) {

@@ -126,8 +126,9 @@ public:
     ClientSnapshot snapshot() const;
 
 private:
+    // self4: the inner IPv4 address (client_ipv4.hpp); nullopt: none.
     Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,
-           tun::TunDevice tun, tls::TlsContext tls);
+           std::optional<proto::Ipv4Addr> self4, tun::TunDevice tun, tls::TlsContext tls);
 
     // Moves state_ by the table (client_state.hpp), logs the change and
     // tells listener_; why: the reason, for a change to BackingOff.

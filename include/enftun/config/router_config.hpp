@@ -68,6 +68,10 @@ struct RouterConfig {
     std::uint32_t protocol = 2;
     // A client certificate's address must lie in one of these; empty: any.
     std::vector<Prefix> client_prefixes;
+    // Inner IPv4: a client certificate's IPv4 address (subjectAltName) must
+    // lie in one of these, and the router then routes IPv4 for it; empty:
+    // IPv4 off (dropped and counted, the certificate's IPv4 ignored).
+    std::vector<proto::Ipv4Prefix> ipv4_client_prefixes;
     // The control socket `enftun-router status` asks (control/); "": none.
     std::string control_socket = "/run/enftun-router/router.sock";
     // OpenMetrics text rewritten every 5 s, for node_exporter; "": none.

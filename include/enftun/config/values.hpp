@@ -82,6 +82,11 @@ ValueResult<std::string> parse_sha256_pin(std::string_view text);
 
 // An IPv4 literal (dotted quad), not 0.0.0.0.
 ValueResult<proto::Ipv4Addr> parse_ipv4(std::string_view text);
+// "198.18.0.2".
+std::string format_ipv4(const proto::Ipv4Addr& a);
+
+// "a.b.c.d/len" with len 0..32 in decimal and no host bits set beyond len.
+ValueResult<proto::Ipv4Prefix> parse_ipv4_prefix(std::string_view text);
 
 // The `log` group of both configs: what the daemons log (log/log.hpp);
 // each -v on the command line raises it one level.

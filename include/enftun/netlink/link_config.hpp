@@ -5,6 +5,7 @@
 // (NLM_F_REPLACE), so a restart over an already-configured device succeeds.
 #pragma once
 
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/util/result.hpp"
 #include "enftun/util/unique_fd.hpp"
@@ -34,6 +35,8 @@ public:
     // Adds addr/prefix_len without duplicate address detection (a TUN has no
     // neighbours to collide with). Errors: System.
     Status add_address(unsigned ifindex, const proto::Ipv6Addr& addr, std::uint8_t prefix_len);
+    // Adds the IPv4 address addr/32 (inner IPv4). Errors: System.
+    Status add_ipv4_address(unsigned ifindex, const proto::Ipv4Addr& addr);
     // Routes prefix/len out of ifindex in the main table. Errors: System.
     Status add_route(unsigned ifindex, const proto::Ipv6Addr& prefix, std::uint8_t prefix_len);
 

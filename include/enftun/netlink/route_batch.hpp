@@ -8,8 +8,14 @@
 // Requests carry NLM_F_REQUEST but not NLM_F_ACK: the kernel answers only
 // the ones that fail (an NLMSG_ERROR naming the request's sequence number),
 // so a batch of thousands costs no thousands of acks.
+//
+// IPv4 host routes (inner IPv4, /32) are written as IPv4-mapped IPv6
+// addresses (::ffff:a.b.c.d, ipv4_route_dst()) with 96 added to the length
+// (/128 for a /32): put into requests as AF_INET, and read back from dumps
+// (which list both families) in the same form.
 #pragma once
 
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 
 #include <cstddef>
@@ -70,11 +76,16 @@ private:
     std::size_t count_ = 0;
 };
 
-// Writes an RTM_GETROUTE dump request for every IPv6 route into buf
+// Whether dst/dst_len is an IPv4 route in the mapped form above.
+bool is_ipv4_route(const proto::Ipv6Addr& dst, std::uint8_t dst_len);
+// The mapped form of an IPv4 address (its /32 is then a /128).
+proto::Ipv6Addr ipv4_route_dst(const proto::Ipv4Addr& addr);
+
+// Writes an RTM_GETROUTE dump request for every IPv6 and IPv4 route into buf
 // (at least kMaxMessage bytes, aligned for nlmsghdr) and returns its length.
 std::size_t build_route_dump(std::span<std::uint8_t> buf, std::uint32_t seq);
 
-// Reads one RTM_NEWROUTE message of the IPv6 family; nullopt for any other
+// Reads one RTM_NEWROUTE message of the IPv6 or (mapped) IPv4 family; nullopt for any other
 // message or a malformed one (attributes are bounds-checked by libmnl).
 std::optional<RouteInfo> parse_route(const nlmsghdr* nlh);
 

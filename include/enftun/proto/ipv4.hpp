@@ -36,6 +36,14 @@ using Ipv4Addr = std::array<std::uint8_t, 4>;
 // A certificate or an enrolment that names one of these is refused.
 bool is_routable_unicast(const Ipv4Addr& addr);
 
+// An IPv4 prefix (addr/len, len 0..32); in_prefix() says whether an address
+// lies inside it.
+struct Ipv4Prefix {
+    Ipv4Addr addr{};
+    std::uint8_t len = 0;
+};
+bool in_prefix(const Ipv4Prefix& prefix, const Ipv4Addr& addr);
+
 class Ipv4View {
 public:
     std::uint16_t total_length() const { return load_be16(pkt_, kIpv4TotalLengthOffset); }

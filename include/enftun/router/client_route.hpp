@@ -14,7 +14,10 @@
 // its link-local neighbours, its loopback services or its multicast groups.
 #pragma once
 
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
+
+#include <optional>
 
 namespace enftun::router {
 
@@ -28,5 +31,20 @@ ClientRoute route_from_client(const proto::Ipv6Addr& dst, const proto::Ipv6Addr&
 
 // Whether dst is none of the non-global ranges above.
 bool is_global_destination(const proto::Ipv6Addr& dst);
+
+// Inner IPv4 (router.ipv4_client_prefixes), source and destination both:
+//
+//   IPv4 off (no prefixes)            ─► Off (dropped, counted not-ipv6)
+//   source is not the client's bound
+//   IPv4 (or it has none)             ─► Spoofed (dropped, counted)
+//   destination not unicast-routable
+//   (proto::is_routable_unicast)      ─► NotGlobal (dropped, counted)
+//   anything else                     ─► Forward (a client, or the TUN)
+//
+// The router has no IPv4 address of its own, so nothing is Local.
+enum class Ipv4Route { Off, Spoofed, NotGlobal, Forward };
+
+Ipv4Route route_ipv4_from_client(const proto::Ipv4Addr& src, const proto::Ipv4Addr& dst,
+                                 const std::optional<proto::Ipv4Addr>& bound, bool ipv4_on);
 
 } // namespace enftun::router

@@ -12,6 +12,12 @@
 //                    (counted: tun-not-local; never back to the kernel, which
 //                    may route it to another router that routes it back)
 //
+// Inner IPv4 (router.ipv4_client_prefixes, router_ipv4.cpp): a session whose
+// certificate carries an IPv4 address inside those prefixes is bound to it
+// too, and IPv4 takes the same paths (source checked, client_route.hpp's
+// route_ipv4_from_client; to a client by its IPv4, else the TUN). With no
+// prefixes, IPv4 is dropped and counted (not-ipv6).
+//
 // With a TUN, each session's address is also a /128 route through it in the
 // kernel, for a routing daemon (session_routes.hpp).
 //
@@ -77,7 +83,7 @@ struct RouterStats {
     std::uint64_t dropped_no_route = 0;   // no client, no TUN for the destination
     std::uint64_t dropped_not_global = 0; // link-local, multicast, loopback, ...
     std::uint64_t dropped_queue_full = 0;
-    std::uint64_t dropped_not_ipv6 = 0; // IPv4: valid on the wire, not routed
+    std::uint64_t dropped_not_ipv6 = 0; // IPv4 while ipv4_client_prefixes is empty
     std::uint64_t dropped_tun_error = 0;
     std::uint64_t dropped_tun_not_local = 0; // unicast from the TUN, for no session here
     std::uint64_t protocol_errors = 0;       // sessions closed for a malformed frame
@@ -141,6 +147,20 @@ private:
     void housekeeping();
     void on_tun_readable();
     void deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::GsoMeta* gso);
+    // To session `to` (whole to version 2, split for version 1), or, when
+    // null, to the TUN if there is one; else dropped (no-route).
+    void forward(Session* to, Bytes packet, const framing::GsoMeta* gso);
+    // Inner IPv4 (router_ipv4.cpp). accept_ipv4: the IPv4 address s is to
+    // be bound to (nullopt: none, or IPv4 off), or false when its
+    // certificate's IPv4 is malformed or outside the prefixes (s refused
+    // and retired). bind_ipv4 after the IPv6 binding; unbind_ipv4 from
+    // retire().
+    bool accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4);
+    void bind_ipv4(Session& s, const proto::Ipv4Addr& ipv4);
+    void unbind_ipv4(Session& s);
+    void on_ipv4_packet(Session& from, Bytes packet, const framing::GsoMeta* gso);
+    // An IPv4 packet the TUN gave us: to its session, else dropped.
+    void on_tun_ipv4(Bytes packet, const framing::GsoMeta* gso);
     void write_tun_gso(Bytes packet, const framing::GsoMeta& gso);
     bool answer_echo(Session& from, Bytes packet);
     void retire(Session& s);
@@ -164,6 +184,9 @@ private:
     std::vector<std::unique_ptr<Listener>> listeners_;
     std::list<std::unique_ptr<Session>> sessions_;
     std::unordered_map<proto::Ipv6Addr, Session*, Ipv6AddrHash> by_address_;
+    // Inner IPv4: sessions by their certificate's IPv4 (as a big-endian
+    // number); empty while router.ipv4_client_prefixes is.
+    std::unordered_map<std::uint32_t, Session*> by_ipv4_;
     std::vector<Session*> dirty_; // queued to during this batch
     bool tun_light_load_ = true;  // the last TUN event read at most one packet
     HandshakeBudget budget_;

@@ -51,6 +51,7 @@ HandshakeFailure classify_link_failure(std::string_view reason, bool policy_refu
 // One authenticated session.
 struct SessionStatus {
     std::string address;          // the client's tunnel address (its certificate)
+    std::string ipv4;             // its IPv4 address (inner IPv4); "": none
     std::string peer;             // "[fd00:100::2]:40000": where it connects from
     std::uint64_t uptime_ms = 0;  // since its handshake completed
     std::uint64_t rx_packets = 0; // IP packets from the client

@@ -7,12 +7,14 @@
 #pragma once
 
 #include "enftun/link/tls_link.hpp"
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/router/handshake_budget.hpp"
 #include "enftun/router/router_status.hpp"
 
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace enftun::router {
@@ -33,6 +35,11 @@ public:
         bound_ = true;
     }
     void unbind() { bound_ = false; }
+    // Inner IPv4 (router.ipv4_client_prefixes): the certificate's IPv4
+    // address once bound; nullopt: none (IPv4 from it is dropped).
+    const std::optional<proto::Ipv4Addr>& ipv4() const { return ipv4_; }
+    void bind_ipv4(const proto::Ipv4Addr& addr) { ipv4_ = addr; }
+    void unbind_ipv4() { ipv4_.reset(); }
     std::uint64_t last_rx_ms() const { return last_rx_ms_; }
     // Its slot in the router's HandshakeBudget until authenticated; 0: none.
     HandshakeBudget::Id budget_id = 0;
@@ -66,6 +73,7 @@ private:
     std::string peer_;
     proto::Ipv6Addr address_{};
     bool bound_ = false;
+    std::optional<proto::Ipv4Addr> ipv4_;
     std::uint64_t last_rx_ms_;
     tunnel::TlsLink link_; // last: its callbacks use the members above
 };

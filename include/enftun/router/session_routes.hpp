@@ -1,4 +1,5 @@
-// SessionRoutes: each session's address as a host route (/128) in the
+// SessionRoutes: each session's address as a host route (/128; its inner
+// IPv4 address, when it has one, as a /32) in the
 // kernel, through the router's gateway TUN, so that a routing daemon (BIRD,
 // conf/bird-router.conf) can carry it to other routers. The routes carry
 // their own protocol number (router.tun.route_protocol) in
@@ -26,6 +27,7 @@
 
 #include "enftun/loop/loop.hpp"
 #include "enftun/netlink/host_routes.hpp"
+#include "enftun/netlink/route_batch.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/util/result.hpp"
 
@@ -51,6 +53,9 @@ public:
 
     void add(const proto::Ipv6Addr& addr) { enqueue(addr, true); }
     void remove(const proto::Ipv6Addr& addr) { enqueue(addr, false); }
+    // Inner IPv4: the /32 of a session's IPv4 address, in the same queue.
+    void add(const proto::Ipv4Addr& addr) { enqueue(netlink::ipv4_route_dst(addr), true); }
+    void remove(const proto::Ipv4Addr& addr) { enqueue(netlink::ipv4_route_dst(addr), false); }
     // Forgets what is queued and deletes every route of ours, at once.
     // Later add()/remove() calls are ignored.
     void stop();

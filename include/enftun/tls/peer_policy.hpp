@@ -10,7 +10,9 @@
 //     are set, hold one of the pinned public keys;
 //   we are the router: a client's certificate must carry clientAuth, and
 //     its address (the CN) must not be one of the router's own and, when
-//     prefixes are set, must lie inside one of them.
+//     prefixes are set, must lie inside one of them; its IPv4 address (a
+//     4-octet subjectAltName IP, identity.hpp), when it has one and IPv4
+//     prefixes are set, must lie inside one of those.
 //
 // The checks run inside the handshake (a verify callback on the SSL_CTX),
 // so a refused peer gets a TLS alert and never a session. Each refusal is
@@ -21,6 +23,7 @@
 // the same reason: EKU, then name, then pin (client) or address (router).
 #pragma once
 
+#include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 
 #include <openssl/ssl.h>
@@ -53,6 +56,9 @@ struct PeerPolicy {
     // own), and the prefixes a client's address must lie in (empty: any).
     std::vector<proto::Ipv6Addr> reserved_addresses;
     std::vector<AddrPrefix> client_prefixes;
+    // The prefixes a client's IPv4 address must lie in; empty: IPv4 off,
+    // the certificate's IPv4 is not judged (the router ignores it).
+    std::vector<proto::Ipv4Prefix> client_ipv4_prefixes;
 };
 
 // What one connection expects of its peer, and why it was refused.
@@ -84,6 +90,10 @@ bool prefix_contains(const AddrPrefix& prefix, const proto::Ipv6Addr& addr);
 
 // "" if a client may claim addr under policy, else the reason.
 std::string check_client_address(const proto::Ipv6Addr& addr, const PeerPolicy& policy);
+
+// "" if a client may claim the IPv4 address addr under policy (always when
+// policy.client_ipv4_prefixes is empty), else the reason.
+std::string check_client_ipv4(const proto::Ipv4Addr& addr, const PeerPolicy& policy);
 
 // The SSL_CTX verify callback that applies the PeerCheck attached to the
 // connection's SSL (a connection without one is judged by OpenSSL alone).

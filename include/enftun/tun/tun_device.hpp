@@ -4,11 +4,11 @@
 // packet each.
 //
 // Offloads (offload.hpp): open() asks for IFF_VNET_HDR with checksum and
-// TCP/IPv6 segmentation offload (and UDP segmentation offload where the
-// kernel has it), and falls back to plain packets when the kernel refuses. With them one read()
-// syscall may bring a 64 KiB TCP super-packet, kept in a staging buffer and handed out one segment
-// per read() call: while pending() is true, packets wait there that no readable event will
-// announce, so callers keep reading until it turns false.
+// TCP/IPv6 segmentation offload (TCP/IPv4 too with OpenOptions::tso4; UDP
+// segmentation offload where the kernel has it), and falls back to plain packets when the kernel
+// refuses. With them one read() syscall may bring a 64 KiB TCP super-packet, kept in a staging
+// buffer and handed out one segment per read() call: while pending() is true, packets wait there
+// that no readable event will announce, so callers keep reading until it turns false.
 #pragma once
 
 #include "enftun/tun/offload.hpp"
@@ -21,13 +21,20 @@
 
 namespace enftun::tun {
 
+struct TunOpenOptions {
+    // TCP/IPv4 super-packets too (TUN_F_TSO4): where inner IPv4 is in use
+    // (the client's route.allow_ipv4, router.ipv4_client_prefixes).
+    bool tso4 = false;
+};
+
 class TunDevice {
 public:
     // Opens dev_node (normally /dev/net/tun) and attaches to interface `name`,
     // creating it if it does not exist (creating needs CAP_NET_ADMIN; opening a
     // persistent device owned by our user does not).
     // Errors: System (open or TUNSETIFF failed; sys = errno).
-    static Result<TunDevice> open(const std::string& dev_node, const std::string& name);
+    static Result<TunDevice> open(const std::string& dev_node, const std::string& name,
+                                  TunOpenOptions opts = {});
 
     int fd() const { return fd_.get(); }
     const std::string& name() const { return name_; }

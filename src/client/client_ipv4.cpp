@@ -1,0 +1,41 @@
+#include "enftun/client/client_ipv4.hpp"
+
+#include "enftun/config/values.hpp"
+#include "enftun/log/log.hpp"
+#include "enftun/tls/identity.hpp"
+
+namespace enftun::tunnel {
+
+Result<std::optional<proto::Ipv4Addr>>
+effective_ipv4(bool allow_ipv4, const std::optional<proto::Ipv4Addr>& configured,
+               const std::optional<proto::Ipv4Addr>& from_cert, std::string& why) {
+    if (!allow_ipv4 || !from_cert) {
+        return configured;
+    }
+    if (configured && *configured != *from_cert) {
+        why = "tun.ipv4_address " + config::format_ipv4(*configured) +
+              " is not the certificate's IPv4 address " + config::format_ipv4(*from_cert);
+        return make_error(Errc::Config, "tun.ipv4_address differs from the certificate's");
+    }
+    return from_cert;
+}
+
+Result<std::optional<proto::Ipv4Addr>> client_ipv4(const config::ClientConfig& config) {
+    if (!config.route.allow_ipv4) {
+        return config.tun.ipv4_address;
+    }
+    auto from_cert = tls::ipv4_from_cert_file(config.identity.cert_file);
+    if (!from_cert) {
+        ENFTUN_LOG_ERROR("identity %s: %s", config.identity.cert_file.c_str(),
+                         from_cert.error().what);
+        return from_cert.error();
+    }
+    std::string why;
+    auto ipv4 = effective_ipv4(true, config.tun.ipv4_address, *from_cert, why);
+    if (!ipv4) {
+        ENFTUN_LOG_ERROR("%s (%s)", why.c_str(), config.identity.cert_file.c_str());
+    }
+    return ipv4;
+}
+
+} // namespace enftun::tunnel

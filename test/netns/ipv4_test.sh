@@ -1,0 +1,267 @@
+#!/usr/bin/env bash
+# ipv4_test.sh: inner IPv4 (README "Inner IPv4"; issue 18): client
+# certificates that carry an IPv4 address, router.ipv4_client_prefixes, and
+# IPv4 TCP super-packets through protocol 2 (CTest: netns.ipv4_test; exit
+# 77 = skipped).
+#
+# Topology (hub_lib.sh): r runs enftun-router (ipv4_client_prefixes
+# 198.18.1.0/24) with the gateway TUN enfr0 (198.18.0.1 on it); c1
+# (fd00:e::5, 198.18.1.5) and c2 (fd00:e::6, 198.18.1.6) run enftun
+# version 2 with route.allow_ipv4; x runs enftun forced to version 1
+# (fd00:e::7, 198.18.1.7) and a raw TLS peer (openssl s_client, version 1,
+# fd00:e::8, 198.18.1.8). Every transfer is iperf3 -4 -n 10M, bounded by a
+# timeout. nftables in c1, c2, x and r count what their kernels receive on
+# the TUN in packets longer than the MTU: only a super-packet written whole
+# can be.
+#
+#   a. v2 <-> v2: the TUNs carry the certificates' IPv4 addresses (/32),
+#      status --json shows them, and each is a /32 session route into the
+#      router TUN (the only route to them there); c1 -> router TUN, router TUN -> c1,
+#      c1 -> c2, c2 -> c1 complete; c1, c2 and r received IPv4
+#      super-packets (> MTU: TSO4 on the sending TUN, whole across the
+#      router); no kernel counts a checksum error (nstat).
+#   b. v1 client x: c1 -> x and router TUN -> x complete, split by the
+#      router: no IPv4 packet longer than the MTU reaches x's TUN; no
+#      checksum errors.
+#   c. spoofing: the raw peer sends IPv4 to c2 from 198.18.1.99, then from
+#      its own 198.18.1.8: only the second arrives, and the router counts
+#      the first in dropped.spoofed.
+#   d. a client whose certificate's IPv4 lies outside ipv4_client_prefixes
+#      is refused in the handshake, with the reason in the router's log.
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+
+# shellcheck disable=SC2034 # read by lib.sh
+ET_WAIT_TIMEOUT=20
+readonly MTU=1500 TABLE=enftun_v4
+readonly C1_V4=198.18.1.5 C2_V4=198.18.1.6 X_V4=198.18.1.7 RAW_V4=198.18.1.8
+readonly SPOOF_V4=198.18.1.99 GW_V4=198.18.0.1
+FAILED=0
+PASSED=0
+PKI=""
+
+check() {
+    local desc="$1"
+    shift
+    if "$@"; then
+        echo "  ok: $desc"
+        PASSED=$((PASSED + 1))
+    else
+        echo "  not ok: $desc"
+        FAILED=$((FAILED + 1))
+    fi
+}
+
+# --------------------------------------------------------------- set-up
+
+write_confs() {
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,fd00:102::1 \
+        address=fd00:e::1 cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
+        tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64 mtu="$MTU" \
+        ipv4_prefixes=198.18.1.0/24
+    local -a common=("ca=$PKI/ca.pem" "prefixes=fd00:e::/64,fd00:f::/64" "mtu=$MTU"
+        allow_ipv4=true)
+    write_client_conf "$ET_TMP/c1.conf" "${common[@]}" hosts=fd00:100::1 \
+        cert="$PKI/c1.pem" key="$PKI/c1.key" protocol=2
+    write_client_conf "$ET_TMP/c2.conf" "${common[@]}" hosts=fd00:101::1 \
+        cert="$PKI/c2.pem" key="$PKI/c2.key" protocol=2
+    write_client_conf "$ET_TMP/x.conf" "${common[@]}" hosts=fd00:102::1 \
+        cert="$PKI/x.pem" key="$PKI/x.key" protocol=1
+}
+
+# load_counters NS DEV: counts (from 0) IPv4 packets longer than the MTU
+# that its kernel took in from DEV, and (c) UDP to port 9 by source.
+load_counters() {
+    local ns="$1" dev="$2"
+    et_exec "$ns" nft delete table inet "$TABLE" 2>/dev/null || true # from 0 again
+    et_exec "$ns" nft -f - <<EOF
+table inet $TABLE {
+    counter big {}
+    counter spoofed {}
+    counter genuine {}
+    chain pre {
+        type filter hook prerouting priority -500; policy accept;
+        iifname "$dev" meta nfproto ipv4 meta length > $MTU counter name "big"
+        iifname "$dev" ip saddr $SPOOF_V4 udp dport 9 counter name "spoofed"
+        iifname "$dev" ip saddr $RAW_V4 udp dport 9 counter name "genuine"
+    }
+}
+EOF
+}
+
+big() {
+    et_nft_counter "$1" "$TABLE" big
+}
+
+listening() {
+    [[ -n $(et_exec "$1" ss -Hltn "src $2:5201") ]]
+}
+
+# iperf NS DST [ARGS]: one bounded IPv4 transfer to DST's iperf3 server.
+iperf() {
+    local ns="$1" dst="$2"
+    shift 2
+    et_exec "$ns" timeout 60 iperf3 -4 -c "$dst" -n 10M --connect-timeout 5000 "$@" \
+        >>"$ET_TMP/iperf.log" 2>&1
+}
+
+# no_csum_errors NS: the namespace's kernel counted no bad TCP or UDP checksum.
+no_csum_errors() {
+    local n
+    n="$(et_exec "$1" nstat -az TcpInCsumErrors UdpInCsumErrors IpExtInCsumErrors |
+        awk 'NR > 1 { s += $2 } END { print s + 0 }')"
+    [[ $n -eq 0 ]] || echo "    $1: $n checksum errors"
+    [[ $n -eq 0 ]]
+}
+
+# rjson FILTER: jq -r FILTER on the router's `status --json`.
+rjson() {
+    "$ET_BIN_DIR/enftun-router" status -c "$ET_TMP/router.conf" --json | jq -e -r "$1"
+}
+
+# session_route ADDR: the router's kernel routes ADDR/32 into enfr0 with
+# the session routes' protocol (router.tun.route_protocol, 250).
+session_route() {
+    et_exec r ip -4 route show table main proto 250 | grep -q "^$1 dev enfr0 "
+}
+
+has_v4() {
+    et_exec "$1" ip -4 -o addr show dev enf0 | grep -qF " $2/32 "
+}
+
+session_v4_is() {
+    [[ $(rjson ".session_list[] | select(.address == \"$1\") | .ipv4") == "$2" ]]
+}
+
+# udp4 SRC DST: one IPv4/UDP packet to port 9, "ipv4 test" as payload, in hex.
+udp4() {
+    python3 - "$1" "$2" <<'EOF'
+import socket, struct, sys
+src, dst = (socket.inet_aton(a) for a in sys.argv[1:3])
+payload = b"ipv4 test"
+udp = struct.pack("!HHHH", 40000, 9, 8 + len(payload), 0) + payload
+hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0, src, dst)
+s = sum(struct.unpack("!10H", hdr))
+while s > 0xffff:
+    s = (s & 0xffff) + (s >> 16)
+hdr = hdr[:10] + struct.pack("!H", ~s & 0xffff) + hdr[12:]
+print((hdr + udp).hex())
+EOF
+}
+
+spoofed_drops() {
+    rjson .dropped.spoofed
+}
+
+genuine_arrived() {
+    [[ $(et_nft_counter c2 "$TABLE" genuine) -ge 1 ]]
+}
+
+# ------------------------------------------------------------------ steps
+
+step_a() {
+    echo "a. v2 <-> v2, IPv4"
+    check "c1's TUN has its certificate's IPv4 address" has_v4 c1 "$C1_V4"
+    check "c2's TUN has its certificate's IPv4 address" has_v4 c2 "$C2_V4"
+    check "status --json shows c1's IPv4" session_v4_is fd00:e::5 "$C1_V4"
+    check "c1's /32 is a session route into the router TUN" et_wait_for -d router \
+        session_route "$C1_V4"
+    check "c2's /32 is a session route into the router TUN" et_wait_for -d router \
+        session_route "$C2_V4"
+    check "c1 -> router TUN (10 MB)" iperf c1 "$GW_V4"
+    check "router TUN -> c1 (10 MB)" iperf c1 "$GW_V4" -R
+    check "c1 -> c2 (10 MB)" iperf c1 "$C2_V4"
+    check "c2 -> c1 (10 MB)" iperf c1 "$C2_V4" -R
+    echo "    IPv4 TUN packets > MTU: c1 $(big c1) c2 $(big c2) r $(big r)"
+    check "IPv4 super-packets reached c1's kernel whole" test "$(big c1)" -gt 0
+    check "IPv4 super-packets reached c2's kernel whole" test "$(big c2)" -gt 0
+    check "IPv4 super-packets reached the router's kernel whole" test "$(big r)" -gt 0
+    local ns
+    for ns in c1 c2 r; do
+        check "no checksum errors in $ns" no_csum_errors "$ns"
+    done
+}
+
+step_b() {
+    echo "b. v1 client"
+    check "x's TUN has its certificate's IPv4 address" has_v4 x "$X_V4"
+    check "c1 -> x (10 MB)" iperf c1 "$X_V4"
+    check "x -> c1 (10 MB)" iperf c1 "$X_V4" -R
+    check "router TUN -> x (10 MB)" iperf r "$X_V4"
+    echo "    x IPv4 TUN packets > MTU: $(big x)"
+    check "nothing longer than the MTU reached x's TUN" test "$(big x)" -eq 0
+    check "no checksum errors in x" no_csum_errors x
+    check "no checksum errors in c1" no_csum_errors c1
+}
+
+step_c() {
+    echo "c. spoofed IPv4 source"
+    local before
+    before="$(spoofed_drops)"
+    et_hex_to_file "$(et_frame_hex "$(udp4 "$SPOOF_V4" "$C2_V4")")$(et_frame_hex \
+        "$(udp4 "$RAW_V4" "$C2_V4")")" "$ET_TMP/spoof.bin"
+    ET_STDIN="$ET_TMP/spoof.bin" et_daemon_start raw x timeout 60 openssl s_client -quiet \
+        -nocommands -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -verify_return_error \
+        -cert "$PKI/raw.pem" -key "$PKI/raw.key"
+    check "the packet from its own address reached c2" et_wait_for -d raw genuine_arrived
+    check "the spoofed one did not" test "$(et_nft_counter c2 "$TABLE" spoofed)" -eq 0
+    check "the router counted it spoofed" test "$(spoofed_drops)" -gt "$before"
+    et_daemon_stop raw
+}
+
+step_d() {
+    echo "d. certificate IPv4 outside ipv4_client_prefixes"
+    ET_STDIN=/dev/null et_daemon_start out x timeout 20 openssl s_client -quiet -nocommands \
+        -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -cert "$PKI/out.pem" \
+        -key "$PKI/out.key"
+    check "refused in the handshake, with its reason" et_wait_for -d router et_log_has router \
+        "IPv4 address 198.18.2.9 outside router.ipv4_client_prefixes"
+    check "no session for it" test "$(et_log_count router "session up: fd00:e::9 ")" -eq 0
+    et_daemon_stop out
+}
+
+main() {
+    et_init
+    command -v iperf3 >/dev/null || et_skip "iperf3 not installed"
+    command -v nstat >/dev/null || et_skip "nstat not installed"
+    command -v python3 >/dev/null || et_skip "python3 not installed"
+    command -v jq >/dev/null || et_skip "jq not installed"
+    et_require_bins enftun enftun-router
+    hub_topology
+    PKI="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
+        --router-ip fd00:102::1 "$PKI" c1="fd00:e::5,$C1_V4" c2="fd00:e::6,$C2_V4" \
+        x="fd00:e::7,$X_V4" raw="fd00:e::8,$RAW_V4" out="fd00:e::9,198.18.2.9" >/dev/null
+    write_confs
+    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
+    et_wait_for -d router hub_router_listening
+    et_wait_for -d router et_link_up r enfr0
+    et_exec r ip addr add "$GW_V4/32" dev enfr0
+    hub_start_client c1 198.18.0.0/16
+    hub_start_client c2 198.18.0.0/16
+    hub_start_client x 198.18.0.0/16
+    local ns
+    for ns in c1 c2 x; do
+        load_counters "$ns" enf0
+    done
+    load_counters r enfr0
+    et_daemon_start ip3r r iperf3 -s -B "$GW_V4"
+    et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_V4"
+    et_daemon_start ip3x x iperf3 -s -B "$X_V4"
+    et_wait_for -d ip3r listening r "$GW_V4"
+    et_wait_for -d ip3c2 listening c2 "$C2_V4"
+    et_wait_for -d ip3x listening x "$X_V4"
+    step_a
+    step_b
+    step_c
+    step_d
+    echo "ipv4_test: $PASSED passed, $FAILED failed"
+    ((FAILED == 0))
+}
+
+main "$@"
