@@ -26,21 +26,6 @@ hub_topology() {
     done
 }
 
-# hub_start_client NAME [ROUTE]...: enftun in namespace NAME, config
-# $ET_TMP/NAME.conf, with the routes enftun-setup adds (fd00:e::/64 and
-# fd00:f::/64 into enf0, and each ROUTE, e.g. an IPv4 prefix for inner
-# IPv4); returns once its tunnel is up.
-hub_start_client() {
-    local ns="$1" route
-    shift
-    et_daemon_start "$ns" "$ns" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$ns.conf"
-    et_wait_for -d "$ns" et_link_up "$ns" enf0
-    for route in fd00:e::/64 fd00:f::/64 "$@"; do
-        et_exec "$ns" ip route replace "$route" dev enf0
-    done
-    et_wait_for -d "$ns" et_log_has "$ns" "tunnel up"
-}
-
 # hub_router_listening: the router accepts on each of its addresses.
 hub_router_listening() {
     local addr
@@ -56,13 +41,19 @@ hub_start_router() {
     et_wait_for -d router hub_router_listening
 }
 
-# hub_start_client NAME: enftun in namespace NAME with $ET_TMP/NAME.conf,
-# until its TUN enf0 is up; fd00:e::/64 routed into it (as enftun-setup
-# would).
+# hub_start_client NAME [ROUTE]...: enftun in namespace NAME with
+# $ET_TMP/NAME.conf, the routes enftun-setup would add (fd00:e::/64 and
+# fd00:f::/64 into enf0, and each ROUTE, e.g. an IPv4 prefix for inner
+# IPv4); returns once its tunnel is up, 1 if it does not come up.
 hub_start_client() {
-    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
-    et_wait_for -d "$1" et_link_up "$1" enf0 || return 1
-    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
+    local ns="$1" route
+    shift
+    et_daemon_start "$ns" "$ns" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$ns.conf"
+    et_wait_for -d "$ns" et_link_up "$ns" enf0 || return 1
+    for route in fd00:e::/64 fd00:f::/64 "$@"; do
+        et_exec "$ns" ip route replace "$route" dev enf0
+    done
+    et_wait_for -d "$ns" et_log_has "$ns" "tunnel up"
 }
 
 # hub_ping_once NS ADDR: one ping from NS to ADDR answered within 1 s.
