@@ -28,6 +28,8 @@
 #      the first in dropped.spoofed.
 #   d. a client whose certificate's IPv4 lies outside ipv4_client_prefixes
 #      is refused in the handshake, with the reason in the router's log.
+#   e. enftun with a tun.ipv4_address other than its certificate's IPv4
+#      refuses to start, naming both.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -225,6 +227,18 @@ step_d() {
     et_daemon_stop out
 }
 
+step_e() {
+    echo "e. tun.ipv4_address other than the certificate's"
+    write_client_conf "$ET_TMP/bad.conf" "ca=$PKI/ca.pem" hosts=fd00:100::1 dev=enf9 \
+        cert="$PKI/c1.pem" key="$PKI/c1.key" allow_ipv4=true
+    sed -i 's|^tun : {|&\n  ipv4_address = "198.18.1.77";|' "$ET_TMP/bad.conf"
+    et_daemon_start bad c1 "$ET_BIN_DIR/enftun" -c "$ET_TMP/bad.conf"
+    check "enftun exits" et_wait_for_exit bad
+    check "naming both addresses" et_log_has bad \
+        "tun.ipv4_address 198.18.1.77 is not the certificate's IPv4 address $C1_V4"
+    check "no TUN was made" test -z "$(et_exec c1 ip -o link show enf9 2>/dev/null)"
+}
+
 main() {
     et_init
     command -v iperf3 >/dev/null || et_skip "iperf3 not installed"
@@ -260,6 +274,7 @@ main() {
     step_b
     step_c
     step_d
+    step_e
     echo "ipv4_test: $PASSED passed, $FAILED failed"
     ((FAILED == 0))
 }
