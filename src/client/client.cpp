@@ -37,7 +37,7 @@ const char* privilege_hint(const Error& e, bool tunsetiff) {
 }
 
 Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ipv6Addr& self,
-                                const std::optional<proto::Ipv4Addr>& self4) {
+                                const ClientIpv4& self4) {
     auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev, {.tso4 = cfg.route.allow_ipv4});
     if (!tun) {
         ENFTUN_LOG_ERROR("cannot open TUN %s via %s: %s: %s%s", cfg.tun.dev.c_str(),
@@ -61,8 +61,8 @@ Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ip
                              strerror(st.error().sys), privilege_hint(st.error(), false));
             return st.error();
         }
-        if (auto st = self4 && cfg.route.allow_ipv4 ? nl->add_ipv4_address(tun->ifindex(), *self4)
-                                                    : Status{};
+        if (auto st = self4.from_certificate ? nl->add_ipv4_address(tun->ifindex(), *self4.address)
+                                             : Status{};
             !st) {
             ENFTUN_LOG_ERROR("%s %s: %s%s", st.error().what, cfg.tun.dev.c_str(),
                              strerror(st.error().sys), privilege_hint(st.error(), false));
@@ -105,7 +105,7 @@ Result<std::unique_ptr<Client>> Client::create(loop::Loop& loop,
     ENFTUN_LOG_INFO("identity %s on %s (mtu %u)", self->to_string().c_str(), tun->name().c_str(),
                     config.tun.mtu);
     return std::unique_ptr<Client>(
-        new Client(loop, config, *self, *self4, std::move(*tun), std::move(*tls)));
+        new Client(loop, config, *self, self4->address, std::move(*tun), std::move(*tls)));
 }
 
 Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6Addr self,

@@ -20,9 +20,9 @@ effective_ipv4(bool allow_ipv4, const std::optional<proto::Ipv4Addr>& configured
     return from_cert;
 }
 
-Result<std::optional<proto::Ipv4Addr>> client_ipv4(const config::ClientConfig& config) {
+Result<ClientIpv4> client_ipv4(const config::ClientConfig& config) {
     if (!config.route.allow_ipv4) {
-        return config.tun.ipv4_address;
+        return ClientIpv4{config.tun.ipv4_address, false};
     }
     auto from_cert = tls::ipv4_from_cert_file(config.identity.cert_file);
     if (!from_cert) {
@@ -34,8 +34,9 @@ Result<std::optional<proto::Ipv4Addr>> client_ipv4(const config::ClientConfig& c
     auto ipv4 = effective_ipv4(true, config.tun.ipv4_address, *from_cert, why);
     if (!ipv4) {
         ENFTUN_LOG_ERROR("%s (%s)", why.c_str(), config.identity.cert_file.c_str());
+        return ipv4.error();
     }
-    return ipv4;
+    return ClientIpv4{*ipv4, from_cert->has_value()};
 }
 
 } // namespace enftun::tunnel

@@ -1,5 +1,6 @@
 #include "enftun/router/router_change.hpp"
 
+#include <algorithm>
 #include <utility>
 
 namespace enftun::router {
@@ -60,6 +61,13 @@ RouterChange classify_router_change(const config::RouterConfig& running,
     note(c.tls, "protocol", r.protocol, f.protocol);
     if (!same(r.client_prefixes, f.client_prefixes)) {
         c.tls.emplace_back("router.client_prefixes");
+    }
+    const auto same_v4 = [](const proto::Ipv4Prefix& a, const proto::Ipv4Prefix& b) {
+        return a.addr == b.addr && a.len == b.len;
+    };
+    if (!std::equal(r.ipv4_client_prefixes.begin(), r.ipv4_client_prefixes.end(),
+                    f.ipv4_client_prefixes.begin(), f.ipv4_client_prefixes.end(), same_v4)) {
+        c.tls.emplace_back("router.ipv4_client_prefixes");
     }
     note(c.live, "max_sessions", r.max_sessions, f.max_sessions);
     note(c.live, "max_handshakes", r.max_handshakes, f.max_handshakes);

@@ -28,6 +28,11 @@
 #      the first in dropped.spoofed.
 #   d. a client whose certificate's IPv4 lies outside ipv4_client_prefixes
 #      is refused in the handshake, with the reason in the router's log.
+#   e. enftun with a tun.ipv4_address other than its certificate's IPv4
+#      refuses to start, naming both.
+#   f. a raw peer whose certificate claims c2's IPv4 (with another IPv6
+#      address) replaces c2's session, as a second session for one IPv6
+#      address does; c2 reconnects and takes it back; the router stays up.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -225,6 +230,34 @@ step_d() {
     et_daemon_stop out
 }
 
+step_e() {
+    echo "e. tun.ipv4_address other than the certificate's"
+    write_client_conf "$ET_TMP/bad.conf" "ca=$PKI/ca.pem" hosts=fd00:100::1 dev=enf9 \
+        cert="$PKI/c1.pem" key="$PKI/c1.key" allow_ipv4=true
+    sed -i 's|^tun : {|&\n  ipv4_address = "198.18.1.77";|' "$ET_TMP/bad.conf"
+    et_daemon_start bad c1 "$ET_BIN_DIR/enftun" -c "$ET_TMP/bad.conf"
+    check "enftun exits" et_wait_for_exit bad
+    check "naming both addresses" et_log_has bad \
+        "tun.ipv4_address 198.18.1.77 is not the certificate's IPv4 address $C1_V4"
+    check "no TUN was made" test -z "$(et_exec c1 ip -o link show enf9 2>/dev/null)"
+}
+
+step_f() {
+    echo "f. a second certificate for one IPv4 address"
+    local replaced
+    replaced="$(et_log_count router "session for $C2_V4 from [fd00:101::2]:")"
+    ET_STDIN=/dev/null et_daemon_start dup x timeout 60 openssl s_client -quiet -nocommands \
+        -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -cert "$PKI/dup.pem" \
+        -key "$PKI/dup.key"
+    check "the newer session took c2's IPv4 address" et_wait_for -d router \
+        log_count_above router "session for $C2_V4 from [fd00:101::2]:" "$replaced"
+    et_daemon_stop dup
+    check "c2 reconnected and holds it again" et_wait_for -t 30 -d router \
+        session_v4_is fd00:e::6 "$C2_V4"
+    check "c1 -> c2 (10 MB)" iperf c1 "$C2_V4"
+    check "router still running" et_daemon_running router
+}
+
 main() {
     et_init
     command -v iperf3 >/dev/null || et_skip "iperf3 not installed"
@@ -236,7 +269,8 @@ main() {
     PKI="$ET_TMP/pki"
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
         --router-ip fd00:102::1 "$PKI" c1="fd00:e::5,$C1_V4" c2="fd00:e::6,$C2_V4" \
-        x="fd00:e::7,$X_V4" raw="fd00:e::8,$RAW_V4" out="fd00:e::9,198.18.2.9" >/dev/null
+        x="fd00:e::7,$X_V4" raw="fd00:e::8,$RAW_V4" out="fd00:e::9,198.18.2.9" \
+        dup="fd00:e::a,$C2_V4" >/dev/null
     write_confs
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
     et_wait_for -d router hub_router_listening
@@ -260,6 +294,8 @@ main() {
     step_b
     step_c
     step_d
+    step_e
+    step_f
     echo "ipv4_test: $PASSED passed, $FAILED failed"
     ((FAILED == 0))
 }

@@ -52,9 +52,11 @@ void test_limits_are_live(void** state) {
 void test_credentials_are_tls(void** state) {
     classify(state, Fx::edit("\"r.pem\"; key_file = \"r.key\"; ca_cert_file = \"ca.pem\"",
                              "\"r2.pem\"; key_file = \"r.key\"; ca_cert_file = \"ca2.pem\"; "
-                             "crl_file = \"ca.crl\"; client_prefixes = [ \"fd00:e::/64\" ]"));
+                             "crl_file = \"ca.crl\"; client_prefixes = [ \"fd00:e::/64\" ]; "
+                             "ipv4_client_prefixes = [ \"198.18.0.0/16\" ]"));
     const RouterChange& c = Fx::st(state).change;
-    assert_int_equal(c.tls.size(), 4);
+    assert_int_equal(c.tls.size(), 5);
+    assert_string_equal(c.tls[4].c_str(), "router.ipv4_client_prefixes");
     assert_true(c.live.empty() && c.restart.empty());
 }
 

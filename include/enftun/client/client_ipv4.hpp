@@ -23,8 +23,15 @@ effective_ipv4(bool allow_ipv4, const std::optional<proto::Ipv4Addr>& configured
                const std::optional<proto::Ipv4Addr>& from_cert, std::string& why);
 
 // The same for config, reading its certificate (identity.cert_file) when
-// route.allow_ipv4 is set; errors logged. Errors: Identity (the
-// certificate's IPv4 is malformed), Config (it differs from tun.ipv4_address).
-Result<std::optional<proto::Ipv4Addr>> client_ipv4(const config::ClientConfig& config);
+// route.allow_ipv4 is set; errors logged. from_certificate: the address is
+// the certificate's (the client puts it on the TUN with tun.set_address; a
+// tun.ipv4_address of a certificate without one is the host's to set, as
+// before certificates carried IPv4). Errors: Identity (the certificate's
+// IPv4 is malformed), Config (it differs from tun.ipv4_address).
+struct ClientIpv4 {
+    std::optional<proto::Ipv4Addr> address;
+    bool from_certificate = false;
+};
+Result<ClientIpv4> client_ipv4(const config::ClientConfig& config);
 
 } // namespace enftun::tunnel

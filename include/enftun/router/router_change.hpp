@@ -7,8 +7,10 @@
 //             max_handshakes_per_source, first_byte_timeout,
 //             handshake_timeout, idle_timeout, busy_poll_us at once; mtu and
 //             queue_limit for sessions that start from then on.
-//   tls       cert_file, key_file, ca_cert_file, crl_file, client_prefixes:
-//             a new TLS context for new handshakes; sessions up keep theirs.
+//   tls       cert_file, key_file, ca_cert_file, crl_file, client_prefixes,
+//             ipv4_client_prefixes: a new TLS context for new handshakes;
+//             sessions up keep theirs (and their IPv4 binding; with no
+//             prefixes left, IPv4 is dropped at once).
 //             The files are read again on every reload, changed names or not.
 //   restart   listen, port, address and the tun group: the sockets, the TUN
 //             and its routes were set up with them. Kept at their running
