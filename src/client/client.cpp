@@ -36,7 +36,7 @@ const char* privilege_hint(const Error& e, bool tunsetiff) {
 }
 
 Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ipv6Addr& self) {
-    auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev);
+    auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev, {.offload = cfg.tun.offload});
     if (!tun) {
         ENFTUN_LOG_ERROR("cannot open TUN %s via %s: %s: %s%s", cfg.tun.dev.c_str(),
                          cfg.tun.dev_node.c_str(), tun.error().what, strerror(tun.error().sys),
@@ -511,8 +511,10 @@ void Client::on_send_drained() {
 // offloads of its type (the kernel segments it); else the link splits it for on_frame.
 bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
     if (!tun_.takes_gso(gso.gso_type)) {
+        ++stats_.gso_rx_split;
         return false;
     }
+    ++stats_.gso_rx_whole;
     if (state_ == ClientState::Confirming) {
         on_confirmed();
     }

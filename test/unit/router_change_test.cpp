@@ -93,6 +93,9 @@ void test_sockets_and_tun_need_restart(void** state) {
     classify(state, edit("dev = \"enfr0\"", "dev = \"enfr1\""));
     assert_int_equal(st(state).change.restart.size(), 1);
     assert_string_equal(st(state).change.restart[0].c_str(), "router.tun");
+    classify(state, edit("dev = \"enfr0\"", "dev = \"enfr0\"; offload = false"));
+    assert_int_equal(st(state).change.restart.size(), 1);
+    assert_string_equal(st(state).change.restart[0].c_str(), "router.tun");
     classify(state, edit("tun: { dev = \"enfr0\"; };", ""));
     assert_int_equal(st(state).change.restart.size(), 1);
 }

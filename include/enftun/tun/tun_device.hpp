@@ -21,13 +21,23 @@
 
 namespace enftun::tun {
 
+// How open() sets up the device.
+struct TunOptions {
+    // Ask for the virtio-net header and offloads (above). false: plain
+    // packets, which the kernel segments and checksums before handing them
+    // over, and every packet written must fit the MTU (callers split
+    // super-packets first: takes_gso() is false).
+    bool offload = true;
+};
+
 class TunDevice {
 public:
     // Opens dev_node (normally /dev/net/tun) and attaches to interface `name`,
     // creating it if it does not exist (creating needs CAP_NET_ADMIN; opening a
     // persistent device owned by our user does not).
     // Errors: System (open or TUNSETIFF failed; sys = errno).
-    static Result<TunDevice> open(const std::string& dev_node, const std::string& name);
+    static Result<TunDevice> open(const std::string& dev_node, const std::string& name,
+                                  const TunOptions& options = {});
 
     int fd() const { return fd_.get(); }
     const std::string& name() const { return name_; }
@@ -67,6 +77,8 @@ public:
     // Segments of an offloaded read not yet returned by read().
     bool pending() const { return !split_.done(); }
     bool offload() const { return stage_ != nullptr; }
+    // What the status shows: "tso+uso", "tso" (no USO) or "none".
+    const char* offload_name() const { return !offload() ? "none" : uso_ ? "tso+uso" : "tso"; }
     // Whether write_gso() takes a super-packet of this GSO type whole: TCP
     // wherever offload() is, UDP only where the kernel took USO.
     bool takes_gso(std::uint8_t gso_type) const {
