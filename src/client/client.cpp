@@ -38,7 +38,8 @@ const char* privilege_hint(const Error& e, bool tunsetiff) {
 
 Result<tun::TunDevice> open_tun(const config::ClientConfig& cfg, const proto::Ipv6Addr& self,
                                 const ClientIpv4& self4) {
-    auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev, {.tso4 = cfg.route.allow_ipv4});
+    auto tun = tun::TunDevice::open(cfg.tun.dev_node, cfg.tun.dev,
+                                    {.offload = cfg.tun.offload, .tso4 = cfg.route.allow_ipv4});
     if (!tun) {
         ENFTUN_LOG_ERROR("cannot open TUN %s via %s: %s: %s%s", cfg.tun.dev.c_str(),
                          cfg.tun.dev_node.c_str(), tun.error().what, strerror(tun.error().sys),
@@ -524,8 +525,10 @@ void Client::on_send_drained() {
 // offloads of its type (the kernel segments it); else the link splits it for on_frame.
 bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
     if (!tun_.takes_gso(gso.gso_type)) {
+        ++stats_.gso_rx_split;
         return false;
     }
+    ++stats_.gso_rx_whole;
     if (state_ == ClientState::Confirming) {
         on_confirmed();
     }

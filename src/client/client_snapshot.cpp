@@ -72,6 +72,9 @@ ClientSnapshot Client::snapshot() const {
     s.tun_rx_bytes = stats_.tun_rx_bytes;
     s.tun_tx_packets = stats_.tun_tx;
     s.tun_tx_bytes = stats_.tun_tx_bytes;
+    s.tun_offload = tun_.offload_name();
+    s.gso_rx_whole = stats_.gso_rx_whole;
+    s.gso_rx_split = stats_.gso_rx_split;
     s.link_rx_bytes = stats_.link_rx_bytes + (link_ ? link_->bytes_received() : 0);
     s.link_tx_bytes = stats_.link_tx_bytes + (link_ ? link_->bytes_sent() : 0);
     s.drops.emplace_back("tunnel_down", stats_.tun_dropped_down);

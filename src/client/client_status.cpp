@@ -97,10 +97,10 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["started_at"] = rfc3339_utc(ctx.started_at);
     j["uptime_seconds"] = ctx.now - ctx.started_at;
     j["tunnel_uptime_seconds"] = s.tunnel_up_ms ? json(seconds_of(*s.tunnel_up_ms)) : json(nullptr);
-    j["tun"] = {{"rx_packets", s.tun_rx_packets},
-                {"rx_bytes", s.tun_rx_bytes},
-                {"tx_packets", s.tun_tx_packets},
-                {"tx_bytes", s.tun_tx_bytes}};
+    j["tun"] = {{"rx_packets", s.tun_rx_packets}, {"rx_bytes", s.tun_rx_bytes},
+                {"tx_packets", s.tun_tx_packets}, {"tx_bytes", s.tun_tx_bytes},
+                {"offload", s.tun_offload},       {"gso_rx_whole", s.gso_rx_whole},
+                {"gso_rx_split", s.gso_rx_split}};
     j["link"] = {{"rx_bytes", s.link_rx_bytes}, {"tx_bytes", s.link_tx_bytes}};
     json drops = json::object();
     for (const auto& [name, n] : s.drops) {
@@ -232,6 +232,9 @@ std::string render_status_text(const ClientSnapshot& s, const StatusContext& ctx
                         ", since " + rfc3339_utc(ctx.started_at) + ")");
     t.row("to router", packets_bytes(s.tun_rx_packets, s.tun_rx_bytes) + " read from the TUN");
     t.row("from router", packets_bytes(s.tun_tx_packets, s.tun_tx_bytes) + " written to the TUN");
+    t.row("tun offload", s.tun_offload + "; super-packets from the link " +
+                             std::to_string(s.gso_rx_whole) + " whole, " +
+                             std::to_string(s.gso_rx_split) + " split");
     t.row("link", "rx " + human_bytes(s.link_rx_bytes) + ", tx " + human_bytes(s.link_tx_bytes));
     t.row("drops", drops_line(s));
     t.row("connects", std::to_string(s.connects));

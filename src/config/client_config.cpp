@@ -260,6 +260,11 @@ const Key kKeys[] = {
              g.integer(n, std::uint32_t{0}, detail::kMaxBusyPollUs).value_or(c.tun.busy_poll_us);
      },
      [](const ClientConfig& c) { return std::to_string(c.tun.busy_poll_us); }},
+    {"tun.offload",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         c.tun.offload = g.boolean(n).value_or(c.tun.offload);
+     },
+     [](const ClientConfig& c) { return print_bool(c.tun.offload); }},
     {"tun.ipv4_address",
      [](const Group& g, const char* n, ClientConfig& c) {
          c.tun.ipv4_address = g.parsed(n, parse_ipv4);

@@ -153,6 +153,8 @@ const Key<RouterTunConfig> kTunKeys[] = {
              g.fail(n, "255 is the kernel's local table");
          }
      }},
+    {"offload", [](const Group& g, const char* n,
+                   RouterTunConfig& t) { t.offload = g.boolean(n).value_or(t.offload); }},
 };
 
 // The top-level group `log`, as in the client's config.

@@ -65,7 +65,7 @@ void count(Traffic& session, Traffic& total, std::size_t bytes) {
 }
 
 Result<tun::TunDevice> open_router_tun(const config::RouterTunConfig& cfg, bool ipv4) {
-    auto tun = tun::TunDevice::open(cfg.dev_node, cfg.dev, {.tso4 = ipv4});
+    auto tun = tun::TunDevice::open(cfg.dev_node, cfg.dev, {.offload = cfg.offload, .tso4 = ipv4});
     if (!tun) {
         ENFTUN_LOG_ERROR("cannot open router TUN %s: %s: %s", cfg.dev.c_str(), tun.error().what,
                          strerror(tun.error().sys));
@@ -610,8 +610,10 @@ void Router::write_tun_gso(Bytes packet, const framing::GsoMeta& gso) {
             return;
         }
         ++stats_.to_tun;
+        ++stats_.tun_gso_whole;
         return;
     }
+    ++stats_.tun_gso_split;
     const bool whole = tunnel::for_each_segment(packet, gso, scratch_, [this](Bytes seg) {
         if (!tun_->write(seg)) {
             return false;

@@ -52,6 +52,9 @@ RouterStatus Router::status(std::size_t max_listed) const {
     st.from_clients = counters_.from_clients;
     st.to_clients = counters_.to_clients;
     st.to_tun = stats_.to_tun;
+    st.tun_offload = tun_ ? tun_->offload_name() : "";
+    st.tun_gso_whole = stats_.tun_gso_whole;
+    st.tun_gso_split = stats_.tun_gso_split;
     st.echo_replies = stats_.echo_replies;
     st.drops = {stats_.dropped_spoofed,      stats_.dropped_no_route, stats_.dropped_not_global,
                 stats_.dropped_queue_full,   stats_.dropped_not_ipv6, stats_.dropped_tun_error,

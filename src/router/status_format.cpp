@@ -176,6 +176,11 @@ std::string format_status_text(const RouterStatus& st) {
     t.row("from clients", traffic_text(st.from_clients));
     t.row("to clients", traffic_text(st.to_clients));
     t.row("to TUN", std::to_string(st.to_tun) + " packets");
+    if (!st.tun_offload.empty()) {
+        t.row("TUN offload", st.tun_offload + "; super-packets " +
+                                 std::to_string(st.tun_gso_whole) + " whole, " +
+                                 std::to_string(st.tun_gso_split) + " split");
+    }
     t.row("echo replies", std::to_string(st.echo_replies));
     t.row("handshake failures", nonzero_list(failures_of(st)));
     t.row("dropped", nonzero_list(drops_of(st)));
@@ -219,6 +224,9 @@ std::string format_status_json(const RouterStatus& st) {
         {"from_clients", traffic_json(st.from_clients)},
         {"to_clients", traffic_json(st.to_clients)},
         {"to_tun_packets", st.to_tun},
+        {"tun_offload",
+         st.tun_offload.empty() ? nlohmann::json(nullptr) : nlohmann::json(st.tun_offload)},
+        {"tun_gso", {{"whole", st.tun_gso_whole}, {"split", st.tun_gso_split}}},
         {"echo_replies", st.echo_replies},
         {"handshake_failures", std::move(failures)},
         {"dropped", std::move(drops)},

@@ -72,7 +72,7 @@ TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_
 }
 
 Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string& name,
-                                  TunOpenOptions opts) {
+                                  const TunOptions& options) {
     if (name.empty() || name.size() >= IFNAMSIZ) {
         return make_error(Errc::Config, "interface name must be 1..15 characters");
     }
@@ -85,12 +85,18 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     // but refuses the offloads hands out headers that never ask for any,
     // which read() handles alike (the fd cannot be attached a second time).
     ifreq ifr{};
-    bool vnet = attach(fd.get(), name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifr) == 0;
+    // Without options.offload the probe is skipped: plain packets.
+    bool vnet =
+        options.offload && attach(fd.get(), name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifr) == 0;
     bool uso = false;
     if (vnet) {
-        uso = enable_offload(fd.get(), opts.tso4);
+        uso = enable_offload(fd.get(), options.tso4);
     } else if (attach(fd.get(), name, IFF_TUN | IFF_NO_PI, ifr) < 0) {
         return make_error(Errc::System, "TUNSETIFF failed (is the device ours to use?)", errno);
+    } else {
+        // A persistent device keeps the offloads an earlier open enabled;
+        // without the header they would hand us super-packets unannounced.
+        (void)ioctl(fd.get(), TUNSETOFFLOAD, 0UL);
     }
     unsigned ifindex = if_nametoindex(ifr.ifr_name);
     if (ifindex == 0) {

@@ -45,7 +45,7 @@ make_tmp enftun-cli
 
 cat >"$TMP/client.conf" <<'EOF'
 version = "1.0";
-tun = { mtu = 1400; };
+tun = { mtu = 1400; offload = false; };
 remote = {
   hosts = [ "fd00:100::1", "192.0.2.1", "enf.example.net" ];
   port = "4443";
@@ -122,6 +122,7 @@ expect "missing config file" 1 '^$' \
     "^enftun: $TMP/none.conf: cannot read config file: No such file or directory" \
     "$ENFTUN" -c "$TMP/none.conf" -p tun.dev
 expect_print "-p scalar" "$TMP/client.conf" tun.mtu 1400
+expect_print "-p boolean" "$TMP/client.conf" tun.offload false
 expect_print "-p port written as a string" "$TMP/client.conf" remote.port 4443
 expect_print "-p list, space-separated" "$TMP/client.conf" remote.hosts \
     "fd00:100::1 192.0.2.1 enf.example.net"

@@ -121,6 +121,9 @@ ClientSnapshot backing_off_snapshot() {
     s.tun_rx_bytes = 312;
     s.tun_tx_packets = 4;
     s.tun_tx_bytes = 400;
+    s.tun_offload = "tso";
+    s.gso_rx_whole = 6;
+    s.gso_rx_split = 7;
     s.drops = {{"tunnel_down", 2}, {"egress_wrong_source", 0}};
     s.connects = 1;
     s.reconnects.record("peer closed the tunnel (close_notify)", true, 1796568800, 125'700);
@@ -151,6 +154,9 @@ void test_status_json_fields(void**) {
     assert_true(j["tunnel_uptime_seconds"].is_null());
     assert_int_equal(j["uptime_seconds"].get<int>(), 3725);
     assert_int_equal(j["tun"]["rx_bytes"].get<int>(), 312);
+    assert_string_equal(j["tun"]["offload"].get<std::string>().c_str(), "tso");
+    assert_int_equal(j["tun"]["gso_rx_whole"].get<int>(), 6);
+    assert_int_equal(j["tun"]["gso_rx_split"].get<int>(), 7);
     assert_int_equal(j["drops"]["tunnel_down"].get<int>(), 2);
     assert_int_equal(j["reconnects"]["total"].get<int>(), 1);
     assert_int_equal(j["reconnects"]["by_reason"]["peer_closed"].get<int>(), 1);
@@ -202,6 +208,8 @@ void test_status_text_table(void**) {
         t.c_str(),
         "lost         2026-12-06T14:53:20Z  up 2m 5s: peer closed the tunnel (close_notify)\n"));
     assert_non_null(std::strstr(t.c_str(), "drops        tunnel_down 2\n"));
+    assert_non_null(
+        std::strstr(t.c_str(), "tun offload  tso; super-packets from the link 6 whole, 7 split\n"));
     ClientSnapshot none = backing_off_snapshot();
     none.reconnects = ReconnectLog{};
     t = render_status_text(none, context());

@@ -85,6 +85,7 @@ void test_tun_setup_needs_restart(void** state) {
                 ChangeKind::Restart);
     expect_only(state, "tun: {", "tun: { set_address = false;", "tun.set_address",
                 ChangeKind::Restart);
+    expect_only(state, "tun: {", "tun: { offload = false;", "tun.offload", ChangeKind::Restart);
     // Unknown to the table (a key added later): restart, the safe side.
     assert_int_equal(static_cast<int>(change_kind("control.socket")),
                      static_cast<int>(ChangeKind::Restart));
@@ -112,7 +113,8 @@ void test_applied_config_keeps_restart_keys(void** state) {
     State& s = Fx::st(state);
     s.fresh = Fx::load(R"(
 tun: { dev = "enf9"; dev_node = "/dev/other"; set_address = false; mtu = 1400;
-       lladdr = "02:00:00:00:00:09"; busy_poll_us = 0; ipv4_address = "198.18.0.9"; };
+       lladdr = "02:00:00:00:00:09"; busy_poll_us = 0; ipv4_address = "198.18.0.9";
+       offload = false; };
 remote: {
     hosts = [ "fd00:1::2" ]; port = 4444; ca_cert_file = "ca2.pem";
     server_name = "r.example"; heartbeat_period = 500; heartbeat_timeout = 2000;

@@ -71,6 +71,7 @@ void test_loads_full_config(void** state) {
     assert_true(c.tun.lladdr.has_value());
     assert_true((*c.tun.lladdr == MacAddr{0x02, 0x00, 0x5e, 0x10, 0x00, 0x01}));
     assert_int_equal(c.tun.busy_poll_us, 250);
+    assert_false(c.tun.offload);
     assert_int_equal(c.remote.hosts.size(), 3);
     assert_string_equal(c.remote.hosts[2].c_str(), "enf.example.net");
     assert_int_equal(c.remote.port, 4443);
@@ -107,6 +108,7 @@ void test_minimal_config_takes_defaults(void** state) {
     assert_int_equal(c.tun.mtu, 1280);
     assert_false(c.tun.lladdr.has_value());
     assert_int_equal(c.tun.busy_poll_us, 0);
+    assert_true(c.tun.offload);
     assert_int_equal(c.remote.port, 443);
     assert_int_equal(c.remote.heartbeat_period.count(), 60000);
     assert_int_equal(c.remote.heartbeat_timeout.count(), 15000);
@@ -487,6 +489,8 @@ void test_rejects_wrong_types(void** state) {
          "must be an integer (got group)"},
         {"list for string", "tun = { lladdr = [\"02:00:00:00:00:01\"]; };\n", 1, "tun.lladdr",
          "must be a string (got array)"},
+        {"int for offload", "tun = { offload = 0; };\n", 1, "tun.offload",
+         "must be a boolean (true or false) (got integer)"},
     };
     expect_errors(fx(state), cases);
 }
@@ -731,6 +735,7 @@ void test_prints_every_key(void** state) {
         {"tun.mtu", "1400"},
         {"tun.lladdr", "02:00:5e:10:00:01"},
         {"tun.busy_poll_us", "250"},
+        {"tun.offload", "false"},
         {"tun.ipv4_address", "198.18.0.2"},
         {"tun.control_socket", "/run/enftun-test/x7.sock"},
         {"tun.metrics_file", "/var/lib/prometheus/node-exporter/enf7.prom"},
@@ -794,6 +799,7 @@ void test_prints_defaults(void** state) {
         {"tun.mtu", "1280"},
         {"tun.lladdr", ""},
         {"tun.busy_poll_us", "0"},
+        {"tun.offload", "true"},
         {"tun.ipv4_address", ""},
         {"tun.control_socket", "/run/enftun/enf0.sock"},
         {"tun.metrics_file", ""},

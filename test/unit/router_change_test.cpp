@@ -67,6 +67,9 @@ void test_sockets_and_tun_need_restart(void** state) {
     classify(state, Fx::edit("dev = \"enfr0\"", "dev = \"enfr1\""));
     assert_int_equal(Fx::st(state).change.restart.size(), 1);
     assert_string_equal(Fx::st(state).change.restart[0].c_str(), "router.tun");
+    classify(state, Fx::edit("dev = \"enfr0\"", "dev = \"enfr0\"; offload = false"));
+    assert_int_equal(Fx::st(state).change.restart.size(), 1);
+    assert_string_equal(Fx::st(state).change.restart[0].c_str(), "router.tun");
     classify(state, Fx::edit("tun: { dev = \"enfr0\"; };", ""));
     assert_int_equal(Fx::st(state).change.restart.size(), 1);
 }

@@ -89,6 +89,7 @@ void test_loads_full_router_config(void** state) {
     assert_true(r.tun->routes[1].addr == *Ipv6Addr::parse("fd00:f::"));
     assert_int_equal(r.tun->route_protocol, 251);
     assert_int_equal(r.tun->route_table, 1000);
+    assert_false(r.tun->offload);
     assert_true(r.log.level == enftun::log::Level::Warn);
 }
 
@@ -125,6 +126,7 @@ void test_router_tun_defaults(void** state) {
     assert_true(r.tun->routes.empty());
     assert_int_equal(r.tun->route_protocol, 250);
     assert_int_equal(r.tun->route_table, 254); // main
+    assert_true(r.tun->offload);
 }
 
 void test_router_resolves_relative_paths(void** state) {
@@ -262,6 +264,8 @@ void test_router_rejects_wrong_types(void** state) {
          "must be a string (got integer)"},
         {"string routes", "router = { tun = { routes = \"fd00::/8\"; }; };\n", 1,
          "router.tun.routes", "must be a list of strings (got string)"},
+        {"string offload", "router = { tun = { offload = \"no\"; }; };\n", 1, "router.tun.offload",
+         "must be a boolean (true or false) (got string)"},
     };
     expect_errors(fx(state), cases);
 }

@@ -40,6 +40,8 @@ RouterStatus sample(std::size_t listed, std::size_t omitted) {
     st.revoked = 1;
     st.from_clients = {10, 1040};
     st.to_clients = {20, 3072};
+    st.tun_offload = "none";
+    st.tun_gso_split = 3;
     st.handshake_failures[static_cast<std::size_t>(HandshakeFailure::Certificate)] = 4;
     st.handshake_failures[static_cast<std::size_t>(HandshakeFailure::PerSourceCap)] = 2;
     st.drops.queue_full = 7;
@@ -68,6 +70,7 @@ void test_text_has_totals_and_sessions(void**) {
     assert_true(contains(text, "handshake failures  per_source_cap 2, certificate 4\n"));
     assert_true(contains(text, "limits hit          queue_limit (262144 bytes) 7\n"));
     assert_true(contains(text, "revoked 1"));
+    assert_true(contains(text, "TUN offload         none; super-packets 0 whole, 3 split\n"));
     assert_true(contains(text, "ADDRESS"));
     assert_true(contains(text, "fd00:e::2  [fd00:100::2]:40000  2m 5s   312 B  2.0 KiB  7       "
                                "TLSv1.3  2\n"));
@@ -101,6 +104,9 @@ void test_json_fields(void**) {
     assert_int_equal(j["limits"]["queue_limit"]["value"].get<int>(), 262144);
     assert_int_equal(j["limits"]["queue_limit"]["hits"].get<int>(), 7);
     assert_int_equal(j["closed"]["revoked"].get<int>(), 1);
+    assert_string_equal(j["tun_offload"].get<std::string>().c_str(), "none");
+    assert_int_equal(j["tun_gso"]["split"].get<int>(), 3);
+    assert_true(nlohmann::json::parse(format_status_json(RouterStatus{}))["tun_offload"].is_null());
     assert_int_equal(j["session_list"].size(), 2);
     const auto& s = j["session_list"][1];
     assert_string_equal(s["address"].get<std::string>().c_str(), "fd00:e::2");

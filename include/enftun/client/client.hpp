@@ -82,6 +82,11 @@ struct ClientStats {
     std::uint64_t link_rx_bytes = 0; // frames' bytes of the links that ended
     std::uint64_t link_tx_bytes = 0;
 
+    // Version-2 super-packets from the link: written to the TUN whole, or
+    // split in user space first (a TUN without offload takes no GSO).
+    std::uint64_t gso_rx_whole = 0;
+    std::uint64_t gso_rx_split = 0;
+
     std::uint64_t tun_packets() const { return tun_rx + tun_tx; } // either way
 };
 

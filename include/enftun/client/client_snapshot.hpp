@@ -32,6 +32,9 @@ struct ClientSnapshot {
     std::uint64_t tun_rx_bytes = 0;
     std::uint64_t tun_tx_packets = 0;
     std::uint64_t tun_tx_bytes = 0;
+    std::string tun_offload = "none"; // TunDevice::offload_name()
+    std::uint64_t gso_rx_whole = 0;   // super-packets from the link written whole
+    std::uint64_t gso_rx_split = 0;   // ... split in user space first
     // The TLS link, all connections together: frames' bytes, heartbeats in.
     std::uint64_t link_rx_bytes = 0;
     std::uint64_t link_tx_bytes = 0;

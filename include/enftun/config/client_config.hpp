@@ -40,6 +40,9 @@ struct TunConfig {
     // window of CPU per ping-pong packet. 0: off, the default: a fleet's
     // default must not spin a CPU after every request-response exchange.
     std::uint32_t busy_poll_us = 0;
+    // Open the TUN with the virtio-net header and offloads (tun/tun_device.hpp
+    // TunOptions). false: plain packets, super-packets split in user space.
+    bool offload = true;
     // Our IPv4 address, when the host gives the TUN one (allow_ipv4): IPv4
     // to the tunnel must come from it and IPv4 from the tunnel must be
     // addressed to it. Unset: IPv4 is not address-checked (README).

@@ -33,6 +33,7 @@ struct RouterTunConfig {
     // a routing daemon can pick out exactly these routes.
     std::uint8_t route_protocol = 250;
     std::uint32_t route_table = 254; // RT_TABLE_MAIN
+    bool offload = true;             // as the client's tun.offload
 };
 
 struct RouterConfig {

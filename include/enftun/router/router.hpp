@@ -87,6 +87,11 @@ struct RouterStats {
     std::uint64_t dropped_tun_error = 0;
     std::uint64_t dropped_tun_not_local = 0; // unicast from the TUN, for no session here
     std::uint64_t protocol_errors = 0;       // sessions closed for a malformed frame
+
+    // Version-2 super-packets from clients to the router TUN: written whole,
+    // or split first (the TUN takes no offload of their type).
+    std::uint64_t tun_gso_whole = 0;
+    std::uint64_t tun_gso_split = 0;
 };
 
 struct Ipv6AddrHash {

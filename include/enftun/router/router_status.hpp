@@ -92,6 +92,13 @@ struct RouterStatus {
     std::uint64_t to_tun = 0;       // packets written to the router TUN
     std::uint64_t echo_replies = 0; // answered by the router itself
 
+    // The router TUN: its offloads (TunDevice::offload_name(), "" without a
+    // TUN), and version-2 super-packets from clients written to it whole or
+    // split first.
+    std::string tun_offload;
+    std::uint64_t tun_gso_whole = 0;
+    std::uint64_t tun_gso_split = 0;
+
     // Packets dropped, by reason (the `reason` label of
     // enftun_router_dropped_packets_total).
     struct Drops {

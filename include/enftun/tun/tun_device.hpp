@@ -21,7 +21,13 @@
 
 namespace enftun::tun {
 
-struct TunOpenOptions {
+// How open() sets up the device.
+struct TunOptions {
+    // Ask for the virtio-net header and offloads (above). false: plain
+    // packets, which the kernel segments and checksums before handing them
+    // over, and every packet written must fit the MTU (callers split
+    // super-packets first: takes_gso() is false).
+    bool offload = true;
     // TCP/IPv4 super-packets too (TUN_F_TSO4): where inner IPv4 is in use
     // (the client's route.allow_ipv4, router.ipv4_client_prefixes).
     bool tso4 = false;
@@ -34,7 +40,7 @@ public:
     // persistent device owned by our user does not).
     // Errors: System (open or TUNSETIFF failed; sys = errno).
     static Result<TunDevice> open(const std::string& dev_node, const std::string& name,
-                                  TunOpenOptions opts = {});
+                                  const TunOptions& options = {});
 
     int fd() const { return fd_.get(); }
     const std::string& name() const { return name_; }
@@ -74,6 +80,8 @@ public:
     // Segments of an offloaded read not yet returned by read().
     bool pending() const { return !split_.done(); }
     bool offload() const { return stage_ != nullptr; }
+    // What the status shows: "tso+uso", "tso" (no USO) or "none".
+    const char* offload_name() const { return !offload() ? "none" : uso_ ? "tso+uso" : "tso"; }
     // Whether write_gso() takes a super-packet of this GSO type whole: TCP
     // wherever offload() is, UDP only where the kernel took USO.
     bool takes_gso(std::uint8_t gso_type) const {
