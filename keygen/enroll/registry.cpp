@@ -76,7 +76,8 @@ ApiResult<Certificate> Registry::enroll(const std::string& user,
     }
     Enrolment e{*address, user, {}, 0, false, std::nullopt};
     if (ipv4) {
-        const auto taken4 = [&](const proto::Ipv4Addr& a) { return state.holds_ipv4(a); };
+        const auto used = state.ipv4_addresses();
+        const auto taken4 = [&](const proto::Ipv4Addr& a) { return used.count(a) != 0; };
         auto v4 = allocate_ipv4(cfg_.ipv4_pool, *ipv4, taken4);
         if (!v4) {
             return v4.error();
