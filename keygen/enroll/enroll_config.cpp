@@ -2,6 +2,8 @@
 
 #include "config/reader.hpp"
 
+#include <variant>
+
 namespace enftun::enroll {
 
 namespace {
@@ -19,6 +21,24 @@ config::ValueResult<keygen::Ipv4Prefix> ipv4_pool_value(std::string_view text) {
         return config::ValueError{prefix.error().message};
     }
     return *prefix;
+}
+
+// A `reserved` entry: an IPv6 address of the pool, or an IPv4 address of
+// ipv4_pool (the router's own on its tunnel interface, for one).
+using ReservedAddr = std::variant<proto::Ipv6Addr, proto::Ipv4Addr>;
+using ReservedList = std::vector<ReservedAddr>;
+
+config::ValueResult<ReservedAddr> reserved_value(std::string_view text) {
+    if (auto v6 = config::parse_unicast_ipv6(text)) {
+        return ReservedAddr{*v6};
+    }
+    auto v4 = keygen::parse_ipv4_addr(text);
+    if (v4 && proto::is_routable_unicast(*v4)) {
+        return ReservedAddr{*v4};
+    }
+    return config::ValueError{"must be a unicast IPv6 address such as fd00::1 or a routable "
+                              "IPv4 address such as 198.18.0.1 (got " +
+                              config::quote_for_message(text) + ")"};
 }
 
 void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
@@ -39,7 +59,13 @@ void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
         g.fail("pool", "must list at least one prefix");
     }
     c.pool = g.required("pool", std::move(pool));
-    c.reserved = g.parsed_list("reserved", config::parse_unicast_ipv6).value_or(c.reserved);
+    for (const auto& addr : g.parsed_list("reserved", reserved_value).value_or(ReservedList{})) {
+        if (const auto* v6 = std::get_if<proto::Ipv6Addr>(&addr)) {
+            c.reserved.push_back(*v6);
+        } else {
+            c.reserved_ipv4.push_back(std::get<proto::Ipv4Addr>(addr));
+        }
+    }
     c.ipv4_pool = g.parsed("ipv4_pool", ipv4_pool_value);
     c.users_file = g.path("users_file").value_or(base_dir + "/users");
     c.state_file = g.path("state_file").value_or(base_dir + "/enrolled");

@@ -26,6 +26,7 @@ struct EnrollConfig {
     std::string crl_file;                        // written here, read by the router
     std::vector<config::Prefix> pool;            // addresses are handed out from these
     std::vector<proto::Ipv6Addr> reserved;       // never handed out (e.g. the router's)
+    std::vector<proto::Ipv4Addr> reserved_ipv4;  // the IPv4 entries of `reserved`
     std::optional<keygen::Ipv4Prefix> ipv4_pool; // none: no IPv4 is issued
     std::string users_file;                      // default: "users" next to the config
     std::string state_file;                      // default: "enrolled" next to the config

@@ -1,5 +1,7 @@
 #include "enroll/ipv4_pool.hpp"
 
+#include <algorithm>
+
 namespace enftun::enroll {
 
 namespace {
@@ -8,29 +10,32 @@ using keygen::format_ipv4;
 using keygen::ipv4_from_u32;
 using keygen::ipv4_to_u32;
 
-bool network_or_broadcast(const keygen::Ipv4Prefix& pool, const proto::Ipv4Addr& addr) {
+// Network, broadcast, configured as reserved, or not routable unicast.
+bool reserved(const Ipv4Pool& pool, const proto::Ipv4Addr& addr) {
     const std::uint32_t v = ipv4_to_u32(addr);
-    return v == pool.first() || v == pool.last();
+    return v == pool.prefix->first() || v == pool.prefix->last() ||
+           std::find(pool.reserved.begin(), pool.reserved.end(), addr) != pool.reserved.end() ||
+           !proto::is_routable_unicast(addr);
 }
 
-ApiResult<proto::Ipv4Addr> lowest_free(const keygen::Ipv4Prefix& pool, const Ipv4TakenFn& taken) {
-    for (std::uint32_t v = pool.first() + 1; v < pool.last(); ++v) {
+ApiResult<proto::Ipv4Addr> lowest_free(const Ipv4Pool& pool, const Ipv4TakenFn& taken) {
+    for (std::uint32_t v = pool.prefix->first() + 1; v < pool.prefix->last(); ++v) {
         const auto addr = ipv4_from_u32(v);
-        if (proto::is_routable_unicast(addr) && !taken(addr)) {
+        if (!reserved(pool, addr) && !taken(addr)) {
             return addr;
         }
     }
     return ApiError{503, "IPv4 address pool exhausted"};
 }
 
-ApiResult<proto::Ipv4Addr> exact(const keygen::Ipv4Prefix& pool, const proto::Ipv4Addr& addr,
+ApiResult<proto::Ipv4Addr> exact(const Ipv4Pool& pool, const proto::Ipv4Addr& addr,
                                  const Ipv4TakenFn& taken) {
     const std::string text = format_ipv4(addr);
-    if (!pool.contains(addr)) {
+    if (!pool.prefix->contains(addr)) {
         return ApiError{403, "IPv4 address " + text + " is not inside the IPv4 pool " +
-                                 pool.to_string()};
+                                 pool.prefix->to_string()};
     }
-    if (network_or_broadcast(pool, addr) || !proto::is_routable_unicast(addr)) {
+    if (reserved(pool, addr)) {
         return ApiError{403, "IPv4 address " + text + " is reserved"};
     }
     if (taken(addr)) {
@@ -41,16 +46,15 @@ ApiResult<proto::Ipv4Addr> exact(const keygen::Ipv4Prefix& pool, const proto::Ip
 
 } // namespace
 
-ApiResult<proto::Ipv4Addr> allocate_ipv4(const std::optional<keygen::Ipv4Prefix>& pool,
-                                         const keygen::Ipv4Request& request,
+ApiResult<proto::Ipv4Addr> allocate_ipv4(const Ipv4Pool& pool, const keygen::Ipv4Request& request,
                                          const Ipv4TakenFn& taken) {
-    if (!pool) {
+    if (!pool.prefix) {
         return ApiError{403, "this service issues no IPv4 addresses (no ipv4_pool configured)"};
     }
     if (request.kind == keygen::Ipv4Request::Kind::Auto) {
-        return lowest_free(*pool, taken);
+        return lowest_free(pool, taken);
     }
-    return exact(*pool, request.addr, taken);
+    return exact(pool, request.addr, taken);
 }
 
 } // namespace enftun::enroll

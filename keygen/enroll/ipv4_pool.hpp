@@ -4,7 +4,8 @@
 //
 // `auto` is the lowest free address (IPv4 space is scarce: the pool fills
 // from the bottom, and an operator can read the next one off `list`).
-// Never handed out: the pool's network and broadcast addresses, and any
+// Never handed out: the pool's network and broadcast addresses, the
+// configured reserved IPv4 addresses (the router's own, for one), and any
 // address that is not routable unicast (169.254/16 inside a 169/8 pool).
 // An address with any line in the state file is taken for good, revoked or
 // not, as the IPv6 addresses are (state.hpp).
@@ -15,16 +16,22 @@
 
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace enftun::enroll {
 
 using Ipv4TakenFn = std::function<bool(const proto::Ipv4Addr&)>;
 
+struct Ipv4Pool {
+    std::optional<keygen::Ipv4Prefix> prefix; // none: no IPv4 is issued
+    std::vector<proto::Ipv4Addr> reserved;
+};
+
 // Errors: 403 "this service issues no IPv4 addresses" (no pool), 403
-// (outside the pool, or its network or broadcast address), 409 (exact
-// address taken), 503 "IPv4 address pool exhausted".
-ApiResult<proto::Ipv4Addr> allocate_ipv4(const std::optional<keygen::Ipv4Prefix>& pool,
-                                         const keygen::Ipv4Request& request,
+// (outside the pool, or reserved: its network or broadcast address or a
+// reserved one), 409 (exact address taken), 503 "IPv4 address pool
+// exhausted".
+ApiResult<proto::Ipv4Addr> allocate_ipv4(const Ipv4Pool& pool, const keygen::Ipv4Request& request,
                                          const Ipv4TakenFn& taken);
 
 } // namespace enftun::enroll

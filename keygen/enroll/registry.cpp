@@ -2,7 +2,6 @@
 
 #include "common/atomic_file.hpp"
 #include "enftun/log/log.hpp"
-#include "enroll/ipv4_pool.hpp"
 
 #include <openssl/rand.h>
 
@@ -26,7 +25,8 @@ void random_bytes(std::uint8_t* out, std::size_t n) {
 } // namespace
 
 Registry::Registry(const EnrollConfig& cfg, const Ca& ca)
-    : cfg_(cfg), ca_(ca), pool_{cfg.pool, cfg.reserved} {}
+    : cfg_(cfg),
+      ca_(ca), pool_{cfg.pool, cfg.reserved}, ipv4_pool_{cfg.ipv4_pool, cfg.reserved_ipv4} {}
 
 keygen::Outcome<Registry::Locked> Registry::lock_state() {
     std::unique_lock guard(mutex_);
@@ -76,8 +76,9 @@ ApiResult<Certificate> Registry::enroll(const std::string& user,
     }
     Enrolment e{*address, user, {}, 0, false, std::nullopt};
     if (ipv4) {
-        const auto taken4 = [&](const proto::Ipv4Addr& a) { return state.holds_ipv4(a); };
-        auto v4 = allocate_ipv4(cfg_.ipv4_pool, *ipv4, taken4);
+        const auto used = state.ipv4_addresses();
+        const auto taken4 = [&](const proto::Ipv4Addr& a) { return used.count(a) != 0; };
+        auto v4 = allocate_ipv4(ipv4_pool_, *ipv4, taken4);
         if (!v4) {
             return v4.error();
         }

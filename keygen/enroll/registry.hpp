@@ -10,6 +10,7 @@
 #include "enroll/api_error.hpp"
 #include "enroll/ca.hpp"
 #include "enroll/enroll_config.hpp"
+#include "enroll/ipv4_pool.hpp"
 #include "enroll/pool.hpp"
 #include "enroll/state.hpp"
 
@@ -72,6 +73,7 @@ private:
     const EnrollConfig& cfg_;
     const Ca& ca_;
     Pool pool_;
+    Ipv4Pool ipv4_pool_;
     std::mutex mutex_;
 };
 

@@ -88,9 +88,14 @@ bool State::holds(const proto::Ipv6Addr& addr) const {
                        [&](const Enrolment& e) { return e.address == addr; });
 }
 
-bool State::holds_ipv4(const proto::Ipv4Addr& addr) const {
-    return std::any_of(entries.begin(), entries.end(),
-                       [&](const Enrolment& e) { return e.ipv4 == addr; });
+std::set<proto::Ipv4Addr> State::ipv4_addresses() const {
+    std::set<proto::Ipv4Addr> out;
+    for (const auto& e : entries) {
+        if (e.ipv4) {
+            out.insert(*e.ipv4);
+        }
+    }
+    return out;
 }
 
 const Enrolment* State::by_serial(std::string_view serial) const {

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +49,9 @@ struct State {
     std::vector<Enrolment> entries;
 
     bool holds(const proto::Ipv6Addr& addr) const;
-    bool holds_ipv4(const proto::Ipv4Addr& addr) const;
+    // Every IPv4 address with a line: built once per allocation, which
+    // then looks up each candidate in it (the pool fills from the bottom).
+    std::set<proto::Ipv4Addr> ipv4_addresses() const;
     const Enrolment* by_serial(std::string_view serial) const;
     // Marks every certificate of addr revoked; returns how many changed.
     std::size_t revoke(const proto::Ipv6Addr& addr);

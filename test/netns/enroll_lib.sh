@@ -14,12 +14,14 @@ ENROLL_PASSWORD="correct horse battery staple"
 
 # enroll_setup HOST_IP... : PKI, config, one login. HOST_IP: the service's
 # listen addresses (also put in its certificate). ENROLL_POOL: the pool
-# (libconfig list items); ENROLL_IPV4_POOL, when set: the ipv4_pool.
+# (libconfig list items); ENROLL_IPV4_POOL, when set: the ipv4_pool;
+# ENROLL_IPV4_RESERVED, when set: an IPv4 address added to `reserved`.
 enroll_setup() {
     local -a ips=("$@") router_ips=()
     local ip listen="" pool="${ENROLL_POOL:-\"fd00:e::/64\"}"
-    local ipv4_pool=""
+    local ipv4_pool="" reserved='"fd00:e::1"'
     [[ -z ${ENROLL_IPV4_POOL:-} ]] || ipv4_pool="ipv4_pool = \"$ENROLL_IPV4_POOL\";"
+    [[ -z ${ENROLL_IPV4_RESERVED:-} ]] || reserved+=", \"$ENROLL_IPV4_RESERVED\""
     for ip in "${ips[@]}"; do
         router_ips+=(--router-ip "$ip")
         listen+="${listen:+, }\"$ip\""
@@ -35,7 +37,7 @@ enroll : {
   ca_key_file = "pki/ca.key";
   crl_file = "crl.pem";
   pool = [ $pool ];
-  reserved = [ "fd00:e::1" ];
+  reserved = [ $reserved ];
   cert_days = 30;
   $ipv4_pool
 };

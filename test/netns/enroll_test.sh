@@ -18,9 +18,10 @@
 # revoke while a burst is being recorded loses nothing; j 40 slowloris
 # connections (a header byte every 2 s, from 5 sources): a real login and
 # enrolment still succeed meanwhile, and the server closes every slow one;
-# k IPv4 from ipv4_pool 198.18.0.0/25: "auto" is the lowest free address, in
-# the certificate (one more SAN IP), the state file and `list`; an exact
-# one; 409/403/400 refusals; renewal keeps it; l 100 concurrent requests
+# k IPv4 from ipv4_pool 198.18.0.0/25 (198.18.0.1 reserved): "auto" is the
+# lowest free address, in the certificate (one more SAN IP), the state file
+# and `list`; an exact one; 409/403/400 refusals; renewal keeps it; l 100
+# concurrent requests
 # for an IPv4 get 100 distinct ones, and a second burst uses up the pool:
 # the surplus gets 503 "IPv4 address pool exhausted".
 #
@@ -37,6 +38,7 @@ readonly HOST=127.0.0.1
 readonly WRONG_PASSWORD=wrong-password-7f3e
 ENROLL_POOL='"fd00:e::/48"'
 ENROLL_IPV4_POOL=198.18.0.0/25
+ENROLL_IPV4_RESERVED=198.18.0.1
 TOKEN=""
 
 state_lines() {
@@ -467,23 +469,32 @@ enroll_v4() {
     check_num "ipv4 $2: $3" "$code" -eq "$3"
 }
 
+# refused_v4 NAME IPV4 CODE MESSAGE: enroll_v4 answers CODE, its error
+# holding MESSAGE.
+refused_v4() {
+    local ok=0
+    enroll_v4 "$1" "$2" "$3" || ok=1
+    check "... says \"$4\"" error_says "$ET_TMP/$1.json" "$4" || ok=1
+    return "$ok"
+}
+
 step_k() {
     local ok=0 v4 addr code
     TOKEN="$(login e "$HOST")" || return 1
     enroll_v4 v4a auto 200 || return 1
     v4="$(jq -r .ipv4 "$ET_TMP/v4a.json")"
     addr="$(jq -r .address "$ET_TMP/v4a.json")"
-    check "auto: the lowest address of the pool, 198.18.0.1 (got $v4)" test "$v4" = 198.18.0.1 ||
-        ok=1
+    check "auto: the lowest free address of the pool, 198.18.0.2 (got $v4)" \
+        test "$v4" = 198.18.0.2 || ok=1
     check "the certificate holds it as its one IPv4 address" \
-        test "$(cert_ipv4s "$ET_TMP/v4a.pem")" = 198.18.0.1 || ok=1
+        test "$(cert_ipv4s "$ET_TMP/v4a.pem")" = 198.18.0.2 || ok=1
     check_cert v4a "$addr" || ok=1
     check "the state file records it" \
-        grep -q " $(cert_serial "$ET_TMP/v4a.pem") .* 198.18.0.1\$" "$ET_TMP/enrolled" || ok=1
-    check "list shows it" grep -q "^$addr  *198.18.0.1 " <(enroll_cli list) || ok=1
+        grep -q " $(cert_serial "$ET_TMP/v4a.pem") .* 198.18.0.2\$" "$ET_TMP/enrolled" || ok=1
+    check "list shows it" grep -q "^$addr  *198.18.0.2 " <(enroll_cli list) || ok=1
     enroll_v4 v4b auto 200 || ok=1
-    check "a second device gets another: 198.18.0.2" \
-        test "$(cert_ipv4s "$ET_TMP/v4b.pem")" = 198.18.0.2 || ok=1
+    check "a second device gets another: 198.18.0.3" \
+        test "$(cert_ipv4s "$ET_TMP/v4b.pem")" = 198.18.0.3 || ok=1
     enroll_v4 v4x 198.18.0.100 200 || ok=1
     check "exact: the address asked for" test "$(cert_ipv4s "$ET_TMP/v4x.pem")" = 198.18.0.100 ||
         ok=1
@@ -491,17 +502,13 @@ step_k() {
         ok=1
 
     cp "$ET_TMP/enrolled" "$ET_TMP/enrolled.before-k"
-    enroll_v4 v4dup 198.18.0.100 409 || ok=1
-    check "409 names the address" error_says "$ET_TMP/v4dup.json" \
-        "IPv4 address 198.18.0.100 is already enrolled" || ok=1
-    enroll_v4 v4out 198.18.0.200 403 || ok=1
-    check "... outside the pool, says so" error_says "$ET_TMP/v4out.json" \
-        "is not inside the IPv4 pool 198.18.0.0/25" || ok=1
-    enroll_v4 v4net 198.18.0.0 403 || ok=1
-    enroll_v4 v4bc 198.18.0.127 403 || ok=1
-    check "... the broadcast address is reserved" error_says "$ET_TMP/v4bc.json" "is reserved" ||
+    refused_v4 v4dup 198.18.0.100 409 "IPv4 address 198.18.0.100 is already enrolled" || ok=1
+    refused_v4 v4out 198.18.0.200 403 "is not inside the IPv4 pool 198.18.0.0/25" || ok=1
+    refused_v4 v4net 198.18.0.0 403 "IPv4 address 198.18.0.0 is reserved" || ok=1
+    refused_v4 v4bc 198.18.0.127 403 "IPv4 address 198.18.0.127 is reserved" || ok=1
+    refused_v4 v4res 198.18.0.1 403 "IPv4 address 198.18.0.1 is reserved" || ok=1
+    refused_v4 v4lo 127.0.0.1 400 "ipv4: 127.0.0.1 is not a routable unicast IPv4 address" ||
         ok=1
-    enroll_v4 v4lo 127.0.0.1 400 || ok=1
     check "state file unchanged by the refusals" cmp "$ET_TMP/enrolled" \
         "$ET_TMP/enrolled.before-k" || ok=1
 
@@ -510,9 +517,9 @@ step_k() {
     check_num "renew: 200" "$code" -eq 200 || return 1
     jq -j .certificate "$ET_TMP/v4renew.json" >"$ET_TMP/v4renew.pem"
     check "renew keeps the IPv4 address (reply)" \
-        test "$(jq -r .ipv4 "$ET_TMP/v4renew.json")" = 198.18.0.1 || ok=1
+        test "$(jq -r .ipv4 "$ET_TMP/v4renew.json")" = 198.18.0.2 || ok=1
     check "renew keeps the IPv4 address (certificate)" \
-        test "$(cert_ipv4s "$ET_TMP/v4renew.pem")" = 198.18.0.1 || ok=1
+        test "$(cert_ipv4s "$ET_TMP/v4renew.pem")" = 198.18.0.2 || ok=1
     check "renew keeps the address" test "$(jq -r .address "$ET_TMP/v4renew.json")" = "$addr" ||
         ok=1
     return "$ok"
@@ -536,15 +543,17 @@ step_l() {
         in_ipv4_pool "$addr" || answered_ok=1
     done <"$ET_TMP/ipv4-l1"
     check "all in the pool's host addresses" test "$answered_ok" -eq 0 || ok=1
-    # .1, .2, .100 and these 100: 23 left of 126.
+    check_num "none is the reserved 198.18.0.1" "$(grep -c -x 198.18.0.1 "$ET_TMP/ipv4-l1")" \
+        -eq 0 || ok=1
+    # .1 reserved, .2, .3, .100 and these 100 taken: 22 left of 126.
     burst "$ET_TMP/burst-l2" 30 "$ET_TMP/burst4.req"
     n="$(answered ipv4 "$ET_TMP/burst-l2" | wc -l)"
-    check_num "the rest of the pool: 23 more" "$n" -eq 23 || ok=1
-    check_num "7 answers: IPv4 address pool exhausted" "$(find "$ET_TMP/burst-l2" -name '*.json' \
-        -exec jq -r .error {} + | grep -c -x 'IPv4 address pool exhausted')" -eq 7 || ok=1
+    check_num "the rest of the pool: 22 more" "$n" -eq 22 || ok=1
+    check_num "8 answers: IPv4 address pool exhausted" "$(find "$ET_TMP/burst-l2" -name '*.json' \
+        -exec jq -r .error {} + | grep -c -x 'IPv4 address pool exhausted')" -eq 8 || ok=1
     check_num "no IPv4 address held by two devices" \
         "$(state_ipv4_holders | awk '{ print $2 }' | sort | uniq -d | wc -l)" -eq 0 || ok=1
-    check_num "126 IPv4 addresses recorded" "$(state_ipv4_holders | wc -l)" -eq 126 || ok=1
+    check_num "125 IPv4 addresses recorded" "$(state_ipv4_holders | wc -l)" -eq 125 || ok=1
     return "$ok"
 }
 

@@ -80,6 +80,17 @@ void test_ipv4_pool(void**) {
                                             "t.conf");
     assert_true(c.has_value());
     assert_string_equal(c->ipv4_pool->to_string().c_str(), "198.18.0.0/24");
+    // `reserved` takes the router's IPv4 address too.
+    auto r = load_enroll_config_from_string(
+        with("  reserved = [ \"fd00:e::1\", \"198.18.0.1\" ];\n"), "/srv", "t.conf");
+    assert_true(r.has_value());
+    assert_int_equal(r->reserved.size(), 1);
+    assert_string_equal(r->reserved[0].to_string().c_str(), "fd00:e::1");
+    assert_int_equal(r->reserved_ipv4.size(), 1);
+    assert_true(r->reserved_ipv4[0] == (enftun::proto::Ipv4Addr{198, 18, 0, 1}));
+    expect_error(with("  reserved = [ \"127.0.0.1\" ];\n"),
+                 "t.conf:8: enroll.reserved[0]: must be a unicast IPv6 address such as fd00::1 "
+                 "or a routable IPv4 address such as 198.18.0.1 (got \"127.0.0.1\")");
 }
 
 void test_example_config_loads(void**) {

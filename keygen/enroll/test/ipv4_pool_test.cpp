@@ -7,10 +7,10 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 using namespace enftun::enroll;
 using enftun::keygen::format_ipv4;
-using enftun::keygen::Ipv4Prefix;
 using enftun::keygen::Ipv4Request;
 using enftun::keygen::parse_ipv4_prefix;
 using enftun::keygen::parse_ipv4_request;
@@ -22,8 +22,8 @@ Ipv4Addr v4(const char* text) {
     return *enftun::keygen::parse_ipv4_addr(text);
 }
 
-std::optional<Ipv4Prefix> pool(const char* text) {
-    return *parse_ipv4_prefix(text);
+Ipv4Pool pool(const char* text, std::vector<Ipv4Addr> reserved = {}) {
+    return Ipv4Pool{*parse_ipv4_prefix(text), std::move(reserved)};
 }
 
 void expect_message(const std::string& got, const char* want) {
@@ -99,6 +99,20 @@ void test_network_and_broadcast_never_issued(void**) {
     assert_int_equal(ll.error().status, 403);
 }
 
+// The configured reserved addresses (the router's own): skipped by auto,
+// refused when asked for.
+void test_reserved_never_issued(void**) {
+    const auto none = [](const Ipv4Addr&) { return false; };
+    const auto p = pool("198.18.0.0/24", {v4("198.18.0.1"), v4("198.18.0.3")});
+    assert_string_equal(format_ipv4(*allocate_ipv4(p, Ipv4Request{}, none)).c_str(), "198.18.0.2");
+    const auto two_taken = [&](const Ipv4Addr& a) { return a == v4("198.18.0.2"); };
+    assert_string_equal(format_ipv4(*allocate_ipv4(p, Ipv4Request{}, two_taken)).c_str(),
+                        "198.18.0.4");
+    auto r = allocate_ipv4(p, *parse_ipv4_request("198.18.0.3"), none);
+    assert_int_equal(r.error().status, 403);
+    assert_string_equal(r.error().message.c_str(), "IPv4 address 198.18.0.3 is reserved");
+}
+
 void test_exhaustion_is_503(void**) {
     std::set<Ipv4Addr> taken;
     const auto is_taken = [&](const Ipv4Addr& a) { return taken.count(a) != 0; };
@@ -117,7 +131,7 @@ void test_exhaustion_is_503(void**) {
 
 void test_no_pool_refuses(void**) {
     const auto none = [](const Ipv4Addr&) { return false; };
-    auto r = allocate_ipv4(std::nullopt, Ipv4Request{}, none);
+    auto r = allocate_ipv4(Ipv4Pool{}, Ipv4Request{}, none);
     assert_int_equal(r.error().status, 403);
     assert_string_equal(r.error().message.c_str(),
                         "this service issues no IPv4 addresses (no ipv4_pool configured)");
@@ -173,6 +187,7 @@ int main() {
         cmocka_unit_test(test_auto_is_lowest_free_and_skips_network),
         cmocka_unit_test(test_exact_in_pool_free_taken_outside),
         cmocka_unit_test(test_network_and_broadcast_never_issued),
+        cmocka_unit_test(test_reserved_never_issued),
         cmocka_unit_test(test_exhaustion_is_503),
         cmocka_unit_test(test_no_pool_refuses),
         cmocka_unit_test(test_pool_prefix_parsing),

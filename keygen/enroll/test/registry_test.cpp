@@ -257,7 +257,10 @@ void test_enroll_with_ipv4(void** state) {
         registry.renew(renewed->serial, renewed->address, std::nullopt, key.get()).error().status,
         403);
     assert_true(registry.revoke(first->address).has_value());
-    assert_true(load_state(f.cfg.state_file)->holds_ipv4(*first->ipv4));
+    assert_int_equal(load_state(f.cfg.state_file)->ipv4_addresses().count(*first->ipv4), 1);
+    // Revoked: its IPv4 address, like its IPv6 one, is not handed out again.
+    const Ipv4Request same4{Ipv4Request::Kind::Exact, *first->ipv4};
+    assert_int_equal(registry.enroll("ops", any, same4, key.get()).error().status, 409);
 }
 
 void test_corrupt_state_is_500_and_unchanged(void** state) {
