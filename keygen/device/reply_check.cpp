@@ -42,42 +42,6 @@ bool has_san_ip(X509* cert, const proto::Ipv6Addr& addr) {
     return false;
 }
 
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, Free<GENERAL_NAMES_free>>;
-
-// A copy of cert whose subjectAltName lacks the 4-octet IP entries, for the
-// tunnel's IPv6 identity check: that check (tls/identity.cpp) may refuse
-// any IPv4 entry, and the copy is never signed, used or written.
-Outcome<tls::X509Ptr> without_ipv4_san(X509* cert) {
-    tls::X509Ptr copy(X509_dup(cert));
-    GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
-        X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
-    if (!names) {
-        ERR_clear_error();
-        return copy; // no subjectAltName: nothing to leave out
-    }
-    GeneralNamesPtr kept(sk_GENERAL_NAME_new_null());
-    if (!copy || !kept) {
-        return Failure{"out of memory copying the certificate"};
-    }
-    for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
-        const GENERAL_NAME* n = sk_GENERAL_NAME_value(names.get(), i);
-        if (n->type == GEN_IPADD && ASN1_STRING_length(n->d.iPAddress) == 4) {
-            continue;
-        }
-        GENERAL_NAME* dup = GENERAL_NAME_dup(n);
-        if (dup == nullptr || sk_GENERAL_NAME_push(kept.get(), dup) == 0) {
-            GENERAL_NAME_free(dup);
-            return Failure{"cannot copy the certificate's subjectAltName"};
-        }
-    }
-    if (X509_add1_ext_i2d(copy.get(), NID_subject_alt_name, kept.get(), 0, X509V3_ADD_REPLACE) !=
-        1) {
-        ERR_clear_error();
-        return Failure{"cannot copy the certificate's subjectAltName"};
-    }
-    return copy;
-}
-
 Outcome<std::optional<proto::Ipv4Addr>> check_ipv4(const ReplyContext& ctx, const Reply& reply,
                                                    X509* cert) {
     const auto found = san_ipv4s(cert);
@@ -150,11 +114,8 @@ bool is_one_of(X509* cert, const std::vector<tls::X509Ptr>& certs) {
 } // namespace
 
 Outcome<proto::Ipv6Addr> device_address(X509* cert) {
-    auto v6_only = without_ipv4_san(cert);
-    if (!v6_only) {
-        return v6_only.error();
-    }
-    auto addr = tls::address_from_cert(v6_only->get());
+    // The tunnel's own check; it leaves a 4-octet SAN entry to check_ipv4.
+    auto addr = tls::address_from_cert(cert);
     if (!addr) {
         return Failure{addr.error().what};
     }

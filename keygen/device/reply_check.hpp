@@ -57,8 +57,8 @@ struct CheckedReply {
 Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply);
 
 // A device certificate's IPv6 address, checked as the tunnel checks it
-// (tls::address_from_cert), with its IPv4 subjectAltName entry, if any,
-// left out of that check: IPv4 is checked here, on its own terms.
+// (tls::address_from_cert, which leaves IPv4 subjectAltName entries alone:
+// check_reply checks those on its own terms).
 // Errors: the tunnel's reason ("certificate Common Name is ...").
 Outcome<proto::Ipv6Addr> device_address(X509* cert);
 
