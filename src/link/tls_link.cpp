@@ -37,6 +37,12 @@ TlsLink::TlsLink(loop::Loop& loop, tls::TlsStream stream, Handler& handler, Opti
 void TlsLink::on_poll(int status, int events) {
     if (status < 0) {
         log_socket_error();
+        // A peer that refused us sends its alert and closes; our reply to
+        // its close can bring a reset (POLLERR) before we read the alert.
+        if (up_ && stream_.read_peer_alert()) {
+            fail_tls("socket error");
+            return;
+        }
         fail("socket error");
         return;
     }

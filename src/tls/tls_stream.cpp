@@ -124,7 +124,35 @@ IoResult TlsStream::write(Bytes buf) {
     if (SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
         return {Io::Done, n};
     }
-    return classify(0);
+    const int saved_errno = errno;
+    IoResult r = classify(0);
+    // A write the peer's end refused often follows the peer's fatal alert:
+    // the router refusing a certificate (revoked) once a TLS 1.3 client
+    // has finished its side and sent its first frames.
+    if (r.status == Io::Error && (saved_errno == EPIPE || saved_errno == ECONNRESET)) {
+        (void)read_peer_alert();
+    }
+    return r;
+}
+
+bool TlsStream::read_peer_alert() {
+    constexpr int kMaxReads = 64;       // bounded: 1 MiB of records at most
+    static std::uint8_t scratch[16384]; // one loop thread; what it gets is dropped
+    for (int i = 0; i < kMaxReads; ++i) {
+        clear_errors();
+        errno = 0;
+        std::size_t n = 0;
+        if (SSL_read_ex(ssl_.get(), scratch, sizeof scratch, &n) == 1) {
+            continue;
+        }
+        if (SSL_get_error(ssl_.get(), 0) != SSL_ERROR_SSL) {
+            ERR_clear_error();
+            return false;
+        }
+        (void)classify(0); // the alert (or the certificate check) becomes error()
+        return true;
+    }
+    return false;
 }
 
 void TlsStream::shutdown() {

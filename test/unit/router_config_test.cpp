@@ -68,7 +68,7 @@ void test_loads_full_router_config(void** state) {
     assert_int_equal(r.handshake_timeout.count(), 3000);
     assert_int_equal(r.idle_timeout.count(), 60000);
     assert_int_equal(r.mtu, 9000);
-    assert_int_equal(r.queue_limit, 1048576);
+    assert_int_equal(r.queue_limit, 524288);
     assert_int_equal(r.busy_poll_us, 300);
     assert_int_equal(r.protocol, 1);
     assert_int_equal(r.client_prefixes.size(), 2);
@@ -106,7 +106,7 @@ void test_router_defaults(void** state) {
     assert_int_equal(r.handshake_timeout.count(), 10000);
     assert_int_equal(r.idle_timeout.count(), 420000);
     assert_int_equal(r.mtu, 1500);
-    assert_int_equal(r.queue_limit, 262144);
+    assert_int_equal(r.queue_limit, 1048576);
     assert_int_equal(r.busy_poll_us, 0);
     assert_true(r.client_prefixes.empty());
     assert_true(r.ipv4_client_prefixes.empty()); // inner IPv4 off

@@ -530,6 +530,38 @@ void test_socket_drained_tells_an_empty_socket(void**) {
     assert_false(client.socket_drained());
 }
 
+// A TLS 1.3 client finishes its side before the server has checked its
+// certificate; the server refuses it (a fatal alert) and closes, and the
+// client's first write fails (EPIPE). The reason given must be the
+// server's alert, still unread in the socket, not "Broken pipe" (the
+// revoke_test race: "certificate revoked" lost to EPIPE under load).
+void test_failed_write_reports_the_peers_alert(void**) {
+    std::signal(SIGPIPE, SIG_IGN); // as the daemons do
+    int fds[2];
+    socket_pair(fds);
+    auto c = TlsStream::create(make_ctx(g->client_ctx, Role::Client, g_pki->rogue_client),
+                               UniqueFd(fds[0]));
+    auto s =
+        TlsStream::create(make_ctx(g->server_ctx, Role::Server, g_pki->router), UniqueFd(fds[1]));
+    assert_true(c.has_value() && s.has_value());
+    TlsStream& client = g->client_stream.emplace(std::move(*c));
+    TlsStream& server = g->server_stream.emplace(std::move(*s));
+    bool c_done = false;
+    bool s_failed = false;
+    for (int i = 0; i < 100 && !(c_done && s_failed); ++i) {
+        c_done = c_done || client.handshake().status == enftun::tls::Io::Done;
+        s_failed = s_failed || server.handshake().status == enftun::tls::Io::Error;
+    }
+    assert_true(c_done && s_failed);
+    g->server_stream.reset(); // the server closes its socket after the alert
+    const ByteVec data(1000, 0x11);
+    assert_int_equal(client.write(data).status, enftun::tls::Io::Error);
+    g->text = client.error();
+    print_message("client's reason: %s\n", g->text.c_str());
+    assert_non_null(std::strstr(g->text.c_str(), "alert"));
+    assert_null(std::strstr(g->text.c_str(), "Broken pipe"));
+}
+
 void test_batch_larger_than_a_record(void**) {
     start_pair(g_pki->client);
     g->watchdog->run_until(both_up, "both links up");
@@ -695,6 +727,7 @@ int main() {
         cmocka_unit_test_setup_teardown(
             test_owner_flush_that_empties_the_writer_still_signals_drained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_drained_tells_an_empty_socket, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_write_reports_the_peers_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mismatched_key_is_refused, setup, teardown),

@@ -60,7 +60,10 @@ struct RouterConfig {
     // has to retransmit: an idle peer at its defaults is never dropped.
     std::chrono::milliseconds idle_timeout{420000};
     std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
-    std::size_t queue_limit = 262144; // bytes queued towards one client
+    // Bytes queued towards one client. 1 MiB: sixteen of protocol 2's 64 KiB
+    // super-packets; 256 KiB (four) dropped thousands a second in client →
+    // client bulk transfers (bench/README.md, "queue_limit").
+    std::size_t queue_limit = 1048576;
     // Spin window after a ping-pong packet (link/busy_poll.hpp); 0: off
     // (the default; an opt-in for latency, as the client's).
     std::uint32_t busy_poll_us = 0;

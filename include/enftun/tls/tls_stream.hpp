@@ -59,6 +59,12 @@ public:
     // context enables partial writes). After WantWrite, the next call may pass
     // a different buffer that starts with the same unsent bytes.
     IoResult write(Bytes buf);
+    // After the socket failed under a write (EPIPE, ECONNRESET: write()
+    // calls it then) or a poll: reads what the socket and OpenSSL's
+    // read-ahead still hold, at most 1 MiB, dropping data. True if that
+    // ended in a TLS error, the peer's fatal alert ("certificate revoked")
+    // most often, which error() then names instead of "Broken pipe".
+    bool read_peer_alert();
     // Sends close_notify once; best effort, never waits for the peer's.
     void shutdown();
     // Frees OpenSSL's record buffers if they hold nothing (SSL_free_buffers);
