@@ -40,10 +40,12 @@ export LC_ALL=C
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=hub_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+# shellcheck source-path=SCRIPTDIR source=transfer_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transfer_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
-readonly MTU=1500 TABLE=enftun_v4
+readonly MTU=1500 TABLE=enftun_v4 TL_IPERF_SIZE=10M
 readonly C1_V4=198.18.1.5 C2_V4=198.18.1.6 X_V4=198.18.1.7 RAW_V4=198.18.1.8
 readonly SPOOF_V4=198.18.1.99 GW_V4=198.18.0.1
 FAILED=0
@@ -79,49 +81,12 @@ write_confs() {
         cert="$PKI/x.pem" key="$PKI/x.key" protocol=1
 }
 
-# load_counters NS DEV: counts (from 0) IPv4 packets longer than the MTU
-# that its kernel took in from DEV, and (c) UDP to port 9 by source.
+# load_counters NS DEV: tl_load_counters for IPv4 packets longer than the
+# MTU, and (c) UDP to port 9 by source.
 load_counters() {
-    local ns="$1" dev="$2"
-    et_exec "$ns" nft delete table inet "$TABLE" 2>/dev/null || true # from 0 again
-    et_exec "$ns" nft -f - <<EOF
-table inet $TABLE {
-    counter big {}
-    counter spoofed {}
-    counter genuine {}
-    chain pre {
-        type filter hook prerouting priority -500; policy accept;
-        iifname "$dev" meta nfproto ipv4 meta length > $MTU counter name "big"
-        iifname "$dev" ip saddr $SPOOF_V4 udp dport 9 counter name "spoofed"
-        iifname "$dev" ip saddr $RAW_V4 udp dport 9 counter name "genuine"
-    }
-}
-EOF
-}
-
-big() {
-    et_nft_counter "$1" "$TABLE" big
-}
-
-listening() {
-    [[ -n $(et_exec "$1" ss -Hltn "src $2:5201") ]]
-}
-
-# iperf NS DST [ARGS]: one bounded IPv4 transfer to DST's iperf3 server.
-iperf() {
-    local ns="$1" dst="$2"
-    shift 2
-    et_exec "$ns" timeout 60 iperf3 -4 -c "$dst" -n 10M --connect-timeout 5000 "$@" \
-        >>"$ET_TMP/iperf.log" 2>&1
-}
-
-# no_csum_errors NS: the namespace's kernel counted no bad TCP or UDP checksum.
-no_csum_errors() {
-    local n
-    n="$(et_exec "$1" nstat -az TcpInCsumErrors UdpInCsumErrors IpExtInCsumErrors |
-        awk 'NR > 1 { s += $2 } END { print s + 0 }')"
-    [[ $n -eq 0 ]] || echo "    $1: $n checksum errors"
-    [[ $n -eq 0 ]]
+    tl_load_counters "$1" "$2" "meta nfproto ipv4" "counter spoofed {}
+    counter genuine {}" "iifname \"$2\" ip saddr $SPOOF_V4 udp dport 9 counter name \"spoofed\"
+        iifname \"$2\" ip saddr $RAW_V4 udp dport 9 counter name \"genuine\""
 }
 
 # rjson FILTER: jq -r FILTER on the router's `status --json`.
@@ -178,30 +143,30 @@ step_a() {
         session_route "$C1_V4"
     check "c2's /32 is a session route into the router TUN" et_wait_for -d router \
         session_route "$C2_V4"
-    check "c1 -> router TUN (10 MB)" iperf c1 "$GW_V4"
-    check "router TUN -> c1 (10 MB)" iperf c1 "$GW_V4" -R
-    check "c1 -> c2 (10 MB)" iperf c1 "$C2_V4"
-    check "c2 -> c1 (10 MB)" iperf c1 "$C2_V4" -R
-    echo "    IPv4 TUN packets > MTU: c1 $(big c1) c2 $(big c2) r $(big r)"
-    check "IPv4 super-packets reached c1's kernel whole" test "$(big c1)" -gt 0
-    check "IPv4 super-packets reached c2's kernel whole" test "$(big c2)" -gt 0
-    check "IPv4 super-packets reached the router's kernel whole" test "$(big r)" -gt 0
+    check "c1 -> router TUN (10 MB)" tl_iperf c1 "$GW_V4"
+    check "router TUN -> c1 (10 MB)" tl_iperf c1 "$GW_V4" -R
+    check "c1 -> c2 (10 MB)" tl_iperf c1 "$C2_V4"
+    check "c2 -> c1 (10 MB)" tl_iperf c1 "$C2_V4" -R
+    echo "    IPv4 TUN packets > MTU: c1 $(tl_big c1) c2 $(tl_big c2) r $(tl_big r)"
+    check "IPv4 super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
+    check "IPv4 super-packets reached c2's kernel whole" test "$(tl_big c2)" -gt 0
+    check "IPv4 super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
     local ns
     for ns in c1 c2 r; do
-        check "no checksum errors in $ns" no_csum_errors "$ns"
+        check "no checksum errors in $ns" tl_no_csum_errors "$ns"
     done
 }
 
 step_b() {
     echo "b. v1 client"
     check "x's TUN has its certificate's IPv4 address" has_v4 x "$X_V4"
-    check "c1 -> x (10 MB)" iperf c1 "$X_V4"
-    check "x -> c1 (10 MB)" iperf c1 "$X_V4" -R
-    check "router TUN -> x (10 MB)" iperf r "$X_V4"
-    echo "    x IPv4 TUN packets > MTU: $(big x)"
-    check "nothing longer than the MTU reached x's TUN" test "$(big x)" -eq 0
-    check "no checksum errors in x" no_csum_errors x
-    check "no checksum errors in c1" no_csum_errors c1
+    check "c1 -> x (10 MB)" tl_iperf c1 "$X_V4"
+    check "x -> c1 (10 MB)" tl_iperf c1 "$X_V4" -R
+    check "router TUN -> x (10 MB)" tl_iperf r "$X_V4"
+    echo "    x IPv4 TUN packets > MTU: $(tl_big x)"
+    check "nothing longer than the MTU reached x's TUN" test "$(tl_big x)" -eq 0
+    check "no checksum errors in x" tl_no_csum_errors x
+    check "no checksum errors in c1" tl_no_csum_errors c1
 }
 
 step_c() {
@@ -254,7 +219,7 @@ step_f() {
     et_daemon_stop dup
     check "c2 reconnected and holds it again" et_wait_for -t 30 -d router \
         session_v4_is fd00:e::6 "$C2_V4"
-    check "c1 -> c2 (10 MB)" iperf c1 "$C2_V4"
+    check "c1 -> c2 (10 MB)" tl_iperf c1 "$C2_V4"
     check "router still running" et_daemon_running router
 }
 
@@ -287,9 +252,9 @@ main() {
     et_daemon_start ip3r r iperf3 -s -B "$GW_V4"
     et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_V4"
     et_daemon_start ip3x x iperf3 -s -B "$X_V4"
-    et_wait_for -d ip3r listening r "$GW_V4"
-    et_wait_for -d ip3c2 listening c2 "$C2_V4"
-    et_wait_for -d ip3x listening x "$X_V4"
+    et_wait_for -d ip3r tl_iperf_listening r "$GW_V4"
+    et_wait_for -d ip3c2 tl_iperf_listening c2 "$C2_V4"
+    et_wait_for -d ip3x tl_iperf_listening x "$X_V4"
     step_a
     step_b
     step_c

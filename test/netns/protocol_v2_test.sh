@@ -30,6 +30,8 @@ export LC_ALL=C
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=hub_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+# shellcheck source-path=SCRIPTDIR source=transfer_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transfer_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
@@ -66,52 +68,6 @@ write_confs() {
         cert="$PKI/c2.pem" key="$PKI/c2.key" protocol="$c2_protocol"
 }
 
-start_router() {
-    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
-    et_wait_for -d router hub_router_listening
-}
-
-# load_counters NS DEV: counts (from 0) packets longer than the MTU that its kernel took
-# in from the tunnel TUN (prerouting sees a GSO packet whole).
-load_counters() {
-    local ns="$1" dev="$2"
-    et_exec "$ns" nft delete table inet "$TABLE" 2>/dev/null || true # from 0 again
-    et_exec "$ns" nft -f - <<EOF
-table inet $TABLE {
-    counter big {}
-    chain pre {
-        type filter hook prerouting priority -500; policy accept;
-        iifname "$dev" meta length > $MTU counter name "big"
-    }
-}
-EOF
-}
-
-big() {
-    et_nft_counter "$1" "$TABLE" big
-}
-
-listening() {
-    [[ -n $(et_exec "$1" ss -Hltn "src [$2]:5201") ]]
-}
-
-# iperf NS DST [ARGS]: one bounded transfer to DST's iperf3 server.
-iperf() {
-    local ns="$1" dst="$2"
-    shift 2
-    et_exec "$ns" timeout 60 iperf3 -6 -c "$dst" -n 20M --connect-timeout 5000 "$@" \
-        >>"$ET_TMP/iperf.log" 2>&1
-}
-
-# no_csum_errors NS: the namespace's kernel counted no bad TCP or UDP checksum.
-no_csum_errors() {
-    local n
-    n="$(et_exec "$1" nstat -az TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors |
-        awk 'NR > 1 { s += $2 } END { print s + 0 }')"
-    [[ $n -eq 0 ]] || echo "    $1: $n checksum errors"
-    [[ $n -eq 0 ]]
-}
-
 link_gone() {
     ! et_link_exists "$1" "$2"
 }
@@ -141,17 +97,17 @@ step_a() {
     echo "a. v2 <-> v2"
     check "c1's session is version 2" speaks_v2 "$C1_ADDR"
     check "c2's session is version 2" speaks_v2 "$C2_ADDR"
-    check "c1 -> router TUN (20 MB)" iperf c1 "$GW_ADDR"
-    check "router TUN -> c1 (20 MB)" iperf c1 "$GW_ADDR" -R
-    check "c1 -> c2 (20 MB)" iperf c1 "$C2_ADDR"
-    check "c2 -> c1 (20 MB)" iperf c1 "$C2_ADDR" -R
-    echo "    TUN packets > MTU: c1 $(big c1) c2 $(big c2) r $(big r)"
-    check "super-packets reached c1's kernel whole" test "$(big c1)" -gt 0
-    check "super-packets reached c2's kernel whole" test "$(big c2)" -gt 0
-    check "super-packets reached the router's kernel whole" test "$(big r)" -gt 0
+    check "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR"
+    check "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R
+    check "c1 -> c2 (20 MB)" tl_iperf c1 "$C2_ADDR"
+    check "c2 -> c1 (20 MB)" tl_iperf c1 "$C2_ADDR" -R
+    echo "    TUN packets > MTU: c1 $(tl_big c1) c2 $(tl_big c2) r $(tl_big r)"
+    check "super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
+    check "super-packets reached c2's kernel whole" test "$(tl_big c2)" -gt 0
+    check "super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
     local ns
     for ns in c1 c2 r; do
-        check "no checksum errors in $ns" no_csum_errors "$ns"
+        check "no checksum errors in $ns" tl_no_csum_errors "$ns"
     done
 }
 
@@ -205,7 +161,7 @@ step_b() {
     check "router still running" et_daemon_running router
     check "c1's session was never replaced" \
         test "$(et_log_count router "session up: $C1_ADDR ")" -eq "$c1_ups"
-    check "c1 still carries traffic (c1 -> c2, 20 MB)" iperf c1 "$C2_ADDR"
+    check "c1 still carries traffic (c1 -> c2, 20 MB)" tl_iperf c1 "$C2_ADDR"
 }
 
 step_c() {
@@ -214,17 +170,17 @@ step_c() {
     et_wait_for -t 10 link_gone c2 enf0 || true
     write_confs 2 1
     hub_start_client c2
-    load_counters c2 enf0
+    tl_load_counters c2 enf0
     et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
-    et_wait_for -d ip3c2 listening c2 "$C2_ADDR"
+    et_wait_for -d ip3c2 tl_iperf_listening c2 "$C2_ADDR"
     check "c2's session is version 1" speaks_v1 "$C2_ADDR"
-    check "c1 -> c2 (20 MB)" iperf c1 "$C2_ADDR"
-    check "c2 -> c1 (20 MB)" iperf c1 "$C2_ADDR" -R
-    check "router TUN -> c2 (20 MB)" iperf r "$C2_ADDR"
-    echo "    c2 TUN packets > MTU: $(big c2)"
-    check "nothing longer than the MTU reached c2's TUN" test "$(big c2)" -eq 0
-    check "no checksum errors in c2" no_csum_errors c2
-    check "no checksum errors in c1" no_csum_errors c1
+    check "c1 -> c2 (20 MB)" tl_iperf c1 "$C2_ADDR"
+    check "c2 -> c1 (20 MB)" tl_iperf c1 "$C2_ADDR" -R
+    check "router TUN -> c2 (20 MB)" tl_iperf r "$C2_ADDR"
+    echo "    c2 TUN packets > MTU: $(tl_big c2)"
+    check "nothing longer than the MTU reached c2's TUN" test "$(tl_big c2)" -eq 0
+    check "no checksum errors in c2" tl_no_csum_errors c2
+    check "no checksum errors in c1" tl_no_csum_errors c1
 }
 
 step_d() {
@@ -233,20 +189,20 @@ step_d() {
     ups="$(et_log_count router "session up: $C1_ADDR ")"
     et_daemon_stop router
     write_confs 1 1
-    start_router
+    hub_start_router
     check "c1 reconnected" \
         et_wait_for -t 30 -d router log_count_above router "session up: $C1_ADDR " "$ups"
     check "c1's session is version 1" speaks_v1 "$C1_ADDR"
-    load_counters c1 enf0
-    load_counters r enfr0
+    tl_load_counters c1 enf0
+    tl_load_counters r enfr0
     et_wait_for -d c1 et_exec c1 ping -6 -n -c 1 -W 1 "$GW_ADDR" >/dev/null
-    check "c1 -> router TUN (20 MB)" iperf c1 "$GW_ADDR"
-    check "router TUN -> c1 (20 MB)" iperf c1 "$GW_ADDR" -R
-    echo "    TUN packets > MTU: c1 $(big c1) r $(big r)"
-    check "nothing longer than the MTU reached c1's TUN" test "$(big c1)" -eq 0
-    check "nothing longer than the MTU reached the router's TUN" test "$(big r)" -eq 0
-    check "no checksum errors in c1" no_csum_errors c1
-    check "no checksum errors in r" no_csum_errors r
+    check "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR"
+    check "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R
+    echo "    TUN packets > MTU: c1 $(tl_big c1) r $(tl_big r)"
+    check "nothing longer than the MTU reached c1's TUN" test "$(tl_big c1)" -eq 0
+    check "nothing longer than the MTU reached the router's TUN" test "$(tl_big r)" -eq 0
+    check "no checksum errors in c1" tl_no_csum_errors c1
+    check "no checksum errors in r" tl_no_csum_errors r
 }
 
 main() {
@@ -260,16 +216,16 @@ main() {
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
         --router-ip fd00:102::1 "$PKI" c1="$C1_ADDR" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
     write_confs 2 2
-    start_router
+    hub_start_router
     hub_start_client c1
     hub_start_client c2
-    load_counters c1 enf0
-    load_counters c2 enf0
-    load_counters r enfr0
+    tl_load_counters c1 enf0
+    tl_load_counters c2 enf0
+    tl_load_counters r enfr0
     et_daemon_start ip3r r iperf3 -s -B "$GW_ADDR"
     et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
-    et_wait_for -d ip3r listening r "$GW_ADDR"
-    et_wait_for -d ip3c2 listening c2 "$C2_ADDR"
+    et_wait_for -d ip3r tl_iperf_listening r "$GW_ADDR"
+    et_wait_for -d ip3c2 tl_iperf_listening c2 "$C2_ADDR"
     step_a
     step_b
     et_daemon_stop ip3c2

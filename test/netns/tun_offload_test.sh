@@ -28,6 +28,8 @@ export LC_ALL=C
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=hub_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+# shellcheck source-path=SCRIPTDIR source=transfer_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transfer_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
@@ -52,61 +54,6 @@ write_confs() {
     sed -i "s/^  tun : {\$/&\n    offload = $1;/" "$ET_TMP/router.conf"
     sed -i "s/^tun : {\$/&\n  offload = $2;/" "$ET_TMP/c1.conf"
     grep -q "offload = $1;" "$ET_TMP/router.conf" && grep -q "offload = $2;" "$ET_TMP/c1.conf"
-}
-
-start_router() {
-    et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
-    et_wait_for -d router hub_router_listening
-}
-
-# start_client NAME: enftun in namespace NAME, with the routes enftun-setup adds.
-start_client() {
-    et_daemon_start "$1" "$1" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$1.conf"
-    et_wait_for -d "$1" et_link_up "$1" enf0
-    et_exec "$1" ip -6 route replace fd00:e::/64 dev enf0
-    et_exec "$1" ip -6 route replace fd00:f::/64 dev enf0
-    et_wait_for -d "$1" et_log_has "$1" "tunnel up"
-}
-
-# load_counters NS DEV: counts (from 0) packets longer than the MTU that its
-# kernel took in from the TUN (prerouting sees a GSO packet whole).
-load_counters() {
-    local ns="$1" dev="$2"
-    et_exec "$ns" nft delete table inet "$TABLE" 2>/dev/null || true # from 0 again
-    et_exec "$ns" nft -f - <<EOF
-table inet $TABLE {
-    counter big {}
-    chain pre {
-        type filter hook prerouting priority -500; policy accept;
-        iifname "$dev" meta length > $MTU counter name "big"
-    }
-}
-EOF
-}
-
-big() {
-    et_nft_counter "$1" "$TABLE" big
-}
-
-listening() {
-    [[ -n $(et_exec "$1" ss -Hltn "src [$2]:5201") ]]
-}
-
-# iperf NS DST [ARGS]: one bounded transfer to DST's iperf3 server.
-iperf() {
-    local ns="$1" dst="$2"
-    shift 2
-    et_exec "$ns" timeout 60 iperf3 -6 -c "$dst" -n 20M --connect-timeout 5000 "$@" \
-        >>"$ET_TMP/iperf.log" 2>&1
-}
-
-# no_csum_errors NS: the namespace's kernel counted no bad checksum.
-no_csum_errors() {
-    local n
-    n="$(et_exec "$1" nstat -az TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors |
-        awk 'NR > 1 { s += $2 } END { print s + 0 }')"
-    [[ $n -eq 0 ]] || echo "    $1: $n checksum errors"
-    [[ $n -eq 0 ]]
 }
 
 # client_status NAME JQ-FILTER / router_status JQ-FILTER: one status field.
@@ -134,20 +81,20 @@ step_a() {
     check "the router's status: TUN offload tso" \
         test "$(router_status .tun_offload | cut -d+ -f1)" = tso || ok=1
     split0="$(client_status c1 .tun.gso_rx_split)"
-    check "router TUN -> c1 (20 MB)" iperf c1 "$GW_ADDR" -R || ok=1
+    check "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R || ok=1
     split1="$(client_status c1 .tun.gso_rx_split)"
     check_num "c1 split the router's super-packets in user space" "$split1" -gt "$split0" || ok=1
-    check "c1 -> router TUN (20 MB)" iperf c1 "$GW_ADDR" || ok=1
-    check "c2 -> c1 through the router (20 MB)" iperf c2 "$C1_ADDR" || ok=1
+    check "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR" || ok=1
+    check "c2 -> c1 through the router (20 MB)" tl_iperf c2 "$C1_ADDR" || ok=1
     split2="$(client_status c1 .tun.gso_rx_split)"
     check_num "c1 split c2's super-packets in user space" "$split2" -gt "$split1" || ok=1
     check_num "c1 wrote none of them whole" "$(client_status c1 .tun.gso_rx_whole)" -eq 0 || ok=1
-    check_num "nothing longer than the MTU reached c1's kernel" "$(big c1)" -eq 0 || ok=1
+    check_num "nothing longer than the MTU reached c1's kernel" "$(tl_big c1)" -eq 0 || ok=1
     check_num "c1's TUN handed c1 no super-packet (average bytes)" \
         "$(tun_tx_avg c1 enf0)" -le "$MTU" || ok=1
     local ns
     for ns in c1 c2 r; do
-        check "no checksum errors in $ns" no_csum_errors "$ns" || ok=1
+        check "no checksum errors in $ns" tl_no_csum_errors "$ns" || ok=1
     done
     return "$ok"
 }
@@ -157,23 +104,23 @@ step_b() {
     ups="$(et_log_count router "session up: $C2_ADDR ")"
     et_daemon_stop router
     write_confs false true
-    start_router
+    hub_start_router
     check "c2 reconnected" \
         et_wait_for -t 30 -d router log_count_above router "session up: $C2_ADDR " "$ups" || ok=1
-    load_counters r enfr0
+    tl_load_counters r enfr0
     et_wait_for -d c2 et_exec c2 ping -6 -n -c 1 -W 1 "$GW_ADDR" >/dev/null || ok=1
     check "the router's status: TUN offload none" test "$(router_status .tun_offload)" = none ||
         ok=1
     split0="$(router_status .tun_gso.split)"
-    check "c2 -> router TUN (20 MB)" iperf c2 "$GW_ADDR" || ok=1
+    check "c2 -> router TUN (20 MB)" tl_iperf c2 "$GW_ADDR" || ok=1
     check_num "the router split c2's super-packets before its TUN" \
         "$(router_status .tun_gso.split)" -gt "$split0" || ok=1
     check_num "it wrote none of them whole" "$(router_status .tun_gso.whole)" -eq 0 || ok=1
-    check "router TUN -> c2 (20 MB)" iperf c2 "$GW_ADDR" -R || ok=1
-    check_num "nothing longer than the MTU reached r's kernel" "$(big r)" -eq 0 || ok=1
+    check "router TUN -> c2 (20 MB)" tl_iperf c2 "$GW_ADDR" -R || ok=1
+    check_num "nothing longer than the MTU reached r's kernel" "$(tl_big r)" -eq 0 || ok=1
     local ns
     for ns in r c2; do
-        check "no checksum errors in $ns" no_csum_errors "$ns" || ok=1
+        check "no checksum errors in $ns" tl_no_csum_errors "$ns" || ok=1
     done
     return "$ok"
 }
@@ -190,16 +137,16 @@ main() {
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
         --router-ip fd00:102::1 "$PKI" c1="$C1_ADDR" c2="$C2_ADDR" >/dev/null
     write_confs true false
-    start_router
-    start_client c1
-    start_client c2
-    load_counters c1 enf0
+    hub_start_router
+    hub_start_client c1
+    hub_start_client c2
+    tl_load_counters c1 enf0
     et_daemon_start ip3r r iperf3 -s -B "$GW_ADDR"
     et_daemon_start ip3c1 c1 iperf3 -s -B "$C1_ADDR"
     et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
-    et_wait_for -d ip3r listening r "$GW_ADDR"
-    et_wait_for -d ip3c1 listening c1 "$C1_ADDR"
-    et_wait_for -d ip3c2 listening c2 "$C2_ADDR"
+    et_wait_for -d ip3r tl_iperf_listening r "$GW_ADDR"
+    et_wait_for -d ip3c1 tl_iperf_listening c1 "$C1_ADDR"
+    et_wait_for -d ip3c2 tl_iperf_listening c2 "$C2_ADDR"
     run_step a "client without TUN offload, router and client with" step_a
     run_step b "router TUN without offload, client with" step_b
     et_summary tun_offload_test

@@ -37,6 +37,8 @@ export LC_ALL=C
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=hub_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+# shellcheck source-path=SCRIPTDIR source=transfer_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transfer_lib.sh"
 
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
@@ -62,26 +64,6 @@ check() {
     fi
 }
 
-# load_counters NS DEV: counts (from 0) UDP packets longer than the MTU
-# that its kernel took in from DEV (prerouting sees a GSO packet whole).
-load_counters() {
-    local ns="$1" dev="$2"
-    et_exec "$ns" nft delete table inet "$TABLE" 2>/dev/null || true
-    et_exec "$ns" nft -f - <<NFT
-table inet $TABLE {
-    counter big {}
-    chain pre {
-        type filter hook prerouting priority -500; policy accept;
-        iifname "$dev" meta l4proto udp meta length > $MTU counter name "big"
-    }
-}
-NFT
-}
-
-big() {
-    et_nft_counter "$1" "$TABLE" big
-}
-
 # transfer SRC_NS DST_NS DST_ADDR: the datagrams SRC_NS -> DST_ADDR all
 # arrived intact at the receiver in DST_NS.
 transfer() {
@@ -94,14 +76,6 @@ transfer() {
     et_daemon_stop "$name"
     grep -F "good=" "$(et_daemon_log "$name")" | sed 's/^/    /'
     [[ $ET_LAST_STATUS -eq 0 ]]
-}
-
-no_udp_csum_errors() {
-    local n
-    n="$(et_exec "$1" nstat -az UdpInCsumErrors Udp6InCsumErrors |
-        awk 'NR > 1 { s += $2 } END { print s + 0 }')"
-    [[ $n -eq 0 ]] || echo "    $1: $n UDP checksum errors"
-    [[ $n -eq 0 ]]
 }
 
 session_is_v2() {
@@ -119,16 +93,16 @@ step_d() {
     et_exec c2 ip -6 route replace fd00:e::/64 dev enf0
     et_exec c2 ip -6 route replace fd00:f::/64 dev enf0
     et_wait_for -d c2 et_log_has c2 "tunnel up"
-    load_counters c2 enf0
-    load_counters r enfr0
+    tl_load_counters c2 enf0 "meta l4proto udp"
+    tl_load_counters r enfr0 "meta l4proto udp"
     check "c2's session is version 2" session_is_v2 "$C2_ADDR"
     check "c2 -> router TUN: $((SENDS * SEGS)) datagrams intact" transfer c2 r "$GW_ADDR"
-    echo "    UDP packets > MTU from the router's TUN: $(big r)"
-    check "c2's TUN has no USO (its kernel segmented)" test "$(big r)" -eq 0
+    echo "    UDP packets > MTU from the router's TUN: $(tl_big r)"
+    check "c2's TUN has no USO (its kernel segmented)" test "$(tl_big r)" -eq 0
     check "c1 -> c2: $((SENDS * SEGS)) datagrams intact" transfer c1 c2 "$C2_ADDR"
-    echo "    UDP packets > MTU from c2's TUN: $(big c2)"
-    check "c2 split them: nothing longer than the MTU reached its TUN" test "$(big c2)" -eq 0
-    check "no UDP checksum errors in c2" no_udp_csum_errors c2
+    echo "    UDP packets > MTU from c2's TUN: $(tl_big c2)"
+    check "c2 split them: nothing longer than the MTU reached its TUN" test "$(tl_big c2)" -eq 0
+    check "no UDP checksum errors in c2" tl_no_csum_errors c2 UdpInCsumErrors Udp6InCsumErrors
 }
 
 link_gone() {
@@ -156,9 +130,9 @@ main() {
     et_wait_for -d router hub_router_listening
     hub_start_client c1
     hub_start_client c2
-    load_counters c1 enf0
-    load_counters c2 enf0
-    load_counters r enfr0
+    tl_load_counters c1 enf0 "meta l4proto udp"
+    tl_load_counters c2 enf0 "meta l4proto udp"
+    tl_load_counters r enfr0 "meta l4proto udp"
     check "c1's session is version 2" session_is_v2 "$C1_ADDR"
     check "c2's session is version 1" test -n "$(grep -F "session up: $C2_ADDR " \
         "$(et_daemon_log router)" | grep -v -F enftun/2)"
@@ -166,20 +140,20 @@ main() {
     echo "a. v2 <-> v2"
     check "c1 -> router TUN: $((SENDS * SEGS)) datagrams intact" transfer c1 r "$GW_ADDR"
     check "router TUN -> c1: $((SENDS * SEGS)) datagrams intact" transfer r c1 "$C1_ADDR"
-    echo "    UDP packets > MTU from the TUN: r $(big r) c1 $(big c1)"
-    check "UDP super-packets reached the router's kernel whole" test "$(big r)" -gt 0
-    check "UDP super-packets reached c1's kernel whole" test "$(big c1)" -gt 0
+    echo "    UDP packets > MTU from the TUN: r $(tl_big r) c1 $(tl_big c1)"
+    check "UDP super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
+    check "UDP super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
 
     echo "b. through a version-1 peer"
     check "c1 -> c2: $((SENDS * SEGS)) datagrams intact" transfer c1 c2 "$C2_ADDR"
     check "router TUN -> c2: $((SENDS * SEGS)) datagrams intact" transfer r c2 "$C2_ADDR"
-    echo "    UDP packets > MTU from c2's TUN: $(big c2)"
-    check "nothing longer than the MTU reached c2's TUN" test "$(big c2)" -eq 0
+    echo "    UDP packets > MTU from c2's TUN: $(tl_big c2)"
+    check "nothing longer than the MTU reached c2's TUN" test "$(tl_big c2)" -eq 0
 
     echo "c. checksums"
     local ns
     for ns in r c1 c2; do
-        check "no UDP checksum errors in $ns" no_udp_csum_errors "$ns"
+        check "no UDP checksum errors in $ns" tl_no_csum_errors "$ns" UdpInCsumErrors Udp6InCsumErrors
     done
     step_d
     echo "uso_test: $PASSED passed, $FAILED failed"
