@@ -7,6 +7,8 @@
 # (port 8443) on fd00:10{0,1,2}::1, which c1, c2 and x (the devices) reach
 # it at; the service's URL is the default keygen derives from remote.hosts. Pool fd00:e::/48, the router's
 # own fd00:e::1 reserved. An nftables counter in r counts TCP SYNs to 8443.
+# The router turns inner IPv4 on for 198.18.4.0/24 (ipv4_client_prefixes),
+# which covers the ipv4_pool (198.18.4.0/29) of the service step j starts.
 #
 # Steps:
 #  a. c1 enrolls with `auto` (over a longer, world-readable old key file,
@@ -35,6 +37,13 @@
 #     that does not match: enftun says why and keeps its identity and tunnel
 #  i. x signs itself a 10-day certificate offline (--ca-cert/--ca-key) and
 #     restarts enftun: a warning at start that it expires in 9 or 10 days
+#  j. IPv4 from enrolment to ping: a service with an ipv4_pool inside the
+#     router's ipv4_client_prefixes; a (in c1) and b (in c2) enroll with
+#     --ipv4 auto, n (in x) without; each runs a second enftun (enf1,
+#     route.allow_ipv4, set_address by default): a's and b's TUNs carry their
+#     certificates' IPv4, status --json shows each session's ipv4 (none for
+#     n), a and b ping each other with ping -4; n's IPv4 (from an address it
+#     put on its TUN itself) is dropped by the router as spoofed, its ping fails
 set -e -o pipefail
 export LC_ALL=C
 
@@ -49,6 +58,8 @@ readonly R_ADDR=fd00:e::1 X_ADDR=fd00:e::77 C2_NET=fd00:e:0:2::/64
 readonly SERVICE=fd00:100::1 C2_SIDE=fd00:101::1 # r as c1 and as c2 reach it
 readonly STUB="$ET_LIB_DIR/keygen/stub_server.py"
 readonly TABLE=keygen_test
+readonly V4_POOL=198.18.4.0/29 V4_ROUTER_PREFIX=198.18.4.0/24 V4_NET=fd00:e4::/64 V4_PORT=8445
+readonly N_V4=198.18.4.6 # an address n puts on its TUN; its certificate has none
 
 KEYGEN=""
 ENROLL=""
@@ -149,7 +160,7 @@ CONF
         >/dev/null
     et_daemon_start enroll r "$ENROLL" -c "$ET_TMP/pki/enroll.conf"
     write_router_conf "$ET_TMP/pki/router.conf" listen="$(IFS=,; echo "${HUB_ROUTER_ADDRS[*]}")" \
-        tun_dev=
+        tun_dev= ipv4_prefixes="$V4_ROUTER_PREFIX"
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/pki/router.conf"
     for ns in c1 c2 x; do
         mkdir -p "$ET_TMP/$ns"
@@ -445,6 +456,134 @@ step_expiry_warning() {
     return "$ok"
 }
 
+# ---------------------------------------------------------------- j: IPv4
+
+# r_side_of NS: the address of r that NS (c1, c2 or x) reaches it at.
+r_side_of() {
+    case "$1" in
+    c1) echo fd00:100::1 ;;
+    c2) echo fd00:101::1 ;;
+    x) echo fd00:102::1 ;;
+    *) et_die "r_side_of: $1" ;;
+    esac
+}
+
+# v4_keygen NS DIR ARGS...: enftun-keygen in NS for the device in
+# $ET_TMP/DIR (its enf1.conf), from the IPv4 service; exit status to KG_RC.
+v4_keygen() {
+    local ns="$1" dir="$2" server
+    shift 2
+    server="$(r_side_of "$ns")"
+    KG_RC=0
+    et_exec "$ns" "$KEYGEN" -c "$ET_TMP/$dir/enf1.conf" --server "https://[$server]:$V4_PORT" \
+        --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$@" >"$ET_TMP/$dir.out" 2>&1 \
+        </dev/null || KG_RC=$?
+}
+
+# rjson FILTER: jq -r FILTER on the router's `status --json`.
+rjson() {
+    "$ET_BIN_DIR/enftun-router" status -c "$ET_TMP/pki/router.conf" --json | jq -e -r "$1"
+}
+
+# session_ipv4 ADDR: the `ipv4` of ADDR's session ("none" without one; fails
+# when there is no session for ADDR).
+session_ipv4() {
+    rjson ".session_list[] | select(.address == \"$1\") | .ipv4 // \"none\""
+}
+
+session_ipv4_is() {
+    local got
+    got="$(session_ipv4 "$1")" && [[ $got == "$2" ]]
+}
+
+has_v4() {
+    et_exec "$1" ip -4 -o addr show dev enf1 | grep -qF " $2/32 "
+}
+
+ping4_once() {
+    et_exec "$1" ping -4 -n -c 1 -W 1 "$2"
+}
+
+spoofed_above() {
+    (($(rjson .dropped.spoofed) > $1))
+}
+
+step_ipv4_fleet() {
+    local ok=0 svc="$ET_TMP/v4svc" ns dir a6 b6 n6 a4 b4 spoofed
+    local -A ns_of=([v4a]=c1 [v4b]=c2 [v4n]=x)
+    mkdir -p "$svc"
+    cat >"$svc/enroll.conf" <<CONF
+enroll = {
+  listen = [ "fd00:100::1", "fd00:101::1", "fd00:102::1" ];
+  port = $V4_PORT;
+  cert_file = "$ET_TMP/pki/router.pem";
+  key_file = "$ET_TMP/pki/router.key";
+  ca_cert_file = "$ET_TMP/pki/ca.pem";
+  ca_key_file = "$ET_TMP/pki/ca.key";
+  crl_file = "crl.pem";
+  pool = [ "$V4_NET" ];
+  ipv4_pool = "$V4_POOL";
+};
+CONF
+    "$ENROLL" -c "$svc/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
+    et_daemon_start enroll-v4 r "$ENROLL" -c "$svc/enroll.conf"
+    et_wait_for -d enroll-v4 listening "$SERVICE" "$V4_PORT" || ok=1
+    for dir in v4a v4b v4n; do
+        mkdir -p "$ET_TMP/$dir"
+        cp "$ET_TMP/pki/ca.pem" "$ET_TMP/$dir/ca.pem"
+        write_client_conf "$ET_TMP/$dir/enf1.conf" dev=enf1 hosts="$(r_side_of "${ns_of[$dir]}")" \
+            prefixes="$V4_NET" cert=device.pem key=device.key allow_ipv4=true
+    done
+    v4_keygen c1 v4a --ipv4 auto auto
+    check_num "a enrolled with --ipv4 auto" "$KG_RC" -eq 0 || ok=1
+    v4_keygen c2 v4b --ipv4 auto auto
+    check_num "b enrolled with --ipv4 auto" "$KG_RC" -eq 0 || ok=1
+    v4_keygen x v4n auto
+    check_num "n enrolled without --ipv4" "$KG_RC" -eq 0 || ok=1
+    a6="$(cert_cn "$ET_TMP/v4a/device.pem")" a4="$(cert_ipv4 "$ET_TMP/v4a/device.pem")"
+    b6="$(cert_cn "$ET_TMP/v4b/device.pem")" b4="$(cert_ipv4 "$ET_TMP/v4b/device.pem")"
+    n6="$(cert_cn "$ET_TMP/v4n/device.pem")"
+    check "a got $a6 and $a4 of $V4_POOL" grep -qE '^198\.18\.4\.[1-6]$' <<<"$a4" || ok=1
+    check "b got $b6 and $b4 of $V4_POOL" grep -qE '^198\.18\.4\.[1-6]$' <<<"$b4" || ok=1
+    check "a's and b's IPv4 differ" test "$a4" != "$b4" || ok=1
+    check "n's certificate ($n6) has no IPv4" test -z "$(cert_ipv4 "$ET_TMP/v4n/device.pem")" ||
+        ok=1
+    ((ok == 0)) || return 1 # nothing to run the tunnels with
+
+    for dir in v4a v4b v4n; do
+        ns="${ns_of[$dir]}"
+        et_daemon_start "enftun-$dir" "$ns" "$ET_BIN_DIR/enftun" -c "$ET_TMP/$dir/enf1.conf"
+    done
+    for dir in v4a v4b v4n; do
+        ns="${ns_of[$dir]}"
+        check "$dir tunnel up" et_wait_for -d "enftun-$dir" et_log_has "enftun-$dir" "tunnel up" ||
+            ok=1
+        # What the host would add: the IPv4 network into the tunnel.
+        et_exec "$ns" ip -4 route replace "$V4_ROUTER_PREFIX" dev enf1 || ok=1
+    done
+    et_exec x ip -4 addr add "$N_V4/32" dev enf1 || ok=1
+    check "a's TUN has its certificate's IPv4 $a4" has_v4 c1 "$a4" || ok=1
+    check "b's TUN has its certificate's IPv4 $b4" has_v4 c2 "$b4" || ok=1
+    check "status --json: a's session has ipv4 $a4" \
+        et_wait_for -d router session_ipv4_is "$a6" "$a4" || ok=1
+    check "status --json: b's session has ipv4 $b4" \
+        et_wait_for -d router session_ipv4_is "$b6" "$b4" || ok=1
+    check "status --json: n's session has none" \
+        et_wait_for -d router session_ipv4_is "$n6" none || ok=1
+    check "a pings b's $b4 (ping -4)" et_wait_for -d router ping4_once c1 "$b4" || ok=1
+    check "b pings a's $a4 (ping -4)" et_wait_for -d router ping4_once c2 "$a4" || ok=1
+
+    spoofed="$(rjson .dropped.spoofed)" || ok=1
+    check_not "n's ping -4 to a fails" et_exec x ping -4 -n -c 2 -i 0.2 -W 1 "$a4" || ok=1
+    check "the router dropped n's IPv4 as spoofed (was $spoofed)" \
+        et_wait_for -d router spoofed_above "${spoofed:-0}" || ok=1
+    for dir in v4a v4b v4n; do
+        et_daemon_stop "enftun-$dir"
+    done
+    et_daemon_stop enroll-v4
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- main
 
 et_init
@@ -453,6 +592,7 @@ KEYGEN="$ET_BIN_DIR/enftun-keygen"
 ENROLL="$(find_enroll)"
 command -v python3 >/dev/null || et_skip "python3 not installed (the broken-server stub)"
 command -v nft >/dev/null || et_skip "nft not installed"
+command -v jq >/dev/null || et_skip "jq not installed (the router's status --json)"
 setup
 
 run_steps \
@@ -468,5 +608,6 @@ run_steps \
     "f2|a server with a certificate of another CA is refused, gets nothing|step_impostor|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
     "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g" \
-    "i|enftun warns at start about a certificate expiring within 30 days|step_expiry_warning|b"
+    "i|enftun warns at start about a certificate expiring within 30 days|step_expiry_warning|b" \
+    "j|IPv4 from enrolment to ping: --ipv4 auto devices ping -4, one without IPv4 dropped|step_ipv4_fleet|"
 et_summary keygen_test
