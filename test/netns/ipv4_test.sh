@@ -48,21 +48,7 @@ ET_WAIT_TIMEOUT=20
 readonly MTU=1500 TABLE=enftun_v4 TL_IPERF_SIZE=10M
 readonly C1_V4=198.18.1.5 C2_V4=198.18.1.6 X_V4=198.18.1.7 RAW_V4=198.18.1.8
 readonly SPOOF_V4=198.18.1.99 GW_V4=198.18.0.1
-FAILED=0
-PASSED=0
 PKI=""
-
-check() {
-    local desc="$1"
-    shift
-    if "$@"; then
-        echo "  ok: $desc"
-        PASSED=$((PASSED + 1))
-    else
-        echo "  not ok: $desc"
-        FAILED=$((FAILED + 1))
-    fi
-}
 
 # --------------------------------------------------------------- set-up
 
@@ -136,37 +122,37 @@ genuine_arrived() {
 
 step_a() {
     echo "a. v2 <-> v2, IPv4"
-    check "c1's TUN has its certificate's IPv4 address" has_v4 c1 "$C1_V4"
-    check "c2's TUN has its certificate's IPv4 address" has_v4 c2 "$C2_V4"
-    check "status --json shows c1's IPv4" session_v4_is fd00:e::5 "$C1_V4"
-    check "c1's /32 is a session route into the router TUN" et_wait_for -d router \
+    tally "c1's TUN has its certificate's IPv4 address" has_v4 c1 "$C1_V4"
+    tally "c2's TUN has its certificate's IPv4 address" has_v4 c2 "$C2_V4"
+    tally "status --json shows c1's IPv4" session_v4_is fd00:e::5 "$C1_V4"
+    tally "c1's /32 is a session route into the router TUN" et_wait_for -d router \
         session_route "$C1_V4"
-    check "c2's /32 is a session route into the router TUN" et_wait_for -d router \
+    tally "c2's /32 is a session route into the router TUN" et_wait_for -d router \
         session_route "$C2_V4"
-    check "c1 -> router TUN (10 MB)" tl_iperf c1 "$GW_V4"
-    check "router TUN -> c1 (10 MB)" tl_iperf c1 "$GW_V4" -R
-    check "c1 -> c2 (10 MB)" tl_iperf c1 "$C2_V4"
-    check "c2 -> c1 (10 MB)" tl_iperf c1 "$C2_V4" -R
+    tally "c1 -> router TUN (10 MB)" tl_iperf c1 "$GW_V4"
+    tally "router TUN -> c1 (10 MB)" tl_iperf c1 "$GW_V4" -R
+    tally "c1 -> c2 (10 MB)" tl_iperf c1 "$C2_V4"
+    tally "c2 -> c1 (10 MB)" tl_iperf c1 "$C2_V4" -R
     echo "    IPv4 TUN packets > MTU: c1 $(tl_big c1) c2 $(tl_big c2) r $(tl_big r)"
-    check "IPv4 super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
-    check "IPv4 super-packets reached c2's kernel whole" test "$(tl_big c2)" -gt 0
-    check "IPv4 super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
+    tally "IPv4 super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
+    tally "IPv4 super-packets reached c2's kernel whole" test "$(tl_big c2)" -gt 0
+    tally "IPv4 super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
     local ns
     for ns in c1 c2 r; do
-        check "no checksum errors in $ns" tl_no_csum_errors "$ns"
+        tally "no checksum errors in $ns" tl_no_csum_errors "$ns"
     done
 }
 
 step_b() {
     echo "b. v1 client"
-    check "x's TUN has its certificate's IPv4 address" has_v4 x "$X_V4"
-    check "c1 -> x (10 MB)" tl_iperf c1 "$X_V4"
-    check "x -> c1 (10 MB)" tl_iperf c1 "$X_V4" -R
-    check "router TUN -> x (10 MB)" tl_iperf r "$X_V4"
+    tally "x's TUN has its certificate's IPv4 address" has_v4 x "$X_V4"
+    tally "c1 -> x (10 MB)" tl_iperf c1 "$X_V4"
+    tally "x -> c1 (10 MB)" tl_iperf c1 "$X_V4" -R
+    tally "router TUN -> x (10 MB)" tl_iperf r "$X_V4"
     echo "    x IPv4 TUN packets > MTU: $(tl_big x)"
-    check "nothing longer than the MTU reached x's TUN" test "$(tl_big x)" -eq 0
-    check "no checksum errors in x" tl_no_csum_errors x
-    check "no checksum errors in c1" tl_no_csum_errors c1
+    tally "nothing longer than the MTU reached x's TUN" test "$(tl_big x)" -eq 0
+    tally "no checksum errors in x" tl_no_csum_errors x
+    tally "no checksum errors in c1" tl_no_csum_errors c1
 }
 
 step_c() {
@@ -178,9 +164,9 @@ step_c() {
     ET_STDIN="$ET_TMP/spoof.bin" et_daemon_start raw x timeout 60 openssl s_client -quiet \
         -nocommands -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -verify_return_error \
         -cert "$PKI/raw.pem" -key "$PKI/raw.key"
-    check "the packet from its own address reached c2" et_wait_for -d raw genuine_arrived
-    check "the spoofed one did not" test "$(et_nft_counter c2 "$TABLE" spoofed)" -eq 0
-    check "the router counted it spoofed" test "$(spoofed_drops)" -gt "$before"
+    tally "the packet from its own address reached c2" et_wait_for -d raw genuine_arrived
+    tally "the spoofed one did not" test "$(et_nft_counter c2 "$TABLE" spoofed)" -eq 0
+    tally "the router counted it spoofed" test "$(spoofed_drops)" -gt "$before"
     et_daemon_stop raw
 }
 
@@ -189,9 +175,9 @@ step_d() {
     ET_STDIN=/dev/null et_daemon_start out x timeout 20 openssl s_client -quiet -nocommands \
         -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -cert "$PKI/out.pem" \
         -key "$PKI/out.key"
-    check "refused in the handshake, with its reason" et_wait_for -d router et_log_has router \
+    tally "refused in the handshake, with its reason" et_wait_for -d router et_log_has router \
         "IPv4 address 198.18.2.9 outside router.ipv4_client_prefixes"
-    check "no session for it" test "$(et_log_count router "session up: fd00:e::9 ")" -eq 0
+    tally "no session for it" test "$(et_log_count router "session up: fd00:e::9 ")" -eq 0
     et_daemon_stop out
 }
 
@@ -201,10 +187,10 @@ step_e() {
         cert="$PKI/c1.pem" key="$PKI/c1.key" allow_ipv4=true
     sed -i 's|^tun : {|&\n  ipv4_address = "198.18.1.77";|' "$ET_TMP/bad.conf"
     et_daemon_start bad c1 "$ET_BIN_DIR/enftun" -c "$ET_TMP/bad.conf"
-    check "enftun exits" et_wait_for_exit bad
-    check "naming both addresses" et_log_has bad \
+    tally "enftun exits" et_wait_for_exit bad
+    tally "naming both addresses" et_log_has bad \
         "tun.ipv4_address 198.18.1.77 is not the certificate's IPv4 address $C1_V4"
-    check "no TUN was made" test -z "$(et_exec c1 ip -o link show enf9 2>/dev/null)"
+    tally "no TUN was made" test -z "$(et_exec c1 ip -o link show enf9 2>/dev/null)"
 }
 
 step_f() {
@@ -214,13 +200,13 @@ step_f() {
     ET_STDIN=/dev/null et_daemon_start dup x timeout 60 openssl s_client -quiet -nocommands \
         -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -cert "$PKI/dup.pem" \
         -key "$PKI/dup.key"
-    check "the newer session took c2's IPv4 address" et_wait_for -d router \
+    tally "the newer session took c2's IPv4 address" et_wait_for -d router \
         log_count_above router "session for $C2_V4 from [fd00:101::2]:" "$replaced"
     et_daemon_stop dup
-    check "c2 reconnected and holds it again" et_wait_for -t 30 -d router \
+    tally "c2 reconnected and holds it again" et_wait_for -t 30 -d router \
         session_v4_is fd00:e::6 "$C2_V4"
-    check "c1 -> c2 (10 MB)" tl_iperf c1 "$C2_V4"
-    check "router still running" et_daemon_running router
+    tally "c1 -> c2 (10 MB)" tl_iperf c1 "$C2_V4"
+    tally "router still running" et_daemon_running router
 }
 
 main() {
@@ -261,8 +247,7 @@ main() {
     step_d
     step_e
     step_f
-    echo "ipv4_test: $PASSED passed, $FAILED failed"
-    ((FAILED == 0))
+    et_check_summary ipv4_test
 }
 
 main "$@"

@@ -37,21 +37,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/transfer_lib.sh"
 ET_WAIT_TIMEOUT=20
 readonly MTU=1500 TABLE=enftun_v2
 readonly C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
-FAILED=0
-PASSED=0
 PKI=""
-
-check() {
-    local desc="$1"
-    shift
-    if "$@"; then
-        echo "  ok: $desc"
-        PASSED=$((PASSED + 1))
-    else
-        echo "  not ok: $desc"
-        FAILED=$((FAILED + 1))
-    fi
-}
 
 # --------------------------------------------------------------- set-up
 
@@ -95,19 +81,19 @@ speaks_v1() {
 
 step_a() {
     echo "a. v2 <-> v2"
-    check "c1's session is version 2" speaks_v2 "$C1_ADDR"
-    check "c2's session is version 2" speaks_v2 "$C2_ADDR"
-    check "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR"
-    check "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R
-    check "c1 -> c2 (20 MB)" tl_iperf c1 "$C2_ADDR"
-    check "c2 -> c1 (20 MB)" tl_iperf c1 "$C2_ADDR" -R
+    tally "c1's session is version 2" speaks_v2 "$C1_ADDR"
+    tally "c2's session is version 2" speaks_v2 "$C2_ADDR"
+    tally "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR"
+    tally "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R
+    tally "c1 -> c2 (20 MB)" tl_iperf c1 "$C2_ADDR"
+    tally "c2 -> c1 (20 MB)" tl_iperf c1 "$C2_ADDR" -R
     echo "    TUN packets > MTU: c1 $(tl_big c1) c2 $(tl_big c2) r $(tl_big r)"
-    check "super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
-    check "super-packets reached c2's kernel whole" test "$(tl_big c2)" -gt 0
-    check "super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
+    tally "super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
+    tally "super-packets reached c2's kernel whole" test "$(tl_big c2)" -gt 0
+    tally "super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
     local ns
     for ns in c1 c2 r; do
-        check "no checksum errors in $ns" tl_no_csum_errors "$ns"
+        tally "no checksum errors in $ns" tl_no_csum_errors "$ns"
     done
 }
 
@@ -139,12 +125,12 @@ malformed() {
     ET_STDIN="$file" et_daemon_start "$name" x timeout 60 openssl s_client -quiet -nocommands \
         -alpn enftun/2 -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" \
         -verify_return_error -cert "$PKI/impostor.pem" -key "$PKI/impostor.key"
-    check "$reason: x's session came up as version 2" \
+    tally "$reason: x's session came up as version 2" \
         et_wait_for -d router log_count_above router "session up: $X_ADDR " "$ups"
-    check "$reason: the router closed x's session" \
+    tally "$reason: the router closed x's session" \
         et_wait_for -d router log_count_above router "session closed: $X_ADDR " "$closed"
-    check "$reason: logged as a protocol error" et_log_has router "$reason"
-    check "$reason: counted" test "$(et_daemon_stat router protocol-errors)" -eq "$((errors + 1))"
+    tally "$reason: logged as a protocol error" et_log_has router "$reason"
+    tally "$reason: counted" test "$(et_daemon_stat router protocol-errors)" -eq "$((errors + 1))"
     et_daemon_stop "$name"
 }
 
@@ -158,10 +144,10 @@ step_b() {
     malformed bad2 "$ET_TMP/hdr_len.bin" "GSO header length disagrees with the headers"
     printf '\001\377\377\377' >"$ET_TMP/long.bin"
     malformed bad3 "$ET_TMP/long.bin" "frame longer than maximum"
-    check "router still running" et_daemon_running router
-    check "c1's session was never replaced" \
+    tally "router still running" et_daemon_running router
+    tally "c1's session was never replaced" \
         test "$(et_log_count router "session up: $C1_ADDR ")" -eq "$c1_ups"
-    check "c1 still carries traffic (c1 -> c2, 20 MB)" tl_iperf c1 "$C2_ADDR"
+    tally "c1 still carries traffic (c1 -> c2, 20 MB)" tl_iperf c1 "$C2_ADDR"
 }
 
 step_c() {
@@ -173,14 +159,14 @@ step_c() {
     tl_load_counters c2 enf0
     et_daemon_start ip3c2 c2 iperf3 -s -B "$C2_ADDR"
     et_wait_for -d ip3c2 tl_iperf_listening c2 "$C2_ADDR"
-    check "c2's session is version 1" speaks_v1 "$C2_ADDR"
-    check "c1 -> c2 (20 MB)" tl_iperf c1 "$C2_ADDR"
-    check "c2 -> c1 (20 MB)" tl_iperf c1 "$C2_ADDR" -R
-    check "router TUN -> c2 (20 MB)" tl_iperf r "$C2_ADDR"
+    tally "c2's session is version 1" speaks_v1 "$C2_ADDR"
+    tally "c1 -> c2 (20 MB)" tl_iperf c1 "$C2_ADDR"
+    tally "c2 -> c1 (20 MB)" tl_iperf c1 "$C2_ADDR" -R
+    tally "router TUN -> c2 (20 MB)" tl_iperf r "$C2_ADDR"
     echo "    c2 TUN packets > MTU: $(tl_big c2)"
-    check "nothing longer than the MTU reached c2's TUN" test "$(tl_big c2)" -eq 0
-    check "no checksum errors in c2" tl_no_csum_errors c2
-    check "no checksum errors in c1" tl_no_csum_errors c1
+    tally "nothing longer than the MTU reached c2's TUN" test "$(tl_big c2)" -eq 0
+    tally "no checksum errors in c2" tl_no_csum_errors c2
+    tally "no checksum errors in c1" tl_no_csum_errors c1
 }
 
 step_d() {
@@ -190,19 +176,19 @@ step_d() {
     et_daemon_stop router
     write_confs 1 1
     hub_start_router
-    check "c1 reconnected" \
+    tally "c1 reconnected" \
         et_wait_for -t 30 -d router log_count_above router "session up: $C1_ADDR " "$ups"
-    check "c1's session is version 1" speaks_v1 "$C1_ADDR"
+    tally "c1's session is version 1" speaks_v1 "$C1_ADDR"
     tl_load_counters c1 enf0
     tl_load_counters r enfr0
     et_wait_for -d c1 et_exec c1 ping -6 -n -c 1 -W 1 "$GW_ADDR" >/dev/null
-    check "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR"
-    check "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R
+    tally "c1 -> router TUN (20 MB)" tl_iperf c1 "$GW_ADDR"
+    tally "router TUN -> c1 (20 MB)" tl_iperf c1 "$GW_ADDR" -R
     echo "    TUN packets > MTU: c1 $(tl_big c1) r $(tl_big r)"
-    check "nothing longer than the MTU reached c1's TUN" test "$(tl_big c1)" -eq 0
-    check "nothing longer than the MTU reached the router's TUN" test "$(tl_big r)" -eq 0
-    check "no checksum errors in c1" tl_no_csum_errors c1
-    check "no checksum errors in r" tl_no_csum_errors r
+    tally "nothing longer than the MTU reached c1's TUN" test "$(tl_big c1)" -eq 0
+    tally "nothing longer than the MTU reached the router's TUN" test "$(tl_big r)" -eq 0
+    tally "no checksum errors in c1" tl_no_csum_errors c1
+    tally "no checksum errors in r" tl_no_csum_errors r
 }
 
 main() {
@@ -231,8 +217,7 @@ main() {
     et_daemon_stop ip3c2
     step_c
     step_d
-    echo "protocol_v2_test: $PASSED passed, $FAILED failed"
-    ((FAILED == 0))
+    et_check_summary protocol_v2_test
 }
 
 main "$@"

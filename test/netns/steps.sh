@@ -9,6 +9,8 @@
 #                                 plus the tail of CMD's output)
 #   check_not DESC CMD...         CMD fails
 #   check_num DESC ACTUAL OP EXP  ACTUAL is a number and `test ACTUAL OP EXP`
+#   tally DESC CMD...             check, counted but never failing (a test
+#                                 without steps ends with et_check_summary)
 #   run_step ID TITLE FN [PREREQ] run FN, record "PASS: ID. TITLE" or FAIL;
 #                                 not run (FAIL) when step PREREQ did not pass
 #                                 or ET_STEP_BUDGET seconds are used up
@@ -70,6 +72,18 @@ check_num() {
         return 0
     fi
     _et_check_not_ok "$desc (got '$actual', want $op $expected)"
+}
+
+# tally DESC CMD...: check, for a test that reports per check rather than
+# per step: a failure is counted (et_check_summary), never returned.
+tally() {
+    check "$@" || true
+}
+
+# et_check_summary NAME: print the checks' count; fails if one failed.
+et_check_summary() {
+    echo "$1: $ET_CHECKS_PASSED passed, $ET_CHECKS_FAILED failed"
+    ((ET_CHECKS_FAILED == 0))
 }
 
 # log_count_above NAME FIXED-STRING N: the daemon's log holds the string on

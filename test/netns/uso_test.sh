@@ -48,21 +48,7 @@ readonly C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6 GW_ADDR=fd00:f::1
 TOOL="$(dirname "${BASH_SOURCE[0]}")/tools/udp_gso.py"
 TOOL_NO_USO="$(dirname "${BASH_SOURCE[0]}")/tools/no_uso.py"
 readonly TOOL TOOL_NO_USO
-FAILED=0
-PASSED=0
 PKI=""
-
-check() {
-    local desc="$1"
-    shift
-    if "$@"; then
-        echo "  ok: $desc"
-        PASSED=$((PASSED + 1))
-    else
-        echo "  not ok: $desc"
-        FAILED=$((FAILED + 1))
-    fi
-}
 
 # transfer SRC_NS DST_NS DST_ADDR: the datagrams SRC_NS -> DST_ADDR all
 # arrived intact at the receiver in DST_NS.
@@ -95,14 +81,14 @@ step_d() {
     et_wait_for -d c2 et_log_has c2 "tunnel up"
     tl_load_counters c2 enf0 "meta l4proto udp"
     tl_load_counters r enfr0 "meta l4proto udp"
-    check "c2's session is version 2" session_is_v2 "$C2_ADDR"
-    check "c2 -> router TUN: $((SENDS * SEGS)) datagrams intact" transfer c2 r "$GW_ADDR"
+    tally "c2's session is version 2" session_is_v2 "$C2_ADDR"
+    tally "c2 -> router TUN: $((SENDS * SEGS)) datagrams intact" transfer c2 r "$GW_ADDR"
     echo "    UDP packets > MTU from the router's TUN: $(tl_big r)"
-    check "c2's TUN has no USO (its kernel segmented)" test "$(tl_big r)" -eq 0
-    check "c1 -> c2: $((SENDS * SEGS)) datagrams intact" transfer c1 c2 "$C2_ADDR"
+    tally "c2's TUN has no USO (its kernel segmented)" test "$(tl_big r)" -eq 0
+    tally "c1 -> c2: $((SENDS * SEGS)) datagrams intact" transfer c1 c2 "$C2_ADDR"
     echo "    UDP packets > MTU from c2's TUN: $(tl_big c2)"
-    check "c2 split them: nothing longer than the MTU reached its TUN" test "$(tl_big c2)" -eq 0
-    check "no UDP checksum errors in c2" tl_no_csum_errors c2 UdpInCsumErrors Udp6InCsumErrors
+    tally "c2 split them: nothing longer than the MTU reached its TUN" test "$(tl_big c2)" -eq 0
+    tally "no UDP checksum errors in c2" tl_no_csum_errors c2 UdpInCsumErrors Udp6InCsumErrors
 }
 
 link_gone() {
@@ -133,31 +119,30 @@ main() {
     tl_load_counters c1 enf0 "meta l4proto udp"
     tl_load_counters c2 enf0 "meta l4proto udp"
     tl_load_counters r enfr0 "meta l4proto udp"
-    check "c1's session is version 2" session_is_v2 "$C1_ADDR"
-    check "c2's session is version 1" test -n "$(grep -F "session up: $C2_ADDR " \
+    tally "c1's session is version 2" session_is_v2 "$C1_ADDR"
+    tally "c2's session is version 1" test -n "$(grep -F "session up: $C2_ADDR " \
         "$(et_daemon_log router)" | grep -v -F enftun/2)"
 
     echo "a. v2 <-> v2"
-    check "c1 -> router TUN: $((SENDS * SEGS)) datagrams intact" transfer c1 r "$GW_ADDR"
-    check "router TUN -> c1: $((SENDS * SEGS)) datagrams intact" transfer r c1 "$C1_ADDR"
+    tally "c1 -> router TUN: $((SENDS * SEGS)) datagrams intact" transfer c1 r "$GW_ADDR"
+    tally "router TUN -> c1: $((SENDS * SEGS)) datagrams intact" transfer r c1 "$C1_ADDR"
     echo "    UDP packets > MTU from the TUN: r $(tl_big r) c1 $(tl_big c1)"
-    check "UDP super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
-    check "UDP super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
+    tally "UDP super-packets reached the router's kernel whole" test "$(tl_big r)" -gt 0
+    tally "UDP super-packets reached c1's kernel whole" test "$(tl_big c1)" -gt 0
 
     echo "b. through a version-1 peer"
-    check "c1 -> c2: $((SENDS * SEGS)) datagrams intact" transfer c1 c2 "$C2_ADDR"
-    check "router TUN -> c2: $((SENDS * SEGS)) datagrams intact" transfer r c2 "$C2_ADDR"
+    tally "c1 -> c2: $((SENDS * SEGS)) datagrams intact" transfer c1 c2 "$C2_ADDR"
+    tally "router TUN -> c2: $((SENDS * SEGS)) datagrams intact" transfer r c2 "$C2_ADDR"
     echo "    UDP packets > MTU from c2's TUN: $(tl_big c2)"
-    check "nothing longer than the MTU reached c2's TUN" test "$(tl_big c2)" -eq 0
+    tally "nothing longer than the MTU reached c2's TUN" test "$(tl_big c2)" -eq 0
 
     echo "c. checksums"
     local ns
     for ns in r c1 c2; do
-        check "no UDP checksum errors in $ns" tl_no_csum_errors "$ns" UdpInCsumErrors Udp6InCsumErrors
+        tally "no UDP checksum errors in $ns" tl_no_csum_errors "$ns" UdpInCsumErrors Udp6InCsumErrors
     done
     step_d
-    echo "uso_test: $PASSED passed, $FAILED failed"
-    ((FAILED == 0))
+    et_check_summary uso_test
 }
 
 main "$@"
