@@ -96,16 +96,11 @@ void test_client_ipv4_reads_the_certificate(void**) {
 }
 
 int setup(void**) {
-    g.emplace();
-    g->dir = test_certs::make_temp_dir();
-    g->ca = test_certs::make_ca("enftun test CA");
-    return g->dir.empty() || !g->ca ? -1 : 0;
+    return test_certs::make_dir_and_ca(g);
 }
 
 int teardown(void**) {
-    test_certs::remove_temp_dir(g->dir);
-    g.reset();
-    return 0;
+    return test_certs::remove_dir_and_state(g);
 }
 
 } // namespace

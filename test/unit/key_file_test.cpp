@@ -101,9 +101,7 @@ int setup(void**) {
 }
 
 int teardown(void**) {
-    test_certs::remove_temp_dir(g->dir);
-    g.reset();
-    return 0;
+    return test_certs::remove_dir_and_state(g);
 }
 
 } // namespace

@@ -292,9 +292,7 @@ int teardown(void**) {
     g->server.reset();
     g->client_ctx.reset();
     g->server_ctx.reset();
-    test_certs::remove_temp_dir(g->dir);
-    g.reset();
-    return 0;
+    return test_certs::remove_dir_and_state(g);
 }
 
 } // namespace

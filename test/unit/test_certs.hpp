@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -198,6 +199,24 @@ inline void remove_temp_dir(const std::string& dir) {
         std::error_code ec;
         std::filesystem::remove_all(dir, ec);
     }
+}
+
+// A fixture's folder and test CA (State has `dir` and `ca`), for cmocka's
+// setup: 0, or -1 if either could not be made.
+template <typename State>
+int make_dir_and_ca(std::optional<State>& g) {
+    g.emplace();
+    g->dir = make_temp_dir();
+    g->ca = make_ca("enftun test CA");
+    return g->dir.empty() || !g->ca ? -1 : 0;
+}
+
+// Its teardown: the folder and everything in it, then the state.
+template <typename State>
+int remove_dir_and_state(std::optional<State>& g) {
+    remove_temp_dir(g->dir);
+    g.reset();
+    return 0;
 }
 
 } // namespace test_certs
