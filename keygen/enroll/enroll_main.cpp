@@ -73,6 +73,10 @@ int serve(const enftun::enroll::EnrollConfig& cfg) {
 } // namespace
 
 int main(int argc, char** argv) {
+    // It holds the client CA's key: no core dump, no ptrace by our user.
+    if (!enftun::cli::harden_process()) {
+        return 1;
+    }
     static const option kOptions[] = {{"config", required_argument, nullptr, 'c'},
                                       {"verbose", no_argument, nullptr, 'v'},
                                       {"version", no_argument, nullptr, 'V'},

@@ -6,9 +6,16 @@
 
 namespace enftun::cli {
 
-int start_daemon(int argc, char** argv, int (*status_main)(int argc, char** argv)) {
+bool harden_process() {
     if (prctl(PR_SET_DUMPABLE, 0) != 0) {
         std::perror("prctl(PR_SET_DUMPABLE)");
+        return false;
+    }
+    return true;
+}
+
+int start_daemon(int argc, char** argv, int (*status_main)(int argc, char** argv)) {
+    if (!harden_process()) {
         return 1;
     }
     if (argc > 1 && std::string(argv[1]) == "status") {

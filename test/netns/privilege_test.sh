@@ -110,6 +110,10 @@ step_a() {
     check "bounding set: CAP_NET_ADMIN only" \
         grep -q -x 0000000000001000 <(status_field CapBnd) || ok=1
     check "no_new_privs" grep -q -x 1 <(status_field NoNewPrivs) || ok=1
+    # A process that is not dumpable (PR_SET_DUMPABLE 0: no core dump, no
+    # ptrace by its own user) has its /proc/PID files owned by root.
+    check "not dumpable: /proc/PID/environ belongs to root, not $SVC_UID" \
+        test "$(stat -c %u "/proc/$(et_daemon_pid enftun)/environ")" -eq 0 || ok=1
     check "ss shows fwmark:0x16b on the tunnel socket" tunnel_socket_marked || ok=1
     et_daemon_stop enftun
     return "$ok"

@@ -8,11 +8,14 @@
 
 namespace enftun::cli {
 
-// A daemon's first steps: no core dump (it would hold the private key and
-// the session keys) and no ptrace by other processes of our user
-// (PR_SET_DUMPABLE 0); then `PROGRAM status ...` goes to status_main with
-// argv from "status" on. Returns the exit status to leave with (1 when
-// prctl fails, with a line on stderr; status_main's), or -1 to go on.
+// No core dump (it would hold private keys and session keys) and no
+// ptrace by other processes of our user (PR_SET_DUMPABLE 0). False, with a
+// line on stderr, if prctl fails.
+bool harden_process();
+
+// A daemon's first steps: harden_process(); then `PROGRAM status ...` goes
+// to status_main with argv from "status" on. Returns the exit status to
+// leave with (1 when prctl fails; status_main's), or -1 to go on.
 int start_daemon(int argc, char** argv, int (*status_main)(int argc, char** argv));
 
 // The getopt cases every program shares, for a c its own switch does not
