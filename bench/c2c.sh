@@ -11,6 +11,11 @@
 # otherwise): one TCP stream c1 -> c2 and c2 -> c1 for BENCH_SECONDS (10)
 # s each, and the CPU seconds the router and the two clients spent on them,
 # per GB moved.
+#
+# For profiling the router's forwarding path: BENCH_ROUTER_WRAP is a command
+# prefix for the router (e.g. "valgrind --tool=callgrind
+# --callgrind-out-file=DIR/router.%p"), BENCH_PROTOCOLS the protocols to run
+# ("2 1" by default). A wrapped router gets 60 s to exit and write its output.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -21,6 +26,7 @@ source "$BENCH_HERE/../test/netns/lib.sh"
 source "$BENCH_HERE/lib/common.sh"
 
 ET_WAIT_TIMEOUT=20
+[[ -z ${BENCH_ROUTER_WRAP:-} ]] || ET_WAIT_TIMEOUT=60
 OUT="$BENCH_HERE/results/c2c-latest.json"
 readonly C1=fd00:e::5 C2=fd00:e::6
 
@@ -41,7 +47,9 @@ up() {
     local p="$1" dir="$ET_TMP/pki" n ns
     write_router_conf "$ET_TMP/r$p.conf" listen=fd00:100::1,fd00:101::1 address=fd00:e::1 \
         cert="$dir/router.pem" key="$dir/router.key" ca="$dir/ca.pem" tun_dev= protocol="$p"
-    et_daemon_start "r$p" r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/r$p.conf"
+    local -a wrap=()
+    read -r -a wrap <<<"${BENCH_ROUTER_WRAP:-}"
+    et_daemon_start "r$p" r "${wrap[@]}" "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/r$p.conf"
     et_wait_for -d "r$p" bench_listening r fd00:101::1 4443
     n=0
     for ns in c1 c2; do
@@ -62,7 +70,7 @@ down() {
         et_daemon_stop "$ns-$p" 5
         et_exec "$ns" ip link del enf0 2>/dev/null || true
     done
-    et_daemon_stop "r$p" 5
+    et_daemon_stop "r$p" "$([[ -n ${BENCH_ROUTER_WRAP:-} ]] && echo 60 || echo 5)"
 }
 
 cpu_s() {
@@ -108,7 +116,7 @@ main() {
     local bare rows=() p
     bare="$(bench_iperf c1 fd00:100::1)"
     et_daemon_stop iperf-r
-    for p in 2 1; do
+    for p in ${BENCH_PROTOCOLS:-2 1}; do
         up "$p"
         et_daemon_start "iperf-c2-$p" c2 iperf3 -s -B "$C2"
         et_wait_for -d "iperf-c2-$p" bench_listening c2 "$C2" 5201
