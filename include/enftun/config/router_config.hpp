@@ -59,7 +59,7 @@ struct RouterConfig {
     // plus its heartbeat timeout (15 s), with room for a heartbeat that TCP
     // has to retransmit: an idle peer at its defaults is never dropped.
     std::chrono::milliseconds idle_timeout{420000};
-    std::uint32_t mtu = 1500;         // largest IP packet accepted in a frame
+    std::uint32_t mtu = 1500; // largest IP packet accepted in a frame
     // Bytes queued towards one client. 1 MiB: sixteen of protocol 2's 64 KiB
     // super-packets; 256 KiB (four) dropped thousands a second in client →
     // client bulk transfers (bench/README.md, "queue_limit").
