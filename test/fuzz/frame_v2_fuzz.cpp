@@ -12,11 +12,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 
 #include "enftun/framing/frame.hpp"
 #include "enftun/framing/frame_v2.hpp"
 #include "enftun/proto/ip.hpp"
+#include "frame_walk.hpp"
 #include "fuzz_check.hpp"
 
 using namespace enftun;
@@ -25,11 +25,7 @@ namespace {
 
 constexpr std::size_t kCapacity = 16384 + framing::kMaxV2Frame;
 
-struct Outcome {
-    std::size_t frames = 0;
-    const char* error = nullptr;
-    std::size_t leftover = 0;
-};
+using Outcome = fuzz::FrameOutcome;
 
 void check_frame(const framing::FrameV2& f, Bytes at, std::size_t max_payload) {
     FUZZ_CHECK(f.consumed <= at.size());
@@ -48,22 +44,9 @@ void check_frame(const framing::FrameV2& f, Bytes at, std::size_t max_payload) {
 }
 
 Outcome walk(Bytes stream, std::size_t max_payload) {
-    Outcome o;
-    Bytes rest = stream;
-    for (;;) {
-        auto f = framing::parse_frame_v2(rest, max_payload);
-        if (!f) {
-            o.error = f.error().what;
-            return o;
-        }
-        if (!f->has_value()) {
-            o.leftover = rest.size();
-            return o;
-        }
-        check_frame(**f, rest, max_payload);
-        ++o.frames;
-        rest = rest.subspan((*f)->consumed);
-    }
+    return fuzz::walk_frames(
+        stream, [&](Bytes rest) { return framing::parse_frame_v2(rest, max_payload); },
+        [&](const framing::FrameV2& f, Bytes rest) { check_frame(f, rest, max_payload); });
 }
 
 Outcome feed(Bytes stream, std::size_t max_payload, std::uint32_t seed) {
@@ -113,12 +96,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Bytes stream(data + 3, size - 3);
     const Outcome a = walk(stream, max_payload);
     const Outcome b = feed(stream, max_payload, data[2]);
-    FUZZ_CHECK(a.frames == b.frames);
-    FUZZ_CHECK((a.error == nullptr) == (b.error == nullptr));
-    if (a.error != nullptr) {
-        FUZZ_CHECK(std::string_view(a.error) == b.error);
-    } else {
-        FUZZ_CHECK(a.leftover == b.leftover);
-    }
+    fuzz::expect_same_outcome(a, b);
     return 0;
 }

@@ -11,43 +11,27 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <string_view>
 
 #include "enftun/framing/frame.hpp"
 #include "enftun/proto/ip.hpp"
+#include "frame_walk.hpp"
 #include "fuzz_check.hpp"
 
 using namespace enftun;
 
 namespace {
 
-struct Outcome {
-    std::size_t frames = 0;
-    const char* error = nullptr; // parse error text, or nullptr
-    std::size_t leftover = 0;    // bytes of an incomplete last frame
-};
+using Outcome = fuzz::FrameOutcome;
 
 Outcome walk(Bytes stream, std::size_t max_payload) {
-    Outcome o;
-    Bytes rest = stream;
-    for (;;) {
-        auto f = framing::parse_frame(rest, max_payload);
-        if (!f) {
-            o.error = f.error().what;
-            return o;
-        }
-        if (!f->has_value()) {
-            o.leftover = rest.size();
-            return o;
-        }
-        const framing::Frame& fr = **f;
-        FUZZ_CHECK(fr.consumed == framing::kFrameHeaderLen + fr.payload.size());
-        FUZZ_CHECK(fr.consumed <= rest.size());
-        FUZZ_CHECK(fr.payload.size() >= 1 && fr.payload.size() <= max_payload);
-        FUZZ_CHECK(proto::check_ip_packet(fr.payload));
-        ++o.frames;
-        rest = rest.subspan(fr.consumed);
-    }
+    return fuzz::walk_frames(
+        stream, [&](Bytes rest) { return framing::parse_frame(rest, max_payload); },
+        [&](const framing::Frame& fr, Bytes rest) {
+            FUZZ_CHECK(fr.consumed == framing::kFrameHeaderLen + fr.payload.size());
+            FUZZ_CHECK(fr.consumed <= rest.size());
+            FUZZ_CHECK(fr.payload.size() >= 1 && fr.payload.size() <= max_payload);
+            FUZZ_CHECK(proto::check_ip_packet(fr.payload));
+        });
 }
 
 // Drains ready frames; each must equal the next frame of a fresh walk.
@@ -106,12 +90,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const Bytes stream(data + 4, size - 4);
     const Outcome a = walk(stream, max_payload);
     const Outcome b = feed(stream, max_payload, capacity, data[3]);
-    FUZZ_CHECK(a.frames == b.frames);
-    FUZZ_CHECK((a.error == nullptr) == (b.error == nullptr));
-    if (a.error != nullptr) {
-        FUZZ_CHECK(std::string_view(a.error) == b.error);
-    } else {
-        FUZZ_CHECK(a.leftover == b.leftover);
-    }
+    fuzz::expect_same_outcome(a, b);
     return 0;
 }

@@ -216,6 +216,20 @@ void start_pair(const Credentials& client_creds, TlsLink::Options opts = {}) {
     make_link(g->server, make_ctx(g->server_ctx, Role::Server, g_pki->router), fds[1], opts);
 }
 
+// A bare client and server TlsStream on one socketpair (no links), kept
+// in g->client_stream and g->server_stream.
+void start_stream_pair(const Credentials& client_creds) {
+    int fds[2];
+    socket_pair(fds);
+    auto c =
+        TlsStream::create(make_ctx(g->client_ctx, Role::Client, client_creds), UniqueFd(fds[0]));
+    auto s =
+        TlsStream::create(make_ctx(g->server_ctx, Role::Server, g_pki->router), UniqueFd(fds[1]));
+    assert_true(c.has_value() && s.has_value());
+    g->client_stream.emplace(std::move(*c));
+    g->server_stream.emplace(std::move(*s));
+}
+
 bool both_up() {
     return g->client.ups == 1 && g->server.ups == 1;
 }
@@ -489,15 +503,9 @@ void test_shutdown_after_failing_flush_reports_nothing(void**) {
 // only return EAGAIN: true after a read that emptied the socket, false
 // after one that left bytes in it (more than OpenSSL's read-ahead buffer).
 void test_socket_drained_tells_an_empty_socket(void**) {
-    int fds[2];
-    socket_pair(fds);
-    auto c =
-        TlsStream::create(make_ctx(g->client_ctx, Role::Client, g_pki->client), UniqueFd(fds[0]));
-    auto s =
-        TlsStream::create(make_ctx(g->server_ctx, Role::Server, g_pki->router), UniqueFd(fds[1]));
-    assert_true(c.has_value() && s.has_value());
-    TlsStream& client = g->client_stream.emplace(std::move(*c));
-    TlsStream& server = g->server_stream.emplace(std::move(*s));
+    start_stream_pair(g_pki->client);
+    TlsStream& client = *g->client_stream;
+    TlsStream& server = *g->server_stream;
     bool c_done = false;
     bool s_done = false;
     for (int i = 0; i < 100 && !(c_done && s_done); ++i) {
@@ -537,15 +545,9 @@ void test_socket_drained_tells_an_empty_socket(void**) {
 // revoke_test race: "certificate revoked" lost to EPIPE under load).
 void test_failed_write_reports_the_peers_alert(void**) {
     std::signal(SIGPIPE, SIG_IGN); // as the daemons do
-    int fds[2];
-    socket_pair(fds);
-    auto c = TlsStream::create(make_ctx(g->client_ctx, Role::Client, g_pki->rogue_client),
-                               UniqueFd(fds[0]));
-    auto s =
-        TlsStream::create(make_ctx(g->server_ctx, Role::Server, g_pki->router), UniqueFd(fds[1]));
-    assert_true(c.has_value() && s.has_value());
-    TlsStream& client = g->client_stream.emplace(std::move(*c));
-    TlsStream& server = g->server_stream.emplace(std::move(*s));
+    start_stream_pair(g_pki->rogue_client);
+    TlsStream& client = *g->client_stream;
+    TlsStream& server = *g->server_stream;
     bool c_done = false;
     bool s_failed = false;
     for (int i = 0; i < 100 && !(c_done && s_failed); ++i) {
