@@ -103,28 +103,41 @@ record_memory() {
     done
 }
 
+# per_gb TICKS BYTES: CPU seconds per GB.
+per_gb() {
+    awk -v d="$1" -v hz="$CLK_TCK" -v b="$2" 'BEGIN { if (b > 0) print d / hz / (b / 1e9) }'
+}
+
 # measure_traffic TOOL RUN TARGET: both iperf3 directions with CPU deltas,
 # then RTT and flood ping.
 measure_traffic() {
-    local tool="$1" run="$2" target="$3" has_procs=1 up down cpu0 cpu1
+    local tool="$1" run="$2" target="$3" has_procs=1 up down cpu0 cpu1 cpu2
     [[ $tool == bare ]] && has_procs=0
     ((has_procs == 0)) || cpu0="$(snapshot_cpu "$tool")"
     up="$(bench_iperf c "$target")"
+    ((has_procs == 0)) || cpu1="$(snapshot_cpu "$tool")"
     down="$(bench_iperf c "$target" -R)"
     bench_record "$tool" up_mbps "$run" "${up%% *}"
     bench_record "$tool" down_mbps "$run" "${down%% *}"
     if ((has_procs)); then
-        cpu1="$(snapshot_cpu "$tool")"
-        local -a a b
+        cpu2="$(snapshot_cpu "$tool")"
+        local -a a b c
         read -r -a a <<<"$cpu0"
         read -r -a b <<<"$cpu1"
+        read -r -a c <<<"$cpu2"
         local bytes=$((${up##* } + ${down##* }))
         local side i=0 secs
         for side in client server; do
-            secs="$(awk -v d=$((b[i] - a[i])) -v hz="$CLK_TCK" 'BEGIN { print d / hz }')"
+            secs="$(awk -v d=$((c[i] - a[i])) -v hz="$CLK_TCK" 'BEGIN { print d / hz }')"
             bench_record "$tool" "${side}_cpu_s" "$run" "$secs"
-            bench_record "$tool" "${side}_cpu_s_per_gb" "$run" \
-                "$(awk -v s="$secs" -v b="$bytes" 'BEGIN { if (b > 0) print s / (b / 1e9) }')"
+            bench_record "$tool" "${side}_cpu_s_per_gb" "$run" "$(per_gb $((c[i] - a[i])) "$bytes")"
+            # Each direction alone, so the sending and the receiving end's
+            # costs show apart: protocol 2 changes what a receiver does per
+            # packet; a sender encrypts and sends the same bytes in either.
+            bench_record "$tool" "${side}_cpu_s_per_gb_up" "$run" \
+                "$(per_gb $((b[i] - a[i])) "${up##* }")"
+            bench_record "$tool" "${side}_cpu_s_per_gb_down" "$run" \
+                "$(per_gb $((c[i] - b[i])) "${down##* }")"
             i=$((i + 1))
         done
     fi

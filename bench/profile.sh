@@ -3,14 +3,16 @@
 # figures that do not depend on machine noise (a shared 2-core box makes
 # Mbit/s jump by 30% between runs; instruction and syscall counts do not).
 #
-#   sudo bench/profile.sh [-m callgrind|strace] [-n MBYTES] [-k DIR]
+#   sudo bench/profile.sh [-m callgrind|strace|perf] [-n MBYTES] [-k DIR]
 #
 #   -m callgrind  (default) valgrind --tool=callgrind: user-space instructions
 #                 per packet for client and router, and the top functions
 #   -m strace     strace -c -f: syscalls per packet, by syscall
+#   -m perf       perf record (cpu-clock): CPU time by library and function,
+#                 the kernel's share included (callgrind sees user space only)
 #   -n MBYTES     iperf3 bytes in each direction (default 100; callgrind
 #                 slows the daemons ~50x, so keep it small)
-#   -k DIR        keep the raw callgrind/strace output in DIR
+#   -k DIR        keep the raw callgrind/strace/perf output in DIR
 #
 # Workload, on the bench/tunnel.sh topology: iperf3 -n MBYTES client->router,
 # then router->client, then `ping -f -c 2000`. Figures are per MB through
@@ -35,7 +37,7 @@ MBYTES=100
 KEEP=""
 
 usage() {
-    sed -n '6,14p' "$0" >&2
+    sed -n '6,16p' "$0" >&2
     exit 2
 }
 
@@ -47,6 +49,7 @@ wrap() {
             --dump-instr=no --collect-jumps=no
         ;;
     strace) echo strace -c -f -o "$ET_TMP/$1.strace" ;;
+    perf) echo perf record -q -e cpu-clock -F 2000 -o "$ET_TMP/$1.perf" -- ;;
     esac
 }
 
@@ -78,7 +81,7 @@ stop_profiled() {
     local pid target
     pid="$(et_daemon_pid "$1")"
     target="$pid"
-    if [[ $MODE == strace ]]; then
+    if [[ $MODE == strace || $MODE == perf ]]; then
         target="$(pgrep -P "$pid" | head -n 1)"
     fi
     kill -TERM "$target" 2>/dev/null || true
@@ -117,6 +120,21 @@ report_strace() {
         sort -k2 -rn | head -n 10
 }
 
+# report_perf NAME PACKETS BYTES: where the daemon's CPU time went, kernel
+# and user space alike (cpu-clock samples: this VM has no hardware
+# counters), by library and by function.
+report_perf() {
+    local f="$ET_TMP/$1.perf" by_dso by_sym
+    by_dso="$(perf report -i "$f" --stdio -q --no-children --sort dso 2>/dev/null | grep -E '^ +[0-9]')"
+    by_sym="$(perf report -i "$f" --stdio -q --no-children --sort dso,sym 2>/dev/null | grep -E '^ +[0-9]')"
+    printf '%-8s %s cpu-clock samples at 2000 Hz\n' "$1" \
+        "$(perf script -i "$f" -F period 2>/dev/null | wc -l)"
+    echo "    by library:"
+    sed -n '1,8s/^/    /p' <<<"$by_dso"
+    echo "    by function:"
+    sed -n '1,30s/^/    /p' <<<"$by_sym"
+}
+
 main() {
     while getopts "m:n:k:h" opt; do
         case "$opt" in
@@ -126,10 +144,14 @@ main() {
         *) usage ;;
         esac
     done
-    [[ $MODE == callgrind || $MODE == strace ]] || usage
+    [[ $MODE == callgrind || $MODE == strace || $MODE == perf ]] || usage
     [[ $MBYTES =~ ^[1-9][0-9]{0,4}$ ]] || et_die "-n wants 1..99999"
     et_init
-    bench_require_tools iperf3 jq valgrind strace callgrind_annotate
+    case "$MODE" in
+    callgrind) bench_require_tools iperf3 jq valgrind callgrind_annotate ;;
+    strace) bench_require_tools iperf3 jq strace ;;
+    perf) bench_require_tools iperf3 jq perf ;;
+    esac
     bench_build
     bench_topology
     enftun_prepare

@@ -20,6 +20,10 @@ client_cpu_pct_1k_exchanges|client CPU at 1000 pings a second|% of a core|low
 server_cpu_pct_1k_exchanges|server CPU at 1000 pings a second|% of a core|low
 client_cpu_s_per_gb|client CPU per GB moved|s/GB|low
 server_cpu_s_per_gb|server CPU per GB moved|s/GB|low
+client_cpu_s_per_gb_up|client CPU per GB, client -> server (client sends)|s/GB|low
+server_cpu_s_per_gb_up|server CPU per GB, client -> server (server receives)|s/GB|low
+client_cpu_s_per_gb_down|client CPU per GB, server -> client (client receives)|s/GB|low
+server_cpu_s_per_gb_down|server CPU per GB, server -> client (server sends)|s/GB|low
 client_cpu_s|client CPU, both iperf3 runs|s|low
 server_cpu_s|server CPU, both iperf3 runs|s|low
 client_rss_startup_kib|client RSS peak, start-up|KiB|low
