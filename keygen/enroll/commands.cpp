@@ -1,6 +1,7 @@
 #include "enroll/commands.hpp"
 
 #include "common/atomic_file.hpp"
+#include "common/ipv4.hpp"
 #include "enroll/ca.hpp"
 #include "enroll/password.hpp"
 #include "enroll/registry.hpp"
@@ -14,6 +15,7 @@
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <optional>
 
 namespace enftun::enroll {
 
@@ -180,25 +182,32 @@ int list(const EnrollConfig& cfg, const std::vector<std::string>& args) {
     return 0;
 }
 
+// ADDRESS is a device's IPv6 address or the IPv4 address its certificates
+// carry: either revokes the certificates bound to it.
 int revoke(const EnrollConfig& cfg, const std::vector<std::string>& args) {
     if (args.size() != 2) {
-        return usage_error("usage: revoke ADDRESS");
+        return usage_error("usage: revoke ADDRESS|IPV4");
     }
-    const auto address = proto::Ipv6Addr::parse(args[1]);
-    if (!address) {
-        return usage_error(args[1] + " is not an IPv6 address");
+    const auto ipv6 = proto::Ipv6Addr::parse(args[1]);
+    std::optional<proto::Ipv4Addr> ipv4;
+    if (auto parsed = keygen::parse_ipv4_addr(args[1]); !ipv6 && parsed) {
+        ipv4 = *parsed;
+    }
+    if (!ipv6 && !ipv4) {
+        return usage_error(args[1] + " is not an IPv6 or IPv4 address");
     }
     auto ca = Ca::load(cfg.ca_cert_file, cfg.ca_key_file);
     if (!ca) {
         return fail(ca.error().message);
     }
     Registry registry(cfg, *ca);
-    auto revoked = registry.revoke(*address);
+    auto revoked = ipv6 ? registry.revoke(*ipv6) : registry.revoke(*ipv4);
     if (!revoked) {
         return fail(revoked.error().message);
     }
-    std::printf("revoked %zu certificate(s) of %s; %s rewritten\n", *revoked,
-                address->to_string().c_str(), cfg.crl_file.c_str());
+    const std::string name = ipv6 ? ipv6->to_string() : keygen::format_ipv4(*ipv4);
+    std::printf("revoked %zu certificate(s) of %s; %s rewritten\n", *revoked, name.c_str(),
+                cfg.crl_file.c_str());
     return 0;
 }
 

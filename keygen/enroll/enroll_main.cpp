@@ -24,7 +24,7 @@ void usage(FILE* out) {
                       "       enftun-enroll -c FILE user add NAME [--password-file F]\n"
                       "       enftun-enroll -c FILE user del NAME\n"
                       "       enftun-enroll -c FILE list\n"
-                      "       enftun-enroll -c FILE revoke ADDRESS\n"
+                      "       enftun-enroll -c FILE revoke ADDRESS|IPV4\n"
                       "       enftun-enroll --version | --help\n"
                       "options:\n"
                       "  -c, --config FILE   configuration file (libconfig syntax)\n"

@@ -1,6 +1,7 @@
 #include "enroll/registry.hpp"
 
 #include "common/atomic_file.hpp"
+#include "common/ipv4.hpp"
 #include "enftun/log/log.hpp"
 
 #include <openssl/rand.h>
@@ -129,13 +130,23 @@ keygen::Outcome<void> Registry::write_crl() {
 }
 
 keygen::Outcome<std::size_t> Registry::revoke(const proto::Ipv6Addr& address) {
+    return revoke_address(address, address.to_string());
+}
+
+keygen::Outcome<std::size_t> Registry::revoke(const proto::Ipv4Addr& address) {
+    return revoke_address(address, keygen::format_ipv4(address));
+}
+
+template <typename Addr>
+keygen::Outcome<std::size_t> Registry::revoke_address(const Addr& address,
+                                                      const std::string& text) {
     auto locked = lock_state();
     if (!locked) {
         return locked.error();
     }
     State& state = locked->state;
     if (!state.holds(address)) {
-        return keygen::Failure{address.to_string() + " is not enrolled"};
+        return keygen::Failure{text + " is not enrolled"};
     }
     // The IPv4 address of a revoked certificate stays taken, as its IPv6
     // address does (state.hpp).

@@ -49,10 +49,12 @@ public:
     // Rewrites crl_file from the state (all revoked serials).
     keygen::Outcome<void> write_crl();
 
-    // Marks address revoked in the state file and rewrites the CRL; for the
-    // CLI, safe while the service runs. Returns how many certificates were
-    // revoked. Errors: address never enrolled, I/O, signing.
+    // Marks the certificates of address (their IPv6 address, or their IPv4
+    // one) revoked in the state file and rewrites the CRL; for the CLI, safe
+    // while the service runs. Returns how many certificates were revoked
+    // (0: all were already). Errors: address never enrolled, I/O, signing.
     keygen::Outcome<std::size_t> revoke(const proto::Ipv6Addr& address);
+    keygen::Outcome<std::size_t> revoke(const proto::Ipv4Addr& address);
 
 private:
     // Both locks held and the state file's current content: what every
@@ -69,6 +71,9 @@ private:
     ApiResult<Certificate> issue_and_record(State& state, const Enrolment& enrolment,
                                             EVP_PKEY* key);
     keygen::Outcome<void> write_crl_locked(const State& state);
+    // revoke() for either kind of address; text is how errors name it.
+    template <typename Addr>
+    keygen::Outcome<std::size_t> revoke_address(const Addr& address, const std::string& text);
 
     const EnrollConfig& cfg_;
     const Ca& ca_;

@@ -88,6 +88,11 @@ bool State::holds(const proto::Ipv6Addr& addr) const {
                        [&](const Enrolment& e) { return e.address == addr; });
 }
 
+bool State::holds(const proto::Ipv4Addr& addr) const {
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const Enrolment& e) { return e.ipv4 == addr; });
+}
+
 std::set<proto::Ipv4Addr> State::ipv4_addresses() const {
     std::set<proto::Ipv4Addr> out;
     for (const auto& e : entries) {
@@ -108,6 +113,17 @@ std::size_t State::revoke(const proto::Ipv6Addr& addr) {
     std::size_t changed = 0;
     for (auto& e : entries) {
         if (e.address == addr && !e.revoked) {
+            e.revoked = true;
+            ++changed;
+        }
+    }
+    return changed;
+}
+
+std::size_t State::revoke(const proto::Ipv4Addr& addr) {
+    std::size_t changed = 0;
+    for (auto& e : entries) {
+        if (e.ipv4 == addr && !e.revoked) {
             e.revoked = true;
             ++changed;
         }

@@ -49,12 +49,15 @@ struct State {
     std::vector<Enrolment> entries;
 
     bool holds(const proto::Ipv6Addr& addr) const;
+    bool holds(const proto::Ipv4Addr& addr) const;
     // Every IPv4 address with a line: built once per allocation, which
     // then looks up each candidate in it (the pool fills from the bottom).
     std::set<proto::Ipv4Addr> ipv4_addresses() const;
     const Enrolment* by_serial(std::string_view serial) const;
-    // Marks every certificate of addr revoked; returns how many changed.
+    // Marks every certificate of addr (its IPv6 address, or its IPv4 one)
+    // revoked; returns how many changed.
     std::size_t revoke(const proto::Ipv6Addr& addr);
+    std::size_t revoke(const proto::Ipv4Addr& addr);
     std::vector<std::string> revoked_serials() const;
 };
 

@@ -7,6 +7,7 @@
 #include <array>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace enftun::router {
 
@@ -91,21 +92,32 @@ std::string limits_hit_text(const RouterStatus& st) {
     return out.empty() ? "none" : out;
 }
 
-// The session lines: a header and one row each, columns aligned.
+// The session lines: a header and one row each, columns aligned. The IPV4
+// column is there only when a listed session has an inner IPv4 address, so an
+// IPv6-only router's table has no empty column.
 std::string sessions_text(const RouterStatus& st) {
     if (st.session_list.empty() && st.sessions_omitted == 0) {
         return "no sessions\n";
     }
-    std::vector<std::array<std::string, 8>> rows;
-    rows.push_back({"ADDRESS", "PEER", "UPTIME", "RX", "TX", "QDROPS", "TLS", "PROTO"});
     std::size_t listed = std::min(st.session_list.size(), kTextSessions);
+    auto first = st.session_list.begin();
+    bool any_ipv4 = std::any_of(first, first + static_cast<std::ptrdiff_t>(listed),
+                                [](const SessionStatus& s) { return !s.ipv4.empty(); });
+    std::vector<std::vector<std::string>> rows;
+    rows.push_back({"ADDRESS", "PEER", "UPTIME", "RX", "TX", "QDROPS", "TLS", "PROTO"});
+    if (any_ipv4) {
+        rows.back().insert(rows.back().begin() + 1, "IPV4");
+    }
     for (std::size_t i = 0; i < listed; ++i) {
         const SessionStatus& s = st.session_list[i];
         rows.push_back({s.address, s.peer, human_duration(seconds(s.uptime_ms)),
                         human_bytes(s.rx_bytes), human_bytes(s.tx_bytes),
                         std::to_string(s.queue_drops), s.tls_version, std::to_string(s.protocol)});
+        if (any_ipv4) {
+            rows.back().insert(rows.back().begin() + 1, s.ipv4.empty() ? "-" : s.ipv4);
+        }
     }
-    std::array<std::size_t, 8> width{};
+    std::vector<std::size_t> width(rows.front().size(), 0);
     for (const auto& row : rows) {
         for (std::size_t c = 0; c < row.size(); ++c) {
             width[c] = std::max(width[c], row[c].size());

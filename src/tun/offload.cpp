@@ -49,6 +49,28 @@ proto::Ipv6Addr load_addr(Bytes b, std::size_t off) {
 
 } // namespace
 
+bool TunOffloads::takes_gso(std::uint8_t gso_type) const {
+    switch (gso_type & ~kGsoEcn) {
+    case kGsoTcpV4:
+    case kGsoTcpV6:
+        return tso();
+    case kGsoUdpL4:
+        return tso() && uso();
+    default:
+        return false;
+    }
+}
+
+TunOffloads probe_offloads(unsigned long wanted, const std::function<bool(unsigned long)>& set) {
+    for (unsigned long flags : {wanted | kTunFUso4 | kTunFUso6, wanted}) {
+        if (set(flags)) {
+            return TunOffloads{flags};
+        }
+    }
+    (void)set(0);
+    return TunOffloads{};
+}
+
 Result<VnetHdr> parse_vnet_hdr(Bytes b) {
     if (b.size() < kVnetHdrLen) {
         return make_error(Errc::Truncated, "shorter than a virtio-net header");

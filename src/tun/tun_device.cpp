@@ -24,6 +24,8 @@ constexpr std::size_t kStageSize = kVnetHdrLen + 65535 + 40;
 // (the peer's TunDevice completed them before sending).
 constexpr std::uint8_t kZeroVnetHdr[kVnetHdrLen] = {};
 
+static_assert(kTunFCsum == TUN_F_CSUM && kTunFTso4 == TUN_F_TSO4 && kTunFTso6 == TUN_F_TSO6);
+
 int attach(int fd, const std::string& name, short flags, ifreq& ifr) {
     ifr = ifreq{};
     ifr.ifr_flags = flags;
@@ -31,41 +33,35 @@ int attach(int fd, const std::string& name, short flags, ifreq& ifr) {
     return ioctl(fd, TUNSETIFF, &ifr);
 }
 
-// UDP segmentation offload on a TUN (linux/if_tun.h since Linux 6.2; the
-// Debian 12 headers are 6.1 and lack them).
-constexpr unsigned long kTunFUso4 = 0x20; // TUN_F_USO4
-constexpr unsigned long kTunFUso6 = 0x40; // TUN_F_USO6
-
 // enable_offload: with checksum and TCP/IPv6 segmentation offload the kernel
 // may give us partial checksums and super-packets (offload.hpp handles both),
-// and with USO (where the kernel has it) UDP super-packets too. True if USO
-// is on: such a TUN also takes UDP super-packets whole. TSO for IPv4 only
-// where inner IPv4 is in use (tso4): enftun carries IPv6, IPv4 only where
-// allowed. (Writes of TCP/IPv4 super-packets are taken either way.)
-bool enable_offload(int fd, bool tso4) {
+// and with USO (where the kernel has it) UDP super-packets too. Returns what
+// the kernel took (probe_offloads). TSO for IPv4 only where inner IPv4 is in
+// use (tso4): enftun carries IPv6, IPv4 only where allowed.
+TunOffloads enable_offload(int fd, bool tso4) {
     int hdr_len = static_cast<int>(kVnetHdrLen);
     if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) != 0) {
-        return false;
+        // No offload is safe without our header size: clear what an earlier
+        // open of a persistent device left on.
+        (void)ioctl(fd, TUNSETOFFLOAD, 0UL);
+        return TunOffloads{};
     }
-    const unsigned long base = TUN_F_CSUM | TUN_F_TSO6 | (tso4 ? TUN_F_TSO4 : 0);
-    if (ioctl(fd, TUNSETOFFLOAD, base | kTunFUso4 | kTunFUso6) == 0) {
-        return true;
+    const unsigned long base = kTunFCsum | kTunFTso6 | (tso4 ? kTunFTso4 : 0);
+    TunOffloads took = probe_offloads(
+        base, [fd](unsigned long flags) { return ioctl(fd, TUNSETOFFLOAD, flags) == 0; });
+    static bool logged = false;
+    if (!logged && !took.uso()) {
+        logged = true;
+        ENFTUN_LOG_DEBUG("TUN: the kernel took offloads 0x%lx (%s)", took.flags, took.name());
     }
-    if (errno == EINVAL) {
-        static bool logged = false;
-        if (!logged) {
-            logged = true;
-            ENFTUN_LOG_DEBUG("TUN: the kernel has no UDP segmentation offload (USO)");
-        }
-    }
-    ioctl(fd, TUNSETOFFLOAD, base);
-    return false;
+    return took;
 }
 
 } // namespace
 
-TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr, bool uso)
-    : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex), uso_(uso) {
+TunDevice::TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr,
+                     TunOffloads offloads)
+    : fd_(std::move(fd)), name_(std::move(name)), ifindex_(ifindex), offloads_(offloads) {
     if (vnet_hdr) {
         stage_ = std::make_unique_for_overwrite<std::uint8_t[]>(kStageSize);
     }
@@ -83,14 +79,15 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     // Probe: ask for the virtio-net header; a kernel (or device) that
     // refuses it gets plain packets (STYLE.md §2). One that takes the header
     // but refuses the offloads hands out headers that never ask for any,
-    // which read() handles alike (the fd cannot be attached a second time).
+    // which read() handles alike (the fd cannot be attached a second time),
+    // and gets no super-packets written (takes_gso() is false).
     ifreq ifr{};
     // Without options.offload the probe is skipped: plain packets.
     bool vnet =
         options.offload && attach(fd.get(), name, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifr) == 0;
-    bool uso = false;
+    TunOffloads offloads;
     if (vnet) {
-        uso = enable_offload(fd.get(), options.tso4);
+        offloads = enable_offload(fd.get(), options.tso4);
     } else if (attach(fd.get(), name, IFF_TUN | IFF_NO_PI, ifr) < 0) {
         return make_error(Errc::System, "TUNSETIFF failed (is the device ours to use?)", errno);
     } else {
@@ -102,7 +99,7 @@ Result<TunDevice> TunDevice::open(const std::string& dev_node, const std::string
     if (ifindex == 0) {
         return make_error(Errc::System, "TUN interface vanished after creation", errno);
     }
-    return TunDevice(std::move(fd), ifr.ifr_name, ifindex, vnet, uso);
+    return TunDevice(std::move(fd), ifr.ifr_name, ifindex, vnet, offloads);
 }
 
 Result<std::size_t> TunDevice::read(MutBytes buf) {

@@ -23,7 +23,10 @@
 # and `list`; an exact one; 409/403/400 refusals; renewal keeps it; l 100
 # concurrent requests
 # for an IPv4 get 100 distinct ones, and a second burst uses up the pool:
-# the surplus gets 503 "IPv4 address pool exhausted".
+# the surplus gets 503 "IPv4 address pool exhausted"; m `revoke 198.18.0.2`
+# revokes that address's two certificates (first and renewed) and only
+# those: list, CRL, renewal 403, the address stays taken (409), a second
+# revoke changes nothing; an IPv4 never enrolled exit 1, a prefix exit 2.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -557,6 +560,51 @@ step_l() {
     return "$ok"
 }
 
+# revoked_lines IPV4: the status column of `list` for each line of IPV4.
+revoked_lines() {
+    enroll_cli list | awk -v a="$1" '$2 == a { print $NF }' | sort | uniq -c | xargs
+}
+
+step_m() {
+    local ok=0 out code old_serial new_serial
+    old_serial="$(cert_serial "$ET_TMP/v4a.pem")"
+    new_serial="$(cert_serial "$ET_TMP/v4renew.pem")"
+    out="$(enroll_cli revoke 198.18.0.2)" || ok=1
+    check "revoke 198.18.0.2: both certificates (first and renewed)" grep -q -F \
+        "revoked 2 certificate(s) of 198.18.0.2; $ET_TMP/crl.pem rewritten" <<<"$out" || ok=1
+    check "list: both lines of 198.18.0.2 revoked" test "$(revoked_lines 198.18.0.2)" = \
+        "2 revoked" || ok=1
+    check "list: 198.18.0.3 still valid" test "$(revoked_lines 198.18.0.3)" = "1 valid" || ok=1
+    check "CRL verifies with the CA" openssl crl -in "$ET_TMP/crl.pem" -CAfile "$ET_TMP/pki/ca.pem" \
+        -noout || ok=1
+    openssl crl -in "$ET_TMP/crl.pem" -noout -text >"$ET_TMP/crl-m.txt"
+    check "CRL lists the first serial" grep -q "Serial Number: $old_serial" "$ET_TMP/crl-m.txt" ||
+        ok=1
+    check "CRL lists the renewed serial" grep -q "Serial Number: $new_serial" "$ET_TMP/crl-m.txt" ||
+        ok=1
+    check "CRL does not list 198.18.0.3's" not_in_crl "$(cert_serial "$ET_TMP/v4b.pem")" || ok=1
+    make_csr v4m
+    code="$(renew v4m "$ET_TMP/v4renew.pem" "$ET_TMP/v4renew.key")"
+    check_num "renew with the revoked certificate: 403" "$code" -eq 403 || ok=1
+    TOKEN="$(login e "$HOST")" || return 1
+    refused_v4 v4again 198.18.0.2 409 "IPv4 address 198.18.0.2 is already enrolled" || ok=1
+    check "again: nothing more" grep -q -F "revoked 0 certificate(s) of 198.18.0.2" \
+        <(enroll_cli revoke 198.18.0.2) || ok=1
+    check "an IPv4 address never enrolled: exit 1" exit_status 1 enroll_cli revoke 198.18.1.1 ||
+        ok=1
+    check "... says so" grep -q -F "198.18.1.1 is not enrolled" \
+        <(enroll_cli revoke 198.18.1.1 2>&1) || ok=1
+    check "a prefix: exit 2" exit_status 2 enroll_cli revoke 198.18.0.0/25 || ok=1
+    check "... says so" grep -q -F "198.18.0.0/25 is not an IPv6 or IPv4 address" \
+        <(enroll_cli revoke 198.18.0.0/25 2>&1) || ok=1
+    return "$ok"
+}
+
+# not_in_crl SERIAL: the CRL of step m does not list SERIAL.
+not_in_crl() {
+    ! grep -q "Serial Number: $1" "$ET_TMP/crl-m.txt"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -573,6 +621,7 @@ main() {
         "j|40 slowloris connections: real enrolment still served, slow ones closed|step_j|a"
         "k|IPv4 from ipv4_pool: auto, exact, refusals, renewal keeps it|step_k|a"
         "l|100 concurrent IPv4 requests: distinct; the pool used up: 503|step_l|k"
+        "m|revoke by IPv4: its certificates, the CRL, the address stays taken|step_m|k"
     )
     et_init
     et_require_bins enftun-enroll

@@ -15,7 +15,7 @@
 # can be.
 #
 #   a. v2 <-> v2: the TUNs carry the certificates' IPv4 addresses (/32),
-#      status --json shows them, and each is a /32 session route into the
+#      status --json and the status table (IPV4 column) show them, and each is a /32 session route into the
 #      router TUN (the only route to them there); c1 -> router TUN, router TUN -> c1,
 #      c1 -> c2, c2 -> c1 complete; c1, c2 and r received IPv4
 #      super-packets (> MTU: TSO4 on the sending TUN, whole across the
@@ -90,6 +90,14 @@ has_v4() {
     et_exec "$1" ip -4 -o addr show dev enf0 | grep -qF " $2/32 "
 }
 
+# text_row_has_v4 ADDR IPV4: `status` (the table) has an IPV4 column, and
+# the row of ADDR's session holds IPV4 there, next to ADDR.
+text_row_has_v4() {
+    "$ET_BIN_DIR/enftun-router" status -c "$ET_TMP/router.conf" >"$ET_TMP/status.txt"
+    grep -q -E "^ADDRESS +IPV4 +PEER " "$ET_TMP/status.txt" &&
+        grep -q -E "^$1 +${2//./\\.} +\[" "$ET_TMP/status.txt"
+}
+
 session_v4_is() {
     [[ $(rjson ".session_list[] | select(.address == \"$1\") | .ipv4") == "$2" ]]
 }
@@ -125,6 +133,8 @@ step_a() {
     tally "c1's TUN has its certificate's IPv4 address" has_v4 c1 "$C1_V4"
     tally "c2's TUN has its certificate's IPv4 address" has_v4 c2 "$C2_V4"
     tally "status --json shows c1's IPv4" session_v4_is fd00:e::5 "$C1_V4"
+    tally "status (table) shows c1's IPv4 next to its IPv6" text_row_has_v4 fd00:e::5 "$C1_V4"
+    tally "status (table) shows c2's IPv4 next to its IPv6" text_row_has_v4 fd00:e::6 "$C2_V4"
     tally "c1's /32 is a session route into the router TUN" et_wait_for -d router \
         session_route "$C1_V4"
     tally "c2's /32 is a session route into the router TUN" et_wait_for -d router \

@@ -151,6 +151,8 @@ step_a() {
         grep -q -E "^$C1_ADDR +\[fd00:100::2\]:[0-9]+ .* TLSv1.3 +2$" "$ET_TMP/status.txt" || ok=1
     check "the table has a line for c2's session" \
         grep -q -E "^$C2_ADDR +\[fd00:101::2\]:[0-9]+ .* TLSv1.3 +2$" "$ET_TMP/status.txt" || ok=1
+    check "no IPV4 column on an IPv6-only router" \
+        grep -q -E "^ADDRESS +PEER +UPTIME " "$ET_TMP/status.txt" || ok=1
     check_num "--metrics: enftun_router_sessions" "$(metric enftun_router_sessions)" -eq 2 || ok=1
     return "$ok"
 }

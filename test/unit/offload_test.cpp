@@ -5,7 +5,8 @@
 // sequence numbers, per-segment flags (FIN/PSH last, CWR first), checksums
 // that verify, payload bytes in order, and the malformed, unsupported and
 // too-small-buffer cases; software USO (GSO_UDP_L4) for IPv6 and IPv4: UDP
-// and IP lengths, checksums that verify, a short last datagram, bad headers.
+// and IP lengths, checksums that verify, a short last datagram, bad headers;
+// the offload probe (what a TUN took, and what may then be written whole).
 #include "enftun/proto/checksum.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/tun/offload.hpp"
@@ -340,6 +341,48 @@ void test_segment_larger_than_buffer_is_skipped(void**) {
                      static_cast<std::uint32_t>(kSeq + kMss));
 }
 
+// probe_offloads against a kernel that takes everything, one without USO,
+// and one that refuses every offload (the case a real kernel cannot be made
+// to produce, hence the fake): what it asked, what it reports, and which
+// super-packets may then be written whole.
+void test_probe_offloads(void**) {
+    const unsigned long wanted = kTunFCsum | kTunFTso6 | kTunFTso4;
+    std::vector<unsigned long> asked;
+    auto all = probe_offloads(wanted, [&](unsigned long f) {
+        asked.push_back(f);
+        return true;
+    });
+    assert_true(asked == std::vector<unsigned long>{wanted | kTunFUso4 | kTunFUso6});
+    assert_string_equal(all.name(), "tso+uso");
+    assert_true(all.takes_gso(kGsoTcpV6) && all.takes_gso(kGsoTcpV4 | kGsoEcn));
+    assert_true(all.takes_gso(kGsoUdpL4));
+    assert_false(all.takes_gso(kGsoNone));
+
+    asked.clear();
+    auto no_uso = probe_offloads(wanted, [&](unsigned long f) {
+        asked.push_back(f);
+        return (f & kTunFUso4) == 0;
+    });
+    assert_int_equal(asked.size(), 2);
+    assert_int_equal(no_uso.flags, wanted);
+    assert_string_equal(no_uso.name(), "tso");
+    assert_true(no_uso.takes_gso(kGsoTcpV6) && no_uso.takes_gso(kGsoTcpV4));
+    assert_false(no_uso.takes_gso(kGsoUdpL4));
+
+    asked.clear();
+    auto refused = probe_offloads(wanted, [&](unsigned long f) {
+        asked.push_back(f);
+        return f == 0; // clearing always works, as on a real TUN
+    });
+    // Both sets tried, then the offloads cleared.
+    assert_true(asked == (std::vector<unsigned long>{wanted | kTunFUso4 | kTunFUso6, wanted, 0}));
+    assert_int_equal(refused.flags, 0);
+    assert_string_equal(refused.name(), "none");
+    assert_false(refused.takes_gso(kGsoTcpV6));
+    assert_false(refused.takes_gso(kGsoTcpV4));
+    assert_false(refused.takes_gso(kGsoUdpL4));
+}
+
 } // namespace
 
 int main() {
@@ -353,6 +396,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_gso_ipv4_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_gso_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_gso_malformed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_probe_offloads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_larger_than_buffer_is_skipped, setup,
                                         teardown),
     };

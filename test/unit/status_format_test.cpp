@@ -78,6 +78,19 @@ void test_text_has_totals_and_sessions(void**) {
     assert_true(contains(format_status_text(sample(0, 0)), "\nno sessions\n"));
 }
 
+// An IPV4 column after ADDRESS once a listed session has an inner IPv4
+// address ("-" for one without); none on an IPv6-only router (above).
+void test_text_shows_ipv4_column(void**) {
+    RouterStatus st = sample(2, 0);
+    assert_false(format_status_text(st).find("IPV4") != std::string::npos);
+    st.session_list[1].ipv4 = "198.18.1.5";
+    std::string text = format_status_text(st);
+    assert_true(contains(text, "ADDRESS    IPV4        PEER"));
+    assert_true(contains(text, "fd00:e::1  -           [fd00:100::1]:40000"));
+    assert_true(contains(text, "fd00:e::2  198.18.1.5  [fd00:100::2]:40000  2m 5s   312 B  2.0 KiB"
+                               "  7       TLSv1.3  2\n"));
+}
+
 void test_text_lists_at_most_kTextSessions(void**) {
     std::string text = format_status_text(sample(kTextSessions + 5, 100));
     std::size_t rows = 0;
@@ -175,6 +188,7 @@ void test_metrics(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_has_totals_and_sessions),
+        cmocka_unit_test(test_text_shows_ipv4_column),
         cmocka_unit_test(test_text_lists_at_most_kTextSessions),
         cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_json_lists_at_most_kJsonSessions),

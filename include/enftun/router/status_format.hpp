@@ -2,7 +2,8 @@
 // printed from a RouterStatus snapshot (router_status.hpp); pure: no I/O.
 //
 //   status        a short table: totals, limits hit, then one line per
-//                 session, at most kTextSessions of them (the oldest)
+//                 session, at most kTextSessions of them (the oldest); an
+//                 IPV4 column only when a listed session has an inner IPv4
 //   status json   one JSON object (README "Router status" lists the
 //                 fields), at most kJsonSessions sessions in session_list
 //   metrics       OpenMetrics text: totals only, no per-session series (a

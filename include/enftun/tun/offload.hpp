@@ -23,6 +23,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 namespace enftun::tun {
 
@@ -35,6 +36,39 @@ constexpr std::uint8_t kGsoTcpV4 = 1;          // VIRTIO_NET_HDR_GSO_TCPV4
 constexpr std::uint8_t kGsoTcpV6 = 4;          // VIRTIO_NET_HDR_GSO_TCPV6
 constexpr std::uint8_t kGsoUdpL4 = 5;          // VIRTIO_NET_HDR_GSO_UDP_L4 (Linux 4.18)
 constexpr std::uint8_t kGsoEcn = 0x80;         // VIRTIO_NET_HDR_GSO_ECN
+
+// TUNSETOFFLOAD flags (linux/if_tun.h; the USO ones since Linux 6.2, which
+// Debian 12's 6.1 headers lack).
+constexpr unsigned long kTunFCsum = 0x01; // TUN_F_CSUM
+constexpr unsigned long kTunFTso4 = 0x02; // TUN_F_TSO4
+constexpr unsigned long kTunFTso6 = 0x04; // TUN_F_TSO6
+constexpr unsigned long kTunFUso4 = 0x20; // TUN_F_USO4
+constexpr unsigned long kTunFUso6 = 0x40; // TUN_F_USO6
+
+// What a TUN's TUNSETOFFLOAD took: the flags of the call that succeeded,
+// 0 when none did.
+struct TunOffloads {
+    unsigned long flags = 0;
+
+    bool tso() const { return (flags & kTunFTso6) != 0; }
+    bool uso() const { return (flags & (kTunFUso4 | kTunFUso6)) == (kTunFUso4 | kTunFUso6); }
+    // What the status shows: "tso+uso", "tso" (no USO) or "none".
+    const char* name() const { return !tso() ? "none" : uso() ? "tso+uso" : "tso"; }
+    // Whether a super-packet of this GSO type may be written whole: TCP
+    // (IPv6, and IPv4 too: the kernel takes TCPv4 GSO writes with TSO6 on)
+    // once the TUN took TSO, UDP only where it took USO. The kernel's write
+    // path does not look at these flags, but a TUN that refused them is one
+    // we cannot vouch for: its super-packets are split in user space.
+    bool takes_gso(std::uint8_t gso_type) const;
+};
+
+// The offload probe: TUNSETOFFLOAD (through set, which returns whether the
+// call succeeded; a fake in tests) with wanted plus USO, then wanted alone.
+// Returns what the first call that succeeded set; with neither, it asks
+// set(0) to clear what an earlier open of a persistent device left on, and
+// returns no offloads: the kernel then segments and checksums packets
+// before it hands them over, as on a TUN without the header.
+TunOffloads probe_offloads(unsigned long wanted, const std::function<bool(unsigned long)>& set);
 
 struct VnetHdr {
     std::uint8_t flags = 0;

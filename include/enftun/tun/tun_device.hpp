@@ -6,9 +6,11 @@
 // Offloads (offload.hpp): open() asks for IFF_VNET_HDR with checksum and
 // TCP/IPv6 segmentation offload (TCP/IPv4 too with OpenOptions::tso4; UDP
 // segmentation offload where the kernel has it), and falls back to plain packets when the kernel
-// refuses. With them one read() syscall may bring a 64 KiB TCP super-packet, kept in a staging
-// buffer and handed out one segment per read() call: while pending() is true, packets wait there
-// that no readable event will announce, so callers keep reading until it turns false.
+// refuses the header; a TUN that takes the header but refuses the offloads gets none (offloads()
+// says what it took, and super-packets to it are split in user space). With them one read() syscall
+// may bring a 64 KiB TCP super-packet, kept in a staging buffer and handed out one segment per
+// read() call: while pending() is true, packets wait there that no readable event will announce, so
+// callers keep reading until it turns false.
 #pragma once
 
 #include "enftun/tun/offload.hpp"
@@ -79,17 +81,21 @@ public:
 
     // Segments of an offloaded read not yet returned by read().
     bool pending() const { return !split_.done(); }
+    // Reads and writes carry the virtio-net header (read_whole() and
+    // write_gso() may be used); the offloads are what offloads() says.
     bool offload() const { return stage_ != nullptr; }
+    // The offloads the kernel took (TUNSETOFFLOAD): none without the header.
+    const TunOffloads& offloads() const { return offloads_; }
     // What the status shows: "tso+uso", "tso" (no USO) or "none".
-    const char* offload_name() const { return !offload() ? "none" : uso_ ? "tso+uso" : "tso"; }
-    // Whether write_gso() takes a super-packet of this GSO type whole: TCP
-    // wherever offload() is, UDP only where the kernel took USO.
+    const char* offload_name() const { return offloads_.name(); }
+    // Whether write_gso() takes a super-packet of this GSO type whole
+    // (TunOffloads::takes_gso): never on a TUN that refused the offloads.
     bool takes_gso(std::uint8_t gso_type) const {
-        return offload() && ((gso_type & ~kGsoEcn) != kGsoUdpL4 || uso_);
+        return offload() && offloads_.takes_gso(gso_type);
     }
 
 private:
-    TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr, bool uso);
+    TunDevice(UniqueFd fd, std::string name, unsigned ifindex, bool vnet_hdr, TunOffloads offloads);
     Result<std::size_t> read_offloaded(MutBytes buf);
     Result<std::size_t> write_with(const std::uint8_t* vnet, Bytes pkt);
     Result<WholeRead> take_whole(const VnetHdr& hdr, MutBytes pkt);
@@ -98,7 +104,7 @@ private:
     UniqueFd fd_;
     std::string name_;
     unsigned ifindex_ = 0;
-    bool uso_ = false;                      // TUNSETOFFLOAD took TUN_F_USO4 | TUN_F_USO6
+    TunOffloads offloads_;                  // what TUNSETOFFLOAD took; none without the header
     std::unique_ptr<std::uint8_t[]> stage_; // one offloaded read; null: no vnet header
     GsoSplitter split_;
     VnetHdr staged_hdr_;                      // header of the last read_whole()

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
 
 using namespace enftun::enroll;
@@ -263,6 +264,66 @@ void test_enroll_with_ipv4(void** state) {
     assert_int_equal(registry.enroll("ops", any, same4, key.get()).error().status, 409);
 }
 
+// The serials the CRL file lists, upper-case hex.
+std::vector<std::string> crl_serials(const std::string& path) {
+    auto text = enftun::keygen::read_file(path, 1 << 20);
+    assert_true(text.has_value());
+    enftun::tls::BioPtr bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+    std::unique_ptr<X509_CRL, enftun::Free<X509_CRL_free>> crl(
+        PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+    assert_non_null(crl.get());
+    std::vector<std::string> out;
+    STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(crl.get());
+    for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+        const X509_REVOKED* entry = sk_X509_REVOKED_value(revoked, i);
+        out.push_back(enftun::keygen::serial_hex(X509_REVOKED_get0_serialNumber(entry)));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Revoking by IPv4 address: the certificates that carry it (a renewal
+// included), and only those; the CRL lists their serials; the address
+// stays taken; again: nothing more; an IPv4 address never handed out:
+// an error naming it.
+void test_revoke_by_ipv4(void** state) {
+    Fixture& f = fx(state);
+    using enftun::keygen::Ipv4Request;
+    f.cfg.ipv4_pool = *enftun::keygen::parse_ipv4_prefix("198.18.0.0/29");
+    Registry registry(f.cfg, *f.ca);
+    const enftun::keygen::AddressRequest any{};
+    const std::optional<Ipv4Request> auto4 = Ipv4Request{};
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", any, auto4, key.get());
+    auto other = registry.enroll("ops", any, auto4, key.get());
+    assert_true(first.has_value() && other.has_value());
+    auto renewed = registry.renew(first->serial, first->address, first->ipv4, key.get());
+    assert_true(renewed.has_value());
+
+    auto revoked = registry.revoke(*first->ipv4);
+    assert_true(revoked.has_value());
+    assert_int_equal(*revoked, 2);
+    auto after = load_state(f.cfg.state_file);
+    assert_true(after->entries[0].revoked && after->entries[2].revoked);
+    assert_false(after->entries[1].revoked);
+    std::vector<std::string> want{first->serial, renewed->serial};
+    std::sort(want.begin(), want.end());
+    assert_true(crl_serials(f.cfg.crl_file) == want);
+    assert_int_equal(
+        registry.renew(renewed->serial, renewed->address, renewed->ipv4, key.get()).error().status,
+        403);
+    // Taken for good, as a revoked IPv6 address is.
+    const Ipv4Request same4{Ipv4Request::Kind::Exact, *first->ipv4};
+    assert_int_equal(registry.enroll("ops", any, same4, key.get()).error().status, 409);
+
+    auto again = registry.revoke(*first->ipv4);
+    assert_true(again.has_value());
+    assert_int_equal(*again, 0);
+    auto unknown = registry.revoke(*enftun::keygen::parse_ipv4_addr("198.18.0.6"));
+    assert_false(unknown.has_value());
+    assert_string_equal(unknown.error().message.c_str(), "198.18.0.6 is not enrolled");
+}
+
 void test_corrupt_state_is_500_and_unchanged(void** state) {
     Fixture& f = fx(state);
     (void)enftun::keygen::write_file_atomic(f.cfg.state_file, "garbage", 0600);
@@ -281,6 +342,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_issued_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crl_lists_revoked_serials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_revoke_by_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_with_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };

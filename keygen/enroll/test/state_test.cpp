@@ -146,6 +146,24 @@ void test_revoke_marks_every_certificate_of_the_address(void**) {
     assert_int_equal(serials.size(), 3);
 }
 
+// By IPv4: every certificate carrying that address, whatever its IPv6
+// address; holds() knows the IPv4 addresses with a line.
+void test_revoke_by_ipv4_marks_its_certificates(void**) {
+    State s = sample();
+    const auto v4 = *enftun::keygen::parse_ipv4_addr("198.18.0.1");
+    s.entries[0].ipv4 = v4;
+    s.entries[2].ipv4 = v4;
+    assert_true(s.holds(v4));
+    assert_false(s.holds(*enftun::keygen::parse_ipv4_addr("198.18.0.2")));
+    assert_int_equal(s.revoke(v4), 2);
+    assert_int_equal(s.revoke(v4), 0);
+    assert_true(s.entries[0].revoked && s.entries[2].revoked);
+    assert_int_equal(s.revoked_serials().size(), 3);
+    // A line without IPv4 is never matched by one.
+    State plain = sample();
+    assert_int_equal(plain.revoke(v4), 0);
+}
+
 void test_lock_is_exclusive_across_open_files(void** state) {
     const std::string path = dir_of(state) + "/enrolled";
     auto first = StateLock::acquire(path);
@@ -237,6 +255,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_missing_state_is_empty, setup, teardown),
         cmocka_unit_test(test_corrupt_state_is_an_error),
         cmocka_unit_test(test_revoke_marks_every_certificate_of_the_address),
+        cmocka_unit_test(test_revoke_by_ipv4_marks_its_certificates),
         cmocka_unit_test_setup_teardown(test_lock_is_exclusive_across_open_files, setup, teardown),
         cmocka_unit_test(test_password_hash_and_verify),
         cmocka_unit_test(test_password_rejects_malformed_and_costly),
