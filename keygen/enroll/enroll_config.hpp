@@ -33,7 +33,7 @@ struct EnrollConfig {
     std::uint32_t cert_days = 365;
     // Per listener: accepted connections that wait for one of its threads;
     // more are refused at once (BoundedPool).
-    std::uint32_t max_waiting_connections = 64;
+    std::uint32_t max_waiting_connections = 256;
 };
 
 // Errors (ConfigError, "FILE:LINE: KEY: reason"): unreadable file, syntax,

@@ -34,7 +34,7 @@ void test_defaults_and_paths(void**) {
     assert_int_equal(c->pool.size(), 1);
     assert_int_equal(c->pool[0].len, 64);
     assert_int_equal(c->reserved.size(), 0);
-    assert_int_equal(c->max_waiting_connections, 64);
+    assert_int_equal(c->max_waiting_connections, 256);
 }
 
 void expect_error(const std::string& text, const char* message) {
