@@ -1,7 +1,11 @@
 #include "enroll/conn_guard.hpp"
 
+#include <openssl/err.h>
+
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -17,6 +21,7 @@ int ctx_index() {
 }
 
 thread_local const SSL* t_current = nullptr; // this pool thread's connection
+thread_local bool t_refusing = false;        // inside run_refused()
 
 // The peer's source: its IPv4 address (as ::ffff:a.b.c.d) or its IPv6 /64.
 std::array<std::uint8_t, 16> source_of(int fd) {
@@ -51,7 +56,8 @@ int ConnectionGuard::ssl_index() {
     return index;
 }
 
-ConnectionGuard::ConnectionGuard(Limits limits) : limits_(limits) {
+ConnectionGuard::ConnectionGuard(Limits limits)
+    : limits_(limits), null_fd_(::open("/dev/null", O_RDWR | O_CLOEXEC)) {
     watchdog_ = std::thread([this] { watch(); });
 }
 
@@ -76,8 +82,35 @@ void ConnectionGuard::on_info(const SSL* ssl, int where, int /*ret*/) {
     }
     auto* guard =
         static_cast<ConnectionGuard*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_index()));
-    if (guard != nullptr) {
+    if (guard == nullptr) {
+        return;
+    }
+    if (t_refusing) {
+        guard->refuse(ssl);
+    } else {
         guard->admit(ssl);
+    }
+}
+
+void ConnectionGuard::run_refused(const std::function<void()>& job) {
+    t_refusing = true;
+    job();
+    t_refusing = false;
+    // The failed handshake's errors stay on this thread's queue otherwise.
+    ERR_clear_error();
+}
+
+void ConnectionGuard::refuse(const SSL* ssl) const {
+    const int fd = SSL_get_fd(ssl);
+    if (fd < 0) {
+        return;
+    }
+    // dup3 closes the socket and reuses its number atomically. Without
+    // /dev/null (no such device), shutdown(): the peer sees EOF too, but a
+    // ClientHello already received would still be read and answered into
+    // the shut socket.
+    if (!null_fd_.valid() || ::dup3(null_fd_.get(), fd, O_CLOEXEC) < 0) {
+        ::shutdown(fd, SHUT_RDWR);
     }
 }
 

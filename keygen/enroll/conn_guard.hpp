@@ -22,10 +22,22 @@
 // touches a descriptor that was closed and reused. header_done() is called
 // from the handler thread (httplib's pre-routing handler).
 //
+// Refusal (BoundedPool's overflow): run_refused() runs an httplib
+// connection job on the calling thread with a thread-local mark; at its
+// handshake start the guard puts /dev/null in place of the socket (dup3,
+// which closes the TCP connection: the peer sees a reset or EOF), so OpenSSL
+// reads EOF before a byte of the peer's and the handshake fails at once, no
+// key exchange or signature done. httplib then closes the descriptor (now
+// /dev/null's copy) as it does every connection's: nothing leaks, and the
+// descriptor number stays the job's until then, so no other connection's
+// socket can be hit.
+//
 // Threads: one watchdog thread of its own; everything else from httplib's
 // pool threads, under one mutex. No errors: a socket the guard cannot place
 // (no peer address) counts as one anonymous source.
 #pragma once
+
+#include "enftun/util/unique_fd.hpp"
 
 #include <openssl/ssl.h>
 
@@ -34,6 +46,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -58,6 +71,9 @@ public:
     void attach(SSL_CTX& ctx);
     // The calling thread's connection has sent its whole request header.
     void header_done();
+    // Runs job (an httplib connection job, which owns its socket) on this
+    // thread with its connection refused in the handshake, as above.
+    void run_refused(const std::function<void()>& job);
 
 private:
     using Clock = std::chrono::steady_clock;
@@ -75,11 +91,13 @@ private:
     static void on_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, long argl,
                         void* argp);
     void admit(const SSL* ssl);
+    void refuse(const SSL* ssl) const;
     void forget(const SSL* ssl);
     void uncount(Entry& e); // under mutex_
     void watch();
 
     Limits limits_;
+    UniqueFd null_fd_; // /dev/null, put in place of refused sockets
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;

@@ -14,6 +14,9 @@ using config::detail::Group;
 // Ten years: longer-lived device certificates would outlive any sane CA
 // rotation and make revocation lists the only defence for too long.
 constexpr std::uint32_t kMaxCertDays = 3650;
+// Each waiting connection holds a descriptor: more than this per listener
+// would only be a bigger target, never a faster service.
+constexpr std::uint32_t kMaxWaitingConnections = 4096;
 
 config::ValueResult<keygen::Ipv4Prefix> ipv4_pool_value(std::string_view text) {
     auto prefix = keygen::parse_ipv4_prefix(text);
@@ -70,14 +73,18 @@ void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
     c.users_file = g.path("users_file").value_or(base_dir + "/users");
     c.state_file = g.path("state_file").value_or(base_dir + "/enrolled");
     c.cert_days = g.integer("cert_days", std::uint32_t{1}, kMaxCertDays).value_or(c.cert_days);
+    c.max_waiting_connections =
+        g.integer("max_waiting_connections", std::uint32_t{0}, kMaxWaitingConnections)
+            .value_or(c.max_waiting_connections);
 }
 
 Result<EnrollConfig, ConfigError> load(const config::detail::Document& doc) {
     config::detail::Reader reader(doc);
     const Group root = Group::root(reader, {"enroll"});
-    const Group g = root.group("enroll", {"listen", "port", "cert_file", "key_file", "ca_cert_file",
-                                          "ca_key_file", "crl_file", "pool", "reserved",
-                                          "ipv4_pool", "users_file", "state_file", "cert_days"});
+    const Group g =
+        root.group("enroll", {"listen", "port", "cert_file", "key_file", "ca_cert_file",
+                              "ca_key_file", "crl_file", "pool", "reserved", "ipv4_pool",
+                              "users_file", "state_file", "cert_days", "max_waiting_connections"});
     if (!g.present()) {
         root.missing("enroll", "required group is missing");
     }

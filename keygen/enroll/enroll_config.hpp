@@ -31,10 +31,14 @@ struct EnrollConfig {
     std::string users_file;                      // default: "users" next to the config
     std::string state_file;                      // default: "enrolled" next to the config
     std::uint32_t cert_days = 365;
+    // Per listener: accepted connections that wait for one of its threads;
+    // more are refused at once (BoundedPool).
+    std::uint32_t max_waiting_connections = 256;
 };
 
 // Errors (ConfigError, "FILE:LINE: KEY: reason"): unreadable file, syntax,
-// missing `enroll` group, unknown keys, wrong types, out-of-range numbers,
+// missing `enroll` group, unknown keys, wrong types, out-of-range numbers
+// (max_waiting_connections: 0 to 4096),
 // malformed prefixes or addresses (ipv4_pool: common/ipv4.hpp's
 // parse_ipv4_prefix), an empty pool or listen list, a required
 // key missing (cert_file, key_file, ca_cert_file, ca_key_file, crl_file,

@@ -3,6 +3,7 @@
 #include "common/printable.hpp"
 #include "enftun/log/log.hpp"
 #include "enroll/conn_guard.hpp"
+#include "enroll/fd_limit.hpp"
 #include "enroll/request.hpp"
 
 #include <httplib.h>
@@ -26,11 +27,15 @@ constexpr time_t kWriteTimeoutSeconds = 10;
 // or three requests in all; the extra handshakes cost nothing that matters.
 constexpr std::size_t kKeepAliveMaxCount = 1;
 // Threads per listener: connections beyond this wait (in the kernel's
-// accept queue and httplib's job list) until a thread is free. The read
+// accept queue, and up to enroll.max_waiting_connections accepted ones in
+// BoundedPool's list) until a thread is free; more are refused. The read
 // timeout counts per read: ConnectionGuard bounds a connection's whole time
 // (5 s for the TLS handshake and the request header, 30 s for the rest) and
 // how many threads one source holds for long (8; more get 1 s).
 constexpr std::size_t kThreadsPerListener = 16;
+// Descriptors besides the connections': stdio, listeners, the files the
+// handlers read and write (users, state, CRL, lock), OpenSSL's.
+constexpr std::uint64_t kOwnDescriptors = 64;
 // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all are).
 constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -127,6 +132,19 @@ std::string http_error_message(int status) {
     }
 }
 
+// httplib's task queue: a BoundedPool instead of httplib's ThreadPool,
+// whose job list has no bound.
+class BoundedTaskQueue final : public httplib::TaskQueue {
+public:
+    BoundedTaskQueue(std::size_t threads, std::size_t max_waiting, BoundedPool::RefuseFn refuse)
+        : pool_(threads, max_waiting, std::move(refuse)) {}
+    void enqueue(std::function<void()> fn) override { pool_.enqueue(std::move(fn)); }
+    void shutdown() override { pool_.shutdown(); }
+
+private:
+    BoundedPool pool_;
+};
+
 Json certificate_body(const Certificate& c, const Ca& ca) {
     Json body{{"address", c.address.to_string()}, {"certificate", c.pem}, {"ca", ca.cert_pem()}};
     if (c.ipv4) {
@@ -165,6 +183,14 @@ bool Service::check_login(const std::string& user, const std::string& password) 
                     it != users->end();
     kdf_slots_.release();
     return ok;
+}
+
+void Service::refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats) {
+    guard_->run_refused(job);
+    log_limited(log::Level::Warn,
+                "connection refused: %zu running and %zu waiting (enroll.max_waiting_connections); "
+                "%llu refused since the start",
+                stats.running, stats.waiting, static_cast<unsigned long long>(stats.refused));
 }
 
 void Service::on_login(const httplib::Request& req, httplib::Response& res) {
@@ -260,7 +286,12 @@ std::unique_ptr<httplib::SSLServer> Service::make_server() {
     server->set_read_timeout(kReadTimeoutSeconds, 0);
     server->set_write_timeout(kWriteTimeoutSeconds, 0);
     server->set_keep_alive_max_count(kKeepAliveMaxCount);
-    server->new_task_queue = [] { return new httplib::ThreadPool(kThreadsPerListener); };
+    // httplib takes ownership (its listen loop holds it in a unique_ptr).
+    server->new_task_queue = [this] {
+        return new BoundedTaskQueue(
+            kThreadsPerListener, cfg_.max_waiting_connections,
+            [this](BoundedPool::Job& job, const BoundedPool::Stats& s) { refuse(job, s); });
+    };
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
     // a second instance share the port without an error.
     server->set_socket_options([](socket_t sock) {
@@ -293,6 +324,16 @@ std::unique_ptr<httplib::SSLServer> Service::make_server() {
 }
 
 keygen::Outcome<void> Service::bind() {
+    // Per listener: its threads' and waiting connections, and one being refused.
+    const std::uint64_t per_listener = kThreadsPerListener + cfg_.max_waiting_connections + 1;
+    const std::string why = std::to_string(cfg_.listen.size()) + " listener(s) x (" +
+                            std::to_string(kThreadsPerListener) + " threads + " +
+                            std::to_string(cfg_.max_waiting_connections) +
+                            " enroll.max_waiting_connections + 1) and the service's own files";
+    if (auto fds = ensure_fd_limit(cfg_.listen.size() * per_listener + kOwnDescriptors, why);
+        !fds) {
+        return fds.error();
+    }
     for (const auto& host : cfg_.listen) {
         auto server = make_server();
         if (!server) {

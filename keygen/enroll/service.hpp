@@ -8,6 +8,7 @@
 // LoginLimiter and Registry are thread-safe, the rest is read-only.
 #pragma once
 
+#include "enroll/bounded_pool.hpp"
 #include "enroll/ca.hpp"
 #include "enroll/conn_guard.hpp"
 #include "enroll/enroll_config.hpp"
@@ -47,6 +48,8 @@ private:
     void on_enroll(const httplib::Request& req, httplib::Response& res);
     void on_renew(const httplib::Request& req, httplib::Response& res);
     bool check_login(const std::string& user, const std::string& password);
+    // A listener's pool is full: job's connection is closed in its handshake.
+    void refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats);
     std::unique_ptr<httplib::SSLServer> make_server();
 
     const EnrollConfig& cfg_;

@@ -15,7 +15,8 @@ ENROLL_PASSWORD="correct horse battery staple"
 # enroll_setup HOST_IP... : PKI, config, one login. HOST_IP: the service's
 # listen addresses (also put in its certificate). ENROLL_POOL: the pool
 # (libconfig list items); ENROLL_IPV4_POOL, when set: the ipv4_pool;
-# ENROLL_IPV4_RESERVED, when set: an IPv4 address added to `reserved`.
+# ENROLL_IPV4_RESERVED, when set: an IPv4 address added to `reserved`;
+# ENROLL_EXTRA: more lines for the group (e.g. "max_waiting_connections = 8;").
 enroll_setup() {
     local -a ips=("$@") router_ips=()
     local ip listen="" pool="${ENROLL_POOL:-\"fd00:e::/64\"}"
@@ -40,6 +41,7 @@ enroll : {
   reserved = [ $reserved ];
   cert_days = 30;
   $ipv4_pool
+  ${ENROLL_EXTRA:-}
 };
 CONF
     printf '%s\n' "$ENROLL_PASSWORD" >"$ET_TMP/pw"

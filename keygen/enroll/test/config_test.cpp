@@ -34,6 +34,7 @@ void test_defaults_and_paths(void**) {
     assert_int_equal(c->pool.size(), 1);
     assert_int_equal(c->pool[0].len, 64);
     assert_int_equal(c->reserved.size(), 0);
+    assert_int_equal(c->max_waiting_connections, 256);
 }
 
 void expect_error(const std::string& text, const char* message) {
@@ -56,6 +57,13 @@ void test_errors_name_file_line_key(void**) {
                  "t.conf:8: enroll.port: must be between 1 and 65535 (got 0)");
     expect_error(with("  cert_days = 4000;\n"),
                  "t.conf:8: enroll.cert_days: must be between 1 and 3650 (got 4000)");
+    expect_error(with("  max_waiting_connections = 4097;\n"),
+                 "t.conf:8: enroll.max_waiting_connections: must be between 0 and 4096 (got 4097)");
+    expect_error(with("  max_waiting_connections = -1;\n"),
+                 "t.conf:8: enroll.max_waiting_connections: must be between 0 and 4096 (got -1)");
+    auto zero = load_enroll_config_from_string(with("  max_waiting_connections = 0;\n"), "/srv");
+    assert_true(zero.has_value());
+    assert_int_equal(zero->max_waiting_connections, 0);
     expect_error(with("  pool2 = 1;\n"), "t.conf:8: enroll.pool2: unknown key");
     expect_error("enroll = { cert_file = \"a\"; key_file = \"b\"; ca_cert_file = \"c\";\n"
                  "ca_key_file = \"d\"; crl_file = \"e\"; pool = [ ];\n};\n",
