@@ -109,26 +109,27 @@ const Enrolment* State::by_serial(std::string_view serial) const {
     return it == entries.end() ? nullptr : &*it;
 }
 
-std::size_t State::revoke(const proto::Ipv6Addr& addr) {
+namespace {
+// Marks every entry that `matches` and is not revoked yet; returns how many.
+template <typename Match>
+std::size_t revoke_where(std::vector<Enrolment>& entries, Match matches) {
     std::size_t changed = 0;
     for (auto& e : entries) {
-        if (e.address == addr && !e.revoked) {
+        if (matches(e) && !e.revoked) {
             e.revoked = true;
             ++changed;
         }
     }
     return changed;
 }
+} // namespace
+
+std::size_t State::revoke(const proto::Ipv6Addr& addr) {
+    return revoke_where(entries, [&](const Enrolment& e) { return e.address == addr; });
+}
 
 std::size_t State::revoke(const proto::Ipv4Addr& addr) {
-    std::size_t changed = 0;
-    for (auto& e : entries) {
-        if (e.ipv4 == addr && !e.revoked) {
-            e.revoked = true;
-            ++changed;
-        }
-    }
-    return changed;
+    return revoke_where(entries, [&](const Enrolment& e) { return e.ipv4 == addr; });
 }
 
 std::vector<std::string> State::revoked_serials() const {
