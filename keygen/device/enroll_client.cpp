@@ -59,8 +59,43 @@ std::vector<tls::X509Ptr> server_chain(CURL* curl) {
     return chain;
 }
 
-std::string transport_failure(const std::string& url, CURLcode rc, const char* detail) {
+// Whether the TLS handshake was done (libcurl sets the time only then).
+bool handshake_done(CURL* curl) {
+    curl_off_t us = 0;
+    return curl_easy_getinfo(curl, CURLINFO_APPCONNECT_TIME_T, &us) == CURLE_OK && us > 0;
+}
+
+// enftun-enroll refuses a connection it has no room for (its threads and
+// enroll.max_waiting_connections all taken) by closing it at the start of
+// the TLS handshake, before reading it: the device sees a reset or an end
+// of file there, which libcurl reports as a bare "SSL_ERROR_SYSCALL" or
+// "Connection reset by peer". A TLS alert (a real handshake failure) is
+// not this.
+bool closed_in_handshake(CURLcode rc, const std::string& why, bool done) {
+    if (done || (rc != CURLE_SSL_CONNECT_ERROR && rc != CURLE_RECV_ERROR &&
+                 rc != CURLE_SEND_ERROR && rc != CURLE_GOT_NOTHING)) {
+        return false;
+    }
+    for (const char* sign : {"SSL_ERROR_SYSCALL", "Connection reset by peer", "unexpected eof"}) {
+        if (why.find(sign) != std::string::npos) {
+            return true;
+        }
+    }
+    return rc != CURLE_SSL_CONNECT_ERROR;
+}
+
+std::string transport_failure(const std::string& url, CURLcode rc, const char* detail,
+                              bool handshake_was_done) {
     std::string why = detail[0] != '\0' ? detail : curl_easy_strerror(rc);
+    while (!why.empty() && why.back() == ' ') {
+        why.pop_back();
+    }
+    if (closed_in_handshake(rc, why, handshake_was_done)) {
+        return "the enrollment service at " + url +
+               " closed the connection in the TLS handshake, as it does when it is overloaded "
+               "(too many devices at once): try again in a minute (" +
+               why + ")";
+    }
     switch (rc) {
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CACERT_BADFILE:
@@ -177,7 +212,7 @@ Outcome<EnrollClient::HttpReply> EnrollClient::post(const char* path, const std:
         return Failure{url + ": the reply is larger than 64 KiB"};
     }
     if (rc != CURLE_OK) {
-        return Failure{transport_failure(options_.url, rc, errbuf)};
+        return Failure{transport_failure(options_.url, rc, errbuf, handshake_done(c))};
     }
     HttpReply reply;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &reply.status);

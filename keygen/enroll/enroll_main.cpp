@@ -9,8 +9,10 @@
 #include "enroll/service.hpp"
 
 #include <getopt.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <string>
@@ -57,16 +59,28 @@ int serve(const enftun::enroll::EnrollConfig& cfg) {
         ENFTUN_LOG_ERROR("%s", bound.error().message.c_str());
         return 1;
     }
+    std::atomic<bool> run_over{false};
     std::thread waiter([&] {
         int signum = 0;
         sigwait(&stop_signals, &signum);
-        ENFTUN_LOG_INFO("signal %d: shutting down", signum);
-        service.stop();
+        if (!run_over) {
+            ENFTUN_LOG_INFO("signal %d: shutting down", signum);
+            service.stop();
+        }
     });
     ENFTUN_LOG_INFO("enftun-enroll %s serving; pool has %zu prefix(es)", ENFTUN_VERSION,
                     cfg.pool.size());
-    service.run();
+    const bool stopped_by_signal = service.run();
+    // run() also returns when a listener failed: wake the waiter (SIGTERM is
+    // blocked in it, so sigwait takes this one), else it would keep the
+    // process alive, serving nobody.
+    run_over = true;
+    pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
+    if (!stopped_by_signal) {
+        ENFTUN_LOG_ERROR("exiting with status 1: a listener stopped (see above)");
+        return 1;
+    }
     return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
+#include <chrono>
 #include <thread>
 
 namespace enftun::enroll {
@@ -345,24 +347,72 @@ keygen::Outcome<void> Service::bind() {
         }
         ENFTUN_LOG_INFO("listening on [%s]:%u", host.c_str(), unsigned{cfg_.port});
         servers_.push_back(std::move(server));
+        server_names_.push_back("[" + host + "]:" + std::to_string(cfg_.port));
     }
     return {};
 }
 
-void Service::run() {
+bool Service::run() {
+    const std::size_t n = servers_.size();
+    std::vector<bool> finished(n, false); // under run_mutex_
+    bool failed = false;                  // under run_mutex_
     std::vector<std::thread> threads;
-    for (auto& server : servers_) {
-        threads.emplace_back([s = server.get()] { s->listen_after_bind(); });
+    for (std::size_t i = 0; i < n; ++i) {
+        threads.emplace_back([this, i, &finished, &failed] {
+            const bool ok = servers_[i]->listen_after_bind();
+            std::lock_guard lock(run_mutex_);
+            finished[i] = true;
+            if (!stopping_) {
+                on_listener_lost(i, ok);
+                failed = true;
+                stopping_ = true;
+            }
+            run_wake_.notify_all();
+        });
     }
+    std::vector<bool> stopped(n, false);
+    std::unique_lock lock(run_mutex_);
+    while (std::find(finished.begin(), finished.end(), false) != finished.end()) {
+        if (!stopping_) {
+            run_wake_.wait(lock);
+            continue;
+        }
+        // httplib's stop() does nothing to a listener whose loop has not
+        // started yet (it would then serve for ever): such a one is stopped
+        // on a later round. Each one once: a second stop() would close its
+        // socket's number again, maybe reused by then.
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!finished[i] && !stopped[i] && servers_[i]->is_running()) {
+                servers_[i]->stop();
+                stopped[i] = true;
+            }
+        }
+        run_wake_.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    lock.unlock();
     for (auto& t : threads) {
         t.join();
     }
+    return !failed;
+}
+
+void Service::on_listener_lost(std::size_t index, bool loop_ok) {
+    // cpp-httplib 0.11 ends its listen loop on any accept() error but
+    // EMFILE, EINTR and EAGAIN (ENFILE, ENOBUFS, ENOMEM, EINVAL after a
+    // shutdown of the socket...), closing the socket, and keeps the errno
+    // to itself.
+    ENFTUN_LOG_ERROR("listener %s stopped: %s; stopping the other listeners and exiting, to be "
+                     "restarted",
+                     server_names_[index].c_str(),
+                     loop_ok ? "its listen loop ended without an error"
+                             : "accept() failed (cpp-httplib closed the listening socket and "
+                               "does not report the error number)");
 }
 
 void Service::stop() {
-    for (auto& server : servers_) {
-        server->stop();
-    }
+    std::lock_guard lock(run_mutex_);
+    stopping_ = true;
+    run_wake_.notify_all();
 }
 
 } // namespace enftun::enroll

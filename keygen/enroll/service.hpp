@@ -17,9 +17,12 @@
 #include "enroll/registry.hpp"
 #include "enroll/tokens.hpp"
 
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <semaphore>
 #include <string>
+#include <vector>
 
 namespace httplib {
 class SSLServer;
@@ -38,8 +41,12 @@ public:
     // Binds every listen address (nothing is served yet). Errors: bad
     // certificate or key files, a port that cannot be bound.
     keygen::Outcome<void> bind();
-    // Serves until stop() (blocks; call from the main thread).
-    void run();
+    // Serves until stop() (blocks; call from the main thread). Returns true
+    // after stop(); false when a listener stopped by itself (httplib closes
+    // its socket on an accept() error but EMFILE, EINTR, EAGAIN): logged,
+    // and the other listeners are stopped first, so that the caller can exit
+    // non-zero instead of serving on fewer addresses (or none) unnoticed.
+    bool run();
     // From any thread (the signal waiter).
     void stop();
 
@@ -51,6 +58,8 @@ private:
     // A listener's pool is full: job's connection is closed in its handshake.
     void refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats);
     std::unique_ptr<httplib::SSLServer> make_server();
+    // Logs why listener index stopped by itself (under run_mutex_).
+    void on_listener_lost(std::size_t index, bool loop_ok);
 
     const EnrollConfig& cfg_;
     const Ca& ca_;
@@ -65,6 +74,12 @@ private:
     std::unique_ptr<ConnectionGuard> guard_ =
         std::make_unique<ConnectionGuard>(ConnectionGuard::Limits{});
     std::vector<std::unique_ptr<httplib::SSLServer>> servers_;
+    std::vector<std::string> server_names_; // "[host]:port", as servers_
+
+    // run()'s state, under run_mutex_: set by stop() or a failed listener.
+    std::mutex run_mutex_;
+    std::condition_variable run_wake_;
+    bool stopping_ = false;
 };
 
 } // namespace enftun::enroll

@@ -28,7 +28,10 @@
 #      message, exit 1, files unchanged
 #  e. service down: exit 1, "cannot reach", files unchanged
 #  f. a server answering 500 and one answering non-JSON (a stub with the
-#     service's certificate): each message, exit 1, files unchanged
+#     service's certificate): each message, exit 1, files unchanged; one
+#     closing every connection at once, as the service refuses connections
+#     when overloaded: "closed the connection in the TLS handshake ... try
+#     again", exit 1, files unchanged
 #  f2. a server whose certificate is from another CA: refused in the
 #      handshake (no request reaches it), exit 1, files unchanged
 #  g. renew c1: a new certificate (serial) for the same address, written in
@@ -375,6 +378,15 @@ step_broken_servers() {
         --yes auto || ok=1
     et_daemon_stop stub-500
     et_daemon_stop stub-html
+    et_daemon_start stub-refuse r python3 "$STUB" "$C2_SIDE" 8504 "" "" refuse
+    et_wait_for -d stub-refuse listening "$C2_SIDE" 8504 || ok=1
+    expect_failure server-refuses c2 "the enrollment service at https://[$C2_SIDE]:8504 \
+closed the connection in the TLS handshake, as it does when it is overloaded (too many devices at \
+once): try again in a minute" \
+        --server "https://[$C2_SIDE]:8504" --user ops --password-file "$ET_TMP/pki/ops.pw" \
+        --yes auto || ok=1
+    check "the refusing stub saw the connection" et_log_has stub-refuse "stub: refused" || ok=1
+    et_daemon_stop stub-refuse
     return "$ok"
 }
 
@@ -604,7 +616,7 @@ run_steps \
     "d3|a full pool: 503, exit 1, nothing written; --ipv4 auto and renew|step_full_pool|a" \
     "d4|--ipv4 from a service without ipv4_pool: 403, exit 1, files unchanged|step_no_ipv4_pool|a" \
     "e|service down: message, exit 1, files unchanged|step_service_down|a" \
-    "f|a server answering 500 or non-JSON: message, exit 1, files unchanged|step_broken_servers|a" \
+    "f|a server answering 500 or non-JSON, or refusing: message, exit 1, files unchanged|step_broken_servers|a" \
     "f2|a server with a certificate of another CA is refused, gets nothing|step_impostor|a" \
     "g|renew: new certificate, same address, the tunnel comes back with it|step_renew|b" \
     "h|a renewed identity that does not load is refused, the old one kept|step_bad_identity|g" \
