@@ -15,9 +15,11 @@
 #      here (no PID 1 systemd on this machine): /run/systemd/system and a
 #      recording `systemctl` stand in for it, so the maintainer scripts take
 #      their systemd paths; the test checks which units they stop and
-#      restart: each running tunnel restarted exactly once, the ones whose
+#      restart: each running tunnel restarted exactly once, queued
+#      (--no-block: not waiting for a tunnel to come up), the ones whose
 #      config the new binary rejects not at all (with a warning), setup
-#      units never, no stop during an upgrade.
+#      units never, no stop during an upgrade, nothing restarted when
+#      policy-rc.d says 101.
 #   4. A router and a client, the binaries installed in the root, bring up a
 #      tunnel in network namespaces and ping through it.
 #   5. Remove: tunnels stopped, binaries gone, configs and state kept.
@@ -116,9 +118,19 @@ snapshot() {
 
 # A recording systemctl: every call is logged to /run/stub/calls; the units
 # listed in /run/stub/running are "running" for list-units and is-active.
+# A recording policy-rc.d: every question (UNIT ACTION) is logged to
+# /run/stub/policy; it answers with the exit code in /run/stub/policy-rc.
 install_systemd_stub() {
     mkdir -p "$ROOT/run/systemd/system" "$ROOT/run/stub"
     : >"$ROOT/run/stub/calls"
+    : >"$ROOT/run/stub/policy"
+    echo 0 >"$ROOT/run/stub/policy-rc"
+    test ! -e "$ROOT/usr/sbin/policy-rc.d" || { echo "the root has a policy-rc.d already"; return 1; }
+    cat >"$ROOT/usr/sbin/policy-rc.d" <<'STUB'
+#!/bin/sh
+echo "$*" >>/run/stub/policy
+exit "$(cat /run/stub/policy-rc)"
+STUB
     cat >"$ROOT/usr/local/sbin/systemctl" <<'STUB'
 #!/bin/sh
 echo "$*" >>/run/stub/calls
@@ -142,17 +154,29 @@ exit 0
 STUB
     printf '#!/bin/sh\n[ "$1" = --unescape ] && shift; [ "$1" = -- ] && shift; echo "$1"\n' \
         >"$ROOT/usr/local/bin/systemd-escape"
-    chmod 755 "$ROOT/usr/local/sbin/systemctl" "$ROOT/usr/local/bin/systemd-escape"
+    chmod 755 "$ROOT/usr/local/sbin/systemctl" "$ROOT/usr/local/bin/systemd-escape" \
+        "$ROOT/usr/sbin/policy-rc.d"
 }
 
 remove_systemd_stub() {
     rm -rf "$ROOT/run/systemd/system" "$ROOT/run/stub" \
-        "$ROOT/usr/local/sbin/systemctl" "$ROOT/usr/local/bin/systemd-escape"
+        "$ROOT/usr/local/sbin/systemctl" "$ROOT/usr/local/bin/systemd-escape" \
+        "$ROOT/usr/sbin/policy-rc.d"
     rmdir "$ROOT/run/systemd" 2>/dev/null || true
 }
 
 calls_matching() {
-    grep -c -E "$1" "$ROOT/run/stub/calls" || true
+    grep -c -E -e "$1" "$ROOT/run/stub/calls" || true
+}
+
+# Restarts of enftun@ instances that would wait for the unit to be ready
+# (READY=1: the tunnel up), which hold dpkg while a router is unreachable.
+waiting_tunnel_restarts() {
+    grep -E 'restart enftun@' "$ROOT/run/stub/calls" | grep -c -v -e '--no-block' || true
+}
+
+policy_asked() {
+    grep -c -x -F "$1" "$ROOT/run/stub/policy" || true
 }
 
 # ------------------------------------------------------------ steps
@@ -222,12 +246,17 @@ upgrade() {
 
 step_upgrade() {
     local ok=0
-    install_systemd_stub
+    check "systemctl and policy-rc.d stand-ins" install_systemd_stub || return 1
     write_upgrade_confs
     check "dpkg -i the new version over the previous" upgrade || ok=1
     check "new version installed" test "$(installed_version enftun)" = \
         "$(dpkg-deb -f "$(new_debs | head -n 1)" Version)" || ok=1
     check_num "enftun@good (config accepted) restarted" "$(calls_matching 'restart enftun@good.service')" -eq 1 || ok=1
+    check_num "... queued, not waiting for its tunnel (--no-block try-restart)" \
+        "$(calls_matching '^--no-block try-restart enftun@good\.service$')" -eq 1 || ok=1
+    check_num "no restart of a tunnel waits for it to come up" "$(waiting_tunnel_restarts)" -eq 0 || ok=1
+    check_num "policy-rc.d asked about enftun@good's try-restart" \
+        "$(policy_asked 'enftun@good.service try-restart')" -eq 1 || ok=1
     check_num "enftun@bad (config rejected) not restarted" "$(calls_matching 'enftun@bad')" -eq 0 || ok=1
     check "a warning names the rejected config" \
         grep -F "enftun@bad.service NOT restarted: the new enftun rejects /etc/enftun/bad.conf" "$ET_TMP/upgrade.log" || ok=1
@@ -243,6 +272,23 @@ step_upgrade() {
     check "a warning names the router's config" \
         grep -F "enftun-router.service NOT restarted: the new enftun-router rejects /etc/enftun/router.conf" "$ET_TMP/upgrade.log" || ok=1
     check_num "enftun@good restarted once again" "$(calls_matching 'restart enftun@good.service')" -eq 1 || ok=1
+    # policy-rc.d forbids starting (101, as in a chroot or an image build):
+    # nothing is restarted, the rejected config still warned about.
+    write_upgrade_confs
+    echo 101 >"$ROOT/run/stub/policy-rc"
+    : >"$ROOT/run/stub/calls"
+    : >"$ROOT/run/stub/policy"
+    check "reinstall with policy-rc.d answering 101" upgrade || ok=1
+    check_num "policy-rc.d asked about enftun@good's try-restart" \
+        "$(policy_asked 'enftun@good.service try-restart')" -eq 1 || ok=1
+    check_num "policy-rc.d 101: no unit restarted" "$(calls_matching 'restart ')" -eq 0 || ok=1
+    check "policy-rc.d 101: the enftun postinst says enftun@good was not restarted" \
+        grep -F "policy-rc.d forbids restarting enftun@good.service" "$ET_TMP/upgrade.log" || ok=1
+    check_num "policy-rc.d 101: enftun@bad (config rejected) neither restarted nor asked about" \
+        "$(($(calls_matching 'enftun@bad') + $(policy_asked 'enftun@bad.service try-restart')))" -eq 0 || ok=1
+    check "policy-rc.d 101: the rejected config still warned about" \
+        grep -F "enftun@bad.service NOT restarted: the new enftun rejects /etc/enftun/bad.conf" "$ET_TMP/upgrade.log" || ok=1
+    echo 0 >"$ROOT/run/stub/policy-rc"
     rm -f "$ROOT"/etc/enftun/{good,bad,router}.conf
     return "$ok"
 }
