@@ -11,8 +11,13 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <memory>
 #include <thread>
 
 namespace enftun::enroll {
@@ -38,6 +43,32 @@ constexpr std::size_t kThreadsPerListener = 16;
 // Descriptors besides the connections': stdio, listeners, the files the
 // handlers read and write (users, state, CRL, lock), OpenSSL's.
 constexpr std::uint64_t kOwnDescriptors = 64;
+// The kernel's accept queue per listener. cpp-httplib 0.11 listens with a
+// backlog of 5: a burst of devices (a fleet enrolling after a power cut)
+// would overflow it, and each dropped SYN costs its device a 1 s, 3 s...
+// retry. Full, established connections wait here before accept(); the
+// kernel caps it at net.core.somaxconn.
+constexpr int kListenBacklog = 128;
+
+// Sets the accept queue of httplib's bound, listening socket to
+// kListenBacklog (listen() again on a listening socket changes only its
+// backlog). fd is the socket httplib last created for this server, taken
+// from its socket-options hook; anything else is left alone.
+void raise_backlog(int fd, const std::string& name) {
+    int accepting = 0;
+    socklen_t len = sizeof accepting;
+    if (fd < 0 || ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 ||
+        accepting != 1) {
+        ENFTUN_LOG_WARN("%s: cannot find the listening socket: its accept queue stays at "
+                        "cpp-httplib's 5",
+                        name.c_str());
+        return;
+    }
+    if (::listen(fd, kListenBacklog) != 0) {
+        ENFTUN_LOG_WARN("%s: accept queue stays at cpp-httplib's 5: listen: %s", name.c_str(),
+                        std::strerror(errno));
+    }
+}
 // TLS 1.2: forward secrecy and AEAD only (TLS 1.3 suites all are).
 constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
                                       "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
@@ -273,7 +304,7 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
     send_json(res, 200, certificate_body(*cert, ca_));
 }
 
-std::unique_ptr<httplib::SSLServer> Service::make_server() {
+std::unique_ptr<httplib::SSLServer> Service::make_server(std::shared_ptr<int> listening_fd) {
     auto server = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
         if (!setup_tls(ctx, cfg_)) {
             return false;
@@ -296,9 +327,12 @@ std::unique_ptr<httplib::SSLServer> Service::make_server() {
     };
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
     // a second instance share the port without an error.
-    server->set_socket_options([](socket_t sock) {
+    // The hook sees the socket bind_to_port() then binds and listens on:
+    // bind() raises its backlog (raise_backlog).
+    server->set_socket_options([listening_fd](socket_t sock) {
         int yes = 1;
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        *listening_fd = sock;
     });
     // The request header is in: the guard's longer deadline from now on.
     server->set_pre_routing_handler([this](const auto&, auto&) {
@@ -337,7 +371,8 @@ keygen::Outcome<void> Service::bind() {
         return fds.error();
     }
     for (const auto& host : cfg_.listen) {
-        auto server = make_server();
+        auto listening_fd = std::make_shared<int>(-1);
+        auto server = make_server(listening_fd);
         if (!server) {
             return keygen::Failure{"cannot set up TLS (see above)"};
         }
@@ -345,9 +380,11 @@ keygen::Outcome<void> Service::bind() {
             return keygen::Failure{"cannot listen on [" + host + "]:" + std::to_string(cfg_.port) +
                                    ": " + std::strerror(errno)};
         }
-        ENFTUN_LOG_INFO("listening on [%s]:%u", host.c_str(), unsigned{cfg_.port});
+        const std::string name = "[" + host + "]:" + std::to_string(cfg_.port);
+        raise_backlog(*listening_fd, name);
+        ENFTUN_LOG_INFO("listening on %s", name.c_str());
         servers_.push_back(std::move(server));
-        server_names_.push_back("[" + host + "]:" + std::to_string(cfg_.port));
+        server_names_.push_back(name);
     }
     return {};
 }

@@ -57,7 +57,8 @@ private:
     bool check_login(const std::string& user, const std::string& password);
     // A listener's pool is full: job's connection is closed in its handshake.
     void refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats);
-    std::unique_ptr<httplib::SSLServer> make_server();
+    // *listening_fd: set to the socket the server then binds.
+    std::unique_ptr<httplib::SSLServer> make_server(std::shared_ptr<int> listening_fd);
     // Logs why listener index stopped by itself (under run_mutex_).
     void on_listener_lost(std::size_t index, bool loop_ok);
 

@@ -14,6 +14,9 @@
 # refusals (rate-limited), closes every connection it took within the
 # deadlines, uses little CPU over the flood, and then serves a real login
 # and enrolment;
+# c the listening socket's accept queue (ss: a LISTEN socket's Send-Q) is
+# the service's 128, not cpp-httplib's 5, which a burst of devices would
+# overflow;
 # b a hard RLIMIT_NOFILE below what the bound needs: the service refuses to
 # start, naming both numbers.
 #
@@ -131,6 +134,18 @@ step_a() {
     return "$ok"
 }
 
+# listen_backlog: the accept queue's size of the service's listening socket.
+listen_backlog() {
+    et_exec e ss -Hltn "sport = :$ENROLL_PORT" | awk 'NR == 1 { print $3 }'
+}
+
+step_c() {
+    local backlog
+    backlog="$(listen_backlog)"
+    check_num "the accept queue holds 128 connections (cpp-httplib's own: 5)" \
+        "${backlog:-0}" -eq 128
+}
+
 step_b() {
     local ok=0 rc=0
     et_daemon_stop enroll
@@ -146,6 +161,7 @@ step_b() {
 main() {
     local -a steps=(
         "a|$FLOOD silent connections: descriptors bounded, refusals logged, then served|step_a|"
+        "c|the listening socket's accept queue: 128, not cpp-httplib's 5|step_c|"
         "b|a hard RLIMIT_NOFILE below the bound's need: refuses to start|step_b|"
     )
     et_init
