@@ -14,6 +14,23 @@ namespace {
 // MNL_SOCKET_BUFFER_SIZE is a sysconf() call (a VLA); 8 KiB fits every reply
 // to our small requests, as the libmnl examples assume.
 constexpr std::size_t kNetlinkBufferSize = 8192;
+
+// An RTM_NEWADDR request in buf: addr (len bytes: 16 for AF_INET6, 4 for
+// AF_INET) with prefix_len on the link ifindex, as local and peer address.
+nlmsghdr* put_new_address(char* buf, unsigned ifindex, std::uint8_t family, std::uint8_t prefix_len,
+                          const void* addr, std::size_t len) {
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = family;
+    ifa->ifa_prefixlen = prefix_len;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = ifindex;
+    mnl_attr_put(nlh, IFA_LOCAL, len, addr);
+    mnl_attr_put(nlh, IFA_ADDRESS, len, addr);
+    return nlh;
+}
 } // namespace
 
 Result<LinkConfig> LinkConfig::create() {
@@ -68,32 +85,15 @@ Status LinkConfig::set_mtu_up(unsigned ifindex, std::uint32_t mtu) {
 Status LinkConfig::add_address(unsigned ifindex, const proto::Ipv6Addr& addr,
                                std::uint8_t prefix_len) {
     char buf[kNetlinkBufferSize];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_NEWADDR;
-    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET6;
-    ifa->ifa_prefixlen = prefix_len;
-    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-    ifa->ifa_index = ifindex;
-    mnl_attr_put(nlh, IFA_LOCAL, addr.bytes.size(), addr.bytes.data());
-    mnl_attr_put(nlh, IFA_ADDRESS, addr.bytes.size(), addr.bytes.data());
+    nlmsghdr* nlh =
+        put_new_address(buf, ifindex, AF_INET6, prefix_len, addr.bytes.data(), addr.bytes.size());
     mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
     return request(nlh, "cannot add IPv6 address to the TUN");
 }
 
 Status LinkConfig::add_ipv4_address(unsigned ifindex, const proto::Ipv4Addr& addr) {
     char buf[kNetlinkBufferSize];
-    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_NEWADDR;
-    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
-    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-    ifa->ifa_family = AF_INET;
-    ifa->ifa_prefixlen = 32;
-    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-    ifa->ifa_index = ifindex;
-    mnl_attr_put(nlh, IFA_LOCAL, addr.size(), addr.data());
-    mnl_attr_put(nlh, IFA_ADDRESS, addr.size(), addr.data());
+    nlmsghdr* nlh = put_new_address(buf, ifindex, AF_INET, 32, addr.data(), addr.size());
     return request(nlh, "cannot add IPv4 address to the TUN");
 }
 

@@ -282,27 +282,40 @@ step_taken_address() {
         --user ops --password-file "$ET_TMP/pki/ops.pw" --yes "$X_ADDR"
 }
 
-# A second service whose pool holds one address: the first device gets it,
-# the next one gets the service's 503 and writes nothing.
-step_full_pool() {
-    local ok=0 small="$ET_TMP/small" ns
-    mkdir -p "$small"
-    cat >"$small/enroll.conf" <<CONF
+# start_extra_service NAME DIR PORT POOL IPV4_POOL WAIT_HOST [LISTEN...]:
+# another enrollment service in r with the test's CA and router
+# certificate, its own state in DIR, the user ops; daemon NAME, started and
+# waited for on WAIT_HOST:PORT. LISTEN defaults to WAIT_HOST.
+start_extra_service() {
+    local name="$1" dir="$2" port="$3" pool="$4" ipv4_pool="$5" wait_host="$6" listen="" ip
+    shift 6
+    for ip in "${@:-$wait_host}"; do
+        listen+="${listen:+, }\"$ip\""
+    done
+    mkdir -p "$dir"
+    cat >"$dir/enroll.conf" <<CONF
 enroll = {
-  listen = [ "$C2_SIDE" ];
-  port = 8444;
+  listen = [ $listen ];
+  port = $port;
   cert_file = "$ET_TMP/pki/router.pem";
   key_file = "$ET_TMP/pki/router.key";
   ca_cert_file = "$ET_TMP/pki/ca.pem";
   ca_key_file = "$ET_TMP/pki/ca.key";
   crl_file = "crl.pem";
-  pool = [ "fd00:9::5/128" ];
-  ipv4_pool = "198.18.0.0/30";
+  pool = [ "$pool" ];
+  ipv4_pool = "$ipv4_pool";
 };
 CONF
-    "$ENROLL" -c "$small/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
-    et_daemon_start enroll-small r "$ENROLL" -c "$small/enroll.conf"
-    et_wait_for -d enroll-small listening "$C2_SIDE" 8444 || ok=1
+    "$ENROLL" -c "$dir/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
+    et_daemon_start "$name" r "$ENROLL" -c "$dir/enroll.conf"
+    et_wait_for -d "$name" listening "$wait_host" "$port"
+}
+
+# A second service whose pool holds one address: the first device gets it,
+# the next one gets the service's 503 and writes nothing.
+step_full_pool() {
+    local ok=0 small="$ET_TMP/small" ns
+    start_extra_service enroll-small "$small" 8444 fd00:9::5/128 198.18.0.0/30 "$C2_SIDE" || ok=1
     mkdir -p "$ET_TMP/p1" "$ET_TMP/p2"
     for ns in p1 p2; do
         cp "$ET_TMP/pki/ca.pem" "$ET_TMP/$ns/ca.pem"
@@ -523,23 +536,8 @@ spoofed_above() {
 step_ipv4_fleet() {
     local ok=0 svc="$ET_TMP/v4svc" ns dir a6 b6 n6 a4 b4 spoofed
     local -A ns_of=([v4a]=c1 [v4b]=c2 [v4n]=x)
-    mkdir -p "$svc"
-    cat >"$svc/enroll.conf" <<CONF
-enroll = {
-  listen = [ "fd00:100::1", "fd00:101::1", "fd00:102::1" ];
-  port = $V4_PORT;
-  cert_file = "$ET_TMP/pki/router.pem";
-  key_file = "$ET_TMP/pki/router.key";
-  ca_cert_file = "$ET_TMP/pki/ca.pem";
-  ca_key_file = "$ET_TMP/pki/ca.key";
-  crl_file = "crl.pem";
-  pool = [ "$V4_NET" ];
-  ipv4_pool = "$V4_POOL";
-};
-CONF
-    "$ENROLL" -c "$svc/enroll.conf" user add ops --password-file "$ET_TMP/pki/ops.pw" >/dev/null
-    et_daemon_start enroll-v4 r "$ENROLL" -c "$svc/enroll.conf"
-    et_wait_for -d enroll-v4 listening "$SERVICE" "$V4_PORT" || ok=1
+    start_extra_service enroll-v4 "$svc" "$V4_PORT" "$V4_NET" "$V4_POOL" "$SERVICE" \
+        fd00:100::1 fd00:101::1 fd00:102::1 || ok=1
     for dir in v4a v4b v4n; do
         mkdir -p "$ET_TMP/$dir"
         cp "$ET_TMP/pki/ca.pem" "$ET_TMP/$dir/ca.pem"
