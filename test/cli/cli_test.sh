@@ -182,6 +182,19 @@ expect "-p all: the password redacted" 0 'identity\.tpm\.password=\(redacted\).i
     "$ENFTUN" -c "$TMP/client-tpm.conf" -p all
 expect "-p all --show-secrets: the password" 0 'identity\.tpm\.password=pw.identity\.tpm\.parent=' '^$' \
     "$ENFTUN" -c "$TMP/client-tpm.conf" -p all --show-secrets
+# Inner IPv4 (README "Inner IPv4"): route.prefixes takes IPv4 prefixes with
+# route.allow_ipv4.
+cat >"$TMP/client-v4.conf" <<'EOF'
+remote = { hosts = [ "fd00:100::1" ]; ca_cert_file = "ca.pem"; };
+route = { prefixes = [ "198.18.0.0/16", "fd00:e::/48" ]; allow_ipv4 = true; };
+identity = { cert_file = "c4.pem"; key_file = "c4.key"; };
+EOF
+sed 's|allow_ipv4 = true|allow_ipv4 = false|' "$TMP/client-v4.conf" >"$TMP/client-v4-off.conf"
+expect_print "-p route.prefixes: the IPv6 entries, then the IPv4 ones" "$TMP/client-v4.conf" \
+    route.prefixes "fd00:e::/48 198.18.0.0/16"
+expect "an IPv4 prefix without route.allow_ipv4: file:line: route.prefixes" 1 '^$' \
+    "^enftun: $TMP/client-v4-off.conf:2: route.prefixes: the IPv4 prefix 198.18.0.0/16 needs route.allow_ipv4 = true" \
+    "$ENFTUN" -c "$TMP/client-v4-off.conf" -p route.prefixes
 expect "original keys: a warning each at startup (then no identity: exit 1)" 1 '^$' \
     "warning: $TMP/client-old.conf:4: tun.ip_path: ignored: .*warning: $TMP/client-old.conf:8: identity.xtt: ignored: .*identity $TMP/none.pem" \
     "$ENFTUN" -c "$TMP/client-old.conf"
