@@ -291,6 +291,11 @@ ValueResult<RoutePrefix> parse_route_prefix(std::string_view text) {
         if (!v6) {
             return v6.error();
         }
+        // The length as `ip` must read it: iproute2 takes "/064" as octal
+        // (52). The address stays as written; inet_pton reads it as we did.
+        if (!v6->is_default) {
+            v6->text = std::string(text.substr(0, text.find('/'))) + "/" + std::to_string(v6->len);
+        }
         return RoutePrefix(std::move(*v6));
     }
     if (text.find('.') != std::string_view::npos) {

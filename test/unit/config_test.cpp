@@ -573,10 +573,12 @@ void test_ipv4_route_prefixes(void** state) {
     const ClientConfig& c = load_text(
         f, std::string(kRequired) +
                "route = {\n  prefixes = [\"198.18.0.0/16\", \"default\", \"10.1.2.3/32\",\n"
-               "    \"fd00::/16\", \"10.0.0.0/08\", \"0.0.0.0/0\"];\n  allow_ipv4 = true;\n};\n");
+               "    \"fd00::/016\", \"10.0.0.0/08\", \"0.0.0.0/0\"];\n  allow_ipv4 = true;\n};\n");
     assert_int_equal(c.route.prefixes.size(), 2);
     assert_true(c.route.prefixes[0].is_default);
+    // Lengths print without leading zeros (`ip` reads "016" as octal).
     assert_string_equal(c.route.prefixes[1].text.c_str(), "fd00::/16");
+    assert_int_equal(c.route.prefixes[1].len, 16);
     assert_int_equal(c.route.ipv4_prefixes.size(), 4);
     assert_true(c.route.ipv4_prefixes[0].addr == (enftun::proto::Ipv4Addr{198, 18, 0, 0}));
     assert_int_equal(c.route.ipv4_prefixes[0].len, 16);
