@@ -3,6 +3,7 @@
 #include "enftun/cli/program_start.hpp"
 #include "enftun/client/client.hpp"
 #include "enftun/client/client_control.hpp"
+#include "enftun/client/client_ipv4.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/loop/loop.hpp"
@@ -112,6 +113,28 @@ void reload(enftun::tunnel::Client& client, const std::string& path,
     notifier.ready_after_reload();
 }
 
+// -p answers tun.ipv4_address with the address the client would take: with
+// route.allow_ipv4, the certificate's (client_ipv4.hpp). When that cannot be
+// told (the certificate unreadable, or not the configured address), `-p
+// tun.ipv4_address` fails with the reason, while `-p all` prints the
+// configured value: enftun-setup reads it as root, perhaps before the device
+// has a certificate, and needs no IPv4 address. False: print nothing.
+bool effective_ipv4_for_print(enftun::config::ClientConfig& config, const std::string& key) {
+    if (key != "all" && key != "tun.ipv4_address") {
+        return true;
+    }
+    std::string why;
+    if (auto v4 = enftun::tunnel::client_ipv4_quiet(config, why)) {
+        config.tun.ipv4_address = v4->address;
+        return true;
+    }
+    if (key == "all") {
+        return true;
+    }
+    std::fprintf(stderr, "enftun: tun.ipv4_address: %s\n", why.c_str());
+    return false;
+}
+
 int run(const enftun::config::ClientConfig& config, const std::string& path, unsigned verbose) {
     // A peer vanishing mid-write must be an error return, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
@@ -179,6 +202,9 @@ int main(int argc, char** argv) {
         }
     }
     if (args.print) {
+        if (!effective_ipv4_for_print(*config, args.print_key)) {
+            return 1;
+        }
         const auto secrets =
             args.show_secrets ? enftun::config::Secrets::Show : enftun::config::Secrets::Redact;
         auto value = args.print_key == "all"

@@ -20,23 +20,30 @@ effective_ipv4(bool allow_ipv4, const std::optional<proto::Ipv4Addr>& configured
     return from_cert;
 }
 
-Result<ClientIpv4> client_ipv4(const config::ClientConfig& config) {
+Result<ClientIpv4> client_ipv4_quiet(const config::ClientConfig& config, std::string& why) {
     if (!config.route.allow_ipv4) {
         return ClientIpv4{config.tun.ipv4_address, false};
     }
     auto from_cert = tls::ipv4_from_cert_file(config.identity.cert_file);
     if (!from_cert) {
-        ENFTUN_LOG_ERROR("identity %s: %s", config.identity.cert_file.c_str(),
-                         from_cert.error().what);
+        why = "identity " + config.identity.cert_file + ": " + from_cert.error().what;
         return from_cert.error();
     }
-    std::string why;
     auto ipv4 = effective_ipv4(true, config.tun.ipv4_address, *from_cert, why);
     if (!ipv4) {
-        ENFTUN_LOG_ERROR("%s (%s)", why.c_str(), config.identity.cert_file.c_str());
+        why += " (" + config.identity.cert_file + ")";
         return ipv4.error();
     }
     return ClientIpv4{*ipv4, from_cert->has_value()};
+}
+
+Result<ClientIpv4> client_ipv4(const config::ClientConfig& config) {
+    std::string why;
+    auto ipv4 = client_ipv4_quiet(config, why);
+    if (!ipv4) {
+        ENFTUN_LOG_ERROR("%s", why.c_str());
+    }
+    return ipv4;
 }
 
 } // namespace enftun::tunnel

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
+#include <variant>
 
 namespace enftun::config {
 
@@ -362,15 +364,30 @@ const Key kKeys[] = {
          }
      },
      [](const ClientConfig& c) { return std::to_string(c.route.table); }},
+    // IPv6 entries and "default" print as written, then the IPv4 ones in
+    // canonical form (enftun-setup hands each to `ip route`).
     {"route.prefixes",
      [](const Group& g, const char* n, ClientConfig& c) {
-         const auto allow_default = [](std::string_view t) { return parse_prefix(t, true); };
-         c.route.prefixes = g.parsed_list(n, allow_default).value_or(c.route.prefixes);
+         auto entries = g.parsed_list(n, parse_route_prefix);
+         if (!entries) {
+             return;
+         }
+         c.route.prefixes.clear();
+         for (auto& e : *entries) {
+             if (auto* v4 = std::get_if<proto::Ipv4Prefix>(&e)) {
+                 c.route.ipv4_prefixes.push_back(*v4);
+             } else {
+                 c.route.prefixes.push_back(std::move(std::get<Prefix>(e)));
+             }
+         }
      },
      [](const ClientConfig& c) {
          std::vector<std::string> texts;
          for (const auto& p : c.route.prefixes) {
              texts.push_back(p.text);
+         }
+         for (const auto& p : c.route.ipv4_prefixes) {
+             texts.push_back(format_ipv4_prefix(p));
          }
          return join(texts);
      }},
@@ -380,9 +397,16 @@ const Key kKeys[] = {
              g.parsed_list(n, parse_ifname).value_or(c.route.trusted_interfaces);
      },
      [](const ClientConfig& c) { return join(c.route.trusted_interfaces); }},
+    // Read after route.prefixes: an IPv4 prefix there needs it, wherever
+    // the two keys stand in the file.
     {"route.allow_ipv4",
      [](const Group& g, const char* n, ClientConfig& c) {
          c.route.allow_ipv4 = g.boolean(n).value_or(c.route.allow_ipv4);
+         if (!c.route.allow_ipv4 && !c.route.ipv4_prefixes.empty()) {
+             g.fail("prefixes", "the IPv4 prefix " +
+                                    format_ipv4_prefix(c.route.ipv4_prefixes.front()) +
+                                    " needs route.allow_ipv4 = true (IPv4 is blocked without it)");
+         }
      },
      [](const ClientConfig& c) { return print_bool(c.route.allow_ipv4); }},
     {"route.ra_period",

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <utility>
 
 namespace enftun::config {
 
@@ -278,6 +279,35 @@ ValueResult<proto::Ipv4Prefix> parse_ipv4_prefix(std::string_view text) {
         }
     }
     return prefix;
+}
+
+std::string format_ipv4_prefix(const proto::Ipv4Prefix& p) {
+    return format_ipv4(p.addr) + "/" + std::to_string(p.len);
+}
+
+ValueResult<RoutePrefix> parse_route_prefix(std::string_view text) {
+    if (text == "default" || text.find(':') != std::string_view::npos) {
+        auto v6 = parse_prefix(text, true);
+        if (!v6) {
+            return v6.error();
+        }
+        // The length as `ip` must read it: iproute2 takes "/064" as octal
+        // (52). The address stays as written; inet_pton reads it as we did.
+        if (!v6->is_default) {
+            v6->text = std::string(text.substr(0, text.find('/'))) + "/" + std::to_string(v6->len);
+        }
+        return RoutePrefix(std::move(*v6));
+    }
+    if (text.find('.') != std::string_view::npos) {
+        auto v4 = parse_ipv4_prefix(text);
+        if (!v4) {
+            return v4.error();
+        }
+        return RoutePrefix(*v4);
+    }
+    return ValueError{"must be \"default\", an IPv6 prefix such as fd00::/16 or an IPv4 prefix "
+                      "such as 198.18.0.0/16 (got " +
+                      quote_for_message(text) + ")"};
 }
 
 ValueResult<std::uint16_t> parse_port(std::string_view text) {

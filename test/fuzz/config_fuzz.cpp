@@ -36,6 +36,13 @@ void check_client(const std::string& text) {
         FUZZ_CHECK(p.len <= 128);
         FUZZ_CHECK(p.is_default || parse_prefix(p.text, false).has_value());
     }
+    // route.prefixes' IPv4 entries: only with allow_ipv4, and printed in a
+    // form that reads back (enftun-setup hands it to `ip`).
+    FUZZ_CHECK(c->route.ipv4_prefixes.empty() || c->route.allow_ipv4);
+    for (const auto& p : c->route.ipv4_prefixes) {
+        FUZZ_CHECK(p.len <= 32);
+        FUZZ_CHECK(parse_ipv4_prefix(format_ipv4_prefix(p)).has_value());
+    }
     for (auto key : client_key_names()) {
         FUZZ_CHECK(print_client_key(*c, key).has_value());
     }

@@ -519,10 +519,11 @@ EOF
 }
 
 # make_ipv4_prefix_enftun: an enftun that prints route.prefixes with an
-# IPv4 prefix (the real config parser refuses one), to test that
-# enftun-setup validates every entry before it changes anything.
+# IPv4 prefix while route.allow_ipv4 is false (the real config parser
+# refuses that), to test that enftun-setup validates every entry before it
+# changes anything.
 make_ipv4_prefix_enftun() {
-    echo "default 10.0.0.0/8" >"$ET_TMP/ipv4-prefixes"
+    echo "default 198.19.0.0/16" >"$ET_TMP/ipv4-prefixes"
     make_fake_enftun ipv4-prefix route.prefixes "$ET_TMP/ipv4-prefixes"
 }
 
@@ -541,8 +542,13 @@ step_j() {
     ES_PATH="$dir" check "status without nft says it cannot see the firewall" \
         status_exits 3 'nft not found.*cannot be seen' "$CONF" || ok=1
     ES_ENFTUN="$(make_ipv4_prefix_enftun)" check \
-        "up with an IPv4 prefix (from a stand-in enftun) fails with a clear message" \
-        es_fails_saying 'route.prefixes: unsupported entry "10.0.0.0/8"' es_setup d up "$CONF" ||
+        "up with an IPv4 prefix but no allow_ipv4 (from a stand-in enftun) fails clearly" \
+        es_fails_saying 'route.prefixes: the IPv4 prefix 198.19.0.0/16 needs route.allow_ipv4' \
+        es_setup d up "$CONF" || ok=1
+    echo "default 198.19.0.0/33" >"$ET_TMP/bad-prefixes"
+    ES_ENFTUN="$(make_fake_enftun bad-prefix route.prefixes "$ET_TMP/bad-prefixes")" check \
+        "up with a malformed prefix (from a stand-in enftun) fails with a clear message" \
+        es_fails_saying 'route.prefixes: unsupported entry "198.19.0.0/33"' es_setup d up "$CONF" ||
         ok=1
     check "up with an unresolvable remote host fails with a clear message" \
         es_fails_saying 'cannot resolve remote host "nosuch.test"' \

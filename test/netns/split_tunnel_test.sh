@@ -13,6 +13,13 @@
 #     the tunnel socket marked
 #  d  down restores everything exactly; up, down, up, down is clean
 #  e  a multicast prefix goes into table local, through the TUN
+#  f  an IPv4 prefix (route.allow_ipv4): its route through the TUN in table
+#     main (status lists it); with a router carrying inner IPv4 (gateway TUN
+#     holding 198.19.0.1), d pings it through the tunnel from its
+#     certificate's 198.19.1.5, and no IPv4 crosses the uplink; down
+#     removes the route with the TUN
+#  g  full tunnel: an IPv4 prefix next to "default" is the one IPv4 route of
+#     table 2097; other IPv4 stays on the uplink
 set -e -o pipefail
 export LC_ALL=C
 
@@ -22,14 +29,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/setup_lib.sh"
 
 ET_WAIT_TIMEOUT=30
-readonly PREFIX=fd00:e::/48
+readonly PREFIX=fd00:e::/48 PREFIX4=198.19.0.0/24 D_V4=198.19.1.5 GW_V4=198.19.0.1
 CONF=""
 PKI=""
 BEFORE=""
 
 make_pki_and_confs() {
     PKI="$ET_TMP/pki"
-    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" d="$ES_D_ADDR" >/dev/null
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" d="$ES_D_ADDR" \
+        d4="$ES_D_ADDR,$D_V4" >/dev/null
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$ES_ROUTER_ADDR" \
         cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
     CONF="$ET_TMP/d.conf"
@@ -148,6 +156,72 @@ step_e() {
     return "$ok"
 }
 
+# only_prefix4_in TABLE [ALL]: TABLE's IPv4 routes through enf0 are exactly
+# PREFIX4 (ALL: and the table holds no other IPv4 route).
+only_prefix4_in() {
+    local routes
+    routes="$(et_exec d ip -4 route show table "$1")"
+    [[ $(awk '/ dev enf0( |$)/ { print $1 }' <<<"$routes") == "$PREFIX4" ]] &&
+        { [[ -z ${2:-} ]] || [[ $(wc -l <<<"$routes") == 1 ]]; }
+}
+
+# route_get_dev ADDR DEV [SRC]: d routes unmarked traffic to ADDR into DEV
+# (from SRC).
+route_get_dev() {
+    local out
+    out="$(et_exec d ip -4 route get "$1")"
+    grep -q -w "dev $2" <<<"$out" && { [[ -z ${3:-} ]] || grep -q -w "src $3" <<<"$out"; }
+}
+
+# start_ipv4_router: the router of step c again, now carrying inner IPv4:
+# ipv4_client_prefixes 198.19.1.0/24 and a gateway TUN enfr0 holding GW_V4.
+start_ipv4_router() {
+    et_daemon_stop router
+    write_router_conf "$ET_TMP/router4.conf" listen=fd00:100::1 address="$ES_ROUTER_ADDR" \
+        cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=enfr0 \
+        tun_address=fd00:f::1 tun_routes=fd00:e::/64 ipv4_prefixes=198.19.1.0/24
+    et_daemon_start router4 i "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router4.conf"
+    et_wait_for -d router4 router_listening || return 1
+    et_wait_for -d router4 et_link_up i enfr0 || return 1
+    et_exec i ip addr add "$GW_V4/32" dev enfr0
+}
+
+step_f() {
+    local ok=0 conf="$ET_TMP/v4.conf" ipv4
+    write_client_conf "$conf" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d4.pem" \
+        key="$PKI/d4.key" prefixes="$PREFIX,$PREFIX4" allow_ipv4=true
+    check "up with $PREFIX4" es_setup d up "$conf" || return 1
+    check "main has exactly $PREFIX4 via enf0 (IPv4)" only_prefix4_in main || ok=1
+    check "status lists its route" \
+        es_succeeds_saying "\[x\] route $PREFIX4 dev enf0 table main" es_setup d status "$conf" || ok=1
+    check "a router carrying IPv4" start_ipv4_router || return 1
+    ipv4="$(es_counter ipv4)"
+    et_daemon_start enftun4 d "$ET_BIN_DIR/enftun" -c "$conf"
+    check "d pings $GW_V4 (router TUN) through the tunnel" \
+        et_wait_for -d enftun4 -d router4 es_ping d "$GW_V4" || ok=1
+    check "from its certificate's $D_V4 on enf0" route_get_dev "$GW_V4" enf0 "$D_V4" || ok=1
+    check "fence" es_fence || ok=1
+    check_num "no IPv4 crossed the uplink" "$(($(es_counter ipv4) - ipv4))" -eq 0 || ok=1
+    et_daemon_stop enftun4
+    check "down" es_setup d down "$conf" || ok=1
+    check_not "no IPv4 route to $GW_V4 through enf0 is left" route_get_dev "$GW_V4" enf0 || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+step_g() {
+    local ok=0 conf="$ET_TMP/full4.conf"
+    write_client_conf "$conf" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d4.pem" \
+        key="$PKI/d4.key" prefixes="default,$PREFIX4" allow_ipv4=true
+    check "up (full tunnel) with $PREFIX4" es_setup d up "$conf" || return 1
+    check "table 2097 has $PREFIX4 via enf0, its only IPv4 route" only_prefix4_in 2097 all || ok=1
+    check "IPv4 to $GW_V4 goes into enf0" route_get_dev "$GW_V4" enf0 || ok=1
+    check "other IPv4 ($ES_HOST4) stays on up0" route_get_dev "$ES_HOST4" up0 || ok=1
+    check "main has no IPv4 route via enf0" test -z "$(et_exec d ip -4 route show dev enf0)" || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
 
 main() {
     et_init
@@ -165,6 +239,8 @@ main() {
     run_step c "enftun running: the prefix through the tunnel, the rest direct" step_c
     run_step d "down restores everything; up, down, up, down" step_d
     run_step e "a multicast prefix goes into table local" step_e
+    run_step f "an IPv4 prefix: its route, IPv4 through the tunnel, down removes it" step_f
+    run_step g "full tunnel: an IPv4 prefix next to default in table 2097" step_g
     # A check outside a step fails the test too.
     et_summary split_tunnel_test && ((ET_CHECKS_FAILED == 0))
 }

@@ -91,6 +91,22 @@ void test_tun_setup_needs_restart(void** state) {
                      static_cast<int>(ChangeKind::Restart));
 }
 
+// route.prefixes' IPv4 entries are enftun-setup's routes too: a change is
+// a restart, and the running ones stay until then.
+void test_ipv4_prefix_change_needs_restart(void** state) {
+    State& s = Fx::st(state);
+    const std::string from = "prefixes = [ \"default\" ];";
+    s.running = Fx::load(Fx::edit(from, "prefixes = [ \"198.18.0.0/16\" ]; allow_ipv4 = true;"));
+    s.fresh = Fx::load(Fx::edit(from, "prefixes = [ \"198.19.0.0/16\" ]; allow_ipv4 = true;"));
+    s.change = classify_change(s.running, s.fresh);
+    assert_true(s.change.live.empty() && s.change.reconnect.empty());
+    assert_int_equal(s.change.restart.size(), 1);
+    assert_string_equal(s.change.restart[0].c_str(), "route.prefixes");
+    s.fresh = config_to_apply(s.running, s.fresh);
+    assert_int_equal(s.fresh.route.ipv4_prefixes.size(), 1);
+    assert_true(s.fresh.route.ipv4_prefixes[0].addr == (enftun::proto::Ipv4Addr{198, 18, 0, 0}));
+}
+
 void test_mixed_change_sorted_in_file_order(void** state) {
     State& s = Fx::st(state);
     std::string text = Fx::edit("dev = \"enf0\"", "dev = \"enf1\"");
@@ -146,6 +162,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_remote_and_identity_reconnect, Fx::setup,
                                         Fx::teardown),
         cmocka_unit_test_setup_teardown(test_tun_setup_needs_restart, Fx::setup, Fx::teardown),
+        cmocka_unit_test_setup_teardown(test_ipv4_prefix_change_needs_restart, Fx::setup,
+                                        Fx::teardown),
         cmocka_unit_test_setup_teardown(test_mixed_change_sorted_in_file_order, Fx::setup,
                                         Fx::teardown),
         cmocka_unit_test_setup_teardown(test_applied_config_keeps_restart_keys, Fx::setup,

@@ -558,14 +558,89 @@ void test_rejects_bad_prefixes(void** state) {
          "IPv6 prefix"},
         {"empty addr", "route = { prefixes = [\"/64\"]; };\n", 1, "route.prefixes[0]",
          "IPv6 prefix"},
-        {"ipv4", "route = { prefixes = [\"10.0.0.0/8\"]; };\n", 1, "route.prefixes[0]",
-         "IPv6 prefix"},
         {"signed len", "route = { prefixes = [\"fd00::/+8\"]; };\n", 1, "route.prefixes[0]",
          "IPv6 prefix"},
         {"keyword case", "route = { prefixes = [\"Default\"]; };\n", 1, "route.prefixes[0]",
          "IPv6 prefix"},
     };
     expect_errors(fx(state), cases);
+}
+
+// route.prefixes takes IPv4 prefixes with route.allow_ipv4: parsed apart
+// from the IPv6 ones, printed after them in canonical form.
+void test_ipv4_route_prefixes(void** state) {
+    Fixture& f = fx(state);
+    const ClientConfig& c = load_text(
+        f, std::string(kRequired) +
+               "route = {\n  prefixes = [\"198.18.0.0/16\", \"default\", \"10.1.2.3/32\",\n"
+               "    \"fd00::/016\", \"10.0.0.0/08\", \"0.0.0.0/0\"];\n  allow_ipv4 = true;\n};\n");
+    assert_int_equal(c.route.prefixes.size(), 2);
+    assert_true(c.route.prefixes[0].is_default);
+    // Lengths print without leading zeros (`ip` reads "016" as octal).
+    assert_string_equal(c.route.prefixes[1].text.c_str(), "fd00::/16");
+    assert_int_equal(c.route.prefixes[1].len, 16);
+    assert_int_equal(c.route.ipv4_prefixes.size(), 4);
+    assert_true(c.route.ipv4_prefixes[0].addr == (enftun::proto::Ipv4Addr{198, 18, 0, 0}));
+    assert_int_equal(c.route.ipv4_prefixes[0].len, 16);
+    assert_true(c.route.ipv4_prefixes[1].addr == (enftun::proto::Ipv4Addr{10, 1, 2, 3}));
+    assert_int_equal(c.route.ipv4_prefixes[1].len, 32);
+    assert_int_equal(c.route.ipv4_prefixes[2].len, 8);
+    assert_int_equal(c.route.ipv4_prefixes[3].len, 0);
+    assert_string_equal(print(f, "route.prefixes").c_str(),
+                        "default fd00::/16 198.18.0.0/16 10.1.2.3/32 10.0.0.0/8 0.0.0.0/0");
+    // Only IPv4 (a split tunnel for IPv4 alone): no "default" left.
+    const ClientConfig& only =
+        load_text(f, std::string(kRequired) +
+                         "route = { allow_ipv4 = true; prefixes = [\"198.18.0.0/15\"]; };\n");
+    assert_true(only.route.prefixes.empty());
+    assert_int_equal(only.route.ipv4_prefixes.size(), 1);
+    assert_string_equal(print(f, "route.prefixes").c_str(), "198.18.0.0/15");
+}
+
+void test_ipv4_route_prefix_errors(void** state) {
+    static const std::string req = kRequired;
+    static const std::string before = req + "route = {\n  allow_ipv4 = false;\n  prefixes = "
+                                            "[\"fd00::/16\", \"198.18.0.0/16\"];\n};\n";
+    static const std::string after =
+        req + "route = {\n  prefixes = [\"198.18.0.0/16\"];\n  allow_ipv4 = false;\n};\n";
+    static const std::string absent = req + "route = {\n  prefixes = [\"198.18.0.0/16\"];\n};\n";
+    const int first = 1 + static_cast<int>(std::count(req.begin(), req.end(), '\n'));
+    Fixture& f = fx(state);
+    // Without allow_ipv4, at route.prefixes' line whatever the keys' order.
+    expect_error(f, before, first + 2, "route.prefixes",
+                 "the IPv4 prefix 198.18.0.0/16 needs route.allow_ipv4 = true", "before");
+    expect_error(f, after, first + 1, "route.prefixes", "needs route.allow_ipv4 = true", "after");
+    expect_error(f, absent, first + 1, "route.prefixes", "needs route.allow_ipv4 = true", "absent");
+    static const ErrorCase cases[] = {
+        {"v4 len 33", "route = { allow_ipv4 = true; prefixes = [\"198.18.0.0/33\"]; };\n", 1,
+         "route.prefixes[0]",
+         "must be an IPv4 prefix such as 198.18.0.0/16 (got \"198.18.0.0/33\")"},
+        {"v4 len 3 digits", "route = { allow_ipv4 = true; prefixes = [\"10.0.0.0/008\"]; };\n", 1,
+         "route.prefixes[0]", "IPv4 prefix"},
+        {"v4 signed len", "route = { allow_ipv4 = true; prefixes = [\"10.0.0.0/+8\"]; };\n", 1,
+         "route.prefixes[0]", "IPv4 prefix"},
+        {"v4 host bits",
+         "route = { allow_ipv4 = true; prefixes = [\"default\", \"198.18.0.1/16\"]; };\n", 1,
+         "route.prefixes[1]",
+         "has address bits set beyond the prefix length (got \"198.18.0.1/16\")"},
+        {"v4 host bits /31", "route = { allow_ipv4 = true; prefixes = [\"10.1.2.3/31\"]; };\n", 1,
+         "route.prefixes[0]", "has address bits set"},
+        {"v4 no len", "route = { allow_ipv4 = true; prefixes = [\"198.18.0.0\"]; };\n", 1,
+         "route.prefixes[0]", "(got \"198.18.0.0\")"},
+        {"v4 three octets", "route = { allow_ipv4 = true; prefixes = [\"198.18.0/24\"]; };\n", 1,
+         "route.prefixes[0]", "IPv4 prefix"},
+        {"v4 octet 256", "route = { allow_ipv4 = true; prefixes = [\"198.256.0.0/16\"]; };\n", 1,
+         "route.prefixes[0]", "IPv4 prefix"},
+        {"v4 leading zero", "route = { allow_ipv4 = true; prefixes = [\"198.018.0.0/16\"]; };\n", 1,
+         "route.prefixes[0]", "IPv4 prefix"},
+        {"v4 space", "route = { allow_ipv4 = true; prefixes = [\" 198.18.0.0/16\"]; };\n", 1,
+         "route.prefixes[0]", "IPv4 prefix"},
+        {"garbage", "route = { allow_ipv4 = true; prefixes = [\"tunnel\"]; };\n", 1,
+         "route.prefixes[0]",
+         "must be \"default\", an IPv6 prefix such as fd00::/16 or an IPv4 prefix such as "
+         "198.18.0.0/16 (got \"tunnel\")"},
+    };
+    expect_errors(f, cases);
 }
 
 void test_rejects_bad_ifnames(void** state) {
@@ -986,6 +1061,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_rejects_wrong_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_out_of_range, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_prefixes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv4_route_prefixes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ipv4_route_prefix_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_ifnames, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_bad_lladdr_and_hosts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_host_injection, setup, teardown),

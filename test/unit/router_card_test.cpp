@@ -136,6 +136,27 @@ void test_options_from_config(void**) {
     rmdir(dir);
 }
 
+// route.prefixes' IPv4 entries (allow_ipv4) are for enftun-setup's routes:
+// RFC 4191 route options are IPv6 only, so the RA names the IPv6 ones.
+void test_options_skip_ipv4_prefixes(void**) {
+    char dir[] = "/tmp/enftun-rc-test.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    const std::string text =
+        "remote = { hosts = [\"fd00:100::1\"]; ca_cert_file = \"ca\"; };\n"
+        "identity = { cert_file = \"c\"; key_file = \"k\"; };\n"
+        "route = { allow_ipv4 = true;\n"
+        "  prefixes = [\"198.18.0.0/16\", \"fd00:e::/64\", \"10.1.2.3/32\"]; };\n";
+    auto c = enftun::config::load_client_config_from_string(text, dir);
+    assert_true(c.has_value());
+    RouterCardOptions o = router_card_options(*c, kLease);
+    assert_int_equal(o.ndp.routes.size(), 1);
+    assert_true(o.ndp.routes[0].prefix == *Ipv6Addr::parse("fd00:e::"));
+    assert_int_equal(o.ndp.routes[0].prefix_len, 64);
+    assert_false(o.ndp.default_router);
+    unlink(c->identity.duid_file.c_str());
+    rmdir(dir);
+}
+
 // ------------------------------------------------------------ on a loop
 
 struct Fixture {
@@ -454,6 +475,7 @@ int main() {
         cmocka_unit_test(test_ra_lifetimes),
         cmocka_unit_test(test_ra_too_many_routes),
         cmocka_unit_test(test_options_from_config),
+        cmocka_unit_test(test_options_skip_ipv4_prefixes),
         cmocka_unit_test_setup_teardown(test_start_sends_ra, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rs_triggers_one_ra, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rs_answer_is_delayed, setup, teardown),

@@ -353,6 +353,13 @@ void test_router_rejects_bad_addresses(void** state) {
          "router.client_prefixes[0]", "(got \"default\")"},
         {"client prefix host bits", "router = { client_prefixes = [\"fd00:e::1/64\"]; };\n", 1,
          "router.client_prefixes[0]", "has address bits set"},
+        // The client's route.prefixes takes IPv4; these keys do not.
+        {"client prefix v4", "router = { client_prefixes = [\"198.18.0.0/16\"]; };\n", 1,
+         "router.client_prefixes[0]",
+         "must be an IPv6 prefix such as fd00::/16 (got \"198.18.0.0/16\")"},
+        {"route v4", "router = { tun = { routes = [\"198.18.0.0/16\"]; }; };\n", 1,
+         "router.tun.routes[0]",
+         "must be an IPv6 prefix such as fd00::/16 (got \"198.18.0.0/16\")"},
         {"ipv4 prefix v6", "router = { ipv4_client_prefixes = [\"fd00:e::/64\"]; };\n", 1,
          "router.ipv4_client_prefixes[0]",
          "must be an IPv4 prefix such as 198.18.0.0/16 (got \"fd00:e::/64\")"},

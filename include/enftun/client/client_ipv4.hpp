@@ -34,4 +34,8 @@ struct ClientIpv4 {
 };
 Result<ClientIpv4> client_ipv4(const config::ClientConfig& config);
 
+// The same without logging (for `enftun -p tun.ipv4_address`): the
+// sentence client_ipv4() would log is left in why.
+Result<ClientIpv4> client_ipv4_quiet(const config::ClientConfig& config, std::string& why);
+
 } // namespace enftun::tunnel

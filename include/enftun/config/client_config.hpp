@@ -83,7 +83,10 @@ struct RemoteConfig {
 struct RouteConfig {
     std::uint32_t fwmark = 363; // SO_MARK of the tunnel socket
     std::uint32_t table = 2097; // policy routing table of enftun-setup
+    // route.prefixes: its "default" and IPv6 entries here, in file order;
+    // its IPv4 entries (only with allow_ipv4) in ipv4_prefixes.
     std::vector<Prefix> prefixes{Prefix::default_route()};
+    std::vector<proto::Ipv4Prefix> ipv4_prefixes;
     std::vector<std::string> trusted_interfaces;
     bool allow_ipv4 = false;
     std::chrono::milliseconds ra_period{600000}; // router advertisements
@@ -148,6 +151,7 @@ struct ClientConfig {
 //  - libconfig syntax errors, with libconfig's line and text;
 //  - an unknown key or group, a value of the wrong type, a number out of
 //    range, a malformed name, address or prefix;
+//  - an IPv4 entry in route.prefixes without route.allow_ipv4;
 //  - a missing required key (remote.hosts, remote.ca_cert_file,
 //    identity.cert_file, identity.key_file) or an empty remote.hosts;
 //  - tun.ip_set and tun.set_address both given and different;
