@@ -20,6 +20,13 @@
 #     removes the route with the TUN
 #  g  full tunnel: an IPv4 prefix next to "default" is the one IPv4 route of
 #     table 2097; other IPv4 stays on the uplink
+#  h  a prefix holding an address of remote.hosts is refused before anything
+#     changes (enftun's own TCP would go into the TUN), with a line naming
+#     prefix, host and address: fd00:100::/127 for the router's address in
+#     full form, ::/0 for it by name (router.test, from the namespace's hosts
+#     file), 198.18.0.0/23 for an IPv4 literal; state as before, no state
+#     file. Prefixes just next to those addresses come up, and a name that
+#     does not resolve only gets a warning
 set -e -o pipefail
 export LC_ALL=C
 
@@ -223,6 +230,55 @@ step_g() {
     return "$ok"
 }
 
+# refused_up LABEL CONF PREFIX HOST ADDR: up with CONF fails with the one
+# line naming PREFIX, HOST and its address ADDR, and changes nothing: the
+# state as before, no state file.
+refused_up() {
+    local ok=0 label="$1" conf="$2" prefix="$3" host="$4" addr="$5" re
+    [[ $host == "$addr" ]] || host="$host ($addr)"
+    re="route.prefixes: $prefix holds remote.hosts $host: "
+    re+="enftun's own connection to the router would be routed into enf0, the tunnel it carries; "
+    re+="use narrower prefixes that leave $addr out, or \"default\" for a full tunnel"
+    check "$label: up refused, naming $prefix, $host" \
+        es_fails_saying "$(sed 's/[].()[]/\\&/g' <<<"$re")" es_setup d up "$conf" || ok=1
+    check "$label: state as before" es_same_state d "$BEFORE" || ok=1
+    check "$label: no state file" test ! -e "$ET_TMP/run-enftun/enf0" || ok=1
+    return "$ok"
+}
+
+step_h() {
+    local ok=0 conf="$ET_TMP/loop.conf" full=FD00:100:0:0:0:0:0:1 keys
+    # router.test by name; other names fail fast (nothing listens on d's
+    # 127.0.0.1).
+    et_netns_hosts d "fd00:100::1 router.test"
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' \
+        >"/etc/netns/$(et_ns d)/resolv.conf"
+    keys=(ca="$PKI/ca.pem" cert="$PKI/d4.pem" key="$PKI/d4.key" allow_ipv4=true)
+    # The router's address in its full, upper-case form, after a prefix
+    # that is fine: fd00:100::/127 holds fd00:100::0 and ::1.
+    write_client_conf "$conf" "${keys[@]}" hosts="$full" \
+        prefixes="$PREFIX,fd00:100::/127"
+    refused_up "fd00:100::/127" "$conf" fd00:100::/127 "$full" "$full" || ok=1
+    # ::/0 clashes with d's default route: refused before `ip route add`.
+    write_client_conf "$conf" "${keys[@]}" hosts=router.test prefixes="::/0"
+    refused_up "::/0, router by name" "$conf" ::/0 router.test fd00:100::1 || ok=1
+    # IPv4: a literal address of no listening router (not reached at up).
+    write_client_conf "$conf" "${keys[@]}" hosts=fd00:100::1,198.18.0.9 \
+        prefixes="$PREFIX,$PREFIX4,198.18.0.0/23"
+    refused_up "198.18.0.0/23" "$conf" 198.18.0.0/23 198.18.0.9 198.18.0.9 || ok=1
+    # Just next to the router's addresses; a name that does not resolve
+    # is only warned about.
+    write_client_conf "$conf" "${keys[@]}" hosts=nosuch.test,router.test,198.18.0.9 \
+        prefixes="fd00:100::/128,fd00:100::2/127,198.18.0.8/32,198.18.1.0/24"
+    check "prefixes next to the router's addresses: up, warning about nosuch.test" \
+        es_succeeds_saying 'warning: cannot resolve remote host "nosuch.test"' \
+        es_setup d up "$conf" || ok=1
+    check "status says up" es_setup d status "$conf" || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -241,6 +297,7 @@ main() {
     run_step e "a multicast prefix goes into table local" step_e
     run_step f "an IPv4 prefix: its route, IPv4 through the tunnel, down removes it" step_f
     run_step g "full tunnel: an IPv4 prefix next to default in table 2097" step_g
+    run_step h "a prefix holding a remote.hosts address is refused; nothing changed" step_h
     # A check outside a step fails the test too.
     et_summary split_tunnel_test && ((ET_CHECKS_FAILED == 0))
 }
