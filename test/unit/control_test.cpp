@@ -2,7 +2,8 @@
 // writer, the status text helpers, the atomic file writer, and the control
 // server on a real loop with real Unix sockets: an answer per request,
 // "error: ..." for garbage and oversized lines, a silent peer closed,
-// peers beyond the limit turned away, a stale socket replaced, a live one
+// peers beyond the limit turned away, requests beyond the answer rate
+// answered busy, a stale socket replaced, a live one
 // or a non-socket left alone, mode 0660, the file removed at the end; and
 // send_request (the CLI's end) against it from a second thread.
 #include "enftun/control/control_client.hpp"
@@ -17,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -25,6 +27,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "loop_helpers.hpp"
 #include "test.hpp"
@@ -377,6 +380,76 @@ void test_server_bounds_size_time_and_count(void** state) {
     assert_string_equal(ok->got.c_str(), "state  up\n");
 }
 
+// Over its AnswerBudget the server answers "error: busy: ..." without
+// calling the handler, counts it, and answers in full again once the
+// bucket refilled.
+void test_server_bounds_rate(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    ServerLimits limits;
+    limits.answers_per_s = 1;
+    limits.answer_burst = 3;
+    start_server(f, limits);
+    const std::uint64_t t0 = f->loop->now_ms();
+    std::vector<std::unique_ptr<Peer>> peers;
+    for (int i = 0; i < 6; ++i) {
+        peers.push_back(open_peer(f, "status\n"));
+    }
+    f->dog->run_until(
+        [&] {
+            return std::all_of(peers.begin(), peers.end(), [](const auto& p) { return p->eof; });
+        },
+        "six answers");
+    const std::uint64_t elapsed_s = (f->loop->now_ms() - t0) / 1000;
+    int full = 0;
+    int busy = 0;
+    for (const auto& p : peers) {
+        if (p->got == "state  up\n") {
+            ++full;
+        } else if (p->got == "error: busy: at most 1 answers a second, try again\n") {
+            ++busy;
+        }
+    }
+    assert_int_equal(full + busy, 6);
+    // The burst, and one more for each second the six took (none, unless
+    // the machine is very slow).
+    assert_true(full >= 3);
+    assert_true(static_cast<std::uint64_t>(full) <= 3 + elapsed_s);
+    assert_int_equal(f->handled, full);
+    assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(busy));
+    assert_int_equal(f->server->counters().bad, 0);
+    // A second later the bucket holds a token again.
+    std::unique_ptr<Peer> later;
+    enftun::loop::Timer wait(*f->loop, [&] { later = open_peer(f, "status\n"); });
+    wait.start(1000);
+    f->dog->run_until([&] { return later && later->eof; }, "an answer a second later");
+    assert_string_equal(later->got.c_str(), "state  up\n");
+}
+
+// A long answer costs a token per 64 KiB: the 100,001-byte JSON of the
+// fixture takes two of a bucket of three.
+void test_server_charges_long_answers(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    ServerLimits limits;
+    limits.answers_per_s = 1;
+    limits.answer_burst = 3;
+    start_server(f, limits);
+    const std::uint64_t t0 = f->loop->now_ms();
+    auto json = open_peer(f, "status json\n");
+    f->dog->run_until([&] { return json->eof; }, "the long answer");
+    assert_int_equal(json->got.size(), 100001);
+    auto a = open_peer(f, "status\n");
+    f->dog->run_until([&] { return a->eof; }, "a short answer");
+    auto b = open_peer(f, "status\n");
+    f->dog->run_until([&] { return b->eof; }, "a busy answer");
+    assert_string_equal(a->got.c_str(), "state  up\n");
+    // Unless a second passed since the first (a very slow machine), b is
+    // busy: the bucket had three, the JSON took two and `a` the last.
+    if (f->loop->now_ms() - t0 < 1000) {
+        assert_true(b->got.starts_with("error: busy: "));
+        assert_int_equal(f->server->counters().limited, 1);
+    }
+}
+
 void test_server_request_without_newline_at_eof(void** state) {
     auto* f = static_cast<Fixture*>(*state);
     start_server(f);
@@ -485,6 +558,9 @@ int main() {
         cmocka_unit_test_setup_teardown(test_server_answers_and_closes, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_bounds_size_time_and_count, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_bounds_rate, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_charges_long_answers, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_request_without_newline_at_eof, server_setup,
                                         server_teardown),
