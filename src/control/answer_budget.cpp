@@ -9,7 +9,7 @@ AnswerBudget::AnswerBudget(std::uint32_t per_second, std::uint32_t burst)
       cap_milli_(static_cast<std::int64_t>(std::max<std::uint32_t>(burst, 1)) * 1000),
       milli_(cap_milli_) {}
 
-bool AnswerBudget::take(std::uint64_t now_ms) {
+bool AnswerBudget::ready(std::uint64_t now_ms) {
     if (per_second_ == 0) {
         return true;
     }
@@ -25,11 +25,25 @@ bool AnswerBudget::take(std::uint64_t now_ms) {
         milli_ = std::min(cap_milli_, milli_ + refill);
         last_ms_ = now_ms;
     }
-    if (milli_ < 1000) {
+    return milli_ >= 1000;
+}
+
+bool AnswerBudget::take(std::uint64_t now_ms) {
+    if (!ready(now_ms)) {
         return false;
     }
-    milli_ -= 1000;
+    if (per_second_ != 0) {
+        milli_ -= 1000;
+    }
     return true;
+}
+
+std::uint64_t AnswerBudget::ms_until_token() const {
+    if (per_second_ == 0 || milli_ >= 1000) {
+        return 0;
+    }
+    const auto missing = static_cast<std::uint64_t>(1000 - milli_);
+    return (missing + per_second_ - 1) / per_second_;
 }
 
 void AnswerBudget::charge(std::size_t bytes) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -155,11 +156,13 @@ ControlServer::ControlServer(loop::Loop& loop, std::string path, Handler handler
                                                        on_acceptable();
                                                    }
                                                }),
-      dead_(loop), budget_(limits.answers_per_s, limits.answer_burst) {
+      resume_(loop, [this] { poll_.watch(UV_READABLE); }), dead_(loop),
+      budget_(limits.answers_per_s, limits.answer_burst) {
     poll_.watch(UV_READABLE);
 }
 
 ControlServer::~ControlServer() {
+    resume_.stop();
     poll_.watch(0);
     conns_.clear();
     dead_.clear();
@@ -172,6 +175,10 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::on_acceptable() {
+    if (!budget_.ready(loop_.now_ms())) {
+        pause_accepting(budget_.ms_until_token());
+        return;
+    }
     for (int i = 0; i < kAcceptBatch; ++i) {
         UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) {
@@ -200,6 +207,13 @@ void ControlServer::on_acceptable() {
         c.deadline->start(limits_.request_ms);
         c.poll->watch(UV_READABLE);
     }
+}
+
+// Nothing to answer with: new connections wait in the kernel's backlog
+// (accepted, they would cost a busy answer each) until the refill.
+void ControlServer::pause_accepting(std::uint64_t ms) {
+    poll_.watch(0);
+    resume_.start(std::max<std::uint64_t>(ms, 1));
 }
 
 void ControlServer::on_conn_event(Connection& c, int status, int events) {

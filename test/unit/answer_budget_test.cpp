@@ -1,7 +1,8 @@
 // Unit tests for control/answer_budget: the control socket's token bucket
 // on a fake clock (milliseconds passed in): it starts full, refills at its
 // rate up to its size, a long answer costs a token per 64 KiB and may leave
-// it in debt, a clock going back refills nothing, 0 means no limit.
+// it in debt, a clock going back refills nothing, 0 means no limit, ready()
+// takes nothing and ms_until_token() says when the next token is there.
 #include "enftun/control/answer_budget.hpp"
 
 #include "test.hpp"
@@ -78,6 +79,25 @@ void test_zero_rate_means_no_limit(void**) {
     assert_true(b.take(0));
 }
 
+void test_ready_takes_nothing_and_says_when(void**) {
+    AnswerBudget b(20, 2);
+    assert_true(b.ready(0));
+    assert_true(b.ready(0));
+    assert_int_equal(b.tokens(), 2);
+    assert_int_equal(b.ms_until_token(), 0);
+    assert_int_equal(takes(b, 0, 5), 2);
+    assert_false(b.ready(0));
+    assert_int_equal(b.ms_until_token(), 50);
+    assert_false(b.ready(30));
+    assert_int_equal(b.ms_until_token(), 20);
+    assert_true(b.take(50));
+    b.charge(10 * kToken); // 10 in debt: 11 tokens to a whole one, 550 ms
+    assert_false(b.ready(50));
+    assert_int_equal(b.ms_until_token(), 550);
+    assert_false(b.ready(599));
+    assert_true(b.ready(600));
+}
+
 void test_busy_line(void**) {
     assert_string_equal(busy_line(20).c_str(),
                         "error: busy: at most 20 answers a second, try again\n");
@@ -92,6 +112,7 @@ int main() {
         cmocka_unit_test(test_long_answers_cost_more_and_leave_debt),
         cmocka_unit_test(test_clock_going_back_refills_nothing),
         cmocka_unit_test(test_zero_rate_means_no_limit),
+        cmocka_unit_test(test_ready_takes_nothing_and_says_when),
         cmocka_unit_test(test_busy_line),
     };
     return cmocka_run_group_tests_name("answer_budget", tests, nullptr, nullptr);

@@ -15,10 +15,13 @@
 //     limits.answers_per_s a second, limits.answer_burst at once, a long
 //     answer counting as several; beyond it a request is answered with one
 //     "error: busy: at most N answers a second, try again" line (counted in
-//     `limited`, logged at most once per 10 s with the count) and the handler is
-//     not called. Pollers in a tight loop so get a bounded share of the
-//     loop that forwards packets; the daemons' metrics files are written
-//     apart from this budget.
+//     `limited`, logged at most once per 10 s with the count) and the
+//     handler is not called. While the budget is empty no connection is
+//     accepted at all: new ones wait in the kernel's backlog (their
+//     connect() blocks once it is full) until a token is back, so a tight
+//     loop costs neither answers nor busy answers. Pollers so get a bounded
+//     share of the loop that forwards packets; the daemons' metrics files
+//     are written apart from this budget.
 // Who may connect is the socket file's business: mode 0660, owned by the
 // daemon's user and group, so the kernel refuses (EACCES) everyone else.
 //
@@ -93,6 +96,7 @@ private:
                   UniqueFd fd, ino_t inode);
 
     void on_acceptable();
+    void pause_accepting(std::uint64_t ms);
     void on_conn_event(Connection& c, int status, int events);
     void on_conn_readable(Connection& c);
     void on_conn_writable(Connection& c);
@@ -109,6 +113,7 @@ private:
     UniqueFd fd_;
     ino_t inode_; // of the socket file we made: removed only if still ours
     loop::Poll poll_;
+    loop::Timer resume_; // watches poll_ again after pause_accepting
     std::list<std::unique_ptr<Connection>> conns_;
     loop::Graveyard<Connection> dead_; // closed outside their own callbacks
     AnswerBudget budget_;
