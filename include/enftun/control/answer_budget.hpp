@@ -4,7 +4,7 @@
 //
 // Why: the control socket is served on the loop that forwards packets, and
 // an answer's cost grows with its length (the router's `status json` lists
-// up to 10,000 sessions, ~3 MB, and is built, copied and sent on the loop;
+// up to 10,000 sessions: 2.3 MB, ~60 ms of the loop to build and send;
 // bench/README.md "Control socket"). Without a bound, pollers in a tight
 // loop take the loop's time from the tunnel.
 //
@@ -14,16 +14,16 @@
 //       └──── else ──────────────► false: answer busy_line(), cheap
 //   ready(now) is take() without taking: the server leaves new connections
 //   in the kernel's backlog for ms_until_token() while it says no, so even
-//   the busy answers stay few (~20 ms of CPU a second against ~28% of a
-//   core for one poller getting ~20,000 busy answers a second).
+//   busy answers stay few, a backlog's worth per token (accepting them all,
+//   one poller got ~20,000 busy answers a second: ~28% of a core).
 //
 // The bucket holds at most `burst` tokens, refills `per_second` a second, and
 // starts full. A long answer costs several tokens and may leave the bucket
 // in debt, repaid by the refill before the next answer: what is bounded is
 // answer bytes a second (about per_second x kBytesPerToken), so short
 // answers (the client's, the router's table and metrics) are never limited
-// by a human or a cron job, and a 10,000-session JSON can be asked once
-// with a full bucket, then about once every 2 s.
+// by a human or a cron job, and a 10,000-session JSON (36 tokens) can be
+// asked twice with a full bucket of 60, then about once every 1.8 s.
 #pragma once
 
 #include <cstddef>
