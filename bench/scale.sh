@@ -21,8 +21,12 @@
 # session's /128 goes into r's kernel through the gateway TUN (proto 250);
 # reported are the time from the load generator's start until all N are in
 # the kernel (routable), how far that lags behind the last handshake, and
-# the time until they are gone again once the sessions close. Bounded: the
-# handshake phase gives up after 300 s, and everything is torn down on exit.
+# the time until they are gone again once the sessions close. The control
+# socket with the N sessions held (bench/lib/ctlpoll.py): the router's CPU
+# per answer (`status`, `status json`, `metrics`, 10 each), and what 8
+# pollers in a tight loop of `status json` for 4 s do to the router's CPU
+# (over the 4 s) and to the real client's pings (50, from 0.5 s on). Bounded: the handshake phase gives up
+# after 300 s, and everything is torn down on exit.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -114,6 +118,41 @@ ping_while_held() {
                        END { printf "%s/%s %s\n", rx, sent, (rtt == "" ? "-" : rtt) }'
 }
 
+# control_cost: STATUS_JSON, the control socket's cost with the sessions held.
+control_cost() {
+    local sock="$ET_TMP/enftun/router.sock" rpid req out c0 c1 costs="{}" storm
+    rpid="$(et_daemon_pid enftun-server)"
+    for req in status "status json" metrics; do
+        c0="$(bench_cpu_ns "$rpid")"
+        out="$(python3 "$BENCH_HERE/lib/ctlpoll.py" "$sock" "$req" 1 60 10)"
+        c1="$(bench_cpu_ns "$rpid")"
+        costs="$(jq -n --argjson c "$costs" --argjson o "$out" --arg r "$req" \
+            --argjson ns $((c1 - c0)) '$c + {($r): ($o + {router_cpu_ms_per_answer:
+                (if $o.answers > 0 then $ns / 1e6 / $o.answers else null end)})}')"
+    done
+    # Let a bucket drained by the requests above fill again first.
+    sleep 4
+    local t0 t1 pinged
+    c0="$(bench_cpu_ns "$rpid")"
+    t0="$(bench_now_ns)"
+    python3 "$BENCH_HERE/lib/ctlpoll.py" "$sock" "status json" 8 4 >"$ET_TMP/storm.json" &
+    local poller=$!
+    sleep 0.5
+    pinged="$(ping_while_held)"
+    wait "$poller"
+    t1="$(bench_now_ns)"
+    c1="$(bench_cpu_ns "$rpid")"
+    storm="$(jq -n --argjson o "$(cat "$ET_TMP/storm.json")" --arg ping "$pinged" \
+        --argjson cpu "$(((c1 - c0) * 100 / (t1 - t0)))" \
+        '($ping | split(" ")) as $p | ($p[0] | split("/")) as $rx
+        | {pollers: 8, request: "status json", seconds: 4, result: $o,
+           router_cpu_percent: $cpu,
+           client_ping: {received: ($rx[0] | tonumber), sent: ($rx[1] | tonumber),
+             rtt_avg_ms: ($p[1] | tonumber? // null)}}')"
+    STATUS_JSON="$(jq -n --argjson c "$costs" --argjson s "$storm" \
+        '{one_client_at_a_time: $c, tight_poll_loop: $s}')"
+}
+
 main() {
     while getopts "n:o:h" opt; do
         case "$opt" in
@@ -176,6 +215,7 @@ main() {
     send_us="$(last_stat send-us)"
     route_failed="$(last_stat failed)"
     pinged="$(ping_while_held)"
+    control_cost
     local t_stop t_gone
     t_stop="$(bench_now_ns)"
     et_daemon_stop loadgen 10
@@ -196,6 +236,7 @@ main() {
 
 ROUTES_JSON="{}"
 MEM_JSON="{}"
+STATUS_JSON="{}"
 
 # router_mem PID: {"pss": KiB, "private": KiB} from /proc/PID/smaps_rollup.
 router_mem() {
@@ -208,7 +249,7 @@ report() {
     local json
     json="$(jq -n --argjson lg "$1" --argjson rss0 "$2" --argjson rss1 "$3" \
         --argjson seen "$4" --arg ping "$5" --argjson ticks "$6" --argjson hz "$CLK_TCK" \
-        --argjson routes "$ROUTES_JSON" --argjson mem "$MEM_JSON" --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
+        --argjson routes "$ROUTES_JSON" --argjson mem "$MEM_JSON" --argjson status "$STATUS_JSON" --arg date "$(date -u +%FT%TZ)" --arg kernel "$(uname -r)" --argjson cores "$(nproc)" \
         '($ping | split(" ")) as $p | ($p[0] | split("/")) as $rx
         | {date: $date, kernel: $kernel, cores: $cores, loadgen: $lg,
            router_sessions_reported: $seen,
@@ -221,7 +262,7 @@ report() {
              (if $lg.established > 0 then $ticks / $hz * 1000 / $lg.established else null end),
            client_ping_while_held: {received: ($rx[0] | tonumber), sent: ($rx[1] | tonumber),
              rtt_avg_ms: ($p[1] | tonumber? // null)},
-           session_routes: $routes}')"
+           session_routes: $routes, control_socket: $status}')"
     mkdir -p "$(dirname "$OUT")"
     echo "$json" >"$OUT"
     jq -r '
@@ -239,7 +280,11 @@ report() {
         "  real client pings while held  \(.client_ping_while_held.received)/\(.client_ping_while_held.sent), RTT \(.client_ping_while_held.rtt_avg_ms) ms",
         "  all sessions routable after   \(.session_routes.ms_start_to_all_routable) ms (\(.session_routes.ms_last_handshake_seen_to_all_routable) ms after the last handshake was seen)",
         "  all routes removed after      \(.session_routes.ms_loadgen_stop_to_all_removed) ms from closing the sessions",
-        "  netlink send per route added  \(.session_routes.netlink_send_us_per_route_added | r) µs; longest send (loop blocked) \(.session_routes.longest_netlink_send_us) µs; refused by the kernel: \(.session_routes.requests_refused_by_kernel)"' "$OUT"
+        "  netlink send per route added  \(.session_routes.netlink_send_us_per_route_added | r) µs; longest send (loop blocked) \(.session_routes.longest_netlink_send_us) µs; refused by the kernel: \(.session_routes.requests_refused_by_kernel)",
+        (.control_socket.one_client_at_a_time // {} | to_entries[] |
+         "  control: \(.key | .+ " " * (12 - length)) \(.value.router_cpu_ms_per_answer | r) ms router CPU per answer, \(.value.bytes_per_answer) B (\(.value.answers) answered, \(.value.busy) busy)"),
+        (.control_socket.tight_poll_loop // empty |
+         "  8 pollers of status json, 4 s: router CPU \(.router_cpu_percent)%, \(.result.answers) answered, \(.result.busy) busy; client pings \(.client_ping.received)/\(.client_ping.sent), RTT \(.client_ping.rtt_avg_ms) ms")' "$OUT"
     echo "JSON: $OUT"
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -29,6 +30,9 @@ namespace {
 // At most this many connections accepted per wakeup, so a flood of
 // connects cannot keep the loop from the tunnel.
 constexpr int kAcceptBatch = 16;
+
+// At most one "answered busy" log line per this many ms.
+constexpr std::uint64_t kBusyLogIntervalMs = 10000;
 
 bool fill_address(const std::string& path, sockaddr_un& addr) {
     std::memset(&addr, 0, sizeof(addr));
@@ -152,11 +156,13 @@ ControlServer::ControlServer(loop::Loop& loop, std::string path, Handler handler
                                                        on_acceptable();
                                                    }
                                                }),
-      dead_(loop) {
+      resume_(loop, [this] { poll_.watch(UV_READABLE); }), dead_(loop),
+      budget_(limits.answers_per_s, limits.answer_burst) {
     poll_.watch(UV_READABLE);
 }
 
 ControlServer::~ControlServer() {
+    resume_.stop();
     poll_.watch(0);
     conns_.clear();
     dead_.clear();
@@ -169,6 +175,10 @@ ControlServer::~ControlServer() {
 }
 
 void ControlServer::on_acceptable() {
+    if (!budget_.ready(loop_.now_ms())) {
+        pause_accepting(budget_.ms_until_token());
+        return;
+    }
     for (int i = 0; i < kAcceptBatch; ++i) {
         UniqueFd fd(::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
         if (!fd.valid()) {
@@ -197,6 +207,13 @@ void ControlServer::on_acceptable() {
         c.deadline->start(limits_.request_ms);
         c.poll->watch(UV_READABLE);
     }
+}
+
+// Nothing to answer with: new connections wait in the kernel's backlog
+// (accepted, they would cost a busy answer each) until the refill.
+void ControlServer::pause_accepting(std::uint64_t ms) {
+    poll_.watch(0);
+    resume_.start(std::max<std::uint64_t>(ms, 1));
 }
 
 void ControlServer::on_conn_event(Connection& c, int status, int events) {
@@ -237,9 +254,19 @@ void ControlServer::on_conn_readable(Connection& c) {
         return;
     }
     // A line, or the peer's half-close after one without a newline.
+    answer(c, answer_within_budget(c.in));
+}
+
+std::string ControlServer::answer_within_budget(std::string_view request) {
+    const std::uint64_t now = loop_.now_ms();
+    if (!budget_.take(now)) {
+        ++counters_.limited;
+        log_busy(now);
+        return busy_line(budget_.per_second());
+    }
     std::string text;
     try {
-        text = handler_(c.in);
+        text = handler_(request);
     } catch (const std::exception&) {
         // A renderer's failure (say a JSON type error) must not end the daemon.
         text = error_line("internal error");
@@ -247,7 +274,23 @@ void ControlServer::on_conn_readable(Connection& c) {
     if (text.starts_with("error: ")) {
         ++counters_.bad;
     }
-    answer(c, std::move(text));
+    budget_.charge(text.size());
+    return text;
+}
+
+void ControlServer::log_busy(std::uint64_t now_ms) {
+    // One line at the first busy answer, then at most one per interval with
+    // the count since the last: a poller in a tight loop gets thousands.
+    ++busy_unlogged_;
+    if (busy_logged_ms_ != 0 && now_ms - busy_logged_ms_ < kBusyLogIntervalMs) {
+        return;
+    }
+    ENFTUN_LOG_WARN("control socket %s: %llu requests answered busy since the last such line "
+                    "(at most %u answers a second; a status poller in a tight loop?)",
+                    path_.c_str(), static_cast<unsigned long long>(busy_unlogged_),
+                    static_cast<unsigned>(budget_.per_second()));
+    busy_unlogged_ = 0;
+    busy_logged_ms_ = now_ms == 0 ? 1 : now_ms;
 }
 
 void ControlServer::answer(Connection& c, std::string text) {

@@ -20,7 +20,9 @@
 # client certificate and a connection that is not TLS show up in the
 # failure counts by reason; d a session disappears when its client stops;
 # e the metrics file is rewritten, parses as OpenMetrics and follows the
-# sessions; f when the router stops, the socket and the metrics file go and
+# sessions; g 400 requests in a tight loop get at most the answer budget
+# (control/answer_budget.hpp) in full and the rest "error: busy", and
+# answers come again after; f when the router stops, the socket and the metrics file go and
 # `status` says no router answers.
 #
 # The control server's own bounds (garbage, huge, slow requests, too many
@@ -263,6 +265,87 @@ step_e() {
     return "$ok"
 }
 
+# poll_storm SOCKET N: N `status` requests from 4 threads, each on a new
+# connection sent as soon as the last answer came (a poller in a tight
+# loop); prints "FULL BUSY OTHER MS": answers in full, "error: busy: ..."
+# answers, anything else, and the milliseconds it all took.
+poll_storm() {
+    "$PY" - "$1" "$2" <<'EOF2'
+import socket, sys, threading, time
+
+path, n = sys.argv[1], int(sys.argv[2])
+counts = {"full": 0, "busy": 0, "other": 0}
+lock = threading.Lock()
+left = [n]
+
+def ask():
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(20)
+        s.connect(path)
+        s.sendall(b"status\n")
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+        return data
+
+def run():
+    while True:
+        with lock:
+            if left[0] == 0:
+                return
+            left[0] -= 1
+        try:
+            a = ask()
+            kind = ("busy" if a.startswith(b"error: busy: at most ")
+                    else "full" if a.startswith(b"router ") else "other")
+        except OSError:
+            kind = "other"
+        with lock:
+            counts[kind] += 1
+
+t0 = time.monotonic()
+threads = [threading.Thread(target=run) for _ in range(4)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+ms = int((time.monotonic() - t0) * 1000)
+print(counts["full"], counts["busy"], counts["other"], ms)
+EOF2
+}
+
+# status_answers: `status` gets a full answer (the table).
+status_answers() {
+    rstatus | grep -q -E '^router +enftun-router '
+}
+
+# g: the control socket's answer budget (20 a second, 60 at once: control/
+# answer_budget.hpp): 400 requests in a tight loop get at most the budget
+# answered in full, the rest "error: busy: ..." (the table is short: one
+# token each); the router logs it once, and answers in full again soon after.
+step_g() {
+    local ok=0 full busy other ms most log
+    log="$(et_daemon_log router)"
+    read -r full busy other ms < <(poll_storm "$ET_TMP/router.sock" 400)
+    echo "    400 requests in ${ms} ms: $full in full, $busy busy, $other other"
+    # The bucket's 60, and 20 for each second (rounded up) the storm took.
+    most=$((60 + 20 * (ms / 1000 + 1)))
+    check_num "every request got an answer, full or busy" $((full + busy)) -eq 400 || ok=1
+    check_num "answered in full: at most the budget ($most)" "$full" -le "$most" || ok=1
+    check_num "answered in full: at least the burst" "$full" -ge 60 || ok=1
+    check_num "the rest were told busy" "$busy" -ge $((400 - most)) || ok=1
+    check "the router logs the busy answers" \
+        et_wait_for -d router grep -q -E "control socket .*: [0-9]+ requests answered busy" \
+        "$log" || ok=1
+    check_num "one line for the storm (at most one per 10 s)" \
+        "$(grep -c -E "control socket .*requests answered busy" "$log")" -le $((ms / 10000 + 1)) ||
+        ok=1
+    check "a request after the storm is answered in full" \
+        et_wait_for -d router status_answers || ok=1
+    check "and --json" rjson .sessions || ok=1
+    return "$ok"
+}
+
 # f: SIGTERM: the socket and the metrics file go; status fails clearly.
 step_f() {
     local ok=0 rc=0
@@ -287,6 +370,7 @@ main() {
         "c|refused handshakes show up in the failure counts by reason|step_c|"
         "d|a session disappears when its client stops|step_d|a"
         "e|the metrics file is rewritten, parses and follows the sessions|step_e|"
+        "g|a poller in a tight loop gets the answer budget, then busy|step_g|"
         "f|the socket and the metrics file go with the router|step_f|"
     )
     et_init

@@ -2,7 +2,8 @@
 // writer, the status text helpers, the atomic file writer, and the control
 // server on a real loop with real Unix sockets: an answer per request,
 // "error: ..." for garbage and oversized lines, a silent peer closed,
-// peers beyond the limit turned away, a stale socket replaced, a live one
+// peers beyond the limit turned away, requests beyond the answer rate
+// answered busy, a stale socket replaced, a live one
 // or a non-socket left alone, mode 0660, the file removed at the end; and
 // send_request (the CLI's end) against it from a second thread.
 #include "enftun/control/control_client.hpp"
@@ -17,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -25,6 +27,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "loop_helpers.hpp"
 #include "test.hpp"
@@ -377,6 +380,119 @@ void test_server_bounds_size_time_and_count(void** state) {
     assert_string_equal(ok->got.c_str(), "state  up\n");
 }
 
+// Over its AnswerBudget the server answers "error: busy: ..." without
+// calling the handler, counts it, and answers in full again once the
+// bucket refilled.
+void test_server_bounds_rate(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    ServerLimits limits;
+    limits.answers_per_s = 1;
+    limits.answer_burst = 3;
+    start_server(f, limits);
+    const std::uint64_t t0 = f->loop->now_ms();
+    std::vector<std::unique_ptr<Peer>> peers;
+    for (int i = 0; i < 6; ++i) {
+        peers.push_back(open_peer(f, "status\n"));
+    }
+    f->dog->run_until(
+        [&] {
+            return std::all_of(peers.begin(), peers.end(), [](const auto& p) { return p->eof; });
+        },
+        "six answers");
+    const std::uint64_t elapsed_s = (f->loop->now_ms() - t0) / 1000;
+    int full = 0;
+    int busy = 0;
+    for (const auto& p : peers) {
+        if (p->got == "state  up\n") {
+            ++full;
+        } else if (p->got == "error: busy: at most 1 answers a second, try again\n") {
+            ++busy;
+        }
+    }
+    assert_int_equal(full + busy, 6);
+    // The burst, and one more for each second the six took (none, unless
+    // the machine is very slow).
+    assert_true(full >= 3);
+    assert_true(static_cast<std::uint64_t>(full) <= 3 + elapsed_s);
+    assert_int_equal(f->handled, full);
+    assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(busy));
+    assert_int_equal(f->server->counters().bad, 0);
+    // A second later the bucket holds a token again.
+    std::unique_ptr<Peer> later;
+    enftun::loop::Timer wait(*f->loop, [&] { later = open_peer(f, "status\n"); });
+    wait.start(1000);
+    f->dog->run_until([&] { return later && later->eof; }, "an answer a second later");
+    assert_string_equal(later->got.c_str(), "state  up\n");
+}
+
+// A long answer costs a token per 64 KiB: the 100,001-byte JSON of the
+// fixture takes two of a bucket of three, so of two requests after it one
+// is answered in full and one is busy.
+void test_server_charges_long_answers(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    ServerLimits limits;
+    limits.answers_per_s = 1;
+    limits.answer_burst = 3;
+    start_server(f, limits);
+    const std::uint64_t t0 = f->loop->now_ms();
+    auto json = open_peer(f, "status json\n");
+    f->dog->run_until([&] { return json->eof; }, "the long answer");
+    assert_int_equal(json->got.size(), 100001);
+    auto a = open_peer(f, "status\n");
+    auto b = open_peer(f, "status\n");
+    f->dog->run_until([&] { return a->eof && b->eof; }, "two answers");
+    // Unless a second passed since the first (a very slow machine): the
+    // bucket had three, the JSON took two.
+    if (f->loop->now_ms() - t0 < 1000) {
+        assert_int_equal((a->got == "state  up\n") + (b->got == "state  up\n"), 1);
+        assert_true(a->got.starts_with("error: busy: ") || b->got.starts_with("error: busy: "));
+        assert_int_equal(f->server->counters().limited, 1);
+    }
+}
+
+// With the bucket empty the server accepts nothing: new peers wait in the
+// kernel's backlog, costing no busy answer, until a token is back.
+void test_server_leaves_peers_in_the_backlog_while_empty(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    ServerLimits limits;
+    limits.answers_per_s = 2; // a token every 500 ms
+    limits.answer_burst = 1;
+    start_server(f, limits);
+    auto first = open_peer(f, "status\n");
+    f->dog->run_until([&] { return first->eof; }, "the one answer of the bucket");
+    assert_string_equal(first->got.c_str(), "state  up\n");
+    std::vector<std::unique_ptr<Peer>> waiting;
+    for (int i = 0; i < 3; ++i) {
+        waiting.push_back(open_peer(f, "status\n"));
+    }
+    // 20 ms on: before the refill (500 ms after the first answer); were both
+    // timers late, libuv would run this one first, and accepts come after
+    // timers in a loop turn.
+    bool looked = false;
+    enftun::loop::Timer look(*f->loop, [&] {
+        looked = true;
+        assert_int_equal(f->server->open_connections(), 0);
+        for (const auto& p : waiting) {
+            assert_true(p->got.empty());
+        }
+        assert_int_equal(f->server->counters().limited, 0);
+    });
+    look.start(20);
+    f->dog->run_until(
+        [&] {
+            return looked && std::all_of(waiting.begin(), waiting.end(),
+                                         [](const auto& p) { return p->eof; });
+        },
+        "the three answered after refills");
+    int full = 0;
+    for (const auto& p : waiting) {
+        full += p->got == "state  up\n" ? 1 : 0;
+        assert_true(p->got == "state  up\n" || p->got.starts_with("error: busy: "));
+    }
+    assert_true(full >= 1);
+    assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(3 - full));
+}
+
 void test_server_request_without_newline_at_eof(void** state) {
     auto* f = static_cast<Fixture*>(*state);
     start_server(f);
@@ -486,6 +602,11 @@ int main() {
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_bounds_size_time_and_count, server_setup,
                                         server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_bounds_rate, server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_charges_long_answers, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_leaves_peers_in_the_backlog_while_empty,
+                                        server_setup, server_teardown),
         cmocka_unit_test_setup_teardown(test_server_request_without_newline_at_eof, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_socket_file_lifecycle, server_setup,

@@ -10,7 +10,18 @@
 //   - time: the line must arrive within limits.request_ms, the answer be
 //     taken within limits.reply_ms; else the connection is closed;
 //   - number: beyond limits.max_clients open connections, a new one is
-//     closed at once.
+//     closed at once ("error: busy");
+//   - rate: answers come out of an AnswerBudget (answer_budget.hpp) of
+//     limits.answers_per_s a second, limits.answer_burst at once, a long
+//     answer counting as several; beyond it a request is answered with one
+//     "error: busy: at most N answers a second, try again" line (counted in
+//     `limited`, logged at most once per 10 s with the count) and the
+//     handler is not called. While the budget is empty no connection is
+//     accepted at all: new ones wait in the kernel's backlog (their
+//     connect() blocks once it is full) until a token is back, so a tight
+//     loop costs neither answers nor busy answers. Pollers so get a bounded
+//     share of the loop that forwards packets; the daemons' metrics files
+//     are written apart from this budget.
 // Who may connect is the socket file's business: mode 0660, owned by the
 // daemon's user and group, so the kernel refuses (EACCES) everyone else.
 //
@@ -20,6 +31,7 @@
 // must not destroy the server.
 #pragma once
 
+#include "enftun/control/answer_budget.hpp"
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/util/result.hpp"
@@ -38,10 +50,12 @@
 namespace enftun::control {
 
 struct ServerLimits {
-    std::size_t max_request = 256;   // bytes of the request line, its newline included
-    std::uint64_t request_ms = 2000; // to send the whole line
-    std::uint64_t reply_ms = 5000;   // to take the whole answer
-    std::size_t max_clients = 8;     // connections open at once
+    std::size_t max_request = 256;    // bytes of the request line, its newline included
+    std::uint64_t request_ms = 2000;  // to send the whole line
+    std::uint64_t reply_ms = 5000;    // to take the whole answer
+    std::size_t max_clients = 8;      // connections open at once
+    std::uint32_t answers_per_s = 20; // AnswerBudget's refill; 0: no limit
+    std::uint32_t answer_burst = 60;  // AnswerBudget's size
 };
 
 struct ServerCounters {
@@ -49,6 +63,7 @@ struct ServerCounters {
     std::uint64_t bad = 0;         // answered "error: ..." for a bad or oversized request
     std::uint64_t timed_out = 0;   // closed for being too slow
     std::uint64_t turned_away = 0; // closed at once: max_clients were open
+    std::uint64_t limited = 0;     // answered "error: busy: ...": over answers_per_s
 };
 
 class ControlServer {
@@ -81,10 +96,13 @@ private:
                   UniqueFd fd, ino_t inode);
 
     void on_acceptable();
+    void pause_accepting(std::uint64_t ms);
     void on_conn_event(Connection& c, int status, int events);
     void on_conn_readable(Connection& c);
     void on_conn_writable(Connection& c);
     void on_conn_deadline(Connection& c);
+    std::string answer_within_budget(std::string_view request);
+    void log_busy(std::uint64_t now_ms);
     void answer(Connection& c, std::string text);
     void close_conn(Connection& c);
 
@@ -95,8 +113,12 @@ private:
     UniqueFd fd_;
     ino_t inode_; // of the socket file we made: removed only if still ours
     loop::Poll poll_;
+    loop::Timer resume_; // watches poll_ again after pause_accepting
     std::list<std::unique_ptr<Connection>> conns_;
     loop::Graveyard<Connection> dead_; // closed outside their own callbacks
+    AnswerBudget budget_;
+    std::uint64_t busy_logged_ms_ = 0; // when log_busy last wrote; 0: never
+    std::uint64_t busy_unlogged_ = 0;  // busy answers since
     ServerCounters counters_;
 };
 
