@@ -337,6 +337,28 @@ et_router_client_pair() {
     et_addr_add c vr fd00:100::2/64
 }
 
+# et_ping_answered FILE N: the output of `ping -n [-D -O] -c N -w SECS` in
+# FILE has an answer for each of icmp_seq 1..N; else it prints which had
+# none, with the lines around each. To check "no loss", give ping -w: with
+# -c alone, after its last request ping waits only max(2 x the slowest
+# answer so far, -i) and counts a later answer as lost (-W does not change
+# that), which a loaded machine turns into a false loss. With -w it waits
+# until N are answered (sending more meanwhile, which this check ignores),
+# and a request that was really lost is still never answered.
+et_ping_answered() {
+    local seq missing=()
+    for ((seq = 1; seq <= $2; seq++)); do
+        grep -q "bytes from .* icmp_seq=$seq " "$1" || missing+=("$seq")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    echo "no answer for icmp_seq ${missing[*]}"
+    for seq in "${missing[@]}"; do
+        grep -B 2 -A 2 "icmp_seq=$seq\b" "$1" | head -n 10
+    done
+    tail -n 2 "$1"
+    return 1
+}
+
 # et_link_stat SHORT IF rx|tx: packet counter of an interface.
 et_link_stat() {
     ip -n "$(et_ns "$1")" -s link show dev "$2" | awk -v want="$3" '

@@ -147,24 +147,6 @@ step_tun_name() {
     return "$ok"
 }
 
-# all_answered FILE N: ping's output in FILE has an answer for each of
-# icmp_seq 1..N; else which ones had none, with the lines around each
-# (ping -D -O: times, and "no answer yet" while one is late), for the
-# failure report.
-all_answered() {
-    local seq missing=()
-    for ((seq = 1; seq <= $2; seq++)); do
-        grep -q "bytes from .* icmp_seq=$seq " "$1" || missing+=("$seq")
-    done
-    ((${#missing[@]} == 0)) && return 0
-    echo "no answer for icmp_seq ${missing[*]}"
-    for seq in "${missing[@]}"; do
-        grep -B 2 -A 2 "icmp_seq=$seq\b" "$1" | head -n 10
-    done
-    tail -n 2 "$1"
-    return 1
-}
-
 step_router_cert() {
     local ok=0 pki2="$ET_TMP/pki2" sessions closed
     mkdir -p "$pki2"
@@ -175,21 +157,17 @@ step_router_cert() {
     sessions="$(et_log_count router "session up: $C1_ADDR")"
     closed="$(et_log_count router "session closed: $C1_ADDR")"
     router_conf "$ET_TMP/router.conf" cert="$pki2/router.pem" key="$pki2/router.key"
-    # 30 pings over 3 s, with the reload in the middle of them. -w: ping
-    # waits (up to 20 s) until 30 are answered. With -c alone it waits only
-    # max(2 x the slowest answer so far, -i) after sending the last one and
-    # counts a later answer as lost (-W does not change that), so a loaded
-    # machine that delays the last answer by 0.1 s failed the step (the
-    # router stopped for 0.5 s after the 29th answer: "29 received"). A
-    # request the tunnel drops is never answered (ping sends more meanwhile):
-    # the check below still fails then, and names the icmp_seq.
+    # 30 pings over 3 s, with the reload in the middle of them; -w: see
+    # et_ping_answered (with -c alone, a loaded machine that delays the last
+    # answer by 0.1 s failed this step: "29 received" when the router is
+    # stopped for 0.5 s after the 29th answer).
     et_exec c ping -6 -n -D -O -c 30 -i 0.1 -w 20 "$R_ADDR" >"$ET_TMP/ping-e.txt" 2>&1 &
     local ping_pid=$!
     et_wait_for test -s "$ET_TMP/ping-e.txt" || true
     reload router || ok=1
     wait "$ping_pid" || true
     check "a ping ran through the reload without loss" \
-        all_answered "$ET_TMP/ping-e.txt" 30 || ok=1
+        et_ping_answered "$ET_TMP/ping-e.txt" 30 || ok=1
     check "the router logs the new credentials" et_log_has router "reload: certificate, key, CA" ||
         ok=1
     check "after: a new handshake gets the new certificate" \
