@@ -44,11 +44,27 @@ tl_iperf_listening() {
 
 # tl_iperf NS DST [ARGS]: one bounded transfer (TL_IPERF_SIZE, default
 # 20M) from NS to DST's iperf3 server; its output goes to iperf.log.
+# iperf3 -s (3.12) closes its listening socket when a test ends and opens a
+# new one for the next (strace: close, then socket/bind/listen), so a
+# transfer right after another to the same server can find no listener:
+# "Connection refused" (ipv4_test b, ASan CI with other tests running).
+# A refusal is the server's kernel answering through the tunnel, so that
+# alone is tried again, up to 50 times 0.1 s apart; any other failure
+# fails at once.
 tl_iperf() {
-    local ns="$1" dst="$2"
+    local ns="$1" dst="$2" try out="$ET_TMP/iperf.last"
     shift 2
-    et_exec "$ns" timeout 60 iperf3 "-$(tl_family "$dst")" -c "$dst" -n "${TL_IPERF_SIZE:-20M}" \
-        --connect-timeout 5000 "$@" >>"$ET_TMP/iperf.log" 2>&1
+    for ((try = 1; try <= 50; try++)); do
+        if et_exec "$ns" timeout 60 iperf3 "-$(tl_family "$dst")" -c "$dst" \
+            -n "${TL_IPERF_SIZE:-20M}" --connect-timeout 5000 "$@" >"$out" 2>&1; then
+            cat "$out" >>"$ET_TMP/iperf.log"
+            return 0
+        fi
+        cat "$out" >>"$ET_TMP/iperf.log"
+        grep -q "unable to connect to server.*Connection refused" "$out" || return 1
+        sleep 0.1
+    done
+    return 1
 }
 
 # tl_no_csum_errors NS [COUNTER...]: NS's kernel counted no bad checksum
