@@ -24,8 +24,8 @@
 #   et_sanitized tells a test that the binaries are ASan builds.
 #
 # Running in parallel
-# - CTest runs these tests two at a time (scripts/run-tests: -j nproc), and
-#   other people's runs share the machine, so a test touches nothing another
+# - CTest runs these tests three per CPU (scripts/run-tests: -j 3 x nproc),
+#   and other people's runs share the machine, so a test touches nothing another
 #   run could: its namespaces come from et_ns_add (per-PID names), its files
 #   live in $ET_TMP (also sockets, PID and state files: write_router_conf
 #   and write_client_conf put the control socket there, a config written
@@ -34,6 +34,10 @@
 #   sysctls are those of its own namespaces (never a listener or a sysctl in
 #   the root namespace), nftables tables only inside them, and it ends
 #   processes by PID, never by name (no pkill, killall).
+# - A loaded machine delays answers: a "no loss" check runs ping with -w and
+#   et_ping_answered, not ping -c's own count (it gives up on a late last
+#   answer); a server that serves one client at a time (iperf3 -s) refuses
+#   connections between two of them (tl_iperf tries again).
 # - A test that loads the CPU for more than a moment (floods, bulk
 #   transfers, busy-polling) or checks a duration is listed in
 #   NETNS_SERIAL_TESTS (test/CMakeLists.txt) and runs alone.
