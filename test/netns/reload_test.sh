@@ -159,7 +159,7 @@ step_router_cert() {
     router_conf "$ET_TMP/router.conf" cert="$pki2/router.pem" key="$pki2/router.key"
     # 30 pings over 3 s, with the reload in the middle of them; -w: see
     # et_ping_answered (with -c alone, a loaded machine that delays the last
-    # answer by 0.1 s failed this step: "29 received" when the router is
+    # answer by 0.1 s fails this step: "29 received" when the router is
     # stopped for 0.5 s after the 29th answer).
     et_exec c ping -6 -n -D -O -c 30 -i 0.1 -w 20 "$R_ADDR" >"$ET_TMP/ping-e.txt" 2>&1 &
     local ping_pid=$!
