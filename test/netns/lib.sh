@@ -24,8 +24,8 @@
 #   et_sanitized tells a test that the binaries are ASan builds.
 #
 # Running in parallel
-# - CTest runs these tests two at a time (scripts/run-tests: -j nproc), and
-#   other people's runs share the machine, so a test touches nothing another
+# - CTest runs these tests three per CPU (scripts/run-tests: -j 3 x nproc),
+#   and other people's runs share the machine, so a test touches nothing another
 #   run could: its namespaces come from et_ns_add (per-PID names), its files
 #   live in $ET_TMP (also sockets, PID and state files: write_router_conf
 #   and write_client_conf put the control socket there, a config written
@@ -34,6 +34,10 @@
 #   sysctls are those of its own namespaces (never a listener or a sysctl in
 #   the root namespace), nftables tables only inside them, and it ends
 #   processes by PID, never by name (no pkill, killall).
+# - A loaded machine delays answers: a "no loss" check runs ping with -w and
+#   et_ping_answered, not ping -c's own count (it gives up on a late last
+#   answer); a server that serves one client at a time (iperf3 -s) refuses
+#   connections between two of them (tl_iperf tries again).
 # - A test that loads the CPU for more than a moment (floods, bulk
 #   transfers, busy-polling) or checks a duration is listed in
 #   NETNS_SERIAL_TESTS (test/CMakeLists.txt) and runs alone.
@@ -335,6 +339,28 @@ et_router_client_pair() {
     et_veth_add r vc c vr
     et_addr_add r vc fd00:100::1/64
     et_addr_add c vr fd00:100::2/64
+}
+
+# et_ping_answered FILE N: the output of `ping -n [-D -O] -c N -w SECS` in
+# FILE has an answer for each of icmp_seq 1..N; else it prints which had
+# none, with the lines around each. To check "no loss", give ping -w: with
+# -c alone, after its last request ping waits only max(2 x the slowest
+# answer so far, -i) and counts a later answer as lost (-W does not change
+# that), which a loaded machine turns into a false loss. With -w it waits
+# until N are answered (sending more meanwhile, which this check ignores),
+# and a request that was really lost is still never answered.
+et_ping_answered() {
+    local seq missing=()
+    for ((seq = 1; seq <= $2; seq++)); do
+        grep -q "bytes from .* icmp_seq=$seq " "$1" || missing+=("$seq")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    echo "no answer for icmp_seq ${missing[*]}"
+    for seq in "${missing[@]}"; do
+        grep -B 2 -A 2 "icmp_seq=$seq\b" "$1" | head -n 10
+    done
+    tail -n 2 "$1"
+    return 1
 }
 
 # et_link_stat SHORT IF rx|tx: packet counter of an interface.
