@@ -350,13 +350,13 @@ et_router_client_pair() {
 # until N are answered (sending more meanwhile, which this check ignores),
 # and a request that was really lost is still never answered.
 et_ping_answered() {
-    local seq missing=()
+    local seq unanswered=()
     for ((seq = 1; seq <= $2; seq++)); do
-        grep -q "bytes from .* icmp_seq=$seq " "$1" || missing+=("$seq")
+        grep -q "bytes from .* icmp_seq=$seq " "$1" || unanswered+=("$seq")
     done
-    ((${#missing[@]} == 0)) && return 0
-    echo "no answer for icmp_seq ${missing[*]}"
-    for seq in "${missing[@]}"; do
+    ((${#unanswered[@]} == 0)) && return 0
+    echo "no answer for icmp_seq ${unanswered[*]}"
+    for seq in "${unanswered[@]}"; do
         grep -B 2 -A 2 "icmp_seq=$seq\b" "$1" | head -n 10
     done
     tail -n 2 "$1"
