@@ -138,7 +138,11 @@ ValueResult<Prefix> parse_prefix(std::string_view text, bool allow_default) {
         return ValueError{"has address bits set beyond the prefix length (got \"" +
                           std::string(text) + "\")"};
     }
-    return Prefix{false, *addr, static_cast<std::uint8_t>(*len), std::string(text)};
+    // The length in plain decimal, as `ip` must read it: iproute2 takes
+    // "/064" as octal (52). The address stays as written; inet_pton reads it
+    // as we did.
+    return Prefix{false, *addr, static_cast<std::uint8_t>(*len),
+                  std::string(text.substr(0, slash)) + "/" + std::to_string(*len)};
 }
 
 ValueResult<proto::Ipv6Addr> parse_unicast_ipv6(std::string_view text) {
@@ -290,11 +294,6 @@ ValueResult<RoutePrefix> parse_route_prefix(std::string_view text) {
         auto v6 = parse_prefix(text, true);
         if (!v6) {
             return v6.error();
-        }
-        // The length as `ip` must read it: iproute2 takes "/064" as octal
-        // (52). The address stays as written; inet_pton reads it as we did.
-        if (!v6->is_default) {
-            v6->text = std::string(text.substr(0, text.find('/'))) + "/" + std::to_string(v6->len);
         }
         return RoutePrefix(std::move(*v6));
     }

@@ -61,6 +61,21 @@ enroll_start() {
     et_wait_for -d enroll enroll_listening "$1" "$2"
 }
 
+# enroll_run_steps HOST ENTRY...: the enrolment tests' body after et_init:
+# the service set up and started in a namespace "e" on HOST, then the
+# "id|title|fn|prereq" steps (all recorded as not run if it did not start).
+enroll_run_steps() {
+    local host="$1"
+    shift
+    et_ns_add e
+    enroll_setup "$host"
+    if enroll_start e "$host"; then
+        run_steps "$@"
+    else
+        fail_steps "the service did not start" "$@"
+    fi
+}
+
 enroll_listening() {
     [[ -n $(et_exec "$1" ss -Hltn "sport = :$ENROLL_PORT") ]]
 }

@@ -168,13 +168,7 @@ main() {
     et_require_bins enftun-enroll enftun-flood
     command -v jq >/dev/null || et_skip "jq not installed (scripts/install-deps)"
     echo "enroll_queue_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
-    et_ns_add e
-    enroll_setup "$HOST"
-    if enroll_start e "$HOST"; then
-        run_steps "${steps[@]}"
-    else
-        fail_steps "the service did not start" "${steps[@]}"
-    fi
+    enroll_run_steps "$HOST" "${steps[@]}"
     et_summary enroll_queue_test
 }
 

@@ -38,7 +38,7 @@ struct Prefix {
     bool is_default = false;
     proto::Ipv6Addr addr{};
     std::uint8_t len = 0;
-    std::string text; // as written in the config (route.prefixes: parse_route_prefix), for -p
+    std::string text; // as written, its length in plain decimal (parse_prefix), for -p
 
     static Prefix default_route() { return Prefix{true, {}, 0, "default"}; }
 };
@@ -94,10 +94,8 @@ std::string format_ipv4_prefix(const proto::Ipv4Prefix& p);
 // One entry of the client's route.prefixes: "default", an IPv6 prefix
 // (parse_prefix) or an IPv4 prefix (parse_ipv4_prefix). Which family is
 // told by the text (a ':' is IPv6, else a '.' is IPv4), so a malformed
-// entry gets its own family's reason. An IPv6 entry's text (for `enftun
-// -p`) gets its length in plain decimal ("fd00::/064" prints as
-// "fd00::/64"). The router's prefix keys do not take this: they stay
-// single-family.
+// entry gets its own family's reason. The router's prefix keys do not take
+// this: they stay single-family.
 using RoutePrefix = std::variant<Prefix, proto::Ipv4Prefix>;
 ValueResult<RoutePrefix> parse_route_prefix(std::string_view text);
 
