@@ -11,13 +11,30 @@ bool is_routable_unicast(const Ipv4Addr& addr) {
     return !(this_network || loopback || link_local || multicast_or_reserved);
 }
 
+namespace {
+
+std::uint32_t as_u32(const Ipv4Addr& a) {
+    return std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 |
+           std::uint32_t{a[3]};
+}
+
+std::uint32_t mask_of(const Ipv4Prefix& prefix) {
+    return prefix.len == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix.len);
+}
+
+} // namespace
+
 bool in_prefix(const Ipv4Prefix& prefix, const Ipv4Addr& addr) {
-    const auto as_u32 = [](const Ipv4Addr& a) {
-        return std::uint32_t{a[0]} << 24 | std::uint32_t{a[1]} << 16 | std::uint32_t{a[2]} << 8 |
-               std::uint32_t{a[3]};
-    };
-    const std::uint32_t mask = prefix.len == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix.len);
+    const std::uint32_t mask = mask_of(prefix);
     return (as_u32(prefix.addr) & mask) == (as_u32(addr) & mask);
+}
+
+bool is_subnet_edge(const Ipv4Prefix& prefix, const Ipv4Addr& addr) {
+    if (prefix.len > 30 || !in_prefix(prefix, addr)) {
+        return false;
+    }
+    const std::uint32_t host = as_u32(addr) & ~mask_of(prefix);
+    return host == 0 || host == ~mask_of(prefix);
 }
 
 Result<Ipv4View> parse_ipv4(Bytes pkt) {

@@ -34,15 +34,25 @@ ClientRoute route_from_client(const proto::Ipv6Addr& dst, const proto::Ipv6Addr&
     return is_global_destination(dst) ? ClientRoute::Forward : ClientRoute::NotGlobal;
 }
 
+bool is_client_subnet_edge(const proto::Ipv4Addr& dst,
+                           const std::vector<proto::Ipv4Prefix>& client_prefixes) {
+    return std::any_of(client_prefixes.begin(), client_prefixes.end(),
+                       [&](const proto::Ipv4Prefix& p) { return proto::is_subnet_edge(p, dst); });
+}
+
 Ipv4Route route_ipv4_from_client(const proto::Ipv4Addr& src, const proto::Ipv4Addr& dst,
-                                 const std::optional<proto::Ipv4Addr>& bound, bool ipv4_on) {
-    if (!ipv4_on) {
+                                 const std::optional<proto::Ipv4Addr>& bound,
+                                 const std::vector<proto::Ipv4Prefix>& client_prefixes) {
+    if (client_prefixes.empty()) {
         return Ipv4Route::Off;
     }
     if (!bound || src != *bound) {
         return Ipv4Route::Spoofed;
     }
-    return proto::is_routable_unicast(dst) ? Ipv4Route::Forward : Ipv4Route::NotGlobal;
+    if (!proto::is_routable_unicast(dst) || is_client_subnet_edge(dst, client_prefixes)) {
+        return Ipv4Route::NotGlobal;
+    }
+    return Ipv4Route::Forward;
 }
 
 } // namespace enftun::router

@@ -56,10 +56,17 @@ bool Router::accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4) {
         return true;
     }
     // The handshake checked it against the prefixes of its TLS context; a
-    // reload since may have narrowed them.
+    // reload since may have changed them.
+    const char* refused = nullptr;
     if (!in_any(config_.ipv4_client_prefixes, **v4)) {
-        ENFTUN_LOG_WARN("refusing %s: IPv4 address %s outside router.ipv4_client_prefixes",
-                        s.peer().c_str(), text_of(**v4).c_str());
+        refused = "outside router.ipv4_client_prefixes";
+    } else if (is_client_subnet_edge(**v4, config_.ipv4_client_prefixes)) {
+        refused = "is the network or broadcast address of a prefix in "
+                  "router.ipv4_client_prefixes";
+    }
+    if (refused != nullptr) {
+        ENFTUN_LOG_WARN("refusing %s: IPv4 address %s %s", s.peer().c_str(), text_of(**v4).c_str(),
+                        refused);
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
@@ -103,13 +110,13 @@ void Router::unbind_ipv4(Session& s) {
 
 void Router::on_ipv4_packet(Session& from, Bytes packet, const framing::GsoMeta* gso) {
     auto ip = proto::parse_ipv4(packet);
-    const bool on = !config_.ipv4_client_prefixes.empty();
     if (!ip) {
         // The frame reader lets only well-formed packets through.
         ++stats_.dropped_not_ipv6;
         return;
     }
-    switch (route_ipv4_from_client(ip->src(), ip->dst(), from.ipv4(), on)) {
+    switch (
+        route_ipv4_from_client(ip->src(), ip->dst(), from.ipv4(), config_.ipv4_client_prefixes)) {
     case Ipv4Route::Off:
         // PROTOCOL.md allows IPv4 on the wire; this router routes none:
         // drop and count it, and keep the session (no protocol error).
@@ -143,7 +150,8 @@ void Router::on_tun_ipv4(Bytes packet, const framing::GsoMeta* gso) {
     }
     if (auto it = by_ipv4_.find(key_of(ip->dst())); it != by_ipv4_.end()) {
         forward(it->second, packet, gso);
-    } else if (!proto::is_routable_unicast(ip->dst())) {
+    } else if (!proto::is_routable_unicast(ip->dst()) ||
+               is_client_subnet_edge(ip->dst(), config_.ipv4_client_prefixes)) {
         ++stats_.dropped_no_route; // multicast, broadcast
     } else {
         ++stats_.dropped_tun_not_local; // never back into the TUN (router.cpp)

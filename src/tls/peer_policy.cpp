@@ -150,13 +150,22 @@ std::string check_client_address(const proto::Ipv6Addr& addr, const PeerPolicy& 
 
 std::string check_client_ipv4(const proto::Ipv4Addr& addr, const PeerPolicy& policy) {
     const auto& prefixes = policy.client_ipv4_prefixes;
-    if (prefixes.empty() ||
-        std::any_of(prefixes.begin(), prefixes.end(),
-                    [&](const proto::Ipv4Prefix& p) { return proto::in_prefix(p, addr); })) {
+    if (prefixes.empty()) {
         return "";
     }
     char text[INET_ADDRSTRLEN] = {};
     inet_ntop(AF_INET, addr.data(), text, sizeof text);
+    if (std::any_of(prefixes.begin(), prefixes.end(),
+                    [&](const proto::Ipv4Prefix& p) { return proto::is_subnet_edge(p, addr); })) {
+        // Its packets would be subnet-directed broadcasts, which the router
+        // drops (router/client_route.hpp).
+        return std::string("IPv4 address ") + text +
+               " is the network or broadcast address of a prefix in router.ipv4_client_prefixes";
+    }
+    if (std::any_of(prefixes.begin(), prefixes.end(),
+                    [&](const proto::Ipv4Prefix& p) { return proto::in_prefix(p, addr); })) {
+        return "";
+    }
     return std::string("IPv4 address ") + text + " outside router.ipv4_client_prefixes";
 }
 

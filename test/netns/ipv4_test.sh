@@ -25,7 +25,9 @@
 #      checksum errors.
 #   c. spoofing: the raw peer sends IPv4 to c2 from 198.18.1.99, then from
 #      its own 198.18.1.8: only the second arrives, and the router counts
-#      the first in dropped.spoofed.
+#      the first in dropped.spoofed. It also sends to the client prefix's
+#      broadcast and network addresses (198.18.1.255, 198.18.1.0): the
+#      router counts both not global and writes neither to its TUN.
 #   d. a client whose certificate's IPv4 lies outside ipv4_client_prefixes
 #      is refused in the handshake, with the reason in the router's log.
 #   e. enftun with a tun.ipv4_address other than its certificate's IPv4
@@ -48,6 +50,7 @@ ET_WAIT_TIMEOUT=20
 readonly MTU=1500 TABLE=enftun_v4 TL_IPERF_SIZE=10M
 readonly C1_V4=198.18.1.5 C2_V4=198.18.1.6 X_V4=198.18.1.7 RAW_V4=198.18.1.8
 readonly SPOOF_V4=198.18.1.99 GW_V4=198.18.0.1
+readonly EDGE_V4="198.18.1.255, 198.18.1.0" # ipv4_client_prefixes' broadcast, network
 PKI=""
 
 # --------------------------------------------------------------- set-up
@@ -71,8 +74,10 @@ write_confs() {
 # MTU, and (c) UDP to port 9 by source.
 load_counters() {
     tl_load_counters "$1" "$2" "meta nfproto ipv4" "counter spoofed {}
-    counter genuine {}" "iifname \"$2\" ip saddr $SPOOF_V4 udp dport 9 counter name \"spoofed\"
-        iifname \"$2\" ip saddr $RAW_V4 udp dport 9 counter name \"genuine\""
+    counter genuine {}
+    counter edge {}" "iifname \"$2\" ip saddr $SPOOF_V4 udp dport 9 counter name \"spoofed\"
+        iifname \"$2\" ip saddr $RAW_V4 udp dport 9 counter name \"genuine\"
+        iifname \"$2\" ip daddr { $EDGE_V4 } udp dport 9 counter name \"edge\""
 }
 
 # rjson FILTER: jq -r FILTER on the router's `status --json`.
@@ -122,6 +127,10 @@ spoofed_drops() {
     rjson .dropped.spoofed
 }
 
+not_global_drops() {
+    rjson .dropped.not_global
+}
+
 genuine_arrived() {
     [[ $(et_nft_counter c2 "$TABLE" genuine) -ge 1 ]]
 }
@@ -167,9 +176,12 @@ step_b() {
 
 step_c() {
     echo "c. spoofed IPv4 source"
-    local before
+    local before not_global
     before="$(spoofed_drops)"
-    et_hex_to_file "$(et_frame_hex "$(udp4 "$SPOOF_V4" "$C2_V4")")$(et_frame_hex \
+    not_global="$(not_global_drops)"
+    # The edges first: once the genuine packet arrives, they were judged.
+    et_hex_to_file "$(et_frame_hex "$(udp4 "$RAW_V4" 198.18.1.255)")$(et_frame_hex \
+        "$(udp4 "$RAW_V4" 198.18.1.0)")$(et_frame_hex "$(udp4 "$SPOOF_V4" "$C2_V4")")$(et_frame_hex \
         "$(udp4 "$RAW_V4" "$C2_V4")")" "$ET_TMP/spoof.bin"
     ET_STDIN="$ET_TMP/spoof.bin" et_daemon_start raw x timeout 60 openssl s_client -quiet \
         -nocommands -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" -verify_return_error \
@@ -177,6 +189,9 @@ step_c() {
     tally "the packet from its own address reached c2" et_wait_for -d raw genuine_arrived
     tally "the spoofed one did not" test "$(et_nft_counter c2 "$TABLE" spoofed)" -eq 0
     tally "the router counted it spoofed" test "$(spoofed_drops)" -gt "$before"
+    tally "the broadcast and network addresses were counted not global" \
+        test "$(not_global_drops)" -ge $((not_global + 2))
+    tally "neither reached the router's TUN" test "$(et_nft_counter r "$TABLE" edge)" -eq 0
     et_daemon_stop raw
 }
 

@@ -245,6 +245,16 @@ void test_router_refuses_ipv4_outside_its_prefixes(void**) {
                                      "router.ipv4_client_prefixes");
     expect_up(handshake(v4_client("198.18.0.5"), r, "fd00:100::1", {}, policy));
     expect_up(handshake(v4_client("198.19.200.5"), r, "fd00:100::1", {}, policy));
+    // A prefix's network and broadcast addresses name no host.
+    for (const char* edge : {"198.18.0.255", "198.18.0.0", "198.19.255.255"}) {
+        o = handshake(v4_client(edge), r, "fd00:100::1", {}, policy);
+        assert_false(o.server_done);
+        expect_refused(o.server_refusal, std::string("client certificate refused: IPv4 address ") +
+                                             edge +
+                                             " is the network or broadcast address of a "
+                                             "prefix in router.ipv4_client_prefixes");
+    }
+    expect_up(handshake(v4_client("198.19.0.255"), r, "fd00:100::1", {}, policy));
     // No IPv4 in the certificate: IPv6 only, as with the original enftun.
     expect_up(handshake(client_cert(), r, "fd00:100::1", {}, policy));
     // Prefixes unset: the IPv4 is ignored, not refused.

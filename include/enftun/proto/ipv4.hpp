@@ -43,6 +43,10 @@ struct Ipv4Prefix {
     std::uint8_t len = 0;
 };
 bool in_prefix(const Ipv4Prefix& prefix, const Ipv4Addr& addr);
+// Whether addr is the network (all host bits 0) or the broadcast (all 1)
+// address of a prefix of length 0..30, i.e. names a subnet, not a host.
+// A /31 or /32 has no such address (RFC 3021): false.
+bool is_subnet_edge(const Ipv4Prefix& prefix, const Ipv4Addr& addr);
 
 class Ipv4View {
 public:

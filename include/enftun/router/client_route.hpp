@@ -18,6 +18,7 @@
 #include "enftun/proto/ipv6_addr.hpp"
 
 #include <optional>
+#include <vector>
 
 namespace enftun::router {
 
@@ -34,17 +35,27 @@ bool is_global_destination(const proto::Ipv6Addr& dst);
 
 // Inner IPv4 (router.ipv4_client_prefixes), source and destination both:
 //
-//   IPv4 off (no prefixes)            ─► Off (dropped, counted not-ipv6)
+//   IPv4 off (client_prefixes empty)  ─► Off (dropped, counted not-ipv6)
 //   source is not the client's bound
 //   IPv4 (or it has none)             ─► Spoofed (dropped, counted)
 //   destination not unicast-routable
-//   (proto::is_routable_unicast)      ─► NotGlobal (dropped, counted)
+//   (proto::is_routable_unicast), or
+//   the network or broadcast address
+//   of a client prefix                ─► NotGlobal (dropped, counted)
 //   anything else                     ─► Forward (a client, or the TUN)
 //
-// The router has no IPv4 address of its own, so nothing is Local.
+// The router has no IPv4 address of its own, so nothing is Local. The
+// clients' prefixes are no broadcast domain: a subnet-directed broadcast
+// (RFC 2644) would otherwise go on to the gateway TUN's host as unicast.
 enum class Ipv4Route { Off, Spoofed, NotGlobal, Forward };
 
 Ipv4Route route_ipv4_from_client(const proto::Ipv4Addr& src, const proto::Ipv4Addr& dst,
-                                 const std::optional<proto::Ipv4Addr>& bound, bool ipv4_on);
+                                 const std::optional<proto::Ipv4Addr>& bound,
+                                 const std::vector<proto::Ipv4Prefix>& client_prefixes);
+
+// Whether dst is the network or broadcast address of one of the prefixes
+// (proto::is_subnet_edge): no client's, never forwarded.
+bool is_client_subnet_edge(const proto::Ipv4Addr& dst,
+                           const std::vector<proto::Ipv4Prefix>& client_prefixes);
 
 } // namespace enftun::router

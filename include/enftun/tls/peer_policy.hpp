@@ -92,7 +92,8 @@ bool prefix_contains(const AddrPrefix& prefix, const proto::Ipv6Addr& addr);
 std::string check_client_address(const proto::Ipv6Addr& addr, const PeerPolicy& policy);
 
 // "" if a client may claim the IPv4 address addr under policy (always when
-// policy.client_ipv4_prefixes is empty), else the reason.
+// policy.client_ipv4_prefixes is empty), else the reason: outside the
+// prefixes, or the network or broadcast address of one of them.
 std::string check_client_ipv4(const proto::Ipv4Addr& addr, const PeerPolicy& policy);
 
 // The SSL_CTX verify callback that applies the PeerCheck attached to the
