@@ -27,6 +27,11 @@
 #     file), 198.18.0.0/23 for an IPv4 literal; state as before, no state
 #     file. Prefixes just next to those addresses come up, and a name that
 #     does not resolve only gets a warning
+#  i  a resolver that drops every query (i blackholes d's three name
+#     servers; timeout:10 attempts:3, so getent alone would wait minutes
+#     per name, as at a boot before the network): up gives each name at
+#     most 5 s and all of them 10 s (enftun-setup's bound), warns about
+#     both names and comes up, well inside a 60-s limit
 set -e -o pipefail
 export LC_ALL=C
 
@@ -37,6 +42,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup_lib.sh"
 
 ET_WAIT_TIMEOUT=30
 readonly PREFIX=fd00:e::/48 PREFIX4=198.19.0.0/24 D_V4=198.19.1.5 GW_V4=198.19.0.1
+readonly DEAD_DNS=fd00:5353 # fd00:5353::/64, which i blackholes
 CONF=""
 PKI=""
 BEFORE=""
@@ -279,6 +285,38 @@ step_h() {
     return "$ok"
 }
 
+# resolver_drops NS: d's resolver is three name servers behind i that never
+# answer (i's blackhole routes drop the queries without an ICMP error), each
+# tried 3 times for 10 s.
+resolver_drops() {
+    et_exec i ip -6 route add blackhole "$DEAD_DNS::/64"
+    printf 'nameserver %s\nnameserver %s\nnameserver %s\noptions timeout:10 attempts:3\n' \
+        "$DEAD_DNS::1" "$DEAD_DNS::2" "$DEAD_DNS::3" >"/etc/netns/$(et_ns d)/resolv.conf"
+}
+
+step_i() {
+    local ok=0 conf="$ET_TMP/slowdns.conf" name
+    et_netns_hosts d "fd00:100::1 router.test"
+    resolver_drops
+    write_client_conf "$conf" hosts=fd00:100::1,nosuch1.test,nosuch2.test ca="$PKI/ca.pem" \
+        cert="$PKI/d.pem" key="$PKI/d.key" prefixes="$PREFIX"
+    # 60 s: the bound (10 s) with a wide margin for a loaded machine;
+    # unbounded, getent waits 3 x 3 x 10 s per name.
+    ES_WRAP=(timeout 60)
+    check "up within 60 s, with a dead resolver" es_setup d up "$conf" || ok=1
+    ES_WRAP=()
+    for name in nosuch1.test nosuch2.test; do
+        check "a warning for $name, saying why" grep -q -E \
+            "warning: cannot resolve remote host \"$name\" now \((no answer within|not tried)" \
+            "$ET_TMP/setup.log" || ok=1
+    done
+    check "status says up" es_setup d status "$conf" || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before" es_same_state d "$BEFORE" || ok=1
+    et_exec i ip -6 route del blackhole "$DEAD_DNS::/64"
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -298,6 +336,7 @@ main() {
     run_step f "an IPv4 prefix: its route, IPv4 through the tunnel, down removes it" step_f
     run_step g "full tunnel: an IPv4 prefix next to default in table 2097" step_g
     run_step h "a prefix holding a remote.hosts address is refused; nothing changed" step_h
+    run_step i "a resolver that never answers: up bounded in time, warns" step_i
     # A check outside a step fails the test too.
     et_summary split_tunnel_test && ((ET_CHECKS_FAILED == 0))
 }
