@@ -25,6 +25,8 @@ export LC_ALL=C
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=transfer_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/transfer_lib.sh"
 
 ET_WAIT_TIMEOUT=20
 readonly PINGS=400
@@ -102,7 +104,9 @@ step_b() {
 }
 
 # bulk: 2 s of iperf3 each way through the tunnel, then the hits it added
-# (BULK_HITS) and the packets the client moved (BULK_PACKETS).
+# (BULK_HITS) and the packets the client moved (BULK_PACKETS). One iperf3
+# server, two clients back to back: tl_iperf tries again when the server
+# refuses or is busy between them.
 BULK_HITS="" BULK_PACKETS=""
 bulk_then_stats() {
     local hits0 rx0 tx0 dir
@@ -110,8 +114,8 @@ bulk_then_stats() {
     rx0="$(et_daemon_stat c1 rx)"
     tx0="$(et_daemon_stat c1 tx)"
     for dir in "" -R; do
-        et_exec c timeout 30 iperf3 -6 -c fd00:f::1 -t 2 $dir >/dev/null ||
-            echo "iperf3 $dir failed"
+        TL_IPERF_TIME=2 tl_iperf c fd00:f::1 $dir ||
+            echo "iperf3 $dir failed: $(tail -n 3 "$ET_TMP/iperf.last")"
     done
     BULK_HITS=$(($(et_daemon_stat c1 hits) - hits0))
     BULK_PACKETS=$(($(et_daemon_stat c1 rx) - rx0 + $(et_daemon_stat c1 tx) - tx0))

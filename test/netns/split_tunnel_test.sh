@@ -19,7 +19,8 @@
 #     certificate's 198.19.1.5, and no IPv4 crosses the uplink; down
 #     removes the route with the TUN
 #  g  full tunnel: an IPv4 prefix next to "default" is the one IPv4 route of
-#     table 2097; other IPv4 stays on the uplink
+#     table 2097; other IPv4 stays on the uplink; a 0::0/0 there too is the
+#     default route already (not added twice: "File exists")
 #  h  a prefix holding an address of remote.hosts is refused before anything
 #     changes (enftun's own TCP would go into the TUN), with a line naming
 #     prefix, host and address: fd00:100::/127 for the router's address in
@@ -27,6 +28,19 @@
 #     file), 198.18.0.0/23 for an IPv4 literal; state as before, no state
 #     file. Prefixes just next to those addresses come up, and a name that
 #     does not resolve only gets a warning
+#  i  a resolver that drops every query (i blackholes d's three name
+#     servers; timeout:10 attempts:3, so getent alone would wait minutes
+#     per name, as at a boot before the network): up gives each name at
+#     most 5 s and all of them 10 s (enftun-setup's bound), warns about
+#     both names and comes up, well inside a 60-s limit
+#  j  a /0 that does not hold the router, next to d's default routes at the
+#     same metric: ::/0 with the router reached over IPv4, then 0.0.0.0/0
+#     (allow_ipv4) with the router over IPv6. Each comes up as its two /1
+#     halves through the TUN, the uplink's default route untouched;
+#     enftun's connection goes over that default, and the family goes
+#     through the tunnel (the router's address, the inner IPv4 gateway)
+#     while nothing of it for the host crosses the uplink; the other family
+#     stays direct; down restores everything
 set -e -o pipefail
 export LC_ALL=C
 
@@ -37,14 +51,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup_lib.sh"
 
 ET_WAIT_TIMEOUT=30
 readonly PREFIX=fd00:e::/48 PREFIX4=198.19.0.0/24 D_V4=198.19.1.5 GW_V4=198.19.0.1
+readonly DEAD_DNS=fd00:5353 # fd00:5353::/64, which i blackholes
 CONF=""
 PKI=""
 BEFORE=""
 
 make_pki_and_confs() {
     PKI="$ET_TMP/pki"
-    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" d="$ES_D_ADDR" \
-        d4="$ES_D_ADDR,$D_V4" >/dev/null
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip "$ES_UPLINK_PEER4" \
+        "$PKI" d="$ES_D_ADDR" d4="$ES_D_ADDR,$D_V4" >/dev/null
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$ES_ROUTER_ADDR" \
         cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
     CONF="$ET_TMP/d.conf"
@@ -54,6 +69,10 @@ make_pki_and_confs() {
 
 router_listening() {
     [[ -n $(et_exec i ss -Hltn "src [fd00:100::1]:4443") ]]
+}
+
+router_listening4() {
+    [[ -n $(et_exec i ss -Hltn "src $ES_UPLINK_PEER4:4443") ]]
 }
 
 # routes_via_enf0 TABLE: the routes of TABLE through enf0, one per line,
@@ -180,15 +199,19 @@ route_get_dev() {
     grep -q -w "dev $2" <<<"$out" && { [[ -z ${3:-} ]] || grep -q -w "src $3" <<<"$out"; }
 }
 
-# start_ipv4_router: the router of step c again, now carrying inner IPv4:
+# start_ipv4_router [LISTEN]: the router of step c again (listening on
+# LISTEN, default fd00:100::1), now carrying inner IPv4:
 # ipv4_client_prefixes 198.19.1.0/24 and a gateway TUN enfr0 holding GW_V4.
 start_ipv4_router() {
+    local listen="${1:-fd00:100::1}"
     et_daemon_stop router
-    write_router_conf "$ET_TMP/router4.conf" listen=fd00:100::1 address="$ES_ROUTER_ADDR" \
+    et_daemon_stop router4
+    write_router_conf "$ET_TMP/router4.conf" listen="$listen" address="$ES_ROUTER_ADDR" \
         cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=enfr0 \
         tun_address=fd00:f::1 tun_routes=fd00:e::/64 ipv4_prefixes=198.19.1.0/24
     et_daemon_start router4 i "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router4.conf"
     et_wait_for -d router4 router_listening || return 1
+    [[ $listen != *"$ES_UPLINK_PEER4"* ]] || et_wait_for -d router4 router_listening4 || return 1
     et_wait_for -d router4 et_link_up i enfr0 || return 1
     et_exec i ip addr add "$GW_V4/32" dev enfr0
 }
@@ -219,8 +242,8 @@ step_f() {
 step_g() {
     local ok=0 conf="$ET_TMP/full4.conf"
     write_client_conf "$conf" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d4.pem" \
-        key="$PKI/d4.key" prefixes="default,$PREFIX4" allow_ipv4=true
-    check "up (full tunnel) with $PREFIX4" es_setup d up "$conf" || return 1
+        key="$PKI/d4.key" prefixes="default,0::0/0,$PREFIX4" allow_ipv4=true
+    check "up (full tunnel) with 0::0/0 and $PREFIX4" es_setup d up "$conf" || return 1
     check "table 2097 has $PREFIX4 via enf0, its only IPv4 route" only_prefix4_in 2097 all || ok=1
     check "IPv4 to $GW_V4 goes into enf0" route_get_dev "$GW_V4" enf0 || ok=1
     check "other IPv4 ($ES_HOST4) stays on up0" route_get_dev "$ES_HOST4" up0 || ok=1
@@ -279,6 +302,139 @@ step_h() {
     return "$ok"
 }
 
+# resolver_drops NS: d's resolver is three name servers behind i that never
+# answer (i's blackhole routes drop the queries without an ICMP error), each
+# tried 3 times for 10 s.
+resolver_drops() {
+    et_exec i ip -6 route add blackhole "$DEAD_DNS::/64"
+    printf 'nameserver %s\nnameserver %s\nnameserver %s\noptions timeout:10 attempts:3\n' \
+        "$DEAD_DNS::1" "$DEAD_DNS::2" "$DEAD_DNS::3" >"/etc/netns/$(et_ns d)/resolv.conf"
+}
+
+step_i() {
+    local ok=0 conf="$ET_TMP/slowdns.conf" name
+    et_netns_hosts d "fd00:100::1 router.test"
+    resolver_drops
+    write_client_conf "$conf" hosts=fd00:100::1,nosuch1.test,nosuch2.test ca="$PKI/ca.pem" \
+        cert="$PKI/d.pem" key="$PKI/d.key" prefixes="$PREFIX"
+    # 60 s: the bound (10 s) with a wide margin for a loaded machine;
+    # unbounded, getent waits 3 x 3 x 10 s per name.
+    ES_WRAP=(timeout 60)
+    check "up within 60 s, with a dead resolver" es_setup d up "$conf" || ok=1
+    ES_WRAP=()
+    for name in nosuch1.test nosuch2.test; do
+        check "a warning for $name, saying why" grep -q -E \
+            "warning: cannot resolve remote host \"$name\" now \((no answer within|not tried)" \
+            "$ET_TMP/setup.log" || ok=1
+    done
+    check "status says up" es_setup d status "$conf" || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before" es_same_state d "$BEFORE" || ok=1
+    et_exec i ip -6 route del blackhole "$DEAD_DNS::/64"
+    return "$ok"
+}
+
+# halves_in_main FAM P1 P2: table main's routes of family FAM through enf0
+# are exactly P1 and P2.
+halves_in_main() {
+    diff <(et_exec d ip "$1" route show table main dev enf0 |
+        awk '$1 !~ /^fe80|^multicast/ { print $1 }' | sort) <(printf '%s\n' "$2" "$3" | sort)
+}
+
+# default_route FAM: d's default route of family FAM in table main.
+default_route() {
+    et_exec d ip "$1" route show table main default
+}
+
+# same_default FAM BEFORE: d's default route is still BEFORE (not empty).
+same_default() {
+    [[ -n $2 && $(default_route "$1") == "$2" ]]
+}
+
+# tunnel_over FAM ADDR: enftun's TCP connection goes to ADDR:4443.
+tunnel_over() {
+    local dst="$2"
+    [[ $1 == -4 ]] || dst="[$2]"
+    [[ -n $(et_exec d ss -Htn state established "dst $dst:4443") ]]
+}
+
+# slash0_up FAM PREFIX CONF HALF1 HALF2 ROUTER: up with CONF (route.prefixes =
+# PREFIX of family FAM, the router at ROUTER of the other family) adds
+# HALF1 and HALF2 through enf0, leaves the default route alone, and enftun
+# connects over the other family's default route.
+slash0_up() {
+    local ok=0 fam="$1" prefix="$2" conf="$3" half1="$4" half2="$5" router="$6" before half
+    local other=-6
+    [[ $fam == -6 ]] && other=-4
+    before="$(default_route "$fam")"
+    check "$prefix: up" es_setup d up "$conf" || return 1
+    check "$prefix: main has $half1 and $half2 via enf0, nothing else" \
+        halves_in_main "$fam" "$half1" "$half2" || ok=1
+    check "$prefix: the uplink's default route is as before: $before" \
+        same_default "$fam" "$before" || ok=1
+    for half in "$half1" "$half2"; do
+        check "$prefix: status lists $half" es_succeeds_saying \
+            "\[x\] route $half dev enf0 table main \(half of $prefix\)" \
+            es_setup d status "$conf" || ok=1
+    done
+    et_daemon_start enftunj d "$ET_BIN_DIR/enftun" -c "$conf"
+    check "$prefix: enftun connects to $router (over the other family's default route)" \
+        et_wait_for -d enftunj -d router4 tunnel_over "$other" "$router" || ok=1
+    return "$ok"
+}
+
+# slash0_down CONF LABEL: enftun stopped, down, state as before.
+slash0_down() {
+    local ok=0
+    et_daemon_stop enftunj
+    check "$2: down" es_setup d down "$1" || ok=1
+    check "$2: state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+step_j() {
+    local ok=0 conf6="$ET_TMP/all6.conf" conf4="$ET_TMP/all4.conf" host ipv4
+    check "a router listening on IPv6 and IPv4, carrying IPv4" \
+        start_ipv4_router "fd00:100::1,$ES_UPLINK_PEER4" || return 1
+    # All IPv6 into the tunnel, the router over IPv4.
+    write_client_conf "$conf6" hosts="$ES_UPLINK_PEER4" ca="$PKI/ca.pem" cert="$PKI/d.pem" \
+        key="$PKI/d.key" prefixes=::/0
+    if slash0_up -6 ::/0 "$conf6" ::/1 8000::/1 "$ES_UPLINK_PEER4"; then
+        host="$(es_counter host)"
+        check "::/0: d pings the router $ES_ROUTER_ADDR through the tunnel" \
+            et_wait_for -d enftunj -d router4 es_ping d "$ES_ROUTER_ADDR" || ok=1
+        check "::/0: IPv6 to the host goes into enf0" \
+            grep -q -w "dev enf0" <(et_exec d ip -6 route get "$ES_HOST6") || ok=1
+        es_ping d "$ES_HOST6" >/dev/null 2>&1 || true
+        check "::/0: fence" es_fence || ok=1
+        check_num "::/0: nothing for the host's IPv6 crossed the uplink" \
+            "$(($(es_counter host) - host))" -eq 0 || ok=1
+        check "::/0: d pings the host $ES_HOST4 directly" es_ping d "$ES_HOST4" || ok=1
+    else
+        ok=1
+    fi
+    slash0_down "$conf6" ::/0 || ok=1
+    # All IPv4 into the tunnel, the router over IPv6.
+    write_client_conf "$conf4" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d4.pem" \
+        key="$PKI/d4.key" prefixes=0.0.0.0/0 allow_ipv4=true
+    if slash0_up -4 0.0.0.0/0 "$conf4" 0.0.0.0/1 128.0.0.0/1 fd00:100::1; then
+        ipv4="$(es_counter ipv4)"
+        check "0.0.0.0/0: d pings $GW_V4 (router TUN) through the tunnel" \
+            et_wait_for -d enftunj -d router4 es_ping d "$GW_V4" || ok=1
+        check "0.0.0.0/0: IPv4 to the host goes into enf0, from $D_V4" \
+            route_get_dev "$ES_HOST4" enf0 "$D_V4" || ok=1
+        es_ping d "$ES_HOST4" >/dev/null 2>&1 || true
+        check "0.0.0.0/0: d pings the host $ES_HOST6 directly" es_ping d "$ES_HOST6" || ok=1
+        check "0.0.0.0/0: fence" es_fence || ok=1
+        check_num "0.0.0.0/0: no IPv4 crossed the uplink" \
+            "$(($(es_counter ipv4) - ipv4))" -eq 0 || ok=1
+    else
+        ok=1
+    fi
+    slash0_down "$conf4" 0.0.0.0/0 || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -298,6 +454,8 @@ main() {
     run_step f "an IPv4 prefix: its route, IPv4 through the tunnel, down removes it" step_f
     run_step g "full tunnel: an IPv4 prefix next to default in table 2097" step_g
     run_step h "a prefix holding a remote.hosts address is refused; nothing changed" step_h
+    run_step i "a resolver that never answers: up bounded in time, warns" step_i
+    run_step j "a /0 beside the uplink's default route: its halves, the default untouched" step_j
     # A check outside a step fails the test too.
     et_summary split_tunnel_test && ((ET_CHECKS_FAILED == 0))
 }

@@ -1,7 +1,8 @@
 # transfer_lib.sh: bulk transfers through the tunnel and what the receiving
 # kernels say of them, for the tests of super-packets (protocol_v2_test,
-# ipv4_test, tun_offload_test, uso_test). Sourced after lib.sh; the test
-# sets MTU (the tunnel's) and TABLE (its nftables table's name).
+# ipv4_test, tun_offload_test, uso_test; busy_poll_test uses tl_iperf). Sourced
+# after lib.sh; the test sets MTU (the tunnel's) and TABLE (its nftables
+# table's name).
 # shellcheck shell=bash
 
 # tl_load_counters NS DEV [MATCH] [NFT-COUNTERS NFT-RULES]: the table
@@ -43,7 +44,8 @@ tl_iperf_listening() {
 }
 
 # tl_iperf NS DST [ARGS]: one bounded transfer (TL_IPERF_SIZE, default
-# 20M) from NS to DST's iperf3 server; its output goes to iperf.log.
+# 20M; or, with TL_IPERF_TIME set, that many seconds) from NS to DST's
+# iperf3 server; its output goes to iperf.log.
 # iperf3 -s (3.12) takes one test at a time, and between two it is not
 # ready: it closes its listening socket when a test ends and opens a new
 # one (strace: close, then socket/bind/listen), and a client that comes
@@ -54,10 +56,12 @@ tl_iperf_listening() {
 # times 0.2 s apart; any other failure fails at once.
 tl_iperf() {
     local ns="$1" dst="$2" out="$ET_TMP/iperf.last" try
+    local -a end=(-n "${TL_IPERF_SIZE:-20M}")
+    [[ -z ${TL_IPERF_TIME:-} ]] || end=(-t "$TL_IPERF_TIME")
     shift 2
     for ((try = 1; try <= 50; try++)); do
         if et_exec "$ns" timeout 60 iperf3 "-$(tl_family "$dst")" -c "$dst" \
-            -n "${TL_IPERF_SIZE:-20M}" --connect-timeout 5000 "$@" >"$out" 2>&1; then
+            "${end[@]}" --connect-timeout 5000 "$@" >"$out" 2>&1; then
             cat "$out" >>"$ET_TMP/iperf.log"
             return 0
         fi
