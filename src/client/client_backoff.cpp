@@ -43,6 +43,7 @@ bool Client::resume_backoff() {
         return false;
     }
     backoff_.resume(resumed->attempt);
+    resumed_attempt_ = resumed->attempt;
     const std::string why = "reconnect resumed from " + backoff_store_->path() + " (attempt " +
                             std::to_string(resumed->attempt) + " of an earlier run, " +
                             std::to_string(resumed->age_ms / 1000) + " s ago)";
@@ -65,6 +66,7 @@ void Client::save_backoff() {
 
 void Client::on_backoff_proven() {
     ever_proven_ = true;
+    resumed_attempt_.reset();
     if (backoff_store_) {
         backoff_store_->clear();
     }

@@ -16,7 +16,7 @@
 #      keeps it ("back-off kept");
 #   c. the restarted client resumes: its first retry line is "reconnect
 #      resumed ... (ceiling 4000 ms)", logged before any attempt; STATUS=
-#      says so;
+#      and `enftun status` (text and JSON) say so;
 #   d. the router comes up: the tunnel is proven (READY=1) and the record is
 #      gone; the router goes away, failed attempts write it again; SIGTERM
 #      after having been up removes it, and the next start connects at once
@@ -115,6 +115,11 @@ step_c() {
     check "STATUS= says the back-off was resumed" \
         grep -q -F "STATUS=backing off: reconnect resumed from $RECORD" "$ET_TMP/client.notify" ||
         ok=1
+    check "enftun status shows it" grep -q -E \
+        '^state +backing_off, .*; back-off resumed from an earlier run \(attempt 2\)$' \
+        <<<"$("$ET_BIN_DIR/enftun" status -c "$ET_TMP/c1.conf" 2>&1)" || ok=1
+    check "... and its JSON" jq -e '.backoff_resumed_attempt == 2' \
+        <<<"$("$ET_BIN_DIR/enftun" status -c "$ET_TMP/c1.conf" --json 2>&1)" || ok=1
     return "$ok"
 }
 
@@ -125,6 +130,8 @@ step_d() {
     check "the tunnel comes up: READY=1" et_wait_for -d second -d router ready_sent || ok=1
     check "the record is gone once the tunnel is proven" \
         et_wait_for -d second test ! -e "$RECORD" || ok=1
+    check "enftun status: nothing resumed any more" jq -e '.backoff_resumed_attempt == null' \
+        <<<"$("$ET_BIN_DIR/enftun" status -c "$ET_TMP/c1.conf" --json 2>&1)" || ok=1
     et_daemon_stop router
     check "the router gone: two attempts fail" \
         et_wait_for -d second log_count_above second "could not connect to any remote host" 1 ||
@@ -165,6 +172,7 @@ main() {
     et_init
     et_require_bins enftun enftun-router
     command -v python3 >/dev/null || et_skip "python3 not installed"
+    command -v jq >/dev/null || et_skip "jq not installed"
     setup
     run_steps \
         "a|without NOTIFY_SOCKET: no record|step_a" \
