@@ -152,6 +152,11 @@ int run(const enftun::config::ClientConfig& config, const std::string& path, uns
             {.on_state = [&](enftun::tunnel::ClientState,
                              const std::string& status) { notifier.status(status); },
              .on_proven = [&] { notifier.ready(); }});
+        // Only a run that systemd's start timeout can stop (it waits for
+        // READY=1) keeps its back-off for the next one (README "Readiness").
+        if (notifier.enabled() && !config.tun.backoff_file.empty()) {
+            (*client)->keep_backoff(config.tun.backoff_file);
+        }
         enftun::service::Watchdog watchdog(loop, notifier);
         auto stop = [&](int signum) {
             ENFTUN_LOG_INFO("signal %d: shutting down", signum);

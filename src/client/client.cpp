@@ -168,7 +168,9 @@ void Client::start() {
     if (listener_.on_state) {
         listener_.on_state(state_, describe_state({}));
     }
-    connector_.start();
+    if (!resume_backoff()) { // an earlier run's back-off (client_backoff.cpp)
+        connector_.start();
+    }
 }
 
 // The one place the state changes: every change is logged (debug) and
@@ -212,6 +214,7 @@ std::string Client::describe_state(std::string_view why) const {
 
 void Client::stop() {
     apply(ClientEvent::Stop);
+    backoff_at_stop();
     connector_.cancel();
     retry_timer_.stop();
     identity_.stop();
@@ -265,6 +268,7 @@ void Client::schedule_reconnect(const std::string& why) {
     }
     if (std::exchange(reconnect_now_, false)) {
         retry_soon();
+        save_backoff();
         const std::uint64_t now = loop_.now_ms();
         ENFTUN_LOG_WARN(
             "%s; reconnecting in %llu ms (no backoff)", why.c_str(),
@@ -279,6 +283,7 @@ void Client::schedule_reconnect(const std::string& why) {
                     static_cast<unsigned long long>(ceiling));
     retry_due_ms_ = loop_.now_ms() + delay;
     retry_timer_.start(delay);
+    save_backoff();
 }
 
 // ------------------------------------------------ network changes (netlink)
@@ -576,6 +581,7 @@ void Client::on_heartbeat_reply() {
         return;
     }
     proven_ = true;
+    on_backoff_proven();
     ENFTUN_LOG_DEBUG("tunnel via %s proven: heartbeat round trip", peer_.c_str());
     if (listener_.on_proven) {
         listener_.on_proven();

@@ -52,6 +52,7 @@ ClientSnapshot Client::snapshot() const {
     if (state_ == ClientState::BackingOff && retry_timer_.active()) {
         s.retry_in_ms = retry_due_ms_ > now ? retry_due_ms_ - now : 0;
     }
+    s.backoff_resumed = resumed_attempt_;
     s.device = tun_.name();
     s.address = self_.to_string();
     s.router = peer_;

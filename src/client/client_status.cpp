@@ -86,6 +86,7 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["retry_in_seconds"] = s.retry_in_ms ? json(seconds_exact(*s.retry_in_ms)) : json(nullptr);
     j["retry_at"] =
         s.retry_in_ms ? json(rfc3339_utc(ctx.now + seconds_of(*s.retry_in_ms))) : json(nullptr);
+    j["backoff_resumed_attempt"] = s.backoff_resumed ? json(*s.backoff_resumed) : json(nullptr);
     j["device"] = s.device;
     j["address"] = s.address;
     j["router"] = or_null(s.router);
@@ -146,6 +147,10 @@ std::string state_line(const ClientSnapshot& s, const StatusContext& ctx) {
     if (s.retry_in_ms) {
         line += ", next attempt in " + human_duration(seconds_of(*s.retry_in_ms + 999)) + " (" +
                 rfc3339_utc(ctx.now + seconds_of(*s.retry_in_ms + 999)) + ")";
+    }
+    if (s.backoff_resumed) {
+        line += "; back-off resumed from an earlier run (attempt " +
+                std::to_string(*s.backoff_resumed) + ")";
     }
     return line;
 }

@@ -287,6 +287,14 @@ const Key kKeys[] = {
          }
      },
      [](const ClientConfig& c) { return c.tun.control_socket; }},
+    {"tun.backoff_file",
+     [](const Group& g, const char* n, ClientConfig& c) {
+         const auto text = g.string(n);
+         c.tun.backoff_file = !text ? default_backoff_file(c.tun.control_socket, c.tun.dev)
+                              : text->empty() ? std::string() // keep no record
+                                              : g.path(n).value_or(std::string());
+     },
+     [](const ClientConfig& c) { return c.tun.backoff_file; }},
     {"tun.metrics_file",
      [](const Group& g, const char* n, ClientConfig& c) { c.tun.metrics_file = g.path(n); },
      [](const ClientConfig& c) { return c.tun.metrics_file.value_or(std::string()); }},
@@ -599,6 +607,17 @@ const char* tcti_name(TpmConfig::Tcti tcti) {
 
 std::string default_control_socket(std::string_view dev) {
     return "/run/enftun/" + std::string(dev) + ".sock";
+}
+
+std::string default_backoff_file(std::string_view control_socket, std::string_view dev) {
+    if (control_socket.empty()) {
+        return "/run/enftun/" + std::string(dev) + ".backoff";
+    }
+    std::string_view stem = control_socket;
+    if (stem.ends_with(".sock")) {
+        stem.remove_suffix(5);
+    }
+    return std::string(stem) + ".backoff";
 }
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {

@@ -30,6 +30,13 @@ std::uint64_t Backoff::next_delay() {
     return opts_.floor_ms + random_(ceiling - opts_.floor_ms);
 }
 
+void Backoff::resume(unsigned attempt) {
+    attempt_ = 0;
+    while (attempt_ < attempt && current_ceiling() < opts_.cap_ms) {
+        ++attempt_;
+    }
+}
+
 void Backoff::on_connection_ended(std::uint64_t up_since_ms, std::uint64_t now_ms) {
     if (now_ms >= up_since_ms && now_ms - up_since_ms >= opts_.stable_ms) {
         attempt_ = 0;

@@ -152,6 +152,7 @@ void test_status_json_fields(void**) {
     assert_true(j["tls"].is_null());
     assert_true(j["local"].is_null());
     assert_true(j["tunnel_uptime_seconds"].is_null());
+    assert_true(j["backoff_resumed_attempt"].is_null());
     assert_int_equal(j["uptime_seconds"].get<int>(), 3725);
     assert_int_equal(j["tun"]["rx_bytes"].get<int>(), 312);
     assert_string_equal(j["tun"]["offload"].get<std::string>().c_str(), "tso");
@@ -210,6 +211,13 @@ void test_status_text_table(void**) {
     assert_non_null(std::strstr(t.c_str(), "drops        tunnel_down 2\n"));
     assert_non_null(
         std::strstr(t.c_str(), "tun offload  tso; super-packets from the link 6 whole, 7 split\n"));
+    ClientSnapshot resumed = backing_off_snapshot();
+    resumed.backoff_resumed = 6;
+    assert_non_null(std::strstr(render_status_text(resumed, context()).c_str(),
+                                "state        backing_off, next attempt in 3s "
+                                "(2026-12-06T14:53:44Z); back-off resumed from an earlier run "
+                                "(attempt 6)\n"));
+    assert_int_equal(status_json(resumed, context())["backoff_resumed_attempt"].get<int>(), 6);
     ClientSnapshot none = backing_off_snapshot();
     none.reconnects = ReconnectLog{};
     t = render_status_text(none, context());

@@ -189,6 +189,30 @@ void test_control_socket_default_follows_dev(void** state) {
         (f.dir + "/c.sock").c_str());
 }
 
+// tun.backoff_file sits next to the control socket unless set; "" turns it
+// off; with no control socket it is /run/enftun/DEV.backoff.
+void test_backoff_file_default_follows_control_socket(void** state) {
+    Fixture& f = fx(state);
+    const std::string base = kRequired;
+    assert_string_equal(load_text(f, base).tun.backoff_file.c_str(), "/run/enftun/enf0.backoff");
+    assert_string_equal(load_text(f, base + "tun = { dev = \"wg3\"; };\n").tun.backoff_file.c_str(),
+                        "/run/enftun/wg3.backoff");
+    assert_string_equal(
+        load_text(f, base + "tun = { control_socket = \"c.sock\"; };\n").tun.backoff_file.c_str(),
+        (f.dir + "/c.backoff").c_str());
+    assert_string_equal(load_text(f, base + "tun = { control_socket = \"/run/x/ctl\"; };\n")
+                            .tun.backoff_file.c_str(),
+                        "/run/x/ctl.backoff");
+    assert_string_equal(load_text(f, base + "tun = { dev = \"wg3\"; control_socket = \"\"; };\n")
+                            .tun.backoff_file.c_str(),
+                        "/run/enftun/wg3.backoff");
+    assert_string_equal(
+        load_text(f, base + "tun = { backoff_file = \"\"; };\n").tun.backoff_file.c_str(), "");
+    assert_string_equal(
+        load_text(f, base + "tun = { backoff_file = \"b\"; };\n").tun.backoff_file.c_str(),
+        (f.dir + "/b").c_str());
+}
+
 void test_accepts_lists_and_arrays(void** state) {
     Fixture& f = fx(state);
     const ClientConfig& c =
@@ -813,6 +837,7 @@ void test_prints_every_key(void** state) {
         {"tun.offload", "false"},
         {"tun.ipv4_address", "198.18.0.2"},
         {"tun.control_socket", "/run/enftun-test/x7.sock"},
+        {"tun.backoff_file", "/run/enftun-test/x7.backoff-record"},
         {"tun.metrics_file", "/var/lib/prometheus/node-exporter/enf7.prom"},
         {"remote.hosts", "fd00:100::1 192.0.2.7 enf.example.net"},
         {"remote.port", "4443"},
@@ -877,6 +902,7 @@ void test_prints_defaults(void** state) {
         {"tun.offload", "true"},
         {"tun.ipv4_address", ""},
         {"tun.control_socket", "/run/enftun/enf0.sock"},
+        {"tun.backoff_file", "/run/enftun/enf0.backoff"},
         {"tun.metrics_file", ""},
         {"remote.hosts", "fd00:100::1"},
         {"remote.port", "443"},
@@ -1044,6 +1070,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_port_as_string_or_int, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_hex_and_64_bit_integers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_control_socket_default_follows_dev, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backoff_file_default_follows_control_socket, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_accepts_lists_and_arrays, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_version_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_accepts_original_enftun_keys, setup, teardown),

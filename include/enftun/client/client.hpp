@@ -27,6 +27,7 @@
 // DHCPv6 lease across reconnects and no stale packet is sent after one.
 #pragma once
 
+#include "enftun/client/backoff_store.hpp"
 #include "enftun/client/client_snapshot.hpp"
 #include "enftun/client/client_state.hpp"
 #include "enftun/client/identity_watch.hpp"
@@ -111,6 +112,10 @@ public:
 
     // Set before start(); called from the loop.
     void set_listener(ClientListener listener) { listener_ = std::move(listener); }
+    // Set before start(), under a service manager that waits for READY=1
+    // (client_backoff.cpp): keep the reconnect back-off in the file at path
+    // for the next run, and resume an earlier run's from it.
+    void keep_backoff(const std::string& path);
     void start();
     // Graceful stop: close_notify to the router, no more callbacks.
     void stop();
@@ -177,6 +182,12 @@ private:
     static Result<tls::TlsContext> make_tls(const config::ClientConfig& config);
     void apply_live_settings(bool ra_period_changed);
     void reconnect_for_reload(const std::string& keys);
+    // client_backoff.cpp: backoff_store_'s record at start, at each
+    // scheduled retry, when the tunnel is proven and at stop.
+    bool resume_backoff();
+    void save_backoff();
+    void on_backoff_proven();
+    void backoff_at_stop();
 
     loop::Loop& loop_; // outlives the client
     config::ClientConfig config_;
@@ -221,6 +232,10 @@ private:
     conn::RetryPacer retry_pacer_{kRouteRetryIntervalMs};
     ClientStats stats_;
     ReconnectLog reconnect_log_; // why tunnels and attempts ended
+
+    std::optional<BackoffStore> backoff_store_; // keep_backoff(); none: nothing kept
+    bool ever_proven_ = false;                  // a tunnel of this run was proven
+    std::optional<unsigned> resumed_attempt_;   // resume_backoff()'s, until proven
 };
 
 } // namespace enftun::tunnel

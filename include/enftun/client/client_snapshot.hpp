@@ -64,6 +64,10 @@ struct ClientSnapshot {
     std::uint64_t route_changes = 0;
     std::uint64_t early_retries = 0;
     std::uint64_t idle_trims = 0;
+
+    // This run resumed an earlier run's back-off at this attempt
+    // (client_backoff.cpp); cleared once a tunnel is proven.
+    std::optional<unsigned> backoff_resumed;
 };
 
 } // namespace enftun::tunnel

@@ -53,11 +53,18 @@ struct TunConfig {
     // OpenMetrics text written here every 5 s (node_exporter's textfile
     // collector). Unset: none.
     std::optional<std::string> metrics_file;
+    // The reconnect back-off's record for the next run (client/backoff_store.hpp),
+    // "" for none. The loader's default is default_backoff_file().
+    std::string backoff_file = "/run/enftun/enf0.backoff";
 };
 
 // "/run/enftun/DEV.sock": tun.control_socket's default, so that
 // `enftun status -c FILE` finds the socket of the daemon running FILE.
 std::string default_control_socket(std::string_view dev);
+// tun.backoff_file's default: next to the control socket, its ".sock" made
+// ".backoff" ("/run/enftun/DEV.backoff"); "/run/enftun/DEV.backoff" when
+// there is no control socket.
+std::string default_backoff_file(std::string_view control_socket, std::string_view dev);
 
 struct RemoteConfig {
     std::vector<std::string> hosts; // tried in order; at least one

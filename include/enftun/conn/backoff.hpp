@@ -38,6 +38,10 @@ public:
     // Call when a connection that came up at up_since_ms ended at now_ms.
     void on_connection_ended(std::uint64_t up_since_ms, std::uint64_t now_ms);
     void reset() { attempt_ = 0; }
+    // Continues a schedule at `attempt` (an earlier run's attempt(),
+    // conn/backoff_record.hpp), clamped to the first attempt whose ceiling
+    // is the cap: the next delay draws under that ceiling.
+    void resume(unsigned attempt);
     // New options (a config reload); the schedule's position is kept.
     void set_options(Options opts) { opts_ = opts; }
     unsigned attempt() const { return attempt_; }

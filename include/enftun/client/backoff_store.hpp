@@ -1,0 +1,47 @@
+// BackoffStore: the client's back-off record (conn/backoff_record.hpp) in
+// its file, tun.backoff_file (/run/enftun/DEV.backoff: the unit's
+// RuntimeDirectory, kept across restarts, empty after a boot). It reads
+// the boot id and the boot clock, writes the file atomically (fs/atomic_file:
+// temporary file, fsync, rename; mode 0600) and removes it. Client
+// (client_backoff.cpp) says when; README "Readiness and watchdog" says why.
+//
+// No error of the store stops the client: a record that cannot be read or
+// parsed is ignored with one warning (the client connects at once, as
+// without a record), a write that fails warns once and then stays quiet
+// (debug) until a write succeeds again.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace enftun::tunnel {
+
+class BackoffStore {
+public:
+    struct Resumed {
+        unsigned attempt = 0;     // Backoff::attempt() of the earlier run
+        std::uint64_t age_ms = 0; // how long ago it was written
+    };
+
+    // path: the record's file; remote: conn::remote_key() of the config.
+    BackoffStore(std::string path, std::string remote);
+
+    // At start: the record to resume, if there is one that decide_resume
+    // accepts for cap_ms; logs why a record that is there is not used.
+    std::optional<Resumed> load(std::uint64_t cap_ms);
+    // Writes the record: the schedule stands at attempt, now.
+    void save(unsigned attempt);
+    // Removes the record, if there is one.
+    void clear();
+
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+    std::string remote_;
+    std::string boot_id_;       // this boot's, or "unknown"
+    bool write_failed_ = false; // the last write failed (and was logged)
+};
+
+} // namespace enftun::tunnel
