@@ -314,6 +314,7 @@ void ControlServer::on_conn_writable(Connection& c) {
             break; // the peer went away: nothing more to do for it
         }
         c.sent += static_cast<std::size_t>(n);
+        counters_.bytes += static_cast<std::uint64_t>(n);
     }
     ::shutdown(c.fd.get(), SHUT_WR);
     close_conn(c);

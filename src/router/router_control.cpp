@@ -13,9 +13,13 @@ RouterControl::RouterControl(loop::Loop& loop, const Router& router,
                              const config::RouterConfig& config) {
     if (!config.control_socket.empty()) {
         control::StatusRenderers renderers{
-            [&router] { return format_status_text(router.status(kTextSessions)); },
-            [&router] { return format_status_json(router.status(kJsonSessions)); },
-            [&router] { return format_metrics(router.status(0)); },
+            [this, &router] {
+                return format_status_text(with_control(router.status(kTextSessions)));
+            },
+            [this, &router] {
+                return format_status_json(with_control(router.status(kJsonSessions)));
+            },
+            [this, &router] { return format_metrics(with_control(router.status(0))); },
         };
         auto server = control::ControlServer::create(
             loop, config.control_socket, [renderers = std::move(renderers)](std::string_view line) {
@@ -35,10 +39,19 @@ RouterControl::RouterControl(loop::Loop& loop, const Router& router,
         }
     }
     if (!config.metrics_file.empty()) {
-        metrics_file_ = std::make_unique<control::MetricsFile>(
-            loop, config.metrics_file, [&router] { return format_metrics(router.status(0)); });
+        metrics_file_ =
+            std::make_unique<control::MetricsFile>(loop, config.metrics_file, [this, &router] {
+                return format_metrics(with_control(router.status(0)));
+            });
         metrics_file_->start();
     }
+}
+
+RouterStatus RouterControl::with_control(RouterStatus st) const {
+    if (server_) {
+        st.control = server_->counters();
+    }
+    return st;
 }
 
 } // namespace enftun::router

@@ -1,6 +1,7 @@
 #include "enftun/router/status_format.hpp"
 
 #include "enftun/control/openmetrics.hpp"
+#include "enftun/control/server_counters.hpp"
 #include "enftun/control/status_text.hpp"
 
 #include <algorithm>
@@ -197,6 +198,9 @@ std::string format_status_text(const RouterStatus& st) {
     t.row("handshake failures", nonzero_list(failures_of(st)));
     t.row("dropped", nonzero_list(drops_of(st)));
     t.row("limits hit", limits_hit_text(st));
+    if (st.control) {
+        t.row("control", control::server_counters_text(*st.control));
+    }
     return t.render() + "\n" + sessions_text(st);
 }
 
@@ -245,6 +249,8 @@ std::string format_status_json(const RouterStatus& st) {
         {"limits", std::move(limits)},
         {"session_list", std::move(sessions)},
         {"sessions_omitted", st.sessions_omitted + (st.session_list.size() - listed)},
+        {"control",
+         st.control ? control::server_counters_json(*st.control) : nlohmann::json(nullptr)},
     };
     return control::json_line(j);
 }
@@ -293,6 +299,9 @@ std::string format_metrics(const RouterStatus& st) {
              "How often each configured limit was reached.");
     for (const auto& [name, limit, unit] : limits_of(st)) {
         w.sample(limit.hits, {{"limit", name}});
+    }
+    if (st.control) {
+        control::write_server_counters(w, "enftun_router", *st.control);
     }
     return w.finish();
 }

@@ -357,6 +357,8 @@ void test_server_answers_and_closes(void** state) {
     assert_true(c->got.starts_with("error: request is not printable text"));
     assert_int_equal(f->server->counters().answered, 3);
     assert_int_equal(f->server->counters().bad, 1);
+    // Bytes: every byte of the three answers, the one written on POLLOUT too.
+    assert_int_equal(f->server->counters().bytes, a->got.size() + b->got.size() + c->got.size());
     f->dog->run_until([&] { return f->server->open_connections() == 0; }, "all closed");
 }
 
@@ -417,6 +419,12 @@ void test_server_bounds_rate(void** state) {
     assert_int_equal(f->handled, full);
     assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(busy));
     assert_int_equal(f->server->counters().bad, 0);
+    assert_int_equal(f->server->counters().answered, 6);
+    std::uint64_t bytes = 0;
+    for (const auto& p : peers) {
+        bytes += p->got.size();
+    }
+    assert_int_equal(f->server->counters().bytes, bytes); // the busy lines too
     // A second later the bucket holds a token again.
     std::unique_ptr<Peer> later;
     enftun::loop::Timer wait(*f->loop, [&] { later = open_peer(f, "status\n"); });

@@ -32,6 +32,7 @@
 #pragma once
 
 #include "enftun/control/answer_budget.hpp"
+#include "enftun/control/server_counters.hpp"
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/util/result.hpp"
@@ -56,14 +57,6 @@ struct ServerLimits {
     std::size_t max_clients = 8;      // connections open at once
     std::uint32_t answers_per_s = 20; // AnswerBudget's refill; 0: no limit
     std::uint32_t answer_burst = 60;  // AnswerBudget's size
-};
-
-struct ServerCounters {
-    std::uint64_t answered = 0;    // requests answered (errors included)
-    std::uint64_t bad = 0;         // answered "error: ..." for a bad or oversized request
-    std::uint64_t timed_out = 0;   // closed for being too slow
-    std::uint64_t turned_away = 0; // closed at once: max_clients were open
-    std::uint64_t limited = 0;     // answered "error: busy: ...": over answers_per_s
 };
 
 class ControlServer {
