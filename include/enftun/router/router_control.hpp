@@ -35,6 +35,9 @@ public:
 private:
     // st with the control socket's counters (if it is served).
     RouterStatus with_control(RouterStatus st) const;
+    // `status json`: the totals, then the session list in slices
+    // (session_slicer.hpp), so a long list holds the loop one slice at a time.
+    control::Answer status_json_answer(const Router& router) const;
 
     std::unique_ptr<control::ControlServer> server_;
     std::unique_ptr<control::MetricsFile> metrics_file_;
