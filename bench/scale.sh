@@ -25,7 +25,9 @@
 # socket with the N sessions held (bench/lib/ctlpoll.py): the router's CPU
 # per answer (`status`, `status json`, `metrics`, 10 each), and what 8
 # pollers in a tight loop of `status json` for 4 s do to the router's CPU
-# (over the 4 s) and to the real client's pings (50, from 0.5 s on). Bounded: the handshake phase gives up
+# (over the 4 s) and to the real client's pings (50, from 0.5 s on); before
+# that, one such poller for 6 s and 250 pings (avg and max RTT, against 250
+# without it): how long one answer holds the loop. Bounded: the handshake phase gives up
 # after 300 s, and everything is torn down on exit.
 set -e -o pipefail
 export LC_ALL=C
@@ -118,6 +120,41 @@ ping_while_held() {
                        END { printf "%s/%s %s\n", rx, sent, (rtt == "" ? "-" : rtt) }'
 }
 
+# ping_rtt COUNT: "RECEIVED/SENT AVG_MS MAX_MS" of COUNT pings (every 20 ms)
+# through the client.
+ping_rtt() {
+    et_exec c timeout 60 ping -6 -n -q -c "$1" -i 0.02 -W 2 "$ENFTUN_TARGET" |
+        awk -F'[/ ]+' '/packets transmitted/ { sent = $1; rx = $4 }
+                       /^rtt/ { avg = $8; max = $9 }
+                       END { printf "%s/%s %s %s\n", rx, sent, (avg == "" ? "-" : avg),
+                                    (max == "" ? "-" : max) }'
+}
+
+# ping_json "RX/SENT AVG MAX": that as JSON.
+ping_json() {
+    jq -n --arg p "$1" '($p | split(" ")) as $p | ($p[0] | split("/")) as $rx
+        | {received: ($rx[0] | tonumber), sent: ($rx[1] | tonumber),
+           rtt_avg_ms: ($p[1] | tonumber? // null), rtt_max_ms: ($p[2] | tonumber? // null)}'
+}
+
+# one_poller: how long one `status json` holds the router's loop: 250 pings
+# through the router (5 s) alone, then again while one poller asks for
+# `status json` in a loop (the answer budget lets it have one about every
+# 1.8 s at 10,000 sessions): the pings' average and largest RTT.
+one_poller() {
+    local sock="$1" idle polled
+    idle="$(ping_rtt 250)"
+    python3 "$BENCH_HERE/lib/ctlpoll.py" "$sock" "status json" 1 6 >"$ET_TMP/one.json" &
+    local poller=$!
+    sleep 0.5
+    polled="$(ping_rtt 250)"
+    wait "$poller"
+    jq -n --argjson o "$(cat "$ET_TMP/one.json")" --argjson idle "$(ping_json "$idle")" \
+        --argjson polled "$(ping_json "$polled")" \
+        '{pollers: 1, request: "status json", seconds: 6, result: $o,
+          client_ping_alone: $idle, client_ping_polled: $polled}'
+}
+
 # control_cost: STATUS_JSON, the control socket's cost with the sessions held.
 control_cost() {
     local sock="$ET_TMP/enftun/router.sock" rpid req out c0 c1 costs="{}" storm
@@ -132,25 +169,25 @@ control_cost() {
     done
     # Let a bucket drained by the requests above fill again first.
     sleep 4
+    local one
+    one="$(one_poller "$sock")"
+    sleep 4
     local t0 t1 pinged
     c0="$(bench_cpu_ns "$rpid")"
     t0="$(bench_now_ns)"
     python3 "$BENCH_HERE/lib/ctlpoll.py" "$sock" "status json" 8 4 >"$ET_TMP/storm.json" &
     local poller=$!
     sleep 0.5
-    pinged="$(ping_while_held)"
+    pinged="$(ping_rtt 50)"
     wait "$poller"
     t1="$(bench_now_ns)"
     c1="$(bench_cpu_ns "$rpid")"
-    storm="$(jq -n --argjson o "$(cat "$ET_TMP/storm.json")" --arg ping "$pinged" \
+    storm="$(jq -n --argjson o "$(cat "$ET_TMP/storm.json")" --argjson ping "$(ping_json "$pinged")" \
         --argjson cpu "$(((c1 - c0) * 100 / (t1 - t0)))" \
-        '($ping | split(" ")) as $p | ($p[0] | split("/")) as $rx
-        | {pollers: 8, request: "status json", seconds: 4, result: $o,
-           router_cpu_percent: $cpu,
-           client_ping: {received: ($rx[0] | tonumber), sent: ($rx[1] | tonumber),
-             rtt_avg_ms: ($p[1] | tonumber? // null)}}')"
-    STATUS_JSON="$(jq -n --argjson c "$costs" --argjson s "$storm" \
-        '{one_client_at_a_time: $c, tight_poll_loop: $s}')"
+        '{pollers: 8, request: "status json", seconds: 4, result: $o,
+           router_cpu_percent: $cpu, client_ping: $ping}')"
+    STATUS_JSON="$(jq -n --argjson c "$costs" --argjson s "$storm" --argjson one "$one" \
+        '{one_client_at_a_time: $c, one_poller: $one, tight_poll_loop: $s}')"
 }
 
 main() {
@@ -283,8 +320,10 @@ report() {
         "  netlink send per route added  \(.session_routes.netlink_send_us_per_route_added | r) µs; longest send (loop blocked) \(.session_routes.longest_netlink_send_us) µs; refused by the kernel: \(.session_routes.requests_refused_by_kernel)",
         (.control_socket.one_client_at_a_time // {} | to_entries[] |
          "  control: \(.key | .+ " " * (12 - length)) \(.value.router_cpu_ms_per_answer | r) ms router CPU per answer, \(.value.bytes_per_answer) B (\(.value.answers) answered, \(.value.busy) busy)"),
+        (.control_socket.one_poller // empty |
+         "  1 poller of status json, 6 s: \(.result.answers) answered, \(.result.busy) busy; client pings alone RTT avg \(.client_ping_alone.rtt_avg_ms) max \(.client_ping_alone.rtt_max_ms) ms, polled avg \(.client_ping_polled.rtt_avg_ms) max \(.client_ping_polled.rtt_max_ms) ms (\(.client_ping_polled.received)/\(.client_ping_polled.sent))"),
         (.control_socket.tight_poll_loop // empty |
-         "  8 pollers of status json, 4 s: router CPU \(.router_cpu_percent)%, \(.result.answers) answered, \(.result.busy) busy; client pings \(.client_ping.received)/\(.client_ping.sent), RTT \(.client_ping.rtt_avg_ms) ms")' "$OUT"
+         "  8 pollers of status json, 4 s: router CPU \(.router_cpu_percent)%, \(.result.answers) answered, \(.result.busy) busy; client pings \(.client_ping.received)/\(.client_ping.sent), RTT avg \(.client_ping.rtt_avg_ms) max \(.client_ping.rtt_max_ms) ms")' "$OUT"
     echo "JSON: $OUT"
 }
 

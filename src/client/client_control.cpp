@@ -74,6 +74,9 @@ StatusContext ClientControl::context() {
         }
     }
     ctx.cert_not_after = not_after_;
+    if (server_) {
+        ctx.control = server_->counters();
+    }
     return ctx;
 }
 

@@ -130,6 +130,7 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["path"] = {{"route_changes", s.route_changes},
                  {"early_retries", s.early_retries},
                  {"idle_trims", s.idle_trims}};
+    j["control"] = ctx.control ? control::server_counters_json(*ctx.control) : json(nullptr);
     return j;
 }
 
@@ -258,6 +259,9 @@ std::string render_status_text(const ClientSnapshot& s, const StatusContext& ctx
                              std::to_string(s.ra_sent) + ", ns " + std::to_string(s.ns_answered) +
                              ", dhcpv6 " + std::to_string(s.dhcpv6_answered) + ", errors " +
                              std::to_string(s.router_card_malformed + s.router_card_send_errors));
+    if (ctx.control) {
+        t.row("control", control::server_counters_text(*ctx.control));
+    }
     return t.render();
 }
 
@@ -339,6 +343,9 @@ std::string render_status_metrics(const ClientSnapshot& s, const StatusContext& 
     w.sample(s.router_card_send_errors, {{"kind", "send_error"}});
     w.family("enftun_route_changes", MetricType::Counter, "Network changes handled.");
     w.sample(s.route_changes);
+    if (ctx.control) {
+        control::write_server_counters(w, "enftun", *ctx.control);
+    }
     return w.finish();
 }
 

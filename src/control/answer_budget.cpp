@@ -47,10 +47,15 @@ std::uint64_t AnswerBudget::ms_until_token() const {
 }
 
 void AnswerBudget::charge(std::size_t bytes) {
-    if (per_second_ == 0) {
+    charge_growth(0, bytes);
+}
+
+void AnswerBudget::charge_growth(std::size_t before, std::size_t after) {
+    if (per_second_ == 0 || after <= before) {
         return;
     }
-    milli_ -= static_cast<std::int64_t>(bytes / kBytesPerToken) * 1000;
+    const std::size_t crossed = after / kBytesPerToken - before / kBytesPerToken;
+    milli_ -= static_cast<std::int64_t>(crossed) * 1000;
 }
 
 std::string busy_line(std::uint32_t per_second) {

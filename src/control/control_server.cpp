@@ -19,8 +19,11 @@ struct ControlServer::Connection {
     std::unique_ptr<loop::Timer> deadline;
     std::list<std::unique_ptr<Connection>>::iterator self; // in conns_
     std::string in;                                        // the request so far
-    std::string out;                                       // the answer
-    std::size_t sent = 0;
+    std::string out;                                       // the answer, or its slice
+    std::function<bool(std::string&)> more;                // its next slices (answer.hpp)
+    std::size_t total = 0;                                 // its bytes so far, slices included
+    std::size_t charged = 0;                               // bytes charged to the budget
+    std::size_t sent = 0;                                  // of out
     bool answering = false;
     bool closed = false;
 };
@@ -257,25 +260,28 @@ void ControlServer::on_conn_readable(Connection& c) {
     answer(c, answer_within_budget(c.in));
 }
 
-std::string ControlServer::answer_within_budget(std::string_view request) {
+Answer ControlServer::answer_within_budget(std::string_view request) {
     const std::uint64_t now = loop_.now_ms();
     if (!budget_.take(now)) {
         ++counters_.limited;
         log_busy(now);
         return busy_line(budget_.per_second());
     }
-    std::string text;
+    Answer a;
     try {
-        text = handler_(request);
+        a = handler_(request);
     } catch (const std::exception&) {
         // A renderer's failure (say a JSON type error) must not end the daemon.
-        text = error_line("internal error");
+        a = Answer(error_line("internal error"));
     }
-    if (text.starts_with("error: ")) {
+    if (a.text.starts_with("error: ")) {
         ++counters_.bad;
     }
-    budget_.charge(text.size());
-    return text;
+    // A sliced answer's hint now, what its slices add beyond it as they come
+    // (next_slice).
+    a.size_hint = std::max(a.size_hint, a.text.size());
+    budget_.charge(a.size_hint);
+    return a;
 }
 
 void ControlServer::log_busy(std::uint64_t now_ms) {
@@ -293,30 +299,73 @@ void ControlServer::log_busy(std::uint64_t now_ms) {
     busy_logged_ms_ = now_ms == 0 ? 1 : now_ms;
 }
 
-void ControlServer::answer(Connection& c, std::string text) {
+void ControlServer::answer(Connection& c, Answer a) {
     ++counters_.answered;
     c.answering = true;
-    c.out = std::move(text);
+    c.out = std::move(a.text);
+    c.more = std::move(a.more);
+    c.total = c.out.size();
+    c.charged = a.size_hint;
     c.in.clear();
     c.deadline->start(limits_.reply_ms);
     c.poll->watch(UV_WRITABLE);
     on_conn_writable(c);
 }
 
+// At most one slice of a sliced answer per call: while the socket has room
+// the poll calls again on the loop's next turn, after the other events
+// (packets) of this one.
 void ControlServer::on_conn_writable(Connection& c) {
+    if (!send_out(c)) {
+        close_conn(c); // the peer went away: nothing more to do for it
+        return;
+    }
+    if (c.sent < c.out.size()) {
+        return; // the poll calls again when there is room
+    }
+    if (c.more) {
+        if (!next_slice(c) || !send_out(c)) {
+            close_conn(c);
+        }
+        return;
+    }
+    ::shutdown(c.fd.get(), SHUT_WR);
+    close_conn(c);
+}
+
+bool ControlServer::send_out(Connection& c) {
     while (c.sent < c.out.size()) {
         ssize_t n = ::send(c.fd.get(), c.out.data() + c.sent, c.out.size() - c.sent,
                            MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EINTR) {
-                return; // the poll calls again when there is room
-            }
-            break; // the peer went away: nothing more to do for it
+            return errno == EAGAIN || errno == EINTR;
         }
         c.sent += static_cast<std::size_t>(n);
+        counters_.bytes += static_cast<std::uint64_t>(n);
     }
-    ::shutdown(c.fd.get(), SHUT_WR);
-    close_conn(c);
+    return true;
+}
+
+bool ControlServer::next_slice(Connection& c) {
+    c.out.clear(); // keeps its capacity: one slice's worth
+    c.sent = 0;
+    bool again = false;
+    try {
+        again = c.more(c.out);
+    } catch (const std::exception& e) {
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "control socket %s: answer cut: %s", path_.c_str(),
+                               e.what());
+        return false;
+    }
+    if (!again) {
+        c.more = nullptr;
+    }
+    c.total += c.out.size();
+    if (c.total > c.charged) {
+        budget_.charge_growth(c.charged, c.total);
+        c.charged = c.total;
+    }
+    return true;
 }
 
 void ControlServer::on_conn_deadline(Connection& c) {

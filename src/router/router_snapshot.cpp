@@ -11,7 +11,7 @@ std::uint64_t ms(std::chrono::milliseconds d) {
     return static_cast<std::uint64_t>(d.count());
 }
 
-SessionStatus session_status(Session& s, std::uint64_t now) {
+SessionStatus status_of(Session& s, std::uint64_t now) {
     SessionStatus st;
     st.address = s.address().to_string();
     if (s.ipv4()) {
@@ -75,11 +75,30 @@ RouterStatus Router::status(std::size_t max_listed) const {
     for (auto it = sessions_.begin(); it != sessions_.end() && st.session_list.size() < max_listed;
          ++it) {
         if ((*it)->bound()) {
-            st.session_list.push_back(session_status(**it, now));
+            st.session_list.push_back(status_of(**it, now));
         }
     }
     st.sessions_omitted = by_address_.size() - st.session_list.size();
     return st;
+}
+
+std::vector<proto::Ipv6Addr> Router::session_addresses(std::size_t max) const {
+    std::vector<proto::Ipv6Addr> out;
+    out.reserve(std::min(max, by_address_.size()));
+    for (auto it = sessions_.begin(); it != sessions_.end() && out.size() < max; ++it) {
+        if ((*it)->bound()) {
+            out.push_back((*it)->address());
+        }
+    }
+    return out;
+}
+
+std::optional<SessionStatus> Router::session_status(const proto::Ipv6Addr& address) const {
+    auto it = by_address_.find(address);
+    if (it == by_address_.end()) {
+        return std::nullopt;
+    }
+    return status_of(*it->second, loop_.now_ms());
 }
 
 } // namespace enftun::router

@@ -1,6 +1,7 @@
 #include "enftun/router/status_format.hpp"
 
 #include "enftun/control/openmetrics.hpp"
+#include "enftun/control/server_counters.hpp"
 #include "enftun/control/status_text.hpp"
 
 #include <algorithm>
@@ -197,10 +198,13 @@ std::string format_status_text(const RouterStatus& st) {
     t.row("handshake failures", nonzero_list(failures_of(st)));
     t.row("dropped", nonzero_list(drops_of(st)));
     t.row("limits hit", limits_hit_text(st));
+    if (st.control) {
+        t.row("control", control::server_counters_text(*st.control));
+    }
     return t.render() + "\n" + sessions_text(st);
 }
 
-std::string format_status_json(const RouterStatus& st) {
+std::string format_status_json_head(const RouterStatus& st) {
     nlohmann::json failures = nlohmann::json::object();
     for (const auto& [name, count] : failures_of(st)) {
         failures[std::string(name)] = count;
@@ -212,14 +216,6 @@ std::string format_status_json(const RouterStatus& st) {
     nlohmann::json limits = nlohmann::json::object();
     for (const auto& [name, limit, unit] : limits_of(st)) {
         limits[std::string(name)] = {{"value", limit.value}, {"hits", limit.hits}};
-    }
-    nlohmann::json sessions = nlohmann::json::array();
-    std::size_t listed = std::min(st.session_list.size(), kJsonSessions);
-    for (std::size_t i = 0; i < listed; ++i) {
-        sessions.push_back(session_json(st.session_list[i]));
-        if (!st.session_list[i].ipv4.empty()) {
-            sessions.back()["ipv4"] = st.session_list[i].ipv4; // inner IPv4 only
-        }
     }
     nlohmann::json j = {
         {"version", st.version},
@@ -243,10 +239,40 @@ std::string format_status_json(const RouterStatus& st) {
         {"handshake_failures", std::move(failures)},
         {"dropped", std::move(drops)},
         {"limits", std::move(limits)},
-        {"session_list", std::move(sessions)},
-        {"sessions_omitted", st.sessions_omitted + (st.session_list.size() - listed)},
+        {"control",
+         st.control ? control::server_counters_json(*st.control) : nlohmann::json(nullptr)},
     };
-    return control::json_line(j);
+    // The object without its "}" and newline, then the list's opening: the
+    // sessions and format_status_json_tail close it.
+    std::string head = control::json_line(j);
+    head.resize(head.size() - 2);
+    head += R"(,"session_list":[)";
+    return head;
+}
+
+std::string format_session_json(const SessionStatus& s) {
+    nlohmann::json j = session_json(s);
+    if (!s.ipv4.empty()) {
+        j["ipv4"] = s.ipv4; // inner IPv4 only
+    }
+    return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string format_status_json_tail(std::size_t omitted) {
+    return R"(],"sessions_omitted":)" + std::to_string(omitted) + "}\n";
+}
+
+std::string format_status_json(const RouterStatus& st) {
+    std::string out = format_status_json_head(st);
+    std::size_t listed = std::min(st.session_list.size(), kJsonSessions);
+    for (std::size_t i = 0; i < listed; ++i) {
+        if (i > 0) {
+            out += ',';
+        }
+        out += format_session_json(st.session_list[i]);
+    }
+    out += format_status_json_tail(st.sessions_omitted + (st.session_list.size() - listed));
+    return out;
 }
 
 std::string format_metrics(const RouterStatus& st) {
@@ -293,6 +319,9 @@ std::string format_metrics(const RouterStatus& st) {
              "How often each configured limit was reached.");
     for (const auto& [name, limit, unit] : limits_of(st)) {
         w.sample(limit.hits, {{"limit", name}});
+    }
+    if (st.control) {
+        control::write_server_counters(w, "enftun_router", *st.control);
     }
     return w.finish();
 }

@@ -21,8 +21,9 @@
 # failure counts by reason; d a session disappears when its client stops;
 # e the metrics file is rewritten, parses as OpenMetrics and follows the
 # sessions; g 400 requests in a tight loop get at most the answer budget
-# (control/answer_budget.hpp) in full and the rest "error: busy", and
-# answers come again after; f when the router stops, the socket and the metrics file go and
+# (control/answer_budget.hpp) in full and the rest "error: busy", each
+# counted in the control socket's own counters (JSON control.busy, the
+# table's control row, the metrics file), and answers come again after; f when the router stops, the socket and the metrics file go and
 # `status` says no router answers.
 #
 # The control server's own bounds (garbage, huge, slow requests, too many
@@ -319,15 +320,62 @@ status_answers() {
     rstatus | grep -q -E '^router +enftun-router '
 }
 
+# json_once_busy_counted: `status --json` asked until it is answered in
+# full (every 0.2 s, at most 100 times) into $ET_TMP/after.json; prints how
+# many "error: busy" answers it got on the way.
+json_once_busy_counted() {
+    local n=0 tries
+    for tries in $(seq 100); do
+        if rstatus --json >"$ET_TMP/after.json"; then
+            echo "$n"
+            return 0
+        fi
+        grep -q '^error: busy: ' "$ET_TMP/after.json" && n=$((n + 1))
+        sleep 0.2
+    done
+    echo "no full answer in $tries tries" >&2
+    return 1
+}
+
+# file_busy_at_least N: the metrics file counts at least N busy answers.
+file_busy_at_least() {
+    local v
+    v="$(om_value "$ET_TMP/prom/router.prom" \
+        'enftun_router_control_answers_total{result="busy"}')" && ((v >= $1))
+}
+
+# table_busy_at_least N: the table's "control" row ("answered A (busy B,
+# errors E), ...") says B >= N.
+table_busy_at_least() {
+    rstatus | awk -v min="$1" '$1 == "control" && $4 == "(busy" { n = $5 + 0; found = 1 }
+        END { exit !(found && n >= min) }'
+}
+
 # g: the control socket's answer budget (20 a second, 60 at once: control/
 # answer_budget.hpp): 400 requests in a tight loop get at most the budget
 # answered in full, the rest "error: busy: ..." (the table is short: one
-# token each); the router logs it once, and answers in full again soon after.
+# token each); the router logs it once, counts every busy answer it gave in
+# `control.busy` (JSON), the table and the metrics, and answers in full
+# again soon after.
 step_g() {
-    local ok=0 full busy other ms most log
+    local ok=0 full busy other ms most log busy0 busy1 more
     log="$(et_daemon_log router)"
+    busy0="$(rjson .control.busy)" || busy0=x
+    check "--json has control.busy before the storm" [ "$busy0" != x ] || return 1
     read -r full busy other ms < <(poll_storm "$ET_TMP/router.sock" 400)
     echo "    400 requests in ${ms} ms: $full in full, $busy busy, $other other"
+    more="$(json_once_busy_counted)" || more=x
+    check "a --json after the storm" [ "$more" != x ] || return 1
+    busy1="$(jq -r .control.busy "$ET_TMP/after.json")"
+    echo "    control.busy $busy0 before, $busy1 after; $more busy answers to the read after"
+    check_num "control.busy counts each busy answer the pollers got" \
+        "$busy1" -eq $((busy0 + busy + more)) || ok=1
+    check_num "control.answered counts them too" "$(jq -r .control.answered "$ET_TMP/after.json")" \
+        -ge $((busy1 + full)) || ok=1
+    check "control.bytes: the answers' bytes" jq -e '.control.bytes > 0' "$ET_TMP/after.json" ||
+        ok=1
+    check "the metrics file counts them (result=busy)" \
+        et_wait_for -d router file_busy_at_least "$busy1" || ok=1
     # The bucket's 60, and 20 for each second (rounded up) the storm took.
     most=$((60 + 20 * (ms / 1000 + 1)))
     check_num "every request got an answer, full or busy" $((full + busy)) -eq 400 || ok=1
@@ -343,6 +391,8 @@ step_g() {
     check "a request after the storm is answered in full" \
         et_wait_for -d router status_answers || ok=1
     check "and --json" rjson .sessions || ok=1
+    check "the table's control row says busy $busy1 or more" table_busy_at_least "$busy1" ||
+        ok=1
     return "$ok"
 }
 

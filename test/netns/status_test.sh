@@ -23,7 +23,9 @@
 #      ring of lost tunnels (JSON and table) with reason and up time;
 #   e. the socket under abuse: garbage, a 1 MiB request, a silent peer and
 #      more peers than allowed get "error: ..." or are closed, and nobody
-#      (setpriv) gets EACCES; the daemon lives and answers afterwards;
+#      (setpriv) gets EACCES; the daemon lives and answers afterwards; its
+#      own counters (JSON control, table, metrics, file) count the error
+#      answers, the peers turned away and the timeouts;
 #   f. the CLI: exit 1 with one line when no daemon runs; the socket and
 #      the metrics file are gone after a clean stop.
 set -e -o pipefail
@@ -285,8 +287,19 @@ sys.stdout.write(out.decode(errors="replace"))
 ' "$SOCK"
 }
 
+# control_is FIELD: the control socket's own counter FIELD (JSON control).
+control_is() {
+    js ".control.$1"
+}
+
 step_e() {
-    local ok=0 pid
+    local ok=0 pid errors0 away0 timed0 away
+    errors0="$(control_is errors)"
+    away0="$(control_is turned_away)"
+    timed0="$(control_is timed_out)"
+    check "--json has the control socket's counters" \
+        jq -e '.control | .errors >= 0 and .turned_away >= 0 and .timed_out >= 0' \
+        <(status --json) || ok=1
     check "garbage gets an error line" \
         grep -q '^error: ' <(printf 'hello\x01\x02world\n' | send_raw 10) || ok=1
     check "an unknown request gets an error line" \
@@ -305,6 +318,22 @@ step_e() {
     done
     wait "${peers[@]}" || true
     check "peers beyond 8 are turned away" grep -q '^error: busy' "$ET_TMP/busy.out" || ok=1
+    away="$(grep -c '^error: busy' "$ET_TMP/busy.out")" || true
+    check_num "control.errors: the garbage, unknown and 1 MiB requests" \
+        "$(control_is errors)" -eq $((errors0 + 3)) || ok=1
+    check_num "control.turned_away: each peer told busy ($away)" \
+        "$(control_is turned_away)" -eq $((away0 + away)) || ok=1
+    check_num "control.timed_out: the silent peers" "$(control_is timed_out)" -gt "$timed0" ||
+        ok=1
+    check "control.answered and bytes" jq -e '.control.answered > 3 and .control.bytes > 0' \
+        <(status --json) || ok=1
+    check_num "--metrics: enftun_control_answers_total{result=\"error\"}" \
+        "$(metrics_now 'enftun_control_answers_total{result="error"}')" -eq $((errors0 + 3)) ||
+        ok=1
+    check "the table's control row" grep -q -E '^control +answered [0-9]+ \(busy [0-9]+, errors [1-9]' \
+        <(status) || ok=1
+    check "the metrics file has the control counters" \
+        et_wait_for grep -q '^enftun_control_answer_bytes_total [1-9]' "$PROM" || ok=1
     check "the socket is mode 0660" [ "$(stat -c %a "$SOCK")" = 660 ] || ok=1
     local rc=0
     setpriv --reuid=nobody --regid=nogroup --clear-groups \

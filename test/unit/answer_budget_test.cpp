@@ -64,6 +64,27 @@ void test_long_answers_cost_more_and_leave_debt(void**) {
     assert_false(c.take(1750));
 }
 
+// An answer written in slices costs what it would in one piece: the whole
+// 64 KiB it crossed as it grew, however its slices cut them.
+void test_sliced_answer_costs_the_same(void**) {
+    AnswerBudget whole(20, 60);
+    assert_true(whole.take(0));
+    whole.charge(46 * kToken + 100);
+    AnswerBudget sliced(20, 60);
+    assert_true(sliced.take(0));
+    std::size_t size = 0;
+    for (std::size_t slice :
+         {std::size_t{10}, kToken - 20, std::size_t{30}, 2 * kToken, std::size_t{0}, 43 * kToken}) {
+        sliced.charge_growth(size, size + slice);
+        size += slice;
+    }
+    sliced.charge_growth(size, 46 * kToken + 100);
+    assert_int_equal(sliced.tokens(), whole.tokens());
+    assert_int_equal(sliced.tokens(), 13);
+    sliced.charge_growth(10, 5); // shrinking charges nothing
+    assert_int_equal(sliced.tokens(), 13);
+}
+
 void test_clock_going_back_refills_nothing(void**) {
     AnswerBudget b(10, 2);
     assert_int_equal(takes(b, 5000, 5), 2);
@@ -110,6 +131,7 @@ int main() {
         cmocka_unit_test(test_starts_full_then_says_no),
         cmocka_unit_test(test_refills_at_its_rate_up_to_its_size),
         cmocka_unit_test(test_long_answers_cost_more_and_leave_debt),
+        cmocka_unit_test(test_sliced_answer_costs_the_same),
         cmocka_unit_test(test_clock_going_back_refills_nothing),
         cmocka_unit_test(test_zero_rate_means_no_limit),
         cmocka_unit_test(test_ready_takes_nothing_and_says_when),

@@ -254,6 +254,46 @@ void test_status_metrics_samples(void**) {
     assert_non_null(std::strstr(m.c_str(), "# TYPE enftun_heartbeat_rtt_seconds gauge\n"));
 }
 
+// The control socket's own counters: a table row, a JSON object and the
+// metric families while the client serves one; JSON null and nothing else
+// when not.
+void test_status_control_counters(void**) {
+    auto ctx = context();
+    assert_true(status_json(backing_off_snapshot(), ctx)["control"].is_null());
+    assert_null(std::strstr(render_status_text(backing_off_snapshot(), ctx).c_str(), "\ncontrol "));
+    assert_null(std::strstr(render_status_metrics(backing_off_snapshot(), ctx).c_str(), "control"));
+    enftun::control::ServerCounters c;
+    c.answered = 9;
+    c.limited = 4;
+    c.bad = 1;
+    c.bytes = 2048;
+    ctx.control = c;
+    auto j = status_json(backing_off_snapshot(), ctx)["control"];
+    assert_int_equal(j["answered"].get<int>(), 9);
+    assert_int_equal(j["busy"].get<int>(), 4);
+    assert_int_equal(j["errors"].get<int>(), 1);
+    assert_int_equal(j["bytes"].get<int>(), 2048);
+    assert_int_equal(j["timed_out"].get<int>(), 0);
+    std::string t = render_status_text(backing_off_snapshot(), ctx);
+    assert_non_null(std::strstr(t.c_str(), "\ncontrol      answered 9 (busy 4, errors 1), 2.0 KiB; "
+                                           "timed out 0, turned away 0\n"));
+    // The column stays where it was: "control" is no wider than the keys.
+    assert_true(t.starts_with("state        backing_off"));
+    std::string m = render_status_metrics(backing_off_snapshot(), ctx);
+    for (const char* line : {
+             "enftun_control_answers_total{result=\"ok\"} 4\n",
+             "enftun_control_answers_total{result=\"busy\"} 4\n",
+             "enftun_control_answers_total{result=\"error\"} 1\n",
+             "enftun_control_answer_bytes_total 2048\n",
+             "enftun_control_connections_closed_total{reason=\"timeout\"} 0\n",
+         }) {
+        if (std::strstr(m.c_str(), line) == nullptr) {
+            fail_msg("missing: %s", line);
+        }
+    }
+    assert_true(m.ends_with("\n# EOF\n"));
+}
+
 } // namespace
 
 int main() {
@@ -265,6 +305,7 @@ int main() {
         cmocka_unit_test(test_status_tls_fields),
         cmocka_unit_test(test_status_text_table),
         cmocka_unit_test(test_status_metrics_samples),
+        cmocka_unit_test(test_status_control_counters),
     };
     return cmocka_run_group_tests_name("client_status", tests, nullptr, nullptr);
 }

@@ -26,6 +26,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -357,6 +358,8 @@ void test_server_answers_and_closes(void** state) {
     assert_true(c->got.starts_with("error: request is not printable text"));
     assert_int_equal(f->server->counters().answered, 3);
     assert_int_equal(f->server->counters().bad, 1);
+    // Bytes: every byte of the three answers, the one written on POLLOUT too.
+    assert_int_equal(f->server->counters().bytes, a->got.size() + b->got.size() + c->got.size());
     f->dog->run_until([&] { return f->server->open_connections() == 0; }, "all closed");
 }
 
@@ -417,6 +420,12 @@ void test_server_bounds_rate(void** state) {
     assert_int_equal(f->handled, full);
     assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(busy));
     assert_int_equal(f->server->counters().bad, 0);
+    assert_int_equal(f->server->counters().answered, 6);
+    std::uint64_t bytes = 0;
+    for (const auto& p : peers) {
+        bytes += p->got.size();
+    }
+    assert_int_equal(f->server->counters().bytes, bytes); // the busy lines too
     // A second later the bucket holds a token again.
     std::unique_ptr<Peer> later;
     enftun::loop::Timer wait(*f->loop, [&] { later = open_peer(f, "status\n"); });
@@ -448,6 +457,139 @@ void test_server_charges_long_answers(void** state) {
         assert_true(a->got.starts_with("error: busy: ") || b->got.starts_with("error: busy: "));
         assert_int_equal(f->server->counters().limited, 1);
     }
+}
+
+// A sliced answer (answer.hpp): each slice is asked for once the last is
+// written, at most one per loop turn (a uv_check_t counts the turns), all
+// reach the peer in order, and the slices are charged to the budget as the
+// answer grows: 50 x 10,000 bytes cost 7 tokens more, so of a bucket of 10
+// two are left for the three requests after it.
+struct TurnCounter {
+    uv_check_t check{};
+    std::uint64_t turns = 0;
+};
+
+void test_server_writes_sliced_answers_one_per_turn(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    auto* turns = new TurnCounter; // freed in the close callback
+    uv_check_init(f->loop->get(), &turns->check);
+    turns->check.data = turns;
+    uv_check_start(&turns->check,
+                   [](uv_check_t* h) { ++static_cast<TurnCounter*>(h->data)->turns; });
+    std::vector<std::uint64_t> asked_at; // the turn of each slice
+    constexpr int kSlices = 50;
+    ServerLimits limits;
+    limits.answers_per_s = 1;
+    limits.answer_burst = 10;
+    auto s = ControlServer::create(
+        *f->loop, f->path,
+        [&](std::string_view line) -> Answer {
+            if (line != "sliced") {
+                return std::string("short\n");
+            }
+            return Answer("first\n", [&, i = 0](std::string& out) mutable {
+                asked_at.push_back(turns->turns);
+                out.assign(9999, static_cast<char>('a' + i % 26));
+                out += '\n';
+                return ++i < kSlices;
+            });
+        },
+        limits);
+    assert_true(s.has_value());
+    f->server = std::move(*s);
+    const std::uint64_t t0 = f->loop->now_ms();
+    auto big = open_peer(f, "sliced\n");
+    f->dog->run_until([&] { return big->eof; }, "the sliced answer");
+    assert_int_equal(big->got.size(), 6 + kSlices * 10000);
+    assert_true(big->got.starts_with("first\n"));
+    for (int i = 0; i < kSlices; ++i) {
+        assert_int_equal(big->got[6 + static_cast<std::size_t>(i) * 10000],
+                         static_cast<char>('a' + i % 26));
+    }
+    assert_int_equal(asked_at.size(), kSlices);
+    for (std::size_t i = 1; i < asked_at.size(); ++i) {
+        assert_true(asked_at[i] > asked_at[i - 1]); // never two in one turn
+    }
+    assert_int_equal(f->server->counters().bytes, big->got.size());
+    std::vector<std::unique_ptr<Peer>> after;
+    for (int i = 0; i < 3; ++i) {
+        after.push_back(open_peer(f, "short\n"));
+    }
+    f->dog->run_until(
+        [&] {
+            return std::all_of(after.begin(), after.end(), [](const auto& p) { return p->eof; });
+        },
+        "three short answers");
+    int busy = 0;
+    for (const auto& p : after) {
+        busy += p->got.starts_with("error: busy: ") ? 1 : 0;
+    }
+    assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(busy));
+    // Unless a second passed (a very slow machine): 10 - 1 - 7 = 2 tokens.
+    if (f->loop->now_ms() - t0 < 1000) {
+        assert_int_equal(busy, 1);
+    }
+    uv_check_stop(&turns->check);
+    uv_close(reinterpret_cast<uv_handle_t*>(&turns->check), // NOLINT: libuv's C "subclass"
+             [](uv_handle_t* h) { delete static_cast<TurnCounter*>(h->data); });
+}
+
+// A sliced answer's size_hint is charged when it starts: a request that
+// comes while its slices are being written finds the bucket as the whole
+// answer would have left it (10 - 1 - 9 = 0 tokens: busy), not full.
+void test_server_charges_a_sliced_answer_up_front(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    ServerLimits limits;
+    limits.answers_per_s = 1;
+    limits.answer_burst = 10;
+    std::unique_ptr<Peer> during;
+    auto s = ControlServer::create(
+        *f->loop, f->path,
+        [&](std::string_view line) -> Answer {
+            if (line != "sliced") {
+                return std::string("short\n");
+            }
+            Answer a("first\n", [&, i = 0](std::string& out) mutable {
+                if (i == 0) {
+                    during = open_peer(f, "short\n");
+                }
+                out.assign(9999, 'x');
+                out += '\n';
+                return ++i < 50;
+            });
+            a.size_hint = 9 * AnswerBudget::kBytesPerToken;
+            return a;
+        },
+        limits);
+    assert_true(s.has_value());
+    f->server = std::move(*s);
+    const std::uint64_t t0 = f->loop->now_ms();
+    auto big = open_peer(f, "sliced\n");
+    f->dog->run_until([&] { return big->eof && during && during->eof; }, "both answers");
+    assert_int_equal(big->got.size(), 6 + 50 * 10000);
+    if (f->loop->now_ms() - t0 < 1000) { // unless a very slow machine refilled one
+        assert_true(during->got.starts_with("error: busy: "));
+    }
+}
+
+// A slice source that throws ends that answer (what was written stays, the
+// connection closes); the server lives and answers the next request.
+void test_server_cuts_a_failing_sliced_answer(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    auto s = ControlServer::create(*f->loop, f->path, [](std::string_view line) -> Answer {
+        if (line != "sliced") {
+            return std::string("short\n");
+        }
+        return Answer("first\n", [](std::string&) -> bool { throw std::runtime_error("boom"); });
+    });
+    assert_true(s.has_value());
+    f->server = std::move(*s);
+    auto cut = open_peer(f, "sliced\n");
+    f->dog->run_until([&] { return cut->eof; }, "the cut answer");
+    assert_string_equal(cut->got.c_str(), "first\n");
+    auto next = open_peer(f, "short\n");
+    f->dog->run_until([&] { return next->eof; }, "the next answer");
+    assert_string_equal(next->got.c_str(), "short\n");
 }
 
 // With the bucket empty the server accepts nothing: new peers wait in the
@@ -598,6 +740,12 @@ int main() {
                                         dir_setup, dir_teardown),
         cmocka_unit_test_setup_teardown(test_metrics_file_writes_and_removes, dir_setup,
                                         dir_teardown),
+        cmocka_unit_test_setup_teardown(test_server_writes_sliced_answers_one_per_turn,
+                                        server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_charges_a_sliced_answer_up_front, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_cuts_a_failing_sliced_answer, server_setup,
+                                        server_teardown),
         cmocka_unit_test_setup_teardown(test_server_answers_and_closes, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_bounds_size_time_and_count, server_setup,

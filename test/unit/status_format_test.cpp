@@ -183,6 +183,47 @@ void test_metrics(void**) {
     assert_true(text.find("fd00:e::") == std::string::npos);
 }
 
+// The control socket's own counters: a table row, a JSON object and three
+// metric families when the router serves one; nothing (JSON: null) when not.
+void test_control_socket_counters(void**) {
+    RouterStatus st = sample(1, 0);
+    assert_false(format_status_text(st).find("\ncontrol ") != std::string::npos);
+    assert_true(nlohmann::json::parse(format_status_json(st))["control"].is_null());
+    assert_false(format_metrics(st).find("_control_") != std::string::npos);
+
+    enftun::control::ServerCounters c;
+    c.answered = 75;
+    c.limited = 12;
+    c.bad = 3;
+    c.bytes = 47104;
+    c.timed_out = 2;
+    c.turned_away = 1;
+    st.control = c;
+    assert_true(contains(format_status_text(st),
+                         "control             answered 75 (busy 12, errors 3), 46.0 KiB; timed "
+                         "out 2, turned away 1\n"));
+    auto j = nlohmann::json::parse(format_status_json(st))["control"];
+    assert_int_equal(j["answered"].get<int>(), 75);
+    assert_int_equal(j["busy"].get<int>(), 12);
+    assert_int_equal(j["errors"].get<int>(), 3);
+    assert_int_equal(j["bytes"].get<int>(), 47104);
+    assert_int_equal(j["timed_out"].get<int>(), 2);
+    assert_int_equal(j["turned_away"].get<int>(), 1);
+    std::string text = format_metrics(st);
+    auto m = samples(text);
+    assert_string_equal(m["enftun_router_control_answers_total{result=\"ok\"}"].c_str(), "60");
+    assert_string_equal(m["enftun_router_control_answers_total{result=\"busy\"}"].c_str(), "12");
+    assert_string_equal(m["enftun_router_control_answers_total{result=\"error\"}"].c_str(), "3");
+    assert_string_equal(m["enftun_router_control_answer_bytes_total"].c_str(), "47104");
+    assert_string_equal(
+        m["enftun_router_control_connections_closed_total{reason=\"timeout\"}"].c_str(), "2");
+    assert_string_equal(
+        m["enftun_router_control_connections_closed_total{reason=\"turned_away\"}"].c_str(), "1");
+    assert_true(contains(text, "# TYPE enftun_router_control_answer_bytes counter\n# UNIT "
+                               "enftun_router_control_answer_bytes bytes\n"));
+    assert_true(text.ends_with("# EOF\n"));
+}
+
 } // namespace
 
 int main() {
@@ -193,6 +234,7 @@ int main() {
         cmocka_unit_test(test_json_fields),
         cmocka_unit_test(test_json_lists_at_most_kJsonSessions),
         cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_control_socket_counters),
     };
     return cmocka_run_group_tests_name("status_format", tests, nullptr, nullptr);
 }

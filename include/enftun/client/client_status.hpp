@@ -10,6 +10,7 @@
 #pragma once
 
 #include "enftun/client/client_snapshot.hpp"
+#include "enftun/control/server_counters.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +28,8 @@ struct StatusContext {
     std::int64_t started_at = 0; // the process's start
     std::int64_t pid = 0;
     std::string cert_file;
-    std::optional<std::int64_t> cert_not_after; // unset: unreadable
+    std::optional<std::int64_t> cert_not_after;     // unset: unreadable
+    std::optional<control::ServerCounters> control; // the control socket's; unset: none
 };
 
 // "connecting", "handshaking", "confirming", "up", "backing_off", "stopped".

@@ -4,9 +4,10 @@
 //
 // Why: the control socket is served on the loop that forwards packets, and
 // an answer's cost grows with its length (the router's `status json` lists
-// up to 10,000 sessions: 2.3 MB, ~60 ms of the loop to build and send;
-// bench/README.md "Control socket"). Without a bound, pollers in a tight
-// loop take the loop's time from the tunnel.
+// up to 10,000 sessions: 2.3 MB, ~50-60 ms of the loop's CPU to build and
+// send, in slices since router/session_slicer.hpp; bench/README.md
+// "Control socket"). Without a bound, pollers in a tight loop take the
+// loop's time from the tunnel.
 //
 //   take(now) ── tokens >= 1 ──► true: build the answer, then
 //       │                          charge(bytes): 1 token + 1 per
@@ -53,6 +54,11 @@ public:
     // Charges the rest of an answer of `bytes` taken with take(): one token
     // per whole kBytesPerToken. May leave the bucket in debt.
     void charge(std::size_t bytes);
+
+    // The same for an answer written in slices (control/answer.hpp), as it
+    // grows from `before` to `after` bytes: the whole kBytesPerToken it
+    // crossed, so the slices of an answer cost what it would in one piece.
+    void charge_growth(std::size_t before, std::size_t after);
 
     std::uint32_t per_second() const { return per_second_; }
 

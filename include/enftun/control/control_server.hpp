@@ -4,11 +4,13 @@
 // (request.hpp's answer_request for the status requests).
 //
 // One request per connection: the peer sends one line, the server answers
-// with the handler's text and closes. Every peer is bounded:
+// with the handler's Answer (answer.hpp: whole, or in slices written one
+// per loop turn as the socket takes them) and closes. Every peer is bounded:
 //   - size: a line longer than limits.max_request gets "error: ..." and is
 //     closed (the rest is never read);
 //   - time: the line must arrive within limits.request_ms, the answer be
-//     taken within limits.reply_ms; else the connection is closed;
+//     taken within limits.reply_ms (all its slices); else the connection
+//     is closed;
 //   - number: beyond limits.max_clients open connections, a new one is
 //     closed at once ("error: busy");
 //   - rate: answers come out of an AnswerBudget (answer_budget.hpp) of
@@ -31,7 +33,9 @@
 // must not destroy the server.
 #pragma once
 
+#include "enftun/control/answer.hpp"
 #include "enftun/control/answer_budget.hpp"
+#include "enftun/control/server_counters.hpp"
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/util/result.hpp"
@@ -58,19 +62,12 @@ struct ServerLimits {
     std::uint32_t answer_burst = 60;  // AnswerBudget's size
 };
 
-struct ServerCounters {
-    std::uint64_t answered = 0;    // requests answered (errors included)
-    std::uint64_t bad = 0;         // answered "error: ..." for a bad or oversized request
-    std::uint64_t timed_out = 0;   // closed for being too slow
-    std::uint64_t turned_away = 0; // closed at once: max_clients were open
-    std::uint64_t limited = 0;     // answered "error: busy: ...": over answers_per_s
-};
-
 class ControlServer {
 public:
     // The request line without its newline (and without a trailing "\r"
-    // only if the handler strips it); returns the whole answer.
-    using Handler = std::function<std::string(std::string_view request)>;
+    // only if the handler strips it); returns the answer (a std::string
+    // converts to a whole one).
+    using Handler = std::function<Answer(std::string_view request)>;
 
     // Creates the socket at `path` (absolute, at most 107 bytes): a stale
     // socket there (nobody listening) is replaced, the parent folder is
@@ -101,9 +98,14 @@ private:
     void on_conn_readable(Connection& c);
     void on_conn_writable(Connection& c);
     void on_conn_deadline(Connection& c);
-    std::string answer_within_budget(std::string_view request);
+    Answer answer_within_budget(std::string_view request);
     void log_busy(std::uint64_t now_ms);
-    void answer(Connection& c, std::string text);
+    void answer(Connection& c, Answer a);
+    // Sends what is left of c.out. False: the peer went away.
+    bool send_out(Connection& c);
+    // c.out = the next slice of a sliced answer (charged to the budget).
+    // False: its source failed.
+    bool next_slice(Connection& c);
     void close_conn(Connection& c);
 
     loop::Loop& loop_; // outlives the server

@@ -111,6 +111,11 @@ public:
     // A snapshot for `enftun-router status`, listing at most
     // max_listed sessions (oldest first); the rest are counted as omitted.
     RouterStatus status(std::size_t max_listed) const;
+    // For `status json` written in slices (session_slicer.hpp): the
+    // addresses of the authenticated sessions, oldest first, at most max;
+    // and the session bound to an address now (nullopt: none).
+    std::vector<proto::Ipv6Addr> session_addresses(std::size_t max) const;
+    std::optional<SessionStatus> session_status(const proto::Ipv6Addr& address) const;
     std::size_t session_count() const { return sessions_.size(); }
     // Authenticated sessions (one per client address).
     std::size_t bound_sessions() const { return by_address_.size(); }

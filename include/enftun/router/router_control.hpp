@@ -25,11 +25,20 @@ class RouterControl {
 public:
     // Starts what the config asks for (either may be off).
     RouterControl(loop::Loop& loop, const Router& router, const config::RouterConfig& config);
+    // The renderers point to this: it stays where it was made.
+    RouterControl(const RouterControl&) = delete;
+    RouterControl& operator=(const RouterControl&) = delete;
 
     // Whether the control socket is being served.
     bool serving() const { return server_ != nullptr; }
 
 private:
+    // st with the control socket's counters (if it is served).
+    RouterStatus with_control(RouterStatus st) const;
+    // `status json`: the totals, then the session list in slices
+    // (session_slicer.hpp), so a long list holds the loop one slice at a time.
+    control::Answer status_json_answer(const Router& router) const;
+
     std::unique_ptr<control::ControlServer> server_;
     std::unique_ptr<control::MetricsFile> metrics_file_;
 };

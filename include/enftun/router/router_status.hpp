@@ -12,9 +12,12 @@
 // has a fixed, small set of values whatever the peers send.
 #pragma once
 
+#include "enftun/control/server_counters.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -130,6 +133,10 @@ struct RouterStatus {
     // (Router::status()); sessions_omitted says how many more there are.
     std::vector<SessionStatus> session_list;
     std::size_t sessions_omitted = 0;
+
+    // The control socket's own counters (RouterControl fills them in; unset:
+    // the router has no control socket).
+    std::optional<control::ServerCounters> control;
 };
 
 } // namespace enftun::router

@@ -5,7 +5,9 @@
 //                 session, at most kTextSessions of them (the oldest); an
 //                 IPV4 column only when a listed session has an inner IPv4
 //   status json   one JSON object (README "Router status" lists the
-//                 fields), at most kJsonSessions sessions in session_list
+//                 fields), at most kJsonSessions sessions in session_list;
+//                 session_list and sessions_omitted come last, so the
+//                 router can write the list in slices (session_slicer.hpp)
 //   metrics       OpenMetrics text: totals only, no per-session series (a
 //                 label per client would make one series per client for
 //                 Prometheus to keep; the JSON has them)
@@ -30,5 +32,13 @@ inline constexpr std::size_t kJsonSessions = 10000;
 std::string format_status_text(const RouterStatus& st);
 std::string format_status_json(const RouterStatus& st);
 std::string format_metrics(const RouterStatus& st);
+
+// format_status_json in pieces, for an answer written in slices
+// (session_slicer.hpp): head + session, session, ... + tail is
+// format_status_json's text. The head is every field but session_list and
+// sessions_omitted (st.session_list is ignored), and opens the list.
+std::string format_status_json_head(const RouterStatus& st);
+std::string format_session_json(const SessionStatus& s);
+std::string format_status_json_tail(std::size_t sessions_omitted);
 
 } // namespace enftun::router
