@@ -2,6 +2,7 @@
 
 #include "enftun/conn/backoff_record.hpp"
 #include "enftun/fs/atomic_file.hpp"
+#include "enftun/fs/small_file.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/util/unique_fd.hpp"
 
@@ -27,44 +28,8 @@ std::uint64_t boot_clock_ms() {
            static_cast<std::uint64_t>(ts.tv_nsec) / 1000000;
 }
 
-// Up to max bytes of a regular file, not through a symlink; errno on failure
-// (ENOENT: no record). EFBIG: longer than max.
-Result<std::string> read_small_file(const std::string& path, std::size_t max) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-    if (!fd.valid()) {
-        return make_error(Errc::System, "open", errno);
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        return make_error(Errc::System, "fstat", errno);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return make_error(Errc::Malformed, "not a regular file", EINVAL);
-    }
-    std::string out(max + 1, '\0');
-    std::size_t got = 0;
-    while (got < out.size()) {
-        const ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return make_error(Errc::System, "read", errno);
-        }
-        if (n == 0) {
-            break;
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    if (got > max) {
-        return make_error(Errc::Malformed, "too large for a record", EFBIG);
-    }
-    out.resize(got);
-    return out;
-}
-
 std::string read_boot_id() {
-    auto text = read_small_file("/proc/sys/kernel/random/boot_id", 64);
+    auto text = fs::read_small_file("/proc/sys/kernel/random/boot_id", 64);
     if (!text || text->empty()) {
         return "unknown";
     }
@@ -81,7 +46,7 @@ BackoffStore::BackoffStore(std::string path, std::string remote)
     : path_(std::move(path)), remote_(std::move(remote)), boot_id_(read_boot_id()) {}
 
 std::optional<BackoffStore::Resumed> BackoffStore::load(std::uint64_t cap_ms) {
-    auto text = read_small_file(path_, conn::kMaxBackoffRecordBytes);
+    auto text = fs::read_small_file(path_, conn::kMaxBackoffRecordBytes);
     if (!text) {
         if (text.error().sys != ENOENT) {
             ENFTUN_LOG_WARN(

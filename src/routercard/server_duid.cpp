@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "enftun/fs/atomic_file.hpp"
+#include "enftun/fs/small_file.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/proto/dhcpv6.hpp"
 #include "enftun/util/unique_fd.hpp"
@@ -36,49 +38,6 @@ std::string_view trim(std::string_view s) {
         s.remove_suffix(1);
     }
     return s;
-}
-
-// Reads the whole (small) file. Errors: System with errno (ENOENT when
-// there is no file yet), Malformed if it is too long.
-Result<std::string> read_small_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) {
-        return make_error(Errc::System, "cannot open", errno);
-    }
-    std::string text(kMaxFileLen + 1, '\0');
-    std::size_t got = 0;
-    while (got < text.size()) {
-        const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return make_error(Errc::System, "cannot read", errno);
-        }
-        if (n == 0) {
-            break;
-        }
-        got += static_cast<std::size_t>(n);
-    }
-    if (got > kMaxFileLen) {
-        return make_error(Errc::Malformed, "file too long for a DUID");
-    }
-    text.resize(got);
-    return text;
-}
-
-Status write_all(int fd, std::string_view text) {
-    while (!text.empty()) {
-        const ssize_t n = ::write(fd, text.data(), text.size());
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n < 0) {
-            return make_error(Errc::System, "cannot write", errno);
-        }
-        text.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return {};
 }
 
 } // namespace
@@ -139,29 +98,12 @@ std::vector<std::uint8_t> make_random_duid() {
     return duid;
 }
 
-Status store_duid(const std::string& path, Bytes duid) {
-    std::string tmp = path + ".tmpXXXXXX";
-    // mkstemp creates the file 0600 whatever the umask: umask 077 semantics.
-    UniqueFd fd(::mkostemp(tmp.data(), O_CLOEXEC));
-    if (!fd.valid()) {
-        return make_error(Errc::System, "cannot create a temp file", errno);
-    }
-    Status st = write_all(fd.get(), format_duid_text(duid) + "\n");
-    if (st && ::fsync(fd.get()) != 0) {
-        st = make_error(Errc::System, "cannot fsync", errno);
-    }
-    fd.reset();
-    if (st && std::rename(tmp.c_str(), path.c_str()) != 0) {
-        st = make_error(Errc::System, "cannot rename into place", errno);
-    }
-    if (!st) {
-        ::unlink(tmp.c_str());
-    }
-    return st;
+fs::FileResult<void> store_duid(const std::string& path, Bytes duid) {
+    return fs::write_file_atomically(path, format_duid_text(duid) + "\n", 0600);
 }
 
 std::vector<std::uint8_t> load_or_create_server_duid(const std::string& path) {
-    auto text = read_small_file(path);
+    auto text = fs::read_small_file(path, kMaxFileLen);
     if (text) {
         if (auto duid = parse_duid_text(*text)) {
             return *duid;
@@ -173,9 +115,8 @@ std::vector<std::uint8_t> load_or_create_server_duid(const std::string& path) {
     }
     std::vector<std::uint8_t> duid = make_random_duid();
     if (auto st = store_duid(path, duid); !st) {
-        ENFTUN_LOG_WARN("DHCPv6 DUID file %s: %s: %s; using DUID %s for this run only",
-                        path.c_str(), st.error().what, std::strerror(st.error().sys),
-                        format_duid_text(duid).c_str());
+        ENFTUN_LOG_WARN("DHCPv6 DUID file: %s; using DUID %s for this run only",
+                        st.error().message.c_str(), format_duid_text(duid).c_str());
     } else {
         ENFTUN_LOG_INFO("DHCPv6 server DUID %s stored in %s", format_duid_text(duid).c_str(),
                         path.c_str());

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "enftun/fs/atomic_file.hpp"
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
 
@@ -39,7 +40,8 @@ std::vector<std::uint8_t> make_random_duid();
 std::optional<std::vector<std::uint8_t>> parse_duid_text(std::string_view text);
 std::string format_duid_text(Bytes duid);
 
-// Stores `duid` at `path` (temp file, fsync, rename). Errors: System.
-[[nodiscard]] Status store_duid(const std::string& path, Bytes duid);
+// Stores `duid` at `path`, mode 0600 (fs::write_file_atomically: temp
+// file, fsync, rename, folder fsync). Errors: its FileError.
+[[nodiscard]] fs::FileResult<void> store_duid(const std::string& path, Bytes duid);
 
 } // namespace enftun::tunnel

@@ -1,0 +1,20 @@
+// Reading a small file the daemon keeps for itself (the DHCPv6 server's
+// DUID, the client's back-off record): whole, bounded, and only a regular
+// file opened without following a symlink, so a planted FIFO cannot block
+// the loop and a planted link cannot point the read elsewhere.
+//
+// Errors: System with errno ("cannot open": ENOENT when there is no file
+// yet, ELOOP for a symlink; "cannot stat", "cannot read"), Malformed with
+// EINVAL ("not a regular file") or EFBIG ("file too long": more than max_bytes).
+#pragma once
+
+#include "enftun/util/result.hpp"
+
+#include <cstddef>
+#include <string>
+
+namespace enftun::fs {
+
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes);
+
+} // namespace enftun::fs

@@ -1,0 +1,48 @@
+#include "enftun/fs/small_file.hpp"
+
+#include "enftun/util/unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace enftun::fs {
+
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    if (!fd.valid()) {
+        return make_error(Errc::System, "cannot open", errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return make_error(Errc::System, "cannot stat", errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return make_error(Errc::Malformed, "not a regular file", EINVAL);
+    }
+    // One byte more than allowed tells a file that is too long.
+    std::string text(max_bytes + 1, '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t n = ::read(fd.get(), text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            return make_error(Errc::System, "cannot read", errno);
+        }
+        if (n == 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    if (got > max_bytes) {
+        return make_error(Errc::Malformed, "file too long", EFBIG);
+    }
+    text.resize(got);
+    return text;
+}
+
+} // namespace enftun::fs
