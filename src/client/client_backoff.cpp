@@ -27,8 +27,16 @@
 
 namespace enftun::tunnel {
 
+namespace {
+
+std::string remote_of(const config::ClientConfig& config) {
+    return conn::remote_key(config.remote.hosts, config.remote.port);
+}
+
+} // namespace
+
 void Client::keep_backoff(const std::string& path) {
-    backoff_store_.emplace(path, conn::remote_key(config_.remote.hosts, config_.remote.port));
+    backoff_store_.emplace(path, remote_of(config_));
 }
 
 // At start: true if an earlier run's back-off was resumed (the retry timer
@@ -58,6 +66,7 @@ void Client::save_backoff() {
         return;
     }
     if (backoff_.attempt() > 0) {
+        backoff_store_->set_remote(remote_of(config_)); // as reloaded
         backoff_store_->save(backoff_.attempt());
     } else {
         backoff_store_->clear();
@@ -80,6 +89,7 @@ void Client::backoff_at_stop() {
         backoff_store_->clear();
         return;
     }
+    backoff_store_->set_remote(remote_of(config_)); // as reloaded
     backoff_store_->save(backoff_.attempt());
     ENFTUN_LOG_INFO("back-off kept in %s for the next start (attempt %u): no tunnel was up "
                     "since this one started",

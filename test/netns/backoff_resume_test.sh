@@ -21,7 +21,9 @@
 #      gone; the router goes away, failed attempts write it again; SIGTERM
 #      after having been up removes it, and the next start connects at once
 #      (first retry under the 1000-ms ceiling, nothing resumed);
-#   e. a corrupt record is ignored with a warning, the client connects at once.
+#   e. a corrupt record is ignored with a warning, the client connects at once;
+#   f. a reload (SIGHUP) that changes remote.port: the record names the new
+#      remote, so the restart with that config resumes it.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -168,6 +170,40 @@ step_e() {
     return "$ok"
 }
 
+# reload NAME: SIGHUP, then wait for its "SIGHUP: reload finished" line.
+reload() {
+    local before
+    before="$(et_log_count "$1" "SIGHUP: reload finished")"
+    kill -HUP "$(et_daemon_pid "$1")"
+    et_wait_for -d "$1" log_count_above "$1" "SIGHUP: reload finished" "$before"
+}
+
+step_f() {
+    local ok=0 failed
+    rm -f "$RECORD"
+    start_client fifth
+    check "an attempt fails (router down)" et_wait_for -d fifth test -f "$RECORD" || ok=1
+    write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
+        key="$ET_TMP/pki/c1.key" connect_timeout=1000 reconnect_max_delay=4000 port=4444
+    failed="$(et_log_count fifth "could not connect to any remote host")"
+    check "reload with remote.port 4444" reload fifth || ok=1
+    check "an attempt to the new port fails" et_wait_for -d fifth \
+        log_count_above fifth "could not connect to any remote host" "$failed" || ok=1
+    et_daemon_stop fifth
+    check "SIGTERM while never up: back-off kept" et_log_has fifth "back-off kept in $RECORD" ||
+        ok=1
+    check "the record names the reloaded remote" grep -q -x -F "remote fd00:100::1 4444" \
+        "$RECORD" || ok=1
+    sed 's/^/  info: record: /' "$RECORD"
+    start_client sixth
+    check "the restart with that config resumes the back-off" et_wait_for -d sixth \
+        et_log_has sixth "reconnect resumed from $RECORD" || ok=1
+    check_not "... the record is not taken for another remote's" \
+        et_log_has sixth "for another remote.hosts or remote.port" || ok=1
+    et_daemon_stop sixth
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -179,7 +215,8 @@ main() {
         "b|never up: the record is written and kept on SIGTERM|step_b|a" \
         "c|restart: the back-off resumes under the recorded ceiling|step_c|a" \
         "d|up, then stopped: the record goes, the next start connects at once|step_d|c" \
-        "e|a corrupt record: ignored with a warning, connect at once|step_e|d"
+        "e|a corrupt record: ignored with a warning, connect at once|step_e|d" \
+        "f|reload to another remote: the record follows, the restart resumes|step_f|b"
     et_summary backoff_resume_test
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace enftun::tunnel {
 
@@ -34,6 +35,10 @@ public:
     void save(unsigned attempt);
     // Removes the record, if there is one.
     void clear();
+    // The remote the attempts go to now (a reload may change remote.hosts
+    // or remote.port): what save() writes, so that the next run, started
+    // with that config, finds its own remote in the record.
+    void set_remote(std::string remote) { remote_ = std::move(remote); }
 
     const std::string& path() const { return path_; }
 
