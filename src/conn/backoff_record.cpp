@@ -1,6 +1,7 @@
 #include "enftun/conn/backoff_record.hpp"
 
 #include <charconv>
+#include <cstdio>
 
 namespace enftun::conn {
 
@@ -71,6 +72,18 @@ std::string remote_key(const std::vector<std::string>& hosts, std::uint16_t port
     std::string out;
     for (const auto& host : hosts) {
         out.append(out.empty() ? "" : ",").append(host);
+    }
+    if (out.size() > kMaxRemoteHostsText) {
+        // remote.hosts has no bound; the record's value has one. FNV-1a
+        // (64 bits): stable across runs and builds, no crypto needed (the
+        // key only tells this config's hosts from others').
+        std::uint64_t h = 14695981039346656037ULL;
+        for (unsigned char c : out) {
+            h = (h ^ c) * 1099511628211ULL;
+        }
+        char hex[17] = {};
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+        out = std::to_string(hosts.size()) + "-hosts-fnv1a64:" + hex;
     }
     return out + " " + std::to_string(port);
 }

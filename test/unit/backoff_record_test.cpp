@@ -14,6 +14,7 @@
 #include <iterator>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "test.hpp"
 
@@ -36,6 +37,29 @@ void test_remote_key_joins_hosts_and_port(void**) {
     assert_string_equal(enftun::conn::remote_key({"fd00:100::1", "router.test"}, 4443).c_str(),
                         "fd00:100::1,router.test 4443");
     assert_string_equal(enftun::conn::remote_key({"a"}, 443).c_str(), "a 443");
+}
+
+// remote.hosts has no bound on its length (many long names): the key must
+// still fit a record that parses, and still tell host lists apart.
+void test_remote_key_of_a_long_host_list_fits_a_record(void**) {
+    std::vector<std::string> hosts;
+    for (int i = 0; i < 12; ++i) {
+        hosts.push_back("router-" + std::to_string(i) + "." + std::string(60, 'a') + ".example");
+    }
+    const std::string key = enftun::conn::remote_key(hosts, 4443);
+    BackoffRecord r = sample();
+    r.remote = key;
+    auto parsed = enftun::conn::parse_backoff_record(enftun::conn::encode_backoff_record(r));
+    assert_true(parsed.has_value());
+    assert_string_equal(parsed->remote.c_str(), key.c_str());
+    assert_true(key.ends_with(" 4443"));
+    auto fewer = hosts;
+    fewer.pop_back();
+    assert_string_not_equal(enftun::conn::remote_key(fewer, 4443).c_str(), key.c_str());
+    hosts.back().back() = 'f';
+    assert_string_not_equal(enftun::conn::remote_key(hosts, 4443).c_str(), key.c_str());
+    assert_string_not_equal(enftun::conn::remote_key(fewer, 4444).c_str(),
+                            enftun::conn::remote_key(fewer, 4443).c_str());
 }
 
 void test_encode_is_the_documented_format(void**) {
@@ -247,6 +271,7 @@ void test_store_save_into_a_missing_folder_is_no_crash(void**) {
 int main() {
     const struct CMUnitTest codec[] = {
         cmocka_unit_test(test_remote_key_joins_hosts_and_port),
+        cmocka_unit_test(test_remote_key_of_a_long_host_list_fits_a_record),
         cmocka_unit_test(test_encode_is_the_documented_format),
         cmocka_unit_test(test_parse_round_trip),
         cmocka_unit_test(test_parse_rejects_bad_text),

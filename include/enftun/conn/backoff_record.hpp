@@ -42,6 +42,11 @@ inline constexpr std::size_t kMaxBackoffRecordBytes = 1024;
 // Highest attempt accepted: 64 doublings pass any cap (Backoff saturates).
 inline constexpr unsigned kMaxBackoffAttempt = 64;
 
+// Longest hosts part of a remote_key written out; a longer list of hosts
+// (remote.hosts has no bound) is written as its count and a 64-bit digest,
+// "12-hosts-fnv1a64:0123456789abcdef PORT", so that it fits the record.
+inline constexpr std::size_t kMaxRemoteHostsText = 256;
+
 // "HOST,HOST PORT": the remote a record's attempts went to.
 std::string remote_key(const std::vector<std::string>& hosts, std::uint16_t port);
 
