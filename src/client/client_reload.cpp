@@ -129,6 +129,7 @@ void Client::reconnect_for_reload(const std::string& keys) {
         return;
     }
     backoff_.reset();
+    save_backoff(); // a retry without back-off: no record (client_backoff.cpp)
     if (link_) {
         ENFTUN_LOG_INFO("reload: %s changed: reconnecting", keys.c_str());
         reconnect_now_ = true;

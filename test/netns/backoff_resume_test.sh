@@ -23,7 +23,9 @@
 #      (first retry under the 1000-ms ceiling, nothing resumed);
 #   e. a corrupt record is ignored with a warning, the client connects at once;
 #   f. a reload (SIGHUP) that changes remote.port: the record names the new
-#      remote, so the restart with that config resumes it.
+#      remote, so the restart with that config resumes it;
+#   g. a reload while backing off retries without back-off: the record goes
+#      at once (the retry's connect hangs: c drops its SYNs to port 4445).
 set -e -o pipefail
 export LC_ALL=C
 
@@ -204,11 +206,35 @@ step_f() {
     return "$ok"
 }
 
+step_g() {
+    local ok=0
+    rm -f "$RECORD"
+    start_client seventh
+    check "an attempt fails (router down)" et_wait_for -d seventh test -f "$RECORD" || ok=1
+    et_exec c nft -f - <<EOF
+table inet backoff_resume_test {
+    chain out {
+        type filter hook output priority -400; policy accept;
+        tcp dport 4445 drop
+    }
+}
+EOF
+    write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
+        key="$ET_TMP/pki/c1.key" connect_timeout=20000 reconnect_max_delay=4000 port=4445
+    check "reload with remote.port 4445 (its connects hang)" reload seventh || ok=1
+    check "the reload's retry without back-off removes the record" \
+        et_wait_for -d seventh test ! -e "$RECORD" || ok=1
+    et_daemon_stop seventh
+    et_exec c nft delete table inet backoff_resume_test
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
     command -v python3 >/dev/null || et_skip "python3 not installed"
     command -v jq >/dev/null || et_skip "jq not installed"
+    command -v nft >/dev/null || et_skip "nft not installed"
     setup
     run_steps \
         "a|without NOTIFY_SOCKET: no record|step_a" \
@@ -216,7 +242,8 @@ main() {
         "c|restart: the back-off resumes under the recorded ceiling|step_c|a" \
         "d|up, then stopped: the record goes, the next start connects at once|step_d|c" \
         "e|a corrupt record: ignored with a warning, connect at once|step_e|d" \
-        "f|reload to another remote: the record follows, the restart resumes|step_f|b"
+        "f|reload to another remote: the record follows, the restart resumes|step_f|b" \
+        "g|reload while backing off: the record goes at once|step_g|b"
     et_summary backoff_resume_test
 }
 
