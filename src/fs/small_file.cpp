@@ -10,8 +10,10 @@
 
 namespace enftun::fs {
 
-Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes,
+                                    Symlink symlink) {
+    const int nofollow = symlink == Symlink::Refuse ? O_NOFOLLOW : 0;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | nofollow));
     if (!fd.valid()) {
         return make_error(Errc::System, "cannot open", errno);
     }

@@ -103,7 +103,7 @@ fs::FileResult<void> store_duid(const std::string& path, Bytes duid) {
 }
 
 std::vector<std::uint8_t> load_or_create_server_duid(const std::string& path) {
-    auto text = fs::read_small_file(path, kMaxFileLen);
+    auto text = fs::read_small_file(path, kMaxFileLen, fs::Symlink::Follow);
     if (text) {
         if (auto duid = parse_duid_text(*text)) {
             return *duid;

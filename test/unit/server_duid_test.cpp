@@ -140,6 +140,17 @@ void test_store_errors(void**) {
     unlink((g_dir + "/ok").c_str());
 }
 
+// identity.duid_file is the operator's path: a symlink to persistent
+// storage is followed (the DUID, and the leases that name it, stay).
+void test_symlinked_duid_followed(void**) {
+    const Duid want = {0x00, 0x03, 0x00, 0x01, 0x02, 0, 0, 0, 0, 0x0a};
+    write_file(g_dir + "/real", "0003000102000000000a\n");
+    assert_int_equal(symlink((g_dir + "/real").c_str(), (g_dir + "/link").c_str()), 0);
+    assert_true(load_or_create_server_duid(g_dir + "/link") == want);
+    unlink((g_dir + "/link").c_str());
+    unlink((g_dir + "/real").c_str());
+}
+
 } // namespace
 
 int main() {
@@ -151,6 +162,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_garbage_replaced, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unusable_path_gives_fresh_duid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_symlinked_duid_followed, setup, teardown),
     };
     return cmocka_run_group_tests_name("server_duid", tests, nullptr, nullptr);
 }

@@ -1,7 +1,9 @@
 // Reading a small file the daemon keeps for itself (the DHCPv6 server's
 // DUID, the client's back-off record): whole, bounded, and only a regular
-// file opened without following a symlink, so a planted FIFO cannot block
-// the loop and a planted link cannot point the read elsewhere.
+// file, so a planted FIFO cannot block the loop. The back-off record is
+// read without following a symlink (a planted link cannot point the read
+// elsewhere); the DUID file, a configured path an operator may have linked
+// to persistent storage, follows one as it always did.
 //
 // Errors: System with errno ("cannot open": ENOENT when there is no file
 // yet, ELOOP for a symlink; "cannot stat", "cannot read"), Malformed with
@@ -15,6 +17,9 @@
 
 namespace enftun::fs {
 
-Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes);
+enum class Symlink { Refuse, Follow };
+
+Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes,
+                                    Symlink symlink = Symlink::Refuse);
 
 } // namespace enftun::fs
