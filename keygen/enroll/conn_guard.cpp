@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace enftun::enroll {
@@ -125,10 +126,14 @@ void ConnectionGuard::admit(const SSL* ssl) {
     if (fd < 0) {
         return;
     }
-    // Marks the SSL: its free callback will unregister it.
-    SSL_set_ex_data(const_cast<SSL*>(ssl), ssl_index(), this);
     Entry e{fd, source_of(fd), Clock::now() + limits_.header_seconds, false, false};
     std::lock_guard lock(mutex_);
+    if (close_by_ <= Clock::now()) {
+        refuse(ssl); // closing: not registered, nothing to forget
+        return;
+    }
+    // Marks the SSL: its free callback will unregister it.
+    SSL_set_ex_data(const_cast<SSL*>(ssl), ssl_index(), this);
     std::size_t& held = per_source_[e.source];
     if (held >= limits_.max_per_source) {
         e.deadline = Clock::now() + limits_.over_cap_header_seconds;
@@ -136,6 +141,7 @@ void ConnectionGuard::admit(const SSL* ssl) {
         ++held;
         e.counted = true;
     }
+    e.deadline = std::min(e.deadline, close_by_);
     entries_[ssl] = e;
     t_current = ssl;
 }
@@ -143,9 +149,20 @@ void ConnectionGuard::admit(const SSL* ssl) {
 void ConnectionGuard::header_done() {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(t_current); t_current != nullptr && it != entries_.end()) {
-        it->second.deadline = Clock::now() + limits_.rest_seconds;
+        it->second.deadline = std::min(Clock::now() + limits_.rest_seconds, close_by_);
         uncount(it->second);
     }
+}
+
+void ConnectionGuard::close_all_by(Clock::time_point by) {
+    {
+        std::lock_guard lock(mutex_);
+        close_by_ = std::min(close_by_, by);
+        for (auto& [ssl, e] : entries_) {
+            e.deadline = std::min(e.deadline, close_by_);
+        }
+    }
+    wake_.notify_all();
 }
 
 void ConnectionGuard::forget(const SSL* ssl) {

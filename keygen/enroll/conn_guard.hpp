@@ -32,6 +32,11 @@
 // descriptor number stays the job's until then, so no other connection's
 // socket can be hit.
 //
+// Closing (close_all_by): for an exit that must not wait for slow peers,
+// every connection, open now or admitted later, gets a deadline no later
+// than the given time; one whose handshake starts after it is refused as
+// above.
+//
 // Threads: one watchdog thread of its own; everything else from httplib's
 // pool threads, under one mutex. No errors: a socket the guard cannot place
 // (no peer address) counts as one anonymous source.
@@ -55,6 +60,7 @@ namespace enftun::enroll {
 
 class ConnectionGuard {
 public:
+    using Clock = std::chrono::steady_clock;
     struct Limits {
         std::chrono::seconds header_seconds{5};
         std::chrono::seconds over_cap_header_seconds{1};
@@ -74,9 +80,10 @@ public:
     // Runs job (an httplib connection job, which owns its socket) on this
     // thread with its connection refused in the handshake, as above.
     void run_refused(const std::function<void()>& job);
+    // From any thread: no connection lives past `by` (see "Closing").
+    void close_all_by(Clock::time_point by);
 
 private:
-    using Clock = std::chrono::steady_clock;
     using Source = std::array<std::uint8_t, 16>;
     struct Entry {
         int fd;
@@ -101,6 +108,7 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
+    Clock::time_point close_by_ = Clock::time_point::max(); // close_all_by()
     std::map<const SSL*, Entry> entries_;
     std::map<Source, std::size_t> per_source_;
     std::thread watchdog_;

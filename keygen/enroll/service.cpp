@@ -49,6 +49,12 @@ constexpr std::uint64_t kOwnDescriptors = 64;
 // retry. Full, established connections wait here before accept(); the
 // kernel caps it at net.core.somaxconn.
 constexpr int kListenBacklog = 128;
+// After a listener failed, how long connections in flight may finish
+// before they are closed and the service exits (to be restarted): a real
+// device's request takes milliseconds (a login's scrypt a fraction of a
+// second); without it the exit would wait for the slowest peer's
+// ConnectionGuard deadlines (5 s + 30 s, and a queue of such peers after it).
+constexpr std::chrono::seconds kListenerLostGrace{5};
 
 // Sets the accept queue of httplib's bound, listening socket to
 // kListenBacklog (listen() again on a listening socket changes only its
@@ -166,16 +172,24 @@ std::string http_error_message(int status) {
 }
 
 // httplib's task queue: a BoundedPool instead of httplib's ThreadPool,
-// whose job list has no bound.
+// whose job list has no bound. httplib calls shutdown() as soon as its
+// listen loop ends, and its listen call returns only after that (the
+// connections in flight done): loop_ended runs first, so the service
+// learns of a failed listener at once.
 class BoundedTaskQueue final : public httplib::TaskQueue {
 public:
-    BoundedTaskQueue(std::size_t threads, std::size_t max_waiting, BoundedPool::RefuseFn refuse)
-        : pool_(threads, max_waiting, std::move(refuse)) {}
+    BoundedTaskQueue(std::size_t threads, std::size_t max_waiting, BoundedPool::RefuseFn refuse,
+                     std::function<void()> loop_ended)
+        : pool_(threads, max_waiting, std::move(refuse)), loop_ended_(std::move(loop_ended)) {}
     void enqueue(std::function<void()> fn) override { pool_.enqueue(std::move(fn)); }
-    void shutdown() override { pool_.shutdown(); }
+    void shutdown() override {
+        loop_ended_();
+        pool_.shutdown();
+    }
 
 private:
     BoundedPool pool_;
+    std::function<void()> loop_ended_;
 };
 
 Json certificate_body(const Certificate& c, const Ca& ca) {
@@ -304,7 +318,8 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
     send_json(res, 200, certificate_body(*cert, ca_));
 }
 
-std::unique_ptr<httplib::SSLServer> Service::make_server(std::shared_ptr<int> listening_fd) {
+std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
+                                                         std::shared_ptr<int> listening_fd) {
     auto server = std::make_unique<httplib::SSLServer>([this](SSL_CTX& ctx) {
         if (!setup_tls(ctx, cfg_)) {
             return false;
@@ -320,10 +335,11 @@ std::unique_ptr<httplib::SSLServer> Service::make_server(std::shared_ptr<int> li
     server->set_write_timeout(kWriteTimeoutSeconds, 0);
     server->set_keep_alive_max_count(kKeepAliveMaxCount);
     // httplib takes ownership (its listen loop holds it in a unique_ptr).
-    server->new_task_queue = [this] {
+    server->new_task_queue = [this, index] {
         return new BoundedTaskQueue(
             kThreadsPerListener, cfg_.max_waiting_connections,
-            [this](BoundedPool::Job& job, const BoundedPool::Stats& s) { refuse(job, s); });
+            [this](BoundedPool::Job& job, const BoundedPool::Stats& s) { refuse(job, s); },
+            [this, index] { on_loop_ended(index); });
     };
     // SO_REUSEADDR only: httplib's default adds SO_REUSEPORT, which would let
     // a second instance share the port without an error.
@@ -372,7 +388,7 @@ keygen::Outcome<void> Service::bind() {
     }
     for (const auto& host : cfg_.listen) {
         auto listening_fd = std::make_shared<int>(-1);
-        auto server = make_server(listening_fd);
+        auto server = make_server(servers_.size(), listening_fd);
         if (!server) {
             return keygen::Failure{"cannot set up TLS (see above)"};
         }
@@ -394,15 +410,22 @@ bool Service::run() {
     std::vector<bool> finished(n, false); // under run_mutex_
     bool failed = false;                  // under run_mutex_
     std::vector<std::thread> threads;
+    {
+        std::lock_guard lock(run_mutex_);
+        lost_.assign(n, false);
+        loop_ended_.assign(n, false);
+    }
     for (std::size_t i = 0; i < n; ++i) {
         threads.emplace_back([this, i, &finished, &failed] {
             const bool ok = servers_[i]->listen_after_bind();
             std::lock_guard lock(run_mutex_);
             finished[i] = true;
             if (!stopping_) {
+                lose_listener(i); // its loop ended without our task queue's shutdown()
+            }
+            if (lost_[i]) {
                 on_listener_lost(i, ok);
                 failed = true;
-                stopping_ = true;
             }
             run_wake_.notify_all();
         });
@@ -416,10 +439,12 @@ bool Service::run() {
         }
         // httplib's stop() does nothing to a listener whose loop has not
         // started yet (it would then serve for ever): such a one is stopped
-        // on a later round. Each one once: a second stop() would close its
-        // socket's number again, maybe reused by then.
+        // on a later round. Each one once, and none whose loop has ended
+        // (a failed one's socket httplib closed itself; it returns once its
+        // connections are done): a second close would hit the socket's
+        // number again, maybe reused by then.
         for (std::size_t i = 0; i < n; ++i) {
-            if (!finished[i] && !stopped[i] && servers_[i]->is_running()) {
+            if (!finished[i] && !stopped[i] && !loop_ended_[i] && servers_[i]->is_running()) {
                 servers_[i]->stop();
                 stopped[i] = true;
             }
@@ -433,17 +458,36 @@ bool Service::run() {
     return !failed;
 }
 
+void Service::on_loop_ended(std::size_t index) {
+    std::lock_guard lock(run_mutex_);
+    loop_ended_[index] = true;
+    if (!stopping_) {
+        lose_listener(index);
+        run_wake_.notify_all();
+    }
+}
+
+void Service::lose_listener(std::size_t index) {
+    lost_[index] = true;
+    stopping_ = true;
+    // run() stops the other listeners; their connections and this one's
+    // get kListenerLostGrace to finish, then the guard closes them, so
+    // that every listen call returns and the service exits soon.
+    guard_->close_all_by(ConnectionGuard::Clock::now() + kListenerLostGrace);
+}
+
 void Service::on_listener_lost(std::size_t index, bool loop_ok) {
     // cpp-httplib 0.11 ends its listen loop on any accept() error but
     // EMFILE, EINTR and EAGAIN (ENFILE, ENOBUFS, ENOMEM, EINVAL after a
     // shutdown of the socket...), closing the socket, and keeps the errno
     // to itself.
     ENFTUN_LOG_ERROR("listener %s stopped: %s; stopping the other listeners and exiting, to be "
-                     "restarted",
+                     "restarted (connections in flight got %lld s to finish)",
                      server_names_[index].c_str(),
                      loop_ok ? "its listen loop ended without an error"
                              : "accept() failed (cpp-httplib closed the listening socket and "
-                               "does not report the error number)");
+                               "does not report the error number)",
+                     static_cast<long long>(kListenerLostGrace.count()));
 }
 
 void Service::stop() {

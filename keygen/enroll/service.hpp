@@ -42,10 +42,14 @@ public:
     // certificate or key files, a port that cannot be bound.
     keygen::Outcome<void> bind();
     // Serves until stop() (blocks; call from the main thread). Returns true
-    // after stop(); false when a listener stopped by itself (httplib closes
-    // its socket on an accept() error but EMFILE, EINTR, EAGAIN): logged,
-    // and the other listeners are stopped first, so that the caller can exit
-    // non-zero instead of serving on fewer addresses (or none) unnoticed.
+    // after stop(), once every connection in flight is done; false when a
+    // listener stopped by itself (httplib closes its socket on an accept()
+    // error but EMFILE, EINTR, EAGAIN): logged, and the other listeners are
+    // stopped first, so that the caller can exit non-zero instead of serving
+    // on fewer addresses (or none) unnoticed. Then connections still open
+    // 5 s after the failure are closed (ConnectionGuard::close_all_by), so
+    // that slow peers do not hold the exit (and the restart) for their
+    // deadlines.
     bool run();
     // From any thread (the signal waiter).
     void stop();
@@ -57,8 +61,15 @@ private:
     bool check_login(const std::string& user, const std::string& password);
     // A listener's pool is full: job's connection is closed in its handshake.
     void refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats);
-    // *listening_fd: set to the socket the server then binds.
-    std::unique_ptr<httplib::SSLServer> make_server(std::shared_ptr<int> listening_fd);
+    // index: its place in servers_. *listening_fd: set to the socket the
+    // server then binds.
+    std::unique_ptr<httplib::SSLServer> make_server(std::size_t index,
+                                                    std::shared_ptr<int> listening_fd);
+    // Listener index's loop ended (its task queue's shutdown()): lost,
+    // unless stopping_.
+    void on_loop_ended(std::size_t index);
+    // Marks listener index lost and starts the stop (under run_mutex_).
+    void lose_listener(std::size_t index);
     // Logs why listener index stopped by itself (under run_mutex_).
     void on_listener_lost(std::size_t index, bool loop_ok);
 
@@ -81,6 +92,8 @@ private:
     std::mutex run_mutex_;
     std::condition_variable run_wake_;
     bool stopping_ = false;
+    std::vector<bool> lost_;       // per listener: stopped by itself
+    std::vector<bool> loop_ended_; // per listener: its listen loop is over
 };
 
 } // namespace enftun::enroll

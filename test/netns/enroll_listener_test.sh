@@ -11,10 +11,14 @@
 #
 # One namespace "e" with only lo: the service listens on [::1]:8443 and
 # [127.0.0.1]:8443.
-# Steps: a both listeners serve a login; the [::1] one is cut: the service
-# exits with status 1 within 20 s, its log names that listener and says the
-# others are stopped, nothing listens any more; b restarted, it serves on
-# both, and SIGTERM still ends it with status 0 and no listener error.
+# Steps: a both listeners serve a login; a slow client holds a connection
+# open on each (its header sent, a body byte every 2 s: the service would
+# give it 30 s); the [::1] listener is cut: the service exits with status 1
+# within 15 s (it closes connections still open 5 s after the failure,
+# instead of waiting for them), the slow clients see their connections
+# closed, its log names that listener and says the others are stopped,
+# nothing listens any more; b restarted, it serves on both, and SIGTERM
+# still ends it with status 0 and no listener error.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -68,6 +72,58 @@ sys.exit(0 if done else f"no listening socket on {host} in process {pid}")
 PY
 }
 
+# write_slow_client FILE: a Python client, run as FILE HOST PORT: a TLS
+# connection to HOST that sends a request header announcing a 1000-byte
+# body, then one body byte every 2 s (each restarts the service's read
+# timeout), until the service closes it or 120 s pass. Prints "header
+# sent", then how it ended.
+write_slow_client() {
+    cat >"$1" <<'PY'
+import socket, ssl, sys
+
+host, port = sys.argv[1], int(sys.argv[2])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with socket.create_connection((host, port), timeout=10) as raw:
+    with ctx.wrap_socket(raw) as s:
+        s.sendall(b"POST /v1/login HTTP/1.1\r\nHost: enroll\r\n"
+                  b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n")
+        print("header sent", flush=True)
+        s.settimeout(2)
+        for _ in range(60):
+            try:
+                s.sendall(b" ")
+                if not s.recv(1):
+                    print("closed by the service (end of file)", flush=True)
+                    sys.exit(0)
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError as e:
+                print(f"closed by the service ({e})", flush=True)
+                sys.exit(0)
+print("still open after 120 s", flush=True)
+sys.exit(1)
+PY
+}
+
+# slow_name HOST: the daemon name of HOST's slow client.
+slow_name() {
+    echo "slow-${1//[:.]/}"
+}
+
+# start_slow_clients: one slow client on each listener, its header sent.
+start_slow_clients() {
+    local host
+    write_slow_client "$ET_TMP/slow_client.py"
+    for host in "$HOST_CUT" "$HOST_OTHER"; do
+        et_daemon_start "$(slow_name "$host")" e python3 "$ET_TMP/slow_client.py" "$host" \
+            "$ENROLL_PORT"
+        et_wait_for -d "$(slow_name "$host")" et_log_has "$(slow_name "$host")" "header sent" ||
+            return 1
+    done
+}
+
 # serves_both: a login succeeds on each listener.
 serves_both() {
     local ok=0 token
@@ -79,16 +135,23 @@ serves_both() {
 }
 
 step_a() {
-    local ok=0 log pid
+    local ok=0 log pid name
     log="$(et_daemon_log enroll)"
     pid="$(et_daemon_pid enroll)"
     serves_both || ok=1
+    check "a slow client holds a connection open on each listener" start_slow_clients || ok=1
     check "the test shuts down the service's [$HOST_CUT] listening socket" \
         shut_listener "$pid" "$HOST_CUT" || ok=1
-    check "the service exits within 20 s" et_wait_for -t 20 et_daemon_exited enroll || ok=1
+    check "the service exits within 15 s, not waiting for the slow clients (30 s)" \
+        et_wait_for -t 15 et_daemon_exited enroll || ok=1
     et_daemon_running enroll && et_daemon_kill enroll
     et_daemon_reap enroll
     check_num "... with status 1" "$ET_LAST_STATUS" -eq 1 || ok=1
+    for name in "$(slow_name "$HOST_CUT")" "$(slow_name "$HOST_OTHER")"; do
+        check "$name: its connection was closed by the service" \
+            et_wait_for -t 10 et_log_has "$name" "closed by the service" || ok=1
+        et_daemon_stop "$name" 2
+    done
     check "its log names the listener and the accept() failure" grep -q -F \
         "listener [$HOST_CUT]:$ENROLL_PORT stopped: accept() failed" "$log" || ok=1
     check "... and says it stops the others" \

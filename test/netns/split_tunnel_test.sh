@@ -41,6 +41,11 @@
 #     through the tunnel (the router's address, the inner IPv4 gateway)
 #     while nothing of it for the host crosses the uplink; the other family
 #     stays direct; down restores everything
+#  k  a /0 listed next to its halves, in other spellings, and a prefix
+#     twice in two spellings (::/0 with 0::/1, 8000:0::/1, fd00:e::/48 and
+#     fd00:e:0::/48; 0.0.0.0/0 with 0.0.0.0/1 and 128.0.0.0/1): up adds
+#     each route once (not "File exists"), status says up and lists each
+#     once, down restores everything
 set -e -o pipefail
 export LC_ALL=C
 
@@ -435,6 +440,45 @@ step_j() {
     return "$ok"
 }
 
+# enf0_routes_in_main FAM ROUTE...: table main's routes of family FAM
+# through enf0 are exactly the ROUTEs.
+enf0_routes_in_main() {
+    diff <(et_exec d ip "$1" route show table main dev enf0 |
+        awk '$1 !~ /^fe80|^multicast/ { print $1 }' | sort) <(printf '%s\n' "${@:2}" | sort)
+}
+
+# once_up LABEL CONF FAM ROUTE...: up with CONF adds each ROUTE of family FAM
+# through enf0 once, status says up and lists each once; down restores all.
+once_up() {
+    local ok=0 label="$1" conf="$2" fam="$3" route status
+    shift 3
+    check "$label: up" es_setup d up "$conf" || ok=1
+    check "$label: main has $* via enf0, nothing else" enf0_routes_in_main "$fam" "$@" || ok=1
+    if check "$label: status says up" es_setup d status "$conf"; then
+        status="$(es_setup d status "$conf")"
+        for route in "$@"; do
+            check_num "$label: status lists route $route once" \
+                "$(grep -c -F "] route $route dev enf0 " <<<"$status")" -eq 1 || ok=1
+        done
+    else
+        ok=1
+    fi
+    check "$label: down" es_setup d down "$conf" || ok=1
+    check "$label: state as before" es_same_state d "$BEFORE" || ok=1
+    return "$ok"
+}
+
+step_k() {
+    local ok=0 conf6="$ET_TMP/halves6.conf" conf4="$ET_TMP/halves4.conf"
+    write_client_conf "$conf6" hosts="$ES_UPLINK_PEER4" ca="$PKI/ca.pem" cert="$PKI/d.pem" \
+        key="$PKI/d.key" prefixes="0::/1,$PREFIX,::/0,8000:0::/1,fd00:e:0::/48"
+    once_up "::/0 with its halves" "$conf6" -6 ::/1 8000::/1 "$PREFIX" || ok=1
+    write_client_conf "$conf4" hosts=fd00:100::1 ca="$PKI/ca.pem" cert="$PKI/d4.pem" \
+        key="$PKI/d4.key" prefixes=0.0.0.0/1,0.0.0.0/0,128.0.0.0/1 allow_ipv4=true
+    once_up "0.0.0.0/0 with its halves" "$conf4" -4 0.0.0.0/1 128.0.0.0/1 || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -456,6 +500,7 @@ main() {
     run_step h "a prefix holding a remote.hosts address is refused; nothing changed" step_h
     run_step i "a resolver that never answers: up bounded in time, warns" step_i
     run_step j "a /0 beside the uplink's default route: its halves, the default untouched" step_j
+    run_step k "a /0 next to its halves, a prefix twice: each route added once" step_k
     # A check outside a step fails the test too.
     et_summary split_tunnel_test && ((ET_CHECKS_FAILED == 0))
 }

@@ -3,7 +3,8 @@
 // reading the ClientHello waiting for it or sending a byte back; its peer
 // sees the connection closed; the job's close leaves no descriptor behind.
 // The same guard lets a connection run outside run_refused() complete its
-// handshake.
+// handshake. close_all_by(): a connection open then is shut down (its
+// peer sees the end), one whose handshake starts after is refused as above.
 #include "enroll/conn_guard.hpp"
 
 #include "test.hpp"
@@ -20,15 +21,26 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <thread>
 
 using enftun::enroll::ConnectionGuard;
 
 namespace {
 
+// Deadlines of an hour: within a test only close_all_by() shuts a
+// connection down.
+ConnectionGuard::Limits hour_limits() {
+    ConnectionGuard::Limits limits;
+    limits.header_seconds = std::chrono::hours(1);
+    limits.over_cap_header_seconds = std::chrono::hours(1);
+    limits.rest_seconds = std::chrono::hours(1);
+    return limits;
+}
+
 struct Fixture {
     // The guard outlives the SSL_CTX it is attached to (declared first).
-    ConnectionGuard guard{ConnectionGuard::Limits{}};
+    ConnectionGuard guard{hour_limits()};
     SSL_CTX* server_ctx = nullptr;
     SSL_CTX* client_ctx = nullptr;
     int listener = -1;
@@ -169,6 +181,59 @@ void test_connection_outside_refusal_handshakes(void** state) {
     assert_int_equal(connected, 1);
 }
 
+// Both ends' handshake, the server's outside run_refused(); the server's
+// SSL (still open) through *server_ssl. Returns whether both succeeded.
+bool handshake(Fixture& f, SSL** server_ssl) {
+    int connected = 0;
+    std::thread peer([&] { connected = SSL_connect(f.client_ssl); });
+    *server_ssl = SSL_new(f.server_ctx);
+    SSL_set_fd(*server_ssl, f.server);
+    const int accepted = SSL_accept(*server_ssl);
+    peer.join();
+    return accepted == 1 && connected == 1;
+}
+
+void test_close_all_by_shuts_open_connection(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    SSL* ssl = nullptr;
+    assert_true(handshake(*f, &ssl));
+    f->guard.close_all_by(ConnectionGuard::Clock::now());
+    // The peer reads the end of the connection (the watchdog's shutdown),
+    // not the hour's deadline; SO_RCVTIMEO bounds a hang (WANT_READ then).
+    timeval tv{10, 0};
+    ::setsockopt(f->client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[16];
+    const int n = SSL_read(f->client_ssl, buf, sizeof buf);
+    const int err = SSL_get_error(f->client_ssl, n);
+    SSL_free(ssl);
+    assert_true(n <= 0);
+    assert_int_not_equal(err, SSL_ERROR_WANT_READ);
+}
+
+void test_close_all_by_refuses_later_handshake(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    f->guard.close_all_by(ConnectionGuard::Clock::now());
+    SSL_set_connect_state(f->client_ssl);
+    ::fcntl(f->client, F_SETFL, O_NONBLOCK);
+    assert_int_equal(SSL_get_error(f->client_ssl, SSL_do_handshake(f->client_ssl)),
+                     SSL_ERROR_WANT_READ);
+    ::fcntl(f->server, F_SETFL, O_NONBLOCK);
+    // Outside run_refused(): refused because the guard is closing.
+    SSL* ssl = SSL_new(f->server_ctx);
+    SSL_set_fd(ssl, f->server);
+    const int accepted = SSL_accept(ssl);
+    struct stat st {};
+    const bool replaced = ::fstat(f->server, &st) == 0 && S_ISCHR(st.st_mode);
+    SSL_free(ssl);
+    assert_true(accepted <= 0);
+    assert_true(replaced);
+    pollfd p{f->client, POLLIN, 0};
+    assert_int_equal(::poll(&p, 1, 10000), 1);
+    char buf[64];
+    const ssize_t n = ::recv(f->client, buf, sizeof buf, 0);
+    assert_true(n == 0 || (n < 0 && errno == ECONNRESET));
+}
+
 } // namespace
 
 int main() {
@@ -177,6 +242,8 @@ int main() {
                                         teardown),
         cmocka_unit_test_setup_teardown(test_connection_outside_refusal_handshakes, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_close_all_by_shuts_open_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_all_by_refuses_later_handshake, setup, teardown),
     };
     return cmocka_run_group_tests_name("conn_guard", tests, nullptr, nullptr);
 }
