@@ -36,7 +36,7 @@ std::string remote_of(const config::ClientConfig& config) {
 } // namespace
 
 void Client::keep_backoff(const std::string& path) {
-    backoff_store_.emplace(path, remote_of(config_));
+    backoff_store_.emplace(path);
 }
 
 // At start: true if an earlier run's back-off was resumed (the retry timer
@@ -46,7 +46,7 @@ bool Client::resume_backoff() {
         return false;
     }
     const auto cap = static_cast<std::uint64_t>(config_.remote.reconnect_max_delay.count());
-    const auto resumed = backoff_store_->load(cap);
+    const auto resumed = backoff_store_->load(remote_of(config_), cap);
     if (!resumed) {
         return false;
     }
@@ -66,8 +66,7 @@ void Client::save_backoff() {
         return;
     }
     if (backoff_.attempt() > 0) {
-        backoff_store_->set_remote(remote_of(config_)); // as reloaded
-        backoff_store_->save(backoff_.attempt());
+        backoff_store_->save(remote_of(config_), backoff_.attempt());
     } else {
         backoff_store_->clear();
     }
@@ -89,8 +88,7 @@ void Client::backoff_at_stop() {
         backoff_store_->clear();
         return;
     }
-    backoff_store_->set_remote(remote_of(config_)); // as reloaded
-    backoff_store_->save(backoff_.attempt());
+    backoff_store_->save(remote_of(config_), backoff_.attempt());
     ENFTUN_LOG_INFO("back-off kept in %s for the next start (attempt %u): no tunnel was up "
                     "since this one started",
                     backoff_store_->path().c_str(), backoff_.attempt());

@@ -218,9 +218,10 @@ void write_raw(const std::string& text) {
 }
 
 void test_store_saves_and_resumes(void**) {
-    enftun::tunnel::BackoffStore store(g->path, "fd00:100::1 4443");
-    assert_false(store.load(60000).has_value()); // no file: nothing, quietly
-    store.save(5);
+    const std::string remote = "fd00:100::1 4443";
+    enftun::tunnel::BackoffStore store(g->path);
+    assert_false(store.load(remote, 60000).has_value()); // no file: nothing, quietly
+    store.save(remote, 5);
     struct stat st {};
     assert_int_equal(::stat(g->path.c_str(), &st), 0);
     assert_int_equal(st.st_mode & 0777, 0600);
@@ -229,15 +230,14 @@ void test_store_saves_and_resumes(void**) {
     assert_int_equal(r->attempt, 5);
 
     // Another run (a new store) of the same config, a moment later.
-    enftun::tunnel::BackoffStore next(g->path, "fd00:100::1 4443");
-    auto resumed = next.load(60000);
+    enftun::tunnel::BackoffStore next(g->path);
+    auto resumed = next.load(remote, 60000);
     assert_true(resumed.has_value());
     assert_int_equal(resumed->attempt, 5);
     assert_true(resumed->age_ms < 60000);
 
     // Another remote: ignored.
-    enftun::tunnel::BackoffStore other(g->path, "fd00:101::1 4443");
-    assert_false(other.load(60000).has_value());
+    assert_false(next.load("fd00:101::1 4443", 60000).has_value());
 
     next.clear();
     assert_int_equal(::access(g->path.c_str(), F_OK), -1);
@@ -245,24 +245,25 @@ void test_store_saves_and_resumes(void**) {
 }
 
 void test_store_ignores_corrupt_and_foreign_records(void**) {
-    enftun::tunnel::BackoffStore store(g->path, "fd00:100::1,router.test 4443");
+    const std::string remote = "fd00:100::1,router.test 4443";
+    enftun::tunnel::BackoffStore store(g->path);
     write_raw("enftun-backoff 1\nthis is not a record\n");
-    assert_false(store.load(60000).has_value());
+    assert_false(store.load(remote, 60000).has_value());
     write_raw(std::string(5000, 'x'));
-    assert_false(store.load(60000).has_value());
+    assert_false(store.load(remote, 60000).has_value());
     write_raw(kSampleText); // another boot id
-    assert_false(store.load(60000).has_value());
+    assert_false(store.load(remote, 60000).has_value());
     ::unlink(g->path.c_str());
     assert_int_equal(::mkdir(g->path.c_str(), 0700), 0); // not a regular file
-    assert_false(store.load(60000).has_value());
+    assert_false(store.load(remote, 60000).has_value());
     assert_int_equal(::rmdir(g->path.c_str()), 0);
 }
 
 void test_store_save_into_a_missing_folder_is_no_crash(void**) {
-    enftun::tunnel::BackoffStore store(g->dir + "/missing/enf0.backoff", "h 1");
-    store.save(3);
-    store.save(4); // warned once, then quiet
-    assert_false(store.load(60000).has_value());
+    enftun::tunnel::BackoffStore store(g->dir + "/missing/enf0.backoff");
+    store.save("h 1", 3);
+    store.save("h 1", 4); // warned once, then quiet
+    assert_false(store.load("h 1", 60000).has_value());
     store.clear();
 }
 

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <utility>
 
 namespace enftun::tunnel {
 
@@ -25,26 +24,27 @@ public:
         std::uint64_t age_ms = 0; // how long ago it was written
     };
 
-    // path: the record's file; remote: conn::remote_key() of the config.
-    BackoffStore(std::string path, std::string remote);
+    // path: the record's file.
+    explicit BackoffStore(std::string path);
 
+    // remote: conn::remote_key() of the config as it is now (a reload may
+    // change remote.hosts or remote.port), so that a record names the
+    // remote its attempts went to and the next run, started with that
+    // config, finds its own.
+    //
     // At start: the record to resume, if there is one that decide_resume
-    // accepts for cap_ms; logs why a record that is there is not used.
-    std::optional<Resumed> load(std::uint64_t cap_ms);
-    // Writes the record: the schedule stands at attempt, now.
-    void save(unsigned attempt);
+    // accepts for remote and cap_ms; logs why a record that is there is
+    // not used.
+    std::optional<Resumed> load(const std::string& remote, std::uint64_t cap_ms);
+    // Writes the record: the schedule for remote stands at attempt, now.
+    void save(const std::string& remote, unsigned attempt);
     // Removes the record, if there is one.
     void clear();
-    // The remote the attempts go to now (a reload may change remote.hosts
-    // or remote.port): what save() writes, so that the next run, started
-    // with that config, finds its own remote in the record.
-    void set_remote(std::string remote) { remote_ = std::move(remote); }
 
     const std::string& path() const { return path_; }
 
 private:
     std::string path_;
-    std::string remote_;
     std::string boot_id_;       // this boot's, or "unknown"
     bool write_failed_ = false; // the last write failed (and was logged)
 };
