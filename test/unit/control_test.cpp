@@ -342,6 +342,29 @@ std::unique_ptr<Peer> open_peer(Fixture* f, std::string_view line) {
     return p;
 }
 
+using Peers = std::vector<std::unique_ptr<Peer>>;
+
+// n peers, each sending line.
+Peers open_peers(Fixture* f, int n, std::string_view line) {
+    Peers peers;
+    for (int i = 0; i < n; ++i) {
+        peers.push_back(open_peer(f, line));
+    }
+    return peers;
+}
+
+// Whether the server has closed every one of them.
+bool all_closed(const Peers& peers) {
+    return std::all_of(peers.begin(), peers.end(), [](const auto& p) { return p->eof; });
+}
+
+// How many of them were answered busy (over the answer budget).
+int count_busy(const Peers& peers) {
+    return static_cast<int>(std::count_if(peers.begin(), peers.end(), [](const auto& p) {
+        return p->got.starts_with("error: busy: ");
+    }));
+}
+
 void test_server_answers_and_closes(void** state) {
     auto* f = static_cast<Fixture*>(*state);
     start_server(f);
@@ -393,15 +416,8 @@ void test_server_bounds_rate(void** state) {
     limits.answer_burst = 3;
     start_server(f, limits);
     const std::uint64_t t0 = f->loop->now_ms();
-    std::vector<std::unique_ptr<Peer>> peers;
-    for (int i = 0; i < 6; ++i) {
-        peers.push_back(open_peer(f, "status\n"));
-    }
-    f->dog->run_until(
-        [&] {
-            return std::all_of(peers.begin(), peers.end(), [](const auto& p) { return p->eof; });
-        },
-        "six answers");
+    const Peers peers = open_peers(f, 6, "status\n");
+    f->dog->run_until([&] { return all_closed(peers); }, "six answers");
     const std::uint64_t elapsed_s = (f->loop->now_ms() - t0) / 1000;
     int full = 0;
     int busy = 0;
@@ -511,19 +527,9 @@ void test_server_writes_sliced_answers_one_per_turn(void** state) {
         assert_true(asked_at[i] > asked_at[i - 1]); // never two in one turn
     }
     assert_int_equal(f->server->counters().bytes, big->got.size());
-    std::vector<std::unique_ptr<Peer>> after;
-    for (int i = 0; i < 3; ++i) {
-        after.push_back(open_peer(f, "short\n"));
-    }
-    f->dog->run_until(
-        [&] {
-            return std::all_of(after.begin(), after.end(), [](const auto& p) { return p->eof; });
-        },
-        "three short answers");
-    int busy = 0;
-    for (const auto& p : after) {
-        busy += p->got.starts_with("error: busy: ") ? 1 : 0;
-    }
+    const Peers after = open_peers(f, 3, "short\n");
+    f->dog->run_until([&] { return all_closed(after); }, "three short answers");
+    const int busy = count_busy(after);
     assert_int_equal(f->server->counters().limited, static_cast<std::uint64_t>(busy));
     // Unless a second passed (a very slow machine): 10 - 1 - 7 = 2 tokens.
     if (f->loop->now_ms() - t0 < 1000) {
@@ -603,10 +609,7 @@ void test_server_leaves_peers_in_the_backlog_while_empty(void** state) {
     auto first = open_peer(f, "status\n");
     f->dog->run_until([&] { return first->eof; }, "the one answer of the bucket");
     assert_string_equal(first->got.c_str(), "state  up\n");
-    std::vector<std::unique_ptr<Peer>> waiting;
-    for (int i = 0; i < 3; ++i) {
-        waiting.push_back(open_peer(f, "status\n"));
-    }
+    const Peers waiting = open_peers(f, 3, "status\n");
     // 20 ms on: before the refill (500 ms after the first answer); were both
     // timers late, libuv would run this one first, and accepts come after
     // timers in a loop turn.
@@ -620,12 +623,8 @@ void test_server_leaves_peers_in_the_backlog_while_empty(void** state) {
         assert_int_equal(f->server->counters().limited, 0);
     });
     look.start(20);
-    f->dog->run_until(
-        [&] {
-            return looked && std::all_of(waiting.begin(), waiting.end(),
-                                         [](const auto& p) { return p->eof; });
-        },
-        "the three answered after refills");
+    f->dog->run_until([&] { return looked && all_closed(waiting); },
+                      "the three answered after refills");
     int full = 0;
     for (const auto& p : waiting) {
         full += p->got == "state  up\n" ? 1 : 0;
