@@ -137,6 +137,18 @@ ping_json() {
            rtt_avg_ms: ($p[1] | tonumber? // null), rtt_max_ms: ($p[2] | tonumber? // null)}'
 }
 
+# ping_while_polling SOCK POLLERS SECONDS PINGS OUT: POLLERS clients ask
+# SOCK for `status json` in a loop for SECONDS (ctlpoll.py's JSON into
+# OUT) while PINGS pings cross the router: prints ping_rtt's line.
+ping_while_polling() {
+    python3 "$BENCH_HERE/lib/ctlpoll.py" "$1" "status json" "$2" "$3" >"$5" &
+    local poller=$! pinged
+    sleep 0.5
+    pinged="$(ping_rtt "$4")"
+    wait "$poller"
+    echo "$pinged"
+}
+
 # one_poller: how long one `status json` holds the router's loop: 250 pings
 # through the router (5 s) alone, then again while one poller asks for
 # `status json` in a loop (the answer budget lets it have one about every
@@ -144,11 +156,7 @@ ping_json() {
 one_poller() {
     local sock="$1" idle polled
     idle="$(ping_rtt 250)"
-    python3 "$BENCH_HERE/lib/ctlpoll.py" "$sock" "status json" 1 6 >"$ET_TMP/one.json" &
-    local poller=$!
-    sleep 0.5
-    polled="$(ping_rtt 250)"
-    wait "$poller"
+    polled="$(ping_while_polling "$sock" 1 6 250 "$ET_TMP/one.json")"
     jq -n --argjson o "$(cat "$ET_TMP/one.json")" --argjson idle "$(ping_json "$idle")" \
         --argjson polled "$(ping_json "$polled")" \
         '{pollers: 1, request: "status json", seconds: 6, result: $o,
@@ -175,11 +183,7 @@ control_cost() {
     local t0 t1 pinged
     c0="$(bench_cpu_ns "$rpid")"
     t0="$(bench_now_ns)"
-    python3 "$BENCH_HERE/lib/ctlpoll.py" "$sock" "status json" 8 4 >"$ET_TMP/storm.json" &
-    local poller=$!
-    sleep 0.5
-    pinged="$(ping_rtt 50)"
-    wait "$poller"
+    pinged="$(ping_while_polling "$sock" 8 4 50 "$ET_TMP/storm.json")"
     t1="$(bench_now_ns)"
     c1="$(bench_cpu_ns "$rpid")"
     storm="$(jq -n --argjson o "$(cat "$ET_TMP/storm.json")" --argjson ping "$(ping_json "$pinged")" \
