@@ -44,7 +44,7 @@ std::string read_boot_id() {
 
 BackoffStore::BackoffStore(std::string path) : path_(std::move(path)), boot_id_(read_boot_id()) {}
 
-std::optional<BackoffStore::Resumed> BackoffStore::load(const std::string& remote,
+std::optional<BackoffStore::Resumed> BackoffStore::load(const conn::BackoffSubject& subject,
                                                         std::uint64_t cap_ms) {
     auto text = fs::read_small_file(path_, conn::kMaxBackoffRecordBytes);
     if (!text) {
@@ -63,7 +63,7 @@ std::optional<BackoffStore::Resumed> BackoffStore::load(const std::string& remot
         return std::nullopt;
     }
     const std::uint64_t now = boot_clock_ms();
-    const auto verdict = conn::decide_resume(*record, boot_id_, now, remote, cap_ms);
+    const auto verdict = conn::decide_resume(*record, boot_id_, now, subject, cap_ms);
     if (verdict != conn::ResumeVerdict::Resume) {
         ENFTUN_LOG_INFO("back-off record %s ignored: %s", path_.c_str(), to_string(verdict));
         return std::nullopt;
@@ -71,8 +71,9 @@ std::optional<BackoffStore::Resumed> BackoffStore::load(const std::string& remot
     return Resumed{record->attempt, now - record->written_ms};
 }
 
-void BackoffStore::save(const std::string& remote, unsigned attempt) {
-    const conn::BackoffRecord record{boot_id_, boot_clock_ms(), remote, attempt};
+void BackoffStore::save(const conn::BackoffSubject& subject, unsigned attempt) {
+    const conn::BackoffRecord record{boot_id_, boot_clock_ms(), subject.remote, subject.identity,
+                                     attempt};
     auto st = fs::write_file_atomically(path_, conn::encode_backoff_record(record), 0600);
     if (!st) {
         if (!std::exchange(write_failed_, true)) {

@@ -6,12 +6,14 @@
 // outage would try several times per cycle instead of once per ceiling.
 //
 // The rules (the record: conn/backoff_record.hpp, its file: BackoffStore):
-//   start         a record decide_resume accepts: the first attempt waits a
+//   start         a record decide_resume accepts (this boot, recent, the
+//                 same remote and client certificate): the first attempt waits a
 //                 jittered delay under its ceiling ("reconnect resumed");
 //                 none (a fresh boot: /run is empty): connect at once
 //   retry         each scheduled retry writes the schedule's position; a
 //                 reset schedule (route change, reload, renewed identity:
-//                 retry at once) removes the record
+//                 retry at once) removes the record, and status no longer
+//                 shows the back-off as resumed
 //   proven        the tunnel's first heartbeat round trip (READY=1) removes it
 //   stop          a run that had a tunnel proven removes it (an operator's
 //                 restart connects at once); a run that never had one
@@ -29,8 +31,12 @@ namespace enftun::tunnel {
 
 namespace {
 
-std::string remote_of(const config::ClientConfig& config) {
-    return conn::remote_key(config.remote.hosts, config.remote.port);
+// The remote the config names and the certificate the TLS context holds
+// now: a record of attempts to other hosts, or made with a certificate
+// since replaced, says nothing about the next attempt.
+conn::BackoffSubject subject_of(const config::ClientConfig& config, const tls::TlsContext& tls) {
+    return {conn::remote_key(config.remote.hosts, config.remote.port),
+            conn::identity_key(tls.own_certificate_sha256_hex())};
 }
 
 } // namespace
@@ -46,7 +52,7 @@ bool Client::resume_backoff() {
         return false;
     }
     const auto cap = static_cast<std::uint64_t>(config_.remote.reconnect_max_delay.count());
-    const auto resumed = backoff_store_->load(remote_of(config_), cap);
+    const auto resumed = backoff_store_->load(subject_of(config_, tls_), cap);
     if (!resumed) {
         return false;
     }
@@ -66,8 +72,12 @@ void Client::save_backoff() {
         return;
     }
     if (backoff_.attempt() > 0) {
-        backoff_store_->save(remote_of(config_), backoff_.attempt());
+        backoff_store_->save(subject_of(config_, tls_), backoff_.attempt());
     } else {
+        // The schedule was reset (route change, reload, new identity): it
+        // no longer stands where the earlier run left it, so status stops
+        // saying it was resumed.
+        resumed_attempt_.reset();
         backoff_store_->clear();
     }
 }
@@ -88,7 +98,7 @@ void Client::backoff_at_stop() {
         backoff_store_->clear();
         return;
     }
-    backoff_store_->save(remote_of(config_), backoff_.attempt());
+    backoff_store_->save(subject_of(config_, tls_), backoff_.attempt());
     ENFTUN_LOG_INFO("back-off kept in %s for the next start (attempt %u): no tunnel was up "
                     "since this one started",
                     backoff_store_->path().c_str(), backoff_.attempt());

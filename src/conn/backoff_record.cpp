@@ -8,9 +8,9 @@ namespace enftun::conn {
 namespace {
 
 constexpr std::string_view kMagic = "enftun-backoff";
-constexpr unsigned kVersion = 1;
+constexpr unsigned kVersion = 2;
 // The keys after the version line, in their order.
-constexpr std::string_view kKeys[] = {"boot_id", "written_ms", "remote", "attempt"};
+constexpr std::string_view kKeys[] = {"boot_id", "written_ms", "remote", "identity", "attempt"};
 constexpr std::size_t kMaxValueBytes = 512;
 
 // A value is printable ASCII (no control character, no line break).
@@ -63,6 +63,10 @@ bool set_value(BackoffRecord& r, std::string_view key, std::string_view value) {
         r.remote = value;
         return value.find(' ') != std::string_view::npos;
     }
+    if (key == "identity") {
+        r.identity = value;
+        return value.find(' ') == std::string_view::npos;
+    }
     return parse_number(value, r.attempt) && r.attempt <= kMaxBackoffAttempt;
 }
 
@@ -88,12 +92,20 @@ std::string remote_key(const std::vector<std::string>& hosts, std::uint16_t port
     return out + " " + std::to_string(port);
 }
 
+std::string identity_key(std::string_view cert_sha256_hex) {
+    if (cert_sha256_hex.empty()) {
+        return "none";
+    }
+    return "sha256:" + std::string(cert_sha256_hex);
+}
+
 std::string encode_backoff_record(const BackoffRecord& r) {
     std::string out;
     out.append(kMagic).append(" ").append(std::to_string(kVersion)).append("\n");
     out.append("boot_id ").append(r.boot_id).append("\n");
     out.append("written_ms ").append(std::to_string(r.written_ms)).append("\n");
     out.append("remote ").append(r.remote).append("\n");
+    out.append("identity ").append(r.identity).append("\n");
     out.append("attempt ").append(std::to_string(r.attempt)).append("\n");
     return out;
 }
@@ -107,7 +119,8 @@ Result<BackoffRecord, std::string> parse_backoff_record(std::string_view text) {
         return std::string("the last line does not end with a line break");
     }
     if (lines.empty() || lines[0] != std::string(kMagic) + " " + std::to_string(kVersion)) {
-        return line_error(1, "not \"enftun-backoff 1\"");
+        return line_error(1,
+                          "not \"" + std::string(kMagic) + " " + std::to_string(kVersion) + "\"");
     }
     if (lines.size() != 1 + std::size(kKeys)) {
         return "expected " + std::to_string(1 + std::size(kKeys)) + " lines, found " +
@@ -133,7 +146,8 @@ std::uint64_t max_record_age_ms(std::uint64_t cap_ms) {
 }
 
 ResumeVerdict decide_resume(const BackoffRecord& record, std::string_view boot_id,
-                            std::uint64_t now_ms, std::string_view remote, std::uint64_t cap_ms) {
+                            std::uint64_t now_ms, const BackoffSubject& subject,
+                            std::uint64_t cap_ms) {
     if (record.boot_id != boot_id) {
         return ResumeVerdict::OtherBoot;
     }
@@ -143,8 +157,11 @@ ResumeVerdict decide_resume(const BackoffRecord& record, std::string_view boot_i
     if (now_ms - record.written_ms > max_record_age_ms(cap_ms)) {
         return ResumeVerdict::Stale;
     }
-    if (record.remote != remote) {
+    if (record.remote != subject.remote) {
         return ResumeVerdict::OtherRemote;
+    }
+    if (record.identity != subject.identity) {
+        return ResumeVerdict::OtherIdentity;
     }
     if (record.attempt == 0) {
         return ResumeVerdict::NoBackoff;
@@ -164,6 +181,8 @@ const char* to_string(ResumeVerdict verdict) {
         return "written later than now (another clock)";
     case ResumeVerdict::OtherRemote:
         return "for another remote.hosts or remote.port";
+    case ResumeVerdict::OtherIdentity:
+        return "made with another client certificate";
     case ResumeVerdict::NoBackoff:
         return "no back-off to resume";
     }

@@ -4,6 +4,8 @@
 #include "enftun/tls/key_file.hpp"
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -120,6 +122,17 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerP
     SSL_CTX_set_default_read_buffer_len(ctx.get(), kReadBuffer);
     return TlsContext(role, std::move(tpm), std::move(ctx),
                       std::make_unique<PeerPolicy>(std::move(policy)));
+}
+
+std::string TlsContext::own_certificate_sha256_hex() const {
+    X509* cert = SSL_CTX_get0_certificate(ctx_.get());
+    Sha256 digest{};
+    unsigned int n = 0;
+    if (cert == nullptr || X509_digest(cert, EVP_sha256(), digest.data(), &n) != 1 ||
+        n != digest.size()) {
+        return "";
+    }
+    return format_sha256_hex(digest);
 }
 
 } // namespace enftun::tls

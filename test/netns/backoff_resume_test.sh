@@ -24,8 +24,11 @@
 #   e. a corrupt record is ignored with a warning, the client connects at once;
 #   f. a reload (SIGHUP) that changes remote.port: the record names the new
 #      remote, so the restart with that config resumes it;
-#   g. a reload while backing off retries without back-off: the record goes
-#      at once (the retry's connect hangs: c drops its SYNs to port 4445).
+#   g. a reload while backing off (of a resumed run) retries without
+#      back-off: the record goes at once (the retry's connect hangs: c drops
+#      its SYNs to port 4445), and `enftun status` no longer says resumed;
+#   h. the record names the client certificate (its SHA-256); a restart with
+#      a new certificate ignores it and connects at once.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -159,10 +162,10 @@ step_d() {
 
 step_e() {
     local ok=0 line
-    printf 'enftun-backoff 1\nboot_id x\nattempt 9\n' >"$RECORD"
+    printf 'enftun-backoff 2\nboot_id x\nattempt 9\n' >"$RECORD"
     start_client fourth
     check "the corrupt record is ignored with a warning" et_wait_for -d fourth \
-        et_log_has fourth "back-off record $RECORD ignored: expected 5 lines, found 3" || ok=1
+        et_log_has fourth "back-off record $RECORD ignored: expected 6 lines, found 3" || ok=1
     check "a retry follows" et_wait_for -d fourth first_retry fourth || ok=1
     line="$(first_retry fourth || true)"
     check "after an attempt at once, under the 1000-ms ceiling" grep -q -F \
@@ -211,6 +214,12 @@ step_g() {
     rm -f "$RECORD"
     start_client seventh
     check "an attempt fails (router down)" et_wait_for -d seventh test -f "$RECORD" || ok=1
+    et_daemon_stop seventh
+    start_client eighth
+    check "the restart resumes the back-off" et_wait_for -d eighth \
+        et_log_has eighth "reconnect resumed from $RECORD" || ok=1
+    check "enftun status says so" jq -e '.backoff_resumed_attempt > 0' \
+        <<<"$("$ET_BIN_DIR/enftun" status -c "$ET_TMP/c1.conf" --json 2>&1)" || ok=1
     et_exec c nft -f - <<EOF
 table inet backoff_resume_test {
     chain out {
@@ -221,11 +230,51 @@ table inet backoff_resume_test {
 EOF
     write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
         key="$ET_TMP/pki/c1.key" connect_timeout=20000 reconnect_max_delay=4000 port=4445
-    check "reload with remote.port 4445 (its connects hang)" reload seventh || ok=1
+    check "reload with remote.port 4445 (its connects hang)" reload eighth || ok=1
     check "the reload's retry without back-off removes the record" \
-        et_wait_for -d seventh test ! -e "$RECORD" || ok=1
-    et_daemon_stop seventh
+        et_wait_for -d eighth test ! -e "$RECORD" || ok=1
+    check "enftun status: nothing resumed any more (the back-off was reset)" \
+        jq -e '.backoff_resumed_attempt == null' \
+        <<<"$("$ET_BIN_DIR/enftun" status -c "$ET_TMP/c1.conf" --json 2>&1)" || ok=1
+    et_daemon_stop eighth
     et_exec c nft delete table inet backoff_resume_test
+    return "$ok"
+}
+
+# sha256:HEX of a certificate file's DER, as the record names it.
+cert_identity() {
+    echo "sha256:$(openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1)"
+}
+
+step_h() {
+    local ok=0 line
+    rm -f "$RECORD"
+    write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
+        key="$ET_TMP/pki/c1.key" connect_timeout=1000 reconnect_max_delay=4000
+    start_client ninth
+    check "an attempt fails (router down)" et_wait_for -d ninth test -f "$RECORD" || ok=1
+    et_daemon_stop ninth
+    check "the record names the certificate" grep -q -x -F \
+        "identity $(cert_identity "$ET_TMP/pki/c1.pem")" "$RECORD" || ok=1
+    # A new key and certificate for the same address (enrolled again, or
+    # renewed after the router refused the old one): the restart with it
+    # connects at once.
+    "$ET_REPO/scripts/gen-test-certs" "$ET_TMP/pki" c1new=$C_ADDR >/dev/null
+    write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1new.pem" \
+        key="$ET_TMP/pki/c1new.key" connect_timeout=1000 reconnect_max_delay=4000
+    start_client tenth
+    check "the record is ignored: another certificate" et_wait_for -d tenth et_log_has tenth \
+        "back-off record $RECORD ignored: made with another client certificate" || ok=1
+    check "a retry follows" et_wait_for -d tenth first_retry tenth || ok=1
+    line="$(first_retry tenth || true)"
+    echo "  info: first retry: ${line#*: }"
+    check "it connected at once: its first retry follows a failed attempt" grep -q -F \
+        "could not connect to any remote host; reconnecting in" <<<"$line" || ok=1
+    check "... under the 1000-ms ceiling" grep -q -F "(ceiling 1000 ms)" <<<"$line" || ok=1
+    check_not "nothing resumed" et_log_has tenth "reconnect resumed" || ok=1
+    et_daemon_stop tenth
+    check "the record now names the new certificate" grep -q -x -F \
+        "identity $(cert_identity "$ET_TMP/pki/c1new.pem")" "$RECORD" || ok=1
     return "$ok"
 }
 
@@ -235,6 +284,7 @@ main() {
     command -v python3 >/dev/null || et_skip "python3 not installed"
     command -v jq >/dev/null || et_skip "jq not installed"
     command -v nft >/dev/null || et_skip "nft not installed"
+    command -v openssl >/dev/null || et_skip "openssl not installed"
     setup
     run_steps \
         "a|without NOTIFY_SOCKET: no record|step_a" \
@@ -243,7 +293,8 @@ main() {
         "d|up, then stopped: the record goes, the next start connects at once|step_d|c" \
         "e|a corrupt record: ignored with a warning, connect at once|step_e|d" \
         "f|reload to another remote: the record follows, the restart resumes|step_f|b" \
-        "g|reload while backing off: the record goes at once|step_g|b"
+        "g|reload while backing off: the record goes at once, status resets|step_g|b" \
+        "h|a new client certificate: the record is not resumed|step_h|b"
     et_summary backoff_resume_test
 }
 

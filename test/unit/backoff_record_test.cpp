@@ -24,14 +24,22 @@ using enftun::conn::ResumeVerdict;
 namespace {
 
 BackoffRecord sample() {
-    return {"5a0e3b52-1d2c-4e5f-8a9b-0c1d2e3f4a5b", 123456, "fd00:100::1,router.test 4443", 6};
+    return {"5a0e3b52-1d2c-4e5f-8a9b-0c1d2e3f4a5b", 123456, "fd00:100::1,router.test 4443",
+            "sha256:" + std::string(64, 'a'), 6};
 }
 
-constexpr const char* kSampleText = "enftun-backoff 1\n"
-                                    "boot_id 5a0e3b52-1d2c-4e5f-8a9b-0c1d2e3f4a5b\n"
-                                    "written_ms 123456\n"
-                                    "remote fd00:100::1,router.test 4443\n"
-                                    "attempt 6\n";
+constexpr const char* kSampleText =
+    "enftun-backoff 2\n"
+    "boot_id 5a0e3b52-1d2c-4e5f-8a9b-0c1d2e3f4a5b\n"
+    "written_ms 123456\n"
+    "remote fd00:100::1,router.test 4443\n"
+    "identity sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+    "attempt 6\n";
+
+// The subject of sample(), and the same with another certificate.
+enftun::conn::BackoffSubject sample_subject() {
+    return {sample().remote, sample().identity};
+}
 
 void test_remote_key_joins_hosts_and_port(void**) {
     assert_string_equal(enftun::conn::remote_key({"fd00:100::1", "router.test"}, 4443).c_str(),
@@ -62,6 +70,12 @@ void test_remote_key_of_a_long_host_list_fits_a_record(void**) {
                             enftun::conn::remote_key(fewer, 4443).c_str());
 }
 
+void test_identity_key_names_the_digest(void**) {
+    const std::string hex(64, 'e');
+    assert_string_equal(enftun::conn::identity_key(hex).c_str(), ("sha256:" + hex).c_str());
+    assert_string_equal(enftun::conn::identity_key("").c_str(), "none");
+}
+
 void test_encode_is_the_documented_format(void**) {
     assert_string_equal(enftun::conn::encode_backoff_record(sample()).c_str(), kSampleText);
 }
@@ -72,6 +86,7 @@ void test_parse_round_trip(void**) {
     assert_string_equal(r->boot_id.c_str(), sample().boot_id.c_str());
     assert_int_equal(r->written_ms, 123456);
     assert_string_equal(r->remote.c_str(), sample().remote.c_str());
+    assert_string_equal(r->identity.c_str(), sample().identity.c_str());
     assert_int_equal(r->attempt, 6);
 }
 
@@ -86,8 +101,12 @@ void test_parse_rejects_bad_text(void**) {
     const std::string bad[] = {
         "",
         "garbage",
-        good.substr(0, good.size() - 1),                  // no final line break
-        replaced("enftun-backoff 1", "enftun-backoff 2"), // another version
+        good.substr(0, good.size() - 1),                   // no final line break
+        replaced("enftun-backoff 2", "enftun-backoff 1"),  // before the identity line
+        replaced("enftun-backoff 2", "enftun-backoff 3"),  // another version
+        replaced("identity sha256:", "identity sha256: "), // a space in it
+        replaced("identity sha256:", "identity\tsha256:"),
+        replaced("identity sha256:aaaa", "identitysha256:aaaa"),
         replaced("boot_id ", "bootid "),
         replaced("written_ms 123456", "written_ms -1"),
         replaced("written_ms 123456", "written_ms 12x"),
@@ -119,7 +138,7 @@ void test_parse_error_names_the_line(void**) {
     t.replace(t.find("attempt 6"), 9, "attempt x");
     auto r = enftun::conn::parse_backoff_record(t);
     assert_false(r.has_value());
-    assert_string_equal(r.error().c_str(), "line 5: bad attempt");
+    assert_string_equal(r.error().c_str(), "line 6: bad attempt");
 }
 
 void test_max_age_is_twice_the_cap_plus_a_minute(void**) {
@@ -130,7 +149,7 @@ void test_max_age_is_twice_the_cap_plus_a_minute(void**) {
 void test_decide_resume(void**) {
     const BackoffRecord r = sample();
     const std::string boot = r.boot_id;
-    const std::string remote = r.remote;
+    const enftun::conn::BackoffSubject remote = sample_subject();
     const std::uint64_t cap = 60000;
     const std::uint64_t max_age = enftun::conn::max_record_age_ms(cap);
     using enftun::conn::decide_resume;
@@ -145,8 +164,14 @@ void test_decide_resume(void**) {
                      ResumeVerdict::OtherBoot);
     assert_int_equal(decide_resume(r, boot, r.written_ms - 1, remote, cap),
                      ResumeVerdict::FromFuture);
-    assert_int_equal(decide_resume(r, boot, r.written_ms + 5000, "fd00:100::1 4443", cap),
-                     ResumeVerdict::OtherRemote);
+    assert_int_equal(
+        decide_resume(r, boot, r.written_ms + 5000, {"fd00:100::1 4443", r.identity}, cap),
+        ResumeVerdict::OtherRemote);
+    const std::string renewed = "sha256:" + std::string(64, 'b');
+    assert_int_equal(decide_resume(r, boot, r.written_ms + 5000, {r.remote, renewed}, cap),
+                     ResumeVerdict::OtherIdentity);
+    assert_int_equal(decide_resume(r, boot, r.written_ms + 5000, {r.remote, "none"}, cap),
+                     ResumeVerdict::OtherIdentity);
     BackoffRecord zero = r;
     zero.attempt = 0;
     assert_int_equal(decide_resume(zero, boot, r.written_ms + 5000, remote, cap),
@@ -218,7 +243,8 @@ void write_raw(const std::string& text) {
 }
 
 void test_store_saves_and_resumes(void**) {
-    const std::string remote = "fd00:100::1 4443";
+    const enftun::conn::BackoffSubject remote{"fd00:100::1 4443",
+                                              enftun::conn::identity_key(std::string(64, 'c'))};
     enftun::tunnel::BackoffStore store(g->path);
     assert_false(store.load(remote, 60000).has_value()); // no file: nothing, quietly
     store.save(remote, 5);
@@ -237,7 +263,10 @@ void test_store_saves_and_resumes(void**) {
     assert_true(resumed->age_ms < 60000);
 
     // Another remote: ignored.
-    assert_false(next.load("fd00:101::1 4443", 60000).has_value());
+    assert_false(next.load({"fd00:101::1 4443", remote.identity}, 60000).has_value());
+    // Another certificate (renewed, or enrolled again): ignored.
+    assert_false(next.load({remote.remote, enftun::conn::identity_key(std::string(64, 'd'))}, 60000)
+                     .has_value());
 
     next.clear();
     assert_int_equal(::access(g->path.c_str(), F_OK), -1);
@@ -245,9 +274,9 @@ void test_store_saves_and_resumes(void**) {
 }
 
 void test_store_ignores_corrupt_and_foreign_records(void**) {
-    const std::string remote = "fd00:100::1,router.test 4443";
+    const enftun::conn::BackoffSubject remote = sample_subject();
     enftun::tunnel::BackoffStore store(g->path);
-    write_raw("enftun-backoff 1\nthis is not a record\n");
+    write_raw("enftun-backoff 2\nthis is not a record\n");
     assert_false(store.load(remote, 60000).has_value());
     write_raw(std::string(5000, 'x'));
     assert_false(store.load(remote, 60000).has_value());
@@ -261,9 +290,10 @@ void test_store_ignores_corrupt_and_foreign_records(void**) {
 
 void test_store_save_into_a_missing_folder_is_no_crash(void**) {
     enftun::tunnel::BackoffStore store(g->dir + "/missing/enf0.backoff");
-    store.save("h 1", 3);
-    store.save("h 1", 4); // warned once, then quiet
-    assert_false(store.load("h 1", 60000).has_value());
+    const enftun::conn::BackoffSubject subject{"h 1", "none"};
+    store.save(subject, 3);
+    store.save(subject, 4); // warned once, then quiet
+    assert_false(store.load(subject, 60000).has_value());
     store.clear();
 }
 
@@ -273,6 +303,7 @@ int main() {
     const struct CMUnitTest codec[] = {
         cmocka_unit_test(test_remote_key_joins_hosts_and_port),
         cmocka_unit_test(test_remote_key_of_a_long_host_list_fits_a_record),
+        cmocka_unit_test(test_identity_key_names_the_digest),
         cmocka_unit_test(test_encode_is_the_documented_format),
         cmocka_unit_test(test_parse_round_trip),
         cmocka_unit_test(test_parse_rejects_bad_text),

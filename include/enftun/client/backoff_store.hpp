@@ -11,6 +11,8 @@
 // (debug) until a write succeeds again.
 #pragma once
 
+#include "enftun/conn/backoff_record.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -27,17 +29,18 @@ public:
     // path: the record's file.
     explicit BackoffStore(std::string path);
 
-    // remote: conn::remote_key() of the config as it is now (a reload may
-    // change remote.hosts or remote.port), so that a record names the
-    // remote its attempts went to and the next run, started with that
-    // config, finds its own.
+    // subject: the config's conn::remote_key() and the certificate's
+    // conn::identity_key() as they are now (a reload may change
+    // remote.hosts or remote.port, a renewal the certificate), so that a
+    // record names what its attempts went to and were made with, and the
+    // next run, started with that config and certificate, finds its own.
     //
     // At start: the record to resume, if there is one that decide_resume
-    // accepts for remote and cap_ms; logs why a record that is there is
+    // accepts for subject and cap_ms; logs why a record that is there is
     // not used.
-    std::optional<Resumed> load(const std::string& remote, std::uint64_t cap_ms);
-    // Writes the record: the schedule for remote stands at attempt, now.
-    void save(const std::string& remote, unsigned attempt);
+    std::optional<Resumed> load(const conn::BackoffSubject& subject, std::uint64_t cap_ms);
+    // Writes the record: the schedule for subject stands at attempt, now.
+    void save(const conn::BackoffSubject& subject, unsigned attempt);
     // Removes the record, if there is one.
     void clear();
 

@@ -235,7 +235,7 @@ private:
 
     std::optional<BackoffStore> backoff_store_; // keep_backoff(); none: nothing kept
     bool ever_proven_ = false;                  // a tunnel of this run was proven
-    std::optional<unsigned> resumed_attempt_;   // resume_backoff()'s, until proven
+    std::optional<unsigned> resumed_attempt_;   // resume_backoff()'s, until proven or reset
 };
 
 } // namespace enftun::tunnel

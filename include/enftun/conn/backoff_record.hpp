@@ -7,16 +7,21 @@
 //
 // The file, one "key value" line each, in this order:
 //
-//   enftun-backoff 1                               format version
+//   enftun-backoff 2                               format version
 //   boot_id 5a0e...-...                            /proc/sys/kernel/random/boot_id
 //   written_ms 123456                              CLOCK_BOOTTIME, ms
 //   remote fd00:100::1,router.example 443          remote.hosts and remote.port
+//   identity sha256:0f3c...                        the client certificate's
+//                                                  SHA-256 (of its DER)
 //   attempt 6                                      Backoff::attempt() to resume at
 //
 // A record is resumed only from the same boot (boot id), when it is at most
 // max_record_age_ms(cap) old by the boot clock (neither the wall clock's
 // steps nor NTP at boot matter), for the same remote (a record of the hosts
-// the config named before says nothing about new ones) and with attempt > 0.
+// the config named before says nothing about new ones), made with the same
+// certificate (a router that refused the old one, expired or revoked, may
+// take a new one at once) and with attempt > 0. Version 1 (no identity
+// line) is refused: the client connects at once, as without a record.
 // The attempt is clamped by Backoff::resume to the one whose ceiling is
 // the cap, so a record cannot make the client wait longer than the cap.
 #pragma once
@@ -34,6 +39,7 @@ struct BackoffRecord {
     std::string boot_id;
     std::uint64_t written_ms = 0; // CLOCK_BOOTTIME when written
     std::string remote;           // remote_key(): what the attempts went to
+    std::string identity;         // identity_key(): the certificate they used
     unsigned attempt = 0;         // Backoff::attempt(): the next draw's position
 };
 
@@ -49,6 +55,10 @@ inline constexpr std::size_t kMaxRemoteHostsText = 256;
 
 // "HOST,HOST PORT": the remote a record's attempts went to.
 std::string remote_key(const std::vector<std::string>& hosts, std::uint16_t port);
+
+// "sha256:HEX" (64 lower-case digits) of the client certificate's DER, as
+// `openssl x509 -outform DER | sha256sum`; "none" for an empty digest text.
+std::string identity_key(std::string_view cert_sha256_hex);
 
 std::string encode_backoff_record(const BackoffRecord& record);
 
@@ -67,17 +77,26 @@ std::uint64_t max_record_age_ms(std::uint64_t cap_ms);
 
 enum class ResumeVerdict {
     Resume,
-    OtherBoot,   // written before the machine booted again
-    Stale,       // older than max_record_age_ms
-    FromFuture,  // written "after" now: not our clock
-    OtherRemote, // the attempts went to other hosts or another port
-    NoBackoff,   // attempt 0: nothing to resume
+    OtherBoot,     // written before the machine booted again
+    Stale,         // older than max_record_age_ms
+    FromFuture,    // written "after" now: not our clock
+    OtherRemote,   // the attempts went to other hosts or another port
+    OtherIdentity, // the attempts were made with another certificate
+    NoBackoff,     // attempt 0: nothing to resume
+};
+
+// Whose attempts a record holds: what the client's config and certificate
+// are now.
+struct BackoffSubject {
+    std::string remote;   // remote_key()
+    std::string identity; // identity_key()
 };
 
 // What the client's start does with a record: now_ms and boot_id are this
-// run's, remote its remote_key().
+// run's, subject its remote and certificate.
 ResumeVerdict decide_resume(const BackoffRecord& record, std::string_view boot_id,
-                            std::uint64_t now_ms, std::string_view remote, std::uint64_t cap_ms);
+                            std::uint64_t now_ms, const BackoffSubject& subject,
+                            std::uint64_t cap_ms);
 
 // Log text: "written before this boot", ...
 const char* to_string(ResumeVerdict verdict);

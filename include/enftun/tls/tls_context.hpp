@@ -41,6 +41,9 @@ public:
     Role role() const { return role_; }
     const PeerPolicy& policy() const { return *policy_; }
     SSL_CTX* get() const { return ctx_.get(); }
+    // SHA-256 of our certificate's DER, 64 lower-case hex digits (as
+    // `openssl x509 -outform DER | sha256sum`); "" if there is none.
+    std::string own_certificate_sha256_hex() const;
     // A new SSL for this context, or null (allocation failure).
     SslPtr new_ssl() const { return SslPtr(SSL_new(ctx_.get())); }
 
