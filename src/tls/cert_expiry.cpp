@@ -53,6 +53,14 @@ std::string expiry_message(const ExpiryVerdict& v, const std::string& cert_file,
     return {};
 }
 
+std::optional<std::int64_t> asn1_seconds(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+        return std::nullopt;
+    }
+    return static_cast<std::int64_t>(timegm(&tm));
+}
+
 Result<std::int64_t> cert_not_after(const std::string& path) {
     ERR_clear_error();
     BioPtr bio(BIO_new_file(path.c_str(), "r"));
@@ -61,11 +69,11 @@ Result<std::int64_t> cert_not_after(const std::string& path) {
     if (!cert) {
         return make_error(Errc::Identity, "cannot read the certificate's expiry");
     }
-    std::tm tm{};
-    if (ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &tm) != 1) {
+    auto not_after = asn1_seconds(X509_get0_notAfter(cert.get()));
+    if (!not_after) {
         return make_error(Errc::Identity, "certificate has a malformed notAfter");
     }
-    return static_cast<std::int64_t>(timegm(&tm));
+    return *not_after;
 }
 
 } // namespace enftun::tls

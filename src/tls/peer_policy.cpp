@@ -1,5 +1,7 @@
 #include "enftun/tls/peer_policy.hpp"
 
+#include "enftun/log/log.hpp"
+#include "enftun/tls/clock_floor.hpp"
 #include "enftun/tls/identity.hpp"
 #include "enftun/util/hex.hpp"
 
@@ -8,7 +10,9 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <ctime>
 
 namespace enftun::tls {
 
@@ -170,15 +174,21 @@ std::string check_client_ipv4(const proto::Ipv4Addr& addr, const PeerPolicy& pol
 }
 
 int verify_peer(int preverify_ok, X509_STORE_CTX* store) noexcept {
-    if (X509_STORE_CTX_get_error_depth(store) != 0) {
-        return preverify_ok;
-    }
     auto* ssl =
         static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
     auto* check = ssl != nullptr ? static_cast<PeerCheck*>(SSL_get_ex_data(ssl, peer_check_index()))
                                  : nullptr;
     X509* cert = X509_STORE_CTX_get_current_cert(store);
     if (check == nullptr || check->policy == nullptr || cert == nullptr) {
+        return preverify_ok;
+    }
+    if (preverify_ok == 0 && check->validity_note.empty()) {
+        // At any depth: a CA certificate can be "not yet valid" too.
+        check->validity_note =
+            tls::validity_note(cert, X509_STORE_CTX_get_error(store),
+                               static_cast<std::int64_t>(std::time(nullptr)), check->checked_at);
+    }
+    if (X509_STORE_CTX_get_error_depth(store) != 0) {
         return preverify_ok;
     }
     const int err = preverify_ok != 0 ? X509_V_OK : X509_STORE_CTX_get_error(store);
@@ -201,10 +211,23 @@ bool attach_peer_check(SSL* ssl, PeerCheck* check) {
     if (SSL_set_ex_data(ssl, peer_check_index(), check) != 1) {
         return false;
     }
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    check->checked_at =
+        verify_time(now, check->policy != nullptr ? check->policy->clock_floor : std::nullopt);
+    if (check->checked_at) {
+        X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*check->checked_at));
+        // Once an hour at most: the router may see many handshakes.
+        static std::atomic<std::int64_t> last_warned{0};
+        const std::int64_t last = last_warned.load();
+        if (last == 0 || now < last || now - last >= 3600) {
+            last_warned = now;
+            ENFTUN_LOG_WARN("%s", floor_warning(now, *check->checked_at).c_str());
+        }
+    }
     if (check->role != Role::Client || check->name.empty()) {
         return true;
     }
-    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
     X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
     if (is_ip_literal(check->name)) {
         return X509_VERIFY_PARAM_set1_ip_asc(param, check->name.c_str()) == 1;

@@ -1,6 +1,7 @@
 #include "enftun/tls/tls_context.hpp"
 
 #include "enftun/log/log.hpp"
+#include "enftun/tls/clock_floor.hpp"
 #include "enftun/tls/key_file.hpp"
 
 #include <openssl/err.h>
@@ -120,6 +121,9 @@ Result<TlsContext> TlsContext::create(Role role, const Credentials& creds, PeerP
     // TlsStream::pending() (SSL_has_pending) covers the bytes it buffers.
     SSL_CTX_set_read_ahead(ctx.get(), 1);
     SSL_CTX_set_default_read_buffer_len(ctx.get(), kReadBuffer);
+    // The clock cannot truly be before our own certificate's start
+    // (clock_floor.hpp).
+    policy.clock_floor = not_before(SSL_CTX_get0_certificate(ctx.get()));
     return TlsContext(role, std::move(tpm), std::move(ctx),
                       std::make_unique<PeerPolicy>(std::move(policy)));
 }

@@ -88,7 +88,8 @@ IoResult TlsStream::classify(int rc) {
         }
         if (verify != X509_V_OK) {
             error_ = std::string("peer certificate: ") + X509_verify_cert_error_string(verify) +
-                     " (" + queue + ")";
+                     (check_->validity_note.empty() ? "" : ": " + check_->validity_note) + " (" +
+                     queue + ")";
         } else {
             error_ = queue;
         }

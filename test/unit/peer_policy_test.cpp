@@ -41,11 +41,12 @@ std::optional<State> g;
 
 // Writes a leaf of g->ca as dir/<stem>.crt/.key; returns its credentials.
 Credentials leaf(const std::string& stem, std::vector<std::string> cns,
-                 std::vector<std::string> san, Usage usage) {
+                 std::vector<std::string> san, Usage usage, long not_before_s = -3600) {
     CertSpec spec;
     spec.cns = std::move(cns);
     spec.san = std::move(san);
     spec.usage = usage;
+    spec.not_before_s = not_before_s;
     auto kc = test_certs::make_leaf(g->ca, spec);
     if (!kc || !test_certs::write_pair(g->dir, stem, kc)) {
         fail_msg("cannot write %s", stem.c_str());
@@ -67,6 +68,8 @@ struct Outcome {
     bool server_done = false;
     std::string client_refusal;
     std::string server_refusal;
+    std::string client_error; // TlsStream::error() of a failed side
+    std::string server_error;
 };
 
 // One handshake; the client expects `name`. Runs until both are done or
@@ -101,6 +104,8 @@ Outcome handshake(const Credentials& client, const Credentials& server, const st
     }
     out.client_refusal = cs.refusal();
     out.server_refusal = ss.refusal();
+    out.client_error = cs.error();
+    out.server_error = ss.error();
     return out;
 }
 
@@ -115,6 +120,79 @@ void expect_refused(const std::string& refusal, const std::string& fragment) {
     if (refusal.find(fragment) == std::string::npos) {
         fail_msg("refusal \"%s\" lacks \"%s\"", refusal.c_str(), fragment.c_str());
     }
+}
+
+// ---- the clock: validity against a clock that is behind (clock_floor.hpp) ----
+
+constexpr long kDay = 86400;
+
+// The clock behind both certificates' start, as on a device without a
+// battery-backed clock: ours began later than the clock says, so the
+// router's is checked as at our start, where it is valid. (Both ends share
+// this process's clock, so the router's certificate begins at the same time
+// as the client's: each end's floor then passes the other's.)
+void test_clock_behind_our_certificate_checks_at_its_start(void**) {
+    const time_t start = time(nullptr) + 2 * kDay;
+    CertSpec spec;
+    spec.not_before_at = start;
+    spec.cns = {"fd00:e::5"};
+    spec.san = {"IP:fd00:e::5"};
+    spec.usage = Usage::Client;
+    auto client = test_certs::make_leaf(g->ca, spec);
+    spec.cns = {"enftun-router"};
+    spec.san = {"IP:fd00:100::1"};
+    spec.usage = Usage::Server;
+    auto router = test_certs::make_leaf(g->ca, spec);
+    assert_true(client && router && test_certs::write_pair(g->dir, "client", client) &&
+                test_certs::write_pair(g->dir, "router", router));
+    const std::string ca = g->dir + "/ca.crt";
+    expect_up(handshake({ca, g->dir + "/client.crt", g->dir + "/client.key"},
+                        {ca, g->dir + "/router.crt", g->dir + "/router.key"}, "fd00:100::1"));
+}
+
+// A router certificate that began after ours is still refused while the clock
+// is behind, and the reason names both times and the clock.
+void test_router_certificate_newer_than_ours_is_refused_naming_the_clock(void**) {
+    const auto c = leaf("client", {"fd00:e::5"}, {"IP:fd00:e::5"}, Usage::Client, kDay);
+    const auto r = leaf("router", {"enftun-router"}, {"IP:fd00:100::1"}, Usage::Server, 2 * kDay);
+    auto o = handshake(c, r, "fd00:100::1");
+    assert_false(o.client_done);
+    expect_refused(o.client_error, "peer certificate: certificate is not yet valid: valid from ");
+    expect_refused(o.client_error, "; this machine's clock says ");
+    expect_refused(o.client_error, ", before its own certificate's start: checked as at ");
+    expect_refused(o.client_error, "(a clock that is behind: set it");
+}
+
+// Our own certificate current (the clock is right as far as we know): a
+// router certificate not yet valid is refused as before, with the note.
+void test_not_yet_valid_router_is_refused_by_a_right_clock(void**) {
+    const auto c = client_cert();
+    const auto r = leaf("router", {"enftun-router"}, {"IP:fd00:100::1"}, Usage::Server, kDay);
+    auto o = handshake(c, r, "fd00:100::1");
+    assert_false(o.client_done);
+    expect_refused(o.client_error, "certificate is not yet valid: valid from ");
+    if (o.client_error.find("checked as at") != std::string::npos) {
+        fail_msg("no floor expected: \"%s\"", o.client_error.c_str());
+    }
+}
+
+// The router's side: an expired client certificate's refusal names its
+// validity and the clock.
+void test_router_names_the_validity_of_an_expired_client(void**) {
+    CertSpec spec;
+    spec.cns = {"fd00:e::5"};
+    spec.san = {"IP:fd00:e::5"};
+    spec.usage = Usage::Client;
+    spec.not_before_s = -3 * kDay;
+    spec.days = 1; // ended two days ago
+    auto kc = test_certs::make_leaf(g->ca, spec);
+    assert_true(kc && test_certs::write_pair(g->dir, "expired", kc));
+    const Credentials c{g->dir + "/ca.crt", g->dir + "/expired.crt", g->dir + "/expired.key"};
+    auto o = handshake(c, router_cert(), "fd00:100::1");
+    assert_false(o.server_done);
+    expect_refused(o.server_error, "certificate has expired: valid from ");
+    expect_refused(o.server_error,
+                   "(if the certificate is not really expired, the clock is ahead)");
 }
 
 // ---- the client checks the router ----
@@ -310,6 +388,14 @@ int teardown(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_right_router_by_ip_and_by_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_clock_behind_our_certificate_checks_at_its_start,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_router_certificate_newer_than_ours_is_refused_naming_the_clock, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_yet_valid_router_is_refused_by_a_right_clock,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_router_names_the_validity_of_an_expired_client, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_router_with_another_name_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_without_server_eku_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_router_with_both_ekus_for_a_client_address_is_refused,

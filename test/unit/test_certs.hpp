@@ -32,12 +32,14 @@ using enftun::tls::X509Ptr;
 enum class Usage { None, Server, Client, Both };
 
 struct CertSpec {
-    std::vector<std::string> cns;     // subject CNs, in order; may be empty
-    std::vector<std::string> san;     // "IP:fd00::1", "DNS:router", ...; empty: no SAN
-    std::string org = "enftun tests"; // subject O, so a CN-less subject is not empty
-    Usage usage = Usage::Both;        // extendedKeyUsage
-    bool ca = false;                  // basicConstraints CA:TRUE + keyCertSign
-    long days = 30;                   // validity from an hour ago
+    std::vector<std::string> cns;        // subject CNs, in order; may be empty
+    std::vector<std::string> san;        // "IP:fd00::1", "DNS:router", ...; empty: no SAN
+    std::string org = "enftun tests";    // subject O, so a CN-less subject is not empty
+    Usage usage = Usage::Both;           // extendedKeyUsage
+    bool ca = false;                     // basicConstraints CA:TRUE + keyCertSign
+    long days = 30;                      // validity from not_before_s on
+    long not_before_s = -3600;           // notBefore, seconds from now (an hour ago)
+    std::optional<time_t> not_before_at; // notBefore at this time instead
 };
 
 // A fresh EC P-256 key, or null.
@@ -112,6 +114,14 @@ inline bool add_extensions(X509* cert, X509* issuer, const CertSpec& spec) {
     return ok;
 }
 
+// notBefore and notAfter (days after it) as spec says.
+inline bool set_validity(X509* cert, const CertSpec& spec) {
+    time_t start = spec.not_before_at ? *spec.not_before_at : time(nullptr) + spec.not_before_s;
+    return X509_time_adj_ex(X509_getm_notBefore(cert), 0, 0, &start) != nullptr &&
+           X509_time_adj_ex(X509_getm_notAfter(cert), static_cast<int>(spec.days), 0, &start) !=
+               nullptr;
+}
+
 } // namespace detail
 
 // A certificate for `key` as described by spec, signed by issuer/issuer_key,
@@ -127,9 +137,8 @@ inline X509Ptr make_cert(const CertSpec& spec, EVP_PKEY* key, X509* issuer = nul
     EVP_PKEY* signer_key = issuer != nullptr ? issuer_key : key;
     bool ok = X509_set_version(cert.get(), X509_VERSION_3) == 1 &&
               ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial++) == 1 &&
-              X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600) != nullptr &&
-              X509_gmtime_adj(X509_getm_notAfter(cert.get()), spec.days * 86400) != nullptr &&
-              X509_set_pubkey(cert.get(), key) == 1 && detail::set_subject(cert.get(), spec);
+              detail::set_validity(cert.get(), spec) && X509_set_pubkey(cert.get(), key) == 1 &&
+              detail::set_subject(cert.get(), spec);
     // The issuer name must be set before the extensions that read it.
     ok = ok && X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)) == 1 &&
          detail::add_extensions(cert.get(), signer, spec) &&

@@ -7,7 +7,10 @@
 
 #include "enftun/util/result.hpp"
 
+#include <openssl/asn1.h>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace enftun::tls {
@@ -36,6 +39,10 @@ std::string expiry_message(const ExpiryVerdict& v, const std::string& cert_file,
 
 // "YYYY-MM-DD HH:MM:SS UTC".
 std::string format_utc(std::int64_t unix_seconds);
+
+// An ASN.1 time (a certificate's notBefore or notAfter) in seconds since the
+// epoch; nullopt if it is null or malformed.
+std::optional<std::int64_t> asn1_seconds(const ASN1_TIME* t);
 
 // notAfter of the first certificate in a PEM file, in seconds since the
 // epoch. Errors: Identity (unreadable, not a certificate, bad time).

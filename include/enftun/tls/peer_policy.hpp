@@ -59,6 +59,10 @@ struct PeerPolicy {
     // The prefixes a client's IPv4 address must lie in; empty: IPv4 off,
     // the certificate's IPv4 is not judged (the router ignores it).
     std::vector<proto::Ipv4Prefix> client_ipv4_prefixes;
+    // Both sides: the notBefore of our own certificate (TlsContext sets it).
+    // While the clock is before it, peers are checked as at it
+    // (clock_floor.hpp).
+    std::optional<std::int64_t> clock_floor;
 };
 
 // What one connection expects of its peer, and why it was refused.
@@ -68,6 +72,11 @@ struct PeerCheck {
     Role role = Role::Client;           // our role
     std::string name;                   // client side: the name checked
     std::string refusal;                // "" unless the policy refused the peer
+    // When the clock was behind clock_floor: the time the peer was checked at.
+    std::optional<std::int64_t> checked_at;
+    // A certificate of the peer's chain refused for its validity period:
+    // validity_note() of the first such one; "" otherwise.
+    std::string validity_note;
 };
 
 // nullptr if cert carries the extended key usage a peer of ours needs
