@@ -82,6 +82,20 @@ ready_sent() {
     grep -q -x READY=1 "$ET_TMP/client.notify"
 }
 
+# connected_at_once NAME: daemon NAME resumed nothing: its first retry
+# follows a failed attempt, under the 1000-ms ceiling of a fresh back-off.
+connected_at_once() {
+    local ok=0 line
+    check "a retry follows" et_wait_for -d "$1" first_retry "$1" || ok=1
+    line="$(first_retry "$1" || true)"
+    echo "  info: first retry: ${line#*: }"
+    check "it connected at once: its first retry follows a failed attempt" grep -q -F \
+        "could not connect to any remote host; reconnecting in" <<<"$line" || ok=1
+    check "... under the 1000-ms ceiling" grep -q -F "(ceiling 1000 ms)" <<<"$line" || ok=1
+    check_not "nothing resumed" et_log_has "$1" "reconnect resumed" || ok=1
+    return "$ok"
+}
+
 step_a() {
     local ok=0
     et_daemon_start plain c "$ET_BIN_DIR/enftun" -c "$ET_TMP/c1.conf"
@@ -131,7 +145,7 @@ step_c() {
 }
 
 step_d() {
-    local ok=0 line
+    local ok=0
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
     # The resumed wait is at most 4 s, then every retry at most 4 s apart.
     check "the tunnel comes up: READY=1" et_wait_for -d second -d router ready_sent || ok=1
@@ -149,28 +163,18 @@ step_d() {
         et_log_has second "back-off kept" || ok=1
     check_not "the record is removed" test -e "$RECORD" || ok=1
     start_client third
-    check "the next start logs a retry" et_wait_for -d third first_retry third || ok=1
-    line="$(first_retry third || true)"
-    echo "  info: first retry: ${line#*: }"
-    check "it connected at once: its first retry follows a failed attempt" grep -q -F \
-        "could not connect to any remote host; reconnecting in" <<<"$line" || ok=1
-    check "... under the 1000-ms ceiling" grep -q -F "(ceiling 1000 ms)" <<<"$line" || ok=1
-    check_not "nothing resumed" et_log_has third "reconnect resumed" || ok=1
+    connected_at_once third || ok=1
     et_daemon_stop third
     return "$ok"
 }
 
 step_e() {
-    local ok=0 line
+    local ok=0
     printf 'enftun-backoff 2\nboot_id x\nattempt 9\n' >"$RECORD"
     start_client fourth
     check "the corrupt record is ignored with a warning" et_wait_for -d fourth \
         et_log_has fourth "back-off record $RECORD ignored: expected 6 lines, found 3" || ok=1
-    check "a retry follows" et_wait_for -d fourth first_retry fourth || ok=1
-    line="$(first_retry fourth || true)"
-    check "after an attempt at once, under the 1000-ms ceiling" grep -q -F \
-        "could not connect to any remote host; reconnecting in" <<<"$line" || ok=1
-    check "... (ceiling 1000 ms)" grep -q -F "(ceiling 1000 ms)" <<<"$line" || ok=1
+    connected_at_once fourth || ok=1
     et_daemon_stop fourth
     return "$ok"
 }
@@ -247,7 +251,7 @@ cert_identity() {
 }
 
 step_h() {
-    local ok=0 line
+    local ok=0
     rm -f "$RECORD"
     write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
         key="$ET_TMP/pki/c1.key" connect_timeout=1000 reconnect_max_delay=4000
@@ -265,13 +269,7 @@ step_h() {
     start_client tenth
     check "the record is ignored: another certificate" et_wait_for -d tenth et_log_has tenth \
         "back-off record $RECORD ignored: made with another client certificate" || ok=1
-    check "a retry follows" et_wait_for -d tenth first_retry tenth || ok=1
-    line="$(first_retry tenth || true)"
-    echo "  info: first retry: ${line#*: }"
-    check "it connected at once: its first retry follows a failed attempt" grep -q -F \
-        "could not connect to any remote host; reconnecting in" <<<"$line" || ok=1
-    check "... under the 1000-ms ceiling" grep -q -F "(ceiling 1000 ms)" <<<"$line" || ok=1
-    check_not "nothing resumed" et_log_has tenth "reconnect resumed" || ok=1
+    connected_at_once tenth || ok=1
     et_daemon_stop tenth
     check "the record now names the new certificate" grep -q -x -F \
         "identity $(cert_identity "$ET_TMP/pki/c1new.pem")" "$RECORD" || ok=1
