@@ -70,14 +70,16 @@ std::optional<proto::Dhcpv6ServerMessage> plan_dhcpv6_answer(const proto::Dhcpv6
     case proto::kDhcpv6Decline:
         m.status = proto::Dhcpv6Status::Success;
         return m;
-    case proto::kDhcpv6Confirm:
-        // RFC 8415 §18.3.3: no addresses to judge means no reply at all.
-        if (!msg.ia_na() || !msg.ia_na()->addr) {
+    case proto::kDhcpv6Confirm: {
+        // RFC 8415 §18.3.3: Success only if every address of every IA is
+        // on the link (ours is its only one); none to judge: no reply.
+        const auto on_link = proto::all_ia_addrs_are(msg, lease_addr);
+        if (!on_link) {
             return std::nullopt;
         }
-        m.status = *msg.ia_na()->addr == lease_addr ? proto::Dhcpv6Status::Success
-                                                    : proto::Dhcpv6Status::NotOnLink;
+        m.status = *on_link ? proto::Dhcpv6Status::Success : proto::Dhcpv6Status::NotOnLink;
         return m;
+    }
     case proto::kDhcpv6InformationRequest:
         return m;
     default:

@@ -10,8 +10,10 @@
 //                              Renew/Rebind, the client's other addresses
 //                              back with lifetimes 0 (§18.3.4, §18.3.5)
 //   Release, Decline         → Reply, status Success (RFC 8415 §18.3.7-8)
-//   Confirm                  → Reply, Success if the client's address is
-//                              ours, NotOnLink if not (§18.3.3)
+//   Confirm                  → Reply, Success if all the client's
+//                              addresses (in any IA_NA or IA_TA) are ours,
+//                              NotOnLink if not, none if it lists none
+//                              (§18.3.3)
 //   Information-request      → Reply (we have no other configuration)
 //   Server ID not ours       → ignored (the message is for another server)
 //   malformed / wrong type   → dropped and counted
