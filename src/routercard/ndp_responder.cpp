@@ -169,9 +169,13 @@ std::optional<std::size_t> NdpResponder::send_ra(const proto::RaParams& params) 
 bool NdpResponder::consume(const proto::Ipv6View& ip) {
     const Bytes msg = ip.payload();
     if (ip.next_header() != proto::kProtoIcmpv6 || msg.empty() ||
-        (msg[0] != proto::kIcmpv6RouterSolicitation &&
-         msg[0] != proto::kIcmpv6NeighborSolicitation)) {
+        msg[0] < proto::kIcmpv6RouterSolicitation || msg[0] > proto::kIcmpv6Redirect) {
         return false;
+    }
+    if (msg[0] != proto::kIcmpv6RouterSolicitation &&
+        msg[0] != proto::kIcmpv6NeighborSolicitation) {
+        ignore(msg[0]); // RA, NA, Redirect: the host is no router of ours
+        return true;
     }
     auto icmp = proto::parse_icmpv6(ip);
     auto nd = icmp ? proto::parse_nd(ip, *icmp) : Result<proto::NdView>(icmp.error());
@@ -188,10 +192,20 @@ bool NdpResponder::consume(const proto::Ipv6View& ip) {
         return true;
     }
     if (nd->target() != proto::kRouterLinkLocal) {
-        return false; // an NS for someone else: not the router card's business
+        ignore(nd->type()); // no one else is on this link to answer it
+        return true;
     }
     answer_ns(ip);
     return true;
+}
+
+// An ND message we do not answer: dropped here rather than left to the
+// egress filter, which would pass it on when it comes from our address.
+void NdpResponder::ignore(std::uint8_t type) {
+    ++stats_.ignored;
+    ENFTUN_LOG_RATELIMITED(log::Level::Debug,
+                           "dropped a neighbor discovery message of type %u from the host",
+                           static_cast<unsigned>(type));
 }
 
 // RFC 4861 §7.2.4: to the soliciting node, Solicited flag set; to all

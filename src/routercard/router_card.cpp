@@ -40,12 +40,13 @@ void RouterCard::log_stats() const {
     const NdpStats& n = ndp_.stats();
     const Dhcpv6Stats& d = dhcpv6_.stats();
     ENFTUN_LOG_INFO(
-        "router card: rs %llu ra %llu na %llu nd-malformed %llu; dhcpv6 answered "
-        "%llu malformed %llu ignored %llu; send errors %llu",
+        "router card: rs %llu ra %llu na %llu nd-malformed %llu nd-ignored %llu; dhcpv6 "
+        "answered %llu malformed %llu ignored %llu; send errors %llu",
         static_cast<unsigned long long>(n.rs_received), static_cast<unsigned long long>(n.ra_sent),
         static_cast<unsigned long long>(n.ns_answered),
-        static_cast<unsigned long long>(n.malformed), static_cast<unsigned long long>(d.answered),
-        static_cast<unsigned long long>(d.malformed), static_cast<unsigned long long>(d.ignored),
+        static_cast<unsigned long long>(n.malformed), static_cast<unsigned long long>(n.ignored),
+        static_cast<unsigned long long>(d.answered), static_cast<unsigned long long>(d.malformed),
+        static_cast<unsigned long long>(d.ignored),
         static_cast<unsigned long long>(n.send_errors + d.send_errors));
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -417,20 +418,42 @@ void test_dhcpv6_dispatched(void**) {
 
 // Everything else continues to the egress filter.
 void test_others_pass(void**) {
-    Pkt ns_other = hex(rcvec::kNsForRouter);
-    ns_other[kIpv6HeaderLen + kNdTargetOffset + 15] = 0x09; // target fe80::9
-    fixup::icmpv6(ns_other);
-    assert_false(g_fx->card->consume(ns_other));
     assert_false(consume(vec::kEchoOdd));
     assert_false(consume(vec::kUdpHello));
     assert_false(consume(vec::kIpv4Echo));
     assert_false(consume(rcvec::kMldv2Report));
-    assert_false(consume(rcvec::kNaFromKernel)); // an NA from the host is not ours
-    assert_false(consume(rcvec::kRaRadvdRoutes));
     assert_false(consume("60"));             // not even an IPv6 header
     assert_false(consume("6000000000003a")); // truncated header
     settle(50);
     assert_int_equal(g_sent.size(), 0);
+}
+
+// The tunnel address as the source, which the egress filter lets through.
+void from_self(Pkt& p) {
+    std::copy(kLease.bytes.begin(), kLease.bytes.end(), p.begin() + kIpv6SrcOffset);
+    fixup::icmpv6(p);
+}
+
+// ND messages we do not answer are consumed too, never handed on: the egress
+// filter would pass one from the tunnel address to the router, and with its
+// hop limit of 255 intact (nothing on the way lowers it) it would look
+// on-link to a host behind another client.
+void test_nd_never_forwarded(void**) {
+    Pkt ns_other = hex(rcvec::kNsForRouter);
+    ns_other[kIpv6HeaderLen + kNdTargetOffset + 15] = 0x09; // target fe80::9
+    Pkt na = hex(rcvec::kNaFromKernel);
+    Pkt ra = hex(rcvec::kRaRadvdRoutes);
+    Pkt redirect = hex(rcvec::kNaFromKernel);
+    redirect[kIpv6HeaderLen] = kIcmpv6Redirect;
+    for (Pkt* p : {&ns_other, &na, &ra, &redirect}) {
+        from_self(*p);
+        assert_true(g_fx->card->consume(*p));
+    }
+    settle(50);
+    assert_int_equal(g_sent.size(), 0);
+    assert_int_equal(g_fx->card->ndp_stats().ignored, 4);
+    assert_int_equal(g_fx->card->ndp_stats().ns_answered, 0);
+    assert_int_equal(g_fx->card->ndp_stats().malformed, 0);
 }
 
 // Malformed RS/NS are consumed (never sent on), counted, never answered.
@@ -489,6 +512,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_ns_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcpv6_dispatched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_others_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nd_never_forwarded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_malformed_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("router_card", tests, nullptr, group_teardown);
