@@ -79,9 +79,9 @@ proto::RaParams make_final_ra_params(const proto::RaParams& ra,
     return p;
 }
 
-NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send)
+NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send, ReplyGate gate)
     : loop_(loop), ra_params_(make_ra_params(opts, routes_)), send_(std::move(send)),
-      ra_max_delay_ms_(opts.ra_max_delay_ms),
+      gate_(std::move(gate)), ra_max_delay_ms_(opts.ra_max_delay_ms),
       random_(opts.random ? std::move(opts.random) : default_random()),
       schedule_(opts.ra_period_ms, opts.ra_min_gap_ms), timer_(loop, [this] { on_timer(); }) {}
 
@@ -212,6 +212,12 @@ void NdpResponder::ignore(std::uint8_t type) {
 // nodes, without it, when the NS came from :: (a DAD probe). Router flag:
 // we are a router; Override: fe80::1 belongs to us alone.
 void NdpResponder::answer_ns(const proto::Ipv6View& ip) {
+    if (gate_ && !gate_()) {
+        ++stats_.rate_limited;
+        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "neighbor solicitation left unanswered: "
+                                                  "over the router card's reply budget");
+        return;
+    }
     proto::NaParams p;
     p.src = proto::kRouterLinkLocal;
     p.target = proto::kRouterLinkLocal;

@@ -483,6 +483,47 @@ void test_malformed_dropped(void**) {
     assert_int_equal(g_sent.size(), 1);
 }
 
+// A host flooding NS and DHCPv6 Solicits gets the ReplyBudget's burst of
+// answers at once (the loop's clock stands still while nothing runs), then
+// about kPerSecond a second; the rest are dropped and counted.
+void test_replies_rate_limited(void**) {
+    constexpr std::uint32_t kFlood = 1000;
+    for (std::uint32_t i = 0; i < kFlood; ++i) {
+        assert_true(consume(i % 2 == 0 ? rcvec::kNsForRouter : rcvec::kDhcpcdSolicit));
+    }
+    assert_int_equal(g_sent.size(), ReplyBudget::kBurst);
+    const NdpStats& n = g_fx->card->ndp_stats();
+    const Dhcpv6Stats& d = g_fx->card->dhcpv6_stats();
+    assert_int_equal(n.ns_answered + d.answered, ReplyBudget::kBurst);
+    assert_int_equal(n.rate_limited + d.rate_limited, kFlood - ReplyBudget::kBurst);
+    // Half a second later (at least: timers never fire early) a few more.
+    settle(500);
+    const std::uint64_t before = g_sent.size();
+    for (std::uint32_t i = 0; i < kFlood; ++i) {
+        assert_true(consume(rcvec::kNsForRouter));
+    }
+    const std::uint64_t more = g_sent.size() - before;
+    assert_true(more >= ReplyBudget::kPerSecond / 2 - 1);
+    assert_true(more <= ReplyBudget::kBurst);
+}
+
+void test_reply_budget_refill(void**) {
+    ReplyBudget b;
+    for (std::uint32_t i = 0; i < ReplyBudget::kBurst; ++i) {
+        assert_true(b.take(1000));
+    }
+    assert_false(b.take(1000));
+    assert_false(b.take(1000 + 1000 / ReplyBudget::kPerSecond - 1)); // not a token yet
+    assert_true(b.take(1000 + 1000 / ReplyBudget::kPerSecond));
+    assert_false(b.take(1000 + 1000 / ReplyBudget::kPerSecond));
+    // A long quiet spell refills to kBurst, not beyond.
+    int n = 0;
+    while (b.take(1000000) && n < 1000) {
+        ++n;
+    }
+    assert_int_equal(n, ReplyBudget::kBurst);
+}
+
 int group_teardown(void**) {
     std::vector<Pkt>().swap(g_sent);
     Pkt().swap(g_want);
@@ -513,6 +554,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_dhcpv6_dispatched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_others_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nd_never_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replies_rate_limited, setup, teardown),
+        cmocka_unit_test(test_reply_budget_refill),
         cmocka_unit_test_setup_teardown(test_malformed_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("router_card", tests, nullptr, group_teardown);

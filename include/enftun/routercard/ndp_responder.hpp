@@ -4,7 +4,8 @@
 //
 //   Router Solicitation        → RaSchedule::solicit(); the RA follows
 //                                after a random 0..500 ms (RFC 4861 §6.2.6)
-//   NS for fe80::1             → Neighbor Advertisement, at once
+//   NS for fe80::1             → Neighbor Advertisement, at once, if the
+//                                ReplyGate allows (else dropped, counted)
 //   malformed RS / NS          → dropped and counted (RFC 4861 §6.1.1, §7.1.1)
 //   any other ND message (an NS for another target, RA, NA, Redirect)
 //                              → dropped and counted: ND is link-scoped
@@ -70,8 +71,9 @@ struct NdpStats {
     std::uint64_t rs_received = 0;
     std::uint64_t ra_sent = 0;
     std::uint64_t ns_answered = 0;
-    std::uint64_t malformed = 0; // RS/NS dropped as invalid
-    std::uint64_t ignored = 0;   // other ND messages, dropped unanswered
+    std::uint64_t malformed = 0;    // RS/NS dropped as invalid
+    std::uint64_t ignored = 0;      // other ND messages, dropped unanswered
+    std::uint64_t rate_limited = 0; // NS left unanswered: over the ReplyGate
     std::uint64_t send_errors = 0;
 };
 
@@ -96,7 +98,8 @@ proto::RaParams make_final_ra_params(const proto::RaParams& ra,
 
 class NdpResponder {
 public:
-    NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send);
+    // `gate` is asked before each NA (not before RAs).
+    NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send, ReplyGate gate = {});
     ~NdpResponder() = default;
     NdpResponder(const NdpResponder&) = delete;
     NdpResponder& operator=(const NdpResponder&) = delete;
@@ -132,6 +135,7 @@ private:
     std::vector<proto::RouteInfo> routes_;
     proto::RaParams ra_params_; // points into routes_
     SendToHost send_;
+    ReplyGate gate_;
     std::uint64_t ra_max_delay_ms_;
     RaRandom random_;
     RaSchedule schedule_;
