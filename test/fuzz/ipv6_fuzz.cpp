@@ -1,23 +1,42 @@
-// Fuzz target: IP header parsers (parse_ipv6, parse_ipv4, check_ip_packet).
-// Checks that every accepted view's accessors stay inside the input and
-// agree with the header, and that check_ip_packet agrees with the parsers.
+// Fuzz target: IP header parsers (parse_ipv6, parse_ipv4, check_ip_packet)
+// and parse_udp on what parse_ipv6 accepts (dhcpv6_fuzz gives it only
+// datagrams it built). Checks that every accepted view's accessors stay
+// inside the input and agree with the header, and that check_ip_packet
+// agrees with the parsers.
 #include <cstddef>
 #include <cstdint>
 
 #include "enftun/proto/ip.hpp"
 #include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6.hpp"
+#include "enftun/proto/udp.hpp"
 #include "fuzz_check.hpp"
 
 using namespace enftun;
 
 namespace {
 
+// A UDP view is the IPv6 payload, its length field the payload's length.
+void check_udp(const proto::Ipv6View& ip) {
+    auto udp = proto::parse_udp(ip);
+    if (!udp) {
+        return;
+    }
+    const Bytes dgram = ip.payload();
+    FUZZ_CHECK(ip.next_header() == proto::kProtoUdp);
+    FUZZ_CHECK(load_be16(dgram, proto::kUdpLengthOffset) == dgram.size());
+    FUZZ_CHECK(udp->payload().data() == dgram.data() + proto::kUdpHeaderLen);
+    FUZZ_CHECK(udp->payload().size() + proto::kUdpHeaderLen == dgram.size());
+    FUZZ_CHECK(udp->src_port() == load_be16(dgram, proto::kUdpSrcPortOffset) &&
+               udp->dst_port() == load_be16(dgram, proto::kUdpDstPortOffset));
+}
+
 bool check_v6(Bytes in) {
     auto ip = proto::parse_ipv6(in);
     if (!ip) {
         return false;
     }
+    check_udp(*ip);
     FUZZ_CHECK(ip->packet().size() == in.size());
     FUZZ_CHECK(ip->payload().size() == ip->payload_length());
     FUZZ_CHECK(ip->payload().size() + proto::kIpv6HeaderLen == in.size());
