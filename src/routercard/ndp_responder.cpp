@@ -5,6 +5,7 @@
 
 #include "enftun/log/log.hpp"
 #include "enftun/proto/icmpv6.hpp"
+#include "enftun/proto/ipv6_ext.hpp"
 
 namespace enftun::tunnel {
 
@@ -22,6 +23,11 @@ constexpr std::uint64_t kMaxRouterLifetimeS = 0xffffu;
 std::size_t ra_base_len(const NdpOptions& opts) {
     return proto::kIpv6HeaderLen + proto::kNdRaLen + (opts.mtu != 0 ? proto::kNdOptMtuLen : 0) +
            (opts.lladdr ? proto::kNdOptLinkAddrLen : 0);
+}
+
+// RFC 4861 §4.1-§4.5: RS, RA, NS, NA, Redirect.
+bool is_nd_type(std::uint8_t type) {
+    return type >= proto::kIcmpv6RouterSolicitation && type <= proto::kIcmpv6Redirect;
 }
 
 RaRandom default_random() {
@@ -168,8 +174,10 @@ std::optional<std::size_t> NdpResponder::send_ra(const proto::RaParams& params) 
 
 bool NdpResponder::consume(const proto::Ipv6View& ip) {
     const Bytes msg = ip.payload();
-    if (ip.next_header() != proto::kProtoIcmpv6 || msg.empty() ||
-        msg[0] < proto::kIcmpv6RouterSolicitation || msg[0] > proto::kIcmpv6Redirect) {
+    if (ip.next_header() != proto::kProtoIcmpv6) {
+        return consume_wrapped(ip);
+    }
+    if (msg.empty() || !is_nd_type(msg[0])) {
         return false;
     }
     if (msg[0] != proto::kIcmpv6RouterSolicitation &&
@@ -196,6 +204,19 @@ bool NdpResponder::consume(const proto::Ipv6View& ip) {
         return true;
     }
     answer_ns(ip);
+    return true;
+}
+
+// RFC 4861 allows extension headers before an ND message and RFC 6980
+// forbids fragmenting one. The card answers neither (Linux sends neither),
+// but leaves neither to the egress filter: they are ND all the same.
+bool NdpResponder::consume_wrapped(const proto::Ipv6View& ip) {
+    const auto upper = proto::find_upper_layer(ip);
+    if (!upper || !upper->first_fragment || upper->protocol != proto::kProtoIcmpv6 ||
+        upper->offset >= ip.packet().size() || !is_nd_type(ip.packet()[upper->offset])) {
+        return false;
+    }
+    ignore(ip.packet()[upper->offset]);
     return true;
 }
 

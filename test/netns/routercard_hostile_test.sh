@@ -13,9 +13,10 @@
 #   a. a UDP datagram from fd00:e::5 is forwarded (egress accepted + 1): the
 #      injected packets do reach enftun's egress path
 #   b. ND from fd00:e::5 that the card does not answer (an NS for another
-#      target, unicast to the router; an NA; an RA; a Redirect) is dropped
-#      by the card (nd-ignored + 4), never forwarded (egress accepted + 1,
-#      for the UDP datagram sent after them)
+#      target, unicast to the router, bare and behind a Hop-by-Hop header;
+#      an NA; an RA; a Redirect) is dropped by the card (nd-ignored + 5),
+#      never forwarded (egress accepted + 1, for the UDP datagram sent
+#      after them)
 #   c. malformed ND and DHCPv6 from fd00:e::5 (zero-length and overlong ND
 #      options, hop limit 64, bad checksums, DHCPv6 options past the end,
 #      an 11-byte IA_NA, a Client ID twice, no Client ID) are counted as
@@ -181,8 +182,9 @@ step_b() {
     local ok=0 ignored
     fresh_stats || return 1
     ignored="$(card_stat nd-ignored)"
-    check "inject NS (other target, unicast to the router), NA, RA, Redirect, then UDP" \
+    check "inject NS for another target (bare, behind Hop-by-Hop), NA, RA, Redirect, UDP" \
         inject "$(icmp6 ff "$SELF" "$ROUTER" 87 00 0000 00000000 "$ROUTER")" \
+        "$(ip6 00 ff "$SELF" "$ROUTER") 3a 00 0104 00000000 87 00 0000 00000000 $ROUTER" \
         "$(icmp6 ff "$SELF" "$ALL_NODES" 88 00 0000 20000000 "$SELF")" \
         "$(icmp6 ff "$SELF" "$ALL_NODES" 86 00 0000 40 00 0708 00000000 00000000)" \
         "$(icmp6 ff "$SELF" "$ROUTER" 89 00 0000 00000000 "$LL_OTHER" "$ROUTER")" \
@@ -192,8 +194,8 @@ step_b() {
     grep -F "router card:" "$(et_daemon_log c)" | tail -n 1 | sed 's/^/    | /'
     check_num "egress accepted only the UDP datagram" "$(egress_accepted)" -eq "$((E0 + 1))" ||
         ok=1
-    check_num "the card dropped the four ND messages" "$(card_stat nd-ignored)" -eq \
-        "$((ignored + 4))" || ok=1
+    check_num "the card dropped the five ND messages" "$(card_stat nd-ignored)" -eq \
+        "$((ignored + 5))" || ok=1
     E0="$(egress_accepted)"
     return "$ok"
 }

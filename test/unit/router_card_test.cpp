@@ -434,6 +434,18 @@ void from_self(Pkt& p) {
     fixup::icmpv6(p);
 }
 
+// `pkt` with the extension header `ext` (hex) between its IPv6 header and
+// payload, announced by next header `nh`.
+Pkt wrap(const Pkt& pkt, std::uint8_t nh, const char* ext) {
+    const Pkt e = hex(ext);
+    Pkt out(pkt.begin(), pkt.begin() + kIpv6HeaderLen);
+    out.insert(out.end(), e.begin(), e.end());
+    out.insert(out.end(), pkt.begin() + kIpv6HeaderLen, pkt.end());
+    out[kIpv6NextHeaderOffset] = nh;
+    fixup::payload_length(out);
+    return out;
+}
+
 // ND messages we do not answer are consumed too, never handed on: the egress
 // filter would pass one from the tunnel address to the router, and with its
 // hop limit of 255 intact (nothing on the way lowers it) it would look
@@ -449,9 +461,17 @@ void test_nd_never_forwarded(void**) {
         from_self(*p);
         assert_true(g_fx->card->consume(*p));
     }
+    // ND behind a Hop-by-Hop header, or in a first fragment (RFC 6980).
+    Pkt ns_hbh = wrap(ns_other, kProtoHopByHop, "3a 00 0104 00000000");
+    Pkt ns_frag = wrap(ns_other, kProtoFragment, "3a 00 0001 12345678");
+    assert_true(g_fx->card->consume(ns_hbh));
+    assert_true(g_fx->card->consume(ns_frag));
+    // A later fragment holds no header to judge: the egress filter's.
+    Pkt later = wrap(ns_other, kProtoFragment, "3a 00 0008 12345678");
+    assert_false(g_fx->card->consume(later));
     settle(50);
     assert_int_equal(g_sent.size(), 0);
-    assert_int_equal(g_fx->card->ndp_stats().ignored, 4);
+    assert_int_equal(g_fx->card->ndp_stats().ignored, 6);
     assert_int_equal(g_fx->card->ndp_stats().ns_answered, 0);
     assert_int_equal(g_fx->card->ndp_stats().malformed, 0);
 }

@@ -7,7 +7,8 @@
 //   NS for fe80::1             → Neighbor Advertisement, at once, if the
 //                                ReplyGate allows (else dropped, counted)
 //   malformed RS / NS          → dropped and counted (RFC 4861 §6.1.1, §7.1.1)
-//   any other ND message (an NS for another target, RA, NA, Redirect)
+//   any other ND message (an NS for another target, RA, NA, Redirect,
+//   any ND behind extension headers or in a first fragment)
 //                              → dropped and counted: ND is link-scoped
 //                                (hop limit 255 proves "not forwarded",
 //                                §6.1, §7.1), and the tunnel does not
@@ -115,9 +116,10 @@ public:
     // change and an RA carrying them goes out as soon as allowed.
     void set_ra_period(std::uint64_t period_ms);
 
-    // Offers one ICMPv6 packet from the host. True if it was an ND message
-    // (RFC 4861 types 133-137, valid or not), which this responder consumed
-    // (answered or dropped); false for anything else.
+    // Offers one packet from the host. True if it was an ND message (RFC
+    // 4861 types 133-137, valid or not, behind extension headers or not),
+    // which this responder consumed (answered or dropped); false for
+    // anything else.
     bool consume(const proto::Ipv6View& ip);
 
     const NdpStats& stats() const { return stats_; }
@@ -129,6 +131,7 @@ private:
     // The length sent, or nullopt when the RA could not be built or written.
     std::optional<std::size_t> send_ra(const proto::RaParams& params);
     void answer_ns(const proto::Ipv6View& ip);
+    bool consume_wrapped(const proto::Ipv6View& ip);
     void ignore(std::uint8_t type);
 
     loop::Loop& loop_; // outlives the responder
