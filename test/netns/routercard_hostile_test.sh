@@ -24,6 +24,7 @@
 #      server are ignored; none is answered or forwarded
 #   d. a flood of valid NS for fe80::1 gets a bounded number of NAs (the
 #      reply budget: 20 at once, 10 a second), the rest counted rate-limited
+#      (in the USR1 line and `enftun status --json`)
 #   e. afterwards the card still serves: dhcpcd gets the lease by DHCPv6 and
 #      the host pings the router through the tunnel
 #
@@ -149,6 +150,7 @@ setup() {
     command -v dhcpcd >/dev/null || et_skip "dhcpcd not installed (package dhcpcd-base)"
     command -v unshare >/dev/null || et_skip "unshare not installed"
     command -v python3 >/dev/null || et_skip "python3 not installed"
+    command -v jq >/dev/null || et_skip "jq not installed"
     et_router_client_pair
     et_exec c sysctl -q -w net.ipv6.conf.default.accept_ra=1 \
         net.ipv6.conf.all.forwarding=0 net.ipv6.conf.default.forwarding=0
@@ -271,7 +273,14 @@ step_d() {
     check_num "NAs sent stay within the reply budget" "$(($(card_stat na) - na))" \
         -le "$(na_bound "$(($(now_ms) - start))")" || ok=1
     check_num "at least one NA was sent" "$(($(card_stat na) - na))" -ge 1 || ok=1
+    check_num "enftun status --json shows them as router_card.rate_limited" \
+        "$(status_json .router_card.rate_limited)" -eq "$(card_stat rate-limited)" || ok=1
     return "$ok"
+}
+
+# status_json FILTER: jq FILTER over `enftun status --json`.
+status_json() {
+    "$ET_BIN_DIR/enftun" status -c "$ET_TMP/client.conf" --json | jq -r "$1"
 }
 
 has_global_addr() {
