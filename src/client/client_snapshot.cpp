@@ -101,6 +101,8 @@ ClientSnapshot Client::snapshot() const {
     s.dhcpv6_answered = dhcp.answered;
     s.router_card_malformed = ndp.malformed + dhcp.malformed;
     s.router_card_send_errors = ndp.send_errors + dhcp.send_errors;
+    s.router_card_ignored = ndp.ignored + dhcp.ignored;
+    s.router_card_rate_limited = ndp.rate_limited + dhcp.rate_limited;
     s.route_changes = stats_.route_changes;
     s.early_retries = stats_.early_retries;
     s.idle_trims = stats_.idle_trims;

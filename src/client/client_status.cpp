@@ -126,7 +126,8 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["router_card"] = {
         {"rs_received", s.rs_received},         {"ra_sent", s.ra_sent},
         {"ns_answered", s.ns_answered},         {"dhcpv6_answered", s.dhcpv6_answered},
-        {"malformed", s.router_card_malformed}, {"send_errors", s.router_card_send_errors}};
+        {"malformed", s.router_card_malformed}, {"send_errors", s.router_card_send_errors},
+        {"ignored", s.router_card_ignored},     {"rate_limited", s.router_card_rate_limited}};
     j["path"] = {{"route_changes", s.route_changes},
                  {"early_retries", s.early_retries},
                  {"idle_trims", s.idle_trims}};
@@ -341,6 +342,8 @@ std::string render_status_metrics(const ClientSnapshot& s, const StatusContext& 
     w.sample(s.dhcpv6_answered, {{"kind", "dhcpv6_answered"}});
     w.sample(s.router_card_malformed, {{"kind", "malformed"}});
     w.sample(s.router_card_send_errors, {{"kind", "send_error"}});
+    w.sample(s.router_card_ignored, {{"kind", "ignored"}});
+    w.sample(s.router_card_rate_limited, {{"kind", "rate_limited"}});
     w.family("enftun_route_changes", MetricType::Counter, "Network changes handled.");
     w.sample(s.route_changes);
     if (ctx.control) {

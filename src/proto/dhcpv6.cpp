@@ -295,6 +295,45 @@ Status check_client_message(const Dhcpv6View& msg) {
     return {};
 }
 
+std::optional<bool> all_ia_addrs_are(const Dhcpv6View& msg, const Ipv6Addr& addr) {
+    std::optional<bool> all;
+    OptionWalker walk(msg.options());
+    while (!walk.done()) {
+        auto opt = walk.next();
+        if (!opt) {
+            break; // cannot happen: parse_dhcpv6 walked these options
+        }
+        std::size_t fixed = 0;
+        if (opt->code == kDhcpv6OptIaNa) {
+            fixed = kDhcpv6IaNaFixedLen; // parse_dhcpv6 checked the length
+        } else if (opt->code == kDhcpv6OptIaTa) {
+            fixed = kDhcpv6IaTaFixedLen;
+        } else {
+            continue;
+        }
+        if (opt->body.size() < fixed) {
+            return false; // a broken IA_TA: nothing in it can be confirmed
+        }
+        OptionWalker inner(opt->body.subspan(fixed));
+        while (!inner.done()) {
+            auto sub = inner.next();
+            if (!sub) {
+                return false;
+            }
+            if (sub->code != kDhcpv6OptIaAddr) {
+                continue;
+            }
+            if (sub->body.size() < kDhcpv6IaAddrFixedLen) {
+                return false;
+            }
+            Ipv6Addr a;
+            std::copy_n(sub->body.begin(), a.bytes.size(), a.bytes.begin());
+            all = all.value_or(true) && a == addr;
+        }
+    }
+    return all;
+}
+
 void build_dhcpv6_server_message(const Dhcpv6ServerMessage& m, packet::PacketWriter& w) {
     w.put_be32((std::uint32_t{m.msg_type} << 24) | (m.transaction_id & 0xffffffu));
     put_duid_option(w, kDhcpv6OptServerId, m.server_id);

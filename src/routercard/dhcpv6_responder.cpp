@@ -70,14 +70,16 @@ std::optional<proto::Dhcpv6ServerMessage> plan_dhcpv6_answer(const proto::Dhcpv6
     case proto::kDhcpv6Decline:
         m.status = proto::Dhcpv6Status::Success;
         return m;
-    case proto::kDhcpv6Confirm:
-        // RFC 8415 §18.3.3: no addresses to judge means no reply at all.
-        if (!msg.ia_na() || !msg.ia_na()->addr) {
+    case proto::kDhcpv6Confirm: {
+        // RFC 8415 §18.3.3: Success only if every address of every IA is
+        // on the link (ours is its only one); none to judge: no reply.
+        const auto on_link = proto::all_ia_addrs_are(msg, lease_addr);
+        if (!on_link) {
             return std::nullopt;
         }
-        m.status = *msg.ia_na()->addr == lease_addr ? proto::Dhcpv6Status::Success
-                                                    : proto::Dhcpv6Status::NotOnLink;
+        m.status = *on_link ? proto::Dhcpv6Status::Success : proto::Dhcpv6Status::NotOnLink;
         return m;
+    }
     case proto::kDhcpv6InformationRequest:
         return m;
     default:
@@ -86,8 +88,9 @@ std::optional<proto::Dhcpv6ServerMessage> plan_dhcpv6_answer(const proto::Dhcpv6
 }
 
 Dhcpv6Responder::Dhcpv6Responder(proto::Ipv6Addr lease_addr, std::vector<std::uint8_t> server_duid,
-                                 SendToHost send)
-    : lease_addr_(lease_addr), duid_(std::move(server_duid)), send_(std::move(send)) {}
+                                 SendToHost send, ReplyGate gate)
+    : lease_addr_(lease_addr), duid_(std::move(server_duid)), send_(std::move(send)),
+      gate_(std::move(gate)) {}
 
 bool Dhcpv6Responder::consume(const proto::Ipv6View& ip) {
     const Bytes dgram = ip.payload();
@@ -112,10 +115,15 @@ bool Dhcpv6Responder::consume(const proto::Ipv6View& ip) {
         ++stats_.ignored; // RFC 8415 §16: meant for another server
         return true;
     }
-    if (auto m = plan_dhcpv6_answer(*msg, lease_addr_, duid_)) {
-        answer(ip, udp->src_port(), *m);
-    } else {
+    auto m = plan_dhcpv6_answer(*msg, lease_addr_, duid_);
+    if (!m) {
         ++stats_.ignored;
+    } else if (gate_ && !gate_()) {
+        ++stats_.rate_limited;
+        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "DHCPv6 message left unanswered: over the "
+                                                  "router card's reply budget");
+    } else {
+        answer(ip, udp->src_port(), *m);
     }
     return true;
 }

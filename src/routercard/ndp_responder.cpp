@@ -5,6 +5,7 @@
 
 #include "enftun/log/log.hpp"
 #include "enftun/proto/icmpv6.hpp"
+#include "enftun/proto/ipv6_ext.hpp"
 
 namespace enftun::tunnel {
 
@@ -22,6 +23,11 @@ constexpr std::uint64_t kMaxRouterLifetimeS = 0xffffu;
 std::size_t ra_base_len(const NdpOptions& opts) {
     return proto::kIpv6HeaderLen + proto::kNdRaLen + (opts.mtu != 0 ? proto::kNdOptMtuLen : 0) +
            (opts.lladdr ? proto::kNdOptLinkAddrLen : 0);
+}
+
+// RFC 4861 §4.1-§4.5: RS, RA, NS, NA, Redirect.
+bool is_nd_type(std::uint8_t type) {
+    return type >= proto::kIcmpv6RouterSolicitation && type <= proto::kIcmpv6Redirect;
 }
 
 RaRandom default_random() {
@@ -79,9 +85,9 @@ proto::RaParams make_final_ra_params(const proto::RaParams& ra,
     return p;
 }
 
-NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send)
+NdpResponder::NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send, ReplyGate gate)
     : loop_(loop), ra_params_(make_ra_params(opts, routes_)), send_(std::move(send)),
-      ra_max_delay_ms_(opts.ra_max_delay_ms),
+      gate_(std::move(gate)), ra_max_delay_ms_(opts.ra_max_delay_ms),
       random_(opts.random ? std::move(opts.random) : default_random()),
       schedule_(opts.ra_period_ms, opts.ra_min_gap_ms), timer_(loop, [this] { on_timer(); }) {}
 
@@ -168,10 +174,16 @@ std::optional<std::size_t> NdpResponder::send_ra(const proto::RaParams& params) 
 
 bool NdpResponder::consume(const proto::Ipv6View& ip) {
     const Bytes msg = ip.payload();
-    if (ip.next_header() != proto::kProtoIcmpv6 || msg.empty() ||
-        (msg[0] != proto::kIcmpv6RouterSolicitation &&
-         msg[0] != proto::kIcmpv6NeighborSolicitation)) {
+    if (ip.next_header() != proto::kProtoIcmpv6) {
+        return consume_wrapped(ip);
+    }
+    if (msg.empty() || !is_nd_type(msg[0])) {
         return false;
+    }
+    if (msg[0] != proto::kIcmpv6RouterSolicitation &&
+        msg[0] != proto::kIcmpv6NeighborSolicitation) {
+        ignore(msg[0]); // RA, NA, Redirect: the host is no router of ours
+        return true;
     }
     auto icmp = proto::parse_icmpv6(ip);
     auto nd = icmp ? proto::parse_nd(ip, *icmp) : Result<proto::NdView>(icmp.error());
@@ -188,16 +200,45 @@ bool NdpResponder::consume(const proto::Ipv6View& ip) {
         return true;
     }
     if (nd->target() != proto::kRouterLinkLocal) {
-        return false; // an NS for someone else: not the router card's business
+        ignore(nd->type()); // no one else is on this link to answer it
+        return true;
     }
     answer_ns(ip);
     return true;
+}
+
+// RFC 4861 allows extension headers before an ND message and RFC 6980
+// forbids fragmenting one. The card answers neither (Linux sends neither),
+// but leaves neither to the egress filter: they are ND all the same.
+bool NdpResponder::consume_wrapped(const proto::Ipv6View& ip) {
+    const auto upper = proto::find_upper_layer(ip);
+    if (!upper || !upper->first_fragment || upper->protocol != proto::kProtoIcmpv6 ||
+        upper->offset >= ip.packet().size() || !is_nd_type(ip.packet()[upper->offset])) {
+        return false;
+    }
+    ignore(ip.packet()[upper->offset]);
+    return true;
+}
+
+// An ND message we do not answer: dropped here rather than left to the
+// egress filter, which would pass it on when it comes from our address.
+void NdpResponder::ignore(std::uint8_t type) {
+    ++stats_.ignored;
+    ENFTUN_LOG_RATELIMITED(log::Level::Debug,
+                           "dropped a neighbor discovery message of type %u from the host",
+                           static_cast<unsigned>(type));
 }
 
 // RFC 4861 §7.2.4: to the soliciting node, Solicited flag set; to all
 // nodes, without it, when the NS came from :: (a DAD probe). Router flag:
 // we are a router; Override: fe80::1 belongs to us alone.
 void NdpResponder::answer_ns(const proto::Ipv6View& ip) {
+    if (gate_ && !gate_()) {
+        ++stats_.rate_limited;
+        ENFTUN_LOG_RATELIMITED(log::Level::Debug, "neighbor solicitation left unanswered: "
+                                                  "over the router card's reply budget");
+        return;
+    }
     proto::NaParams p;
     p.src = proto::kRouterLinkLocal;
     p.target = proto::kRouterLinkLocal;

@@ -25,8 +25,13 @@ RouterCardOptions router_card_options(const config::ClientConfig& config,
 }
 
 RouterCard::RouterCard(loop::Loop& loop, RouterCardOptions opts, SendToHost send)
-    : ndp_(loop, std::move(opts.ndp), send),
-      dhcpv6_(opts.lease_addr, std::move(opts.server_duid), std::move(send)) {}
+    : loop_(loop), ndp_(loop, std::move(opts.ndp), send, [this] { return may_reply(); }),
+      dhcpv6_(opts.lease_addr, std::move(opts.server_duid), std::move(send),
+              [this] { return may_reply(); }) {}
+
+bool RouterCard::may_reply() {
+    return budget_.take(loop_.now_ms());
+}
 
 bool RouterCard::consume(Bytes packet) {
     auto ip = proto::parse_ipv6(packet);
@@ -40,12 +45,14 @@ void RouterCard::log_stats() const {
     const NdpStats& n = ndp_.stats();
     const Dhcpv6Stats& d = dhcpv6_.stats();
     ENFTUN_LOG_INFO(
-        "router card: rs %llu ra %llu na %llu nd-malformed %llu; dhcpv6 answered "
-        "%llu malformed %llu ignored %llu; send errors %llu",
+        "router card: rs %llu ra %llu na %llu nd-malformed %llu nd-ignored %llu; dhcpv6 "
+        "answered %llu malformed %llu ignored %llu; rate-limited %llu; send errors %llu",
         static_cast<unsigned long long>(n.rs_received), static_cast<unsigned long long>(n.ra_sent),
         static_cast<unsigned long long>(n.ns_answered),
-        static_cast<unsigned long long>(n.malformed), static_cast<unsigned long long>(d.answered),
-        static_cast<unsigned long long>(d.malformed), static_cast<unsigned long long>(d.ignored),
+        static_cast<unsigned long long>(n.malformed), static_cast<unsigned long long>(n.ignored),
+        static_cast<unsigned long long>(d.answered), static_cast<unsigned long long>(d.malformed),
+        static_cast<unsigned long long>(d.ignored),
+        static_cast<unsigned long long>(n.rate_limited + d.rate_limited),
         static_cast<unsigned long long>(n.send_errors + d.send_errors));
 }
 

@@ -41,10 +41,21 @@ def write(target, name, data):
         f.write(data)
 
 
+def with_ext(pkt, nh, ext):
+    """pkt with the extension header ext inserted, announced by nh."""
+    out = bytearray(pkt[:40] + ext + pkt[40:])
+    out[6] = nh
+    struct.pack_into("!H", out, 4, len(out) - 40)
+    return bytes(out)
+
+
 def main():
+    rs_hbh = with_ext(RS, 0, bytes.fromhex("3a00010400000000"))
+    rs_frag = with_ext(RS, 44, bytes.fromhex("3a00000112345678"))
     for name, pkt in [("echo_odd", ECHO_ODD), ("echo_empty", ECHO_EMPTY), ("rs", RS),
                       ("udp", UDP), ("ipv4", IPV4), ("ipv6_empty", IPV6_EMPTY),
-                      ("truncated", ECHO_ODD[:39])]:
+                      ("truncated", ECHO_ODD[:39]), ("rs_hop_by_hop", rs_hbh),
+                      ("rs_first_fragment", rs_frag)]:
         write("ipv6", name, pkt)
     # icmpv6: flags byte (bit 0 fix length, bit 1 fix checksum) + packet.
     for name, data in [("echo_odd", b"\0" + ECHO_ODD), ("echo_to_self", b"\0" + ECHO_TO_SELF),

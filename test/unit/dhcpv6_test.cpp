@@ -384,6 +384,25 @@ void test_plan_answers(void**) {
         {"Confirm, another address", other_addr_confirm, true, kDhcpv6Reply, false, false,
          Dhcpv6Status::NotOnLink},
         {"Confirm without address", cat({"04 123456", kCid, kIaNa}), false, 0, false, false, {}},
+        // RFC 8415 §18.3.3: every address counts, in any IA, not just the
+        // first one of the first IA_NA.
+        {"Confirm, ours then another in one IA_NA",
+         cat({"04 123456", kCid, "0003 0044 00000001 00000000 00000000",
+              "0005 0018 fd00000e000000000000000000000005 00000000 00000000",
+              "0005 0018 fd00000e000000000000000000000009 00000000 00000000"}),
+         true, kDhcpv6Reply, false, false, Dhcpv6Status::NotOnLink},
+        {"Confirm, an empty IA_NA, then another address in a second",
+         cat({"04 123456", kCid, kIaNa, "0003 0028 00000002 00000000 00000000 0005 0018",
+              "fd00000e000000000000000000000009 00000000 00000000"}),
+         true, kDhcpv6Reply, false, false, Dhcpv6Status::NotOnLink},
+        {"Confirm, ours in an IA_NA, another in an IA_TA",
+         cat({our_addr_confirm.c_str(), "0004 0020 00000003 0005 0018",
+              "fd00000e000000000000000000000009 00000000 00000000"}),
+         true, kDhcpv6Reply, false, false, Dhcpv6Status::NotOnLink},
+        {"Confirm, ours in an IA_NA and in an IA_TA",
+         cat({our_addr_confirm.c_str(), "0004 0020 00000003 0005 0018",
+              "fd00000e000000000000000000000005 00000000 00000000"}),
+         true, kDhcpv6Reply, false, false, Dhcpv6Status::Success},
         {"Information-request", cat({"0b 123456", kCid}), true, kDhcpv6Reply, false, false, {}},
     };
     for (const auto& c : cases) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -417,20 +418,62 @@ void test_dhcpv6_dispatched(void**) {
 
 // Everything else continues to the egress filter.
 void test_others_pass(void**) {
-    Pkt ns_other = hex(rcvec::kNsForRouter);
-    ns_other[kIpv6HeaderLen + kNdTargetOffset + 15] = 0x09; // target fe80::9
-    fixup::icmpv6(ns_other);
-    assert_false(g_fx->card->consume(ns_other));
     assert_false(consume(vec::kEchoOdd));
     assert_false(consume(vec::kUdpHello));
     assert_false(consume(vec::kIpv4Echo));
     assert_false(consume(rcvec::kMldv2Report));
-    assert_false(consume(rcvec::kNaFromKernel)); // an NA from the host is not ours
-    assert_false(consume(rcvec::kRaRadvdRoutes));
     assert_false(consume("60"));             // not even an IPv6 header
     assert_false(consume("6000000000003a")); // truncated header
     settle(50);
     assert_int_equal(g_sent.size(), 0);
+}
+
+// The tunnel address as the source, which the egress filter lets through.
+void from_self(Pkt& p) {
+    std::copy(kLease.bytes.begin(), kLease.bytes.end(), p.begin() + kIpv6SrcOffset);
+    fixup::icmpv6(p);
+}
+
+// `pkt` with the extension header `ext` (hex) between its IPv6 header and
+// payload, announced by next header `nh`.
+Pkt wrap(const Pkt& pkt, std::uint8_t nh, const char* ext) {
+    const Pkt e = hex(ext);
+    Pkt out(pkt.begin(), pkt.begin() + kIpv6HeaderLen);
+    out.insert(out.end(), e.begin(), e.end());
+    out.insert(out.end(), pkt.begin() + kIpv6HeaderLen, pkt.end());
+    out[kIpv6NextHeaderOffset] = nh;
+    fixup::payload_length(out);
+    return out;
+}
+
+// ND messages we do not answer are consumed too, never handed on: the egress
+// filter would pass one from the tunnel address to the router, and with its
+// hop limit of 255 intact (nothing on the way lowers it) it would look
+// on-link to a host behind another client.
+void test_nd_never_forwarded(void**) {
+    Pkt ns_other = hex(rcvec::kNsForRouter);
+    ns_other[kIpv6HeaderLen + kNdTargetOffset + 15] = 0x09; // target fe80::9
+    Pkt na = hex(rcvec::kNaFromKernel);
+    Pkt ra = hex(rcvec::kRaRadvdRoutes);
+    Pkt redirect = hex(rcvec::kNaFromKernel);
+    redirect[kIpv6HeaderLen] = kIcmpv6Redirect;
+    for (Pkt* p : {&ns_other, &na, &ra, &redirect}) {
+        from_self(*p);
+        assert_true(g_fx->card->consume(*p));
+    }
+    // ND behind a Hop-by-Hop header, or in a first fragment (RFC 6980).
+    Pkt ns_hbh = wrap(ns_other, kProtoHopByHop, "3a 00 0104 00000000");
+    Pkt ns_frag = wrap(ns_other, kProtoFragment, "3a 00 0001 12345678");
+    assert_true(g_fx->card->consume(ns_hbh));
+    assert_true(g_fx->card->consume(ns_frag));
+    // A later fragment holds no header to judge: the egress filter's.
+    Pkt later = wrap(ns_other, kProtoFragment, "3a 00 0008 12345678");
+    assert_false(g_fx->card->consume(later));
+    settle(50);
+    assert_int_equal(g_sent.size(), 0);
+    assert_int_equal(g_fx->card->ndp_stats().ignored, 6);
+    assert_int_equal(g_fx->card->ndp_stats().ns_answered, 0);
+    assert_int_equal(g_fx->card->ndp_stats().malformed, 0);
 }
 
 // Malformed RS/NS are consumed (never sent on), counted, never answered.
@@ -458,6 +501,47 @@ void test_malformed_dropped(void**) {
     run_until_sent(1); // only the start RA
     settle(100);
     assert_int_equal(g_sent.size(), 1);
+}
+
+// A host flooding NS and DHCPv6 Solicits gets the ReplyBudget's burst of
+// answers at once (the loop's clock stands still while nothing runs), then
+// about kPerSecond a second; the rest are dropped and counted.
+void test_replies_rate_limited(void**) {
+    constexpr std::uint32_t kFlood = 1000;
+    for (std::uint32_t i = 0; i < kFlood; ++i) {
+        assert_true(consume(i % 2 == 0 ? rcvec::kNsForRouter : rcvec::kDhcpcdSolicit));
+    }
+    assert_int_equal(g_sent.size(), ReplyBudget::kBurst);
+    const NdpStats& n = g_fx->card->ndp_stats();
+    const Dhcpv6Stats& d = g_fx->card->dhcpv6_stats();
+    assert_int_equal(n.ns_answered + d.answered, ReplyBudget::kBurst);
+    assert_int_equal(n.rate_limited + d.rate_limited, kFlood - ReplyBudget::kBurst);
+    // Half a second later (at least: timers never fire early) a few more.
+    settle(500);
+    const std::uint64_t before = g_sent.size();
+    for (std::uint32_t i = 0; i < kFlood; ++i) {
+        assert_true(consume(rcvec::kNsForRouter));
+    }
+    const std::uint64_t more = g_sent.size() - before;
+    assert_true(more >= ReplyBudget::kPerSecond / 2 - 1);
+    assert_true(more <= ReplyBudget::kBurst);
+}
+
+void test_reply_budget_refill(void**) {
+    ReplyBudget b;
+    for (std::uint32_t i = 0; i < ReplyBudget::kBurst; ++i) {
+        assert_true(b.take(1000));
+    }
+    assert_false(b.take(1000));
+    assert_false(b.take(1000 + 1000 / ReplyBudget::kPerSecond - 1)); // not a token yet
+    assert_true(b.take(1000 + 1000 / ReplyBudget::kPerSecond));
+    assert_false(b.take(1000 + 1000 / ReplyBudget::kPerSecond));
+    // A long quiet spell refills to kBurst, not beyond.
+    int n = 0;
+    while (b.take(1000000) && n < 1000) {
+        ++n;
+    }
+    assert_int_equal(n, ReplyBudget::kBurst);
 }
 
 int group_teardown(void**) {
@@ -489,6 +573,9 @@ int main() {
         cmocka_unit_test_setup_teardown(test_ns_answered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dhcpv6_dispatched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_others_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nd_never_forwarded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_replies_rate_limited, setup, teardown),
+        cmocka_unit_test(test_reply_budget_refill),
         cmocka_unit_test_setup_teardown(test_malformed_dropped, setup, teardown),
     };
     return cmocka_run_group_tests_name("router_card", tests, nullptr, group_teardown);

@@ -59,6 +59,8 @@ struct ClientSnapshot {
     std::uint64_t dhcpv6_answered = 0;
     std::uint64_t router_card_malformed = 0;
     std::uint64_t router_card_send_errors = 0;
+    std::uint64_t router_card_ignored = 0;      // not for us: dropped, unanswered
+    std::uint64_t router_card_rate_limited = 0; // over the reply budget: unanswered
 
     // Path resilience.
     std::uint64_t route_changes = 0;

@@ -53,8 +53,10 @@ inline constexpr std::uint16_t kDhcpv6OptStatusCode = 13;
 inline constexpr std::uint16_t kDhcpv6OptRapidCommit = 14;
 inline constexpr std::uint16_t kDhcpv6OptIaPd = 25;
 
-// RFC 8415 §21.4: IAID, T1, T2; §21.6: address, preferred and valid lifetime.
+// RFC 8415 §21.4: IAID, T1, T2; §21.5: IAID; §21.6: address, preferred and
+// valid lifetime.
 inline constexpr std::size_t kDhcpv6IaNaFixedLen = 12;
+inline constexpr std::size_t kDhcpv6IaTaFixedLen = 4;
 inline constexpr std::size_t kDhcpv6IaAddrFixedLen = 24;
 // RFC 8415 §11.1: a DUID is a 2-byte type and at most 128 bytes more.
 inline constexpr std::size_t kDuidMinLen = 3;
@@ -129,6 +131,12 @@ private:
 //                 missing in a Request, Renew, Decline or Release, or an IA
 //                 in an Information-request.
 [[nodiscard]] Status check_client_message(const Dhcpv6View& msg);
+
+// For a Confirm (RFC 8415 §18.3.3): whether every IA Address in every
+// IA_NA and IA_TA of `msg` is `addr`; nullopt when they hold no address at
+// all. An IA_TA too short for its IAID, or whose options do not fit, counts
+// as holding an address that is not `addr` (it cannot be confirmed).
+std::optional<bool> all_ia_addrs_are(const Dhcpv6View& msg, const Ipv6Addr& addr);
 
 // One address lease: an IA_NA holding one IA Address.
 struct Dhcpv6Lease {

@@ -33,6 +33,7 @@ inline constexpr std::uint8_t kIcmpv6RouterSolicitation = 133;    // RFC 4861 §
 inline constexpr std::uint8_t kIcmpv6RouterAdvertisement = 134;   // RFC 4861 §4.2
 inline constexpr std::uint8_t kIcmpv6NeighborSolicitation = 135;  // RFC 4861 §4.3
 inline constexpr std::uint8_t kIcmpv6NeighborAdvertisement = 136; // RFC 4861 §4.4
+inline constexpr std::uint8_t kIcmpv6Redirect = 137;              // RFC 4861 §4.5
 
 class Icmpv6View {
 public:

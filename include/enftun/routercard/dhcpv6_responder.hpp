@@ -15,6 +15,7 @@
 //   Information-request      → Reply (we have no other configuration)
 //   Server ID not ours       → ignored (the message is for another server)
 //   malformed / wrong type   → dropped and counted
+//   over the ReplyGate       → dropped and counted (RouterCard's budget)
 //
 // Every answer echoes the client's Client ID and transaction ID and carries
 // our Server ID. Messages are taken from UDP port 547 sent to ff02::1:2 or
@@ -51,6 +52,7 @@ struct Dhcpv6Stats {
     std::uint64_t malformed = 0; // invalid UDP or DHCPv6
     std::uint64_t ignored = 0;   // another server's, or not a client message
     std::uint64_t send_errors = 0;
+    std::uint64_t rate_limited = 0; // left unanswered: over the ReplyGate
 };
 
 // The answer to `msg` (which passed check_client_message), or nullopt when
@@ -62,9 +64,10 @@ std::optional<proto::Dhcpv6ServerMessage> plan_dhcpv6_answer(const proto::Dhcpv6
 
 class Dhcpv6Responder {
 public:
-    // lease_addr: the tunnel's address; server_duid: 3..130 bytes.
+    // lease_addr: the tunnel's address; server_duid: 3..130 bytes; `gate`
+    // is asked before each answer.
     Dhcpv6Responder(proto::Ipv6Addr lease_addr, std::vector<std::uint8_t> server_duid,
-                    SendToHost send);
+                    SendToHost send, ReplyGate gate = {});
     Dhcpv6Responder(const Dhcpv6Responder&) = delete;
     Dhcpv6Responder& operator=(const Dhcpv6Responder&) = delete;
 
@@ -82,6 +85,7 @@ private:
     proto::Ipv6Addr lease_addr_;
     std::vector<std::uint8_t> duid_;
     SendToHost send_;
+    ReplyGate gate_;
     Dhcpv6Stats stats_;
     std::array<std::uint8_t, 1280> buf_{};
 };

@@ -4,8 +4,16 @@
 //
 //   Router Solicitation        → RaSchedule::solicit(); the RA follows
 //                                after a random 0..500 ms (RFC 4861 §6.2.6)
-//   NS for fe80::1             → Neighbor Advertisement, at once
+//   NS for fe80::1             → Neighbor Advertisement, at once, if the
+//                                ReplyGate allows (else dropped, counted)
 //   malformed RS / NS          → dropped and counted (RFC 4861 §6.1.1, §7.1.1)
+//   any other ND message (an NS for another target, RA, NA, Redirect,
+//   any ND behind extension headers or in a first fragment)
+//                              → dropped and counted: ND is link-scoped
+//                                (hop limit 255 proves "not forwarded",
+//                                §6.1, §7.1), and the tunnel does not
+//                                lower the hop limit, so one sent on would
+//                                reach another link looking as if on-link
 //   anything else              → not ours: the caller passes it on
 //   stop()                     → one final RA with every lifetime 0
 //
@@ -64,7 +72,9 @@ struct NdpStats {
     std::uint64_t rs_received = 0;
     std::uint64_t ra_sent = 0;
     std::uint64_t ns_answered = 0;
-    std::uint64_t malformed = 0; // RS/NS dropped as invalid
+    std::uint64_t malformed = 0;    // RS/NS dropped as invalid
+    std::uint64_t ignored = 0;      // other ND messages, dropped unanswered
+    std::uint64_t rate_limited = 0; // NS left unanswered: over the ReplyGate
     std::uint64_t send_errors = 0;
 };
 
@@ -89,7 +99,8 @@ proto::RaParams make_final_ra_params(const proto::RaParams& ra,
 
 class NdpResponder {
 public:
-    NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send);
+    // `gate` is asked before each NA (not before RAs).
+    NdpResponder(loop::Loop& loop, NdpOptions opts, SendToHost send, ReplyGate gate = {});
     ~NdpResponder() = default;
     NdpResponder(const NdpResponder&) = delete;
     NdpResponder& operator=(const NdpResponder&) = delete;
@@ -105,8 +116,10 @@ public:
     // change and an RA carrying them goes out as soon as allowed.
     void set_ra_period(std::uint64_t period_ms);
 
-    // Offers one ICMPv6 packet from the host. True if it was an RS or an NS
-    // (valid or not) that this responder consumed; false for anything else.
+    // Offers one packet from the host. True if it was an ND message (RFC
+    // 4861 types 133-137, valid or not, behind extension headers or not),
+    // which this responder consumed (answered or dropped); false for
+    // anything else.
     bool consume(const proto::Ipv6View& ip);
 
     const NdpStats& stats() const { return stats_; }
@@ -118,11 +131,14 @@ private:
     // The length sent, or nullopt when the RA could not be built or written.
     std::optional<std::size_t> send_ra(const proto::RaParams& params);
     void answer_ns(const proto::Ipv6View& ip);
+    bool consume_wrapped(const proto::Ipv6View& ip);
+    void ignore(std::uint8_t type);
 
     loop::Loop& loop_; // outlives the responder
     std::vector<proto::RouteInfo> routes_;
     proto::RaParams ra_params_; // points into routes_
     SendToHost send_;
+    ReplyGate gate_;
     std::uint64_t ra_max_delay_ms_;
     RaRandom random_;
     RaSchedule schedule_;

@@ -8,6 +8,9 @@
 // Always on, as in the original enftun: a host that is not interested in
 // RAs or DHCPv6 simply ignores them.
 //
+// Answers to the host's messages (NA, DHCPv6) share one ReplyBudget:
+// beyond it a message is dropped unanswered and counted (rate_limited).
+//
 // Lifetime: owned by the client, constructed after the TUN it writes to
 // (through `send`) and destroyed before it. Timers: NdpResponder's one.
 #pragma once
@@ -20,6 +23,7 @@
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/routercard/dhcpv6_responder.hpp"
 #include "enftun/routercard/ndp_responder.hpp"
+#include "enftun/routercard/reply_budget.hpp"
 #include "enftun/routercard/send_to_host.hpp"
 #include "enftun/util/bytes.hpp"
 
@@ -59,6 +63,10 @@ public:
     void log_stats() const;
 
 private:
+    bool may_reply();
+
+    loop::Loop& loop_; // outlives the card
+    ReplyBudget budget_;
     NdpResponder ndp_;
     Dhcpv6Responder dhcpv6_;
 };

@@ -13,4 +13,8 @@ namespace enftun::tunnel {
 // Writes one IPv6 packet to the host; false if the write failed.
 using SendToHost = std::function<bool(Bytes packet)>;
 
+// Asked before each answer to a message from the host (not before RAs):
+// true if it may go out now (RouterCard's ReplyBudget). Empty: always.
+using ReplyGate = std::function<bool()>;
+
 } // namespace enftun::tunnel
