@@ -571,7 +571,15 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
             return;
         }
         // Whole to a version-2 client, in segments to a version-1 one.
-        if (!tunnel::queue_packet(to.link().writer(), packet, gso, config_.mtu)) {
+        const bool queued = tunnel::queue_packet(to.link().writer(), packet, gso, config_.mtu);
+        // Flushed at the batch's end even when the queue filled up halfway
+        // through a split: the segments that went in must not wait for the
+        // client's next frame (or its heartbeat) to be sent.
+        if (!to.dirty_ && !to.link().writer().empty()) {
+            to.dirty_ = true;
+            dirty_.push_back(&to);
+        }
+        if (!queued) {
             ++stats_.dropped_queue_full;
             ++to.queue_drops;
             ENFTUN_LOG_RATELIMITED(log::Level::Debug, "queue to %s full: dropping",
@@ -580,10 +588,6 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
         }
         ++stats_.forwarded;
         count(to.tx, counters_.to_clients, packet.size());
-        if (!to.dirty_) {
-            to.dirty_ = true;
-            dirty_.push_back(&to);
-        }
         return;
     }
     if (tun_) {

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# hostile_client_test.sh: the router's data plane against an authenticated
+# but hostile version-2 client (CTest: netns.hostile_client_test; exit 77 =
+# skipped). x holds a valid certificate (fd00:e::8) and speaks through
+# openssl s_client -alpn enftun/2, sending frames made by
+# tools/v2_frames.py: well formed, so no protocol error, but costly.
+#
+# Topology (hub_lib.sh): r runs enftun-router with the gateway TUN enfr0
+# (fd00:f::1) opened without offloads (router.tun.offload = false), so the
+# super-packets for it are split in user space, and queue_limit 64 KiB; c2
+# (fd00:e::6) runs enftun at version 1 (remote.protocol = 1), so the
+# super-packets for it are split too. nftables in c2 counts what its kernel
+# takes in from x.
+#
+#   a. a split that fills the queue (one 64 KiB super-packet to c2, 43 of
+#      its 46 segments fit): those reach c2 at once, without waiting for c2
+#      to send (they stayed queued, unsent, until c2's next frame: its
+#      heartbeat, 60 s).
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=hub_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
+
+# shellcheck disable=SC2034 # read by lib.sh
+ET_WAIT_TIMEOUT=20
+readonly MTU=1500 TABLE=enftun_hostile
+readonly C2_ADDR=fd00:e::6 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
+PKI=""
+
+# --------------------------------------------------------------- set-up
+
+# write_confs: the router (its TUN without offloads, queue_limit 64 KiB)
+# and c2 at version 1.
+write_confs() {
+    write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,fd00:102::1 \
+        address=fd00:e::1 cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
+        tun_dev=enfr0 tun_address="$GW_ADDR" tun_routes=fd00:e::/64 mtu="$MTU"
+    sed -i "s/^  tun : {\$/&\n    offload = false;/" "$ET_TMP/router.conf"
+    sed -i "s/^router : {\$/&\n  queue_limit = 65536;/" "$ET_TMP/router.conf"
+    write_client_conf "$ET_TMP/c2.conf" ca="$PKI/ca.pem" prefixes=fd00:e::/64,fd00:f::/64 \
+        mtu="$MTU" hosts=fd00:101::1 cert="$PKI/c2.pem" key="$PKI/c2.key" protocol=1
+}
+
+# c2_counters: c2's kernel counts the packets from x on its TUN.
+c2_counters() {
+    et_exec c2 nft delete table inet "$TABLE" 2>/dev/null || true
+    et_exec c2 nft -f - <<EOF
+table inet $TABLE {
+    counter from_x {}
+    chain pre {
+        type filter hook prerouting priority -500; policy accept;
+        iifname "enf0" ip6 saddr $X_ADDR counter name "from_x"
+    }
+}
+EOF
+}
+
+from_x() {
+    et_nft_counter c2 "$TABLE" from_x
+}
+
+# frames FILE ARGS...: tools/v2_frames.py from x, ARGS added.
+frames() {
+    local file="$1"
+    shift
+    python3 "$ET_REPO/test/netns/tools/v2_frames.py" --src "$X_ADDR" "$@" >"$file"
+}
+
+# send NAME FILE: x connects, sends FILE and stays connected (s_client
+# -quiet ignores the end of its input) until x_done.
+send() {
+    local ups
+    ups="$(et_log_count router "session up: $X_ADDR ")"
+    ET_STDIN="$2" et_daemon_start "$1" x timeout 60 openssl s_client -quiet -nocommands \
+        -alpn enftun/2 -connect "[fd00:102::1]:4443" -CAfile "$PKI/ca.pem" \
+        -verify_return_error -cert "$PKI/impostor.pem" -key "$PKI/impostor.key"
+    et_wait_for -d router log_count_above router "session up: $X_ADDR " "$ups"
+}
+
+# stat_is FIELD N: the router's counter FIELD is N.
+stat_is() {
+    [[ $(et_daemon_stat router "$1") == "$2" ]]
+}
+
+# ------------------------------------------------------------------ steps
+
+from_x_above() {
+    (($(from_x) > $1))
+}
+
+step_a() {
+    local ok=0
+    c2_counters
+    frames "$ET_TMP/full.bin" --dst "$C2_ADDR" --payload 65000 --gso-size 1440
+    send xa "$ET_TMP/full.bin"
+    check "the queue filled up halfway through the split" \
+        et_wait_for -d router stat_is queue-full 1 || ok=1
+    # c2 sends nothing on its own (heartbeat_period 60 s).
+    check "the segments that fit reached c2 without c2 sending first" \
+        et_wait_for -d c2 -d router from_x_above 0 || ok=1
+    echo "    segments that reached c2: $(from_x)"
+    et_daemon_stop xa
+    return "$ok"
+}
+
+main() {
+    et_init
+    command -v python3 >/dev/null || et_skip "python3 not installed"
+    command -v openssl >/dev/null || et_skip "openssl not installed"
+    command -v nft >/dev/null || et_skip "nft not installed"
+    et_require_bins enftun enftun-router
+    hub_topology
+    PKI="$ET_TMP/pki"
+    "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
+        --router-ip fd00:102::1 "$PKI" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
+    write_confs
+    if hub_start_router && hub_start_client c2; then
+        run_steps "a|a split that fills the queue is sent at once|step_a"
+    else
+        echo "setup failed: router or c2 did not come up (logs below)"
+        fail_steps "setup failed" a
+    fi
+    et_summary hostile_client_test
+}
+
+main "$@"
