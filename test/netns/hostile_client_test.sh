@@ -16,6 +16,13 @@
 #      its 46 segments fit): those reach c2 at once, without waiting for c2
 #      to send (they stayed queued, unsent, until c2's next frame: its
 #      heartbeat, 60 s).
+#   b. tiny segments to the TUN: 64 KiB super-packets with gso_size 1 make
+#      at most one segment per 32 payload bytes (65,000 without the bound,
+#      each a TUN write: ~70 ms of the router's one thread per frame); the
+#      rest is dropped and counted (split-limit); a super-packet with a
+#      real segment size is split whole.
+#   c. tiny segments to a version-1 client: the same bound; c2's kernel
+#      gets the allowed segments and no more.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -28,6 +35,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
 ET_WAIT_TIMEOUT=20
 readonly MTU=1500 TABLE=enftun_hostile
 readonly C2_ADDR=fd00:e::6 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
+# Payload bytes per segment a split pays for (tunnel::kSplitPayloadPerSegment).
+readonly SPLIT_BYTES=32
 PKI=""
 
 # --------------------------------------------------------------- set-up
@@ -85,6 +94,11 @@ stat_is() {
     [[ $(et_daemon_stat router "$1") == "$2" ]]
 }
 
+# stat_at_least FIELD N
+stat_at_least() {
+    (($(et_daemon_stat router "$1") >= $2))
+}
+
 # ------------------------------------------------------------------ steps
 
 from_x_above() {
@@ -106,6 +120,53 @@ step_a() {
     return "$ok"
 }
 
+step_b() {
+    local ok=0 frames=5 payload=65000 budget to_tun drops written
+    budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
+    to_tun="$(et_daemon_stat router to-tun)"
+    drops="$(et_daemon_stat router split-limit)"
+    frames "$ET_TMP/tiny.bin" --dst "$GW_ADDR" --payload "$payload" --gso-size 1 \
+        --count "$frames"
+    send xb "$ET_TMP/tiny.bin"
+    check "the segments beyond the bound were dropped and counted" et_wait_for -d router \
+        stat_is split-limit "$((drops + frames * (payload - budget)))" || ok=1
+    written=$(($(et_daemon_stat router to-tun) - to_tun))
+    echo "    TUN writes for $frames frames of $payload bytes in 1-byte segments: $written"
+    check "at most one TUN write per $SPLIT_BYTES payload bytes" \
+        test "$written" -le "$((frames * budget))" || ok=1
+    et_daemon_stop xb
+    drops="$(et_daemon_stat router split-limit)"
+    to_tun="$(et_daemon_stat router to-tun)"
+    frames "$ET_TMP/mss.bin" --dst "$GW_ADDR" --payload "$payload" --gso-size 1440
+    send xb2 "$ET_TMP/mss.bin"
+    check "a real segment size is split whole ($(((payload + 1439) / 1440)) segments)" \
+        et_wait_for -d router stat_at_least to-tun "$((to_tun + (payload + 1439) / 1440))" ||
+        ok=1
+    check "nothing of it dropped" stat_is split-limit "$drops" || ok=1
+    et_daemon_stop xb2
+    return "$ok"
+}
+
+from_x_is() {
+    [[ $(from_x) == "$1" ]]
+}
+
+step_c() {
+    local ok=0 payload=3000 budget drops
+    budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
+    drops="$(et_daemon_stat router split-limit)"
+    c2_counters
+    frames "$ET_TMP/tiny_c2.bin" --dst "$C2_ADDR" --payload "$payload" --gso-size 1
+    send xc "$ET_TMP/tiny_c2.bin"
+    check "c2 got the allowed segments ($budget)" \
+        et_wait_for -d c2 -d router from_x_is "$budget" || ok=1
+    check "the rest was dropped and counted" \
+        stat_is split-limit "$((drops + payload - budget))" || ok=1
+    echo "    segments that reached c2: $(from_x)"
+    et_daemon_stop xc
+    return "$ok"
+}
+
 main() {
     et_init
     command -v python3 >/dev/null || et_skip "python3 not installed"
@@ -118,10 +179,12 @@ main() {
         --router-ip fd00:102::1 "$PKI" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
     write_confs
     if hub_start_router && hub_start_client c2; then
-        run_steps "a|a split that fills the queue is sent at once|step_a"
+        run_steps "a|a split that fills the queue is sent at once|step_a" \
+            "b|tiny segments to the TUN are bounded|step_b" \
+            "c|tiny segments to a version-1 client are bounded|step_c"
     else
         echo "setup failed: router or c2 did not come up (logs below)"
-        fail_steps "setup failed" a
+        fail_steps "setup failed" a b c
     fi
     et_summary hostile_client_test
 }
