@@ -9,8 +9,10 @@
 # (fd00:f::1) opened without offloads (router.tun.offload = false), so the
 # super-packets for it are split in user space, and queue_limit 64 KiB; c2
 # (fd00:e::6) runs enftun at version 1 (remote.protocol = 1), so the
-# super-packets for it are split too. nftables in c2 counts what its kernel
-# takes in from x.
+# super-packets for it are split too; c1 (fd00:e::5) runs enftun at version
+# 2 with tun.offload = false, so the router sends it super-packets whole and
+# c1 splits them. nftables in c1 and c2 count what their kernels take in
+# from x.
 #
 #   a. a split that fills the queue (one 64 KiB super-packet to c2, 43 of
 #      its 46 segments fit): those reach c2 at once, without waiting for c2
@@ -23,6 +25,9 @@
 #      real segment size is split whole.
 #   c. tiny segments to a version-1 client: the same bound; c2's kernel
 #      gets the allowed segments and no more.
+#   d. tiny segments to a version-2 client whose TUN takes no offload: the
+#      router sends the super-packet whole, c1 splits it under the same
+#      bound (3,000 TUN writes in c1 for 3,000 bytes without it).
 set -e -o pipefail
 export LC_ALL=C
 
@@ -34,15 +39,15 @@ source "$(dirname "${BASH_SOURCE[0]}")/hub_lib.sh"
 # shellcheck disable=SC2034 # read by lib.sh
 ET_WAIT_TIMEOUT=20
 readonly MTU=1500 TABLE=enftun_hostile
-readonly C2_ADDR=fd00:e::6 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
+readonly C1_ADDR=fd00:e::5 C2_ADDR=fd00:e::6 X_ADDR=fd00:e::8 GW_ADDR=fd00:f::1
 # Payload bytes per segment a split pays for (tunnel::kSplitPayloadPerSegment).
 readonly SPLIT_BYTES=32
 PKI=""
 
 # --------------------------------------------------------------- set-up
 
-# write_confs: the router (its TUN without offloads, queue_limit 64 KiB)
-# and c2 at version 1.
+# write_confs: the router (its TUN without offloads, queue_limit 64 KiB),
+# c1 (its TUN without offloads) and c2 at version 1.
 write_confs() {
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,fd00:102::1 \
         address=fd00:e::1 cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
@@ -51,12 +56,15 @@ write_confs() {
     sed -i "s/^router : {\$/&\n  queue_limit = 65536;/" "$ET_TMP/router.conf"
     write_client_conf "$ET_TMP/c2.conf" ca="$PKI/ca.pem" prefixes=fd00:e::/64,fd00:f::/64 \
         mtu="$MTU" hosts=fd00:101::1 cert="$PKI/c2.pem" key="$PKI/c2.key" protocol=1
+    write_client_conf "$ET_TMP/c1.conf" ca="$PKI/ca.pem" prefixes=fd00:e::/64,fd00:f::/64 \
+        mtu="$MTU" hosts=fd00:100::1 cert="$PKI/c1.pem" key="$PKI/c1.key" protocol=2
+    sed -i "s/^tun : {\$/&\n  offload = false;/" "$ET_TMP/c1.conf"
 }
 
-# c2_counters: c2's kernel counts the packets from x on its TUN.
-c2_counters() {
-    et_exec c2 nft delete table inet "$TABLE" 2>/dev/null || true
-    et_exec c2 nft -f - <<EOF
+# count_from_x NS: NS's kernel counts the packets from x on its TUN.
+count_from_x() {
+    et_exec "$1" nft delete table inet "$TABLE" 2>/dev/null || true
+    et_exec "$1" nft -f - <<EOF
 table inet $TABLE {
     counter from_x {}
     chain pre {
@@ -67,8 +75,9 @@ table inet $TABLE {
 EOF
 }
 
+# from_x [NS]: what NS's (c2's) kernel counted.
 from_x() {
-    et_nft_counter c2 "$TABLE" from_x
+    et_nft_counter "${1:-c2}" "$TABLE" from_x
 }
 
 # frames FILE ARGS...: tools/v2_frames.py from x, ARGS added.
@@ -107,7 +116,7 @@ from_x_above() {
 
 step_a() {
     local ok=0
-    c2_counters
+    count_from_x c2
     frames "$ET_TMP/full.bin" --dst "$C2_ADDR" --payload 65000 --gso-size 1440
     send xa "$ET_TMP/full.bin"
     check "the queue filled up halfway through the split" \
@@ -147,15 +156,16 @@ step_b() {
     return "$ok"
 }
 
+# from_x_is N [NS]
 from_x_is() {
-    [[ $(from_x) == "$1" ]]
+    [[ $(from_x "${2:-c2}") == "$1" ]]
 }
 
 step_c() {
     local ok=0 payload=3000 budget drops
     budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
     drops="$(et_daemon_stat router split-limit)"
-    c2_counters
+    count_from_x c2
     frames "$ET_TMP/tiny_c2.bin" --dst "$C2_ADDR" --payload "$payload" --gso-size 1
     send xc "$ET_TMP/tiny_c2.bin"
     check "c2 got the allowed segments ($budget)" \
@@ -164,6 +174,21 @@ step_c() {
         stat_is split-limit "$((drops + payload - budget))" || ok=1
     echo "    segments that reached c2: $(from_x)"
     et_daemon_stop xc
+    return "$ok"
+}
+
+step_d() {
+    local ok=0 payload=3000 budget drops
+    budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
+    drops="$(et_daemon_stat router split-limit)"
+    count_from_x c1
+    frames "$ET_TMP/tiny_c1.bin" --dst "$C1_ADDR" --payload "$payload" --gso-size 1
+    send xd "$ET_TMP/tiny_c1.bin"
+    check "c1 got the allowed segments ($budget)" \
+        et_wait_for -d c1 -d router from_x_is "$budget" c1 || ok=1
+    check "the router sent it whole (split nothing)" stat_is split-limit "$drops" || ok=1
+    echo "    segments that reached c1: $(from_x c1)"
+    et_daemon_stop xd
     return "$ok"
 }
 
@@ -176,15 +201,16 @@ main() {
     hub_topology
     PKI="$ET_TMP/pki"
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 --router-ip fd00:101::1 \
-        --router-ip fd00:102::1 "$PKI" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
+        --router-ip fd00:102::1 "$PKI" c1="$C1_ADDR" c2="$C2_ADDR" impostor="$X_ADDR" >/dev/null
     write_confs
-    if hub_start_router && hub_start_client c2; then
+    if hub_start_router && hub_start_client c1 && hub_start_client c2; then
         run_steps "a|a split that fills the queue is sent at once|step_a" \
             "b|tiny segments to the TUN are bounded|step_b" \
-            "c|tiny segments to a version-1 client are bounded|step_c"
+            "c|tiny segments to a version-1 client are bounded|step_c" \
+            "d|tiny segments to a version-2 client without offload are bounded|step_d"
     else
         echo "setup failed: router or c2 did not come up (logs below)"
-        fail_steps "setup failed" a b c
+        fail_steps "setup failed" a b c d
     fi
     et_summary hostile_client_test
 }
