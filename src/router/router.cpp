@@ -580,6 +580,9 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
             to.dirty_ = true;
             dirty_.push_back(&to);
         }
+        if (queued.bytes > 0) { // what goes out: the segments when split, those that fit
+            count(to.tx, counters_.to_clients, queued.bytes);
+        }
         if (!queued.complete) {
             ++stats_.dropped_queue_full;
             ++to.queue_drops;
@@ -588,7 +591,6 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
             return;
         }
         ++stats_.forwarded;
-        count(to.tx, counters_.to_clients, queued.bytes); // what goes out: segments if split
         return;
     }
     if (tun_) {

@@ -17,14 +17,15 @@
 #   a. a split that fills the queue (one 64 KiB super-packet to c2, 43 of
 #      its 46 segments fit): those reach c2 at once, without waiting for c2
 #      to send (they stayed queued, unsent, until c2's next frame: its
-#      heartbeat, 60 s).
+#      heartbeat, 60 s), and count as sent to c2 (they were not counted).
 #   b. tiny segments to the TUN: 64 KiB super-packets with gso_size 1 make
 #      at most one segment per 32 payload bytes (65,000 without the bound,
 #      each a TUN write: ~70 ms of the router's one thread per frame); the
 #      rest is dropped and counted (split-limit); a super-packet with a
 #      real segment size is split whole.
 #   c. tiny segments to a version-1 client: the same bound; c2's kernel
-#      gets the allowed segments and no more.
+#      gets the allowed segments and no more; c2's session counts their
+#      bytes as sent (the super-packet's were counted).
 #   d. tiny segments to a version-2 client whose TUN takes no offload: the
 #      router sends the super-packet whole, c1 splits it under the same
 #      bound (3,000 TUN writes in c1 for 3,000 bytes without it).
@@ -103,6 +104,20 @@ stat_is() {
     [[ $(et_daemon_stat router "$1") == "$2" ]]
 }
 
+# tx_bytes ADDR: the bytes the router queued to ADDR's session (status --json).
+tx_bytes() {
+    "$ET_BIN_DIR/enftun-router" status -c "$ET_TMP/router.conf" --json |
+        python3 -c 'import json, sys
+print(next(s["tx_bytes"] for s in json.load(sys.stdin)["session_list"] if s["address"] == sys.argv[1]))' "$1"
+}
+
+# counted_about ACTUAL EXPECTED: ACTUAL is EXPECTED, or a little more (an
+# echo reply to c2's heartbeat may be counted alongside).
+counted_about() {
+    echo "counted $1, expected $2"
+    (($1 >= $2 && $1 < $2 + 500))
+}
+
 # stat_at_least FIELD N
 stat_at_least() {
     (($(et_daemon_stat router "$1") >= $2))
@@ -115,7 +130,8 @@ from_x_above() {
 }
 
 step_a() {
-    local ok=0
+    local ok=0 tx
+    tx="$(tx_bytes "$C2_ADDR")"
     count_from_x c2
     frames "$ET_TMP/full.bin" --dst "$C2_ADDR" --payload 65000 --gso-size 1440
     send xa "$ET_TMP/full.bin"
@@ -125,6 +141,8 @@ step_a() {
     check "the segments that fit reached c2 without c2 sending first" \
         et_wait_for -d c2 -d router from_x_above 0 || ok=1
     echo "    segments that reached c2: $(from_x)"
+    check "c2's session counts the bytes of those 43 segments as sent" \
+        counted_about "$(($(tx_bytes "$C2_ADDR") - tx))" "$((43 * MTU))" || ok=1
     et_daemon_stop xa
     return "$ok"
 }
@@ -162,7 +180,8 @@ from_x_is() {
 }
 
 step_c() {
-    local ok=0 payload=3000 budget drops
+    local ok=0 payload=3000 budget drops tx
+    tx="$(tx_bytes "$C2_ADDR")"
     budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
     drops="$(et_daemon_stat router split-limit)"
     count_from_x c2
@@ -173,6 +192,8 @@ step_c() {
     check "the rest was dropped and counted" \
         stat_is split-limit "$((drops + payload - budget))" || ok=1
     echo "    segments that reached c2: $(from_x)"
+    check "c2's session counts the bytes of those segments (not the super-packet's)" \
+        counted_about "$(($(tx_bytes "$C2_ADDR") - tx))" "$((budget * 61))" || ok=1
     et_daemon_stop xc
     return "$ok"
 }
