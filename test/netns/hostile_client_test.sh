@@ -29,6 +29,10 @@
 #   d. tiny segments to a version-2 client whose TUN takes no offload: the
 #      router sends the super-packet whole, c1 splits it under the same
 #      bound (3,000 TUN writes in c1 for 3,000 bytes without it).
+#   e. super-packets with another client's source (c2's), to c1 and to the
+#      router TUN, then one of x's own to c1 on the same stream: the two
+#      are dropped and counted as spoofed, nothing reaches the TUN, c1 gets
+#      x's and nothing from c2's address.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -62,15 +66,18 @@ write_confs() {
     sed -i "s/^tun : {\$/&\n  offload = false;/" "$ET_TMP/c1.conf"
 }
 
-# count_from_x NS: NS's kernel counts the packets from x on its TUN.
+# count_from_x NS: NS's kernel counts the packets from x on its TUN, and
+# those from c2's address (from_c2).
 count_from_x() {
     et_exec "$1" nft delete table inet "$TABLE" 2>/dev/null || true
     et_exec "$1" nft -f - <<EOF
 table inet $TABLE {
     counter from_x {}
+    counter from_c2 {}
     chain pre {
         type filter hook prerouting priority -500; policy accept;
         iifname "enf0" ip6 saddr $X_ADDR counter name "from_x"
+        iifname "enf0" ip6 saddr $C2_ADDR counter name "from_c2"
     }
 }
 EOF
@@ -213,6 +220,27 @@ step_d() {
     return "$ok"
 }
 
+step_e() {
+    local ok=0 spoofed to_tun
+    spoofed="$(et_daemon_stat router spoofed)"
+    to_tun="$(et_daemon_stat router to-tun)"
+    count_from_x c1
+    frames "$ET_TMP/spoof_c1.bin" --src "$C2_ADDR" --dst "$C1_ADDR" --gso-size 1000
+    frames "$ET_TMP/spoof_gw.bin" --src "$C2_ADDR" --dst "$GW_ADDR" --gso-size 1000
+    frames "$ET_TMP/own_c1.bin" --dst "$C1_ADDR" --gso-size 1000
+    cat "$ET_TMP/spoof_c1.bin" "$ET_TMP/spoof_gw.bin" "$ET_TMP/own_c1.bin" >"$ET_TMP/spoof.bin"
+    send xe "$ET_TMP/spoof.bin"
+    check "x's own super-packet reached c1 (3 segments)" \
+        et_wait_for -d c1 -d router from_x_is 3 c1 || ok=1
+    check "nothing from c2's address reached c1" \
+        test "$(et_nft_counter c1 "$TABLE" from_c2)" -eq 0 || ok=1
+    check "both spoofed super-packets dropped and counted" \
+        stat_is spoofed "$((spoofed + 2))" || ok=1
+    check "nothing written to the router TUN" stat_is to-tun "$to_tun" || ok=1
+    et_daemon_stop xe
+    return "$ok"
+}
+
 main() {
     et_init
     command -v python3 >/dev/null || et_skip "python3 not installed"
@@ -228,10 +256,11 @@ main() {
         run_steps "a|a split that fills the queue is sent at once|step_a" \
             "b|tiny segments to the TUN are bounded|step_b" \
             "c|tiny segments to a version-1 client are bounded|step_c" \
-            "d|tiny segments to a version-2 client without offload are bounded|step_d"
+            "d|tiny segments to a version-2 client without offload are bounded|step_d" \
+            "e|super-packets with another client's source are dropped|step_e"
     else
         echo "setup failed: router or c2 did not come up (logs below)"
-        fail_steps "setup failed" a b c d
+        fail_steps "setup failed" a b c d e
     fi
     et_summary hostile_client_test
 }
