@@ -131,8 +131,11 @@ const Key<RouterTunConfig> kTunKeys[] = {
                RouterTunConfig& t) { t.dev = g.parsed(n, parse_ifname).value_or(t.dev); }},
     {"dev_node", [](const Group& g, const char* n,
                     RouterTunConfig& t) { t.dev_node = g.path(n).value_or(t.dev_node); }},
+    // At most router.mtu (read_tun starts from it): the router forwards
+    // what the TUN hands it to clients, which close their tunnel on a packet
+    // above the link's MTU.
     {"mtu", [](const Group& g, const char* n,
-               RouterTunConfig& t) { t.mtu = g.integer(n, kMinMtu, kMaxMtu).value_or(t.mtu); }},
+               RouterTunConfig& t) { t.mtu = g.integer(n, kMinMtu, t.mtu).value_or(t.mtu); }},
     {"address", [](const Group& g, const char* n,
                    RouterTunConfig& t) { t.address = g.parsed(n, parse_unicast_ipv6); }},
     {"routes",

@@ -571,7 +571,19 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
             return;
         }
         // Whole to a version-2 client, in segments to a version-1 one.
-        if (!tunnel::queue_packet(to.link().writer(), packet, gso, config_.mtu)) {
+        const auto queued = tunnel::queue_packet(to.link().writer(), packet, gso, config_.mtu);
+        stats_.dropped_split_limit += queued.skipped;
+        // Flushed at the batch's end even when the queue filled up halfway
+        // through a split: the segments that went in must not wait for the
+        // client's next frame (or its heartbeat) to be sent.
+        if (!to.dirty_ && !to.link().writer().empty()) {
+            to.dirty_ = true;
+            dirty_.push_back(&to);
+        }
+        if (queued.bytes > 0) { // what goes out: the segments when split, those that fit
+            count(to.tx, counters_.to_clients, queued.bytes);
+        }
+        if (!queued.complete) {
             ++stats_.dropped_queue_full;
             ++to.queue_drops;
             ENFTUN_LOG_RATELIMITED(log::Level::Debug, "queue to %s full: dropping",
@@ -579,11 +591,6 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
             return;
         }
         ++stats_.forwarded;
-        count(to.tx, counters_.to_clients, packet.size());
-        if (!to.dirty_) {
-            to.dirty_ = true;
-            dirty_.push_back(&to);
-        }
         return;
     }
     if (tun_) {
@@ -614,14 +621,15 @@ void Router::write_tun_gso(Bytes packet, const framing::GsoMeta& gso) {
         return;
     }
     ++stats_.tun_gso_split;
-    const bool whole = tunnel::for_each_segment(packet, gso, scratch_, [this](Bytes seg) {
+    const auto split = tunnel::for_each_segment(packet, gso, scratch_, [this](Bytes seg) {
         if (!tun_->write(seg)) {
             return false;
         }
         ++stats_.to_tun;
         return true;
     });
-    if (!whole) {
+    stats_.dropped_split_limit += split.skipped;
+    if (!split.complete) {
         ++stats_.dropped_tun_error;
     }
 }
@@ -742,7 +750,8 @@ void Router::log_stats() const {
         "evicted %llu first-byte-timeout %llu bad-hello %llu handshake-failures %llu up %llu "
         "replaced %llu idle-closed %llu; forwarded %llu to-tun %llu echo-replies %llu; dropped "
         "spoofed %llu no-route %llu not-global %llu queue-full %llu not-ipv6 %llu tun-error %llu "
-        "tun-not-local %llu; protocol-errors %llu; busy-poll spins %llu hits %llu; session-routes "
+        "tun-not-local %llu split-limit %llu; protocol-errors %llu; busy-poll spins %llu hits "
+        "%llu; session-routes "
         "sent %llu failed %llu send-us %llu max-send-us %llu",
         by_address_.size(), budget_.size(), static_cast<unsigned long long>(stats_.accepted),
         static_cast<unsigned long long>(stats_.refused_full),
@@ -764,6 +773,7 @@ void Router::log_stats() const {
         static_cast<unsigned long long>(stats_.dropped_not_ipv6),
         static_cast<unsigned long long>(stats_.dropped_tun_error),
         static_cast<unsigned long long>(stats_.dropped_tun_not_local),
+        static_cast<unsigned long long>(stats_.dropped_split_limit),
         static_cast<unsigned long long>(stats_.protocol_errors),
         static_cast<unsigned long long>(busy_poll_.policy().spins()),
         static_cast<unsigned long long>(busy_poll_.policy().hits()),

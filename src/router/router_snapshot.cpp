@@ -56,9 +56,9 @@ RouterStatus Router::status(std::size_t max_listed) const {
     st.tun_gso_whole = stats_.tun_gso_whole;
     st.tun_gso_split = stats_.tun_gso_split;
     st.echo_replies = stats_.echo_replies;
-    st.drops = {stats_.dropped_spoofed,      stats_.dropped_no_route, stats_.dropped_not_global,
-                stats_.dropped_queue_full,   stats_.dropped_not_ipv6, stats_.dropped_tun_error,
-                stats_.dropped_tun_not_local};
+    st.drops = {stats_.dropped_spoofed,       stats_.dropped_no_route,   stats_.dropped_not_global,
+                stats_.dropped_queue_full,    stats_.dropped_not_ipv6,   stats_.dropped_tun_error,
+                stats_.dropped_tun_not_local, stats_.dropped_split_limit};
     st.limits.max_sessions = {config_.max_sessions, stats_.refused_full};
     st.limits.max_handshakes = {config_.max_handshakes, stats_.evicted};
     st.limits.max_handshakes_per_source = {config_.max_handshakes_per_source,

@@ -28,7 +28,7 @@ double seconds_exact(std::uint64_t ms) {
 }
 
 // The drops by reason, in the order of RouterStatus::Drops.
-std::array<std::pair<std::string_view, std::uint64_t>, 7> drops_of(const RouterStatus& st) {
+std::array<std::pair<std::string_view, std::uint64_t>, 8> drops_of(const RouterStatus& st) {
     const auto& d = st.drops;
     return {{{"spoofed", d.spoofed},
              {"no_route", d.no_route},
@@ -36,7 +36,8 @@ std::array<std::pair<std::string_view, std::uint64_t>, 7> drops_of(const RouterS
              {"queue_full", d.queue_full},
              {"not_ipv6", d.not_ipv6},
              {"tun_error", d.tun_error},
-             {"tun_not_local", d.tun_not_local}}};
+             {"tun_not_local", d.tun_not_local},
+             {"split_limit", d.split_limit}}};
 }
 
 // The limits, in the order of RouterStatus::Limits, and their units.

@@ -100,19 +100,8 @@ step_a() {
 # A TCP/IPv6 super-packet x -> c1 (60 + 3000 bytes) in a GSO frame, with
 # metadata fields overridden by the arguments: gso_size hdr_len.
 gso_frame() {
-    python3 - "$1" "$2" <<'EOF'
-import struct, sys
-gso_size, hdr_len = int(sys.argv[1]), int(sys.argv[2])
-payload = 3000
-src = bytes.fromhex("fd00000000000000000000000000000" + "8")
-dst = bytes.fromhex("fd00000000000000000000000000000" + "5")
-ip = bytes([0x60, 0, 0, 0]) + struct.pack("!HBB", 20 + payload, 6, 64) + src + dst
-tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1, 1, 0x50, 0x10, 512, 0, 0)
-pkt = ip + tcp + bytes(payload)
-meta = struct.pack("!BBHHHH", 4, 1, hdr_len, gso_size, 40, 16)
-body = meta + pkt
-sys.stdout.buffer.write(bytes([1]) + struct.pack("!I", len(body))[1:] + body)
-EOF
+    python3 "$ET_REPO/test/netns/tools/v2_frames.py" --src "$X_ADDR" --dst "$C1_ADDR" \
+        --payload 3000 --gso-size "$1" --hdr-len "$2"
 }
 
 # malformed NAME FILE REASON: x sends FILE after the handshake; the router

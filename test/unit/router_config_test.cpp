@@ -308,6 +308,8 @@ void test_router_rejects_out_of_range(void** state) {
          "(got 10001)"},
         {"tun mtu", "router = {\n  tun = {\n    mtu = 576;\n  };\n};\n", 3, "router.tun.mtu",
          "(got 576)"},
+        {"tun mtu above router.mtu", "router = {\n  tun = {\n    mtu = 1501;\n  };\n};\n", 3,
+         "router.tun.mtu", "must be between 1280 and 1500 (got 1501)"},
         {"tun ifname", "router = { tun = { dev = \"a:b\"; }; };\n", 1, "router.tun.dev",
          "must be an interface name"},
         {"route protocol static", "router = { tun = { route_protocol = 4; }; };\n", 1,

@@ -86,6 +86,7 @@ struct RouterStats {
     std::uint64_t dropped_not_ipv6 = 0; // IPv4 while ipv4_client_prefixes is empty
     std::uint64_t dropped_tun_error = 0;
     std::uint64_t dropped_tun_not_local = 0; // unicast from the TUN, for no session here
+    std::uint64_t dropped_split_limit = 0;   // segments beyond tunnel::split_budget
     std::uint64_t protocol_errors = 0;       // sessions closed for a malformed frame
 
     // Version-2 super-packets from clients to the router TUN: written whole,

@@ -112,6 +112,7 @@ struct RouterStatus {
         std::uint64_t not_ipv6 = 0;      // IPv4: valid on the wire, not routed
         std::uint64_t tun_error = 0;     // the TUN write failed
         std::uint64_t tun_not_local = 0; // from the TUN, for no session here
+        std::uint64_t split_limit = 0;   // segments beyond tunnel::split_budget, never made
     } drops;
 
     // The configured limits, and how often each was hit.
