@@ -768,8 +768,8 @@ void Client::log_stats() const {
     const auto& in = ingress_.stats();
     ENFTUN_LOG_INFO(
         "stats: tun rx %llu tx %llu tx-errors %llu dropped-while-down %llu; egress accepted "
-        "%llu dropped source %llu ipv4 %llu malformed %llu; ingress accepted %llu dropped "
-        "destination %llu ipv4 %llu malformed %llu; connects %llu disconnects %llu "
+        "%llu dropped source %llu ipv4 %llu malformed %llu nd %llu; ingress accepted %llu "
+        "dropped destination %llu ipv4 %llu malformed %llu nd %llu; connects %llu disconnects %llu "
         "protocol-errors %llu heartbeats %llu",
         static_cast<unsigned long long>(stats_.tun_rx),
         static_cast<unsigned long long>(stats_.tun_tx),
@@ -779,10 +779,12 @@ void Client::log_stats() const {
         static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::WrongSource)),
         static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::Ipv4NotAllowed)),
         static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::Malformed)),
+        static_cast<unsigned long long>(eg.dropped_for(filter::DropReason::NeighborDiscovery)),
         static_cast<unsigned long long>(in.accepted),
         static_cast<unsigned long long>(in.dropped_for(filter::DropReason::WrongDestination)),
         static_cast<unsigned long long>(in.dropped_for(filter::DropReason::Ipv4NotAllowed)),
         static_cast<unsigned long long>(in.dropped_for(filter::DropReason::Malformed)),
+        static_cast<unsigned long long>(in.dropped_for(filter::DropReason::NeighborDiscovery)),
         static_cast<unsigned long long>(stats_.connects),
         static_cast<unsigned long long>(stats_.disconnects),
         static_cast<unsigned long long>(stats_.protocol_errors),

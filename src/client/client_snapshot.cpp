@@ -14,9 +14,10 @@ namespace {
 void add_filter_drops(ClientSnapshot& s, const char* side, const filter::FilterStats& stats) {
     static constexpr filter::DropReason kReasons[] = {
         filter::DropReason::Malformed, filter::DropReason::Ipv4NotAllowed,
-        filter::DropReason::WrongSource, filter::DropReason::WrongDestination};
+        filter::DropReason::WrongSource, filter::DropReason::WrongDestination,
+        filter::DropReason::NeighborDiscovery};
     static constexpr const char* kNames[] = {"malformed", "ipv4_not_allowed", "wrong_source",
-                                             "wrong_destination"};
+                                             "wrong_destination", "neighbor_discovery"};
     for (std::size_t i = 0; i < std::size(kReasons); ++i) {
         // A filter drops only for the reasons of its side: skip the others.
         bool egress = std::string_view(side) == "egress";

@@ -8,6 +8,7 @@
 #include "enftun/proto/ip.hpp"
 #include "enftun/proto/ipv4.hpp"
 #include "enftun/proto/ipv6.hpp"
+#include "enftun/proto/ipv6_ext.hpp"
 
 namespace enftun::filter {
 
@@ -89,6 +90,8 @@ const char* to_string(DropReason reason) {
         return "wrong source";
     case DropReason::WrongDestination:
         return "wrong destination";
+    case DropReason::NeighborDiscovery:
+        return "neighbor discovery";
     case DropReason::Count_:
         break;
     }
@@ -110,6 +113,9 @@ Verdict EgressFilter::check(Bytes pkt) {
     // client's address; dropping it here too stops leaks early.
     if ((ip && ip->src() != self_) || (v4 && self4_ && v4->src() != *self4_)) {
         return drop(DropReason::WrongSource, pkt);
+    }
+    if (ip && proto::nd_type(*ip)) {
+        return drop(DropReason::NeighborDiscovery, pkt);
     }
     return count_accept(stats_, last_reason_);
 }
@@ -137,6 +143,9 @@ Verdict IngressFilter::check(Bytes pkt) {
     }
     if ((ip && ip->dst() != self_) || (v4 && self4_ && v4->dst() != *self4_)) {
         return drop(DropReason::WrongDestination, pkt);
+    }
+    if (ip && proto::nd_type(*ip)) {
+        return drop(DropReason::NeighborDiscovery, pkt);
     }
     return count_accept(stats_, last_reason_);
 }

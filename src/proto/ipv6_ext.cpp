@@ -54,4 +54,13 @@ std::optional<UpperLayer> find_upper_layer(const Ipv6View& ip) {
     return u;
 }
 
+std::optional<std::uint8_t> nd_type(const Ipv6View& ip) {
+    const auto upper = find_upper_layer(ip);
+    if (!upper || !upper->first_fragment || upper->protocol != kProtoIcmpv6 ||
+        upper->offset >= ip.packet().size() || !is_nd_type(ip.packet()[upper->offset])) {
+        return std::nullopt;
+    }
+    return ip.packet()[upper->offset];
+}
+
 } // namespace enftun::proto

@@ -25,11 +25,6 @@ std::size_t ra_base_len(const NdpOptions& opts) {
            (opts.lladdr ? proto::kNdOptLinkAddrLen : 0);
 }
 
-// RFC 4861 §4.1-§4.5: RS, RA, NS, NA, Redirect.
-bool is_nd_type(std::uint8_t type) {
-    return type >= proto::kIcmpv6RouterSolicitation && type <= proto::kIcmpv6Redirect;
-}
-
 RaRandom default_random() {
     std::random_device seed;
     return [gen = std::minstd_rand(seed())](std::uint64_t bound) mutable {
@@ -177,7 +172,7 @@ bool NdpResponder::consume(const proto::Ipv6View& ip) {
     if (ip.next_header() != proto::kProtoIcmpv6) {
         return consume_wrapped(ip);
     }
-    if (msg.empty() || !is_nd_type(msg[0])) {
+    if (msg.empty() || !proto::is_nd_type(msg[0])) {
         return false;
     }
     if (msg[0] != proto::kIcmpv6RouterSolicitation &&
@@ -211,12 +206,11 @@ bool NdpResponder::consume(const proto::Ipv6View& ip) {
 // forbids fragmenting one. The card answers neither (Linux sends neither),
 // but leaves neither to the egress filter: they are ND all the same.
 bool NdpResponder::consume_wrapped(const proto::Ipv6View& ip) {
-    const auto upper = proto::find_upper_layer(ip);
-    if (!upper || !upper->first_fragment || upper->protocol != proto::kProtoIcmpv6 ||
-        upper->offset >= ip.packet().size() || !is_nd_type(ip.packet()[upper->offset])) {
+    const auto type = proto::nd_type(ip);
+    if (!type) {
         return false;
     }
-    ignore(ip.packet()[upper->offset]);
+    ignore(*type);
     return true;
 }
 

@@ -33,6 +33,10 @@
 #      router TUN, then one of x's own to c1 on the same stream: the two
 #      are dropped and counted as spoofed, nothing reaches the TUN, c1 gets
 #      x's and nothing from c2's address.
+#   f. a Neighbor Advertisement from x's own address to c1 (hop limit 255,
+#      as only a neighbour on c1's link may send), then a packet of x's on
+#      the same stream: c1's ingress filter drops the NA and counts it
+#      (neighbor_discovery); c1's kernel gets only the packet.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -132,8 +136,9 @@ stat_at_least() {
 
 # ------------------------------------------------------------------ steps
 
+# from_x_above N [NS]
 from_x_above() {
-    (($(from_x) > $1))
+    (($(from_x "${2:-c2}") > $1))
 }
 
 step_a() {
@@ -241,6 +246,29 @@ step_e() {
     return "$ok"
 }
 
+# ingress_nd NAME: client NAME's ingress_neighbor_discovery drops (status --json).
+ingress_nd() {
+    "$ET_BIN_DIR/enftun" status -c "$ET_TMP/$1.conf" --json |
+        python3 -c 'import json, sys; print(json.load(sys.stdin)["drops"]["ingress_neighbor_discovery"])'
+}
+
+step_f() {
+    local ok=0 nd
+    nd="$(ingress_nd c1)"
+    count_from_x c1
+    frames "$ET_TMP/na.bin" --dst "$C1_ADDR" --proto na
+    frames "$ET_TMP/after_na.bin" --dst "$C1_ADDR" --plain --payload 100
+    cat "$ET_TMP/na.bin" "$ET_TMP/after_na.bin" >"$ET_TMP/nd.bin"
+    send xf "$ET_TMP/nd.bin"
+    check "x's packet after the NA reached c1" et_wait_for -d c1 -d router from_x_above 0 c1 ||
+        ok=1
+    check "c1's kernel got that packet only, not the NA" from_x_is 1 c1 || ok=1
+    check "c1's ingress filter counted the NA (neighbor_discovery)" \
+        test "$(ingress_nd c1)" -eq "$((nd + 1))" || ok=1
+    et_daemon_stop xf
+    return "$ok"
+}
+
 main() {
     et_init
     command -v python3 >/dev/null || et_skip "python3 not installed"
@@ -257,10 +285,11 @@ main() {
             "b|tiny segments to the TUN are bounded|step_b" \
             "c|tiny segments to a version-1 client are bounded|step_c" \
             "d|tiny segments to a version-2 client without offload are bounded|step_d" \
-            "e|super-packets with another client's source are dropped|step_e"
+            "e|super-packets with another client's source are dropped|step_e" \
+            "f|neighbor discovery from another client never reaches the kernel|step_f"
     else
         echo "setup failed: router or c2 did not come up (logs below)"
-        fail_steps "setup failed" a b c d e
+        fail_steps "setup failed" a b c d e f
     fi
     et_summary hostile_client_test
 }

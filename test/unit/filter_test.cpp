@@ -30,6 +30,18 @@ constexpr const char* kIpv6Truncated = "60000000 00133a40 fd00000100000000000000
                                        "fd0000010000000000000000000000";
 constexpr const char* kVersion5 = "50000000 00000000 00000000 00000000 00000000";
 constexpr const char* kIpv4BadIhl = "44 00 0014 0000 4000 40 01 0000 0a090001 0a090002";
+// Neighbor Advertisements (hop limit 255, target fd00:1::9): from fd00:1::9
+// to us, from us to fd00:1::9, and to us behind a Hop-by-Hop header (PadN).
+constexpr const char* kNaToSelf = "60000000 00183aff fd000001000000000000000000000009"
+                                  "fd000001000000000000000000000005"
+                                  "88000000 60000000 fd000001000000000000000000000009";
+constexpr const char* kNaFromSelf = "60000000 00183aff fd000001000000000000000000000005"
+                                    "fd000001000000000000000000000009"
+                                    "88000000 60000000 fd000001000000000000000000000009";
+constexpr const char* kNaToSelfHopByHop = "60000000 002000ff fd000001000000000000000000000009"
+                                          "fd000001000000000000000000000005"
+                                          "3a000104 00000000"
+                                          "88000000 60000000 fd000001000000000000000000000009";
 
 struct Case {
     const char* name;
@@ -66,6 +78,8 @@ void test_egress_verdicts(void**) {
         {"ipv6 from peer", kToSelf, false, Verdict::Drop, DropReason::WrongSource},
         {"link-local source", vec::kRouterSolicitation, false, Verdict::Drop,
          DropReason::WrongSource},
+        {"neighbor advertisement from self", kNaFromSelf, false, Verdict::Drop,
+         DropReason::NeighborDiscovery},
         {"ipv6 truncated", kIpv6Truncated, false, Verdict::Drop, DropReason::Malformed},
         {"empty", nullptr, true, Verdict::Drop, DropReason::Malformed},
         {"version 5", kVersion5, true, Verdict::Drop, DropReason::Malformed},
@@ -83,6 +97,10 @@ void test_ingress_verdicts(void**) {
         {"ipv6 to peer", kFromSelf, false, Verdict::Drop, DropReason::WrongDestination},
         {"multicast destination", vec::kRouterSolicitation, false, Verdict::Drop,
          DropReason::WrongDestination},
+        {"neighbor advertisement to self", kNaToSelf, false, Verdict::Drop,
+         DropReason::NeighborDiscovery},
+        {"... behind a hop-by-hop header", kNaToSelfHopByHop, false, Verdict::Drop,
+         DropReason::NeighborDiscovery},
         {"ipv6 truncated", kIpv6Truncated, false, Verdict::Drop, DropReason::Malformed},
         {"empty", nullptr, false, Verdict::Drop, DropReason::Malformed},
         {"version 5", kVersion5, false, Verdict::Drop, DropReason::Malformed},
@@ -121,9 +139,9 @@ void test_counters_accumulate(void**) {
 }
 
 void test_drop_reason_names(void**) {
-    static const DropReason all[] = {DropReason::None, DropReason::Malformed,
-                                     DropReason::Ipv4NotAllowed, DropReason::WrongSource,
-                                     DropReason::WrongDestination};
+    static const DropReason all[] = {
+        DropReason::None,        DropReason::Malformed,        DropReason::Ipv4NotAllowed,
+        DropReason::WrongSource, DropReason::WrongDestination, DropReason::NeighborDiscovery};
     static_assert(std::size(all) == static_cast<std::size_t>(DropReason::Count_));
     for (std::size_t i = 0; i < std::size(all); ++i) {
         assert_string_not_equal(to_string(all[i]), "?");

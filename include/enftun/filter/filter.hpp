@@ -3,6 +3,10 @@
 //
 //   EgressFilter  (TUN -> tunnel): an IPv6 packet must come from our address.
 //   IngressFilter (tunnel -> TUN): an IPv6 packet must be addressed to us.
+//   Both: Neighbor Discovery never crosses the tunnel: the tunnel is routed,
+//   and ND is link-scoped (RFC 4861: hop limit 255, which nothing on the
+//   way lowers here), so one arriving from the router is another client's
+//   forgery and one leaving would be forwarded as such.
 //   Both: a malformed packet is dropped; IPv4 passes only if allowed (and
 //   must still parse, so the TUN never sees a broken header). With an IPv4
 //   address of our own (self4), IPv4 is held to the same rule as IPv6: our
@@ -31,12 +35,13 @@ namespace enftun::filter {
 enum class Verdict { Accept, Drop, Consume };
 
 enum class DropReason {
-    None,             // not dropped
-    Malformed,        // not a well-formed IPv4/IPv6 packet
-    Ipv4NotAllowed,   // IPv4 while the configuration allows only IPv6
-    WrongSource,      // egress packet whose source is not our address
-    WrongDestination, // ingress packet whose destination is not our address
-    Count_            // number of reasons; not a reason
+    None,              // not dropped
+    Malformed,         // not a well-formed IPv4/IPv6 packet
+    Ipv4NotAllowed,    // IPv4 while the configuration allows only IPv6
+    WrongSource,       // egress packet whose source is not our address
+    WrongDestination,  // ingress packet whose destination is not our address
+    NeighborDiscovery, // an ND message (RS, RA, NS, NA, Redirect): link-scoped
+    Count_             // number of reasons; not a reason
 };
 
 struct FilterStats {

@@ -35,6 +35,12 @@ inline constexpr std::uint8_t kIcmpv6NeighborSolicitation = 135;  // RFC 4861 §
 inline constexpr std::uint8_t kIcmpv6NeighborAdvertisement = 136; // RFC 4861 §4.4
 inline constexpr std::uint8_t kIcmpv6Redirect = 137;              // RFC 4861 §4.5
 
+// RFC 4861 §4.1-§4.5: RS, RA, NS, NA, Redirect. Link-scoped: a receiver
+// takes one only with hop limit 255, i.e. never one that crossed a router.
+inline bool is_nd_type(std::uint8_t type) {
+    return type >= kIcmpv6RouterSolicitation && type <= kIcmpv6Redirect;
+}
+
 class Icmpv6View {
 public:
     std::uint8_t type() const { return load_u8(msg_, kIcmpv6TypeOffset); }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "enftun/proto/icmpv6.hpp"
 #include "enftun/proto/ipv6.hpp"
 
 namespace enftun::proto {
@@ -35,5 +36,10 @@ struct UpperLayer {
 // A non-first fragment stops the walk at its fragment header: what follows
 // is data, not headers. Nullopt when a header runs past the packet's end.
 std::optional<UpperLayer> find_upper_layer(const Ipv6View& ip);
+
+// The ICMPv6 type of an ND message (is_nd_type), directly after the IPv6
+// header or behind extension headers, in a whole packet or a first
+// fragment; nullopt for anything else (a non-first fragment cannot be told).
+std::optional<std::uint8_t> nd_type(const Ipv6View& ip);
 
 } // namespace enftun::proto

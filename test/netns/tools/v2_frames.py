@@ -7,7 +7,10 @@ the same packet unsegmented. The packet is well formed and its transport
 checksum holds the pseudo-header sum (csum "partial", as a kernel hands a
 super-packet out); each metadata field can be overridden to make the
 frame lie (--gso-type, --csum, --hdr-len, --gso-size, --csum-start,
---csum-offset). SRC and DST with a ':' are IPv6, else IPv4.
+--csum-offset). SRC and DST with a ':' are IPv6, else IPv4. --proto na
+makes a PACKET frame with an ICMPv6 Neighbor Advertisement from SRC to DST
+(hop limit 255, target SRC, complete checksum), as only a neighbour on the
+same link may send.
 
     v2_frames.py --src fd00:e::8 --dst fd00:e::5 --payload 3000 --gso-size 0
 """
@@ -16,7 +19,7 @@ import ipaddress
 import struct
 import sys
 
-PROTO_TCP, PROTO_UDP = 6, 17
+PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 6, 17, 58
 GSO_TCPV4, GSO_TCPV6, GSO_UDP_L4 = 1, 4, 5
 
 
@@ -34,10 +37,27 @@ def fold(acc):
     return acc
 
 
+def packet_frame(pkt):
+    return bytes([0]) + struct.pack("!I", len(pkt))[1:] + pkt
+
+
+def neighbor_advertisement(src, dst):
+    """RFC 4861 section 4.4: solicited and override flags, target SRC."""
+    if src.version != 6:
+        sys.exit("v2_frames.py: --proto na needs IPv6 addresses")
+    icmp = struct.pack("!BBHI", 136, 0, 0, 0x60000000) + src.packed
+    pseudo = src.packed + dst.packed + struct.pack("!IxxxB", len(icmp), PROTO_ICMPV6)
+    icmp = icmp[:2] + struct.pack("!H", ~fold(csum_add(pseudo + icmp)) & 0xFFFF) + icmp[4:]
+    ip = struct.pack("!IHBB", 0x60000000, len(icmp), PROTO_ICMPV6, 255) + src.packed + dst.packed
+    return packet_frame(ip + icmp)
+
+
 def build(a):
     src, dst = ipaddress.ip_address(a.src), ipaddress.ip_address(a.dst)
     if src.version != dst.version:
         sys.exit("v2_frames.py: SRC and DST differ in IP version")
+    if a.proto == "na":
+        return neighbor_advertisement(src, dst)
     proto = PROTO_UDP if a.proto == "udp" else PROTO_TCP
     if proto == PROTO_TCP:
         l4 = struct.pack("!HHIIBBHHH", 40000, a.dport, 1, 1, 0x50, 0x18, 512, 0, 0)
@@ -58,7 +78,7 @@ def build(a):
     l4 = l4[:coff] + struct.pack("!H", pseudo) + l4[coff + 2:]
     pkt = ip + l4 + bytes(a.payload)
     if a.plain:
-        return bytes([0]) + struct.pack("!I", len(pkt))[1:] + pkt
+        return packet_frame(pkt)
     if proto == PROTO_UDP:
         gso_type = GSO_UDP_L4
     else:
@@ -78,7 +98,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
-    p.add_argument("--proto", choices=("tcp", "udp"), default="tcp")
+    p.add_argument("--proto", choices=("tcp", "udp", "na"), default="tcp")
     p.add_argument("--dport", type=int, default=5201)
     p.add_argument("--payload", type=int, default=3000, help="transport payload bytes")
     p.add_argument("--gso-size", type=int, default=1440)
