@@ -147,8 +147,16 @@ bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
                                   SSL_OP_CIPHER_SERVER_PREFERENCE);
     // Ask for a client certificate (renewal) but do not require one (login).
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, accept_any_client_cert);
-    // With SSL_VERIFY_PEER a resumed session needs a session id context,
-    // else OpenSSL ends the handshake with an internal_error alert.
+    // No session resumption (no cache, no tickets of either kind): a
+    // resumed session carries the verification result of the certificate
+    // it was made with, so /v1/renew would take a certificate that has
+    // since expired (for the ticket's 2 hours). A device makes two or three
+    // requests in all; a full handshake each costs nothing that matters.
+    SSL_CTX_set_session_cache_mode(&ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(&ctx, 0);
+    // With SSL_VERIFY_PEER a session needs a session id context, else
+    // OpenSSL ends a handshake that offers one with an internal_error alert.
     static constexpr unsigned char kSessionContext[] = "enftun-enroll";
     SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
     if (auto* names = SSL_load_client_CA_file(cfg.ca_cert_file.c_str())) {
