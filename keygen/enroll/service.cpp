@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 namespace enftun::enroll {
@@ -164,6 +166,33 @@ bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
     }
     ERR_clear_error();
     return true;
+}
+
+// cpp-httplib 0.11 holds its payload limit (kMaxBodyBytes) against a
+// Content-Length only: a chunked body, one read until the end of the
+// connection (a body-carrying method without Content-Length) and the
+// decompressed form of a gzip or brotli body grow without a bound. So a
+// request whose body httplib would read comes with one Content-Length
+// (httplib answers 413 above the limit) and no Transfer-Encoding or
+// Content-Encoding; anything else is refused before a byte of its body is
+// read. Nothing, a fine request.
+std::optional<ApiError> body_framing_error(const httplib::Request& req) {
+    if (req.has_header("Transfer-Encoding")) {
+        return ApiError{411, "Transfer-Encoding is not accepted: send the body with a "
+                             "Content-Length"};
+    }
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (req.get_header_value_count("Content-Encoding") > 1 ||
+        (!encoding.empty() && encoding != "identity")) {
+        return ApiError{415, "Content-Encoding is not accepted: send the body as it is"};
+    }
+    static constexpr std::string_view kBodyMethods[] = {"POST", "PUT", "PATCH", "DELETE", "PRI"};
+    const bool has_body = std::find(std::begin(kBodyMethods), std::end(kBodyMethods), req.method) !=
+                          std::end(kBodyMethods);
+    if (has_body && req.get_header_value_count("Content-Length") != 1) {
+        return ApiError{411, "the request needs one Content-Length"};
+    }
+    return std::nullopt;
 }
 
 std::string http_error_message(int status) {
@@ -358,9 +387,14 @@ std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
         *listening_fd = sock;
     });
-    // The request header is in: the guard's longer deadline from now on.
-    server->set_pre_routing_handler([this](const auto&, auto&) {
+    // The request header is in: the guard's longer deadline from now on,
+    // and the body is read only in a form whose size is bounded.
+    server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         guard_->header_done();
+        if (auto refused = body_framing_error(req)) {
+            send_error(req, res, *refused);
+            return httplib::Server::HandlerResponse::Handled;
+        }
         return httplib::Server::HandlerResponse::Unhandled;
     });
     server->Post("/v1/login", [this](const auto& req, auto& res) { on_login(req, res); });
