@@ -175,7 +175,7 @@ bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
 // request whose body httplib would read comes with one Content-Length
 // (httplib answers 413 above the limit) and no Transfer-Encoding or
 // Content-Encoding; anything else is refused before a byte of its body is
-// read. Nothing, a fine request.
+// read. Returns the refusal, or nothing for a request whose body is fine.
 std::optional<ApiError> body_framing_error(const httplib::Request& req) {
     if (req.has_header("Transfer-Encoding")) {
         return ApiError{411, "Transfer-Encoding is not accepted: send the body with a "
