@@ -96,7 +96,7 @@ chunked_body() {
 gzip_body() {
     et_exec e timeout 6 curl -sS --cacert "$ET_TMP/pki/ca.pem" -H 'Content-Type: application/json' \
         -H 'Content-Encoding: gzip' --data-binary "@$ET_TMP/bomb.gz" -o "$1" \
-        "$(enroll_url "$HOST" /v1/login)" 2>/dev/null || true
+        "$(enroll_url "$HOST" /v1/login)" 2>/dev/null
 }
 
 # answered NAME TEXT: a peer of NAME got an answer with TEXT (refusal lines
