@@ -111,6 +111,49 @@ bool is_one_of(X509* cert, const std::vector<tls::X509Ptr>& certs) {
     return false;
 }
 
+// Frees the stack and drops the references it holds (X509_STORE_CTX_get1_chain).
+void free_x509_chain(STACK_OF(X509) * s) {
+    sk_X509_pop_free(s, X509_free);
+}
+using X509ChainPtr = std::unique_ptr<STACK_OF(X509), Free<free_x509_chain>>;
+
+// The path X509_verify_cert built from chain[0] to one of anchors
+// (chain[1..] as untrusted intermediates) for purpose, leaf first; null
+// when it does not verify, and *why says why.
+X509ChainPtr verified_path(const std::vector<X509*>& chain, const std::vector<X509*>& anchors,
+                           int purpose, std::string* why) {
+    ERR_clear_error();
+    StorePtr store(X509_STORE_new());
+    StoreCtxPtr ctx(X509_STORE_CTX_new());
+    X509StackPtr untrusted(sk_X509_new_null());
+    if (!store || !ctx || !untrusted || chain.empty()) {
+        *why = "cannot verify: out of memory or no certificate";
+        return nullptr;
+    }
+    for (X509* a : anchors) {
+        X509_STORE_add_cert(store.get(), a);
+    }
+    for (std::size_t i = 1; i < chain.size(); ++i) {
+        sk_X509_push(untrusted.get(), chain[i]);
+    }
+    if (X509_STORE_CTX_init(ctx.get(), store.get(), chain[0], untrusted.get()) != 1) {
+        *why = "cannot verify: " + tls::drain_errors();
+        return nullptr;
+    }
+    X509_STORE_CTX_set_purpose(ctx.get(), purpose);
+    X509ChainPtr path;
+    if (X509_verify_cert(ctx.get()) == 1) {
+        path.reset(X509_STORE_CTX_get1_chain(ctx.get()));
+    } else {
+        *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    }
+    ERR_clear_error();
+    if (!path && why->empty()) {
+        *why = "cannot verify: out of memory";
+    }
+    return path;
+}
+
 } // namespace
 
 Outcome<proto::Ipv6Addr> device_address(X509* cert) {
@@ -124,31 +167,25 @@ Outcome<proto::Ipv6Addr> device_address(X509* cert) {
 
 bool verifies(const std::vector<X509*>& chain, const std::vector<X509*>& anchors, int purpose,
               std::string* why) {
-    ERR_clear_error();
-    StorePtr store(X509_STORE_new());
-    StoreCtxPtr ctx(X509_STORE_CTX_new());
-    X509StackPtr untrusted(sk_X509_new_null());
-    if (!store || !ctx || !untrusted || chain.empty()) {
-        *why = "cannot verify: out of memory or no certificate";
-        return false;
-    }
-    for (X509* a : anchors) {
-        X509_STORE_add_cert(store.get(), a);
-    }
-    for (std::size_t i = 1; i < chain.size(); ++i) {
-        sk_X509_push(untrusted.get(), chain[i]);
-    }
-    if (X509_STORE_CTX_init(ctx.get(), store.get(), chain[0], untrusted.get()) != 1) {
-        *why = "cannot verify: " + tls::drain_errors();
-        return false;
-    }
-    X509_STORE_CTX_set_purpose(ctx.get(), purpose);
-    const bool ok = X509_verify_cert(ctx.get()) == 1;
-    if (!ok) {
-        *why = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    return verified_path(chain, anchors, purpose, why) != nullptr;
+}
+
+bool vouched_for(X509* new_ca, const std::vector<X509*>& server_chain,
+                 const std::vector<X509*>& configured) {
+    std::string why;
+    const X509ChainPtr path =
+        verified_path(server_chain, configured, X509_PURPOSE_SSL_SERVER, &why);
+    EVP_PKEY* key = X509_get0_pubkey(new_ca);
+    bool found = false;
+    // From 1: the service's own certificate is no CA's, and the service
+    // holds its key.
+    for (int i = 1; path && key != nullptr && !found && i < sk_X509_num(path.get()); ++i) {
+        X509* c = sk_X509_value(path.get(), i);
+        found = X509_NAME_cmp(X509_get_subject_name(c), X509_get_subject_name(new_ca)) == 0 &&
+                EVP_PKEY_eq(X509_get0_pubkey(c), key) == 1;
     }
     ERR_clear_error();
-    return ok;
+    return found;
 }
 
 Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply) {
@@ -176,8 +213,13 @@ Outcome<CheckedReply> check_reply(const ReplyContext& ctx, const Reply& reply) {
     X509* new_ca = (*ca)[0].get();
     const bool ca_differs = !is_one_of(new_ca, *ctx.configured_cas);
     std::string why;
+    // The service sends its chain itself, and anyone can issue a
+    // certificate for a public key it does not hold: that chain verifying
+    // against the new CA is worth something only when a configured CA
+    // vouches for the new one on the path the transport took (vouched_for).
     const bool new_ca_trusted =
         ca_differs && !ctx.server_chain->empty() &&
+        vouched_for(new_ca, raw(*ctx.server_chain), raw(*ctx.configured_cas)) &&
         verifies(raw(*ctx.server_chain), {new_ca}, X509_PURPOSE_SSL_SERVER, &why);
     std::vector<X509*> anchors = raw(*ctx.configured_cas);
     if (new_ca_trusted) {

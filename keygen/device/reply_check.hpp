@@ -9,11 +9,12 @@
 //    most one 4-octet subjectAltName IP, routable unicast, equal to the
 //    reply's "ipv4" field and satisfying the request (common/ipv4.hpp);
 //  - chain, for the purpose TLS client (EKU clientAuth), to the CA in
-//    remote.ca_cert_file, or to the CA in the reply when that CA also
-//    verifies the service's own certificate chain (a CA the device already
-//    trusts for its servers, e.g. after a rotation).
+//    remote.ca_cert_file, or to the CA in the reply when a configured CA
+//    vouches for it (vouched_for: a rotation, the new CA cross-signed by
+//    the old) and it also verifies the service's own certificate chain.
 // The returned CA is to be written to remote.ca_cert_file only when it
-// differs from every configured CA and verifies the service's chain.
+// differs from every configured CA, a configured CA vouches for it and it
+// verifies the service's chain.
 #pragma once
 
 #include "common/address_request.hpp"
@@ -66,5 +67,14 @@ Outcome<proto::Ipv6Addr> device_address(X509* cert);
 // intermediates) for the given X509_PURPOSE_*. On false, *why says why.
 bool verifies(const std::vector<X509*>& chain, const std::vector<X509*>& anchors, int purpose,
               std::string* why);
+
+// Whether a configured CA vouches for new_ca: the path that verifies
+// server_chain[0] (the service's certificate; server_chain[1..] as
+// untrusted intermediates, as the transport had them) to one of configured
+// passes, above the service's certificate, through a certificate with
+// new_ca's subject and public key (a cross certificate a configured CA
+// issued for it, or a configured CA itself).
+bool vouched_for(X509* new_ca, const std::vector<X509*>& server_chain,
+                 const std::vector<X509*>& configured);
 
 } // namespace enftun::keygen

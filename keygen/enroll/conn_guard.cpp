@@ -75,6 +75,38 @@ void ConnectionGuard::attach(SSL_CTX& ctx) {
     ssl_index();
     SSL_CTX_set_ex_data(&ctx, ctx_index(), this);
     SSL_CTX_set_info_callback(&ctx, &ConnectionGuard::on_info);
+    SSL_CTX_set_msg_callback(&ctx, &ConnectionGuard::on_msg);
+}
+
+void ConnectionGuard::on_msg(int write_p, int /*version*/, int content_type, const void* buf,
+                             std::size_t len, SSL* ssl, void* /*arg*/) {
+    if (write_p != 0 || content_type != SSL3_RT_HEADER || len < SSL3_RT_HEADER_LENGTH) {
+        return;
+    }
+    // Only registered connections carry the guard (admit()).
+    auto* guard = static_cast<ConnectionGuard*>(SSL_get_ex_data(ssl, ssl_index()));
+    if (guard == nullptr) {
+        return;
+    }
+    // A record header: type, version (2 bytes), length (2 bytes).
+    const auto* header = static_cast<const unsigned char*>(buf);
+    guard->count_received(ssl, std::size_t{header[3]} << 8 | header[4]);
+}
+
+void ConnectionGuard::count_received(const SSL* ssl, std::size_t bytes) {
+    std::lock_guard lock(mutex_);
+    const auto it = entries_.find(ssl);
+    if (it == entries_.end() || it->second.header_done || it->second.shut) {
+        return;
+    }
+    Entry& e = it->second;
+    e.received += bytes;
+    if (e.received > limits_.max_header_bytes) {
+        // On this connection's own thread, inside its read: from now on it
+        // reads /dev/null (refuse()), not what the kernel still holds of it.
+        refuse(ssl);
+        e.shut = true;
+    }
 }
 
 void ConnectionGuard::on_info(const SSL* ssl, int where, int /*ret*/) {
@@ -150,6 +182,7 @@ void ConnectionGuard::header_done() {
     std::lock_guard lock(mutex_);
     if (auto it = entries_.find(t_current); t_current != nullptr && it != entries_.end()) {
         it->second.deadline = std::min(Clock::now() + limits_.rest_seconds, close_by_);
+        it->second.header_done = true;
         uncount(it->second);
     }
 }

@@ -15,6 +15,16 @@
 // blocked read returns, httplib closes the connection and frees the thread,
 // the peer sees EOF.
 //
+// Size: httplib 0.11 keeps every header line of a request, with no limit
+// on their number, in a multimap (some 80 bytes for a 5-byte "a:b\r\n"),
+// so a peer streaming header lines for its 5 s would make the service
+// grow by hundreds of MiB per connection. The guard counts the TLS record
+// bytes a connection sends until the end of its request header (the
+// handshake included: a message callback sees each record's header) and
+// refuses it, as below, past max_header_bytes: its next read is an end of
+// file, so nothing more of it is parsed. (The body is httplib's payload
+// limit's.)
+//
 // Hooks into OpenSSL (httplib makes one SSL per connection from our
 // SSL_CTX): attach() installs an info callback that registers the socket at
 // handshake start, and an SSL ex_data free callback (SSL_free runs it
@@ -66,6 +76,9 @@ public:
         std::chrono::seconds over_cap_header_seconds{1};
         std::chrono::seconds rest_seconds{30};
         std::size_t max_per_source = 8;
+        // A device's handshake (its certificate chain included) and request
+        // header take a few KiB.
+        std::size_t max_header_bytes = 64 * 1024;
     };
 
     explicit ConnectionGuard(Limits limits);
@@ -89,12 +102,17 @@ private:
         int fd;
         Source source;
         Clock::time_point deadline;
-        bool counted; // one of its source's max_per_source (header not done)
-        bool shut;    // shutdown() done
+        bool counted;             // one of its source's max_per_source (header not done)
+        bool shut;                // shutdown() done, or refused for its size
+        std::size_t received = 0; // record bytes read before the header's end
+        bool header_done = false;
     };
 
     static int ssl_index(); // the SSL ex_data slot, with on_free
     static void on_info(const SSL* ssl, int where, int ret);
+    static void on_msg(int write_p, int version, int content_type, const void* buf, std::size_t len,
+                       SSL* ssl, void* arg);
+    void count_received(const SSL* ssl, std::size_t bytes);
     static void on_free(void* parent, void* ptr, CRYPTO_EX_DATA* ad, int idx, long argl,
                         void* argp);
     void admit(const SSL* ssl);

@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 
 namespace enftun::enroll {
@@ -147,8 +149,16 @@ bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
                                   SSL_OP_CIPHER_SERVER_PREFERENCE);
     // Ask for a client certificate (renewal) but do not require one (login).
     SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, accept_any_client_cert);
-    // With SSL_VERIFY_PEER a resumed session needs a session id context,
-    // else OpenSSL ends the handshake with an internal_error alert.
+    // No session resumption (no cache, no tickets of either kind): a
+    // resumed session carries the verification result of the certificate
+    // it was made with, so /v1/renew would take a certificate that has
+    // since expired (for the ticket's 2 hours). A device makes two or three
+    // requests in all; a full handshake each costs nothing that matters.
+    SSL_CTX_set_session_cache_mode(&ctx, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_options(&ctx, SSL_OP_NO_TICKET);
+    SSL_CTX_set_num_tickets(&ctx, 0);
+    // With SSL_VERIFY_PEER a session needs a session id context, else
+    // OpenSSL ends a handshake that offers one with an internal_error alert.
     static constexpr unsigned char kSessionContext[] = "enftun-enroll";
     SSL_CTX_set_session_id_context(&ctx, kSessionContext, sizeof kSessionContext - 1);
     if (auto* names = SSL_load_client_CA_file(cfg.ca_cert_file.c_str())) {
@@ -156,6 +166,33 @@ bool setup_tls(SSL_CTX& ctx, const EnrollConfig& cfg) {
     }
     ERR_clear_error();
     return true;
+}
+
+// cpp-httplib 0.11 holds its payload limit (kMaxBodyBytes) against a
+// Content-Length only: a chunked body, one read until the end of the
+// connection (a body-carrying method without Content-Length) and the
+// decompressed form of a gzip or brotli body grow without a bound. So a
+// request whose body httplib would read comes with one Content-Length
+// (httplib answers 413 above the limit) and no Transfer-Encoding or
+// Content-Encoding; anything else is refused before a byte of its body is
+// read. Returns the refusal, or nothing for a request whose body is fine.
+std::optional<ApiError> body_framing_error(const httplib::Request& req) {
+    if (req.has_header("Transfer-Encoding")) {
+        return ApiError{411, "Transfer-Encoding is not accepted: send the body with a "
+                             "Content-Length"};
+    }
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (req.get_header_value_count("Content-Encoding") > 1 ||
+        (!encoding.empty() && encoding != "identity")) {
+        return ApiError{415, "Content-Encoding is not accepted: send the body as it is"};
+    }
+    static constexpr std::string_view kBodyMethods[] = {"POST", "PUT", "PATCH", "DELETE", "PRI"};
+    const bool has_body = std::find(std::begin(kBodyMethods), std::end(kBodyMethods), req.method) !=
+                          std::end(kBodyMethods);
+    if (has_body && req.get_header_value_count("Content-Length") != 1) {
+        return ApiError{411, "the request needs one Content-Length"};
+    }
+    return std::nullopt;
 }
 
 std::string http_error_message(int status) {
@@ -350,9 +387,14 @@ std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
         *listening_fd = sock;
     });
-    // The request header is in: the guard's longer deadline from now on.
-    server->set_pre_routing_handler([this](const auto&, auto&) {
+    // The request header is in: the guard's longer deadline from now on,
+    // and the body is read only in a form whose size is bounded.
+    server->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
         guard_->header_done();
+        if (auto refused = body_framing_error(req)) {
+            send_error(req, res, *refused);
+            return httplib::Server::HandlerResponse::Handled;
+        }
         return httplib::Server::HandlerResponse::Unhandled;
     });
     server->Post("/v1/login", [this](const auto& req, auto& res) { on_login(req, res); });

@@ -146,19 +146,65 @@ void test_refuses_another_ca(void**) {
     assert_false(r.has_value());
 }
 
-void test_takes_a_new_ca_that_verifies_the_service(void**) {
-    // A rotated CA: it signed the service's certificate (which the transport
-    // verified against the configured file, e.g. a bundle of old and new).
+// A CA certificate for ca's name and key, issued by issuer: a cross
+// certificate (whoever holds issuer's key can make one for any public key).
+X509Ptr cross_cert(const char* name, const KeyCert& ca, const KeyCert& issuer) {
+    CertSpec spec;
+    spec.cns = {name};
+    spec.ca = true;
+    return test_certs::make_cert(spec, ca.key.get(), issuer.cert.get(), issuer.key.get());
+}
+
+CertSpec service_spec() {
     CertSpec server;
     server.cns = {"enroll"};
     server.usage = test_certs::Usage::Server;
+    return server;
+}
+
+void test_takes_a_new_ca_that_verifies_the_service(void**) {
+    // A rotated CA: it signed the service's certificate, and the configured
+    // CA cross-signed it, so the transport verified the chain the service
+    // sent (its certificate, the cross certificate) against the configured
+    // file.
     std::vector<X509Ptr> chain;
-    chain.push_back(test_certs::make_leaf(g->other_ca, server).cert);
+    chain.push_back(test_certs::make_leaf(g->other_ca, service_spec()).cert);
+    chain.push_back(cross_cert("another CA", g->other_ca, g->ca));
     const auto cert = signed_by(g->other_ca, g->key.get(), "fd00:e::7");
     auto r = check("auto", reply_for(cert, "fd00:e::7", g->other_ca), chain);
-    assert_true(r.has_value());
+    if (!r) {
+        fail_msg("%s", r.error().message.c_str());
+    }
     assert_non_null(r->new_ca.get());
     assert_int_equal(X509_cmp(r->new_ca.get(), g->other_ca.cert.get()), 0);
+}
+
+void test_refuses_a_new_ca_the_configured_one_does_not_vouch_for(void**) {
+    // A service with a certificate from the configured CA (any server the
+    // CA certified for the URL's host: the router, by default) makes a CA
+    // of its own, and sends with its certificate a cross certificate from
+    // that CA for the configured CA's name and public key. Its chain then
+    // "verifies" against its CA too, but nothing the device trusts vouches
+    // for that CA: it must not replace remote.ca_cert_file (the CA the
+    // tunnel checks the router against), nor sign the device certificate.
+    std::vector<X509Ptr> chain;
+    chain.push_back(test_certs::make_leaf(g->ca, service_spec()).cert);
+    chain.push_back(cross_cert("keygen test CA", g->ca, g->other_ca));
+    const auto cert = signed_by(g->other_ca, g->key.get(), "fd00:e::7");
+    auto r = check("auto", reply_for(cert, "fd00:e::7", g->other_ca), chain);
+    if (r) {
+        fail_msg("reply accepted; new CA written: %s", r->new_ca ? "yes" : "no");
+    }
+    assert_non_null(
+        std::strstr(r.error().message.c_str(), "does not verify against the configured CA"));
+    // The chain without the cross certificate: the same refusal.
+    chain.pop_back();
+    assert_false(check("auto", reply_for(cert, "fd00:e::7", g->other_ca), chain).has_value());
+    // And the service's certificate alone, signed by the new CA, which the
+    // configured CA does not vouch for (no transport would have taken it).
+    std::vector<X509Ptr> alone;
+    alone.push_back(test_certs::make_leaf(g->other_ca, service_spec()).cert);
+    assert_false(check("auto", reply_for(cert, "fd00:e::7", g->other_ca), alone).has_value());
 }
 
 // A reply whose certificate carries ipv4_san (SAN entries "IP:a.b.c.d")
@@ -244,6 +290,7 @@ int main() {
         cmocka_unit_test(test_refuses_bad_identity),
         cmocka_unit_test(test_refuses_another_ca),
         cmocka_unit_test(test_takes_a_new_ca_that_verifies_the_service),
+        cmocka_unit_test(test_refuses_a_new_ca_the_configured_one_does_not_vouch_for),
         cmocka_unit_test(test_ipv4_as_asked),
         cmocka_unit_test(test_ipv4_refusals),
     };
