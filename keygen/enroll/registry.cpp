@@ -6,6 +6,8 @@
 
 #include <openssl/rand.h>
 
+#include <ctime>
+
 namespace enftun::enroll {
 
 namespace {
@@ -100,6 +102,12 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     }
     if (current->revoked) {
         return ApiError{403, "certificate is revoked"};
+    }
+    // TLS has checked the certificate's time already (no session is ever
+    // resumed); the recorded end is a second layer that holds whatever
+    // the transport did, as the state file is what this service trusts.
+    if (current->not_after < static_cast<std::int64_t>(std::time(nullptr))) {
+        return ApiError{403, "certificate has expired: enroll again"};
     }
     if (current->address != address) {
         return ApiError{403, "client certificate does not name its enrolled address"};

@@ -41,8 +41,8 @@ public:
     // A new certificate for key at the addresses (IPv6, and IPv4 if any) of
     // the certificate with serial (which the caller has checked chains to
     // our CA; address and ipv4 are what that certificate names).
-    // Errors: 401 (serial not in the state: not one of ours), 403 (revoked
-    // or its addresses do not match), 500 as above.
+    // Errors: 401 (serial not in the state: not one of ours), 403 (revoked,
+    // past its recorded end, or its addresses do not match), 500 as above.
     ApiResult<Certificate> renew(const std::string& serial, const proto::Ipv6Addr& address,
                                  const std::optional<proto::Ipv4Addr>& ipv4, EVP_PKEY* key);
 

@@ -192,6 +192,17 @@ void test_enroll_renew_revoke(void** state) {
             .status,
         403);
 
+    // Past the recorded end (as the state file says): refused, whatever
+    // the transport let through.
+    auto recorded = load_state(f.cfg.state_file);
+    recorded->entries[1].not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    auto expired = registry.renew(renewed->serial, renewed->address, std::nullopt, key2.get());
+    assert_int_equal(expired.error().status, 403);
+    assert_string_equal(expired.error().message.c_str(), "certificate has expired: enroll again");
+    recorded->entries[1].not_after += 3600;
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+
     auto revoked = registry.revoke(first->address);
     assert_true(revoked.has_value());
     assert_int_equal(*revoked, 2);
