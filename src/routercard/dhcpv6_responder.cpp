@@ -102,7 +102,9 @@ bool Dhcpv6Responder::consume(const proto::Ipv6View& ip) {
     auto udp = proto::parse_udp(ip);
     auto msg = udp ? proto::parse_dhcpv6(udp->payload()) : Result<proto::Dhcpv6View>(udp.error());
     Status st = msg ? proto::check_client_message(*msg) : Status(msg.error());
-    if (st && (ip.src().is_unspecified() || ip.src().is_multicast())) {
+    if (st && (ip.src().is_unspecified() || ip.src().is_multicast() || udp->src_port() == 0)) {
+        // Port 0 is reserved (RFC 768 makes it "no port"): an answer to it
+        // would go nowhere a DHCPv6 client listens.
         st = make_error(Errc::Malformed, "DHCPv6 message from an address we cannot answer");
     }
     if (!st) {

@@ -416,6 +416,19 @@ void test_dhcpv6_dispatched(void**) {
     assert_int_equal(g_fx->card->dhcpv6_stats().answered, 1);
 }
 
+// A Solicit from UDP source port 0 (reserved: no client listens there) is
+// consumed and counted as malformed, not answered to port 0.
+void test_dhcpv6_from_port_zero_unanswered(void**) {
+    Pkt solicit = hex(rcvec::kDhcpcdSolicit);
+    solicit[kIpv6HeaderLen] = 0;
+    solicit[kIpv6HeaderLen + 1] = 0;
+    fixup::udp(solicit);
+    assert_true(g_fx->card->consume(solicit));
+    assert_int_equal(g_sent.size(), 0);
+    assert_int_equal(g_fx->card->dhcpv6_stats().malformed, 1);
+    assert_int_equal(g_fx->card->dhcpv6_stats().answered, 0);
+}
+
 // Everything else continues to the egress filter.
 void test_others_pass(void**) {
     assert_false(consume(vec::kEchoOdd));
@@ -577,6 +590,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_replies_rate_limited, setup, teardown),
         cmocka_unit_test(test_reply_budget_refill),
         cmocka_unit_test_setup_teardown(test_malformed_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dhcpv6_from_port_zero_unanswered, setup, teardown),
     };
     return cmocka_run_group_tests_name("router_card", tests, nullptr, group_teardown);
 }
