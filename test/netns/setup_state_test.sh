@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# setup_state_test.sh: enftun-setup down removes what up added even when the
+# config changed in between (a fleet's config push while the tunnel is up:
+# systemd's ExecStop runs down with the new file), in network namespaces
+# (CTest: netns.setup_state_test; exit 77 = skipped). Topology: setup_lib.sh
+# (namespaces d, i, h and the trusted LAN l); no enftun daemon runs, only
+# enftun-setup (and enftun -p to read the config).
+#
+# Steps (each prints PASS/FAIL):
+#  a  route.table changed after a full-tunnel up: down still removes the
+#     rules, the IPv4 blackhole of the old table and moves the trusted
+#     interface out of the old group (state exactly as before up), so d
+#     reaches the host over IPv4 and IPv6 again
+#  b  tun.dev changed after a full-tunnel up: up of the changed config is
+#     refused (the old device's firewall is still in place) and changes
+#     nothing; down removes the old device, rules and firewall (state
+#     exactly as before up), so d reaches the host again
+set -e -o pipefail
+export LC_ALL=C
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=setup_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/setup_lib.sh"
+
+BEFORE=""
+
+# full_conf FILE [key=value]...: a full tunnel with trusted lan0 (the
+# certificates are never read: only enftun -p runs).
+full_conf() {
+    local file="$1"
+    shift
+    write_client_conf "$file" hosts=fd00:100::1 ca=ca.pem cert=d.pem key=d.key \
+        prefixes=default trusted=lan0 "$@"
+}
+
+# set_table FILE N: add route.table = N to FILE's route group.
+set_table() {
+    sed -i "s/^route : {\$/&\n  table = $2;/" "$1"
+}
+
+# reaches_host: d reaches h directly, both families (nothing of
+# enftun-setup's left in the way).
+reaches_host() {
+    es_ping d "$ES_HOST6" && es_ping d "$ES_HOST4"
+}
+
+step_a() {
+    local ok=0 conf="$ET_TMP/table.conf"
+    full_conf "$conf"
+    check "up (table 2097)" es_setup d up "$conf" || return 1
+    check_not "while up, IPv4 to the host is blackholed" es_ping d "$ES_HOST4" || ok=1
+    set_table "$conf" 300
+    check "the config now says route.table=300" \
+        grep -qx 'route.table=300' <("$ET_BIN_DIR/enftun" -c "$conf" -p all) || ok=1
+    check "down with the changed config" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    check "d reaches the host again" reaches_host || ok=1
+    # Leave nothing for the next step, whatever down left.
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    full_conf "$conf"
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
+step_b() {
+    local ok=0 conf="$ET_TMP/dev.conf"
+    full_conf "$conf"
+    check "up (enf0)" es_setup d up "$conf" || return 1
+    full_conf "$conf" dev=enf1
+    check "up of the changed config is refused, naming enf0" \
+        es_fails_saying 'enf0' es_setup d up "$conf" || ok=1
+    check_not "and did not create enf1" et_exec d ip link show dev enf1 || ok=1
+    check "down with the changed config" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    check "d reaches the host again" reaches_host || ok=1
+    check "a second down says 'already down'" \
+        es_succeeds_saying 'already down' es_setup d down "$conf" || ok=1
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    full_conf "$conf"
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
+main() {
+    et_init
+    command -v nft >/dev/null || et_skip "nft not installed"
+    et_require_bins enftun
+    echo "setup_state_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
+    es_topology "" l
+    BEFORE="$ET_TMP/state.before"
+    es_state d >"$BEFORE"
+    check "before up, d reaches the host" reaches_host
+    run_step a "route.table changed between up and down: down removes it all" step_a
+    run_step b "tun.dev changed between up and down: up refused, down removes it all" step_b
+    # A check outside a step fails the test too.
+    et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
+}
+
+main "$@"
