@@ -15,6 +15,12 @@
 #     refused (the old device's firewall is still in place) and changes
 #     nothing; down removes the old device, rules and firewall (state
 #     exactly as before up), so d reaches the host again
+#  c  split tunnel (fd00:e::/48 and, with route.allow_ipv4, 198.19.0.0/24):
+#     `ip link set enf0 down` (the kernel deletes the TUN's routes): traffic
+#     for the prefixes fails at once (unreachable) and none of it leaves by
+#     the uplink (counted in i); status says partly up; down restores all
+#  d  full tunnel with route.allow_ipv4 and 198.19.0.0/24 (the firewall
+#     passes IPv4): the same with enf0 down, for 198.19.0.0/24
 set -e -o pipefail
 export LC_ALL=C
 
@@ -82,17 +88,106 @@ step_b() {
     return "$ok"
 }
 
+# load_leak_counters: count in i what d sends on its uplink for the tunnel's
+# prefixes (before i routes it, which it cannot).
+load_leak_counters() {
+    et_exec i nft -f - <<EOF
+table inet ss_leak {
+    counter prefix6 {}
+    counter prefix4 {}
+    chain pre {
+        type filter hook prerouting priority -500; policy accept;
+        iifname "vd" ip6 daddr fd00:e::/48 counter name "prefix6"
+        iifname "vd" ip daddr 198.19.0.0/16 counter name "prefix4"
+    }
+}
+EOF
+}
+
+# try_prefixes ADDR...: send to each ADDR from d (each send expected to fail).
+try_prefixes() {
+    local dst
+    for dst in "$@"; do
+        es_ping d "$dst" >/dev/null 2>&1 || true
+        et_exec d bash -c "echo leak >/dev/udp/$dst/9" >/dev/null 2>&1 || true
+    done
+}
+
+# unreachable ADDR: d's kernel has no way to ADDR (not "via the uplink").
+unreachable() {
+    ! et_exec d ip route get "$1"
+}
+
+# after_link_down LABEL ADDR...: with enf0 set down, nothing for ADDR...
+# leaves d's uplink, and the kernel refuses it at once.
+after_link_down() {
+    local ok=0 label="$1" six four dst
+    shift
+    check "$label: ip link set enf0 down" et_exec d ip link set dev enf0 down || return 1
+    six="$(et_nft_counter i ss_leak prefix6)"
+    four="$(et_nft_counter i ss_leak prefix4)"
+    for dst in "$@"; do
+        check "$label: $dst is unreachable" unreachable "$dst" || ok=1
+    done
+    try_prefixes "$@"
+    check "$label: fence: a neighbour solicitation from d arrived" es_fence || ok=1
+    check_num "$label: nothing for fd00:e::/48 on the uplink" \
+        "$(($(et_nft_counter i ss_leak prefix6) - six))" -eq 0 || ok=1
+    check_num "$label: nothing for 198.19.0.0/16 on the uplink" \
+        "$(($(et_nft_counter i ss_leak prefix4) - four))" -eq 0 || ok=1
+    return "$ok"
+}
+
+# status_exit CONF: the exit status of enftun-setup status CONF.
+status_exit() {
+    local rc=0
+    es_setup d status "$1" >/dev/null || rc=$?
+    echo "$rc"
+}
+
+step_c() {
+    local ok=0 conf="$ET_TMP/split.conf"
+    write_client_conf "$conf" hosts=fd00:100::1 ca=ca.pem cert=d.pem key=d.key \
+        prefixes=fd00:e::/48,198.19.0.0/24 allow_ipv4=true
+    check "up (split tunnel)" es_setup d up "$conf" || return 1
+    check_num "status says up" "$(status_exit "$conf")" -eq 0 || ok=1
+    after_link_down "split" fd00:e::6 198.19.0.6 || ok=1
+    et_exec d ip link set dev enf0 up
+    check_num "with enf0 up again (its routes gone) status says partly up" \
+        "$(status_exit "$conf")" -eq 1 || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
+step_d() {
+    local ok=0 conf="$ET_TMP/full4.conf"
+    full_conf "$conf" prefixes=default,198.19.0.0/24 allow_ipv4=true
+    check "up (full tunnel, allow_ipv4, 198.19.0.0/24)" es_setup d up "$conf" || return 1
+    after_link_down "full" 198.19.0.6 || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
+    command -v ndisc6 >/dev/null || et_skip "ndisc6 not installed"
     et_require_bins enftun
     echo "setup_state_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"
     es_topology "" l
+    es_load_counters # es_fence counts its neighbour solicitations there
+    load_leak_counters
     BEFORE="$ET_TMP/state.before"
     es_state d >"$BEFORE"
     check "before up, d reaches the host" reaches_host
     run_step a "route.table changed between up and down: down removes it all" step_a
     run_step b "tun.dev changed between up and down: up refused, down removes it all" step_b
+    run_step c "split tunnel, enf0 set down: its prefixes unreachable, not on the uplink" step_c
+    run_step d "full tunnel with an IPv4 prefix, enf0 set down: not on the uplink" step_d
     # A check outside a step fails the test too.
     et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
 }
