@@ -21,6 +21,11 @@
 #     the uplink (counted in i); status says partly up; down restores all
 #  d  full tunnel with route.allow_ipv4 and 198.19.0.0/24 (the firewall
 #     passes IPv4): the same with enf0 down, for 198.19.0.0/24
+#  e  full tunnel; after up, a new uplink comes up (a USB modem, a Wi-Fi
+#     link: up1, with a better default route than up0, IPv6 and IPv4) and
+#     another network manager adds a rule before ours (pref 1000 lookup
+#     main): still nothing but ND/MLD/DHCP leaves by either link (counted in
+#     i), so the firewall covers links that did not exist at up
 set -e -o pipefail
 export LC_ALL=C
 
@@ -99,6 +104,16 @@ table inet ss_leak {
         type filter hook prerouting priority -500; policy accept;
         iifname "vd" ip6 daddr fd00:e::/48 counter name "prefix6"
         iifname "vd" ip daddr 198.19.0.0/16 counter name "prefix4"
+        iifname "vn" jump from_new
+    }
+    counter ns_new {}
+    counter new {}
+    chain from_new {
+        icmpv6 type nd-neighbor-solicit counter name "ns_new" return
+        icmpv6 type { nd-router-solicit, nd-neighbor-advert, mld-listener-report, mld-listener-done, mld2-listener-report } return
+        udp sport 546 udp dport 547 return
+        meta nfproto ipv4 udp sport 68 udp dport 67 return
+        counter name "new"
     }
 }
 EOF
@@ -172,6 +187,82 @@ step_d() {
     return "$ok"
 }
 
+# new_uplink: d's link up1 to i's vn (fd00:110::/64, 198.18.10.0/24), with
+# default routes better than up0's, and a rule before enftun-setup's.
+new_uplink() {
+    et_veth_add i vn d up1
+    et_addr_add i vn fd00:110::1/64
+    et_addr_add d up1 fd00:110::2/64
+    et_exec i ip addr add 198.18.10.1/24 dev vn
+    et_exec d ip addr add 198.18.10.2/24 dev up1
+    et_exec d ip -6 route add default via fd00:110::1 dev up1 metric 10
+    et_exec d ip -4 route add default via 198.18.10.1 dev up1 metric 10
+    et_exec d ip -4 route del default via 198.18.0.1 dev up0
+    et_exec d ip -6 rule add pref 1000 lookup main
+    et_exec d ip -4 rule add pref 1000 lookup main
+}
+
+remove_new_uplink() {
+    et_exec d ip -6 rule del pref 1000 lookup main || true
+    et_exec d ip -4 rule del pref 1000 lookup main || true
+    et_exec d ip link del dev up1 || true
+    et_exec d ip -4 route replace default via 198.18.0.1 dev up0
+}
+
+# fence_new: as es_fence, on up1: a neighbour solicitation from d counted
+# in i, so what d sent on up1 before has been counted too.
+fence_new() {
+    local before
+    before="$(et_nft_counter i ss_leak ns_new)"
+    et_wait_for -t 20 fence_new_probe "$before"
+}
+
+fence_new_probe() {
+    et_exec d ndisc6 -1 -r 1 -w 200 fd00:110::1 up1 >/dev/null 2>&1 || true
+    (($(et_nft_counter i ss_leak ns_new) > $1))
+}
+
+# try_host: send to the ordinary host h, IPv6 and IPv4, ping, UDP and TCP,
+# by routing and bound to each uplink (each expected to fail).
+try_host() {
+    local dst ifc
+    for dst in "$ES_HOST6" "$ES_HOST4"; do
+        es_ping d "$dst" >/dev/null 2>&1 || true
+        for ifc in up0 up1; do
+            es_ping d "$dst" -I "$ifc" >/dev/null 2>&1 || true
+        done
+        et_exec d bash -c "echo leak >/dev/udp/$dst/9" >/dev/null 2>&1 || true
+    done
+    et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$ES_HOST6/80" >/dev/null 2>&1 || true
+    et_exec d timeout 3 bash -c "exec 3<>/dev/tcp/$ES_HOST4/80" >/dev/null 2>&1 || true
+}
+
+step_e() {
+    local ok=0 conf="$ET_TMP/full.conf" host new
+    full_conf "$conf"
+    check "up (full tunnel)" es_setup d up "$conf" || return 1
+    new_uplink
+    check "the new uplink works (ND to its gateway)" fence_new || ok=1
+    # Routing alone now sends it out in clear: only the firewall stops it.
+    check "the foreign rule routes IPv6 to the host by up1" \
+        grep -q -w 'dev up1' <(et_exec d ip -6 route get "$ES_HOST6") || ok=1
+    check "and IPv4 too" grep -q -w 'dev up1' <(et_exec d ip -4 route get "$ES_HOST4") || ok=1
+    host="$(es_counter host)"
+    new="$(et_nft_counter i ss_leak new)"
+    try_host
+    check "fence on up0" es_fence || ok=1
+    check "fence on up1" fence_new || ok=1
+    check_num "nothing reached the host by up0 or up1" "$(($(es_counter host) - host))" -eq 0 ||
+        ok=1
+    check_num "nothing on up1 but ND/MLD/DHCP" "$(($(et_nft_counter i ss_leak new) - new))" \
+        -eq 0 || ok=1
+    remove_new_uplink
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -188,6 +279,7 @@ main() {
     run_step b "tun.dev changed between up and down: up refused, down removes it all" step_b
     run_step c "split tunnel, enf0 set down: its prefixes unreachable, not on the uplink" step_c
     run_step d "full tunnel with an IPv4 prefix, enf0 set down: not on the uplink" step_d
+    run_step e "full tunnel: a link that comes up after up, a rule before ours: no leak" step_e
     # A check outside a step fails the test too.
     et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
 }
