@@ -26,6 +26,9 @@
 #     another network manager adds a rule before ours (pref 1000 lookup
 #     main): still nothing but ND/MLD/DHCP leaves by either link (counted in
 #     i), so the firewall covers links that did not exist at up
+#  f  SIGTERM to up (systemd stopping it) at its last step, with the
+#     firewall, device, routes and trusted group in place: up undoes it all
+#     (state exactly as before, no state file) and exits 143
 set -e -o pipefail
 export LC_ALL=C
 
@@ -263,6 +266,41 @@ step_e() {
     return "$ok"
 }
 
+# make_terminating_ip: an ip that sends SIGTERM to its caller (enftun-setup)
+# when asked to add the tunnel's rule, then does it; prints its folder.
+make_terminating_ip() {
+    local dir="$ET_TMP/terminating-ip"
+    mkdir -p "$dir"
+    cat >"$dir/ip" <<EOF
+#!/bin/bash
+[[ " \$* " != *" rule add not fwmark "* ]] || kill -TERM "\$PPID"
+exec $(command -v ip) "\$@"
+EOF
+    chmod +x "$dir/ip"
+    echo "$dir"
+}
+
+# up_exit_status CONF: enftun-setup up CONF's exit status (its output in
+# $ET_TMP/up.out).
+up_exit_status() {
+    local rc=0
+    es_setup d up "$1" >"$ET_TMP/up.out" || rc=$?
+    echo "$rc"
+}
+
+step_f() {
+    local ok=0 conf="$ET_TMP/full.conf" dir
+    full_conf "$conf"
+    dir="$(make_terminating_ip)"
+    check_num "up terminated at 'ip rule add' exits 143" \
+        "$(ES_PATH="$dir:$PATH" up_exit_status "$conf")" -eq 143 || ok=1
+    check "it said it undid its work" grep -q 'undoing' "$ET_TMP/up.out" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    check_not "no state file left" test -e "$ET_TMP/run-enftun/enf0" || ok=1
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -280,6 +318,7 @@ main() {
     run_step c "split tunnel, enf0 set down: its prefixes unreachable, not on the uplink" step_c
     run_step d "full tunnel with an IPv4 prefix, enf0 set down: not on the uplink" step_d
     run_step e "full tunnel: a link that comes up after up, a rule before ours: no leak" step_e
+    run_step f "SIGTERM during up: up undoes its work" step_f
     # A check outside a step fails the test too.
     et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
 }
