@@ -29,6 +29,9 @@
 #  f  SIGTERM to up (systemd stopping it) at its last step, with the
 #     firewall, device, routes and trusted group in place: up undoes it all
 #     (state exactly as before, no state file) and exits 143
+#  g  the config deleted after up, then another one with an error in it:
+#     down still removes what up added (from the state file), so d reaches
+#     the host again
 set -e -o pipefail
 export LC_ALL=C
 
@@ -301,6 +304,34 @@ step_f() {
     return "$ok"
 }
 
+# down_after_config CONF BREAK...: up CONF, run BREAK... on it, then down.
+down_after_config() {
+    local ok=0 conf="$1"
+    shift
+    full_conf "$conf"
+    check "up" es_setup d up "$conf" || return 1
+    "$@" "$conf"
+    check_not "enftun cannot read the config now" "$ET_BIN_DIR/enftun" -c "$conf" -p all || ok=1
+    check "down says it takes down enf0 from the state file" \
+        es_succeeds_saying 'taking down enf0' es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    check "d reaches the host again" reaches_host || ok=1
+    full_conf "$conf"
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
+break_config() {
+    echo "route : { table = \"x\"; };" >>"$1"
+}
+
+step_g() {
+    local ok=0
+    down_after_config "$ET_TMP/gone.conf" rm -f -- || ok=1
+    down_after_config "$ET_TMP/broken.conf" break_config || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -319,6 +350,7 @@ main() {
     run_step d "full tunnel with an IPv4 prefix, enf0 set down: not on the uplink" step_d
     run_step e "full tunnel: a link that comes up after up, a rule before ours: no leak" step_e
     run_step f "SIGTERM during up: up undoes its work" step_f
+    run_step g "config deleted or broken after up: down removes it all" step_g
     # A check outside a step fails the test too.
     et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
 }
