@@ -32,6 +32,10 @@
 #  g  the config deleted after up, then another one with an error in it:
 #     down still removes what up added (from the state file), so d reaches
 #     the host again
+#  h  remote.hosts as an IPv4-mapped address (::ffff:198.18.0.1, which
+#     enftun takes, and reaches by IPv4): the full tunnel's firewall lets
+#     enftun's marked TCP to 198.18.0.1 out (counted in i), and a split
+#     prefix holding 198.18.0.1 is refused before anything changes
 set -e -o pipefail
 export LC_ALL=C
 
@@ -332,6 +336,42 @@ step_g() {
     return "$ok"
 }
 
+# marked_connect ADDR: a TCP connection attempt from d to ADDR port 4443
+# with enftun's mark (363), as enftun makes it (an IPv6 socket).
+marked_connect() {
+    et_exec d python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_MARK", 36), 363)
+s.settimeout(2)
+try:
+    s.connect((sys.argv[1], 4443))
+except OSError:
+    pass
+' "$1"
+}
+
+step_h() {
+    local ok=0 conf="$ET_TMP/mapped.conf" tunnel
+    full_conf "$conf" hosts=::ffff:198.18.0.1
+    check "up (full tunnel, router ::ffff:198.18.0.1)" es_setup d up "$conf" || return 1
+    tunnel="$(es_counter tunnel)"
+    marked_connect ::ffff:198.18.0.1
+    check "fence" es_fence || ok=1
+    check_num "enftun's marked TCP to 198.18.0.1:4443 got out" \
+        "$(($(es_counter tunnel) - tunnel))" -gt 0 || ok=1
+    check "down" es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    write_client_conf "$conf" hosts=::ffff:198.18.0.1 ca=ca.pem cert=d.pem key=d.key \
+        prefixes=198.18.0.0/23 allow_ipv4=true
+    check "split prefix 198.18.0.0/23 refused, naming the router" \
+        es_fails_saying '198.18.0.0/23 holds remote.hosts ::ffff:198.18.0.1' \
+        es_setup d up "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -351,6 +391,7 @@ main() {
     run_step e "full tunnel: a link that comes up after up, a rule before ours: no leak" step_e
     run_step f "SIGTERM during up: up undoes its work" step_f
     run_step g "config deleted or broken after up: down removes it all" step_g
+    run_step h "remote.hosts IPv4-mapped: firewall and split check see IPv4" step_h
     # A check outside a step fails the test too.
     et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
 }
