@@ -188,10 +188,12 @@ step_e() {
 }
 
 # only_prefix4_in TABLE [ALL]: TABLE's IPv4 routes through enf0 are exactly
-# PREFIX4 (ALL: and the table holds no other IPv4 route).
+# PREFIX4 (ALL: and the table holds no other IPv4 route but PREFIX4's
+# unreachable one under it, for while enf0 is down).
 only_prefix4_in() {
     local routes
-    routes="$(et_exec d ip -4 route show table "$1")"
+    routes="$(et_exec d ip -4 route show table "$1" |
+        awk -v p="$PREFIX4" '!($1 == "unreachable" && $2 == p)')"
     [[ $(awk '/ dev enf0( |$)/ { print $1 }' <<<"$routes") == "$PREFIX4" ]] &&
         { [[ -z ${2:-} ]] || [[ $(wc -l <<<"$routes") == 1 ]]; }
 }
