@@ -412,6 +412,18 @@ void Router::on_session_up(Session& s) {
         retire(s);
         return;
     }
+    // Its handshake verified the chain against the CRL of the context it
+    // began on; a reload since (router_reload.cpp) may have brought a CRL
+    // that lists it, and close_revoked() ran before it was up.
+    if (crl_watch_ && crl_watch_->revoked(s.link().stream().peer_certificate())) {
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn,
+                               "refusing %s: certificate revoked during its handshake",
+                               s.peer().c_str());
+        counters_.failed(HandshakeFailure::Certificate);
+        s.link().shutdown();
+        retire(s);
+        return;
+    }
     std::optional<proto::Ipv4Addr> ipv4;
     if (!accept_ipv4(s, ipv4)) {
         return; // refused and retired, its reason logged
