@@ -232,12 +232,10 @@ void Router::stop() {
 void Router::on_accept(UniqueFd fd, const sockaddr_storage& peer) {
     ++stats_.accepted;
     std::string name = conn::format_sockaddr(peer);
-    if (by_address_.size() >= config_.max_sessions) {
-        ++stats_.refused_full;
-        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: max_sessions (%u) reached",
-                               name.c_str(), config_.max_sessions);
-        return; // fd closes here
-    }
+    // No max_sessions check here: who the peer is shows only after its
+    // handshake, and a client whose old session is still up (its link went
+    // silent) must be able to replace it when the router is full
+    // (on_session_up). The handshake budget bounds what this costs.
     std::uint64_t now = loop_.now_ms();
     auto admission = budget_.admit(source_key(peer), now);
     if (!admission.admitted) {
