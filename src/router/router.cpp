@@ -1,6 +1,7 @@
 #include "enftun/router/router.hpp"
 
 #include "enftun/conn/connector.hpp"
+#include "enftun/conn/tcp_liveness.hpp"
 #include "enftun/link/super_packet.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
@@ -26,6 +27,16 @@ constexpr std::uint64_t kHousekeepingMs = 250;
 // Largest handshake message (a client's Certificate chain) OpenSSL buffers
 // for a peer; its default is 100 KiB. A client chain of our PKI is 1-3 KiB.
 constexpr long kMaxCertList = 32768;
+
+// TCP_USER_TIMEOUT of every accepted socket: what the router sends a peer
+// that stays unacknowledged this long ends the session (ETIMEDOUT). A client
+// whose path died silently (it moved to another router) otherwise keeps a
+// session here, and its route, for idle_timeout (7 minutes by default),
+// while packets for it go into a connection nobody reads. The client's own
+// default (conn/tcp_liveness.hpp: twice its 15 s heartbeat_timeout). Linux
+// (5.11 on) counts a receive window shut that long too: a peer that stopped
+// reading is closed after it, where its queue would only drop.
+constexpr std::uint32_t kSessionUserTimeoutMs = 30000;
 
 // The context's read-ahead buffer (tls_context.cpp: four full records).
 constexpr long kEstablishedReadBuffer = 4 * (16384 + 256 + 5);
@@ -247,6 +258,11 @@ void Router::on_accept(UniqueFd fd, const sockaddr_storage& peer) {
     }
     if (admission.evicted) {
         evict(*admission.evicted);
+    }
+    if (auto st = conn::apply_tcp_liveness(fd.get(), {.user_timeout_ms = kSessionUserTimeoutMs});
+        !st) {
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "%s: %s: %s", name.c_str(), st.error().what,
+                               strerror(st.error().sys));
     }
     std::string source = address_of(name);
     auto prelude = std::make_unique<Prelude>(
