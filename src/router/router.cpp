@@ -1,6 +1,7 @@
 #include "enftun/router/router.hpp"
 
 #include "enftun/conn/connector.hpp"
+#include "enftun/conn/tcp_liveness.hpp"
 #include "enftun/link/super_packet.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/netlink/link_config.hpp"
@@ -26,6 +27,16 @@ constexpr std::uint64_t kHousekeepingMs = 250;
 // Largest handshake message (a client's Certificate chain) OpenSSL buffers
 // for a peer; its default is 100 KiB. A client chain of our PKI is 1-3 KiB.
 constexpr long kMaxCertList = 32768;
+
+// TCP_USER_TIMEOUT of every accepted socket: what the router sends a peer
+// that stays unacknowledged this long ends the session (ETIMEDOUT). A client
+// whose path died silently (it moved to another router) otherwise keeps a
+// session here, and its route, for idle_timeout (7 minutes by default),
+// while packets for it go into a connection nobody reads. The client's own
+// default (conn/tcp_liveness.hpp: twice its 15 s heartbeat_timeout). Linux
+// (5.11 on) counts a receive window shut that long too: a peer that stopped
+// reading is closed after it, where its queue would only drop.
+constexpr std::uint32_t kSessionUserTimeoutMs = 30000;
 
 // The context's read-ahead buffer (tls_context.cpp: four full records).
 constexpr long kEstablishedReadBuffer = 4 * (16384 + 256 + 5);
@@ -232,12 +243,10 @@ void Router::stop() {
 void Router::on_accept(UniqueFd fd, const sockaddr_storage& peer) {
     ++stats_.accepted;
     std::string name = conn::format_sockaddr(peer);
-    if (by_address_.size() >= config_.max_sessions) {
-        ++stats_.refused_full;
-        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: max_sessions (%u) reached",
-                               name.c_str(), config_.max_sessions);
-        return; // fd closes here
-    }
+    // No max_sessions check here: who the peer is shows only after its
+    // handshake, and a client whose old session is still up (its link went
+    // silent) must be able to replace it when the router is full
+    // (on_session_up). The handshake budget bounds what this costs.
     std::uint64_t now = loop_.now_ms();
     auto admission = budget_.admit(source_key(peer), now);
     if (!admission.admitted) {
@@ -249,6 +258,11 @@ void Router::on_accept(UniqueFd fd, const sockaddr_storage& peer) {
     }
     if (admission.evicted) {
         evict(*admission.evicted);
+    }
+    if (auto st = conn::apply_tcp_liveness(fd.get(), {.user_timeout_ms = kSessionUserTimeoutMs});
+        !st) {
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "%s: %s: %s", name.c_str(), st.error().what,
+                               strerror(st.error().sys));
     }
     std::string source = address_of(name);
     auto prelude = std::make_unique<Prelude>(
@@ -407,6 +421,18 @@ void Router::on_session_up(Session& s) {
     auto addr = s.link().stream().peer_address();
     if (!addr) {
         ENFTUN_LOG_WARN("refusing %s: %s", s.peer().c_str(), addr.error().what);
+        counters_.failed(HandshakeFailure::Certificate);
+        s.link().shutdown();
+        retire(s);
+        return;
+    }
+    // Its handshake verified the chain against the CRL of the context it
+    // began on; a reload since (router_reload.cpp) may have brought a CRL
+    // that lists it, and close_revoked() ran before it was up.
+    if (crl_watch_ && crl_watch_->revoked(s.link().stream().peer_certificate())) {
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn,
+                               "refusing %s: certificate revoked during its handshake",
+                               s.peer().c_str());
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);

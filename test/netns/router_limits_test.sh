@@ -19,7 +19,8 @@
 # silent TLS session is closed after idle_timeout; d a peer that stops
 # reading overflows its queue: drops are counted, the router stays healthy;
 # b SIGTERM stops the router (exit 0, close_notify to the clients); with
-# max_sessions reached a further connection is refused.
+# max_sessions reached a further connection is refused; f step a again, at
+# max_sessions (2): a client's new connection still replaces its own session.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps logs/certs.
 set -e -o pipefail
@@ -236,6 +237,7 @@ main() {
         "c|a silent session is closed after idle_timeout|step_c|"
         "d|a peer that stops reading: queue overflow drops are counted|step_d|"
         "b|SIGTERM stops the router cleanly; at max_sessions a connection is refused|step_b|"
+        "f|at max_sessions a client's new connection still replaces its session|step_a|"
     )
     et_init
     echo "router_limits_test: binaries from $ET_BIN_DIR, work dir $ET_TMP"

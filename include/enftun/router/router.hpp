@@ -30,8 +30,11 @@
 // source, the largest source's oldest evicted when full. Each starts as a Prelude (socket
 // only) until its first 9 bytes show a ClientHello of a sane size, then
 // becomes a Session whose link runs the TLS handshake. max_sessions counts
-// authenticated sessions only. Failed handshakes are logged in a summary
-// every 10 s (failure_summary.hpp); each one at debug level.
+// authenticated sessions only and is checked when a session comes up (a
+// client may replace its own session when the router is full), as is the
+// CRL in force (the handshake checked the one of the context it began
+// on). Failed handshakes are logged in a summary every 10 s
+// (failure_summary.hpp); each one at debug level.
 //
 // Timers: one sweep timer closes sessions idle longer than idle_timeout; a
 // housekeeping timer (while anything is unauthenticated or unsummarised)
