@@ -266,13 +266,19 @@ void Client::schedule_reconnect(const std::string& why) {
         ENFTUN_LOG_INFO("%s", why.c_str());
         return;
     }
-    if (std::exchange(reconnect_now_, false)) {
-        retry_soon();
+    // A network change during the attempt that just failed may have fixed
+    // what made it fail (on_route_change): retry as soon as the pacer allows.
+    const bool changed = std::exchange(change_in_attempt_, false);
+    if (std::exchange(reconnect_now_, false) || changed) {
+        if (retry_soon() && changed) {
+            ++stats_.early_retries;
+        }
         save_backoff();
         const std::uint64_t now = loop_.now_ms();
         ENFTUN_LOG_WARN(
-            "%s; reconnecting in %llu ms (no backoff)", why.c_str(),
-            static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0));
+            "%s; reconnecting in %llu ms (no backoff%s)", why.c_str(),
+            static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0),
+            changed ? ": the network changed during the attempt" : "");
         return;
     }
     // The ceiling in the log shows where the schedule is (and that the cap holds).
@@ -295,8 +301,10 @@ void Client::schedule_reconnect(const std::string& why) {
 // heartbeat for a probe, to prove the (possibly re-routed) path works.
 // Backing off: a network change may have fixed what made the last attempt
 // fail, so retry now. Connecting/handshaking: leave the attempt to its own
-// timeout. Event-driven retries go through retry_pacer_, so a flapping link
-// costs at most one attempt per kRouteRetryIntervalMs.
+// timeout, but remember the change: if the attempt fails, the next one
+// follows at once instead of after the backoff. Event-driven retries go
+// through retry_pacer_, so a flapping link costs at most one attempt per
+// kRouteRetryIntervalMs.
 
 // Brings the next connection attempt forward to now, or to as soon as the
 // pacer allows. Returns false if an attempt is already due no later.
@@ -369,7 +377,11 @@ void Client::on_route_change(const netlink::NetChanges& changes) {
             static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0));
         return;
     }
-    ENFTUN_LOG_INFO("route change (%s): connection attempt in progress; left to its timeout",
+    // Connecting or handshaking: the attempt keeps its own timeout, but if it
+    // fails the next one follows without backoff (schedule_reconnect).
+    change_in_attempt_ = true;
+    ENFTUN_LOG_INFO("route change (%s): connection attempt in progress; left to its timeout, "
+                    "a retry without backoff if it fails",
                     what.c_str());
 }
 
@@ -445,6 +457,7 @@ void Client::on_link_up() {
     ENFTUN_LOG_INFO("TLS session with %s (%s); waiting for the router", peer_.c_str(),
                     link_->stream().describe().c_str());
     apply(ClientEvent::TlsUp);
+    change_in_attempt_ = false; // the attempt worked; check_route() takes over
     proven_ = false;
     heartbeat_.on_up();
     heartbeat_.probe_now();

@@ -45,6 +45,7 @@ Action HeartbeatPolicy::on_timer(std::uint64_t now_ms) {
         }
         state_ = State::Probing;
         probe_requested_ = false;
+        grace_taken_ = false;
         probe_sent_ms_ = now_ms;
         rx_since_probe_ = false;
         // on_rx() touches no timer, so an answer is only seen when the
@@ -62,6 +63,15 @@ Action HeartbeatPolicy::on_timer(std::uint64_t now_ms) {
         }
         if (now_ms < probe_sent_ms_ + timeout_ms_) {
             deadline_ms_ = probe_sent_ms_ + timeout_ms_;
+            return Action::None;
+        }
+        if (now_ms > probe_sent_ms_ + timeout_ms_ + kLateMs && !grace_taken_) {
+            // The timer ran long after the timeout: the loop did not run
+            // meanwhile (the process was stopped, frozen or starved), and
+            // the answer may be waiting unread, for libuv runs overdue
+            // timers before it polls. Judge after one poll.
+            grace_taken_ = true;
+            deadline_ms_ = now_ms + kGraceMs;
             return Action::None;
         }
         state_ = State::Dead;

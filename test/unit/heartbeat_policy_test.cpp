@@ -2,7 +2,8 @@
 // state machine driven with explicit timestamps (no loop, no clock): no probe
 // while frames arrive, a probe after `period` of silence, Dead after
 // `timeout` more, recovery on any frame received after the probe (but not on
-// one received before it), probes on request, and the deadlines to arm.
+// one received before it), probes on request, the deadlines to arm, and one
+// more look before Dead when the timer ran long after the timeout.
 #include "enftun/heartbeat/heartbeat_policy.hpp"
 
 #include <cstdint>
@@ -189,6 +190,45 @@ void test_probe_requested_after_answered_probe_sends_again(void**) {
     assert_action(p.on_timer(t + kTimeout), Action::Dead);
 }
 
+// A timer that runs long after the timeout (the process was stopped): one
+// more look after a grace, in which the loop reads what arrived meanwhile.
+void test_late_timer_looks_again_before_dead(void**) {
+    HeartbeatPolicy& p = up_at(kT0);
+    const std::uint64_t probe = kT0 + kPeriod;
+    assert_action(p.on_timer(probe), Action::SendProbe);
+    const std::uint64_t late = probe + kTimeout + HeartbeatPolicy::kLateMs + 5000;
+    assert_action(p.on_timer(late), Action::None);
+    assert_int_equal(p.next_deadline(), late + HeartbeatPolicy::kGraceMs);
+    assert_true(p.probing());
+    // Nothing arrived: dead at the grace's end, however late that runs.
+    assert_action(p.on_timer(late + HeartbeatPolicy::kGraceMs + 5000), Action::Dead);
+}
+
+void test_late_timer_then_answer_recovers(void**) {
+    HeartbeatPolicy& p = up_at(kT0);
+    const std::uint64_t probe = kT0 + kPeriod;
+    assert_action(p.on_timer(probe), Action::SendProbe);
+    const std::uint64_t late = probe + kTimeout + HeartbeatPolicy::kLateMs + 1;
+    assert_action(p.on_timer(late), Action::None);
+    p.on_rx(late + 1); // the answer, read in the poll after the timers
+    assert_action(p.on_timer(p.next_deadline()), Action::None);
+    assert_false(p.probing());
+    // The next probe gets its own grace.
+    const std::uint64_t second = p.next_deadline();
+    assert_int_equal(second, late + 1 + kPeriod);
+    assert_action(p.on_timer(second), Action::SendProbe);
+    assert_action(p.on_timer(second + kTimeout + HeartbeatPolicy::kLateMs + 1), Action::None);
+    assert_action(p.on_timer(p.next_deadline()), Action::Dead);
+}
+
+// On time (or less than kLateMs late), the timeout is judged at once.
+void test_timer_just_past_timeout_is_dead(void**) {
+    HeartbeatPolicy& p = up_at(kT0);
+    const std::uint64_t probe = kT0 + kPeriod;
+    assert_action(p.on_timer(probe), Action::SendProbe);
+    assert_action(p.on_timer(probe + kTimeout + HeartbeatPolicy::kLateMs), Action::Dead);
+}
+
 void test_up_again_after_dead(void**) {
     HeartbeatPolicy& p = up_at(kT0);
     assert_action(p.on_timer(kT0 + kPeriod), Action::SendProbe);
@@ -259,6 +299,9 @@ int main() {
         cmocka_unit_test_teardown(test_probe_requested_early_in_clock, teardown),
         cmocka_unit_test_teardown(test_probe_requested_while_probing_keeps_deadline, teardown),
         cmocka_unit_test_teardown(test_probe_requested_after_answered_probe_sends_again, teardown),
+        cmocka_unit_test_teardown(test_late_timer_looks_again_before_dead, teardown),
+        cmocka_unit_test_teardown(test_late_timer_then_answer_recovers, teardown),
+        cmocka_unit_test_teardown(test_timer_just_past_timeout_is_dead, teardown),
         cmocka_unit_test_teardown(test_up_again_after_dead, teardown),
         cmocka_unit_test_teardown(test_up_clears_pending_request, teardown),
         cmocka_unit_test_teardown(test_set_timing_moves_quiet_deadline, teardown),

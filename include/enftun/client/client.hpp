@@ -223,6 +223,7 @@ private:
     bool proven_ = false;            // this tunnel's heartbeat has had a reply
     bool failed_ = false;            // a fatal error stopped the client
     bool reconnect_now_ = false;     // the next schedule_reconnect() skips the backoff
+    bool change_in_attempt_ = false; // a network change during this connect or handshake
     bool light_load_ = true;         // the last TUN event read at most one packet
     std::size_t last_segments_ = 0;  // packets in read_tun_whole's last commit
     std::uint64_t retry_due_ms_ = 0; // when retry_timer_ fires, if active

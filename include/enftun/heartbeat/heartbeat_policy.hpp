@@ -8,7 +8,9 @@
 //
 // Timer while Probing: first after min(period, timeout), where an answer
 // already received returns to Quiet (so a period shorter than the timeout
-// is kept), then at the timeout.
+// is kept), then at the timeout. A timer that runs well past the timeout
+// (the process was paused) looks once more after a short grace, so that an
+// answer that arrived during the pause is read first.
 //
 // Hooks: on_rx() for every frame received (a timestamp store: cheap enough for
 // the data path, no timer is touched per packet); on_probe_requested() when
@@ -55,6 +57,12 @@ public:
     std::uint64_t next_deadline() const { return deadline_ms_; }
     bool probing() const { return state_ == State::Probing; }
 
+    // A timer that runs more than kLateMs after a probe's timeout does not
+    // declare the path dead at once: it looks again kGraceMs later, after
+    // the loop has read what arrived while it was not running.
+    static constexpr std::uint64_t kLateMs = 100;
+    static constexpr std::uint64_t kGraceMs = 100;
+
 private:
     enum class State { Quiet, Probing, Dead };
     std::uint64_t period_ms_;
@@ -64,6 +72,7 @@ private:
     std::uint64_t probe_sent_ms_ = 0;
     bool rx_since_probe_ = false;
     bool probe_requested_ = false; // on_probe_requested() while Quiet
+    bool grace_taken_ = false;     // this probe's late timer looked once more
     std::uint64_t deadline_ms_ = 0;
 };
 
