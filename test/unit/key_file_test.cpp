@@ -84,6 +84,16 @@ void test_loader_reports_missing_and_garbage(void**) {
     ctx = make_ctx();
     assert_false(ctx.has_value());
     assert_int_equal(static_cast<int>(ctx.error().code), static_cast<int>(enftun::Errc::Tls));
+    // A FIFO (or a device) where the key should be: refused at once, where
+    // reading it would block until a writer comes.
+    g->creds.key_file = g->dir + "/fifo.key";
+    assert_int_equal(mkfifo(g->creds.key_file.c_str(), 0600), 0);
+    ctx = make_ctx();
+    assert_false(ctx.has_value());
+    assert_string_equal(ctx.error().what, "key file is not a regular file");
+    loaded = enftun::tls::load_private_key("/dev/zero");
+    assert_false(loaded.has_value());
+    assert_string_equal(loaded.error().what, "key file is not a regular file");
 }
 
 int setup(void**) {
