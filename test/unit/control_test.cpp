@@ -729,6 +729,35 @@ void test_server_refuses_a_folder_others_may_change(void** state) {
     }
 }
 
+// `status` against a listener whose backlog is full (a daemon pausing its
+// accepts under a flood of connects, or one that never accepts): an error
+// once timeout_ms has passed, where connect() used to wait for good.
+void test_send_request_bounded_when_backlog_full(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    const std::string path = (f->dir.path / "full.sock").string();
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    const auto* sa = reinterpret_cast<const sockaddr*>(&addr); // NOLINT: the sockets API
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    assert_int_equal(::bind(listener.get(), sa, sizeof(addr)), 0);
+    assert_int_equal(::listen(listener.get(), 0), 0);
+    std::vector<UniqueFd> queued; // never accepted: they fill the backlog
+    for (int i = 0; i < 64; ++i) {
+        UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (::connect(c.get(), sa, sizeof(addr)) != 0) {
+            assert_int_equal(errno, EAGAIN);
+            break;
+        }
+        queued.push_back(std::move(c));
+    }
+    assert_true(!queued.empty() && queued.size() < 64);
+    auto answer = send_request(path, "status", 200);
+    assert_false(answer.has_value());
+    assert_int_equal(static_cast<int>(answer.error().code), static_cast<int>(Errc::Timeout));
+    assert_string_equal(answer.error().what, "connect");
+}
+
 void test_send_request_from_another_thread(void** state) {
     auto* f = static_cast<Fixture*>(*state);
     start_server(f);
@@ -796,6 +825,8 @@ int main() {
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_refuses_a_folder_others_may_change,
                                         server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_send_request_bounded_when_backlog_full, server_setup,
+                                        server_teardown),
         cmocka_unit_test_setup_teardown(test_send_request_from_another_thread, server_setup,
                                         server_teardown),
     };
