@@ -250,6 +250,8 @@ expect "status --help" 0 "$USAGE_CS \\[-c FILE\\] \\[--json \\| --metrics\\]" '^
     "$ENFTUN" status --help
 expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_CS" \
     "$ENFTUN" status --bogus
+expect "status: -c \"\"" 2 '^$' "^enftun status: -c needs a FILE, not \"\".*$USAGE_CS" \
+    "$ENFTUN" status -c ""
 expect "status: stray argument" 2 '^$' "enftun status: unexpected argument: extra.*$USAGE_CS" \
     "$ENFTUN" status -c "$TMP/client-status.conf" extra
 expect_print "-p tun.control_socket" "$TMP/client-status.conf" tun.control_socket \
@@ -297,6 +299,8 @@ expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_S"
     "$ROUTER" status --bogus
 expect "status: stray argument" 2 '^$' "unexpected argument: extra.*$USAGE_S" \
     "$ROUTER" status extra
+expect "status: -c \"\"" 2 '^$' "^enftun-router status: -c needs a FILE, not \"\".*$USAGE_S" \
+    "$ROUTER" status -c ""
 expect "status: a bad config is file:line: key" 1 '^$' \
     "^enftun-router status: $TMP/router-bad.conf:4: router.port:" \
     "$ROUTER" status -c "$TMP/router-bad.conf"
