@@ -1,8 +1,11 @@
 #include "reader.hpp"
 
+#include "include_check.hpp"
+
 #include "enftun/util/unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -104,6 +107,9 @@ Result<Document, ConfigError> Document::parse(const std::string& text, std::stri
         return ConfigError{doc.label_ + ":" + std::to_string(line_of(text, nul)) +
                            ": contains a NUL byte"};
     }
+    if (auto err = check_includes(text, doc.label_, doc.base_dir_)) {
+        return *err;
+    }
     config_t* cfg = &doc.lib_->cfg;
     if (!doc.base_dir_.empty()) {
         // libconfig prefixes every @include, absolute or not, with this.
@@ -136,9 +142,18 @@ std::string Document::where(const config_setting_t* setting) const {
 }
 
 Result<std::string, ConfigError> read_config_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (forever).
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY));
     if (!fd.valid()) {
         return io_error(path, errno);
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        return io_error(path, errno);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return ConfigError{path + ": cannot read config file: " +
+                           (S_ISDIR(st.st_mode) ? std::strerror(EISDIR) : "not a regular file")};
     }
     std::string text;
     char buf[4096];

@@ -55,7 +55,9 @@ class Document {
 public:
     // Parses text. label names the source in messages; base_dir resolves
     // @include and is where included files are reported from.
-    // Errors: a NUL byte in text; libconfig's syntax and include errors.
+    // Errors: a NUL byte in text; an included file that is not a regular
+    // file or too large (include_check.hpp); libconfig's syntax and include
+    // errors.
     static Result<Document, ConfigError> parse(const std::string& text, std::string label,
                                                std::string base_dir);
 
@@ -80,8 +82,9 @@ private:
 };
 
 // Reads the whole file at path.
-// Errors: the file cannot be opened or read (message carries strerror), or it
-// is larger than 1 MiB.
+// Errors: the file cannot be opened or read (message carries strerror), it
+// is not a regular file (a FIFO would block, a device never end), or it is
+// larger than 1 MiB.
 Result<std::string, ConfigError> read_config_file(const std::string& path);
 
 // The folder relative paths in the file at path are resolved against:

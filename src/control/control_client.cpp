@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 
@@ -53,8 +54,18 @@ Result<std::string> send_request(const std::string& path, std::string_view reque
     if (!fd.valid()) {
         return make_error(Errc::System, "socket", errno);
     }
+    // A connect to a listener whose backlog is full (a daemon pausing its
+    // accepts, or a socket nobody accepts on) waits for room: at most
+    // timeout_ms (a Unix socket's connect waits SO_SNDTIMEO, then EAGAIN).
+    const timeval limit{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit)) != 0) {
+        return make_error(Errc::System, "setsockopt", errno);
+    }
     // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): sockaddr's C "subclass"
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (errno == EAGAIN || errno == EINPROGRESS) {
+            return make_error(Errc::Timeout, "connect");
+        }
         return make_error(Errc::System, "connect", errno);
     }
     std::int64_t deadline = now_ms() + timeout_ms;

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -97,15 +98,36 @@ int make_parent(const std::string& path) {
     return 0;
 }
 
+// The socket's folder must be one nobody else can change entries in:
+// owned by us or root, and writable by no one else unless sticky (/tmp:
+// there only an entry's owner may remove or rename it). In a folder another
+// user owns or may write, they could take the socket away or swap it for
+// theirs and answer `status` in the daemon's name.
+Status check_folder(const std::string& path) {
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0) {
+        return make_error(Errc::System, "stat the socket's folder", errno);
+    }
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+        return make_error(Errc::Config, "the socket's folder belongs to another user", EPERM);
+    }
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+        return make_error(Errc::Config, "the socket's folder is writable by others", EPERM);
+    }
+    return {};
+}
+
 // socket, bind and listen at path with mode 0660. The socket is bound
-// under umask 0177 (mode 0600: nobody else can connect even for an
-// instant) and then opened to the group.
+// under umask 0117, so it is made with that mode: no chmod by path
+// afterwards, which would follow a symlink put in the socket's place.
 Result<UniqueFd> bind_socket(const std::string& path, const sockaddr_un& addr, ino_t& inode) {
     UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
     if (!fd.valid()) {
         return make_error(Errc::System, "socket", errno);
     }
-    mode_t old_mask = ::umask(0177);
+    mode_t old_mask = ::umask(0117);
     int rc = ::bind(fd.get(), as_sockaddr(addr), sizeof(addr));
     int bind_errno = errno;
     ::umask(old_mask);
@@ -113,10 +135,10 @@ Result<UniqueFd> bind_socket(const std::string& path, const sockaddr_un& addr, i
         return make_error(Errc::System, "bind", bind_errno);
     }
     struct stat st {};
-    if (::chmod(path.c_str(), 0660) != 0 || ::lstat(path.c_str(), &st) != 0) {
+    if (::lstat(path.c_str(), &st) != 0) {
         int saved = errno;
         ::unlink(path.c_str());
-        return make_error(Errc::System, "chmod", saved);
+        return make_error(Errc::System, "lstat", saved);
     }
     inode = st.st_ino;
     if (::listen(fd.get(), 16) != 0) {
@@ -137,6 +159,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::create(loop::Loop& loop, s
     }
     if (int err = make_parent(path); err != 0) {
         return make_error(Errc::System, "mkdir", err);
+    }
+    if (auto folder = check_folder(path); !folder) {
+        return folder.error();
     }
     if (int err = clear_stale(path, addr); err != 0) {
         return make_error(Errc::System, "control socket", err);

@@ -20,6 +20,11 @@ int run_status_cli(int argc, char** argv, const StatusCli& cli) {
         switch (c) {
         case 'c':
             config_path = optarg;
+            if (config_path.empty()) { // not "no -c": that would ask the default socket
+                std::fprintf(stderr, "%s: -c needs a FILE, not \"\"\n", cli.program);
+                cli.usage(stderr);
+                return 2;
+            }
             break;
         case 'j':
             request = "status json";

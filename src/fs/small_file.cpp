@@ -24,6 +24,11 @@ Result<std::string> read_small_file(const std::string& path, std::size_t max_byt
     if (!S_ISREG(st.st_mode)) {
         return make_error(Errc::Malformed, "not a regular file", EINVAL);
     }
+    // Ours or root's only: in a shared folder (/tmp) another user could have
+    // put a file there before the daemon first wrote it, to be read as ours.
+    if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+        return make_error(Errc::Malformed, "owned by another user", EPERM);
+    }
     // One byte more than allowed tells a file that is too long.
     std::string text(max_bytes + 1, '\0');
     std::size_t got = 0;

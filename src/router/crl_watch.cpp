@@ -1,5 +1,6 @@
 #include "enftun/router/crl_watch.hpp"
 
+#include "enftun/fs/regular_file.hpp"
 #include "enftun/log/log.hpp"
 
 #include <openssl/err.h>
@@ -28,7 +29,8 @@ Error crl_error(const std::string& crl_file, const char* what) {
 }
 
 X509CrlPtr read_crl(const std::string& path) {
-    tls::BioPtr bio(BIO_new_file(path.c_str(), "r"));
+    // Not a FIFO, which OpenSSL's fopen would wait on, forever (on the loop).
+    tls::BioPtr bio(fs::require_regular_file(path) ? BIO_new_file(path.c_str(), "r") : nullptr);
     return X509CrlPtr(bio ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr) : nullptr);
 }
 

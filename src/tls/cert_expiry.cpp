@@ -1,5 +1,6 @@
 #include "enftun/tls/cert_expiry.hpp"
 
+#include "enftun/fs/regular_file.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
 
 #include <openssl/err.h>
@@ -63,7 +64,8 @@ std::optional<std::int64_t> asn1_seconds(const ASN1_TIME* t) {
 
 Result<std::int64_t> cert_not_after(const std::string& path) {
     ERR_clear_error();
-    BioPtr bio(BIO_new_file(path.c_str(), "r"));
+    // Not a FIFO, which OpenSSL's fopen would wait on, forever.
+    BioPtr bio(fs::require_regular_file(path) ? BIO_new_file(path.c_str(), "r") : nullptr);
     X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
     ERR_clear_error();
     if (!cert) {

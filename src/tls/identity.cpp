@@ -1,6 +1,7 @@
 #include "enftun/tls/identity.hpp"
 
 #include "enftun/fs/atomic_file.hpp"
+#include "enftun/fs/regular_file.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
 
 #include <fcntl.h>
@@ -117,6 +118,11 @@ Result<std::optional<proto::Ipv4Addr>> ipv4_from_cert(X509* cert) {
 namespace {
 
 Result<X509Ptr> load_cert(const std::string& path) {
+    // OpenSSL's fopen of a FIFO would wait for a writer, forever.
+    if (auto regular = fs::require_regular_file(path);
+        !regular && regular.error().code == Errc::Malformed) {
+        return make_error(Errc::Identity, "certificate file is not a regular file");
+    }
     BioPtr bio(BIO_new_file(path.c_str(), "r"));
     if (!bio) {
         int err = errno; // before drain_errors() can touch it

@@ -49,7 +49,8 @@ const char* check_key_mode(mode_t mode, gid_t file_gid, std::span<const gid_t> o
 }
 
 Result<UniqueFd> open_key_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (forever).
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd.valid()) {
         const int err = errno;
         ENFTUN_LOG_ERROR("cannot read key file %s: %s", path.c_str(), strerror(err));
@@ -60,6 +61,10 @@ Result<UniqueFd> open_key_file(const std::string& path) {
         const int err = errno;
         ENFTUN_LOG_ERROR("cannot stat key file %s: %s", path.c_str(), strerror(err));
         return make_error(Errc::System, "cannot stat key file", err);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        ENFTUN_LOG_ERROR("refusing key file %s: not a regular file", path.c_str());
+        return make_error(Errc::Identity, "key file is not a regular file");
     }
     const auto groups = process_groups();
     if (const char* why = check_key_mode(st.st_mode, st.st_gid, groups); why != nullptr) {

@@ -1,5 +1,6 @@
 #include "enftun/tls/tls_context.hpp"
 
+#include "enftun/fs/regular_file.hpp"
 #include "enftun/log/log.hpp"
 #include "enftun/tls/clock_floor.hpp"
 #include "enftun/tls/key_file.hpp"
@@ -29,10 +30,13 @@ constexpr const char* kTls12Ciphers = "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-A
                                       "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
                                       "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256";
 
+// Readable, and a regular file: OpenSSL reads it with fopen, which on a
+// FIFO would wait for a writer, forever.
 Status check_readable(const std::string& path, const char* what) {
-    if (::access(path.c_str(), R_OK) != 0) {
-        int err = errno;
-        ENFTUN_LOG_ERROR("%s %s: %s", what, path.c_str(), strerror(err));
+    if (auto st = fs::require_regular_file(path); !st) {
+        const int err = st.error().sys;
+        ENFTUN_LOG_ERROR("%s %s: %s", what, path.c_str(),
+                         st.error().code == Errc::Malformed ? st.error().what : strerror(err));
         return make_error(Errc::System, what, err);
     }
     return {};

@@ -121,6 +121,21 @@ expect "unknown config key: file:line: key" 1 '^$' \
 expect "missing config file" 1 '^$' \
     "^enftun: $TMP/none.conf: cannot read config file: No such file or directory" \
     "$ENFTUN" -c "$TMP/none.conf" -p tun.dev
+# A FIFO (or a device) as the config, or @included by it, is refused at
+# once: read, it would block until a writer comes (timeout: the bug's sign).
+mkfifo "$TMP/fifo.conf"
+{ cat "$TMP/client.conf"; echo '@include "fifo.conf"'; } >"$TMP/client-fifo.conf"
+expect "a FIFO as the config" 1 '^$' \
+    "^enftun: $TMP/fifo.conf: cannot read config file: not a regular file" \
+    timeout 20 "$ENFTUN" -c "$TMP/fifo.conf" -p tun.dev
+expect "a FIFO @included" 1 '^$' \
+    "^enftun: $TMP/client-fifo.conf:9: @include \"fifo.conf\": not a regular file" \
+    timeout 20 "$ENFTUN" -c "$TMP/client-fifo.conf" -p tun.dev
+expect "status: a FIFO as the config" 1 '^$' "^enftun status: $TMP/fifo.conf: .*not a regular file" \
+    timeout 20 "$ENFTUN" status -c "$TMP/fifo.conf"
+expect "a device as the config" 1 '^$' \
+    "^enftun: /dev/zero: cannot read config file: not a regular file" \
+    timeout 20 "$ENFTUN" -c /dev/zero -p tun.dev
 expect_print "-p scalar" "$TMP/client.conf" tun.mtu 1400
 expect_print "-p boolean" "$TMP/client.conf" tun.offload false
 expect_print "-p port written as a string" "$TMP/client.conf" remote.port 4443
@@ -235,6 +250,8 @@ expect "status --help" 0 "$USAGE_CS \\[-c FILE\\] \\[--json \\| --metrics\\]" '^
     "$ENFTUN" status --help
 expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_CS" \
     "$ENFTUN" status --bogus
+expect "status: -c \"\"" 2 '^$' "^enftun status: -c needs a FILE, not \"\".*$USAGE_CS" \
+    "$ENFTUN" status -c ""
 expect "status: stray argument" 2 '^$' "enftun status: unexpected argument: extra.*$USAGE_CS" \
     "$ENFTUN" status -c "$TMP/client-status.conf" extra
 expect_print "-p tun.control_socket" "$TMP/client-status.conf" tun.control_socket \
@@ -264,6 +281,9 @@ expect "config value out of range: file:line: key" 1 '^$' \
     "$ROUTER" -c "$TMP/router-bad.conf"
 expect "-v is accepted (the bad config is still what fails)" 1 '^$' \
     "^enftun-router: $TMP/router-bad.conf:4: router.port:" "$ROUTER" -v -c "$TMP/router-bad.conf"
+expect "--check: a FIFO as the config" 1 '^$' \
+    "^enftun-router: $TMP/fifo.conf: cannot read config file: not a regular file" \
+    timeout 20 "$ROUTER" --check -c "$TMP/fifo.conf"
 expect "--check: a good config exits 0 at once, silent" 0 '^$' '^$' \
     "$ROUTER" --check -c "$TMP/router-good.conf"
 expect "-t: a bad config exits 1, file:line: key" 1 '^$' \
@@ -279,6 +299,8 @@ expect "status: unknown option" 2 '^$' "unrecognized option '--bogus'.*$USAGE_S"
     "$ROUTER" status --bogus
 expect "status: stray argument" 2 '^$' "unexpected argument: extra.*$USAGE_S" \
     "$ROUTER" status extra
+expect "status: -c \"\"" 2 '^$' "^enftun-router status: -c needs a FILE, not \"\".*$USAGE_S" \
+    "$ROUTER" status -c ""
 expect "status: a bad config is file:line: key" 1 '^$' \
     "^enftun-router status: $TMP/router-bad.conf:4: router.port:" \
     "$ROUTER" status -c "$TMP/router-bad.conf"

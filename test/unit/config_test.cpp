@@ -4,6 +4,7 @@
 // case's text sits next to the message it must produce.
 #include "enftun/config/client_config.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -455,6 +456,44 @@ void test_reports_errors_in_included_file(void** state) {
     expect_error_at(f, f.path, f.dir + "/inc.conf", 2, "tun.mtuu", "unknown key", "include");
     write_file(f.path, "@include \"missing.conf\"\n");
     expect_error_at(f, f.path, f.path, 1, "", "cannot open include file", "missing include");
+}
+
+// A FIFO would block the load (libconfig waits for a writer that never
+// comes), a device or a huge file would never end: a config file and every
+// file it includes must be a regular file, the included ones at most 1 MiB
+// together.
+void test_refuses_fifo_and_huge_includes(void** state) {
+    Fixture& f = fx(state);
+    assert_int_equal(mkfifo((f.dir + "/fifo.conf").c_str(), 0600), 0);
+    expect_error_at(f, f.dir + "/fifo.conf", f.dir + "/fifo.conf", 0, "",
+                    "cannot read config file: not a regular file", "FIFO config");
+    expect_error(f, std::string(kRequired) + "tun = {\n  @include \"fifo.conf\"\n};\n", 4,
+                 "@include \"fifo.conf\"", "not a regular file", "included FIFO");
+    // Nested: the FIFO behind a regular included file, its line there.
+    write_file(f.dir + "/inc.conf", "\n @include \"fifo.conf\"\n");
+    write_file(f.path, std::string(kRequired) + "@include \"inc.conf\"\n");
+    expect_error_at(f, f.path, f.dir + "/inc.conf", 2, "@include \"fifo.conf\"",
+                    "not a regular file", "nested FIFO");
+    // Exactly 1 MiB of included text loads; one byte more does not.
+    constexpr std::size_t kMiB = std::size_t{1} << 20;
+    f.text = "#";
+    f.text.append(kMiB - 2, 'x');
+    f.text += '\n';
+    write_file(f.dir + "/big.conf", f.text);
+    load_text(f, std::string(kRequired) + "@include \"big.conf\"\n");
+    f.text.insert(0, "#\n");
+    write_file(f.dir + "/big.conf", f.text);
+    expect_error_at(f, f.path, f.path, 3, "@include \"big.conf\"",
+                    "the included files are larger than 1 MiB together", "huge include");
+    // The bound is on all of them together: two.conf and twice half.conf.
+    f.text = "@include \"half.conf\"\n@include \"half.conf\"\n";
+    write_file(f.dir + "/two.conf", f.text);
+    const std::size_t half = (kMiB - f.text.size()) / 2;
+    write_file(f.dir + "/half.conf", std::string(half, '\n'));
+    load_text(f, std::string(kRequired) + "@include \"two.conf\"\n");
+    write_file(f.dir + "/half.conf", std::string(half + 1, '\n'));
+    expect_error_at(f, f.path, f.dir + "/two.conf", 2, "@include \"half.conf\"",
+                    "larger than 1 MiB", "two halves and a byte");
 }
 
 void test_from_string_names_source(void** state) {
@@ -1084,6 +1123,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_reports_file_over_1_mib, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_nul_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reports_errors_in_included_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuses_fifo_and_huge_includes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_string_names_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_unknown_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects_wrong_types, setup, teardown),

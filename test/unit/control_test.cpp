@@ -693,6 +693,71 @@ void test_server_socket_file_lifecycle(void** state) {
     assert_int_equal(static_cast<int>(relative.error().code), static_cast<int>(Errc::Config));
 }
 
+// In a folder others may change entries in, another user could take the
+// socket's place and answer `status` in the daemon's name: refused, unless
+// the folder is sticky (/tmp). The socket is made 0660 as it is bound.
+void test_server_refuses_a_folder_others_may_change(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    const std::string sub = (f->dir.path / "sub").string();
+    assert_int_equal(::mkdir(sub.c_str(), 0755), 0);
+    auto create = [f] {
+        return ControlServer::create(*f->loop, f->path, [](std::string_view) { return ""; });
+    };
+    for (mode_t mode : {0777, 0775, 0757}) {
+        assert_int_equal(::chmod(sub.c_str(), mode), 0);
+        auto refused = create();
+        assert_false(refused.has_value());
+        assert_int_equal(refused.error().sys, EPERM);
+        assert_string_equal(refused.error().what, "the socket's folder is writable by others");
+        assert_false(std::filesystem::exists(f->path));
+    }
+    assert_int_equal(::chmod(sub.c_str(), 01777), 0);
+    auto sticky = create();
+    assert_true(sticky.has_value());
+    struct stat st {};
+    assert_int_equal(::lstat(f->path.c_str(), &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0660);
+    sticky->reset();
+    if (::geteuid() == 0) { // only root can give the folder away
+        assert_int_equal(::chmod(sub.c_str(), 0755), 0);
+        assert_int_equal(::chown(sub.c_str(), 65534, 65534), 0);
+        auto theirs = create();
+        assert_false(theirs.has_value());
+        assert_string_equal(theirs.error().what, "the socket's folder belongs to another user");
+        assert_false(std::filesystem::exists(f->path));
+    }
+}
+
+// `status` against a listener whose backlog is full (a daemon pausing its
+// accepts under a flood of connects, or one that never accepts): an error
+// once timeout_ms has passed, where connect() used to wait for good.
+void test_send_request_bounded_when_backlog_full(void** state) {
+    auto* f = static_cast<Fixture*>(*state);
+    const std::string path = (f->dir.path / "full.sock").string();
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    const auto* sa = reinterpret_cast<const sockaddr*>(&addr); // NOLINT: the sockets API
+    UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    assert_int_equal(::bind(listener.get(), sa, sizeof(addr)), 0);
+    assert_int_equal(::listen(listener.get(), 0), 0);
+    std::vector<UniqueFd> queued; // never accepted: they fill the backlog
+    for (int i = 0; i < 64; ++i) {
+        UniqueFd c(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (::connect(c.get(), sa, sizeof(addr)) != 0) {
+            assert_int_equal(errno, EAGAIN);
+            break;
+        }
+        queued.push_back(std::move(c));
+    }
+    assert_true(!queued.empty() && queued.size() < 64);
+    auto answer = send_request(path, "status", 200);
+    assert_false(answer.has_value());
+    assert_int_equal(static_cast<int>(answer.error().code), static_cast<int>(Errc::Timeout));
+    assert_string_equal(answer.error().what, "connect");
+}
+
 void test_send_request_from_another_thread(void** state) {
     auto* f = static_cast<Fixture*>(*state);
     start_server(f);
@@ -757,6 +822,10 @@ int main() {
         cmocka_unit_test_setup_teardown(test_server_request_without_newline_at_eof, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_server_socket_file_lifecycle, server_setup,
+                                        server_teardown),
+        cmocka_unit_test_setup_teardown(test_server_refuses_a_folder_others_may_change,
+                                        server_setup, server_teardown),
+        cmocka_unit_test_setup_teardown(test_send_request_bounded_when_backlog_full, server_setup,
                                         server_teardown),
         cmocka_unit_test_setup_teardown(test_send_request_from_another_thread, server_setup,
                                         server_teardown),

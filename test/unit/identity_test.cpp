@@ -213,6 +213,19 @@ void test_non_pem_file_is_refused(void**) {
     expect_identity_error(enftun::tls::address_from_cert_file(g->dir));
 }
 
+// A FIFO where the certificate should be: refused at once (OpenSSL's read
+// of it would wait for a writer, forever).
+void test_fifo_cert_file_is_refused(void**) {
+    std::string path = g->dir + "/fifo.crt";
+    assert_int_equal(mkfifo(path.c_str(), 0600), 0);
+    auto r = enftun::tls::address_from_cert_file(path);
+    expect_identity_error(r);
+    assert_string_equal(r.error().what, "certificate file is not a regular file");
+    auto v4 = enftun::tls::ipv4_from_cert_file(path);
+    assert_false(v4.has_value());
+    assert_string_equal(v4.error().what, "certificate file is not a regular file");
+}
+
 void test_write_ip_file(void**) {
     std::string path = g->dir + "/ip";
     assert_true(enftun::tls::write_ip_file(path, kAddr).has_value());
@@ -296,6 +309,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_cert_file_with_bad_cn, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_non_pem_file_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fifo_cert_file_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ip_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ip_file_replaces_atomically, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_ip_file_ignores_planted_symlink, setup,

@@ -84,6 +84,35 @@ void test_loader_reports_missing_and_garbage(void**) {
     ctx = make_ctx();
     assert_false(ctx.has_value());
     assert_int_equal(static_cast<int>(ctx.error().code), static_cast<int>(enftun::Errc::Tls));
+    // A FIFO (or a device) where the key should be: refused at once, where
+    // reading it would block until a writer comes.
+    g->creds.key_file = g->dir + "/fifo.key";
+    assert_int_equal(mkfifo(g->creds.key_file.c_str(), 0600), 0);
+    ctx = make_ctx();
+    assert_false(ctx.has_value());
+    assert_string_equal(ctx.error().what, "key file is not a regular file");
+    loaded = enftun::tls::load_private_key("/dev/zero");
+    assert_false(loaded.has_value());
+    assert_string_equal(loaded.error().what, "key file is not a regular file");
+}
+
+// A FIFO as the CA file or the certificate: refused at once, where
+// OpenSSL's read of it would wait for a writer, forever.
+void test_context_refuses_fifo_ca_and_cert(void**) {
+    const std::string fifo = g->dir + "/fifo.pem";
+    assert_int_equal(mkfifo(fifo.c_str(), 0600), 0);
+    const std::string ca = g->creds.ca_cert_file;
+    g->creds.ca_cert_file = fifo;
+    auto ctx = make_ctx();
+    assert_false(ctx.has_value());
+    assert_string_equal(ctx.error().what, "cannot read CA certificate file");
+    assert_int_equal(ctx.error().sys, EINVAL);
+    g->creds.ca_cert_file = ca;
+    g->creds.cert_file = fifo;
+    ctx = make_ctx();
+    assert_false(ctx.has_value());
+    assert_string_equal(ctx.error().what, "cannot read certificate file");
+    assert_int_equal(ctx.error().sys, EINVAL);
 }
 
 int setup(void**) {
@@ -111,6 +140,7 @@ int main() {
         cmocka_unit_test(test_mode_rule),
         cmocka_unit_test_setup_teardown(test_loader_applies_the_rule, setup, teardown),
         cmocka_unit_test_setup_teardown(test_loader_reports_missing_and_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_context_refuses_fifo_ca_and_cert, setup, teardown),
     };
     return cmocka_run_group_tests_name("key_file", tests, nullptr, nullptr);
 }

@@ -151,6 +151,28 @@ void test_symlinked_duid_followed(void**) {
     unlink((g_dir + "/real").c_str());
 }
 
+// A DUID file another user put in the folder (a shared one, /tmp) before
+// the daemon first wrote it is not taken for ours: a fresh DUID instead.
+void test_duid_of_another_user_ignored(void**) {
+    if (geteuid() != 0) {
+        skip(); // only root can give a file away
+    }
+    const std::string path = g_dir + "/duid";
+    const Duid planted = {0x00, 0x03, 0x00, 0x01, 0x02, 0, 0, 0, 0, 0x0a};
+    write_file(path, "0003000102000000000a\n");
+    assert_true(load_or_create_server_duid(path) == planted); // root's: used
+    assert_int_equal(chown(path.c_str(), 65534, 65534), 0);
+    const Duid d = load_or_create_server_duid(path);
+    assert_int_equal(d.size(), 18);
+    assert_false(d == planted);
+    // Replaced by ours (the folder is ours), and used from then on.
+    struct stat st {};
+    assert_int_equal(stat(path.c_str(), &st), 0);
+    assert_int_equal(st.st_uid, 0);
+    assert_true(load_or_create_server_duid(path) == d);
+    unlink(path.c_str());
+}
+
 } // namespace
 
 int main() {
@@ -163,6 +185,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_unusable_path_gives_fresh_duid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlinked_duid_followed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duid_of_another_user_ignored, setup, teardown),
     };
     return cmocka_run_group_tests_name("server_duid", tests, nullptr, nullptr);
 }

@@ -14,7 +14,8 @@ namespace enftun::control {
 // answer (read until the daemon closes).
 // Errors: Config (path not absolute or too long), System with the errno
 // of connect (ENOENT or ECONNREFUSED: no daemon there; EACCES: no
-// permission) or of send/recv, Timeout (no full answer within timeout_ms),
+// permission) or of send/recv, Timeout (no room to connect in the
+// listener's backlog, or no full answer, within timeout_ms each),
 // NoSpace (the answer exceeds max_answer bytes).
 Result<std::string> send_request(const std::string& path, std::string_view request,
                                  int timeout_ms = 5000, std::size_t max_answer = 16u << 20);

@@ -25,7 +25,9 @@
 //     share of the loop that forwards packets; the daemons' metrics files
 //     are written apart from this budget.
 // Who may connect is the socket file's business: mode 0660, owned by the
-// daemon's user and group, so the kernel refuses (EACCES) everyone else.
+// daemon's user and group, so the kernel refuses (EACCES) everyone else. Its
+// folder must be owned by the daemon's user or root and writable by nobody
+// else unless sticky: else another user could take the socket's place.
 //
 // Lifetime: create() binds and listens; the destructor closes everything
 // and removes the socket file (only if it is still the one it made). The
@@ -73,7 +75,9 @@ public:
     // socket there (nobody listening) is replaced, the parent folder is
     // made (mode 0755) if missing, the socket gets mode 0660.
     // Only a stream socket nobody listens on counts as stale.
-    // Errors: Config (path not absolute or too long), System with
+    // Errors: Config (path not absolute or too long; with sys = EPERM, the
+    // folder belongs to another user than ours and root, or others may
+    // write it and it is not sticky), System with
     // sys = EADDRINUSE (a daemon answers there, or another kind of socket
     // is there), EEXIST (something that is not a socket is there) or the
     // errno of the failing call.

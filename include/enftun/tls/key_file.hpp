@@ -27,15 +27,16 @@ const char* check_key_mode(mode_t mode, gid_t file_gid, std::span<const gid_t> o
 // permission rule on the opened file itself; the caller reads the key from
 // the descriptor, so the file checked is the file read. Errors (each logged
 // once, with the path): System (cannot open/stat, sys = errno), Identity
-// (permissions too open, with the mode and the fix).
+// (not a regular file: a FIFO would block the read; permissions too open,
+// with the mode and the fix).
 Result<UniqueFd> open_key_file(const std::string& path);
 
 // Opens path (following symlinks, as the administrator meant), checks the
 // permission rule on the opened file itself, and reads a PEM private key
 // from the same descriptor, so the file checked is the file read.
 // Errors (each logged once, with the path): System (cannot open/stat,
-// sys = errno), Identity (permissions too open, with the mode and the fix),
-// Tls (not a PEM private key).
+// sys = errno), Identity (not a regular file; permissions too open, with
+// the mode and the fix), Tls (not a PEM private key).
 Result<PkeyPtr> load_private_key(const std::string& path);
 
 } // namespace enftun::tls
