@@ -36,6 +36,13 @@
 #     enftun takes, and reaches by IPv4): the full tunnel's firewall lets
 #     enftun's marked TCP to 198.18.0.1 out (counted in i), and a split
 #     prefix holding 198.18.0.1 is refused before anything changes
+#  i  a state folder another user owns, or one others may write in: up
+#     refuses it and changes nothing (root writes there by path; whoever
+#     may change the folder could swap a state file for a symlink)
+#  j  a state file left in the legacy folder (/run/enftun, the service
+#     user's, where an earlier enftun-setup kept it): down moves it into the
+#     state folder and removes it all; one there that root did not write is
+#     left alone
 set -e -o pipefail
 export LC_ALL=C
 
@@ -372,6 +379,46 @@ step_h() {
     return "$ok"
 }
 
+step_i() {
+    local ok=0 conf="$ET_TMP/statedir.conf" dir="$ET_TMP/shared-state"
+    full_conf "$conf"
+    mkdir -p "$dir"
+    chown 65534 "$dir"
+    ES_WRAP=(env ENFTUN_SETUP_STATE_DIR="$dir")
+    check "up refuses a state folder another user owns" \
+        es_fails_saying 'belongs to uid 65534' es_setup d up "$conf" || ok=1
+    check "... and changed nothing" es_same_state d "$BEFORE" || ok=1
+    chown 0 "$dir"
+    chmod 0777 "$dir"
+    check "up refuses a state folder others may write in" \
+        es_fails_saying 'may be written by others \(mode 777\)' es_setup d up "$conf" || ok=1
+    check "... and changed nothing" es_same_state d "$BEFORE" || ok=1
+    ES_WRAP=()
+    return "$ok"
+}
+
+step_j() {
+    local ok=0 conf="$ET_TMP/legacy.conf" legacy="$ET_TMP/legacy-state"
+    full_conf "$conf"
+    ES_WRAP=(env ENFTUN_SETUP_STATE_DIR="$legacy")
+    check "up, its state file in the legacy folder (as an earlier version)" \
+        es_setup d up "$conf" || return 1
+    check "the state file is there" test -f "$legacy/enf0" || ok=1
+    ES_WRAP=(env ENFTUN_SETUP_LEGACY_STATE_DIR="$legacy")
+    check "down moves it into the state folder" \
+        es_succeeds_saying 'moved the state file of enf0' es_setup d down "$conf" || ok=1
+    check "state as before up" es_same_state d "$BEFORE" || ok=1
+    check_not "the legacy file is gone" test -e "$legacy/enf0" || ok=1
+    check_not "and so is the moved one (down removed it)" test -e "$ET_TMP/run-enftun/enf0" || ok=1
+    printf '# enftun-setup up planted\nraised_sysctl=forwarding\n' >"$legacy/enf9"
+    chown 65534 "$legacy/enf9"
+    es_setup d down "$conf" >/dev/null 2>&1 || true
+    check "a legacy file root did not write stays where it is" test -f "$legacy/enf9" || ok=1
+    check_not "... and is not taken" test -e "$ET_TMP/run-enftun/enf9" || ok=1
+    ES_WRAP=()
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -392,6 +439,8 @@ main() {
     run_step f "SIGTERM during up: up undoes its work" step_f
     run_step g "config deleted or broken after up: down removes it all" step_g
     run_step h "remote.hosts IPv4-mapped: firewall and split check see IPv4" step_h
+    run_step i "a state folder others may change: refused" step_i
+    run_step j "a state file in the legacy folder: moved if root's, then down" step_j
     # A check outside a step fails the test too.
     et_summary setup_state_test && ((ET_CHECKS_FAILED == 0))
 }
