@@ -2,6 +2,8 @@
 
 #include "reader.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -621,7 +623,20 @@ std::string default_backoff_file(std::string_view control_socket, std::string_vi
 }
 
 Result<ClientConfig, ConfigError> load_client_config(const std::string& path) {
-    return detail::load_file<ClientConfig>(path, load);
+    auto c = detail::load_file<ClientConfig>(path, load);
+    // The password authorizes the TPM-held key: in a file every user may
+    // read it is anyone's (key files so readable are refused outright; a
+    // config is read by more tools, so this warns).
+    struct stat st {};
+    if (c && c->identity.tpm && c->identity.tpm->password && !c->identity.tpm->password->empty() &&
+        ::stat(path.c_str(), &st) == 0 && (st.st_mode & S_IROTH) != 0) {
+        char mode[8];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+        c->warnings.push_back(path +
+                              ": identity.tpm.password is in a file every user may read (mode " +
+                              mode + "): make it 0640, in the service's group");
+    }
+    return c;
 }
 
 Result<ClientConfig, ConfigError> load_client_config_from_string(const std::string& text,

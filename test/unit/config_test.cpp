@@ -307,6 +307,26 @@ void test_ip_set_is_set_address(void** state) {
                  "tun.ip_set", "conflicts with tun.set_address");
 }
 
+// identity.tpm.password in a file every user may read: a warning naming
+// the file and its mode; none once the file is 0640, none without a password.
+void test_tpm_password_in_a_world_readable_file_warns(void** state) {
+    Fixture& f = fx(state);
+    const std::string text = "remote = { hosts = [\"fd00:100::1\"]; ca_cert_file = \"ca\"; };\n"
+                             "identity = { cert_file = \"c\"; key_file = \"k\";\n"
+                             "  tpm = { password = \"pw\"; };\n};\n";
+    write_file(f.path, text);
+    assert_int_equal(::chmod(f.path.c_str(), 0644), 0);
+    const ClientConfig& c = load_file(f, f.path);
+    assert_int_equal(c.warnings.size(), 1);
+    assert_non_null(std::strstr(c.warnings[0].c_str(), "identity.tpm.password is in a file every "
+                                                       "user may read (mode 0644)"));
+    assert_int_equal(::chmod(f.path.c_str(), 0640), 0);
+    assert_int_equal(load_file(f, f.path).warnings.size(), 0);
+    write_file(f.path, std::string(kRequired));
+    assert_int_equal(::chmod(f.path.c_str(), 0644), 0);
+    assert_int_equal(load_file(f, f.path).warnings.size(), 0);
+}
+
 // identity.tpm: the original's keys, its persistent-handle key_file, and
 // the values the tpm2 provider cannot honour.
 void test_reads_tpm_group(void** state) {
@@ -1116,6 +1136,8 @@ int main() {
         cmocka_unit_test_setup_teardown(test_accepts_original_enftun_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ip_set_is_set_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reads_tpm_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tpm_password_in_a_world_readable_file_warns, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_rejects_original_enftun_keys_it_cannot_honour, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_reports_syntax_error_with_line, setup, teardown),
