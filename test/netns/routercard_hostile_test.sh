@@ -34,6 +34,8 @@ export LC_ALL=C
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=routercard_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/routercard_lib.sh"
 
 ET_WAIT_TIMEOUT=20
 readonly C_ADDR=fd00:e::5 R_ADDR=fd00:e::1
@@ -79,27 +81,9 @@ inject() {
 
 # ------------------------------------------------------------- counters
 
-# card_stat FIELD: a counter from enftun's latest "router card:" line.
-card_stat() {
-    grep -F "router card:" "$(et_daemon_log c)" | tail -n 1 |
-        sed -n "s/.* $1 \([0-9]*\).*/\1/p"
-}
-
 egress_accepted() {
     grep -F "stats: tun" "$(et_daemon_log c)" | tail -n 1 |
         sed -n 's/.*egress accepted \([0-9]*\).*/\1/p'
-}
-
-stats_logged_after() {
-    (($(et_log_count c "router card:") > $1))
-}
-
-# fresh_stats: make enftun log its counters and wait for the lines.
-fresh_stats() {
-    local before
-    before="$(et_log_count c "router card:")"
-    kill -USR1 "$(et_daemon_pid c)"
-    et_wait_for -d c stats_logged_after "$before"
 }
 
 # egress_reaches N: fresh counters show at least N packets accepted by the
@@ -121,30 +105,6 @@ udp_from_self() {
 
 # ------------------------------------------------------------- topology
 
-write_client_conf() {
-    {
-        echo "tun : {"
-        echo "  dev = \"enf0\";"
-        echo "  set_address = false;"
-        echo "  control_socket = $(_et_conf_str "$ET_TMP/client.sock");"
-        echo "};"
-        echo "remote : {"
-        echo "  hosts = [ \"fd00:100::1\" ];"
-        echo "  port = 4443;"
-        echo "  ca_cert_file = $(_et_conf_str "$PKI/ca.pem");"
-        echo "};"
-        echo "route : { prefixes = [ \"default\" ]; };"
-        echo "identity : {"
-        echo "  cert_file = $(_et_conf_str "$PKI/c1.pem");"
-        echo "  key_file = $(_et_conf_str "$PKI/c1.key");"
-        echo "};"
-    } >"$1"
-}
-
-router_listening() {
-    [[ -n $(et_exec r ss -Hltn "src [fd00:100::1]:4443") ]]
-}
-
 setup() {
     et_require_bins enftun enftun-router
     command -v dhcpcd >/dev/null || et_skip "dhcpcd not installed (package dhcpcd-base)"
@@ -158,7 +118,7 @@ setup() {
     "$ET_REPO/scripts/gen-test-certs" --router-ip fd00:100::1 "$PKI" c1="$C_ADDR" >/dev/null
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1 address="$R_ADDR" \
         cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" tun_dev=
-    write_client_conf "$ET_TMP/client.conf"
+    write_card_conf "$ET_TMP/client.conf" default
     et_daemon_start router r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router.conf"
     et_wait_for -d router router_listening || return 1
     et_daemon_start c c "$ET_BIN_DIR/enftun" -c "$ET_TMP/client.conf"
