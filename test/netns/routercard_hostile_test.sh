@@ -246,22 +246,6 @@ status_json() {
     "$ET_BIN_DIR/enftun" status -c "$ET_TMP/client.conf" --json | jq -r "$1"
 }
 
-has_global_addr() {
-    grep -q "inet6 $1/128" <<<"$(et_exec c ip -6 addr show dev enf0 scope global)"
-}
-
-# run_dhcpcd: a one-shot DHCPv6 client (TESTING-NOTES.md) in a private
-# mount namespace, so its state files stay off the host.
-run_dhcpcd() {
-    printf '%s\n' ipv6only noipv6rs "ia_na 1" >"$ET_TMP/dhcpcd.conf"
-    # shellcheck disable=SC2016 # expanded by the inner sh
-    et_exec c timeout 60 unshare --mount sh -c '
-        mount -t tmpfs none /run && mkdir -p /var/lib/dhcpcd &&
-        mount -t tmpfs none /var/lib/dhcpcd &&
-        exec dhcpcd -1 -t 15 -f "$1" -c /bin/true enf0' sh "$ET_TMP/dhcpcd.conf" \
-        >"$ET_TMP/dhcpcd.log" 2>&1
-}
-
 step_e() {
     local ok=0
     check "dhcpcd obtains the lease after all that" run_dhcpcd || ok=1

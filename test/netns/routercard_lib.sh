@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # routercard_lib.sh: what the router-card tests (routercard_test.sh,
 # routercard_hostile_test.sh) share: the client config for router-card mode,
-# the router's listening check, and the card's counters from enftun's
-# "router card:" stats line. Source after lib.sh; the tests set PKI.
+# the router's listening check, the card's counters from enftun's
+# "router card:" stats line, and a DHCPv6 client in c. Source after
+# lib.sh; the tests set PKI.
 #
 # Topology: c (enftun, enf0) ── veth ── r (enftun-router at fd00:100::1:4443).
 
@@ -25,6 +26,25 @@ fresh_stats() {
     before="$(et_log_count c "router card:")"
     kill -USR1 "$(et_daemon_pid c)"
     et_wait_for -d c stats_logged_after "$before"
+}
+
+# ---------------------------------------------------------- host (c) side
+
+has_global_addr() {
+    grep -q "inet6 $1/128" <<<"$(et_exec c ip -6 addr show dev enf0 scope global)"
+}
+
+# run_dhcpcd [LINE]...: a one-shot DHCPv6 client (TESTING-NOTES.md) in a
+# private mount namespace, so its state files stay off the host. Extra
+# dhcpcd.conf lines may be given.
+run_dhcpcd() {
+    printf '%s\n' ipv6only noipv6rs "ia_na 1" "$@" >"$ET_TMP/dhcpcd.conf"
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    et_exec c timeout 60 unshare --mount sh -c '
+        mount -t tmpfs none /run && mkdir -p /var/lib/dhcpcd &&
+        mount -t tmpfs none /var/lib/dhcpcd &&
+        exec dhcpcd -1 -t 15 -f "$1" -c /bin/true enf0' sh "$ET_TMP/dhcpcd.conf" \
+        >"$ET_TMP/dhcpcd.log" 2>&1
 }
 
 # ------------------------------------------------------------- topology

@@ -102,26 +102,9 @@ link_mtu() {
     et_exec c ip -o link show dev enf0 | sed -n 's/.* mtu \([0-9]*\) .*/\1/p'
 }
 
-has_global_addr() {
-    grep -q "inet6 $1/128" <<<"$(et_exec c ip -6 addr show dev enf0 scope global)"
-}
-
 # rdisc6_to FILE: solicit an RA on enf0 and save what rdisc6 saw.
 rdisc6_to() {
     et_exec c timeout 30 rdisc6 -1 -r 4 -w 2000 enf0 >"$1"
-}
-
-# run_dhcpcd [LINE]...: a one-shot DHCPv6 client (TESTING-NOTES.md) in a
-# private mount namespace, so its state files stay off the host. Extra
-# dhcpcd.conf lines may be given.
-run_dhcpcd() {
-    printf '%s\n' ipv6only noipv6rs "ia_na 1" "$@" >"$ET_TMP/dhcpcd.conf"
-    # shellcheck disable=SC2016 # expanded by the inner sh
-    et_exec c timeout 60 unshare --mount sh -c '
-        mount -t tmpfs none /run && mkdir -p /var/lib/dhcpcd &&
-        mount -t tmpfs none /var/lib/dhcpcd &&
-        exec dhcpcd -1 -t 15 -f "$1" -c /bin/true enf0' sh "$ET_TMP/dhcpcd.conf" \
-        >"$ET_TMP/dhcpcd.log" 2>&1
 }
 
 # ------------------------------------------------------------- topology
