@@ -1,9 +1,8 @@
 #include "enftun/fs/small_file.hpp"
 
-#include "enftun/util/unique_fd.hpp"
+#include "enftun/fs/regular_file.hpp"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,17 +12,12 @@ namespace enftun::fs {
 Result<std::string> read_small_file(const std::string& path, std::size_t max_bytes,
                                     Symlink symlink) {
     const int nofollow = symlink == Symlink::Refuse ? O_NOFOLLOW : 0;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | nofollow));
-    if (!fd.valid()) {
-        return make_error(Errc::System, "cannot open", errno);
+    auto file = open_regular_file(path, nofollow);
+    if (!file) {
+        return file.error();
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) {
-        return make_error(Errc::System, "cannot stat", errno);
-    }
-    if (!S_ISREG(st.st_mode)) {
-        return make_error(Errc::Malformed, "not a regular file", EINVAL);
-    }
+    const UniqueFd& fd = file->fd;
+    const struct stat& st = file->st;
     // Ours or root's only: in a shared folder (/tmp) another user could have
     // put a file there before the daemon first wrote it, to be read as ours.
     if (st.st_uid != ::geteuid() && st.st_uid != 0) {

@@ -129,6 +129,12 @@ counted_about() {
     (($1 >= $2 && $1 < $2 + 500))
 }
 
+# split_budget PAYLOAD: the most segments the router makes of a super-packet
+# of PAYLOAD bytes it splits in user space (one per SPLIT_BYTES).
+split_budget() {
+    echo "$((($1 + SPLIT_BYTES - 1) / SPLIT_BYTES))"
+}
+
 # stat_at_least FIELD N
 stat_at_least() {
     (($(et_daemon_stat router "$1") >= $2))
@@ -161,7 +167,7 @@ step_a() {
 
 step_b() {
     local ok=0 frames=5 payload=65000 budget to_tun drops written
-    budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
+    budget="$(split_budget "$payload")"
     to_tun="$(et_daemon_stat router to-tun)"
     drops="$(et_daemon_stat router split-limit)"
     frames "$ET_TMP/tiny.bin" --dst "$GW_ADDR" --payload "$payload" --gso-size 1 \
@@ -191,14 +197,21 @@ from_x_is() {
     [[ $(from_x "${2:-c2}") == "$1" ]]
 }
 
+# send_tiny_to NS ADDR PAYLOAD NAME: x (daemon NAME) sends ADDR, NS's tunnel
+# address, one super-packet of PAYLOAD bytes in 1-byte segments, and NS's
+# kernel counts what of it arrives (from_x).
+send_tiny_to() {
+    count_from_x "$1"
+    frames "$ET_TMP/tiny_$1.bin" --dst "$2" --payload "$3" --gso-size 1
+    send "$4" "$ET_TMP/tiny_$1.bin"
+}
+
 step_c() {
     local ok=0 payload=3000 budget drops tx
     tx="$(tx_bytes "$C2_ADDR")"
-    budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
+    budget="$(split_budget "$payload")"
     drops="$(et_daemon_stat router split-limit)"
-    count_from_x c2
-    frames "$ET_TMP/tiny_c2.bin" --dst "$C2_ADDR" --payload "$payload" --gso-size 1
-    send xc "$ET_TMP/tiny_c2.bin"
+    send_tiny_to c2 "$C2_ADDR" "$payload" xc
     check "c2 got the allowed segments ($budget)" \
         et_wait_for -d c2 -d router from_x_is "$budget" || ok=1
     check "the rest was dropped and counted" \
@@ -212,11 +225,9 @@ step_c() {
 
 step_d() {
     local ok=0 payload=3000 budget drops
-    budget=$(((payload + SPLIT_BYTES - 1) / SPLIT_BYTES))
+    budget="$(split_budget "$payload")"
     drops="$(et_daemon_stat router split-limit)"
-    count_from_x c1
-    frames "$ET_TMP/tiny_c1.bin" --dst "$C1_ADDR" --payload "$payload" --gso-size 1
-    send xd "$ET_TMP/tiny_c1.bin"
+    send_tiny_to c1 "$C1_ADDR" "$payload" xd
     check "c1 got the allowed segments ($budget)" \
         et_wait_for -d c1 -d router from_x_is "$budget" c1 || ok=1
     check "the router sent it whole (split nothing)" stat_is split-limit "$drops" || ok=1

@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "ipv6_header_fixture.hpp"
 #include "test.hpp"
 
 using enftun::Bytes;
@@ -58,12 +59,7 @@ int teardown(void**) {
 // bytes i % 251, the checksum field left 0.
 ByteVec tcp_packet(std::size_t payload, std::uint8_t flags) {
     ByteVec p(40 + 20 + payload, 0);
-    p[0] = 0x60;
-    enftun::store_be16(p, 4, static_cast<std::uint16_t>(20 + payload));
-    p[6] = 6;
-    p[7] = 64;
-    std::memcpy(p.data() + 8, kSrc.bytes.data(), 16);
-    std::memcpy(p.data() + 24, kDst.bytes.data(), 16);
+    test_ipv6::put_header(p, static_cast<std::uint16_t>(20 + payload), 6, kSrc, kDst);
     enftun::store_be16(p, 40, 40000);
     enftun::store_be16(p, 42, 5201);
     enftun::store_be32(p, 44, kSeq);
@@ -232,12 +228,7 @@ ByteVec udp_packet(int version, std::size_t payload) {
     const std::size_t ip = version == 6 ? 40 : 20;
     ByteVec p(ip + 8 + payload, 0);
     if (version == 6) {
-        p[0] = 0x60;
-        enftun::store_be16(p, 4, static_cast<std::uint16_t>(8 + payload));
-        p[6] = 17;
-        p[7] = 64;
-        std::memcpy(p.data() + 8, kSrc.bytes.data(), 16);
-        std::memcpy(p.data() + 24, kDst.bytes.data(), 16);
+        test_ipv6::put_header(p, static_cast<std::uint16_t>(8 + payload), 17, kSrc, kDst);
     } else {
         p[0] = 0x45;
         enftun::store_be16(p, 2, static_cast<std::uint16_t>(p.size()));

@@ -9,10 +9,10 @@
 #include "enftun/link/super_packet.hpp"
 #include "enftun/proto/ipv6_addr.hpp"
 
-#include <cstring>
 #include <optional>
 #include <vector>
 
+#include "ipv6_header_fixture.hpp"
 #include "test.hpp"
 
 using enftun::Bytes;
@@ -55,12 +55,7 @@ int teardown(void**) {
 GsoMeta super_packet(std::size_t payload, std::uint16_t gso_size) {
     g->pkt.assign(kHdr + payload, 0);
     auto& p = g->pkt;
-    p[0] = 0x60;
-    enftun::store_be16(p, 4, static_cast<std::uint16_t>(20 + payload));
-    p[6] = 6;
-    p[7] = 64;
-    std::memcpy(p.data() + 8, kSrc.bytes.data(), 16);
-    std::memcpy(p.data() + 24, kDst.bytes.data(), 16);
+    test_ipv6::put_header(p, static_cast<std::uint16_t>(20 + payload), 6, kSrc, kDst);
     p[52] = 5 << 4;
     p[53] = 0x10;
     GsoMeta m{
