@@ -179,14 +179,6 @@ step_e() {
     return "$ok"
 }
 
-# reload NAME: SIGHUP, then wait for its "SIGHUP: reload finished" line.
-reload() {
-    local before
-    before="$(et_log_count "$1" "SIGHUP: reload finished")"
-    kill -HUP "$(et_daemon_pid "$1")"
-    et_wait_for -d "$1" log_count_above "$1" "SIGHUP: reload finished" "$before"
-}
-
 step_f() {
     local ok=0 failed
     rm -f "$RECORD"
@@ -195,7 +187,7 @@ step_f() {
     write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
         key="$ET_TMP/pki/c1.key" connect_timeout=1000 reconnect_max_delay=4000 port=4444
     failed="$(et_log_count fifth "could not connect to any remote host")"
-    check "reload with remote.port 4444" reload fifth || ok=1
+    check "reload with remote.port 4444" et_reload fifth || ok=1
     check "an attempt to the new port fails" et_wait_for -d fifth \
         log_count_above fifth "could not connect to any remote host" "$failed" || ok=1
     et_daemon_stop fifth
@@ -234,7 +226,7 @@ table inet backoff_resume_test {
 EOF
     write_client_conf "$ET_TMP/c1.conf" ca="$ET_TMP/pki/ca.pem" cert="$ET_TMP/pki/c1.pem" \
         key="$ET_TMP/pki/c1.key" connect_timeout=20000 reconnect_max_delay=4000 port=4445
-    check "reload with remote.port 4445 (its connects hang)" reload eighth || ok=1
+    check "reload with remote.port 4445 (its connects hang)" et_reload eighth || ok=1
     check "the reload's retry without back-off removes the record" \
         et_wait_for -d eighth test ! -e "$RECORD" || ok=1
     check "enftun status: nothing resumed any more (the back-off was reset)" \

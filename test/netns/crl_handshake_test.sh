@@ -59,13 +59,6 @@ make_pki() {
     ca -gencrl -out "$PKI/crl-v.pem"
 }
 
-reload_router() {
-    local before
-    before="$(et_log_count router "SIGHUP: reload finished")"
-    kill -HUP "$(et_daemon_pid router)"
-    et_wait_for -d router log_count_above router "SIGHUP: reload finished" "$before"
-}
-
 # start_peer NAME CERT PORT-ADDR: openssl s_client in x with CERT's
 # certificate, to [PORT-ADDR]:4443; it stays until the router closes it.
 start_peer() {
@@ -102,7 +95,7 @@ step_b() {
     local ok=0
     check "v's handshake is held at the gate" through_gate peer-v v 2 || ok=1
     write_conf "$PKI/crl-v.pem"
-    check "reload to the CRL that lists v" reload_router || ok=1
+    check "reload to the CRL that lists v" et_reload router || ok=1
     touch "$ET_TMP/gate"
     check "the gate opened" et_wait_for -d relay relay_says 2 "gate open" || ok=1
     check "the router refuses v: revoked during its handshake" et_wait_for -d router \

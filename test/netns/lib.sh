@@ -393,6 +393,16 @@ et_daemon_pid() {
     echo "${ET_PIDS[$1]:-}"
 }
 
+# et_reload NAME: SIGHUP to daemon NAME, then wait until it has handled it:
+# its "SIGHUP: reload finished" line, logged after all the reload's own
+# lines, counts up (the start line alone would race the checks that follow).
+et_reload() {
+    local before
+    before="$(et_log_count "$1" "SIGHUP: reload finished")"
+    kill -HUP "$(et_daemon_pid "$1")"
+    et_wait_for -d "$1" log_count_above "$1" "SIGHUP: reload finished" "$before"
+}
+
 et_daemon_log() {
     echo "${ET_LOGS[$1]:-$ET_TMP/$1.log}"
 }

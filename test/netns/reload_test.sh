@@ -58,16 +58,6 @@ c1_conf() {
         prefixes=fd00:e::/64 heartbeat_timeout=15000 "$@"
 }
 
-# reload NAME: SIGHUP, then wait for the daemon to have handled it: its
-# "SIGHUP: reload finished" line, logged after all the reload's own lines,
-# counts up (the start line alone would race the checks that follow).
-reload() {
-    local before
-    before="$(et_log_count "$1" "SIGHUP: reload finished")"
-    kill -HUP "$(et_daemon_pid "$1")"
-    et_wait_for -d "$1" log_count_above "$1" "SIGHUP: reload finished" "$before"
-}
-
 heartbeats() {
     et_daemon_stat c1 heartbeats
 }
@@ -101,7 +91,7 @@ step_heartbeat_live() {
     local ok=0 h0
     h0="$(heartbeats)"
     c1_conf heartbeat_period=300
-    reload c1 || return 1
+    et_reload c1 || return 1
     check "c1 logs what it applied" et_log_has c1 "reload: applied remote.heartbeat_period" || ok=1
     check "heartbeats every 300 ms now (5 more within the wait)" \
         et_wait_for -d c1 heartbeats_above "$((h0 + 5))" || ok=1
@@ -116,13 +106,13 @@ step_broken_client_conf() {
     c1_conf heartbeat_period=300
     sed -i 's/^  port = 4443;/  port = 99999;/' "$ET_TMP/c1.conf"
     line="$(grep -n 'port = 99999' "$ET_TMP/c1.conf" | cut -d: -f1)"
-    reload c1 || return 1
+    et_reload c1 || return 1
     check "bad value rejected with FILE:LINE: KEY: reason" \
         et_log_has c1 "reload rejected: $ET_TMP/c1.conf:$line: remote.port: " || ok=1
     # A syntax error ("port = = 4443;"), on the same line.
     c1_conf heartbeat_period=300
     sed -i 's/^  port = 4443;/  port = = 4443;/' "$ET_TMP/c1.conf"
-    reload c1 || return 1
+    et_reload c1 || return 1
     check "syntax error rejected with FILE:LINE: reason" \
         et_log_has c1 "reload rejected: $ET_TMP/c1.conf:$line: syntax error" || ok=1
     check "the tunnel stays up" ping_router || ok=1
@@ -136,7 +126,7 @@ step_broken_client_conf() {
 step_tun_name() {
     local ok=0
     c1_conf heartbeat_period=300 dev=enf9 reconnect_max_delay=7000
-    reload c1 || return 1
+    et_reload c1 || return 1
     check "one line names tun.dev as needing a restart" \
         et_log_has c1 "reload: tun.dev changed: this takes a restart" || ok=1
     check "the rest is applied" et_log_has c1 "reload: applied remote.reconnect_max_delay" || ok=1
@@ -164,7 +154,7 @@ step_router_cert() {
     et_exec c ping -6 -n -D -O -c 30 -i 0.1 -w 20 "$R_ADDR" >"$ET_TMP/ping-e.txt" 2>&1 &
     local ping_pid=$!
     et_wait_for test -s "$ET_TMP/ping-e.txt" || true
-    reload router || ok=1
+    et_reload router || ok=1
     wait "$ping_pid" || true
     check "a ping ran through the reload without loss" \
         et_ping_answered "$ET_TMP/ping-e.txt" 30 || ok=1
@@ -195,7 +185,7 @@ step_router_client_ca() {
     cat "$PKI/ca.pem" "$other/ca.pem" >"$ET_TMP/both-cas.pem"
     router_conf "$ET_TMP/router.conf" cert="$PKI_ROUTER/router.pem" \
         key="$PKI_ROUTER/router.key" ca="$ET_TMP/both-cas.pem"
-    reload router || ok=1
+    et_reload router || ok=1
     check "c3's next handshake follows the new CA file: session up" \
         et_wait_for -d c3 -d router et_log_has router "session up: $C3_ADDR" || ok=1
     check "c1 still pings" ping_router || ok=1
@@ -211,13 +201,13 @@ step_router_broken_and_restart_keys() {
     router_conf "$ET_TMP/router.conf" cert="$PKI_ROUTER/router.pem" \
         key="$PKI_ROUTER/router.key" ca="$ET_TMP/both-cas.pem" max_sessions=0
     line="$(grep -n 'max_sessions = 0' "$ET_TMP/router.conf" | cut -d: -f1)"
-    reload router || return 1
+    et_reload router || return 1
     check "bad value rejected with FILE:LINE: KEY: reason" \
         et_log_has router "reload rejected: $ET_TMP/router.conf:$line: router.max_sessions: " ||
         ok=1
     router_conf "$ET_TMP/router.conf" cert="$PKI_ROUTER/router.pem" \
         key="$PKI_ROUTER/router.key" ca="$ET_TMP/both-cas.pem" port=4445 idle_timeout=170000
-    reload router || return 1
+    et_reload router || return 1
     check "port named as needing a restart" \
         et_log_has router "reload: router.port changed: this takes a restart" || ok=1
     check "the rest applied" et_log_has router "applied: router.idle_timeout" || ok=1
@@ -234,7 +224,7 @@ step_remote_change() {
     et_daemon_start router2 r "$ET_BIN_DIR/enftun-router" -c "$ET_TMP/router2.conf"
     et_wait_for -d router2 listening 4444 || return 1
     c1_conf heartbeat_period=300 port=4444
-    reload c1 || return 1
+    et_reload c1 || return 1
     check "c1 reconnects, via R2" \
         et_wait_for -d c1 et_log_has c1 "tunnel up: $C1_ADDR via [fd00:100::1]:4444" || ok=1
     check "the tunnel passes traffic (R2)" et_wait_for -d c1 ping_router || ok=1
@@ -252,7 +242,7 @@ step_ca_in_place() {
     ups="$(et_log_count c1 "tunnel up:")"
     { echo "# rotated"; cat "$PKI/ca.pem"; } >"$ET_TMP/ca.new"
     mv "$ET_TMP/ca.new" "$PKI/ca.pem"
-    reload c1 || return 1
+    et_reload c1 || return 1
     check "c1 reconnects for the new CA contents" et_wait_for -d c1 log_count_above c1 \
         "tunnel up:" "$ups" || ok=1
     check "... saying why" et_log_has c1 "the contents of the CA or identity files changed" || ok=1
