@@ -4,8 +4,11 @@
 #include "enftun/tls/identity.hpp"
 
 #include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <poll.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace enftun::tls {
@@ -45,7 +48,11 @@ Result<TlsStream> TlsStream::create(const TlsContext& ctx, UniqueFd socket, std:
     BIO* bio = SSL_get_rbio(ssl.get()); // SSL_set_fd: one socket BIO, both ways
     BIO_set_callback_arg(bio, reinterpret_cast<char*>(reads.get()));
     BIO_set_callback_ex(bio, on_socket_bio);
-    return TlsStream(std::move(socket), std::move(reads), std::move(check), std::move(ssl));
+    auto usage = std::make_unique<KeyUsage>(ctx.key_update_records());
+    SSL_set_msg_callback(ssl.get(), on_message);
+    SSL_set_msg_callback_arg(ssl.get(), usage.get());
+    return TlsStream(std::move(socket), std::move(reads), std::move(check), std::move(usage),
+                     std::move(ssl));
 }
 
 // Sees every socket BIO operation after it ran. A read that returned less
@@ -58,6 +65,16 @@ long TlsStream::on_socket_bio(BIO* bio, int oper, const char*, std::size_t len, 
         reads->drained = ret <= 0 || processed == nullptr || *processed < len;
     }
     return ret;
+}
+
+// Called for every record and handshake message, both ways: kept cheap.
+void TlsStream::on_message(int write_p, int, int content_type, const void* buf, std::size_t len,
+                           SSL*, void* arg) noexcept {
+    // A handshake message after the handshake: type, 3-byte length, body.
+    if (write_p == 0 && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
+        static_cast<const std::uint8_t*>(buf)[0] == SSL3_MT_KEY_UPDATE) {
+        static_cast<KeyUsage*>(arg)->peer_renewed();
+    }
 }
 
 IoResult TlsStream::classify(int rc) {
@@ -109,20 +126,33 @@ IoResult TlsStream::handshake() {
 }
 
 IoResult TlsStream::read(MutBytes buf) {
+    if (session_spent()) {
+        return {Io::Error};
+    }
     clear_errors();
     errno = 0;
     std::size_t n = 0;
     if (SSL_read_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
+        usage_->read_one();
         return {Io::Done, n};
     }
     return classify(0);
 }
 
 IoResult TlsStream::write(Bytes buf) {
+    if (session_spent()) {
+        return {Io::Error};
+    }
+    if (renewal_due_ && !send_key_update()) {
+        return {Io::WantWrite}; // nothing written: the same bytes come again
+    }
     clear_errors();
     errno = 0;
     std::size_t n = 0;
     if (SSL_write_ex(ssl_.get(), buf.data(), buf.size(), &n) == 1) {
+        usage_->wrote(n);
+        renewal_due_ = (usage_->update_due() || usage_->peer_overdue()) &&
+                       SSL_version(ssl_.get()) >= TLS1_3_VERSION;
         return {Io::Done, n};
     }
     const int saved_errno = errno;
@@ -134,6 +164,43 @@ IoResult TlsStream::write(Bytes buf) {
         (void)read_peer_alert();
     }
     return r;
+}
+
+// While a KeyUpdate waits in OpenSSL for room in the socket, SSL_read
+// returns nothing either; with a peer in the same state, both sockets full,
+// each would wait for the other to read. So a KeyUpdate is made only when
+// it can go out whole at once: after a write that completed (SSL_key_update
+// does not check for a record still half sent), with nothing of OpenSSL's
+// own pending (SSL_in_init: say, the answer to a peer's request), and with
+// the socket writable (a poll, once per key update). Until then write()
+// writes nothing and says WantWrite.
+bool TlsStream::send_key_update() {
+    pollfd p{fd_.get(), POLLOUT, 0};
+    if (SSL_in_init(ssl_.get()) || poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) {
+        return false;
+    }
+    renewal_due_ = false;
+    const bool ask = usage_->peer_overdue();
+    if (SSL_key_update(ssl_.get(), ask ? SSL_KEY_UPDATE_REQUESTED : SSL_KEY_UPDATE_NOT_REQUESTED) !=
+        1) {
+        ERR_clear_error();
+        return true;
+    }
+    usage_->renewed(ask);
+    // Sends it now. Should the socket not take it all after all, the next
+    // SSL call sends the rest first; an error shows in the next call too.
+    (void)SSL_do_handshake(ssl_.get());
+    ERR_clear_error();
+    return true;
+}
+
+bool TlsStream::session_spent() {
+    if (!usage_->session_spent() || SSL_version(ssl_.get()) >= TLS1_3_VERSION) {
+        return false;
+    }
+    error_ = "this TLS 1.2 session's keys reached their record limit (RFC 8446 5.5) and "
+             "TLS 1.2 cannot renew them: reconnect";
+    return true;
 }
 
 bool TlsStream::read_peer_alert() {

@@ -2,7 +2,8 @@
 // test_certs.hpp) over a real nonblocking AF_UNIX socketpair, driven by a real
 // loop::Loop. Covers the handshake, the TLS 1.3 it negotiates and peer
 // identity, frames both ways (many, under backpressure, and batches spanning
-// TLS records), a rejected client certificate, protocol errors (zero length,
+// TLS records), key updates (and a TLS 1.2 session ending at its key's
+// record limit), a rejected client certificate, protocol errors (zero length,
 // oversized, non-IP) that stop delivery, close_notify, EOF without it,
 // garbage and the handshake timeout.
 //
@@ -19,9 +20,11 @@
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tls/tls_stream.hpp"
 
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <optional>
@@ -407,6 +410,123 @@ void test_frames_both_ways_under_backpressure(void**) {
     exchange_many_frames({});
 }
 
+// Both ends renew their sending keys every `records` records.
+void start_renewing_pair(std::uint64_t records, int server_max_tls = 0) {
+    int fds[2];
+    socket_pair(fds);
+    TlsContext& c = make_ctx(g->client_ctx, Role::Client, g_pki->client);
+    TlsContext& s = make_ctx(g->server_ctx, Role::Server, g_pki->router);
+    c.set_key_update_records(records);
+    s.set_key_update_records(records);
+    if (server_max_tls != 0) {
+        SSL_CTX_set_max_proto_version(s.get(), server_max_tls);
+    }
+    make_link(g->client, c, fds[0], {});
+    make_link(g->server, s, fds[1], {});
+}
+
+void fill_both_ways(std::uint16_t frames) {
+    for (std::uint16_t i = 0; i < frames; ++i) {
+        g->client.to_send.push_back(echo((i * 37u) % 1453, i));
+        g->server.to_send.push_back(echo((i * 101u) % 1453, static_cast<std::uint16_t>(~i)));
+    }
+}
+
+std::string key_update_counts() {
+    const TlsStream& c = g->client.link->stream();
+    const TlsStream& s = g->server.link->stream();
+    char text[200];
+    std::snprintf(text, sizeof text,
+                  "sent (asking for one): client %llu (%llu), server %llu (%llu); received: "
+                  "client %llu, server %llu",
+                  static_cast<unsigned long long>(c.key_updates()),
+                  static_cast<unsigned long long>(c.key_update_requests()),
+                  static_cast<unsigned long long>(s.key_updates()),
+                  static_cast<unsigned long long>(s.key_update_requests()),
+                  static_cast<unsigned long long>(c.peer_key_updates()),
+                  static_cast<unsigned long long>(s.peer_key_updates()));
+    return text;
+}
+
+// RFC 8446 5.5: an AES-GCM key protects at most 2^24.5 records, and
+// OpenSSL renews none by itself. With a threshold of 8 records, ~1.5 MB
+// each way under backpressure (both sockets full most of the time) makes
+// dozens of key updates each way. Every frame still arrives intact and in
+// order; each end received about as many KeyUpdates (seen by OpenSSL's
+// message callback) as the other sent, and none had to ask for one.
+void test_keys_renewed_under_load(void**) {
+    fill_both_ways(2000);
+    start_renewing_pair(8);
+    run_until_all_received("all frames both ways, keys renewed on the way");
+    assert_false(g->client.down.has_value());
+    assert_false(g->server.down.has_value());
+    const TlsStream& c = g->client.link->stream();
+    const TlsStream& s = g->server.link->stream();
+    g->text = key_update_counts();
+    if (c.key_updates() < 5 || s.key_updates() < 5 || s.peer_key_updates() != c.key_updates() ||
+        c.peer_key_updates() != s.key_updates() || c.key_update_requests() != 0 ||
+        s.key_update_requests() != 0) {
+        fail_msg("key updates %s", g->text.c_str());
+    }
+}
+
+// A peer that renews nothing (the original enftun, TLS 1.3 all the same):
+// past four thresholds of its records, it is asked to; its answer renews
+// its sending key.
+void test_a_peer_that_renews_nothing_is_asked_to(void**) {
+    fill_both_ways(2000);
+    int fds[2];
+    socket_pair(fds);
+    TlsContext& c = make_ctx(g->client_ctx, Role::Client, g_pki->client);
+    TlsContext& s = make_ctx(g->server_ctx, Role::Server, g_pki->router);
+    c.set_key_update_records(8);
+    s.set_key_update_records(std::uint64_t{1} << 40); // never, here
+    make_link(g->client, c, fds[0], {});
+    make_link(g->server, s, fds[1], {});
+    run_until_all_received("all frames both ways, the client asking for key updates");
+    assert_false(g->client.down.has_value());
+    assert_false(g->server.down.has_value());
+    const TlsStream& cs = g->client.link->stream();
+    const TlsStream& ss = g->server.link->stream();
+    g->text = key_update_counts();
+    // The server makes none of its own; OpenSSL answers each request (the
+    // last may still be on its way when all frames are in).
+    if (cs.key_update_requests() < 2 || ss.key_updates() != 0 ||
+        ss.peer_key_updates() != cs.key_updates() ||
+        cs.peer_key_updates() + 1 < cs.key_update_requests() ||
+        cs.peer_key_updates() > cs.key_update_requests()) {
+        fail_msg("key updates %s", g->text.c_str());
+    }
+}
+
+// At the default threshold nothing is renewed in a short exchange.
+void test_keys_kept_below_the_threshold(void**) {
+    fill_both_ways(200);
+    start_renewing_pair(enftun::tls::kKeyUpdateRecords);
+    run_until_all_received("all frames both ways");
+    g->text = key_update_counts();
+    if (g->client.link->stream().key_updates() + g->server.link->stream().key_updates() +
+            g->client.link->stream().peer_key_updates() +
+            g->server.link->stream().peer_key_updates() !=
+        0) {
+        fail_msg("key updates %s", g->text.c_str());
+    }
+}
+
+// TLS 1.2 has no key update (and renegotiation is off): at twice the
+// threshold the session ends, saying why, so the reconnection makes new keys.
+void test_tls12_session_ends_at_its_key_limit(void**) {
+    for (std::uint16_t i = 0; i < 2000; ++i) {
+        g->client.to_send.push_back(echo(1400, i));
+    }
+    start_renewing_pair(4, TLS1_2_VERSION);
+    g->watchdog->run_until([] { return g->client.down.has_value(); }, "the client link down");
+    assert_reason(g->client, "TLS 1.2 cannot renew them: reconnect");
+    assert_true(g->client.link->stream().version_name() == "TLSv1.2");
+    assert_true(g->server.frames.size() < g->client.to_send.size());
+    assert_int_equal(g->client.link->stream().key_updates(), 0);
+}
+
 void test_frames_with_idle_buffer_release(void**) {
     // The router's setting: buffers are freed whenever they run empty.
     TlsLink::Options opts;
@@ -724,6 +844,11 @@ int main() {
         cmocka_unit_test_setup_teardown(test_protocol_version_negotiation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gso_frame_split_for_the_handler, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_both_ways_under_backpressure, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_renewed_under_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_peer_that_renews_nothing_is_asked_to, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_keys_kept_below_the_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls12_session_ends_at_its_key_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_frames_with_idle_buffer_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_release_buffers_on_an_idle_link, setup, teardown),
         cmocka_unit_test_setup_teardown(

@@ -10,6 +10,7 @@
 // outlive every TlsStream made from it.
 #pragma once
 
+#include "enftun/tls/key_usage.hpp"
 #include "enftun/tls/peer_policy.hpp"
 #include "enftun/tls/ssl_ptr.hpp"
 #include "enftun/tls/tpm_provider.hpp"
@@ -46,6 +47,10 @@ public:
     std::string own_certificate_sha256_hex() const;
     // A new SSL for this context, or null (allocation failure).
     SslPtr new_ssl() const { return SslPtr(SSL_new(ctx_.get())); }
+    // Records a session's keys protect before they are renewed (key_usage.hpp):
+    // kKeyUpdateRecords; tests lower it to see renewals within a few frames.
+    std::uint64_t key_update_records() const { return key_update_records_; }
+    void set_key_update_records(std::uint64_t records) { key_update_records_ = records; }
 
 private:
     TlsContext(Role role, std::shared_ptr<TpmProvider> tpm, SslCtxPtr ctx,
@@ -55,6 +60,7 @@ private:
     std::shared_ptr<TpmProvider> tpm_; // null without a TPM; outlives ctx_
     SslCtxPtr ctx_;
     std::unique_ptr<PeerPolicy> policy_; // on the heap: streams point at it
+    std::uint64_t key_update_records_ = kKeyUpdateRecords;
 };
 
 } // namespace enftun::tls

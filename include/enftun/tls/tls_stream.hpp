@@ -6,6 +6,7 @@
 
 #include "enftun/proto/ipv6_addr.hpp"
 #include "enftun/tls/alpn.hpp"
+#include "enftun/tls/key_usage.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/util/bytes.hpp"
 #include "enftun/util/result.hpp"
@@ -58,7 +59,17 @@ public:
     // Writes up to buf.size() bytes (at most one TLS record per call: the
     // context enables partial writes). After WantWrite, the next call may pass
     // a different buffer that starts with the same unsent bytes.
+    // Both read() and write() count the records the keys protected
+    // (key_usage.hpp). TLS 1.3: once due, the next write() first sends a
+    // KeyUpdate, when the socket can take it at once; until then it says
+    // WantWrite and writes nothing. TLS 1.2 cannot renew its keys: at the
+    // limit, read() and write() return Error ("... reconnect").
     IoResult write(Bytes buf);
+    // KeyUpdates this end sent (of which asking the peer for one), and
+    // received (TLS 1.3).
+    std::uint64_t key_updates() const { return usage_->renewals(); }
+    std::uint64_t key_update_requests() const { return usage_->requests(); }
+    std::uint64_t peer_key_updates() const { return usage_->peer_renewals(); }
     // After the socket failed under a write (EPIPE, ECONNRESET: write()
     // calls it then) or a poll: reads what the socket and OpenSSL's
     // read-ahead still hold, at most 1 MiB, dropping data. True if that
@@ -110,17 +121,27 @@ private:
     };
 
     TlsStream(UniqueFd fd, std::unique_ptr<SocketReads> reads, std::unique_ptr<PeerCheck> check,
-              SslPtr ssl)
+              std::unique_ptr<KeyUsage> usage, SslPtr ssl)
         : fd_(std::move(fd)), reads_(std::move(reads)), check_(std::move(check)),
-          ssl_(std::move(ssl)) {}
+          usage_(std::move(usage)), ssl_(std::move(ssl)) {}
     IoResult classify(int rc);
+    // Sends the KeyUpdate that is due (TLS 1.3) if it can go out at once;
+    // false if not yet (write() then says WantWrite).
+    bool send_key_update();
+    // Sees every TLS message, to notice the peer's KeyUpdates.
+    static void on_message(int write_p, int version, int content_type, const void* buf,
+                           std::size_t len, SSL* ssl, void* arg) noexcept;
+    // TLS 1.2 at twice the update threshold: sets error_, returns true.
+    bool session_spent();
     static long on_socket_bio(BIO* bio, int oper, const char* argp, std::size_t len, int argi,
                               long argl, int ret, std::size_t* processed) noexcept;
 
     UniqueFd fd_;
     std::unique_ptr<SocketReads> reads_; // outlives ssl_, whose BIO points to it
     std::unique_ptr<PeerCheck> check_;   // outlives ssl_, whose ex_data points to it
+    std::unique_ptr<KeyUsage> usage_;    // outlives ssl_, whose message callback counts in it
     SslPtr ssl_;
+    bool renewal_due_ = false; // a KeyUpdate goes before the next write
     std::string error_;
 };
 
