@@ -72,6 +72,15 @@ ApiResult<Certificate> Registry::enroll(const std::string& user,
         return internal(locked.error().message);
     }
     const State& state = locked->state;
+    // Under the lock: concurrent requests of one user cannot pass it together.
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    if (cfg_.max_active_per_user != 0 &&
+        state.active_addresses_of(user, now) >= cfg_.max_active_per_user) {
+        return ApiError{403, "user " + user + " holds live certificates for " +
+                                 std::to_string(cfg_.max_active_per_user) +
+                                 " addresses, the most enroll.max_active_per_user allows: revoke "
+                                 "unused ones, or raise the limit"};
+    }
     const auto taken = [&](const proto::Ipv6Addr& a) { return state.holds(a); };
     auto address = allocate(pool_, request, taken, random_bytes);
     if (!address) {

@@ -32,7 +32,8 @@ public:
     Registry(const EnrollConfig& cfg, const Ca& ca);
 
     // A new certificate for key at the address request picks, and at the
-    // IPv4 address ipv4 picks when given, recorded for user. Errors: pool
+    // IPv4 address ipv4 picks when given, recorded for user. Errors: 403
+    // when user holds max_active_per_user live addresses already; pool
     // errors (403, 409, 503, see pool.hpp and ipv4_pool.hpp); 500 when the
     // state cannot be read or written or signing fails (logged here).
     ApiResult<Certificate> enroll(const std::string& user, const keygen::AddressRequest& request,

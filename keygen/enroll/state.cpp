@@ -8,6 +8,7 @@
 #include <sys/file.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -107,6 +108,16 @@ const Enrolment* State::by_serial(std::string_view serial) const {
     const auto it = std::find_if(entries.begin(), entries.end(),
                                  [&](const Enrolment& e) { return e.serial == serial; });
     return it == entries.end() ? nullptr : &*it;
+}
+
+std::size_t State::active_addresses_of(std::string_view user, std::int64_t now) const {
+    std::set<std::array<std::uint8_t, 16>> live;
+    for (const auto& e : entries) {
+        if (e.user == user && !e.revoked && e.not_after >= now) {
+            live.insert(e.address.bytes);
+        }
+    }
+    return live.size();
 }
 
 namespace {

@@ -54,6 +54,9 @@ struct State {
     // then looks up each candidate in it (the pool fills from the bottom).
     std::set<proto::Ipv4Addr> ipv4_addresses() const;
     const Enrolment* by_serial(std::string_view serial) const;
+    // How many addresses user holds a live certificate for (not revoked,
+    // not_after >= now): a device and its renewals count once.
+    std::size_t active_addresses_of(std::string_view user, std::int64_t now) const;
     // Marks every certificate of addr (its IPv6 address, or its IPv4 one)
     // revoked; returns how many changed.
     std::size_t revoke(const proto::Ipv6Addr& addr);

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# enroll_token_test.sh: a login's token is good for one certificate, with
-# curl as the device (CTest: netns.enroll_token_test; exit 77 = skipped).
+# enroll_token_test.sh: a login's token is good for one certificate, and a
+# login holds at most enroll.max_active_per_user addresses, with curl as the
+# device (CTest: netns.enroll_token_test; exit 77 = skipped).
 #
 # One namespace "e" with only lo: the service listens on 127.0.0.1:8443.
-# Pool fd00:e::/64, fd00:e::1 reserved.
+# Pool fd00:e::/64, fd00:e::1 reserved, max_active_per_user = 10 (ops@example
+# holds 8 addresses at most here).
 #
 # Steps: a one token, two enrolments sent at once (5 rounds): exactly one
 # 200 and one 401 each round, one more line in the state file per round;
 # b a refused request (409 for a taken address, 400 for a bad CSR) leaves
 # the token good: the same token then gets a certificate (200), and after
-# that 401 `token already used`.
+# that 401 `token already used`; c a second login (fleet@example) enrols 10
+# devices, the 11th gets 403 naming enroll.max_active_per_user (nothing
+# recorded, logged), a renewal at the limit still works (200), ops@example
+# is not affected, and after `revoke` of one of the 10 the refused token
+# (still good) gets its certificate.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -21,6 +27,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/enroll_lib.sh"
 
 readonly HOST=127.0.0.1
+readonly LIMIT=10
+ENROLL_EXTRA="max_active_per_user = $LIMIT;"
 
 state_lines() {
     grep -c -v '^#' "$ET_TMP/enrolled" 2>/dev/null || true
@@ -87,12 +95,56 @@ step_b() {
     return "$ok"
 }
 
+# login_as NAME: a token of NAME (password "fleet password").
+login_as() {
+    login_body "$ET_TMP/fleet-login.json" "$1" "fleet password"
+    [[ $(api e "$HOST" /v1/login "$ET_TMP/fleet-login.json" "$ET_TMP/fleet-login.out") == 200 ]] ||
+        return 1
+    jq -r .token "$ET_TMP/fleet-login.out"
+}
+
+step_c() {
+    local ok=0 i token code before
+    printf 'fleet password\n' >"$ET_TMP/fleet-pw"
+    enroll_cli user add fleet@example --password-file "$ET_TMP/fleet-pw" >/dev/null || return 1
+    for ((i = 1; i <= LIMIT; i++)); do
+        token="$(login_as fleet@example)" || return 1
+        make_csr "fleet$i"
+        code="$(enroll e "$HOST" "$token" "fleet$i" auto)"
+        check_num "fleet@example device $i of $LIMIT: 200" "$code" -eq 200 || ok=1
+    done
+    token="$(login_as fleet@example)" || return 1
+    before="$(state_lines)"
+    make_csr over
+    code="$(enroll e "$HOST" "$token" over auto)"
+    check_num "device $((LIMIT + 1)): 403" "$code" -eq 403 || ok=1
+    check "... names the limit" error_says "$ET_TMP/over.json" \
+        "user fleet@example holds live certificates for $LIMIT addresses, the most enroll.max_active_per_user allows" ||
+        ok=1
+    check_num "... nothing recorded" "$(state_lines)" -eq "$before" || ok=1
+    check "... logged" et_log_has enroll "403 user fleet@example holds live certificates" || ok=1
+    make_csr fleet1-new
+    jq -n --rawfile csr "$ET_TMP/fleet1-new.csr" '{csr: $csr}' >"$ET_TMP/fleet1-new.req"
+    code="$(api e "$HOST" /v1/renew "$ET_TMP/fleet1-new.req" "$ET_TMP/fleet1-new.json" \
+        --cert "$ET_TMP/fleet1.pem" --key "$ET_TMP/fleet1.key")"
+    check_num "a renewal at the limit: 200" "$code" -eq 200 || ok=1
+    make_csr ops-more
+    code="$(enroll e "$HOST" "$(login e "$HOST")" ops-more auto)"
+    check_num "another login (ops@example) still enrols: 200" "$code" -eq 200 || ok=1
+    check "revoke one of fleet@example's devices" \
+        enroll_cli revoke "$(jq -r .address "$ET_TMP/fleet2.json")" || ok=1
+    code="$(enroll e "$HOST" "$token" over auto)"
+    check_num "then the refused token gets its certificate: 200" "$code" -eq 200 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
     local -a steps=(
         "a|one token, two enrolments at once: one 200, one 401|step_a|"
         "b|refused requests (409, 400) leave the token good; used once, then 401|step_b|"
+        "c|max_active_per_user: the 11th device 403; renewals and other logins unaffected|step_c|"
     )
     et_init
     et_require_bins enftun-enroll

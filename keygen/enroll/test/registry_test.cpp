@@ -335,6 +335,48 @@ void test_revoke_by_ipv4(void** state) {
     assert_string_equal(unknown.error().message.c_str(), "198.18.0.6 is not enrolled");
 }
 
+// enroll.max_active_per_user: a user's live addresses are bounded (403,
+// nothing recorded), another user is not affected, renewals do not count
+// (and still work at the limit), and a revoked or expired certificate
+// frees its place.
+void test_active_certificates_per_user(void** state) {
+    Fixture& f = fx(state);
+    f.cfg.max_active_per_user = 2;
+    Registry registry(f.cfg, *f.ca);
+    const enftun::keygen::AddressRequest any{};
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", any, std::nullopt, key.get());
+    auto second = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(first.has_value() && second.has_value());
+    auto renewed = registry.renew(first->serial, first->address, std::nullopt, key.get());
+    assert_true(renewed.has_value()); // at the limit, a renewal still works
+    auto refused = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_int_equal(refused.error().status, 403);
+    assert_string_equal(refused.error().message.c_str(),
+                        "user ops holds live certificates for 2 addresses, the most "
+                        "enroll.max_active_per_user allows: revoke unused ones, or raise the "
+                        "limit");
+    assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 3);
+    assert_true(registry.enroll("other", any, std::nullopt, key.get()).has_value());
+    // A revoked address frees its place.
+    assert_true(registry.revoke(second->address).has_value());
+    auto third = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(third.has_value());
+    assert_int_equal(registry.enroll("ops", any, std::nullopt, key.get()).error().status, 403);
+    // So does an expired one (as the state file says), however renewed.
+    auto recorded = load_state(f.cfg.state_file);
+    for (auto& e : recorded->entries) {
+        if (e.address == first->address) {
+            e.not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+        }
+    }
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    assert_true(registry.enroll("ops", any, std::nullopt, key.get()).has_value());
+    // 0: no limit.
+    f.cfg.max_active_per_user = 0;
+    assert_true(registry.enroll("ops", any, std::nullopt, key.get()).has_value());
+}
+
 void test_corrupt_state_is_500_and_unchanged(void** state) {
     Fixture& f = fx(state);
     (void)enftun::keygen::write_file_atomic(f.cfg.state_file, "garbage", 0600);
@@ -355,6 +397,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_by_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_with_ipv4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_active_certificates_per_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };
     return cmocka_run_group_tests_name("enroll_registry", tests, nullptr, nullptr);
