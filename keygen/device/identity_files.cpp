@@ -72,4 +72,31 @@ Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwn
     return {};
 }
 
+std::string pending_key_file(const std::string& key_file) {
+    return key_file + ".pending";
+}
+
+Outcome<void> write_pending_key(const std::string& key_file, const SecretPem& key,
+                                const std::optional<FileOwner>& owner) {
+    return write_file_atomic(pending_key_file(key_file), key.text(), kKeyMode, owner);
+}
+
+Outcome<std::optional<SecretPem>> read_pending_key(const std::string& key_file) {
+    // A key file (PEM or TPM blob) is a few KiB.
+    constexpr std::size_t kMaxKeyFile = 64 * 1024;
+    bool missing = false;
+    auto text = read_file(pending_key_file(key_file), kMaxKeyFile, &missing);
+    if (!text) {
+        if (missing) {
+            return std::optional<SecretPem>();
+        }
+        return text.error();
+    }
+    return std::optional<SecretPem>(SecretPem(std::move(*text)));
+}
+
+void drop_pending_key(const std::string& key_file) {
+    (void)::unlink(pending_key_file(key_file).c_str());
+}
+
 } // namespace enftun::keygen

@@ -40,4 +40,18 @@ struct IdentityWrite {
 // Errors: the first failure, with the file it concerns.
 Outcome<void> write_identity(const IdentityWrite& w, const std::optional<FileOwner>& owner);
 
+// A renewal's new key lives in "KEY_FILE.pending" (0600, the key file's
+// owner) from before its request is sent until its answer is stored, so
+// that a renewal whose answer was lost is retried with the same key (the
+// service then sends the same certificate again: README "Provisioning").
+std::string pending_key_file(const std::string& key_file);
+// Errors: as write_file_atomic.
+Outcome<void> write_pending_key(const std::string& key_file, const SecretPem& key,
+                                const std::optional<FileOwner>& owner);
+// The pending key's text, or nullopt when there is none. Errors: unreadable.
+Outcome<std::optional<SecretPem>> read_pending_key(const std::string& key_file);
+// Removes it once the answer is stored (best effort: a leftover is only
+// reused by the next renewal, which the service then refuses or answers).
+void drop_pending_key(const std::string& key_file);
+
 } // namespace enftun::keygen

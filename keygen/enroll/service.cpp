@@ -357,8 +357,9 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
     if (!cert) {
         return send_error(req, res, cert.error());
     }
-    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s) from %s", address->to_string().c_str(),
+    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s%s) from %s", address->to_string().c_str(),
                     ipv4_suffix(*cert).c_str(), old_serial.c_str(), cert->serial.c_str(),
+                    cert->resent ? ", sent again: the same key retried" : "",
                     req.remote_addr.c_str());
     send_json(res, 200, certificate_body(*cert, ca_));
 }
