@@ -8,11 +8,14 @@
 //   csr-out  new key -> write the key and a CSR
 //
 // Every failure is one line on stderr and exit 1 (usage: exit 2), and
-// nothing is written before the reply has passed every check.
+// nothing is written before the reply has passed every check. First of all,
+// a replacement of the key and certificate that a crash interrupted is
+// completed (identity_repair.hpp).
 #include "args.hpp"
 #include "cert_profile.hpp"
 #include "enroll_client.hpp"
 #include "identity_files.hpp"
+#include "identity_repair.hpp"
 #include "key_material.hpp"
 #include "reply_check.hpp"
 #include "terminal.hpp"
@@ -407,6 +410,15 @@ Outcome<void> run(const Options& o) {
         return keys.error();
     }
     p.keys = &*keys;
+    // A replacement of the key and certificate that a crash interrupted is
+    // completed first (identity_repair.hpp), whatever this run then does.
+    auto repaired = repair_identity(config->identity.key_file, config->identity.cert_file, *keys);
+    if (!repaired) {
+        return repaired.error();
+    }
+    if (!repaired->done.empty()) {
+        std::printf("repair:  %s\n", repaired->done.c_str());
+    }
     switch (o.mode) {
     case Options::Mode::Enroll:
         return run_enroll(p);

@@ -20,7 +20,14 @@
 # pending key; the key and certificate match; e keygen --renew once more: a
 # new serial, renewing step b's; the first certificate with the key kept
 # from step b: 403 now (only the newest renews, the one before it only
-# retries).
+# retries); f keygen --renew killed between the renames of the key and the
+# certificate (ENFTUN_KEYGEN_TEST_PAUSE=key-renamed): the key is new, the
+# certificate old (they do not match), the new certificate is staged as
+# device.pem.pending; the next keygen --renew first completes the pair
+# ("repair: completed"), then renews from the completed certificate (its
+# state line says from= that serial); g the same, killed after staging both
+# and before any rename (cert-staged): the old pair still matches, and the
+# next run completes the staged one first.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -70,8 +77,38 @@ renew_with() {
     api e "$HOST" /v1/renew "$ET_TMP/$1.req" "$ET_TMP/$1.json" --cert "$2" --key "$3"
 }
 
+# paused POINT: the paused keygen reached POINT.
 paused() {
-    et_log_has keygen "test pause at answer"
+    et_log_has keygen "test pause at ${1:-answer}"
+}
+
+# kill_renew_at POINT: keygen --renew stopped at POINT, then killed.
+kill_renew_at() {
+    et_daemon_start keygen e env ENFTUN_KEYGEN_TEST_PAUSE="$1" "$ET_BIN_DIR/enftun-keygen" \
+        -c "$DEV/enf0.conf" --server "$(enroll_url "$HOST" "")" --owner root --yes --renew
+    et_wait_for -d keygen paused "$1" || return 1
+    et_daemon_kill keygen
+}
+
+# renewed_from_staged OUT: keygen --renew completes the staged pair (its
+# output says so), then renews from it: the new certificate's line names
+# the staged certificate's serial.
+renewed_from_staged() {
+    local out="$1" staged ok=0
+    staged="$(cert_serial "$DEV/device.pem.pending")"
+    keygen "$out" --renew
+    check_num "the next enftun-keygen --renew: exit 0" "$KG_RC" -eq 0 || {
+        cat "$out" >&2
+        return 1
+    }
+    check "it completed the interrupted replacement" grep -q "^repair:  completed the replacement" \
+        "$out" || ok=1
+    check "then renewed from the completed certificate ($staged)" \
+        test "$(renewal_of "$staged")" = "$(cert_serial "$DEV/device.pem")" || ok=1
+    check "key and certificate match" key_matches_cert || ok=1
+    check "nothing pending" test ! -e "$DEV/device.pem.pending" -a ! -e "$DEV/device.key.pending" ||
+        ok=1
+    return "$ok"
 }
 
 # ---------------------------------------------------------------- steps
@@ -160,6 +197,36 @@ step_e() {
     return "$ok"
 }
 
+step_f() {
+    local ok=0
+    cp "$DEV/device.key" "$ET_TMP/f-before.key"
+    cp "$DEV/device.pem" "$ET_TMP/f-before.pem"
+    check "keygen --renew killed between the renames" kill_renew_at key-renamed || return 1
+    check "the key was replaced" not_same "$DEV/device.key" "$ET_TMP/f-before.key" || ok=1
+    check "the certificate was not" cmp -s "$DEV/device.pem" "$ET_TMP/f-before.pem" || ok=1
+    check_not "so they do not match" key_matches_cert || ok=1
+    check "the new certificate is staged" test -s "$DEV/device.pem.pending" || ok=1
+    renewed_from_staged "$ET_TMP/f.out" || ok=1
+    return "$ok"
+}
+
+step_g() {
+    local ok=0
+    cp "$DEV/device.pem" "$ET_TMP/g-before.pem"
+    check "keygen --renew killed with both staged" kill_renew_at cert-staged || return 1
+    check "the certificate in place is the old one" cmp -s "$DEV/device.pem" "$ET_TMP/g-before.pem" ||
+        ok=1
+    check "the old pair still matches" key_matches_cert || ok=1
+    check "key and certificate staged" test -s "$DEV/device.pem.pending" -a \
+        -s "$DEV/device.key.pending" || ok=1
+    renewed_from_staged "$ET_TMP/g.out" || ok=1
+    return "$ok"
+}
+
+not_same() {
+    ! cmp -s "$1" "$2"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -169,6 +236,8 @@ main() {
         "c|the old certificate with another key: 403 superseded|step_c|b"
         "d|enftun-keygen --renew again: the same certificate, sent again|step_d|b"
         "e|a further renewal; the first certificate can no longer retry|step_e|d"
+        "f|killed between the key's and the certificate's rename: the next run completes|step_f|a"
+        "g|killed with both staged, nothing renamed: the next run completes|step_g|a"
     )
     et_init
     et_require_bins enftun-enroll enftun-keygen
