@@ -3,6 +3,7 @@
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include <climits>
@@ -97,6 +98,25 @@ std::string serial_hex(const ASN1_INTEGER* serial) {
     }
     std::string out(hex);
     OPENSSL_free(hex);
+    return out;
+}
+
+std::string public_key_sha256(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int len = i2d_PUBKEY(key, &der);
+    if (len <= 0) {
+        ERR_clear_error();
+        return {};
+    }
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    SHA256(der, static_cast<std::size_t>(len), digest);
+    OPENSSL_free(der);
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (const unsigned char b : digest) {
+        out += kDigits[b >> 4];
+        out += kDigits[b & 15];
+    }
     return out;
 }
 

@@ -35,6 +35,10 @@ std::string crl_to_pem(X509_CRL* crl);
 // writes it ("0" for zero): the form the state file and `list` use.
 std::string serial_hex(const ASN1_INTEGER* serial);
 
+// Lower-case hex SHA-256 of key's public half (DER SubjectPublicKeyInfo):
+// what names a key in the state file. "" when it cannot be encoded.
+std::string public_key_sha256(EVP_PKEY* key);
+
 // The first IP address in the certificate's subjectAltName that is IPv6.
 std::optional<proto::Ipv6Addr> san_ipv6(X509* cert);
 

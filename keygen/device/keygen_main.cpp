@@ -8,14 +8,18 @@
 //   csr-out  new key -> write the key and a CSR
 //
 // Every failure is one line on stderr and exit 1 (usage: exit 2), and
-// nothing is written before the reply has passed every check.
+// nothing is written before the reply has passed every check. First of all,
+// a replacement of the key and certificate that a crash interrupted is
+// completed (identity_repair.hpp).
 #include "args.hpp"
 #include "cert_profile.hpp"
 #include "enroll_client.hpp"
 #include "identity_files.hpp"
+#include "identity_repair.hpp"
 #include "key_material.hpp"
 #include "reply_check.hpp"
 #include "terminal.hpp"
+#include "test_pause.hpp"
 #include "tpm_key.hpp"
 
 #include "enftun/config/client_config.hpp"
@@ -152,26 +156,72 @@ Outcome<void> swap_in_current_key(Plan& p, enftun::tls::PkeyPtr& key) {
     return {};
 }
 
+// The device's new key and what its key file will hold.
+struct NewKey {
+    enftun::tls::PkeyPtr key;
+    SecretPem pem;
+};
+
+Outcome<NewKey> fresh_key(const Plan& p) {
+    auto key = p.keys->make();
+    if (!key) {
+        return key.error();
+    }
+    auto pem = p.keys->pem(key->get());
+    if (!pem) {
+        return pem.error();
+    }
+    return NewKey{std::move(*key), std::move(*pem)};
+}
+
+// A renewal's key: the pending one of a renewal whose answer was lost
+// (the service answers the same key with the same certificate; a fresh key
+// it would refuse: the old certificate was superseded), else a fresh one,
+// kept as pending before the request leaves. A pending key that does not
+// load is replaced (its renewal cannot be completed with it anyway).
+Outcome<NewKey> renewal_key(const Plan& p) {
+    const std::string& key_file = p.config->identity.key_file;
+    auto pending = read_pending_key(key_file);
+    if (!pending) {
+        return Failure{"--renew: " + pending.error().message};
+    }
+    if (*pending) {
+        auto key = p.keys->load_made(pending_key_file(key_file));
+        if (key) {
+            std::printf("key:     %s, kept from a renewal whose answer did not arrive\n",
+                        pending_key_file(key_file).c_str());
+            return NewKey{std::move(*key), std::move(**pending)};
+        }
+        std::printf("key:     a fresh one (%s does not load: %s)\n",
+                    pending_key_file(key_file).c_str(), key.error().message.c_str());
+    }
+    auto made = fresh_key(p);
+    if (!made) {
+        return made;
+    }
+    if (auto kept = write_pending_key(key_file, made->pem, p.owner.owner); !kept) {
+        return kept.error();
+    }
+    return made;
+}
+
 // Login (enroll) or mutual TLS (renew), the request, the reply's checks.
 Outcome<void> run_online(Plan& p, const AddressRequest& request, const Ipv4Request* ipv4,
                          std::string user, std::string password) {
-    auto key = p.keys->make();
-    if (!key) {
+    const bool renew = p.options->mode == Options::Mode::Renew;
+    auto made = renew ? renewal_key(p) : fresh_key(p);
+    if (!made) {
         wipe(password);
-        return key.error();
+        return made.error();
     }
+    auto* key = &made->key;
     auto csr = make_csr_pem(key->get(), "enftun device");
     if (!csr) {
         wipe(password);
         return csr.error();
     }
-    auto pem = p.keys->pem(key->get());
-    if (!pem) {
-        wipe(password);
-        return pem.error();
-    }
+    const SecretPem* pem = &made->pem;
     ServiceOptions so{p.server, p.config->remote.ca_cert_file, "", ""};
-    const bool renew = p.options->mode == Options::Mode::Renew;
     if (renew && p.keys->in_tpm()) {
         if (auto st = swap_in_current_key(p, *key); !st) {
             return st;
@@ -203,7 +253,14 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, const Ipv4Reque
     if (!checked) {
         return Failure{"refused the service's reply: " + checked.error().message};
     }
-    return write_checked(p, *pem, *checked);
+    test_pause("answer");
+    if (auto st = write_checked(p, *pem, *checked); !st) {
+        return st;
+    }
+    // Stored: the pending key (a renewal's, or an earlier one's leftover)
+    // is the key file now.
+    drop_pending_key(p.config->identity.key_file);
+    return {};
 }
 
 Outcome<void> run_enroll(Plan& p) {
@@ -353,6 +410,15 @@ Outcome<void> run(const Options& o) {
         return keys.error();
     }
     p.keys = &*keys;
+    // A replacement of the key and certificate that a crash interrupted is
+    // completed first (identity_repair.hpp), whatever this run then does.
+    auto repaired = repair_identity(config->identity.key_file, config->identity.cert_file, *keys);
+    if (!repaired) {
+        return repaired.error();
+    }
+    if (!repaired->done.empty()) {
+        std::printf("repair:  %s\n", repaired->done.c_str());
+    }
     switch (o.mode) {
     case Options::Mode::Enroll:
         return run_enroll(p);

@@ -56,6 +56,21 @@ Outcome<tls::PkeyPtr> KeySource::load_current(const std::string& key_file) const
     return std::move(*key);
 }
 
+Outcome<tls::PkeyPtr> KeySource::load_made(const std::string& path) const {
+    if (!tpm_) {
+        return load_key_file(path);
+    }
+    auto key = tpm_->load_key(path);
+    if (!key) {
+        return Failure{"the TPM: " + std::string(key.error().what)};
+    }
+    auto signer = tls::tpm_signing_key(tpm_, std::move(*key));
+    if (!signer) {
+        return Failure{"the TPM: " + std::string(signer.error().what)};
+    }
+    return std::move(*signer);
+}
+
 Outcome<SecretPem> KeySource::pem(EVP_PKEY* key) const {
     if (!tpm_) {
         return private_key_pem(key);

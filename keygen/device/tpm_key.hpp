@@ -34,6 +34,11 @@ public:
     Outcome<tls::PkeyPtr> load_current(const std::string& key_file) const;
     // What the key file holds: the PKCS#8 PEM key, or the TPM blob.
     Outcome<SecretPem> pem(EVP_PKEY* key) const;
+    // A key make() made earlier, written to path (the PEM key or the TPM
+    // blob), loaded back as make() returns it: a renewal retried with the
+    // key whose answer was lost. Errors: unreadable file, not a key; the
+    // TPM's.
+    Outcome<tls::PkeyPtr> load_made(const std::string& path) const;
 
 private:
     explicit KeySource(std::shared_ptr<tls::TpmProvider> tpm) : tpm_(std::move(tpm)) {}

@@ -6,6 +6,10 @@
 
 #include <openssl/rand.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 
 namespace enftun::enroll {
@@ -55,12 +59,39 @@ ApiResult<Certificate> Registry::issue_and_record(State& state, const Enrolment&
     recorded.serial = issued->serial;
     recorded.not_after = issued->not_after;
     recorded.revoked = false;
+    std::string pem = keygen::cert_to_pem(issued->cert.get());
+    if (!recorded.renewed_from.empty()) {
+        // Before the state names it: a crash in between leaves a file no
+        // line refers to, never a line whose retry finds no certificate.
+        const std::string dir = cfg_.state_file + ".renewals";
+        if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+            return internal("cannot create " + dir + ": " + std::strerror(errno));
+        }
+        if (auto kept = keygen::write_file_atomic(renewal_copy(recorded.serial), pem, 0644);
+            !kept) {
+            return internal(kept.error().message);
+        }
+    }
     state.entries.push_back(recorded);
     if (auto saved = save_state(cfg_.state_file, state); !saved) {
         return internal(saved.error().message);
     }
-    return Certificate{recorded.address, recorded.ipv4, keygen::cert_to_pem(issued->cert.get()),
-                       recorded.serial};
+    return Certificate{recorded.address, recorded.ipv4, std::move(pem), recorded.serial, false};
+}
+
+std::string Registry::renewal_copy(const std::string& serial) const {
+    return cfg_.state_file + ".renewals/" + serial + ".pem";
+}
+
+ApiResult<Certificate> Registry::resend(const Enrolment& renewal) const {
+    // A certificate is a few KiB; this bounds a file someone else put there.
+    constexpr std::size_t kMaxCertificate = 64 * 1024;
+    auto pem = keygen::read_file(renewal_copy(renewal.serial), kMaxCertificate);
+    if (!pem) {
+        return internal("the renewal " + renewal.serial + " of " + renewal.address.to_string() +
+                        " cannot be sent again: " + pem.error().message);
+    }
+    return Certificate{renewal.address, renewal.ipv4, std::move(*pem), renewal.serial, true};
 }
 
 ApiResult<Certificate> Registry::enroll(const std::string& user,
@@ -72,12 +103,21 @@ ApiResult<Certificate> Registry::enroll(const std::string& user,
         return internal(locked.error().message);
     }
     const State& state = locked->state;
+    // Under the lock: concurrent requests of one user cannot pass it together.
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    if (cfg_.max_active_per_user != 0 &&
+        state.active_addresses_of(user, now) >= cfg_.max_active_per_user) {
+        return ApiError{403, "user " + user + " holds live certificates for " +
+                                 std::to_string(cfg_.max_active_per_user) +
+                                 " addresses, the most enroll.max_active_per_user allows: revoke "
+                                 "unused ones, or raise the limit"};
+    }
     const auto taken = [&](const proto::Ipv6Addr& a) { return state.holds(a); };
     auto address = allocate(pool_, request, taken, random_bytes);
     if (!address) {
         return address.error();
     }
-    Enrolment e{*address, user, {}, 0, false, std::nullopt};
+    Enrolment e{*address, user, {}, 0, false, std::nullopt, {}, {}};
     if (ipv4) {
         const auto used = state.ipv4_addresses();
         const auto taken4 = [&](const proto::Ipv4Addr& a) { return used.count(a) != 0; };
@@ -115,9 +155,25 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     if (current->ipv4 != ipv4) {
         return ApiError{403, "client certificate does not name its enrolled IPv4 address"};
     }
+    const std::string key_sha256 = keygen::public_key_sha256(key);
+    if (key_sha256.empty()) {
+        return internal("cannot encode the public key of a renewal of " + address.to_string());
+    }
+    const Enrolment* newest = locked->state.newest_of(address);
+    if (newest != current) {
+        // Superseded. Only the renewal that did it may come back (its answer
+        // was lost): the same key gets the same certificate, again.
+        if (newest->renewed_from == serial && newest->key_sha256 == key_sha256 &&
+            !newest->revoked) {
+            return resend(*newest);
+        }
+        return ApiError{403, "certificate was superseded by a renewal"};
+    }
     // A copy: issue_and_record appends to the vector current points into.
-    const Enrolment same = *current;
-    return issue_and_record(locked->state, same, key);
+    Enrolment next = *current;
+    next.renewed_from = serial;
+    next.key_sha256 = key_sha256;
+    return issue_and_record(locked->state, next, key);
 }
 
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {

@@ -24,6 +24,7 @@ struct Certificate {
     std::optional<proto::Ipv4Addr> ipv4;
     std::string pem;
     std::string serial;
+    bool resent = false; // a renewal's certificate sent again (Registry::renew)
 };
 
 class Registry {
@@ -32,7 +33,8 @@ public:
     Registry(const EnrollConfig& cfg, const Ca& ca);
 
     // A new certificate for key at the address request picks, and at the
-    // IPv4 address ipv4 picks when given, recorded for user. Errors: pool
+    // IPv4 address ipv4 picks when given, recorded for user. Errors: 403
+    // when user holds max_active_per_user live addresses already; pool
     // errors (403, 409, 503, see pool.hpp and ipv4_pool.hpp); 500 when the
     // state cannot be read or written or signing fails (logged here).
     ApiResult<Certificate> enroll(const std::string& user, const keygen::AddressRequest& request,
@@ -40,9 +42,15 @@ public:
 
     // A new certificate for key at the addresses (IPv6, and IPv4 if any) of
     // the certificate with serial (which the caller has checked chains to
-    // our CA; address and ipv4 are what that certificate names).
+    // our CA; address and ipv4 are what that certificate names), which
+    // must be the newest certificate of its address: a renewal supersedes
+    // it. The one it superseded may only retry that renewal, with the same
+    // key: it gets the same certificate again (kept under
+    // "<state_file>.renewals/SERIAL.pem"), so a device whose answer was
+    // lost is not stranded, and a copy of an old key gets nothing new.
     // Errors: 401 (serial not in the state: not one of ours), 403 (revoked,
-    // past its recorded end, or its addresses do not match), 500 as above.
+    // past its recorded end, its addresses do not match, or
+    // `certificate was superseded by a renewal`), 500 as above.
     ApiResult<Certificate> renew(const std::string& serial, const proto::Ipv6Addr& address,
                                  const std::optional<proto::Ipv4Addr>& ipv4, EVP_PKEY* key);
 
@@ -68,8 +76,14 @@ private:
     keygen::Outcome<Locked> lock_state();
     // Signs and appends the enrolment, then saves the state; the
     // certificate is returned only once it is on disk.
+    // A renewal (enrolment.renewed_from set) also keeps a copy of the
+    // certificate (renewal_copy), written before the state.
     ApiResult<Certificate> issue_and_record(State& state, const Enrolment& enrolment,
                                             EVP_PKEY* key);
+    // "<state_file>.renewals/SERIAL.pem"
+    std::string renewal_copy(const std::string& serial) const;
+    // The certificate of renewal (a line with from=), read back for a retry.
+    ApiResult<Certificate> resend(const Enrolment& renewal) const;
     keygen::Outcome<void> write_crl_locked(const State& state);
     // revoke() for either kind of address; text is how errors name it.
     template <typename Addr>

@@ -298,10 +298,17 @@ void Service::on_login(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
-    const auto user = tokens_.user_of(bearer_token(req));
+    // One certificate per token: the claim makes a concurrent request with
+    // the same token a 401; it is consumed once the certificate is
+    // recorded, and handed back (good until it expires) when this request
+    // fails.
+    const std::string token = bearer_token(req);
+    TokenStore::Refusal refusal{};
+    const auto user = tokens_.claim(token, &refusal);
     if (!user) {
-        return send_error(req, res, {401, "missing, unknown or expired token"});
+        return send_error(req, res, {401, TokenStore::message(refusal)});
     }
+    TokenClaim claim(tokens_, token);
     auto parsed = parse_enroll(req.body);
     if (!parsed) {
         return send_error(req, res, parsed.error());
@@ -310,6 +317,7 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
     if (!cert) {
         return send_error(req, res, cert.error());
     }
+    claim.consume();
     ENFTUN_LOG_INFO("enrolled %s%s (request %s%s, serial %s) for %s from %s",
                     cert->address.to_string().c_str(), ipv4_suffix(*cert).c_str(),
                     parsed->request.to_string().c_str(),
@@ -349,8 +357,9 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
     if (!cert) {
         return send_error(req, res, cert.error());
     }
-    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s) from %s", address->to_string().c_str(),
+    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s%s) from %s", address->to_string().c_str(),
                     ipv4_suffix(*cert).c_str(), old_serial.c_str(), cert->serial.c_str(),
+                    cert->resent ? ", sent again: the same key retried" : "",
                     req.remote_addr.c_str());
     send_json(res, 200, certificate_body(*cert, ca_));
 }

@@ -8,6 +8,7 @@
 #include <sys/file.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -18,8 +19,8 @@ namespace {
 
 // 64 MiB: about half a million enrolments; a larger file is not ours.
 constexpr std::size_t kMaxStateFile = 64u << 20;
-constexpr const char* kHeader =
-    "# enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED [IPV4]\n";
+constexpr const char* kHeader = "# enftun-enroll state v1: ADDRESS USER SERIAL NOT_AFTER REVOKED "
+                                "[IPV4] [from=SERIAL key=SHA256]\n";
 
 std::vector<std::string_view> fields_of(std::string_view line) {
     std::vector<std::string_view> out;
@@ -45,10 +46,45 @@ bool valid_serial(std::string_view s) {
     });
 }
 
+bool valid_sha256_hex(std::string_view s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+// The renewal fields "from=SERIAL key=SHA256" at the end of a line, if
+// any: removed from f. Returns why they are malformed, or "".
+std::string parse_renewal(std::vector<std::string_view>& f, Enrolment& e) {
+    static constexpr std::string_view kFrom = "from=";
+    static constexpr std::string_view kKey = "key=";
+    if (f.empty() || f.back().substr(0, kKey.size()) != kKey) {
+        return {};
+    }
+    if (f.size() < 2 || f[f.size() - 2].substr(0, kFrom.size()) != kFrom) {
+        return "key= must follow from=SERIAL";
+    }
+    const std::string_view from = f[f.size() - 2].substr(kFrom.size());
+    const std::string_view key = f.back().substr(kKey.size());
+    if (!valid_serial(from)) {
+        return "from= must be an upper-case hex serial";
+    }
+    if (!valid_sha256_hex(key)) {
+        return "key= must be 64 lower-case hex digits";
+    }
+    e.renewed_from = std::string(from);
+    e.key_sha256 = std::string(key);
+    f.resize(f.size() - 2);
+    return {};
+}
+
 std::string parse_line(std::string_view line, Enrolment& e) {
-    const auto f = fields_of(line);
+    auto f = fields_of(line);
+    if (auto why = parse_renewal(f, e); !why.empty()) {
+        return why;
+    }
     if (f.size() != 5 && f.size() != 6) {
-        return "expected 5 or 6 fields: ADDRESS USER SERIAL NOT_AFTER REVOKED [IPV4]";
+        return "expected 5 or 6 fields: ADDRESS USER SERIAL NOT_AFTER REVOKED [IPV4], then "
+               "from=SERIAL key=SHA256 for a renewal";
     }
     const auto addr = proto::Ipv6Addr::parse(f[0]);
     if (!addr) {
@@ -107,6 +143,22 @@ const Enrolment* State::by_serial(std::string_view serial) const {
     const auto it = std::find_if(entries.begin(), entries.end(),
                                  [&](const Enrolment& e) { return e.serial == serial; });
     return it == entries.end() ? nullptr : &*it;
+}
+
+const Enrolment* State::newest_of(const proto::Ipv6Addr& addr) const {
+    const auto it = std::find_if(entries.rbegin(), entries.rend(),
+                                 [&](const Enrolment& e) { return e.address == addr; });
+    return it == entries.rend() ? nullptr : &*it;
+}
+
+std::size_t State::active_addresses_of(std::string_view user, std::int64_t now) const {
+    std::set<std::array<std::uint8_t, 16>> live;
+    for (const auto& e : entries) {
+        if (e.user == user && !e.revoked && e.not_after >= now) {
+            live.insert(e.address.bytes);
+        }
+    }
+    return live.size();
 }
 
 namespace {
@@ -173,7 +225,9 @@ std::string format_state(const State& state) {
     for (const auto& e : state.entries) {
         out += e.address.to_string() + " " + e.user + " " + e.serial + " " +
                std::to_string(e.not_after) + (e.revoked ? " 1" : " 0") +
-               (e.ipv4 ? " " + keygen::format_ipv4(*e.ipv4) : "") + "\n";
+               (e.ipv4 ? " " + keygen::format_ipv4(*e.ipv4) : "") +
+               (e.renewed_from.empty() ? "" : " from=" + e.renewed_from + " key=" + e.key_sha256) +
+               "\n";
     }
     return out;
 }

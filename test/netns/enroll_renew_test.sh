@@ -9,7 +9,9 @@
 # only LIFETIME seconds (the service issues days: `openssl ca` makes it).
 #
 # Steps: a while it is valid, renewals over TLS 1.3 and TLS 1.2 succeed
-# (200), and s_client keeps each TLS session; b once it has expired, a
+# (200; the second is the first's retry, with the same key: a renewal
+# supersedes the certificate, which may then only retry it), and s_client
+# keeps each TLS session; b once it has expired, a
 # renewal with it is refused (401) in a full handshake, and also in a
 # resumed one of those sessions (a session carries the verification of the
 # certificate it was made with: resumed, it would renew an expired
@@ -75,13 +77,18 @@ CNF
 }
 
 # renew_tls OUT CERT KEY VERSION [S_CLIENT ARGS]...: POST /v1/renew with a
-# fresh CSR over `openssl s_client -VERSION` (TLS1_2 or TLS1_3) with CERT
-# and KEY; s_client's output in OUT; prints the HTTP status (000: none).
+# fresh CSR (or RENEW_CSR, when set) over `openssl s_client -VERSION`
+# (TLS1_2 or TLS1_3) with CERT and KEY; s_client's output in OUT; prints
+# the HTTP status (000: none).
+RENEW_CSR=""
 renew_tls() {
-    local out="$1" cert="$2" key="$3" version="$4" body
+    local out="$1" cert="$2" key="$3" version="$4" body csr="$RENEW_CSR"
     shift 4
-    make_csr "${out##*/}-new"
-    body="$(jq -c -n --rawfile csr "$ET_TMP/${out##*/}-new.csr" '{csr: $csr}')"
+    if [[ -z $csr ]]; then
+        make_csr "${out##*/}-new"
+        csr="$ET_TMP/${out##*/}-new.csr"
+    fi
+    body="$(jq -c -n --rawfile csr "$csr" '{csr: $csr}')"
     printf 'POST /v1/renew HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s' \
         "$HOST" "${#body}" "$body" |
         et_exec e timeout 30 openssl s_client -connect "$HOST:$ENROLL_PORT" -ign_eof \
@@ -107,9 +114,10 @@ step_a() {
     make_csr short
     check "a certificate from the service's CA, recorded, valid for ${LIFETIME}s" \
         short_cert short || return 1
+    make_csr renewed
     for v in tls1_3 tls1_2; do
-        code="$(renew_tls "$ET_TMP/valid-$v" "$ET_TMP/short.pem" "$ET_TMP/short.key" "$v" \
-            -sess_out "$ET_TMP/session-$v.pem")"
+        code="$(RENEW_CSR="$ET_TMP/renewed.csr" renew_tls "$ET_TMP/valid-$v" "$ET_TMP/short.pem" \
+            "$ET_TMP/short.key" "$v" -sess_out "$ET_TMP/session-$v.pem")"
         check_num "$v: renewal with the valid certificate: 200" "$code" -eq 200 || ok=1
     done
     check "still valid after the renewals (else raise LIFETIME)" \

@@ -100,6 +100,8 @@ step_a() {
         grep -q '^fd00000e0000' <<<"$(norm_ipv6 "$addr")" || ok=1
     check_cert auto1 "$addr" || ok=1
 
+    # One certificate per login (token).
+    TOKEN="$(login e "$HOST")" || return 1
     make_csr p64
     code="$(enroll e "$HOST" "$TOKEN" p64 fd00:e:0:7::/64)"
     check_num "/64: status" "$code" -eq 200 || return 1
@@ -109,6 +111,7 @@ step_a() {
     check_cert p64 "$addr" || ok=1
 
     make_csr exact -newkey ed25519
+    TOKEN="$(login e "$HOST")" || return 1
     code="$(enroll e "$HOST" "$TOKEN" exact fd00:e::5)"
     check_num "exact: status" "$code" -eq 200 || return 1
     check "exact: the address asked for" test "$(jq -r .address "$ET_TMP/exact.json")" = fd00:e::5 ||
@@ -122,6 +125,7 @@ step_a() {
 step_b() {
     local ok=0 code
     cp "$ET_TMP/enrolled" "$ET_TMP/enrolled.before"
+    TOKEN="$(login e "$HOST")" || return 1
     make_csr dup
     code="$(enroll e "$HOST" "$TOKEN" dup fd00:e::5)"
     check_num "duplicate exact address: 409" "$code" -eq 409 || ok=1
@@ -137,15 +141,32 @@ step_b() {
     return "$ok"
 }
 
-# burst_args DIR N [BODY]: curl arguments for N concurrent enrolments with
-# BODY (default: burst.req, `auto` for burst.csr), each answer in
-# DIR/<i>.json (URL globbing; the service ignores the query).
+# burst_args DIR N [BODY]: N logins (at once), then the curl arguments for N
+# concurrent enrolments with BODY (default: burst.req, `auto` for
+# burst.csr), each with a token of its own (one certificate per login),
+# each answer in DIR/<i>.json (the service ignores the query).
 burst_args() {
-    mkdir -p "$1"
-    BURST_ARGS=(curl -sS --max-time 120 -Z --parallel-max 100 --parallel-immediate
-        --cacert "$ET_TMP/pki/ca.pem" -H "Authorization: Bearer $TOKEN"
-        -H 'Content-Type: application/json' --data-binary "@${3:-$ET_TMP/burst.req}"
-        -o "$1/#1.json" "$(enroll_url "$HOST" /v1/enroll)?n=[1-$2]")
+    local dir="$1" n="$2" body="${3:-$ET_TMP/burst.req}" i token url
+    mkdir -p "$dir" "$dir.login"
+    login_body "$ET_TMP/burst-login.json"
+    et_exec e curl -sS --max-time 120 -Z --parallel-max 100 --parallel-immediate \
+        --cacert "$ET_TMP/pki/ca.pem" -H 'Content-Type: application/json' \
+        --data-binary "@$ET_TMP/burst-login.json" -o "$dir.login/#1.json" \
+        "$(enroll_url "$HOST" /v1/login)?n=[1-$n]" 2>>"$ET_TMP/curl.err" || true
+    url="$(enroll_url "$HOST" /v1/enroll)"
+    : >"$dir.conf"
+    for ((i = 1; i <= n; i++)); do
+        token="$(jq -r '.token // empty' "$dir.login/$i.json" 2>/dev/null || true)"
+        {
+            ((i == 1)) || printf 'next\n'
+            printf 'url = "%s?n=%d"\noutput = "%s/%d.json"\n' "$url" "$i" "$dir" "$i"
+            printf 'cacert = "%s"\nheader = "Authorization: Bearer %s"\n' \
+                "$ET_TMP/pki/ca.pem" "${token:-none}"
+            printf 'header = "Content-Type: application/json"\ndata-binary = "@%s"\n' "$body"
+            printf 'max-time = 120\n'
+        } >>"$dir.conf"
+    done
+    BURST_ARGS=(curl -sS -Z --parallel-max 100 --parallel-immediate -K "$dir.conf")
 }
 
 # burst DIR N [BODY]: run it and wait.
@@ -261,6 +282,8 @@ step_e() {
     code="$(api e "$HOST" /v1/login "$ET_TMP/right.json" "$ET_TMP/e.out" --interface 127.0.0.4)"
     check_num "another source (127.0.0.4) still logs in: 200" "$code" -eq 200 || ok=1
 
+    # Refused requests leave the token good: one login for all of them.
+    TOKEN="$(login e "$HOST")" || return 1
     printf '{"csr": "x", ' >"$ET_TMP/bad1.json"
     code="$(api e "$HOST" /v1/enroll "$ET_TMP/bad1.json" "$ET_TMP/e.out" \
         -H "Authorization: Bearer $TOKEN")"
@@ -468,6 +491,7 @@ in_ipv4_pool() {
 enroll_v4() {
     local code
     make_csr "$1"
+    TOKEN="$(login e "$HOST")" || return 1
     code="$(enroll e "$HOST" "$TOKEN" "$1" auto "$2")"
     check_num "ipv4 $2: $3" "$code" -eq "$3"
 }

@@ -36,6 +36,12 @@
 #     (mutual TLS) and makes the new key in the TPM: a new certificate for
 #     the same address (new serial), a new blob (0600); the running enftun
 #     reloads the identity, reconnects with it and pings the router
+#  k. interrupted renewals of j's TPM identity (ENFTUN_KEYGEN_TEST_PAUSE,
+#     then SIGKILL): killed with the answer in hand, the next --renew --tpm
+#     reuses the pending blob (loaded in the TPM) and gets the same
+#     certificate; killed between the renames of the blob and the
+#     certificate (they do not match), the next --renew --tpm completes the
+#     pair (the blob matched through the TPM) and renews from it
 #  i. a persistent key (tpm2-tools: create, evictcontrol to 0x81000010, with
 #     a password) as key_file = "handle:0x81000010": connects and pings;
 #     a handle with no key there: its message, exit 77
@@ -355,6 +361,64 @@ step_renew() {
     return "$ok"
 }
 
+# renew_tpm_killed_at POINT: --renew --tpm of j's device, stopped at POINT
+# (ENFTUN_KEYGEN_TEST_PAUSE), then killed. swtpm has no resource manager:
+# the objects the killed process had loaded stay in it (the kernel's
+# /dev/tpmrm0 flushes them), so they are flushed here (tpm2-tools).
+renew_tpm_killed_at() {
+    local d="$ET_TMP/renew-device" rc=0
+    et_daemon_start keygen c env ENFTUN_KEYGEN_TEST_PAUSE="$1" "$ET_BIN_DIR/enftun-keygen" \
+        -c "$d/enf0.conf" --renew --tpm --yes
+    et_wait_for -d keygen et_log_has keygen "test pause at $1" || rc=1
+    et_daemon_kill keygen
+    et_exec c env TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" TSS2_LOG=all+none \
+        tpm2_flushcontext -t || rc=1
+    return "$rc"
+}
+
+# renew_tpm OUT: --renew --tpm of j's device; its status goes to RC.
+renew_tpm() {
+    RC=0
+    et_exec c timeout 60 "$ET_BIN_DIR/enftun-keygen" -c "$ET_TMP/renew-device/enf0.conf" \
+        --renew --tpm --yes >"$1" 2>&1 </dev/null || RC=$?
+}
+
+# blob_matches_cert: j's device's blob (through the TPM) is the key of its
+# certificate.
+blob_matches_cert() {
+    local d="$ET_TMP/renew-device"
+    cmp -s <(openssl x509 -in "$d/c.pem" -noout -pubkey) \
+        <(et_exec c env TPM2OPENSSL_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" TSS2_LOG=all+none \
+            openssl pkey -provider tpm2 -provider default -in "$d/c.key" -passin pass:renew-pw \
+            -pubout)
+}
+
+step_interrupted_renew() {
+    local ok=0 d="$ET_TMP/renew-device" out="$ET_TMP/interrupted.out" serial staged
+    serial="$(cert_serial "$d/c.pem")"
+    check "--renew --tpm killed with the answer in hand" renew_tpm_killed_at answer || return 1
+    staged="$(awk -v f="from=$serial" '$0 ~ f" " { print $3 }' "$ET_TMP/enrolled")"
+    check "the service recorded it ($staged); the pending blob is kept" \
+        test -n "$staged" -a -s "$d/c.key.pending" || return 1
+    renew_tpm "$out"
+    check_num "the next --renew --tpm: exit 0" "$RC" -eq 0 || { cat "$out" >&2; return 1; }
+    check "it reused the pending blob" grep -q -F "kept from a renewal" "$out" || ok=1
+    check "and got the same certificate" test "$(cert_serial "$d/c.pem")" = "$staged" || ok=1
+    check "the blob is its key" blob_matches_cert || ok=1
+
+    check "--renew --tpm killed between the renames" renew_tpm_killed_at key-renamed || return 1
+    check_not "the blob and the certificate do not match" blob_matches_cert || ok=1
+    staged="$(cert_serial "$d/c.pem.pending")"
+    renew_tpm "$out"
+    check_num "the next --renew --tpm: exit 0" "$RC" -eq 0 || { cat "$out" >&2; return 1; }
+    check "it completed the pair" grep -q "^repair:  completed the replacement" "$out" || ok=1
+    check "then renewed from it ($staged)" test "$(awk -v f="from=$staged" \
+        '$0 ~ f" " { print $3 }' "$ET_TMP/enrolled")" = "$(cert_serial "$d/c.pem")" || ok=1
+    check "the blob is the certificate's key" blob_matches_cert || ok=1
+    check "nothing pending" test ! -e "$d/c.pem.pending" -a ! -e "$d/c.key.pending" || ok=1
+    return "$ok"
+}
+
 # tpm2 NAME ARGS...: a tpm2-tools command in c against tpm1, then every
 # transient object and session flushed (swtpm has no resource manager and
 # holds three objects).
@@ -432,6 +496,8 @@ run_step f "no tpm2 provider: its message, exit 1" step_no_provider a
 run_step h "enftun-keygen --tpm enrolls at enftun-enroll; the identity connects" step_enroll a
 run_step j "enftun-keygen --renew --tpm: new key in the TPM, new certificate, enftun reloads" \
     step_renew a
+run_step k "interrupted --renew --tpm: a lost answer, a crash between the renames" \
+    step_interrupted_renew j
 run_step i "a persistent handle as key_file connects; an empty handle is refused" step_handle
 run_step g "no TPM (stopped, no device node): each its message, exit 1" step_no_tpm a
 et_summary tpm_test

@@ -35,6 +35,7 @@ void test_defaults_and_paths(void**) {
     assert_int_equal(c->pool[0].len, 64);
     assert_int_equal(c->reserved.size(), 0);
     assert_int_equal(c->max_waiting_connections, 256);
+    assert_int_equal(c->max_active_per_user, 1000);
 }
 
 void expect_error(const std::string& text, const char* message) {
@@ -64,6 +65,16 @@ void test_errors_name_file_line_key(void**) {
     auto zero = load_enroll_config_from_string(with("  max_waiting_connections = 0;\n"), "/srv");
     assert_true(zero.has_value());
     assert_int_equal(zero->max_waiting_connections, 0);
+    expect_error(with("  max_active_per_user = 1000001;\n"),
+                 "t.conf:8: enroll.max_active_per_user: must be between 0 and 1000000 (got "
+                 "1000001)");
+    expect_error(with("  max_active_per_user = -1;\n"),
+                 "t.conf:8: enroll.max_active_per_user: must be between 0 and 1000000 (got -1)");
+    expect_error(with("  max_active_per_user = \"5\";\n"),
+                 "t.conf:8: enroll.max_active_per_user: must be an integer (got string)");
+    auto unlimited = load_enroll_config_from_string(with("  max_active_per_user = 0;\n"), "/srv");
+    assert_true(unlimited.has_value());
+    assert_int_equal(unlimited->max_active_per_user, 0);
     expect_error(with("  pool2 = 1;\n"), "t.conf:8: enroll.pool2: unknown key");
     expect_error("enroll = { cert_file = \"a\"; key_file = \"b\"; ca_cert_file = \"c\";\n"
                  "ca_key_file = \"d\"; crl_file = \"e\"; pool = [ ];\n};\n",

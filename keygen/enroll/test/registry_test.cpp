@@ -335,6 +335,116 @@ void test_revoke_by_ipv4(void** state) {
     assert_string_equal(unknown.error().message.c_str(), "198.18.0.6 is not enrolled");
 }
 
+// Only the newest certificate of an address renews. The one it superseded
+// may only retry that renewal with the same key, and gets the same
+// certificate (the device's answer was lost); any other key gets 403. Once
+// the new one has renewed in turn, the old one gets nothing at all.
+void test_renewal_supersedes(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    const enftun::keygen::AddressRequest any{};
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(first.has_value());
+    auto key2 = test_csr::make_key("P-256");
+    auto second = registry.renew(first->serial, first->address, std::nullopt, key2.get());
+    assert_true(second.has_value());
+    auto recorded = load_state(f.cfg.state_file);
+    assert_int_equal(recorded->entries.size(), 2);
+    assert_string_equal(recorded->entries[1].renewed_from.c_str(), first->serial.c_str());
+    assert_string_equal(recorded->entries[1].key_sha256.c_str(),
+                        enftun::keygen::public_key_sha256(key2.get()).c_str());
+
+    // The lost answer: the old certificate, the same new key: the same
+    // certificate again, nothing new recorded.
+    auto again = registry.renew(first->serial, first->address, std::nullopt, key2.get());
+    assert_true(again.has_value());
+    assert_string_equal(again->serial.c_str(), second->serial.c_str());
+    assert_string_equal(again->pem.c_str(), second->pem.c_str());
+    assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 2);
+
+    // A copy of the old key, with a key of its own: refused.
+    auto thief = test_csr::make_key("P-256");
+    auto stolen = registry.renew(first->serial, first->address, std::nullopt, thief.get());
+    assert_int_equal(stolen.error().status, 403);
+    assert_string_equal(stolen.error().message.c_str(), "certificate was superseded by a renewal");
+    assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 2);
+
+    // The newest renews; then the first gets nothing, not even a retry.
+    auto key3 = test_csr::make_key("P-256");
+    auto third = registry.renew(second->serial, second->address, std::nullopt, key3.get());
+    assert_true(third.has_value());
+    assert_int_equal(
+        registry.renew(first->serial, first->address, std::nullopt, key2.get()).error().status,
+        403);
+    assert_int_equal(
+        registry.renew(second->serial, second->address, std::nullopt, thief.get()).error().status,
+        403);
+    auto retry3 = registry.renew(second->serial, second->address, std::nullopt, key3.get());
+    assert_true(retry3.has_value());
+    assert_string_equal(retry3->serial.c_str(), third->serial.c_str());
+}
+
+// A state file from before renewals were linked (no from=/key=): its
+// newest line renews; an older one is superseded, with no retry.
+void test_renewal_with_old_state_file(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", enftun::keygen::AddressRequest{}, std::nullopt, key.get());
+    assert_true(first.has_value());
+    auto recorded = load_state(f.cfg.state_file);
+    Enrolment old_renewal = recorded->entries[0];
+    old_renewal.serial = "ABCDEF";
+    recorded->entries.push_back(old_renewal);
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    auto refused = registry.renew(first->serial, first->address, std::nullopt, key.get());
+    assert_int_equal(refused.error().status, 403);
+    assert_true(registry.renew("ABCDEF", first->address, std::nullopt, key.get()).has_value());
+}
+
+// enroll.max_active_per_user: a user's live addresses are bounded (403,
+// nothing recorded), another user is not affected, renewals do not count
+// (and still work at the limit), and a revoked or expired certificate
+// frees its place.
+void test_active_certificates_per_user(void** state) {
+    Fixture& f = fx(state);
+    f.cfg.max_active_per_user = 2;
+    Registry registry(f.cfg, *f.ca);
+    const enftun::keygen::AddressRequest any{};
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", any, std::nullopt, key.get());
+    auto second = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(first.has_value() && second.has_value());
+    auto renewed = registry.renew(first->serial, first->address, std::nullopt, key.get());
+    assert_true(renewed.has_value()); // at the limit, a renewal still works
+    auto refused = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_int_equal(refused.error().status, 403);
+    assert_string_equal(refused.error().message.c_str(),
+                        "user ops holds live certificates for 2 addresses, the most "
+                        "enroll.max_active_per_user allows: revoke unused ones, or raise the "
+                        "limit");
+    assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 3);
+    assert_true(registry.enroll("other", any, std::nullopt, key.get()).has_value());
+    // A revoked address frees its place.
+    assert_true(registry.revoke(second->address).has_value());
+    auto third = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(third.has_value());
+    assert_int_equal(registry.enroll("ops", any, std::nullopt, key.get()).error().status, 403);
+    // So does an expired one (as the state file says), however renewed.
+    auto recorded = load_state(f.cfg.state_file);
+    for (auto& e : recorded->entries) {
+        if (e.address == first->address) {
+            e.not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+        }
+    }
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    assert_true(registry.enroll("ops", any, std::nullopt, key.get()).has_value());
+    // 0: no limit.
+    f.cfg.max_active_per_user = 0;
+    assert_true(registry.enroll("ops", any, std::nullopt, key.get()).has_value());
+}
+
 void test_corrupt_state_is_500_and_unchanged(void** state) {
     Fixture& f = fx(state);
     (void)enftun::keygen::write_file_atomic(f.cfg.state_file, "garbage", 0600);
@@ -355,6 +465,9 @@ int main() {
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_by_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_with_ipv4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_supersedes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_renewal_with_old_state_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_active_certificates_per_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };
     return cmocka_run_group_tests_name("enroll_registry", tests, nullptr, nullptr);

@@ -52,12 +52,30 @@ const std::string& dir_of(void** state) {
 
 State sample() {
     State s;
-    s.entries.push_back(
-        {*Ipv6Addr::parse("fd00:e::5"), "ops@example", "3F0A19", 1796480000, false, std::nullopt});
-    s.entries.push_back(
-        {*Ipv6Addr::parse("fd00:e::6"), "ops@example", "AB", 1796480001, true, std::nullopt});
-    s.entries.push_back(
-        {*Ipv6Addr::parse("fd00:e::5"), "ops@example", "1234", 1796480002, false, std::nullopt});
+    s.entries.push_back({*Ipv6Addr::parse("fd00:e::5"),
+                         "ops@example",
+                         "3F0A19",
+                         1796480000,
+                         false,
+                         std::nullopt,
+                         {},
+                         {}});
+    s.entries.push_back({*Ipv6Addr::parse("fd00:e::6"),
+                         "ops@example",
+                         "AB",
+                         1796480001,
+                         true,
+                         std::nullopt,
+                         {},
+                         {}});
+    s.entries.push_back({*Ipv6Addr::parse("fd00:e::5"),
+                         "ops@example",
+                         "1234",
+                         1796480002,
+                         false,
+                         std::nullopt,
+                         {},
+                         {}});
     return s;
 }
 
@@ -104,6 +122,32 @@ void test_state_round_trip_with_ipv4(void** state) {
     assert_false(before_ipv4->entries[0].ipv4.has_value());
 }
 
+// A renewal's line ends with from=SERIAL key=SHA256, after the IPv4
+// address when there is one; newest_of() is an address's last line.
+void test_state_round_trip_with_renewals(void** state) {
+    const std::string path = dir_of(state) + "/enrolled";
+    State s = sample();
+    const std::string key(64, 'a');
+    s.entries[2].renewed_from = "3F0A19";
+    s.entries[2].key_sha256 = key;
+    s.entries[2].ipv4 = *enftun::keygen::parse_ipv4_addr("198.18.0.1");
+    assert_true(save_state(path, s).has_value());
+    auto text = enftun::keygen::read_file(path, 4096);
+    assert_non_null(std::strstr(text->c_str(), ("\nfd00:e::5 ops@example 1234 1796480002 0 "
+                                                "198.18.0.1 from=3F0A19 key=" +
+                                                key + "\n")
+                                                   .c_str()));
+    auto loaded = load_state(path);
+    assert_true(loaded.has_value());
+    assert_true(loaded->entries == s.entries);
+    assert_string_equal(loaded->newest_of(*Ipv6Addr::parse("fd00:e::5"))->serial.c_str(), "1234");
+    assert_null(loaded->newest_of(*Ipv6Addr::parse("fd00:e::7")));
+    s.entries[2].ipv4.reset();
+    assert_true(save_state(path, s).has_value());
+    loaded = load_state(path);
+    assert_true(loaded.has_value() && loaded->entries == s.entries);
+}
+
 void test_missing_state_is_empty(void** state) {
     auto loaded = load_state(dir_of(state) + "/none");
     assert_true(loaded.has_value());
@@ -127,6 +171,16 @@ void test_corrupt_state_is_an_error(void**) {
         {"fd00:e::5 ops 0a 1 0\n", "f:1: serial must be upper-case hex"},
         {"fd00:e::5 ops 0A x 0\n", "f:1: NOT_AFTER must be a number"},
         {"fd00:e::5 ops 0A 1 2\n", "f:1: REVOKED must be 0 or 1"},
+        {"fd00:e::5 ops 0A 1 0 "
+         "key=9b1f0000000000000000000000000000000000000000000000000000000000e4\n",
+         "f:1: key= must follow from=SERIAL"},
+        {"fd00:e::5 ops 0A 1 0 from=0a "
+         "key=9b1f0000000000000000000000000000000000000000000000000000000000e4\n",
+         "f:1: from= must be an upper-case hex"},
+        {"fd00:e::5 ops 0A 1 0 from=0A key=9B1F\n", "f:1: key= must be 64 lower-case hex"},
+        {"fd00:e::5 ops 0A 1 0 "
+         "key=9b1f0000000000000000000000000000000000000000000000000000000000e4 from=0A\n",
+         "f:1: expected 5 or 6 fields"},
     };
     for (const auto& c : cases) {
         auto r = parse_state(c.text, "f");
@@ -252,6 +306,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_state_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_round_trip_with_ipv4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_round_trip_with_renewals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_state_is_empty, setup, teardown),
         cmocka_unit_test(test_corrupt_state_is_an_error),
         cmocka_unit_test(test_revoke_marks_every_certificate_of_the_address),
