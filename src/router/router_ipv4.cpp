@@ -31,6 +31,11 @@ bool in_any(const std::vector<proto::Ipv4Prefix>& prefixes, const proto::Ipv4Add
                        [&](const proto::Ipv4Prefix& p) { return proto::in_prefix(p, a); });
 }
 
+// What accept_ipv4 lets a session be bound to.
+bool allowed(const std::vector<proto::Ipv4Prefix>& prefixes, const proto::Ipv4Addr& a) {
+    return in_any(prefixes, a) && !is_client_subnet_edge(a, prefixes);
+}
+
 } // namespace
 
 bool Router::accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4) {
@@ -106,6 +111,39 @@ void Router::unbind_ipv4(Session& s) {
         }
     }
     s.unbind_ipv4();
+}
+
+// Sessions up keep their certificates, but what their IPv4 address may do
+// is the running config's: a /32 left in the kernel for an address whose
+// packets are dropped would draw traffic (through BIRD, from other routers)
+// into nothing. One summary line, however many sessions.
+void Router::rebind_ipv4_after_reload() {
+    std::size_t unbound = 0;
+    std::size_t bound = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        Session& s = **it++;
+        if (!s.bound()) {
+            continue; // handshaking: on_session_up checks it against the new config
+        }
+        if (s.ipv4()) {
+            if (!allowed(config_.ipv4_client_prefixes, *s.ipv4())) {
+                unbind_ipv4(s); // its /32 goes; its IPv4 packets were dropped already
+                ++unbound;
+            }
+            continue;
+        }
+        auto v4 = tls::ipv4_from_cert(s.link().stream().peer_certificate());
+        if (v4 && *v4 && allowed(config_.ipv4_client_prefixes, **v4) &&
+            by_ipv4_.find(key_of(**v4)) == by_ipv4_.end()) {
+            bind_ipv4(s, **v4);
+            ++bound;
+        }
+    }
+    if (unbound > 0 || bound > 0) {
+        ENFTUN_LOG_INFO("reload: ipv4_client_prefixes: %zu sessions lost their IPv4 address and "
+                        "its route, %zu gained theirs",
+                        unbound, bound);
+    }
 }
 
 void Router::on_ipv4_packet(Session& from, Bytes packet, const framing::GsoMeta* gso) {

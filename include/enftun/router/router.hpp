@@ -172,6 +172,10 @@ private:
     bool accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4);
     void bind_ipv4(Session& s, const proto::Ipv4Addr& ipv4);
     void unbind_ipv4(Session& s);
+    // After a reload: each session's IPv4 binding, and so its /32 route, as
+    // the new ipv4_client_prefixes allow (unbound when no longer inside;
+    // bound when its certificate's address now is and nobody holds it).
+    void rebind_ipv4_after_reload();
     void on_ipv4_packet(Session& from, Bytes packet, const framing::GsoMeta* gso);
     // An IPv4 packet the TUN gave us: to its session, else dropped.
     void on_tun_ipv4(Bytes packet, const framing::GsoMeta* gso);
