@@ -155,7 +155,8 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
     if (router->tun_) {
         auto routes = SessionRoutes::create(
-            loop, {router->tun_->ifindex(), config.tun->route_protocol, config.tun->route_table});
+            loop, {router->tun_->ifindex(), config.tun->route_protocol, config.tun->route_table},
+            config.tun->route_record);
         if (!routes) {
             return routes.error();
         }
