@@ -41,7 +41,8 @@ bool allowed(const std::vector<proto::Ipv4Prefix>& prefixes, const proto::Ipv4Ad
 bool Router::accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4) {
     auto v4 = tls::ipv4_from_cert(s.link().stream().peer_certificate());
     if (!v4) {
-        ENFTUN_LOG_WARN("refusing %s: %s", s.peer().c_str(), v4.error().what);
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: %s", s.peer().c_str(),
+                               v4.error().what);
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
@@ -70,8 +71,8 @@ bool Router::accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4) {
                   "router.ipv4_client_prefixes";
     }
     if (refused != nullptr) {
-        ENFTUN_LOG_WARN("refusing %s: IPv4 address %s %s", s.peer().c_str(), text_of(**v4).c_str(),
-                        refused);
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: IPv4 address %s %s",
+                               s.peer().c_str(), text_of(**v4).c_str(), refused);
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
@@ -87,8 +88,10 @@ void Router::bind_ipv4(Session& s, const proto::Ipv4Addr& ipv4) {
     // session by the IPv6 address; this is a second certificate for it.
     if (auto it = by_ipv4_.find(key_of(ipv4)); it != by_ipv4_.end() && it->second != &s) {
         Session& old = *it->second;
-        ENFTUN_LOG_INFO("session for %s from %s replaced by %s", text_of(ipv4).c_str(),
-                        old.peer().c_str(), s.peer().c_str());
+        if (log_session(old, ChurnLog::Kind::Replaced)) {
+            ENFTUN_LOG_INFO("session for %s from %s replaced by %s", text_of(ipv4).c_str(),
+                            old.peer().c_str(), s.peer().c_str());
+        }
         ++stats_.replaced;
         old.link().shutdown();
         retire(old);
