@@ -146,7 +146,7 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       identity_(loop, config.identity, config.remote.ca_cert_file, self,
                 [this] { on_identity_changed(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
-      dead_links_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
+      dead_links_(loop), route_log_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
       busy_poll_(loop, config.tun.busy_poll_us),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
@@ -372,17 +372,22 @@ void Client::on_route_change(const netlink::NetChanges& changes) {
             ++stats_.early_retries;
         }
         const std::uint64_t now = loop_.now_ms();
-        ENFTUN_LOG_INFO(
-            "route change (%s): retrying the connection in %llu ms (was backing off)", what.c_str(),
-            static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0));
+        if (route_log_.allow()) {
+            ENFTUN_LOG_INFO(
+                "route change (%s): retrying the connection in %llu ms (was backing off)",
+                what.c_str(),
+                static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0));
+        }
         return;
     }
     // Connecting or handshaking: the attempt keeps its own timeout, but if it
     // fails the next one follows without backoff (schedule_reconnect).
     change_in_attempt_ = true;
-    ENFTUN_LOG_INFO("route change (%s): connection attempt in progress; left to its timeout, "
-                    "a retry without backoff if it fails",
-                    what.c_str());
+    if (route_log_.allow()) {
+        ENFTUN_LOG_INFO("route change (%s): connection attempt in progress; left to its timeout, "
+                        "a retry without backoff if it fails",
+                        what.c_str());
+    }
 }
 
 void Client::check_route(const std::string& what) {
@@ -391,8 +396,10 @@ void Client::check_route(const std::string& what) {
     auto peer = conn::socket_peer_address(fd);
     if (!local || !peer) {
         // ENOTCONN: the kernel already dropped the connection (e.g. RST).
-        ENFTUN_LOG_INFO("route change (%s): reconnecting: the tunnel socket is not connected",
-                        what.c_str());
+        if (route_log_.allow()) {
+            ENFTUN_LOG_INFO("route change (%s): reconnecting: the tunnel socket is not connected",
+                            what.c_str());
+        }
         reconnect_for_route();
         return;
     }
@@ -400,19 +407,25 @@ void Client::check_route(const std::string& what) {
     const std::string local_str = conn::format_address(*local);
     if (conn::decide_route_change(preferred, *local) == conn::RouteDecision::KeepAndProbe) {
         ++stats_.route_unchanged;
-        ENFTUN_LOG_INFO("route change (%s): preferred path unchanged (source %s); probing the "
-                        "router",
-                        what.c_str(), local_str.c_str());
+        if (route_log_.allow()) {
+            ENFTUN_LOG_INFO("route change (%s): preferred path unchanged (source %s); probing the "
+                            "router",
+                            what.c_str(), local_str.c_str());
+        }
         heartbeat_.probe_now();
         return;
     }
     if (preferred) {
-        ENFTUN_LOG_INFO(
-            "route change (%s): reconnecting: preferred source is now %s, tunnel uses %s",
-            what.c_str(), conn::format_address(*preferred).c_str(), local_str.c_str());
+        if (route_log_.allow()) {
+            ENFTUN_LOG_INFO(
+                "route change (%s): reconnecting: preferred source is now %s, tunnel uses %s",
+                what.c_str(), conn::format_address(*preferred).c_str(), local_str.c_str());
+        }
     } else {
-        ENFTUN_LOG_INFO("route change (%s): reconnecting: no route to %s (%s)", what.c_str(),
-                        conn::format_address(*peer).c_str(), strerror(preferred.error().sys));
+        if (route_log_.allow()) {
+            ENFTUN_LOG_INFO("route change (%s): reconnecting: no route to %s (%s)", what.c_str(),
+                            conn::format_address(*peer).c_str(), strerror(preferred.error().sys));
+        }
     }
     reconnect_for_route();
 }

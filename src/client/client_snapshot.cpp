@@ -56,7 +56,14 @@ ClientSnapshot Client::snapshot() const {
     s.backoff_resumed = resumed_attempt_;
     s.device = tun_.name();
     s.address = self_.to_string();
-    s.router = peer_;
+    // peer_ is the last connection's router until the next one is made: in
+    // the other states there is none.
+    if (state_ == ClientState::Handshaking || state_ == ClientState::Confirming ||
+        state_ == ClientState::Up) {
+        s.router = peer_;
+    } else if (state_ == ClientState::Connecting) {
+        s.connecting_to = connector_.trying();
+    }
     if (link_ && !link_->dead()) {
         if (auto local = conn::socket_local_address(link_->stream().fd())) {
             s.local = address_and_port(*local);

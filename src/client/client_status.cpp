@@ -90,6 +90,7 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["device"] = s.device;
     j["address"] = s.address;
     j["router"] = or_null(s.router);
+    j["connecting_to"] = or_null(s.connecting_to);
     j["local"] = or_null(s.local);
     j["tls"] =
         s.tls_version.empty()
@@ -224,12 +225,23 @@ std::string certificate_line(const StatusContext& ctx) {
                      : "EXPIRED " + std::to_string(-days) + " days ago (" + when + ")";
 }
 
+// The router row: never the last router while another is being tried.
+std::string router_cell(const ClientSnapshot& s) {
+    if (!s.router.empty()) {
+        return s.state == ClientState::Handshaking ? s.router + " (TLS handshake)" : s.router;
+    }
+    if (!s.connecting_to.empty()) {
+        return "- (connecting to " + s.connecting_to + ")";
+    }
+    return "-";
+}
+
 } // namespace
 
 std::string render_status_text(const ClientSnapshot& s, const StatusContext& ctx) {
     control::TextTable t;
     t.row("state", state_line(s, ctx));
-    t.row("router", s.router.empty() ? "-" : s.router);
+    t.row("router", router_cell(s));
     t.row("local", s.local.empty() ? "-" : s.local);
     t.row("address", s.address + " on " + s.device);
     t.row("tls", s.tls_version.empty() ? "-"

@@ -158,6 +158,14 @@ const Key<RouterTunConfig> kTunKeys[] = {
      }},
     {"offload", [](const Group& g, const char* n,
                    RouterTunConfig& t) { t.offload = g.boolean(n).value_or(t.offload); }},
+    {"route_record",
+     [](const Group& g, const char* n, RouterTunConfig& t) {
+         if (g.string(n) == std::optional<std::string>("")) {
+             t.route_record.clear(); // no record
+             return;
+         }
+         t.route_record = g.path(n).value_or(t.route_record);
+     }},
 };
 
 // The top-level group `log`, as in the client's config.

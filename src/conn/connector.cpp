@@ -79,6 +79,11 @@ void Connector::cancel() {
     busy_ = false;
 }
 
+std::string Connector::trying() const {
+    // poll_ exists from the connect() until its outcome is handed on.
+    return busy_ && poll_ ? format_sockaddr(current_) : std::string();
+}
+
 void Connector::resolve_next_host() {
     if (host_index_ >= opts_.hosts.size()) {
         defer(Next::ReportFailed);

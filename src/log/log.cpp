@@ -125,11 +125,11 @@ void write(Level level, const char* fmt, ...) {
 }
 
 bool RateLimit::allow(std::uint64_t now_ms) {
-    if (now_ms - window_start_ >= kIntervalMs || window_start_ == 0) {
+    if (now_ms - window_start_ >= interval_ms_ || window_start_ == 0) {
         window_start_ = now_ms == 0 ? 1 : now_ms;
         in_window_ = 0;
     }
-    if (in_window_ < kBurst) {
+    if (in_window_ < burst_) {
         ++in_window_;
         return true;
     }

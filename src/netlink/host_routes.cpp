@@ -106,9 +106,11 @@ void HostRoutes::on_answer(const nlmsghdr* nlh) {
                            strerror(err));
 }
 
-// A dump of all IPv6 routes, keeping those of our protocol and table.
-// Answers to earlier requests that arrive in between are handled as usual.
-Status HostRoutes::dump_ours(std::vector<RouteInfo>& out) {
+// A dump of all routes, keeping those of `protocol` in `table` (and on oif,
+// unless 0). Answers to earlier requests that arrive in between are handled
+// as usual.
+Status HostRoutes::dump_matching(std::uint32_t table, std::uint8_t protocol, unsigned oif,
+                                 std::vector<RouteInfo>& out) {
     std::uint32_t seq = next_seq();
     std::size_t len = build_route_dump(buf_, seq);
     if (mnl_socket_sendto(sock_.get(), buf_.data(), len) < 0) {
@@ -128,8 +130,9 @@ Status HostRoutes::dump_ours(std::vector<RouteInfo>& out) {
                 return {};
             } else if (nlh->nlmsg_type == NLMSG_ERROR) {
                 return make_error(Errc::System, "cannot dump routes", error_of(nlh));
-            } else if (auto r = parse_route(nlh);
-                       r && r->protocol == owner_.protocol && r->table == owner_.table) {
+            } else if (auto r = parse_route(nlh); r && r->protocol == protocol &&
+                                                  r->table == table &&
+                                                  (oif == 0 || r->oif == oif)) {
                 out.push_back(*r);
             }
         }
@@ -137,14 +140,27 @@ Status HostRoutes::dump_ours(std::vector<RouteInfo>& out) {
 }
 
 Result<std::size_t> HostRoutes::remove_all() {
+    return remove_matching(owner_.table, owner_.protocol, 0);
+}
+
+Result<std::size_t> HostRoutes::remove_on(std::uint32_t table, std::uint8_t protocol,
+                                          unsigned oif) {
+    if (oif == 0) {
+        return std::size_t{0}; // "any interface" is for our own table and protocol only
+    }
+    return remove_matching(table, protocol, oif);
+}
+
+Result<std::size_t> HostRoutes::remove_matching(std::uint32_t table, std::uint8_t protocol,
+                                                unsigned oif) {
     std::vector<RouteInfo> routes;
-    if (Status st = dump_ours(routes); !st) {
+    if (Status st = dump_matching(table, protocol, oif, routes); !st) {
         return st.error();
     }
     RouteBatch batch(kDeleteBatchBytes);
     for (const auto& r : routes) {
-        RouteOwner owner = owner_;
-        owner.ifindex = r.oif; // it may point into a TUN of an earlier run
+        RouteOwner owner{.ifindex = r.oif, .protocol = protocol, .table = table};
+        // r.oif: it may point into a TUN of an earlier run
         if (!batch.delete_route(owner, r.dst, r.dst_len, next_seq())) {
             if (Status st = send(batch); !st) {
                 return st.error();

@@ -155,7 +155,8 @@ Result<std::unique_ptr<Router>> Router::create(loop::Loop& loop,
     std::unique_ptr<Router> router(new Router(loop, config, std::move(*tls), std::move(tun)));
     if (router->tun_) {
         auto routes = SessionRoutes::create(
-            loop, {router->tun_->ifindex(), config.tun->route_protocol, config.tun->route_table});
+            loop, {router->tun_->ifindex(), config.tun->route_protocol, config.tun->route_table},
+            config.tun->route_record);
         if (!routes) {
             return routes.error();
         }
@@ -386,6 +387,17 @@ void Router::handshake_failed(const std::string& source, const char* reason,
     arm_housekeeping();
 }
 
+bool Router::log_session(const Session& s, ChurnLog::Kind kind) {
+    if (!log::enabled(log::Level::Info)) {
+        return false;
+    }
+    if (churn_.allow(s.address().to_string(), kind, loop_.now_ms())) {
+        return true;
+    }
+    arm_housekeeping(); // for the summary
+    return false;
+}
+
 void Router::arm_housekeeping() {
     if (!housekeeper_.active() && !stopping_) {
         housekeeper_.start(kHousekeepingMs);
@@ -407,7 +419,10 @@ void Router::housekeeping() {
     if (auto line = failures_.take(now)) {
         ENFTUN_LOG_WARN("%s", line->c_str());
     }
-    if (budget_.size() > 0 || failures_.pending()) {
+    if (auto line = churn_.take(now)) {
+        ENFTUN_LOG_INFO("%s", line->c_str());
+    }
+    if (budget_.size() > 0 || failures_.pending() || churn_.pending()) {
         housekeeper_.start(kHousekeepingMs);
     }
 }
@@ -420,7 +435,8 @@ void Router::on_session_up(Session& s) {
     }
     auto addr = s.link().stream().peer_address();
     if (!addr) {
-        ENFTUN_LOG_WARN("refusing %s: %s", s.peer().c_str(), addr.error().what);
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: %s", s.peer().c_str(),
+                               addr.error().what);
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
@@ -453,8 +469,10 @@ void Router::on_session_up(Session& s) {
     }
     if (it != by_address_.end()) {
         Session& old = *it->second;
-        ENFTUN_LOG_INFO("session for %s from %s replaced by %s", addr->to_string().c_str(),
-                        old.peer().c_str(), s.peer().c_str());
+        if (log_session(old, ChurnLog::Kind::Replaced)) {
+            ENFTUN_LOG_INFO("session for %s from %s replaced by %s", addr->to_string().c_str(),
+                            old.peer().c_str(), s.peer().c_str());
+        }
         ++stats_.replaced;
         old.link().shutdown();
         old.unbind();
@@ -469,8 +487,10 @@ void Router::on_session_up(Session& s) {
         session_routes_->add(*addr);
     }
     ++stats_.sessions_up;
-    ENFTUN_LOG_INFO("session up: %s from %s (%s)", addr->to_string().c_str(), s.peer().c_str(),
-                    s.link().stream().describe().c_str());
+    if (log_session(s, ChurnLog::Kind::Up)) {
+        ENFTUN_LOG_INFO("session up: %s from %s (%s)", addr->to_string().c_str(), s.peer().c_str(),
+                        s.link().stream().describe().c_str());
+    }
     if (on_sessions_changed_) {
         on_sessions_changed_();
     }
@@ -486,7 +506,7 @@ void Router::on_session_down(Session& s, const char* reason) {
         ENFTUN_LOG_DEBUG("handshake failed from %s: %s", s.peer().c_str(), reason);
         handshake_failed(s.source, reason,
                          classify_link_failure(reason, !s.link().stream().refusal().empty()));
-    } else if (s.bound()) {
+    } else if (s.bound() && log_session(s, ChurnLog::Kind::Closed)) {
         ENFTUN_LOG_INFO("session closed: %s from %s: %s", s.address().to_string().c_str(),
                         s.peer().c_str(), reason);
     }
@@ -744,9 +764,11 @@ void Router::sweep_idle() {
         Session& s = **it++;
         if (s.link().up() && now - s.last_rx_ms() > idle) {
             ++stats_.idle_closed;
-            ENFTUN_LOG_INFO("session closed: %s from %s: idle for %llu ms",
-                            s.address().to_string().c_str(), s.peer().c_str(),
-                            static_cast<unsigned long long>(now - s.last_rx_ms()));
+            if (log_session(s, ChurnLog::Kind::Closed)) {
+                ENFTUN_LOG_INFO("session closed: %s from %s: idle for %llu ms",
+                                s.address().to_string().c_str(), s.peer().c_str(),
+                                static_cast<unsigned long long>(now - s.last_rx_ms()));
+            }
             s.link().shutdown();
             retire(s);
         }

@@ -28,7 +28,7 @@ bool same(const std::optional<config::RouterTunConfig>& a,
     return a->dev == b->dev && a->dev_node == b->dev_node && a->mtu == b->mtu &&
            a->address == b->address && same(a->routes, b->routes) &&
            a->route_protocol == b->route_protocol && a->route_table == b->route_table &&
-           a->offload == b->offload;
+           a->offload == b->offload && a->route_record == b->route_record;
 }
 
 // Adds "router.NAME" to list when the two values differ.

@@ -31,12 +31,18 @@ bool in_any(const std::vector<proto::Ipv4Prefix>& prefixes, const proto::Ipv4Add
                        [&](const proto::Ipv4Prefix& p) { return proto::in_prefix(p, a); });
 }
 
+// What accept_ipv4 lets a session be bound to.
+bool allowed(const std::vector<proto::Ipv4Prefix>& prefixes, const proto::Ipv4Addr& a) {
+    return in_any(prefixes, a) && !is_client_subnet_edge(a, prefixes);
+}
+
 } // namespace
 
 bool Router::accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4) {
     auto v4 = tls::ipv4_from_cert(s.link().stream().peer_certificate());
     if (!v4) {
-        ENFTUN_LOG_WARN("refusing %s: %s", s.peer().c_str(), v4.error().what);
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: %s", s.peer().c_str(),
+                               v4.error().what);
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
@@ -65,8 +71,8 @@ bool Router::accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4) {
                   "router.ipv4_client_prefixes";
     }
     if (refused != nullptr) {
-        ENFTUN_LOG_WARN("refusing %s: IPv4 address %s %s", s.peer().c_str(), text_of(**v4).c_str(),
-                        refused);
+        ENFTUN_LOG_RATELIMITED(log::Level::Warn, "refusing %s: IPv4 address %s %s",
+                               s.peer().c_str(), text_of(**v4).c_str(), refused);
         counters_.failed(HandshakeFailure::Certificate);
         s.link().shutdown();
         retire(s);
@@ -82,8 +88,10 @@ void Router::bind_ipv4(Session& s, const proto::Ipv4Addr& ipv4) {
     // session by the IPv6 address; this is a second certificate for it.
     if (auto it = by_ipv4_.find(key_of(ipv4)); it != by_ipv4_.end() && it->second != &s) {
         Session& old = *it->second;
-        ENFTUN_LOG_INFO("session for %s from %s replaced by %s", text_of(ipv4).c_str(),
-                        old.peer().c_str(), s.peer().c_str());
+        if (log_session(old, ChurnLog::Kind::Replaced)) {
+            ENFTUN_LOG_INFO("session for %s from %s replaced by %s", text_of(ipv4).c_str(),
+                            old.peer().c_str(), s.peer().c_str());
+        }
         ++stats_.replaced;
         old.link().shutdown();
         retire(old);
@@ -106,6 +114,39 @@ void Router::unbind_ipv4(Session& s) {
         }
     }
     s.unbind_ipv4();
+}
+
+// Sessions up keep their certificates, but what their IPv4 address may do
+// is the running config's: a /32 left in the kernel for an address whose
+// packets are dropped would draw traffic (through BIRD, from other routers)
+// into nothing. One summary line, however many sessions.
+void Router::rebind_ipv4_after_reload() {
+    std::size_t unbound = 0;
+    std::size_t bound = 0;
+    for (auto it = sessions_.begin(); it != sessions_.end();) {
+        Session& s = **it++;
+        if (!s.bound()) {
+            continue; // handshaking: on_session_up checks it against the new config
+        }
+        if (s.ipv4()) {
+            if (!allowed(config_.ipv4_client_prefixes, *s.ipv4())) {
+                unbind_ipv4(s); // its /32 goes; its IPv4 packets were dropped already
+                ++unbound;
+            }
+            continue;
+        }
+        auto v4 = tls::ipv4_from_cert(s.link().stream().peer_certificate());
+        if (v4 && *v4 && allowed(config_.ipv4_client_prefixes, **v4) &&
+            by_ipv4_.find(key_of(**v4)) == by_ipv4_.end()) {
+            bind_ipv4(s, **v4);
+            ++bound;
+        }
+    }
+    if (unbound > 0 || bound > 0) {
+        ENFTUN_LOG_INFO("reload: ipv4_client_prefixes: %zu sessions lost their IPv4 address and "
+                        "its route, %zu gained theirs",
+                        unbound, bound);
+    }
 }
 
 void Router::on_ipv4_packet(Session& from, Bytes packet, const framing::GsoMeta* gso) {

@@ -9,6 +9,8 @@
 //             (the old context lives on as long as a handshake may use it);
 //             sessions the new CRL lists are closed, as on any CRL load
 //   live      limits and timeouts from the new config, at once
+//   ipv4      sessions' IPv4 bindings and /32 routes as the new
+//             ipv4_client_prefixes allow (router_ipv4.cpp)
 #include "enftun/log/log.hpp"
 #include "enftun/router/router.hpp"
 #include "enftun/router/router_change.hpp"
@@ -73,6 +75,7 @@ bool Router::reload(const config::RouterConfig& fresh) {
     busy_poll_.set_window(config_.busy_poll_us);
     sweeper_.start(std::min<std::uint64_t>(ms(config_.idle_timeout) / 2, 5000));
     close_revoked();
+    rebind_ipv4_after_reload();
     ENFTUN_LOG_INFO("reload: certificate, key, CA%s read again for new handshakes (sessions up "
                     "keep theirs: %zu)%s%s%s%s",
                     config_.crl_file.empty() ? "" : " and CRL", sessions_.size(),

@@ -35,6 +35,10 @@
 #   f. a raw peer whose certificate claims c2's IPv4 (with another IPv6
 #      address) replaces c2's session, as a second session for one IPv6
 #      address does; c2 reconnects and takes it back; the router stays up.
+#   g. a reload that empties ipv4_client_prefixes takes the sessions' /32
+#      routes out of the kernel and their IPv4 bindings (no reconnect); a
+#      reload that sets them again binds and routes them again, and c1
+#      reaches c2 over IPv4.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -55,11 +59,17 @@ PKI=""
 
 # --------------------------------------------------------------- set-up
 
-write_confs() {
+# write_router_v4 PREFIXES: the router's config, with ipv4_client_prefixes
+# PREFIXES (none when empty).
+write_router_v4() {
     write_router_conf "$ET_TMP/router.conf" listen=fd00:100::1,fd00:101::1,fd00:102::1 \
         address=fd00:e::1 cert="$PKI/router.pem" key="$PKI/router.key" ca="$PKI/ca.pem" \
         tun_dev=enfr0 tun_address=fd00:f::1 tun_routes=fd00:e::/64 mtu="$MTU" \
-        ipv4_prefixes=198.18.1.0/24
+        ipv4_prefixes="$1"
+}
+
+write_confs() {
+    write_router_v4 198.18.1.0/24
     local -a common=("ca=$PKI/ca.pem" "prefixes=fd00:e::/64,fd00:f::/64" "mtu=$MTU"
         allow_ipv4=true)
     write_client_conf "$ET_TMP/c1.conf" "${common[@]}" hosts=fd00:100::1 \
@@ -91,6 +101,10 @@ session_route() {
     et_exec r ip -4 route show table main proto 250 | grep -q "^$1 dev enfr0 "
 }
 
+no_v4_session_routes() {
+    [[ -z $(et_exec r ip -4 route show table main proto 250) ]]
+}
+
 has_v4() {
     et_exec "$1" ip -4 -o addr show dev enf0 | grep -qF " $2/32 "
 }
@@ -101,6 +115,10 @@ text_row_has_v4() {
     "$ET_BIN_DIR/enftun-router" status -c "$ET_TMP/router.conf" >"$ET_TMP/status.txt"
     grep -q -E "^ADDRESS +IPV4 +PEER " "$ET_TMP/status.txt" &&
         grep -q -E "^$1 +${2//./\\.} +\[" "$ET_TMP/status.txt"
+}
+
+session_has_no_v4() {
+    [[ $(rjson ".session_list[] | select(.address == \"$1\") | has(\"ipv4\")") == false ]]
 }
 
 session_v4_is() {
@@ -234,6 +252,32 @@ step_f() {
     tally "router still running" et_daemon_running router
 }
 
+step_g() {
+    echo "g. reload: ipv4_client_prefixes emptied, then set again"
+    local up reloads
+    up="$(et_log_count router "session up:")"
+    write_router_v4 ""
+    et_reload router
+    tally "no IPv4 session route left in the router's kernel" \
+        et_wait_for -d router no_v4_session_routes
+    tally "c1's session is no longer bound to its IPv4" session_has_no_v4 fd00:e::5
+    tally "the reload names what it unbound" grep -q -E \
+        "reload: ipv4_client_prefixes: [1-9][0-9]* sessions lost their IPv4" \
+        "$(et_daemon_log router)"
+    reloads="$(et_log_count router "sessions lost their IPv4")"
+    write_router_v4 198.18.1.0/24
+    et_reload router
+    tally "c1's /32 is back as a session route" et_wait_for -d router session_route "$C1_V4"
+    tally "c2's /32 is back as a session route" et_wait_for -d router session_route "$C2_V4"
+    tally "c1's session bound to its IPv4 again" session_v4_is fd00:e::5 "$C1_V4"
+    tally "the reload names what it bound" grep -q -E " [1-9][0-9]* gained theirs" \
+        "$(et_daemon_log router)"
+    tally "c1 -> c2 over IPv4 again (ping)" et_exec c1 ping -c 1 -W 5 "$C2_V4"
+    tally "no session came up anew (no reconnect)" \
+        test "$(et_log_count router "session up:")" = "$up"
+    tally "one unbinding line in all" test "$reloads" = 1
+}
+
 main() {
     et_init
     command -v iperf3 >/dev/null || et_skip "iperf3 not installed"
@@ -272,6 +316,7 @@ main() {
     step_d
     step_e
     step_f
+    step_g
     et_check_summary ipv4_test
 }
 

@@ -563,6 +563,8 @@ write_router_conf() {
             echo "    dev = $(_et_conf_str "${o[tun_dev]}");"
             echo "    address = $(_et_conf_str "${o[tun_address]}");"
             echo "    routes = $(_et_conf_list "${o[tun_routes]}");"
+            # Not the default in /run, which parallel tests would share.
+            echo "    route_record = $(_et_conf_str "${file%.conf}.routes");"
             echo "  };"
         fi
         echo "};"

@@ -16,7 +16,9 @@
 #      JSON, in --metrics and (within a few intervals) in the file;
 #   c. router stopped: backing off with a next attempt time, the reconnect
 #      counted with its reason (peer_closed), tunnel_up 0 in both texts;
-#      failed attempts counted (connect_failed);
+#      no router named (not the last one); while a connect hangs (SYNs
+#      dropped) `connecting_to` names the address tried and `router` is
+#      null; failed attempts counted (connect_failed);
 #   d. after 8 failed attempts (step c's loss is out of the ring of all
 #      ends) the router is back: up again; a forced reconnect (the client's
 #      TCP socket killed with ss -K) is counted +1; both losses are in the
@@ -179,6 +181,21 @@ step_c() {
                (.at | test("^20[0-9-]+T[0-9:]+Z$"))' "$ET_TMP/c.json" || ok=1
     check "no TLS while down" jq -e '.tls == null and .tunnel_uptime_seconds == null' \
         "$ET_TMP/c.json" || ok=1
+    check "no router while backing off (not the last one)" \
+        jq -e '.router == null and .connecting_to == null' "$ET_TMP/c.json" || ok=1
+    check "the table: router -" et_wait_for -d c1 table_has '^router +-$' || ok=1
+    # SYNs to the router swallowed: each attempt hangs for connect_timeout,
+    # in state connecting, naming the address it tries.
+    et_exec r nft -f - <<'NFT'
+table inet enftun_status {
+    chain input { type filter hook input priority -10; tcp dport 4443 drop; }
+}
+NFT
+    check "connecting: connecting_to names the router tried, router null" \
+        et_wait_for -d c1 connecting_shown || ok=1
+    check "the table: router - (connecting to ...)" \
+        et_wait_for -d c1 table_has '^router +- \(connecting to \[fd00:100::1\]:4443\)$' || ok=1
+    et_exec r nft delete table inet enftun_status
     check "failed attempts counted (connect_failed)" \
         et_wait_for -d c1 failed_attempts_counted || ok=1
     check "the table: backing off, next attempt" \
@@ -190,6 +207,11 @@ step_c() {
         [ "$(metric "$ET_TMP/m.txt" 'enftun_tunnel_state{state="backing_off"}')" = 1 ] || ok=1
     check "the metrics file says down" et_wait_for file_metric_is enftun_tunnel_up 0 || ok=1
     return "$ok"
+}
+
+connecting_shown() {
+    [[ $(js '[.state, .connecting_to, .router] | map(tostring) | join(" ")') == \
+        "connecting [fd00:100::1]:4443 null" ]]
 }
 
 failed_attempts_counted() {

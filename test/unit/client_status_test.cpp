@@ -116,7 +116,6 @@ ClientSnapshot backing_off_snapshot() {
     s.retry_in_ms = 2500;
     s.device = "enf0";
     s.address = "fd00:e::5";
-    s.router = "[fd00:100::1]:4443";
     s.tun_rx_packets = 3;
     s.tun_rx_bytes = 312;
     s.tun_tx_packets = 4;
@@ -197,6 +196,35 @@ void test_status_tls_fields(void**) {
     assert_int_equal(j["tls"]["protocol"].get<int>(), 2);
     std::string t = render_status_text(up, context());
     assert_non_null(std::strstr(t.c_str(), "TLSv1.3 TLS_AES_256_GCM_SHA384, protocol 2\n"));
+}
+
+// The router fields name the connection being made or used, never the last
+// one: a consumer must not take a router being left for the current one.
+void test_status_router_while_connecting(void**) {
+    ClientSnapshot s = backing_off_snapshot();
+    auto j = status_json(s, context());
+    assert_true(j["router"].is_null());
+    assert_true(j["connecting_to"].is_null());
+    assert_non_null(std::strstr(render_status_text(s, context()).c_str(), "\nrouter       -\n"));
+    s.state = ClientState::Connecting;
+    s.retry_in_ms.reset();
+    s.connecting_to = "[fd00:100::2]:4443";
+    j = status_json(s, context());
+    assert_true(j["router"].is_null());
+    assert_string_equal(j["connecting_to"].get<std::string>().c_str(), "[fd00:100::2]:4443");
+    assert_non_null(std::strstr(render_status_text(s, context()).c_str(),
+                                "\nrouter       - (connecting to [fd00:100::2]:4443)\n"));
+    s.state = ClientState::Handshaking;
+    s.connecting_to.clear();
+    s.router = "[fd00:100::2]:4443";
+    j = status_json(s, context());
+    assert_string_equal(j["router"].get<std::string>().c_str(), "[fd00:100::2]:4443");
+    assert_true(j["connecting_to"].is_null());
+    assert_non_null(std::strstr(render_status_text(s, context()).c_str(),
+                                "\nrouter       [fd00:100::2]:4443 (TLS handshake)\n"));
+    s.state = ClientState::Up;
+    assert_non_null(std::strstr(render_status_text(s, context()).c_str(),
+                                "\nrouter       [fd00:100::2]:4443\n"));
 }
 
 void test_status_text_table(void**) {
@@ -303,6 +331,7 @@ int main() {
         cmocka_unit_test(test_reconnect_log_lost_ring),
         cmocka_unit_test(test_status_json_fields),
         cmocka_unit_test(test_status_tls_fields),
+        cmocka_unit_test(test_status_router_while_connecting),
         cmocka_unit_test(test_status_text_table),
         cmocka_unit_test(test_status_metrics_samples),
         cmocka_unit_test(test_status_control_counters),

@@ -89,6 +89,7 @@ void test_loads_full_router_config(void** state) {
     assert_true(r.tun->routes[1].addr == *Ipv6Addr::parse("fd00:f::"));
     assert_int_equal(r.tun->route_protocol, 251);
     assert_int_equal(r.tun->route_table, 1000);
+    assert_string_equal(r.tun->route_record.c_str(), "/run/enftun-router-2/routes");
     assert_false(r.tun->offload);
     assert_true(r.log.level == enftun::log::Level::Warn);
 }
@@ -126,6 +127,7 @@ void test_router_tun_defaults(void** state) {
     assert_true(r.tun->routes.empty());
     assert_int_equal(r.tun->route_protocol, 250);
     assert_int_equal(r.tun->route_table, 254); // main
+    assert_string_equal(r.tun->route_record.c_str(), "/run/enftun-router/routes");
     assert_true(r.tun->offload);
 }
 

@@ -32,6 +32,7 @@
 #include "enftun/client/client_state.hpp"
 #include "enftun/client/identity_watch.hpp"
 #include "enftun/client/reconnect_log.hpp"
+#include "enftun/client/route_change_log.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/conn/backoff.hpp"
 #include "enftun/conn/connector.hpp"
@@ -210,6 +211,7 @@ private:
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
     loop::Graveyard<TlsLink> dead_links_; // destroyed outside the links' callbacks
+    RouteChangeLog route_log_;            // the limit on "route change (...)" lines
     loop::Timer idle_timer_;              // IdleTrimPolicy's ticks while the tunnel is up
     IdleTrimPolicy idle_trim_;
     BusyPoller busy_poll_;

@@ -20,9 +20,12 @@ struct ClientSnapshot {
     std::optional<std::uint64_t> retry_in_ms; // BackingOff: the next attempt in
     std::string device;                       // tun.dev
     std::string address;                      // ours, from the certificate
-    std::string router;                       // "[addr]:port", "" before the first connection
-    std::string local;                        // our end of the TCP connection, "" if none
-    std::string tls_version;                  // "TLSv1.3", "" unless handshaken
+    // "[addr]:port" of the router of the TLS connection (handshaking,
+    // confirming, up); "" in every other state, never the last one.
+    std::string router;
+    std::string connecting_to; // Connecting: the TCP connect in progress, else ""
+    std::string local;         // our end of the TCP connection, "" if none
+    std::string tls_version;   // "TLSv1.3", "" unless handshaken
     std::string tls_cipher;
     unsigned protocol = 0; // wire protocol version (PROTOCOL.md), 0 unless handshaken
     std::optional<std::uint64_t> tunnel_up_ms; // Up: for how long

@@ -33,7 +33,10 @@ struct RouterTunConfig {
     // a routing daemon can pick out exactly these routes.
     std::uint8_t route_protocol = 250;
     std::uint32_t route_table = 254; // RT_TABLE_MAIN
-    bool offload = true;             // as the client's tun.offload
+    // Where the router records the table and protocol it uses, for a start
+    // after a crash (router/route_record.hpp); "": no record.
+    std::string route_record = "/run/enftun-router/routes";
+    bool offload = true; // as the client's tun.offload
 };
 
 struct RouterConfig {

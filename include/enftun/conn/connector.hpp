@@ -65,6 +65,9 @@ public:
     void start();
     void cancel();
     bool busy() const { return busy_; }
+    // "[addr]:port" of the TCP connect in progress; "" while resolving a
+    // host name, between attempts and when idle (for `enftun status`).
+    std::string trying() const;
     // New options (a config reload) for the next start(); an attempt in
     // progress keeps the ones it started with.
     void set_options(ConnectorOptions opts) { opts_ = std::move(opts); }

@@ -31,15 +31,23 @@ Level more_verbose(Level level, unsigned steps);
 [[gnu::format(printf, 2, 3)]] void write(Level level, const char* fmt, ...);
 
 // Allows `burst` lines per `interval`; counts what it suppressed and reports
-// the count on the next line it lets through. One static instance per call site.
+// the count on the next line it lets through. One static instance per call
+// site (10 per 5 s), or a member with its own interval and burst for lines
+// that share one limit (the client's route-change lines); its owner may
+// report what window_end_ms() leaves suppressed from a timer.
 class RateLimit {
 public:
+    constexpr RateLimit() = default;
+    constexpr RateLimit(std::uint64_t interval_ms, unsigned burst)
+        : interval_ms_(interval_ms), burst_(burst) {}
     bool allow(std::uint64_t now_ms);
     std::uint64_t take_suppressed();
+    // When the current interval ends (monotonic ms); 0 before the first line.
+    std::uint64_t window_end_ms() const { return window_start_ + interval_ms_; }
 
 private:
-    static constexpr std::uint64_t kIntervalMs = 5000;
-    static constexpr unsigned kBurst = 10;
+    std::uint64_t interval_ms_ = 5000;
+    unsigned burst_ = 10;
     std::uint64_t window_start_ = 0;
     unsigned in_window_ = 0;
     std::uint64_t suppressed_ = 0;

@@ -43,6 +43,10 @@ public:
     // owner().protocol, on any interface (left by an earlier run, or ours at
     // stop), and returns how many it deleted. Blocking. Errors: System.
     Result<std::size_t> remove_all();
+    // Deletes every route (IPv6 and IPv4) in `table` of `protocol` whose
+    // interface is `oif`: another run's, recorded with another table or
+    // protocol (router/route_record.hpp). Blocking. Errors: System.
+    Result<std::size_t> remove_on(std::uint32_t table, std::uint8_t protocol, unsigned oif);
 
     // Requests the kernel refused (deleting a route that is gone is not
     // counted: that is the state we wanted).
@@ -54,7 +58,10 @@ private:
     void on_readable();
     // An answer that belongs to no dump: the error of an earlier request.
     void on_answer(const nlmsghdr* nlh);
-    Status dump_ours(std::vector<RouteInfo>& out);
+    // Routes of `table` and `protocol`; on interface oif only unless it is 0.
+    Status dump_matching(std::uint32_t table, std::uint8_t protocol, unsigned oif,
+                         std::vector<RouteInfo>& out);
+    Result<std::size_t> remove_matching(std::uint32_t table, std::uint8_t protocol, unsigned oif);
 
     RouteOwner owner_;
     Socket sock_;

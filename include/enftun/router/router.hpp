@@ -34,7 +34,10 @@
 // client may replace its own session when the router is full), as is the
 // CRL in force (the handshake checked the one of the context it began
 // on). Failed handshakes are logged in a summary every 10 s
-// (failure_summary.hpp); each one at debug level.
+// (failure_summary.hpp); each one at debug level. Session lines (up,
+// replaced, closed) are written as churn_log.hpp allows: a client's first
+// in an interval always, a client reconnecting in a loop a few, then a
+// summary; refusals of authenticated peers are rate-limited.
 //
 // Timers: one sweep timer closes sessions idle longer than idle_timeout; a
 // housekeeping timer (while anything is unauthenticated or unsummarised)
@@ -48,6 +51,7 @@
 #include "enftun/link/busy_poller.hpp"
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
+#include "enftun/router/churn_log.hpp"
 #include "enftun/router/crl_watch.hpp"
 #include "enftun/router/failure_summary.hpp"
 #include "enftun/router/handshake_budget.hpp"
@@ -158,6 +162,9 @@ private:
     void drop_prelude(HandshakeBudget::Id id);
     void handshake_failed(const std::string& source, const char* reason, HandshakeFailure kind);
     void arm_housekeeping();
+    // Whether a session line of `kind` about s's address is written now
+    // (churn_log.hpp); when not, housekeeping summarises it later.
+    bool log_session(const Session& s, ChurnLog::Kind kind);
     void housekeeping();
     void on_tun_readable();
     void deliver(const proto::Ipv6Addr& dst, Bytes packet, const framing::GsoMeta* gso);
@@ -172,6 +179,10 @@ private:
     bool accept_ipv4(Session& s, std::optional<proto::Ipv4Addr>& ipv4);
     void bind_ipv4(Session& s, const proto::Ipv4Addr& ipv4);
     void unbind_ipv4(Session& s);
+    // After a reload: each session's IPv4 binding, and so its /32 route, as
+    // the new ipv4_client_prefixes allow (unbound when no longer inside;
+    // bound when its certificate's address now is and nobody holds it).
+    void rebind_ipv4_after_reload();
     void on_ipv4_packet(Session& from, Bytes packet, const framing::GsoMeta* gso);
     // An IPv4 packet the TUN gave us: to its session, else dropped.
     void on_tun_ipv4(Bytes packet, const framing::GsoMeta* gso);
@@ -209,6 +220,7 @@ private:
     std::unordered_map<HandshakeBudget::Id, Session*> handshaking_;
     std::vector<std::unique_ptr<Prelude>> ready_; // to become sessions (reaper)
     FailureSummary failures_;
+    ChurnLog churn_;     // which session up/replaced/closed lines are written
     loop::Timer reaper_; // ends the batch, starts the ready_ handshakes
     // Retired sessions and preludes, destroyed outside their callbacks.
     loop::Graveyard<Session> dead_sessions_;

@@ -6,11 +6,12 @@
 // router.tun.route_table: that is how the daemon, and our own start, tell
 // them from every other route.
 //
-//   start   ─► delete every route of our protocol (a crash leaves them)
+//   start   ─► delete every route of our protocol (a crash leaves them),
+//              and those of the table and protocol route_record.hpp recorded
 //   up      ─► queue "add A"      \  an idle handle sends what is queued,
 //   down    ─► queue "delete A"   /  one batch (one sendto) per loop
 //                                    iteration, in order
-//   stop    ─► drop the queue, delete every route of our protocol
+//   stop    ─► drop the queue, delete every route of our protocol, and the record
 //
 // The data path never waits: add()/remove() only append to a queue; the
 // kernel sees the changes from the next loop iteration on, at most
@@ -34,6 +35,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 
 namespace enftun::router {
 
@@ -47,9 +49,13 @@ public:
     static constexpr std::size_t kRoutesPerSend = 64;
 
     // Opens the netlink socket and removes stale routes of owner.protocol
-    // in owner.table (logged when there were any). Errors: System.
-    static Result<std::unique_ptr<SessionRoutes>> create(loop::Loop& loop,
-                                                         netlink::RouteOwner owner);
+    // in owner.table (logged when there were any). With a record_path
+    // (router.tun.route_record, route_record.hpp): also those of the table
+    // and protocol an earlier run recorded there, then records ours; a
+    // record that cannot be read or written is a warning, not an error.
+    // Errors: System.
+    static Result<std::unique_ptr<SessionRoutes>>
+    create(loop::Loop& loop, netlink::RouteOwner owner, const std::string& record_path);
 
     void add(const proto::Ipv6Addr& addr) { enqueue(addr, true); }
     void remove(const proto::Ipv6Addr& addr) { enqueue(addr, false); }
@@ -85,6 +91,7 @@ private:
     std::uint64_t max_send_us_ = 0;
     std::uint64_t send_us_ = 0;
     bool stopped_ = false;
+    std::string record_path_; // written at create(), removed at a clean stop()
 };
 
 } // namespace enftun::router
