@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# setup_exceptions_test.sh: the exceptions of enftun-setup's full tunnel
-# (DHCP), in network namespaces with the real kernel,
+# setup_exceptions_test.sh: the exceptions of enftun-setup's full tunnel,
+# DHCP and trusted interfaces, in network namespaces with the real kernel,
 # nftables, dnsmasq (DHCPv4 and DHCPv6 server) and dhcpcd
 # (CTest: netns.setup_exceptions_test; exit 77 = skipped). Topology:
 # setup_lib.sh (namespaces d, i, h, and l for the trusted LAN).
 #
 # Steps (each prints PASS/FAIL):
-#  a  up (full tunnel, lan0 trusted)
+#  a  up (full tunnel, lan0 trusted, without a default route: no warning)
 #  b  "DHCP" that is not DHCP does not get out: a socket bound to the
 #     uplink from port 546 to port 547 of the host and of the uplink's
 #     global address, one from a global source to ff02::1:2, and IPv4 from
@@ -16,6 +16,8 @@
 #     from dnsmasq in i; the firewall has learned the DHCPv4 server, a
 #     renewal-like unicast to it (port 68 to 67) gets out, the same to the
 #     host still does not
+#  d  a trusted interface that holds a default route: up warns, in one line
+#     naming it; without one, no such warning
 set -e -o pipefail
 export LC_ALL=C
 
@@ -73,8 +75,14 @@ counters() {
 
 # ----------------------------------------------------------------- steps
 
+readonly TRUSTED_DEFAULT_WARNING='warning: trusted interface lan0 has a default route'
+
 step_a() {
-    check "enftun-setup up" es_setup d up "$CONF"
+    local ok=0
+    check "enftun-setup up" es_setup d up "$CONF" || ok=1
+    check_not "no warning about lan0's default route: it has none" \
+        grep -F "$TRUSTED_DEFAULT_WARNING" "$ET_TMP/setup.log" || ok=1
+    return "$ok"
 }
 
 step_b() {
@@ -160,6 +168,23 @@ step_c() {
     return "$ok"
 }
 
+# step_d: lan0 (trusted) gets an IPv6 default route, at a metric that
+# leaves the uplink's in front: up warns once, naming lan0 and IPv6.
+step_d() {
+    local ok=0 log="$ET_TMP/setup-d.log" lines
+    check "down" es_setup d down "$CONF" || ok=1
+    et_exec d ip -6 route add default via "$ES_LAN6" dev lan0 metric 2000
+    lines="$(wc -l <"$ET_TMP/setup.log")"
+    check "up" es_setup d up "$CONF" || ok=1
+    tail -n "+$((lines + 1))" "$ET_TMP/setup.log" >"$log"
+    check "up warned: trusted interface lan0 has a default route (IPv6)" \
+        grep -F "$TRUSTED_DEFAULT_WARNING (IPv6)" "$log" || ok=1
+    check_num "... in one line" "$(grep -c -F "$TRUSTED_DEFAULT_WARNING" "$log")" -eq 1 || ok=1
+    check "down" es_setup d down "$CONF" || ok=1
+    et_exec d ip -6 route del default via "$ES_LAN6" dev lan0 metric 2000
+    return "$ok"
+}
+
 main() {
     et_init
     command -v nft >/dev/null || et_skip "nft not installed"
@@ -174,6 +199,7 @@ main() {
     run_step a "up" step_a
     run_step b "DHCP ports to an arbitrary address are dropped" step_b
     run_step c "a real DHCPv4 and DHCPv6 exchange still works" step_c
+    run_step d "a trusted interface with a default route: up warns" step_d
     et_summary setup_exceptions_test && ((ET_CHECKS_FAILED == 0))
 }
 
