@@ -146,7 +146,8 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
       identity_(loop, config.identity, config.remote.ca_cert_file, self,
                 [this] { on_identity_changed(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
-      dead_links_(loop), route_log_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
+      tun_routes_(loop, tun_.ifindex(), [this] { readd_tun_address(); }), dead_links_(loop),
+      route_log_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
       busy_poll_(loop, config.tun.busy_poll_us),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
@@ -163,6 +164,11 @@ std::size_t Client::max_payload() const {
 void Client::start() {
     identity_.start();
     start_route_monitor();
+    if (auto st = tun_routes_.start(); !st) {
+        ENFTUN_LOG_WARN("TUN routes are not kept (%s: %s): after the TUN goes down and up, "
+                        "enftun-setup down and up restore them",
+                        st.error().what, strerror(st.error().sys));
+    }
     router_card_.start();
     tun_poll_.watch(UV_READABLE); // the router card answers the host at once
     if (listener_.on_state) {
@@ -221,6 +227,7 @@ void Client::stop() {
     idle_timer_.stop();
     busy_poll_.stop();
     route_monitor_.stop();
+    tun_routes_.stop();
     heartbeat_.on_down();
     router_card_.stop(); // writes the final RA: the TUN is still open here
     tun_poll_.watch(0);
@@ -334,6 +341,20 @@ void Client::on_heartbeat_dead() {
 void Client::start_route_monitor() {
     if (auto st = route_monitor_.start(); !st) {
         ENFTUN_LOG_WARN("route monitor unavailable (%s: %s); relying on the heartbeat",
+                        st.error().what, strerror(st.error().sys));
+    }
+}
+
+// The kernel removed the TUN's IPv6 address when it went down (unless
+// enftun-setup set keep_addr_on_down); put it back, before the routes.
+void Client::readd_tun_address() {
+    if (!config_.tun.set_address) {
+        return;
+    }
+    auto nl = netlink::LinkConfig::create();
+    auto st = nl ? nl->add_address(tun_.ifindex(), self_, 128) : Status(nl.error());
+    if (!st) {
+        ENFTUN_LOG_WARN("TUN up again: cannot add %s back: %s: %s", self_.to_string().c_str(),
                         st.error().what, strerror(st.error().sys));
     }
 }

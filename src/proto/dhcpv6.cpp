@@ -90,20 +90,27 @@ void put_duid_option(packet::PacketWriter& w, std::uint16_t code, Bytes duid) {
     w.put_bytes(duid);
 }
 
-// Calls f(body) for each IA_NA in `opts`, options parse_dhcpv6 accepted
-// (so every IA_NA is at least 12 bytes long).
+// Calls f(body) for each option `code` in `opts` (options parse_dhcpv6
+// accepted) at least `min_len` bytes long.
 template <typename F>
-void for_each_ia_na(Bytes opts, F f) {
+void for_each_option(Bytes opts, std::uint16_t code, std::size_t min_len, F f) {
     OptionWalker walk(opts);
     while (!walk.done()) {
         auto opt = walk.next();
         if (!opt) {
             return;
         }
-        if (opt->code == kDhcpv6OptIaNa && opt->body.size() >= kDhcpv6IaNaFixedLen) {
+        if (opt->code == code && opt->body.size() >= min_len) {
             f(opt->body);
         }
     }
+}
+
+// Calls f(body) for each IA_NA in `opts` (parse_dhcpv6 refused any shorter
+// than 12 bytes).
+template <typename F>
+void for_each_ia_na(Bytes opts, F f) {
+    for_each_option(opts, kDhcpv6OptIaNa, kDhcpv6IaNaFixedLen, f);
 }
 
 // The addresses of the client's first IA_NA that are not the lease's, at
@@ -175,6 +182,17 @@ void put_status(packet::PacketWriter& w, Dhcpv6Status s) {
     w.put_be16(static_cast<std::uint16_t>(s));
 }
 
+// An IA_NA or IA_PD (the same 12 fixed bytes: IAID, T1, T2) with T1 and T2
+// 0 and only a Status Code inside.
+void put_empty_ia(packet::PacketWriter& w, std::uint16_t code, std::uint32_t iaid,
+                  Dhcpv6Status status) {
+    put_option_header(w, code, kDhcpv6IaNaFixedLen + kDhcpv6OptHeaderLen + 2);
+    w.put_be32(iaid);
+    w.put_be32(0);
+    w.put_be32(0);
+    put_status(w, status);
+}
+
 // Every IA_NA of the client's after the first (and not with the lease's
 // IAID), at most kDhcpv6MaxReturned: T1 and T2 0, no address, Status Code
 // NoAddrsAvail inside (RFC 8415 §21.4, §21.13).
@@ -187,11 +205,21 @@ void put_refused_ias(packet::PacketWriter& w, Bytes client_options, std::uint32_
             return;
         }
         ++n;
-        put_option_header(w, kDhcpv6OptIaNa, kDhcpv6IaNaFixedLen + kDhcpv6OptHeaderLen + 2);
-        w.put_be32(iaid);
-        w.put_be32(0);
-        w.put_be32(0);
-        put_status(w, Dhcpv6Status::NoAddrsAvail);
+        put_empty_ia(w, kDhcpv6OptIaNa, iaid, Dhcpv6Status::NoAddrsAvail);
+    });
+}
+
+// Every IA_PD of the client's (an IA_PD shorter than its IAID, T1 and T2
+// is left out), at most kDhcpv6MaxReturned: T1 and T2 0, no prefix, Status
+// Code `status` inside (RFC 8415 §21.21, §21.13).
+void put_unserved_pds(packet::PacketWriter& w, Bytes client_options, Dhcpv6Status status) {
+    std::size_t n = 0;
+    for_each_option(client_options, kDhcpv6OptIaPd, kDhcpv6IaPdFixedLen, [&](Bytes ia) {
+        if (n == kDhcpv6MaxReturned) {
+            return;
+        }
+        ++n;
+        put_empty_ia(w, kDhcpv6OptIaPd, load_be32(ia, 0), status);
     });
 }
 
@@ -214,8 +242,11 @@ Status Dhcpv6View::add_option(std::uint16_t code, Bytes body) {
         }
         return {};
     }
-    case kDhcpv6OptIaTa:
     case kDhcpv6OptIaPd:
+        has_ia_pd_ = true;
+        has_ia_ = true;
+        return {};
+    case kDhcpv6OptIaTa:
         has_ia_ = true;
         return {};
     case kDhcpv6OptRapidCommit:
@@ -345,6 +376,9 @@ void build_dhcpv6_server_message(const Dhcpv6ServerMessage& m, packet::PacketWri
             m.withdraw_other_addrs ? other_addrs(m.client_options, m.lease->addr) : OtherAddrs{};
         put_lease(w, *m.lease, others);
         put_refused_ias(w, m.client_options, m.lease->iaid);
+    }
+    if (m.ia_pd_status) {
+        put_unserved_pds(w, m.client_options, *m.ia_pd_status);
     }
     if (m.preference) {
         put_option_header(w, kDhcpv6OptPreference, 1);

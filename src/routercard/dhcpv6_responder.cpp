@@ -24,15 +24,24 @@ proto::Dhcpv6Lease lease_for(const proto::Dhcpv6IaNa& ia, const proto::Ipv6Addr&
 // its other IA_NAs refused (NoAddrsAvail inside each), or NoAddrsAvail when
 // it asked for none (RFC 8415 §18.3.1, §18.3.2). Renew and Rebind also
 // return any other address of the first IA_NA with lifetimes 0 (§18.3.4,
-// §18.3.5): the only address this link has is ours.
+// §18.3.5): the only address this link has is ours. The card delegates no
+// prefix: each IA_PD comes back empty, with NoPrefixAvail inside to a
+// Solicit or Request, NoBinding to a Renew or Rebind (there is none); a
+// client that asked for prefixes only gets no top-level NoAddrsAvail,
+// which is about IA_NAs (§18.3.1).
 void offer_lease(proto::Dhcpv6ServerMessage& m, const proto::Dhcpv6View& msg,
                  const proto::Ipv6Addr& addr) {
+    const bool renewing =
+        msg.msg_type() == proto::kDhcpv6Renew || msg.msg_type() == proto::kDhcpv6Rebind;
+    m.client_options = msg.options();
+    if (msg.has_ia_pd()) {
+        m.ia_pd_status =
+            renewing ? proto::Dhcpv6Status::NoBinding : proto::Dhcpv6Status::NoPrefixAvail;
+    }
     if (msg.ia_na()) {
         m.lease = lease_for(*msg.ia_na(), addr);
-        m.client_options = msg.options();
-        m.withdraw_other_addrs =
-            msg.msg_type() == proto::kDhcpv6Renew || msg.msg_type() == proto::kDhcpv6Rebind;
-    } else {
+        m.withdraw_other_addrs = renewing;
+    } else if (!msg.has_ia_pd()) {
         m.status = proto::Dhcpv6Status::NoAddrsAvail;
     }
 }

@@ -188,7 +188,9 @@ es_state() {
     echo "## ip -6 route show table all"
     et_exec "$ns" ip -6 route show table all
     echo "## nft list ruleset"
-    et_exec "$ns" nft list ruleset
+    # Without the time left to the elements of dynamic sets (the DHCPv4
+    # servers learned), which changes by itself.
+    et_exec "$ns" nft list ruleset | sed -E 's/ expires [0-9dhms]+//g'
     echo "## ip -d link"
     et_exec "$ns" ip -d -o link show | sed -E 's/ +link\/.*//'
     echo "## sysctl"

@@ -240,15 +240,19 @@ counter_above() {
 # the server's port 67, from an ordinary socket (RFC 2131 section 4.4.5):
 # it needs rule 32761 (else table T's blackhole), the firewall's
 # exceptions both ways, and passes strict rp_filter. A stand-in server in i
-# on 198.18.0.1:67 answers every datagram; i counts it as "dhcp4".
+# on 198.18.0.1:67 first sends d a datagram, as a real server's DHCPACK
+# (the firewall lets a renewal out only to a server it has heard from),
+# then answers every datagram; i counts it as "dhcp4".
 dhcpv4_renewal_answered() {
     local before rc=0
     before="$(es_counter dhcp4)"
     et_daemon_start dhcp4-server i timeout 60 perl -MIO::Socket::INET -e '
         my $s = IO::Socket::INET->new(LocalAddr => $ARGV[0], LocalPort => 67,
             Proto => "udp") or die "socket: $!";
+        $s->send("ack", 0, Socket::pack_sockaddr_in(68, Socket::inet_aton($ARGV[1])))
+            or die "send: $!";
         while (defined(my $peer = $s->recv(my $msg, 1500))) { $s->send("ack:$msg", 0, $peer) }' \
-        "$ES_UPLINK_PEER4"
+        "$ES_UPLINK_PEER4" 198.18.0.2
     et_wait_for -d dhcp4-server dhcp4_server_listening || rc=1
     if ! et_wait_for -t 20 dhcpv4_renew; then
         rc=1

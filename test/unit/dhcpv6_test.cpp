@@ -533,6 +533,77 @@ void test_responder_renew_other_address(void**) {
     }
 }
 
+// A client that asks for prefixes (IA_PD, RFC 8415 §21.21) from a card that
+// delegates none: each IA_PD back empty with NoPrefixAvail inside to a
+// Solicit or Request (§18.3.1, §18.3.2), NoBinding to a Renew or Rebind
+// (§18.3.4, §18.3.5); no top-level NoAddrsAvail when it asked for no
+// address (that status is about IA_NAs); with an IA_NA too, the lease
+// and the IA_PD's status side by side. Spelled out by hand.
+void test_responder_prefix_delegation(void**) {
+    const char* const ia_pd = "0019 000c 0000000a 00000000 00000000";
+    const char* const ia_pd_hint = // IAID 11 with an IA Prefix hint (a /56)
+        "0019 0025 0000000b 00000000 00000000 001a 0019 00000000 00000000 38"
+        "00000000000000000000000000000000";
+    const std::string head = cat({"0002 0012 0004966701e642fd4c6ea80b858beb91e03f", kCid});
+    const std::string lease = "0003 0028 00000001 00000708 00000b40"
+                              "0005 0018 fd00000e000000000000000000000005 00000e10 00001c20";
+    const struct {
+        const char* name;
+        std::string in;
+        std::string want;
+    } cases[] = {
+        {"Solicit, IA_PD only", cat({"01 123456", kCid, ia_pd}),
+         cat({"02 123456", head.c_str(), "0019 0012 0000000a 00000000 00000000 000d 0002 0006",
+              "0007 0001 ff"})},
+        {"Request, two IA_PDs", cat({"03 123456", kCid, kOurSid, ia_pd, ia_pd_hint}),
+         cat({"07 123456", head.c_str(), "0019 0012 0000000a 00000000 00000000 000d 0002 0006",
+              "0019 0012 0000000b 00000000 00000000 000d 0002 0006"})},
+        {"Solicit, IA_NA and IA_PD", cat({"01 123456", kCid, kIaNa, ia_pd}),
+         cat({"02 123456", head.c_str(), lease.c_str(),
+              "0019 0012 0000000a 00000000 00000000 000d 0002 0006 0007 0001 ff"})},
+        {"Renew, IA_PD only", cat({"05 123456", kCid, kOurSid, ia_pd}),
+         cat({"07 123456", head.c_str(), "0019 0012 0000000a 00000000 00000000 000d 0002 0003"})},
+        {"Rebind, IA_NA and IA_PD", cat({"06 123456", kCid, kIaNa, ia_pd}),
+         cat({"07 123456", head.c_str(), lease.c_str(),
+              "0019 0012 0000000a 00000000 00000000 000d 0002 0003"})},
+    };
+    for (const auto& c : cases) {
+        g_sent.clear();
+        assert_true(offer(udp_packet(hex(c.in.c_str()))));
+        if (g_sent.size() != 1) {
+            fail_msg("%s: %zu answers", c.name, g_sent.size());
+        }
+        auto m = sent_message();
+        assert_true(m.has_value());
+        assert_false(m->status().has_value()); // no top-level NoAddrsAvail
+        const Pkt expected = hex(c.want.c_str());
+        if (g_want != expected) {
+            fail_msg("%s: the answer differs", c.name);
+        }
+    }
+}
+
+// 20 IA_PDs get 8 back, the answer within its buffer.
+void test_build_caps_client_pds(void**) {
+    std::string opts;
+    char buf[64];
+    for (int i = 0; i < 20; ++i) {
+        std::snprintf(buf, sizeof buf, " 0019 000c %08x 00000000 00000000", i + 2);
+        opts += buf;
+    }
+    g_msg = hex(opts.c_str());
+    const Pkt sid = hex("000401");
+    Dhcpv6ServerMessage m;
+    m.server_id = sid;
+    m.client_options = g_msg;
+    m.ia_pd_status = Dhcpv6Status::NoPrefixAvail;
+    enftun::packet::PacketWriter w(g_out);
+    build_dhcpv6_server_message(m, w);
+    auto n = w.finish();
+    assert_true(n.has_value());
+    assert_int_equal(*n, 4 + 7 + kDhcpv6MaxReturned * 22);
+}
+
 // Packets that are not DHCPv6 for a server on this link are not consumed.
 void test_responder_passes_others(void**) {
     const Pkt solicit = dhcp_payload(rcvec::kDhcpcdSolicit);
@@ -651,6 +722,9 @@ int main() {
                                         teardown_responder),
         cmocka_unit_test_setup_teardown(test_responder_renew_other_address, setup_responder,
                                         teardown_responder),
+        cmocka_unit_test_setup_teardown(test_responder_prefix_delegation, setup_responder,
+                                        teardown_responder),
+        cmocka_unit_test(test_build_caps_client_pds),
         cmocka_unit_test_setup_teardown(test_responder_passes_others, setup_responder,
                                         teardown_responder),
         cmocka_unit_test_setup_teardown(test_responder_drops_malformed, setup_responder,

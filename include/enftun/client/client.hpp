@@ -45,6 +45,7 @@
 #include "enftun/loop/graveyard.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/netlink/route_monitor.hpp"
+#include "enftun/netlink/tun_route_keeper.hpp"
 #include "enftun/routercard/router_card.hpp"
 #include "enftun/tls/tls_context.hpp"
 #include "enftun/tun/tun_device.hpp"
@@ -171,6 +172,7 @@ private:
     bool retry_soon();
     void on_heartbeat_dead();
     void start_route_monitor();
+    void readd_tun_address(); // tun_routes_'s: the TUN came up again
     void on_route_change(const netlink::NetChanges& changes);
     void on_identity_changed();
     void replace_tls(tls::TlsContext fresh);
@@ -210,6 +212,8 @@ private:
     IdentityWatch identity_;
     // Network changes -> on_route_change.
     netlink::RouteMonitor route_monitor_;
+    // The TUN's routes (and address) put back when it comes up again.
+    netlink::TunRouteKeeper tun_routes_;
     loop::Graveyard<TlsLink> dead_links_; // destroyed outside the links' callbacks
     RouteChangeLog route_log_;            // the limit on "route change (...)" lines
     loop::Timer idle_timer_;              // IdleTrimPolicy's ticks while the tunnel is up

@@ -54,8 +54,9 @@ inline constexpr std::uint16_t kDhcpv6OptRapidCommit = 14;
 inline constexpr std::uint16_t kDhcpv6OptIaPd = 25;
 
 // RFC 8415 §21.4: IAID, T1, T2; §21.5: IAID; §21.6: address, preferred and
-// valid lifetime.
+// valid lifetime; §21.21: IA_PD, IAID, T1, T2.
 inline constexpr std::size_t kDhcpv6IaNaFixedLen = 12;
+inline constexpr std::size_t kDhcpv6IaPdFixedLen = 12;
 inline constexpr std::size_t kDhcpv6IaTaFixedLen = 4;
 inline constexpr std::size_t kDhcpv6IaAddrFixedLen = 24;
 // RFC 8415 §11.1: a DUID is a 2-byte type and at most 128 bytes more.
@@ -70,6 +71,7 @@ enum class Dhcpv6Status : std::uint16_t {
     NoBinding = 3,
     NotOnLink = 4,
     UseMulticast = 5,
+    NoPrefixAvail = 6,
 };
 
 // The first IA_NA of a message (RFC 8415 §21.4) and its first IA Address.
@@ -92,6 +94,8 @@ public:
     const std::optional<Dhcpv6IaNa>& ia_na() const { return ia_na_; }
     // Any IA_NA, IA_TA or IA_PD present.
     bool has_ia() const { return has_ia_; }
+    // Any IA_PD (prefix delegation, RFC 8415 §21.21) present.
+    bool has_ia_pd() const { return has_ia_pd_; }
     bool rapid_commit() const { return rapid_commit_; }
     // The top-level Status Code, if present (an Advertise or Reply has one).
     const std::optional<Dhcpv6Status>& status() const { return status_; }
@@ -108,6 +112,7 @@ private:
     std::optional<Dhcpv6IaNa> ia_na_;
     std::optional<Dhcpv6Status> status_;
     bool has_ia_ = false;
+    bool has_ia_pd_ = false;
     bool rapid_commit_ = false;
 };
 
@@ -148,15 +153,15 @@ struct Dhcpv6Lease {
     std::uint32_t valid_lifetime = 0;
 };
 
-// How many of the client's other addresses (withdraw_other_addrs) and other
-// IA_NAs (client_options) an answer returns, at most; the rest are left
-// out. Eight of each keep any answer within 731 bytes, so it always fits
-// the 1280-byte packet the responder builds it in.
+// How many of the client's other addresses (withdraw_other_addrs), other
+// IA_NAs and IA_PDs (client_options) an answer returns, at most; the rest
+// are left out. Eight of each keep any answer within 907 bytes, so it
+// always fits the 1280-byte packet the responder builds it in.
 inline constexpr std::size_t kDhcpv6MaxReturned = 8;
 
 // An Advertise or Reply. Options are written in this order: Server ID,
 // Client ID (when not empty), IA_NA (the lease), the client's other IA_NAs,
-// Preference, Rapid Commit, Status Code.
+// the client's IA_PDs, Preference, Rapid Commit, Status Code.
 struct Dhcpv6ServerMessage {
     std::uint8_t msg_type = kDhcpv6Reply;
     std::uint32_t transaction_id = 0; // low 24 bits
@@ -175,6 +180,13 @@ struct Dhcpv6ServerMessage {
     // client's first IA_NA other than lease->addr is returned in the
     // lease's IA_NA with lifetimes 0, so the client stops using it.
     bool withdraw_other_addrs = false;
+    // With a value: each IA_PD of client_options (at most
+    // kDhcpv6MaxReturned, each at least kDhcpv6IaPdFixedLen long) comes back
+    // with T1 and T2 0, no prefix, and a Status Code of this value inside:
+    // NoPrefixAvail to a Solicit or Request (RFC 8415 §18.3.1, §18.3.2),
+    // NoBinding to a Renew or Rebind (§18.3.4, §18.3.5), from a server that
+    // delegates no prefix. With or without a lease.
+    std::optional<Dhcpv6Status> ia_pd_status;
 };
 
 // Appends the message to `w`; running out of room latches NoSpace in `w`.

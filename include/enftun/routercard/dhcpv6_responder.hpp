@@ -9,6 +9,10 @@
 //                              back empty with NoAddrsAvail inside; in a
 //                              Renew/Rebind, the client's other addresses
 //                              back with lifetimes 0 (§18.3.4, §18.3.5)
+//   IA_PD (prefix delegation) → back empty: NoPrefixAvail inside to a
+//                              Solicit/Request, NoBinding to a Renew/Rebind
+//                              (the card delegates no prefix); no top-level
+//                              NoAddrsAvail when there is no IA_NA
 //   Release, Decline         → Reply, status Success (RFC 8415 §18.3.7-8)
 //   Confirm                  → Reply, Success if the client's address is
 //                              ours, NotOnLink if not (§18.3.3)
