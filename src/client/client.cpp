@@ -574,21 +574,28 @@ void Client::on_send_drained() {
 }
 
 // Version 2: a super-packet goes to the TUN whole where the TUN takes
-// offloads of its type (the kernel segments it); else the link splits it for on_frame.
+// offloads of its type (the kernel segments it); else the link splits it for on_frame,
+// as also when an older kernel refuses a UDP one for its segment count
+// (tun::gso_write_wants_split).
 bool Client::on_gso_frame(Bytes packet, const framing::GsoMeta& gso) {
     if (!tun_.takes_gso(gso.gso_type)) {
         ++stats_.gso_rx_split;
         return false;
     }
-    ++stats_.gso_rx_whole;
     if (state_ == ClientState::Confirming) {
         on_confirmed();
     }
     heartbeat_.on_rx();
     if (ingress_.check(packet) != filter::Verdict::Accept) {
+        ++stats_.gso_rx_whole;
         return true;
     }
     auto n = tun_.write_gso(packet, vnet_hdr_for(gso));
+    if (!n && tun::gso_write_wants_split(n.error().sys, vnet_hdr_for(gso), packet.size())) {
+        ++stats_.gso_rx_split; // an older kernel's USO limit (tun/offload.hpp)
+        return false;
+    }
+    ++stats_.gso_rx_whole;
     if (!n) {
         ++stats_.tun_tx_errors;
         ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN write failed: %s", strerror(n.error().sys));

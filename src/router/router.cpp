@@ -655,16 +655,22 @@ void Router::forward(Session* to_session, Bytes packet, const framing::GsoMeta* 
 }
 
 // A super-packet to the TUN: whole where it takes offloads (the kernel
-// segments it), else segment by segment.
+// segments it), else segment by segment, as also when an older kernel
+// refuses a UDP one for its segment count (gso_write_wants_split).
 void Router::write_tun_gso(Bytes packet, const framing::GsoMeta& gso) {
     if (tun_->takes_gso(gso.gso_type)) {
-        if (auto n = tun_->write_gso(packet, tunnel::vnet_hdr_for(gso)); !n) {
+        const tun::VnetHdr hdr = tunnel::vnet_hdr_for(gso);
+        auto n = tun_->write_gso(packet, hdr);
+        if (n) {
+            ++stats_.to_tun;
+            ++stats_.tun_gso_whole;
+            return;
+        }
+        if (!tun::gso_write_wants_split(n.error().sys, hdr, packet.size())) {
             ++stats_.dropped_tun_error;
             return;
         }
-        ++stats_.to_tun;
-        ++stats_.tun_gso_whole;
-        return;
+        // An older kernel's USO limit (tun/offload.hpp): split it below.
     }
     ++stats_.tun_gso_split;
     const auto split = tunnel::for_each_segment(packet, gso, scratch_, [this](Bytes seg) {

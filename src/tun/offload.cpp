@@ -4,6 +4,7 @@
 #include "enftun/proto/ipv6_addr.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 namespace enftun::tun {
@@ -59,6 +60,15 @@ bool TunOffloads::takes_gso(std::uint8_t gso_type) const {
     default:
         return false;
     }
+}
+
+bool gso_write_wants_split(int err, const VnetHdr& hdr, std::size_t packet_len) {
+    if (err != EINVAL || (hdr.gso_type & ~kGsoEcn) != kGsoUdpL4 || hdr.gso_size == 0 ||
+        packet_len <= hdr.hdr_len) {
+        return false;
+    }
+    const std::size_t payload = packet_len - hdr.hdr_len;
+    return (payload + hdr.gso_size - 1) / hdr.gso_size > kOldKernelUsoMaxSegments;
 }
 
 TunOffloads probe_offloads(unsigned long wanted, const std::function<bool(unsigned long)>& set) {

@@ -21,6 +21,9 @@
 #      MTU back to 1280
 #   d. dhcpcd (DHCPv6) puts fd00:e::5 on enf0; it then reaches the router
 #   e. RS and DHCPv6 were consumed by enftun, never passed to the router
+#   m. dhcpcd asking for a delegated prefix only (ia_pd 1, no ia_na) gets
+#      its IA_PD back with NoPrefixAvail (RFC 8415 §18.3.1), no
+#      NoAddrsAvail, and no lease
 # Run 2 (restart): prefixes fd00:f::/64, fd00:a:b::/48; tun.mtu 1400;
 #   lladdr 02:00:00:00:00:01; ra_period 4000 ms (the shortest allowed).
 #   f. the new routes show up, the old ones and the default route do not
@@ -211,6 +214,29 @@ step_d() {
     return "$ok"
 }
 
+# run_dhcpcd_pd: dhcpcd asking for a delegated prefix only (ia_pd, no
+# ia_na), for at most 5 s: the card delegates none, so it gets no lease.
+run_dhcpcd_pd() {
+    printf '%s\n' ipv6only noipv6rs "ia_pd 1" >"$ET_TMP/dhcpcd-pd.conf"
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    et_exec c timeout 30 unshare --mount sh -c '
+        mount -t tmpfs none /run && mkdir -p /var/lib/dhcpcd &&
+        mount -t tmpfs none /var/lib/dhcpcd &&
+        exec dhcpcd -1 -t 5 -f "$1" -c /bin/true enf0' sh "$ET_TMP/dhcpcd-pd.conf" \
+        >"$ET_TMP/dhcpcd-pd.log" 2>&1
+}
+
+step_m() {
+    local ok=0
+    check_not "dhcpcd gets no lease (the card delegates no prefix)" run_dhcpcd_pd || ok=1
+    sed 's/^/    | /' "$ET_TMP/dhcpcd-pd.log"
+    check "dhcpcd read NoPrefixAvail in its IA_PD" \
+        has "$ET_TMP/dhcpcd-pd.log" "No Prefix Available" || ok=1
+    check_not "... and no NoAddrsAvail: it asked for no address" \
+        has "$ET_TMP/dhcpcd-pd.log" "No Addresses Available" || ok=1
+    return "$ok"
+}
+
 step_e() {
     local ok=0
     fresh_stats || return 1
@@ -380,6 +406,7 @@ main() {
         "c|the RA's MTU option sets the host's IPv6 MTU|step_c|"
         "d|dhcpcd gets the certificate's address by DHCPv6|step_d|"
         "e|RS/DHCPv6 consumed by enftun, not forwarded|step_e|"
+        "m|dhcpcd asking for a prefix only: NoPrefixAvail in its IA_PD|step_m|"
         "f|restart with other prefixes: the routes follow|step_f|"
         "g|RA/NA with tun.lladdr and tun.mtu; ndisc6 gets the NA|step_g|f"
         "j|periodic RAs every ra_period|step_j|f"

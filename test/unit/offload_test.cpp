@@ -12,6 +12,7 @@
 #include "enftun/tun/offload.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -336,6 +337,29 @@ void test_segment_larger_than_buffer_is_skipped(void**) {
 // and one that refuses every offload (the case a real kernel cannot be made
 // to produce, hence the fake): what it asked, what it reports, and which
 // super-packets may then be written whole.
+// Linux 6.2 to 6.9 refuse a TUN write of a UDP super-packet of more than 64
+// segments with EINVAL (not reproducible on a newer kernel): such a write
+// is split in user space, any other refusal is not.
+void test_gso_write_wants_split(void**) {
+    using enftun::tun::gso_write_wants_split;
+    VnetHdr udp{enftun::tun::kVnetFlagNeedsCsum, enftun::tun::kGsoUdpL4, 48, 1000, 40, 6};
+    const std::size_t s64 = 48 + 64 * 1000, s65 = 48 + 64 * 1000 + 1, s128 = 48 + 128 * 1000;
+    assert_false(gso_write_wants_split(EINVAL, udp, s64)); // 64 segments: not the limit
+    assert_true(gso_write_wants_split(EINVAL, udp, s65));  // 65 (the last one 1 byte)
+    assert_true(gso_write_wants_split(EINVAL, udp, s128)); // what a version-2 peer may send
+    udp.gso_type |= enftun::tun::kGsoEcn;
+    assert_true(gso_write_wants_split(EINVAL, udp, s128));
+    assert_false(gso_write_wants_split(EIO, udp, s128)); // another error: dropped
+    assert_false(gso_write_wants_split(EAGAIN, udp, s128));
+    VnetHdr tcp = udp;
+    tcp.gso_type = enftun::tun::kGsoTcpV6; // TCP has no such limit
+    assert_false(gso_write_wants_split(EINVAL, tcp, s128));
+    VnetHdr zero = udp;
+    zero.gso_size = 0; // no segment size: nothing to count
+    assert_false(gso_write_wants_split(EINVAL, zero, s128));
+    assert_false(gso_write_wants_split(EINVAL, udp, 40)); // shorter than its headers
+}
+
 void test_probe_offloads(void**) {
     const unsigned long wanted = kTunFCsum | kTunFTso6 | kTunFTso4;
     std::vector<unsigned long> asked;
@@ -388,6 +412,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_udp_gso_segments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_udp_gso_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_probe_offloads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gso_write_wants_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_segment_larger_than_buffer_is_skipped, setup,
                                         teardown),
     };

@@ -79,6 +79,17 @@ struct VnetHdr {
     std::uint16_t csum_offset = 0;
 };
 
+// Linux 6.2 to 6.9 take at most 64 segments in a UDP super-packet written
+// to a TUN (UDP_MAX_SEGMENTS, 128 since 6.10) and refuse a longer one with
+// EINVAL, while a version-2 peer may send up to 128.
+inline constexpr std::size_t kOldKernelUsoMaxSegments = 64;
+
+// Whether a write_gso() of `packet_len` bytes with `hdr` that failed with
+// `err` should be retried segment by segment (the user-space split) rather
+// than dropped: EINVAL for a UDP super-packet of more than
+// kOldKernelUsoMaxSegments segments. Pure.
+bool gso_write_wants_split(int err, const VnetHdr& hdr, std::size_t packet_len);
+
 // Errors: Truncated (fewer than 10 bytes).
 [[nodiscard]] Result<VnetHdr> parse_vnet_hdr(Bytes b);
 
