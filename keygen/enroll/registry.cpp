@@ -91,6 +91,15 @@ ApiResult<Certificate> Registry::resend(const Enrolment& renewal) const {
         return internal("the renewal " + renewal.serial + " of " + renewal.address.to_string() +
                         " cannot be sent again: " + pem.error().message);
     }
+    // The file must hold that very certificate (a file someone replaced,
+    // or a crash we did not foresee, must not hand out another).
+    auto cert = keygen::cert_from_pem(*pem);
+    if (!cert || keygen::serial_hex(X509_get0_serialNumber(cert->get())) != renewal.serial ||
+        keygen::public_key_sha256(X509_get0_pubkey(cert->get())) != renewal.key_sha256) {
+        return internal("the renewal " + renewal.serial + " of " + renewal.address.to_string() +
+                        " cannot be sent again: " + renewal_copy(renewal.serial) +
+                        " does not hold its certificate");
+    }
     return Certificate{renewal.address, renewal.ipv4, std::move(*pem), renewal.serial, true};
 }
 

@@ -363,6 +363,14 @@ void test_renewal_supersedes(void** state) {
     assert_string_equal(again->pem.c_str(), second->pem.c_str());
     assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 2);
 
+    // The kept copy must hold that certificate: another one is never sent.
+    const std::string copy = f.cfg.state_file + ".renewals/" + second->serial + ".pem";
+    assert_true(enftun::keygen::write_file_atomic(copy, first->pem, 0644).has_value());
+    assert_int_equal(
+        registry.renew(first->serial, first->address, std::nullopt, key2.get()).error().status,
+        500);
+    assert_true(enftun::keygen::write_file_atomic(copy, second->pem, 0644).has_value());
+
     // A copy of the old key, with a key of its own: refused.
     auto thief = test_csr::make_key("P-256");
     auto stolen = registry.renew(first->serial, first->address, std::nullopt, thief.get());
