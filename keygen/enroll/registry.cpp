@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -182,7 +183,14 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     Enrolment next = *current;
     next.renewed_from = serial;
     next.key_sha256 = key_sha256;
-    return issue_and_record(locked->state, next, key);
+    auto renewed = issue_and_record(locked->state, next, key);
+    if (renewed) {
+        // The renewed certificate, itself a renewal, is superseded now: its
+        // predecessor may no longer retry, so its copy is not needed (one
+        // copy per address, at most).
+        (void)::unlink(renewal_copy(serial).c_str());
+    }
+    return renewed;
 }
 
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {

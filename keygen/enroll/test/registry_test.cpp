@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -382,6 +383,10 @@ void test_renewal_supersedes(void** state) {
     auto key3 = test_csr::make_key("P-256");
     auto third = registry.renew(second->serial, second->address, std::nullopt, key3.get());
     assert_true(third.has_value());
+    // One kept copy per address: the newest renewal's.
+    assert_int_equal(::access(copy.c_str(), F_OK), -1);
+    assert_int_equal(
+        ::access((f.cfg.state_file + ".renewals/" + third->serial + ".pem").c_str(), F_OK), 0);
     assert_int_equal(
         registry.renew(first->serial, first->address, std::nullopt, key2.get()).error().status,
         403);
