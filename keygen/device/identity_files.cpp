@@ -114,10 +114,6 @@ Outcome<std::optional<SecretPem>> read_pending_key(const std::string& key_file) 
     return std::optional<SecretPem>(SecretPem(std::move(*text)));
 }
 
-void drop_pending_key(const std::string& key_file) {
-    (void)::unlink(pending_key_file(key_file).c_str());
-}
-
 std::string pending_cert_file(const std::string& cert_file) {
     return cert_file + ".pending";
 }

@@ -52,10 +52,8 @@ std::string pending_key_file(const std::string& key_file);
 Outcome<void> write_pending_key(const std::string& key_file, const SecretPem& key,
                                 const std::optional<FileOwner>& owner);
 // The pending key's text, or nullopt when there is none. Errors: unreadable.
+// write_identity renames it in place once the answer is stored.
 Outcome<std::optional<SecretPem>> read_pending_key(const std::string& key_file);
-// Removes it once the answer is stored (best effort: a leftover is only
-// reused by the next renewal, which the service then refuses or answers).
-void drop_pending_key(const std::string& key_file);
 
 // "CERT_FILE.pending": the new certificate, staged before the key is
 // renamed in place.

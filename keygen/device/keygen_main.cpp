@@ -254,13 +254,8 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, const Ipv4Reque
         return Failure{"refused the service's reply: " + checked.error().message};
     }
     test_pause("answer");
-    if (auto st = write_checked(p, *pem, *checked); !st) {
-        return st;
-    }
-    // Stored: the pending key (a renewal's, or an earlier one's leftover)
-    // is the key file now.
-    drop_pending_key(p.config->identity.key_file);
-    return {};
+    // The pending key, if any, becomes the key file (write_identity).
+    return write_checked(p, *pem, *checked);
 }
 
 Outcome<void> run_enroll(Plan& p) {

@@ -7,6 +7,7 @@
 #include <openssl/rand.h>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -91,6 +92,15 @@ ApiResult<Certificate> Registry::resend(const Enrolment& renewal) const {
         return internal("the renewal " + renewal.serial + " of " + renewal.address.to_string() +
                         " cannot be sent again: " + pem.error().message);
     }
+    // The file must hold that very certificate (a file someone replaced,
+    // or a crash we did not foresee, must not hand out another).
+    auto cert = keygen::cert_from_pem(*pem);
+    if (!cert || keygen::serial_hex(X509_get0_serialNumber(cert->get())) != renewal.serial ||
+        keygen::public_key_sha256(X509_get0_pubkey(cert->get())) != renewal.key_sha256) {
+        return internal("the renewal " + renewal.serial + " of " + renewal.address.to_string() +
+                        " cannot be sent again: " + renewal_copy(renewal.serial) +
+                        " does not hold its certificate");
+    }
     return Certificate{renewal.address, renewal.ipv4, std::move(*pem), renewal.serial, true};
 }
 
@@ -173,7 +183,14 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     Enrolment next = *current;
     next.renewed_from = serial;
     next.key_sha256 = key_sha256;
-    return issue_and_record(locked->state, next, key);
+    auto renewed = issue_and_record(locked->state, next, key);
+    if (renewed) {
+        // The renewed certificate, itself a renewal, is superseded now: its
+        // predecessor may no longer retry, so its copy is not needed (one
+        // copy per address, at most).
+        (void)::unlink(renewal_copy(serial).c_str());
+    }
+    return renewed;
 }
 
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {

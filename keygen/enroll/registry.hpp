@@ -47,7 +47,8 @@ public:
     // it. The one it superseded may only retry that renewal, with the same
     // key: it gets the same certificate again (kept under
     // "<state_file>.renewals/SERIAL.pem"), so a device whose answer was
-    // lost is not stranded, and a copy of an old key gets nothing new.
+    // lost is not stranded, and a copy of an old key gets nothing new. The
+    // copy of a renewal goes when it is renewed in turn.
     // Errors: 401 (serial not in the state: not one of ours), 403 (revoked,
     // past its recorded end, its addresses do not match, or
     // `certificate was superseded by a renewal`), 500 as above.

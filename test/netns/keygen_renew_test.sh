@@ -186,6 +186,8 @@ step_e() {
     }
     check "a new certificate, renewing step b's" \
         test "$(renewal_of "$NEW_SERIAL")" = "$(cert_serial "$DEV/device.pem")" || ok=1
+    check "the service keeps a copy of the newest renewal only" test "$(ls "$ET_TMP/enrolled.renewals")" \
+        = "$(cert_serial "$DEV/device.pem").pem" || ok=1
     check "key and certificate match" key_matches_cert || ok=1
     # The first certificate's retry of step b's renewal (its key): refused,
     # as step b's certificate was itself renewed.

@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -363,6 +364,14 @@ void test_renewal_supersedes(void** state) {
     assert_string_equal(again->pem.c_str(), second->pem.c_str());
     assert_int_equal(load_state(f.cfg.state_file)->entries.size(), 2);
 
+    // The kept copy must hold that certificate: another one is never sent.
+    const std::string copy = f.cfg.state_file + ".renewals/" + second->serial + ".pem";
+    assert_true(enftun::keygen::write_file_atomic(copy, first->pem, 0644).has_value());
+    assert_int_equal(
+        registry.renew(first->serial, first->address, std::nullopt, key2.get()).error().status,
+        500);
+    assert_true(enftun::keygen::write_file_atomic(copy, second->pem, 0644).has_value());
+
     // A copy of the old key, with a key of its own: refused.
     auto thief = test_csr::make_key("P-256");
     auto stolen = registry.renew(first->serial, first->address, std::nullopt, thief.get());
@@ -374,6 +383,10 @@ void test_renewal_supersedes(void** state) {
     auto key3 = test_csr::make_key("P-256");
     auto third = registry.renew(second->serial, second->address, std::nullopt, key3.get());
     assert_true(third.has_value());
+    // One kept copy per address: the newest renewal's.
+    assert_int_equal(::access(copy.c_str(), F_OK), -1);
+    assert_int_equal(
+        ::access((f.cfg.state_file + ".renewals/" + third->serial + ".pem").c_str(), F_OK), 0);
     assert_int_equal(
         registry.renew(first->serial, first->address, std::nullopt, key2.get()).error().status,
         403);
