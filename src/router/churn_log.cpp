@@ -9,6 +9,12 @@ namespace enftun::router {
 void ChurnLog::start_over(std::uint64_t now_ms) {
     window_start_ = now_ms;
     started_ = true;
+    churning_.clear();
+    for (const auto& [name, c] : clients_) {
+        if (c.suppressed > 0) {
+            churning_.insert(name); // at most max_clients
+        }
+    }
     clients_.clear();
     repeats_used_ = 0;
     suppressed_ = 0;
@@ -26,7 +32,8 @@ bool ChurnLog::allow(const std::string& client, Kind kind, std::uint64_t now_ms)
         clients_.emplace(client, Client{1, 0});
         return true; // the first line of a client in this interval
     }
-    if (it != clients_.end() && it->second.lines >= opts_.per_client) {
+    const unsigned share = churning_.contains(client) ? opts_.per_churning : opts_.per_client;
+    if (it != clients_.end() && it->second.lines >= share) {
         // over its own share: suppressed below
     } else if (repeats_used_ < opts_.repeats) {
         ++repeats_used_;

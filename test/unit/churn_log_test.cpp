@@ -36,6 +36,32 @@ void test_one_churning_client(void**) {
     assert_true(log.allow("fd00:e::5", Kind::Closed, 31000));
 }
 
+// A client still churning in the next interval gets per_churning lines
+// there, not per_client again; another client keeps its full share, and a
+// quiet interval clears the mark.
+void test_persistent_churner(void**) {
+    ChurnLog log({.interval_ms = 10000, .per_client = 4, .per_churning = 2, .repeats = 100});
+    auto burst = [&log](const char* client, std::uint64_t t0) {
+        unsigned written = 0;
+        for (int i = 0; i < 100; ++i) {
+            written += log.allow(client, Kind::Up, t0 + static_cast<std::uint64_t>(i)) ? 1 : 0;
+        }
+        return written;
+    };
+    assert_int_equal(burst("fd00:e::5", 1000), 4);
+    assert_true(log.take(11000).has_value());
+    assert_int_equal(burst("fd00:e::5", 11000), 2);
+    assert_int_equal(burst("fd00:e::7", 11000), 4);
+    auto line = log.take(21000);
+    assert_true(line.has_value());
+    assert_non_null(std::strstr(line->c_str(), ": 194 (up 194, replaced 0, closed 0) from 2 "));
+    assert_int_equal(burst("fd00:e::5", 21000), 2);
+    assert_true(log.take(31000).has_value());
+    // 10 s without a line from it: the next interval is a new start.
+    assert_false(log.take(41000).has_value());
+    assert_int_equal(burst("fd00:e::5", 45000), 4);
+}
+
 void test_new_client_never_loses_its_first_line(void**) {
     ChurnLog log({.interval_ms = 10000, .per_client = 4, .repeats = 10});
     for (int i = 0; i < 500; ++i) {
@@ -90,6 +116,7 @@ void test_bounded_memory(void**) {
 int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_churning_client),
+        cmocka_unit_test(test_persistent_churner),
         cmocka_unit_test(test_new_client_never_loses_its_first_line),
         cmocka_unit_test(test_repeats_bound_all_clients),
         cmocka_unit_test(test_bounded_memory),
