@@ -36,9 +36,13 @@ Outcome<tls::PkeyPtr> KeySource::make() const {
     if (!key) {
         return Failure{"the TPM: " + std::string(key.error().what)};
     }
-    // What the CSR and the reply's checks use: signatures by the TPM in the
-    // default library context (tpm_signer.hpp).
-    auto signer = tls::tpm_signing_key(tpm_, std::move(*key));
+    return signer_of(std::move(*key));
+}
+
+// What the CSR and the reply's checks use: signatures by the TPM in the
+// default library context (tpm_signer.hpp).
+Outcome<tls::PkeyPtr> KeySource::signer_of(tls::PkeyPtr key) const {
+    auto signer = tls::tpm_signing_key(tpm_, std::move(key));
     if (!signer) {
         return Failure{"the TPM: " + std::string(signer.error().what)};
     }
@@ -64,11 +68,7 @@ Outcome<tls::PkeyPtr> KeySource::load_made(const std::string& path) const {
     if (!key) {
         return Failure{"the TPM: " + std::string(key.error().what)};
     }
-    auto signer = tls::tpm_signing_key(tpm_, std::move(*key));
-    if (!signer) {
-        return Failure{"the TPM: " + std::string(signer.error().what)};
-    }
-    return std::move(*signer);
+    return signer_of(std::move(*key));
 }
 
 Outcome<SecretPem> KeySource::pem(EVP_PKEY* key) const {

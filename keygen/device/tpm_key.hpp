@@ -42,6 +42,8 @@ public:
 
 private:
     explicit KeySource(std::shared_ptr<tls::TpmProvider> tpm) : tpm_(std::move(tpm)) {}
+    // A key the TPM holds, wrapped so that libcrypto signs with it in the TPM.
+    Outcome<tls::PkeyPtr> signer_of(tls::PkeyPtr key) const;
     std::shared_ptr<tls::TpmProvider> tpm_; // null: a software key
 };
 
