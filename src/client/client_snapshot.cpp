@@ -72,6 +72,8 @@ ClientSnapshot Client::snapshot() const {
             s.tls_version = link_->stream().version_name();
             s.tls_cipher = link_->stream().cipher_name();
             s.protocol = link_->stream().protocol_version();
+            s.key_updates_sent = link_->stream().key_updates();
+            s.key_updates_received = link_->stream().peer_key_updates();
         }
     }
     if (state_ == ClientState::Up) {

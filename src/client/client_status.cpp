@@ -92,10 +92,12 @@ json status_json(const ClientSnapshot& s, const StatusContext& ctx) {
     j["router"] = or_null(s.router);
     j["connecting_to"] = or_null(s.connecting_to);
     j["local"] = or_null(s.local);
-    j["tls"] =
-        s.tls_version.empty()
-            ? json(nullptr)
-            : json{{"version", s.tls_version}, {"cipher", s.tls_cipher}, {"protocol", s.protocol}};
+    j["tls"] = s.tls_version.empty() ? json(nullptr)
+                                     : json{{"version", s.tls_version},
+                                            {"cipher", s.tls_cipher},
+                                            {"protocol", s.protocol},
+                                            {"key_updates_sent", s.key_updates_sent},
+                                            {"key_updates_received", s.key_updates_received}};
     j["started_at"] = rfc3339_utc(ctx.started_at);
     j["uptime_seconds"] = ctx.now - ctx.started_at;
     j["tunnel_uptime_seconds"] = s.tunnel_up_ms ? json(seconds_of(*s.tunnel_up_ms)) : json(nullptr);

@@ -27,6 +27,8 @@ SessionStatus status_of(Session& s, std::uint64_t now) {
     st.tls_version = s.link().stream().version_name();
     st.tls_cipher = s.link().stream().cipher_name();
     st.protocol = s.link().stream().protocol_version();
+    st.key_updates_sent = s.link().stream().key_updates();
+    st.key_updates_received = s.link().stream().peer_key_updates();
     return st;
 }
 

@@ -159,6 +159,8 @@ nlohmann::json session_json(const SessionStatus& s) {
             {"queue_drops", s.queue_drops},
             {"tls_version", s.tls_version},
             {"tls_cipher", s.tls_cipher},
+            {"tls_key_updates_sent", s.key_updates_sent},
+            {"tls_key_updates_received", s.key_updates_received},
             {"protocol", s.protocol}};
 }
 

@@ -71,9 +71,15 @@ long TlsStream::on_socket_bio(BIO* bio, int oper, const char*, std::size_t len, 
 void TlsStream::on_message(int write_p, int, int content_type, const void* buf, std::size_t len,
                            SSL*, void* arg) noexcept {
     // A handshake message after the handshake: type, 3-byte length, body.
-    if (write_p == 0 && content_type == SSL3_RT_HANDSHAKE && len >= 1 &&
-        static_cast<const std::uint8_t*>(buf)[0] == SSL3_MT_KEY_UPDATE) {
-        static_cast<KeyUsage*>(arg)->peer_renewed();
+    if (content_type != SSL3_RT_HANDSHAKE || len < 1 ||
+        static_cast<const std::uint8_t*>(buf)[0] != SSL3_MT_KEY_UPDATE) {
+        return;
+    }
+    auto* usage = static_cast<KeyUsage*>(arg);
+    if (write_p == 0) {
+        usage->peer_renewed();
+    } else {
+        usage->sent_one();
     }
 }
 

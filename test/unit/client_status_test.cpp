@@ -190,7 +190,11 @@ void test_status_tls_fields(void**) {
     up.tls_version = "TLSv1.3";
     up.tls_cipher = "TLS_AES_256_GCM_SHA384";
     up.protocol = 2;
+    up.key_updates_sent = 3;
+    up.key_updates_received = 4;
     auto j = status_json(up, context());
+    assert_int_equal(j["tls"]["key_updates_sent"].get<int>(), 3);
+    assert_int_equal(j["tls"]["key_updates_received"].get<int>(), 4);
     assert_string_equal(j["tls"]["version"].get<std::string>().c_str(), "TLSv1.3");
     assert_string_equal(j["tls"]["cipher"].get<std::string>().c_str(), "TLS_AES_256_GCM_SHA384");
     assert_int_equal(j["tls"]["protocol"].get<int>(), 2);

@@ -27,6 +27,8 @@ SessionStatus session(int i) {
     s.tls_version = "TLSv1.3";
     s.tls_cipher = "TLS_AES_256_GCM_SHA384";
     s.protocol = 2;
+    s.key_updates_sent = 5;
+    s.key_updates_received = 6;
     return s;
 }
 
@@ -129,6 +131,8 @@ void test_json_fields(void**) {
     assert_int_equal(s["tx_bytes"].get<int>(), 2048);
     assert_int_equal(s["queue_drops"].get<int>(), 7);
     assert_string_equal(s["tls_version"].get<std::string>().c_str(), "TLSv1.3");
+    assert_int_equal(s["tls_key_updates_sent"].get<int>(), 5);
+    assert_int_equal(s["tls_key_updates_received"].get<int>(), 6);
     assert_int_equal(s["protocol"].get<int>(), 2);
     assert_int_equal(j["sessions_omitted"].get<int>(), 3);
     // ipv4 only for a session bound to an IPv4 address (inner IPv4).

@@ -28,6 +28,9 @@ struct ClientSnapshot {
     std::string tls_version;   // "TLSv1.3", "" unless handshaken
     std::string tls_cipher;
     unsigned protocol = 0; // wire protocol version (PROTOCOL.md), 0 unless handshaken
+    // TLS 1.3 KeyUpdates sent and received on the connection (tls/key_usage.hpp).
+    std::uint64_t key_updates_sent = 0;
+    std::uint64_t key_updates_received = 0;
     std::optional<std::uint64_t> tunnel_up_ms; // Up: for how long
 
     // The TUN: rx = read from it (towards the router), tx = written to it.

@@ -65,6 +65,9 @@ struct SessionStatus {
     std::string tls_version;       // "TLSv1.3"
     std::string tls_cipher;        // "TLS_AES_256_GCM_SHA384"
     unsigned protocol = 1;         // wire protocol version (PROTOCOL.md)
+    // TLS 1.3 KeyUpdates the router sent on it and received (tls/key_usage.hpp).
+    std::uint64_t key_updates_sent = 0;
+    std::uint64_t key_updates_received = 0;
 };
 
 // Packets and their bytes in one direction.

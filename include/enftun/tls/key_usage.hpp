@@ -46,6 +46,9 @@ public:
         received_ = 0;
         ++peer_renewals_;
     }
+    // A KeyUpdate of ours went out: made by renewed(), or OpenSSL's answer
+    // to the peer's request.
+    void sent_one() { ++sent_updates_; }
 
     // Whether our sending key is due for renewal.
     bool update_due() const { return sent_ >= threshold_; }
@@ -62,6 +65,7 @@ public:
     std::uint64_t renewals() const { return renewals_; }
     std::uint64_t requests() const { return requests_; }
     std::uint64_t peer_renewals() const { return peer_renewals_; }
+    std::uint64_t sent_updates() const { return sent_updates_; }
 
 private:
     std::uint64_t threshold_;
@@ -70,6 +74,7 @@ private:
     std::uint64_t renewals_ = 0;
     std::uint64_t requests_ = 0;
     std::uint64_t peer_renewals_ = 0;
+    std::uint64_t sent_updates_ = 0;
 };
 
 } // namespace enftun::tls

@@ -65,11 +65,12 @@ public:
     // WantWrite and writes nothing. TLS 1.2 cannot renew its keys: at the
     // limit, read() and write() return Error ("... reconnect").
     IoResult write(Bytes buf);
-    // KeyUpdates this end sent (of which asking the peer for one), and
-    // received (TLS 1.3).
-    std::uint64_t key_updates() const { return usage_->renewals(); }
-    std::uint64_t key_update_requests() const { return usage_->requests(); }
+    // TLS 1.3 KeyUpdate messages sent (ours, and OpenSSL's answers to the
+    // peer's requests) and received, as OpenSSL's message callback saw them;
+    // and how many of ours asked the peer for one.
+    std::uint64_t key_updates() const { return usage_->sent_updates(); }
     std::uint64_t peer_key_updates() const { return usage_->peer_renewals(); }
+    std::uint64_t key_update_requests() const { return usage_->requests(); }
     // After the socket failed under a write (EPIPE, ECONNRESET: write()
     // calls it then) or a poll: reads what the socket and OpenSSL's
     // read-ahead still hold, at most 1 MiB, dropping data. True if that
