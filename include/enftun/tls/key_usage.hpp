@@ -13,11 +13,9 @@
 // The peer's sending key is the peer's to renew; a read that returned data
 // is at most one of its records (OpenSSL returns at most one record's data
 // per read), and a peer that sent four thresholds' worth without a
-// KeyUpdate (the original enftun renews nothing) is asked for one. Asking
-// is the exception on purpose: a KeyUpdate that was asked for must be
-// answered from inside the peer's read, which then waits until its socket
-// takes the answer; two ends asking each other at once, both sockets full,
-// would each wait for the other to read.
+// KeyUpdate (the original enftun renews nothing) is asked for one, which
+// OpenSSL sends ahead of its next write. Each end renewing its own key
+// needs no answers: two ends asking each other would renew every key twice.
 // A TLS 1.2 session ends instead, at twice the threshold sent or four times
 // it received: the reconnection makes new keys.
 #pragma once
