@@ -194,7 +194,7 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
 }
 
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
-    auto crl = ca_.make_crl(state.revoked_serials());
+    auto crl = ca_.make_crl(state.revoked_serials(static_cast<std::int64_t>(std::time(nullptr))));
     if (!crl) {
         return crl.error();
     }

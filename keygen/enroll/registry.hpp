@@ -55,7 +55,8 @@ public:
     ApiResult<Certificate> renew(const std::string& serial, const proto::Ipv6Addr& address,
                                  const std::optional<proto::Ipv4Addr>& ipv4, EVP_PKEY* key);
 
-    // Rewrites crl_file from the state (all revoked serials).
+    // Rewrites crl_file from the state: the revoked serials not yet past
+    // their recorded end (State::revoked_serials).
     keygen::Outcome<void> write_crl();
 
     // Marks the certificates of address (their IPv6 address, or their IPv4

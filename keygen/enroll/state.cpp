@@ -184,10 +184,10 @@ std::size_t State::revoke(const proto::Ipv4Addr& addr) {
     return revoke_where(entries, [&](const Enrolment& e) { return e.ipv4 == addr; });
 }
 
-std::vector<std::string> State::revoked_serials() const {
+std::vector<std::string> State::revoked_serials(std::int64_t now) const {
     std::vector<std::string> out;
     for (const auto& e : entries) {
-        if (e.revoked) {
+        if (e.revoked && e.not_after >= now) {
             out.push_back(e.serial);
         }
     }

@@ -336,6 +336,33 @@ void test_revoke_by_ipv4(void** state) {
     assert_string_equal(unknown.error().message.c_str(), "198.18.0.6 is not enrolled");
 }
 
+// The CRL lists the revoked certificates that have not yet reached their
+// recorded end; one past it is left out (RFC 5280 3.3: no verifier accepts
+// it anyway), while the state file keeps it, revoked.
+void test_crl_leaves_out_expired(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    const enftun::keygen::AddressRequest any{};
+    auto key = test_csr::make_key("P-256");
+    auto old = registry.enroll("ops", any, std::nullopt, key.get());
+    auto live = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(old.has_value() && live.has_value());
+    assert_true(registry.revoke(old->address).has_value());
+    assert_true(registry.revoke(live->address).has_value());
+    std::vector<std::string> both{old->serial, live->serial};
+    std::sort(both.begin(), both.end());
+    assert_true(crl_serials(f.cfg.crl_file) == both);
+
+    auto recorded = load_state(f.cfg.state_file);
+    recorded->entries[0].not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    assert_true(registry.write_crl().has_value());
+    assert_true(crl_serials(f.cfg.crl_file) == std::vector<std::string>{live->serial});
+    auto after = load_state(f.cfg.state_file);
+    assert_int_equal(after->entries.size(), 2);
+    assert_true(after->entries[0].revoked && after->entries[1].revoked);
+}
+
 // Only the newest certificate of an address renews. The one it superseded
 // may only retry that renewal with the same key, and gets the same
 // certificate (the device's answer was lost); any other key gets 403. Once
@@ -477,6 +504,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_crl_lists_revoked_serials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_by_ipv4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crl_leaves_out_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_with_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_supersedes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_with_old_state_file, setup, teardown),
