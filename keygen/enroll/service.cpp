@@ -125,7 +125,7 @@ std::string bearer_token(const httplib::Request& req) {
 }
 
 // Accept the handshake whatever the client certificate's verification
-// said: /v1/renew reads the result (SSL_get_verify_result) and answers 401
+// said: /v1/renew and /v1/confirm read the result (SSL_get_verify_result) and answers 401
 // with a reason, and the other endpoints do not use client certificates.
 int accept_any_client_cert(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) {
     return 1;
@@ -242,6 +242,38 @@ std::string ipv4_suffix(const Certificate& c) {
     return c.ipv4 ? " and " + keygen::format_ipv4(*c.ipv4) : "";
 }
 
+// What the client certificate of a mutual-TLS request names.
+struct PeerCertificate {
+    std::string serial;
+    proto::Ipv6Addr address;
+    std::optional<proto::Ipv4Addr> ipv4;
+};
+
+// The client certificate, verified by the handshake against the CA.
+// Errors: 401 none, not verified, no IPv6 address, more than one IPv4.
+ApiResult<PeerCertificate> peer_certificate(const httplib::Request& req) {
+    const SSL* ssl = req.ssl;
+    tls::X509Ptr peer(ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr);
+    if (!peer) {
+        return ApiError{401, "no client certificate"};
+    }
+    const long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) {
+        return ApiError{401, std::string("client certificate not accepted: ") +
+                                 X509_verify_cert_error_string(verify)};
+    }
+    const auto address = keygen::san_ipv6(peer.get());
+    if (!address) {
+        return ApiError{401, "client certificate names no IPv6 address"};
+    }
+    const auto ipv4s = keygen::san_ipv4s(peer.get());
+    if (ipv4s.size() > 1) {
+        return ApiError{401, "client certificate names more than one IPv4 address"};
+    }
+    return PeerCertificate{keygen::serial_hex(X509_get0_serialNumber(peer.get())), *address,
+                           ipv4s.empty() ? std::nullopt : std::optional(ipv4s.front())};
+}
+
 } // namespace
 
 Service::Service(const EnrollConfig& cfg, const Ca& ca, Registry& registry)
@@ -327,33 +359,17 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
-    const SSL* ssl = req.ssl;
-    tls::X509Ptr peer(ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr);
+    auto peer = peer_certificate(req);
     if (!peer) {
-        return send_error(req, res, {401, "no client certificate"});
-    }
-    const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) {
-        return send_error(req, res,
-                          {401, std::string("client certificate not accepted: ") +
-                                    X509_verify_cert_error_string(verify)});
-    }
-    const auto address = keygen::san_ipv6(peer.get());
-    if (!address) {
-        return send_error(req, res, {401, "client certificate names no IPv6 address"});
-    }
-    const auto ipv4s = keygen::san_ipv4s(peer.get());
-    if (ipv4s.size() > 1) {
-        return send_error(req, res, {401, "client certificate names more than one IPv4 address"});
+        return send_error(req, res, peer.error());
     }
     auto parsed = parse_renew(req.body);
     if (!parsed) {
         return send_error(req, res, parsed.error());
     }
-    const std::string old_serial = keygen::serial_hex(X509_get0_serialNumber(peer.get()));
-    const std::optional<proto::Ipv4Addr> ipv4 =
-        ipv4s.empty() ? std::nullopt : std::optional(ipv4s.front());
-    auto cert = registry_.renew(old_serial, *address, ipv4, parsed->csr.key.get());
+    const std::string& old_serial = peer->serial;
+    const proto::Ipv6Addr* address = &peer->address;
+    auto cert = registry_.renew(old_serial, *address, peer->ipv4, parsed->csr.key.get());
     if (!cert) {
         return send_error(req, res, cert.error());
     }
@@ -362,6 +378,21 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
                     cert->resent ? ", sent again: the same key retried" : "",
                     req.remote_addr.c_str());
     send_json(res, 200, certificate_body(*cert, ca_));
+}
+
+void Service::on_confirm(const httplib::Request& req, httplib::Response& res) {
+    auto peer = peer_certificate(req);
+    if (!peer) {
+        return send_error(req, res, peer.error());
+    }
+    auto retired = registry_.confirm(peer->serial, peer->address, peer->ipv4);
+    if (!retired) {
+        return send_error(req, res, retired.error());
+    }
+    ENFTUN_LOG_INFO("confirmed %s (serial %s): %zu older certificate(s) retired from %s",
+                    peer->address.to_string().c_str(), peer->serial.c_str(), *retired,
+                    req.remote_addr.c_str());
+    send_json(res, 200, Json{{"address", peer->address.to_string()}, {"retired", *retired}});
 }
 
 std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
@@ -409,6 +440,7 @@ std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
     server->Post("/v1/login", [this](const auto& req, auto& res) { on_login(req, res); });
     server->Post("/v1/enroll", [this](const auto& req, auto& res) { on_enroll(req, res); });
     server->Post("/v1/renew", [this](const auto& req, auto& res) { on_renew(req, res); });
+    server->Post("/v1/confirm", [this](const auto& req, auto& res) { on_confirm(req, res); });
     // Anything without a body of its own (404, 405, 413, 400 from httplib's
     // parser) gets the API's JSON error shape.
     server->set_error_handler(httplib::Server::HandlerWithResponse(

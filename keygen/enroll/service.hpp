@@ -58,6 +58,7 @@ private:
     void on_login(const httplib::Request& req, httplib::Response& res);
     void on_enroll(const httplib::Request& req, httplib::Response& res);
     void on_renew(const httplib::Request& req, httplib::Response& res);
+    void on_confirm(const httplib::Request& req, httplib::Response& res);
     bool check_login(const std::string& user, const std::string& password);
     // A listener's pool is full: job's connection is closed in its handshake.
     void refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats);
