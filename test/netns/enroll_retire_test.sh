@@ -13,8 +13,9 @@
 # its files. c2 holds a copy of the device's first key and certificate.
 #
 # Steps: a keygen --renew stopped after storing the new pair, before its
-# confirm (ENFTUN_KEYGEN_TEST_PAUSE=confirm), then killed: the confirm is
-# lost; the running enftun reloads the new pair and pings; the first
+# confirm (ENFTUN_KEYGEN_TEST_PAUSE=confirm), the service stopped, keygen
+# let go: its confirm fails, a warning, exit 0 (the confirm is lost); the
+# running enftun reloads the new pair and pings; the first
 # certificate is not revoked, and the copy of it in c2 still connects;
 # b the next keygen --renew renews from the newest certificate (which
 # retires the first) and confirms its own (which retires the second):
@@ -128,7 +129,17 @@ step_a() {
     reloads="$(et_log_count c1 "identity reloaded")"
     ups="$(et_log_count router "session up: $ADDR")"
     check "keygen --renew stops after storing the new pair" renew_paused || return 1
-    et_daemon_kill keygen
+    # The service goes away before the confirm: a warning, exit 0.
+    et_daemon_stop enroll
+    kill -CONT "$(et_daemon_pid keygen)"
+    check "keygen goes on and exits" et_wait_for_exit keygen || return 1
+    et_daemon_reap keygen
+    check_num "... 0: the new pair is stored" "$ET_LAST_STATUS" -eq 0 || ok=1
+    check "... with a warning that the old certificate stays valid" et_log_has keygen \
+        "warning: the new certificate is stored, but the service was not told it is in use" ||
+        ok=1
+    grep -F "warning: the new certificate" "$(et_daemon_log keygen)" | sed 's/^/    | /'
+    check "the service starts again" enroll_start r "$SERVICE" || return 1
     SERIALS+=("$(cert_serial "$DEV/device.pem")")
     check "a new certificate is stored" test "${SERIALS[1]}" != "${SERIALS[0]}" || return 1
     check "enftun reloads the new pair" et_wait_for -d c1 \
