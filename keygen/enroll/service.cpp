@@ -242,6 +242,26 @@ std::string ipv4_suffix(const Certificate& c) {
     return c.ipv4 ? " and " + keygen::format_ipv4(*c.ipv4) : "";
 }
 
+// An enrolment EnrolRate::take() gave; handed back when the request ends
+// without keep() (it failed).
+class EnrolSlot {
+public:
+    EnrolSlot(EnrolRate& rate, const std::string& user) : rate_(rate), user_(user) {}
+    ~EnrolSlot() {
+        if (!kept_) {
+            rate_.give_back(user_);
+        }
+    }
+    EnrolSlot(const EnrolSlot&) = delete;
+    EnrolSlot& operator=(const EnrolSlot&) = delete;
+    void keep() { kept_ = true; }
+
+private:
+    EnrolRate& rate_;
+    const std::string& user_;
+    bool kept_ = false;
+};
+
 // What the client certificate of a mutual-TLS request names.
 struct PeerCertificate {
     std::string serial;
@@ -277,7 +297,7 @@ ApiResult<PeerCertificate> peer_certificate(const httplib::Request& req) {
 } // namespace
 
 Service::Service(const EnrollConfig& cfg, const Ca& ca, Registry& registry)
-    : cfg_(cfg), ca_(ca), registry_(registry) {
+    : cfg_(cfg), ca_(ca), registry_(registry), enrol_rate_(cfg.max_enrolments_per_hour) {
     auto dummy = hash_password("no user has this password");
     dummy_hash_ = dummy ? *dummy : std::string();
 }
@@ -341,6 +361,17 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
         return send_error(req, res, {401, TokenStore::message(refusal)});
     }
     TokenClaim claim(tokens_, token);
+    if (const std::uint32_t wait = enrol_rate_.take(*user)) {
+        res.set_header("Retry-After", std::to_string(wait));
+        return send_error(req, res,
+                          {429, "user " + *user + " has used its " +
+                                    std::to_string(cfg_.max_enrolments_per_hour) +
+                                    " enrolments per hour (enroll.max_enrolments_per_hour); "
+                                    "retry in " +
+                                    std::to_string(wait) + " s"});
+    }
+    // Handed back unless the certificate is issued: a refusal costs nothing.
+    EnrolSlot slot(enrol_rate_, *user);
     auto parsed = parse_enroll(req.body);
     if (!parsed) {
         return send_error(req, res, parsed.error());
@@ -349,6 +380,7 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
     if (!cert) {
         return send_error(req, res, cert.error());
     }
+    slot.keep();
     claim.consume();
     ENFTUN_LOG_INFO("enrolled %s%s (request %s%s, serial %s) for %s from %s",
                     cert->address.to_string().c_str(), ipv4_suffix(*cert).c_str(),
