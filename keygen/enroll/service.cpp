@@ -400,12 +400,12 @@ void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
         return send_error(req, res, parsed.error());
     }
     const std::string& old_serial = peer->serial;
-    const proto::Ipv6Addr* address = &peer->address;
-    auto cert = registry_.renew(old_serial, *address, peer->ipv4, parsed->csr.key.get());
+    const proto::Ipv6Addr& address = peer->address;
+    auto cert = registry_.renew(old_serial, address, peer->ipv4, parsed->csr.key.get());
     if (!cert) {
         return send_error(req, res, cert.error());
     }
-    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s%s) from %s", address->to_string().c_str(),
+    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s%s) from %s", address.to_string().c_str(),
                     ipv4_suffix(*cert).c_str(), old_serial.c_str(), cert->serial.c_str(),
                     cert->resent ? ", sent again: the same key retried" : "",
                     req.remote_addr.c_str());
