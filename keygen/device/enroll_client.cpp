@@ -310,4 +310,20 @@ Outcome<ServiceReply> EnrollClient::renew(const std::string& csr) {
     return certificate_reply("renewal", *http);
 }
 
+Outcome<std::size_t> EnrollClient::confirm() {
+    auto http = post("/v1/confirm", "{}", "");
+    if (!http) {
+        return http.error();
+    }
+    if (http->status != 200) {
+        return Failure{status_failure("confirm", http->status, http->body)};
+    }
+    const json j = json::parse(http->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("retired") ||
+        !j["retired"].is_number_unsigned()) {
+        return Failure{"the confirm reply is not the expected JSON (no \"retired\" number)"};
+    }
+    return j["retired"].get<std::size_t>();
+}
+
 } // namespace enftun::keygen

@@ -1,6 +1,6 @@
 // The device's client of the enrollment API v1 (see the README,
-// "Provisioning"): POST /v1/login, /v1/enroll and /v1/renew over HTTPS
-// with libcurl. The service is verified against remote.ca_cert_file with
+// "Provisioning"): POST /v1/login, /v1/enroll, /v1/renew and /v1/confirm
+// over HTTPS with libcurl. The service is verified against remote.ca_cert_file with
 // its host name or IP checked against its subjectAltName (VERIFYPEER,
 // VERIFYHOST), TLS 1.2 or newer, https only, no redirects; nothing turns
 // that off. Replies are bounded (64 KiB) and in time (connect 10 s,
@@ -51,6 +51,11 @@ public:
                                  const std::string& request, const std::string& ipv4);
     // Authenticated by the client certificate in the options.
     Outcome<ServiceReply> renew(const std::string& csr);
+    // POST /v1/confirm, authenticated by the client certificate in the
+    // options (the new one, once stored): the service retires the older
+    // certificates of its address. Returns how many it revoked.
+    // Errors: transport, any status but 200, a reply without "retired".
+    Outcome<std::size_t> confirm();
 
 private:
     struct HttpReply;

@@ -3,7 +3,8 @@
 // one of four flows:
 //
 //   enroll   new key -> login -> /v1/enroll -> check reply -> write files
-//   renew    new key -> /v1/renew (mutual TLS, current identity) -> same
+//   renew    new key -> /v1/renew (mutual TLS, current identity) -> same,
+//            then /v1/confirm with the new pair (a failure: a warning)
 //   offline  new key -> sign with --ca-cert/--ca-key -> write files
 //   csr-out  new key -> write the key and a CSR
 //
@@ -156,6 +157,44 @@ Outcome<void> swap_in_current_key(Plan& p, enftun::tls::PkeyPtr& key) {
     return {};
 }
 
+// After a renewal is stored: the new identity tells the service it is in
+// use (POST /v1/confirm, mutual TLS with the new pair), and the service
+// retires the older certificates of the address. A failure is a warning:
+// the new pair is stored and works; the old certificate stays valid at the
+// router until the next renewal (which confirms too) or its end. so: the
+// renewal's options, its client identity replaced here.
+void confirm_renewal(Plan& p, ServiceOptions so, const enftun::proto::Ipv6Addr& address) {
+    so.client_cert_file = p.config->identity.cert_file;
+    so.client_key_file = p.config->identity.key_file;
+    so.client_key = nullptr;
+    if (p.keys->in_tpm()) {
+        p.current_key.reset(); // the old key leaves the TPM first (swap_in_current_key)
+        auto current = p.keys->load_current(p.config->identity.key_file);
+        if (!current) {
+            std::fprintf(stderr,
+                         "enftun-keygen: warning: the new certificate is stored, but the service "
+                         "was not told it is in use (the new key: %s): the old certificate stays "
+                         "valid until the next renewal or its end\n",
+                         current.error().message.c_str());
+            return;
+        }
+        p.current_key = std::move(*current);
+        so.client_key = p.current_key.get();
+    }
+    EnrollClient client(so);
+    auto retired = client.confirm();
+    if (!retired) {
+        std::fprintf(stderr,
+                     "enftun-keygen: warning: the new certificate is stored, but the service was "
+                     "not told it is in use (%s): the old certificate stays valid until the next "
+                     "renewal or its end\n",
+                     retired.error().message.c_str());
+        return;
+    }
+    std::printf("retired: %zu older certificate(s) of %s at the service\n", *retired,
+                address.to_string().c_str());
+}
+
 // The device's new key and what its key file will hold.
 struct NewKey {
     enftun::tls::PkeyPtr key;
@@ -255,7 +294,12 @@ Outcome<void> run_online(Plan& p, const AddressRequest& request, const Ipv4Reque
     }
     test_pause("answer");
     // The pending key, if any, becomes the key file (write_identity).
-    return write_checked(p, *pem, *checked);
+    if (auto st = write_checked(p, *pem, *checked); !st || !renew) {
+        return st;
+    }
+    test_pause("confirm");
+    confirm_renewal(p, so, checked->address);
+    return {};
 }
 
 Outcome<void> run_enroll(Plan& p) {

@@ -19,6 +19,7 @@ constexpr std::uint32_t kMaxCertDays = 3650;
 constexpr std::uint32_t kMaxWaitingConnections = 4096;
 // A bound that still means something (and fits the state file's size).
 constexpr std::uint32_t kMaxActivePerUser = 1000000;
+constexpr std::uint32_t kMaxEnrolmentsPerHour = 100000;
 
 config::ValueResult<keygen::Ipv4Prefix> ipv4_pool_value(std::string_view text) {
     auto prefix = keygen::parse_ipv4_prefix(text);
@@ -80,15 +81,19 @@ void read_enroll(const Group& g, EnrollConfig& c, const std::string& base_dir) {
             .value_or(c.max_waiting_connections);
     c.max_active_per_user = g.integer("max_active_per_user", std::uint32_t{0}, kMaxActivePerUser)
                                 .value_or(c.max_active_per_user);
+    c.max_enrolments_per_hour =
+        g.integer("max_enrolments_per_hour", std::uint32_t{0}, kMaxEnrolmentsPerHour)
+            .value_or(c.max_enrolments_per_hour);
 }
 
 Result<EnrollConfig, ConfigError> load(const config::detail::Document& doc) {
     config::detail::Reader reader(doc);
     const Group root = Group::root(reader, {"enroll"});
-    const Group g = root.group("enroll", {"listen", "port", "cert_file", "key_file", "ca_cert_file",
-                                          "ca_key_file", "crl_file", "pool", "reserved",
-                                          "ipv4_pool", "users_file", "state_file", "cert_days",
-                                          "max_waiting_connections", "max_active_per_user"});
+    const Group g =
+        root.group("enroll", {"listen", "port", "cert_file", "key_file", "ca_cert_file",
+                              "ca_key_file", "crl_file", "pool", "reserved", "ipv4_pool",
+                              "users_file", "state_file", "cert_days", "max_waiting_connections",
+                              "max_active_per_user", "max_enrolments_per_hour"});
     if (!g.present()) {
         root.missing("enroll", "required group is missing");
     }

@@ -38,11 +38,16 @@ struct EnrollConfig {
     // not expired); /v1/enroll beyond it is refused (403). 0: no limit.
     // Renewals keep their address, so they never count twice.
     std::uint32_t max_active_per_user = 1000;
+    // Enrolments one login may make per hour (EnrolRate: that many at
+    // once, then that many per hour); /v1/enroll beyond it is refused
+    // (429, Retry-After). 0: no limit. Renewals are not counted.
+    std::uint32_t max_enrolments_per_hour = 120;
 };
 
 // Errors (ConfigError, "FILE:LINE: KEY: reason"): unreadable file, syntax,
 // missing `enroll` group, unknown keys, wrong types, out-of-range numbers
-// (max_waiting_connections: 0 to 4096, max_active_per_user: 0 to 1000000),
+// (max_waiting_connections: 0 to 4096, max_active_per_user: 0 to 1000000,
+// max_enrolments_per_hour: 0 to 100000),
 // malformed prefixes or addresses (ipv4_pool: common/ipv4.hpp's
 // parse_ipv4_prefix), an empty pool or listen list, a required
 // key missing (cert_file, key_file, ca_cert_file, ca_key_file, crl_file,

@@ -146,25 +146,11 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     if (!locked) {
         return internal(locked.error().message);
     }
-    const Enrolment* current = locked->state.by_serial(serial);
-    if (current == nullptr) {
-        return ApiError{401, "client certificate is not one this service issued"};
+    auto found = presented(locked->state, serial, address, ipv4);
+    if (!found) {
+        return found.error();
     }
-    if (current->revoked) {
-        return ApiError{403, "certificate is revoked"};
-    }
-    // TLS has checked the certificate's time already (no session is ever
-    // resumed); the recorded end is a second layer that holds whatever
-    // the transport did, as the state file is what this service trusts.
-    if (current->not_after < static_cast<std::int64_t>(std::time(nullptr))) {
-        return ApiError{403, "certificate has expired: enroll again"};
-    }
-    if (current->address != address) {
-        return ApiError{403, "client certificate does not name its enrolled address"};
-    }
-    if (current->ipv4 != ipv4) {
-        return ApiError{403, "client certificate does not name its enrolled IPv4 address"};
-    }
+    const Enrolment* current = *found;
     const std::string key_sha256 = keygen::public_key_sha256(key);
     if (key_sha256.empty()) {
         return internal("cannot encode the public key of a renewal of " + address.to_string());
@@ -183,18 +169,87 @@ ApiResult<Certificate> Registry::renew(const std::string& serial, const proto::I
     Enrolment next = *current;
     next.renewed_from = serial;
     next.key_sha256 = key_sha256;
+    // The newest renews: the device holds it, so the ones before it are
+    // retired (a confirm that was lost is made up here), in the same save
+    // as the new line.
+    const std::size_t retired = locked->state.retire_all_but(address, serial);
     auto renewed = issue_and_record(locked->state, next, key);
     if (renewed) {
         // The renewed certificate, itself a renewal, is superseded now: its
         // predecessor may no longer retry, so its copy is not needed (one
         // copy per address, at most).
         (void)::unlink(renewal_copy(serial).c_str());
+        if (retired > 0) {
+            // The state holds the revocation already; the next confirm,
+            // revoke or start writes the CRL again.
+            if (auto written = write_crl_locked(locked->state); !written) {
+                ENFTUN_LOG_ERROR("renewal of %s: %s", address.to_string().c_str(),
+                                 written.error().message.c_str());
+            }
+        }
     }
     return renewed;
 }
 
+ApiResult<std::size_t> Registry::confirm(const std::string& serial, const proto::Ipv6Addr& address,
+                                         const std::optional<proto::Ipv4Addr>& ipv4) {
+    auto locked = lock_state();
+    if (!locked) {
+        return internal(locked.error().message);
+    }
+    State& state = locked->state;
+    auto found = presented(state, serial, address, ipv4);
+    if (!found) {
+        return found.error();
+    }
+    const Enrolment* current = *found;
+    if (state.newest_of(address) != current) {
+        return ApiError{403, "certificate was superseded by a renewal"};
+    }
+    const bool renewal = !current->renewed_from.empty();
+    const std::size_t retired = state.retire_all_but(address, serial);
+    if (retired > 0) {
+        if (auto saved = save_state(cfg_.state_file, state); !saved) {
+            return internal(saved.error().message);
+        }
+    }
+    // Written even when nothing changed: repairs a CRL lost after the save.
+    if (auto written = write_crl_locked(state); !written) {
+        return internal("confirm of " + address.to_string() + ": " + written.error().message);
+    }
+    if (renewal && ::unlink(renewal_copy(serial).c_str()) != 0 && errno != ENOENT) {
+        ENFTUN_LOG_WARN("cannot remove %s: %s", renewal_copy(serial).c_str(), std::strerror(errno));
+    }
+    return retired;
+}
+
+ApiResult<const Enrolment*> Registry::presented(const State& state, const std::string& serial,
+                                                const proto::Ipv6Addr& address,
+                                                const std::optional<proto::Ipv4Addr>& ipv4) {
+    const Enrolment* current = state.by_serial(serial);
+    if (current == nullptr) {
+        return ApiError{401, "client certificate is not one this service issued"};
+    }
+    if (current->revoked) {
+        return ApiError{403, "certificate is revoked"};
+    }
+    // TLS has checked the certificate's time already (no session is ever
+    // resumed); the recorded end is a second layer that holds whatever
+    // the transport did, as the state file is what this service trusts.
+    if (current->not_after < static_cast<std::int64_t>(std::time(nullptr))) {
+        return ApiError{403, "certificate has expired: enroll again"};
+    }
+    if (current->address != address) {
+        return ApiError{403, "client certificate does not name its enrolled address"};
+    }
+    if (current->ipv4 != ipv4) {
+        return ApiError{403, "client certificate does not name its enrolled IPv4 address"};
+    }
+    return current;
+}
+
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
-    auto crl = ca_.make_crl(state.revoked_serials());
+    auto crl = ca_.make_crl(state.revoked_serials(static_cast<std::int64_t>(std::time(nullptr))));
     if (!crl) {
         return crl.error();
     }

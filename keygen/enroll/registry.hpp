@@ -49,13 +49,29 @@ public:
     // "<state_file>.renewals/SERIAL.pem"), so a device whose answer was
     // lost is not stranded, and a copy of an old key gets nothing new. The
     // copy of a renewal goes when it is renewed in turn.
+    // A renewal from the newest certificate also shows that the device
+    // holds it: the older ones are retired first, as confirm() does.
     // Errors: 401 (serial not in the state: not one of ours), 403 (revoked,
     // past its recorded end, its addresses do not match, or
     // `certificate was superseded by a renewal`), 500 as above.
     ApiResult<Certificate> renew(const std::string& serial, const proto::Ipv6Addr& address,
                                  const std::optional<proto::Ipv4Addr>& ipv4, EVP_PKEY* key);
 
-    // Rewrites crl_file from the state (all revoked serials).
+    // The device has shown (mutual TLS with it) that it holds the
+    // certificate with serial (address and ipv4 are what it names), which
+    // must be the newest of its address: the address's older certificates
+    // are retired (revoked in the state file, then the CRL rewritten; the
+    // address stays the device's), and the kept copy of its renewal goes,
+    // as its predecessor may no longer retry. A renewal from the newest
+    // certificate retires the same ones (renew). Idempotent: returns how
+    // many were revoked now (0: none left).
+    // Errors: 401, 403 as for renew (`certificate was superseded by a
+    // renewal` for any but the newest), 500 as above.
+    ApiResult<std::size_t> confirm(const std::string& serial, const proto::Ipv6Addr& address,
+                                   const std::optional<proto::Ipv4Addr>& ipv4);
+
+    // Rewrites crl_file from the state: the revoked serials not yet past
+    // their recorded end (State::revoked_serials).
     keygen::Outcome<void> write_crl();
 
     // Marks the certificates of address (their IPv6 address, or their IPv4
@@ -86,6 +102,12 @@ private:
     // The certificate of renewal (a line with from=), read back for a retry.
     ApiResult<Certificate> resend(const Enrolment& renewal) const;
     keygen::Outcome<void> write_crl_locked(const State& state);
+    // The entry of serial, if it may speak for address and ipv4 now.
+    // Errors: 401 not ours; 403 revoked, past its recorded end, other
+    // addresses.
+    static ApiResult<const Enrolment*> presented(const State& state, const std::string& serial,
+                                                 const proto::Ipv6Addr& address,
+                                                 const std::optional<proto::Ipv4Addr>& ipv4);
     // revoke() for either kind of address; text is how errors name it.
     template <typename Addr>
     keygen::Outcome<std::size_t> revoke_address(const Addr& address, const std::string& text);

@@ -125,7 +125,7 @@ std::string bearer_token(const httplib::Request& req) {
 }
 
 // Accept the handshake whatever the client certificate's verification
-// said: /v1/renew reads the result (SSL_get_verify_result) and answers 401
+// said: /v1/renew and /v1/confirm read the result (SSL_get_verify_result) and answers 401
 // with a reason, and the other endpoints do not use client certificates.
 int accept_any_client_cert(int /*preverify_ok*/, X509_STORE_CTX* /*ctx*/) {
     return 1;
@@ -242,10 +242,62 @@ std::string ipv4_suffix(const Certificate& c) {
     return c.ipv4 ? " and " + keygen::format_ipv4(*c.ipv4) : "";
 }
 
+// An enrolment EnrolRate::take() gave; handed back when the request ends
+// without keep() (it failed).
+class EnrolSlot {
+public:
+    EnrolSlot(EnrolRate& rate, const std::string& user) : rate_(rate), user_(user) {}
+    ~EnrolSlot() {
+        if (!kept_) {
+            rate_.give_back(user_);
+        }
+    }
+    EnrolSlot(const EnrolSlot&) = delete;
+    EnrolSlot& operator=(const EnrolSlot&) = delete;
+    void keep() { kept_ = true; }
+
+private:
+    EnrolRate& rate_;
+    const std::string& user_;
+    bool kept_ = false;
+};
+
+// What the client certificate of a mutual-TLS request names.
+struct PeerCertificate {
+    std::string serial;
+    proto::Ipv6Addr address;
+    std::optional<proto::Ipv4Addr> ipv4;
+};
+
+// The client certificate, verified by the handshake against the CA.
+// Errors: 401 none, not verified, no IPv6 address, more than one IPv4.
+ApiResult<PeerCertificate> peer_certificate(const httplib::Request& req) {
+    const SSL* ssl = req.ssl;
+    tls::X509Ptr peer(ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr);
+    if (!peer) {
+        return ApiError{401, "no client certificate"};
+    }
+    const long verify = SSL_get_verify_result(ssl);
+    if (verify != X509_V_OK) {
+        return ApiError{401, std::string("client certificate not accepted: ") +
+                                 X509_verify_cert_error_string(verify)};
+    }
+    const auto address = keygen::san_ipv6(peer.get());
+    if (!address) {
+        return ApiError{401, "client certificate names no IPv6 address"};
+    }
+    const auto ipv4s = keygen::san_ipv4s(peer.get());
+    if (ipv4s.size() > 1) {
+        return ApiError{401, "client certificate names more than one IPv4 address"};
+    }
+    return PeerCertificate{keygen::serial_hex(X509_get0_serialNumber(peer.get())), *address,
+                           ipv4s.empty() ? std::nullopt : std::optional(ipv4s.front())};
+}
+
 } // namespace
 
 Service::Service(const EnrollConfig& cfg, const Ca& ca, Registry& registry)
-    : cfg_(cfg), ca_(ca), registry_(registry) {
+    : cfg_(cfg), ca_(ca), registry_(registry), enrol_rate_(cfg.max_enrolments_per_hour) {
     auto dummy = hash_password("no user has this password");
     dummy_hash_ = dummy ? *dummy : std::string();
 }
@@ -309,6 +361,17 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
         return send_error(req, res, {401, TokenStore::message(refusal)});
     }
     TokenClaim claim(tokens_, token);
+    if (const std::uint32_t wait = enrol_rate_.take(*user)) {
+        res.set_header("Retry-After", std::to_string(wait));
+        return send_error(req, res,
+                          {429, "user " + *user + " has used its " +
+                                    std::to_string(cfg_.max_enrolments_per_hour) +
+                                    " enrolments per hour (enroll.max_enrolments_per_hour); "
+                                    "retry in " +
+                                    std::to_string(wait) + " s"});
+    }
+    // Handed back unless the certificate is issued: a refusal costs nothing.
+    EnrolSlot slot(enrol_rate_, *user);
     auto parsed = parse_enroll(req.body);
     if (!parsed) {
         return send_error(req, res, parsed.error());
@@ -317,6 +380,7 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
     if (!cert) {
         return send_error(req, res, cert.error());
     }
+    slot.keep();
     claim.consume();
     ENFTUN_LOG_INFO("enrolled %s%s (request %s%s, serial %s) for %s from %s",
                     cert->address.to_string().c_str(), ipv4_suffix(*cert).c_str(),
@@ -327,41 +391,40 @@ void Service::on_enroll(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Service::on_renew(const httplib::Request& req, httplib::Response& res) {
-    const SSL* ssl = req.ssl;
-    tls::X509Ptr peer(ssl != nullptr ? SSL_get1_peer_certificate(ssl) : nullptr);
+    auto peer = peer_certificate(req);
     if (!peer) {
-        return send_error(req, res, {401, "no client certificate"});
-    }
-    const long verify = SSL_get_verify_result(ssl);
-    if (verify != X509_V_OK) {
-        return send_error(req, res,
-                          {401, std::string("client certificate not accepted: ") +
-                                    X509_verify_cert_error_string(verify)});
-    }
-    const auto address = keygen::san_ipv6(peer.get());
-    if (!address) {
-        return send_error(req, res, {401, "client certificate names no IPv6 address"});
-    }
-    const auto ipv4s = keygen::san_ipv4s(peer.get());
-    if (ipv4s.size() > 1) {
-        return send_error(req, res, {401, "client certificate names more than one IPv4 address"});
+        return send_error(req, res, peer.error());
     }
     auto parsed = parse_renew(req.body);
     if (!parsed) {
         return send_error(req, res, parsed.error());
     }
-    const std::string old_serial = keygen::serial_hex(X509_get0_serialNumber(peer.get()));
-    const std::optional<proto::Ipv4Addr> ipv4 =
-        ipv4s.empty() ? std::nullopt : std::optional(ipv4s.front());
-    auto cert = registry_.renew(old_serial, *address, ipv4, parsed->csr.key.get());
+    const std::string& old_serial = peer->serial;
+    const proto::Ipv6Addr& address = peer->address;
+    auto cert = registry_.renew(old_serial, address, peer->ipv4, parsed->csr.key.get());
     if (!cert) {
         return send_error(req, res, cert.error());
     }
-    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s%s) from %s", address->to_string().c_str(),
+    ENFTUN_LOG_INFO("renewed %s%s (serial %s -> %s%s) from %s", address.to_string().c_str(),
                     ipv4_suffix(*cert).c_str(), old_serial.c_str(), cert->serial.c_str(),
                     cert->resent ? ", sent again: the same key retried" : "",
                     req.remote_addr.c_str());
     send_json(res, 200, certificate_body(*cert, ca_));
+}
+
+void Service::on_confirm(const httplib::Request& req, httplib::Response& res) {
+    auto peer = peer_certificate(req);
+    if (!peer) {
+        return send_error(req, res, peer.error());
+    }
+    auto retired = registry_.confirm(peer->serial, peer->address, peer->ipv4);
+    if (!retired) {
+        return send_error(req, res, retired.error());
+    }
+    ENFTUN_LOG_INFO("confirmed %s (serial %s): %zu older certificate(s) retired from %s",
+                    peer->address.to_string().c_str(), peer->serial.c_str(), *retired,
+                    req.remote_addr.c_str());
+    send_json(res, 200, Json{{"address", peer->address.to_string()}, {"retired", *retired}});
 }
 
 std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
@@ -409,6 +472,7 @@ std::unique_ptr<httplib::SSLServer> Service::make_server(std::size_t index,
     server->Post("/v1/login", [this](const auto& req, auto& res) { on_login(req, res); });
     server->Post("/v1/enroll", [this](const auto& req, auto& res) { on_enroll(req, res); });
     server->Post("/v1/renew", [this](const auto& req, auto& res) { on_renew(req, res); });
+    server->Post("/v1/confirm", [this](const auto& req, auto& res) { on_confirm(req, res); });
     // Anything without a body of its own (404, 405, 413, 400 from httplib's
     // parser) gets the API's JSON error shape.
     server->set_error_handler(httplib::Server::HandlerWithResponse(

@@ -5,12 +5,13 @@
 // (failures rate-limited), JSON error bodies.
 //
 // Threads: httplib calls the handlers from its pool; TokenStore,
-// LoginLimiter and Registry are thread-safe, the rest is read-only.
+// LoginLimiter, EnrolRate and Registry are thread-safe, the rest is read-only.
 #pragma once
 
 #include "enroll/bounded_pool.hpp"
 #include "enroll/ca.hpp"
 #include "enroll/conn_guard.hpp"
+#include "enroll/enrol_rate.hpp"
 #include "enroll/enroll_config.hpp"
 #include "enroll/login_limiter.hpp"
 #include "enroll/password.hpp"
@@ -58,6 +59,7 @@ private:
     void on_login(const httplib::Request& req, httplib::Response& res);
     void on_enroll(const httplib::Request& req, httplib::Response& res);
     void on_renew(const httplib::Request& req, httplib::Response& res);
+    void on_confirm(const httplib::Request& req, httplib::Response& res);
     bool check_login(const std::string& user, const std::string& password);
     // A listener's pool is full: job's connection is closed in its handshake.
     void refuse(BoundedPool::Job& job, const BoundedPool::Stats& stats);
@@ -78,6 +80,7 @@ private:
     Registry& registry_;
     TokenStore tokens_;
     LoginLimiter limiter_;
+    EnrolRate enrol_rate_;
     // At most two scrypt computations at once: 2 x 32 MiB, and the CPU
     // time a login flood can take is bounded the same way.
     std::counting_semaphore<2> kdf_slots_{2};

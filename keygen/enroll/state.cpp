@@ -184,10 +184,15 @@ std::size_t State::revoke(const proto::Ipv4Addr& addr) {
     return revoke_where(entries, [&](const Enrolment& e) { return e.ipv4 == addr; });
 }
 
-std::vector<std::string> State::revoked_serials() const {
+std::size_t State::retire_all_but(const proto::Ipv6Addr& addr, std::string_view keep_serial) {
+    return revoke_where(
+        entries, [&](const Enrolment& e) { return e.address == addr && e.serial != keep_serial; });
+}
+
+std::vector<std::string> State::revoked_serials(std::int64_t now) const {
     std::vector<std::string> out;
     for (const auto& e : entries) {
-        if (e.revoked) {
+        if (e.revoked && e.not_after >= now) {
             out.push_back(e.serial);
         }
     }

@@ -71,7 +71,16 @@ struct State {
     // revoked; returns how many changed.
     std::size_t revoke(const proto::Ipv6Addr& addr);
     std::size_t revoke(const proto::Ipv4Addr& addr);
-    std::vector<std::string> revoked_serials() const;
+    // Marks every certificate of addr but the one with keep_serial revoked
+    // (the device has shown it holds that one: the others are retired);
+    // returns how many changed. The address stays the device's.
+    std::size_t retire_all_but(const proto::Ipv6Addr& addr, std::string_view keep_serial);
+    // The revoked serials still within their recorded end (not_after >=
+    // now): what the CRL lists. RFC 5280 (section 3.3) lets a CRL leave out
+    // a certificate past its notAfter, which no verifier accepts anyway, so
+    // the CRL of a fleet renewing every year does not grow without bound;
+    // the state file keeps them all. now = 0: every revoked serial.
+    std::vector<std::string> revoked_serials(std::int64_t now) const;
 };
 
 // Errors: "NAME:LINE: reason" for a line that is not five valid fields,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # enroll_token_test.sh: a login's token is good for one certificate, and a
-# login holds at most enroll.max_active_per_user addresses, with curl as the
+# login holds at most enroll.max_active_per_user addresses and makes at
+# most enroll.max_enrolments_per_hour enrolments an hour, with curl as the
 # device (CTest: netns.enroll_token_test; exit 77 = skipped).
 #
 # One namespace "e" with only lo: the service listens on 127.0.0.1:8443.
@@ -15,7 +16,12 @@
 # devices, the 11th gets 403 naming enroll.max_active_per_user (nothing
 # recorded, logged), a renewal at the limit still works (200), ops@example
 # is not affected, and after `revoke` of one of the 10 the refused token
-# (still good) gets its certificate.
+# (still good) gets its certificate; d the service restarted with
+# max_enrolments_per_hour = 3: a refused enrolment (403 reserved) costs
+# nothing, a login (rate@example) enrols 3 devices, the 4th gets 429 with
+# Retry-After (1200 s at most) naming the limit, nothing recorded, logged,
+# and its token stays good (429 again, not 401); ops@example and a renewal
+# are not affected.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -138,6 +144,57 @@ step_c() {
     return "$ok"
 }
 
+readonly PER_HOUR=3
+
+step_d() {
+    local ok=0 i token code before wait
+    et_daemon_stop enroll
+    sed -i "s|^  max_active_per_user = .*|&\n  max_enrolments_per_hour = $PER_HOUR;|" \
+        "$ET_TMP/enroll.conf"
+    check "the service restarts with max_enrolments_per_hour = $PER_HOUR" enroll_start e "$HOST" ||
+        return 1
+    printf 'fleet password\n' >"$ET_TMP/rate-pw"
+    enroll_cli user add rate@example --password-file "$ET_TMP/rate-pw" >/dev/null || return 1
+    token="$(login_as rate@example)" || return 1
+    make_csr rate0
+    code="$(enroll e "$HOST" "$token" rate0 fd00:e::1)"
+    check_num "a refused enrolment (reserved): 403" "$code" -eq 403 || ok=1
+    for ((i = 1; i <= PER_HOUR; i++)); do
+        token="$(login_as rate@example)" || return 1
+        make_csr "rate$i"
+        code="$(enroll e "$HOST" "$token" "rate$i" auto)"
+        check_num "rate@example enrolment $i of $PER_HOUR: 200" "$code" -eq 200 || ok=1
+    done
+    token="$(login_as rate@example)" || return 1
+    before="$(state_lines)"
+    make_csr rate-over
+    enroll_body "$ET_TMP/rate-over.req" "$ET_TMP/rate-over.csr" auto
+    code="$(api e "$HOST" /v1/enroll "$ET_TMP/rate-over.req" "$ET_TMP/rate-over.json" \
+        -H "Authorization: Bearer $token" -D "$ET_TMP/rate-over.hdr")"
+    check_num "enrolment $((PER_HOUR + 1)) within the hour: 429" "$code" -eq 429 || ok=1
+    wait="$(tr -d '\r' <"$ET_TMP/rate-over.hdr" | sed -n 's/^[Rr]etry-[Aa]fter: *//p')"
+    check_num "... Retry-After, seconds until the next (3600/$PER_HOUR at most)" "${wait:-0}" \
+        -ge 1 || ok=1
+    check_num "... at most 1200" "${wait:-99999}" -le 1200 || ok=1
+    check "... names the limit" error_says "$ET_TMP/rate-over.json" \
+        "user rate@example has used its $PER_HOUR enrolments per hour (enroll.max_enrolments_per_hour)" ||
+        ok=1
+    check_num "... nothing recorded" "$(state_lines)" -eq "$before" || ok=1
+    check "... logged" et_log_has enroll "429 user rate@example has used its" || ok=1
+    code="$(api e "$HOST" /v1/enroll "$ET_TMP/rate-over.req" "$ET_TMP/rate-over.json" \
+        -H "Authorization: Bearer $token")"
+    check_num "the same token again: 429 (the token stays good)" "$code" -eq 429 || ok=1
+    make_csr rate-ops
+    code="$(enroll e "$HOST" "$(login e "$HOST")" rate-ops auto)"
+    check_num "another login (ops@example) still enrols: 200" "$code" -eq 200 || ok=1
+    make_csr rate1-new
+    jq -n --rawfile csr "$ET_TMP/rate1-new.csr" '{csr: $csr}' >"$ET_TMP/rate1-new.req"
+    code="$(api e "$HOST" /v1/renew "$ET_TMP/rate1-new.req" "$ET_TMP/rate1-new.json" \
+        --cert "$ET_TMP/rate1.pem" --key "$ET_TMP/rate1.key")"
+    check_num "a renewal of rate@example's: 200 (not counted)" "$code" -eq 200 || ok=1
+    return "$ok"
+}
+
 # ---------------------------------------------------------------- runner
 
 main() {
@@ -145,6 +202,7 @@ main() {
         "a|one token, two enrolments at once: one 200, one 401|step_a|"
         "b|refused requests (409, 400) leave the token good; used once, then 401|step_b|"
         "c|max_active_per_user: the 11th device 403; renewals and other logins unaffected|step_c|"
+        "d|max_enrolments_per_hour: the 4th within the hour 429 with Retry-After|step_d|"
     )
     et_init
     et_require_bins enftun-enroll

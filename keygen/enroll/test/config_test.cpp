@@ -36,6 +36,7 @@ void test_defaults_and_paths(void**) {
     assert_int_equal(c->reserved.size(), 0);
     assert_int_equal(c->max_waiting_connections, 256);
     assert_int_equal(c->max_active_per_user, 1000);
+    assert_int_equal(c->max_enrolments_per_hour, 120);
 }
 
 void expect_error(const std::string& text, const char* message) {
@@ -75,6 +76,12 @@ void test_errors_name_file_line_key(void**) {
     auto unlimited = load_enroll_config_from_string(with("  max_active_per_user = 0;\n"), "/srv");
     assert_true(unlimited.has_value());
     assert_int_equal(unlimited->max_active_per_user, 0);
+    expect_error(with("  max_enrolments_per_hour = 100001;\n"),
+                 "t.conf:8: enroll.max_enrolments_per_hour: must be between 0 and 100000 (got "
+                 "100001)");
+    auto no_rate = load_enroll_config_from_string(with("  max_enrolments_per_hour = 0;\n"), "/srv");
+    assert_true(no_rate.has_value());
+    assert_int_equal(no_rate->max_enrolments_per_hour, 0);
     expect_error(with("  pool2 = 1;\n"), "t.conf:8: enroll.pool2: unknown key");
     expect_error("enroll = { cert_file = \"a\"; key_file = \"b\"; ca_cert_file = \"c\";\n"
                  "ca_key_file = \"d\"; crl_file = \"e\"; pool = [ ];\n};\n",

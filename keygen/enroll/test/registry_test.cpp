@@ -336,6 +336,33 @@ void test_revoke_by_ipv4(void** state) {
     assert_string_equal(unknown.error().message.c_str(), "198.18.0.6 is not enrolled");
 }
 
+// The CRL lists the revoked certificates that have not yet reached their
+// recorded end; one past it is left out (RFC 5280 3.3: no verifier accepts
+// it anyway), while the state file keeps it, revoked.
+void test_crl_leaves_out_expired(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    const enftun::keygen::AddressRequest any{};
+    auto key = test_csr::make_key("P-256");
+    auto old = registry.enroll("ops", any, std::nullopt, key.get());
+    auto live = registry.enroll("ops", any, std::nullopt, key.get());
+    assert_true(old.has_value() && live.has_value());
+    assert_true(registry.revoke(old->address).has_value());
+    assert_true(registry.revoke(live->address).has_value());
+    std::vector<std::string> both{old->serial, live->serial};
+    std::sort(both.begin(), both.end());
+    assert_true(crl_serials(f.cfg.crl_file) == both);
+
+    auto recorded = load_state(f.cfg.state_file);
+    recorded->entries[0].not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    assert_true(registry.write_crl().has_value());
+    assert_true(crl_serials(f.cfg.crl_file) == std::vector<std::string>{live->serial});
+    auto after = load_state(f.cfg.state_file);
+    assert_int_equal(after->entries.size(), 2);
+    assert_true(after->entries[0].revoked && after->entries[1].revoked);
+}
+
 // Only the newest certificate of an address renews. The one it superseded
 // may only retry that renewal with the same key, and gets the same
 // certificate (the device's answer was lost); any other key gets 403. Once
@@ -396,6 +423,68 @@ void test_renewal_supersedes(void** state) {
     auto retry3 = registry.renew(second->serial, second->address, std::nullopt, key3.get());
     assert_true(retry3.has_value());
     assert_string_equal(retry3->serial.c_str(), third->serial.c_str());
+}
+
+// A confirm by the newest certificate retires the address's older ones:
+// revoked in the state file and on the CRL, the address still the
+// device's, the kept renewal copy gone, so the one before can no longer
+// retry. Only the newest may confirm; again: nothing more. A renewal from
+// the newest retires the same ones (a lost confirm made up).
+void test_confirm_retires_older(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", enftun::keygen::AddressRequest{}, std::nullopt, key.get());
+    assert_true(first.has_value());
+    auto key2 = test_csr::make_key("P-256");
+    auto second = registry.renew(first->serial, first->address, std::nullopt, key2.get());
+    assert_true(second.has_value());
+    // Nothing retired yet (the first was the newest): no CRL written.
+    assert_int_equal(::access(f.cfg.crl_file.c_str(), F_OK), -1);
+    const std::string copy = f.cfg.state_file + ".renewals/" + second->serial + ".pem";
+    assert_int_equal(::access(copy.c_str(), F_OK), 0);
+
+    auto by_old = registry.confirm(first->serial, first->address, std::nullopt);
+    assert_int_equal(by_old.error().status, 403);
+    assert_string_equal(by_old.error().message.c_str(), "certificate was superseded by a renewal");
+    assert_int_equal(registry.confirm("ABC", first->address, std::nullopt).error().status, 401);
+    assert_int_equal(registry.confirm(second->serial, *Ipv6Addr::parse("fd00:e::77"), std::nullopt)
+                         .error()
+                         .status,
+                     403);
+    assert_false(load_state(f.cfg.state_file)->entries[0].revoked);
+
+    auto confirmed = registry.confirm(second->serial, second->address, std::nullopt);
+    assert_true(confirmed.has_value());
+    assert_int_equal(*confirmed, 1);
+    auto after = load_state(f.cfg.state_file);
+    assert_true(after->entries[0].revoked);
+    assert_false(after->entries[1].revoked);
+    assert_int_equal(after->active_addresses_of("ops", std::time(nullptr)), 1);
+    assert_true(crl_serials(f.cfg.crl_file) == std::vector<std::string>{first->serial});
+    assert_int_equal(::access(copy.c_str(), F_OK), -1);
+    auto retry = registry.renew(first->serial, first->address, std::nullopt, key2.get());
+    assert_string_equal(retry.error().message.c_str(), "certificate is revoked");
+    auto again = registry.confirm(second->serial, second->address, std::nullopt);
+    assert_true(again.has_value());
+    assert_int_equal(*again, 0);
+
+    // No confirm for the third: the fourth's renewal retires it.
+    auto third = registry.renew(second->serial, second->address, std::nullopt, key.get());
+    assert_true(third.has_value());
+    assert_false(load_state(f.cfg.state_file)->entries[1].revoked);
+    auto fourth = registry.renew(third->serial, third->address, std::nullopt, key2.get());
+    assert_true(fourth.has_value());
+    after = load_state(f.cfg.state_file);
+    assert_true(after->entries[1].revoked);
+    assert_false(after->entries[2].revoked || after->entries[3].revoked);
+    std::vector<std::string> want{first->serial, second->serial};
+    std::sort(want.begin(), want.end());
+    assert_true(crl_serials(f.cfg.crl_file) == want);
+    // The third may still retry the fourth's renewal (its answer lost).
+    auto retry4 = registry.renew(third->serial, third->address, std::nullopt, key2.get());
+    assert_true(retry4.has_value());
+    assert_string_equal(retry4->serial.c_str(), fourth->serial.c_str());
 }
 
 // A state file from before renewals were linked (no from=/key=): its
@@ -477,9 +566,11 @@ int main() {
         cmocka_unit_test_setup_teardown(test_crl_lists_revoked_serials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_by_ipv4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crl_leaves_out_expired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_with_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_supersedes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_with_old_state_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirm_retires_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_certificates_per_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };
