@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# log_flap_test.sh: quiet logs when a flapping path keeps moving the tunnel
-# (README "Logs"; client/reconnect_lines.hpp; CTest: netns.log_flap_test).
+# log_flap_test.sh: quiet logs when a flapping path keeps moving the tunnel,
+# and counts of rate-limited lines that outlive their flood (README "Logs";
+# client/reconnect_lines.hpp, loop/log_flush.hpp; CTest: netns.log_flap_test).
 #
 # Topology: resilience_lib.sh (d with two uplinks, eth0 preferred, to r,
-# the router on fd00:200::1).
+# the router on fd00:200::1). enftun runs at debug level (-v) for step b.
 #
 # Steps:
 #   a. a route that prefers wlan0 is added and removed every second, 24
@@ -16,6 +17,11 @@
 #      counts are exactly enftun's tunnels up; the last word on the tunnel
 #      is that it is up ("tunnel up:", or a summary ending "now up via");
 #      the tunnel pings.
+#   b. 40 packets with a source that is not the client's (a second address
+#      on enf0) in 2 s: the egress filter drops each with a rate-limited
+#      debug line (10 per 5 s); then nothing more. The count of the rest
+#      is still written, by the interval's end: lines written plus the
+#      count are exactly the drops.
 set -e -o pipefail
 export LC_ALL=C
 
@@ -101,6 +107,35 @@ step_a() {
     return "$ok"
 }
 
+egress_drops() {
+    et_daemon_stat c1 "dropped source"
+}
+
+step_b() {
+    local ok=0 drops0 drops from written counted log
+    drops0="$(egress_drops)"
+    from="$(($(wc -l <"$(et_daemon_log c1)") + 1))"
+    et_exec d ip -6 addr add fd00:e::99/128 dev enf0 nodad
+    et_exec d ping -6 -n -q -c 40 -i 0.05 -W 1 -I fd00:e::99 "$RS_ROUTER_ADDR" >/dev/null 2>&1 ||
+        true
+    et_exec d ip -6 addr del fd00:e::99/128 dev enf0
+    check "the flood's count is written after it stopped" \
+        et_wait_for -t 15 -d c1 log_count_above c1 "similar lines suppressed in the last 5 s: \"egress: dropped" 0 ||
+        ok=1
+    drops="$(($(egress_drops) - drops0))"
+    log="$ET_TMP/flood.log"
+    tail -n "+$from" "$(et_daemon_log c1)" >"$log"
+    written="$(grep -F "egress: dropped " "$log" | grep -c -v -F "similar lines suppressed" ||
+        true)"
+    counted="$(sum_field "$log" '.*\(([0-9]+) similar lines suppressed.*egress: dropped.*')"
+    echo "  info: drops $drops; lines written $written + counted $counted"
+    grep -F "similar lines suppressed" "$log" | sed 's/^/    /'
+    check_num "the flood was dropped by the egress filter" "$drops" -ge 40 || ok=1
+    check_num "lines written: 10 per 5 s" "$written" -le 20 || ok=1
+    check_num "lines written + counted = drops" "$((written + counted))" -eq "$drops" || ok=1
+    return "$ok"
+}
+
 main() {
     et_init
     et_require_bins enftun enftun-router
@@ -109,11 +144,12 @@ main() {
     rs_write_router_conf
     rs_write_client_conf c1 heartbeat_period=600000 heartbeat_timeout=15000
     rs_start_router || et_die "router did not listen"
-    et_daemon_start c1 d "$ET_BIN_DIR/enftun" -c "$ET_TMP/c1.conf"
+    et_daemon_start c1 d "$ET_BIN_DIR/enftun" -v -c "$ET_TMP/c1.conf"
     et_wait_for -d c1 et_link_up d enf0 || et_die "no TUN"
     et_exec d ip -6 route replace fd00:e::/64 dev enf0
     et_wait_for -d c1 et_log_has c1 "tunnel up: " || et_die "no tunnel"
     run_step a "a flapping path: bounded reconnect lines, a summary, up at the end" step_a
+    run_step b "a rate-limited flood, then silence: its count is written" step_b
     et_summary log_flap_test
 }
 
