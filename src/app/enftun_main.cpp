@@ -6,6 +6,7 @@
 #include "enftun/client/client_ipv4.hpp"
 #include "enftun/config/client_config.hpp"
 #include "enftun/log/log.hpp"
+#include "enftun/loop/log_flush.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/service/notifier.hpp"
 #include "enftun/service/watchdog.hpp"
@@ -139,6 +140,7 @@ int run(const enftun::config::ClientConfig& config, const std::string& path, uns
     // A peer vanishing mid-write must be an error return, not a signal.
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    enftun::loop::LogFlush log_flush(loop); // counts of rate-limited lines, when due
     // systemd (Type=notify): READY=1 at the tunnel's first heartbeat round
     // trip, STATUS= on each state, WATCHDOG=1 from the loop.
     enftun::service::Notifier notifier;

@@ -2,6 +2,7 @@
 #include "enftun/cli/program_start.hpp"
 #include "enftun/config/router_config.hpp"
 #include "enftun/log/log.hpp"
+#include "enftun/loop/log_flush.hpp"
 #include "enftun/loop/loop.hpp"
 #include "enftun/router/router.hpp"
 #include "enftun/router/router_control.hpp"
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
     enftun::log::set_level(enftun::log::more_verbose(config->log.level, verbose));
     std::signal(SIGPIPE, SIG_IGN);
     enftun::loop::Loop loop;
+    enftun::loop::LogFlush log_flush(loop); // counts of rate-limited lines, when due
     // systemd (Type=notify): READY=1 once listening, STATUS= with the
     // session count (at most once a second), WATCHDOG=1 from the loop.
     enftun::service::Notifier notifier;

@@ -147,8 +147,9 @@ Client::Client(loop::Loop& loop, const config::ClientConfig& config, proto::Ipv6
                 [this] { on_identity_changed(); }),
       route_monitor_(loop, {}, [this](const netlink::NetChanges& c) { on_route_change(c); }),
       tun_routes_(loop, tun_.ifindex(), [this] { readd_tun_address(); }), dead_links_(loop),
-      route_log_(loop), idle_timer_(loop, [this] { on_idle_tick(); }),
-      busy_poll_(loop, config.tun.busy_poll_us),
+      route_log_(loop),
+      reconnect_lines_(loop, [this] { return describe_state("waiting for the next attempt"); }),
+      idle_timer_(loop, [this] { on_idle_tick(); }), busy_poll_(loop, config.tun.busy_poll_us),
       router_card_(loop, router_card_options(config, self),
                    [this](Bytes pkt) { return send_to_host(pkt); }),
       down_buf_(max_payload()) {}
@@ -251,7 +252,9 @@ void Client::on_connected(conn::Connected connected) {
         return;
     }
     peer_ = connected.peer;
-    ENFTUN_LOG_INFO("connected to %s; TLS handshake", peer_.c_str());
+    if (reconnect_lines_.allow(ReconnectLines::Line::Connected)) {
+        ENFTUN_LOG_INFO("connected to %s; TLS handshake", peer_.c_str());
+    }
     TlsLink::Options opts;
     opts.max_payload = max_payload();
     opts.write_capacity = kSendBuffer;
@@ -282,18 +285,23 @@ void Client::schedule_reconnect(const std::string& why) {
         }
         save_backoff();
         const std::uint64_t now = loop_.now_ms();
-        ENFTUN_LOG_WARN(
-            "%s; reconnecting in %llu ms (no backoff%s)", why.c_str(),
-            static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0),
-            changed ? ": the network changed during the attempt" : "");
+        if (reconnect_lines_.allow(ReconnectLines::Line::Reconnect, reconnect_log_.last_reason())) {
+            ENFTUN_LOG_WARN(
+                "%s; reconnecting in %llu ms (no backoff%s)", why.c_str(),
+                static_cast<unsigned long long>(retry_due_ms_ > now ? retry_due_ms_ - now : 0),
+                changed ? ": the network changed during the attempt" : "");
+        }
         return;
     }
     // The ceiling in the log shows where the schedule is (and that the cap holds).
     const std::uint64_t ceiling = backoff_.current_ceiling();
     std::uint64_t delay = backoff_.next_delay();
-    ENFTUN_LOG_WARN("%s; reconnecting in %llu ms (ceiling %llu ms)", why.c_str(),
-                    static_cast<unsigned long long>(delay),
-                    static_cast<unsigned long long>(ceiling));
+    if (reconnect_lines_.allow(ReconnectLines::Line::Reconnect, reconnect_log_.last_reason(),
+                               true)) {
+        ENFTUN_LOG_WARN("%s; reconnecting in %llu ms (ceiling %llu ms)", why.c_str(),
+                        static_cast<unsigned long long>(delay),
+                        static_cast<unsigned long long>(ceiling));
+    }
     retry_due_ms_ = loop_.now_ms() + delay;
     retry_timer_.start(delay);
     save_backoff();
@@ -488,8 +496,10 @@ void Client::reconnect_for_route() {
 // counts as up only once a first frame arrives, and a heartbeat is sent at
 // once to draw one (the router answers echo requests to fe80::1).
 void Client::on_link_up() {
-    ENFTUN_LOG_INFO("TLS session with %s (%s); waiting for the router", peer_.c_str(),
-                    link_->stream().describe().c_str());
+    if (reconnect_lines_.allow(ReconnectLines::Line::TlsSession)) {
+        ENFTUN_LOG_INFO("TLS session with %s (%s); waiting for the router", peer_.c_str(),
+                        link_->stream().describe().c_str());
+    }
     apply(ClientEvent::TlsUp);
     change_in_attempt_ = false; // the attempt worked; check_route() takes over
     proven_ = false;
@@ -501,8 +511,10 @@ void Client::on_confirmed() {
     apply(ClientEvent::FirstFrame);
     ++stats_.connects;
     up_since_ms_ = loop_.now_ms();
-    ENFTUN_LOG_INFO("tunnel up: %s via %s (%s)", self_.to_string().c_str(), peer_.c_str(),
-                    link_->stream().describe().c_str());
+    if (reconnect_lines_.allow(ReconnectLines::Line::TunnelUp)) {
+        ENFTUN_LOG_INFO("tunnel up: %s via %s (%s)", self_.to_string().c_str(), peer_.c_str(),
+                        link_->stream().describe().c_str());
+    }
     router_card_.on_tunnel_up();
     tun_poll_.watch(UV_READABLE);
     idle_trim_.on_trimmed(stats_.tun_packets());

@@ -73,6 +73,7 @@ void ReconnectLog::record(std::string_view text, bool was_up, std::int64_t now,
     ReconnectEntry e;
     e.at = now;
     e.reason = classify_reconnect(text);
+    last_reason_ = e.reason;
     e.text.assign(text.substr(0, kMaxReasonText));
     e.was_up = was_up;
     e.up_ms = was_up ? up_ms : 0;

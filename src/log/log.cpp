@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <iterator>
+#include <utility>
 
 namespace enftun::log {
 
@@ -14,7 +15,11 @@ Level g_level = Level::Info;
 // LimitScope: how many are alive, and the limit they share. One loop
 // thread: no locking.
 int g_limit_depth = 0;
-RateLimit g_scoped_limit;
+RateLimit g_scoped_limit{5000, 10, Level::Warn, "lines about unauthenticated connections", false};
+// The limits whose count waits for flush_suppressed (intrusive list), and
+// who is told when one starts waiting.
+RateLimit* g_waiting = nullptr;
+std::function<void(std::uint64_t)> g_suppressed_hook;
 
 constexpr Level kLevels[] = {Level::Error, Level::Warn, Level::Info, Level::Debug};
 
@@ -133,8 +138,48 @@ bool RateLimit::allow(std::uint64_t now_ms) {
         ++in_window_;
         return true;
     }
-    ++suppressed_;
+    if (suppressed_++ == 0 && what_ != nullptr) {
+        if (!listed_) {
+            listed_ = true;
+            next_ = g_waiting;
+            g_waiting = this;
+        }
+        if (g_suppressed_hook) {
+            g_suppressed_hook(window_end_ms());
+        }
+    }
     return false;
+}
+
+std::uint64_t flush_suppressed(std::uint64_t now_ms) {
+    std::uint64_t due = 0;
+    RateLimit** link = &g_waiting;
+    while (RateLimit* rl = *link) {
+        const bool over = now_ms >= rl->window_end_ms();
+        if (rl->suppressed_ > 0 && !over) {
+            due = due == 0 ? rl->window_end_ms() : std::min(due, rl->window_end_ms());
+            link = &rl->next_;
+            continue;
+        }
+        if (const std::uint64_t n = rl->take_suppressed(); n > 0) {
+            const auto secs = static_cast<unsigned long long>(rl->interval_ms_ / 1000);
+            if (rl->is_format_) {
+                write(rl->level_, "(%llu similar lines suppressed in the last %llu s: \"%s\")",
+                      static_cast<unsigned long long>(n), secs, rl->what_);
+            } else {
+                write(rl->level_, "(%llu similar lines suppressed in the last %llu s: %s)",
+                      static_cast<unsigned long long>(n), secs, rl->what_);
+            }
+        }
+        *link = rl->next_; // reported here or on its next line: off the list
+        rl->next_ = nullptr;
+        rl->listed_ = false;
+    }
+    return due;
+}
+
+void set_suppressed_hook(std::function<void(std::uint64_t due_ms)> hook) {
+    g_suppressed_hook = std::move(hook);
 }
 
 std::uint64_t RateLimit::take_suppressed() {

@@ -31,6 +31,7 @@
 #include "enftun/client/client_snapshot.hpp"
 #include "enftun/client/client_state.hpp"
 #include "enftun/client/identity_watch.hpp"
+#include "enftun/client/reconnect_lines.hpp"
 #include "enftun/client/reconnect_log.hpp"
 #include "enftun/client/route_change_log.hpp"
 #include "enftun/config/client_config.hpp"
@@ -216,6 +217,7 @@ private:
     netlink::TunRouteKeeper tun_routes_;
     loop::Graveyard<TlsLink> dead_links_; // destroyed outside the links' callbacks
     RouteChangeLog route_log_;            // the limit on "route change (...)" lines
+    ReconnectLinesLog reconnect_lines_;   // the limit on each reconnect's lines
     loop::Timer idle_timer_;              // IdleTrimPolicy's ticks while the tunnel is up
     IdleTrimPolicy idle_trim_;
     BusyPoller busy_poll_;

@@ -91,6 +91,8 @@ public:
     std::uint64_t attempts_failed(ReconnectReason r) const;
     std::uint64_t tunnels_lost_total() const;
     std::uint64_t attempts_failed_total() const;
+    // The class of the last end recorded (Other before any).
+    ReconnectReason last_reason() const { return last_reason_; }
 
 private:
     static constexpr std::size_t kReasons = static_cast<std::size_t>(ReconnectReason::Count_);
@@ -98,6 +100,7 @@ private:
     EntryRing<kRecent> lost_recent_;
     std::array<std::uint64_t, kReasons> lost_{};
     std::array<std::uint64_t, kReasons> failed_{};
+    ReconnectReason last_reason_ = ReconnectReason::Other;
 };
 
 } // namespace enftun::tunnel
