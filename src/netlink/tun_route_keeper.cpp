@@ -211,19 +211,25 @@ Status TunRouteKeeper::dump() {
     nlh->nlmsg_seq = seq_++;
     auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
     rtm->rtm_family = AF_UNSPEC;
+    return exchange(nlh, on_dump_message, "cannot list routes");
+}
+
+// Sends one request and reads the answers until the kernel's last (the
+// dump's end, or the ack); an NLMSG_ERROR becomes -1 with its errno.
+Status TunRouteKeeper::exchange(nlmsghdr* nlh, mnl_cb_t on_answer, const char* what) {
     if (mnl_socket_sendto(requests_.get(), nlh, nlh->nlmsg_len) < 0) {
-        return make_error(Errc::System, "cannot list routes", errno);
+        return make_error(Errc::System, what, errno);
     }
     const unsigned portid = mnl_socket_get_portid(requests_.get());
     for (;;) {
         const ssize_t n = mnl_socket_recvfrom(requests_.get(), req_buf_.data(), req_buf_.size());
         if (n < 0) {
-            return make_error(Errc::System, "cannot list routes", errno);
+            return make_error(Errc::System, what, errno);
         }
         const int rc = mnl_cb_run(req_buf_.data(), static_cast<std::size_t>(n), nlh->nlmsg_seq,
-                                  portid, on_dump_message, this);
+                                  portid, on_answer, on_answer != nullptr ? this : nullptr);
         if (rc < 0) {
-            return make_error(Errc::System, "cannot list routes", errno);
+            return make_error(Errc::System, what, errno);
         }
         if (rc == MNL_CB_STOP) {
             return {};
@@ -350,24 +356,7 @@ Status TunRouteKeeper::add(const KeptRoute& r) {
     alignas(nlmsghdr) std::array<std::uint8_t, kRequestBuffer> req{};
     nlmsghdr* nlh = put_route_request(req.data(), r, ifindex_);
     nlh->nlmsg_seq = seq_++;
-    if (mnl_socket_sendto(requests_.get(), nlh, nlh->nlmsg_len) < 0) {
-        return make_error(Errc::System, "cannot add a route", errno);
-    }
-    const unsigned portid = mnl_socket_get_portid(requests_.get());
-    for (;;) {
-        const ssize_t n = mnl_socket_recvfrom(requests_.get(), req_buf_.data(), req_buf_.size());
-        if (n < 0) {
-            return make_error(Errc::System, "cannot add a route", errno);
-        }
-        const int rc = mnl_cb_run(req_buf_.data(), static_cast<std::size_t>(n), nlh->nlmsg_seq,
-                                  portid, nullptr, nullptr);
-        if (rc < 0) {
-            return make_error(Errc::System, "cannot add a route", errno);
-        }
-        if (rc == MNL_CB_STOP) {
-            return {};
-        }
-    }
+    return exchange(nlh, nullptr, "cannot add a route");
 }
 
 } // namespace enftun::netlink

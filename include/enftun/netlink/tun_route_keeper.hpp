@@ -103,6 +103,7 @@ private:
     void restore();
     Status dump();
     Status add(const KeptRoute& r);
+    Status exchange(nlmsghdr* nlh, mnl_cb_t on_answer, const char* what);
 
     loop::Loop& loop_;
     unsigned ifindex_;
