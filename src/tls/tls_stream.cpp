@@ -149,7 +149,12 @@ IoResult TlsStream::write(Bytes buf) {
     if (session_spent()) {
         return {Io::Error};
     }
-    if (renewal_due_ && !send_key_update()) {
+    // While OpenSSL is in the middle of a message of the peer's (one split
+    // over records: SSL_in_init) no KeyUpdate can be made; the write goes
+    // on as without one (OpenSSL says what it waits for) and the renewal
+    // comes with a later write. A WantWrite here, the socket writable,
+    // would have the caller poll for writable and spin.
+    if (renewal_due_ && !SSL_in_init(ssl_.get()) && !send_key_update()) {
         return {Io::WantWrite}; // nothing written: the same bytes come again
     }
     clear_errors();
@@ -177,10 +182,10 @@ IoResult TlsStream::write(Bytes buf) {
 // each would wait for the other to read. So a KeyUpdate is made only when
 // it can go out whole at once: after a write that completed (SSL_key_update
 // does not check for a record still half sent), with nothing of OpenSSL's
-// own under way (SSL_in_init; an answer owed to a peer's request merges
-// with ours: one KeyUpdate renews our key once), and with the socket
-// writable (a poll, once per key update). Until then write() writes nothing
-// and says WantWrite.
+// own under way (SSL_in_init: then write() goes on without it; an answer
+// owed to a peer's request merges with ours: one KeyUpdate renews our key
+// once), and with the socket writable (a poll, once per key update). Until
+// then write() writes nothing and says WantWrite.
 bool TlsStream::send_key_update() {
     pollfd p{fd_.get(), POLLOUT, 0};
     if (SSL_in_init(ssl_.get()) || poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) {

@@ -21,12 +21,15 @@
 #include "enftun/tls/tls_stream.hpp"
 
 #include <openssl/ssl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -623,6 +626,90 @@ void test_shutdown_after_failing_flush_reports_nothing(void**) {
 // TlsStream::socket_drained, which lets TlsLink skip the read that would
 // only return EAGAIN: true after a read that emptied the socket, false
 // after one that left bytes in it (more than OpenSSL's read-ahead buffer).
+// The peer's post-handshake message split over two records (a session
+// ticket longer than its max_send_fragment, here, or a hostile peer) leaves
+// OpenSSL reading that message, SSL_in_init, until the second record comes.
+// A key update due then cannot be made, but the write must go on as without
+// one (OpenSSL waits to read): a WantWrite while the socket is writable
+// would have the link poll for writable, be woken at once, and spin.
+int big_ticket(SSL* ssl, void*) {
+    static const std::uint8_t appdata[2000] = {};
+    return SSL_SESSION_set1_ticket_appdata(SSL_get_session(ssl), appdata, sizeof appdata);
+}
+
+void test_a_renewal_due_while_the_peer_is_mid_message_does_not_spin(void**) {
+    int fds[2];
+    socket_pair(fds);
+    TlsContext& c = make_ctx(g->client_ctx, Role::Client, g_pki->client);
+    c.set_key_update_records(1); // due after the first write
+    auto made = TlsStream::create(c, UniqueFd(fds[0]));
+    assert_true(made.has_value());
+    TlsStream& client = g->client_stream.emplace(std::move(*made));
+    g->raw = UniqueFd(fds[1]);
+    // The server: plain OpenSSL over memory BIOs, its bytes carried by hand.
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> sctx(SSL_CTX_new(TLS_server_method()),
+                                                           SSL_CTX_free);
+    assert_non_null(sctx.get());
+    assert_int_equal(
+        SSL_CTX_use_certificate_chain_file(sctx.get(), g_pki->router.cert_file.c_str()), 1);
+    assert_int_equal(
+        SSL_CTX_use_PrivateKey_file(sctx.get(), g_pki->router.key_file.c_str(), SSL_FILETYPE_PEM),
+        1);
+    SSL_CTX_set_min_proto_version(sctx.get(), TLS1_3_VERSION);
+    SSL_CTX_set_session_ticket_cb(sctx.get(), big_ticket, nullptr, nullptr);
+    std::unique_ptr<SSL, decltype(&SSL_free)> server(SSL_new(sctx.get()), SSL_free);
+    assert_non_null(server.get());
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    SSL_set_bio(server.get(), in, out); // owned by the SSL now
+    SSL_set_accept_state(server.get());
+    assert_int_equal(SSL_set_max_send_fragment(server.get(), 512), 1);
+
+    ByteVec buf(64 * 1024);
+    ByteVec held; // the server's bytes once its handshake is done: tickets
+    bool c_done = false;
+    bool s_done = false;
+    for (int i = 0; i < 100 && !(c_done && s_done); ++i) {
+        c_done = c_done || client.handshake().status == enftun::tls::Io::Done;
+        const ssize_t n = ::read(g->raw.get(), buf.data(), buf.size());
+        if (n > 0) {
+            BIO_write(in, buf.data(), static_cast<int>(n));
+        }
+        s_done = s_done || SSL_do_handshake(server.get()) == 1;
+        int m = 0;
+        while ((m = BIO_read(out, buf.data(), static_cast<int>(buf.size()))) > 0) {
+            if (s_done) {
+                held.insert(held.end(), buf.begin(), buf.begin() + m);
+            } else {
+                assert_int_equal(::write(g->raw.get(), buf.data(), static_cast<std::size_t>(m)), m);
+            }
+        }
+    }
+    assert_true(c_done && s_done);
+    assert_true(held.size() > 5);
+    const std::size_t first = 5 + (std::size_t{held[3]} << 8 | held[4]);
+    assert_true(held.size() > first); // the ticket took more than one record
+
+    const ByteVec data(100, 0x42);
+    assert_int_equal(client.write(data).status, enftun::tls::Io::Done); // now a renewal is due
+    assert_int_equal(::write(g->raw.get(), held.data(), first), static_cast<ssize_t>(first));
+    assert_int_equal(client.read(buf).status, enftun::tls::Io::WantRead); // mid-ticket
+    pollfd p{client.fd(), POLLOUT, 0};
+    assert_int_equal(poll(&p, 1, 0), 1); // writable: WantWrite would spin
+    const auto r = client.write(data);
+    assert_int_not_equal(r.status, enftun::tls::Io::WantWrite);
+    assert_int_not_equal(r.status, enftun::tls::Io::Error);
+
+    // The rest of the ticket: the renewal comes with the next write.
+    assert_int_equal(::write(g->raw.get(), held.data() + first, held.size() - first),
+                     static_cast<ssize_t>(held.size() - first));
+    (void)client.read(buf);
+    for (int i = 0; i < 4 && client.key_updates() == 0; ++i) {
+        assert_int_equal(client.write(data).status, enftun::tls::Io::Done);
+    }
+    assert_int_equal(client.key_updates(), 1);
+}
+
 void test_socket_drained_tells_an_empty_socket(void**) {
     start_stream_pair(g_pki->client);
     TlsStream& client = *g->client_stream;
@@ -855,6 +942,8 @@ int main() {
         cmocka_unit_test_setup_teardown(
             test_owner_flush_that_empties_the_writer_still_signals_drained, setup, teardown),
         cmocka_unit_test_setup_teardown(test_socket_drained_tells_an_empty_socket, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_a_renewal_due_while_the_peer_is_mid_message_does_not_spin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_write_reports_the_peers_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_larger_than_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rogue_client_cert_fails_both_sides, setup, teardown),

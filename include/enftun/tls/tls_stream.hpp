@@ -62,7 +62,9 @@ public:
     // Both read() and write() count the records the keys protected
     // (key_usage.hpp). TLS 1.3: once due, the next write() first sends a
     // KeyUpdate, when the socket can take it at once; until then it says
-    // WantWrite and writes nothing. TLS 1.2 cannot renew its keys: at the
+    // WantWrite and writes nothing (while OpenSSL is reading a message of
+    // the peer's split over records, it writes as usual and the KeyUpdate
+    // waits for a later write). TLS 1.2 cannot renew its keys: at the
     // limit, read() and write() return Error ("... reconnect").
     IoResult write(Bytes buf);
     // TLS 1.3 KeyUpdate messages sent (ours, and OpenSSL's answers to the
