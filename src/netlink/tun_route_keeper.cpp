@@ -241,14 +241,15 @@ void TunRouteKeeper::on_readable() {
     for (int i = 0; i < kReadBatch && events_; ++i) {
         const ssize_t n = mnl_socket_recvfrom(events_.get(), buf_.data(), buf_.size());
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            const int err = errno; // the log line below may change errno
+            if (err == EAGAIN || err == EWOULDBLOCK) {
                 return;
             }
             // ENOBUFS: notifications lost. A route added meanwhile is not
             // kept; one deleted is still listed (its re-add may fail).
             ENFTUN_LOG_RATELIMITED(log::Level::Warn, "TUN route keeper: netlink receive: %s",
-                                   strerror(errno));
-            if (errno == ENOBUFS || errno == EINTR || errno == ENOSPC) {
+                                   strerror(err));
+            if (err == ENOBUFS || err == EINTR || err == ENOSPC) {
                 continue;
             }
             return;
