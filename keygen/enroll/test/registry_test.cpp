@@ -391,8 +391,16 @@ void test_crl_leaves_out_expired(void** state) {
     std::sort(both.begin(), both.end());
     assert_true(crl_serials(f.cfg.crl_file) == both);
 
+    // Ended a minute ago: still listed (a router whose clock is behind
+    // takes it for valid yet).
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
     auto recorded = load_state(f.cfg.state_file);
-    recorded->entries[0].not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+    recorded->entries[0].not_after = now - 60;
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    assert_true(registry.write_crl().has_value());
+    assert_true(crl_serials(f.cfg.crl_file) == both);
+    // Ended more than a day ago: left out.
+    recorded->entries[0].not_after = now - 24 * 60 * 60 - 60;
     assert_true(save_state(f.cfg.state_file, *recorded).has_value());
     assert_true(registry.write_crl().has_value());
     assert_true(crl_serials(f.cfg.crl_file) == std::vector<std::string>{live->serial});
