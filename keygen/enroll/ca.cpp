@@ -124,7 +124,11 @@ keygen::Outcome<std::string> Ca::make_crl(const std::vector<std::string>& revoke
     ERR_clear_error();
     CrlPtr crl(X509_CRL_new());
     std::time_t now = std::time(nullptr);
-    Asn1TimePtr last(X509_time_adj_ex(nullptr, 0, 0, &now));
+    // Backdated as the certificates are: a router whose clock is a little
+    // behind ours would find a CRL signed "now" not yet valid, and with
+    // X509_V_FLAG_CRL_CHECK refuse every handshake until its clock passed
+    // it, after each revoke, confirm or renewal.
+    Asn1TimePtr last(X509_time_adj_ex(nullptr, 0, -kBackdateSeconds, &now));
     Asn1TimePtr next(X509_time_adj_ex(nullptr, kCrlValidDays, 0, &now));
     if (!crl || !last || !next || X509_CRL_set_version(crl.get(), X509_CRL_VERSION_2) != 1 ||
         X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(cert_.get())) != 1 ||

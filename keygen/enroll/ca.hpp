@@ -43,8 +43,9 @@ public:
                                   const std::optional<proto::Ipv4Addr>& ipv4,
                                   std::uint32_t days) const;
 
-    // A CRL (PEM) listing revoked_serials (upper-case hex), signed now;
-    // nextUpdate is far ahead (kCrlValidDays): the service rewrites the CRL
+    // A CRL (PEM) listing revoked_serials (upper-case hex), signed now,
+    // its lastUpdate 5 minutes back (clocks a little behind, as for the
+    // certificates); nextUpdate is far ahead (kCrlValidDays): the service rewrites the CRL
     // on every revoke and every start, and the router must not start
     // refusing every client because the service was down for a while.
     keygen::Outcome<std::string> make_crl(const std::vector<std::string>& revoked_serials) const;

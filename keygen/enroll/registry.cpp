@@ -249,7 +249,14 @@ ApiResult<const Enrolment*> Registry::presented(const State& state, const std::s
 }
 
 keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
-    auto crl = ca_.make_crl(state.revoked_serials(static_cast<std::int64_t>(std::time(nullptr))));
+    // A revoked serial stays listed for a day past its recorded end: a
+    // router whose clock is behind ours still takes the certificate for
+    // valid then, and must find it revoked; and a CRL written in that day
+    // lists it past its end, as RFC 5280 (section 3.3) asks before an
+    // entry is dropped.
+    constexpr std::int64_t kListedPastEnd = 24 * 60 * 60;
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    auto crl = ca_.make_crl(state.revoked_serials(now - kListedPastEnd));
     if (!crl) {
         return crl.error();
     }

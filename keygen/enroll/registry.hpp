@@ -70,8 +70,8 @@ public:
     ApiResult<std::size_t> confirm(const std::string& serial, const proto::Ipv6Addr& address,
                                    const std::optional<proto::Ipv4Addr>& ipv4);
 
-    // Rewrites crl_file from the state: the revoked serials not yet past
-    // their recorded end (State::revoked_serials).
+    // Rewrites crl_file from the state: the revoked serials not yet a day
+    // past their recorded end (State::revoked_serials).
     keygen::Outcome<void> write_crl();
 
     // Marks the certificates of address (their IPv6 address, or their IPv4

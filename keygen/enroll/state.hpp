@@ -75,11 +75,12 @@ struct State {
     // (the device has shown it holds that one: the others are retired);
     // returns how many changed. The address stays the device's.
     std::size_t retire_all_but(const proto::Ipv6Addr& addr, std::string_view keep_serial);
-    // The revoked serials still within their recorded end (not_after >=
-    // now): what the CRL lists. RFC 5280 (section 3.3) lets a CRL leave out
-    // a certificate past its notAfter, which no verifier accepts anyway, so
-    // the CRL of a fleet renewing every year does not grow without bound;
-    // the state file keeps them all. now = 0: every revoked serial.
+    // The revoked serials whose recorded end is not before now (not_after
+    // >= now): what the CRL lists, with now a day back (Registry). RFC 5280
+    // (section 3.3) lets a CRL drop a certificate past its notAfter once
+    // one CRL issued after that end has listed it, so the CRL of a fleet
+    // renewing every year does not grow without bound; the state file
+    // keeps them all. now = 0: every revoked serial.
     std::vector<std::string> revoked_serials(std::int64_t now) const;
 };
 

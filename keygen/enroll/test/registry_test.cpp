@@ -47,7 +47,7 @@ void write_ca(const std::string& dir) {
     X509_NAME_add_entry_by_txt(X509_get_subject_name(cert.get()), "CN", MBSTRING_ASC,
                                reinterpret_cast<const unsigned char*>("test-ca"), -1, -1, 0);
     X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
     X509_gmtime_adj(X509_getm_notAfter(cert.get()), 86400);
     X509_set_pubkey(cert.get(), key.get());
     X509V3_CTX ctx;
@@ -163,6 +163,44 @@ void test_crl_lists_revoked_serials(void** state) {
     assert_int_equal(X509_CRL_get0_by_serial(crl.get(), &entry, ff.get()), 1);
     auto empty = f.ca->make_crl({});
     assert_true(empty.has_value());
+}
+
+// What a router whose clock is a little behind the service's makes of a
+// fresh CRL (X509_V_FLAG_CRL_CHECK, as router.crl_file installs it): a CRL
+// "not yet valid" by its clock would refuse every handshake until its clock
+// passed the CRL's lastUpdate, after each confirm, renewal or revoke. The
+// CRL is backdated as the certificates are: the live certificate passes,
+// the revoked one is refused for being revoked.
+int verify_with_crl(const Ca& ca, X509* cert, const std::string& crl_pem, std::time_t at) {
+    enftun::tls::BioPtr bio(BIO_new_mem_buf(crl_pem.data(), static_cast<int>(crl_pem.size())));
+    std::unique_ptr<X509_CRL, enftun::Free<X509_CRL_free>> crl(
+        PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr));
+    std::unique_ptr<X509_STORE, enftun::Free<X509_STORE_free>> store(X509_STORE_new());
+    std::unique_ptr<X509_STORE_CTX, enftun::Free<X509_STORE_CTX_free>> ctx(X509_STORE_CTX_new());
+    if (!crl || !store || !ctx || X509_STORE_add_cert(store.get(), ca.cert()) != 1 ||
+        X509_STORE_add_crl(store.get(), crl.get()) != 1 ||
+        X509_STORE_set_flags(store.get(), X509_V_FLAG_CRL_CHECK) != 1 ||
+        X509_STORE_CTX_init(ctx.get(), store.get(), cert, nullptr) != 1) {
+        return -1;
+    }
+    X509_STORE_CTX_set_time(ctx.get(), 0, at);
+    X509_verify_cert(ctx.get());
+    return X509_STORE_CTX_get_error(ctx.get());
+}
+
+void test_crl_valid_for_a_clock_behind(void** state) {
+    Fixture& f = fx(state);
+    auto key = test_csr::make_key("P-256");
+    const Ipv6Addr addr = *Ipv6Addr::parse("fd00:e::5");
+    auto live = f.ca->issue(key.get(), addr, std::nullopt, 30);
+    auto revoked = f.ca->issue(key.get(), addr, std::nullopt, 30);
+    assert_true(live.has_value() && revoked.has_value());
+    auto crl = f.ca->make_crl({revoked->serial});
+    assert_true(crl.has_value());
+    const std::time_t behind = std::time(nullptr) - 120; // a router 2 minutes behind
+    assert_int_equal(verify_with_crl(*f.ca, live->cert.get(), *crl, behind), X509_V_OK);
+    assert_int_equal(verify_with_crl(*f.ca, revoked->cert.get(), *crl, behind),
+                     X509_V_ERR_CERT_REVOKED);
 }
 
 void test_enroll_renew_revoke(void** state) {
@@ -353,8 +391,16 @@ void test_crl_leaves_out_expired(void** state) {
     std::sort(both.begin(), both.end());
     assert_true(crl_serials(f.cfg.crl_file) == both);
 
+    // Ended a minute ago: still listed (a router whose clock is behind
+    // takes it for valid yet).
+    const auto now = static_cast<std::int64_t>(std::time(nullptr));
     auto recorded = load_state(f.cfg.state_file);
-    recorded->entries[0].not_after = static_cast<std::int64_t>(std::time(nullptr)) - 1;
+    recorded->entries[0].not_after = now - 60;
+    assert_true(save_state(f.cfg.state_file, *recorded).has_value());
+    assert_true(registry.write_crl().has_value());
+    assert_true(crl_serials(f.cfg.crl_file) == both);
+    // Ended more than a day ago: left out.
+    recorded->entries[0].not_after = now - 24 * 60 * 60 - 60;
     assert_true(save_state(f.cfg.state_file, *recorded).has_value());
     assert_true(registry.write_crl().has_value());
     assert_true(crl_serials(f.cfg.crl_file) == std::vector<std::string>{live->serial});
@@ -564,6 +610,7 @@ int main() {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_issued_certificate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crl_lists_revoked_serials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crl_valid_for_a_clock_behind, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enroll_renew_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_by_ipv4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crl_leaves_out_expired, setup, teardown),
