@@ -217,7 +217,9 @@ Outcome<NewKey> fresh_key(const Plan& p) {
 // (the service answers the same key with the same certificate; a fresh key
 // it would refuse: the old certificate was superseded), else a fresh one,
 // kept as pending before the request leaves. A pending key that does not
-// load is replaced (its renewal cannot be completed with it anyway).
+// load is an error, and kept: if the service recorded its renewal, only
+// that key renews the device again (a fresh one gets 403 superseded), so
+// replacing it on a passing failure (a busy TPM) would strand the device.
 Outcome<NewKey> renewal_key(const Plan& p) {
     const std::string& key_file = p.config->identity.key_file;
     auto pending = read_pending_key(key_file);
@@ -231,8 +233,11 @@ Outcome<NewKey> renewal_key(const Plan& p) {
                         pending_key_file(key_file).c_str());
             return NewKey{std::move(*key), std::move(**pending)};
         }
-        std::printf("key:     a fresh one (%s does not load: %s)\n",
-                    pending_key_file(key_file).c_str(), key.error().message.c_str());
+        return Failure{"--renew: " + pending_key_file(key_file) +
+                       " (the new key of a renewal whose answer did not arrive) does not load (" +
+                       key.error().message +
+                       "); it is kept: fix the cause and run again (if the file is lost for "
+                       "good, remove it and enroll again)"};
     }
     auto made = fresh_key(p);
     if (!made) {

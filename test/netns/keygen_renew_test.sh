@@ -27,7 +27,10 @@
 # ("repair: completed"), then renews from the completed certificate (its
 # state line says from= that serial); g the same, killed after staging both
 # and before any rename (cert-staged): the old pair still matches, and the
-# next run completes the staged one first.
+# next run completes the staged one first; h a device.key.pending that does
+# not load: keygen --renew fails (exit 1) naming it, keeps it unchanged and
+# sends nothing (a fresh key would be refused once the service recorded
+# that renewal: the device stranded).
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -228,6 +231,27 @@ step_g() {
     return "$ok"
 }
 
+step_h() {
+    local ok=0 before
+    before="$(state_lines)"
+    printf 'not a key\n' >"$DEV/device.key.pending"
+    chmod 600 "$DEV/device.key.pending"
+    cp "$DEV/device.key.pending" "$ET_TMP/h.pending"
+    keygen "$ET_TMP/h.out" --renew
+    check_num "keygen --renew with a pending key that does not load: exit 1" "$KG_RC" -eq 1 || {
+        cat "$ET_TMP/h.out" >&2
+        ok=1
+    }
+    check "it names the file and keeps it" grep -q -F \
+        "device.key.pending (the new key of a renewal whose answer did not arrive) does not load" \
+        "$ET_TMP/h.out" || ok=1
+    check "the pending key is unchanged" cmp -s "$DEV/device.key.pending" "$ET_TMP/h.pending" ||
+        ok=1
+    check_num "nothing recorded" "$(state_lines)" -eq "$before" || ok=1
+    rm -f "$DEV/device.key.pending"
+    return "$ok"
+}
+
 not_same() {
     ! cmp -s "$1" "$2"
 }
@@ -243,6 +267,7 @@ main() {
         "e|a further renewal; the first certificate can no longer retry|step_e|d"
         "f|killed between the key's and the certificate's rename: the next run completes|step_f|a"
         "g|killed with both staged, nothing renamed: the next run completes|step_g|a"
+        "h|a pending key that does not load: exit 1, kept, nothing sent|step_h|a"
     )
     et_init
     et_require_bins enftun-enroll enftun-keygen
