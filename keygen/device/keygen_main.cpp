@@ -10,8 +10,9 @@
 //
 // Every failure is one line on stderr and exit 1 (usage: exit 2), and
 // nothing is written before the reply has passed every check. First of all,
-// a replacement of the key and certificate that a crash interrupted is
-// completed (identity_repair.hpp).
+// the identity's run lock is taken (run_lock.hpp: a second run at once
+// fails), and a replacement of the key and certificate that a crash
+// interrupted is completed (identity_repair.hpp).
 #include "args.hpp"
 #include "cert_profile.hpp"
 #include "enroll_client.hpp"
@@ -19,6 +20,7 @@
 #include "identity_repair.hpp"
 #include "key_material.hpp"
 #include "reply_check.hpp"
+#include "run_lock.hpp"
 #include "terminal.hpp"
 #include "test_pause.hpp"
 #include "tpm_key.hpp"
@@ -454,6 +456,11 @@ Outcome<void> run(const Options& o) {
         return keys.error();
     }
     p.keys = &*keys;
+    // One run at a time per identity, held until we return (run_lock.hpp).
+    auto lock = lock_identity(config->identity.key_file);
+    if (!lock) {
+        return lock.error();
+    }
     // A replacement of the key and certificate that a crash interrupted is
     // completed first (identity_repair.hpp), whatever this run then does.
     auto repaired = repair_identity(config->identity.key_file, config->identity.cert_file, *keys);

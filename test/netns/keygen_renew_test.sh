@@ -30,7 +30,10 @@
 # next run completes the staged one first; h a device.key.pending that does
 # not load: keygen --renew fails (exit 1) naming it, keeps it unchanged and
 # sends nothing (a fresh key would be refused once the service recorded
-# that renewal: the device stranded).
+# that renewal: the device stranded); i two keygen --renew at once: while
+# one is held with its answer in hand, a second fails at once (exit 1,
+# "another enftun-keygen is running", device.key.lock 0600) and sends
+# nothing; once the first is gone, the next run completes its renewal.
 #
 # Env: ENFTUN_BIN_DIR (build dir), ET_KEEP=1 keeps the work dir.
 set -e -o pipefail
@@ -252,6 +255,34 @@ step_h() {
     return "$ok"
 }
 
+step_i() {
+    local ok=0 before
+    et_daemon_start keygen e env ENFTUN_KEYGEN_TEST_PAUSE=answer "$ET_BIN_DIR/enftun-keygen" \
+        -c "$DEV/enf0.conf" --server "$(enroll_url "$HOST" "")" --owner root --yes --renew
+    check "a keygen --renew held with its answer in hand" et_wait_for -d keygen paused || return 1
+    before="$(state_lines)"
+    keygen "$ET_TMP/i.out" --renew
+    check_num "a second keygen --renew at once: exit 1" "$KG_RC" -eq 1 || {
+        cat "$ET_TMP/i.out" >&2
+        ok=1
+    }
+    check "... another one is running" grep -q -F \
+        "another enftun-keygen is running for $DEV/device.key ($DEV/device.key.lock is locked)" \
+        "$ET_TMP/i.out" || ok=1
+    check_num "... nothing recorded" "$(state_lines)" -eq "$before" || ok=1
+    check "the lock file is 0600" test "$(stat -c %a "$DEV/device.key.lock")" = 600 || ok=1
+    et_daemon_kill keygen
+    keygen "$ET_TMP/i2.out" --renew
+    check_num "once the first is gone, keygen --renew: exit 0" "$KG_RC" -eq 0 || {
+        cat "$ET_TMP/i2.out" >&2
+        ok=1
+    }
+    check "... with the first one's key" grep -q -F \
+        "kept from a renewal whose answer did not arrive" "$ET_TMP/i2.out" || ok=1
+    check "key and certificate match" key_matches_cert || ok=1
+    return "$ok"
+}
+
 not_same() {
     ! cmp -s "$1" "$2"
 }
@@ -268,6 +299,7 @@ main() {
         "f|killed between the key's and the certificate's rename: the next run completes|step_f|a"
         "g|killed with both staged, nothing renamed: the next run completes|step_g|a"
         "h|a pending key that does not load: exit 1, kept, nothing sent|step_h|a"
+        "i|two keygen --renew at once: the second fails at once, sends nothing|step_i|a"
     )
     et_init
     et_require_bins enftun-enroll enftun-keygen
