@@ -213,9 +213,14 @@ ApiResult<std::size_t> Registry::confirm(const std::string& serial, const proto:
             return internal(saved.error().message);
         }
     }
-    // Written even when nothing changed: repairs a CRL lost after the save.
-    if (auto written = write_crl_locked(state); !written) {
-        return internal("confirm of " + address.to_string() + ": " + written.error().message);
+    // Only when something was retired, or our last CRL write failed (a
+    // confirm that got 500 for it completes it when repeated): any device
+    // may confirm as often as it likes, and must not make us sign and
+    // fsync a CRL each time.
+    if (retired > 0 || crl_stale_) {
+        if (auto written = write_crl_locked(state); !written) {
+            return internal("confirm of " + address.to_string() + ": " + written.error().message);
+        }
     }
     if (renewal && ::unlink(renewal_copy(serial).c_str()) != 0 && errno != ENOENT) {
         ENFTUN_LOG_WARN("cannot remove %s: %s", renewal_copy(serial).c_str(), std::strerror(errno));
@@ -256,12 +261,15 @@ keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
     // entry is dropped.
     constexpr std::int64_t kListedPastEnd = 24 * 60 * 60;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
+    crl_stale_ = true;
     auto crl = ca_.make_crl(state.revoked_serials(now - kListedPastEnd));
     if (!crl) {
         return crl.error();
     }
-    return keygen::write_file_atomic(cfg_.crl_file, *crl, 0644,
-                                     keygen::folder_owner_if_root(cfg_.crl_file));
+    auto written = keygen::write_file_atomic(cfg_.crl_file, *crl, 0644,
+                                             keygen::folder_owner_if_root(cfg_.crl_file));
+    crl_stale_ = !written;
+    return written;
 }
 
 keygen::Outcome<void> Registry::write_crl() {

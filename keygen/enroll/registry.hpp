@@ -64,7 +64,9 @@ public:
     // address stays the device's), and the kept copy of its renewal goes,
     // as its predecessor may no longer retry. A renewal from the newest
     // certificate retires the same ones (renew). Idempotent: returns how
-    // many were revoked now (0: none left).
+    // many were revoked now (0: none left). The CRL is rewritten only when
+    // something was retired (or this process's last CRL write failed): a
+    // device may repeat a confirm at will.
     // Errors: 401, 403 as for renew (`certificate was superseded by a
     // renewal` for any but the newest), 500 as above.
     ApiResult<std::size_t> confirm(const std::string& serial, const proto::Ipv6Addr& address,
@@ -101,6 +103,7 @@ private:
     std::string renewal_copy(const std::string& serial) const;
     // The certificate of renewal (a line with from=), read back for a retry.
     ApiResult<Certificate> resend(const Enrolment& renewal) const;
+    // Sets or clears crl_stale_.
     keygen::Outcome<void> write_crl_locked(const State& state);
     // The entry of serial, if it may speak for address and ipv4 now.
     // Errors: 401 not ours; 403 revoked, past its recorded end, other
@@ -117,6 +120,9 @@ private:
     Pool pool_;
     Ipv4Pool ipv4_pool_;
     std::mutex mutex_;
+    // The last CRL write of this process failed: the next confirm writes
+    // it even when it retires nothing (mutex_ held).
+    bool crl_stale_ = false;
 };
 
 } // namespace enftun::enroll

@@ -421,9 +421,17 @@ void Service::on_confirm(const httplib::Request& req, httplib::Response& res) {
     if (!retired) {
         return send_error(req, res, retired.error());
     }
-    ENFTUN_LOG_INFO("confirmed %s (serial %s): %zu older certificate(s) retired from %s",
-                    peer->address.to_string().c_str(), peer->serial.c_str(), *retired,
-                    req.remote_addr.c_str());
+    // A confirm that retires nothing (a device may repeat it at will) is
+    // logged at debug level only.
+    if (*retired > 0) {
+        ENFTUN_LOG_INFO("confirmed %s (serial %s): %zu older certificate(s) retired from %s",
+                        peer->address.to_string().c_str(), peer->serial.c_str(), *retired,
+                        req.remote_addr.c_str());
+    } else {
+        ENFTUN_LOG_DEBUG("confirmed %s (serial %s): nothing left to retire, from %s",
+                         peer->address.to_string().c_str(), peer->serial.c_str(),
+                         req.remote_addr.c_str());
+    }
     send_json(res, 200, Json{{"address", peer->address.to_string()}, {"retired", *retired}});
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/bn.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -533,6 +534,43 @@ void test_confirm_retires_older(void** state) {
     assert_string_equal(retry4->serial.c_str(), fourth->serial.c_str());
 }
 
+// A confirm that retires nothing (a device may repeat it at will) does not
+// make the service sign and write the CRL; one whose CRL write failed
+// (500) does, when repeated, though it retires nothing new.
+void test_confirm_of_nothing_leaves_the_crl(void** state) {
+    Fixture& f = fx(state);
+    const std::string sub = f.dir + "/later";
+    f.cfg.crl_file = sub + "/crl.pem"; // a folder that does not exist yet
+    Registry registry(f.cfg, *f.ca);
+    auto key = test_csr::make_key("P-256");
+    auto first = registry.enroll("ops", enftun::keygen::AddressRequest{}, std::nullopt, key.get());
+    assert_true(first.has_value());
+    auto alone = registry.confirm(first->serial, first->address, std::nullopt);
+    assert_true(alone.has_value());
+    assert_int_equal(*alone, 0);
+    assert_int_equal(::mkdir(sub.c_str(), 0755), 0);
+    for (int i = 0; i < 3; ++i) {
+        assert_int_equal(*registry.confirm(first->serial, first->address, std::nullopt), 0);
+    }
+    assert_int_equal(::access(f.cfg.crl_file.c_str(), F_OK), -1); // never written
+    assert_int_equal(::rmdir(sub.c_str()), 0);
+
+    auto second = registry.renew(first->serial, first->address, std::nullopt, key.get());
+    assert_true(second.has_value());
+    auto failed = registry.confirm(second->serial, second->address, std::nullopt);
+    assert_int_equal(failed.error().status, 500); // retired in the state, no CRL
+    assert_int_equal(::mkdir(sub.c_str(), 0755), 0);
+    auto repeated = registry.confirm(second->serial, second->address, std::nullopt);
+    assert_int_equal(*repeated, 0);
+    assert_true(crl_serials(f.cfg.crl_file) == std::vector<std::string>{first->serial});
+    struct stat before {};
+    assert_int_equal(::stat(f.cfg.crl_file.c_str(), &before), 0);
+    assert_int_equal(*registry.confirm(second->serial, second->address, std::nullopt), 0);
+    struct stat after {};
+    assert_int_equal(::stat(f.cfg.crl_file.c_str(), &after), 0);
+    assert_int_equal(after.st_ino, before.st_ino); // not replaced
+}
+
 // A state file from before renewals were linked (no from=/key=): its
 // newest line renews; an older one is superseded, with no retry.
 void test_renewal_with_old_state_file(void** state) {
@@ -618,6 +656,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_renewal_supersedes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal_with_old_state_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm_retires_older, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confirm_of_nothing_leaves_the_crl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_certificates_per_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };
