@@ -4,6 +4,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
@@ -118,7 +119,8 @@ keygen::Outcome<Issued> Ca::issue(EVP_PKEY* subject_key, const proto::Ipv6Addr& 
     return Issued{std::move(cert), keygen::serial_hex(serial.get()), not_after};
 }
 
-keygen::Outcome<std::string> Ca::make_crl(const std::vector<std::string>& revoked_serials) const {
+keygen::Outcome<std::string> Ca::make_crl(const std::vector<std::string>& revoked_serials,
+                                          std::uint64_t last_number) const {
     using CrlPtr = keygen::X509CrlPtr;
     using RevokedPtr = std::unique_ptr<X509_REVOKED, Free<X509_REVOKED_free>>;
     ERR_clear_error();
@@ -151,11 +153,14 @@ keygen::Outcome<std::string> Ca::make_crl(const std::vector<std::string>& revoke
         }
         entry.release(); // the CRL owns it now
     }
-    // crlNumber (RFC 5280 section 5.2.3, required): the signing time in
-    // seconds grows with every rewrite, and needs no state of its own.
+    // crlNumber (RFC 5280 section 5.2.3, required, strictly increasing):
+    // the signing time in seconds, unless the CRL before got that (or a
+    // later one: a clock set back) already.
+    const auto seconds = static_cast<std::uint64_t>(now);
+    const std::uint64_t number_value = seconds > last_number ? seconds : last_number + 1;
     BnPtr number(BN_new());
     Asn1IntPtr number_asn1;
-    if (number && BN_set_word(number.get(), static_cast<BN_ULONG>(now)) == 1) {
+    if (number && BN_set_word(number.get(), static_cast<BN_ULONG>(number_value)) == 1) {
         number_asn1.reset(BN_to_ASN1_INTEGER(number.get(), nullptr));
     }
     X509V3_CTX ctx;
@@ -173,6 +178,21 @@ keygen::Outcome<std::string> Ca::make_crl(const std::vector<std::string>& revoke
         return ssl_failure("cannot sign the CRL");
     }
     return keygen::crl_to_pem(crl.get());
+}
+
+std::uint64_t read_crl_number(const std::string& file) {
+    tls::BioPtr bio(BIO_new_file(file.c_str(), "r"));
+    keygen::X509CrlPtr crl(bio ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)
+                               : nullptr);
+    Asn1IntPtr number(crl ? static_cast<ASN1_INTEGER*>(
+                                X509_CRL_get_ext_d2i(crl.get(), NID_crl_number, nullptr, nullptr))
+                          : nullptr);
+    std::uint64_t value = 0;
+    if (!number || ASN1_INTEGER_get_uint64(&value, number.get()) != 1) {
+        value = 0;
+    }
+    ERR_clear_error(); // a missing file is no error here
+    return value;
 }
 
 } // namespace enftun::enroll

@@ -48,7 +48,11 @@ public:
     // certificates); nextUpdate is far ahead (kCrlValidDays): the service rewrites the CRL
     // on every revoke and every start, and the router must not start
     // refusing every client because the service was down for a while.
-    keygen::Outcome<std::string> make_crl(const std::vector<std::string>& revoked_serials) const;
+    // Its crlNumber is the signing time in seconds, or last_number + 1 when
+    // that is not greater (two CRLs in one second): strictly increasing, as
+    // RFC 5280 (section 5.2.3) asks, given the number of the CRL before.
+    keygen::Outcome<std::string> make_crl(const std::vector<std::string>& revoked_serials,
+                                          std::uint64_t last_number = 0) const;
 
     static constexpr long kCrlValidDays = 3650;
 
@@ -57,6 +61,10 @@ private:
     tls::X509Ptr cert_;
     tls::PkeyPtr key_;
 };
+
+// The crlNumber of the CRL (PEM) in file; 0 when there is none, or it does
+// not read or carry one (a lost or damaged CRL: the time then leads).
+std::uint64_t read_crl_number(const std::string& file);
 
 // Whether cert was issued by ca and its signature verifies with ca's key.
 bool issued_by(X509* cert, X509* ca);

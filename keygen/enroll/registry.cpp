@@ -262,7 +262,10 @@ keygen::Outcome<void> Registry::write_crl_locked(const State& state) {
     constexpr std::int64_t kListedPastEnd = 24 * 60 * 60;
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
     crl_stale_ = true;
-    auto crl = ca_.make_crl(state.revoked_serials(now - kListedPastEnd));
+    // crlNumber grows strictly (RFC 5280 5.2.3) from the CRL in place, which
+    // the CLI's revoke (another process, the same state lock) writes too.
+    auto crl =
+        ca_.make_crl(state.revoked_serials(now - kListedPastEnd), read_crl_number(cfg_.crl_file));
     if (!crl) {
         return crl.error();
     }

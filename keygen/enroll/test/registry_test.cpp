@@ -571,6 +571,29 @@ void test_confirm_of_nothing_leaves_the_crl(void** state) {
     assert_int_equal(after.st_ino, before.st_ino); // not replaced
 }
 
+// crlNumber grows strictly (RFC 5280 5.2.3), also for CRLs within one
+// second, and from the CRL in place: one numbered ahead of the clock (a
+// clock set back, another writer) is followed by its number + 1.
+void test_crl_number_strictly_increasing(void** state) {
+    Fixture& f = fx(state);
+    Registry registry(f.cfg, *f.ca);
+    std::uint64_t last = 0;
+    for (int i = 0; i < 3; ++i) {
+        assert_true(registry.write_crl().has_value());
+        const std::uint64_t number = read_crl_number(f.cfg.crl_file);
+        assert_true(number > last);
+        last = number;
+    }
+    const auto ahead = static_cast<std::uint64_t>(std::time(nullptr)) + 1000;
+    auto crl = f.ca->make_crl({}, ahead);
+    assert_true(crl.has_value());
+    assert_true(enftun::keygen::write_file_atomic(f.cfg.crl_file, *crl, 0644).has_value());
+    assert_int_equal(read_crl_number(f.cfg.crl_file), ahead + 1);
+    assert_true(registry.write_crl().has_value());
+    assert_int_equal(read_crl_number(f.cfg.crl_file), ahead + 2);
+    assert_int_equal(read_crl_number(f.dir + "/none.pem"), 0);
+}
+
 // A state file from before renewals were linked (no from=/key=): its
 // newest line renews; an older one is superseded, with no retry.
 void test_renewal_with_old_state_file(void** state) {
@@ -657,6 +680,7 @@ int main() {
         cmocka_unit_test_setup_teardown(test_renewal_with_old_state_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm_retires_older, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confirm_of_nothing_leaves_the_crl, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crl_number_strictly_increasing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_active_certificates_per_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_state_is_500_and_unchanged, setup, teardown),
     };
