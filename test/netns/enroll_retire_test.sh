@@ -67,10 +67,13 @@ keygen() {
 
 # renew_paused: keygen --renew as daemon "keygen", stopped (SIGSTOP) with
 # the new pair stored and the confirm not yet sent.
+# (The keygen log is appended to by every run: wait for one more line.)
 renew_paused() {
+    local pauses
+    pauses="$(et_log_count keygen "test pause at confirm")"
     et_daemon_start keygen c1 env ENFTUN_KEYGEN_TEST_PAUSE=confirm "$ET_BIN_DIR/enftun-keygen" \
         -c "$ET_TMP/c1.conf" --server "$(enroll_url "$SERVICE" "")" --owner root --yes --renew
-    et_wait_for -d keygen et_log_has keygen "test pause at confirm"
+    et_wait_for -d keygen log_count_above keygen "test pause at confirm" "$pauses"
 }
 
 # revoked_flag SERIAL: the REVOKED field of SERIAL's state line.

@@ -64,10 +64,6 @@ echo_request() {
     cat "$ET_TMP/echo$1.bin" >&"$X_FD"
 }
 
-log_count_above() {
-    (($(et_log_count "$1" "$2") > $3))
-}
-
 start_x() {
     X_IN="$ET_TMP/x.in"
     mkfifo "$X_IN"

@@ -83,16 +83,20 @@ renew_with() {
     api e "$HOST" /v1/renew "$ET_TMP/$1.req" "$ET_TMP/$1.json" --cert "$2" --key "$3"
 }
 
-# paused POINT: the paused keygen reached POINT.
-paused() {
-    et_log_has keygen "test pause at ${1:-answer}"
+# start_paused_renew POINT: keygen --renew in the background, stopped at
+# POINT. Every run appends to the one keygen log, so it waits for one more
+# "test pause" line than the log held before, not for the line itself.
+start_paused_renew() {
+    local pauses
+    pauses="$(et_log_count keygen "test pause at $1")"
+    et_daemon_start keygen e env ENFTUN_KEYGEN_TEST_PAUSE="$1" "$ET_BIN_DIR/enftun-keygen" \
+        -c "$DEV/enf0.conf" --server "$(enroll_url "$HOST" "")" --owner root --yes --renew
+    et_wait_for -d keygen log_count_above keygen "test pause at $1" "$pauses"
 }
 
 # kill_renew_at POINT: keygen --renew stopped at POINT, then killed.
 kill_renew_at() {
-    et_daemon_start keygen e env ENFTUN_KEYGEN_TEST_PAUSE="$1" "$ET_BIN_DIR/enftun-keygen" \
-        -c "$DEV/enf0.conf" --server "$(enroll_url "$HOST" "")" --owner root --yes --renew
-    et_wait_for -d keygen paused "$1" || return 1
+    start_paused_renew "$1" || return 1
     et_daemon_kill keygen
 }
 
@@ -137,9 +141,7 @@ step_a() {
 step_b() {
     local ok=0 before
     before="$(state_lines)"
-    et_daemon_start keygen e env ENFTUN_KEYGEN_TEST_PAUSE=answer "$ET_BIN_DIR/enftun-keygen" \
-        -c "$DEV/enf0.conf" --server "$(enroll_url "$HOST" "")" --owner root --yes --renew
-    check "keygen --renew stops with the answer in hand" et_wait_for -d keygen paused || return 1
+    check "keygen --renew stops with the answer in hand" start_paused_renew answer || return 1
     et_daemon_kill keygen
     NEW_SERIAL="$(renewal_of "$FIRST_SERIAL")"
     check "the service recorded the renewal (from=$FIRST_SERIAL)" test -n "$NEW_SERIAL" || return 1
@@ -257,9 +259,7 @@ step_h() {
 
 step_i() {
     local ok=0 before
-    et_daemon_start keygen e env ENFTUN_KEYGEN_TEST_PAUSE=answer "$ET_BIN_DIR/enftun-keygen" \
-        -c "$DEV/enf0.conf" --server "$(enroll_url "$HOST" "")" --owner root --yes --renew
-    check "a keygen --renew held with its answer in hand" et_wait_for -d keygen paused || return 1
+    check "a keygen --renew held with its answer in hand" start_paused_renew answer || return 1
     before="$(state_lines)"
     keygen "$ET_TMP/i.out" --renew
     check_num "a second keygen --renew at once: exit 1" "$KG_RC" -eq 1 || {

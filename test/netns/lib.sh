@@ -464,7 +464,13 @@ et_log_has() {
 }
 
 et_log_count() {
-    grep -c -F -- "$2" "$(et_daemon_log "$1")" 2>/dev/null || true
+    local log
+    log="$(et_daemon_log "$1")"
+    [[ -f $log ]] || {
+        echo 0 # not started yet: no line
+        return 0
+    }
+    grep -c -F -- "$2" "$log" || true
 }
 
 # et_daemon_stat NAME FIELD: ask daemon NAME for its counters (SIGUSR1), wait

@@ -366,10 +366,12 @@ step_renew() {
 # the objects the killed process had loaded stay in it (the kernel's
 # /dev/tpmrm0 flushes them), so they are flushed here (tpm2-tools).
 renew_tpm_killed_at() {
-    local d="$ET_TMP/renew-device" rc=0
+    local d="$ET_TMP/renew-device" rc=0 pauses
+    # Every run appends to the keygen log: wait for one more pause line.
+    pauses="$(et_log_count keygen "test pause at $1")"
     et_daemon_start keygen c env ENFTUN_KEYGEN_TEST_PAUSE="$1" "$ET_BIN_DIR/enftun-keygen" \
         -c "$d/enf0.conf" --renew --tpm --yes
-    et_wait_for -d keygen et_log_has keygen "test pause at $1" || rc=1
+    et_wait_for -d keygen log_count_above keygen "test pause at $1" "$pauses" || rc=1
     et_daemon_kill keygen
     et_exec c env TPM2TOOLS_TCTI="swtpm:host=127.0.0.1,port=$TPM1_PORT" TSS2_LOG=all+none \
         tpm2_flushcontext -t || rc=1
