@@ -182,13 +182,13 @@ IoResult TlsStream::write(Bytes buf) {
 // each would wait for the other to read. So a KeyUpdate is made only when
 // it can go out whole at once: after a write that completed (SSL_key_update
 // does not check for a record still half sent), with nothing of OpenSSL's
-// own under way (SSL_in_init: then write() goes on without it; an answer
-// owed to a peer's request merges with ours: one KeyUpdate renews our key
-// once), and with the socket writable (a poll, once per key update). Until
-// then write() writes nothing and says WantWrite.
+// own under way (write() checks SSL_in_init and goes on without it; an
+// answer owed to a peer's request merges with ours: one KeyUpdate renews
+// our key once), and with the socket writable (a poll, once per key
+// update). Until then write() writes nothing and says WantWrite.
 bool TlsStream::send_key_update() {
     pollfd p{fd_.get(), POLLOUT, 0};
-    if (SSL_in_init(ssl_.get()) || poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) {
+    if (poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) {
         return false;
     }
     renewal_due_ = false;

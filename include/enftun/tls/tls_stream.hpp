@@ -128,8 +128,9 @@ private:
         : fd_(std::move(fd)), reads_(std::move(reads)), check_(std::move(check)),
           usage_(std::move(usage)), ssl_(std::move(ssl)) {}
     IoResult classify(int rc);
-    // Sends the KeyUpdate that is due (TLS 1.3) if it can go out at once;
-    // false if not yet (write() then says WantWrite).
+    // Sends the KeyUpdate that is due (TLS 1.3; write() has checked that
+    // OpenSSL is not mid-message) if the socket takes it at once; false if
+    // not yet (write() then says WantWrite).
     bool send_key_update();
     // Sees every TLS message, to notice the peer's KeyUpdates.
     static void on_message(int write_p, int version, int content_type, const void* buf,
